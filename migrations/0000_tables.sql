@@ -1,0 +1,134 @@
+CREATE TYPE "public"."budget_alert_kind" AS ENUM('threshold', 'exhausted');--> statement-breakpoint
+CREATE TYPE "public"."budget_period" AS ENUM('day', 'week', 'month');--> statement-breakpoint
+CREATE TYPE "public"."budget_scope" AS ENUM('workspace', 'channel', 'user');--> statement-breakpoint
+CREATE TYPE "public"."ledger_entry_kind" AS ENUM('reserve', 'commit', 'release', 'adjust');--> statement-breakpoint
+CREATE TYPE "public"."hold_status" AS ENUM('open', 'committed', 'released');--> statement-breakpoint
+CREATE TYPE "public"."generation_state" AS ENUM('queued', 'submitting', 'submitted', 'processing', 'succeeded', 'failed', 'cancelled', 'refused');--> statement-breakpoint
+CREATE TABLE "workspaces" (
+	"team_id" text PRIMARY KEY NOT NULL,
+	"timezone" text NOT NULL,
+	"alerts_channel_id" text,
+	"confirm_threshold_mc" bigint,
+	"queue_paused_at" timestamp with time zone,
+	"queue_pause_reason" text,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "budget_alerts" (
+	"budget_id" bigint NOT NULL,
+	"period_start" timestamp with time zone NOT NULL,
+	"kind" "budget_alert_kind" NOT NULL,
+	"threshold" integer NOT NULL,
+	"team_id" text NOT NULL,
+	"triggered_by" text NOT NULL,
+	"charged_mc" bigint NOT NULL,
+	"limit_mc" bigint NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"delivered_at" timestamp with time zone,
+	CONSTRAINT "budget_alerts_budget_id_period_start_kind_threshold_pk" PRIMARY KEY("budget_id","period_start","kind","threshold")
+);
+--> statement-breakpoint
+CREATE TABLE "budget_periods" (
+	"budget_id" bigint NOT NULL,
+	"period_start" timestamp with time zone NOT NULL,
+	"period_end" timestamp with time zone NOT NULL,
+	"limit_mc" bigint NOT NULL,
+	"hard" boolean NOT NULL,
+	"allowance_mc" bigint DEFAULT 0 NOT NULL,
+	"charged_mc" bigint DEFAULT 0 NOT NULL,
+	"closed_at" timestamp with time zone,
+	CONSTRAINT "budget_periods_budget_id_period_start_pk" PRIMARY KEY("budget_id","period_start")
+);
+--> statement-breakpoint
+CREATE TABLE "budgets" (
+	"id" bigserial PRIMARY KEY NOT NULL,
+	"team_id" text NOT NULL,
+	"scope" "budget_scope" NOT NULL,
+	"scope_id" text NOT NULL,
+	"period" "budget_period" NOT NULL,
+	"limit_mc" bigint NOT NULL,
+	"thresholds" integer[] DEFAULT '{80,100}'::integer[] NOT NULL,
+	"hard" boolean DEFAULT true NOT NULL,
+	"updated_by" text,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "budgets_scope_period" UNIQUE("team_id","scope","scope_id","period"),
+	CONSTRAINT "budgets_limit_nonnegative" CHECK ("budgets"."limit_mc" >= 0)
+);
+--> statement-breakpoint
+CREATE TABLE "holds" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"team_id" text NOT NULL,
+	"user_id" text NOT NULL,
+	"channel_id" text,
+	"generation_id" text,
+	"amount_mc" bigint NOT NULL,
+	"status" "hold_status" DEFAULT 'open' NOT NULL,
+	"actual_mc" bigint,
+	"reason" text,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"settled_at" timestamp with time zone
+);
+--> statement-breakpoint
+CREATE TABLE "ledger_entries" (
+	"id" bigserial PRIMARY KEY NOT NULL,
+	"team_id" text NOT NULL,
+	"budget_id" bigint NOT NULL,
+	"period_start" timestamp with time zone NOT NULL,
+	"hold_id" uuid,
+	"kind" "ledger_entry_kind" NOT NULL,
+	"amount_mc" bigint NOT NULL,
+	"charged_delta_mc" bigint NOT NULL,
+	"allowance_delta_mc" bigint DEFAULT 0 NOT NULL,
+	"actor" text NOT NULL,
+	"memo" text,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "generations" (
+	"id" text PRIMARY KEY NOT NULL,
+	"team_id" text NOT NULL,
+	"channel_id" text NOT NULL,
+	"user_id" text NOT NULL,
+	"endpoint" text NOT NULL,
+	"request" jsonb NOT NULL,
+	"request_key" text NOT NULL,
+	"estimate_mc" bigint NOT NULL,
+	"hold_id" uuid,
+	"state" "generation_state" DEFAULT 'queued' NOT NULL,
+	"kling_task_id" text,
+	"attempts" integer DEFAULT 0 NOT NULL,
+	"next_attempt_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"card_channel_id" text,
+	"card_ts" text,
+	"batch_id" text,
+	"result" jsonb,
+	"error_code" integer,
+	"error_message" text,
+	"actual_mc" bigint,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"submitted_at" timestamp with time zone,
+	"ended_at" timestamp with time zone,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "digest_runs" (
+	"team_id" text NOT NULL,
+	"digest_date" date NOT NULL,
+	"claimed_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"claimed_by" text NOT NULL,
+	"posted_at" timestamp with time zone,
+	"attempts" integer DEFAULT 0 NOT NULL,
+	"last_error" text,
+	CONSTRAINT "digest_runs_team_id_digest_date_pk" PRIMARY KEY("team_id","digest_date")
+);
+--> statement-breakpoint
+ALTER TABLE "budget_periods" ADD CONSTRAINT "budget_periods_budget_id_budgets_id_fk" FOREIGN KEY ("budget_id") REFERENCES "public"."budgets"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "budgets" ADD CONSTRAINT "budgets_team_id_workspaces_team_id_fk" FOREIGN KEY ("team_id") REFERENCES "public"."workspaces"("team_id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+CREATE INDEX "holds_open" ON "holds" USING btree ("team_id") WHERE "holds"."status" = 'open';--> statement-breakpoint
+CREATE INDEX "holds_generation" ON "holds" USING btree ("generation_id");--> statement-breakpoint
+CREATE INDEX "ledger_entries_period" ON "ledger_entries" USING btree ("budget_id","period_start");--> statement-breakpoint
+CREATE INDEX "ledger_entries_hold" ON "ledger_entries" USING btree ("hold_id");--> statement-breakpoint
+CREATE INDEX "generations_runnable" ON "generations" USING btree ("team_id","next_attempt_at") WHERE "generations"."state" in ('queued','submitting','submitted','processing');--> statement-breakpoint
+CREATE INDEX "generations_user" ON "generations" USING btree ("team_id","user_id","created_at");--> statement-breakpoint
+CREATE INDEX "generations_request_key" ON "generations" USING btree ("team_id","request_key");

@@ -1,0 +1,119 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint, bigserial, boolean, check, index, integer, pgEnum, pgTable, primaryKey, text, timestamp, unique, uuid,
+} from 'drizzle-orm/pg-core';
+import { workspaces } from './workspace';
+
+export const budgetScope = pgEnum('budget_scope', ['workspace', 'channel', 'user']);
+export const budgetPeriod = pgEnum('budget_period', ['day', 'week', 'month']);
+export const holdStatus = pgEnum('hold_status', ['open', 'committed', 'released']);
+export const entryKind = pgEnum('ledger_entry_kind', ['reserve', 'commit', 'release', 'adjust']);
+export const alertKind = pgEnum('budget_alert_kind', ['threshold', 'exhausted']);
+
+/** A budget: scope × period × limit. Amounts are millicredits (see src/money/credits.ts). */
+export const budgets = pgTable(
+  'budgets',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    teamId: text('team_id').notNull().references(() => workspaces.teamId),
+    scope: budgetScope('scope').notNull(),
+    /** team id for a workspace budget, channel id, or user id. */
+    scopeId: text('scope_id').notNull(),
+    period: budgetPeriod('period').notNull(),
+    limitMc: bigint('limit_mc', { mode: 'number' }).notNull(),
+    /** Alert thresholds in percent of the limit. */
+    thresholds: integer('thresholds').array().notNull().default(sql`'{80,100}'::integer[]`),
+    /** Hard budgets refuse; soft budgets only alert. */
+    hard: boolean('hard').notNull().default(true),
+    updatedBy: text('updated_by'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    unique('budgets_scope_period').on(t.teamId, t.scope, t.scopeId, t.period),
+    check('budgets_limit_nonnegative', sql`${t.limitMc} >= 0`),
+  ],
+);
+
+/**
+ * Usage of one budget in one period, keyed by the period's start in the workspace timezone.
+ * `chargedMc` = committed + held; the limit check reads only this row.
+ */
+export const budgetPeriods = pgTable(
+  'budget_periods',
+  {
+    budgetId: bigint('budget_id', { mode: 'number' }).notNull().references(() => budgets.id),
+    periodStart: timestamp('period_start', { withTimezone: true }).notNull(),
+    periodEnd: timestamp('period_end', { withTimezone: true }).notNull(),
+    /** The budget's limit while this period is current; frozen when it closes. */
+    limitMc: bigint('limit_mc', { mode: 'number' }).notNull(),
+    hard: boolean('hard').notNull(),
+    /** Admin adjustments (approvals) that raise this period's room. */
+    allowanceMc: bigint('allowance_mc', { mode: 'number' }).notNull().default(0),
+    chargedMc: bigint('charged_mc', { mode: 'number' }).notNull().default(0),
+    closedAt: timestamp('closed_at', { withTimezone: true }),
+  },
+  (t) => [primaryKey({ columns: [t.budgetId, t.periodStart] })],
+);
+
+/** Credits held for a request until it is committed (actual cost) or released. */
+export const holds = pgTable(
+  'holds',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    teamId: text('team_id').notNull(),
+    userId: text('user_id').notNull(),
+    channelId: text('channel_id'),
+    generationId: text('generation_id'),
+    amountMc: bigint('amount_mc', { mode: 'number' }).notNull(),
+    status: holdStatus('status').notNull().default('open'),
+    actualMc: bigint('actual_mc', { mode: 'number' }),
+    reason: text('reason'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    settledAt: timestamp('settled_at', { withTimezone: true }),
+  },
+  (t) => [index('holds_open').on(t.teamId).where(sql`${t.status} = 'open'`), index('holds_generation').on(t.generationId)],
+);
+
+/** Append-only: one row per budget touched by each reserve, commit, release and adjustment. */
+export const ledgerEntries = pgTable(
+  'ledger_entries',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    teamId: text('team_id').notNull(),
+    budgetId: bigint('budget_id', { mode: 'number' }).notNull(),
+    periodStart: timestamp('period_start', { withTimezone: true }).notNull(),
+    holdId: uuid('hold_id'),
+    kind: entryKind('kind').notNull(),
+    /** The operation's amount: the estimate held, the actual committed, the amount released or adjusted. */
+    amountMc: bigint('amount_mc', { mode: 'number' }).notNull(),
+    /** Its effect on budget_periods.charged_mc. */
+    chargedDeltaMc: bigint('charged_delta_mc', { mode: 'number' }).notNull(),
+    /** Its effect on budget_periods.allowance_mc. */
+    allowanceDeltaMc: bigint('allowance_delta_mc', { mode: 'number' }).notNull().default(0),
+    actor: text('actor').notNull(),
+    memo: text('memo'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('ledger_entries_period').on(t.budgetId, t.periodStart), index('ledger_entries_hold').on(t.holdId)],
+);
+
+/** Threshold and exhausted alerts: the primary key makes each one happen once per budget, period and threshold. */
+export const budgetAlerts = pgTable(
+  'budget_alerts',
+  {
+    budgetId: bigint('budget_id', { mode: 'number' }).notNull(),
+    periodStart: timestamp('period_start', { withTimezone: true }).notNull(),
+    kind: alertKind('kind').notNull(),
+    /** Percent for a threshold alert; 0 for exhausted. */
+    threshold: integer('threshold').notNull(),
+    teamId: text('team_id').notNull(),
+    triggeredBy: text('triggered_by').notNull(),
+    chargedMc: bigint('charged_mc', { mode: 'number' }).notNull(),
+    limitMc: bigint('limit_mc', { mode: 'number' }).notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Set once the Slack layer has posted it; undelivered alerts are retried. */
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+  },
+  (t) => [primaryKey({ columns: [t.budgetId, t.periodStart, t.kind, t.threshold] })],
+);

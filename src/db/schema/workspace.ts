@@ -1,0 +1,14 @@
+import { bigint, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+
+/** One row per Slack team (workspace): its timezone, alerts channel and queue state. */
+export const workspaces = pgTable('workspaces', {
+  teamId: text('team_id').primaryKey(),
+  timezone: text('timezone').notNull(),
+  alertsChannelId: text('alerts_channel_id'),
+  /** Requests priced above this ask the person to confirm with a button first; null = never. */
+  confirmThresholdMc: bigint('confirm_threshold_mc', { mode: 'number' }),
+  /** Set when Kling refuses the account (1100/1101/1102): the queue holds its jobs until resumed. */
+  queuePausedAt: timestamp('queue_paused_at', { withTimezone: true }),
+  queuePauseReason: text('queue_pause_reason'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
