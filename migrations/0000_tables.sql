@@ -93,12 +93,15 @@ CREATE TABLE "generations" (
 	"endpoint" text NOT NULL,
 	"request" jsonb NOT NULL,
 	"request_key" text NOT NULL,
+	"description" text,
 	"estimate_mc" bigint NOT NULL,
 	"hold_id" uuid,
 	"state" "generation_state" DEFAULT 'queued' NOT NULL,
 	"kling_task_id" text,
 	"attempts" integer DEFAULT 0 NOT NULL,
+	"not_before" timestamp with time zone,
 	"next_attempt_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"leased_by" text,
 	"card_channel_id" text,
 	"card_ts" text,
 	"batch_id" text,
@@ -108,6 +111,7 @@ CREATE TABLE "generations" (
 	"actual_mc" bigint,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"submitted_at" timestamp with time zone,
+	"stuck_at" timestamp with time zone,
 	"ended_at" timestamp with time zone,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
@@ -129,6 +133,8 @@ CREATE INDEX "holds_open" ON "holds" USING btree ("team_id") WHERE "holds"."stat
 CREATE INDEX "holds_generation" ON "holds" USING btree ("generation_id");--> statement-breakpoint
 CREATE INDEX "ledger_entries_period" ON "ledger_entries" USING btree ("budget_id","period_start");--> statement-breakpoint
 CREATE INDEX "ledger_entries_hold" ON "ledger_entries" USING btree ("hold_id");--> statement-breakpoint
-CREATE INDEX "generations_runnable" ON "generations" USING btree ("team_id","next_attempt_at") WHERE "generations"."state" in ('queued','submitting','submitted','processing');--> statement-breakpoint
+CREATE INDEX "generations_due_queued" ON "generations" USING btree ("team_id","next_attempt_at") WHERE "generations"."state" = 'queued';--> statement-breakpoint
+CREATE INDEX "generations_due_active" ON "generations" USING btree ("next_attempt_at") WHERE "generations"."state" in ('submitting','submitted','processing');--> statement-breakpoint
+CREATE INDEX "generations_in_flight" ON "generations" USING btree ("team_id","user_id") WHERE "generations"."state" in ('submitting','submitted','processing');--> statement-breakpoint
 CREATE INDEX "generations_user" ON "generations" USING btree ("team_id","user_id","created_at");--> statement-breakpoint
-CREATE INDEX "generations_request_key" ON "generations" USING btree ("team_id","request_key");
+CREATE INDEX "generations_request_key" ON "generations" USING btree ("team_id","request_key","ended_at") WHERE "generations"."state" = 'succeeded';

@@ -5,7 +5,7 @@ export const generationState = pgEnum('generation_state', [
   'queued', 'submitting', 'submitted', 'processing', 'succeeded', 'failed', 'cancelled', 'refused',
 ]);
 
-/** One row per generation; its id is the Kling external_task_id. Design §4. */
+/** One row per generation; its id is the Kling external_task_id. Design §4, src/generations/states.ts. */
 export const generations = pgTable(
   'generations',
   {
@@ -15,16 +15,27 @@ export const generations = pgTable(
     userId: text('user_id').notNull(),
     /** Kling endpoint, e.g. "text2video". */
     endpoint: text('endpoint').notNull(),
-    /** The Kling request body as sent (without callback_url / external_task_id). */
+    /** The Kling request body as priced (without callback_url / external_task_id). */
     request: jsonb('request').notNull(),
-    /** Normalized request (prompt + priced parameters + image) for duplicate detection. */
+    /** Hash of the normalized request (prompt + priced parameters + input image) for duplicate detection. */
     requestKey: text('request_key').notNull(),
+    /** What the pricing catalog said it costs ("kling-v2-6 pro · 10 s · audio"). */
+    description: text('description'),
     estimateMc: bigint('estimate_mc', { mode: 'number' }).notNull(),
     holdId: uuid('hold_id'),
     state: generationState('state').notNull().default('queued'),
     klingTaskId: text('kling_task_id'),
+    /** Submissions tried (a create call, or a look-up of one whose fate is unknown). */
     attempts: integer('attempts').notNull().default(0),
+    /** Off-peak jobs wait until then. */
+    notBefore: timestamp('not_before', { withTimezone: true }),
+    /**
+     * When a worker may next act on the job: submit it, poll it, or retry. While a worker acts it pushes this
+     * forward by its lease, so a worker that dies mid-call leaves a job that becomes due again by itself.
+     */
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+    /** The worker that last claimed it; a restarted worker with the same id takes its jobs back at once. */
+    leasedBy: text('leased_by'),
     /** The job card in Slack. */
     cardChannelId: text('card_channel_id'),
     cardTs: text('card_ts'),
@@ -34,13 +45,18 @@ export const generations = pgTable(
     errorMessage: text('error_message'),
     actualMc: bigint('actual_mc', { mode: 'number' }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    /** When it was last handed to Kling; also the round-robin "last served" of its user. */
     submittedAt: timestamp('submitted_at', { withTimezone: true }),
+    /** Set once when the task ran past the timeout, so the alert fires once across replicas. */
+    stuckAt: timestamp('stuck_at', { withTimezone: true }),
     endedAt: timestamp('ended_at', { withTimezone: true }),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
-    index('generations_runnable').on(t.teamId, t.nextAttemptAt).where(sql`${t.state} in ('queued','submitting','submitted','processing')`),
+    index('generations_due_queued').on(t.teamId, t.nextAttemptAt).where(sql`${t.state} = 'queued'`),
+    index('generations_due_active').on(t.nextAttemptAt).where(sql`${t.state} in ('submitting','submitted','processing')`),
+    index('generations_in_flight').on(t.teamId, t.userId).where(sql`${t.state} in ('submitting','submitted','processing')`),
     index('generations_user').on(t.teamId, t.userId, t.createdAt),
-    index('generations_request_key').on(t.teamId, t.requestKey),
+    index('generations_request_key').on(t.teamId, t.requestKey, t.endedAt).where(sql`${t.state} = 'succeeded'`),
   ],
 );
