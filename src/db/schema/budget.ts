@@ -72,7 +72,8 @@ export const holds = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     settledAt: timestamp('settled_at', { withTimezone: true }),
   },
-  (t) => [index('holds_open').on(t.teamId).where(sql`${t.status} = 'open'`), index('holds_generation').on(t.generationId)],
+  // No index on status: settling a hold then stays a HOT update.
+  (t) => [index('holds_generation').on(t.generationId)],
 );
 
 /** Append-only: one row per budget touched by each reserve, commit, release and adjustment. */
@@ -115,5 +116,8 @@ export const budgetAlerts = pgTable(
     /** Set once the Slack layer has posted it; undelivered alerts are retried. */
     deliveredAt: timestamp('delivered_at', { withTimezone: true }),
   },
-  (t) => [primaryKey({ columns: [t.budgetId, t.periodStart, t.kind, t.threshold] })],
+  (t) => [
+    primaryKey({ columns: [t.budgetId, t.periodStart, t.kind, t.threshold] }),
+    index('budget_alerts_undelivered').on(t.teamId).where(sql`${t.deliveredAt} is null`),
+  ],
 );

@@ -1,0 +1,232 @@
+-- Custom SQL migration file, put your code below! ---- The ledger's write paths, each ONE statement (design §3). While a budget_periods row is locked the only
+-- thing left to do is commit, so a hot budget serialises on the row lock and nothing else.
+-- Statements are separated by drizzle's breakpoint marker because the migrators run one statement at a time.
+
+-- Periods start at midnight on the workspace's wall clock; truncating local time (not UTC) keeps a day
+-- 23 or 25 hours long across a DST change. date_trunc('week') starts on Monday.
+CREATE OR REPLACE FUNCTION budget_period_start(p_kind budget_period, p_at timestamptz, p_tz text)
+RETURNS timestamptz LANGUAGE sql STABLE AS $$
+  SELECT date_trunc(p_kind::text, p_at AT TIME ZONE p_tz) AT TIME ZONE p_tz
+$$;
+--> statement-breakpoint
+CREATE OR REPLACE FUNCTION budget_period_end(p_kind budget_period, p_at timestamptz, p_tz text)
+RETURNS timestamptz LANGUAGE sql STABLE AS $$
+  SELECT (date_trunc(p_kind::text, p_at AT TIME ZONE p_tz) + ('1 ' || p_kind::text)::interval) AT TIME ZONE p_tz
+$$;
+--> statement-breakpoint
+-- Claims every threshold the period's charge has reached; the primary key makes each claim happen once
+-- per (budget, period, threshold). Returns the alerts claimed now.
+CREATE OR REPLACE FUNCTION budget_claim_thresholds(
+  p_team text, p_budget bigint, p_period_start timestamptz, p_thresholds integer[],
+  p_charged bigint, p_limit bigint, p_by text
+) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  v_events jsonb := '[]'::jsonb;
+  v_threshold integer;
+BEGIN
+  FOREACH v_threshold IN ARRAY p_thresholds LOOP
+    CONTINUE WHEN p_charged * 100 < v_threshold::bigint * p_limit OR p_charged = 0;
+    INSERT INTO budget_alerts (budget_id, period_start, kind, threshold, team_id, triggered_by, charged_mc, limit_mc)
+    VALUES (p_budget, p_period_start, 'threshold', v_threshold, p_team, p_by, p_charged, p_limit)
+    ON CONFLICT DO NOTHING;
+    IF FOUND THEN
+      v_events := v_events || jsonb_build_object('kind', 'threshold', 'budgetId', p_budget, 'periodStart', p_period_start,
+        'threshold', v_threshold, 'chargedMc', p_charged, 'limitMc', p_limit, 'triggeredBy', p_by);
+    END IF;
+  END LOOP;
+  RETURN v_events;
+END
+$$;
+--> statement-breakpoint
+-- Reserves a batch of requests (all in one team) against every budget that applies to each, all or nothing.
+-- p_requests: [{channelId, userId, amountMc, generationId?, memo?}]. Returns
+-- {ok, refusedBudgetId, holds: [{id, amountMc, generationId}], budgets: [...], events: [...]}.
+CREATE OR REPLACE FUNCTION ledger_reserve(p_team text, p_requests jsonb, p_now timestamptz)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  v_tz text;
+  v_budgets jsonb;
+  v_budget jsonb;
+  v_done jsonb := '[]'::jsonb;
+  v_refused bigint;
+  v_charged bigint;
+  v_limit bigint;
+  v_holds jsonb;
+  v_events jsonb := '[]'::jsonb;
+  v_by text := p_requests->0->>'userId';
+BEGIN
+  SELECT timezone INTO v_tz FROM workspaces WHERE team_id = p_team;
+  IF v_tz IS NULL THEN
+    RAISE EXCEPTION 'unknown workspace %', p_team USING ERRCODE = 'no_data_found';
+  END IF;
+
+  -- Every budget that applies to at least one request, its current period, and the batch's total on it,
+  -- in the order the rows are locked (budget id, then period start), so two reservations never deadlock.
+  WITH req AS (
+    SELECT r->>'channelId' AS channel_id, r->>'userId' AS user_id, (r->>'amountMc')::bigint AS amount
+    FROM jsonb_array_elements(p_requests) AS r
+  )
+  SELECT coalesce(jsonb_agg(x ORDER BY x.id), '[]'::jsonb) INTO v_budgets FROM (
+    SELECT b.id, b.scope, b.scope_id AS "scopeId", b.period, b.limit_mc AS "limitMc", b.hard, b.thresholds,
+           budget_period_start(b.period, p_now, v_tz) AS "periodStart",
+           budget_period_end(b.period, p_now, v_tz) AS "periodEnd",
+           sum(req.amount) AS "needMc"
+    FROM budgets b JOIN req
+      ON b.scope = 'workspace' OR (b.scope = 'channel' AND b.scope_id = req.channel_id) OR (b.scope = 'user' AND b.scope_id = req.user_id)
+    WHERE b.team_id = p_team
+    GROUP BY b.id
+  ) x;
+
+  -- The first reservation in a period opens it with the budget's current limit.
+  INSERT INTO budget_periods (budget_id, period_start, period_end, limit_mc, hard)
+  SELECT (v->>'id')::bigint, (v->>'periodStart')::timestamptz, (v->>'periodEnd')::timestamptz, (v->>'limitMc')::bigint, (v->>'hard')::boolean
+  FROM jsonb_array_elements(v_budgets) v
+  ON CONFLICT DO NOTHING;
+
+  -- Check and charge in one UPDATE per period row; a hard row that cannot fit the batch refuses it.
+  FOR v_budget IN SELECT * FROM jsonb_array_elements(v_budgets) LOOP
+    UPDATE budget_periods SET charged_mc = charged_mc + (v_budget->>'needMc')::bigint
+    WHERE budget_id = (v_budget->>'id')::bigint AND period_start = (v_budget->>'periodStart')::timestamptz
+      AND (NOT hard OR charged_mc + (v_budget->>'needMc')::bigint <= limit_mc + allowance_mc)
+    RETURNING charged_mc, limit_mc + allowance_mc INTO v_charged, v_limit;
+    IF NOT FOUND THEN
+      v_refused := (v_budget->>'id')::bigint;
+      EXIT;
+    END IF;
+    v_done := v_done || (v_budget || jsonb_build_object('chargedMc', v_charged, 'periodLimitMc', v_limit));
+  END LOOP;
+
+  IF v_refused IS NOT NULL THEN
+    -- Undo the rows already charged (they stay locked until this transaction ends; nobody saw the change).
+    UPDATE budget_periods p SET charged_mc = p.charged_mc - (d->>'needMc')::bigint
+    FROM jsonb_array_elements(v_done) d
+    WHERE p.budget_id = (d->>'id')::bigint AND p.period_start = (d->>'periodStart')::timestamptz;
+
+    -- Report every budget as it stands, and claim 'exhausted' for each hard one the batch cannot fit.
+    SELECT jsonb_agg(b || jsonb_build_object('chargedMc', p.charged_mc, 'periodLimitMc', p.limit_mc + p.allowance_mc, 'periodHard', p.hard)
+                     ORDER BY (b->>'id')::bigint)
+    INTO v_budgets
+    FROM jsonb_array_elements(v_budgets) b
+    JOIN budget_periods p ON p.budget_id = (b->>'id')::bigint AND p.period_start = (b->>'periodStart')::timestamptz;
+
+    WITH claimed AS (
+      INSERT INTO budget_alerts (budget_id, period_start, kind, threshold, team_id, triggered_by, charged_mc, limit_mc)
+      SELECT (b->>'id')::bigint, (b->>'periodStart')::timestamptz, 'exhausted', 0, p_team, v_by,
+             (b->>'chargedMc')::bigint, (b->>'periodLimitMc')::bigint
+      FROM jsonb_array_elements(v_budgets) b
+      WHERE (b->>'id')::bigint = v_refused
+         OR ((b->>'periodHard')::boolean AND (b->>'chargedMc')::bigint + (b->>'needMc')::bigint > (b->>'periodLimitMc')::bigint)
+      ON CONFLICT DO NOTHING
+      RETURNING *
+    )
+    SELECT coalesce(jsonb_agg(jsonb_build_object('kind', 'exhausted', 'budgetId', budget_id, 'periodStart', period_start,
+             'chargedMc', charged_mc, 'limitMc', limit_mc, 'triggeredBy', triggered_by)), '[]'::jsonb)
+    INTO v_events FROM claimed;
+
+    RETURN jsonb_build_object('ok', false, 'refusedBudgetId', v_refused, 'budgets', v_budgets, 'events', v_events);
+  END IF;
+
+  -- Granted: one hold per request, one ledger entry per (hold, budget). MATERIALIZED fixes each hold's id once.
+  WITH req AS MATERIALIZED (
+    SELECT ordinality AS i, gen_random_uuid() AS hold_id, r->>'channelId' AS channel_id, r->>'userId' AS user_id,
+           (r->>'amountMc')::bigint AS amount, r->>'generationId' AS generation_id, r->>'memo' AS memo
+    FROM jsonb_array_elements(p_requests) WITH ORDINALITY AS t(r, ordinality)
+  ), held AS (
+    INSERT INTO holds (id, team_id, user_id, channel_id, generation_id, amount_mc, created_at)
+    SELECT hold_id, p_team, user_id, channel_id, generation_id, amount, p_now FROM req
+  ), entries AS (
+    INSERT INTO ledger_entries (team_id, budget_id, period_start, hold_id, kind, amount_mc, charged_delta_mc, actor, memo, created_at)
+    SELECT p_team, (b->>'id')::bigint, (b->>'periodStart')::timestamptz, req.hold_id, 'reserve', req.amount, req.amount,
+           req.user_id, req.memo, p_now
+    FROM req JOIN jsonb_array_elements(v_done) b
+      ON b->>'scope' = 'workspace' OR (b->>'scope' = 'channel' AND b->>'scopeId' = req.channel_id)
+      OR (b->>'scope' = 'user' AND b->>'scopeId' = req.user_id)
+  )
+  SELECT jsonb_agg(jsonb_build_object('id', hold_id, 'amountMc', amount, 'generationId', generation_id) ORDER BY i)
+  INTO v_holds FROM req;
+
+  FOR v_budget IN SELECT * FROM jsonb_array_elements(v_done) LOOP
+    v_events := v_events || budget_claim_thresholds(p_team, (v_budget->>'id')::bigint, (v_budget->>'periodStart')::timestamptz,
+      ARRAY(SELECT jsonb_array_elements_text(v_budget->'thresholds')::integer),
+      (v_budget->>'chargedMc')::bigint, (v_budget->>'periodLimitMc')::bigint, v_by);
+  END LOOP;
+
+  RETURN jsonb_build_object('ok', true, 'holds', v_holds, 'budgets', v_done, 'events', v_events);
+END
+$$;
+--> statement-breakpoint
+-- Settles a hold on the periods it was taken in (even if the period has since closed). Commit charges the
+-- actual cost; release gives the hold back. Idempotent: a hold already settled the same way is a no-op.
+-- A commit whose actual equals the estimate leaves budget_periods untouched (the hot row stays unlocked).
+CREATE OR REPLACE FUNCTION ledger_settle(p_hold uuid, p_status hold_status, p_actual bigint, p_reason text, p_now timestamptz)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  v_hold holds%ROWTYPE;
+  v_status hold_status;
+  v_delta bigint;
+  v_entry record;
+  v_charged bigint;
+  v_limit bigint;
+  v_events jsonb := '[]'::jsonb;
+BEGIN
+  UPDATE holds SET status = p_status, actual_mc = p_actual, reason = p_reason, settled_at = p_now
+  WHERE id = p_hold AND status = 'open'
+  RETURNING * INTO v_hold;
+  IF NOT FOUND THEN
+    SELECT status INTO v_status FROM holds WHERE id = p_hold;
+    IF v_status IS NULL THEN
+      RAISE EXCEPTION 'unknown hold %', p_hold USING ERRCODE = 'no_data_found';
+    ELSIF v_status = p_status OR p_status = 'released' THEN
+      -- Already settled: committing twice, releasing twice, or releasing what was committed changes nothing.
+      RETURN jsonb_build_object('events', v_events, 'settled', false, 'status', v_status);
+    ELSE
+      RAISE EXCEPTION 'hold % was released and cannot be committed', p_hold USING ERRCODE = 'invalid_transaction_state';
+    END IF;
+  END IF;
+
+  v_delta := coalesce(p_actual, 0) - v_hold.amount_mc;
+  FOR v_entry IN
+    SELECT e.budget_id, e.period_start, b.thresholds
+    FROM ledger_entries e JOIN budgets b ON b.id = e.budget_id
+    WHERE e.hold_id = p_hold AND e.kind = 'reserve'
+    ORDER BY e.budget_id, e.period_start
+  LOOP
+    IF v_delta <> 0 THEN
+      UPDATE budget_periods SET charged_mc = charged_mc + v_delta
+      WHERE budget_id = v_entry.budget_id AND period_start = v_entry.period_start
+      RETURNING charged_mc, limit_mc + allowance_mc INTO v_charged, v_limit;
+      IF v_delta > 0 THEN
+        v_events := v_events || budget_claim_thresholds(v_hold.team_id, v_entry.budget_id, v_entry.period_start,
+          v_entry.thresholds, v_charged, v_limit, v_hold.user_id);
+      END IF;
+    END IF;
+    INSERT INTO ledger_entries (team_id, budget_id, period_start, hold_id, kind, amount_mc, charged_delta_mc, actor, memo, created_at)
+    VALUES (v_hold.team_id, v_entry.budget_id, v_entry.period_start, p_hold,
+            CASE p_status WHEN 'committed' THEN 'commit'::ledger_entry_kind ELSE 'release'::ledger_entry_kind END,
+            coalesce(p_actual, v_hold.amount_mc), v_delta, 'ledger', p_reason, p_now);
+  END LOOP;
+  RETURN jsonb_build_object('events', v_events, 'settled', true, 'status', p_status);
+END
+$$;
+--> statement-breakpoint
+-- Raises the room of a budget's current period (an admin's adjustment or an approval), recorded in the ledger.
+CREATE OR REPLACE FUNCTION ledger_adjust(p_budget bigint, p_amount bigint, p_by text, p_why text, p_now timestamptz)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  v_budget budgets%ROWTYPE;
+  v_tz text;
+  v_start timestamptz;
+BEGIN
+  SELECT * INTO v_budget FROM budgets WHERE id = p_budget;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'unknown budget %', p_budget USING ERRCODE = 'no_data_found';
+  END IF;
+  SELECT timezone INTO v_tz FROM workspaces WHERE team_id = v_budget.team_id;
+  v_start := budget_period_start(v_budget.period, p_now, v_tz);
+  INSERT INTO budget_periods (budget_id, period_start, period_end, limit_mc, hard, allowance_mc)
+  VALUES (p_budget, v_start, budget_period_end(v_budget.period, p_now, v_tz), v_budget.limit_mc, v_budget.hard, p_amount)
+  ON CONFLICT (budget_id, period_start) DO UPDATE SET allowance_mc = budget_periods.allowance_mc + p_amount;
+  INSERT INTO ledger_entries (team_id, budget_id, period_start, kind, amount_mc, charged_delta_mc, allowance_delta_mc, actor, memo, created_at)
+  VALUES (v_budget.team_id, p_budget, v_start, 'adjust', p_amount, 0, p_amount, p_by, p_why, p_now);
+END
+$$;

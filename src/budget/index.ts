@@ -1,0 +1,5 @@
+// The budget ledger (design §3): budgets, periods, holds, the append-only ledger and its alerts.
+export * from './types';
+export { Ledger, type LedgerOptions } from './ledger';
+export { periodBounds, isTimezone } from './periods';
+export { checkInvariants } from './invariants';

@@ -1,0 +1,232 @@
+import type { Db } from '../db';
+import type { Millicredits } from '../money/credits';
+import { isTimezone } from './periods';
+import * as store from './store';
+import {
+  LedgerError, type BudgetInput, type BudgetRef, type Hold, type LedgerEvent, type Refusal, type RequestScope,
+  type ReserveRequest, type ReserveResult, type Usage, type WorkspaceSettings,
+} from './types';
+
+export interface LedgerOptions {
+  /** The clock; tests inject one to cross midnight. */
+  now?: () => Date;
+  /** Timezone of a workspace the ledger creates. */
+  defaultTimezone?: string;
+  /** Daily limit of the workspace budget a new workspace gets. */
+  defaultDailyLimitMc?: Millicredits;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Two-phase spending against every budget that applies (design §3): reserve → commit | release.
+ * Each write is one statement; pass `tx` to make it part of a larger transaction (e.g. the queue's enqueue).
+ */
+export class Ledger {
+  private readonly now: () => Date;
+  private readonly defaultTimezone: string;
+  private readonly defaultDailyLimitMc: Millicredits;
+  /** Workspaces known to exist, so a reservation costs one round trip. */
+  private readonly knownTeams = new Set<string>();
+
+  constructor(private readonly db: Db, options: LedgerOptions = {}) {
+    this.now = options.now ?? (() => new Date());
+    this.defaultTimezone = options.defaultTimezone ?? 'UTC';
+    this.defaultDailyLimitMc = options.defaultDailyLimitMc ?? 100_000;
+    if (!isTimezone(this.defaultTimezone)) throw new LedgerError(`"${this.defaultTimezone}" is not an IANA time zone`);
+  }
+
+  async ensureWorkspace(teamId: string, tx?: Db): Promise<WorkspaceSettings> {
+    const workspace = await store.ensureWorkspace(tx ?? this.db, teamId, this.defaultTimezone, this.defaultDailyLimitMc);
+    this.knownTeams.add(teamId);
+    return workspace;
+  }
+
+  /** Holds the requests against every budget that applies to each, or refuses them all. */
+  async reserve(requests: ReserveRequest | ReserveRequest[], tx?: Db): Promise<ReserveResult> {
+    const batch = Array.isArray(requests) ? requests : [requests];
+    const teamId = validateBatch(batch);
+    const db = tx ?? this.db;
+    if (!this.knownTeams.has(teamId)) await this.ensureWorkspace(teamId, db);
+    const outcome = await store.reserve(
+      db, teamId,
+      batch.map((r) => ({ channelId: r.channelId, userId: r.userId, amountMc: r.amountMc, generationId: r.generationId, memo: r.memo })),
+      this.now(),
+    );
+    const refs = new Map(outcome.budgets.map((b) => [b.id, toBudgetRef(b, teamId)]));
+    const events = outcome.events.map((e) => toEvent(e, refs.get(e.budgetId)!));
+    if (outcome.ok) {
+      const holds = outcome.holds.map((h): Hold => (h.generationId == null ? { id: h.id, amountMc: h.amountMc } : { id: h.id, amountMc: h.amountMc, generationId: h.generationId }));
+      return { ok: true, holds, events };
+    }
+    return { ok: false, refusal: refusalOf(outcome.budgets, outcome.refusedBudgetId, batch, refs), events };
+  }
+
+  /** Charges the actual cost on the periods the hold was taken in; committing twice is a no-op. */
+  async commit(holdId: string, actualMc: Millicredits, tx?: Db): Promise<{ events: LedgerEvent[] }> {
+    checkHoldId(holdId);
+    checkAmount(actualMc, 'actual cost');
+    const result = await store.settle(tx ?? this.db, holdId, 'committed', actualMc, null, this.now());
+    return { events: await this.withBudgets(result.events, tx) };
+  }
+
+  /** Gives the hold back (failed task, cancel); releasing twice, or after a commit, is a no-op. */
+  async release(holdId: string, reason: string, tx?: Db): Promise<void> {
+    checkHoldId(holdId);
+    await store.settle(tx ?? this.db, holdId, 'released', null, reason, this.now());
+  }
+
+  /** Raises the room of the budget's current period (an approval); recorded in the ledger with who and why. */
+  async adjust(budgetId: number, amountMc: Millicredits, by: string, why: string, tx?: Db): Promise<void> {
+    checkAmount(amountMc, 'adjustment');
+    if (amountMc === 0) throw new LedgerError('an adjustment must raise the budget by more than 0');
+    await store.adjust(tx ?? this.db, budgetId, amountMc, by, why, this.now());
+  }
+
+  async setBudget(input: BudgetInput): Promise<BudgetRef> {
+    checkAmount(input.limitMc, 'limit');
+    if (input.thresholds) {
+      for (const t of input.thresholds) {
+        if (!Number.isInteger(t) || t <= 0 || t > 1000) throw new LedgerError(`threshold ${t} must be a whole percent between 1 and 1000`);
+      }
+    }
+    await this.ensureWorkspace(input.teamId);
+    const scopeId = input.scope === 'workspace' ? input.teamId : input.scopeId;
+    const thresholds = input.thresholds && [...new Set(input.thresholds)].sort((a, b) => a - b);
+    const row = await store.upsertBudget(this.db, { ...input, scopeId, thresholds }, this.now());
+    return toBudgetRef(row, input.teamId);
+  }
+
+  async setAlertsChannel(teamId: string, channelId: string): Promise<void> {
+    await this.ensureWorkspace(teamId);
+    await store.updateWorkspace(this.db, teamId, { alertsChannelId: channelId });
+  }
+
+  /** Periods opened from now on start at midnight in this zone; periods already open keep their bounds. */
+  async setTimezone(teamId: string, timezone: string): Promise<void> {
+    if (!isTimezone(timezone)) throw new LedgerError(`"${timezone}" is not an IANA time zone such as Europe/Berlin`);
+    await this.ensureWorkspace(teamId);
+    await store.updateWorkspace(this.db, teamId, { timezone });
+  }
+
+  async budgets(teamId: string): Promise<BudgetRef[]> {
+    return (await store.budgetsOf(this.db, teamId)).map((b) => toBudgetRef(b, teamId));
+  }
+
+  /** The budget's usage in the period containing `at` (default now), current or past. */
+  async usage(budgetId: number, at: Date = this.now()): Promise<Usage> {
+    const [row] = await store.usageOfBudget(this.db, budgetId, at);
+    if (!row) throw new LedgerError(`there is no budget ${budgetId}`);
+    return toUsage(row);
+  }
+
+  /** Every budget that applies to this user in this channel: user first, then channel, then workspace. */
+  async usageFor(scope: RequestScope, at: Date = this.now()): Promise<Usage[]> {
+    return (await store.usageOfScope(this.db, scope, at)).map(toUsage);
+  }
+
+  /** Alerts claimed but not yet posted (the outbox), oldest first. */
+  async undeliveredAlerts(teamId?: string): Promise<LedgerEvent[]> {
+    const alerts = await store.undeliveredAlerts(this.db, teamId);
+    return alerts.map((a) => toEvent(a, toBudgetRef(parseJson(a.budget), a.budget.teamId ?? '')));
+  }
+
+  async markAlertDelivered(event: LedgerEvent): Promise<void> {
+    await store.markAlertDelivered(this.db, event.budget.id, event.periodStart, event.kind, event.kind === 'threshold' ? event.threshold : 0);
+  }
+
+  /** Commit events carry only budget ids; they are rare, so the budgets are read only when there are some. */
+  private async withBudgets(events: store.EventRow[], tx?: Db): Promise<LedgerEvent[]> {
+    if (!events.length) return [];
+    const budgets = await store.budgetsById(tx ?? this.db, [...new Set(events.map((e) => e.budgetId))]);
+    const refs = new Map(budgets.map((b) => [b.id, toBudgetRef(b, b.teamId!)]));
+    return events.map((e) => toEvent(e, refs.get(e.budgetId)!));
+  }
+}
+
+function validateBatch(batch: ReserveRequest[]): string {
+  if (!batch.length) throw new LedgerError('nothing to reserve: the batch is empty');
+  const teamId = batch[0]!.teamId;
+  for (const r of batch) {
+    if (r.teamId !== teamId) throw new LedgerError('a batch must stay within one workspace');
+    if (!r.userId || !r.channelId) throw new LedgerError('a reservation needs a user and a channel');
+    checkAmount(r.amountMc, 'amount');
+  }
+  return teamId;
+}
+
+function checkAmount(amount: number, what: string): void {
+  if (!Number.isSafeInteger(amount) || amount < 0) throw new LedgerError(`the ${what} must be a whole, non-negative number of millicredits (got ${amount})`);
+}
+
+function checkHoldId(holdId: string): void {
+  if (!UUID.test(holdId)) throw new LedgerError(`"${holdId}" is not a hold id`);
+}
+
+function parseJson<T>(value: T | string): T {
+  return typeof value === 'string' ? (JSON.parse(value) as T) : value;
+}
+
+function toBudgetRef(row: store.BudgetRow, teamId: string): BudgetRef {
+  return {
+    id: Number(row.id), teamId: row.teamId ?? teamId, scope: row.scope, scopeId: row.scopeId, period: row.period,
+    limitMc: Number(row.limitMc), hard: row.hard, thresholds: parseJson(row.thresholds).map(Number),
+  };
+}
+
+function toEvent(row: store.EventRow, budget: BudgetRef): LedgerEvent {
+  const common = { budget, periodStart: new Date(row.periodStart), chargedMc: Number(row.chargedMc), limitMc: Number(row.limitMc), triggeredBy: row.triggeredBy };
+  return row.kind === 'threshold' ? { kind: 'threshold', threshold: Number(row.threshold), ...common } : { kind: 'exhausted', ...common };
+}
+
+function toUsage(row: store.UsageRow): Usage {
+  const limitMc = Number(row.limitWithAllowanceMc);
+  const chargedMc = Number(row.chargedMc);
+  const heldMc = Number(row.heldMc);
+  return {
+    budget: toBudgetRef(row, row.teamId),
+    periodStart: new Date(row.periodStart),
+    periodEnd: new Date(row.periodEnd),
+    committedMc: chargedMc - heldMc,
+    heldMc,
+    chargedMc,
+    remainingMc: Math.max(0, limitMc - chargedMc),
+    limitMc,
+    percent: limitMc > 0 ? Math.round((chargedMc * 1000) / limitMc) / 10 : chargedMc > 0 ? 100 : 0,
+  };
+}
+
+function applies(budget: BudgetRef, request: ReserveRequest): boolean {
+  return budget.scope === 'workspace' || budget.scopeId === (budget.scope === 'channel' ? request.channelId : request.userId);
+}
+
+/**
+ * Names the hard budget short by the most (the one an approval would have to cover), and the first
+ * alternative that every hard budget could take: each request swapped for its alternative of that label.
+ */
+function refusalOf(budgets: store.ReservedBudget[], refusedId: number, batch: ReserveRequest[], refs: Map<number, BudgetRef>): Refusal {
+  const hard = budgets.filter((b) => b.periodHard);
+  const room = (b: store.ReservedBudget) => Math.max(0, Number(b.periodLimitMc) - Number(b.chargedMc));
+  const shortfall = (b: store.ReservedBudget) => Number(b.needMc) - room(b);
+  const refusing = hard.filter((b) => shortfall(b) > 0).sort((a, b) => shortfall(b) - shortfall(a));
+  const named = refusing[0] ?? budgets.find((b) => b.id === refusedId)!;
+
+  const labels = batch[0]!.alternatives?.map((a) => a.label) ?? [];
+  const fitting = labels.find((label) =>
+    hard.every((b) => {
+      const ref = refs.get(b.id)!;
+      const need = batch.filter((r) => applies(ref, r)).reduce((sum, r) => sum + (r.alternatives?.find((a) => a.label === label)?.amountMc ?? r.amountMc), 0);
+      return need <= room(b);
+    }),
+  );
+  const refusal: Refusal = {
+    budget: refs.get(named.id)!,
+    periodStart: new Date(named.periodStart),
+    periodEnd: new Date(named.periodEnd),
+    remainingMc: room(named),
+    neededMc: Number(named.needMc),
+  };
+  const alternative = fitting && batch[0]!.alternatives!.find((a) => a.label === fitting);
+  if (alternative) refusal.fittingAlternative = { label: alternative.label, amountMc: alternative.amountMc };
+  return refusal;
+}

@@ -1,0 +1,183 @@
+// The ledger's SQL layer. Write paths are the plpgsql functions of src/db/sql/10_ledger.sql (one
+// statement, one round trip each); the rest are plain queries.
+import { rows, sql, type Db } from '../db';
+import type { Millicredits } from '../money/credits';
+import type { BudgetInput, BudgetPeriodKind, BudgetScope, RequestScope, WorkspaceSettings } from './types';
+
+/** A budget as the SQL functions and queries below return it (camelCase json or aliased columns). */
+export interface BudgetRow {
+  id: number;
+  teamId?: string;
+  scope: BudgetScope;
+  scopeId: string;
+  period: BudgetPeriodKind;
+  limitMc: number;
+  hard: boolean;
+  thresholds: number[];
+}
+
+/** One budget's current period as ledger_reserve reports it. */
+export interface ReservedBudget extends BudgetRow {
+  periodStart: string;
+  periodEnd: string;
+  needMc: number;
+  chargedMc: number;
+  periodLimitMc: number;
+  periodHard?: boolean;
+}
+
+export interface EventRow {
+  kind: 'threshold' | 'exhausted';
+  budgetId: number;
+  periodStart: string;
+  threshold?: number;
+  chargedMc: number;
+  limitMc: number;
+  triggeredBy: string;
+}
+
+export type ReserveOutcome =
+  | { ok: true; holds: { id: string; amountMc: number; generationId: string | null }[]; budgets: ReservedBudget[]; events: EventRow[] }
+  | { ok: false; refusedBudgetId: number; budgets: ReservedBudget[]; events: EventRow[] };
+
+export interface UsageRow extends BudgetRow {
+  teamId: string;
+  periodStart: string;
+  periodEnd: string;
+  limitWithAllowanceMc: number;
+  chargedMc: number;
+  heldMc: number;
+}
+
+/** jsonb arrives parsed from postgres.js and as text from some paths; accept both. */
+function json<T>(value: unknown): T {
+  return (typeof value === 'string' ? JSON.parse(value) : value) as T;
+}
+
+async function callJson<T>(db: Db, query: ReturnType<typeof sql>): Promise<T> {
+  const [row] = await rows<{ r: unknown }>(db, query);
+  return json<T>(row!.r);
+}
+
+export function reserve(db: Db, teamId: string, requests: object[], now: Date): Promise<ReserveOutcome> {
+  return callJson(db, sql`select ledger_reserve(${teamId}, ${JSON.stringify(requests)}::jsonb, ${now.toISOString()}::timestamptz) as r`);
+}
+
+export function settle(
+  db: Db, holdId: string, status: 'committed' | 'released', actualMc: Millicredits | null, reason: string | null, now: Date,
+): Promise<{ events: EventRow[]; settled: boolean; status: string }> {
+  return callJson(db, sql`select ledger_settle(${holdId}::uuid, ${status}::hold_status, ${actualMc}::bigint, ${reason}::text, ${now.toISOString()}::timestamptz) as r`);
+}
+
+export async function adjust(db: Db, budgetId: number, amountMc: Millicredits, by: string, why: string, now: Date): Promise<void> {
+  await db.execute(sql`select ledger_adjust(${budgetId}::bigint, ${amountMc}::bigint, ${by}, ${why}, ${now.toISOString()}::timestamptz)`);
+}
+
+const workspaceColumns = sql`team_id as "teamId", timezone, alerts_channel_id as "alertsChannelId"`;
+
+/** Creates the workspace and its default daily budget once; returns it either way. */
+export async function ensureWorkspace(db: Db, teamId: string, timezone: string, dailyLimitMc: Millicredits): Promise<WorkspaceSettings> {
+  const [created] = await rows<WorkspaceSettings>(db, sql`
+    with ws as (
+      insert into workspaces (team_id, timezone) values (${teamId}, ${timezone})
+      on conflict do nothing returning *
+    ), budget as (
+      insert into budgets (team_id, scope, scope_id, period, limit_mc, updated_by)
+      select team_id, 'workspace', team_id, 'day', ${dailyLimitMc}, 'default' from ws
+    )
+    select ${workspaceColumns} from ws`);
+  if (created) return created;
+  // It existed (or a concurrent call created it first, committed by now: ON CONFLICT waited for it).
+  const [existing] = await rows<WorkspaceSettings>(db, sql`select ${workspaceColumns} from workspaces where team_id = ${teamId}`);
+  return existing!;
+}
+
+export async function updateWorkspace(db: Db, teamId: string, change: { timezone?: string; alertsChannelId?: string }): Promise<void> {
+  await db.execute(sql`
+    update workspaces set
+      timezone = coalesce(${change.timezone ?? null}, timezone),
+      alerts_channel_id = coalesce(${change.alertsChannelId ?? null}, alerts_channel_id)
+    where team_id = ${teamId}`);
+}
+
+const budgetColumns = sql`b.id, b.team_id as "teamId", b.scope, b.scope_id as "scopeId", b.period, b.limit_mc as "limitMc", b.hard, b.thresholds`;
+
+/** Creates or changes a budget; the current period's limit follows (closed periods keep theirs). */
+export async function upsertBudget(db: Db, input: BudgetInput, now: Date): Promise<BudgetRow> {
+  const thresholds = input.thresholds ? `{${input.thresholds.join(',')}}` : null;
+  const [budget] = await rows<BudgetRow>(db, sql`
+    with b as (
+      insert into budgets as b (team_id, scope, scope_id, period, limit_mc, thresholds, hard, updated_by)
+      values (${input.teamId}, ${input.scope}, ${input.scopeId}, ${input.period}, ${input.limitMc},
+              coalesce(${thresholds}::integer[], '{80,100}'), coalesce(${input.hard ?? null}::boolean, true), ${input.by})
+      on conflict (team_id, scope, scope_id, period) do update set
+        limit_mc = excluded.limit_mc,
+        thresholds = coalesce(${thresholds}::integer[], b.thresholds),
+        hard = coalesce(${input.hard ?? null}::boolean, b.hard),
+        updated_by = excluded.updated_by,
+        updated_at = now()
+      returning *
+    ), current_period as (
+      update budget_periods p set limit_mc = b.limit_mc, hard = b.hard
+      from b join workspaces w on w.team_id = b.team_id
+      where p.budget_id = b.id and p.period_start = budget_period_start(b.period, ${now.toISOString()}::timestamptz, w.timezone)
+    )
+    select ${budgetColumns} from b`);
+  return budget!;
+}
+
+export function budgetsOf(db: Db, teamId: string): Promise<BudgetRow[]> {
+  return rows<BudgetRow>(db, sql`
+    select ${budgetColumns} from budgets b where b.team_id = ${teamId}
+    order by b.scope, b.scope_id, b.period`);
+}
+
+export function budgetsById(db: Db, ids: number[]): Promise<BudgetRow[]> {
+  return rows<BudgetRow>(db, sql`select ${budgetColumns} from budgets b where b.id = any(${`{${ids.join(',')}}`}::bigint[])`);
+}
+
+/** Usage of each matching budget in the period containing `at`; held is the sum of its open holds. */
+async function usageWhere(db: Db, where: ReturnType<typeof sql>, at: Date): Promise<UsageRow[]> {
+  return rows<UsageRow>(db, sql`
+    select ${budgetColumns}, pb.start as "periodStart", pb.end as "periodEnd",
+           coalesce(p.limit_mc, b.limit_mc) + coalesce(p.allowance_mc, 0) as "limitWithAllowanceMc",
+           coalesce(p.charged_mc, 0) as "chargedMc",
+           (select coalesce(sum(e.amount_mc), 0) from ledger_entries e join holds h on h.id = e.hold_id
+            where e.budget_id = b.id and e.period_start = pb.start and e.kind = 'reserve' and h.status = 'open') as "heldMc"
+    from budgets b
+    join workspaces w on w.team_id = b.team_id
+    cross join lateral (select budget_period_start(b.period, ${at.toISOString()}::timestamptz, w.timezone) as start,
+                               budget_period_end(b.period, ${at.toISOString()}::timestamptz, w.timezone) as end) pb
+    left join budget_periods p on p.budget_id = b.id and p.period_start = pb.start
+    where ${where}
+    order by b.scope desc, b.period, b.scope_id`);
+}
+
+export function usageOfBudget(db: Db, budgetId: number, at: Date): Promise<UsageRow[]> {
+  return usageWhere(db, sql`b.id = ${budgetId}`, at);
+}
+
+/** Every budget that applies to this user in this channel: the workspace's, the channel's, the user's. */
+export function usageOfScope(db: Db, scope: RequestScope, at: Date): Promise<UsageRow[]> {
+  return usageWhere(db, sql`b.team_id = ${scope.teamId} and (b.scope = 'workspace'
+      or (b.scope = 'channel' and b.scope_id = ${scope.channelId}) or (b.scope = 'user' and b.scope_id = ${scope.userId}))`, at);
+}
+
+export function undeliveredAlerts(db: Db, teamId?: string): Promise<(EventRow & { budget: BudgetRow })[]> {
+  return rows(db, sql`
+    select a.kind, a.budget_id as "budgetId", a.period_start as "periodStart", a.threshold, a.charged_mc as "chargedMc",
+           a.limit_mc as "limitMc", a.triggered_by as "triggeredBy",
+           json_build_object('id', b.id, 'teamId', b.team_id, 'scope', b.scope, 'scopeId', b.scope_id, 'period', b.period,
+                             'limitMc', b.limit_mc, 'hard', b.hard, 'thresholds', b.thresholds) as budget
+    from budget_alerts a join budgets b on b.id = a.budget_id
+    where a.delivered_at is null ${teamId ? sql`and a.team_id = ${teamId}` : sql``}
+    order by a.created_at, a.budget_id, a.threshold`);
+}
+
+export async function markAlertDelivered(db: Db, budgetId: number, periodStart: Date, kind: string, threshold: number): Promise<void> {
+  await db.execute(sql`
+    update budget_alerts set delivered_at = now()
+    where budget_id = ${budgetId} and period_start = ${periodStart.toISOString()}::timestamptz
+      and kind = ${kind}::budget_alert_kind and threshold = ${threshold} and delivered_at is null`);
+}
+

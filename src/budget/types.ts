@@ -1,0 +1,91 @@
+import type { Millicredits } from '../money/credits';
+
+export type BudgetScope = 'workspace' | 'channel' | 'user';
+export type BudgetPeriodKind = 'day' | 'week' | 'month';
+
+export interface RequestScope {
+  teamId: string;
+  channelId: string;
+  userId: string;
+}
+
+export interface BudgetRef {
+  id: number;
+  teamId: string;
+  scope: BudgetScope;
+  /** The team id for a workspace budget, else the channel or user id. */
+  scopeId: string;
+  period: BudgetPeriodKind;
+  limitMc: Millicredits;
+  hard: boolean;
+  /** Percent of the limit. */
+  thresholds: number[];
+}
+
+export interface ReserveRequest extends RequestScope {
+  amountMc: Millicredits;
+  generationId?: string;
+  memo?: string;
+  /** From Quote.alternatives, cheapest first. */
+  alternatives?: { label: string; amountMc: Millicredits }[];
+}
+
+export interface Hold {
+  id: string;
+  amountMc: Millicredits;
+  generationId?: string;
+}
+
+export interface Refusal {
+  budget: BudgetRef;
+  periodStart: Date;
+  periodEnd: Date;
+  /** Room left in the period (limit + allowance − committed − held), never negative. */
+  remainingMc: Millicredits;
+  /** What the request (or the batch) needed from this budget. */
+  neededMc: Millicredits;
+  /** The first alternative (in the order given) that every hard budget could take. */
+  fittingAlternative?: { label: string; amountMc: Millicredits };
+}
+
+export type LedgerEvent =
+  | { kind: 'threshold'; budget: BudgetRef; periodStart: Date; threshold: number; chargedMc: Millicredits; limitMc: Millicredits; triggeredBy: string }
+  | { kind: 'exhausted'; budget: BudgetRef; periodStart: Date; chargedMc: Millicredits; limitMc: Millicredits; triggeredBy: string };
+
+export type ReserveResult = { ok: true; holds: Hold[]; events: LedgerEvent[] } | { ok: false; refusal: Refusal; events: LedgerEvent[] };
+
+export interface Usage {
+  budget: BudgetRef;
+  periodStart: Date;
+  periodEnd: Date;
+  committedMc: Millicredits;
+  heldMc: Millicredits;
+  /** committed + held */
+  chargedMc: Millicredits;
+  remainingMc: Millicredits;
+  /** The period's limit including adjustments. */
+  limitMc: Millicredits;
+  percent: number;
+}
+
+export interface WorkspaceSettings {
+  teamId: string;
+  timezone: string;
+  alertsChannelId: string | null;
+}
+
+export interface BudgetInput {
+  teamId: string;
+  scope: BudgetScope;
+  scopeId: string;
+  period: BudgetPeriodKind;
+  limitMc: Millicredits;
+  thresholds?: number[];
+  hard?: boolean;
+  by: string;
+}
+
+/** Thrown for a call the ledger cannot carry out (bad amount, unknown hold, unknown budget). */
+export class LedgerError extends Error {
+  override name = 'LedgerError';
+}
