@@ -1,0 +1,119 @@
+import type { Millicredits } from '../money/credits';
+import { changeLabel, draftCandidates, singleChanges } from './alternatives';
+import { PricingError } from './errors';
+import { describe, priceOf } from './price';
+import { readRequest, writeRequest } from './request';
+import type { CatalogData } from './schema';
+import type { Alternative, Configuration, KlingEndpoint, PricedRequest, Quote } from './types';
+
+export interface Capabilities {
+  modes: string[];
+  durations: number[];
+  sound: boolean;
+  endpoints: KlingEndpoint[];
+  /** Modes in which the model can add audio (kling-v2-6: pro only). */
+  audioModes: string[];
+  voiceControl: boolean;
+}
+
+/** Prices Kling requests from one catalog (the built-in price list or an operator's PRICING_FILE). */
+export class PriceCatalog {
+  readonly version: string;
+  readonly effectiveDate: string;
+
+  constructor(private readonly data: CatalogData) {
+    this.version = data.version;
+    this.effectiveDate = data.effectiveDate;
+  }
+
+  /** The exact price of a request and its cheaper alternatives; throws PricingError, never guesses. */
+  quote(request: PricedRequest): Quote {
+    const config = readRequest(this.data, request);
+    const credits = priceOf(this.data, config);
+    return this.quoteOf(request, config, credits);
+  }
+
+  /**
+   * For --draft: the cheapest silent configuration of the same model, endpoint, prompt and inputs
+   * (mode, duration and resolution may change; the model and the number of images do not).
+   */
+  cheapest(request: PricedRequest): Quote {
+    const best = this.cheapestOf(draftCandidates(this.data, readRequest(this.data, request)));
+    // Nothing of this model is priced on this endpoint: quoting the request as asked says why.
+    if (!best) return this.quote(request);
+    return this.quoteOf(request, best.config, best.credits);
+  }
+
+  models(endpoint: KlingEndpoint): string[] {
+    switch (endpoint) {
+      case 'text2video':
+      case 'image2video':
+        return this.data.video.filter((m) => m.endpoints.includes(endpoint)).map((m) => m.model);
+      case 'video-extend':
+        return [...new Set(this.data.extend.map((row) => row.source))];
+      case 'images/generations':
+        return this.data.images.map((m) => m.model);
+      case 'kolors-virtual-try-on':
+        return this.data.tryOn.map((m) => m.model);
+    }
+  }
+
+  capabilities(model: string): Capabilities {
+    const video = this.data.video.find((m) => m.model === model);
+    const endpoints = (['text2video', 'image2video', 'video-extend', 'images/generations', 'kolors-virtual-try-on'] as const).filter((e) => this.models(e).includes(model));
+    if (endpoints.length === 0) throw new PricingError('unknown_model', `"${model}" is not a model the price list knows.`, 'model_name');
+    return {
+      modes: [...(video?.modes ?? [])],
+      durations: [...(video?.durations ?? [])],
+      sound: Boolean(video?.audio),
+      endpoints,
+      audioModes: [...(video?.audio?.modes ?? [])],
+      voiceControl: Boolean(video?.audio?.voice),
+    };
+  }
+
+  private quoteOf(request: PricedRequest, config: Configuration, credits: Millicredits): Quote {
+    return {
+      credits,
+      request: writeRequest(this.data, request, config),
+      description: describe(config),
+      catalogVersion: this.version,
+      alternatives: this.alternatives(request, config, credits),
+    };
+  }
+
+  /** Single changes plus the cheapest draft, each only if supported, priced and cheaper; cheapest first. */
+  private alternatives(request: PricedRequest, config: Configuration, credits: Millicredits): Alternative[] {
+    const draft = this.cheapestOf(draftCandidates(this.data, config))?.config;
+    const seen = new Set([JSON.stringify(config)]);
+    const out: Alternative[] = [];
+    for (const candidate of [...singleChanges(this.data, config), ...(draft ? [draft] : [])]) {
+      const key = JSON.stringify(candidate);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const price = this.priceOrUndefined(candidate);
+      if (price === undefined || price >= credits) continue;
+      out.push({ label: changeLabel(config, candidate), request: writeRequest(this.data, request, candidate), credits: price, savesMc: credits - price });
+    }
+    return out.sort((a, b) => a.credits - b.credits);
+  }
+
+  /** The first cheapest priced candidate (candidates come cheapest-mode and shortest first). */
+  private cheapestOf(candidates: Configuration[]): { config: Configuration; credits: Millicredits } | undefined {
+    let best: { config: Configuration; credits: Millicredits } | undefined;
+    for (const config of candidates) {
+      const credits = this.priceOrUndefined(config);
+      if (credits !== undefined && (!best || credits < best.credits)) best = { config, credits };
+    }
+    return best;
+  }
+
+  private priceOrUndefined(config: Configuration): Millicredits | undefined {
+    try {
+      return priceOf(this.data, config);
+    } catch (error) {
+      if (error instanceof PricingError) return undefined;
+      throw error;
+    }
+  }
+}

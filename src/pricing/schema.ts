@@ -1,0 +1,178 @@
+import { z } from 'zod';
+import { parseCredits, type Millicredits } from '../money/credits';
+
+/**
+ * The price catalog file (the built-in `catalog.json`, or the operator's `PRICING_FILE`), in credits
+ * (1 credit = 1 Kling video unit). Amounts are decimals with at most 3 places, as strings ("0.3") or
+ * numbers (0.3). Every object may carry a `note` saying where a figure comes from.
+ *
+ * ```jsonc
+ * {
+ *   "version": "2026-10", "effectiveDate": "2026-09-15",
+ *   "defaults": { "text2video": "kling-v1", "image2video": "kling-v1", "images/generations": "kling-v3", "kolors-virtual-try-on": "kolors-virtual-try-on-v1" },
+ *   "video": [{                                  // text2video / image2video models
+ *     "model": "kling-v2-6", "endpoints": ["text2video", "image2video"],
+ *     "modes": ["std", "pro"],                   // [] = the model takes no mode (the masters)
+ *     "durations": [5, 10],                      // seconds Kling accepts
+ *     "audio": { "modes": ["pro"], "voice": true },  // omit when the model cannot make sound
+ *     "turbo": false,                            // offered as the cheaper model in alternatives
+ *     "prices": [                                // one row per priced configuration; no row = unpriced
+ *       { "mode": "pro", "sound": true, "voice": true, "perSecond": "1.2" },
+ *       { "mode": "std", "perClip": { "5": "1.5", "10": "3" } }
+ *     ]
+ *   }],
+ *   "extend": [{ "source": "kling-v1", "mode": "std", "credits": "2" }],   // per extension, inherits the source's model/mode
+ *   "imageUnitCredits": "0.025",                 // 1 image unit ($0.0035) in credits
+ *   "images": [{ "model": "kling-v3", "resolutions": ["1k", "2k"], "inputs": ["text", "image"],
+ *                "prices": [{ "input": "text", "resolution": "1k", "imageUnits": 8 }] }],   // per image, × n
+ *   "tryOn": [{ "model": "kolors-virtual-try-on-v1", "credits": "0.5" }]                    // per result image
+ * }
+ * ```
+ */
+const note = z.string().optional();
+
+const credits = z.union([z.string(), z.number()]).transform((value, ctx): Millicredits => {
+  const text = String(value).trim();
+  if (!/^\d+(\.\d{1,3})?$/.test(text)) {
+    ctx.addIssue({ code: 'custom', message: `must be an amount of credits with at most 3 decimals, such as 0.3 (got ${JSON.stringify(value)})` });
+    return z.NEVER;
+  }
+  return parseCredits(text);
+});
+
+const name = z.string().trim().min(1, 'must be a non-empty name');
+const mode = z.enum(['std', 'pro', '4k'], { error: 'must be "std", "pro" or "4k"' });
+const seconds = z.int('must be a whole number of seconds').min(1, 'must be at least 1 second').max(600, 'must be at most 600 seconds');
+
+const videoPrice = z
+  .strictObject({
+    mode: mode.optional(),
+    sound: z.boolean().default(false),
+    voice: z.boolean().default(false),
+    perSecond: credits.optional(),
+    perClip: z.record(z.string().regex(/^\d+$/, 'must be a duration in whole seconds such as "5"'), credits).optional(),
+    note,
+  })
+  .refine((row) => (row.perSecond === undefined) !== (row.perClip === undefined), 'needs exactly one of perSecond or perClip');
+
+const videoModel = z.strictObject({
+  model: name,
+  endpoints: z.array(z.enum(['text2video', 'image2video'], { error: 'must be "text2video" or "image2video"' })).min(1, 'must list at least one endpoint'),
+  modes: z.array(mode),
+  durations: z.array(seconds).min(1, 'must list at least one duration'),
+  audio: z.strictObject({ modes: z.array(mode).min(1, 'must list the modes that can make sound'), voice: z.boolean().default(false) }).optional(),
+  turbo: z.boolean().default(false),
+  prices: z.array(videoPrice).min(1, 'must price at least one configuration'),
+  note,
+});
+
+const resolution = z.enum(['1k', '2k', '4k'], { error: 'must be "1k", "2k" or "4k"' });
+const imageInput = z.enum(['text', 'image'], { error: 'must be "text" (text to image) or "image" (image to image)' });
+
+const imageModel = z.strictObject({
+  model: name,
+  resolutions: z.array(resolution).min(1, 'must list at least one resolution'),
+  inputs: z.array(imageInput).min(1).default(['text', 'image']),
+  prices: z
+    .array(z.strictObject({ input: imageInput, resolution, imageUnits: z.int('must be a whole number of image units').min(0), note }))
+    .min(1, 'must price at least one configuration'),
+  note,
+});
+
+export const catalogFileSchema = z
+  .strictObject({
+    version: name,
+    effectiveDate: z.iso.date('must be a date such as 2026-09-15'),
+    note,
+    defaults: z.strictObject({
+      text2video: name,
+      image2video: name,
+      'images/generations': name,
+      'kolors-virtual-try-on': name,
+    }),
+    video: z.array(videoModel).min(1, 'must list at least one video model'),
+    extend: z.array(z.strictObject({ source: name, mode: mode.optional(), credits, note })).default([]),
+    imageUnitCredits: credits,
+    images: z.array(imageModel).default([]),
+    tryOn: z.array(z.strictObject({ model: name, credits, note })).default([]),
+  })
+  .superRefine((file, ctx) => {
+    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    const duplicates = (list: { model: string }[], key: string) =>
+      list.forEach((entry, i) => {
+        if (list.findIndex((other) => other.model === entry.model) !== i) issue([key, i, 'model'], `repeats model "${entry.model}"`);
+      });
+    duplicates(file.video, 'video');
+    duplicates(file.images, 'images');
+    duplicates(file.tryOn, 'tryOn');
+
+    file.video.forEach((model, i) => {
+      model.durations.forEach((s, j) => {
+        if (model.durations.indexOf(s) !== j) issue(['video', i, 'durations', j], `repeats ${s} s`);
+      });
+      model.audio?.modes.forEach((m, j) => {
+        if (!model.modes.includes(m)) issue(['video', i, 'audio', 'modes', j], `"${m}" is not one of the model's modes`);
+      });
+      model.prices.forEach((row, j) => {
+        const at = ['video', i, 'prices', j];
+        if (model.modes.length === 0 && row.mode) issue([...at, 'mode'], `must be left out: ${model.model} takes no mode`);
+        if (model.modes.length > 0 && (!row.mode || !model.modes.includes(row.mode))) issue([...at, 'mode'], `must be one of ${model.modes.join(', ')}`);
+        if (row.sound && !model.audio) issue([...at, 'sound'], `cannot be true: ${model.model} has no "audio"`);
+        if (row.sound && model.audio && row.mode && !model.audio.modes.includes(row.mode)) issue([...at, 'sound'], `cannot be true in ${row.mode} mode (not in audio.modes)`);
+        if (row.voice && !row.sound) issue([...at, 'voice'], 'needs "sound": true (voice control speaks in the soundtrack)');
+        if (row.voice && model.audio && !model.audio.voice) issue([...at, 'voice'], 'cannot be true: audio.voice is false');
+        for (const key of Object.keys(row.perClip ?? {})) {
+          if (!model.durations.includes(Number(key))) issue([...at, 'perClip', key], `is not one of the model's durations (${model.durations.join(', ')})`);
+        }
+        const same = model.prices.findIndex((other) => other.mode === row.mode && other.sound === row.sound && other.voice === row.voice);
+        if (same !== j) issue(at, `prices the same configuration as prices[${same}]`);
+      });
+    });
+
+    file.extend.forEach((row, i) => {
+      const source = file.video.find((m) => m.model === row.source);
+      if (!source) issue(['extend', i, 'source'], `"${row.source}" is not a model in "video"`);
+      else if (source.modes.length === 0 ? row.mode !== undefined : !row.mode || !source.modes.includes(row.mode)) {
+        issue(['extend', i, 'mode'], source.modes.length === 0 ? `must be left out: ${row.source} takes no mode` : `must be one of ${source.modes.join(', ')}`);
+      }
+    });
+
+    file.images.forEach((model, i) =>
+      model.prices.forEach((row, j) => {
+        if (!model.resolutions.includes(row.resolution)) issue(['images', i, 'prices', j, 'resolution'], `is not one of the model's resolutions (${model.resolutions.join(', ')})`);
+        if (!model.inputs.includes(row.input)) issue(['images', i, 'prices', j, 'input'], `is not one of the model's inputs (${model.inputs.join(', ')})`);
+      }),
+    );
+
+    for (const endpoint of ['text2video', 'image2video'] as const) {
+      const model = file.defaults[endpoint];
+      if (!file.video.some((m) => m.model === model && m.endpoints.includes(endpoint))) issue(['defaults', endpoint], `"${model}" is not a ${endpoint} model in "video"`);
+    }
+    if (!file.images.some((m) => m.model === file.defaults['images/generations'])) issue(['defaults', 'images/generations'], `"${file.defaults['images/generations']}" is not a model in "images"`);
+    if (!file.tryOn.some((m) => m.model === file.defaults['kolors-virtual-try-on'])) issue(['defaults', 'kolors-virtual-try-on'], `"${file.defaults['kolors-virtual-try-on']}" is not a model in "tryOn"`);
+  });
+
+/** The file as written. */
+export type CatalogFile = z.input<typeof catalogFileSchema>;
+/** The parsed catalog: amounts in millicredits, defaults filled in. */
+export type CatalogData = z.output<typeof catalogFileSchema>;
+export type VideoModelData = CatalogData['video'][number];
+export type ImageModelData = CatalogData['images'][number];
+
+/** A PRICING_FILE (or the built-in catalog) that cannot be used; the message is one line naming the file and the field. */
+export class CatalogFileError extends Error {
+  override name = 'CatalogFileError';
+}
+
+/** "video[3].prices[1].perSecond" */
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '');
+}
+
+export function parseCatalogFile(json: unknown, file: string): CatalogData {
+  const parsed = catalogFileSchema.safeParse(json);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const where = formatPath(issue.path) || 'the top level';
+  throw new CatalogFileError(`Pricing file ${file}: ${where} ${issue.message.replace(/\s+/g, ' ')}`);
+}
