@@ -1,0 +1,177 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Interactions, type BotReply } from './interactions';
+import { servePage } from './page';
+import { WorkspaceState, type StoredMessage, type StoredView } from './state';
+import { parseArgs, WebApi, type ApiCall, type FaultSpec } from './web-api';
+
+/**
+ * An offline Slack workspace on loopback: a Slack Web API the bot talks to, Slack's side of commands,
+ * clicks and modal submissions (signed as Slack signs them), and a web page where a person uses the bot.
+ */
+
+export { signSlackRequest } from './signing';
+export { validateBlocks, blockProblems, viewProblems } from './blocks';
+export type { StoredMessage, StoredView, StoredFile } from './state';
+export type { ApiCall, FaultSpec } from './web-api';
+export type { BotReply } from './interactions';
+
+export interface SlackWorkspaceOptions {
+  port?: number;                      // web page + Web API; 0 = any
+  /** Loopback only by default. */
+  host?: string;
+  botUrl?: string;                    // where slash commands / interactions / events are POSTed (http://127.0.0.1:PORT/slack/events)
+  signingSecret: string;
+  botToken: string;
+  teamId?: string;                    // default T0DEMO
+  users?: { id: string; name: string; isAdmin?: boolean }[];
+  channels?: { id: string; name: string }[];
+  dataFile?: string;                  // persist between runs (demo); none in tests
+  /** How long Slack waits for an ack before it shows a timeout (default 3000 ms, as Slack). */
+  ackTimeoutMs?: number;
+}
+
+export interface SlackWorkspace {
+  url: string;                        // base; Web API at `${url}/api/` (use as SLACK_API_URL)
+  /** Signed exactly as Slack signs: form-encoded slash command with response_url pointing back here. Resolves with the HTTP status and the ack body. */
+  slashCommand(input: { userId: string; channelId: string; text: string; command?: string }): Promise<{ status: number; body: string }>;
+  clickButton(input: { userId: string; channelId: string; messageTs: string; actionId: string; value?: string }): Promise<{ status: number; body: string }>;
+  /** A click on an element in a modal or App Home view. */
+  clickViewButton(input: { userId: string; viewId: string; actionId: string; value?: string }): Promise<{ status: number; body: string }>;
+  submitView(input: { userId: string; viewId: string; values: Record<string, Record<string, unknown>> }): Promise<{ status: number; body: string }>;
+  /** The person closes a modal; view_closed is sent only when the view has notify_on_close. */
+  closeView(input: { userId: string; viewId: string }): Promise<BotReply | undefined>;
+  openHome(userId: string): Promise<{ status: number }>;
+  messages(channelId: string): StoredMessage[];       // incl. thread replies (threadTs) and ephemerals (ephemeralTo)
+  calls(method?: string): { method: string; args: Record<string, unknown>; ok: boolean; error?: string }[];
+  views(userId?: string): StoredView[];               // modals and home tabs, latest first
+  injectFault(spec: { method: string; error?: string; httpStatus?: number; retryAfterSec?: number; times?: number }): void;
+  waitFor<T>(predicate: () => T | undefined | false, timeoutMs?: number): Promise<T>;
+  /** Where commands and interactions go, when the bot's port is known only after the workspace started. */
+  setBotUrl(url: string): void;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_USERS = [
+  { id: 'U0ADA', name: 'Ada', isAdmin: true },
+  { id: 'U0GRACE', name: 'Grace' },
+  { id: 'U0LINUS', name: 'Linus' },
+];
+export const DEFAULT_CHANNELS = [
+  { id: 'C0GENERAL', name: 'general' },
+  { id: 'C0VIDEO', name: 'video' },
+  { id: 'C0ALERTS', name: 'kling-alerts' },
+];
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+export async function startSlackWorkspace(options: SlackWorkspaceOptions): Promise<SlackWorkspace> {
+  const state = new WorkspaceState(options.teamId ?? 'T0DEMO', options.users ?? DEFAULT_USERS, options.channels ?? DEFAULT_CHANNELS, options.dataFile);
+  let baseUrl = '';
+  let botUrl = options.botUrl;
+  const api = new WebApi(state, options.botToken, () => baseUrl);
+  const interactions = new Interactions(state, api, {
+    signingSecret: options.signingSecret,
+    baseUrl: () => baseUrl,
+    botUrl: () => botUrl,
+    ackTimeoutMs: options.ackTimeoutMs ?? 3000,
+  });
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, { ok: false, error: 'internal_error', detail: (error as Error).message });
+      else res.end();
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    if (req.method === 'POST' || (req.method === 'GET' && path.startsWith('/api/'))) {
+      const raw = req.method === 'POST' ? await readBody(req) : Buffer.alloc(0);
+      if (path.startsWith('/api/')) {
+        let args: Record<string, unknown>;
+        try {
+          args = await parseArgs(req.headers['content-type'], raw, url.searchParams);
+        } catch {
+          return sendJson(res, 200, { ok: false, error: 'invalid_form_data' });
+        }
+        const answer = await api.handle(path.slice('/api/'.length), req.headers.authorization, args);
+        return sendJson(res, answer.status, answer.body, answer.headers);
+      }
+      if (path.startsWith('/upload/')) {
+        const ok = await api.receiveUpload(decodeURIComponent(path.slice('/upload/'.length)), req.headers['content-type'], raw);
+        res.writeHead(ok ? 200 : 404, { 'content-type': 'text/plain' });
+        return void res.end(ok ? `OK - ${raw.length}` : 'file_not_found');
+      }
+      if (path.startsWith('/response/')) {
+        let args: Record<string, unknown>;
+        try {
+          args = await parseArgs(req.headers['content-type'], raw, new URLSearchParams());
+        } catch {
+          return sendJson(res, 400, { ok: false, error: 'invalid_payload' });
+        }
+        const answer = interactions.handleResponseUrl(path.slice('/response/'.length), args);
+        return sendJson(res, answer.status, answer.body);
+      }
+    }
+    if (req.method === 'GET' && path.startsWith('/files/')) {
+      const file = state.files.get(decodeURIComponent(path.split('/')[2] ?? ''));
+      if (!file) return sendJson(res, 404, { ok: false, error: 'file_not_found' });
+      res.writeHead(200, { 'content-type': file.mimetype, 'content-length': String(file.data.length) });
+      return void res.end(file.data);
+    }
+    if (await servePage(req, res, url, state, interactions)) return;
+    sendJson(res, 404, { ok: false, error: 'not_found' });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  baseUrl = `http://${address.address === '::1' ? '[::1]' : address.address}:${address.port}`;
+
+  return {
+    url: baseUrl,
+    slashCommand: (input) => interactions.slashCommand(input),
+    clickButton: (input) => interactions.clickButton(input),
+    clickViewButton: (input) => interactions.clickViewButton(input),
+    submitView: (input) => interactions.submitView(input),
+    closeView: (input) => interactions.closeView(input),
+    openHome: (userId) => interactions.openHome(userId),
+    messages: (channelId) => state.messages.filter((m) => m.channel === channelId),
+    calls: (method?: string): ApiCall[] => api.calls.filter((c) => !method || c.method === method),
+    views: (userId) => [...state.views.values()].filter((v) => !userId || v.userId === userId).sort((a, b) => b.updatedAt - a.updatedAt),
+    injectFault: (spec: FaultSpec) => api.injectFault(spec),
+    waitFor: async <T>(predicate: () => T | undefined | false, timeoutMs = 5000): Promise<T> => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const value = predicate();
+        if (value !== undefined && value !== false) return value;
+        if (Date.now() > deadline) throw new Error(`waitFor: condition not met within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    setBotUrl: (url) => {
+      botUrl = url;
+    },
+    close: async () => {
+      state.save();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,132 @@
+import { readFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Interactions } from './interactions';
+import { BOT_USER_ID, type WorkspaceState } from './state';
+
+/**
+ * The web page at `/` and the small JSON API behind it (`/ui/*`). The page sees the workspace as one
+ * person: their ephemerals only, their modals, their App Home. Updates arrive as server-sent events.
+ */
+
+const PAGE_DIR = new URL('./page/', import.meta.url);
+const ASSETS: Record<string, { file: string; type: string }> = {
+  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
+};
+/** The page shows the latest messages of each conversation. */
+const PAGE_HISTORY = 300;
+
+function json(res: ServerResponse, status: number, body: unknown): true {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(JSON.stringify(body));
+  return true;
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+}
+
+/** Everything one person sees. */
+function snapshot(state: WorkspaceState, userId: string) {
+  const me = state.users.get(userId);
+  const people = [...state.users.values()].filter((u) => !u.isBot);
+  const conversations = [...state.conversations.values()].filter((c) => c.members.includes(userId));
+  const messages: Record<string, unknown[]> = {};
+  for (const c of conversations) {
+    const visible = state.messages.filter((m) => m.channel === c.id && (!m.ephemeralTo || m.ephemeralTo === userId));
+    messages[c.id] = visible.slice(-PAGE_HISTORY);
+  }
+  const stack = state.stacks.get(userId) ?? [];
+  const modal = stack.length ? state.views.get(stack[stack.length - 1]!) : undefined;
+  const home = [...state.views.values()].find((v) => v.type === 'home' && v.userId === userId);
+  return {
+    version: state.currentVersion,
+    me: me && { id: me.id, name: me.name, isAdmin: me.isAdmin },
+    users: [...state.users.values()].map((u) => ({ id: u.id, name: u.name, isAdmin: u.isAdmin, isBot: u.isBot })),
+    people: people.map((u) => u.id),
+    botUserId: BOT_USER_ID,
+    conversations: conversations.map((c) => ({ id: c.id, name: c.name, kind: c.kind })),
+    messages,
+    modal: modal && { id: modal.id, view: modal.view, errors: modal.errors ?? {}, depth: stack.length },
+    home: home && { id: home.id, view: home.view },
+  };
+}
+
+export async function servePage(req: IncomingMessage, res: ServerResponse, url: URL, state: WorkspaceState, interactions: Interactions): Promise<boolean> {
+  const path = url.pathname;
+  const asset = ASSETS[path];
+  if (req.method === 'GET' && asset) {
+    res.writeHead(200, { 'content-type': asset.type, 'cache-control': 'no-cache' });
+    res.end(await readFile(new URL(asset.file, PAGE_DIR)));
+    return true;
+  }
+  if (req.method === 'GET' && path === '/ui/state') return json(res, 200, snapshot(state, url.searchParams.get('user') ?? ''));
+  if (req.method === 'GET' && path === '/ui/events') {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+    res.write(`data: ${state.currentVersion}\n\n`);
+    // Several changes in a burst become one event, so the page refetches once.
+    let pending: NodeJS.Timeout | undefined;
+    const unsubscribe = state.subscribe((version) => {
+      pending ??= setTimeout(() => {
+        pending = undefined;
+        res.write(`data: ${version}\n\n`);
+      }, 50);
+    });
+    req.on('close', () => {
+      if (pending) clearTimeout(pending);
+      unsubscribe();
+    });
+    return true;
+  }
+  if (req.method !== 'POST' || !path.startsWith('/ui/')) return false;
+
+  const body = await readJson(req);
+  const user = String(body.user ?? '');
+  try {
+    switch (path) {
+      case '/ui/command': {
+        const match = /^(\/\S+)\s*([\s\S]*)$/.exec(String(body.text ?? '').trim());
+        if (!match) return json(res, 400, { error: 'A command starts with /, e.g. /kling help' });
+        const reply = await interactions.slashCommand({ userId: user, channelId: String(body.channel), command: match[1], text: match[2]!.trim() });
+        return json(res, 200, { status: reply.status });
+      }
+      case '/ui/message': {
+        const text = String(body.text ?? '').trim();
+        if (!text) return json(res, 400, { error: 'Nothing to send' });
+        const channel = String(body.channel);
+        if (!state.conversations.get(channel)?.members.includes(user)) return json(res, 400, { error: 'Not in that conversation' });
+        // What a person types is stored Slack-escaped, as Slack stores it.
+        const escaped = text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+        const threadTs = typeof body.threadTs === 'string' ? body.threadTs : undefined;
+        state.addMessage({ channel, ts: state.nextTs(), threadTs, user, text: escaped, via: 'person' });
+        return json(res, 200, {});
+      }
+      case '/ui/action': {
+        const common = { userId: user, actionId: String(body.actionId), value: body.value as string | string[] | undefined };
+        const reply = typeof body.viewId === 'string'
+          ? await interactions.clickViewButton({ ...common, viewId: body.viewId, values: body.values as Record<string, Record<string, unknown>> | undefined })
+          : await interactions.clickButton({ ...common, channelId: String(body.channel), messageTs: String(body.ts) });
+        return json(res, 200, { status: reply.status });
+      }
+      case '/ui/submit': {
+        const reply = await interactions.submitView({ userId: user, viewId: String(body.viewId), values: (body.values ?? {}) as Record<string, Record<string, unknown>> });
+        return json(res, 200, { status: reply.status });
+      }
+      case '/ui/close':
+        await interactions.closeView({ userId: user, viewId: String(body.viewId) });
+        return json(res, 200, {});
+      case '/ui/home': {
+        const reply = await interactions.openHome(user);
+        return json(res, 200, { status: reply.status });
+      }
+      default:
+        return json(res, 404, { error: 'not_found' });
+    }
+  } catch (error) {
+    return json(res, 502, { error: (error as Error).message });
+  }
+}
