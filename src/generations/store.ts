@@ -1,0 +1,302 @@
+import { and, desc, eq, gt, inArray, isNull, lte, sql, type SQL } from 'drizzle-orm';
+import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
+import { rows, type Db } from '../db';
+import { generations, holds, workspaces } from '../db/schema';
+import type { KlingEndpoint } from '../pricing';
+import { IN_FLIGHT, statesBefore, type GenerationState } from './states';
+import type { Generation, GenerationResult } from './types';
+
+/** All of the queue's SQL. Every function takes the Db (or a transaction, which is one too). */
+
+type Row = typeof generations.$inferSelect;
+export type NewGeneration = typeof generations.$inferInsert;
+
+/** Advisory lock classes (first key of the two-int form), so our locks never collide with another domain's. */
+const TEAM_CLAIM_LOCK = 4_702_001;
+const USER_ENQUEUE_LOCK = 4_702_002;
+
+const inFlight = inArray(generations.state, [...IN_FLIGHT]);
+const after = (ms: number): SQL => sql`now() + ${ms} * interval '1 millisecond'`;
+
+export function toGeneration(row: Row): Generation {
+  const opt = <T>(value: T | null): T | undefined => value ?? undefined;
+  return {
+    id: row.id,
+    teamId: row.teamId,
+    channelId: row.channelId,
+    userId: row.userId,
+    endpoint: row.endpoint as KlingEndpoint,
+    request: row.request as Record<string, unknown>,
+    description: opt(row.description),
+    estimateMc: row.estimateMc,
+    actualMc: opt(row.actualMc),
+    holdId: opt(row.holdId),
+    state: row.state,
+    klingTaskId: opt(row.klingTaskId),
+    attempts: row.attempts,
+    cardChannelId: opt(row.cardChannelId),
+    cardTs: opt(row.cardTs),
+    batchId: opt(row.batchId),
+    result: opt(row.result as GenerationResult | null),
+    errorCode: opt(row.errorCode),
+    errorMessage: opt(row.errorMessage),
+    notBefore: opt(row.notBefore),
+    createdAt: row.createdAt,
+    submittedAt: opt(row.submittedAt),
+    endedAt: opt(row.endedAt),
+  };
+}
+
+// ---- queue side ----
+
+/** Serializes enqueues of one person so two at once cannot both slip under the per-user cap. */
+export async function lockUser(tx: Db, teamId: string, userId: string): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(${USER_ENQUEUE_LOCK}, hashtext(${teamId} || '/' || ${userId}))`);
+}
+
+export async function countQueued(db: Db, teamId: string, userId: string): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(generations)
+    .where(and(eq(generations.teamId, teamId), eq(generations.userId, userId), eq(generations.state, 'queued')));
+  return row?.n ?? 0;
+}
+
+export async function insert(db: Db, values: NewGeneration[]): Promise<Generation[]> {
+  const inserted = await db.insert(generations).values(values).returning();
+  const byId = new Map(inserted.map((row) => [row.id, toGeneration(row)]));
+  return values.map((v) => byId.get(v.id)!);
+}
+
+export async function get(db: Db, id: string): Promise<Generation | undefined> {
+  const [row] = await db.select().from(generations).where(eq(generations.id, id));
+  return row && toGeneration(row);
+}
+
+export async function history(db: Db, teamId: string, userId: string | undefined, limit: number): Promise<Generation[]> {
+  const found = await db
+    .select()
+    .from(generations)
+    .where(and(eq(generations.teamId, teamId), userId === undefined ? undefined : eq(generations.userId, userId)))
+    .orderBy(desc(generations.createdAt), desc(generations.id))
+    .limit(limit);
+  return found.map(toGeneration);
+}
+
+export async function latestSucceeded(db: Db, teamId: string, key: string, sinceDays: number): Promise<Generation | undefined> {
+  const [row] = await db
+    .select()
+    .from(generations)
+    .where(
+      and(
+        eq(generations.teamId, teamId),
+        eq(generations.requestKey, key),
+        eq(generations.state, 'succeeded'),
+        gt(generations.endedAt, sql`now() - ${sinceDays} * interval '1 day'`),
+      ),
+    )
+    .orderBy(desc(generations.endedAt))
+    .limit(1);
+  return row && toGeneration(row);
+}
+
+export async function setCard(db: Db, id: string, channelId: string, ts: string): Promise<boolean> {
+  const updated = await db
+    .update(generations)
+    .set({ cardChannelId: channelId, cardTs: ts, updatedAt: sql`now()` })
+    .where(eq(generations.id, id))
+    .returning({ id: generations.id });
+  return updated.length > 0;
+}
+
+// ---- state changes ----
+
+export type Patch = Partial<Pick<NewGeneration,
+  'klingTaskId' | 'result' | 'errorCode' | 'errorMessage' | 'actualMc' | 'attempts' | 'leasedBy'>> & {
+  /** When a worker should next look at it, in ms from now (database clock). */
+  nextInMs?: number;
+  ended?: boolean;
+};
+
+/** A committed step ends the worker's lease (leased_by = null) unless the patch keeps it. */
+function patchValues(patch: Patch): PgUpdateSetSource<typeof generations> {
+  const { nextInMs, ended, ...columns } = patch;
+  return {
+    leasedBy: null,
+    ...columns,
+    ...(nextInMs !== undefined && { nextAttemptAt: after(nextInMs) }),
+    ...(ended && { endedAt: sql`now()` }),
+    updatedAt: sql`now()`,
+  };
+}
+
+/**
+ * Moves a job to `to` if it is in a state that may move there (src/generations/states.ts); undefined when it
+ * is not, e.g. another worker settled it first. This guard is what makes each transition happen once.
+ */
+export async function move(db: Db, id: string, to: GenerationState, patch: Patch = {}): Promise<Generation | undefined> {
+  const [row] = await db
+    .update(generations)
+    .set({ ...patchValues(patch), state: to })
+    .where(and(eq(generations.id, id), inArray(generations.state, statesBefore(to))))
+    .returning();
+  return row && toGeneration(row);
+}
+
+/** Updates a job that keeps its state (next poll, a retry's reason); only while it is still in `state`. */
+export async function touch(db: Db, id: string, state: GenerationState, patch: Patch): Promise<Generation | undefined> {
+  const [row] = await db
+    .update(generations)
+    .set(patchValues(patch))
+    .where(and(eq(generations.id, id), eq(generations.state, state)))
+    .returning();
+  return row && toGeneration(row);
+}
+
+/** Marks a job stuck once (true the first time, across every replica). */
+export async function markStuck(db: Db, id: string): Promise<boolean> {
+  const updated = await db
+    .update(generations)
+    .set({ stuckAt: sql`now()` })
+    .where(and(eq(generations.id, id), isNull(generations.stuckAt), inFlight))
+    .returning({ id: generations.id });
+  return updated.length > 0;
+}
+
+// ---- worker side: claims ----
+
+/** Teams with a queued job that is due, whose queue is not paused. */
+export async function teamsWithDueJobs(db: Db): Promise<string[]> {
+  const found = await rows<{ team_id: string }>(db, sql`
+    select distinct g.team_id from generations g
+    left join workspaces w on w.team_id = g.team_id
+    where g.state = 'queued' and g.next_attempt_at <= now() and w.queue_paused_at is null`);
+  return found.map((r) => r.team_id);
+}
+
+/**
+ * Claims up to the team's free Kling slots and marks them `submitting`, in one transaction.
+ *
+ * Slots are counted in the database (submitting + submitted + processing rows), under a per-team advisory
+ * lock, so replicas together never exceed `maxConcurrency`; a replica that finds the lock taken skips the
+ * team this round rather than wait. Queued rows are locked FOR UPDATE SKIP LOCKED, so a concurrent cancel
+ * either wins or waits. Order is round-robin: every user's first job before anyone's second; among them
+ * the user with the fewest jobs in flight, then the one served longest ago, then the oldest job.
+ */
+export async function claimSubmissions(db: Db, teamId: string, maxConcurrency: number, workerId: string, leaseMs: number): Promise<Generation[]> {
+  return db.transaction(async (tx) => {
+    const [lock] = await rows<{ ok: boolean }>(tx, sql`select pg_try_advisory_xact_lock(${TEAM_CLAIM_LOCK}, hashtext(${teamId})) as ok`);
+    if (!lock?.ok) return [];
+    const picked = await rows<{ id: string }>(tx, sql`
+      with flying as (
+        select user_id, count(*)::int as n from generations
+        where team_id = ${teamId} and state in ('submitting', 'submitted', 'processing')
+        group by user_id
+      ), candidates as (
+        select id, user_id, created_at from generations
+        where team_id = ${teamId} and state = 'queued' and next_attempt_at <= now()
+        for update skip locked
+      ), served as (
+        select user_id, max(submitted_at) as last from generations
+        where team_id = ${teamId} and user_id in (select user_id from candidates)
+        group by user_id
+      ), ranked as (
+        select c.id, c.created_at, coalesce(f.n, 0) as flying, s.last,
+               row_number() over (partition by c.user_id order by c.created_at, c.id) as turn
+        from candidates c left join flying f using (user_id) left join served s using (user_id)
+      )
+      select id from ranked
+      order by turn, flying, last nulls first, created_at, id
+      limit greatest(0, ${maxConcurrency} - (select coalesce(sum(n), 0) from flying))`);
+    if (picked.length === 0) return [];
+    const claimed = await tx
+      .update(generations)
+      .set({
+        state: 'submitting',
+        attempts: sql`${generations.attempts} + 1`,
+        submittedAt: sql`now()`,
+        nextAttemptAt: after(leaseMs),
+        leasedBy: workerId,
+        updatedAt: sql`now()`,
+      })
+      .where(and(inArray(generations.id, picked.map((p) => p.id)), eq(generations.state, 'queued')))
+      .returning();
+    const order = new Map(picked.map((p, i) => [p.id, i]));
+    return claimed.sort((a, b) => order.get(a.id)! - order.get(b.id)!).map(toGeneration);
+  });
+}
+
+/**
+ * Claims in-flight jobs that are due: to poll, to retry, or whose worker died (its lease ran out). Claiming
+ * pushes next_attempt_at forward by the lease, so no other worker takes the job while this one acts.
+ * `ids` claims those jobs now whatever their schedule (a callback woke them), but only to poll them.
+ */
+export async function claimDue(db: Db, workerId: string, leaseMs: number, limit: number, ids?: string[]): Promise<Generation[]> {
+  if (limit <= 0 || ids?.length === 0) return [];
+  const which = ids
+    ? and(inArray(generations.id, ids), inArray(generations.state, ['submitted', 'processing']))
+    : and(inFlight, lte(generations.nextAttemptAt, sql`now()`));
+  const due = db
+    .select({ id: generations.id })
+    .from(generations)
+    .where(which)
+    .orderBy(generations.nextAttemptAt)
+    .limit(limit)
+    .for('update', { skipLocked: true });
+  const claimed = await db
+    .update(generations)
+    .set({ nextAttemptAt: after(leaseMs), leasedBy: workerId, updatedAt: sql`now()` })
+    .where(inArray(generations.id, due))
+    .returning();
+  return claimed.map(toGeneration);
+}
+
+/** Keeps the lease of jobs this worker is still acting on (a long Kling call), so nobody takes them over. */
+export async function renewLeases(db: Db, workerId: string, ids: string[], leaseMs: number): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .update(generations)
+    .set({ nextAttemptAt: after(leaseMs) })
+    .where(and(inArray(generations.id, ids), eq(generations.leasedBy, workerId), inFlight));
+}
+
+/** After a restart under the same worker id: its previous life is gone, so its jobs are due now. */
+export async function reclaim(db: Db, workerId: string): Promise<number> {
+  const found = await db
+    .update(generations)
+    .set({ nextAttemptAt: sql`now()` })
+    .where(and(eq(generations.leasedBy, workerId), inFlight, gt(generations.nextAttemptAt, sql`now()`)))
+    .returning({ id: generations.id });
+  return found.length;
+}
+
+/** Ended jobs whose hold is still open (settlement interrupted by an older version or by hand). */
+export async function unsettled(db: Db): Promise<Generation[]> {
+  const found = await db
+    .select({ g: generations })
+    .from(generations)
+    .innerJoin(holds, eq(holds.id, generations.holdId))
+    .where(and(eq(holds.status, 'open'), inArray(generations.state, ['succeeded', 'failed', 'cancelled'])));
+  return found.map((r) => toGeneration(r.g));
+}
+
+// ---- workspace queue pause (workspaces.queue_paused_at) ----
+
+/** True when this call paused it (so the alert goes out once). */
+export async function pauseTeam(db: Db, teamId: string, reason: string): Promise<boolean> {
+  const updated = await db
+    .update(workspaces)
+    .set({ queuePausedAt: sql`now()`, queuePauseReason: reason })
+    .where(and(eq(workspaces.teamId, teamId), isNull(workspaces.queuePausedAt)))
+    .returning({ teamId: workspaces.teamId });
+  return updated.length > 0;
+}
+
+export async function resumeTeam(db: Db, teamId: string): Promise<boolean> {
+  const updated = await db
+    .update(workspaces)
+    .set({ queuePausedAt: null, queuePauseReason: null })
+    .where(and(eq(workspaces.teamId, teamId), sql`${workspaces.queuePausedAt} is not null`))
+    .returning({ teamId: workspaces.teamId });
+  return updated.length > 0;
+}
