@@ -1,0 +1,7 @@
+// The daily digest and period close (design §6). SLACK implements DigestPoster and calls postNow / preview.
+export { DigestService, NoDigestChannelError, type DigestPoster, type DigestServiceOptions } from './service';
+export { buildDigestMessage, sparkline, bar, type DigestContent, type DigestMessage } from './content';
+export { renderTrendChart, CHART_WIDTH, CHART_HEIGHT } from './chart';
+export { savingsTips, type SavingsTip } from './savings';
+export { dueDay, latestFire, dayOf, dayBefore, type DigestDay } from './schedule';
+export { DigestStore, type DigestFigures } from './store';
