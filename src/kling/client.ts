@@ -1,0 +1,216 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { KlingAuth } from '../config';
+import type { Logger } from '../log';
+import type { KlingEndpoint } from '../pricing';
+import { KlingCredentials } from './auth';
+import { KlingApiError, KlingError, KlingTimeoutError, KlingTransportError } from './errors';
+import { accountCostsSchema, envelopeSchema, taskDataSchema, toKlingTask, type KlingTask } from './schema';
+
+/** Legacy (model_name in the body) paths, reference §2.15. */
+export const ENDPOINT_PATHS: Readonly<Record<KlingEndpoint, string>> = {
+  text2video: '/v1/videos/text2video',
+  image2video: '/v1/videos/image2video',
+  'video-extend': '/v1/videos/video-extend',
+  'images/generations': '/v1/images/generations',
+  'kolors-virtual-try-on': '/v1/images/kolors-virtual-try-on',
+};
+
+export interface KlingClientOptions {
+  baseUrl: string;
+  auth: KlingAuth;
+  /** Per HTTP call, body included. */
+  timeoutMs?: number;
+  /** Extra attempts after a retryable failure (1302, 1303, 5000–5002, timeouts, dropped connections). */
+  retries?: number;
+  logger?: Logger;
+  /** Sent as callback_url on every create that does not name its own. */
+  callbackUrl?: string;
+  /** Clock for token expiry (tests move it). */
+  now?: () => number;
+  /** First backoff step; it doubles per attempt, with full jitter. Kling asks for ≥ 1 s on 1303. */
+  retryDelayMs?: number;
+  maxRetryDelayMs?: number;
+}
+
+export interface ResourcePack { name: string; remaining: number; total: number; status: string; expiresAt: number }
+
+/** Kling refused, or could not be asked: a create in this state may or may not have made the task. */
+function mayHaveCreated(error: unknown): boolean {
+  return error instanceof KlingTransportError || (error instanceof KlingApiError && error.code >= 5000);
+}
+
+function notFound(error: unknown): boolean {
+  return error instanceof KlingApiError && error.code === 1203;
+}
+
+/**
+ * Kling's legacy API. Every call has a timeout; retryable failures are retried with backoff; a rejected
+ * token is re-signed once. Secrets live in KlingCredentials and are scrubbed from anything we raise or log.
+ */
+export class KlingClient {
+  private readonly baseUrl: string;
+  private readonly credentials: KlingCredentials;
+  private readonly timeoutMs: number;
+  private readonly retries: number;
+  private readonly retryDelayMs: number;
+  private readonly maxRetryDelayMs: number;
+
+  constructor(private readonly options: KlingClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.credentials = new KlingCredentials(options.auth, options.now);
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.retries = options.retries ?? 2;
+    this.retryDelayMs = options.retryDelayMs ?? 1_000;
+    this.maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
+  }
+
+  /**
+   * Creates the task. When an attempt ends without a clear answer (timeout, dropped connection, 5xxx), the
+   * external_task_id is looked up before anything is sent again, so Kling never runs the job twice.
+   */
+  async create(endpoint: KlingEndpoint, body: Record<string, unknown> & { external_task_id: string }): Promise<KlingTask> {
+    const externalTaskId = body.external_task_id;
+    if (typeof externalTaskId !== 'string' || externalTaskId === '') {
+      throw new TypeError('KlingClient.create needs an external_task_id: it is what makes a retried create safe');
+    }
+    const payload = this.options.callbackUrl && body.callback_url === undefined ? { ...body, callback_url: this.options.callbackUrl } : body;
+    let unsure = false;
+    return this.withRetries(`create ${endpoint}`, async () => {
+      if (unsure) {
+        const existing = await this.findByExternalId(endpoint, externalTaskId);
+        if (existing) return existing;
+      }
+      try {
+        return this.task(await this.call('POST', ENDPOINT_PATHS[endpoint], payload));
+      } catch (error) {
+        if (mayHaveCreated(error)) unsure = true;
+        // Our earlier, unanswered attempt got there after all: Kling refuses the duplicate id.
+        if (unsure && error instanceof KlingApiError && error.code === 1201) {
+          const existing = await this.findByExternalId(endpoint, externalTaskId);
+          if (existing) return existing;
+        }
+        throw error;
+      }
+    });
+  }
+
+  /** One task by Kling's task_id or by our external_task_id; KlingApiError 1203 when Kling has no such task. */
+  async query(endpoint: KlingEndpoint, id: { taskId: string } | { externalTaskId: string }): Promise<KlingTask> {
+    return this.withRetries(`query ${endpoint}`, async () => {
+      if ('taskId' in id) return this.task(await this.call('GET', `${ENDPOINT_PATHS[endpoint]}/${encodeURIComponent(id.taskId)}`));
+      // Reference §2.1 leaves the form open; the query string is unambiguous, and if Kling answers with the
+      // list instead (ignoring the filter) the task is picked out of it.
+      const { data, requestId } = await this.call('GET', `${ENDPOINT_PATHS[endpoint]}?external_task_id=${encodeURIComponent(id.externalTaskId)}`);
+      if (!Array.isArray(data)) return this.task({ data, requestId });
+      const match = data.find((item) => (item as { task_info?: { external_task_id?: string } })?.task_info?.external_task_id === id.externalTaskId);
+      if (!match) throw new KlingApiError(1203, 404, `no task with external_task_id ${id.externalTaskId}`, requestId);
+      return this.task({ data: match, requestId });
+    });
+  }
+
+  /** Resource packs (reference §5.1). Kling's remaining figure lags by up to 12 hours and wants QPS ≤ 1. */
+  async accountCosts(range?: { startTime: number; endTime: number }): Promise<ResourcePack[]> {
+    const endTime = range?.endTime ?? Date.now();
+    const startTime = range?.startTime ?? endTime - 365 * 24 * 3600 * 1000;
+    return this.withRetries('account costs', async () => {
+      const { data, requestId } = await this.call('GET', `/account/costs?start_time=${startTime}&end_time=${endTime}`);
+      const parsed = accountCostsSchema.safeParse(data);
+      if (!parsed.success) throw new KlingTransportError(`Kling /account/costs answer is not the documented shape (request ${requestId ?? '?'})`);
+      if (parsed.data.code !== 0) throw new KlingApiError(parsed.data.code, 200, this.scrub(parsed.data.msg ?? ''), requestId);
+      return parsed.data.resource_pack_subscribe_infos.map((p) => ({
+        name: p.resource_pack_name,
+        remaining: p.remaining_quantity,
+        total: p.total_quantity,
+        status: p.status,
+        expiresAt: p.invalid_time,
+      }));
+    });
+  }
+
+  private async findByExternalId(endpoint: KlingEndpoint, externalTaskId: string): Promise<KlingTask | undefined> {
+    try {
+      return this.task(await this.call('GET', `${ENDPOINT_PATHS[endpoint]}?external_task_id=${encodeURIComponent(externalTaskId)}`));
+    } catch (error) {
+      if (notFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  private task({ data, requestId }: { data: unknown; requestId?: string }): KlingTask {
+    const parsed = taskDataSchema.safeParse(data);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new KlingTransportError(`Kling answered without a readable task (${issue?.path.join('.') || 'data'}: ${issue?.message}; request ${requestId ?? '?'})`);
+    }
+    return toKlingTask(parsed.data);
+  }
+
+  /** Runs `attempt` until it succeeds, fails for good, or runs out of retries; a rejected token is re-signed once. */
+  private async withRetries<T>(operation: string, attempt: () => Promise<T>): Promise<T> {
+    let refreshed = false;
+    for (let retry = 0; ; ) {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (error instanceof KlingError && error.action === 'reauth' && this.credentials.canRefresh && !refreshed) {
+          refreshed = true;
+          this.credentials.invalidate();
+          this.options.logger?.warn({ operation, code: (error as KlingApiError).code }, 'Kling refused the token; signing a new one');
+          continue;
+        }
+        if (!(error instanceof KlingError) || error.action !== 'retry' || retry >= this.retries) throw error;
+        const delayMs = Math.round(Math.random() * Math.min(this.maxRetryDelayMs, this.retryDelayMs * 2 ** retry));
+        retry += 1;
+        this.options.logger?.warn({ operation, attempt: retry, error: error.message, delayMs }, 'Kling call failed; retrying');
+        await sleep(delayMs);
+      }
+    }
+  }
+
+  /** One HTTP exchange: the envelope's data on code 0, a typed error otherwise. */
+  private async call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ data: unknown; requestId?: string }> {
+    const started = Date.now();
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.credentials.bearer()}`,
+          accept: 'application/json',
+          ...(body !== undefined && { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      text = await response.text();
+    } catch (error) {
+      const name = (error as Error).name;
+      if (name === 'TimeoutError' || name === 'AbortError') {
+        throw new KlingTimeoutError(`Kling did not answer ${method} ${path} within ${this.timeoutMs} ms`);
+      }
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      throw new KlingTransportError(this.scrub(`Kling connection failed on ${method} ${path}: ${cause?.code ?? cause?.message ?? (error as Error).message}`));
+    }
+    const log = { method, path, httpStatus: response.status, ms: Date.now() - started };
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      this.options.logger?.debug(log, 'Kling answer is not JSON');
+      throw new KlingTransportError(`Kling answered ${method} ${path} with HTTP ${response.status} and a body that is not JSON`, response.status);
+    }
+    const envelope = envelopeSchema.safeParse(json);
+    if (!envelope.success) {
+      throw new KlingTransportError(`Kling answered ${method} ${path} with HTTP ${response.status} outside its {code, message, data} envelope`, response.status);
+    }
+    const { code, message, request_id: requestId } = envelope.data;
+    this.options.logger?.debug({ ...log, code, requestId }, 'Kling call');
+    if (code !== 0) throw new KlingApiError(code, response.status, this.scrub(message ?? ''), requestId ?? undefined);
+    return { data: envelope.data.data, requestId: requestId ?? undefined };
+  }
+
+  private scrub(text: string): string {
+    return this.credentials.secrets().reduce((out, secret) => out.split(secret).join('[redacted]'), text);
+  }
+}

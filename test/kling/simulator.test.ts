@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import { KlingApiError } from '../../src/kling';
+import { client, externalId, settle, simulator, waitFor } from './support';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const json = (response: Response) => response.json() as Promise<any>;
+
+describe('Kling simulator', () => {
+  it('validates bodies like Kling: 1201 naming the field, prompt over 2500, unknown model', async () => {
+    const sim = await simulator();
+    const kling = client(sim);
+    const refuse = (endpoint: Parameters<typeof kling.create>[0], body: Record<string, unknown>) =>
+      kling.create(endpoint, { ...body, external_task_id: externalId() }).catch((e: KlingApiError) => [e.code, e.httpStatus, e.klingMessage]);
+
+    expect(await refuse('text2video', {})).toEqual([1201, 400, 'prompt is required']);
+    expect(await refuse('text2video', { prompt: 'x'.repeat(2501) })).toEqual([1201, 400, 'prompt size must be between 0 and 2500']);
+    expect(await refuse('text2video', { prompt: 'p', negative_prompt: 'x'.repeat(2501) })).toEqual([1201, 400, 'negative_prompt size must be between 0 and 2500']);
+    expect(await refuse('text2video', { prompt: 'p', duration: 5 })).toEqual([1201, 400, 'duration must be a string']);
+    expect(await refuse('text2video', { prompt: 'p', model_name: 'kling-v9' })).toEqual([1203, 404, expect.stringContaining('kling-v9')]);
+    expect(await refuse('image2video', { prompt: 'p' })).toEqual([1201, 400, 'image or image_tail is required']);
+    expect(await refuse('video-extend', { video_id: 'nope' })).toEqual([1201, 400, expect.stringContaining('video_id')]);
+    expect(await refuse('kolors-virtual-try-on', { human_image: 'h' })).toEqual([1201, 400, 'cloth_image is required']);
+    expect(await refuse('images/generations', { prompt: 'p', n: 10 })).toEqual([1201, 400, expect.stringContaining('n must')]);
+    const unsupported = await refuse('text2video', { prompt: 'p', model_name: 'kling-v2-6', mode: 'std', sound: 'on' });
+    expect(unsupported).toEqual([1201, 400, expect.stringMatching(/sound|mode/)]);
+    expect(await refuse('text2video', { prompt: 'x'.repeat(2500) })).toEqual(expect.objectContaining({ status: 'submitted' }));
+    expect(sim.tasks()).toHaveLength(1);
+  });
+
+  it('answers a body that is not JSON with 1200, and an unknown path with 1202', async () => {
+    const sim = await simulator({ apiKey: 'k' });
+    const auth = { authorization: 'Bearer k', 'content-type': 'application/json' };
+    const bad = await fetch(`${sim.url}/v1/videos/text2video`, { method: 'POST', headers: auth, body: '{"prompt":' });
+    expect([bad.status, (await json(bad)).code]).toEqual([400, 1200]);
+    const unknown = await fetch(`${sim.url}/v1/videos/nothing-here`, { headers: auth });
+    expect([unknown.status, (await json(unknown)).code]).toEqual([404, 1202]);
+  });
+
+  it('moves tasks submitted → processing → succeed, and a failed task carries its reason in task_status_msg', async () => {
+    const sim = await simulator();
+    const kling = client(sim, { callbackUrl: 'http://127.0.0.1:9/unreachable' }); // the sim records each status change it reports
+    sim.fault({ endpoint: 'text2video', kind: 'fail-task' });
+    const failing = await kling.create('text2video', { prompt: 'p', external_task_id: externalId() });
+    const ok = await kling.create('text2video', { prompt: 'p', external_task_id: externalId() });
+    expect([failing.status, ok.status]).toEqual(['submitted', 'submitted']);
+    await waitFor(() => sim.callbacks.length === 6, 'six status changes');
+    const statuses = (taskId: string) => sim.callbacks.filter((c) => c.taskId === taskId).map((c) => c.status);
+    expect(statuses(failing.taskId)).toEqual(['submitted', 'processing', 'failed']);
+    expect(statuses(ok.taskId)).toEqual(['submitted', 'processing', 'succeed']);
+
+    const failed = await kling.query('text2video', { taskId: failing.taskId });
+    expect(failed).toMatchObject({ status: 'failed', statusMessage: expect.stringContaining('risk control'), finalUnitDeduction: '0', videos: [] });
+    const raw = await fetch(`${sim.url}/v1/videos/text2video/${failing.taskId}`, { headers: { authorization: sim.requests[0]!.headers.authorization! } });
+    expect((await json(raw)).message).toBe('SUCCEED'); // the envelope's message says nothing about the failure
+    expect((await kling.query('text2video', { taskId: ok.taskId })).status).toBe('succeed');
+  });
+
+  it('refuses a content-policy violation at create with 1301 and makes no task', async () => {
+    const sim = await simulator();
+    sim.fault({ endpoint: 'text2video', kind: 'policy' });
+    await expect(client(sim).create('text2video', { prompt: 'p', external_task_id: externalId() })).rejects.toMatchObject({ code: 1301, httpStatus: 400, action: 'fail' });
+    expect(sim.tasks()).toHaveLength(0);
+  });
+
+  it('fails the given fraction of tasks, evenly', async () => {
+    const sim = await simulator({ failRate: 0.25 });
+    const kling = client(sim);
+    const created = [];
+    for (let i = 0; i < 8; i++) created.push(await kling.create('text2video', { prompt: `p${i}`, external_task_id: externalId() }));
+    const ended = await Promise.all(created.map((t) => settle(kling, 'text2video', t.taskId)));
+    expect(ended.filter((t) => t.status === 'failed')).toHaveLength(2);
+  });
+
+  it('draws on the prepaid pack only for tasks that succeed, and answers 1102 (HTTP 429) once it cannot pay', async () => {
+    const sim = await simulator({ balance: 4 });
+    const kling = client(sim);
+    const body = { model_name: 'kling-v2-5-turbo', mode: 'std', duration: '5', prompt: 'p' }; // 1.5 units
+    sim.fault({ endpoint: 'text2video', kind: 'fail-task' });
+    const failed = await kling.create('text2video', { ...body, external_task_id: externalId() });
+    expect((await settle(kling, 'text2video', failed.taskId)).status).toBe('failed');
+    expect(sim.balance()).toBe(4);
+    for (let i = 0; i < 2; i++) await settle(kling, 'text2video', (await kling.create('text2video', { ...body, external_task_id: externalId() })).taskId);
+    expect(sim.balance()).toBe(1);
+
+    const refused = await kling.create('text2video', { ...body, external_task_id: externalId() }).catch((e) => e);
+    expect(refused).toMatchObject({ code: 1102, httpStatus: 429, action: 'pause' });
+    expect((await kling.accountCosts())[0]).toMatchObject({ remaining: 1, total: 4 });
+    sim.setBalance(10);
+    expect((await kling.create('text2video', { ...body, external_task_id: externalId() })).status).toBe('submitted');
+  });
+
+  it('holds a concurrency slot from submitted until the task ends, failed included; 1303 above the limit', async () => {
+    const sim = await simulator({ concurrency: 2, timings: { queuedMs: 50, processingMs: 100 } });
+    const kling = client(sim, { retries: 0 });
+    sim.fault({ endpoint: 'text2video', kind: 'fail-task' });
+    const a = await kling.create('text2video', { prompt: 'a', external_task_id: externalId() });
+    await kling.create('text2video', { prompt: 'b', external_task_id: externalId() });
+    await expect(kling.create('text2video', { prompt: 'c', external_task_id: externalId() })).rejects.toMatchObject({ code: 1303, action: 'retry', klingMessage: 'parallel task over resource pack limit' });
+    await expect(kling.create('images/generations', { prompt: 'i', n: 1, external_task_id: externalId() })).rejects.toMatchObject({ code: 1303 });
+
+    expect((await settle(kling, 'text2video', a.taskId)).status).toBe('failed');
+    expect((await kling.create('text2video', { prompt: 'd', external_task_id: externalId() })).status).toBe('submitted');
+    expect(sim.inFlightPeak()).toBe(2);
+  });
+
+  it('counts an image task as n slots', async () => {
+    const sim = await simulator({ concurrency: 3 });
+    const kling = client(sim, { retries: 0 });
+    await expect(kling.create('images/generations', { prompt: 'i', n: 4, external_task_id: externalId() })).rejects.toMatchObject({ code: 1303 });
+    await kling.create('images/generations', { prompt: 'i', n: 3, external_task_id: externalId() });
+    expect(sim.inFlightPeak()).toBe(3);
+  });
+
+  it('lists tasks newest first and records every request with its headers', async () => {
+    const sim = await simulator();
+    const kling = client(sim);
+    const first = await kling.create('text2video', { prompt: 'first', external_task_id: externalId() });
+    const second = await kling.create('text2video', { prompt: 'second', external_task_id: externalId() });
+    const response = await fetch(`${sim.url}/v1/videos/text2video?pageNum=1&pageSize=1`, { headers: { authorization: sim.requests[0]!.headers.authorization! } });
+    expect((await json(response)).data.map((t: { task_id: string }) => t.task_id)).toEqual([second.taskId]);
+    expect(sim.requests.map((r) => r.method)).toEqual(['POST', 'POST', 'GET']);
+    expect(sim.requests[1]).toMatchObject({ path: '/v1/videos/text2video', body: expect.objectContaining({ prompt: 'second' }), headers: expect.objectContaining({ authorization: expect.stringMatching(/^Bearer /) }) });
+    expect(first.taskId).not.toBe(second.taskId);
+  });
+
+  it('accepts the external id in the path as well as in the query string', async () => {
+    const sim = await simulator();
+    const kling = client(sim);
+    const id = externalId();
+    const task = await kling.create('text2video', { prompt: 'p', external_task_id: id });
+    const response = await fetch(`${sim.url}/v1/videos/text2video/${id}`, { headers: { authorization: sim.requests[0]!.headers.authorization! } });
+    expect((await json(response)).data.task_id).toBe(task.taskId);
+  });
+});
