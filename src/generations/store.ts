@@ -78,7 +78,7 @@ export async function history(db: Db, teamId: string, userId: string | undefined
     .select()
     .from(generations)
     .where(and(eq(generations.teamId, teamId), userId === undefined ? undefined : eq(generations.userId, userId)))
-    .orderBy(desc(generations.createdAt), desc(generations.id))
+    .orderBy(desc(generations.seq))
     .limit(limit);
   return found.map(toGeneration);
 }
@@ -181,7 +181,7 @@ export async function teamsWithDueJobs(db: Db): Promise<string[]> {
  * lock, so replicas together never exceed `maxConcurrency`; a replica that finds the lock taken skips the
  * team this round rather than wait. Queued rows are locked FOR UPDATE SKIP LOCKED, so a concurrent cancel
  * either wins or waits. Order is round-robin: every user's first job before anyone's second; among them
- * the user with the fewest jobs in flight, then the one served longest ago, then the oldest job.
+ * the user with the fewest jobs in flight, then the one served longest ago, then the earliest job.
  */
 export async function claimSubmissions(db: Db, teamId: string, maxConcurrency: number, workerId: string, leaseMs: number): Promise<Generation[]> {
   return db.transaction(async (tx) => {
@@ -193,7 +193,7 @@ export async function claimSubmissions(db: Db, teamId: string, maxConcurrency: n
         where team_id = ${teamId} and state in ('submitting', 'submitted', 'processing')
         group by user_id
       ), candidates as (
-        select id, user_id, created_at from generations
+        select id, user_id, seq from generations
         where team_id = ${teamId} and state = 'queued' and next_attempt_at <= now()
         for update skip locked
       ), served as (
@@ -201,12 +201,12 @@ export async function claimSubmissions(db: Db, teamId: string, maxConcurrency: n
         where team_id = ${teamId} and user_id in (select user_id from candidates)
         group by user_id
       ), ranked as (
-        select c.id, c.created_at, coalesce(f.n, 0) as flying, s.last,
-               row_number() over (partition by c.user_id order by c.created_at, c.id) as turn
+        select c.id, c.seq, coalesce(f.n, 0) as flying, s.last,
+               row_number() over (partition by c.user_id order by c.seq) as turn
         from candidates c left join flying f using (user_id) left join served s using (user_id)
       )
       select id from ranked
-      order by turn, flying, last nulls first, created_at, id
+      order by turn, flying, last nulls first, seq
       limit greatest(0, ${maxConcurrency} - (select coalesce(sum(n), 0) from flying))`);
     if (picked.length === 0) return [];
     const claimed = await tx

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, index, integer, jsonb, pgEnum, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, index, integer, jsonb, pgEnum, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 export const generationState = pgEnum('generation_state', [
   'queued', 'submitting', 'submitted', 'processing', 'succeeded', 'failed', 'cancelled', 'refused',
@@ -10,6 +10,8 @@ export const generations = pgTable(
   'generations',
   {
     id: text('id').primaryKey(),
+    /** Arrival order: first in, first out within a person's jobs (a batch shares one created_at). */
+    seq: bigserial('seq', { mode: 'number' }).notNull(),
     teamId: text('team_id').notNull(),
     channelId: text('channel_id').notNull(),
     userId: text('user_id').notNull(),
