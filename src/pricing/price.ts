@@ -87,10 +87,9 @@ export function priceOf(data: CatalogData, config: Configuration): Millicredits 
     }
     case 'extend': {
       const rows = data.extend.filter((row) => row.source === config.model);
-      if (rows.length === 0) {
-        const sources = [...new Set(data.extend.map((row) => row.source))];
-        throw new PricingError('unsupported', `Kling can only extend videos made by ${orList(sources)}; this one was made by ${config.model}.`, 'source');
-      }
+      const sources = [...new Set(data.extend.map((row) => row.source))];
+      if (sources.length === 0) throw unpriced(data, config, 'source');
+      if (rows.length === 0) throw new PricingError('unsupported', `Kling can only extend videos made by ${orList(sources)}; this one was made by ${config.model}.`, 'source');
       const row = rows.find((r) => r.mode === config.mode);
       if (!row) throw unpriced(data, config, 'source');
       return row.credits;

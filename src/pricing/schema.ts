@@ -169,10 +169,32 @@ function formatPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '');
 }
 
+function valueAt(json: unknown, path: readonly PropertyKey[]): unknown {
+  return path.reduce<unknown>((value, key) => (typeof value === 'object' && value !== null ? (value as Record<PropertyKey, unknown>)[key] : undefined), json);
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`;
+}
+
+/** One line: the path of the first problem and what is wrong there, in words rather than zod's defaults. */
+function explain(issue: z.core.$ZodIssue, json: unknown): string {
+  const where = formatPath(issue.path);
+  if (issue.code === 'unrecognized_keys') return `${where ? `${where}.` : ''}${issue.keys[0]} is not a field of the pricing format (check its spelling)`;
+  const subject = where || 'the file';
+  if (issue.code === 'invalid_type' && issue.message.startsWith('Invalid input')) {
+    const value = valueAt(json, issue.path);
+    if (value === undefined) return `${subject} is missing`;
+    const expected = issue.expected === 'array' ? 'a list' : issue.expected === 'object' ? 'an object' : `a ${issue.expected}`;
+    return `${subject} must be ${expected} (got ${kindOf(value)})`;
+  }
+  return `${subject} ${issue.message.replace(/\s+/g, ' ')}`;
+}
+
 export function parseCatalogFile(json: unknown, file: string): CatalogData {
   const parsed = catalogFileSchema.safeParse(json);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  const where = formatPath(issue.path) || 'the top level';
-  throw new CatalogFileError(`Pricing file ${file}: ${where} ${issue.message.replace(/\s+/g, ' ')}`);
+  throw new CatalogFileError(`Pricing file ${file}: ${explain(parsed.error.issues[0]!, json)}`);
 }
