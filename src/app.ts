@@ -1,0 +1,159 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { App, HTTPReceiver, SocketModeReceiver, type Receiver } from '@slack/bolt';
+import type { WebClientOptions } from '@slack/web-api';
+import { Ledger } from './budget';
+import { klingAuth, type Config } from './config';
+import { openDatabase } from './db';
+import { DigestService } from './digest';
+import { GenerationQueue, Worker, type WorkerEvent, type WorkerOptions } from './generations';
+import { createMetrics } from './http/metrics';
+import { httpRoutes } from './http/routes';
+import { KlingClient } from './kling';
+import { createLogger, type Logger } from './log';
+import { parseCredits } from './money/credits';
+import { loadCatalog } from './pricing';
+import { Admins } from './slack/admins';
+import { boltLogger } from './slack/bolt-logger';
+import type { SlackDeps } from './slack/deps';
+import { digestPoster } from './slack/digest-poster';
+import { JobCards } from './slack/job-cards';
+import { registerListeners } from './slack/listeners';
+import { Notifier } from './slack/notifier';
+import { PendingRequests } from './slack/pending';
+import { Workspaces } from './slack/workspaces';
+
+export interface BotOverrides {
+  logger?: Logger;
+  /** A Kling client of the test's choosing (the simulator is reached through KLING_API_BASE_URL otherwise). */
+  kling?: KlingClient;
+  now?: () => Date;
+  worker?: WorkerOptions;
+  /** How often undelivered budget alerts are retried (default 60 s). */
+  alertRetryMs?: number;
+  /** Start the digest's cron (default true). */
+  digestSchedule?: boolean;
+}
+
+export interface Bot {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** The HTTP port actually bound (PORT=0 picks a free one), known after start(). */
+  readonly port: number;
+  readonly app: App;
+}
+
+/**
+ * Web API calls: a few quick retries for network errors and 5xx, and a 429 handed back to us at once
+ * (rejectRateLimitedCalls). The job queue owns the retry of work; job cards and alerts retry their own
+ * delivery after Retry-After (src/slack/delivery.ts), so one rate-limited channel never stalls the client.
+ */
+const WEB_API: WebClientOptions = {
+  retryConfig: { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 2_000 },
+  rejectRateLimitedCalls: true,
+  timeout: 10_000,
+};
+
+/** The composition root: builds every service from the config and wires them together. */
+export async function createBot(config: Config, overrides: BotOverrides = {}): Promise<Bot> {
+  const logger = overrides.logger ?? createLogger(config.LOG_LEVEL);
+  const now = overrides.now ?? (() => new Date());
+  const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR });
+  const { db } = database;
+  const catalog = loadCatalog(config.PRICING_FILE);
+  const ledger = new Ledger(db, { now, defaultTimezone: config.TIMEZONE, defaultDailyLimitMc: parseCredits(config.DEFAULT_DAILY_LIMIT) });
+  const kling =
+    overrides.kling ??
+    new KlingClient({
+      baseUrl: config.KLING_API_BASE_URL,
+      auth: klingAuth(config),
+      logger,
+      callbackUrl: config.PUBLIC_URL ? new URL('/kling/callback', config.PUBLIC_URL).toString() : undefined,
+    });
+  const queue = new GenerationQueue(db, ledger, { maxQueuedPerUser: config.MAX_QUEUED_PER_USER });
+  const worker = new Worker(db, ledger, kling, {
+    maxConcurrency: config.KLING_MAX_CONCURRENCY,
+    taskTimeoutMinutes: config.KLING_TASK_TIMEOUT_MINUTES,
+    logger,
+    ...overrides.worker,
+  });
+  const metrics = createMetrics(db);
+
+  const clientOptions: WebClientOptions = { ...WEB_API, ...(config.SLACK_API_URL ? { slackApiUrl: config.SLACK_API_URL } : {}) };
+  const customRoutes = httpRoutes({ database, metrics, wake: (id) => worker.wake(id), webhookSecret: config.KLING_WEBHOOK_SECRET, logger });
+  // Stamped when the receiver has read the request, so ack latency covers our whole handling.
+  const customPropertiesExtractor = () => ({ receivedAt: performance.now() });
+  const receiver: Receiver = config.SLACK_APP_TOKEN
+    ? new SocketModeReceiver({
+        appToken: config.SLACK_APP_TOKEN,
+        customRoutes,
+        customPropertiesExtractor,
+        installerOptions: { port: config.PORT, clientOptions },
+        logger: boltLogger(logger),
+      })
+    : new HTTPReceiver({ signingSecret: config.SLACK_SIGNING_SECRET, endpoints: '/slack/events', customRoutes, customPropertiesExtractor, logger: boltLogger(logger) });
+  // No botId/authorize: Bolt verifies the token with auth.test in init(), so a bad token stops start-up.
+  const app = new App({ token: config.SLACK_BOT_TOKEN, receiver, clientOptions, deferInitialization: true, logger: boltLogger(logger) });
+  const client = app.client;
+
+  const admins = new Admins(client, config.ADMIN_USER_IDS, logger);
+  const cards = new JobCards({ client, queue, logger, creditPriceUsd: config.CREDIT_PRICE_USD, now });
+  const notifier = new Notifier({
+    client, ledger, cards, admins, logger,
+    creditPriceUsd: config.CREDIT_PRICE_USD,
+    defaultAlertsChannel: config.ALERT_CHANNEL_ID,
+    retryMs: overrides.alertRetryMs,
+  });
+  const digest = new DigestService(db, ledger, digestPoster(client), {
+    cron: config.DIGEST_CRON,
+    channelId: config.DIGEST_CHANNEL_ID,
+    creditPriceUsd: config.CREDIT_PRICE_USD,
+    logger,
+    catalog,
+    now,
+  });
+  const workspaces = new Workspaces(db, ledger, {
+    confirmThresholdMc: config.CONFIRM_THRESHOLD === undefined ? undefined : parseCredits(config.CONFIRM_THRESHOLD),
+    alertsChannelId: config.ALERT_CHANNEL_ID,
+  });
+
+  worker.on((event: WorkerEvent) => {
+    if (event.kind === 'job' && event.generation.state === 'failed' && event.generation.errorCode) {
+      metrics.klingErrors.inc({ code: String(event.generation.errorCode) });
+    }
+    if (event.kind === 'queue-paused') metrics.klingErrors.inc({ code: String(event.code) });
+    notifier.handle(event);
+  });
+
+  const deps: SlackDeps = { config, catalog, ledger, queue, worker, digest, cards, notifier, admins, pending: new PendingRequests(), workspaces, metrics, logger };
+  registerListeners(app, deps);
+  app.error(async (error) => {
+    logger.error({ err: error }, 'Slack listener failed');
+  });
+
+  let port = config.PORT;
+  return {
+    app,
+    get port() {
+      return port;
+    },
+    async start() {
+      await app.init();
+      const server = (await app.start(config.PORT)) as unknown;
+      if (!config.SLACK_APP_TOKEN) port = ((server as Server).address() as AddressInfo).port;
+      await worker.start();
+      notifier.start();
+      if (overrides.digestSchedule !== false) await digest.start();
+      logger.info({ port, mode: config.SLACK_APP_TOKEN ? 'socket' : 'http' }, 'kling-budget-bot is running');
+    },
+    async stop() {
+      await app.stop().catch((error: unknown) => logger.warn({ err: error }, 'Slack receiver did not stop cleanly'));
+      await digest.stop();
+      await worker.stop();
+      await notifier.stop();
+      await cards.stop();
+      await database.close();
+    },
+  };
+}

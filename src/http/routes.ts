@@ -1,0 +1,88 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CustomRoute } from '@slack/bolt';
+import type { Database } from '../db';
+import { KlingCallbackError, parseCallback } from '../kling';
+import type { Logger } from '../log';
+import type { BotMetrics } from './metrics';
+
+export interface RouteDeps {
+  database: Pick<Database, 'ping'>;
+  metrics: BotMetrics;
+  /** Worker.wake: a callback only says "look at this task now". */
+  wake(generationId?: string): void;
+  webhookSecret?: string;
+  logger: Logger;
+}
+
+const CALLBACK_BODY_LIMIT = 1024 * 1024;
+
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new Error('body too large'));
+        req.destroy();
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, status: number, body: string, contentType = 'application/json'): void {
+  res.writeHead(status, { 'content-type': contentType });
+  res.end(body);
+}
+
+/** The bot's own HTTP routes beside Slack's `POST /slack/events`. */
+export function httpRoutes(deps: RouteDeps): CustomRoute[] {
+  return [
+    {
+      path: '/healthz',
+      method: 'GET',
+      handler: (_req, res) => {
+        deps.database.ping().then(
+          () => send(res, 200, '{"ok":true}'),
+          (error: unknown) => {
+            deps.logger.warn({ err: error }, 'health check: the database does not answer');
+            send(res, 503, '{"ok":false,"error":"database unreachable"}');
+          },
+        );
+      },
+    },
+    {
+      path: '/metrics',
+      method: 'GET',
+      handler: (_req, res) => {
+        deps.metrics.registry.metrics().then(
+          (text) => send(res, 200, text, deps.metrics.registry.contentType),
+          (error: unknown) => {
+            deps.logger.error({ err: error }, 'metrics could not be collected');
+            send(res, 500, 'metrics unavailable\n', 'text/plain');
+          },
+        );
+      },
+    },
+    {
+      path: '/kling/callback',
+      method: 'POST',
+      handler: (req, res) => {
+        readBody(req, CALLBACK_BODY_LIMIT)
+          .then((raw) => {
+            const task = parseCallback(raw, req.headers, deps.webhookSecret);
+            // Never trusted for money: the worker re-queries Kling for this task.
+            deps.wake(task.externalTaskId);
+            send(res, 200, '{"ok":true}');
+          })
+          .catch((error: unknown) => {
+            const forged = error instanceof KlingCallbackError;
+            deps.logger.warn({ err: error }, forged ? 'Kling callback refused' : 'Kling callback unreadable');
+            send(res, forged ? 401 : 400, JSON.stringify({ ok: false, error: forged ? 'invalid signature' : 'invalid body' }));
+          });
+      },
+    },
+  ];
+}

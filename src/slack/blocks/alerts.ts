@@ -1,0 +1,55 @@
+import type { LedgerEvent } from '../../budget';
+import type { Generation } from '../../generations';
+import { formatCredits } from '../../money/credits';
+import { escape, truncate } from '../escape';
+import { ActionId } from '../ids';
+import { USAGE } from '../commands/parse';
+import { button, context, message, section, type Message } from './kit';
+import { budgetName, credits, slackDate } from './format';
+
+/** Messages for the alerts channel and the admins. */
+
+export function budgetAlert(event: LedgerEvent, options: { creditPriceUsd: number }): Message {
+  const name = budgetName(event.budget);
+  const figures = `${credits(event.chargedMc, options.creditPriceUsd)} of ${formatCredits(event.limitMc)} used or held in the period that started ${slackDate(event.periodStart)}`;
+  if (event.kind === 'threshold') {
+    return message(`${stripMentions(name)} reached ${event.threshold}%`, [
+      section(`:warning: *${name} reached ${event.threshold}%*: ${figures}.`),
+      context(`Triggered by <@${escape(event.triggeredBy)}>.`),
+    ]);
+  }
+  return message(`${stripMentions(name)} is exhausted`, [
+    section(`:octagonal_sign: *${name} is exhausted*: ${figures}. Requests that need more are refused until the period ends.`),
+    context(`First refusal: <@${escape(event.triggeredBy)}>. An admin can raise it with \`${escape(USAGE.budgetSet)}\`.`),
+  ]);
+}
+
+export function queuePaused(reason: string, code: number, teamId: string): Message {
+  return message('Kling paused the video queue', [
+    section(
+      `:double_vertical_bar: *Kling refused new work* (code ${code}): ${truncate(reason, 1000)}\nQueued videos keep their held credits and wait. Top up or renew the Kling resource pack, then resume.`,
+      button('Resume the queue', ActionId.resumeQueue, teamId, { style: 'primary' }),
+    ),
+  ]);
+}
+
+export function queueResumed(): Message {
+  return message('The video queue is running again', [section(':arrow_forward: The video queue is running again.')]);
+}
+
+export function klingAuthProblem(text: string): Message {
+  return message('Kling rejected the bot\'s credentials', [
+    section(`:key: *Kling rejected the bot's credentials*: ${truncate(text, 1000)}\nCheck KLING_API_KEY (or KLING_ACCESS_KEY and KLING_SECRET_KEY) and restart the bot. Jobs that failed for this reason returned their credits.`),
+  ]);
+}
+
+export function stuckJob(job: Generation, minutes: number): Message {
+  return message('A video is taking unusually long', [
+    section(`:hourglass: Job \`${escape(job.id)}\` for <@${job.userId}> has been at Kling for ${minutes} minutes (state ${job.state}). Its credits stay held until Kling answers.`),
+  ]);
+}
+
+/** Notification text is plain: a mention there would render as its raw id. */
+function stripMentions(text: string): string {
+  return text.replace(/<[#@]([A-Z0-9]+)>/g, '$1');
+}

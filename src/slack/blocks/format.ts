@@ -1,0 +1,61 @@
+import { formatCredits, formatUsd, type Millicredits } from '../../money/credits';
+import type { BudgetRef } from '../../budget';
+import type { GenerationState } from '../../generations';
+import { escape } from '../escape';
+
+/** Wording shared by the builders: budgets, amounts, states and durations in the product's terms. */
+
+const PERIOD_ADJECTIVE = { day: 'daily', week: 'weekly', month: 'monthly' } as const;
+
+export function budgetName(budget: Pick<BudgetRef, 'scope' | 'scopeId' | 'period'>): string {
+  const kind = `${PERIOD_ADJECTIVE[budget.period]} budget`;
+  if (budget.scope === 'workspace') return `the workspace ${kind}`;
+  return budget.scope === 'channel' ? `<#${budget.scopeId}>'s ${kind}` : `<@${budget.scopeId}>'s ${kind}`;
+}
+
+export function credits(amount: Millicredits, creditPriceUsd: number): string {
+  return `${formatCredits(amount)} credit${amount === 1000 ? '' : 's'} (${formatUsd(amount, creditPriceUsd)})`;
+}
+
+/** "kling-v2-6 pro · 10 s · audio · 16:9 · from an image", from a Kling request body. */
+export function describeRequest(body: Record<string, unknown>): string {
+  const parts = [String(body.model_name ?? 'kling')];
+  if (body.mode) parts[0] += ` ${String(body.mode)}`;
+  if (body.duration) parts.push(`${String(body.duration)} s`);
+  parts.push(body.sound === 'on' ? 'audio' : 'silent');
+  if (body.aspect_ratio) parts.push(String(body.aspect_ratio));
+  if (body.image) parts.push('from an image');
+  return escape(parts.join(' · '));
+}
+
+export const STATE_LABEL: Record<GenerationState, string> = {
+  queued: ':hourglass_flowing_sand: Queued',
+  submitting: ':outbox_tray: Sending to Kling',
+  submitted: ':inbox_tray: Waiting at Kling',
+  processing: ':gear: Generating',
+  succeeded: ':white_check_mark: Done',
+  failed: ':x: Failed',
+  cancelled: ':no_entry_sign: Cancelled',
+  refused: ':no_entry: Refused',
+};
+
+export function elapsed(from: Date, to: Date): string {
+  const seconds = Math.max(0, Math.round((to.getTime() - from.getTime()) / 1000));
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m ${String(seconds % 60).padStart(2, '0')}s`;
+  return `${Math.floor(minutes / 60)}h ${String(minutes % 60).padStart(2, '0')}m`;
+}
+
+/** A ten-cell bar: █ committed, ▒ held, ░ free. */
+export function bar(committedMc: number, heldMc: number, limitMc: number): string {
+  if (limitMc <= 0) return '░'.repeat(10);
+  const committed = Math.min(10, Math.round((committedMc / limitMc) * 10));
+  const held = Math.min(10 - committed, Math.round((heldMc / limitMc) * 10));
+  return `${'█'.repeat(committed)}${'▒'.repeat(held)}${'░'.repeat(10 - committed - held)}`;
+}
+
+/** Slack renders the date in each reader's own timezone. */
+export function slackDate(date: Date, format = '{date_short_pretty} {time}'): string {
+  return `<!date^${Math.floor(date.getTime() / 1000)}^${format}|${date.toISOString().replace('T', ' ').slice(0, 16)} UTC>`;
+}

@@ -1,0 +1,68 @@
+import type { Generation } from '../../generations';
+import { escape, truncate } from '../escape';
+import { ActionId } from '../ids';
+import { actions, button, context, message, section, type Message } from './kit';
+import { credits, describeRequest, elapsed, STATE_LABEL } from './format';
+
+export interface CardOptions {
+  now: Date;
+  creditPriceUsd: number;
+}
+
+const ENDED = new Set(['succeeded', 'failed', 'cancelled', 'refused']);
+
+/** The job card: one channel message per generation, re-rendered from its row on every state change. */
+export function jobCard(job: Generation, options: CardOptions): Message {
+  const prompt = typeof job.request.prompt === 'string' ? job.request.prompt : '';
+  const negative = typeof job.request.negative_prompt === 'string' ? job.request.negative_prompt : '';
+  const ended = ENDED.has(job.state);
+  const took = elapsed(job.createdAt, job.endedAt ?? options.now);
+  const cost =
+    job.state === 'succeeded'
+      ? `charged ${credits(job.actualMc ?? job.estimateMc, options.creditPriceUsd)}`
+      : `${ended ? 'estimate' : 'holding'} ${credits(job.estimateMc, options.creditPriceUsd)}`;
+
+  const blocks = [
+    section(`${STATE_LABEL[job.state]} · <@${job.userId}> · ${ended ? 'took' : 'elapsed'} ${took}`),
+    section(prompt ? `>${truncate(prompt, 2600).replace(/\n/g, '\n>')}` : '_(no prompt: animating the image)_'),
+  ];
+  if (negative) blocks.push(context(`Avoid: ${truncate(negative, 1500)}`));
+  blocks.push(context(`${describeRequest(job.request)} · ${cost} · job \`${escape(job.id)}\``));
+
+  if (job.state === 'failed') {
+    const reason = job.errorMessage ? truncate(job.errorMessage, 1500) : 'no reason given';
+    blocks.push(section(`Kling could not make this video: ${reason}\nThe ${credits(job.estimateMc, options.creditPriceUsd)} held for it went back to the budget.`));
+  } else if (job.state === 'cancelled') {
+    blocks.push(context(`Cancelled before it reached Kling; the credits held went back to the budget.`));
+  } else if (job.state === 'succeeded') {
+    blocks.push(context('The video is in the thread :thread:'));
+  } else if (job.state === 'queued') {
+    blocks.push(
+      actions(
+        button('Cancel', ActionId.cancelJob, job.id, {
+          style: 'danger',
+          confirm: { title: 'Cancel this video?', text: 'The credits held for it go back to the budget.', confirm: 'Cancel it', deny: 'Keep it' },
+        }),
+      ),
+    );
+  }
+  const summary = prompt ? truncate(prompt, 150) : 'image to video';
+  return message(`${STATE_LABEL[job.state].replace(/^:[a-z_]+: /, '')}: ${summary}`, blocks);
+}
+
+/** The thread reply under a finished card: the video (or image) links. */
+export function resultReply(job: Generation): Message {
+  const videos = job.result?.videos ?? [];
+  const images = job.result?.images ?? [];
+  const links = [
+    ...videos.map((v, i) => `<${linkTarget(v.url)}|Video${videos.length > 1 ? ` ${i + 1}` : ''}>${v.duration ? ` (${escape(v.duration)} s)` : ''}`),
+    ...images.map((img, i) => `<${linkTarget(img.url)}|Image ${i + 1}>`),
+  ];
+  const text = links.length ? `:movie_camera: ${links.join(' · ')}\nKling keeps the file for 30 days; download it to keep it.` : 'Kling reported success but returned no file.';
+  return message(links.length ? 'Your video is ready' : 'No file returned', [section(text)]);
+}
+
+/** A URL inside `<url|label>` must not carry the characters that end the link. */
+function linkTarget(url: string): string {
+  return url.replace(/[|<>]/g, (c) => encodeURIComponent(c));
+}

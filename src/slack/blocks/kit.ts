@@ -1,0 +1,60 @@
+import { truncate } from '../escape';
+
+/**
+ * Small constructors for the Block Kit pieces the bot uses. Each one clips its text to Slack's limit,
+ * so a builder can pass any length and still produce a valid message. Text given to `mrkdwn` must
+ * already be escaped (builders escape user text with `escape`/`truncate`); `plain` escapes itself.
+ */
+
+export type Block = Record<string, unknown>;
+export interface Message {
+  text: string;
+  blocks: Block[];
+}
+
+export const LIMITS = { blocks: 50, section: 3000, context: 2000, buttonText: 75, buttonValue: 2000, fallback: 3000 } as const;
+
+const clip = (text: string, max: number) => (text.length <= max ? text : truncate(text, max, { escaped: false }));
+
+export function section(mrkdwn: string, accessory?: Block): Block {
+  return { type: 'section', text: { type: 'mrkdwn', text: clip(mrkdwn, LIMITS.section), verbatim: true }, ...(accessory ? { accessory } : {}) };
+}
+
+export function context(...mrkdwn: string[]): Block {
+  return { type: 'context', elements: mrkdwn.slice(0, 10).map((text) => ({ type: 'mrkdwn', text: clip(text, LIMITS.context), verbatim: true })) };
+}
+
+export function divider(): Block {
+  return { type: 'divider' };
+}
+
+export function actions(...elements: Block[]): Block {
+  return { type: 'actions', elements: elements.slice(0, 25) };
+}
+
+export function button(
+  text: string,
+  actionId: string,
+  value: string,
+  options: { style?: 'primary' | 'danger'; confirm?: { title: string; text: string; confirm: string; deny: string } } = {},
+): Block {
+  const dialog = options.confirm && {
+    title: { type: 'plain_text', text: clip(options.confirm.title, 100) },
+    text: { type: 'mrkdwn', text: clip(options.confirm.text, 300) },
+    confirm: { type: 'plain_text', text: clip(options.confirm.confirm, 30) },
+    deny: { type: 'plain_text', text: clip(options.confirm.deny, 30) },
+  };
+  return {
+    type: 'button',
+    text: { type: 'plain_text', text: clip(text, LIMITS.buttonText), emoji: true },
+    action_id: actionId,
+    value: value.slice(0, LIMITS.buttonValue),
+    ...(options.style ? { style: options.style } : {}),
+    ...(dialog ? { confirm: dialog } : {}),
+  };
+}
+
+/** A message with notification text (plain, short) and at most 50 blocks. */
+export function message(text: string, blocks: Block[]): Message {
+  return { text: clip(text, LIMITS.fallback), blocks: blocks.slice(0, LIMITS.blocks) };
+}

@@ -1,0 +1,143 @@
+import type { Quote } from '../../pricing';
+import type { Refusal, Usage } from '../../budget';
+import type { Generation } from '../../generations';
+import { formatCredits } from '../../money/credits';
+import { USAGE, type UsageError } from '../commands/parse';
+import { escape, truncate } from '../escape';
+import { ActionId } from '../ids';
+import { actions, button, context, message, section, type Block, type Message } from './kit';
+import { bar, budgetName, credits, describeRequest, slackDate, STATE_LABEL } from './format';
+
+/** Ephemeral answers to /kling: what only the person who typed the command sees. */
+
+export function notice(text: string): Message {
+  return message(text, [section(text)]);
+}
+
+export function usageError(error: UsageError): Message {
+  const usages = error.usage === 'all' ? Object.values(USAGE) : [USAGE[error.usage]];
+  return message(error.message, [
+    section(`:warning: ${error.message}`),
+    context(`Usage: ${usages.map((u) => `\`${escape(u)}\``).join('\n')}`),
+  ]);
+}
+
+export function help(): Message {
+  const lines = [
+    ['generate', 'make a video; the price is held against your budgets first'],
+    ['estimate', 'the price, the budgets it would touch and cheaper options, without spending'],
+    ['batch', 'many prompts at once'],
+    ['budget', 'what you, this channel and the workspace have left'],
+    ['history', 'your recent videos'],
+    ['status', 'one job'],
+    ['cancel', 'a job that has not reached Kling yet'],
+  ] as const;
+  const admin = [USAGE.budgetSet, USAGE.budgetThresholds, USAGE.budgetAlerts, USAGE.digest];
+  return message('How to use /kling', [
+    section(`*/kling* makes Kling AI videos within the team's budgets.\n${lines.map(([k, what]) => `\`${escape(USAGE[k])}\`\n      ${what}`).join('\n')}`),
+    section(`*Admins*\n${admin.map((u) => `\`${escape(u)}\``).join('\n')}`),
+    context('Defaults: std mode, 5 s, no audio. `--draft` picks the cheapest version of your request. Prompts up to 2500 characters.'),
+  ]);
+}
+
+export interface PriceContext {
+  creditPriceUsd: number;
+}
+
+function alternativesText(quote: Quote, options: PriceContext): string | undefined {
+  if (!quote.alternatives.length) return undefined;
+  const shown = quote.alternatives.slice(0, 6).map((a) => `• ${escape(a.label)}: ${credits(a.credits, options.creditPriceUsd)}, saves ${formatCredits(a.savesMc)}`);
+  return `*Cheaper options*\n${shown.join('\n')}`;
+}
+
+export function estimate(quote: Quote, usages: Usage[], options: PriceContext): Message {
+  const price = credits(quote.credits, options.creditPriceUsd);
+  const budgetLines = usages.map((u) => {
+    const fits = u.remainingMc >= quote.credits;
+    const verdict = !u.budget.hard ? 'soft limit, alerts only' : fits ? 'fits' : `*would not fit*, short by ${formatCredits(quote.credits - u.remainingMc)}`;
+    return `• ${budgetName(u.budget)}: ${formatCredits(u.remainingMc)} of ${formatCredits(u.limitMc)} left, ${verdict}`;
+  });
+  const blocks: Block[] = [
+    section(`*${describeRequest(quote.request.body)}* costs *${price}*.`),
+    section(budgetLines.length ? `*Budgets it would use*\n${budgetLines.join('\n')}` : 'No budget applies to this request.'),
+  ];
+  const alternatives = alternativesText(quote, options);
+  if (alternatives) blocks.push(section(alternatives));
+  blocks.push(context(`Price list ${escape(quote.catalogVersion)} · nothing was spent`));
+  return message(`Estimate: ${formatCredits(quote.credits)} credits`, blocks);
+}
+
+export type QueueRefusal = Refusal | { kind: 'user-queue-full'; limit: number };
+
+export function refusal(refused: QueueRefusal, quote: Quote, options: PriceContext & { approvalValue?: string }): Message {
+  if ('kind' in refused) {
+    return notice(`:no_entry: You already have ${refused.limit} videos waiting in the queue. Wait for one to start, or cancel one with \`/kling cancel <id>\`.`);
+  }
+  const name = budgetName(refused.budget);
+  const blocks: Block[] = [
+    section(
+      `:no_entry: Not queued: this needs *${credits(refused.neededMc, options.creditPriceUsd)}* but ${name} has *${formatCredits(refused.remainingMc)}* left until ${slackDate(refused.periodEnd)}.`,
+    ),
+  ];
+  const fit = refused.fittingAlternative;
+  if (fit) blocks.push(section(`*${escape(fit.label)}* would cost ${credits(fit.amountMc, options.creditPriceUsd)} and fits. Try \`--draft\` for the cheapest version.`));
+  else blocks.push(context('No cheaper version of this request fits what is left.'));
+  if (options.approvalValue && refused.budget.scope !== 'workspace') {
+    blocks.push(section(`An admin can approve this one request beyond ${name}.`, button('Request approval', ActionId.requestApproval, options.approvalValue)));
+  }
+  return message(`Over budget: ${formatCredits(refused.remainingMc)} credits left`, blocks);
+}
+
+export function confirmPrice(quote: Quote, thresholdMc: number, value: string, options: PriceContext): Message {
+  return message(`Confirm ${formatCredits(quote.credits)} credits`, [
+    section(
+      `*${describeRequest(quote.request.body)}* costs *${credits(quote.credits, options.creditPriceUsd)}*, above this workspace's confirmation threshold of ${formatCredits(thresholdMc)} credits.`,
+    ),
+    actions(
+      button(`Generate for ${formatCredits(quote.credits)} credits`, ActionId.confirmGenerate, value, { style: 'primary' }),
+      button('Never mind', ActionId.dismiss, 'dismiss'),
+    ),
+  ]);
+}
+
+export function duplicateOffer(earlier: Generation, quote: Quote, value: string, options: PriceContext): Message {
+  const url = earlier.result?.videos[0]?.url ?? earlier.result?.images[0]?.url;
+  const link = url ? `<${url.replace(/[|<>]/g, encodeURIComponent)}|watch it>` : `job \`${escape(earlier.id)}\``;
+  return message('This video already exists', [
+    section(`:recycle: <@${earlier.userId}> made exactly this video ${slackDate(earlier.endedAt ?? earlier.createdAt)}: ${link}. Reusing it costs nothing.`),
+    actions(
+      button(`Generate anyway (${formatCredits(quote.credits)} credits)`, ActionId.generateAnyway, value),
+      button('Never mind', ActionId.dismiss, 'dismiss'),
+    ),
+    context(`A new one would cost ${credits(quote.credits, options.creditPriceUsd)}.`),
+  ]);
+}
+
+export function budgets(usages: Usage[], options: PriceContext & { isAdmin: boolean }): Message {
+  const blocks: Block[] = usages.length
+    ? usages.slice(0, 20).map((u) =>
+        section(
+          `*${budgetName(u.budget)}*${u.budget.hard ? '' : ' (soft)'}\n\`${bar(u.committedMc, u.heldMc, u.limitMc)}\` ${Math.round(u.percent)}%\n` +
+            `used ${formatCredits(u.committedMc)} · held ${formatCredits(u.heldMc)} · *${formatCredits(u.remainingMc)} left* of ${formatCredits(u.limitMc)} · resets ${slackDate(u.periodEnd)}`,
+        ),
+      )
+    : [section('No budget applies to you here.')];
+  const tightest = usages.filter((u) => u.budget.hard).sort((a, b) => a.remainingMc - b.remainingMc)[0];
+  if (tightest) blocks.push(context(`You can spend up to ${credits(tightest.remainingMc, options.creditPriceUsd)} right now.`));
+  if (options.isAdmin) blocks.push(context(`Admin: \`${escape(USAGE.budgetSet)}\` · \`${escape(USAGE.budgetThresholds)}\` · \`${escape(USAGE.budgetAlerts)}\``));
+  return message('Your budgets', blocks);
+}
+
+export function history(jobs: Generation[]): Message {
+  if (!jobs.length) return notice('You have not made any videos yet. Try `/kling generate a fox running through snow`.');
+  const lines = jobs.slice(0, 20).map((job) => {
+    const prompt = typeof job.request.prompt === 'string' && job.request.prompt ? truncate(job.request.prompt, 90) : 'image to video';
+    const cost = formatCredits(job.state === 'succeeded' ? (job.actualMc ?? job.estimateMc) : job.estimateMc);
+    const link = job.result?.videos[0]?.url;
+    return `${STATE_LABEL[job.state].split(' ')[0]} \`${escape(job.id)}\` ${slackDate(job.createdAt, '{date_short} {time}')} · ${cost} cr · ${prompt}${link ? ` · <${link.replace(/[|<>]/g, encodeURIComponent)}|video>` : ''}`;
+  });
+  const blocks: Block[] = [];
+  for (let i = 0; i < lines.length; i += 10) blocks.push(section(lines.slice(i, i + 10).join('\n')));
+  blocks.push(context(`Your latest ${lines.length} · \`/kling status <id>\` shows one job`));
+  return message('Your recent videos', blocks);
+}

@@ -1,0 +1,289 @@
+import { z } from 'zod';
+import { AmountError, parseCredits, type Millicredits } from '../../money/credits';
+import { decodeSlackText } from '../escape';
+
+/**
+ * The `/kling` grammar (design §5). Text arrives in Slack's escaped wire form; flags may come in any
+ * order, values may be quoted ("…" or “…”), and a phone's em dash (—mode) counts as `--mode`.
+ * Parsing knows no prices: checking a request against the catalog is `request.ts`.
+ */
+
+export const USAGE = {
+  generate:
+    '/kling generate <prompt> [--model M] [--mode std|pro|4k] [--duration N] [--audio] [--aspect 16:9|9:16|1:1] [--negative "..."] [--image URL] [--draft]',
+  estimate: '/kling estimate [prompt] [the same flags as generate]',
+  batch: '/kling batch',
+  budget: '/kling budget',
+  budgetSet: '/kling budget set <workspace|#channel|@user> <day|week|month> <credits>',
+  budgetThresholds: '/kling budget thresholds <workspace|#channel|@user> <day|week|month> <percent,percent,…>',
+  budgetAlerts: '/kling budget alerts <#channel>',
+  history: '/kling history',
+  status: '/kling status <id>',
+  cancel: '/kling cancel <id>',
+  help: '/kling help',
+  digest: '/kling digest now|preview',
+} as const;
+
+export type UsageKey = keyof typeof USAGE;
+
+/** A mistake in what the person typed: `message` names the wrong part, `usage` shows the right form. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+  constructor(message: string, readonly usage: UsageKey | 'all' = 'all') {
+    super(message);
+  }
+}
+
+export interface GenerateFlags {
+  model?: string;
+  mode?: 'std' | 'pro' | '4k';
+  duration?: number;
+  audio: boolean;
+  aspect?: '16:9' | '9:16' | '1:1';
+  negative?: string;
+  image?: string;
+  draft: boolean;
+}
+
+export type BudgetTarget = { scope: 'workspace' } | { scope: 'channel' | 'user'; id: string };
+export type Period = 'day' | 'week' | 'month';
+
+export type Command =
+  | { kind: 'generate' | 'estimate'; prompt: string; flags: GenerateFlags }
+  | { kind: 'batch' | 'budget' | 'history' | 'help' }
+  | { kind: 'budget-set'; target: BudgetTarget; period: Period; limitMc: Millicredits }
+  | { kind: 'budget-thresholds'; target: BudgetTarget; period: Period; thresholds: number[] }
+  | { kind: 'budget-alerts'; channelId: string }
+  | { kind: 'status' | 'cancel'; id: string }
+  | { kind: 'digest'; action: 'now' | 'preview' };
+
+export const PROMPT_LIMIT = 2500;
+
+interface Token {
+  value: string;
+  quoted: boolean;
+  start: number;
+  end: number;
+}
+
+const CLOSING: Record<string, string> = { '"': '"', '“': '”', '„': '“' };
+
+/** Splits on whitespace; a token that opens with a quote runs to its closing quote; `<…>` is never split. */
+export function tokenize(text: string): Token[] {
+  const tokens: Token[] = [];
+  let i = 0;
+  while (i < text.length) {
+    if (/\s/.test(text[i]!)) {
+      i++;
+      continue;
+    }
+    const start = i;
+    const close = CLOSING[text[i]!];
+    if (close) {
+      const end = [close, '"', '”'].map((q) => text.indexOf(q, i + 1)).filter((n) => n >= 0).sort((a, b) => a - b)[0];
+      if (end === undefined) throw new UsageError(`The quote that starts at "${excerpt(text.slice(i))}" is never closed.`);
+      tokens.push({ value: text.slice(i + 1, end), quoted: true, start, end: end + 1 });
+      i = end + 1;
+      continue;
+    }
+    while (i < text.length && !/\s/.test(text[i]!)) {
+      if (text[i] === '<') {
+        const end = text.indexOf('>', i);
+        i = end < 0 ? text.length : end + 1;
+      } else i++;
+    }
+    tokens.push({ value: text.slice(start, i), quoted: false, start, end: i });
+  }
+  return tokens;
+}
+
+function excerpt(text: string): string {
+  const chars = [...text];
+  return chars.length > 20 ? `${chars.slice(0, 20).join('')}…` : text;
+}
+
+const FLAG = /^(?:--|—|–)([a-z][a-z-]*)(?:=(.*))?$/is;
+const BOOLEAN_FLAGS = ['audio', 'draft'] as const;
+const VALUE_FLAGS = ['model', 'mode', 'duration', 'aspect', 'negative', 'image'] as const;
+
+const flagSchema = z.object({
+  model: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'is not a model name such as kling-v2-6').optional(),
+  mode: z.enum(['std', 'pro', '4k'], 'must be std, pro or 4k').optional(),
+  duration: z.string().regex(/^\d{1,3}$/, 'must be a whole number of seconds such as 5 or 10').transform(Number).optional(),
+  aspect: z.enum(['16:9', '9:16', '1:1'], 'must be 16:9, 9:16 or 1:1').optional(),
+  negative: z
+    .string()
+    .refine((s) => s.trim() !== '', 'needs some text, in quotes: --negative "blurry, text"')
+    .refine((s) => [...s].length <= PROMPT_LIMIT, `must be at most ${PROMPT_LIMIT} characters`)
+    .optional(),
+  image: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL of the image' }).optional(),
+  audio: z.boolean(),
+  draft: z.boolean(),
+});
+
+/** `generate` / `estimate`: the prompt is every token that is neither a flag nor a flag's value. */
+function parseRequest(kind: 'generate' | 'estimate', text: string, tokens: Token[]): Command {
+  const values: Record<string, unknown> = { audio: false, draft: false };
+  const seen = new Set<string>();
+  const promptRuns: { start: number; end: number; quoted: boolean; value: string }[][] = [[]];
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]!;
+    const match = token.quoted ? null : FLAG.exec(token.value);
+    if (!match) {
+      promptRuns.at(-1)!.push(token);
+      continue;
+    }
+    if (promptRuns.at(-1)!.length) promptRuns.push([]);
+    const name = match[1]!.toLowerCase();
+    if (seen.has(name)) throw new UsageError(`\`--${name}\` is given twice.`, kind);
+    seen.add(name);
+    if ((BOOLEAN_FLAGS as readonly string[]).includes(name)) {
+      if (match[2] !== undefined) throw new UsageError(`\`--${name}\` takes no value.`, kind);
+      values[name] = true;
+    } else if ((VALUE_FLAGS as readonly string[]).includes(name)) {
+      let value = match[2];
+      if (value === undefined) {
+        const next = tokens[i + 1];
+        if (!next || (!next.quoted && FLAG.test(next.value))) throw new UsageError(`\`--${name}\` needs a value.`, kind);
+        value = next.value;
+        i++;
+      }
+      values[name] = decodeSlackText(value);
+    } else {
+      throw new UsageError(`\`${excerpt(token.value)}\` is not an option of ${kind}.`, kind);
+    }
+  }
+  const parsed = flagSchema.safeParse(values);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const flag = String(issue.path[0]);
+    throw new UsageError(`\`--${flag}\` ${issue.message}.`, kind);
+  }
+  const prompt = promptRuns
+    .filter((run) => run.length)
+    .map((run) => (run.length === 1 && run[0]!.quoted ? run[0]!.value : text.slice(run[0]!.start, run.at(-1)!.end)))
+    .join(' ');
+  const decoded = decodeSlackText(prompt).trim();
+  if (kind === 'generate' && !decoded && !parsed.data.image) throw new UsageError('Say what the video should show: the prompt is missing.', kind);
+  const length = [...decoded].length;
+  if (length > PROMPT_LIMIT) throw new UsageError(`The prompt is ${length} characters; Kling takes at most ${PROMPT_LIMIT}.`, kind);
+  return { kind, prompt: decoded, flags: parsed.data };
+}
+
+const USER = /^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$/;
+const CHANNEL = /^<#([CGD][A-Z0-9]+)(?:\|[^>]*)?>$/;
+
+function parseTarget(token: Token | undefined, usage: UsageKey): BudgetTarget {
+  const value = token?.value ?? '';
+  if (value.toLowerCase() === 'workspace') return { scope: 'workspace' };
+  const user = USER.exec(value);
+  if (user) return { scope: 'user', id: user[1]! };
+  const channel = CHANNEL.exec(value);
+  if (channel) return { scope: 'channel', id: channel[1]! };
+  throw new UsageError(
+    value
+      ? `\`${excerpt(decodeSlackText(value))}\` is not a budget: use workspace, a #channel or an @person (pick them from Slack's suggestions).`
+      : 'Say which budget: workspace, a #channel or an @person.',
+    usage,
+  );
+}
+
+function parsePeriod(token: Token | undefined, usage: UsageKey): Period {
+  const value = token?.value.toLowerCase();
+  if (value === 'day' || value === 'week' || value === 'month') return value;
+  throw new UsageError(value ? `\`${excerpt(token!.value)}\` is not a period: use day, week or month.` : 'Say which period: day, week or month.', usage);
+}
+
+function parseLimit(token: Token | undefined): Millicredits {
+  if (!token) throw new UsageError('Say how many credits the budget allows, for example 200 or 12.5.', 'budgetSet');
+  try {
+    const amount = parseCredits(token.value);
+    if (amount < 0) throw new AmountError('negative');
+    return amount;
+  } catch {
+    throw new UsageError(`\`${excerpt(token.value)}\` is not a number of credits (for example 200 or 12.5).`, 'budgetSet');
+  }
+}
+
+function parseThresholds(token: Token | undefined): number[] {
+  const parts = (token?.value ?? '').split(',').map((p) => p.trim().replace(/%$/, ''));
+  const numbers = parts.map(Number);
+  if (!token || numbers.some((n, i) => !/^\d{1,3}$/.test(parts[i]!) || n < 1 || n > 100)) {
+    throw new UsageError('Thresholds are percents of the limit between 1 and 100, comma-separated, for example 50,80,100.', 'budgetThresholds');
+  }
+  return [...new Set(numbers)].sort((a, b) => a - b);
+}
+
+function expectEnd(tokens: Token[], from: number, usage: UsageKey): void {
+  const extra = tokens[from];
+  if (extra) throw new UsageError(`\`${excerpt(decodeSlackText(extra.value))}\` is more than this command takes.`, usage);
+}
+
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+export function parseCommand(text: string): Command {
+  const tokens = tokenize(text);
+  const [first, ...rest] = tokens;
+  const sub = first?.quoted ? undefined : first?.value.toLowerCase();
+  switch (sub) {
+    case undefined:
+      if (first) break;
+      return { kind: 'help' };
+    case 'generate':
+    case 'estimate':
+      return parseRequest(sub, text, rest);
+    case 'batch':
+    case 'history':
+    case 'help':
+      expectEnd(rest, 0, sub);
+      return { kind: sub };
+    case 'status':
+    case 'cancel': {
+      const id = rest[0]?.value;
+      if (!id) throw new UsageError(`Say which job: \`${USAGE[sub]}\` (the id is on the job card).`, sub);
+      if (!ID.test(id)) throw new UsageError(`\`${excerpt(decodeSlackText(id))}\` is not a job id (the id is on the job card).`, sub);
+      expectEnd(rest, 1, sub);
+      return { kind: sub, id };
+    }
+    case 'digest': {
+      const action = rest[0]?.value.toLowerCase();
+      if (action !== 'now' && action !== 'preview') {
+        throw new UsageError(action ? `\`${excerpt(rest[0]!.value)}\` is not a digest action: use now or preview.` : 'Say now or preview.', 'digest');
+      }
+      expectEnd(rest, 1, 'digest');
+      return { kind: 'digest', action };
+    }
+    case 'budget':
+      return parseBudget(rest);
+  }
+  throw new UsageError(`\`${excerpt(decodeSlackText(first!.value))}\` is not a /kling command.`);
+}
+
+function parseBudget(tokens: Token[]): Command {
+  const action = tokens[0]?.value.toLowerCase();
+  switch (action) {
+    case undefined:
+      return { kind: 'budget' };
+    case 'set': {
+      const target = parseTarget(tokens[1], 'budgetSet');
+      const period = parsePeriod(tokens[2], 'budgetSet');
+      const limitMc = parseLimit(tokens[3]);
+      expectEnd(tokens, 4, 'budgetSet');
+      return { kind: 'budget-set', target, period, limitMc };
+    }
+    case 'thresholds': {
+      const target = parseTarget(tokens[1], 'budgetThresholds');
+      const period = parsePeriod(tokens[2], 'budgetThresholds');
+      const thresholds = parseThresholds(tokens[3]);
+      expectEnd(tokens, 4, 'budgetThresholds');
+      return { kind: 'budget-thresholds', target, period, thresholds };
+    }
+    case 'alerts': {
+      const channel = CHANNEL.exec(tokens[1]?.value ?? '');
+      if (!channel) throw new UsageError('Name the alerts channel as a #channel (pick it from Slack\'s suggestions).', 'budgetAlerts');
+      expectEnd(tokens, 2, 'budgetAlerts');
+      return { kind: 'budget-alerts', channelId: channel[1]! };
+    }
+  }
+  throw new UsageError(`\`${excerpt(decodeSlackText(tokens[0]!.value))}\` is not a budget action: use set, thresholds or alerts.`, 'budget');
+}

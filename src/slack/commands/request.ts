@@ -1,0 +1,27 @@
+import { PricingError, type PriceCatalog, type PricedRequest, type Quote } from '../../pricing';
+import { UsageError, type GenerateFlags } from './parse';
+
+/** A parsed generate/estimate as the Kling request body the catalog prices (design §5 defaults). */
+export function toPricedRequest(prompt: string, flags: GenerateFlags, defaultModel: string): PricedRequest {
+  if (flags.image && flags.aspect) throw new UsageError('`--aspect` does not go with `--image`: the video takes the shape of the image.', 'generate');
+  const body: Record<string, unknown> = { model_name: flags.model ?? defaultModel };
+  if (prompt) body.prompt = prompt;
+  if (flags.negative) body.negative_prompt = flags.negative;
+  if (flags.mode) body.mode = flags.mode;
+  if (flags.duration !== undefined) body.duration = String(flags.duration);
+  if (flags.audio) body.sound = 'on';
+  if (flags.aspect) body.aspect_ratio = flags.aspect;
+  if (flags.image) body.image = flags.image;
+  return { endpoint: flags.image ? 'image2video' : 'text2video', body };
+}
+
+/** Prices the request (the cheapest variant for --draft); what the catalog refuses becomes a usage error. */
+export function quoteRequest(catalog: PriceCatalog, prompt: string, flags: GenerateFlags, defaultModel: string): Quote {
+  const request = toPricedRequest(prompt, flags, defaultModel);
+  try {
+    return flags.draft ? catalog.cheapest(request) : catalog.quote(request);
+  } catch (error) {
+    if (error instanceof PricingError) throw new UsageError(error.message, 'generate');
+    throw error;
+  }
+}

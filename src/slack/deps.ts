@@ -1,0 +1,53 @@
+import type { App, RespondFn } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
+import type { Config } from '../config';
+import type { Ledger, RequestScope } from '../budget';
+import type { DigestService } from '../digest';
+import type { GenerationQueue, Worker } from '../generations';
+import type { BotMetrics } from '../http/metrics';
+import type { Logger } from '../log';
+import type { PriceCatalog } from '../pricing';
+import type { Admins } from './admins';
+import type { Message } from './blocks/kit';
+import type { Command } from './commands/parse';
+import type { JobCards } from './job-cards';
+import type { Notifier } from './notifier';
+import type { PendingRequests } from './pending';
+import type { Workspaces } from './workspaces';
+
+/** What the listeners delegate to; built once in src/app.ts. */
+export interface SlackDeps {
+  config: Config;
+  catalog: PriceCatalog;
+  ledger: Ledger;
+  queue: GenerationQueue;
+  worker: Pick<Worker, 'wake' | 'resume'>;
+  digest: Pick<DigestService, 'postNow' | 'preview'>;
+  cards: JobCards;
+  notifier: Notifier;
+  admins: Admins;
+  pending: PendingRequests;
+  workspaces: Workspaces;
+  metrics: BotMetrics;
+  logger: Logger;
+}
+
+/** One parsed /kling command, with what its handler needs to answer it. */
+export interface CommandContext<K extends Command['kind'] = Command['kind']> {
+  command: Command & { kind: K };
+  /** The command text as Slack sent it (buttons re-run it). */
+  text: string;
+  scope: RequestScope;
+  /** Acknowledges within Slack's 3 s; a message is shown only to the person who typed the command. */
+  ack(message?: Message): Promise<void>;
+  respond: RespondFn;
+  client: WebClient;
+}
+
+export type CommandHandlers = { [K in Command['kind']]?: (ctx: CommandContext<K>, deps: SlackDeps) => Promise<void> };
+
+/** A feature: the /kling subcommands it answers and the Bolt listeners (buttons, views, events) it adds. */
+export interface Feature {
+  commands?: CommandHandlers;
+  register?(app: App, deps: SlackDeps): void;
+}

@@ -1,0 +1,100 @@
+import type { App, BlockButtonAction } from '@slack/bolt';
+import type { RequestScope } from '../../budget';
+import * as replies from '../blocks/replies';
+import type { Message } from '../blocks/kit';
+import { parseCommand, UsageError } from '../commands/parse';
+import { quoteRequest } from '../commands/request';
+import type { Feature, SlackDeps } from '../deps';
+import { ActionId } from '../ids';
+import type { PendingRequest } from '../pending';
+
+/**
+ * `/kling generate` and `/kling estimate`, and the buttons that carry a request on (confirm the
+ * price, generate anyway). The reservation happens before the ack: one transaction in the queue.
+ */
+
+interface Outcome {
+  reply?: Message;
+  /** The queued job: its card is posted after the ack. */
+  jobId?: string;
+}
+
+/** estimate → (duplicate? confirm?) → reserve. Returns what to show the person, or the queued job. */
+export async function requestVideo(request: PendingRequest, scope: RequestScope, deps: SlackDeps): Promise<Outcome> {
+  const command = parseCommand(request.text);
+  if (command.kind !== 'generate') throw new UsageError('This button belongs to a /kling generate command.', 'generate');
+  const { config, catalog, queue, pending, workspaces, metrics } = deps;
+  const quote = quoteRequest(catalog, command.prompt, command.flags, config.DEFAULT_MODEL);
+  const price = { creditPriceUsd: config.CREDIT_PRICE_USD };
+
+  if (!request.skipDuplicate) {
+    const earlier = await queue.findSucceededDuplicate(scope.teamId, quote.request);
+    if (earlier) return { reply: replies.duplicateOffer(earlier, quote, pending.encode({ ...request, skipDuplicate: true }), price) };
+  }
+  const { confirmThresholdMc } = await workspaces.settings(scope.teamId);
+  if (!request.confirmed && confirmThresholdMc !== undefined && quote.credits > confirmThresholdMc) {
+    return { reply: replies.confirmPrice(quote, confirmThresholdMc, pending.encode({ ...request, skipDuplicate: true, confirmed: true }), price) };
+  }
+
+  const result = await queue.enqueue({ ...scope, quote });
+  if (result.events.length) void deps.notifier.deliverAlerts(scope.teamId);
+  if (!result.ok) {
+    metrics.refusals.inc({ reason: 'kind' in result.refusal ? result.refusal.kind : result.refusal.budget.scope });
+    const approvalValue = pending.encode({ ...request, skipDuplicate: true, confirmed: true });
+    return { reply: replies.refusal(result.refusal, quote, { ...price, approvalValue }) };
+  }
+  return { jobId: result.generations[0]!.id };
+}
+
+/** After the ack: the job card goes up and the worker is told there is work. */
+function startJob(jobId: string, deps: SlackDeps): void {
+  void deps.cards.sync(jobId, { post: true });
+  deps.worker.wake(jobId);
+}
+
+/** A pending request carried by a button, re-run for the person who clicked it. */
+async function onRequestButton(args: { ack: () => Promise<void>; body: BlockButtonAction; respond: (m: object) => Promise<unknown> }, deps: SlackDeps, change: Partial<PendingRequest>) {
+  const { ack, body, respond } = args;
+  await ack();
+  const request = deps.pending.decode(body.actions[0]!.value ?? '');
+  if (!request) {
+    await respond({ replace_original: true, ...replies.notice('This button has expired. Run the /kling command again.') });
+    return;
+  }
+  const scope = { teamId: body.team?.id ?? body.user.team_id ?? '', channelId: body.channel?.id ?? '', userId: body.user.id };
+  try {
+    const outcome = await requestVideo({ ...request, ...change }, scope, deps);
+    await respond({ replace_original: true, ...(outcome.reply ?? replies.notice(':white_check_mark: Queued. The job card is in the channel.')) });
+    if (outcome.jobId) startJob(outcome.jobId, deps);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    await respond({ replace_original: true, ...replies.usageError(error) });
+  }
+}
+
+export const generate: Feature = {
+  commands: {
+    async generate(ctx, deps) {
+      const outcome = await requestVideo({ text: ctx.text }, ctx.scope, deps);
+      await ctx.ack(outcome.reply);
+      if (outcome.jobId) startJob(outcome.jobId, deps);
+    },
+
+    async estimate(ctx, deps) {
+      const { prompt, flags } = ctx.command;
+      const quote = quoteRequest(deps.catalog, prompt, flags, deps.config.DEFAULT_MODEL);
+      await deps.workspaces.settings(ctx.scope.teamId);
+      const usages = await deps.ledger.usageFor(ctx.scope);
+      await ctx.ack(replies.estimate(quote, usages, { creditPriceUsd: deps.config.CREDIT_PRICE_USD }));
+    },
+  },
+
+  register(app: App, deps: SlackDeps) {
+    app.action<BlockButtonAction>(ActionId.confirmGenerate, (args) => onRequestButton(args, deps, { confirmed: true }));
+    app.action<BlockButtonAction>(ActionId.generateAnyway, (args) => onRequestButton(args, deps, { skipDuplicate: true }));
+    app.action<BlockButtonAction>(ActionId.dismiss, async ({ ack, respond }) => {
+      await ack();
+      await respond({ delete_original: true });
+    });
+  },
+};

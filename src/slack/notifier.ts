@@ -1,0 +1,117 @@
+import type { WebClient } from '@slack/web-api';
+import type { Ledger } from '../budget';
+import type { WorkerEvent } from '../generations';
+import type { Logger } from '../log';
+import type { Admins } from './admins';
+import type { JobCards } from './job-cards';
+import type { Message } from './blocks/kit';
+import { budgetAlert, klingAuthProblem, queuePaused, queueResumed, stuckJob } from './blocks/alerts';
+import { deliver } from './delivery';
+
+export interface NotifierOptions {
+  client: WebClient;
+  ledger: Ledger;
+  cards: JobCards;
+  admins: Admins;
+  logger: Logger;
+  creditPriceUsd: number;
+  /** ALERT_CHANNEL_ID: used until a workspace sets its own alerts channel. */
+  defaultAlertsChannel?: string;
+  /** How often undelivered budget alerts are tried again. */
+  retryMs?: number;
+}
+
+/**
+ * Turns worker and ledger events into Slack: job card updates, budget alerts, admin alerts.
+ * Budget alerts come from the ledger's outbox: each is posted, then marked delivered, and whatever
+ * failed is tried again on a timer. One drain runs at a time, so an alert is posted once per process.
+ */
+export class Notifier {
+  private draining: Promise<void> = Promise.resolve();
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(private readonly options: NotifierOptions) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.deliverAlerts(), this.options.retryMs ?? 60_000);
+    this.timer.unref();
+    void this.deliverAlerts();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.draining;
+  }
+
+  handle(event: WorkerEvent): void {
+    switch (event.kind) {
+      case 'job':
+        void this.options.cards.sync(event.generation.id);
+        return;
+      case 'ledger':
+        void this.deliverAlerts(event.event.budget.teamId);
+        return;
+      case 'queue-paused':
+        void this.alertAdmins(event.teamId, queuePaused(event.reason, event.code, event.teamId));
+        return;
+      case 'queue-resumed':
+        void this.alertAdmins(event.teamId, queueResumed());
+        return;
+      case 'stuck':
+        void this.alertAdmins(event.generation.teamId, stuckJob(event.generation, event.minutes));
+        return;
+      case 'kling-auth':
+        void this.alertAdmins(event.teamId, klingAuthProblem(event.message));
+    }
+  }
+
+  /** Posts every undelivered budget alert (of one team, or all). Resolves when this drain is done. */
+  deliverAlerts(teamId?: string): Promise<void> {
+    this.draining = this.draining.then(() => this.drain(teamId)).catch((error: unknown) => this.options.logger.error({ err: error }, 'budget alerts could not be delivered'));
+    return this.draining;
+  }
+
+  private async drain(teamId?: string): Promise<void> {
+    if (this.stopped) return;
+    const pending = await this.options.ledger.undeliveredAlerts(teamId);
+    for (const event of pending) {
+      const channel = await this.alertsChannel(event.budget.teamId);
+      if (!channel) {
+        this.options.logger.warn({ teamId: event.budget.teamId }, 'budget alert kept: no alerts channel (set ALERT_CHANNEL_ID or /kling budget alerts #channel)');
+        continue;
+      }
+      await this.post(channel, budgetAlert(event, this.options));
+      await this.options.ledger.markAlertDelivered(event);
+    }
+  }
+
+  private async alertsChannel(teamId: string): Promise<string | undefined> {
+    const workspace = await this.options.ledger.ensureWorkspace(teamId);
+    return workspace.alertsChannelId ?? this.options.defaultAlertsChannel;
+  }
+
+  /** Queue pauses and Kling account problems: the alerts channel, else a DM to each configured admin. */
+  async alertAdmins(teamId: string, message: Message): Promise<void> {
+    try {
+      const channel = await this.alertsChannel(teamId);
+      const targets = channel ? [channel] : this.options.admins.ids;
+      if (!targets.length) this.options.logger.error({ teamId, text: message.text }, 'admin alert has nowhere to go: set ALERT_CHANNEL_ID or ADMIN_USER_IDS');
+      for (const target of targets) {
+        const dm = target.startsWith('U') || target.startsWith('W');
+        const destination = dm ? (await this.options.client.conversations.open({ users: target })).channel!.id! : target;
+        await this.post(destination, message);
+      }
+    } catch (error) {
+      this.options.logger.error({ err: error, teamId, text: message.text }, 'admin alert could not be posted');
+    }
+  }
+
+  private post(channel: string, message: Message) {
+    return deliver(`alert to ${channel}`, () => this.options.client.chat.postMessage({ channel, ...message }), {
+      logger: this.options.logger,
+      stopped: () => this.stopped,
+    });
+  }
+}
