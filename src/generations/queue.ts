@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Ledger } from '../budget';
+import type { Ledger, Refusal } from '../budget';
+import { formatCredits } from '../money/credits';
 import type { Db } from '../db';
 import type { PricedRequest } from '../pricing';
 import { requestKey } from './request-key';
@@ -12,6 +13,10 @@ const KLING_RETENTION_DAYS = 30;
 export interface GenerationQueueOptions {
   /** Jobs a person may have waiting (state queued) at once; more is refused with 'user-queue-full'. */
   maxQueuedPerUser: number;
+}
+
+function refusalReason({ budget, remainingMc, neededMc }: Refusal): string {
+  return `the ${budget.scope} ${budget.period} budget has ${formatCredits(remainingMc)} credits left and this needs ${formatCredits(neededMc)}`;
 }
 
 /** Turns priced requests into held, queued jobs; the Worker takes them from there. */
@@ -65,7 +70,7 @@ export class GenerationQueue {
           batchId,
           ...(reserved.ok
             ? { state: 'queued' as const, holdId: holdOf.get(id), notBefore: r.notBefore, nextAttemptAt: r.notBefore }
-            : { state: 'refused' as const, errorMessage: 'over budget', endedAt: new Date() }),
+            : { state: 'refused' as const, errorMessage: refusalReason(reserved.refusal), endedAt: new Date() }),
         };
       });
       if (reserved.ok && ids.some((id) => !holdOf.has(id))) throw new Error('ledger.reserve returned fewer holds than requests');
