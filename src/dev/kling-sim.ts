@@ -401,7 +401,11 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
     return fault;
   }
 
-  const server = http.createServer(async (req, res) => {
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch(() => res.socket?.destroy()); // the client went away mid-request
+  });
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
@@ -474,7 +478,7 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
     }
     res.writeHead(httpStatus, { 'content-type': 'application/json' });
     res.end(kind === 'malformed' ? answer.slice(0, Math.max(1, Math.floor(answer.length / 2))) : answer);
-  });
+  }
 
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -34,6 +34,12 @@ export interface KlingClientOptions {
 
 export interface ResourcePack { name: string; remaining: number; total: number; status: string; expiresAt: number }
 
+/** Exponential from `baseMs` (Kling: ≥ 1 s on 1303) up to `maxMs`, plus up to half again of jitter so replicas do not retry in step. */
+export function retryDelay(retry: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+  const step = Math.min(maxMs, baseMs * 2 ** retry);
+  return Math.round(step * (1 + random() / 2));
+}
+
 /** Kling refused, or could not be asked: a create in this state may or may not have made the task. */
 function mayHaveCreated(error: unknown): boolean {
   return error instanceof KlingTransportError || (error instanceof KlingApiError && error.code >= 5000);
@@ -159,7 +165,7 @@ export class KlingClient {
           continue;
         }
         if (!(error instanceof KlingError) || error.action !== 'retry' || retry >= this.retries) throw error;
-        const delayMs = Math.round(Math.random() * Math.min(this.maxRetryDelayMs, this.retryDelayMs * 2 ** retry));
+        const delayMs = retryDelay(retry, this.retryDelayMs, this.maxRetryDelayMs);
         retry += 1;
         this.options.logger?.warn({ operation, attempt: retry, error: error.message, delayMs }, 'Kling call failed; retrying');
         await sleep(delayMs);

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { KlingApiError, KlingTimeoutError, KlingTransportError, type KlingAction } from '../../src/kling';
+import { KlingApiError, KlingTimeoutError, KlingTransportError, retryDelay, type KlingAction } from '../../src/kling';
 import { client, externalId, KEYS, simulator, warm } from './support';
 
 /** Reference §4.1 and the brief: what each code means for the bot, and the HTTP status Kling sends it with. */
@@ -34,6 +34,11 @@ describe('every Kling code becomes a typed error with its action', () => {
     const lookups = sim.requests.filter((r) => r.method === 'GET');
     expect(lookups).toHaveLength(code >= 5000 ? 2 : 0);
     expect(sim.tasks()).toHaveLength(0);
+  });
+
+  it('backs off exponentially from the first step up to the cap, plus up to half again of jitter', () => {
+    expect([0, 1, 2, 3].map((r) => retryDelay(r, 1_000, 5_000, () => 0))).toEqual([1_000, 2_000, 4_000, 5_000]);
+    expect([0, 1, 2, 3].map((r) => retryDelay(r, 1_000, 5_000, () => 0.999))).toEqual([1_500, 2_999, 5_998, 7_498]);
   });
 
   it('retries a retryable code and succeeds when Kling recovers, with one task', async () => {
