@@ -1,6 +1,6 @@
 import { PricingError } from './errors';
 import type { CatalogData } from './schema';
-import type { Configuration, KlingEndpoint, Mode, PricedRequest } from './types';
+import type { Configuration, Mode, PricedRequest } from './types';
 
 /** Kling's limit on prompt and negative_prompt (reference §2.1). */
 export const MAX_PROMPT_CHARS = 2500;
@@ -118,7 +118,9 @@ export function readRequest(data: CatalogData, request: PricedRequest): Configur
       text(body, 'prompt', 'Image generation needs a prompt describing the image.');
       const name = model ?? data.defaults['images/generations'];
       if (!data.images.some((m) => m.model === name)) throw unknownModel(name, 'model_name', data.images.map((m) => m.model));
-      return { kind: 'image', model: name, input: text(body, 'image') ? 'image' : 'text', resolution: resolution(body.resolution), n: imageCount(body.n) };
+      const input = text(body, 'image') ? 'image' : 'text';
+      if (input === 'image' && text(body, 'negative_prompt')) throw invalid('negative_prompt', 'Kling takes no negative prompt when generating from an image; drop it or the image.');
+      return { kind: 'image', model: name, input, resolution: resolution(body.resolution), n: imageCount(body.n) };
     }
     case 'kolors-virtual-try-on': {
       text(body, 'human_image', 'Virtual try-on needs a photo of the person (human_image).');
@@ -157,18 +159,5 @@ export function writeRequest(data: CatalogData, request: PricedRequest, config: 
     case 'try-on':
       body.model_name = config.model;
       return { endpoint: 'kolors-virtual-try-on', body };
-  }
-}
-
-export function endpointOf(config: Configuration): KlingEndpoint {
-  switch (config.kind) {
-    case 'video':
-      return config.endpoint;
-    case 'extend':
-      return 'video-extend';
-    case 'image':
-      return 'images/generations';
-    case 'try-on':
-      return 'kolors-virtual-try-on';
   }
 }

@@ -55,6 +55,8 @@ const REFUSALS: [string, PricedRequest, PricingError['reason'], string, string][
     'Kling makes 1 to 9 images per request; 2.5 is not possible.'],
   ['image generation without a prompt', { endpoint: 'images/generations', body: { n: 2 } }, 'invalid_request', 'prompt',
     'Image generation needs a prompt describing the image.'],
+  ['a negative prompt on image-to-image', { endpoint: 'images/generations', body: { prompt: 'a cat', image: 'ref.png', negative_prompt: 'dogs' } }, 'invalid_request', 'negative_prompt',
+    'Kling takes no negative prompt when generating from an image; drop it or the image.'],
   ['an unknown image model', { endpoint: 'images/generations', body: { prompt: 'a cat', model_name: 'kling-v2-6' } }, 'unknown_model', 'model_name',
     '"kling-v2-6" is not a model the price list knows; use one of kling-v1, kling-v1-5, kling-v2, kling-v2-new, kling-v2-1, kling-v3.'],
   ['an endpoint the catalog does not cover', { endpoint: 'lip-sync' as never, body: {} }, 'invalid_request', 'endpoint',
