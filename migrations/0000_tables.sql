@@ -87,6 +87,7 @@ CREATE TABLE "ledger_entries" (
 --> statement-breakpoint
 CREATE TABLE "generations" (
 	"id" text PRIMARY KEY NOT NULL,
+	"seq" bigserial NOT NULL,
 	"team_id" text NOT NULL,
 	"channel_id" text NOT NULL,
 	"user_id" text NOT NULL,
@@ -122,6 +123,7 @@ CREATE TABLE "digest_runs" (
 	"claimed_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"claimed_by" text NOT NULL,
 	"posted_at" timestamp with time zone,
+	"outcome" text,
 	"attempts" integer DEFAULT 0 NOT NULL,
 	"last_error" text,
 	CONSTRAINT "digest_runs_team_id_digest_date_pk" PRIMARY KEY("team_id","digest_date")

@@ -40,74 +40,108 @@ $$;
 --> statement-breakpoint
 -- Reserves a batch of requests (all in one team) against every budget that applies to each, all or nothing.
 -- p_requests: [{channelId, userId, amountMc, generationId?, memo?}]. Returns
--- {ok, refusedBudgetId, holds: [{id, amountMc, generationId}], budgets: [...], events: [...]}.
+-- {ok: true, holds: [{id, amountMc, generationId}], events, budgets} or {ok: false, refusedBudgetId, budgets, events};
+-- budgets (the budgets touched, with their period) is left out of a grant that raised no event.
 CREATE OR REPLACE FUNCTION ledger_reserve(p_team text, p_requests jsonb, p_now timestamptz)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   v_tz text;
-  v_budgets jsonb;
-  v_budget jsonb;
-  v_done jsonb := '[]'::jsonb;
-  v_refused bigint;
+  v_by text := p_requests->0->>'userId';
+  -- the requests, one array element each
+  v_holds uuid[];
+  v_channels text[];
+  v_users text[];
+  v_amounts bigint[];
+  v_generations text[];
+  v_memos text[];
+  -- the budgets that apply, in lock order
+  v_budgets jsonb := '[]';
+  v_ids bigint[] := '{}';
+  v_starts timestamptz[] := '{}';
+  v_needs bigint[] := '{}';
+  v_lowest integer[] := '{}';   -- each budget's lowest threshold: below it there is nothing to claim
+  v_budget record;
+  v_need bigint;
   v_charged bigint;
   v_limit bigint;
-  v_holds jsonb;
-  v_events jsonb := '[]'::jsonb;
-  v_by text := p_requests->0->>'userId';
+  v_refused bigint;
+  v_events jsonb := '[]';
 BEGIN
   SELECT timezone INTO v_tz FROM workspaces WHERE team_id = p_team;
-  IF v_tz IS NULL THEN
+  IF NOT FOUND THEN
     RAISE EXCEPTION 'unknown workspace %', p_team USING ERRCODE = 'no_data_found';
   END IF;
+  -- One aggregate pass: the arrays stay aligned, element i is request i.
+  SELECT array_agg(gen_random_uuid()), array_agg(r."channelId"), array_agg(r."userId"),
+         array_agg(r."amountMc"), array_agg(r."generationId"), array_agg(r.memo)
+  INTO v_holds, v_channels, v_users, v_amounts, v_generations, v_memos
+  FROM jsonb_to_recordset(p_requests) AS r("channelId" text, "userId" text, "amountMc" bigint, "generationId" text, memo text);
 
-  -- Every budget that applies to at least one request, its current period, and the batch's total on it,
-  -- in the order the rows are locked (budget id, then period start), so two reservations never deadlock.
-  WITH req AS (
-    SELECT r->>'channelId' AS channel_id, r->>'userId' AS user_id, (r->>'amountMc')::bigint AS amount
-    FROM jsonb_array_elements(p_requests) AS r
-  )
-  SELECT coalesce(jsonb_agg(x ORDER BY x.id), '[]'::jsonb) INTO v_budgets FROM (
-    SELECT b.id, b.scope, b.scope_id AS "scopeId", b.period, b.limit_mc AS "limitMc", b.hard, b.thresholds,
-           budget_period_start(b.period, p_now, v_tz) AS "periodStart",
-           budget_period_end(b.period, p_now, v_tz) AS "periodEnd",
-           sum(req.amount) AS "needMc"
-    FROM budgets b JOIN req
-      ON b.scope = 'workspace' OR (b.scope = 'channel' AND b.scope_id = req.channel_id) OR (b.scope = 'user' AND b.scope_id = req.user_id)
-    WHERE b.team_id = p_team
-    GROUP BY b.id
-  ) x;
-
-  -- The first reservation in a period opens it with the budget's current limit.
-  INSERT INTO budget_periods (budget_id, period_start, period_end, limit_mc, hard)
-  SELECT (v->>'id')::bigint, (v->>'periodStart')::timestamptz, (v->>'periodEnd')::timestamptz, (v->>'limitMc')::bigint, (v->>'hard')::boolean
-  FROM jsonb_array_elements(v_budgets) v
-  ON CONFLICT DO NOTHING;
-
-  -- Check and charge in one UPDATE per period row; a hard row that cannot fit the batch refuses it.
-  FOR v_budget IN SELECT * FROM jsonb_array_elements(v_budgets) LOOP
-    UPDATE budget_periods SET charged_mc = charged_mc + (v_budget->>'needMc')::bigint
-    WHERE budget_id = (v_budget->>'id')::bigint AND period_start = (v_budget->>'periodStart')::timestamptz
-      AND (NOT hard OR charged_mc + (v_budget->>'needMc')::bigint <= limit_mc + allowance_mc)
-    RETURNING charged_mc, limit_mc + allowance_mc INTO v_charged, v_limit;
-    IF NOT FOUND THEN
-      v_refused := (v_budget->>'id')::bigint;
-      EXIT;
-    END IF;
-    v_done := v_done || (v_budget || jsonb_build_object('chargedMc', v_charged, 'periodLimitMc', v_limit));
+  -- Every budget that applies to at least one request, its current period and the batch's total on it.
+  -- Rows are locked in (budget id, period start) order, so two reservations never deadlock.
+  FOR v_budget IN
+    SELECT b.id, b.scope, b.scope_id, b.period, b.limit_mc, b.hard, b.thresholds,
+           budget_period_start(b.period, p_now, v_tz) AS period_start
+    FROM budgets b
+    WHERE b.team_id = p_team AND ((b.scope = 'workspace' AND b.scope_id = p_team)
+      OR (b.scope = 'channel' AND b.scope_id = ANY(v_channels)) OR (b.scope = 'user' AND b.scope_id = ANY(v_users)))
+    ORDER BY b.id
+  LOOP
+    SELECT sum(a) INTO v_need FROM unnest(v_amounts, v_channels, v_users) AS r(a, c, u)
+    WHERE v_budget.scope = 'workspace' OR (v_budget.scope = 'channel' AND c = v_budget.scope_id) OR (v_budget.scope = 'user' AND u = v_budget.scope_id);
+    v_ids := v_ids || v_budget.id;
+    v_starts := v_starts || v_budget.period_start;
+    v_needs := v_needs || v_need;
+    v_lowest := v_lowest || coalesce((SELECT min(t) FROM unnest(v_budget.thresholds) t), 0);
+    v_budgets := v_budgets || jsonb_build_object('id', v_budget.id, 'scope', v_budget.scope, 'scopeId', v_budget.scope_id,
+      'period', v_budget.period, 'limitMc', v_budget.limit_mc, 'hard', v_budget.hard, 'thresholds', v_budget.thresholds,
+      'periodStart', v_budget.period_start, 'periodEnd', budget_period_end(v_budget.period, p_now, v_tz), 'needMc', v_need);
   END LOOP;
 
-  IF v_refused IS NOT NULL THEN
-    -- Undo the rows already charged (they stay locked until this transaction ends; nobody saw the change).
-    UPDATE budget_periods p SET charged_mc = p.charged_mc - (d->>'needMc')::bigint
-    FROM jsonb_array_elements(v_done) d
-    WHERE p.budget_id = (d->>'id')::bigint AND p.period_start = (d->>'periodStart')::timestamptz;
+  BEGIN
+    -- The hold and its entries first: the period rows, which may be hot, are locked last and only until commit.
+    INSERT INTO holds (id, team_id, user_id, channel_id, generation_id, amount_mc, created_at)
+    SELECT h, p_team, u, c, g, a, p_now FROM unnest(v_holds, v_users, v_channels, v_generations, v_amounts) AS r(h, u, c, g, a);
+    INSERT INTO ledger_entries (team_id, budget_id, period_start, hold_id, kind, amount_mc, charged_delta_mc, actor, memo, created_at)
+    SELECT p_team, (b->>'id')::bigint, (b->>'periodStart')::timestamptz, r.h, 'reserve', r.a, r.a, r.u, r.m, p_now
+    FROM unnest(v_holds, v_channels, v_users, v_amounts, v_memos) AS r(h, c, u, a, m)
+    JOIN jsonb_array_elements(v_budgets) b
+      ON b->>'scope' = 'workspace' OR (b->>'scope' = 'channel' AND b->>'scopeId' = r.c) OR (b->>'scope' = 'user' AND b->>'scopeId' = r.u);
 
+    -- Check and charge each period row in one UPDATE; a hard row that cannot fit the batch refuses it all.
+    FOR i IN 1 .. coalesce(array_length(v_ids, 1), 0) LOOP
+      FOR attempt IN 1 .. 2 LOOP
+        UPDATE budget_periods SET charged_mc = charged_mc + v_needs[i]
+        WHERE budget_id = v_ids[i] AND period_start = v_starts[i] AND (NOT hard OR charged_mc + v_needs[i] <= limit_mc + allowance_mc)
+        RETURNING charged_mc, limit_mc + allowance_mc INTO v_charged, v_limit;
+        EXIT WHEN FOUND OR attempt = 2;
+        PERFORM FROM budget_periods WHERE budget_id = v_ids[i] AND period_start = v_starts[i];
+        EXIT WHEN FOUND;   -- the period is open and has no room
+        -- The period's first reservation opens it with the budget's current limit (or waits for whoever is
+        -- opening it concurrently), then tries again.
+        INSERT INTO budget_periods (budget_id, period_start, period_end, limit_mc, hard)
+        SELECT v_ids[i], v_starts[i], (b->>'periodEnd')::timestamptz, (b->>'limitMc')::bigint, (b->>'hard')::boolean
+        FROM jsonb_array_elements(v_budgets) b WHERE (b->>'id')::bigint = v_ids[i]
+        ON CONFLICT DO NOTHING;
+      END LOOP;
+      IF v_charged IS NULL THEN
+        v_refused := v_ids[i];
+        RAISE EXCEPTION USING ERRCODE = 'LR001';   -- undoes this block: holds, entries, charges, claims
+      END IF;
+      IF v_charged * 100 >= v_lowest[i]::bigint * v_limit THEN
+        v_events := v_events || budget_claim_thresholds(p_team, v_ids[i], v_starts[i],
+          ARRAY(SELECT jsonb_array_elements_text(v_budgets->(i - 1)->'thresholds')::integer), v_charged, v_limit, v_by);
+      END IF;
+      v_charged := NULL;
+    END LOOP;
+  EXCEPTION WHEN SQLSTATE 'LR001' THEN
     -- Report every budget as it stands, and claim 'exhausted' for each hard one the batch cannot fit.
-    SELECT jsonb_agg(b || jsonb_build_object('chargedMc', p.charged_mc, 'periodLimitMc', p.limit_mc + p.allowance_mc, 'periodHard', p.hard)
-                     ORDER BY (b->>'id')::bigint)
+    SELECT jsonb_agg(b || jsonb_build_object('chargedMc', coalesce(p.charged_mc, 0),
+                     'periodLimitMc', coalesce(p.limit_mc + p.allowance_mc, (b->>'limitMc')::bigint),
+                     'periodHard', coalesce(p.hard, (b->>'hard')::boolean)) ORDER BY (b->>'id')::bigint)
     INTO v_budgets
     FROM jsonb_array_elements(v_budgets) b
-    JOIN budget_periods p ON p.budget_id = (b->>'id')::bigint AND p.period_start = (b->>'periodStart')::timestamptz;
+    LEFT JOIN budget_periods p ON p.budget_id = (b->>'id')::bigint AND p.period_start = (b->>'periodStart')::timestamptz;
 
     WITH claimed AS (
       INSERT INTO budget_alerts (budget_id, period_start, kind, threshold, team_id, triggered_by, charged_mc, limit_mc)
@@ -120,38 +154,14 @@ BEGIN
       RETURNING *
     )
     SELECT coalesce(jsonb_agg(jsonb_build_object('kind', 'exhausted', 'budgetId', budget_id, 'periodStart', period_start,
-             'chargedMc', charged_mc, 'limitMc', limit_mc, 'triggeredBy', triggered_by)), '[]'::jsonb)
+             'chargedMc', charged_mc, 'limitMc', limit_mc, 'triggeredBy', triggered_by)), '[]')
     INTO v_events FROM claimed;
-
     RETURN jsonb_build_object('ok', false, 'refusedBudgetId', v_refused, 'budgets', v_budgets, 'events', v_events);
-  END IF;
+  END;
 
-  -- Granted: one hold per request, one ledger entry per (hold, budget). MATERIALIZED fixes each hold's id once.
-  WITH req AS MATERIALIZED (
-    SELECT ordinality AS i, gen_random_uuid() AS hold_id, r->>'channelId' AS channel_id, r->>'userId' AS user_id,
-           (r->>'amountMc')::bigint AS amount, r->>'generationId' AS generation_id, r->>'memo' AS memo
-    FROM jsonb_array_elements(p_requests) WITH ORDINALITY AS t(r, ordinality)
-  ), held AS (
-    INSERT INTO holds (id, team_id, user_id, channel_id, generation_id, amount_mc, created_at)
-    SELECT hold_id, p_team, user_id, channel_id, generation_id, amount, p_now FROM req
-  ), entries AS (
-    INSERT INTO ledger_entries (team_id, budget_id, period_start, hold_id, kind, amount_mc, charged_delta_mc, actor, memo, created_at)
-    SELECT p_team, (b->>'id')::bigint, (b->>'periodStart')::timestamptz, req.hold_id, 'reserve', req.amount, req.amount,
-           req.user_id, req.memo, p_now
-    FROM req JOIN jsonb_array_elements(v_done) b
-      ON b->>'scope' = 'workspace' OR (b->>'scope' = 'channel' AND b->>'scopeId' = req.channel_id)
-      OR (b->>'scope' = 'user' AND b->>'scopeId' = req.user_id)
-  )
-  SELECT jsonb_agg(jsonb_build_object('id', hold_id, 'amountMc', amount, 'generationId', generation_id) ORDER BY i)
-  INTO v_holds FROM req;
-
-  FOR v_budget IN SELECT * FROM jsonb_array_elements(v_done) LOOP
-    v_events := v_events || budget_claim_thresholds(p_team, (v_budget->>'id')::bigint, (v_budget->>'periodStart')::timestamptz,
-      ARRAY(SELECT jsonb_array_elements_text(v_budget->'thresholds')::integer),
-      (v_budget->>'chargedMc')::bigint, (v_budget->>'periodLimitMc')::bigint, v_by);
-  END LOOP;
-
-  RETURN jsonb_build_object('ok', true, 'holds', v_holds, 'budgets', v_done, 'events', v_events);
+  RETURN jsonb_build_object('ok', true, 'events', v_events,
+    'holds', (SELECT jsonb_agg(jsonb_build_object('id', h, 'amountMc', a, 'generationId', g)) FROM unnest(v_holds, v_amounts, v_generations) AS r(h, a, g)),
+    'budgets', CASE WHEN v_events = '[]' THEN '[]' ELSE v_budgets END);
 END
 $$;
 --> statement-breakpoint
@@ -230,3 +240,10 @@ BEGIN
   VALUES (v_budget.team_id, p_budget, v_start, 'adjust', p_amount, 0, p_amount, p_by, p_why, p_now);
 END
 $$;
+
+--> statement-breakpoint
+-- The digest reads a workspace's day by time range (holds and generations created in it). These tables belong to the
+-- ledger and the queue; the indexes live here because only the digest's queries need them.
+CREATE INDEX IF NOT EXISTS holds_team_created ON holds (team_id, created_at);
+--> statement-breakpoint
+CREATE INDEX IF NOT EXISTS generations_team_created ON generations (team_id, created_at);
