@@ -37,9 +37,9 @@ export function trendSvg(points: TrendPoint[], dailyLimitMc?: Millicredits): str
   });
   if (dailyLimitMc) {
     parts.push(`<line x1="${MARGIN.left}" x2="${CHART_WIDTH - MARGIN.right}" y1="${y(dailyLimitMc)}" y2="${y(dailyLimitMc)}" stroke="#e01e5a" stroke-width="2" stroke-dasharray="8 6"/>`);
-    parts.push(`<text x="${CHART_WIDTH - MARGIN.right}" y="${y(dailyLimitMc) - 6}" font-size="13" text-anchor="end" fill="#e01e5a">daily limit ${escapeText(formatCredits(dailyLimitMc))}</text>`);
   }
-  parts.push(`<text x="${CHART_WIDTH - MARGIN.right}" y="32" font-size="13" text-anchor="end" fill="#616061">■ spent  <tspan fill="#c9a5ca">■</tspan> refunded</text>`);
+  const limit = dailyLimitMc ? `  <tspan fill="#e01e5a">- - daily limit ${escapeText(formatCredits(dailyLimitMc))}</tspan>` : '';
+  parts.push(`<text x="${CHART_WIDTH - MARGIN.right}" y="32" font-size="13" text-anchor="end" fill="#616061"><tspan fill="#4a154b">■</tspan> spent  <tspan fill="#c9a5ca">■</tspan> refunded${limit}</text>`);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${CHART_WIDTH}" height="${CHART_HEIGHT}" font-family="DejaVu Sans, sans-serif">${parts.join('')}</svg>`;
 }
 

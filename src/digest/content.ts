@@ -92,9 +92,11 @@ export function buildDigestMessage(content: DigestContent): DigestMessage {
 
   blocks.push(section([
     `*Spent* ${credits(totals.committedMc)} on ${plural(totals.committedCount, 'job')}`,
-    `*Refunded* ${credits(totals.refundedMc)} for ${plural(totals.refundedCount, 'job')} that failed or were cancelled` +
-      (totals.failedRefundMc ? ` (${formatCredits(totals.failedRefundMc)} from failed tasks)` : ''),
-    `*Held* ${credits(totals.heldMc)} for ${plural(totals.heldCount, 'job')} not finished yet`,
+    totals.refundedCount
+      ? `*Refunded* ${credits(totals.refundedMc)} for ${plural(totals.refundedCount, 'job')} that failed or were cancelled` +
+        (totals.failedRefundMc ? ` (${formatCredits(totals.failedRefundMc)} from failed tasks)` : '')
+      : '*Refunded* nothing: no job failed or was cancelled',
+    totals.heldCount ? `*Held* ${credits(totals.heldMc)} for ${plural(totals.heldCount, 'job')} not finished yet` : '*Held* nothing',
   ].join('\n')));
 
   const outcome = [`${videos.succeeded} succeeded`, `${videos.failed} failed`, `${videos.cancelled} cancelled`];

@@ -54,7 +54,7 @@ export function savingsTips(catalog: PriceCatalog, jobs: JobGroup[]): SavingsTip
   }
   const text: Record<SavingsTip['kind'], (jobs: number) => string> = {
     'std-drafts': (n) => `${plural(n, 'draft')} made in pro/4k and redone later: drafting in std would have saved`,
-    'short-drafts': (n) => `${plural(n, '10 s draft')} redone later: a 5 s draft, extended once it is the keeper, would have saved`,
+    'short-drafts': (n) => `${plural(n, 'draft')} of 10 s redone later: a 5 s draft, extended once it is the keeper, would have saved`,
     audio: (n) => `${plural(n, 'video')} with audio: leaving it off where the clip needs no sound saves up to`,
     duplicates: (n) => `${plural(n, 'video')} repeated a request that had already succeeded: reusing the earlier video would have saved`,
   };
