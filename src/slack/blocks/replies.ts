@@ -16,8 +16,8 @@ export function notice(text: string): Message {
 
 export function usageError(error: UsageError): Message {
   const usages = error.usage === 'all' ? Object.values(USAGE) : [USAGE[error.usage]];
-  return message(error.message, [
-    section(`:warning: ${error.message}`),
+  return message(escape(error.message), [
+    section(`:warning: ${escape(error.message)}`),
     context(`Usage: ${usages.map((u) => `\`${escape(u)}\``).join('\n')}`),
   ]);
 }

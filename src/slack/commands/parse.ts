@@ -81,7 +81,7 @@ export function tokenize(text: string): Token[] {
     const close = CLOSING[text[i]!];
     if (close) {
       const end = [close, '"', '”'].map((q) => text.indexOf(q, i + 1)).filter((n) => n >= 0).sort((a, b) => a - b)[0];
-      if (end === undefined) throw new UsageError(`The quote that starts at "${excerpt(text.slice(i))}" is never closed.`);
+      if (end === undefined) throw new UsageError(`The quote before \`${excerpt(text.slice(i + 1))}\` is never closed.`);
       tokens.push({ value: text.slice(i + 1, end), quoted: true, start, end: end + 1 });
       i = end + 1;
       continue;
@@ -97,9 +97,11 @@ export function tokenize(text: string): Token[] {
   return tokens;
 }
 
+/** A short, decoded quote of what the person typed, for a mistake message (the builder escapes it). */
 function excerpt(text: string): string {
-  const chars = [...text];
-  return chars.length > 20 ? `${chars.slice(0, 20).join('')}…` : text;
+  const decoded = decodeSlackText(text);
+  const chars = [...decoded];
+  return chars.length > 20 ? `${chars.slice(0, 20).join('')}…` : decoded;
 }
 
 const FLAG = /^(?:--|—|–)([a-z][a-z-]*)(?:=(.*))?$/is;
@@ -182,7 +184,7 @@ function parseTarget(token: Token | undefined, usage: UsageKey): BudgetTarget {
   if (channel) return { scope: 'channel', id: channel[1]! };
   throw new UsageError(
     value
-      ? `\`${excerpt(decodeSlackText(value))}\` is not a budget: use workspace, a #channel or an @person (pick them from Slack's suggestions).`
+      ? `\`${excerpt(value)}\` is not a budget: use workspace, a #channel or an @person (pick them from Slack's suggestions).`
       : 'Say which budget: workspace, a #channel or an @person.',
     usage,
   );
@@ -216,7 +218,7 @@ function parseThresholds(token: Token | undefined): number[] {
 
 function expectEnd(tokens: Token[], from: number, usage: UsageKey): void {
   const extra = tokens[from];
-  if (extra) throw new UsageError(`\`${excerpt(decodeSlackText(extra.value))}\` is more than this command takes.`, usage);
+  if (extra) throw new UsageError(`\`${excerpt(extra.value)}\` is more than this command takes.`, usage);
 }
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -241,7 +243,7 @@ export function parseCommand(text: string): Command {
     case 'cancel': {
       const id = rest[0]?.value;
       if (!id) throw new UsageError(`Say which job: \`${USAGE[sub]}\` (the id is on the job card).`, sub);
-      if (!ID.test(id)) throw new UsageError(`\`${excerpt(decodeSlackText(id))}\` is not a job id (the id is on the job card).`, sub);
+      if (!ID.test(id)) throw new UsageError(`\`${excerpt(id)}\` is not a job id (the id is on the job card).`, sub);
       expectEnd(rest, 1, sub);
       return { kind: sub, id };
     }
@@ -256,7 +258,7 @@ export function parseCommand(text: string): Command {
     case 'budget':
       return parseBudget(rest);
   }
-  throw new UsageError(`\`${excerpt(decodeSlackText(first!.value))}\` is not a /kling command.`);
+  throw new UsageError(`\`${excerpt(first!.value)}\` is not a /kling command.`);
 }
 
 function parseBudget(tokens: Token[]): Command {
@@ -285,5 +287,5 @@ function parseBudget(tokens: Token[]): Command {
       return { kind: 'budget-alerts', channelId: channel[1]! };
     }
   }
-  throw new UsageError(`\`${excerpt(decodeSlackText(tokens[0]!.value))}\` is not a budget action: use set, thresholds or alerts.`, 'budget');
+  throw new UsageError(`\`${excerpt(tokens[0]!.value)}\` is not a budget action: use set, thresholds or alerts.`, 'budget');
 }

@@ -1,0 +1,92 @@
+import { createBot, type Bot, type BotOverrides } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { startKlingSimulator, type KlingSimulator, type KlingSimulatorOptions } from '../../src/dev/kling-sim';
+import { startSlackWorkspace, DEFAULT_USERS, DEFAULT_CHANNELS, type SlackWorkspace, type StoredMessage } from '../../src/dev/slack-workspace';
+import { createLogger } from '../../src/log';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+
+export const SIGNING_SECRET = 'test-signing-secret';
+export const BOT_TOKEN = 'xoxb-test-token';
+const KLING_KEY = 'test-kling-key';
+
+export interface Harness {
+  bot: Bot;
+  slack: SlackWorkspace;
+  kling: KlingSimulator;
+  database: TestDatabase;
+  /** http://127.0.0.1:PORT, the bot's own server. */
+  botUrl: string;
+  /** The ack body of a command, parsed (undefined when the ack was empty). */
+  command(userId: string, text: string, channelId?: string): Promise<{ status: number; ack?: { text: string; blocks?: unknown[] } }>;
+  /** Bot messages in a channel that everyone sees (not ephemerals, not thread replies). */
+  cards(channelId: string): StoredMessage[];
+  close(): Promise<void>;
+}
+
+/** The real bot over HTTP: a fresh Postgres database, the offline Slack workspace and the Kling simulator. */
+export async function startHarness(
+  options: { env?: Record<string, string>; users?: { id: string; name: string; isAdmin?: boolean }[]; kling?: KlingSimulatorOptions; overrides?: BotOverrides; dbMax?: number } = {},
+): Promise<Harness> {
+  const database = await createTestDatabase({ max: 2 });
+  const kling = await startKlingSimulator({ apiKey: KLING_KEY, timings: { queuedMs: 20, processingMs: 40 }, ...options.kling });
+  const slack = await startSlackWorkspace({
+    signingSecret: SIGNING_SECRET,
+    botToken: BOT_TOKEN,
+    users: options.users ?? DEFAULT_USERS,
+    channels: DEFAULT_CHANNELS,
+  });
+  const config = loadConfig({
+    DATABASE_URL: database.url,
+    SLACK_BOT_TOKEN: BOT_TOKEN,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: `${slack.url}/api/`,
+    KLING_API_KEY: KLING_KEY,
+    KLING_API_BASE_URL: kling.url,
+    PORT: '0',
+    ALERT_CHANNEL_ID: 'C0ALERTS',
+    LOG_LEVEL: 'silent',
+    ...options.env,
+  });
+  const bot = await createBot(config, {
+    logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    worker: { pollMs: 50, retryMs: 50 },
+    alertRetryMs: 500,
+    digestSchedule: false,
+    ...options.overrides,
+  });
+  await bot.start();
+  const botUrl = `http://127.0.0.1:${bot.port}`;
+  slack.setBotUrl(`${botUrl}/slack/events`);
+
+  return {
+    bot, slack, kling, database, botUrl,
+    async command(userId, text, channelId = 'C0VIDEO') {
+      const reply = await slack.slashCommand({ userId, channelId, text });
+      return { status: reply.status, ack: reply.body.trim() ? JSON.parse(reply.body) : undefined };
+    },
+    cards: (channelId) => slack.messages(channelId).filter((m) => !m.ephemeralTo && !m.threadTs && m.botId),
+    async close() {
+      await bot.stop();
+      await slack.close();
+      await kling.close();
+      await database.drop();
+    },
+  };
+}
+
+/** Every piece of text in a message's blocks, joined: what a person reads. */
+export function textOf(message: { text?: string; blocks?: unknown[] } | undefined): string {
+  if (!message) return '';
+  const parts: string[] = [];
+  const walk = (node: unknown) => {
+    if (Array.isArray(node)) node.forEach(walk);
+    else if (node && typeof node === 'object') {
+      for (const [key, value] of Object.entries(node)) {
+        if (key === 'text' && typeof value === 'string') parts.push(value);
+        else walk(value);
+      }
+    }
+  };
+  walk(message.blocks ?? []);
+  return parts.join('\n') || (message.text ?? '');
+}
