@@ -36,6 +36,13 @@ export interface KlingSimulatorOptions {
   now?: () => number;
 }
 
+/**
+ * http5xx: a gateway's HTML error page · code: Kling's envelope with that code and its HTTP status · slow: answers after delayMs ·
+ * hang: never answers, does nothing · drop: does the work, then cuts the connection · malformed: does the work, answers half a JSON ·
+ * policy: 1301 at create · fail-task: the task is made and ends failed with a risk-control reason ·
+ * accept-then-timeout: the task is made and the create is never answered.
+ * The last three only hit creates.
+ */
 export type FaultKind = 'http5xx' | 'code' | 'slow' | 'hang' | 'drop' | 'malformed' | 'policy' | 'fail-task' | 'accept-then-timeout';
 export interface FaultSpec {
   /** A KlingEndpoint ('text2video'), 'account/costs', or a path prefix ('/v1/videos'); every endpoint when absent. */
@@ -93,6 +100,8 @@ const CREATE_ONLY: ReadonlySet<FaultKind> = new Set(['policy', 'fail-task', 'acc
 const RISK_CONTROL_MESSAGE = 'Failure to pass the risk control system: triggering the content risk control of the platform';
 const STRING_FIELDS = ['model_name', 'prompt', 'negative_prompt', 'mode', 'duration', 'sound', 'aspect_ratio', 'image', 'image_tail', 'video_id', 'human_image', 'cloth_image', 'callback_url', 'external_task_id', 'resolution'];
 const ENDPOINTS = Object.keys(ENDPOINT_PATHS) as KlingEndpoint[];
+/** Endpoints whose results are images; the rest make videos. */
+const IMAGE_ENDPOINTS: ReadonlySet<KlingEndpoint> = new Set(['images/generations', 'kolors-virtual-try-on'] as const);
 
 class Refusal {
   constructor(readonly code: number, readonly message: string) {}
@@ -137,7 +146,8 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
   const callbacks: DeliveredCallback[] = [];
   let url = '';
 
-  const slotsInUse = () => [...tasks.values()].reduce((n, t) => (t.status === 'submitted' || t.status === 'processing' ? n + t.slots : n), 0);
+  /** Concurrency slots held by tasks in submitted or processing. */
+  let slotsInUse = 0;
   const later = (ms: number, fn: () => void) => {
     const timer = setTimeout(() => {
       timers.delete(timer);
@@ -175,7 +185,7 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
       task_status: task.status,
       task_status_msg: task.statusMsg,
       task_info: { ...(task.externalTaskId !== undefined && { external_task_id: task.externalTaskId }), ...(task.parentVideo && { parent_video: task.parentVideo }) },
-      task_result: task.status === 'succeed' ? (task.endpoint.startsWith('images') || task.endpoint === 'kolors-virtual-try-on' ? { images: task.images } : { videos: task.videos }) : {},
+      task_result: task.status === 'succeed' ? (IMAGE_ENDPOINTS.has(task.endpoint) ? { images: task.images } : { videos: task.videos }) : {},
       watermark_info: { enabled: false },
       ...(ended && { final_unit_deduction: task.status === 'succeed' ? formatUnits(task.costMc) : '0' }),
       created_at: task.createdAt,
@@ -209,6 +219,7 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
   }
 
   function move(task: Task, status: KlingTaskStatus): void {
+    if (status === 'succeed' || status === 'failed') slotsInUse -= task.slots; // released the moment it ends, failed included
     task.status = status;
     task.updatedAt = now();
     notify(task);
@@ -230,9 +241,8 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
     const duration = task.parentVideo
       ? String(Number(task.parentVideo.duration) + 5)
       : String(task.request.body.duration ?? '5');
-    if (task.endpoint === 'images/generations' || task.endpoint === 'kolors-virtual-try-on') {
-      const n = task.endpoint === 'images/generations' ? Number(task.request.body.n ?? 1) : 1;
-      task.images = Array.from({ length: n }, (_, index) => ({ index, url: `${url}/media/${task.taskId}-${index}.png` }));
+    if (IMAGE_ENDPOINTS.has(task.endpoint)) {
+      task.images = Array.from({ length: task.slots }, (_, index) => ({ index, url: `${url}/media/${task.taskId}-${index}.png` }));
     } else {
       const id = randomUUID();
       const video = { id, url: `${url}/media/${id}.mp4`, duration };
@@ -293,8 +303,9 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
       ...(parent && { source: { model_name: String(parent.task.request.source?.model_name ?? parent.task.request.body.model_name), mode: (parent.task.request.source?.mode ?? parent.task.request.body.mode) as string | undefined } }),
     });
     if (credits > balanceMc) throw new Refusal(1102, 'Resource pack exhausted or expired');
+    // Kling's concurrency rule: an image task holds one slot per image (n), anything else one.
     const slots = endpoint === 'images/generations' ? Number(request.body.n ?? input.n ?? 1) : 1;
-    if (slotsInUse() + slots > concurrency) throw new Refusal(1303, 'parallel task over resource pack limit');
+    if (slotsInUse + slots > concurrency) throw new Refusal(1303, 'parallel task over resource pack limit');
     const at = now();
     const task: Task = {
       taskId: taskId(),
@@ -317,7 +328,8 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
     };
     tasks.set(task.taskId, task);
     if (task.externalTaskId !== undefined) byExternal.set(task.externalTaskId, task);
-    peak = Math.max(peak, slotsInUse());
+    slotsInUse += slots;
+    peak = Math.max(peak, slotsInUse);
     notify(task);
     later(queuedMs, () => {
       move(task, 'processing');
