@@ -16,6 +16,7 @@ describe('the simulator checks auth as Kling does (401 + 1000–1004)', () => {
     ['a JWT that is not yet valid', () => ({ authorization: `Bearer ${signKlingToken(KEYS.accessKey, KEYS.secretKey, nowSec() + 600)}` }), 1003],
     ['an expired JWT', () => ({ authorization: `Bearer ${signKlingToken(KEYS.accessKey, KEYS.secretKey, nowSec() - 3600)}` }), 1004],
     ['a wrong API key', () => ({ authorization: 'Bearer not-the-key' }), 1000],
+    ['an unsigned JWT (alg none)', () => ({ authorization: `Bearer ${jwt.sign({ iss: KEYS.accessKey, exp: nowSec() + 1800, nbf: nowSec() - 5 }, '', { algorithm: 'none', noTimestamp: true })}` }), 1002],
   ];
 
   it.each(cases)('refuses %s', async (_name, headers, code) => {

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { KlingApiError, KlingClient } from '../../src/kling';
 import { client, externalId, KEYS, settle, simulator } from './support';
@@ -107,5 +109,46 @@ describe('KlingClient against the simulator over HTTP', () => {
     const kling: KlingClient = client(sim);
     await expect(kling.create('text2video', { prompt: 'p' } as never)).rejects.toThrow(/external_task_id/);
     expect(sim.requests).toHaveLength(0);
+  });
+});
+
+describe('KlingClient against answers the simulator does not give', () => {
+  /** A loopback server that answers every request with the given envelope. */
+  async function answering(envelope: unknown): Promise<{ url: string; close: () => Promise<void> }> {
+    const server = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(envelope)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  }
+  const item = (taskId: string, external: string) => ({ task_id: taskId, task_status: 'processing', task_info: { external_task_id: external } });
+
+  it('picks the task out of the list when Kling ignores the external_task_id filter', async () => {
+    const server = await answering({ code: 0, message: 'SUCCEED', request_id: 'r1', data: [item('t1', 'a'), item('t2', 'b')] });
+    const kling = new KlingClient({ baseUrl: server.url, auth: { apiKey: KEYS.apiKey }, retries: 0 });
+    try {
+      expect((await kling.query('text2video', { externalTaskId: 'b' })).taskId).toBe('t2');
+      await expect(kling.query('text2video', { externalTaskId: 'c' })).rejects.toMatchObject({ code: 1203, requestId: 'r1' });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('raises the inner {code, msg} of /account/costs as a KlingApiError', async () => {
+    const server = await answering({ code: 0, message: 'SUCCEED', request_id: 'r2', data: { code: 1201, msg: 'start_time is invalid' } });
+    const kling = new KlingClient({ baseUrl: server.url, auth: { apiKey: KEYS.apiKey }, retries: 0 });
+    try {
+      await expect(kling.accountCosts()).rejects.toMatchObject({ code: 1201, klingMessage: 'start_time is invalid', action: 'fail', requestId: 'r2' });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('treats a success envelope without a readable task as a retryable transport error', async () => {
+    const server = await answering({ code: 0, message: 'SUCCEED', request_id: 'r3', data: { task_id: 't', task_status: 'finished' } });
+    const kling = new KlingClient({ baseUrl: server.url, auth: { apiKey: KEYS.apiKey }, retries: 0 });
+    try {
+      await expect(kling.query('text2video', { taskId: 't' })).rejects.toMatchObject({ name: 'KlingTransportError', action: 'retry', message: expect.stringContaining('task_status') });
+    } finally {
+      await server.close();
+    }
   });
 });
