@@ -126,7 +126,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
     notifier.handle(event);
   });
 
-  const deps: SlackDeps = { config, catalog, ledger, queue, worker, digest, cards, notifier, admins, pending: new PendingRequests(), workspaces, metrics, logger };
+  const deps: SlackDeps = { config, db, catalog, ledger, queue, worker, digest, cards, notifier, admins, pending: new PendingRequests(), workspaces, metrics, logger };
   registerListeners(app, deps);
   app.error(async (error) => {
     logger.error({ err: error }, 'Slack listener failed');

@@ -2,6 +2,7 @@ import type { App, RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Config } from '../config';
 import type { Ledger, RequestScope } from '../budget';
+import type { Db } from '../db';
 import type { DigestService } from '../digest';
 import type { GenerationQueue, Worker } from '../generations';
 import type { BotMetrics } from '../http/metrics';
@@ -18,6 +19,8 @@ import type { Workspaces } from './workspaces';
 /** What the listeners delegate to; built once in src/app.ts. */
 export interface SlackDeps {
   config: Config;
+  /** For the Slack layer's own tables (approvals). */
+  db: Db;
   catalog: PriceCatalog;
   ledger: Ledger;
   queue: GenerationQueue;
