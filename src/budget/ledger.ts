@@ -201,14 +201,18 @@ function applies(budget: BudgetRef, request: ReserveRequest): boolean {
 }
 
 /**
- * Names the hard budget short by the most (the one an approval would have to cover), and the first
+ * Names the hard budget short by the most (the one an approval would have to cover; on a tie the most
+ * specific, whose owner can act on it), and the first
  * alternative that every hard budget could take: each request swapped for its alternative of that label.
  */
 function refusalOf(budgets: store.ReservedBudget[], refusedId: number, batch: ReserveRequest[], refs: Map<number, BudgetRef>): Refusal {
   const hard = budgets.filter((b) => b.periodHard);
   const room = (b: store.ReservedBudget) => Math.max(0, Number(b.periodLimitMc) - Number(b.chargedMc));
   const shortfall = (b: store.ReservedBudget) => Number(b.needMc) - room(b);
-  const refusing = hard.filter((b) => shortfall(b) > 0).sort((a, b) => shortfall(b) - shortfall(a));
+  const specificity = { user: 0, channel: 1, workspace: 2 };
+  const refusing = hard
+    .filter((b) => shortfall(b) > 0)
+    .sort((a, b) => shortfall(b) - shortfall(a) || specificity[a.scope] - specificity[b.scope]);
   const named = refusing[0] ?? budgets.find((b) => b.id === refusedId)!;
 
   const labels = batch[0]!.alternatives?.map((a) => a.label) ?? [];

@@ -2,7 +2,7 @@
 // statement, one round trip each); the rest are plain queries.
 import { rows, sql, type Db } from '../db';
 import type { Millicredits } from '../money/credits';
-import type { BudgetInput, BudgetPeriodKind, BudgetScope, RequestScope, WorkspaceSettings } from './types';
+import { LedgerError, type BudgetInput, type BudgetPeriodKind, type BudgetScope, type RequestScope, type WorkspaceSettings } from './types';
 
 /** A budget as the SQL functions and queries below return it (camelCase json or aliased columns). */
 export interface BudgetRow {
@@ -51,26 +51,36 @@ export interface UsageRow extends BudgetRow {
 
 /** jsonb arrives parsed from postgres.js and as text from some paths; accept both. */
 function json<T>(value: unknown): T {
-  return (typeof value === 'string' ? JSON.parse(value) : value) as T;
+  return (typeof value === 'string' && value !== '' ? JSON.parse(value) : value) as T;
 }
 
-async function callJson<T>(db: Db, query: ReturnType<typeof sql>): Promise<T> {
-  const [row] = await rows<{ r: unknown }>(db, query);
-  return json<T>(row!.r);
+/** Errors the ledger functions raise on purpose (unknown hold or budget, commit after release). */
+const LEDGER_ERRORS = new Set(['P0002', '25000']);
+
+/** Runs a ledger function; a refusal it raises on purpose becomes a LedgerError with its own message. */
+async function callFunction<T>(db: Db, query: ReturnType<typeof sql>): Promise<T> {
+  try {
+    const [row] = await rows<{ r: unknown }>(db, query);
+    return json<T>(row!.r);
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    if (cause?.code && LEDGER_ERRORS.has(cause.code)) throw new LedgerError(cause.message ?? String(error));
+    throw error;
+  }
 }
 
 export function reserve(db: Db, teamId: string, requests: object[], now: Date): Promise<ReserveOutcome> {
-  return callJson(db, sql`select ledger_reserve(${teamId}, ${JSON.stringify(requests)}::jsonb, ${now.toISOString()}::timestamptz) as r`);
+  return callFunction(db, sql`select ledger_reserve(${teamId}, ${JSON.stringify(requests)}::jsonb, ${now.toISOString()}::timestamptz) as r`);
 }
 
 export function settle(
   db: Db, holdId: string, status: 'committed' | 'released', actualMc: Millicredits | null, reason: string | null, now: Date,
 ): Promise<{ events: EventRow[]; settled: boolean; status: string }> {
-  return callJson(db, sql`select ledger_settle(${holdId}::uuid, ${status}::hold_status, ${actualMc}::bigint, ${reason}::text, ${now.toISOString()}::timestamptz) as r`);
+  return callFunction(db, sql`select ledger_settle(${holdId}::uuid, ${status}::hold_status, ${actualMc}::bigint, ${reason}::text, ${now.toISOString()}::timestamptz) as r`);
 }
 
 export async function adjust(db: Db, budgetId: number, amountMc: Millicredits, by: string, why: string, now: Date): Promise<void> {
-  await db.execute(sql`select ledger_adjust(${budgetId}::bigint, ${amountMc}::bigint, ${by}, ${why}, ${now.toISOString()}::timestamptz)`);
+  await callFunction(db, sql`select ledger_adjust(${budgetId}::bigint, ${amountMc}::bigint, ${by}, ${why}, ${now.toISOString()}::timestamptz) as r`);
 }
 
 const workspaceColumns = sql`team_id as "teamId", timezone, alerts_channel_id as "alertsChannelId"`;

@@ -1,0 +1,354 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Ledger, LedgerError, checkInvariants, type LedgerEvent, type ReserveRequest } from '../../src/budget';
+import { openDatabase, rows, sql } from '../../src/db';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+
+let database: TestDatabase;
+let teams = 0;
+
+beforeAll(async () => {
+  database = await createTestDatabase({ max: 4 });
+});
+afterAll(async () => {
+  expect(await checkInvariants(database.db)).toEqual([]);
+  await database.drop();
+});
+
+/** A ledger on a fresh team with a clock the test moves. */
+async function setup(options: { timezone?: string; dailyLimit?: number; at?: string } = {}) {
+  const clock = { now: new Date(options.at ?? '2026-11-25T12:00:00Z') };
+  const ledger = new Ledger(database.db, {
+    now: () => clock.now,
+    defaultTimezone: options.timezone ?? 'UTC',
+    defaultDailyLimitMc: options.dailyLimit ?? 100_000,
+  });
+  const teamId = `T${++teams}`;
+  const workspace = await ledger.ensureWorkspace(teamId);
+  const [workspaceBudget] = await ledger.budgets(teamId);
+  const request = (amountMc: number, more: Partial<ReserveRequest> = {}): ReserveRequest => ({ teamId, channelId: 'C1', userId: 'U1', amountMc, ...more });
+  const set = (at: string) => void (clock.now = new Date(at));
+  return { ledger, teamId, workspace, workspaceBudget: workspaceBudget!, request, clock, set };
+}
+
+async function holdOf(ledger: Ledger, request: ReserveRequest) {
+  const result = await ledger.reserve(request);
+  if (!result.ok) throw new Error(`refused: ${JSON.stringify(result.refusal)}`);
+  return result.holds[0]!;
+}
+
+const summary = (events: LedgerEvent[]) => events.map((e) => `${e.budget.scope}:${e.kind}${e.kind === 'threshold' ? e.threshold : ''}`);
+
+describe('workspace', () => {
+  it('is created once, with the default timezone and a daily workspace budget of the default limit', async () => {
+    const { ledger, teamId, workspace } = await setup({ timezone: 'Europe/Berlin', dailyLimit: 250_000 });
+    expect(workspace).toEqual({ teamId, timezone: 'Europe/Berlin', alertsChannelId: null });
+    await ledger.ensureWorkspace(teamId);
+    expect(await ledger.budgets(teamId)).toEqual([
+      { id: expect.any(Number), teamId, scope: 'workspace', scopeId: teamId, period: 'day', limitMc: 250_000, hard: true, thresholds: [80, 100] },
+    ]);
+    await ledger.setAlertsChannel(teamId, 'CALERTS');
+    await ledger.setTimezone(teamId, 'America/New_York');
+    expect(await ledger.ensureWorkspace(teamId)).toEqual({ teamId, timezone: 'America/New_York', alertsChannelId: 'CALERTS' });
+    await expect(ledger.setTimezone(teamId, 'Mars/Olympus')).rejects.toThrow(/not an IANA time zone/);
+  });
+
+  it('is created on the first reservation of an unknown team', async () => {
+    const ledger = new Ledger(database.db, { defaultDailyLimitMc: 5_000 });
+    const result = await ledger.reserve({ teamId: 'TNEW', channelId: 'C', userId: 'U', amountMc: 6_000 });
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.refusal.budget.limitMc).toBe(5_000);
+  });
+});
+
+describe('reserve, commit, release', () => {
+  it('holds, commits the actual cost, and reports used / held / remaining', async () => {
+    const { ledger, workspaceBudget, request } = await setup();
+    const a = await holdOf(ledger, request(30_000, { generationId: 'gen-a', memo: 'fox in snow' }));
+    const b = await holdOf(ledger, request(20_000));
+    expect(a).toEqual({ id: expect.any(String), amountMc: 30_000, generationId: 'gen-a' });
+    expect(await ledger.usage(workspaceBudget.id)).toMatchObject({ committedMc: 0, heldMc: 50_000, chargedMc: 50_000, remainingMc: 50_000, limitMc: 100_000, percent: 50 });
+
+    await ledger.commit(a.id, 25_000);                 // Kling charged less than the estimate
+    await ledger.release(b.id, 'task failed');
+    expect(await ledger.usage(workspaceBudget.id)).toMatchObject({ committedMc: 25_000, heldMc: 0, chargedMc: 25_000, remainingMc: 75_000, percent: 25 });
+
+    const entries = await rows<{ kind: string; amount_mc: number; charged_delta_mc: number; actor: string; memo: string | null }>(database.db, sql`
+      select kind, amount_mc, charged_delta_mc, actor, memo from ledger_entries where hold_id in (${a.id}::uuid, ${b.id}::uuid) order by id`);
+    expect(entries).toEqual([
+      { kind: 'reserve', amount_mc: 30_000, charged_delta_mc: 30_000, actor: 'U1', memo: 'fox in snow' },
+      { kind: 'reserve', amount_mc: 20_000, charged_delta_mc: 20_000, actor: 'U1', memo: null },
+      { kind: 'commit', amount_mc: 25_000, charged_delta_mc: -5_000, actor: 'ledger', memo: null },
+      { kind: 'release', amount_mc: 20_000, charged_delta_mc: -20_000, actor: 'ledger', memo: 'task failed' },
+    ]);
+  });
+
+  it('is idempotent: a second commit or release changes nothing, a commit after a release is refused', async () => {
+    const { ledger, workspaceBudget, request } = await setup();
+    const a = await holdOf(ledger, request(10_000));
+    await ledger.commit(a.id, 10_000);
+    await ledger.commit(a.id, 10_000);
+    await ledger.commit(a.id, 99_000);
+    await ledger.release(a.id, 'late release');
+    const b = await holdOf(ledger, request(5_000));
+    await ledger.release(b.id, 'cancelled');
+    await ledger.release(b.id, 'cancelled again');
+    await expect(ledger.commit(b.id, 5_000)).rejects.toThrow(/was released/);
+    expect(await ledger.usage(workspaceBudget.id)).toMatchObject({ committedMc: 10_000, heldMc: 0 });
+    const [count] = await rows<{ n: number }>(database.db, sql`select count(*)::int as n from ledger_entries where hold_id in (${a.id}::uuid, ${b.id}::uuid)`);
+    expect(count!.n).toBe(4);
+  });
+
+  it('leaves the period row alone when the actual cost equals the estimate', async () => {
+    const { ledger, request } = await setup();
+    const a = await holdOf(ledger, request(10_000));
+    const version = async () => (await rows<{ v: string }>(database.db, sql`
+      select p.xmin::text as v from budget_periods p join ledger_entries e on e.budget_id = p.budget_id and e.period_start = p.period_start
+      where e.hold_id = ${a.id}::uuid`))[0]!.v;
+    const before = await version();
+    await ledger.commit(a.id, 10_000);
+    expect(await version()).toBe(before);
+  });
+
+  it('rejects bad input with a clear message', async () => {
+    const { ledger, request, workspaceBudget } = await setup();
+    await expect(ledger.reserve(request(-1))).rejects.toThrow(LedgerError);
+    await expect(ledger.reserve(request(1.5))).rejects.toThrow(/whole, non-negative/);
+    await expect(ledger.reserve([])).rejects.toThrow(/empty/);
+    await expect(ledger.reserve([request(1), { ...request(1), teamId: 'OTHER' }])).rejects.toThrow(/one workspace/);
+    await expect(ledger.commit('not-a-hold', 1)).rejects.toThrow(/not a hold id/);
+    await expect(ledger.commit('00000000-0000-0000-0000-000000000000', 1)).rejects.toThrow(/unknown hold/);
+    await expect(ledger.adjust(999_999, 1, 'UADMIN', 'typo')).rejects.toThrow(LedgerError);
+    await expect(ledger.adjust(workspaceBudget.id, 0, 'UADMIN', 'nothing')).rejects.toThrow(/more than 0/);
+    await expect(ledger.setBudget({ teamId: 'T1', scope: 'user', scopeId: 'U1', period: 'day', limitMc: 1, thresholds: [0], by: 'U' })).rejects.toThrow(/threshold/);
+  });
+});
+
+describe('every applicable budget', () => {
+  it('must fit: the refusal names the budget short by the most, what remains, and the first alternative that fits', async () => {
+    const { ledger, teamId, request } = await setup();
+    const channel = await ledger.setBudget({ teamId, scope: 'channel', scopeId: 'C1', period: 'week', limitMc: 50_000, by: 'UADMIN' });
+    const user = await ledger.setBudget({ teamId, scope: 'user', scopeId: 'U1', period: 'month', limitMc: 40_000, by: 'UADMIN' });
+    await holdOf(ledger, request(35_000));
+    await holdOf(ledger, request(10_000, { userId: 'U2' }));          // the channel and workspace, not U1's budget
+
+    const alternatives = [{ label: 'std, 5 s', amountMc: 8_000 }, { label: 'std', amountMc: 4_000 }, { label: 'draft', amountMc: 2_000 }];
+    const refused = await ledger.reserve(request(12_000, { alternatives }));
+    expect(refused.ok).toBe(false);
+    if (refused.ok) return;
+    // user: 5 000 left, short by 7 000; channel: 5 000 left, short by 7 000 — the user's budget is named
+    // (ties go to the more specific scope); "std, 5 s" (8 000) does not fit, "std" (4 000) does.
+    expect(refused.refusal).toMatchObject({ budget: { id: user.id, scope: 'user' }, remainingMc: 5_000, neededMc: 12_000, fittingAlternative: { label: 'std', amountMc: 4_000 } });
+
+    // Another user in the same channel is stopped by the channel alone.
+    const other = await ledger.reserve(request(6_000, { userId: 'U3' }));
+    expect(!other.ok && other.refusal).toMatchObject({ budget: { id: channel.id }, remainingMc: 5_000, neededMc: 6_000 });
+    expect(!other.ok && other.refusal.fittingAlternative).toBeUndefined();
+    // In another channel only the workspace applies.
+    expect((await ledger.reserve(request(6_000, { channelId: 'C2', userId: 'U3' }))).ok).toBe(true);
+  });
+
+  it('reserves a batch all or nothing', async () => {
+    const { ledger, teamId, request, workspaceBudget } = await setup();
+    await ledger.setBudget({ teamId, scope: 'user', scopeId: 'U1', period: 'day', limitMc: 25_000, by: 'UADMIN' });
+    const batch = [request(10_000, { generationId: 'g1' }), request(10_000, { generationId: 'g2' }), request(10_000, { generationId: 'g3', userId: 'U2' })];
+    const ok = await ledger.reserve(batch);
+    expect(ok.ok && ok.holds.map((h) => h.generationId)).toEqual(['g1', 'g2', 'g3']);
+
+    const tooMuch = await ledger.reserve([request(6_000), request(1_000, { userId: 'U2' })]);
+    expect(!tooMuch.ok && tooMuch.refusal).toMatchObject({ budget: { scope: 'user', scopeId: 'U1' }, remainingMc: 5_000, neededMc: 6_000 });
+    const batchRefused = await ledger.reserve([request(3_000, { alternatives: [{ label: 'std', amountMc: 2_000 }] }), request(3_000, { alternatives: [{ label: 'std', amountMc: 2_000 }] })]);
+    expect(batchRefused.ok).toBe(false);
+    // 6 000 needed of the user's 5 000: both in std (4 000) would fit
+    expect(!batchRefused.ok && batchRefused.refusal).toMatchObject({ neededMc: 6_000, remainingMc: 5_000, fittingAlternative: { label: 'std', amountMc: 2_000 } });
+    expect(await ledger.usage(workspaceBudget.id)).toMatchObject({ heldMc: 30_000 });
+    const [holds] = await rows<{ n: number }>(database.db, sql`select count(*)::int as n from holds where team_id = ${teamId}`);
+    expect(holds!.n).toBe(3);
+  });
+
+  it('lets a soft budget be exceeded, with its alerts', async () => {
+    const { ledger, teamId, request } = await setup();
+    const soft = await ledger.setBudget({ teamId, scope: 'channel', scopeId: 'C1', period: 'day', limitMc: 10_000, hard: false, thresholds: [50, 100, 150], by: 'UADMIN' });
+    const first = await ledger.reserve(request(12_000));
+    expect(first.ok).toBe(true);
+    expect(summary(first.events)).toEqual(['channel:threshold50', 'channel:threshold100']);
+    const second = await ledger.reserve(request(4_000));
+    expect(summary(second.events)).toEqual(['channel:threshold150']);
+    expect(await ledger.usage(soft.id)).toMatchObject({ chargedMc: 16_000, remainingMc: 0, percent: 160 });
+  });
+});
+
+describe('alerts', () => {
+  it('come once per budget, period and threshold, only from granted reservations; the first refusal is "exhausted", once', async () => {
+    const { ledger, teamId, request, set, workspaceBudget } = await setup();
+    await ledger.setAlertsChannel(teamId, 'CALERTS');
+    const refused = await ledger.reserve(request(150_000));
+    expect(refused.ok).toBe(false);
+    expect(summary(refused.events)).toEqual(['workspace:exhausted']);       // a refusal claims no threshold
+    expect(summary((await ledger.reserve(request(150_000))).events)).toEqual([]);
+
+    expect(summary((await ledger.reserve(request(70_000))).events)).toEqual([]);
+    const crossing = await ledger.reserve(request(15_000));
+    expect(summary(crossing.events)).toEqual(['workspace:threshold80']);
+    expect(crossing.events[0]).toMatchObject({ chargedMc: 85_000, limitMc: 100_000, triggeredBy: 'U1', periodStart: new Date('2026-11-25T00:00:00Z') });
+    const hold = await holdOf(ledger, request(1_000));
+    await ledger.release(hold.id, 'cancelled');
+    expect(summary((await ledger.reserve(request(1_000))).events)).toEqual([]);   // still above 80 %: already claimed
+
+    const full = await ledger.reserve(request(14_000));
+    expect(summary(full.events)).toEqual(['workspace:threshold100']);
+    expect(summary((await ledger.reserve(request(1)).then((r) => r.events)))).toEqual([]);  // refused again: exhausted was claimed
+
+    // A new period claims them again.
+    set('2026-11-26T08:00:00Z');
+    expect(summary((await ledger.reserve(request(90_000))).events)).toEqual(['workspace:threshold80']);
+
+    const outbox = await ledger.undeliveredAlerts(teamId);
+    expect(summary(outbox)).toEqual(['workspace:exhausted', 'workspace:threshold80', 'workspace:threshold100', 'workspace:threshold80']);
+    expect(outbox[0]!.budget).toEqual(workspaceBudget);
+    await ledger.markAlertDelivered(outbox[0]!);
+    await ledger.markAlertDelivered(outbox[1]!);
+    expect(summary(await ledger.undeliveredAlerts(teamId))).toEqual(['workspace:threshold100', 'workspace:threshold80']);
+  });
+
+  it('come from a commit that raises the charge across a threshold', async () => {
+    const { ledger, request } = await setup();
+    const hold = await holdOf(ledger, request(70_000));
+    const { events } = await ledger.commit(hold.id, 82_000);
+    expect(summary(events)).toEqual(['workspace:threshold80']);
+    expect(events[0]).toMatchObject({ chargedMc: 82_000, triggeredBy: 'U1' });
+  });
+});
+
+describe('adjust', () => {
+  it('raises the current period by an approved amount, recorded with who and why, and not the next period', async () => {
+    const { ledger, request, workspaceBudget, set } = await setup();
+    await holdOf(ledger, request(90_000));
+    expect((await ledger.reserve(request(20_000))).ok).toBe(false);
+    await ledger.adjust(workspaceBudget.id, 15_000, 'UADMIN', 'approved launch video');
+    expect(await ledger.usage(workspaceBudget.id)).toMatchObject({ limitMc: 115_000, remainingMc: 25_000 });
+    expect((await ledger.reserve(request(20_000))).ok).toBe(true);
+    const [entry] = await rows<{ actor: string; memo: string; allowance_delta_mc: number }>(database.db, sql`
+      select actor, memo, allowance_delta_mc from ledger_entries where budget_id = ${workspaceBudget.id} and kind = 'adjust'`);
+    expect(entry).toEqual({ actor: 'UADMIN', memo: 'approved launch video', allowance_delta_mc: 15_000 });
+    set('2026-11-26T01:00:00Z');
+    expect(await ledger.usage(workspaceBudget.id)).toMatchObject({ limitMc: 100_000, chargedMc: 0 });
+  });
+});
+
+describe('periods', () => {
+  it('a hold taken at 23:59 and committed at 00:01 counts in its own period', async () => {
+    const { ledger, request, workspaceBudget, set } = await setup({ at: '2026-11-25T23:59:00Z' });
+    const hold = await holdOf(ledger, request(40_000));
+    set('2026-11-26T00:01:00Z');
+    await ledger.commit(hold.id, 35_000);
+    const late = await holdOf(ledger, request(10_000));
+    set('2026-11-26T00:02:00Z');
+    await ledger.release(late.id, 'failed');
+
+    expect(await ledger.usage(workspaceBudget.id, new Date('2026-11-25T12:00:00Z'))).toMatchObject({
+      periodStart: new Date('2026-11-25T00:00:00Z'), periodEnd: new Date('2026-11-26T00:00:00Z'), committedMc: 35_000, heldMc: 0,
+    });
+    expect(await ledger.usage(workspaceBudget.id)).toMatchObject({ periodStart: new Date('2026-11-26T00:00:00Z'), chargedMc: 0, remainingMc: 100_000 });
+  });
+
+  it('a week resets on Monday and a month on the 1st, and closed periods keep their totals', async () => {
+    const { ledger, teamId, request, set } = await setup({ at: '2026-11-29T23:00:00Z' });   // Sunday
+    const week = await ledger.setBudget({ teamId, scope: 'user', scopeId: 'U1', period: 'week', limitMc: 50_000, by: 'UADMIN' });
+    const month = await ledger.setBudget({ teamId, scope: 'channel', scopeId: 'C1', period: 'month', limitMc: 60_000, by: 'UADMIN' });
+    await ledger.commit((await holdOf(ledger, request(45_000))).id, 45_000);
+    expect((await ledger.reserve(request(10_000))).ok).toBe(false);       // the week is full
+    set('2026-11-30T00:00:00Z');                                           // Monday, still November
+    expect((await ledger.reserve(request(10_000))).ok).toBe(true);        // a new week, same month
+    const refused = await ledger.reserve(request(10_000));
+    expect(!refused.ok && refused.refusal.budget.id).toBe(month.id);       // November has 5 000 left
+    set('2026-12-01T00:00:00Z');
+    expect((await ledger.reserve(request(10_000))).ok).toBe(true);
+
+    expect(await ledger.usage(week.id, new Date('2026-11-25T00:00:00Z'))).toMatchObject({ committedMc: 45_000, periodStart: new Date('2026-11-23T00:00:00Z') });
+    expect(await ledger.usage(month.id, new Date('2026-11-15T00:00:00Z'))).toMatchObject({ chargedMc: 55_000, periodEnd: new Date('2026-12-01T00:00:00Z') });
+    expect(await ledger.usage(month.id)).toMatchObject({ chargedMc: 10_000 });
+  });
+
+  it('follows local midnight in Europe/Berlin across the October DST change', async () => {
+    // Sunday 25 Oct 2026 is 25 hours long in Berlin: 24 Oct 22:00 UTC to 25 Oct 23:00 UTC.
+    const { ledger, request, workspaceBudget, set } = await setup({ timezone: 'Europe/Berlin', at: '2026-10-25T22:30:00Z' });
+    await holdOf(ledger, request(60_000));                                 // 23:30 local, still Sunday
+    set('2026-10-25T23:00:00Z');                                           // Monday 00:00 local
+    expect(await ledger.usage(workspaceBudget.id)).toMatchObject({ chargedMc: 0, periodStart: new Date('2026-10-25T23:00:00Z') });
+    expect(await ledger.usage(workspaceBudget.id, new Date('2026-10-24T22:00:00Z'))).toMatchObject({
+      heldMc: 60_000, periodStart: new Date('2026-10-24T22:00:00Z'), periodEnd: new Date('2026-10-25T23:00:00Z'),
+    });
+  });
+
+  it('follows local midnight in America/New_York across the March DST change', async () => {
+    const { ledger, request, workspaceBudget, set } = await setup({ timezone: 'America/New_York', at: '2026-03-09T03:59:00Z' });  // Sun 23:59 EDT
+    const hold = await holdOf(ledger, request(30_000));
+    set('2026-03-09T04:01:00Z');                                           // Mon 00:01 EDT
+    await ledger.commit(hold.id, 30_000);
+    expect(await ledger.usage(workspaceBudget.id)).toMatchObject({ chargedMc: 0, periodStart: new Date('2026-03-09T04:00:00Z') });
+    // Sunday 8 March began at 05:00 UTC (EST) and lasted 23 hours.
+    expect(await ledger.usage(workspaceBudget.id, new Date('2026-03-08T12:00:00Z'))).toMatchObject({
+      committedMc: 30_000, periodStart: new Date('2026-03-08T05:00:00Z'), periodEnd: new Date('2026-03-09T04:00:00Z'),
+    });
+  });
+
+  it('a limit change applies to the current period only', async () => {
+    const { ledger, teamId, request, workspaceBudget, set } = await setup();
+    await holdOf(ledger, request(10_000));
+    await ledger.setBudget({ teamId, scope: 'workspace', scopeId: teamId, period: 'day', limitMc: 50_000, by: 'UADMIN' });
+    expect(await ledger.usage(workspaceBudget.id)).toMatchObject({ limitMc: 50_000, remainingMc: 40_000 });
+    set('2026-11-27T12:00:00Z');
+    expect(await ledger.usage(workspaceBudget.id, new Date('2026-11-25T12:00:00Z'))).toMatchObject({ limitMc: 50_000, chargedMc: 10_000 });
+  });
+});
+
+describe('usageFor', () => {
+  it('lists every budget that applies to the person in the channel, user first', async () => {
+    const { ledger, teamId, request } = await setup();
+    await ledger.setBudget({ teamId, scope: 'channel', scopeId: 'C1', period: 'week', limitMc: 50_000, by: 'UADMIN' });
+    await ledger.setBudget({ teamId, scope: 'channel', scopeId: 'C2', period: 'week', limitMc: 50_000, by: 'UADMIN' });
+    await ledger.setBudget({ teamId, scope: 'user', scopeId: 'U1', period: 'day', limitMc: 20_000, by: 'UADMIN' });
+    await holdOf(ledger, request(5_000));
+    const usages = await ledger.usageFor({ teamId, channelId: 'C1', userId: 'U1' });
+    expect(usages.map((u) => [u.budget.scope, u.budget.scopeId, u.heldMc, u.remainingMc])).toEqual([
+      ['user', 'U1', 5_000, 15_000], ['channel', 'C1', 5_000, 45_000], ['workspace', teamId, 5_000, 95_000],
+    ]);
+  });
+});
+
+describe('transactions', () => {
+  it('a reservation inside a caller transaction disappears when it rolls back', async () => {
+    const { ledger, request, workspaceBudget } = await setup();
+    await expect(
+      database.db.transaction(async (tx) => {
+        const result = await ledger.reserve(request(30_000), tx);
+        expect(result.ok).toBe(true);
+        throw new Error('enqueue failed');
+      }),
+    ).rejects.toThrow('enqueue failed');
+    expect(await ledger.usage(workspaceBudget.id)).toMatchObject({ chargedMc: 0 });
+    await database.db.transaction(async (tx) => {
+      const hold = await holdOf(ledger, request(30_000));
+      await ledger.commit(hold.id, 30_000, tx);
+    });
+    expect(await ledger.usage(workspaceBudget.id)).toMatchObject({ committedMc: 30_000 });
+  });
+});
+
+describe('embedded PGlite', () => {
+  it('runs the same migrations and the same ledger', async () => {
+    const embedded = await openDatabase({ dataDir: 'memory://' });
+    try {
+      const ledger = new Ledger(embedded.db, { defaultDailyLimitMc: 10_000, defaultTimezone: 'Europe/Berlin', now: () => new Date('2026-03-29T12:00:00Z') });
+      const hold = await holdOf(ledger, { teamId: 'T', channelId: 'C', userId: 'U', amountMc: 9_000 });
+      const refused = await ledger.reserve({ teamId: 'T', channelId: 'C', userId: 'U', amountMc: 2_000 });
+      expect(!refused.ok && refused.refusal.remainingMc).toBe(1_000);
+      await ledger.commit(hold.id, 8_500);
+      const [usage] = await ledger.usageFor({ teamId: 'T', channelId: 'C', userId: 'U' });
+      expect(usage).toMatchObject({ committedMc: 8_500, periodStart: new Date('2026-03-28T23:00:00Z'), periodEnd: new Date('2026-03-29T22:00:00Z') });
+      expect(await checkInvariants(embedded.db)).toEqual([]);
+    } finally {
+      await embedded.close();
+    }
+  });
+});
