@@ -41,6 +41,8 @@ export interface CommandContext<K extends Command['kind'] = Command['kind']> {
   /** The command text as Slack sent it (buttons re-run it). */
   text: string;
   scope: RequestScope;
+  /** Opens a modal (views.open), once, within 3 s of the command. */
+  triggerId: string;
   /** Acknowledges within Slack's 3 s; a message is shown only to the person who typed the command. */
   ack(message?: Message): Promise<void>;
   respond: RespondFn;

@@ -28,7 +28,7 @@ export function registerSlashCommand(app: App, deps: SlackDeps, handlers: Comman
         await timedAck(replies.notice(`\`/kling ${parsed.kind}\` is not available in this installation yet.`));
         return;
       }
-      await handler({ command: parsed, text: command.text, scope, ack: timedAck, respond, client }, deps);
+      await handler({ command: parsed, text: command.text, scope, triggerId: command.trigger_id, ack: timedAck, respond, client }, deps);
     } catch (error) {
       if (error instanceof UsageError) {
         deps.metrics.commands.inc({ command: 'mistake' });
