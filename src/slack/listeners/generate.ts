@@ -82,7 +82,8 @@ export const generate: Feature = {
 
     async estimate(ctx, deps) {
       const { prompt, flags } = ctx.command;
-      const quote = quoteRequest(deps.catalog, prompt, flags, deps.config.DEFAULT_MODEL);
+      // The price does not depend on the words: an estimate without a prompt is priced with a stand-in.
+      const quote = quoteRequest(deps.catalog, prompt || 'estimate', flags, deps.config.DEFAULT_MODEL);
       await deps.workspaces.settings(ctx.scope.teamId);
       const usages = await deps.ledger.usageFor(ctx.scope);
       await ctx.ack(replies.estimate(quote, usages, { creditPriceUsd: deps.config.CREDIT_PRICE_USD }));

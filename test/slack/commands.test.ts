@@ -1,0 +1,251 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Ledger } from '../../src/budget';
+import { rows, sql } from '../../src/db';
+import { signSlackRequest, validateBlocks } from '../../src/dev/slack-workspace';
+import { startHarness, textOf, SIGNING_SECRET, type Harness } from './harness';
+
+/**
+ * /kling end to end: the real Bolt app over HTTP, requests signed by the offline workspace, its Web API
+ * rejecting bad tokens and invalid blocks, the Kling simulator, and Postgres.
+ */
+
+let h: Harness;
+let ledger: Ledger;
+// Ada is a Slack admin (users.info); Grace and Linus are not.
+const ADA = 'U0ADA';
+const GRACE = 'U0GRACE';
+const LINUS = 'U0LINUS';
+
+beforeAll(async () => {
+  h = await startHarness({ env: { CONFIRM_THRESHOLD: '8', DEFAULT_DAILY_LIMIT: '1000' } });
+  ledger = new Ledger(h.database.db);
+});
+afterAll(async () => h?.close());
+
+async function generations(): Promise<{ id: string; state: string; user_id: string }[]> {
+  return rows(h.database.db, sql`select id, state::text as state, user_id from generations order by created_at`);
+}
+
+/** The card of a job, once its text satisfies `until`. */
+function cardOf(jobId: string, until: (text: string) => boolean = () => true, channel = 'C0VIDEO') {
+  return h.slack.waitFor(() => h.cards(channel).find((m) => textOf(m).includes(jobId) && until(textOf(m))), 10_000);
+}
+
+function jobIdIn(text: string): string {
+  const id = /kbb_[0-9a-f-]{36}/.exec(text)?.[0];
+  if (!id) throw new Error(`no job id in: ${text}`);
+  return id;
+}
+
+/** The ephemeral message an ack left for `userId`, latest first. */
+function lastEphemeral(userId: string, channel = 'C0VIDEO') {
+  return h.slack.messages(channel).filter((m) => m.ephemeralTo === userId).at(-1)!;
+}
+
+function rejectedCalls() {
+  return h.slack.calls().filter((c) => !c.ok && c.error !== 'ratelimited');
+}
+
+describe('/kling generate', () => {
+  it('holds the price, posts a job card, updates it through Done and puts the video in its thread', async () => {
+    const reply = await h.command(GRACE, 'generate a fox running through snow --aspect 9:16');
+    expect(reply.status).toBe(200);
+    expect(reply.ack).toBeUndefined();
+    const posted = await h.slack.waitFor(() => h.cards('C0VIDEO').find((m) => textOf(m).includes('a fox running through snow')));
+    const id = jobIdIn(textOf(posted));
+    const done = await cardOf(id, (t) => t.includes('Done'));
+    expect(textOf(done)).toMatch(/kling-v2-5-turbo std · 5 s · silent · 9:16 · charged 1\.5 credits \(\$0\.21\)/);
+    expect(textOf(done)).toMatch(/took \d+s/);
+    const thread = await h.slack.waitFor(() => h.slack.messages('C0VIDEO').find((m) => m.threadTs === done.ts));
+    expect(textOf(thread)).toMatch(/<http:\/\/127\.0\.0\.1:\d+\/media\/[^|]+\.mp4\|Video>/);
+    const updates = h.slack.calls('chat.update').filter((c) => c.args.ts === done.ts);
+    expect(updates.length).toBeGreaterThanOrEqual(2);
+    expect((await generations()).find((g) => g.id === id)?.state).toBe('succeeded');
+  });
+
+  it('answers a mistake privately, naming the wrong part and showing the usage, and queues nothing', async () => {
+    const before = (await generations()).length;
+    const reply = await h.command(GRACE, 'generate a fox --mode ultra');
+    expect(reply.ack?.text).toContain('`--mode` must be std, pro or 4k');
+    expect(textOf(reply.ack)).toContain('Usage: `/kling generate &lt;prompt&gt; [--model M] [--mode std|pro|4k]');
+    const unsupported = await h.command(GRACE, 'generate a fox --model kling-v2-6 --mode std --audio');
+    expect(textOf(unsupported.ack)).toMatch(/kling-v2-6 cannot add audio in std mode/);
+    const tooLong = await h.command(GRACE, `generate ${'a'.repeat(2501)}`);
+    expect(textOf(tooLong.ack)).toContain('The prompt is 2501 characters; Kling takes at most 2500.');
+    expect((await generations()).length).toBe(before);
+  });
+
+  it('shows Kling\'s reason on a failed job and says the credits went back', async () => {
+    h.kling.fault({ kind: 'fail-task', times: 1 });
+    await h.command(LINUS, 'generate a risky scene');
+    const posted = await h.slack.waitFor(() => h.cards('C0VIDEO').find((m) => textOf(m).includes('a risky scene')));
+    const failed = await cardOf(jobIdIn(textOf(posted)), (t) => t.includes('Failed'));
+    expect(textOf(failed)).toMatch(/Kling could not make this video: .+\nThe 1\.5 credits \(\$0\.21\) held for it went back to the budget\./);
+  });
+
+  it('escapes a prompt with <!channel> and 2500 characters of emoji and mrkdwn into valid blocks that ping nobody', async () => {
+    const noise = '*_~`>&<#C0GENERAL> 🦊👩‍👩‍👧‍👦 ';
+    const body = `<!channel> ${noise.repeat(200)}`;
+    const text = [...body].slice(0, 2500).join('');
+    const reply = await h.command(GRACE, `generate ${text.replace(/&/g, '&amp;')}`);
+    expect(reply.ack).toBeUndefined();
+    const card = await h.slack.waitFor(() => h.cards('C0VIDEO').find((m) => textOf(m).includes('@channel')));
+    const shown = JSON.stringify(card.blocks) + card.text;
+    expect(shown).not.toContain('<!channel>');
+    expect(shown).toContain('@channel');
+    expect(validateBlocks(card.blocks, 'message')).toBeUndefined();
+    // 2500 code points is within Kling's limit as the price list counts it; the simulator counts UTF-16 units
+    // and may fail the job. Either end re-renders the whole prompt, and every render must be valid.
+    const ended = await cardOf(jobIdIn(textOf(card)), (t) => t.includes('Done') || t.includes('Failed'));
+    expect(validateBlocks(ended.blocks, 'message')).toBeUndefined();
+    expect(JSON.stringify(ended.blocks)).not.toContain('<!channel>');
+    expect(rejectedCalls()).toEqual([]);
+  });
+
+  it('keeps the card when chat.update answers 429: the update is retried after Retry-After', async () => {
+    h.slack.injectFault({ method: 'chat.update', httpStatus: 429, retryAfterSec: 1, times: 1 });
+    await h.command(LINUS, 'generate a lighthouse in a storm');
+    const posted = await h.slack.waitFor(() => h.cards('C0VIDEO').find((m) => textOf(m).includes('a lighthouse in a storm')));
+    const done = await cardOf(jobIdIn(textOf(posted)), (t) => t.includes('Done'));
+    expect(h.slack.calls('chat.update').some((c) => c.error === 'ratelimited')).toBe(true);
+    await h.slack.waitFor(() => h.slack.messages('C0VIDEO').find((m) => m.threadTs === done.ts));
+  });
+
+  it('offers an identical earlier video at no cost, and "Generate anyway" queues a new one', async () => {
+    const first = await h.command(ADA, 'generate a paper boat on a river');
+    expect(first.ack).toBeUndefined();
+    const card = await h.slack.waitFor(() => h.cards('C0VIDEO').find((m) => textOf(m).includes('a paper boat on a river')));
+    await cardOf(jobIdIn(textOf(card)), (t) => t.includes('Done'));
+    const again = await h.command(GRACE, 'generate a paper boat on a river');
+    expect(textOf(again.ack)).toMatch(/<@U0ADA> made exactly this video .*<http[^|]+\|watch it>\. Reusing it costs nothing\./);
+    const count = h.cards('C0VIDEO').length;
+    const offer = lastEphemeral(GRACE);
+    await h.slack.clickButton({ userId: GRACE, channelId: 'C0VIDEO', messageTs: offer.ts, actionId: 'generate_anyway' });
+    await h.slack.waitFor(() => h.cards('C0VIDEO').length > count);
+    expect(textOf(lastEphemeral(GRACE))).toContain('Queued');
+  });
+
+  it('asks for a confirmation above the workspace threshold, then queues on the button', async () => {
+    const reply = await h.command(GRACE, 'generate a dragon --model kling-v2-6 --mode pro --duration 10 --audio');
+    expect(textOf(reply.ack)).toMatch(/costs \*10 credits \(\$1\.40\)\*, above this workspace's confirmation threshold of 8 credits/);
+    const count = h.cards('C0VIDEO').length;
+    await h.slack.clickButton({ userId: GRACE, channelId: 'C0VIDEO', messageTs: lastEphemeral(GRACE).ts, actionId: 'generate_confirm' });
+    const card = await h.slack.waitFor(() => h.cards('C0VIDEO').length > count && h.cards('C0VIDEO').at(-1));
+    expect(textOf(card)).toContain('kling-v2-6 pro · 10 s · audio');
+  });
+
+  it('refuses over a user budget with what is left, the cheaper option that fits and a request-approval button', async () => {
+    const set = await h.command(ADA, 'budget set <@U0LINUS|linus> day 2');
+    expect(textOf(set.ack)).toContain("<@U0LINUS>'s daily budget is now 2 credits");
+    const refused = await h.command(LINUS, 'generate a city at night --model kling-v2-6 --mode pro');
+    const text = textOf(refused.ack);
+    expect(text).toMatch(/Not queued: this needs \*\d+(\.\d+)? credits .*\* but <@U0LINUS>'s daily budget has \*[\d.]+\* left until/);
+    expect(text).toMatch(/\*.+\* would cost [\d.]+ credits \(\$[\d.]+\) and fits/);
+    expect(JSON.stringify(refused.ack)).toContain('approval_request');
+    await h.slack.clickButton({ userId: LINUS, channelId: 'C0VIDEO', messageTs: lastEphemeral(LINUS).ts, actionId: 'approval_request' });
+    const ask = await h.slack.waitFor(() => h.slack.messages('C0ALERTS').find((m) => textOf(m).includes('asks to go over budget')));
+    expect(textOf(ask)).toContain('<@U0LINUS> asks to go over budget in <#C0VIDEO>');
+    await h.slack.waitFor(() => textOf(lastEphemeral(LINUS)).includes('Sent to the admins'));
+  });
+});
+
+describe('/kling estimate, budget, history, status, help', () => {
+  it('estimate shows the price, the budgets it would touch and cheaper options, and spends nothing', async () => {
+    const reply = await h.command(GRACE, 'estimate --model kling-v2-6 --mode pro --duration 10 --audio');
+    const text = textOf(reply.ack);
+    expect(text).toContain('*kling-v2-6 pro · 10 s · audio* costs *10 credits ($1.40)*');
+    expect(text).toMatch(/the workspace daily budget: [\d,.]+ of 1,000 left, fits/);
+    expect(text).toMatch(/\*Cheaper options\*\n• .+: [\d.]+ credits/);
+    expect(text).toContain('nothing was spent');
+  });
+
+  it('budget shows used, held and what is left; admins set budgets, thresholds and the alerts channel', async () => {
+    const shown = await h.command(GRACE, 'budget');
+    expect(textOf(shown.ack)).toMatch(/\*the workspace daily budget\*\n`[█▒░]{10}` \d+%\nused [\d.,]+ · held [\d.,]+ · \*[\d.,]+ left\* of 1,000/);
+
+    const set = await h.command(ADA, 'budget set <#C0VIDEO|video> week 300');
+    expect(textOf(set.ack)).toContain("<#C0VIDEO>'s weekly budget is now 300 credits (alerts at 80%, 100%)");
+    const thresholds = await h.command(ADA, 'budget thresholds <#C0VIDEO|video> week 50,90');
+    expect(textOf(thresholds.ack)).toContain('alerts at 50%, 90%');
+    const channel = (await ledger.budgets('T0DEMO')).find((b) => b.scope === 'channel');
+    expect(channel).toMatchObject({ scopeId: 'C0VIDEO', period: 'week', limitMc: 300_000, thresholds: [50, 90] });
+
+    const alerts = await h.command(ADA, 'budget alerts <#C0ALERTS|kling-alerts>');
+    expect(textOf(alerts.ack)).toContain('Budget alerts now go to <#C0ALERTS>');
+    const missing = await h.command(ADA, 'budget thresholds <@U0GRACE> month 50');
+    expect(textOf(missing.ack)).toContain("There is no such budget yet: <@U0GRACE>'s monthly budget");
+  });
+
+  it('a non-admin cannot change a budget', async () => {
+    const before = await ledger.budgets('T0DEMO');
+    const reply = await h.command(GRACE, 'budget set workspace day 99999');
+    expect(textOf(reply.ack)).toContain('Only workspace admins');
+    const alerts = await h.command(GRACE, 'budget alerts <#C0GENERAL|general>');
+    expect(textOf(alerts.ack)).toContain('Only workspace admins');
+    expect(await ledger.budgets('T0DEMO')).toEqual(before);
+  });
+
+  it('budget mistakes name the wrong part and show the right usage', async () => {
+    const reply = await h.command(ADA, 'budget set video day 10');
+    expect(textOf(reply.ack)).toContain('`video` is not a budget: use workspace, a #channel or an @person');
+    expect(textOf(reply.ack)).toContain('`/kling budget set &lt;workspace|#channel|@user&gt; &lt;day|week|month&gt; &lt;credits&gt;`');
+  });
+
+  it('history lists the person\'s jobs; status shows one; an unknown id is said plainly', async () => {
+    const history = await h.command(GRACE, 'history');
+    expect(textOf(history.ack)).toMatch(/:white_check_mark: `kbb_[0-9a-f-]+` .* · 1\.5 cr · a fox running through snow/);
+    const id = jobIdIn(textOf(history.ack));
+    const status = await h.command(GRACE, `status ${id}`);
+    expect(textOf(status.ack)).toContain(id);
+    const unknown = await h.command(GRACE, 'status kbb_nope');
+    expect(textOf(unknown.ack)).toContain('There is no job `kbb_nope` in this workspace');
+  });
+
+  it('help and an unknown command', async () => {
+    expect(textOf((await h.command(GRACE, 'help')).ack)).toContain('/kling generate &lt;prompt&gt;');
+    expect(textOf((await h.command(GRACE, '')).ack)).toContain('*Admins*');
+    const unknown = await h.command(GRACE, 'render a fox');
+    expect(textOf(unknown.ack)).toContain('`render` is not a /kling command');
+  });
+
+  it('digest preview and now are for admins', async () => {
+    const refused = await h.command(GRACE, 'digest now');
+    expect(textOf(refused.ack)).toContain('Only workspace admins');
+    const preview = await h.command(ADA, 'digest preview');
+    expect(textOf(preview.ack)).toContain('Building the preview');
+    const shown = await h.slack.waitFor(() => lastEphemeral(ADA).via === 'response_url' && lastEphemeral(ADA));
+    expect(validateBlocks(shown.blocks, 'message')).toBeUndefined();
+    const before = h.slack.messages('C0ALERTS').length;
+    await h.command(ADA, 'digest now');
+    await h.slack.waitFor(() => h.slack.messages('C0ALERTS').length > before);
+    await h.slack.waitFor(() => textOf(lastEphemeral(ADA)).includes('The digest is posted'));
+  });
+});
+
+describe('HTTP', () => {
+  it('refuses a forged signature and a stale timestamp with 401', async () => {
+    const body = new URLSearchParams({ command: '/kling', text: 'budget set workspace day 1', user_id: ADA, team_id: 'T0DEMO', channel_id: 'C0VIDEO' }).toString();
+    const post = (headers: Record<string, string>) =>
+      fetch(`${h.botUrl}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body });
+    expect((await post(signSlackRequest('not-the-secret', body))).status).toBe(401);
+    expect((await post(signSlackRequest(SIGNING_SECRET, body, Math.floor(Date.now() / 1000) - 600))).status).toBe(401);
+    expect((await post({})).status).toBe(401);
+    expect((await ledger.budgets('T0DEMO')).find((b) => b.scope === 'workspace')?.limitMc).not.toBe(1000);
+  });
+
+  it('/healthz answers while the database does; /metrics counts commands and refusals', async () => {
+    const health = await fetch(`${h.botUrl}/healthz`);
+    expect(health.status).toBe(200);
+    const metrics = await (await fetch(`${h.botUrl}/metrics`)).text();
+    expect(metrics).toMatch(/kling_bot_commands_total\{command="generate"\} \d+/);
+    expect(metrics).toMatch(/kling_bot_refusals_total\{reason="user"\} 1/);
+    expect(metrics).toMatch(/kling_bot_jobs\{state="succeeded"\} \d+/);
+    expect(metrics).toMatch(/kling_bot_credits\{kind="committed"\} \d+/);
+    expect(metrics).toMatch(/kling_bot_ack_seconds_count\{kind="command"\} \d+/);
+  });
+
+  it('/kling/callback wakes the worker and refuses what it cannot read', async () => {
+    const bad = await fetch(`${h.botUrl}/kling/callback`, { method: 'POST', body: 'not json' });
+    expect([400, 401]).toContain(bad.status);
+  });
+});
