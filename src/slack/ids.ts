@@ -6,5 +6,13 @@ export const ActionId = {
   dismiss: 'dismiss',
   requestApproval: 'approval_request',
   resumeQueue: 'queue_resume',
+  approve: 'approval_approve',
+  deny: 'approval_deny',
+  /** The /kling batch modal (callback_id). */
+  batchSubmit: 'batch_submit',
+  /** App Home: an admin edits a budget, or adds one, in a modal (callback_id budgetSubmit). */
+  editBudget: 'home_budget_edit',
+  newBudget: 'home_budget_new',
+  budgetSubmit: 'budget_submit',
 } as const;
 
