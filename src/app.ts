@@ -29,7 +29,7 @@ export interface BotOverrides {
   /** A Kling client of the test's choosing (the simulator is reached through KLING_API_BASE_URL otherwise). */
   kling?: KlingClient;
   now?: () => Date;
-  worker?: WorkerOptions;
+  worker?: Partial<WorkerOptions>;
   /** How often undelivered budget alerts are retried (default 60 s). */
   alertRetryMs?: number;
   /** Start the digest's cron (default true). */
