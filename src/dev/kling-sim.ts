@@ -70,6 +70,8 @@ export interface KlingSimulator {
   fault(spec: FaultSpec): void;
   clearFaults(): void;
   setBalance(units: number): void;
+  /** Ends a task now (through processing, as Kling would), whatever its timings say: for tests that hold tasks in flight. */
+  endTask(taskId: string, outcome: 'succeed' | 'failed', message?: string): void;
   /** Units left in the pack. */
   balance(): number;
   close(): Promise<void>;
@@ -94,6 +96,8 @@ interface Task {
   images: { index: number; url: string }[];
   callbackUrl?: string;
   delivery: Promise<void>;
+  /** The next step of its lifecycle. */
+  timer?: NodeJS.Timeout;
 }
 
 const CREATE_ONLY: ReadonlySet<FaultKind> = new Set(['policy', 'fail-task', 'accept-then-timeout']);
@@ -148,12 +152,13 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
 
   /** Concurrency slots held by tasks in submitted or processing. */
   let slotsInUse = 0;
-  const later = (ms: number, fn: () => void) => {
+  const later = (ms: number, fn: () => void): NodeJS.Timeout => {
     const timer = setTimeout(() => {
       timers.delete(timer);
       fn();
     }, ms);
     timers.add(timer);
+    return timer;
   };
 
   function authenticate(authorization: string | undefined): Refusal | undefined {
@@ -225,15 +230,16 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
     notify(task);
   }
 
-  function finish(task: Task): void {
-    let reason = task.willFail;
-    if (!reason && failRate > 0) {
-      failDebt += failRate;
-      if (failDebt >= 1) {
-        failDebt -= 1;
-        reason = 'Task failed: generation error, please try again';
-      }
-    }
+  /** The failure a task ends with when its timer runs out: an injected one, else every (1/failRate)th task. */
+  function scheduledFailure(task: Task): string | undefined {
+    if (task.willFail || failRate <= 0) return task.willFail;
+    failDebt += failRate;
+    if (failDebt < 1) return undefined;
+    failDebt -= 1;
+    return 'Task failed: generation error, please try again';
+  }
+
+  function finish(task: Task, reason: string | undefined): void {
     if (reason) {
       task.statusMsg = reason;
       return move(task, 'failed');
@@ -331,9 +337,9 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
     slotsInUse += slots;
     peak = Math.max(peak, slotsInUse);
     notify(task);
-    later(queuedMs, () => {
+    task.timer = later(queuedMs, () => {
       move(task, 'processing');
-      later(processingMs, () => finish(task));
+      task.timer = later(processingMs, () => finish(task, scheduledFailure(task)));
     });
     return { task_id: task.taskId, task_status: task.status, task_info: task.externalTaskId !== undefined ? { external_task_id: task.externalTaskId } : {}, created_at: at, updated_at: at };
   }
@@ -511,6 +517,17 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
       balanceMc = Math.round(units * 1000);
     },
     balance: () => balanceMc / 1000,
+    endTask: (id, outcome, message) => {
+      const task = tasks.get(id);
+      if (!task) throw new Error(`kling-sim: no task ${id}`);
+      if (task.status === 'succeed' || task.status === 'failed') return;
+      if (task.timer) {
+        clearTimeout(task.timer);
+        timers.delete(task.timer);
+      }
+      if (task.status === 'submitted') move(task, 'processing');
+      finish(task, outcome === 'failed' ? (message ?? 'Task failed') : undefined);
+    },
     close: async () => {
       for (const timer of timers) clearTimeout(timer);
       timers.clear();

@@ -102,6 +102,7 @@ describe('simulator callbacks', () => {
     expect(tasks[2]).toMatchObject({ taskId: task.taskId, externalTaskId: task.externalTaskId, finalUnitDeduction: '1.5', videos: [expect.objectContaining({ duration: '5' })] });
     expect(JSON.parse(received[0]!.body)).not.toHaveProperty('code'); // flat, not enveloped
     expect(() => parseCallback(received[2]!.body, received[2]!.headers, 'whsec_' + Buffer.from('wrong').toString('base64'))).toThrow(/signature/);
+    await waitFor(() => sim.callbacks.every((c) => c.httpStatus !== undefined), 'the simulator to see our answers');
     expect(sim.callbacks.map((c) => c.httpStatus)).toEqual([200, 200, 200]);
   });
 });

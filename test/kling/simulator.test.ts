@@ -90,16 +90,17 @@ describe('Kling simulator', () => {
   });
 
   it('holds a concurrency slot from submitted until the task ends, failed included; 1303 above the limit', async () => {
-    const sim = await simulator({ concurrency: 2, timings: { queuedMs: 50, processingMs: 100 } });
+    const sim = await simulator({ concurrency: 2, timings: { queuedMs: 60_000, processingMs: 60_000 } }); // tasks stay until ended below
     const kling = client(sim, { retries: 0 });
-    sim.fault({ endpoint: 'text2video', kind: 'fail-task' });
     const a = await kling.create('text2video', { prompt: 'a', external_task_id: externalId() });
     await kling.create('text2video', { prompt: 'b', external_task_id: externalId() });
     await expect(kling.create('text2video', { prompt: 'c', external_task_id: externalId() })).rejects.toMatchObject({ code: 1303, action: 'retry', klingMessage: 'parallel task over resource pack limit' });
     await expect(kling.create('images/generations', { prompt: 'i', n: 1, external_task_id: externalId() })).rejects.toMatchObject({ code: 1303 });
 
-    expect((await settle(kling, 'text2video', a.taskId)).status).toBe('failed');
+    sim.endTask(a.taskId, 'failed', 'Image pixel is invalid');
+    expect(await kling.query('text2video', { taskId: a.taskId })).toMatchObject({ status: 'failed', statusMessage: 'Image pixel is invalid' });
     expect((await kling.create('text2video', { prompt: 'd', external_task_id: externalId() })).status).toBe('submitted');
+    await expect(kling.create('text2video', { prompt: 'e', external_task_id: externalId() })).rejects.toMatchObject({ code: 1303 });
     expect(sim.inFlightPeak()).toBe(2);
   });
 
