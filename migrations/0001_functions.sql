@@ -38,30 +38,43 @@ BEGIN
 END
 $$;
 --> statement-breakpoint
+-- The budgets a reservation touched, as the Ledger reports them: the budget, its period, what the
+-- reservation needed from it and how the period stands now.
+CREATE OR REPLACE FUNCTION ledger_budgets_json(p_ids bigint[], p_starts timestamptz[], p_needs bigint[], p_now timestamptz, p_tz text)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+  SELECT coalesce(jsonb_agg(jsonb_build_object(
+           'id', b.id, 'scope', b.scope, 'scopeId', b.scope_id, 'period', b.period, 'limitMc', b.limit_mc, 'hard', b.hard,
+           'thresholds', b.thresholds, 'periodStart', x.start, 'periodEnd', budget_period_end(b.period, p_now, p_tz),
+           'needMc', x.need, 'chargedMc', coalesce(p.charged_mc, 0), 'periodLimitMc', coalesce(p.limit_mc + p.allowance_mc, b.limit_mc),
+           'periodHard', coalesce(p.hard, b.hard)) ORDER BY b.id), '[]')
+  FROM unnest(p_ids, p_starts, p_needs) AS x(id, start, need)
+  JOIN budgets b ON b.id = x.id
+  LEFT JOIN budget_periods p ON p.budget_id = x.id AND p.period_start = x.start
+$$;
+--> statement-breakpoint
 -- Reserves a batch of requests (all in one team) against every budget that applies to each, all or nothing.
 -- p_requests: [{channelId, userId, amountMc, generationId?, memo?}]. Returns
 -- {ok: true, holds: [{id, amountMc, generationId}], events, budgets} or {ok: false, refusedBudgetId, budgets, events};
--- budgets (the budgets touched, with their period) is left out of a grant that raised no event.
+-- budgets (see ledger_budgets_json) is left out of a grant that raised no event.
 CREATE OR REPLACE FUNCTION ledger_reserve(p_team text, p_requests jsonb, p_now timestamptz)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   v_tz text;
   v_by text := p_requests->0->>'userId';
-  -- the requests, one array element each
+  -- the requests: element i of each array is request i
   v_holds uuid[];
   v_channels text[];
   v_users text[];
   v_amounts bigint[];
   v_generations text[];
   v_memos text[];
-  -- the budgets that apply, in lock order
-  v_budgets jsonb := '[]';
-  v_ids bigint[] := '{}';
-  v_starts timestamptz[] := '{}';
-  v_needs bigint[] := '{}';
-  v_lowest integer[] := '{}';   -- each budget's lowest threshold: below it there is nothing to claim
-  v_budget record;
-  v_need bigint;
+  -- the budgets that apply, in lock order: element i of each array is budget i
+  v_ids bigint[];
+  v_scopes budget_scope[];
+  v_scope_ids text[];
+  v_starts timestamptz[];
+  v_needs bigint[];
+  v_lowest integer[];   -- each budget's lowest threshold: below it there is nothing to claim
   v_charged bigint;
   v_limit bigint;
   v_refused bigint;
@@ -71,42 +84,35 @@ BEGIN
   IF NOT FOUND THEN
     RAISE EXCEPTION 'unknown workspace %', p_team USING ERRCODE = 'no_data_found';
   END IF;
-  -- One aggregate pass: the arrays stay aligned, element i is request i.
+  -- One aggregate pass keeps the arrays aligned.
   SELECT array_agg(gen_random_uuid()), array_agg(r."channelId"), array_agg(r."userId"),
          array_agg(r."amountMc"), array_agg(r."generationId"), array_agg(r.memo)
   INTO v_holds, v_channels, v_users, v_amounts, v_generations, v_memos
   FROM jsonb_to_recordset(p_requests) AS r("channelId" text, "userId" text, "amountMc" bigint, "generationId" text, memo text);
 
-  -- Every budget that applies to at least one request, its current period and the batch's total on it.
-  -- Rows are locked in (budget id, period start) order, so two reservations never deadlock.
-  FOR v_budget IN
-    SELECT b.id, b.scope, b.scope_id, b.period, b.limit_mc, b.hard, b.thresholds,
-           budget_period_start(b.period, p_now, v_tz) AS period_start
-    FROM budgets b
-    WHERE b.team_id = p_team AND ((b.scope = 'workspace' AND b.scope_id = p_team)
-      OR (b.scope = 'channel' AND b.scope_id = ANY(v_channels)) OR (b.scope = 'user' AND b.scope_id = ANY(v_users)))
-    ORDER BY b.id
-  LOOP
-    SELECT sum(a) INTO v_need FROM unnest(v_amounts, v_channels, v_users) AS r(a, c, u)
-    WHERE v_budget.scope = 'workspace' OR (v_budget.scope = 'channel' AND c = v_budget.scope_id) OR (v_budget.scope = 'user' AND u = v_budget.scope_id);
-    v_ids := v_ids || v_budget.id;
-    v_starts := v_starts || v_budget.period_start;
-    v_needs := v_needs || v_need;
-    v_lowest := v_lowest || coalesce((SELECT min(t) FROM unnest(v_budget.thresholds) t), 0);
-    v_budgets := v_budgets || jsonb_build_object('id', v_budget.id, 'scope', v_budget.scope, 'scopeId', v_budget.scope_id,
-      'period', v_budget.period, 'limitMc', v_budget.limit_mc, 'hard', v_budget.hard, 'thresholds', v_budget.thresholds,
-      'periodStart', v_budget.period_start, 'periodEnd', budget_period_end(v_budget.period, p_now, v_tz), 'needMc', v_need);
-  END LOOP;
+  -- Every budget that applies to at least one request, its current period and the batch's total on it,
+  -- ordered by budget id: rows are locked in that order, so two reservations never deadlock.
+  SELECT array_agg(b.id ORDER BY b.id), array_agg(b.scope ORDER BY b.id), array_agg(b.scope_id ORDER BY b.id),
+         array_agg(budget_period_start(b.period, p_now, v_tz) ORDER BY b.id), array_agg(n.need ORDER BY b.id),
+         array_agg(coalesce((SELECT min(t) FROM unnest(b.thresholds) t), 0) ORDER BY b.id)
+  INTO v_ids, v_scopes, v_scope_ids, v_starts, v_needs, v_lowest
+  FROM budgets b
+  CROSS JOIN LATERAL (
+    SELECT sum(a) AS need FROM unnest(v_amounts, v_channels, v_users) AS r(a, c, u)
+    WHERE b.scope = 'workspace' OR (b.scope = 'channel' AND c = b.scope_id) OR (b.scope = 'user' AND u = b.scope_id)
+  ) n
+  WHERE b.team_id = p_team AND ((b.scope = 'workspace' AND b.scope_id = p_team)
+    OR (b.scope = 'channel' AND b.scope_id = ANY(v_channels)) OR (b.scope = 'user' AND b.scope_id = ANY(v_users)));
 
   BEGIN
     -- The hold and its entries first: the period rows, which may be hot, are locked last and only until commit.
     INSERT INTO holds (id, team_id, user_id, channel_id, generation_id, amount_mc, created_at)
     SELECT h, p_team, u, c, g, a, p_now FROM unnest(v_holds, v_users, v_channels, v_generations, v_amounts) AS r(h, u, c, g, a);
     INSERT INTO ledger_entries (team_id, budget_id, period_start, hold_id, kind, amount_mc, charged_delta_mc, actor, memo, created_at)
-    SELECT p_team, (b->>'id')::bigint, (b->>'periodStart')::timestamptz, r.h, 'reserve', r.a, r.a, r.u, r.m, p_now
+    SELECT p_team, b.id, b.start, r.h, 'reserve', r.a, r.a, r.u, r.m, p_now
     FROM unnest(v_holds, v_channels, v_users, v_amounts, v_memos) AS r(h, c, u, a, m)
-    JOIN jsonb_array_elements(v_budgets) b
-      ON b->>'scope' = 'workspace' OR (b->>'scope' = 'channel' AND b->>'scopeId' = r.c) OR (b->>'scope' = 'user' AND b->>'scopeId' = r.u);
+    JOIN unnest(v_ids, v_scopes, v_scope_ids, v_starts) AS b(id, scope, scope_id, start)
+      ON b.scope = 'workspace' OR (b.scope = 'channel' AND b.scope_id = r.c) OR (b.scope = 'user' AND b.scope_id = r.u);
 
     -- Check and charge each period row in one UPDATE; a hard row that cannot fit the batch refuses it all.
     FOR i IN 1 .. coalesce(array_length(v_ids, 1), 0) LOOP
@@ -120,8 +126,7 @@ BEGIN
         -- The period's first reservation opens it with the budget's current limit (or waits for whoever is
         -- opening it concurrently), then tries again.
         INSERT INTO budget_periods (budget_id, period_start, period_end, limit_mc, hard)
-        SELECT v_ids[i], v_starts[i], (b->>'periodEnd')::timestamptz, (b->>'limitMc')::bigint, (b->>'hard')::boolean
-        FROM jsonb_array_elements(v_budgets) b WHERE (b->>'id')::bigint = v_ids[i]
+        SELECT id, v_starts[i], budget_period_end(period, p_now, v_tz), limit_mc, hard FROM budgets WHERE id = v_ids[i]
         ON CONFLICT DO NOTHING;
       END LOOP;
       IF v_charged IS NULL THEN
@@ -130,38 +135,36 @@ BEGIN
       END IF;
       IF v_charged * 100 >= v_lowest[i]::bigint * v_limit THEN
         v_events := v_events || budget_claim_thresholds(p_team, v_ids[i], v_starts[i],
-          ARRAY(SELECT jsonb_array_elements_text(v_budgets->(i - 1)->'thresholds')::integer), v_charged, v_limit, v_by);
+          (SELECT thresholds FROM budgets WHERE id = v_ids[i]), v_charged, v_limit, v_by);
       END IF;
       v_charged := NULL;
     END LOOP;
   EXCEPTION WHEN SQLSTATE 'LR001' THEN
     -- Report every budget as it stands, and claim 'exhausted' for each hard one the batch cannot fit.
-    SELECT jsonb_agg(b || jsonb_build_object('chargedMc', coalesce(p.charged_mc, 0),
-                     'periodLimitMc', coalesce(p.limit_mc + p.allowance_mc, (b->>'limitMc')::bigint),
-                     'periodHard', coalesce(p.hard, (b->>'hard')::boolean)) ORDER BY (b->>'id')::bigint)
-    INTO v_budgets
-    FROM jsonb_array_elements(v_budgets) b
-    LEFT JOIN budget_periods p ON p.budget_id = (b->>'id')::bigint AND p.period_start = (b->>'periodStart')::timestamptz;
-
-    WITH claimed AS (
+    WITH touched AS (
+      SELECT b FROM jsonb_array_elements(ledger_budgets_json(v_ids, v_starts, v_needs, p_now, v_tz)) AS b
+    ), claimed AS (
       INSERT INTO budget_alerts (budget_id, period_start, kind, threshold, team_id, triggered_by, charged_mc, limit_mc)
       SELECT (b->>'id')::bigint, (b->>'periodStart')::timestamptz, 'exhausted', 0, p_team, v_by,
              (b->>'chargedMc')::bigint, (b->>'periodLimitMc')::bigint
-      FROM jsonb_array_elements(v_budgets) b
+      FROM touched
       WHERE (b->>'id')::bigint = v_refused
          OR ((b->>'periodHard')::boolean AND (b->>'chargedMc')::bigint + (b->>'needMc')::bigint > (b->>'periodLimitMc')::bigint)
       ON CONFLICT DO NOTHING
       RETURNING *
     )
-    SELECT coalesce(jsonb_agg(jsonb_build_object('kind', 'exhausted', 'budgetId', budget_id, 'periodStart', period_start,
-             'chargedMc', charged_mc, 'limitMc', limit_mc, 'triggeredBy', triggered_by)), '[]')
-    INTO v_events FROM claimed;
-    RETURN jsonb_build_object('ok', false, 'refusedBudgetId', v_refused, 'budgets', v_budgets, 'events', v_events);
+    SELECT jsonb_build_object('ok', false, 'refusedBudgetId', v_refused,
+             'budgets', (SELECT jsonb_agg(b) FROM touched),
+             'events', (SELECT coalesce(jsonb_agg(jsonb_build_object('kind', 'exhausted', 'budgetId', budget_id,
+                          'periodStart', period_start, 'chargedMc', charged_mc, 'limitMc', limit_mc, 'triggeredBy', triggered_by)), '[]')
+                        FROM claimed))
+    INTO v_events;
+    RETURN v_events;
   END;
 
   RETURN jsonb_build_object('ok', true, 'events', v_events,
     'holds', (SELECT jsonb_agg(jsonb_build_object('id', h, 'amountMc', a, 'generationId', g)) FROM unnest(v_holds, v_amounts, v_generations) AS r(h, a, g)),
-    'budgets', CASE WHEN v_events = '[]' THEN '[]' ELSE v_budgets END);
+    'budgets', CASE WHEN v_events = '[]' THEN '[]' ELSE ledger_budgets_json(v_ids, v_starts, v_needs, p_now, v_tz) END);
 END
 $$;
 --> statement-breakpoint
