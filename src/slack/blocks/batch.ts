@@ -1,0 +1,102 @@
+import type { BudgetRef } from '../../budget';
+import type { QueueRefusal } from '../../generations';
+import { formatCredits, formatUsd } from '../../money/credits';
+import type { Quote } from '../../pricing';
+import { BatchField, OFF_PEAK, type BatchCheck } from '../commands/batch';
+import { ActionId } from '../ids';
+import { context, message, section, type Message } from './kit';
+import { checkboxes, input, modal, select, textInput, type View } from './form';
+import { credits, describeRequest, slackDate } from './format';
+
+/** `/kling batch`: the modal, the pre-batch check's answer, and the note once the batch is queued. */
+
+export interface BatchModalOptions {
+  /** Where the command was typed: the job cards go there. */
+  channelId: string;
+  models: string[];
+  defaultModel: string;
+  durations: number[];
+  maxPrompts: number;
+  timezone: string;
+}
+
+/** The channel the batch belongs to travels in private_metadata (a view submission carries no channel). */
+export interface BatchMetadata {
+  channelId: string;
+}
+
+const hour = (h: number) => `${String(h).padStart(2, '0')}:00`;
+
+export function batchModal(options: BatchModalOptions): View {
+  const metadata: BatchMetadata = { channelId: options.channelId };
+  return modal({
+    callbackId: ActionId.batchSubmit,
+    title: 'Batch of videos',
+    submit: 'Check and queue',
+    metadata,
+    blocks: [
+      input(
+        BatchField.prompts,
+        `Prompts, one per line (up to ${options.maxPrompts})`,
+        textInput({ multiline: true, maxLength: 3000, placeholder: 'A fox running through snow\nThe same fox asleep by a fire' }),
+        { hint: 'Each line becomes one video with the settings below.' },
+      ),
+      input(BatchField.model, 'Model', select(options.models.map((m) => ({ text: m, value: m })), { initial: options.defaultModel })),
+      input(
+        BatchField.mode,
+        'Mode',
+        select(['std', 'pro', '4k'].map((m) => ({ text: m, value: m })), { placeholder: "The model's default" }),
+        { optional: true, hint: 'Left empty: std where the model has modes (the master models have none).' },
+      ),
+      input(BatchField.duration, 'Length', select(options.durations.map((d) => ({ text: `${d} s`, value: String(d) })), { initial: '5' })),
+      input(
+        BatchField.options,
+        'Options',
+        checkboxes([
+          { text: 'Add audio', value: 'audio' },
+          { text: `Off-peak: start after ${hour(OFF_PEAK.fromHour)} tonight (${options.timezone})`, value: 'off-peak' },
+        ]),
+        { optional: true },
+      ),
+      context('Every prompt is priced and checked against your budgets before anything is held. All the videos are queued, or none.'),
+    ],
+  });
+}
+
+/** Budget names for a plain-text field (Slack shows modal errors as plain text, so no mentions). */
+function plainBudgetName(budget: Pick<BudgetRef, 'scope' | 'period'>): string {
+  const period = { day: 'daily', week: 'weekly', month: 'monthly' }[budget.period];
+  return { workspace: `the workspace ${period} budget`, channel: `this channel's ${period} budget`, user: `your ${period} budget` }[budget.scope];
+}
+
+const videos = (n: number) => `${n} video${n === 1 ? '' : 's'}`;
+
+/** The pre-batch check said no: the figures, and what would fit (shown under the prompts). */
+export function batchTooExpensive(check: Extract<BatchCheck, { fits: false }>, count: number, options: { creditPriceUsd: number }): string {
+  const room = check.budget.remainingMc;
+  const needs = `These ${videos(count)} need ${formatCredits(check.totalMc)} credits (${formatUsd(check.totalMc, options.creditPriceUsd)}), but ${plainBudgetName(check.budget.budget)} has ${formatCredits(room)} left.`;
+  const ways = [
+    check.fitCount > 0 ? `reduce to ${videos(check.fitCount)}` : undefined,
+    check.cheaper ? `use ${check.cheaper.label} (${formatCredits(check.cheaper.totalMc)} credits for all ${count})` : undefined,
+  ].filter(Boolean);
+  if (!ways.length) return `${needs} Not even one video fits until the period ends; an admin can raise the budget.`;
+  const advice = ways.join(' or ');
+  return `${needs} ${advice[0]!.toUpperCase()}${advice.slice(1)}.`;
+}
+
+/** The queue refused at the reservation (someone spent in between, or too many waiting jobs). */
+export function batchRefused(refusal: QueueRefusal, count: number): string {
+  if ('kind' in refusal) return `You can have ${refusal.limit} videos waiting in the queue; these ${videos(count)} would go over. Wait for some to start, or send fewer.`;
+  return `Not queued: this batch needs ${formatCredits(refusal.neededMc)} credits and ${plainBudgetName(refusal.budget)} has ${formatCredits(refusal.remainingMc)} left. Nothing was held.`;
+}
+
+/** To the person, once the whole batch is held and queued. */
+export function batchQueued(quotes: Quote[], options: { channelId: string; notBefore?: Date; creditPriceUsd: number }): Message {
+  const total = quotes.reduce((sum, q) => sum + q.credits, 0);
+  const when = options.notBefore ? ` They wait for the off-peak hours and start ${slackDate(options.notBefore)}.` : '';
+  return message(`Queued ${videos(quotes.length)}`, [
+    section(
+      `:white_check_mark: Queued ${videos(quotes.length)}, *${describeRequest(quotes[0]!.request.body)}*, holding ${credits(total, options.creditPriceUsd)}. The job cards are in <#${options.channelId}>.${when}`,
+    ),
+  ]);
+}
