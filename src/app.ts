@@ -34,6 +34,11 @@ export interface BotOverrides {
   alertRetryMs?: number;
   /** Start the digest's cron (default true). */
   digestSchedule?: boolean;
+  /**
+   * How long the HTTP receiver waits for an ack before answering 404 (Bolt's default 3001 ms, Slack's
+   * own limit). Tests that check correctness under a loaded machine raise it; the bench measures speed.
+   */
+  ackTimeoutMs?: number;
 }
 
 export interface Bot {
@@ -92,7 +97,14 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
         installerOptions: { port: config.PORT, clientOptions },
         logger: boltLogger(logger),
       })
-    : new HTTPReceiver({ signingSecret: config.SLACK_SIGNING_SECRET, endpoints: '/slack/events', customRoutes, customPropertiesExtractor, logger: boltLogger(logger) });
+    : new HTTPReceiver({
+        signingSecret: config.SLACK_SIGNING_SECRET,
+        endpoints: '/slack/events',
+        customRoutes,
+        customPropertiesExtractor,
+        unhandledRequestTimeoutMillis: overrides.ackTimeoutMs,
+        logger: boltLogger(logger),
+      });
   // No botId/authorize: Bolt verifies the token with auth.test in init(), so a bad token stops start-up.
   const app = new App({ token: config.SLACK_BOT_TOKEN, receiver, clientOptions, deferInitialization: true, logger: boltLogger(logger) });
   const client = app.client;

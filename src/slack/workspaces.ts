@@ -9,7 +9,8 @@ import type { Millicredits } from '../money/credits';
  * creates it (with its default budget) and gives it the configured alerts channel.
  */
 export class Workspaces {
-  private readonly cache = new Map<string, { confirmThresholdMc?: Millicredits; until: number }>();
+  /** The promise is cached, so a burst of first commands from a new workspace reads it once. */
+  private readonly cache = new Map<string, { settings: Promise<{ confirmThresholdMc?: Millicredits }>; until: number }>();
 
   constructor(
     private readonly db: Db,
@@ -18,18 +19,22 @@ export class Workspaces {
     private readonly ttlMs = 30_000,
   ) {}
 
-  async settings(teamId: string): Promise<{ confirmThresholdMc?: Millicredits }> {
+  settings(teamId: string): Promise<{ confirmThresholdMc?: Millicredits }> {
     const cached = this.cache.get(teamId);
-    if (cached && cached.until > Date.now()) return cached;
+    if (cached && cached.until > Date.now()) return cached.settings;
+    const settings = this.read(teamId);
+    this.cache.set(teamId, { settings, until: Date.now() + this.ttlMs });
+    settings.catch(() => this.cache.delete(teamId));
+    return settings;
+  }
+
+  private async read(teamId: string): Promise<{ confirmThresholdMc?: Millicredits }> {
     const workspace = await this.ledger.ensureWorkspace(teamId);
     if (!workspace.alertsChannelId && this.defaults.alertsChannelId) await this.ledger.setAlertsChannel(teamId, this.defaults.alertsChannelId);
     const [row] = await this.db
       .select({ confirmThresholdMc: schema.workspaces.confirmThresholdMc })
       .from(schema.workspaces)
       .where(eq(schema.workspaces.teamId, teamId));
-    const confirmThresholdMc = row?.confirmThresholdMc ?? this.defaults.confirmThresholdMc;
-    const settings = { confirmThresholdMc, until: Date.now() + this.ttlMs };
-    this.cache.set(teamId, settings);
-    return settings;
+    return { confirmThresholdMc: row?.confirmThresholdMc ?? this.defaults.confirmThresholdMc };
   }
 }

@@ -34,6 +34,8 @@ export async function startHarness(
     botToken: BOT_TOKEN,
     users: options.users ?? DEFAULT_USERS,
     channels: DEFAULT_CHANNELS,
+    // Correctness, not speed: a loaded test machine must not turn a slow ack into a failure (the bench measures speed).
+    ackTimeoutMs: 60_000,
   });
   const config = loadConfig({
     DATABASE_URL: database.url,
@@ -52,6 +54,7 @@ export async function startHarness(
     worker: { pollMs: 50, retryMs: 50 },
     alertRetryMs: 500,
     digestSchedule: false,
+    ackTimeoutMs: 60_000,
     ...options.overrides,
   });
   await bot.start();
