@@ -209,17 +209,20 @@ export async function claimSubmissions(db: Db, teamId: string, maxConcurrency: n
       order by turn, flying, last nulls first, seq
       limit greatest(0, ${maxConcurrency} - (select coalesce(sum(n), 0) from flying))`);
     if (picked.length === 0) return [];
+    const ids = picked.map((p) => p.id);
+    const pickOrder = sql`array[${sql.join(ids.map((id) => sql`${id}`), sql`, `)}]::text[]`;
     const claimed = await tx
       .update(generations)
       .set({
         state: 'submitting',
         attempts: sql`${generations.attempts} + 1`,
-        submittedAt: sql`now()`,
+        // Jobs claimed together get their pick order in microseconds, so "served longest ago" stays exact.
+        submittedAt: sql`now() + array_position(${pickOrder}, ${generations.id}) * interval '1 microsecond'`,
         nextAttemptAt: after(leaseMs),
         leasedBy: workerId,
         updatedAt: sql`now()`,
       })
-      .where(and(inArray(generations.id, picked.map((p) => p.id)), eq(generations.state, 'queued')))
+      .where(and(inArray(generations.id, ids), eq(generations.state, 'queued')))
       .returning();
     const order = new Map(picked.map((p, i) => [p.id, i]));
     return claimed.sort((a, b) => order.get(a.id)! - order.get(b.id)!).map(toGeneration);

@@ -150,8 +150,9 @@ export class Worker {
       for (const job of jobs) if (this.begin(job, step)) started += 1;
     };
     if (this.woken.size > 0) {
+      // A job this worker is acting on (often: its create has not returned yet) keeps its wake for afterwards.
       const ids = [...this.woken].filter((id) => !this.ops.has(id));
-      this.woken.clear();
+      for (const id of ids) this.woken.delete(id);
       begin(await store.claimDue(this.db, this.id, this.leaseMs, room(), ids), (job) => this.poll(job));
     }
     begin(await store.claimDue(this.db, this.id, this.leaseMs, room()), (job) => (job.state === 'submitting' ? this.resolve(job) : this.poll(job)));
