@@ -42,8 +42,9 @@ function lastEphemeral(userId: string, channel = 'C0VIDEO') {
   return h.slack.messages(channel).filter((m) => m.ephemeralTo === userId).at(-1)!;
 }
 
+/** Calls Slack refused, apart from the faults the tests inject on purpose. */
 function rejectedCalls() {
-  return h.slack.calls().filter((c) => !c.ok && c.error !== 'ratelimited');
+  return h.slack.calls().filter((c) => !c.ok && c.error !== 'ratelimited' && c.error !== 'not_in_channel');
 }
 
 describe('/kling generate', () => {
@@ -109,6 +110,19 @@ describe('/kling generate', () => {
     const done = await cardOf(jobIdIn(textOf(posted)), (t) => t.includes('Done'));
     expect(h.slack.calls('chat.update').some((c) => c.error === 'ratelimited')).toBe(true);
     await h.slack.waitFor(() => h.slack.messages('C0VIDEO').find((m) => m.threadTs === done.ts));
+  });
+
+  it('puts the card in the requester\'s DM when the bot cannot post in the channel', async () => {
+    h.slack.injectFault({ method: 'chat.postMessage', error: 'not_in_channel', times: 1 });
+    await h.command(GRACE, 'generate a secret project teaser');
+    const opened = await h.slack.waitFor(() => h.slack.calls('conversations.open').find((c) => c.ok && c.args.users === GRACE));
+    const dm = await h.slack.waitFor(() => {
+      const posted = h.slack.calls('chat.postMessage').find((c) => c.ok && String(c.args.text).includes('a secret project teaser'));
+      return posted && String(posted.args.channel);
+    });
+    expect(dm).not.toBe('C0VIDEO');
+    expect(opened).toBeDefined();
+    await h.slack.waitFor(() => h.cards(dm).find((m) => textOf(m).includes('Done')), 10_000);
   });
 
   it('offers an identical earlier video at no cost, and "Generate anyway" queues a new one', async () => {
