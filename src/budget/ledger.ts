@@ -102,7 +102,10 @@ export class Ledger {
     await store.updateWorkspace(this.db, teamId, { alertsChannelId: channelId });
   }
 
-  /** Periods opened from now on start at midnight in this zone; periods already open keep their bounds. */
+  /**
+   * Periods start at midnight in this zone from now on. The period containing now is computed afresh, so
+   * today's (this week's) counters start from zero in the new zone; closed periods keep their totals.
+   */
   async setTimezone(teamId: string, timezone: string): Promise<void> {
     if (!isTimezone(timezone)) throw new LedgerError(`"${timezone}" is not an IANA time zone such as Europe/Berlin`);
     await this.ensureWorkspace(teamId);

@@ -7,7 +7,7 @@ import { createTestDatabase } from '../support/db';
 
 const CLIENTS = 16;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const AMOUNT = 1_000;
 const TEAM = 'TBENCH';
 
@@ -85,7 +85,8 @@ export default async function ledgerBench(): Promise<void> {
     console.log(line('bare SQL loop (1 UPDATE per op)', bareSummary));
     console.log(line('ledger reserve + commit', ledgerSummary));
     console.log(line('(ledger reserve alone)', summary(merge(reserveRuns))));
-    console.log(`ratio ledger / bare: ${(ledgerSummary.perSecond / bareSummary.perSecond).toFixed(2)}`);
+    const perRound = ledgerRuns.map((run, i) => (summary(run).perSecond / summary(bareRuns[i]!).perSecond).toFixed(2));
+    console.log(`ratio ledger / bare: ${(ledgerSummary.perSecond / bareSummary.perSecond).toFixed(2)} (rounds: ${perRound.join(', ')})`);
 
     // Race for the last credits: exactly LIMIT / AMOUNT reservations may succeed, the rest are refused.
     const fits = 500;

@@ -78,6 +78,7 @@ DECLARE
   v_charged bigint;
   v_limit bigint;
   v_refused bigint;
+  v_granted jsonb;
   v_events jsonb := '[]';
 BEGIN
   SELECT timezone INTO v_tz FROM workspaces WHERE team_id = p_team;
@@ -103,6 +104,10 @@ BEGIN
   ) n
   WHERE b.team_id = p_team AND ((b.scope = 'workspace' AND b.scope_id = p_team)
     OR (b.scope = 'channel' AND b.scope_id = ANY(v_channels)) OR (b.scope = 'user' AND b.scope_id = ANY(v_users)));
+
+  -- Everything that does not depend on the outcome is done before the period rows are locked.
+  SELECT jsonb_agg(jsonb_build_object('id', h, 'amountMc', a, 'generationId', g)) INTO v_granted
+  FROM unnest(v_holds, v_amounts, v_generations) AS r(h, a, g);
 
   BEGIN
     -- The hold and its entries first: the period rows, which may be hot, are locked last and only until commit.
@@ -162,8 +167,7 @@ BEGIN
     RETURN v_events;
   END;
 
-  RETURN jsonb_build_object('ok', true, 'events', v_events,
-    'holds', (SELECT jsonb_agg(jsonb_build_object('id', h, 'amountMc', a, 'generationId', g)) FROM unnest(v_holds, v_amounts, v_generations) AS r(h, a, g)),
+  RETURN jsonb_build_object('ok', true, 'events', v_events, 'holds', v_granted,
     'budgets', CASE WHEN v_events = '[]' THEN '[]' ELSE ledger_budgets_json(v_ids, v_starts, v_needs, p_now, v_tz) END);
 END
 $$;
@@ -199,8 +203,7 @@ BEGIN
 
   v_delta := coalesce(p_actual, 0) - v_hold.amount_mc;
   FOR v_entry IN
-    SELECT e.budget_id, e.period_start, b.thresholds
-    FROM ledger_entries e JOIN budgets b ON b.id = e.budget_id
+    SELECT e.budget_id, e.period_start FROM ledger_entries e
     WHERE e.hold_id = p_hold AND e.kind = 'reserve'
     ORDER BY e.budget_id, e.period_start
   LOOP
@@ -210,7 +213,7 @@ BEGIN
       RETURNING charged_mc, limit_mc + allowance_mc INTO v_charged, v_limit;
       IF v_delta > 0 THEN
         v_events := v_events || budget_claim_thresholds(v_hold.team_id, v_entry.budget_id, v_entry.period_start,
-          v_entry.thresholds, v_charged, v_limit, v_hold.user_id);
+          (SELECT thresholds FROM budgets WHERE id = v_entry.budget_id), v_charged, v_limit, v_hold.user_id);
       END IF;
     END IF;
     INSERT INTO ledger_entries (team_id, budget_id, period_start, hold_id, kind, amount_mc, charged_delta_mc, actor, memo, created_at)
