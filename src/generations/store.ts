@@ -195,6 +195,7 @@ export async function claimSubmissions(db: Db, teamId: string, maxConcurrency: n
       ), candidates as (
         select id, user_id, seq from generations
         where team_id = ${teamId} and state = 'queued' and next_attempt_at <= now()
+          and not exists (select 1 from workspaces w where w.team_id = ${teamId} and w.queue_paused_at is not null)
         for update skip locked
       ), served as (
         select user_id, max(submitted_at) as last from generations

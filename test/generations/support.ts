@@ -11,7 +11,7 @@ export const SIM_KEY = 'queue-test-key';
 /** Timings that keep a test fast; production defaults are seconds. */
 export const FAST: Omit<WorkerOptions, 'maxConcurrency' | 'taskTimeoutMinutes'> = { pollMs: 10, pollMaxMs: 50, retryMs: 10, retryMaxMs: 50, leaseMs: 1_000 };
 
-export function klingClient(sim: KlingSimulator, timeoutMs = 2_000): KlingClient {
+export function klingClient(sim: KlingSimulator, timeoutMs = 400): KlingClient {
   return new KlingClient({ baseUrl: sim.url, auth: { apiKey: SIM_KEY }, retries: 0, retryDelayMs: 5, timeoutMs });
 }
 
