@@ -210,6 +210,19 @@ describe('alerts', () => {
     expect(summary(await ledger.undeliveredAlerts(teamId))).toEqual(['workspace:threshold100', 'workspace:threshold80']);
   });
 
+  it('are not claimed by a reservation that another budget refuses', async () => {
+    const { ledger, teamId, request } = await setup();
+    await ledger.setBudget({ teamId, scope: 'user', scopeId: 'U1', period: 'day', limitMc: 5_000, by: 'UADMIN' });
+    await holdOf(ledger, request(75_000, { userId: 'U2' }));
+    // The workspace row (locked first) would reach 85 %, but U1's budget refuses: nothing is claimed.
+    const refused = await ledger.reserve(request(10_000));
+    expect(refused.ok).toBe(false);
+    expect(summary(refused.events)).toEqual(['user:exhausted']);
+    const [alerts] = await rows<{ n: number }>(database.db, sql`select count(*)::int as n from budget_alerts where team_id = ${teamId} and kind = 'threshold'`);
+    expect(alerts!.n).toBe(0);
+    expect(summary((await ledger.reserve(request(6_000, { userId: 'U3' }))).events)).toEqual(['workspace:threshold80']);
+  });
+
   it('come from a commit that raises the charge across a threshold', async () => {
     const { ledger, request } = await setup();
     const hold = await holdOf(ledger, request(70_000));

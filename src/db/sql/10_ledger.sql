@@ -1,5 +1,6 @@
--- The ledger's write paths, each ONE statement (design §3). While a budget_periods row is locked the only
--- thing left to do is commit, so a hot budget serialises on the row lock and nothing else.
+-- The ledger's write paths, each ONE statement (design §3): one round trip per reserve, commit or release.
+-- A reservation locks its budget_periods rows in its last statements, so a hot budget's row is held for
+-- little more than the commit.
 -- Statements are separated by drizzle's breakpoint marker because the migrators run one statement at a time.
 
 -- Periods start at midnight on the workspace's wall clock; truncating local time (not UTC) keeps a day
