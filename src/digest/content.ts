@@ -8,7 +8,7 @@ export interface DigestContent {
   date: string;
   timezone: string;
   figures: DigestFigures;
-  /** The seven days ending with `date`, oldest first, zeros filled in. */
+  /** The seven days ending with `date`, oldest first. */
   trend: TrendPoint[];
   tips: SavingsTip[];
   creditPriceUsd: number;
@@ -93,8 +93,7 @@ export function buildDigestMessage(content: DigestContent): DigestMessage {
   blocks.push(section([
     `*Spent* ${credits(totals.committedMc)} on ${plural(totals.committedCount, 'job')}`,
     totals.refundedCount
-      ? `*Refunded* ${credits(totals.refundedMc)} for ${plural(totals.refundedCount, 'job')} that failed or were cancelled` +
-        (totals.failedRefundMc ? ` (${formatCredits(totals.failedRefundMc)} from failed tasks)` : '')
+      ? `*Refunded* ${credits(totals.refundedMc)} for ${plural(totals.refundedCount, 'job')} that failed or were cancelled`
       : '*Refunded* nothing: no job failed or was cancelled',
     totals.heldCount ? `*Held* ${credits(totals.heldMc)} for ${plural(totals.heldCount, 'job')} not finished yet` : '*Held* nothing',
   ].join('\n')));

@@ -3,5 +3,5 @@ export { DigestService, NoDigestChannelError, type DigestPoster, type DigestServ
 export { buildDigestMessage, sparkline, bar, type DigestContent, type DigestMessage } from './content';
 export { renderTrendChart, CHART_WIDTH, CHART_HEIGHT } from './chart';
 export { savingsTips, type SavingsTip } from './savings';
-export { dueDay, latestFire, dayOf, dayBefore, type DigestDay } from './schedule';
+export { dueDay, latestFire, dayOf, dayBefore, daysEndingWith, type DigestDay } from './schedule';
 export { DigestStore, type DigestFigures } from './store';

@@ -46,6 +46,13 @@ export function dayBefore(at: Date, timezone: string): DigestDay {
   return dayOf(new Date(dayOf(at, timezone).start.getTime() - 1), timezone);
 }
 
+/** `count` consecutive local days ending with `day`, oldest first. */
+export function daysEndingWith(day: DigestDay, timezone: string, count: number): DigestDay[] {
+  const days = [day];
+  while (days.length < count) days.unshift(dayBefore(days[0]!.start, timezone));
+  return days;
+}
+
 /** The day whose digest is due at `now`: the day before the latest cron fire, if one fell within the catch-up window. */
 export function dueDay(expression: string, timezone: string, now: Date): DigestDay | undefined {
   const fired = latestFire(expression, timezone, now);

@@ -7,7 +7,7 @@ import { builtInCatalog, type PriceCatalog } from '../pricing/index';
 import { renderTrendChart } from './chart';
 import { buildDigestMessage, isEmptyDay, type DigestContent, type DigestMessage } from './content';
 import { savingsTips } from './savings';
-import { dayBefore, dayOf, dueDay, type DigestDay } from './schedule';
+import { dayBefore, dayOf, daysEndingWith, dueDay, type DigestDay } from './schedule';
 import { DigestStore, type Workspace } from './store';
 
 /** The Slack layer implements it over the WebClient (chat.postMessage, files.uploadV2). */
@@ -212,20 +212,17 @@ export class DigestService {
 
   private async content(workspace: Workspace, day: DigestDay, chart: boolean): Promise<DigestContent> {
     const { teamId, timezone } = workspace;
-    const days = [day];
-    while (days.length < TREND_DAYS) days.unshift(dayBefore(days[0]!.start, timezone));
     const periods = {
       day: day.start,
       week: periodBounds('week', day.start, timezone).start,
       month: periodBounds('month', day.start, timezone).start,
     };
-    const figures = await this.store.figures(teamId, day, periods, timezone, days[0]!.start);
-    const byDate = new Map(figures.trend.map((p) => [p.date, p]));
+    const figures = await this.store.figures(teamId, day, periods, daysEndingWith(day, timezone, TREND_DAYS));
     return {
       date: day.date,
       timezone,
       figures,
-      trend: days.map((d) => byDate.get(d.date) ?? { date: d.date, committedMc: 0, refundedMc: 0 }),
+      trend: figures.trend,
       tips: savingsTips(this.catalog, figures.jobs),
       creditPriceUsd: this.options.creditPriceUsd,
       catalogVersion: this.catalog.version,

@@ -6,6 +6,8 @@ import type { DigestDay } from './schedule';
  * Every number in the digest comes from here, as SQL aggregates over the ledger (holds, ledger_entries,
  * budget_periods) and the generations table. A hold belongs to the day it was taken (design §3), so a day's
  * spending is the holds created in it: committed at their actual cost, released (refunded), or still open (held).
+ * Per-configuration figures read the generations of the day, whose actual_mc the queue sets with the commit.
+ * No query joins holds to generations: each reads one day of one table through its (team_id, created_at) index.
  */
 
 export interface BudgetLine {
@@ -25,7 +27,6 @@ export interface DayTotals {
   /** Released holds: failed tasks and cancelled jobs cost nothing. */
   refundedMc: Millicredits;
   refundedCount: number;
-  failedRefundMc: Millicredits;
   heldMc: Millicredits;
   heldCount: number;
 }
@@ -87,6 +88,7 @@ export interface DigestFigures {
   people: PersonLine[];
   models: ModelLine[];
   videos: VideoCounts;
+  /** One point per trend day, oldest first. */
   trend: TrendPoint[];
   jobs: JobGroup[];
 }
@@ -134,21 +136,21 @@ export class DigestStore {
     return closed.length;
   }
 
-  /** All the figures of one day's digest, plus the trend of the `trendDays` days that end with it. */
-  async figures(teamId: string, day: DigestDay, periods: PeriodStarts, timezone: string, trendFrom: Date): Promise<DigestFigures> {
+  /** All the figures of one day's digest, with the trend over `trendDays` (the days ending with it). */
+  async figures(teamId: string, day: DigestDay, periods: PeriodStarts, trendDays: DigestDay[]): Promise<DigestFigures> {
     const [budgets, totals, people, models, videos, trend, jobs] = await Promise.all([
       this.budgetLines(teamId, periods),
       this.totals(teamId, day),
       this.people(teamId, day),
       this.models(teamId, day),
       this.videos(teamId, day),
-      this.trend(teamId, timezone, trendFrom, day.end),
+      this.trend(teamId, trendDays),
       this.jobGroups(teamId, day),
     ]);
     return { budgets, totals, people, models, videos, trend, jobs };
   }
 
-  /** The workspace budgets in the periods containing the day: committed and held from the holds reserved against each. */
+  /** The workspace budgets in the periods containing the day: committed and held from each period's ledger entries. */
   async budgetLines(teamId: string, periods: PeriodStarts): Promise<BudgetLine[]> {
     const result = await rows<Record<string, unknown>>(this.db, sql`
       with b as (
@@ -162,10 +164,11 @@ export class DigestStore {
       from b
       left join budget_periods bp on bp.budget_id = b.id and bp.period_start = b.ps
       left join lateral (
-        select sum(h.actual_mc) filter (where h.status = 'committed') as committed_mc,
-               sum(h.amount_mc) filter (where h.status = 'open') as held_mc
-        from ledger_entries e join holds h on h.id = e.hold_id
-        where e.budget_id = b.id and e.period_start = b.ps and e.kind = 'reserve'
+        -- The period's entries: commits carry the actual cost; all charged deltas add up to committed + held.
+        select sum(e.amount_mc) filter (where e.kind = 'commit') as committed_mc,
+               sum(e.charged_delta_mc) - coalesce(sum(e.amount_mc) filter (where e.kind = 'commit'), 0) as held_mc
+        from ledger_entries e
+        where e.budget_id = b.id and e.period_start = b.ps
       ) u on true
       order by array_position(array['day','week','month'], b.period::text), b.id`);
     return result.map((r) => ({
@@ -185,17 +188,15 @@ export class DigestStore {
              count(*) filter (where h.status = 'committed') as committed_count,
              coalesce(sum(h.amount_mc) filter (where h.status = 'released'), 0) as refunded_mc,
              count(*) filter (where h.status = 'released') as refunded_count,
-             coalesce(sum(h.amount_mc) filter (where h.status = 'released' and g.state = 'failed'), 0) as failed_refund_mc,
              coalesce(sum(h.amount_mc) filter (where h.status = 'open'), 0) as held_mc,
              count(*) filter (where h.status = 'open') as held_count
-      from holds h left join generations g on g.id = h.generation_id
+      from holds h
       where h.team_id = ${teamId} and h.created_at >= ${ts(day.start)} and h.created_at < ${ts(day.end)}`);
     return {
       committedMc: n(r!.committed_mc),
       committedCount: n(r!.committed_count),
       refundedMc: n(r!.refunded_mc),
       refundedCount: n(r!.refunded_count),
-      failedRefundMc: n(r!.failed_refund_mc),
       heldMc: n(r!.held_mc),
       heldCount: n(r!.held_count),
     };
@@ -236,8 +237,8 @@ export class DigestStore {
         select g.endpoint, g.request->>'model_name' as model, g.request->>'mode' as mode, g.request->>'duration' as duration,
                coalesce(g.request->>'sound', 'off') = 'on' as sound,
                count(*) filter (where g.state = 'succeeded') as videos,
-               coalesce(sum(h.actual_mc) filter (where h.status = 'committed'), 0) as committed_mc
-        from generations g left join holds h on h.id = g.hold_id
+               coalesce(sum(g.actual_mc) filter (where g.state = 'succeeded'), 0) as committed_mc
+        from generations g
         where g.team_id = ${teamId} and g.created_at >= ${ts(day.start)} and g.created_at < ${ts(day.end)} and g.state <> 'refused'
         group by 1, 2, 3, 4, 5
       ), ranked as (
@@ -282,29 +283,32 @@ export class DigestStore {
     };
   }
 
-  /** Committed and refunded per local day from `from` to `to`; days without holds are absent (the caller fills them). */
-  async trend(teamId: string, timezone: string, from: Date, to: Date): Promise<TrendPoint[]> {
+  /** Committed and refunded on each of the given local days: one indexed range per day, so DST-long days are exact. */
+  async trend(teamId: string, days: DigestDay[]): Promise<TrendPoint[]> {
+    const values = sql.join(days.map((d) => sql`(${d.date}, ${ts(d.start)}, ${ts(d.end)})`), sql`, `);
     const result = await rows<Record<string, unknown>>(this.db, sql`
-      select to_char((created_at at time zone ${timezone})::date, 'YYYY-MM-DD') as date,
-             coalesce(sum(actual_mc) filter (where status = 'committed'), 0) as committed_mc,
-             coalesce(sum(amount_mc) filter (where status = 'released'), 0) as refunded_mc
-      from holds
-      where team_id = ${teamId} and created_at >= ${ts(from)} and created_at < ${ts(to)}
-      group by 1 order by 1`);
+      select d.date, t.committed_mc, t.refunded_mc
+      from (values ${values}) as d(date, start_at, end_at)
+      cross join lateral (
+        select coalesce(sum(actual_mc) filter (where status = 'committed'), 0) as committed_mc,
+               coalesce(sum(amount_mc) filter (where status = 'released'), 0) as refunded_mc
+        from holds where team_id = ${teamId} and created_at >= d.start_at and created_at < d.end_at
+      ) t
+      order by d.start_at`);
     return result.map((r) => ({ date: String(r.date), committedMc: n(r.committed_mc), refundedMc: n(r.refunded_mc) }));
   }
 
   async jobGroups(teamId: string, day: DigestDay): Promise<JobGroup[]> {
     const result = await rows<Record<string, unknown>>(this.db, sql`
       with day_jobs as (
-        select g.endpoint, g.request, h.actual_mc,
+        select g.endpoint, g.request, g.actual_mc,
                lead(g.id) over (partition by g.user_id, g.request->>'prompt' order by g.created_at, g.id) is not null as redone,
                exists (
                  select 1 from generations e
-                 where e.team_id = g.team_id and e.request_key = g.request_key and e.state = 'succeeded' and e.id <> g.id
+                 where e.team_id = g.team_id and e.request_key = g.request_key and e.state = 'succeeded'
                    and e.ended_at <= g.created_at and e.ended_at > g.created_at - interval '30 days'
                ) as duplicate
-        from generations g join holds h on h.id = g.hold_id and h.status = 'committed'
+        from generations g
         where g.team_id = ${teamId} and g.created_at >= ${ts(day.start)} and g.created_at < ${ts(day.end)} and g.state = 'succeeded'
       )
       -- The prompt does not change the price but a request needs one to be priced: any of the group's stands in.

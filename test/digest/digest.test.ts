@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, rows, sql, type Database } from '../../src/db/index';
 import { Ledger } from '../../src/budget/index';
 import { builtInCatalog } from '../../src/pricing/index';
-import { DigestService, DigestStore, dayOf, type DigestServiceOptions } from '../../src/digest/index';
+import { DigestService, DigestStore, dayOf, daysEndingWith, type DigestServiceOptions } from '../../src/digest/index';
 import { validateBlocks } from '../../src/dev/slack-workspace/index';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { Clock, RecordingPoster, job, textOf } from './fixtures';
@@ -48,7 +48,7 @@ describe('the day a digest reports on', () => {
     const totals = await store().totals(w.teamId, day);
     expect(totals.committedCount).toBe(2);
     expect(totals.committedMc).toBe(2 * price);
-    const trend = await store().trend(w.teamId, TZ, dayOf(new Date('2026-03-28T12:00:00Z'), TZ).start, dayOf(new Date('2026-03-30T12:00:00Z'), TZ).end);
+    const trend = await store().trend(w.teamId, daysEndingWith(dayOf(new Date('2026-03-30T12:00:00Z'), TZ), TZ, 3));
     expect(trend.map((p) => [p.date, p.committedMc])).toEqual([['2026-03-28', price], ['2026-03-29', 2 * price], ['2026-03-30', price]]);
 
     // Posted at 09:00 CEST on the 30th (07:00 UTC), the digest is the 29th's.
