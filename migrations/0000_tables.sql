@@ -4,6 +4,7 @@ CREATE TYPE "public"."budget_scope" AS ENUM('workspace', 'channel', 'user');--> 
 CREATE TYPE "public"."ledger_entry_kind" AS ENUM('reserve', 'commit', 'release', 'adjust');--> statement-breakpoint
 CREATE TYPE "public"."hold_status" AS ENUM('open', 'committed', 'released');--> statement-breakpoint
 CREATE TYPE "public"."generation_state" AS ENUM('queued', 'submitting', 'submitted', 'processing', 'succeeded', 'failed', 'cancelled', 'refused');--> statement-breakpoint
+CREATE TYPE "public"."approval_state" AS ENUM('pending', 'approved', 'denied');--> statement-breakpoint
 CREATE TABLE "workspaces" (
 	"team_id" text PRIMARY KEY NOT NULL,
 	"timezone" text NOT NULL,
@@ -129,6 +130,20 @@ CREATE TABLE "digest_runs" (
 	CONSTRAINT "digest_runs_team_id_digest_date_pk" PRIMARY KEY("team_id","digest_date")
 );
 --> statement-breakpoint
+CREATE TABLE "approvals" (
+	"id" text PRIMARY KEY NOT NULL,
+	"team_id" text NOT NULL,
+	"channel_id" text NOT NULL,
+	"user_id" text NOT NULL,
+	"command_text" text NOT NULL,
+	"description" text NOT NULL,
+	"amount_mc" bigint NOT NULL,
+	"state" "approval_state" DEFAULT 'pending' NOT NULL,
+	"requested_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"decided_by" text,
+	"decided_at" timestamp with time zone
+);
+--> statement-breakpoint
 ALTER TABLE "budget_periods" ADD CONSTRAINT "budget_periods_budget_id_budgets_id_fk" FOREIGN KEY ("budget_id") REFERENCES "public"."budgets"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "budgets" ADD CONSTRAINT "budgets_team_id_workspaces_team_id_fk" FOREIGN KEY ("team_id") REFERENCES "public"."workspaces"("team_id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "budget_alerts_undelivered" ON "budget_alerts" USING btree ("team_id") WHERE "budget_alerts"."delivered_at" is null;--> statement-breakpoint
@@ -139,4 +154,5 @@ CREATE INDEX "generations_due_queued" ON "generations" USING btree ("team_id","n
 CREATE INDEX "generations_due_active" ON "generations" USING btree ("next_attempt_at") WHERE "generations"."state" in ('submitting','submitted','processing');--> statement-breakpoint
 CREATE INDEX "generations_in_flight" ON "generations" USING btree ("team_id","user_id") WHERE "generations"."state" in ('submitting','submitted','processing');--> statement-breakpoint
 CREATE INDEX "generations_user" ON "generations" USING btree ("team_id","user_id","created_at");--> statement-breakpoint
-CREATE INDEX "generations_request_key" ON "generations" USING btree ("team_id","request_key","ended_at") WHERE "generations"."state" = 'succeeded';
+CREATE INDEX "generations_request_key" ON "generations" USING btree ("team_id","request_key","ended_at") WHERE "generations"."state" = 'succeeded';--> statement-breakpoint
+CREATE INDEX "approvals_team_requested" ON "approvals" USING btree ("team_id","requested_at");

@@ -3,3 +3,4 @@ export * from './workspace';
 export * from './budget';
 export * from './generation';
 export * from './digest';
+export * from './approval';

@@ -1,19 +1,65 @@
-import type { App, BlockButtonAction } from '@slack/bolt';
-import { describeRequest, credits } from '../blocks/format';
-import { message, section, context } from '../blocks/kit';
+import type { App, BlockButtonAction, RespondFn } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
+import type { RequestScope, Usage } from '../../budget';
+import { formatCredits, type Millicredits } from '../../money/credits';
+import { ApprovalRequests, type ApprovalRequest } from '../approval-requests';
+import { approvalAnswer, approvalDecided, approvalRequest, type Raise } from '../blocks/approvals';
+import { slackDate } from '../blocks/format';
+import type { Message } from '../blocks/kit';
 import * as replies from '../blocks/replies';
-import { parseCommand } from '../commands/parse';
+import { parseCommand, UsageError } from '../commands/parse';
 import { quoteRequest } from '../commands/request';
 import type { Feature, SlackDeps } from '../deps';
+import { deliver } from '../delivery';
 import { ActionId } from '../ids';
+import { requestVideo } from './generate';
 
 /**
- * "Request approval" on a refusal by a user or channel budget: the request goes to the admins (alerts
- * channel, else their DMs). This is the hook for the approval flow: approve/deny buttons on that
- * message, an approval recorded as `ledger.adjust` for the period, then `requestVideo` again.
+ * Approvals (design §3): "Request approval" on a refusal by a user or channel budget posts the request
+ * to the admins (alerts channel, else their DMs) with Approve and Deny. Only an admin decides, once: the
+ * approvals row is the claim. An approval raises each short budget by what the request lacks, for the
+ * current period (`ledger.adjust`, in the claim's transaction), then reserves and queues the request the
+ * way /kling generate does. The requester hears the outcome in a DM.
  */
+
+/** The hard user and channel budgets without room for `amountMc`, and a short workspace budget, which no approval raises. */
+function shortBudgets(usages: Usage[], amountMc: Millicredits): { raisable: Usage[]; workspace?: Usage } {
+  const short = usages.filter((u) => u.budget.hard && u.remainingMc < amountMc);
+  return { raisable: short.filter((u) => u.budget.scope !== 'workspace'), workspace: short.find((u) => u.budget.scope === 'workspace') };
+}
+
+function promptOf(commandText: string): string {
+  try {
+    const command = parseCommand(commandText);
+    return command.kind === 'generate' ? command.prompt : '';
+  } catch {
+    return '';
+  }
+}
+
+const scopeOf = (r: ApprovalRequest): RequestScope => ({ teamId: r.teamId, channelId: r.channelId, userId: r.userId });
+
+async function tellRequester(request: ApprovalRequest, answer: Message, deps: SlackDeps, client: WebClient): Promise<void> {
+  try {
+    const dm = await client.conversations.open({ users: request.userId });
+    await deliver(`approval answer to ${request.userId}`, () => client.chat.postMessage({ channel: dm.channel!.id!, ...answer }), { logger: deps.logger });
+  } catch (error) {
+    deps.logger.error({ err: error, approvalId: request.id }, 'approval: the requester could not be told');
+  }
+}
+
+const ephemeral = (respond: RespondFn, text: string) => respond({ response_type: 'ephemeral', replace_original: false, ...replies.notice(text) });
+
+/** A click on a request someone already decided changes nothing; the clicker is told who decided. */
+function alreadyDecided(request: ApprovalRequest, respond: RespondFn) {
+  return ephemeral(respond, `<@${request.decidedBy}> already ${request.state} this request ${slackDate(request.decidedAt ?? new Date())}.`);
+}
+
 export const approvals: Feature = {
   register(app: App, deps: SlackDeps) {
+    const store = new ApprovalRequests(deps.db);
+    const price = { creditPriceUsd: deps.config.CREDIT_PRICE_USD };
+
     app.action<BlockButtonAction>(ActionId.requestApproval, async ({ ack, body, respond }) => {
       await ack();
       const request = deps.pending.decode(body.actions[0]!.value ?? '');
@@ -22,16 +68,100 @@ export const approvals: Feature = {
         await respond({ replace_original: true, ...replies.notice('This button has expired. Run the /kling command again.') });
         return;
       }
+      const scope = { teamId: body.team?.id ?? body.user.team_id ?? '', channelId: body.channel?.id ?? '', userId: body.user.id };
       const quote = quoteRequest(deps.catalog, command.prompt, command.flags, deps.config.DEFAULT_MODEL);
-      const teamId = body.team?.id ?? body.user.team_id ?? '';
-      await deps.notifier.alertAdmins(
-        teamId,
-        message('A video needs approval', [
-          section(`:raised_hand: <@${body.user.id}> asks to go over budget in <#${body.channel?.id ?? ''}>: *${describeRequest(quote.request.body)}*, ${credits(quote.credits, deps.config.CREDIT_PRICE_USD)}.`),
-          context('Raise the budget with `/kling budget set …` if you agree; the person can then run the command again.'),
-        ]),
-      );
-      await respond({ replace_original: true, ...replies.notice(':incoming_envelope: Sent to the admins.') });
+      const short = shortBudgets(await deps.ledger.usageFor(scope), quote.credits);
+      if (short.workspace) {
+        await respond({ replace_original: true, ...replies.notice(':no_entry: The workspace budget is short too, and approvals only cover user and channel budgets. An admin can raise it with `/kling budget set workspace …`.') });
+        return;
+      }
+      if (!short.raisable.length) {
+        await respond({ replace_original: true, ...replies.notice(':white_check_mark: This fits your budgets now: run the command again.') });
+        return;
+      }
+      const approval = await store.create({ ...scope, commandText: request.text, description: quote.description, amountMc: quote.credits });
+      await deps.notifier.alertAdmins(scope.teamId, approvalRequest(approval, command.prompt, short.raisable, price));
+      await respond({ replace_original: true, ...replies.notice(':incoming_envelope: Sent to the admins. You will get a message when one of them decides.') });
+    });
+
+    /** Common to both buttons: only admins, and a decided request is shown as decided (nothing happens twice). */
+    async function pending(body: BlockButtonAction, respond: RespondFn): Promise<ApprovalRequest | undefined> {
+      if (!(await deps.admins.isAdmin(body.user.id))) {
+        await ephemeral(respond, ':lock: Thanks, but only admins can approve or deny a request over budget.');
+        return undefined;
+      }
+      const request = await store.get(body.actions[0]!.value ?? '');
+      if (!request) {
+        await ephemeral(respond, 'This request is no longer known.');
+        return undefined;
+      }
+      if (request.state !== 'pending') {
+        await alreadyDecided(request, respond);
+        return undefined;
+      }
+      return request;
+    }
+
+    app.action<BlockButtonAction>(ActionId.approve, async ({ ack, body, respond, client }) => {
+      await ack();
+      const request = await pending(body, respond);
+      if (!request) return;
+      const adminId = body.user.id;
+      const scope = scopeOf(request);
+      const prompt = promptOf(request.commandText);
+      let amountMc: Millicredits;
+      try {
+        const command = parseCommand(request.commandText);
+        if (command.kind !== 'generate') throw new UsageError('This request is not a /kling generate command.');
+        amountMc = quoteRequest(deps.catalog, command.prompt, command.flags, deps.config.DEFAULT_MODEL).credits;
+      } catch (error) {
+        if (!(error instanceof UsageError)) throw error;
+        await ephemeral(respond, `This request can no longer be priced: ${error.message} Deny it, and ask for a new one.`);
+        return;
+      }
+
+      const short = shortBudgets(await deps.ledger.usageFor(scope), amountMc);
+      if (short.workspace) {
+        await ephemeral(
+          respond,
+          `Not approved yet: the workspace budget has ${formatCredits(short.workspace.remainingMc)} credits left and this needs ${formatCredits(amountMc)}. Raise it with \`/kling budget set workspace …\` first, then approve.`,
+        );
+        return;
+      }
+      const raised: Raise[] = short.raisable.map((u) => ({ budget: u.budget, amountMc: amountMc - u.remainingMc }));
+      const decided = await deps.db.transaction(async (tx) => {
+        const claimed = await store.decide(request.id, 'approved', adminId, tx);
+        if (claimed) {
+          for (const r of short.raisable) await deps.ledger.adjust(r.budget.id, amountMc - r.remainingMc, adminId, `approved ${request.id}: ${request.description}`, tx);
+        }
+        return claimed;
+      });
+      if (!decided) {
+        // Someone decided between our read and our claim (a double click): the first click answers.
+        await alreadyDecided((await store.get(request.id))!, respond);
+        return;
+      }
+
+      const outcome = await requestVideo({ text: request.commandText, confirmed: true, skipDuplicate: true }, scope, deps);
+      if (outcome.jobId) {
+        void deps.cards.sync(outcome.jobId, { post: true });
+        deps.worker.wake(outcome.jobId);
+      }
+      await respond({ replace_original: true, ...approvalDecided(decided, prompt, { ...price, raised, refusedAgain: !outcome.jobId }) });
+      await tellRequester(decided, approvalAnswer(decided, outcome.jobId ? 'queued' : 'refused'), deps, client);
+    });
+
+    app.action<BlockButtonAction>(ActionId.deny, async ({ ack, body, respond, client }) => {
+      await ack();
+      const request = await pending(body, respond);
+      if (!request) return;
+      const decided = await store.decide(request.id, 'denied', body.user.id);
+      if (!decided) {
+        await alreadyDecided((await store.get(request.id))!, respond);
+        return;
+      }
+      await respond({ replace_original: true, ...approvalDecided(decided, promptOf(request.commandText), price) });
+      await tellRequester(decided, approvalAnswer(decided, 'denied'), deps, client);
     });
   },
 };

@@ -1,0 +1,27 @@
+import { bigint, index, pgEnum, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+
+export const approvalState = pgEnum('approval_state', ['pending', 'approved', 'denied']);
+
+/**
+ * A request over a user or channel budget, sent to the admins (design §3 approvals). The row is the claim:
+ * only the first admin to decide moves it out of `pending`, so a second click changes nothing.
+ */
+export const approvals = pgTable(
+  'approvals',
+  {
+    id: text('id').primaryKey(),
+    teamId: text('team_id').notNull(),
+    channelId: text('channel_id').notNull(),
+    userId: text('user_id').notNull(),
+    /** The `/kling generate …` text as Slack sent it; an approval runs it again. */
+    commandText: text('command_text').notNull(),
+    /** What the catalog said when it was asked ("kling-v2-6 pro · 10 s · audio") and its price. */
+    description: text('description').notNull(),
+    amountMc: bigint('amount_mc', { mode: 'number' }).notNull(),
+    state: approvalState('state').notNull().default('pending'),
+    requestedAt: timestamp('requested_at', { withTimezone: true }).notNull().defaultNow(),
+    decidedBy: text('decided_by'),
+    decidedAt: timestamp('decided_at', { withTimezone: true }),
+  },
+  (t) => [index('approvals_team_requested').on(t.teamId, t.requestedAt)],
+);
