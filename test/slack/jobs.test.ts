@@ -24,8 +24,8 @@ describe('a paused queue, cancelling and status', () => {
     const paused = await alert('Kling refused new work');
     expect(textOf(paused)).toMatch(/\(code 1102\)/);
     expect(textOf(paused)).toContain('Queued videos keep their held credits and wait');
-    const first = await card('the first shot');
-    expect(textOf(first)).toContain('Queued');
+    // Back in the queue, with its hold, until the account is usable again.
+    const first = await h.slack.waitFor(() => h.cards('C0VIDEO').find((m) => textOf(m).includes('the first shot') && textOf(m).includes('Queued')), 10_000);
 
     // The queue is paused, so this one stays queued: a job that can still be cancelled.
     await h.command(GRACE, 'generate the second shot');
