@@ -38,7 +38,8 @@ export class Ledger {
 
   async ensureWorkspace(teamId: string, tx?: Db): Promise<WorkspaceSettings> {
     const workspace = await store.ensureWorkspace(tx ?? this.db, teamId, this.defaultTimezone, this.defaultDailyLimitMc);
-    this.knownTeams.add(teamId);
+    // Inside a caller's transaction the row exists only if that transaction commits: not cached then.
+    if (!tx) this.knownTeams.add(teamId);
     return workspace;
   }
 
@@ -47,7 +48,7 @@ export class Ledger {
     const batch = Array.isArray(requests) ? requests : [requests];
     const teamId = validateBatch(batch);
     const db = tx ?? this.db;
-    if (!this.knownTeams.has(teamId)) await this.ensureWorkspace(teamId, db);
+    if (!this.knownTeams.has(teamId)) await this.ensureWorkspace(teamId, tx);
     const outcome = await store.reserve(
       db, teamId,
       batch.map((r) => ({ channelId: r.channelId, userId: r.userId, amountMc: r.amountMc, generationId: r.generationId, memo: r.memo })),

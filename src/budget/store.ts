@@ -23,7 +23,7 @@ export interface ReservedBudget extends BudgetRow {
   needMc: number;
   chargedMc: number;
   periodLimitMc: number;
-  periodHard?: boolean;
+  periodHard: boolean;
 }
 
 export interface EventRow {

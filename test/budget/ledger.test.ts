@@ -348,6 +348,20 @@ describe('transactions', () => {
   });
 });
 
+describe('a workspace first seen inside a transaction that rolls back', () => {
+  it('is created again by the next reservation', async () => {
+    const ledger = new Ledger(database.db, { now: () => new Date('2026-11-25T12:00:00Z') });
+    const request = { teamId: 'TROLLBACK', channelId: 'C', userId: 'U', amountMc: 1_000 };
+    await expect(
+      database.db.transaction(async (tx) => {
+        expect((await ledger.reserve(request, tx)).ok).toBe(true);
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    expect((await ledger.reserve(request)).ok).toBe(true);
+  });
+});
+
 describe('embedded PGlite', () => {
   it('runs the same migrations and the same ledger', async () => {
     const embedded = await openDatabase({ dataDir: 'memory://' });
