@@ -99,7 +99,8 @@ export async function startSlackWorkspace(options: SlackWorkspaceOptions): Promi
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
-    if (req.method === 'POST' || (req.method === 'GET' && path.startsWith('/api/'))) {
+    const slackPath = ['/api/', '/upload/', '/response/'].some((prefix) => path.startsWith(prefix));
+    if (slackPath && (req.method === 'POST' || req.method === 'GET')) {
       const raw = req.method === 'POST' ? await readBody(req) : Buffer.alloc(0);
       if (path.startsWith('/api/')) {
         let args: Record<string, unknown>;

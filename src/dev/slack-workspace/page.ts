@@ -30,9 +30,31 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
   return text ? (JSON.parse(text) as Record<string, unknown>) : {};
 }
 
+/**
+ * What Slack's client sends for typed text when the command escapes (manifest should_escape: true):
+ * &, < and > as entities, and a known #channel, @person or URL as <#C…|name>, <@U…|name>, <url>.
+ */
+export function encodeTyped(state: WorkspaceState, text: string): string {
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/(^|\s)#([\w-]+)/g, (whole, before: string, name: string) => {
+      const channel = [...state.conversations.values()].find((c) => c.kind === 'channel' && c.name === name.toLowerCase());
+      return channel ? `${before}<#${channel.id}|${channel.name}>` : whole;
+    })
+    .replace(/(^|\s)@([\w.-]+)/g, (whole, before: string, name: string) => {
+      const user = [...state.users.values()].find((u) => !u.isBot && u.name.toLowerCase() === name.toLowerCase());
+      return user ? `${before}<@${user.id}|${user.name.toLowerCase()}>` : whole;
+    })
+    .replace(/(^|\s)(https?:\/\/[^\s]+)/g, '$1<$2>');
+}
+
 /** Everything one person sees. */
 function snapshot(state: WorkspaceState, userId: string) {
   const me = state.users.get(userId);
+  // Every person has a DM with the app (its Messages tab), as in Slack.
+  if (me && !me.isBot) state.openDm([userId]);
   const people = [...state.users.values()].filter((u) => !u.isBot);
   const conversations = [...state.conversations.values()].filter((c) => c.members.includes(userId));
   const messages: Record<string, unknown[]> = {};
@@ -91,7 +113,8 @@ export async function servePage(req: IncomingMessage, res: ServerResponse, url: 
       case '/ui/command': {
         const match = /^(\/\S+)\s*([\s\S]*)$/.exec(String(body.text ?? '').trim());
         if (!match) return json(res, 400, { error: 'A command starts with /, e.g. /kling help' });
-        const reply = await interactions.slashCommand({ userId: user, channelId: String(body.channel), command: match[1], text: match[2]!.trim() });
+        const text = encodeTyped(state, match[2]!.trim());
+        const reply = await interactions.slashCommand({ userId: user, channelId: String(body.channel), command: match[1], text });
         return json(res, 200, { status: reply.status });
       }
       case '/ui/message': {
@@ -99,10 +122,8 @@ export async function servePage(req: IncomingMessage, res: ServerResponse, url: 
         if (!text) return json(res, 400, { error: 'Nothing to send' });
         const channel = String(body.channel);
         if (!state.conversations.get(channel)?.members.includes(user)) return json(res, 400, { error: 'Not in that conversation' });
-        // What a person types is stored Slack-escaped, as Slack stores it.
-        const escaped = text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
         const threadTs = typeof body.threadTs === 'string' ? body.threadTs : undefined;
-        state.addMessage({ channel, ts: state.nextTs(), threadTs, user, text: escaped, via: 'person' });
+        state.addMessage({ channel, ts: state.nextTs(), threadTs, user, text: encodeTyped(state, text), via: 'person' });
         return json(res, 200, {});
       }
       case '/ui/action': {

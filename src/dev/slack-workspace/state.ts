@@ -45,7 +45,6 @@ export interface StoredView {
 interface Persisted {
   messages: StoredMessage[];
   views: StoredView[];
-  stacks: Record<string, string[]>;
   conversations: WorkspaceChannel[];
   files: (StoredFile & { data: string })[];
   lastTsMicros: number;
@@ -90,7 +89,7 @@ export class WorkspaceState {
     channels: { id: string; name: string }[],
     private readonly dataFile?: string,
   ) {
-    this.users.set(BOT_USER_ID, { id: BOT_USER_ID, name: 'kling', isAdmin: false, isOwner: false, isBot: true });
+    this.users.set(BOT_USER_ID, { id: BOT_USER_ID, name: 'Kling', isAdmin: false, isOwner: false, isBot: true });
     this.users.set(SLACKBOT_ID, { id: SLACKBOT_ID, name: 'Slackbot', isAdmin: false, isOwner: false, isBot: true });
     for (const u of users) this.users.set(u.id, { id: u.id, name: u.name, isAdmin: Boolean(u.isAdmin), isOwner: false, isBot: false });
     const people = users.map((u) => u.id);
@@ -167,7 +166,6 @@ export class WorkspaceState {
     const data: Persisted = {
       messages: this.messages,
       views: [...this.views.values()],
-      stacks: Object.fromEntries(this.stacks),
       conversations: [...this.conversations.values()].filter((c) => c.kind !== 'channel'),
       files: [...this.files.values()].map((f) => ({ ...f, data: f.data.toString('base64') })),
       lastTsMicros: this.lastTsMicros,
@@ -187,8 +185,8 @@ export class WorkspaceState {
       throw new Error(`The offline workspace data file ${file} is unreadable (${(error as Error).message}); delete it or start with --reset`);
     }
     this.messages = data.messages ?? [];
-    for (const v of data.views ?? []) this.views.set(v.id, v);
-    for (const [user, stack] of Object.entries(data.stacks ?? {})) this.stacks.set(user, stack);
+    // A modal belongs to the session that opened it: after a restart none is open.
+    for (const v of data.views ?? []) this.views.set(v.id, { ...v, open: v.type === 'home' });
     for (const c of data.conversations ?? []) this.conversations.set(c.id, c);
     for (const f of data.files ?? []) this.files.set(f.id, { ...f, data: Buffer.from(f.data, 'base64') });
     this.lastTsMicros = data.lastTsMicros ?? 0;

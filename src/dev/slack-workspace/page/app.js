@@ -1,0 +1,823 @@
+// The offline Slack workspace page: plain DOM, one snapshot of what the signed-in person sees,
+// refreshed whenever the server says something changed (server-sent events).
+'use strict';
+
+const $ = (selector) => document.querySelector(selector);
+const store = {
+  get: (key, fallback) => { try { return JSON.parse(localStorage.getItem(key)) ?? fallback; } catch { return fallback; } },
+  set: (key, value) => localStorage.setItem(key, JSON.stringify(value)),
+};
+
+const app = {
+  userId: new URLSearchParams(location.search).get('user') || store.get('kling-demo-user', null),
+  snap: null,
+  place: store.get('kling-demo-place', null),  // { kind: 'channel', id } | { kind: 'app', tab: 'home' | 'messages' }
+  threadTs: null,
+  renderedKeys: {},
+  known: new Map(),                            // ts → editedTs, to flash what is new or changed
+  modalKey: null,
+  history: [],
+  historyIndex: -1,
+};
+
+// ---------------------------------------------------------------------------------------------
+// text: Slack mrkdwn and plain_text
+
+const EMOJI = {
+  white_check_mark: '✅', heavy_check_mark: '✔️', x: '❌', warning: '⚠️', hourglass: '⌛', hourglass_flowing_sand: '⏳',
+  movie_camera: '🎥', film_frames: '🎞️', clapper: '🎬', video_camera: '📹', camera: '📷', frame_with_picture: '🖼️',
+  moneybag: '💰', money_with_wings: '💸', dollar: '💵', coin: '🪙', bar_chart: '📊', chart_with_upwards_trend: '📈',
+  chart_with_downwards_trend: '📉', rotating_light: '🚨', no_entry: '⛔', no_entry_sign: '🚫', stop_sign: '🛑', bell: '🔔',
+  tada: '🎉', sparkles: '✨', rocket: '🚀', zap: '⚡', fire: '🔥', bulb: '💡', information_source: 'ℹ️', question: '❓',
+  lock: '🔒', key: '🔑', gear: '⚙️', wrench: '🔧', hammer_and_wrench: '🛠️', arrows_counterclockwise: '🔄', repeat: '🔁',
+  pause_button: '⏸️', arrow_forward: '▶️', stopwatch: '⏱️', clock3: '🕒', calendar: '📅', date: '📅', memo: '📝',
+  scroll: '📜', receipt: '🧾', ledger: '📒', inbox_tray: '📥', outbox_tray: '📤', package: '📦', wave: '👋', eyes: '👀',
+  thumbsup: '👍', '+1': '👍', thumbsdown: '👎', raised_hand: '✋', red_circle: '🔴', large_green_circle: '🟢',
+  large_yellow_circle: '🟡', large_orange_circle: '🟠', large_blue_circle: '🔵', white_circle: '⚪', black_circle: '⚫',
+  green_heart: '💚', robot_face: '🤖', speech_balloon: '💬', link: '🔗', mag: '🔍', crystal_ball: '🔮', art: '🎨',
+  sound: '🔉', mute: '🔇', loud_sound: '🔊', star: '⭐', skull: '💀', recycle: '♻️', heavy_plus_sign: '➕', heavy_minus_sign: '➖',
+  thread: '🧵', octagonal_sign: '🛑', hourglass_done: '⌛', timer_clock: '⏲️', money_mouth_face: '🤑', chart: '💹',
+  point_right: '👉', arrow_right: '➡️', small_blue_diamond: '🔹', small_orange_diamond: '🔸', checkered_flag: '🏁',
+};
+
+const escapeHtml = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const decodeSlack = (s) => String(s).replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+const emojify = (html) => html.replace(/:([a-z0-9_+-]+):/g, (m, name) => EMOJI[name] ?? m);
+
+function userName(id) {
+  return app.snap?.users.find((u) => u.id === id)?.name ?? id;
+}
+function channelName(id) {
+  return app.snap?.conversations.find((c) => c.id === id)?.name ?? id;
+}
+
+/** <@U…>, <#C…|name>, <!channel>, <!date^…|fallback>, <url|label>, as Slack shows them. */
+function angle(inner) {
+  const [target, label] = [inner.split('|')[0], inner.split('|').slice(1).join('|')];
+  if (target.startsWith('@')) return `<span class="mention user">@${escapeHtml(label || userName(target.slice(1)))}</span>`;
+  if (target.startsWith('#')) return `<span class="mention user">#${escapeHtml(label || channelName(target.slice(1)))}</span>`;
+  if (target.startsWith('!')) {
+    const special = target.slice(1).split('^')[0];
+    if (special === 'date') return escapeHtml(formatSlackDate(target, label));
+    if (['channel', 'here', 'everyone'].includes(special)) return `<span class="mention">@${special}</span>`;
+    return escapeHtml(decodeSlack(label || special));
+  }
+  if (/^(https?:|mailto:)/i.test(target)) {
+    return `<a href="${escapeHtml(decodeSlack(target))}" target="_blank" rel="noopener">${escapeHtml(decodeSlack(label || target))}</a>`;
+  }
+  return escapeHtml(decodeSlack(`<${inner}>`));
+}
+
+/** <!date^1700000000^{date_short_pretty} {time}|fallback>, in the reader's own time zone as Slack shows it. */
+function formatSlackDate(target, fallback) {
+  const [, seconds, format] = target.split('^');
+  const date = new Date(Number(seconds) * 1000);
+  if (!format || Number.isNaN(date.getTime())) return decodeSlack(fallback || '');
+  const day = (d) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+  const today = day(new Date());
+  const pretty = (fallbackFormat) => {
+    const diff = Math.round((day(date) - today) / 86_400_000);
+    return diff === 0 ? 'today' : diff === 1 ? 'tomorrow' : diff === -1 ? 'yesterday' : fallbackFormat();
+  };
+  const short = () => date.toLocaleDateString([], { month: 'short', day: 'numeric', year: 'numeric' });
+  const long = () => date.toLocaleDateString([], { weekday: 'long', month: 'long', day: 'numeric', year: 'numeric' });
+  const tokens = {
+    date_num: () => date.toISOString().slice(0, 10),
+    date: () => date.toLocaleDateString([], { month: 'long', day: 'numeric', year: 'numeric' }),
+    date_short: short,
+    date_long: long,
+    date_pretty: () => pretty(() => date.toLocaleDateString([], { month: 'long', day: 'numeric', year: 'numeric' })),
+    date_short_pretty: () => pretty(short),
+    date_long_pretty: () => pretty(long),
+    time: () => date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }),
+    time_secs: () => date.toLocaleTimeString(),
+  };
+  return format.replace(/\{(\w+)\}/g, (whole, token) => (tokens[token] ? tokens[token]() : whole));
+}
+
+function mrkdwn(text) {
+  const held = [];
+  const hold = (html) => `\u0000${held.push(html) - 1}\u0000`;
+  let s = String(text ?? '');
+  s = s.replace(/```([\s\S]*?)```/g, (_, code) => hold(`<pre>${escapeHtml(decodeSlack(code))}</pre>`));
+  s = s.replace(/`([^`\n]+)`/g, (_, code) => hold(`<code>${escapeHtml(decodeSlack(code))}</code>`));
+  s = s.replace(/<([^<>\s][^<>]*)>/g, (_, inner) => hold(angle(inner)));
+  s = escapeHtml(decodeSlack(s));
+  const edge = '[\\s\\u0000().,!?:;"\'~_*]';
+  for (const [mark, tag] of [['\\*', 'strong'], ['_', 'em'], ['~', 's']]) {
+    s = s.replace(new RegExp(`(^|${edge})${mark}(?=\\S)([^\\n]*?\\S)${mark}(?=$|${edge})`, 'g'), `$1<${tag}>$2</${tag}>`);
+  }
+  s = s.replace(/^&gt; ?(.*)$/gm, '<span class="quote">$1</span>');
+  s = emojify(s).replace(/\n/g, '<br>');
+  return s.replace(/\u0000(\d+)\u0000/g, (_, i) => held[Number(i)]);
+}
+
+/** A text object: mrkdwn or plain_text. */
+function textHtml(obj) {
+  if (!obj) return '';
+  if (obj.type === 'mrkdwn') return mrkdwn(obj.text);
+  const plain = escapeHtml(obj.text ?? '').replace(/\n/g, '<br>');
+  return obj.emoji === false ? plain : emojify(plain);
+}
+
+function el(tag, attrs = {}, html) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? '' : value);
+  }
+  if (html !== undefined) node.innerHTML = html;
+  return node;
+}
+
+// ---------------------------------------------------------------------------------------------
+// talking to the workspace
+
+let toastTimer;
+function toast(message) {
+  const node = $('#toast');
+  node.textContent = message;
+  node.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => (node.hidden = true), 4500);
+}
+
+async function post(path, body) {
+  try {
+    const res = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: app.userId, ...body }) });
+    const data = await res.json().catch(() => ({}));
+    if (!res.ok) toast(data.error || `Something went wrong (${res.status})`);
+    else if (data.status !== undefined && data.status !== 200) toast(`The app did not respond properly (HTTP ${data.status}).`);
+    return data;
+  } catch {
+    toast('The workspace is not reachable. Is `npm run demo` still running?');
+    return {};
+  }
+}
+
+let fetching = false;
+let again = false;
+/** Fetches what the person sees and renders it; calls during a fetch collapse into one more. */
+async function refresh() {
+  if (fetching) { again = true; return; }
+  fetching = true;
+  try {
+    const res = await fetch(`/ui/state?user=${encodeURIComponent(app.userId ?? '')}`);
+    app.snap = await res.json();
+  } catch {
+    return; // the workspace is away; the event stream reconnects and brings us back
+  } finally {
+    fetching = false;
+  }
+  render();
+  if (again) { again = false; refresh(); }
+}
+
+function listen() {
+  const events = new EventSource('/ui/events');
+  events.onmessage = () => refresh();
+}
+
+// ---------------------------------------------------------------------------------------------
+// where we are
+
+const me = () => app.snap.me;
+const appDm = () => app.snap.conversations.find((c) => c.kind === 'im');
+const currentChannelId = () => (app.place?.kind === 'app' ? appDm()?.id : app.place?.id);
+const lastSeenKey = () => `kling-demo-seen-${app.userId}`;
+
+function go(place) {
+  app.place = place;
+  app.threadTs = null;
+  store.set('kling-demo-place', place);
+  app.renderedKeys = {};
+  if (place.kind === 'app' && place.tab === 'home') post('/ui/home', {});
+  render();
+  if (place.kind !== 'app' || place.tab === 'messages') $('#composer-input').focus();
+}
+
+function markSeen(channelId) {
+  const list = app.snap.messages[channelId] ?? [];
+  const seen = store.get(lastSeenKey(), {});
+  const latest = list.length ? list[list.length - 1].ts : '0';
+  if (seen[channelId] !== latest) {
+    seen[channelId] = latest;
+    store.set(lastSeenKey(), seen);
+  }
+}
+
+/** Messages already there the first time a person looks count as read; what arrives later is unread until opened. */
+function rememberFirstLook() {
+  const seen = store.get(lastSeenKey(), {});
+  let changed = false;
+  for (const c of app.snap.conversations) {
+    if (seen[c.id] !== undefined) continue;
+    const list = app.snap.messages[c.id] ?? [];
+    seen[c.id] = list.length ? list[list.length - 1].ts : '0';
+    changed = true;
+  }
+  if (changed) store.set(lastSeenKey(), seen);
+}
+
+function unread(channelId) {
+  const seen = store.get(lastSeenKey(), {})[channelId] ?? '0';
+  return (app.snap.messages[channelId] ?? []).filter((m) => !m.threadTs && m.user !== app.userId && Number(m.ts) > Number(seen)).length;
+}
+
+// ---------------------------------------------------------------------------------------------
+// rendering
+
+function avatar(userId, small) {
+  const user = app.snap.users.find((u) => u.id === userId);
+  const cls = ['avatar', small && 'small', userId === app.snap.botUserId && 'bot', userId === 'USLACKBOT' && 'slackbot'].filter(Boolean).join(' ');
+  const node = el('span', { class: cls }, escapeHtml((user?.name ?? '?').slice(0, 1).toUpperCase()));
+  if (!user?.isBot) node.style.background = `hsl(${[...userId].reduce((h, c) => h + c.charCodeAt(0) * 37, 0) % 360} 55% 45%)`;
+  return node;
+}
+
+function listItem(child) {
+  const item = el('li');
+  item.append(child);
+  return item;
+}
+
+function renderChrome() {
+  const select = $('#user-select');
+  const people = app.snap.people.map((id) => app.snap.users.find((u) => u.id === id));
+  const signature = people.map((p) => p.id).join();
+  if (select.dataset.signature !== signature) {
+    select.innerHTML = '';
+    for (const p of people) select.append(el('option', { value: p.id }, escapeHtml(p.isAdmin ? `${p.name} (admin)` : p.name)));
+    select.dataset.signature = signature;
+  }
+  select.value = app.userId;
+  $('#me-avatar').replaceWith(Object.assign(avatar(app.userId, true), { id: 'me-avatar' }));
+
+  const channelList = $('#channel-list');
+  channelList.innerHTML = '';
+  for (const c of app.snap.conversations.filter((c) => c.kind === 'channel')) {
+    const active = app.place?.kind === 'channel' && app.place.id === c.id;
+    const count = active ? 0 : unread(c.id);
+    const button = el('button', { class: [active && 'active', count && 'unread'].filter(Boolean).join(' '), 'data-channel': c.name, onclick: () => go({ kind: 'channel', id: c.id }) });
+    button.append(el('span', { class: 'hash' }, '#'), el('span', {}, escapeHtml(c.name)));
+    if (count) button.append(el('span', { class: 'badge' }, String(count)));
+    channelList.append(listItem(button));
+  }
+
+  const appList = $('#app-list');
+  appList.innerHTML = '';
+  const dm = appDm();
+  const appActive = app.place?.kind === 'app';
+  const appCount = appActive || !dm ? 0 : unread(dm.id);
+  const appButton = el('button', { class: [appActive && 'active', appCount && 'unread'].filter(Boolean).join(' '), 'data-app': 'kling', onclick: () => go({ kind: 'app', tab: 'home' }) });
+  appButton.append(avatar(app.snap.botUserId, true), el('span', {}, 'Kling'));
+  if (appCount) appButton.append(el('span', { class: 'badge' }, String(appCount)));
+  appList.append(listItem(appButton));
+
+  const dmList = $('#dm-list');
+  dmList.innerHTML = '';
+  const groups = app.snap.conversations.filter((c) => c.kind === 'mpim');
+  dmList.previousElementSibling.hidden = groups.length === 0;
+  for (const g of groups) {
+    const active = app.place?.kind === 'channel' && app.place.id === g.id;
+    const names = g.name.split(',').filter((id) => id !== app.userId).map(userName).join(', ');
+    dmList.append(listItem(el('button', { class: active ? 'active' : '', onclick: () => go({ kind: 'channel', id: g.id }) }, `<span class="hash">👥</span><span>${escapeHtml(names)} + Kling</span>`)));
+  }
+}
+
+function renderHeader() {
+  const tabs = $('#app-tabs');
+  if (app.place?.kind === 'app') {
+    $('#conversation-title').innerHTML = '';
+    $('#conversation-title').append(avatar(app.snap.botUserId, true), document.createTextNode('Kling'));
+    $('#conversation-topic').textContent = 'Generate Kling videos within your team’s budget';
+    tabs.hidden = false;
+    for (const tab of tabs.querySelectorAll('.tab')) tab.classList.toggle('active', tab.dataset.tab === app.place.tab);
+  } else {
+    const c = app.snap.conversations.find((c) => c.id === app.place.id);
+    $('#conversation-title').textContent = c?.kind === 'channel' ? `# ${c.name}` : 'Group message';
+    const topics = { general: 'Company-wide announcements and work chatter', video: 'Video generation with /kling', 'kling-alerts': 'Budget alerts from Kling' };
+    $('#conversation-topic').textContent = topics[c?.name] ?? '';
+    tabs.hidden = true;
+  }
+}
+
+/** The Block Kit renderer. ctx: { kind: 'message', channel, ts } or { kind: 'view', viewId, state, errors }. */
+function renderBlocks(blocks, ctx) {
+  const box = el('div', { class: 'blocks' });
+  for (const block of blocks ?? []) {
+    const node = renderBlock(block, ctx);
+    if (node) box.append(node);
+  }
+  return box;
+}
+
+function renderBlock(block, ctx) {
+  switch (block.type) {
+    case 'section': {
+      const node = el('div', { class: 'b-section', 'data-block-id': block.block_id });
+      const main = el('div', { class: 'b-section-main' });
+      if (block.text) main.append(el('div', { class: 'text' }, textHtml(block.text)));
+      if (block.fields) {
+        const fields = el('div', { class: 'b-fields' });
+        for (const f of block.fields) fields.append(el('div', { class: 'text' }, textHtml(f)));
+        main.append(fields);
+      }
+      node.append(main);
+      if (block.accessory) {
+        const accessory = el('div', { class: 'b-accessory' });
+        accessory.append(renderElement(block.accessory, block, ctx));
+        node.append(accessory);
+      }
+      return node;
+    }
+    case 'header':
+      return el('div', { class: 'b-header' }, textHtml(block.text));
+    case 'divider':
+      return el('hr', { class: 'b-divider' });
+    case 'image': {
+      const node = el('figure', { class: 'b-image', style: 'margin:0' });
+      if (block.title) node.append(el('div', { class: 'title' }, textHtml(block.title)));
+      node.append(el('img', { src: block.image_url, alt: block.alt_text, loading: 'lazy' }));
+      return node;
+    }
+    case 'context': {
+      const node = el('div', { class: 'b-context' });
+      for (const e of block.elements ?? []) {
+        node.append(e.type === 'image' ? el('img', { src: e.image_url, alt: e.alt_text }) : el('span', {}, textHtml(e)));
+      }
+      return node;
+    }
+    case 'actions': {
+      const node = el('div', { class: 'b-actions', 'data-block-id': block.block_id });
+      for (const e of block.elements ?? []) node.append(renderElement(e, block, ctx));
+      return node;
+    }
+    case 'input':
+      return renderInput(block, ctx);
+    case 'markdown':
+      return el('div', { class: 'b-markdown text' }, mrkdwn(block.text));
+    case 'rich_text':
+      return el('div', { class: 'b-rich text' }, escapeHtml(richText(block)).replace(/\n/g, '<br>'));
+    case 'video':
+      return fileChip({ name: block.title?.text ?? 'Video', url: block.title_url ?? block.video_url, mimetype: 'video/mp4' });
+    default:
+      return null;
+  }
+}
+
+function richText(node) {
+  if (typeof node.text === 'string') return node.text;
+  if (node.type === 'link') return node.text ?? node.url;
+  if (node.type === 'user') return `@${userName(node.user_id)}`;
+  return (node.elements ?? []).map(richText).join(node.type === 'rich_text_list' ? '\n' : '');
+}
+
+/** Sends a block_actions payload for this element, from a message or a view. */
+async function act(element, value, ctx, trigger) {
+  if (element.confirm && !(await confirmDialog(element.confirm))) return;
+  if (trigger) trigger.disabled = true;
+  const body = { actionId: element.action_id, value };
+  if (ctx.kind === 'view') Object.assign(body, { viewId: ctx.viewId, values: ctx.collect ? ctx.collect() : undefined });
+  else Object.assign(body, { channel: ctx.channel, ts: ctx.ts });
+  await post('/ui/action', body);
+  if (trigger) trigger.disabled = false;
+}
+
+function optionLabel(o) {
+  return escapeHtml(o.text?.text ?? o.value);
+}
+
+function selectFor(element, options, selected, multiple) {
+  const select = el('select', { class: 'select', multiple, 'data-action-id': element.action_id });
+  if (!multiple) select.append(el('option', { value: '' }, escapeHtml(element.placeholder?.text ?? 'Select an option')));
+  const add = (parent, o) => parent.append(el('option', { value: o.value, selected: selected.includes(o.value) }, optionLabel(o)));
+  for (const o of options ?? []) add(select, o);
+  for (const g of element.option_groups ?? []) {
+    const group = el('optgroup', { label: g.label?.text ?? '' });
+    for (const o of g.options ?? []) add(group, o);
+    select.append(group);
+  }
+  return select;
+}
+
+/** Interactive elements outside input blocks fire block_actions as soon as they are used. */
+function renderElement(e, block, ctx) {
+  switch (e.type) {
+    case 'button': {
+      const button = el('button', { type: 'button', class: ['btn', e.style].filter(Boolean).join(' '), 'data-action-id': e.action_id }, textHtml(e.text));
+      button.addEventListener('click', () => {
+        if (e.url) window.open(e.url, '_blank', 'noopener');
+        act(e, e.value, ctx, button);
+      });
+      return button;
+    }
+    case 'image':
+      return el('img', { src: e.image_url, alt: e.alt_text });
+    case 'overflow': {
+      const select = selectFor({ ...e, placeholder: { text: '⋯' } }, e.options, [], false);
+      select.addEventListener('change', () => select.value && act(e, select.value, ctx));
+      return select;
+    }
+    case 'static_select':
+    case 'users_select':
+    case 'conversations_select':
+    case 'channels_select': {
+      const select = selectFor(e, optionsOf(e), [e.initial_option?.value ?? e.initial_user ?? e.initial_conversation ?? e.initial_channel].filter(Boolean), false);
+      select.addEventListener('change', () => act(e, select.value, ctx));
+      return select;
+    }
+    case 'checkboxes':
+    case 'radio_buttons': {
+      const group = choiceGroup(e, `${block.block_id}-${e.action_id}`, (e.initial_options ?? [e.initial_option]).filter(Boolean).map((o) => o.value));
+      group.addEventListener('change', () => {
+        const chosen = [...group.querySelectorAll('input:checked')].map((i) => i.value);
+        act(e, e.type === 'checkboxes' ? chosen : chosen[0], ctx);
+      });
+      return group;
+    }
+    case 'datepicker': {
+      const input = el('input', { type: 'date', class: 'select', value: e.initial_date });
+      input.addEventListener('change', () => act(e, input.value, ctx));
+      return input;
+    }
+    default:
+      return el('span', { class: 'time' }, `[${escapeHtml(e.type)}]`);
+  }
+}
+
+function optionsOf(e) {
+  if (e.type === 'users_select') return app.snap.people.map((id) => ({ value: id, text: { text: userName(id) } }));
+  if (e.type === 'conversations_select' || e.type === 'channels_select') {
+    return app.snap.conversations.filter((c) => c.kind === 'channel').map((c) => ({ value: c.id, text: { text: `#${c.name}` } }));
+  }
+  return e.options;
+}
+
+function choiceGroup(e, name, selected) {
+  const group = el('div', { class: 'choices', 'data-action-id': e.action_id });
+  for (const o of e.options ?? []) {
+    const label = el('label');
+    label.append(el('input', { type: e.type === 'checkboxes' ? 'checkbox' : 'radio', name, value: o.value, checked: selected.includes(o.value) }));
+    label.append(el('span', {}, `${textHtml(o.text)}${o.description ? `<span class="desc">${textHtml(o.description)}</span>` : ''}`));
+    group.append(label);
+  }
+  return group;
+}
+
+/** Input blocks (modals and home): the value comes from state.values when Slack already holds one, else the initial value. */
+function renderInput(block, ctx) {
+  const e = block.element ?? {};
+  const current = ctx.state?.[block.block_id]?.[e.action_id];
+  const error = ctx.errors?.[block.block_id];
+  const node = el('div', { class: `b-input${error ? ' invalid' : ''}`, 'data-block-id': block.block_id, 'data-type': e.type, 'data-optional': block.optional ? 'true' : undefined });
+  const id = `in-${block.block_id}`;
+  node.append(el('label', { class: 'label', for: id }, `${textHtml(block.label)}${block.optional ? ' <span class="optional">(optional)</span>' : ''}`));
+  const placeholder = e.placeholder?.text;
+  let field;
+  switch (e.type) {
+    case 'plain_text_input':
+    case 'email_text_input':
+    case 'url_text_input': {
+      const value = current?.value ?? e.initial_value ?? '';
+      field = e.multiline
+        ? el('textarea', { id, placeholder, maxlength: e.max_length, 'data-action-id': e.action_id })
+        : el('input', { id, type: 'text', placeholder, maxlength: e.max_length, 'data-action-id': e.action_id });
+      field.value = value;
+      break;
+    }
+    case 'number_input':
+      field = el('input', { id, type: 'number', step: e.is_decimal_allowed ? 'any' : '1', min: e.min_value, max: e.max_value, placeholder, 'data-action-id': e.action_id });
+      field.value = current?.value ?? e.initial_value ?? '';
+      break;
+    case 'static_select':
+    case 'multi_static_select':
+    case 'users_select':
+    case 'conversations_select':
+    case 'channels_select': {
+      const chosen = current
+        ? [current.selected_option?.value, ...(current.selected_options ?? []).map((o) => o.value), current.selected_user, current.selected_conversation, current.selected_channel]
+        : [e.initial_option?.value, ...(e.initial_options ?? []).map((o) => o.value), e.initial_user, e.initial_conversation, e.initial_channel];
+      field = selectFor(e, optionsOf(e), chosen.filter(Boolean), e.type === 'multi_static_select');
+      field.id = id;
+      break;
+    }
+    case 'checkboxes':
+    case 'radio_buttons': {
+      const chosen = current ? [current.selected_option, ...(current.selected_options ?? [])] : [e.initial_option, ...(e.initial_options ?? [])];
+      field = choiceGroup(e, id, chosen.filter(Boolean).map((o) => o.value));
+      break;
+    }
+    case 'datepicker':
+      field = el('input', { id, type: 'date', 'data-action-id': e.action_id, value: current?.selected_date ?? e.initial_date });
+      break;
+    case 'timepicker':
+      field = el('input', { id, type: 'time', 'data-action-id': e.action_id, value: current?.selected_time ?? e.initial_time });
+      break;
+    default:
+      field = el('div', { class: 'hint' }, `Unsupported input: ${escapeHtml(e.type)}`);
+  }
+  node.append(field);
+  if (block.hint) node.append(el('div', { class: 'hint' }, textHtml(block.hint)));
+  if (error) node.append(el('div', { class: 'error' }, mrkdwn(error)));
+  return node;
+}
+
+/** state.values for the submit: block_id → action_id → the entered value (string, or strings for multi-choice). */
+function collectInputs(container) {
+  const values = {};
+  for (const node of container.querySelectorAll('.b-input')) {
+    const blockId = node.dataset.blockId;
+    const holder = node.querySelector('[data-action-id]');
+    if (!holder) continue;
+    const actionId = holder.dataset.actionId;
+    let value;
+    if (holder.classList.contains('choices')) {
+      const chosen = [...holder.querySelectorAll('input:checked')].map((i) => i.value);
+      value = node.dataset.type === 'checkboxes' ? chosen : chosen[0] ?? '';
+    } else if (holder.multiple) {
+      value = [...holder.selectedOptions].map((o) => o.value);
+    } else {
+      value = holder.value;
+    }
+    values[blockId] = { [actionId]: value };
+  }
+  return values;
+}
+
+function fileChip(file) {
+  const isVideo = /^video\//.test(file.mimetype ?? '') || /\.mp4($|\?)/i.test(file.url ?? '');
+  const link = el('a', { class: 'file', href: file.url, target: '_blank', rel: 'noopener' });
+  link.append(el('span', { class: 'icon' }, isVideo ? '▶' : '📄'));
+  const label = el('span');
+  label.append(el('div', { class: 'name' }, escapeHtml(file.title || file.name)), el('div', { class: 'kind' }, isVideo ? 'Video · MP4' : escapeHtml(file.mimetype ?? 'File')));
+  link.append(label);
+  return link;
+}
+
+const formatTime = (ts) => new Date(Number(ts) * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+
+function renderMessage(m, previous, opts) {
+  const compact = previous && previous.user === m.user && !previous.ephemeralTo && !m.ephemeralTo && Number(m.ts) - Number(previous.ts) < 300 && !opts.thread;
+  const node = el('div', { class: ['message', compact && 'compact', m.ephemeralTo && 'ephemeral'].filter(Boolean).join(' '), 'data-ts': m.ts });
+  const before = app.known.get(m.ts);
+  if (opts.flash && (before === undefined || before !== (m.editedTs ?? ''))) node.classList.add('flash');
+  app.known.set(m.ts, m.editedTs ?? '');
+  node.append(avatar(m.user));
+  const body = el('div', { class: 'message-body' });
+  const meta = el('div', { class: 'meta' });
+  const user = app.snap.users.find((u) => u.id === m.user);
+  meta.append(el('span', { class: 'author' }, escapeHtml(user?.name ?? m.user)));
+  if (user?.isBot) meta.append(el('span', { class: 'app-tag' }, 'App'));
+  meta.append(el('span', { class: 'time', title: m.ts }, formatTime(m.ts)));
+  if (m.editedTs) meta.append(el('span', { class: 'edited', title: `edited ${formatTime(m.editedTs)}` }, '(edited)'));
+  body.append(meta);
+  if (m.ephemeralTo) body.append(el('div', { class: 'only-you' }, '👁 Only visible to you'));
+  if (m.blocks?.length) body.append(renderBlocks(m.blocks, { kind: 'message', channel: m.channel, ts: m.ts }));
+  else if (m.text) body.append(el('div', { class: 'text' }, mrkdwn(m.text)));
+  for (const f of m.files ?? []) {
+    if (/^image\//.test(f.mimetype)) {
+      const figure = el('a', { class: 'file-image', href: f.url, target: '_blank', rel: 'noopener', title: f.title });
+      figure.append(el('img', { src: f.url, alt: f.title }));
+      body.append(figure);
+    } else body.append(fileChip(f));
+  }
+  for (const url of videoLinks(m)) body.append(fileChip({ name: url.split('/').pop(), url, mimetype: 'video/mp4' }));
+  if (opts.replies) {
+    const button = el('button', { class: 'replies', onclick: () => openThread(m.ts) });
+    const people = [...new Set(opts.replies.map((r) => r.user))].slice(0, 3);
+    for (const p of people) button.append(avatar(p, true));
+    button.append(document.createTextNode(`${opts.replies.length} ${opts.replies.length === 1 ? 'reply' : 'replies'}`));
+    body.append(button);
+  }
+  node.append(body);
+  return node;
+}
+
+/** Slack unfurls video links; the page shows a video chip for each .mp4 link in a message. */
+function videoLinks(m) {
+  const text = [m.text, ...(m.blocks ?? []).map((b) => JSON.stringify(b))].join(' ');
+  return [...new Set([...text.matchAll(/<(https?:\/\/[^|>\s"]+\.mp4)(?:\|[^>]*)?>/g)].map((x) => x[1]))];
+}
+
+function renderList(container, list, key, opts) {
+  if (app.renderedKeys[key] === JSON.stringify(list) + app.userId) return;
+  const firstRender = app.renderedKeys[key] === undefined;
+  app.renderedKeys[key] = JSON.stringify(list) + app.userId;
+  const atBottom = container.scrollHeight - container.scrollTop - container.clientHeight < 80;
+  const scrollTop = container.scrollTop;
+  container.innerHTML = '';
+  if (list.length === 0 && opts.empty) container.append(opts.empty);
+  let previous;
+  for (const m of list) {
+    container.append(renderMessage(m, previous, { ...opts, flash: !firstRender, replies: opts.repliesOf?.(m) }));
+    previous = m;
+  }
+  container.scrollTop = firstRender || atBottom ? container.scrollHeight : scrollTop;
+}
+
+function renderConversation() {
+  const isHome = app.place?.kind === 'app' && app.place.tab === 'home';
+  $('#messages').hidden = isHome;
+  $('#composer').hidden = isHome;
+  $('#home').hidden = !isHome;
+  if (isHome) return renderHome();
+  const channelId = currentChannelId();
+  const all = app.snap.messages[channelId] ?? [];
+  const top = all.filter((m) => !m.threadTs || m.replyBroadcast);
+  const c = app.snap.conversations.find((x) => x.id === channelId);
+  const empty = el('div', { class: 'empty' }, c?.kind === 'channel'
+    ? `<strong>This is the very beginning of #${escapeHtml(c.name)}</strong>Type <code>/kling help</code> below to see what the bot can do.`
+    : '<strong>Kling</strong>Commands you type here stay between you and the app.');
+  renderList($('#messages'), top, `main-${channelId}`, { empty, repliesOf: (m) => {
+    const replies = all.filter((r) => r.threadTs === m.ts);
+    return replies.length ? replies : undefined;
+  } });
+  $('#composer-input').placeholder = c?.kind === 'channel' ? `Message #${c.name}` : 'Message Kling';
+  markSeen(channelId);
+}
+
+function renderHome() {
+  const home = app.snap.home;
+  const container = $('#home');
+  const key = home ? home.view.hash : 'none';
+  if (container.dataset.key === key) return;
+  container.dataset.key = key;
+  container.innerHTML = '';
+  if (!home) {
+    container.append(el('div', { class: 'empty' }, '<strong>Opening Home…</strong>The app publishes this tab when you open it; if nothing appears, it has no Home tab yet.'));
+    return;
+  }
+  const ctx = { kind: 'view', viewId: home.id, state: home.view.state?.values, collect: () => collectInputs(container) };
+  container.append(renderBlocks(home.view.blocks, ctx));
+}
+
+function openThread(ts) {
+  app.threadTs = ts;
+  delete app.renderedKeys.thread;
+  render();
+  $('#thread-input').focus();
+}
+
+function renderThread() {
+  const pane = $('#thread');
+  const channelId = currentChannelId();
+  const all = app.snap.messages[channelId] ?? [];
+  const parent = app.threadTs && all.find((m) => m.ts === app.threadTs);
+  pane.hidden = !parent || (app.place?.kind === 'app' && app.place.tab === 'home');
+  if (pane.hidden) return;
+  $('#thread-channel').textContent = app.place.kind === 'channel' ? `#${channelName(channelId)}` : 'Kling';
+  const replies = all.filter((m) => m.threadTs === parent.ts);
+  const container = $('#thread-messages');
+  renderList(container, [parent, ...replies], `thread-${parent.ts}`, { thread: true });
+  const first = container.querySelector('.message');
+  if (first && !container.querySelector('.thread-divider')) {
+    first.after(el('div', { class: 'thread-divider' }, `${replies.length} ${replies.length === 1 ? 'reply' : 'replies'}`));
+  }
+}
+
+function renderModal() {
+  const modal = app.snap.modal;
+  const backdrop = $('#modal-backdrop');
+  const form = $('#modal');
+  const key = modal ? `${modal.id}:${modal.view.hash}:${JSON.stringify(modal.errors)}` : null;
+  if (key === app.modalKey) return;
+  app.modalKey = key;
+  backdrop.hidden = !modal;
+  if (!modal) { form.innerHTML = ''; return; }
+  const view = modal.view;
+  form.innerHTML = '';
+  form.dataset.viewId = modal.id;
+  form.dataset.callbackId = view.callback_id;
+  const head = el('div', { class: 'modal-head' });
+  head.append(avatar(app.snap.botUserId), el('h2', {}, textHtml(view.title)));
+  head.append(el('button', { type: 'button', class: 'icon-button', 'aria-label': 'Close', onclick: () => closeModal(modal.id) }, '✕'));
+  const body = el('div', { class: 'modal-body' });
+  if (modal.errors._) body.append(el('div', { class: 'modal-error' }, escapeHtml(modal.errors._)));
+  const ctx = { kind: 'view', viewId: modal.id, state: view.state?.values, errors: modal.errors, collect: () => collectInputs(body) };
+  body.append(renderBlocks(view.blocks, ctx));
+  const foot = el('div', { class: 'modal-foot' });
+  foot.append(el('button', { type: 'button', class: 'btn', onclick: () => closeModal(modal.id) }, textHtml(view.close ?? { type: 'plain_text', text: 'Cancel' })));
+  if (view.submit) foot.append(el('button', { type: 'submit', class: 'btn primary', 'data-submit': 'true' }, textHtml(view.submit)));
+  form.append(head, body, foot);
+  form.onsubmit = async (event) => {
+    event.preventDefault();
+    const values = collectInputs(body);
+    // Like Slack's client: required inputs must be filled before anything is sent.
+    let missing = false;
+    for (const node of body.querySelectorAll('.b-input')) {
+      const v = Object.values(values[node.dataset.blockId] ?? {})[0];
+      const empty = v === undefined || v === '' || (Array.isArray(v) && v.length === 0);
+      node.querySelector('.error.required')?.remove();
+      if (empty && node.dataset.optional !== 'true') {
+        missing = true;
+        node.classList.add('invalid');
+        node.append(el('div', { class: 'error required' }, 'Please complete this required field.'));
+      }
+    }
+    if (missing) return;
+    const submit = form.querySelector('[data-submit]');
+    if (submit) submit.disabled = true;
+    await post('/ui/submit', { viewId: modal.id, values });
+    if (submit) submit.disabled = false;
+  };
+  setTimeout(() => body.querySelector('input, textarea, select')?.focus(), 0);
+}
+
+async function closeModal(viewId) {
+  await post('/ui/close', { viewId });
+}
+
+/** A button's confirm object, asked in a small dialog of our own. */
+function confirmDialog(confirm) {
+  return new Promise((resolve) => {
+    const backdrop = el('div', { class: 'modal-backdrop' });
+    const box = el('div', { class: 'modal', role: 'dialog' });
+    const head = el('div', { class: 'modal-head' });
+    head.append(el('h2', {}, textHtml(confirm.title ?? { type: 'plain_text', text: 'Are you sure?' })));
+    const body = el('div', { class: 'modal-body' }, `<div class="text">${textHtml(confirm.text)}</div>`);
+    const foot = el('div', { class: 'modal-foot' });
+    const done = (answer) => { backdrop.remove(); resolve(answer); };
+    foot.append(
+      el('button', { type: 'button', class: 'btn', onclick: () => done(false) }, textHtml(confirm.deny ?? { type: 'plain_text', text: 'Cancel' })),
+      el('button', { type: 'button', class: `btn ${confirm.style === 'danger' ? 'danger' : 'primary'}`, 'data-confirm': 'true', onclick: () => done(true) }, textHtml(confirm.confirm ?? { type: 'plain_text', text: 'Yes' })),
+    );
+    box.append(head, body, foot);
+    backdrop.append(box);
+    document.body.append(backdrop);
+  });
+}
+
+function render() {
+  if (!app.snap?.me) return;
+  if (!app.place || (app.place.kind === 'channel' && !app.snap.conversations.some((c) => c.id === app.place.id))) {
+    app.place = { kind: 'channel', id: app.snap.conversations.find((c) => c.kind === 'channel')?.id };
+  }
+  rememberFirstLook();
+  renderChrome();
+  renderHeader();
+  renderConversation();
+  renderThread();
+  renderModal();
+}
+
+// ---------------------------------------------------------------------------------------------
+// wiring
+
+async function sendFrom(input, threadTs) {
+  const text = input.value.trim();
+  if (!text) return;
+  const channel = currentChannelId();
+  input.value = '';
+  if (text.startsWith('/') && !threadTs) {
+    app.history.unshift(text);
+    app.historyIndex = -1;
+    input.disabled = true;
+    await post('/ui/command', { channel, text });
+    input.disabled = false;
+    input.focus();
+  } else {
+    await post('/ui/message', { channel, text, threadTs });
+  }
+}
+
+$('#composer').addEventListener('submit', (event) => { event.preventDefault(); sendFrom($('#composer-input')); });
+$('#thread-composer').addEventListener('submit', (event) => { event.preventDefault(); sendFrom($('#thread-input'), app.threadTs); });
+$('#composer-input').addEventListener('keydown', (event) => {
+  // Up/down walk through the commands typed before, like a shell.
+  if (event.key !== 'ArrowUp' && event.key !== 'ArrowDown') return;
+  const next = app.historyIndex + (event.key === 'ArrowUp' ? 1 : -1);
+  if (next < -1 || next >= app.history.length) return;
+  app.historyIndex = next;
+  event.target.value = next === -1 ? '' : app.history[next];
+  event.preventDefault();
+});
+$('#thread-close').addEventListener('click', () => { app.threadTs = null; render(); });
+$('#user-select').addEventListener('change', (event) => {
+  app.userId = event.target.value;
+  store.set('kling-demo-user', app.userId);
+  app.renderedKeys = {};
+  app.modalKey = null;
+  app.threadTs = null;
+  $('#home').dataset.key = '';
+  const url = new URL(location.href);
+  url.searchParams.delete('user');
+  history.replaceState(null, '', url);
+  if (app.place?.kind === 'app' && app.place.tab === 'home') post('/ui/home', {});
+  refresh();
+});
+for (const tab of document.querySelectorAll('#app-tabs .tab')) tab.addEventListener('click', () => go({ kind: 'app', tab: tab.dataset.tab }));
+document.addEventListener('keydown', (event) => {
+  if (event.key === 'Escape' && app.snap?.modal) closeModal(app.snap.modal.id);
+});
+
+(async function start() {
+  const res = await fetch('/ui/state');
+  const first = await res.json();
+  if (!first.people.includes(app.userId)) app.userId = first.people[0];
+  store.set('kling-demo-user', app.userId);
+  await refresh();
+  if (app.place?.kind === 'app' && app.place.tab === 'home') post('/ui/home', {});
+  listen();
+})();

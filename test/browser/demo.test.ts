@@ -1,0 +1,124 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { startDemo, type Demo } from '../../src/dev/demo';
+
+/**
+ * The demo as a newcomer sees it: the whole stack in-process, driven through the web page in the
+ * machine's Chromium. Screenshots land in test/artifacts/ for a person to look at.
+ */
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = new URL('../artifacts/', import.meta.url).pathname;
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) console.warn(`Skipping the browser test: ${CHROMIUM} is missing (apt-get install -y chromium).`);
+
+describe.skipIf(!hasChromium)('the demo in a browser', () => {
+  let demo: Demo;
+  let browser: BrowserContext;
+  let page: Page;
+  let dataDir: string;
+  let profileDir: string;
+
+  const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+  const openChannel = (name: string) => page.click(`#channel-list button[data-channel="${name}"]`);
+  const switchTo = async (userId: string) => {
+    await page.selectOption('#user-select', userId);
+    await expect.poll(() => page.inputValue('#user-select')).toBe(userId);
+  };
+  const type = async (text: string) => {
+    await page.fill('#composer-input', text);
+    await page.press('#composer-input', 'Enter');
+  };
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    dataDir = mkdtempSync(join(tmpdir(), 'kling-demo-'));
+    profileDir = mkdtempSync(join(tmpdir(), 'kling-chromium-'));
+    demo = await startDemo({ port: 0, botPort: 0, dataDir, klingTimings: { queuedMs: 600, processingMs: 2_500 }, pollMs: 250, logLevel: 'warn' });
+    // A fresh profile directory each run, so nothing from an earlier run (localStorage) leaks in.
+    browser = await chromium.launchPersistentContext(profileDir, {
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1360, height: 860 },
+    });
+    page = browser.pages()[0] ?? (await browser.newPage());
+    page.setDefaultTimeout(20_000);
+  }, 180_000); // the first start creates and migrates the embedded database
+
+  afterAll(async () => {
+    await browser?.close();
+    await demo?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(profileDir, { recursive: true, force: true });
+  });
+
+  it('generates a video, sets a budget as the admin, runs into it and shows the alert', async () => {
+    await page.goto(`${demo.url}/?user=U0GRACE`);
+    await openChannel('video');
+    await expect.poll(() => page.textContent('#conversation-title')).toBe('# video');
+
+    // Grace asks for a video; the job card appears in the channel and moves to done.
+    await type('/kling generate a fox running through snow at dusk');
+    const card = page.locator('#messages .message', { hasText: 'a fox running through snow at dusk' }).first();
+    await card.waitFor();
+    await shot('01-job-card');
+    await card.locator('.replies').waitFor();
+    expect(await card.textContent()).toMatch(/Done/);
+
+    // The video is in the card's thread.
+    await card.locator('.replies').click();
+    const video = page.locator('#thread-messages a[href$=".mp4"]').first();
+    await video.waitFor();
+    expect(await video.getAttribute('href')).toMatch(new RegExp(`^${demo.kling.url}/media/.+\\.mp4$`));
+    await shot('02-video-in-thread');
+    await page.click('#thread-close');
+
+    // Ada (an admin, per users.info) sets a workspace budget that the next video will not fit.
+    await switchTo('U0ADA');
+    await openChannel('video');
+    await type('/kling budget set workspace day 2');
+    await page.locator('#messages .message.ephemeral', { hasText: 'daily budget is now 2 credits' }).waitFor();
+    await shot('03-admin-sets-budget');
+
+    // Grace runs into it: an ephemeral refusal only she sees.
+    await switchTo('U0GRACE');
+    await openChannel('video');
+    await type('/kling generate a cat surfing a wave');
+    const refusal = page.locator('#messages .message.ephemeral', { hasText: 'Not queued' });
+    await refusal.waitFor();
+    expect(await refusal.textContent()).toContain('Only visible to you');
+    await shot('04-over-budget');
+
+    // The alerts channel has the "exhausted" alert, with an unread badge before it is opened.
+    await page.locator('#channel-list button[data-channel="kling-alerts"] .badge').waitFor();
+    await openChannel('kling-alerts');
+    const alert = page.locator('#messages .message', { hasText: 'exhausted' });
+    await alert.waitFor();
+    expect(await alert.textContent()).toContain('@Grace');
+    await shot('05-alert');
+
+    // Linus never saw Grace's refusal.
+    await switchTo('U0LINUS');
+    await openChannel('video');
+    await page.locator('#messages .message', { hasText: 'a fox running through snow at dusk' }).waitFor();
+    expect(await page.locator('#messages .message', { hasText: 'Not queued' }).count()).toBe(0);
+  });
+
+  it('shows the App Home and a modal', async () => {
+    await switchTo('U0ADA');
+    await page.click('#app-list button[data-app="kling"]');
+    await page.locator('#home .blocks').waitFor();
+    await shot('06-app-home');
+
+    await page.click('#app-tabs .tab[data-tab="messages"]');
+    await type('/kling batch');
+    const modal = page.locator('#modal');
+    await modal.locator('.b-input').first().waitFor();
+    await shot('07-batch-modal');
+    await modal.locator('.icon-button[aria-label="Close"]').click();
+    await page.locator('#modal-backdrop').waitFor({ state: 'hidden' });
+  });
+});
