@@ -68,6 +68,7 @@ export class DigestService {
   private readonly tasks = new Map<string, ScheduledTask[]>();
   private sweeper?: ScheduledTask;
   private retryTimer?: NodeJS.Timeout;
+  private stopped = false;
   /** Ticks in this process run one after the other. */
   private running: Promise<void> = Promise.resolve();
 
@@ -88,17 +89,20 @@ export class DigestService {
 
   /** Catches up first (a digest due while the bot was down is sent now), then schedules the cron jobs. */
   async start(): Promise<void> {
+    this.stopped = false;
     await this.tick();
     await this.schedule();
-    this.sweeper = cron.schedule(SWEEP_CRON, () => this.schedule().then(() => this.tick()), { name: 'digest-sweep', noOverlap: true });
+    this.sweeper = cron.schedule(SWEEP_CRON, () => this.logged(this.schedule().then(() => this.tick())), { name: 'digest-sweep', noOverlap: true });
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearTimeout(this.retryTimer);
     await this.sweeper?.destroy();
     for (const tasks of this.tasks.values()) for (const task of tasks) await task.destroy();
     this.tasks.clear();
     await this.running;
+    clearTimeout(this.retryTimer);
   }
 
   /** The cron jobs in force: one digest job and one midnight period close per workspace timezone. */
@@ -136,8 +140,8 @@ export class DigestService {
     for (const timezone of timezones) {
       if (this.tasks.has(timezone)) continue;
       this.tasks.set(timezone, [
-        cron.schedule(this.options.cron, () => this.tick(timezone), { timezone, name: `digest:${timezone}`, noOverlap: true }),
-        cron.schedule('0 0 * * *', () => this.closePeriods(timezone), { timezone, name: `period-close:${timezone}` }),
+        cron.schedule(this.options.cron, () => this.logged(this.tick(timezone)), { timezone, name: `digest:${timezone}`, noOverlap: true }),
+        cron.schedule('0 0 * * *', () => this.logged(this.closePeriods(timezone)), { timezone, name: `period-close:${timezone}` }),
       ]);
     }
   }
@@ -187,9 +191,19 @@ export class DigestService {
     }
   }
 
+  /** A scheduled run that fails (the database is away) is logged; the next tick tries again. */
+  private async logged(run: Promise<void>): Promise<void> {
+    try {
+      await run;
+    } catch (error) {
+      this.options.logger?.error({ err: error }, 'digest run failed; the next tick tries again');
+    }
+  }
+
   private retryLater(): void {
     clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => void this.tick().catch(() => {}), this.retryMs);
+    if (this.stopped) return;
+    this.retryTimer = setTimeout(() => void this.logged(this.tick()), this.retryMs);
     this.retryTimer.unref();
   }
 
