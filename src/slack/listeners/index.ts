@@ -6,12 +6,13 @@ import { budget } from './budget';
 import { digest } from './digest';
 import { generate } from './generate';
 import { help } from './help';
+import { home } from './home';
 import { jobs } from './jobs';
 import { queue } from './queue';
 import { registerSlashCommand } from './slash';
 
 /** Every feature of the app. A new one (batch, App Home, approvals) is a file here and a line in this list. */
-export const features: Feature[] = [generate, jobs, budget, digest, help, queue, approvals, batch];
+export const features: Feature[] = [generate, jobs, budget, digest, help, queue, approvals, batch, home];
 
 export function registerListeners(app: App, deps: SlackDeps, list: Feature[] = features): void {
   const handlers: CommandHandlers = Object.assign({}, ...list.map((f) => f.commands ?? {}));
