@@ -377,5 +377,5 @@ describe('embedded PGlite', () => {
     } finally {
       await embedded.close();
     }
-  });
+  }, 240_000);   // starting PGlite (WebAssembly) and migrating it is slow on a busy two-core machine
 });

@@ -72,8 +72,8 @@ export const holds = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     settledAt: timestamp('settled_at', { withTimezone: true }),
   },
-  // No index on status: settling a hold then stays a HOT update.
-  (t) => [index('holds_generation').on(t.generationId)],
+  // No index on status (settling a hold stays a HOT update) nor on generation_id (generations.hold_id is the
+  // link that is looked up): a reservation writes as few index entries as it can.
 );
 
 /** Append-only: one row per budget touched by each reserve, commit, release and adjustment. */
