@@ -76,12 +76,18 @@ describe.skipIf(!hasChromium)('the demo in a browser', () => {
     await shot('02-video-in-thread');
     await page.click('#thread-close');
 
-    // Ada (an admin, per users.info) sets a workspace budget that the next video will not fit.
+    // Ada (an admin, per users.info) lowers the workspace's daily budget from the App Home, through its modal.
     await switchTo('U0ADA');
-    await openChannel('video');
-    await type('/kling budget set workspace day 2');
-    await page.locator('#messages .message.ephemeral', { hasText: 'daily budget is now 2 credits' }).waitFor();
-    await shot('03-admin-sets-budget');
+    await page.click('#app-list button[data-app="kling"]');
+    await page.locator('#home button[data-action-id="home_budget_edit"]').first().click();
+    const modal = page.locator('#modal');
+    await modal.locator('.b-input').first().waitFor();
+    await modal.locator('.b-input input[type="text"]').first().fill('2');
+    await shot('03-admin-edits-budget');
+    await modal.locator('button[data-submit]').click();
+    await page.locator('#modal-backdrop').waitFor({ state: 'hidden' });
+    await expect.poll(() => page.textContent('#home'), { timeout: 20_000 }).toMatch(/of 2\b/);
+    await shot('04-app-home');
 
     // Grace runs into it: an ephemeral refusal only she sees.
     await switchTo('U0GRACE');
@@ -90,7 +96,7 @@ describe.skipIf(!hasChromium)('the demo in a browser', () => {
     const refusal = page.locator('#messages .message.ephemeral', { hasText: 'Not queued' });
     await refusal.waitFor();
     expect(await refusal.textContent()).toContain('Only visible to you');
-    await shot('04-over-budget');
+    await shot('05-over-budget');
 
     // The alerts channel has the "exhausted" alert, with an unread badge before it is opened.
     await page.locator('#channel-list button[data-channel="kling-alerts"] .badge').waitFor();
@@ -98,7 +104,7 @@ describe.skipIf(!hasChromium)('the demo in a browser', () => {
     const alert = page.locator('#messages .message', { hasText: 'exhausted' });
     await alert.waitFor();
     expect(await alert.textContent()).toContain('@Grace');
-    await shot('05-alert');
+    await shot('06-alert');
 
     // Linus never saw Grace's refusal.
     await switchTo('U0LINUS');
@@ -107,18 +113,20 @@ describe.skipIf(!hasChromium)('the demo in a browser', () => {
     expect(await page.locator('#messages .message', { hasText: 'Not queued' }).count()).toBe(0);
   });
 
-  it('shows the App Home and a modal', async () => {
+  it('answers an admin command in the channel and opens and closes the batch modal', async () => {
     await switchTo('U0ADA');
-    await page.click('#app-list button[data-app="kling"]');
-    await page.locator('#home .blocks').waitFor();
-    await shot('06-app-home');
+    await openChannel('video');
+    await type('/kling budget set workspace day 20');
+    await page.locator('#messages .message.ephemeral', { hasText: 'daily budget is now 20 credits' }).waitFor();
 
+    await page.click('#app-list button[data-app="kling"]');
     await page.click('#app-tabs .tab[data-tab="messages"]');
     await type('/kling batch');
     const modal = page.locator('#modal');
-    await modal.locator('.b-input').first().waitFor();
+    await modal.locator('textarea').waitFor();
     await shot('07-batch-modal');
     await modal.locator('.icon-button[aria-label="Close"]').click();
     await page.locator('#modal-backdrop').waitFor({ state: 'hidden' });
+    expect(demo.workspace.views('U0ADA').filter((v) => v.type === 'modal' && v.open)).toEqual([]);
   });
 });
