@@ -81,11 +81,11 @@ describe('every Kling code becomes a typed error with its action', () => {
 
   it('times out a hanging or slow call with KlingTimeoutError (action retry)', async () => {
     const sim = await simulator();
-    const kling = client(sim, { timeoutMs: 300, retries: 0 });
+    const kling = client(sim, { timeoutMs: 1_500, retries: 0 });
     await warm(sim, kling);
     sim.fault({ endpoint: 'account/costs', kind: 'hang' });
     await expect(kling.accountCosts()).rejects.toBeInstanceOf(KlingTimeoutError);
-    sim.fault({ endpoint: 'account/costs', kind: 'slow', delayMs: 2_000 });
+    sim.fault({ endpoint: 'account/costs', kind: 'slow', delayMs: 6_000 });
     const slow = await kling.accountCosts().catch((e) => e);
     expect(slow).toBeInstanceOf(KlingTimeoutError);
     expect(slow.action).toBe('retry');

@@ -3,7 +3,7 @@ import { KlingTimeoutError } from '../../src/kling';
 import { client, externalId, settle, simulator, warm } from './support';
 
 /** Long enough for an answered call on a loaded machine, short enough for a test. */
-const TIMEOUT_MS = 400;
+const TIMEOUT_MS = 1_500;
 
 describe('a create that Kling accepted but did not answer makes exactly one task', () => {
   it('accept-then-timeout: the client times out, finds the task by external_task_id, and never posts again', async () => {

@@ -23,7 +23,7 @@ export function client(sim: KlingSimulator, options: Partial<KlingClientOptions>
   return new KlingClient({
     baseUrl: sim.url,
     auth: { accessKey: KEYS.accessKey, secretKey: KEYS.secretKey },
-    timeoutMs: 2_000,
+    timeoutMs: 15_000, // generous: on a loaded machine a timeout would add lookups the tests do not expect
     retries: 2,
     retryDelayMs: 1,
     ...options,
@@ -41,7 +41,7 @@ export async function warm(sim: KlingSimulator, kling: KlingClient): Promise<voi
 
 /** Polls until the task has ended (no timing is asserted; the deadline only stops a broken run). */
 export async function settle(kling: KlingClient, endpoint: KlingEndpoint, taskId: string): Promise<KlingTask> {
-  for (let i = 0; i < 500; i++) {
+  for (let i = 0; i < 3_000; i++) {
     const task = await kling.query(endpoint, { taskId });
     if (task.status === 'succeed' || task.status === 'failed') return task;
     await sleep(10);
@@ -50,7 +50,7 @@ export async function settle(kling: KlingClient, endpoint: KlingEndpoint, taskId
 }
 
 export async function waitFor<T>(predicate: () => T | undefined | false, what = 'condition'): Promise<T> {
-  for (let i = 0; i < 500; i++) {
+  for (let i = 0; i < 3_000; i++) {
     const value = predicate();
     if (value) return value;
     await sleep(10);
