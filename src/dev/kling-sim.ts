@@ -148,6 +148,9 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
   const timers = new Set<NodeJS.Timeout>();
   const requests: RecordedRequest[] = [];
   const callbacks: DeliveredCallback[] = [];
+  /** Result files the simulator serves itself (a tiny body each), by path. */
+  const media = new Set<string>();
+  const served = (path: string) => (media.add(path), path);
   let url = '';
 
   /** Concurrency slots held by tasks in submitted or processing. */
@@ -248,10 +251,10 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
       ? String(Number(task.parentVideo.duration) + 5)
       : String(task.request.body.duration ?? '5');
     if (IMAGE_ENDPOINTS.has(task.endpoint)) {
-      task.images = Array.from({ length: task.slots }, (_, index) => ({ index, url: `${url}/media/${task.taskId}-${index}.png` }));
+      task.images = Array.from({ length: task.slots }, (_, index) => ({ index, url: `${url}${served(`/media/${task.taskId}-${index}.png`)}` }));
     } else {
       const id = randomUUID();
-      const video = { id, url: `${url}/media/${id}.mp4`, duration };
+      const video = { id, url: `${url}${served(`/media/${id}.mp4`)}`, duration };
       task.videos = [video];
       videos.set(id, { task, duration, url: video.url });
     }
@@ -430,7 +433,7 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
     const parsedUrl = new URL(req.url ?? '/', 'http://sim');
     const path = parsedUrl.pathname;
 
-    if (req.method === 'GET' && path.startsWith('/media/')) {
+    if (req.method === 'GET' && media.has(path)) {
       res.writeHead(200, { 'content-type': path.endsWith('.png') ? 'image/png' : 'video/mp4' });
       res.end(`kling-sim media ${path.slice('/media/'.length)}`);
       return;

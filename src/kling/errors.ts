@@ -55,12 +55,18 @@ export class KlingApiError extends KlingError {
   }
 }
 
-/** No usable answer: the connection dropped, the body was not Kling's envelope, or a gateway answered. Worth a retry. */
+/**
+ * No usable answer: the connection dropped, the body was not Kling's envelope, or something else (a gateway,
+ * a wrong KLING_API_BASE_URL) answered. Worth a retry, except a plain client error (404, 400…) that asking
+ * again cannot change.
+ */
 export class KlingTransportError extends KlingError {
   override name = 'KlingTransportError';
-  readonly action = 'retry' as const;
+  readonly action: KlingAction;
   constructor(message: string, readonly httpStatus?: number) {
     super(message);
+    const clientError = httpStatus !== undefined && httpStatus >= 400 && httpStatus < 500 && httpStatus !== 408 && httpStatus !== 429;
+    this.action = clientError ? 'fail' : 'retry';
   }
 }
 

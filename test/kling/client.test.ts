@@ -113,9 +113,9 @@ describe('KlingClient against the simulator over HTTP', () => {
 });
 
 describe('KlingClient against answers the simulator does not give', () => {
-  /** A loopback server that answers every request with the given envelope. */
-  async function answering(envelope: unknown): Promise<{ url: string; close: () => Promise<void> }> {
-    const server = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(envelope)));
+  /** A loopback server that answers every request with the given envelope (or page). */
+  async function answering(envelope: unknown, status = 200): Promise<{ url: string; close: () => Promise<void> }> {
+    const server = http.createServer((_req, res) => res.writeHead(status).end(typeof envelope === 'string' ? envelope : JSON.stringify(envelope)));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
   }
@@ -137,6 +137,16 @@ describe('KlingClient against answers the simulator does not give', () => {
     const kling = new KlingClient({ baseUrl: server.url, auth: { apiKey: KEYS.apiKey }, retries: 0 });
     try {
       await expect(kling.accountCosts()).rejects.toMatchObject({ code: 1201, klingMessage: 'start_time is invalid', action: 'fail', requestId: 'r2' });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('fails at once, without retrying, when something other than Kling answers 404 with a page (a wrong KLING_API_BASE_URL)', async () => {
+    const server = await answering('<html>Not Found</html>', 404);
+    const kling = new KlingClient({ baseUrl: server.url, auth: { apiKey: KEYS.apiKey }, retries: 3, retryDelayMs: 60_000 });
+    try {
+      await expect(kling.accountCosts()).rejects.toMatchObject({ name: 'KlingTransportError', httpStatus: 404, action: 'fail', message: expect.stringContaining('HTTP 404') });
     } finally {
       await server.close();
     }
