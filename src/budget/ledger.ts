@@ -20,7 +20,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Two-phase spending against every budget that applies (design §3): reserve → commit | release.
- * Each write is one statement; pass `tx` to make it part of a larger transaction (e.g. the queue's enqueue).
+ * Each write is one statement. Every method takes an optional `tx` (a drizzle transaction) to be part of a
+ * larger transaction, e.g. the queue's enqueue reserving and inserting its jobs at once.
  */
 export class Ledger {
   private readonly now: () => Date;
@@ -84,59 +85,59 @@ export class Ledger {
     await store.adjust(tx ?? this.db, budgetId, amountMc, by, why, this.now());
   }
 
-  async setBudget(input: BudgetInput): Promise<BudgetRef> {
+  async setBudget(input: BudgetInput, tx?: Db): Promise<BudgetRef> {
     checkAmount(input.limitMc, 'limit');
     if (input.thresholds) {
       for (const t of input.thresholds) {
         if (!Number.isInteger(t) || t <= 0 || t > 1000) throw new LedgerError(`threshold ${t} must be a whole percent between 1 and 1000`);
       }
     }
-    await this.ensureWorkspace(input.teamId);
+    await this.ensureWorkspace(input.teamId, tx);
     const scopeId = input.scope === 'workspace' ? input.teamId : input.scopeId;
     const thresholds = input.thresholds && [...new Set(input.thresholds)].sort((a, b) => a - b);
-    const row = await store.upsertBudget(this.db, { ...input, scopeId, thresholds }, this.now());
+    const row = await store.upsertBudget(tx ?? this.db, { ...input, scopeId, thresholds }, this.now());
     return toBudgetRef(row, input.teamId);
   }
 
-  async setAlertsChannel(teamId: string, channelId: string): Promise<void> {
-    await this.ensureWorkspace(teamId);
-    await store.updateWorkspace(this.db, teamId, { alertsChannelId: channelId });
+  async setAlertsChannel(teamId: string, channelId: string, tx?: Db): Promise<void> {
+    await this.ensureWorkspace(teamId, tx);
+    await store.updateWorkspace(tx ?? this.db, teamId, { alertsChannelId: channelId });
   }
 
   /**
    * Periods start at midnight in this zone from now on. The period containing now is computed afresh, so
    * today's (this week's) counters start from zero in the new zone; closed periods keep their totals.
    */
-  async setTimezone(teamId: string, timezone: string): Promise<void> {
+  async setTimezone(teamId: string, timezone: string, tx?: Db): Promise<void> {
     if (!isTimezone(timezone)) throw new LedgerError(`"${timezone}" is not an IANA time zone such as Europe/Berlin`);
-    await this.ensureWorkspace(teamId);
-    await store.updateWorkspace(this.db, teamId, { timezone });
+    await this.ensureWorkspace(teamId, tx);
+    await store.updateWorkspace(tx ?? this.db, teamId, { timezone });
   }
 
-  async budgets(teamId: string): Promise<BudgetRef[]> {
-    return (await store.budgetsOf(this.db, teamId)).map((b) => toBudgetRef(b, teamId));
+  async budgets(teamId: string, tx?: Db): Promise<BudgetRef[]> {
+    return (await store.budgetsOf(tx ?? this.db, teamId)).map((b) => toBudgetRef(b, teamId));
   }
 
   /** The budget's usage in the period containing `at` (default now), current or past. */
-  async usage(budgetId: number, at: Date = this.now()): Promise<Usage> {
-    const [row] = await store.usageOfBudget(this.db, budgetId, at);
+  async usage(budgetId: number, at: Date = this.now(), tx?: Db): Promise<Usage> {
+    const [row] = await store.usageOfBudget(tx ?? this.db, budgetId, at);
     if (!row) throw new LedgerError(`there is no budget ${budgetId}`);
     return toUsage(row);
   }
 
   /** Every budget that applies to this user in this channel: user first, then channel, then workspace. */
-  async usageFor(scope: RequestScope, at: Date = this.now()): Promise<Usage[]> {
-    return (await store.usageOfScope(this.db, scope, at)).map(toUsage);
+  async usageFor(scope: RequestScope, at: Date = this.now(), tx?: Db): Promise<Usage[]> {
+    return (await store.usageOfScope(tx ?? this.db, scope, at)).map(toUsage);
   }
 
   /** Alerts claimed but not yet posted (the outbox), oldest first. */
-  async undeliveredAlerts(teamId?: string): Promise<LedgerEvent[]> {
-    const alerts = await store.undeliveredAlerts(this.db, teamId);
+  async undeliveredAlerts(teamId?: string, tx?: Db): Promise<LedgerEvent[]> {
+    const alerts = await store.undeliveredAlerts(tx ?? this.db, teamId);
     return alerts.map((a) => toEvent(a, toBudgetRef(parseJson(a.budget), a.budget.teamId ?? '')));
   }
 
-  async markAlertDelivered(event: LedgerEvent): Promise<void> {
-    await store.markAlertDelivered(this.db, event.budget.id, event.periodStart, event.kind, event.kind === 'threshold' ? event.threshold : 0);
+  async markAlertDelivered(event: LedgerEvent, tx?: Db): Promise<void> {
+    await store.markAlertDelivered(tx ?? this.db, event.budget.id, event.periodStart, event.kind, event.kind === 'threshold' ? event.threshold : 0);
   }
 
   /** Commit events carry only budget ids; they are rare, so the budgets are read only when there are some. */

@@ -6,8 +6,8 @@ import { Ledger, checkInvariants } from '../../src/budget';
 import { createTestDatabase } from '../support/db';
 
 const CLIENTS = 16;
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 2.5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const AMOUNT = 1_000;
 const TEAM = 'TBENCH';
 
