@@ -28,10 +28,10 @@ export function verifyWebhook(rawBody: string, headers: Headers, secret: string,
   const id = header(headers, 'webhook-id');
   const timestamp = header(headers, 'webhook-timestamp');
   const signatures = header(headers, 'webhook-signature');
-  if (!id || !timestamp || !signatures) throw new KlingCallbackError('Kling callback is missing its webhook signature headers');
+  if (!id || !timestamp || !signatures) throw new KlingCallbackError('Kling callback is missing its webhook signature headers', 'signature');
   const seconds = Number(timestamp);
   if (!/^\d+$/.test(timestamp) || Math.abs(nowMs / 1000 - seconds) > WEBHOOK_TOLERANCE_SEC) {
-    throw new KlingCallbackError('Kling callback timestamp is outside the 5-minute window');
+    throw new KlingCallbackError('Kling callback timestamp is outside the 5-minute window', 'signature');
   }
   const expected = Buffer.from(signWebhook(secret, id, seconds, rawBody).slice(3), 'base64');
   const matches = signatures.split(' ').some((candidate) => {
@@ -40,7 +40,7 @@ export function verifyWebhook(rawBody: string, headers: Headers, secret: string,
     const given = Buffer.from(value, 'base64');
     return given.length === expected.length && timingSafeEqual(given, expected);
   });
-  if (!matches) throw new KlingCallbackError('Kling callback signature does not match');
+  if (!matches) throw new KlingCallbackError('Kling callback signature does not match', 'signature');
 }
 
 /**
@@ -53,14 +53,14 @@ export function parseCallback(rawBody: string, headers: Headers, webhookSecret?:
   try {
     json = JSON.parse(rawBody);
   } catch {
-    throw new KlingCallbackError('Kling callback body is not JSON');
+    throw new KlingCallbackError('Kling callback body is not JSON', 'body');
   }
   const enveloped = envelopeSchema.safeParse(json);
   const candidate = enveloped.success && enveloped.data.data !== undefined ? enveloped.data.data : json;
   const task = taskDataSchema.safeParse(candidate);
   if (!task.success) {
     const issue = task.error.issues[0];
-    throw new KlingCallbackError(`Kling callback is not a task: ${issue?.path.join('.') || 'body'} ${issue?.message ?? ''}`.trim());
+    throw new KlingCallbackError(`Kling callback is not a task: ${issue?.path.join('.') || 'body'} ${issue?.message ?? ''}`.trim(), 'body');
   }
   return toKlingTask(task.data);
 }

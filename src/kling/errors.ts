@@ -75,7 +75,10 @@ export class KlingTimeoutError extends KlingTransportError {
   override name = 'KlingTimeoutError';
 }
 
-/** A callback whose body or signature cannot be trusted. */
+/** A callback that cannot be trusted (`signature`: missing, stale or wrong) or read (`body`). */
 export class KlingCallbackError extends Error {
   override name = 'KlingCallbackError';
+  constructor(message: string, readonly reason: 'signature' | 'body') {
+    super(message);
+  }
 }

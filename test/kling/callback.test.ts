@@ -30,7 +30,7 @@ describe('parseCallback', () => {
   });
 
   it('refuses a body that is not JSON or not a task', () => {
-    expect(() => parseCallback('not json', {})).toThrow(KlingCallbackError);
+    expect(() => parseCallback('not json', {})).toThrow(expect.objectContaining({ name: 'KlingCallbackError', reason: 'body' }));
     expect(() => parseCallback(JSON.stringify({ task_id: 'x', task_status: 'done' }), {})).toThrow(/task_status/);
   });
 });
@@ -67,6 +67,7 @@ describe('webhook signatures (Standard Webhooks)', () => {
     ['a signature made with another secret', () => ({ ...signed(now), 'webhook-signature': signWebhook('whsec_b3RoZXI=', 'msg_1', now, body) })],
   ])('rejects %s', (_name, headers) => {
     expect(() => parseCallback(body, headers(), secret, { nowMs: now * 1000 })).toThrow(KlingCallbackError);
+    expect(() => parseCallback(body, headers(), secret, { nowMs: now * 1000 })).toThrow(expect.objectContaining({ reason: 'signature' }));
   });
 });
 
