@@ -1,0 +1,73 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createMetrics } from '../../src/http/metrics';
+import { httpRoutes, type RouteDeps } from '../../src/http/routes';
+import { signWebhook } from '../../src/kling';
+import { createLogger } from '../../src/log';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+
+/** The bot's own routes over real loopback HTTP: health, and Kling's callback. */
+
+const SECRET = Buffer.from('kling-webhook-test-secret').toString('base64');
+let server: Server | undefined;
+let database: TestDatabase;
+
+beforeAll(async () => {
+  database = await createTestDatabase({ max: 1 });
+});
+afterAll(async () => database?.drop());
+afterEach(async () => {
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  server = undefined;
+});
+
+async function serve(deps: Partial<RouteDeps> & Pick<RouteDeps, 'database'>): Promise<{ url: string; woken: (string | undefined)[] }> {
+  const woken: (string | undefined)[] = [];
+  const routes = httpRoutes({ metrics: createMetrics(database.db), wake: (id) => woken.push(id), logger: createLogger('silent'), ...deps });
+  server = createServer((req, res) => {
+    const route = routes.find((r) => r.path === req.url && r.method === req.method);
+    if (route) route.handler(req as never, res);
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server!.address() as AddressInfo).port}`, woken };
+}
+
+describe('GET /healthz', () => {
+  it('is 200 while the database answers and 503 when it does not', async () => {
+    let up = true;
+    const { url } = await serve({ database: { ping: async () => { if (!up) throw new Error('connection refused'); } } });
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    up = false;
+    const down = await fetch(`${url}/healthz`);
+    expect(down.status).toBe(503);
+    expect(await down.json()).toEqual({ ok: false, error: 'database unreachable' });
+  });
+});
+
+describe('POST /kling/callback', () => {
+  const body = JSON.stringify({ task_id: 't1', task_status: 'succeed', task_info: { external_task_id: 'kbb_1' }, task_result: { videos: [{ id: 'v', url: 'https://x/v.mp4', duration: '5' }] } });
+
+  it('wakes the worker for the task a signed callback names', async () => {
+    const { url, woken } = await serve({ database: { ping: async () => {} }, webhookSecret: SECRET });
+    const ts = Math.floor(Date.now() / 1000);
+    const res = await fetch(`${url}/kling/callback`, {
+      method: 'POST', body,
+      headers: { 'content-type': 'application/json', 'webhook-id': 'msg_1', 'webhook-timestamp': String(ts), 'webhook-signature': signWebhook(SECRET, 'msg_1', ts, body) },
+    });
+    expect(res.status).toBe(200);
+    expect(woken).toEqual(['kbb_1']);
+  });
+
+  it('refuses a forged callback with 401 and wakes nothing', async () => {
+    const { url, woken } = await serve({ database: { ping: async () => {} }, webhookSecret: SECRET });
+    const ts = Math.floor(Date.now() / 1000);
+    const res = await fetch(`${url}/kling/callback`, {
+      method: 'POST', body,
+      headers: { 'webhook-id': 'msg_1', 'webhook-timestamp': String(ts), 'webhook-signature': signWebhook(Buffer.from('other').toString('base64'), 'msg_1', ts, body) },
+    });
+    expect(res.status).toBe(401);
+    expect(woken).toEqual([]);
+  });
+});
