@@ -27,7 +27,7 @@ export interface KlingClientOptions {
   callbackUrl?: string;
   /** Clock for token expiry (tests move it). */
   now?: () => number;
-  /** First backoff step; it doubles per attempt, with full jitter. Kling asks for ≥ 1 s on 1303. */
+  /** First backoff step (default 1 s, as Kling asks on 1303); it doubles per attempt, see retryDelay. */
   retryDelayMs?: number;
   maxRetryDelayMs?: number;
 }
@@ -40,7 +40,7 @@ export function retryDelay(retry: number, baseMs: number, maxMs: number, random:
   return Math.round(step * (1 + random() / 2));
 }
 
-/** Kling refused, or could not be asked: a create in this state may or may not have made the task. */
+/** No clear answer (timeout, dropped connection, garbled body, 5xxx): a create that ended so may or may not have made the task. */
 function mayHaveCreated(error: unknown): boolean {
   return error instanceof KlingTransportError || (error instanceof KlingApiError && error.code >= 5000);
 }
@@ -102,16 +102,11 @@ export class KlingClient {
 
   /** One task by Kling's task_id or by our external_task_id; KlingApiError 1203 when Kling has no such task. */
   async query(endpoint: KlingEndpoint, id: { taskId: string } | { externalTaskId: string }): Promise<KlingTask> {
-    return this.withRetries(`query ${endpoint}`, async () => {
-      if ('taskId' in id) return this.task(await this.call('GET', `${ENDPOINT_PATHS[endpoint]}/${encodeURIComponent(id.taskId)}`));
-      // Reference §2.1 leaves the form open; the query string is unambiguous, and if Kling answers with the
-      // list instead (ignoring the filter) the task is picked out of it.
-      const { data, requestId } = await this.call('GET', `${ENDPOINT_PATHS[endpoint]}?external_task_id=${encodeURIComponent(id.externalTaskId)}`);
-      if (!Array.isArray(data)) return this.task({ data, requestId });
-      const match = data.find((item) => (item as { task_info?: { external_task_id?: string } })?.task_info?.external_task_id === id.externalTaskId);
-      if (!match) throw new KlingApiError(1203, 404, `no task with external_task_id ${id.externalTaskId}`, requestId);
-      return this.task({ data: match, requestId });
-    });
+    return this.withRetries(`query ${endpoint}`, async () =>
+      'taskId' in id
+        ? this.task(await this.call('GET', `${ENDPOINT_PATHS[endpoint]}/${encodeURIComponent(id.taskId)}`))
+        : this.byExternalId(endpoint, id.externalTaskId),
+    );
   }
 
   /** Resource packs (reference §5.1). Kling's remaining figure lags by up to 12 hours and wants QPS ≤ 1. */
@@ -133,9 +128,22 @@ export class KlingClient {
     });
   }
 
+  /**
+   * Reference §2.1 leaves the form open (path segment or query string); the query string cannot be mistaken
+   * for a task_id, and should Kling answer with the list instead (ignoring the filter) the task is picked out of it.
+   */
+  private async byExternalId(endpoint: KlingEndpoint, externalTaskId: string): Promise<KlingTask> {
+    const { data, requestId } = await this.call('GET', `${ENDPOINT_PATHS[endpoint]}?external_task_id=${encodeURIComponent(externalTaskId)}`);
+    if (!Array.isArray(data)) return this.task({ data, requestId });
+    const match = data.find((item) => (item as { task_info?: { external_task_id?: string } } | null)?.task_info?.external_task_id === externalTaskId);
+    if (!match) throw new KlingApiError(1203, 404, `no task with external_task_id ${externalTaskId}`, requestId);
+    return this.task({ data: match, requestId });
+  }
+
+  /** The create lookup: undefined when Kling has no such task. */
   private async findByExternalId(endpoint: KlingEndpoint, externalTaskId: string): Promise<KlingTask | undefined> {
     try {
-      return this.task(await this.call('GET', `${ENDPOINT_PATHS[endpoint]}?external_task_id=${encodeURIComponent(externalTaskId)}`));
+      return await this.byExternalId(endpoint, externalTaskId);
     } catch (error) {
       if (notFound(error)) return undefined;
       throw error;
