@@ -3,7 +3,7 @@ import type { WebClient } from '@slack/web-api';
 import type { RequestScope, Usage } from '../../budget';
 import { formatCredits, type Millicredits } from '../../money/credits';
 import { ApprovalRequests, type ApprovalRequest } from '../approval-requests';
-import { approvalAnswer, approvalDecided, approvalRequest, type Raise } from '../blocks/approvals';
+import { approvalAnswer, approvalDecided, approvalRequest } from '../blocks/approvals';
 import { slackDate } from '../blocks/format';
 import type { Message } from '../blocks/kit';
 import * as replies from '../blocks/replies';
@@ -84,7 +84,7 @@ export const approvals: Feature = {
       await respond({ replace_original: true, ...replies.notice(':incoming_envelope: Sent to the admins. You will get a message when one of them decides.') });
     });
 
-    /** Common to both buttons: only admins, and a decided request is shown as decided (nothing happens twice). */
+    /** Common to both buttons: only admins decide, and only a pending request (a second click changes nothing). */
     async function pending(body: BlockButtonAction, respond: RespondFn): Promise<ApprovalRequest | undefined> {
       if (!(await deps.admins.isAdmin(body.user.id))) {
         await ephemeral(respond, ':lock: Thanks, but only admins can approve or deny a request over budget.');
@@ -108,11 +108,13 @@ export const approvals: Feature = {
       if (!request) return;
       const adminId = body.user.id;
       const scope = scopeOf(request);
-      const prompt = promptOf(request.commandText);
+      let prompt: string;
       let amountMc: Millicredits;
       try {
+        // Priced again: the figures that count are today's, not those at the time of asking.
         const command = parseCommand(request.commandText);
         if (command.kind !== 'generate') throw new UsageError('This request is not a /kling generate command.');
+        prompt = command.prompt;
         amountMc = quoteRequest(deps.catalog, command.prompt, command.flags, deps.config.DEFAULT_MODEL).credits;
       } catch (error) {
         if (!(error instanceof UsageError)) throw error;
@@ -128,11 +130,11 @@ export const approvals: Feature = {
         );
         return;
       }
-      const raised: Raise[] = short.raisable.map((u) => ({ budget: u.budget, amountMc: amountMc - u.remainingMc }));
+      const raised = short.raisable.map((u) => ({ budget: u.budget, amountMc: amountMc - u.remainingMc }));
       const decided = await deps.db.transaction(async (tx) => {
         const claimed = await store.decide(request.id, 'approved', adminId, tx);
         if (claimed) {
-          for (const r of short.raisable) await deps.ledger.adjust(r.budget.id, amountMc - r.remainingMc, adminId, `approved ${request.id}: ${request.description}`, tx);
+          for (const r of raised) await deps.ledger.adjust(r.budget.id, r.amountMc, adminId, `approved ${request.id}: ${request.description}`, tx);
         }
         return claimed;
       });
