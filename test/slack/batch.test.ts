@@ -90,7 +90,7 @@ describe('batch blocks', () => {
     expect(JSON.stringify(view)).toContain('"initial_option":{"text":{"type":"plain_text","text":"kling-v2-5-turbo","emoji":true},"value":"kling-v2-5-turbo"}');
   });
 
-  it('escapes nothing it should not and says when an off-peak batch starts', () => {
+  it('says what was queued, what is held and when an off-peak batch starts', () => {
     const note = batchQueued([PRO, PRO], { channelId: 'C1', notBefore: new Date('2026-03-10T21:00:00Z'), creditPriceUsd: 0.14 });
     expect(textOf(note)).toMatch(/Queued 2 videos, \*kling-v2-6 pro · 5 s · silent\*, holding [\d.]+ credits .* in <#C1>\. They wait for the off-peak hours and start <!date\^1773176400\^/);
   });
