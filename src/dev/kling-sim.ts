@@ -66,6 +66,7 @@ export interface KlingSimulator {
   requests: RecordedRequest[];
   callbacks: DeliveredCallback[];
   tasks(): SimulatedTask[];
+  /** Most tasks in submitted or processing at once (tasks, not slots: an image task with n = 4 counts once). */
   inFlightPeak(): number;
   fault(spec: FaultSpec): void;
   clearFaults(): void;
@@ -140,6 +141,7 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
   const startedAt = now();
   let balanceMc = initialMc;
   let failDebt = 0;
+  let tasksInFlight = 0;
   let peak = 0;
   let faults: (FaultSpec & { left: number })[] = [];
   const tasks = new Map<string, Task>();
@@ -227,7 +229,10 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
   }
 
   function move(task: Task, status: KlingTaskStatus): void {
-    if (status === 'succeed' || status === 'failed') slotsInUse -= task.slots; // released the moment it ends, failed included
+    if (status === 'succeed' || status === 'failed') {
+      slotsInUse -= task.slots; // released the moment it ends, failed included
+      tasksInFlight -= 1;
+    }
     task.status = status;
     task.updatedAt = now();
     notify(task);
@@ -338,7 +343,8 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
     tasks.set(task.taskId, task);
     if (task.externalTaskId !== undefined) byExternal.set(task.externalTaskId, task);
     slotsInUse += slots;
-    peak = Math.max(peak, slotsInUse);
+    tasksInFlight += 1;
+    peak = Math.max(peak, tasksInFlight);
     notify(task);
     task.timer = later(queuedMs, () => {
       move(task, 'processing');

@@ -105,11 +105,15 @@ describe('Kling simulator', () => {
   });
 
   it('counts an image task as n slots', async () => {
-    const sim = await simulator({ concurrency: 3 });
+    const sim = await simulator({ concurrency: 3, timings: { queuedMs: 60_000 } });
     const kling = client(sim, { retries: 0 });
     await expect(kling.create('images/generations', { prompt: 'i', n: 4, external_task_id: externalId() })).rejects.toMatchObject({ code: 1303 });
-    await kling.create('images/generations', { prompt: 'i', n: 3, external_task_id: externalId() });
-    expect(sim.inFlightPeak()).toBe(3);
+    const three = await kling.create('images/generations', { prompt: 'i', n: 3, external_task_id: externalId() });
+    await expect(kling.create('kolors-virtual-try-on', { human_image: 'h', cloth_image: 'c', external_task_id: externalId() })).rejects.toMatchObject({ code: 1303 });
+    expect(sim.inFlightPeak()).toBe(1); // one task, three slots
+    sim.endTask(three.taskId, 'succeed');
+    expect((await kling.query('images/generations', { taskId: three.taskId })).images).toHaveLength(3);
+    await kling.create('kolors-virtual-try-on', { human_image: 'h', cloth_image: 'c', external_task_id: externalId() });
   });
 
   it('lists tasks newest first and records every request with its headers', async () => {
