@@ -1,10 +1,10 @@
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createBot, type Bot } from '../app';
 import { loadConfig } from '../config';
 import { startKlingSimulator, type KlingSimulator } from './kling-sim';
-import { DEFAULT_CHANNELS, DEFAULT_USERS, startSlackWorkspace, type SlackWorkspace } from './slack-workspace';
+import { DEFAULT_CHANNELS, DEFAULT_USERS, startSlackWorkspace, type SlackWorkspace, type SlashCommandInfo } from './slack-workspace';
 
 /**
  * `npm run demo`: the whole bot on one machine with nothing to sign up for — the embedded database
@@ -42,6 +42,26 @@ const DEMO_BOT_TOKEN = 'xoxb-demo-offline-token';
 const DEMO_KLING_KEY = 'demo-kling-key';
 const ALERTS_CHANNEL = DEFAULT_CHANNELS.find((c) => c.name === 'kling-alerts')!.id;
 
+/** The slash commands manifest.yml declares, with their usage hints, for the composer's suggestions. */
+function manifestCommands(): SlashCommandInfo[] {
+  let text: string;
+  try {
+    text = readFileSync(new URL('../../manifest.yml', import.meta.url), 'utf8');
+  } catch {
+    return [];
+  }
+  const commands: SlashCommandInfo[] = [];
+  const unquote = (v: string) => v.trim().replace(/^(["'])(.*)\1$/, '$2');
+  for (const line of text.split('\n')) {
+    const command = /^\s*-\s*command:\s*(\S+)/.exec(line);
+    if (command) commands.push({ command: command[1]! });
+    const field = /^\s+(description|usage_hint):\s*(.+)$/.exec(line);
+    const current = commands.at(-1);
+    if (field && current) current[field[1] === 'usage_hint' ? 'usageHint' : 'description'] = unquote(field[2]!);
+  }
+  return commands;
+}
+
 export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const dataDir = resolve(options.dataDir ?? './data');
   if (options.reset) rmSync(dataDir, { recursive: true, force: true });
@@ -60,6 +80,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       users: DEFAULT_USERS,
       channels: DEFAULT_CHANNELS,
       dataFile: `${dataDir}/slack-workspace.json`,
+      commands: manifestCommands(),
     });
     started.push(workspace);
 
@@ -105,7 +126,10 @@ async function main(args: string[]): Promise<void> {
   console.log('  Starting… (the very first start creates the database and takes about half a minute)');
   const demo = await startDemo({ port, botPort: port + 1, reset: args.includes('--reset'), logLevel: args.includes('--verbose') ? 'info' : 'warn' }).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'EADDRINUSE') console.error(`Port ${port} or ${port + 1} is already in use; try npm run demo -- --port ${port + 10}`);
-    else console.error(`The demo could not start: ${error.message}`);
+    else {
+      console.error(`The demo could not start: ${error.message.split('\n')[0]}`);
+      console.error('If ./data was made by an older version of the bot, npm run demo -- --reset starts fresh.');
+    }
     process.exit(1);
   });
 

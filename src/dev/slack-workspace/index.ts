@@ -29,7 +29,11 @@ export interface SlackWorkspaceOptions {
   dataFile?: string;                  // persist between runs (demo); none in tests
   /** How long Slack waits for an ack before it shows a timeout (default 3000 ms, as Slack). */
   ackTimeoutMs?: number;
+  /** Slash commands the app declares (its manifest), suggested in the page's composer as Slack does. */
+  commands?: SlashCommandInfo[];
 }
+
+export interface SlashCommandInfo { command: string; description?: string; usageHint?: string }
 
 export interface SlackWorkspace {
   url: string;                        // base; Web API at `${url}/api/` (use as SLACK_API_URL)
@@ -134,7 +138,7 @@ export async function startSlackWorkspace(options: SlackWorkspaceOptions): Promi
       res.writeHead(200, { 'content-type': file.mimetype, 'content-length': String(file.data.length) });
       return void res.end(file.data);
     }
-    if (await servePage(req, res, url, state, interactions)) return;
+    if (await servePage(req, res, url, state, interactions, options.commands ?? [])) return;
     sendJson(res, 404, { ok: false, error: 'not_found' });
   }
 

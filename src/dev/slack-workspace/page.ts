@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { SlashCommandInfo } from './index';
 import type { Interactions } from './interactions';
 import { BOT_USER_ID, type WorkspaceState } from './state';
 
@@ -51,7 +52,7 @@ export function encodeTyped(state: WorkspaceState, text: string): string {
 }
 
 /** Everything one person sees. */
-function snapshot(state: WorkspaceState, userId: string) {
+function snapshot(state: WorkspaceState, userId: string, commands: SlashCommandInfo[]) {
   const me = state.users.get(userId);
   // Every person has a DM with the app (its Messages tab), as in Slack.
   if (me && !me.isBot) state.openDm([userId]);
@@ -71,6 +72,7 @@ function snapshot(state: WorkspaceState, userId: string) {
     users: [...state.users.values()].map((u) => ({ id: u.id, name: u.name, isAdmin: u.isAdmin, isBot: u.isBot })),
     people: people.map((u) => u.id),
     botUserId: BOT_USER_ID,
+    commands,
     conversations: conversations.map((c) => ({ id: c.id, name: c.name, kind: c.kind })),
     messages,
     modal: modal && { id: modal.id, view: modal.view, errors: modal.errors ?? {}, depth: stack.length },
@@ -78,7 +80,14 @@ function snapshot(state: WorkspaceState, userId: string) {
   };
 }
 
-export async function servePage(req: IncomingMessage, res: ServerResponse, url: URL, state: WorkspaceState, interactions: Interactions): Promise<boolean> {
+export async function servePage(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  state: WorkspaceState,
+  interactions: Interactions,
+  commands: SlashCommandInfo[],
+): Promise<boolean> {
   const path = url.pathname;
   const asset = ASSETS[path];
   if (req.method === 'GET' && asset) {
@@ -86,7 +95,7 @@ export async function servePage(req: IncomingMessage, res: ServerResponse, url: 
     res.end(await readFile(new URL(asset.file, PAGE_DIR)));
     return true;
   }
-  if (req.method === 'GET' && path === '/ui/state') return json(res, 200, snapshot(state, url.searchParams.get('user') ?? ''));
+  if (req.method === 'GET' && path === '/ui/state') return json(res, 200, snapshot(state, url.searchParams.get('user') ?? '', commands));
   if (req.method === 'GET' && path === '/ui/events') {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
     res.write(`data: ${state.currentVersion}\n\n`);

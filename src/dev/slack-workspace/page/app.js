@@ -782,7 +782,43 @@ async function sendFrom(input, threadTs) {
   }
 }
 
-$('#composer').addEventListener('submit', (event) => { event.preventDefault(); sendFrom($('#composer-input')); });
+/** Slack-style suggestions from the app's manifest while the person types the command itself. */
+function matchingCommands() {
+  const typed = /^(\/\S*)\s?$/.exec($('#composer-input').value);
+  return typed ? (app.snap?.commands ?? []).filter((c) => c.command.startsWith(typed[1])) : [];
+}
+
+function suggestCommands() {
+  const box = $('#command-suggestions');
+  const list = matchingCommands();
+  box.hidden = list.length === 0;
+  box.innerHTML = '';
+  if (!list.length) return;
+  box.append(el('div', { class: 'heading' }, 'Commands from Kling'));
+  list.forEach((c, i) => {
+    const item = el('button', { type: 'button', class: `suggestion${i === 0 ? ' selected' : ''}` },
+      `<strong>${escapeHtml(c.command)}</strong><span class="usage">${escapeHtml(c.usageHint ?? '')}</span>${c.description ? `<div class="desc">${escapeHtml(c.description)}</div>` : ''}`);
+    item.addEventListener('mousedown', (event) => {
+      event.preventDefault();
+      $('#composer-input').value = `${c.command} `;
+      suggestCommands();
+      $('#composer-input').focus();
+    });
+    box.append(item);
+  });
+}
+
+$('#composer-input').addEventListener('input', suggestCommands);
+$('#composer-input').addEventListener('blur', () => ($('#command-suggestions').hidden = true));
+$('#composer-input').addEventListener('keydown', (event) => {
+  const first = matchingCommands()[0];
+  if (event.key === 'Tab' && first && !$('#command-suggestions').hidden) {
+    event.preventDefault();
+    event.target.value = `${first.command} `;
+    suggestCommands();
+  }
+});
+$('#composer').addEventListener('submit', (event) => { event.preventDefault(); $('#command-suggestions').hidden = true; sendFrom($('#composer-input')); });
 $('#thread-composer').addEventListener('submit', (event) => { event.preventDefault(); sendFrom($('#thread-input'), app.threadTs); });
 $('#composer-input').addEventListener('keydown', (event) => {
   // Up/down walk through the commands typed before, like a shell.
