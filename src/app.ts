@@ -65,9 +65,14 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
   const logger = overrides.logger ?? createLogger(config.LOG_LEVEL);
   const now = overrides.now ?? (() => new Date());
   const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR });
+  // Background work (the worker, job cards, alerts, the digest) gets a pool of its own, so a burst of it
+  // never queues ahead of a reservation a person is waiting on. PGlite is one connection: shared.
+  const background = config.DATABASE_URL ? await openDatabase({ url: config.DATABASE_URL, migrate: false }) : database;
   const { db } = database;
   const catalog = loadCatalog(config.PRICING_FILE);
-  const ledger = new Ledger(db, { now, defaultTimezone: config.TIMEZONE, defaultDailyLimitMc: parseCredits(config.DEFAULT_DAILY_LIMIT) });
+  const ledgerOptions = { now, defaultTimezone: config.TIMEZONE, defaultDailyLimitMc: parseCredits(config.DEFAULT_DAILY_LIMIT) };
+  const ledger = new Ledger(db, ledgerOptions);
+  const backgroundLedger = background === database ? ledger : new Ledger(background.db, ledgerOptions);
   const kling =
     overrides.kling ??
     new KlingClient({
@@ -77,13 +82,13 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
       callbackUrl: config.PUBLIC_URL ? new URL('/kling/callback', config.PUBLIC_URL).toString() : undefined,
     });
   const queue = new GenerationQueue(db, ledger, { maxQueuedPerUser: config.MAX_QUEUED_PER_USER });
-  const worker = new Worker(db, ledger, kling, {
+  const worker = new Worker(background.db, backgroundLedger, kling, {
     maxConcurrency: config.KLING_MAX_CONCURRENCY,
     taskTimeoutMinutes: config.KLING_TASK_TIMEOUT_MINUTES,
     logger,
     ...overrides.worker,
   });
-  const metrics = createMetrics(db);
+  const metrics = createMetrics(background.db);
 
   const clientOptions: WebClientOptions = { ...WEB_API, ...(config.SLACK_API_URL ? { slackApiUrl: config.SLACK_API_URL } : {}) };
   const customRoutes = httpRoutes({ database, metrics, wake: (id) => worker.wake(id), webhookSecret: config.KLING_WEBHOOK_SECRET, logger });
@@ -110,14 +115,15 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
   const client = app.client;
 
   const admins = new Admins(client, config.ADMIN_USER_IDS, logger);
-  const cards = new JobCards({ client, queue, logger, creditPriceUsd: config.CREDIT_PRICE_USD, now });
+  const backgroundQueue = background === database ? queue : new GenerationQueue(background.db, backgroundLedger, { maxQueuedPerUser: config.MAX_QUEUED_PER_USER });
+  const cards = new JobCards({ client, queue: backgroundQueue, logger, creditPriceUsd: config.CREDIT_PRICE_USD, now });
   const notifier = new Notifier({
-    client, ledger, cards, admins, logger,
+    client, ledger: backgroundLedger, cards, admins, logger,
     creditPriceUsd: config.CREDIT_PRICE_USD,
     defaultAlertsChannel: config.ALERT_CHANNEL_ID,
     retryMs: overrides.alertRetryMs,
   });
-  const digest = new DigestService(db, ledger, digestPoster(client), {
+  const digest = new DigestService(background.db, backgroundLedger, digestPoster(client), {
     cron: config.DIGEST_CRON,
     channelId: config.DIGEST_CHANNEL_ID,
     creditPriceUsd: config.CREDIT_PRICE_USD,
@@ -165,6 +171,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
       await worker.stop();
       await notifier.stop();
       await cards.stop();
+      if (background !== database) await background.close();
       await database.close();
     },
   };
