@@ -20,7 +20,8 @@ function urlFor(name: string): string {
 
 /** A fresh, migrated database of its own, so test files never see each other's rows. */
 export async function createTestDatabase(options: { max?: number } = {}): Promise<TestDatabase> {
-  const name = `kbb_test_${randomBytes(6).toString('hex')}`;
+  // The creation time in the name lets the global setup clear only databases that killed runs left behind.
+  const name = `kbb_test_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString('hex')}`;
   const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
   try {
     await admin.unsafe(`create database ${name}`);
