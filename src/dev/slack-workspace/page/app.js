@@ -556,6 +556,15 @@ function fileChip(file) {
   return link;
 }
 
+function dayLabel(ts) {
+  const date = new Date(Number(ts) * 1000);
+  const start = (d) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+  const diff = Math.round((start(new Date()) - start(date)) / 86_400_000);
+  if (diff === 0) return 'Today';
+  if (diff === 1) return 'Yesterday';
+  return date.toLocaleDateString([], { weekday: 'long', month: 'long', day: 'numeric' });
+}
+
 const formatTime = (ts) => new Date(Number(ts) * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 
 function renderMessage(m, previous, opts) {
@@ -611,7 +620,10 @@ function renderList(container, list, key, opts) {
   if (list.length === 0 && opts.empty) container.append(opts.empty);
   let previous;
   for (const m of list) {
-    container.append(renderMessage(m, previous, { ...opts, flash: !firstRender, replies: opts.repliesOf?.(m) }));
+    const day = dayLabel(m.ts);
+    const newDay = !previous || day !== dayLabel(previous.ts);
+    if (newDay && !opts.thread) container.append(el('div', { class: 'day-divider' }, `<span>${escapeHtml(day)}</span>`));
+    container.append(renderMessage(m, newDay ? undefined : previous, { ...opts, flash: !firstRender, replies: opts.repliesOf?.(m) }));
     previous = m;
   }
   container.scrollTop = firstRender || atBottom ? container.scrollHeight : scrollTop;
