@@ -175,7 +175,7 @@ export async function teamsWithDueJobs(db: Db): Promise<string[]> {
 }
 
 /**
- * Claims up to the team's free Kling slots and marks them `submitting`, in one transaction.
+ * Claims up to the team's free Kling slots (and at most `limit`) and marks them `submitting`, in one transaction.
  *
  * Slots are counted in the database (submitting + submitted + processing rows), under a per-team advisory
  * lock, so replicas together never exceed `maxConcurrency`; a replica that finds the lock taken skips the
@@ -183,7 +183,7 @@ export async function teamsWithDueJobs(db: Db): Promise<string[]> {
  * either wins or waits. Order is round-robin: every user's first job before anyone's second; among them
  * the user with the fewest jobs in flight, then the one served longest ago, then the earliest job.
  */
-export async function claimSubmissions(db: Db, teamId: string, maxConcurrency: number, workerId: string, leaseMs: number): Promise<Generation[]> {
+export async function claimSubmissions(db: Db, teamId: string, maxConcurrency: number, limit: number, workerId: string, leaseMs: number): Promise<Generation[]> {
   return db.transaction(async (tx) => {
     const [lock] = await rows<{ ok: boolean }>(tx, sql`select pg_try_advisory_xact_lock(${TEAM_CLAIM_LOCK}, hashtext(${teamId})) as ok`);
     if (!lock?.ok) return [];
@@ -208,7 +208,7 @@ export async function claimSubmissions(db: Db, teamId: string, maxConcurrency: n
       )
       select id from ranked
       order by turn, flying, last nulls first, seq
-      limit greatest(0, ${maxConcurrency} - (select coalesce(sum(n), 0) from flying))`);
+      limit greatest(0, least(${limit}, ${maxConcurrency} - (select coalesce(sum(n), 0) from flying)))`);
     if (picked.length === 0) return [];
     const ids = picked.map((p) => p.id);
     const pickOrder = sql`array[${sql.join(ids.map((id) => sql`${id}`), sql`, `)}]::text[]`;
