@@ -155,6 +155,37 @@ describe("Slack's side of interactions", () => {
     expect(payload.message).toBeUndefined();
   });
 
+  it("deletes or replaces the clicked message through the click's response_url", async () => {
+    const post = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const blocks = [{ type: 'actions', block_id: 'b', elements: [{ type: 'button', action_id: 'go', text: { type: 'plain_text', text: 'Go' } }] }];
+    const first = await web.chat.postMessage({ channel: 'C0VIDEO', text: 'card one', blocks });
+    await ws.clickButton({ userId: 'U0GRACE', channelId: 'C0VIDEO', messageTs: first.ts!, actionId: 'go' });
+    expect((await post(bot.received.at(-1)!.body.response_url as string, { replace_original: true, text: 'replaced' })).status).toBe(200);
+    expect(ws.messages('C0VIDEO').find((m) => m.ts === first.ts)).toMatchObject({ text: 'replaced', blocks: undefined });
+
+    const second = await web.chat.postMessage({ channel: 'C0VIDEO', text: 'card two', blocks });
+    await ws.clickButton({ userId: 'U0GRACE', channelId: 'C0VIDEO', messageTs: second.ts!, actionId: 'go' });
+    const count = ws.messages('C0VIDEO').length;
+    await post(bot.received.at(-1)!.body.response_url as string, { delete_original: true });
+    expect(ws.messages('C0VIDEO').length).toBe(count - 1);
+    expect(ws.messages('C0VIDEO').some((m) => m.ts === second.ts)).toBe(false);
+
+    // From a slash command there is no original: nothing is deleted and nothing is posted.
+    await ws.slashCommand({ userId: 'U0GRACE', channelId: 'C0VIDEO', text: 'x' });
+    await post(bot.received.at(-1)!.body.response_url as string, { delete_original: true });
+    expect(ws.messages('C0VIDEO').length).toBe(count - 1);
+  });
+
+  it('reports owners as admins in users.info, as Slack does', async () => {
+    const owned = await startSlackWorkspace({ signingSecret: SECRET, botToken: TOKEN, users: [{ id: 'U0OWNER', name: 'Olive', isOwner: true }] });
+    try {
+      const info = await new WebClient(TOKEN, { slackApiUrl: `${owned.url}/api/` }).users.info({ user: 'U0OWNER' });
+      expect(info.user).toMatchObject({ is_owner: true, is_admin: true });
+    } finally {
+      await owned.close();
+    }
+  });
+
   it('sends app_home_opened as a JSON event_callback', async () => {
     await ws.openHome('U0LINUS');
     const { contentType, body } = bot.received.at(-1)!;

@@ -24,7 +24,7 @@ export interface SlackWorkspaceOptions {
   signingSecret: string;
   botToken: string;
   teamId?: string;                    // default T0DEMO
-  users?: { id: string; name: string; isAdmin?: boolean }[];
+  users?: { id: string; name: string; isAdmin?: boolean; isOwner?: boolean }[];
   channels?: { id: string; name: string }[];
   dataFile?: string;                  // persist between runs (demo); none in tests
   /** How long Slack waits for an ack before it shows a timeout (default 3000 ms, as Slack). */

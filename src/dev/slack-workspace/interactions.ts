@@ -286,7 +286,10 @@ export class Interactions {
   /** Posts, replaces or deletes as a response_url (or command ack) asks. */
   private deliverResponse(channel: string, userId: string, args: Json, originalTs: string | undefined, via: StoredMessage['via'] = 'response_url'): void {
     const original = originalTs ? this.state.findMessage(channel, originalTs) : undefined;
-    if (original && (args.delete_original === true || args.delete_original === 'true')) return this.state.removeMessage(original);
+    if (args.delete_original === true || args.delete_original === 'true') {
+      if (original) this.state.removeMessage(original);
+      return;
+    }
     if (original && (args.replace_original === true || args.replace_original === 'true')) {
       original.text = typeof args.text === 'string' ? args.text : '';
       original.blocks = assignIds(args.blocks);

@@ -85,13 +85,13 @@ export class WorkspaceState {
 
   constructor(
     readonly teamId: string,
-    users: { id: string; name: string; isAdmin?: boolean }[],
+    users: { id: string; name: string; isAdmin?: boolean; isOwner?: boolean }[],
     channels: { id: string; name: string }[],
     private readonly dataFile?: string,
   ) {
     this.users.set(BOT_USER_ID, { id: BOT_USER_ID, name: 'Kling', isAdmin: false, isOwner: false, isBot: true });
     this.users.set(SLACKBOT_ID, { id: SLACKBOT_ID, name: 'Slackbot', isAdmin: false, isOwner: false, isBot: true });
-    for (const u of users) this.users.set(u.id, { id: u.id, name: u.name, isAdmin: Boolean(u.isAdmin), isOwner: false, isBot: false });
+    for (const u of users) this.users.set(u.id, { id: u.id, name: u.name, isAdmin: Boolean(u.isAdmin || u.isOwner), isOwner: Boolean(u.isOwner), isBot: false });
     const people = users.map((u) => u.id);
     for (const c of channels) this.conversations.set(c.id, { id: c.id, name: c.name, kind: 'channel', members: [...people, BOT_USER_ID] });
     if (dataFile) this.load(dataFile);
