@@ -458,10 +458,6 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
     requests.push({ method: req.method ?? '', path: `${path}${parsedUrl.search}`, headers: flatHeaders(req.headers), body: raw === '' ? undefined : body, at: now() });
 
     const requestId = randomUUID();
-    const send = (httpStatus: number, code: number, message: string, data?: unknown) => {
-      res.writeHead(httpStatus, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ code, message, request_id: requestId, ...(data !== undefined && { data }) }));
-    };
 
     const spec = takeFault(req.method ?? '', path);
     const kind = spec?.kind;
@@ -479,7 +475,8 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
       }
       case 'code': {
         const code = spec.code ?? 5000;
-        send(KLING_CODES[code]?.httpStatus ?? 500, code, KLING_CODES[code]?.meaning ?? 'injected error');
+        res.writeHead(KLING_CODES[code]?.httpStatus ?? 500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ code, message: KLING_CODES[code]?.meaning ?? 'injected error', request_id: requestId }));
         return;
       }
     }
@@ -493,7 +490,8 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
       const data = route(req.method ?? '', path, parsedUrl.searchParams, body, kind);
       answer = JSON.stringify({ code: 0, message: 'SUCCEED', request_id: requestId, data });
     } catch (error) {
-      const refusal = error instanceof Refusal ? error : new Refusal(5000, 'Server internal error');
+      // A bug in the simulator shows up as Kling's internal error, with what went wrong.
+      const refusal = error instanceof Refusal ? error : new Refusal(5000, `Server internal error: ${(error as Error).message}`);
       httpStatus = KLING_CODES[refusal.code]?.httpStatus ?? 400;
       answer = JSON.stringify({ code: refusal.code, message: refusal.message, request_id: requestId });
     }
