@@ -378,7 +378,7 @@ export class Interactions {
   /** Writes submitted values into the view's state, in the value objects Slack uses for each element type. */
   private setValues(view: StoredView, values: Record<string, Record<string, unknown>>): void {
     const blocks = (view.view.blocks as Block[] | undefined) ?? [];
-    const state = ((view.view.state as { values: Record<string, Record<string, unknown>> }) ??= { values: {} } as never);
+    const state = (view.view.state ??= { values: {} }) as { values: Record<string, Record<string, unknown>> };
     for (const block of blocks) {
       if (block.type !== 'input' || !block.element || !block.block_id) continue;
       const actionId = String(block.element.action_id ?? '');

@@ -202,10 +202,6 @@ export class WebApi {
     });
   }
 
-  private wireView(v: StoredView): Record<string, unknown> {
-    return v.view;
-  }
-
   private useTrigger(triggerId: unknown): string {
     const id = str(triggerId);
     const trigger = id ? this.state.triggers.get(id) : undefined;
@@ -325,7 +321,7 @@ export class WebApi {
       for (const old of this.state.stacks.get(userId) ?? []) this.state.views.get(old)!.open = false;
       const stored = this.saveView(userId, view);
       this.state.stacks.set(userId, [stored.id]);
-      return { view: this.wireView(stored) };
+      return { view: stored.view };
     },
 
     'views.push': (args) => {
@@ -336,14 +332,14 @@ export class WebApi {
       if (stack.length >= 3) throw new ApiError('push_limit_reached');
       const stored = this.saveView(userId, view, undefined, { rootViewId: stack[0], previousViewId: stack[stack.length - 1] });
       this.state.stacks.set(userId, [...stack, stored.id]);
-      return { view: this.wireView(stored) };
+      return { view: stored.view };
     },
 
     'views.update': (args) => {
       const existing = this.findView(args);
       const view = this.checkView(args.view, existing.type);
       const stored = this.saveView(existing.userId, view, existing);
-      return { view: this.wireView(stored) };
+      return { view: stored.view };
     },
 
     'views.publish': (args) => {
@@ -353,7 +349,7 @@ export class WebApi {
       const hash = str(args.hash);
       if (existing && hash && hash !== existing.view.hash) throw new ApiError('hash_conflict');
       const stored = this.saveView(user.id, view, existing);
-      return { view: this.wireView(stored) };
+      return { view: stored.view };
     },
 
     'users.info': (args) => {
