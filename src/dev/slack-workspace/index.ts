@@ -165,7 +165,7 @@ export async function startSlackWorkspace(options: SlackWorkspaceOptions): Promi
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const value = predicate();
-        if (value !== undefined && value !== false) return value;
+        if (value !== undefined && value !== null && value !== false) return value;
         if (Date.now() > deadline) throw new Error(`waitFor: condition not met within ${timeoutMs} ms`);
         await new Promise((r) => setTimeout(r, 20));
       }
