@@ -207,8 +207,8 @@ function applies(budget: BudgetRef, request: ReserveRequest): boolean {
 
 /**
  * Names the hard budget short by the most (the one an approval would have to cover; on a tie the most
- * specific, whose owner can act on it), and the first
- * alternative that every hard budget could take: each request swapped for its alternative of that label.
+ * specific, whose owner can act on it), and the first alternative every hard budget could take, each
+ * request of a batch swapped for its own alternative of that label (the first request's is reported).
  */
 function refusalOf(budgets: store.ReservedBudget[], refusedId: number, batch: ReserveRequest[], refs: Map<number, BudgetRef>): Refusal {
   const hard = budgets.filter((b) => b.periodHard);
