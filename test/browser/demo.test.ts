@@ -70,7 +70,7 @@ describe.skipIf(!hasChromium)('the demo in a browser', () => {
 
     // The video is in the card's thread.
     await card.locator('.replies').click();
-    const video = page.locator('#thread-messages a[href$=".mp4"]').first();
+    const video = page.locator('#thread-messages a.video-card').first();
     await video.waitFor();
     expect(await video.getAttribute('href')).toMatch(new RegExp(`^${demo.kling.url}/media/.+\\.mp4$`));
     await shot('02-video-in-thread');

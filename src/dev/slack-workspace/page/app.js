@@ -551,7 +551,8 @@ function fileChip(file) {
   const link = el('a', { class: 'file', href: file.url, target: '_blank', rel: 'noopener' });
   link.append(el('span', { class: 'icon' }, isVideo ? '▶' : '📄'));
   const label = el('span');
-  label.append(el('div', { class: 'name' }, escapeHtml(file.title || file.name)), el('div', { class: 'kind' }, isVideo ? 'Video · MP4' : escapeHtml(file.mimetype ?? 'File')));
+  const kind = isVideo ? 'MP4 video' : file.mimetype ?? 'File';
+  label.append(el('div', { class: 'name' }, escapeHtml(file.title || file.name)), el('div', { class: 'kind' }, escapeHtml(kind)));
   link.append(label);
   return link;
 }
@@ -592,7 +593,7 @@ function renderMessage(m, previous, opts) {
       body.append(figure);
     } else body.append(fileChip(f));
   }
-  for (const url of videoLinks(m)) body.append(fileChip({ name: url.split('/').pop(), url, mimetype: 'video/mp4' }));
+  for (const link of videoLinks(m)) body.append(videoCard(link));
   if (opts.replies) {
     const button = el('button', { class: 'replies', onclick: () => openThread(m.ts) });
     const people = [...new Set(opts.replies.map((r) => r.user))].slice(0, 3);
@@ -604,10 +605,21 @@ function renderMessage(m, previous, opts) {
   return node;
 }
 
+function videoCard(link) {
+  const card = el('a', { class: 'video-card', href: link.url, target: '_blank', rel: 'noopener', title: link.url });
+  card.append(el('span', { class: 'play', 'aria-hidden': 'true' }, '▶'));
+  card.append(el('span', { class: 'caption' }, `${escapeHtml(link.label)} · MP4 from Kling`));
+  return card;
+}
+
 /** Slack unfurls video links; the page shows a video chip for each .mp4 link in a message. */
 function videoLinks(m) {
   const text = [m.text, ...(m.blocks ?? []).map((b) => JSON.stringify(b))].join(' ');
-  return [...new Set([...text.matchAll(/<(https?:\/\/[^|>\s"]+\.mp4)(?:\|[^>]*)?>/g)].map((x) => x[1]))];
+  const links = new Map();
+  for (const [, url, label] of text.matchAll(/<(https?:\/\/[^|>\s"]+\.mp4)(?:\|([^>]*))?>/g)) {
+    if (!links.has(url)) links.set(url, { url, label: decodeSlack(label || 'Video') });
+  }
+  return [...links.values()];
 }
 
 function renderList(container, list, key, opts) {
