@@ -186,6 +186,24 @@ describe("Slack's side of interactions", () => {
     }
   });
 
+  it('serves the page, and its API sends typed commands escaped and shows each person only their ephemerals', async () => {
+    const page = await fetch(`${ws.url}/`);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(await page.text()).toContain('<script src="/app.js">');
+
+    bot.acks.push({ body: { text: 'only for Grace' } });
+    const sent = await fetch(`${ws.url}/ui/command`, { method: 'POST', body: JSON.stringify({ user: 'U0GRACE', channel: 'C0GENERAL', text: '/kling budget set #video day 5' }) });
+    expect(await sent.json()).toEqual({ status: 200 });
+    expect(bot.received.at(-1)!.body).toMatchObject({ command: '/kling', text: 'budget set <#C0VIDEO|video> day 5', user_id: 'U0GRACE' });
+
+    const seenBy = async (user: string) => {
+      const state = (await (await fetch(`${ws.url}/ui/state?user=${user}`)).json()) as { messages: Record<string, { text: string }[]> };
+      return state.messages.C0GENERAL!.map((m) => m.text);
+    };
+    expect(await seenBy('U0GRACE')).toContain('only for Grace');
+    expect(await seenBy('U0LINUS')).not.toContain('only for Grace');
+  });
+
   it('sends app_home_opened as a JSON event_callback', async () => {
     await ws.openHome('U0LINUS');
     const { contentType, body } = bot.received.at(-1)!;
