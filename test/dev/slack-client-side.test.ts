@@ -94,6 +94,7 @@ describe("Slack's side of interactions", () => {
     bot.acks.push({ body: { response_action: 'clear' } });
     await ws.submitView({ userId: 'U0ADA', viewId: pushed.id, values: { name: { v: 'c' } } });
     expect(ws.views('U0ADA').filter((v) => v.type === 'modal' && v.open)).toEqual([]);
+    await expect(web.views.update({ view_id: viewId, view: modal('Too late') as never })).rejects.toMatchObject({ data: { error: 'not_found' } });
   });
 
   it('sends the state values in the shapes Slack uses, and refuses an empty required input', async () => {

@@ -254,7 +254,8 @@ export class WebApi {
     const id = str(args.view_id);
     const external = str(args.external_id);
     const view = id ? this.state.views.get(id) : [...this.state.views.values()].find((v) => external && v.view.external_id === external);
-    if (!view) throw new ApiError('not_found');
+    // A closed modal is gone in Slack: updating it fails the same way as an unknown id.
+    if (!view || (view.type === 'modal' && !view.open)) throw new ApiError('not_found');
     const hash = str(args.hash);
     if (hash && hash !== view.view.hash) throw new ApiError('hash_conflict');
     return view;
