@@ -47,6 +47,7 @@ export interface SlackWorkspace {
   closeView(input: { userId: string; viewId: string }): Promise<BotReply | undefined>;
   openHome(userId: string): Promise<{ status: number }>;
   messages(channelId: string): StoredMessage[];       // incl. thread replies (threadTs) and ephemerals (ephemeralTo)
+  /** Web API calls in order, plus "response_url" POSTs and command "ack" bodies (token left out). */
   calls(method?: string): { method: string; args: Record<string, unknown>; ok: boolean; error?: string }[];
   views(userId?: string): StoredView[];               // modals and home tabs, latest first
   injectFault(spec: { method: string; error?: string; httpStatus?: number; retryAfterSec?: number; times?: number }): void;
