@@ -232,7 +232,10 @@ export class Worker {
     try {
       task = await this.kling.query(job.endpoint, { externalTaskId: job.id });
     } catch (error) {
-      if (!notFound(error)) return this.later(job, error, this.backoff(job.attempts));
+      if (!notFound(error)) {
+        if (error instanceof KlingError && error.action === 'reauth') this.alertAuth(job.teamId, reasonOf(error).message);
+        return this.later(job, error, this.backoff(job.attempts));
+      }
       // Kling has no such task, so the earlier create never landed: creating now makes the only one.
       if (job.attempts >= this.maxAttempts) {
         return this.fail(job, job.errorCode, `Kling did not take the task after ${job.attempts} tries${job.errorMessage ? `: ${job.errorMessage}` : ''}`);

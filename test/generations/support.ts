@@ -5,11 +5,11 @@ import { KlingClient } from '../../src/kling';
 import { builtInCatalog } from '../../src/pricing';
 import { rows, sql, type Db } from '../../src/db';
 import { createTestDatabase, type TestDatabase } from '../support/db';
+import { FAST, SIM_KEY } from './timings';
+
+export { FAST, SIM_KEY };
 
 export const TEAM = 'T1';
-export const SIM_KEY = 'queue-test-key';
-/** Timings that keep a test fast; production defaults are seconds. */
-export const FAST: Omit<WorkerOptions, 'maxConcurrency' | 'taskTimeoutMinutes'> = { pollMs: 10, pollMaxMs: 50, retryMs: 10, retryMaxMs: 50, leaseMs: 1_000 };
 
 export function klingClient(sim: KlingSimulator, timeoutMs = 400): KlingClient {
   return new KlingClient({ baseUrl: sim.url, auth: { apiKey: SIM_KEY }, retries: 0, retryDelayMs: 5, timeoutMs });

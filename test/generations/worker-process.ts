@@ -1,11 +1,12 @@
-// A worker in its own process, for the kill -9 test (crash.test.ts). It loads everything, says "loaded", and
-// waits for its worker id on stdin, so the test can keep a warm standby; then it runs until it is killed.
+// A worker in its own process, for the kill -9 test (crash.test.ts), which bundles it with esbuild first. It
+// loads everything, says "loaded", and waits for its worker id on stdin, so the test can keep a warm standby;
+// then it runs until it is killed.
 import { createInterface } from 'node:readline';
 import { Ledger } from '../../src/budget';
 import { openDatabase } from '../../src/db';
 import { Worker } from '../../src/generations';
 import { KlingClient } from '../../src/kling';
-import { FAST, SIM_KEY } from './support';
+import { FAST, SIM_KEY } from './timings';
 
 const { DATABASE_URL, KLING_URL } = process.env;
 process.stdout.write('loaded\n');
