@@ -18,7 +18,7 @@ const USER_ENQUEUE_LOCK = 4_702_002;
 const inFlight = inArray(generations.state, [...IN_FLIGHT]);
 const after = (ms: number): SQL => sql`now() + ${ms} * interval '1 millisecond'`;
 
-export function toGeneration(row: Row): Generation {
+function toGeneration(row: Row): Generation {
   const opt = <T>(value: T | null): T | undefined => value ?? undefined;
   return {
     id: row.id,

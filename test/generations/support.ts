@@ -11,7 +11,7 @@ export { FAST, SIM_KEY };
 
 export const TEAM = 'T1';
 
-export function klingClient(sim: KlingSimulator, timeoutMs = 400): KlingClient {
+export function klingClient(sim: KlingSimulator, timeoutMs = 1_000): KlingClient {
   return new KlingClient({ baseUrl: sim.url, auth: { apiKey: SIM_KEY }, retries: 0, retryDelayMs: 5, timeoutMs });
 }
 

@@ -4,8 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { openDatabase, rows, sql } from '../../src/db';
 import { KlingClient, parseCallback } from '../../src/kling';
 import { Ledger } from '../../src/budget';
-import { Worker } from '../../src/generations';
-import { FAST, SIM_KEY, TEAM, allEnded, jobEvents, request, rig, settlementProblems, states, waitFor, type Rig } from './support';
+import { startKlingSimulator } from '../../src/dev/kling-sim';
+import { GenerationQueue, Worker } from '../../src/generations';
+import { FAST, SIM_KEY, TEAM, allEnded, jobEvents, klingClient, request, rig, settlementProblems, states, waitFor, type Rig } from './support';
 
 /** External ids in the order the simulator received their create calls. */
 function createOrder(r: Rig): string[] {
@@ -183,6 +184,29 @@ describe('Worker', () => {
       expect(await settlementProblems(r.database.db)).toEqual([]);
     } finally {
       await r.close();
+    }
+  });
+});
+
+describe('embedded database', () => {
+  it('runs on PGlite too (DATABASE_URL unset): claims, settles, balances', async () => {
+    const database = await openDatabase({ dataDir: 'memory://' });
+    const sim = await startKlingSimulator({ apiKey: SIM_KEY, timings: { queuedMs: 5, processingMs: 10 } });
+    try {
+      const ledger = new Ledger(database.db, { defaultDailyLimitMc: 1_000_000 });
+      const queue = new GenerationQueue(database.db, ledger, { maxQueuedPerUser: 10 });
+      const res = await queue.enqueue([request('U1'), request('U2'), request('U1'), request('U2'), request('U3')]);
+      expect(res.ok).toBe(true);
+      const worker = new Worker(database.db, ledger, klingClient(sim), { ...FAST, maxConcurrency: 2, taskTimeoutMinutes: 10 });
+      await worker.start();
+      await waitFor('every job to end', () => allEnded(database.db));
+      await worker.stop();
+      expect(await states(database.db)).toEqual({ succeeded: 5 });
+      expect(sim.inFlightPeak()).toBeLessThanOrEqual(2);
+      expect(await settlementProblems(database.db)).toEqual([]);
+    } finally {
+      await sim.close();
+      await database.close();
     }
   });
 });
