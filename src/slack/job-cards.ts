@@ -12,6 +12,12 @@ export interface JobCardsOptions {
   now?: () => Date;
 }
 
+/**
+ * Renders in flight at once. Slack takes about one message per second per channel, and a burst of new
+ * jobs should not crowd out the acks of the commands still arriving: the cards follow at this pace.
+ */
+const RENDERS_AT_ONCE = 4;
+
 /** Errors that mean the bot cannot post in the channel: the card goes to the requester's DM instead. */
 const CHANNEL_CLOSED = new Set(['not_in_channel', 'channel_not_found', 'is_archived', 'restricted_action']);
 
@@ -26,6 +32,8 @@ export class JobCards {
   /** Thread replies already posted by this process (a recovered job may report success twice). */
   private readonly replied = new Set<string>();
   private stopped = false;
+  private rendering = 0;
+  private readonly turns: (() => void)[] = [];
 
   constructor(private readonly options: JobCardsOptions) {}
 
@@ -44,7 +52,7 @@ export class JobCards {
     const next = (this.chains.get(id) ?? Promise.resolve())
       .then(() => {
         this.waiting.delete(id);
-        return deliver(`job card ${id}`, () => this.render(id, entry.post), { logger: this.options.logger, stopped: () => this.stopped });
+        return deliver(`job card ${id}`, () => this.inTurn(() => this.render(id, entry.post)), { logger: this.options.logger, stopped: () => this.stopped });
       })
       .catch((error: unknown) => this.options.logger.error({ err: error, generationId: id }, 'job card could not be rendered'));
     this.chains.set(id, next);
@@ -57,6 +65,19 @@ export class JobCards {
   async stop(): Promise<void> {
     this.stopped = true;
     await Promise.allSettled([...this.chains.values()]);
+  }
+
+  /** Runs `task` when fewer than RENDERS_AT_ONCE renders are in flight (a retry's wait happens outside). */
+  private async inTurn<T>(task: () => Promise<T>): Promise<T> {
+    if (this.rendering >= RENDERS_AT_ONCE) await new Promise<void>((resolve) => this.turns.push(resolve));
+    else this.rendering++;
+    try {
+      return await task();
+    } finally {
+      const next = this.turns.shift();
+      if (next) next();
+      else this.rendering--;
+    }
   }
 
   private async render(id: string, post: boolean): Promise<void> {
