@@ -165,12 +165,15 @@ export async function markStuck(db: Db, id: string): Promise<boolean> {
 
 // ---- worker side: claims ----
 
-/** Teams with a queued job that is due, whose queue is not paused. */
-export async function teamsWithDueJobs(db: Db): Promise<string[]> {
+/** Teams with a queued job that is due, whose queue is not paused and that have a free Kling slot. */
+export async function teamsWithDueJobs(db: Db, maxConcurrency: number): Promise<string[]> {
   const found = await rows<{ team_id: string }>(db, sql`
-    select distinct g.team_id from generations g
+    select g.team_id from generations g
     left join workspaces w on w.team_id = g.team_id
-    where g.state = 'queued' and g.next_attempt_at <= now() and w.queue_paused_at is null`);
+    where g.state = 'queued' and g.next_attempt_at <= now() and w.queue_paused_at is null
+    group by g.team_id
+    having (select count(*) from generations f
+            where f.team_id = g.team_id and f.state in ('submitting', 'submitted', 'processing')) < ${maxConcurrency}`);
   return found.map((r) => r.team_id);
 }
 

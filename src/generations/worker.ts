@@ -156,7 +156,7 @@ export class Worker {
       begin(await store.claimDue(this.db, this.id, this.leaseMs, room(), ids), (job) => this.poll(job));
     }
     begin(await store.claimDue(this.db, this.id, this.leaseMs, room()), (job) => (job.state === 'submitting' ? this.resolve(job) : this.poll(job)));
-    for (const teamId of await store.teamsWithDueJobs(this.db)) {
+    for (const teamId of await store.teamsWithDueJobs(this.db, this.options.maxConcurrency)) {
       if (room() <= 0 || !this.running) break;
       const claimed = await store.claimSubmissions(this.db, teamId, this.options.maxConcurrency, room(), this.id, this.leaseMs);
       begin(claimed, (job) => this.submit(job));
