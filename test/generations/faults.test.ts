@@ -42,11 +42,15 @@ describe('Kling faults → design §4 actions', () => {
       ['code 5000', { kind: 'code', code: 5000, method: 'POST' }],
       ['code 5001', { kind: 'code', code: 5001, method: 'POST' }],
       ['a hung create (timeout, nothing created)', { kind: 'hang', method: 'POST' }],
+      // Kling gets the slow create only after our lookup, so it is created anew; the late original then meets the
+      // duplicate external_task_id and is refused: still one task.
+      ['a create slower than the client timeout', { kind: 'slow', method: 'POST', delayMs: 2_000 }],
     ])('%s: not found at Kling, so created once more; the hold kept and committed', async (_name, fault) => {
       const [job] = await run(fault);
       expect(job!.state).toBe('succeeded');
       expect(job!.attempts).toBeGreaterThanOrEqual(2); // 2, or more if a loaded machine timed out a call too
       expect(lookups(job!.id)).toBeGreaterThanOrEqual(1);
+      if (fault.kind === 'slow') await new Promise((resolve) => setTimeout(resolve, fault.delayMs)); // the late original lands
       expect(tasks(job!.id)).toBe(1);
       expect(await hold(job!.id)).toBe('committed');
     });
