@@ -39,6 +39,8 @@ export interface BotOverrides {
    * own limit). Tests that check correctness under a loaded machine raise it; the bench measures speed.
    */
   ackTimeoutMs?: number;
+  /** When a reservation is still running, ack with "working on it" after this long (default 2500 ms). */
+  ackWithinMs?: number;
 }
 
 export interface Bot {
@@ -144,7 +146,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
     notifier.handle(event);
   });
 
-  const deps: SlackDeps = { config, db, catalog, ledger, queue, worker, digest, cards, notifier, admins, pending: new PendingRequests(), workspaces, metrics, logger };
+  const deps: SlackDeps = { config, db, catalog, ledger, queue, worker, digest, cards, notifier, admins, pending: new PendingRequests(), workspaces, metrics, logger, ackWithinMs: overrides.ackWithinMs ?? 2_500 };
   registerListeners(app, deps);
   app.error(async (error) => {
     logger.error({ err: error }, 'Slack listener failed');

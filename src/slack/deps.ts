@@ -33,6 +33,8 @@ export interface SlackDeps {
   workspaces: Workspaces;
   metrics: BotMetrics;
   logger: Logger;
+  /** A command slower than this answers "working on it" and follows up on its response_url (Slack allows 3 s). */
+  ackWithinMs: number;
 }
 
 /** One parsed /kling command, with what its handler needs to answer it. */
@@ -43,6 +45,8 @@ export interface CommandContext<K extends Command['kind'] = Command['kind']> {
   scope: RequestScope;
   /** Opens a modal (views.open), once, within 3 s of the command. */
   triggerId: string;
+  /** performance.now() by which the ack must be sent to be sure Slack gets it within its 3 s. */
+  ackDeadline: number;
   /** Acknowledges within Slack's 3 s; a message is shown only to the person who typed the command. */
   ack(message?: Message): Promise<void>;
   respond: RespondFn;

@@ -55,6 +55,7 @@ export async function startHarness(
     alertRetryMs: 500,
     digestSchedule: false,
     ackTimeoutMs: 60_000,
+    ackWithinMs: 60_000,
     ...options.overrides,
   });
   await bot.start();

@@ -75,9 +75,22 @@ async function onRequestButton(args: { ack: () => Promise<void>; body: BlockButt
 export const generate: Feature = {
   commands: {
     async generate(ctx, deps) {
-      const outcome = await requestVideo({ text: ctx.text }, ctx.scope, deps);
-      await ctx.ack(outcome.reply);
-      if (outcome.jobId) startJob(outcome.jobId, deps);
+      const outcome = requestVideo({ text: ctx.text }, ctx.scope, deps);
+      // A burst on one budget can keep the hold waiting: rather than miss Slack's 3 s, say so and follow up.
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => {
+        timer = setTimeout(resolve, Math.max(0, ctx.ackDeadline - performance.now()), 'late');
+      });
+      const first = await Promise.race([outcome, late]).finally(() => clearTimeout(timer));
+      if (first !== 'late') {
+        await ctx.ack(first.reply);
+        if (first.jobId) startJob(first.jobId, deps);
+        return;
+      }
+      await ctx.ack(replies.notice(':hourglass_flowing_sand: Checking your budgets…'));
+      const result = await outcome;
+      await ctx.respond({ response_type: 'ephemeral', replace_original: true, ...(result.reply ?? replies.notice(':white_check_mark: Queued. The job card is in the channel.')) });
+      if (result.jobId) startJob(result.jobId, deps);
     },
 
     async estimate(ctx, deps) {

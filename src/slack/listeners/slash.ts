@@ -28,11 +28,12 @@ export function registerSlashCommand(app: App, deps: SlackDeps, handlers: Comman
         await timedAck(replies.notice(`\`/kling ${parsed.kind}\` is not available in this installation yet.`));
         return;
       }
-      await handler({ command: parsed, text: command.text, scope, triggerId: command.trigger_id, ack: timedAck, respond, client }, deps);
+      await handler({ command: parsed, text: command.text, scope, triggerId: command.trigger_id, ackDeadline: receivedAt + deps.ackWithinMs, ack: timedAck, respond, client }, deps);
     } catch (error) {
       if (error instanceof UsageError) {
         deps.metrics.commands.inc({ command: 'mistake' });
-        await timedAck(replies.usageError(error));
+        if (!acked) await timedAck(replies.usageError(error));
+        else await respond({ response_type: 'ephemeral', replace_original: true, ...replies.usageError(error) });
         return;
       }
       deps.logger.error({ err: error, scope }, '/kling failed');
