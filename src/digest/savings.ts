@@ -15,7 +15,9 @@ function variantSaving(catalog: PriceCatalog, group: JobGroup, change: Record<st
   const request: PricedRequest = { endpoint: group.endpoint as KlingEndpoint, body: group.params };
   try {
     const actual = catalog.quote(request);
-    const variant = catalog.quote({ ...actual.request, body: { ...actual.request.body, ...change } });
+    // A change to undefined drops the field (no audio also means no voice list).
+    const body = Object.fromEntries(Object.entries({ ...actual.request.body, ...change }).filter(([, v]) => v !== undefined));
+    const variant = catalog.quote({ ...actual.request, body });
     const saved = actual.credits - variant.credits;
     return saved > 0 ? saved * group.count : undefined;
   } catch {
@@ -48,7 +50,7 @@ export function savingsTips(catalog: PriceCatalog, jobs: JobGroup[]): SavingsTip
       const mode = String(group.params.mode ?? '');
       if (group.redone && (mode === 'pro' || mode === '4k')) add('std-drafts', group.count, variantSaving(catalog, group, { mode: 'std' }));
       if (group.redone && Number(group.params.duration ?? 5) > 5) add('short-drafts', group.count, variantSaving(catalog, group, { duration: '5' }));
-      if (group.params.sound === 'on') add('audio', group.count, variantSaving(catalog, group, { sound: 'off' }));
+      if (group.params.sound === 'on') add('audio', group.count, variantSaving(catalog, group, { sound: 'off', voice_list: undefined }));
     }
     if (group.duplicate) add('duplicates', group.count, group.actualMc);
   }

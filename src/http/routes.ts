@@ -78,7 +78,7 @@ export function httpRoutes(deps: RouteDeps): CustomRoute[] {
             send(res, 200, '{"ok":true}');
           })
           .catch((error: unknown) => {
-            const forged = error instanceof KlingCallbackError;
+            const forged = error instanceof KlingCallbackError && error.reason === 'signature';
             deps.logger.warn({ err: error }, forged ? 'Kling callback refused' : 'Kling callback unreadable');
             send(res, forged ? 401 : 400, JSON.stringify({ ok: false, error: forged ? 'invalid signature' : 'invalid body' }));
           });

@@ -70,4 +70,11 @@ describe('POST /kling/callback', () => {
     expect(res.status).toBe(401);
     expect(woken).toEqual([]);
   });
+
+  it('answers 400 to a body that is not a Kling task, and wakes nothing', async () => {
+    const { url, woken } = await serve({ database: { ping: async () => {} } });
+    const res = await fetch(`${url}/kling/callback`, { method: 'POST', body: '{"hello":"world"}' });
+    expect(res.status).toBe(400);
+    expect(woken).toEqual([]);
+  });
 });
