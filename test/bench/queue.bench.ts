@@ -1,10 +1,12 @@
 // Jobs claimed per second by two queue workers (separate pools, the real claim with its per-team slot count
 // and round-robin, Kling answered by the simulator with zero timings), beside a bare FOR UPDATE SKIP LOCKED
-// claim loop on the same database in the same run, with the same number of loops per worker.
+// claim loop on the same database in the same run, with the same number of loops per worker; and the claim
+// statement alone in the bare loop's shape, to show what the SQL costs apart from the Kling round trips.
 import { Ledger } from '../../src/budget';
 import { openDatabase, rows, sql, type Database } from '../../src/db';
 import { startKlingSimulator } from '../../src/dev/kling-sim';
 import { GenerationQueue, Worker } from '../../src/generations';
+import { claimSubmissions } from '../../src/generations/store';
 import { KlingClient } from '../../src/kling';
 import { builtInCatalog } from '../../src/pricing';
 import { createTestDatabase } from '../support/db';
@@ -21,18 +23,48 @@ async function timeUntil(check: () => Promise<boolean>): Promise<number> {
   return (performance.now() - started) / 1000;
 }
 
-async function queueWorkers(pools: Database[]): Promise<{ claimed: number; ended: number }> {
-  const sim = await startKlingSimulator({ apiKey: 'bench', concurrency: 1e9, timings: { queuedMs: 0, processingMs: 0 } });
-  const [main] = pools as [Database];
-  const queue = new GenerationQueue(main.db, new Ledger(main.db, { defaultDailyLimitMc: 1e15 }), { maxQueuedPerUser: JOBS });
+/** JOBS queued jobs over TEAMS workspaces (team ids `${prefix}0`…) of USERS_PER_TEAM people each. */
+async function enqueueJobs(pool: Database, prefix: string): Promise<void> {
+  const queue = new GenerationQueue(pool.db, new Ledger(pool.db, { defaultDailyLimitMc: 1e15 }), { maxQueuedPerUser: JOBS });
   const quote = builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'bench', model_name: 'kling-v2-5-turbo' } });
   const per = JOBS / (TEAMS * USERS_PER_TEAM);
   for (let t = 0; t < TEAMS; t++) {
     for (let u = 0; u < USERS_PER_TEAM; u++) {
-      const res = await queue.enqueue(Array.from({ length: per }, () => ({ teamId: `T${t}`, channelId: 'C1', userId: `U${u}`, quote })));
+      const res = await queue.enqueue(Array.from({ length: per }, () => ({ teamId: `${prefix}${t}`, channelId: 'C1', userId: `U${u}`, quote })));
       if (!res.ok) throw new Error('bench enqueue refused');
     }
   }
+}
+
+/** The claim statement alone (per-team lock, slot count, round-robin), one job per call, in the bare loop's shape. */
+async function claimOnly(pools: Database[]): Promise<number> {
+  const [main] = pools as [Database];
+  await enqueueJobs(main, 'C');
+  let claimed = 0;
+  const started = performance.now();
+  await Promise.all(
+    pools.flatMap((pool, w) =>
+      Array.from({ length: PARALLEL }, async (_, loop) => {
+        // Each loop starts at another team. A team whose claim lock is taken is skipped and, like the worker after
+        // a round without work, the loop pauses a moment: spinning on try-locks starves the lock holder.
+        for (let i = w * PARALLEL + loop; claimed < JOBS; i++) {
+          const n = (await claimSubmissions(pool.db, `C${i % TEAMS}`, 1_000_000, 1, `claim-only-${w}`, 3_600_000)).length;
+          claimed += n;
+          if (n === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+      }),
+    ),
+  );
+  const rate = JOBS / ((performance.now() - started) / 1000);
+  // Those jobs never go to Kling: out of the way of the workers' run.
+  await main.db.execute(sql`delete from generations where team_id like 'C%'`);
+  return rate;
+}
+
+async function queueWorkers(pools: Database[]): Promise<{ claimed: number; ended: number }> {
+  const sim = await startKlingSimulator({ apiKey: 'bench', concurrency: 1e9, timings: { queuedMs: 0, processingMs: 0 } });
+  const [main] = pools as [Database];
+  await enqueueJobs(main, 'T');
   const workers = pools.map(
     (pool, i) =>
       new Worker(pool.db, new Ledger(pool.db), new KlingClient({ baseUrl: sim.url, auth: { apiKey: 'bench' }, retries: 0 }), {
@@ -76,9 +108,11 @@ export default async function queueBench(): Promise<void> {
   const pools = [await openDatabase({ url: test.url, max: PARALLEL, migrate: false }), await openDatabase({ url: test.url, max: PARALLEL, migrate: false })];
   try {
     const bare = await bareLoop(pools);
+    const claims = await claimOnly(pools);
     const ours = await queueWorkers(pools);
     console.log(`${JOBS} jobs, ${TEAMS} workspaces × ${USERS_PER_TEAM} users, 2 workers × ${PARALLEL} in parallel, separate pools`);
     console.log(`bare SKIP LOCKED claim loop          ${bare.toFixed(0).padStart(7)} jobs/s`);
+    console.log(`queue claim statement alone          ${claims.toFixed(0).padStart(7)} jobs/s   (${((claims / bare) * 100).toFixed(1)}% of bare)`);
     console.log(`queue workers: claimed               ${ours.claimed.toFixed(0).padStart(7)} jobs/s   (${((ours.claimed / bare) * 100).toFixed(1)}% of bare)`);
     console.log(`queue workers: claimed → settled     ${ours.ended.toFixed(0).padStart(7)} jobs/s   (create + poll at the simulator + ledger commit)`);
   } finally {
