@@ -3,6 +3,7 @@ import type { Ledger, Refusal } from '../budget';
 import { formatCredits } from '../money/credits';
 import type { Db } from '../db';
 import type { PricedRequest } from '../pricing';
+import { GroupCommit, type Outcome } from './group-commit';
 import { requestKey } from './request-key';
 import * as store from './store';
 import { GenerationError, type EnqueueRequest, type EnqueueResult, type Generation } from './types';
@@ -27,58 +28,89 @@ export class GenerationQueue {
     private readonly options: GenerationQueueOptions,
   ) {}
 
+  private readonly groups = new GroupCommit<EnqueueRequest[], EnqueueResult>((calls) => this.enqueueGroup(calls));
+
   /**
    * Holds the credits and queues the jobs in ONE transaction: no job without a hold, no hold without a job,
    * and a batch is all-or-nothing. A budget refusal is recorded as `refused` rows (they never held credits)
    * and committed, so the ledger's "exhausted" alert it may have raised is kept too.
+   * Concurrent calls for one workspace are group-committed (see enqueueGroup); each keeps its own result.
    */
   async enqueue(input: EnqueueRequest | EnqueueRequest[]): Promise<EnqueueResult> {
     const requests = Array.isArray(input) ? input : [input];
     if (requests.length === 0) return { ok: true, generations: [], events: [] };
+    return this.groups.submit(requests[0]!.teamId, requests);
+  }
+
+  /**
+   * One transaction and one COMMIT (one fsync) for a group of enqueue calls, which all wait on the same hot
+   * workspace budget row anyway. Each call runs in a savepoint of its own, so an unexpected error undoes and
+   * fails that call alone. The people are locked and counted before the first reservation: from then on the
+   * hot row stays locked until COMMIT, so that window holds only reservations and inserts.
+   */
+  private enqueueGroup(calls: EnqueueRequest[][]): Promise<Outcome<EnqueueResult>[]> {
+    return this.db.transaction(async (tx) => {
+      const queued = await store.lockAndCountQueued(tx, calls.flat());
+      const outcomes: Outcome<EnqueueResult>[] = [];
+      for (const requests of calls) {
+        const adding = countPerPerson(requests);
+        if ([...adding].some(([person, n]) => (queued.get(person) ?? 0) + n > this.options.maxQueuedPerUser)) {
+          outcomes.push({ ok: true, value: { ok: false, refusal: { kind: 'user-queue-full', limit: this.options.maxQueuedPerUser }, events: [] } });
+          continue;
+        }
+        try {
+          const value = await tx.transaction((call) => this.holdAndQueue(call, requests));
+          // Later calls in the group see these jobs in their cap check.
+          if (value.ok) for (const [person, n] of adding) queued.set(person, (queued.get(person) ?? 0) + n);
+          outcomes.push({ ok: true, value });
+        } catch (error) {
+          outcomes.push({ ok: false, error });
+        }
+      }
+      return outcomes;
+    });
+  }
+
+  /** Reserves the batch and writes its rows: queued with their holds, or refused with the reason. */
+  private async holdAndQueue(tx: Db, requests: EnqueueRequest[]): Promise<EnqueueResult> {
     const batchId = requests.length > 1 ? `batch_${randomUUID()}` : undefined;
     const ids = requests.map(() => `kbb_${randomUUID()}`);
-
-    return this.db.transaction(async (tx): Promise<EnqueueResult> => {
-      const full = await this.overUserCap(tx, requests);
-      if (full) return { ok: false, refusal: { kind: 'user-queue-full', limit: this.options.maxQueuedPerUser }, events: [] };
-
-      const reserved = await this.ledger.reserve(
-        requests.map((r, i) => ({
-          teamId: r.teamId,
-          channelId: r.channelId,
-          userId: r.userId,
-          amountMc: r.quote.credits,
-          generationId: ids[i],
-          memo: r.quote.description,
-          alternatives: r.quote.alternatives.map((a) => ({ label: a.label, amountMc: a.credits })),
-        })),
-        tx,
-      );
-      const holdOf = new Map(reserved.ok ? reserved.holds.map((h, i) => [h.generationId ?? ids[i]!, h.id]) : []);
-      const rows = requests.map((r, i) => {
-        const id = ids[i]!;
-        return {
-          id,
-          teamId: r.teamId,
-          channelId: r.channelId,
-          userId: r.userId,
-          endpoint: r.quote.request.endpoint,
-          request: r.quote.request.body,
-          requestKey: requestKey(r.quote.request),
-          description: r.quote.description,
-          estimateMc: r.quote.credits,
-          batchId,
-          ...(reserved.ok
-            ? { state: 'queued' as const, holdId: holdOf.get(id), notBefore: r.notBefore, nextAttemptAt: r.notBefore }
-            : { state: 'refused' as const, errorMessage: refusalReason(reserved.refusal), endedAt: new Date() }),
-        };
-      });
-      if (reserved.ok && ids.some((id) => !holdOf.has(id))) throw new Error('ledger.reserve returned fewer holds than requests');
-      const generations = await store.insert(tx, rows);
-      return reserved.ok
-        ? { ok: true, generations, events: reserved.events }
-        : { ok: false, refusal: reserved.refusal, events: reserved.events };
+    const reserved = await this.ledger.reserve(
+      requests.map((r, i) => ({
+        teamId: r.teamId,
+        channelId: r.channelId,
+        userId: r.userId,
+        amountMc: r.quote.credits,
+        generationId: ids[i],
+        memo: r.quote.description,
+        alternatives: r.quote.alternatives.map((a) => ({ label: a.label, amountMc: a.credits })),
+      })),
+      tx,
+    );
+    const holdOf = new Map(reserved.ok ? reserved.holds.map((h, i) => [h.generationId ?? ids[i]!, h.id]) : []);
+    const rows = requests.map((r, i) => {
+      const id = ids[i]!;
+      return {
+        id,
+        teamId: r.teamId,
+        channelId: r.channelId,
+        userId: r.userId,
+        endpoint: r.quote.request.endpoint,
+        request: r.quote.request.body,
+        requestKey: requestKey(r.quote.request),
+        description: r.quote.description,
+        estimateMc: r.quote.credits,
+        batchId,
+        ...(reserved.ok
+          ? { state: 'queued' as const, holdId: holdOf.get(id), notBefore: r.notBefore, nextAttemptAt: r.notBefore }
+          : { state: 'refused' as const, errorMessage: refusalReason(reserved.refusal), endedAt: new Date() }),
+      };
     });
+    if (reserved.ok && ids.some((id) => !holdOf.has(id))) throw new Error('ledger.reserve returned fewer holds than requests');
+    const generations = await store.insert(tx, rows);
+    return reserved.ok
+      ? { ok: true, generations, events: reserved.events }
+      : { ok: false, refusal: reserved.refusal, events: reserved.events };
   }
 
   /** Only before submission: the job ends `cancelled` and its hold is released, in one transaction. */
@@ -111,21 +143,11 @@ export class GenerationQueue {
   async setCard(id: string, channelId: string, ts: string): Promise<void> {
     if (!(await store.setCard(this.db, id, channelId, ts))) throw new GenerationError('not_found', `There is no generation ${id}.`);
   }
+}
 
-  /** Locks each person in the batch (in a fixed order, so two batches cannot deadlock) and checks the cap. */
-  private async overUserCap(tx: Db, requests: EnqueueRequest[]): Promise<boolean> {
-    const adding = new Map<string, { teamId: string; userId: string; n: number }>();
-    for (const r of requests) {
-      const key = `${r.teamId}/${r.userId}`;
-      const entry = adding.get(key) ?? { teamId: r.teamId, userId: r.userId, n: 0 };
-      entry.n += 1;
-      adding.set(key, entry);
-    }
-    for (const key of [...adding.keys()].sort()) {
-      const { teamId, userId, n } = adding.get(key)!;
-      await store.lockUser(tx, teamId, userId);
-      if ((await store.countQueued(tx, teamId, userId)) + n > this.options.maxQueuedPerUser) return true;
-    }
-    return false;
-  }
+/** How many jobs the requests add per person ("team/user"). */
+function countPerPerson(requests: EnqueueRequest[]): Map<string, number> {
+  const adding = new Map<string, number>();
+  for (const r of requests) adding.set(`${r.teamId}/${r.userId}`, (adding.get(`${r.teamId}/${r.userId}`) ?? 0) + 1);
+  return adding;
 }

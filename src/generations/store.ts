@@ -49,17 +49,22 @@ function toGeneration(row: Row): Generation {
 
 // ---- queue side ----
 
-/** Serializes enqueues of one person so two at once cannot both slip under the per-user cap. */
-export async function lockUser(tx: Db, teamId: string, userId: string): Promise<void> {
-  await tx.execute(sql`select pg_advisory_xact_lock(${USER_ENQUEUE_LOCK}, hashtext(${teamId} || '/' || ${userId}))`);
-}
-
-export async function countQueued(db: Db, teamId: string, userId: string): Promise<number> {
-  const [row] = await db
-    .select({ n: sql<number>`count(*)::int` })
-    .from(generations)
-    .where(and(eq(generations.teamId, teamId), eq(generations.userId, userId), eq(generations.state, 'queued')));
-  return row?.n ?? 0;
+/**
+ * Serializes enqueues of the same people, so two at once cannot both slip under the per-user cap, and counts
+ * each one's queued jobs. The locks are taken in hash order, so two enqueues can never deadlock on them.
+ * Keys are "team/user".
+ */
+export async function lockAndCountQueued(tx: Db, people: { teamId: string; userId: string }[]): Promise<Map<string, number>> {
+  const byKey = new Map(people.map((p) => [`${p.teamId}/${p.userId}`, { team: p.teamId, user: p.userId }]));
+  const pairs = JSON.stringify([...byKey.values()]);
+  await tx.execute(sql`
+    select pg_advisory_xact_lock(${USER_ENQUEUE_LOCK}, h)
+    from (select distinct hashtext(team || '/' || "user") as h from jsonb_to_recordset(${pairs}::jsonb) as p(team text, "user" text) order by 1) as locks`);
+  const counted = await rows<{ key: string; n: number }>(tx, sql`
+    select team || '/' || "user" as key,
+      (select count(*)::int from generations g where g.team_id = p.team and g.user_id = p."user" and g.state = 'queued') as n
+    from jsonb_to_recordset(${pairs}::jsonb) as p(team text, "user" text)`);
+  return new Map(counted.map((c) => [c.key, c.n]));
 }
 
 export async function insert(db: Db, values: NewGeneration[]): Promise<Generation[]> {

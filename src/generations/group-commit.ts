@@ -1,0 +1,55 @@
+/** What a group run gives back for each item, in the items' order. */
+export type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+interface Pending<I, T> {
+  item: I;
+  resolve: (value: T) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit: while one group of a key (a workspace) is running, further items for that key wait, and then
+ * run together as the next group, in arrival order. One group is meant to be one transaction, so a burst
+ * pays one COMMIT (one fsync) per group instead of one per item. A lone item runs at once, with no timer.
+ */
+export class GroupCommit<I, T> {
+  private readonly waiting = new Map<string, Pending<I, T>[]>();
+
+  constructor(
+    private readonly run: (items: I[]) => Promise<Outcome<T>[]>,
+    private readonly maxGroup = 100,
+  ) {}
+
+  submit(key: string, item: I): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const queue = this.waiting.get(key);
+      if (queue) {
+        queue.push({ item, resolve, reject });
+        return;
+      }
+      this.waiting.set(key, [{ item, resolve, reject }]);
+      // A microtask, not a timer: calls made in the same tick join the first group.
+      queueMicrotask(() => void this.drain(key));
+    });
+  }
+
+  /** Runs the key's groups one after another until nobody is waiting; the key's entry marks "running". */
+  private async drain(key: string): Promise<void> {
+    const queue = this.waiting.get(key)!;
+    while (queue.length > 0) {
+      const group = queue.splice(0, this.maxGroup);
+      try {
+        const outcomes = await this.run(group.map((p) => p.item));
+        group.forEach((p, i) => {
+          const outcome = outcomes[i]!;
+          if (outcome.ok) p.resolve(outcome.value);
+          else p.reject(outcome.error);
+        });
+      } catch (error) {
+        // The group's transaction itself failed (e.g. at COMMIT): nothing of it was kept.
+        for (const p of group) p.reject(error);
+      }
+    }
+    this.waiting.delete(key);
+  }
+}

@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Ledger, checkInvariants } from '../../src/budget';
+import { rows, sql, type Db } from '../../src/db';
+import { GenerationQueue, type EnqueueResult } from '../../src/generations';
+import { GroupCommit } from '../../src/generations/group-commit';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { request } from './support';
+
+/** The same database, counting the transactions the queue opens (each one is one COMMIT). */
+function countingTransactions(db: Db): { db: Db; count: () => number } {
+  let n = 0;
+  const counted = new Proxy(db, {
+    get(target, prop, receiver) {
+      if (prop !== 'transaction') return Reflect.get(target, prop, receiver);
+      return (...args: Parameters<Db['transaction']>) => {
+        n += 1;
+        return target.transaction(...args);
+      };
+    },
+  });
+  return { db: counted, count: () => n };
+}
+
+const settled = (calls: Promise<EnqueueResult>[]) => Promise.allSettled(calls);
+
+describe('GroupCommit', () => {
+  it('runs a lone item at once, then everything that arrived meanwhile as groups of at most max, in order', async () => {
+    const groups: number[][] = [];
+    let release!: () => void;
+    const firstRunning = new Promise<void>((resolve) => (release = resolve));
+    const gc = new GroupCommit<number, number>(async (items) => {
+      groups.push(items);
+      if (items[0] === 0) await firstRunning;
+      return items.map((value) => ({ ok: true, value: value * 10 }));
+    }, 3);
+    const first = gc.submit('T', 0);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(groups).toEqual([[0]]);
+    const rest = [1, 2, 3, 4, 5].map((i) => gc.submit('T', i));
+    const other = gc.submit('T-other', 9); // another workspace does not wait behind T
+    expect(await other).toBe(90);
+    release();
+    expect(await Promise.all([first, ...rest])).toEqual([0, 10, 20, 30, 40, 50]);
+    expect(groups).toEqual([[0], [9], [1, 2, 3], [4, 5]]);
+  });
+});
+
+/** Group commit in the queue, on real Postgres: fewer COMMITs, and every call keeps its own outcome. */
+describe('GenerationQueue group commit', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase({ max: 10 });
+  });
+  afterAll(async () => database?.drop());
+
+  const rig = async (teamId: string, limitMc: number) => {
+    const ledger = new Ledger(database.db);
+    await ledger.ensureWorkspace(teamId);
+    await ledger.setBudget({ teamId, scope: 'workspace', scopeId: teamId, period: 'day', limitMc, by: 'admin' });
+    const counting = countingTransactions(database.db);
+    const queue = new GenerationQueue(counting.db, ledger, { maxQueuedPerUser: 5 });
+    const enqueue = (userId: string) => queue.enqueue({ ...request(userId), teamId });
+    return { queue, enqueue, transactions: counting.count };
+  };
+  const queuedOf = async (teamId: string) =>
+    rows<{ user_id: string; n: number }>(database.db, sql`select user_id, count(*)::int as n from generations where team_id = ${teamId} and state = 'queued' group by user_id order by user_id`);
+
+  it('commits many concurrent enqueues of one workspace in fewer transactions', async () => {
+    const { enqueue, transactions } = await rig('T-burst', 10_000_000);
+    const calls = Array.from({ length: 40 }, (_, i) => enqueue(`U${i % 8}`));
+    const results = await Promise.all(calls);
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(transactions()).toBeLessThan(40);
+    expect(await queuedOf('T-burst')).toHaveLength(8);
+    expect(await checkInvariants(database.db)).toEqual([]);
+  });
+
+  it("fails only the entry whose rows cannot be written; the rest of its group commits", async () => {
+    const { queue, transactions } = await rig('T-bad', 10_000_000);
+    const bad = { ...request('U-bad'), teamId: 'T-bad' };
+    // A NUL byte in jsonb text makes the generations insert fail after the entry's reservation.
+    bad.quote = { ...bad.quote, request: { ...bad.quote.request, body: { ...bad.quote.request.body, prompt: 'nul \u0000 byte' } } };
+    const good = (u: string) => queue.enqueue({ ...request(u), teamId: 'T-bad' });
+    const results = await settled([good('U1'), queue.enqueue(bad), good('U2'), good('U3')]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect(results.every((r) => r.status === 'rejected' || r.value.ok)).toBe(true);
+    expect(transactions()).toBe(1);
+    const holds = await rows<{ user_id: string }>(database.db, sql`select user_id from holds where team_id = 'T-bad' order by user_id`);
+    expect(holds.map((h) => h.user_id)).toEqual(['U1', 'U2', 'U3']);
+    expect(await checkInvariants(database.db)).toEqual([]);
+  });
+
+  it('grants exactly as many as fit in one group and refuses the rest, keeping the ledger whole', async () => {
+    const each = request('U').quote.credits;
+    const { enqueue, transactions } = await rig('T-mix', 7 * each + each / 2);
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => enqueue(`U${i % 4}`)));
+    expect(transactions()).toBeLessThan(12);
+    expect(results.filter((r) => r.ok)).toHaveLength(7);
+    // The first seven in arrival order fit; every later one is a budget refusal recorded as a refused row.
+    expect(results.map((r) => r.ok)).toEqual([...Array(7).fill(true), ...Array(5).fill(false)]);
+    for (const r of results.slice(7)) expect(!r.ok && 'budget' in r.refusal && r.refusal.budget.scope).toBe('workspace');
+    const [refused] = await rows<{ n: number }>(database.db, sql`select count(*)::int as n from generations where team_id = 'T-mix' and state = 'refused'`);
+    expect(refused!.n).toBe(5);
+    const [charged] = await rows<{ mc: number }>(database.db, sql`select sum(p.charged_mc)::int as mc from budget_periods p join budgets b on b.id = p.budget_id where b.team_id = 'T-mix' and b.scope = 'workspace'`);
+    expect(charged!.mc).toBe(7 * each);
+    expect(await checkInvariants(database.db)).toEqual([]);
+  });
+
+  it('holds the per-person cap within one group, counting what the group granted before', async () => {
+    const { enqueue, transactions } = await rig('T-cap', 10_000_000);
+    const results = await Promise.all(Array.from({ length: 16 }, (_, i) => enqueue(i % 2 ? 'U-odd' : 'U-even')));
+    expect(transactions()).toBe(1);
+    const full = results.filter((r) => !r.ok && 'kind' in r.refusal && r.refusal.kind === 'user-queue-full');
+    expect(full).toHaveLength(6);
+    expect(await queuedOf('T-cap')).toEqual([{ user_id: 'U-even', n: 5 }, { user_id: 'U-odd', n: 5 }]);
+  });
+});
