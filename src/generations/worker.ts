@@ -79,7 +79,7 @@ export class Worker {
     private readonly db: Db,
     private readonly ledger: Ledger,
     private readonly kling: KlingClient,
-    private readonly options: { maxConcurrency: number; taskTimeoutMinutes: number } & WorkerOptions,
+    private readonly options: WorkerOptions,
   ) {
     this.id = options.workerId ?? `worker-${randomUUID()}`;
     this.pollMs = options.pollMs ?? 2_000;
