@@ -87,6 +87,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
   const worker = new Worker(background.db, backgroundLedger, kling, {
     maxConcurrency: config.KLING_MAX_CONCURRENCY,
     taskTimeoutMinutes: config.KLING_TASK_TIMEOUT_MINUTES,
+    ...(config.WORKER_ID ? { workerId: config.WORKER_ID } : {}),
     logger,
     ...overrides.worker,
   });

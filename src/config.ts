@@ -50,6 +50,8 @@ const schema = z
     KLING_MAX_CONCURRENCY: positiveInt(3),
     KLING_TASK_TIMEOUT_MINUTES: positiveInt(30),
     MAX_QUEUED_PER_USER: positiveInt(10),
+    /** Stable per replica (e.g. the pod name) so a restarted replica takes back its own jobs without waiting out their lease. */
+    WORKER_ID: optionalString,
     PORT: z.coerce.number({ error: 'must be a port number' }).int('must be a whole number').min(0).max(65535, 'must be a port number').default(3000),
     ADMIN_USER_IDS: z
       .string()
