@@ -127,10 +127,9 @@ BEGIN
         WHERE budget_id = v_ids[i] AND period_start = v_starts[i] AND (NOT hard OR charged_mc + v_needs[i] <= limit_mc + allowance_mc)
         RETURNING charged_mc, limit_mc + allowance_mc INTO v_charged, v_limit;
         EXIT WHEN FOUND OR attempt = 2;
-        PERFORM FROM budget_periods WHERE budget_id = v_ids[i] AND period_start = v_starts[i];
-        EXIT WHEN FOUND;   -- the period is open and has no room
-        -- The period's first reservation opens it with the budget's current limit (or waits for whoever is
-        -- opening it concurrently), then tries again.
+        -- No room, or no row yet: the period's first reservation opens it with the budget's current limit (or
+        -- waits for whoever is opening it concurrently), then tries again. The second UPDATE reads a fresh
+        -- snapshot, so a row another reservation was still creating is seen there; only then is it a refusal.
         INSERT INTO budget_periods (budget_id, period_start, period_end, limit_mc, hard)
         SELECT id, v_starts[i], budget_period_end(period, p_now, v_tz), limit_mc, hard FROM budgets WHERE id = v_ids[i]
         ON CONFLICT DO NOTHING;
