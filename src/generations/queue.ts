@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Ledger, Refusal } from '../budget';
+import type { Ledger, Refusal, ReserveResult } from '../budget';
 import { formatCredits } from '../money/credits';
 import type { Db } from '../db';
 import type { PricedRequest } from '../pricing';
@@ -18,6 +18,12 @@ export interface GenerationQueueOptions {
 
 function refusalReason({ budget, remainingMc, neededMc }: Refusal): string {
   return `the ${budget.scope} ${budget.period} budget has ${formatCredits(remainingMc)} credits left and this needs ${formatCredits(neededMc)}`;
+}
+
+/** A call's reservation and the rows it will write. */
+interface Reserved {
+  result: ReserveResult;
+  rows: store.NewGeneration[];
 }
 
 /** Turns priced requests into held, queued jobs; the Worker takes them from there. */
@@ -44,38 +50,63 @@ export class GenerationQueue {
 
   /**
    * One transaction and one COMMIT (one fsync) for a group of enqueue calls, which all wait on the same hot
-   * workspace budget row anyway. Each call runs in a savepoint of its own, so an unexpected error undoes and
-   * fails that call alone. The people are locked and counted before the first reservation: from then on the
-   * hot row stays locked until COMMIT, so that window holds only reservations and inserts.
+   * workspace budget row anyway. If something unexpected fails it, nothing of it was kept and each call runs
+   * again on its own, so the error stays with the call that caused it.
    */
-  private enqueueGroup(calls: EnqueueRequest[][]): Promise<Outcome<EnqueueResult>[]> {
-    return this.db.transaction(async (tx) => {
-      const queued = await store.lockAndCountQueued(tx, calls.flat());
+  private async enqueueGroup(calls: EnqueueRequest[][]): Promise<Outcome<EnqueueResult>[]> {
+    try {
+      const results = await this.db.transaction((tx) => this.holdAndQueue(tx, calls));
+      return results.map((value) => ({ ok: true, value }));
+    } catch {
       const outcomes: Outcome<EnqueueResult>[] = [];
-      for (const requests of calls) {
-        const adding = countPerPerson(requests);
-        if ([...adding].some(([person, n]) => (queued.get(person) ?? 0) + n > this.options.maxQueuedPerUser)) {
-          outcomes.push({ ok: true, value: { ok: false, refusal: { kind: 'user-queue-full', limit: this.options.maxQueuedPerUser }, events: [] } });
-          continue;
-        }
+      for (const call of calls) {
         try {
-          const value = await tx.transaction((call) => this.holdAndQueue(call, requests));
-          // Later calls in the group see these jobs in their cap check.
-          if (value.ok) for (const [person, n] of adding) queued.set(person, (queued.get(person) ?? 0) + n);
-          outcomes.push({ ok: true, value });
+          const [value] = await this.db.transaction((tx) => this.holdAndQueue(tx, [call]));
+          outcomes.push({ ok: true, value: value! });
         } catch (error) {
           outcomes.push({ ok: false, error });
         }
       }
       return outcomes;
+    }
+  }
+
+  /**
+   * The people are locked and counted first; then each call is reserved (one statement each: a refusal is an
+   * answer, not an error, and the ledger undoes its own part of it) and all the rows are written in one
+   * insert. From the first reservation the hot row stays locked until COMMIT, so that window holds as few
+   * round trips as there are calls, plus one. Every call keeps its own result.
+   */
+  private async holdAndQueue(tx: Db, calls: EnqueueRequest[][]): Promise<EnqueueResult[]> {
+    const queued = await store.lockAndCountQueued(tx, calls.flat());
+    const planned: (EnqueueResult | Reserved)[] = [];
+    for (const requests of calls) {
+      const adding = countPerPerson(requests);
+      if ([...adding].some(([person, n]) => (queued.get(person) ?? 0) + n > this.options.maxQueuedPerUser)) {
+        planned.push({ ok: false, refusal: { kind: 'user-queue-full', limit: this.options.maxQueuedPerUser }, events: [] });
+        continue;
+      }
+      const reserved = await this.reserve(tx, requests);
+      // Later calls in the group see these jobs in their cap check.
+      if (reserved.result.ok) for (const [person, n] of adding) queued.set(person, (queued.get(person) ?? 0) + n);
+      planned.push(reserved);
+    }
+    const rows = planned.flatMap((p) => ('rows' in p ? p.rows : []));
+    const written = new Map((rows.length ? await store.insert(tx, rows) : []).map((g) => [g.id, g]));
+    return planned.map((p): EnqueueResult => {
+      if (!('rows' in p)) return p;
+      const generations = p.rows.map((r) => written.get(r.id)!);
+      return p.result.ok
+        ? { ok: true, generations, events: p.result.events }
+        : { ok: false, refusal: p.result.refusal, events: p.result.events };
     });
   }
 
-  /** Reserves the batch and writes its rows: queued with their holds, or refused with the reason. */
-  private async holdAndQueue(tx: Db, requests: EnqueueRequest[]): Promise<EnqueueResult> {
+  /** Reserves one call's batch (all-or-nothing) and plans its rows: queued with their holds, or refused with the reason. */
+  private async reserve(tx: Db, requests: EnqueueRequest[]): Promise<Reserved> {
     const batchId = requests.length > 1 ? `batch_${randomUUID()}` : undefined;
     const ids = requests.map(() => `kbb_${randomUUID()}`);
-    const reserved = await this.ledger.reserve(
+    const result = await this.ledger.reserve(
       requests.map((r, i) => ({
         teamId: r.teamId,
         channelId: r.channelId,
@@ -87,8 +118,9 @@ export class GenerationQueue {
       })),
       tx,
     );
-    const holdOf = new Map(reserved.ok ? reserved.holds.map((h, i) => [h.generationId ?? ids[i]!, h.id]) : []);
-    const rows = requests.map((r, i) => {
+    const holdOf = new Map(result.ok ? result.holds.map((h, i) => [h.generationId ?? ids[i]!, h.id]) : []);
+    if (result.ok && ids.some((id) => !holdOf.has(id))) throw new Error('ledger.reserve returned fewer holds than requests');
+    const rows = requests.map((r, i): store.NewGeneration => {
       const id = ids[i]!;
       return {
         id,
@@ -101,16 +133,12 @@ export class GenerationQueue {
         description: r.quote.description,
         estimateMc: r.quote.credits,
         batchId,
-        ...(reserved.ok
+        ...(result.ok
           ? { state: 'queued' as const, holdId: holdOf.get(id), notBefore: r.notBefore, nextAttemptAt: r.notBefore }
-          : { state: 'refused' as const, errorMessage: refusalReason(reserved.refusal), endedAt: new Date() }),
+          : { state: 'refused' as const, errorMessage: refusalReason(result.refusal), endedAt: new Date() }),
       };
     });
-    if (reserved.ok && ids.some((id) => !holdOf.has(id))) throw new Error('ledger.reserve returned fewer holds than requests');
-    const generations = await store.insert(tx, rows);
-    return reserved.ok
-      ? { ok: true, generations, events: reserved.events }
-      : { ok: false, refusal: reserved.refusal, events: reserved.events };
+    return { result, rows };
   }
 
   /** Only before submission: the job ends `cancelled` and its hold is released, in one transaction. */
