@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import cron from 'node-cron';
+import { isTimezone } from './budget/periods';
 
 /** Raised when the environment cannot start the bot; its message is one line that names the variable. */
 export class ConfigError extends Error {
@@ -22,17 +23,7 @@ const decimal = (fallback: string) =>
     .regex(/^\d+(\.\d{1,3})?$/, 'must be a number of credits such as 100 or 2.5')
     .default(fallback);
 
-const timezone = z
-  .string()
-  .trim()
-  .refine((tz) => {
-    try {
-      new Intl.DateTimeFormat('en-US', { timeZone: tz });
-      return true;
-    } catch {
-      return false;
-    }
-  }, 'must be an IANA time zone such as Europe/Berlin');
+const timezone = z.string().trim().refine(isTimezone, 'must be an IANA time zone such as Europe/Berlin');
 
 const schema = z
   .object({
