@@ -173,7 +173,6 @@ export class DigestService {
       log?.warn('no alerts channel or DIGEST_CHANNEL_ID: digest not posted');
       return true;
     }
-    if (await this.store.isSettled(workspace.teamId, day.date, this.maxAttempts)) return true;
     const claimed = await this.store.claim(workspace.teamId, day.date, this.replicaId, this.now(), {
       leaseMs: this.leaseMs, retryMs: this.retryMs, maxAttempts: this.maxAttempts,
     });

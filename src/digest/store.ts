@@ -344,13 +344,6 @@ export class DigestStore {
     return claimed.length === 1;
   }
 
-  async isSettled(teamId: string, date: string, maxAttempts: number): Promise<boolean> {
-    const [r] = await rows(this.db, sql`
-      select 1 from digest_runs where team_id = ${teamId} and digest_date = ${date}::date
-        and (posted_at is not null or attempts >= ${maxAttempts})`);
-    return r !== undefined;
-  }
-
   async markPosted(teamId: string, date: string, replicaId: string, now: Date, outcome: 'posted' | 'empty'): Promise<void> {
     await rows(this.db, sql`
       update digest_runs set posted_at = ${ts(now)}, outcome = ${outcome}, last_error = null

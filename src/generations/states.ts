@@ -34,7 +34,3 @@ export function canMove(from: GenerationState, to: GenerationState): boolean {
 export function statesBefore(to: GenerationState): GenerationState[] {
   return GENERATION_STATES.filter((from) => canMove(from, to));
 }
-
-export function isEnded(state: GenerationState): boolean {
-  return ENDED.includes(state);
-}

@@ -16,6 +16,8 @@ const TEAM_CLAIM_LOCK = 4_702_001;
 const USER_ENQUEUE_LOCK = 4_702_002;
 
 const inFlight = inArray(generations.state, [...IN_FLIGHT]);
+/** The same states as a literal list for raw SQL (a literal, so Postgres can match the partial indexes). */
+const IN_FLIGHT_LIST = sql.raw(IN_FLIGHT.map((s) => `'${s}'`).join(', '));
 const after = (ms: number): SQL => sql`now() + ${ms} * interval '1 millisecond'`;
 
 function toGeneration(row: Row): Generation {
@@ -178,7 +180,7 @@ export async function teamsWithDueJobs(db: Db, maxConcurrency: number): Promise<
     where g.state = 'queued' and g.next_attempt_at <= now() and w.queue_paused_at is null
     group by g.team_id
     having (select count(*) from generations f
-            where f.team_id = g.team_id and f.state in ('submitting', 'submitted', 'processing')) < ${maxConcurrency}`);
+            where f.team_id = g.team_id and f.state in (${IN_FLIGHT_LIST})) < ${maxConcurrency}`);
   return found.map((r) => r.team_id);
 }
 
@@ -198,7 +200,7 @@ export async function claimSubmissions(db: Db, teamId: string, maxConcurrency: n
     const picked = await rows<{ id: string }>(tx, sql`
       with flying as (
         select user_id, count(*)::int as n from generations
-        where team_id = ${teamId} and state in ('submitting', 'submitted', 'processing')
+        where team_id = ${teamId} and state in (${IN_FLIGHT_LIST})
         group by user_id
       ), candidates as (
         select id, user_id, seq from generations

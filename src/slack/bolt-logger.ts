@@ -1,10 +1,20 @@
 import { LogLevel, type Logger as BoltLogger } from '@slack/bolt';
 import type { Logger } from '../log';
 
-/** Bolt logs through our pino logger (so its output is redacted and structured like ours). */
+/**
+ * Bolt's messages are flattened to text, which pino's path redaction cannot see into; at debug level Socket
+ * Mode logs raw payloads carrying the verification token and a response_url that can post for 30 minutes.
+ */
+const SECRET_FIELDS = /"(token|response_url|bot_access_token|app_token)"\s*:\s*"[^"]*"/g;
+
+/** Bolt logs through our pino logger, structured like ours, with secret payload fields masked. */
 export function boltLogger(logger: Logger): BoltLogger {
   const child = logger.child({ module: 'bolt' });
-  const text = (msg: unknown[]) => msg.map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m))).join(' ');
+  const text = (msg: unknown[]) =>
+    msg
+      .map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m)))
+      .join(' ')
+      .replace(SECRET_FIELDS, '"$1":"[redacted]"');
   return {
     debug: (...msg) => child.debug(text(msg)),
     info: (...msg) => child.info(text(msg)),

@@ -1,4 +1,5 @@
 import { WebAPIHTTPError, WebAPIRateLimitedError, WebAPIRequestError } from '@slack/web-api';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log';
 
 /**
@@ -14,9 +15,7 @@ export interface DeliveryOptions {
   stopped?: () => boolean;
 }
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-export function isTransient(error: unknown): boolean {
+function isTransient(error: unknown): boolean {
   return error instanceof WebAPIRateLimitedError || error instanceof WebAPIRequestError || error instanceof WebAPIHTTPError;
 }
 

@@ -1,4 +1,4 @@
-import type { Generation } from '../../generations';
+import { ENDED, type Generation } from '../../generations';
 import { escape, truncate } from '../escape';
 import { ActionId } from '../ids';
 import { actions, button, context, message, section, type Message } from './kit';
@@ -9,13 +9,12 @@ export interface CardOptions {
   creditPriceUsd: number;
 }
 
-const ENDED = new Set(['succeeded', 'failed', 'cancelled', 'refused']);
 
 /** The job card: one channel message per generation, re-rendered from its row on every state change. */
 export function jobCard(job: Generation, options: CardOptions): Message {
   const prompt = typeof job.request.prompt === 'string' ? job.request.prompt : '';
   const negative = typeof job.request.negative_prompt === 'string' ? job.request.negative_prompt : '';
-  const ended = ENDED.has(job.state);
+  const ended = ENDED.includes(job.state);
   const took = elapsed(job.createdAt, job.endedAt ?? options.now);
   const cost =
     job.state === 'succeeded'

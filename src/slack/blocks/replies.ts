@@ -2,7 +2,7 @@ import type { Quote } from '../../pricing';
 import type { Refusal, Usage } from '../../budget';
 import type { Generation } from '../../generations';
 import { formatCredits } from '../../money/credits';
-import { USAGE, type UsageError } from '../commands/parse';
+import { PROMPT_LIMIT, USAGE, type UsageError } from '../commands/parse';
 import { escape, truncate } from '../escape';
 import { ActionId } from '../ids';
 import { actions, button, context, message, section, type Block, type Message } from './kit';
@@ -36,7 +36,7 @@ export function help(): Message {
   return message('How to use /kling', [
     section(`*/kling* makes Kling AI videos within the team's budgets.\n${lines.map(([k, what]) => `\`${escape(USAGE[k])}\`\n      ${what}`).join('\n')}`),
     section(`*Admins*\n${admin.map((u) => `\`${escape(u)}\``).join('\n')}`),
-    context('Defaults: std mode, 5 s, no audio. `--draft` picks the cheapest version of your request. Prompts up to 2500 characters.'),
+    context(`Defaults: std mode, 5 s, no audio. \`--draft\` picks the cheapest version of your request. Prompts up to ${PROMPT_LIMIT.toLocaleString('en-US')} characters.`),
   ]);
 }
 

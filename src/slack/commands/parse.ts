@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AmountError, parseCredits, type Millicredits } from '../../money/credits';
 import { decodeSlackText } from '../escape';
+import { MAX_PROMPT_CHARS } from '../../pricing';
 
 /**
  * The `/kling` grammar (design §5). Text arrives in Slack's escaped wire form; flags may come in any
@@ -57,7 +58,8 @@ export type Command =
   | { kind: 'status' | 'cancel'; id: string }
   | { kind: 'digest'; action: 'now' | 'preview' };
 
-export const PROMPT_LIMIT = 2500;
+/** Kling's prompt limit, as the pricing catalog checks it. */
+export const PROMPT_LIMIT = MAX_PROMPT_CHARS;
 
 interface Token {
   value: string;

@@ -14,7 +14,6 @@ export const queue: Feature = {
         return;
       }
       await deps.worker.resume(teamId);
-      deps.worker.wake();
     });
   },
 };
