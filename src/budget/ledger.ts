@@ -38,9 +38,10 @@ export class Ledger {
   }
 
   async ensureWorkspace(teamId: string, tx?: Db): Promise<WorkspaceSettings> {
-    const workspace = await store.ensureWorkspace(tx ?? this.db, teamId, this.defaultTimezone, this.defaultDailyLimitMc);
-    // Inside a caller's transaction the row exists only if that transaction commits: not cached then.
-    if (!tx) this.knownTeams.add(teamId);
+    const { workspace, created } = await store.ensureWorkspace(tx ?? this.db, teamId, this.defaultTimezone, this.defaultDailyLimitMc);
+    // A row created inside a caller's transaction exists only if that transaction commits: not cached then.
+    // One that was already there is committed, so the queue's group transactions stop asking again.
+    if (!tx || !created) this.knownTeams.add(teamId);
     return workspace;
   }
 

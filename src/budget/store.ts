@@ -85,8 +85,8 @@ export async function adjust(db: Db, budgetId: number, amountMc: Millicredits, b
 
 const workspaceColumns = sql`team_id as "teamId", timezone, alerts_channel_id as "alertsChannelId"`;
 
-/** Creates the workspace and its default daily budget once; returns it either way. */
-export async function ensureWorkspace(db: Db, teamId: string, timezone: string, dailyLimitMc: Millicredits): Promise<WorkspaceSettings> {
+/** Creates the workspace and its default daily budget once; returns it either way, and whether this call created it. */
+export async function ensureWorkspace(db: Db, teamId: string, timezone: string, dailyLimitMc: Millicredits): Promise<{ workspace: WorkspaceSettings; created: boolean }> {
   const [created] = await rows<WorkspaceSettings>(db, sql`
     with ws as (
       insert into workspaces (team_id, timezone) values (${teamId}, ${timezone})
@@ -96,10 +96,10 @@ export async function ensureWorkspace(db: Db, teamId: string, timezone: string, 
       select team_id, 'workspace', team_id, 'day', ${dailyLimitMc}, 'default' from ws
     )
     select ${workspaceColumns} from ws`);
-  if (created) return created;
+  if (created) return { workspace: created, created: true };
   // It existed (or a concurrent call created it first, committed by now: ON CONFLICT waited for it).
   const [existing] = await rows<WorkspaceSettings>(db, sql`select ${workspaceColumns} from workspaces where team_id = ${teamId}`);
-  return existing!;
+  return { workspace: existing!, created: false };
 }
 
 export async function updateWorkspace(db: Db, teamId: string, change: { timezone?: string; alertsChannelId?: string }): Promise<void> {
