@@ -291,13 +291,13 @@ export class Worker {
     }
     // Kling refused the create outright (1302/1303 busy, or the account paused): back in the queue, hold kept.
     // The pause goes first, so no worker picks the job up again in between.
-    if (action === 'pause' && (await store.pauseTeam(this.db, job.teamId, message))) {
-      this.emit({ kind: 'queue-paused', teamId: job.teamId, reason: message, code: code ?? 0 });
-    }
+    // The alert goes out after the job is back in the queue, so what it says ("queued videos wait") is already true.
+    const paused = action === 'pause' && (await store.pauseTeam(this.db, job.teamId, message));
     // A busy account is not the request's fault, so the try does not count toward maxAttempts.
     const delay = action === 'pause' ? 0 : this.backoff(job.attempts);
     const requeued = await store.move(this.db, job.id, 'queued', { ...reason, attempts: job.attempts - 1, nextInMs: delay });
     if (requeued) this.emitJob(requeued);
+    if (paused) this.emit({ kind: 'queue-paused', teamId: job.teamId, reason: message, code: code ?? 0 });
   }
 
   /** Keeps the job's state and looks again after `delayMs`. */

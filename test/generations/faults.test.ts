@@ -26,9 +26,12 @@ describe('Kling faults → design §4 actions', () => {
     if (!res.ok) throw new Error('not queued');
     worker.wake();
     const ids = res.generations.map((g) => g.id);
+    // Ended in the database and announced: the event follows the commit, so both are awaited.
+    const ended = (state: string) => ['succeeded', 'failed'].includes(state);
     return waitFor('the jobs to end', async () => {
       const jobs = await Promise.all(ids.map((id) => r.queue.get(id)));
-      return jobs.every((j) => j && ['succeeded', 'failed'].includes(j.state)) && (jobs as Generation[]);
+      const announced = ids.every((id) => jobEvents(r.events, id).some((g) => ended(g.state)));
+      return announced && jobs.every((j) => j && ended(j.state)) && (jobs as Generation[]);
     });
   }
   const creates = (id: string) => r.sim.requests.filter((q) => q.method === 'POST' && (q.body as { external_task_id?: string })?.external_task_id === id).length;
