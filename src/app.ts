@@ -18,6 +18,7 @@ import { Admins } from './slack/admins';
 import { boltLogger } from './slack/bolt-logger';
 import type { SlackDeps } from './slack/deps';
 import { digestPoster } from './slack/digest-poster';
+import { AcksFirst } from './slack/acks-first';
 import { JobCards } from './slack/job-cards';
 import { registerListeners } from './slack/listeners';
 import { Notifier } from './slack/notifier';
@@ -119,7 +120,8 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
 
   const admins = new Admins(client, config.ADMIN_USER_IDS, logger);
   const backgroundQueue = background === database ? queue : new GenerationQueue(background.db, backgroundLedger, { maxQueuedPerUser: config.MAX_QUEUED_PER_USER });
-  const cards = new JobCards({ client, queue: backgroundQueue, logger, creditPriceUsd: config.CREDIT_PRICE_USD, now });
+  const acksFirst = new AcksFirst();
+  const cards = new JobCards({ client, queue: backgroundQueue, logger, creditPriceUsd: config.CREDIT_PRICE_USD, now, acksFirst: () => acksFirst.settled() });
   const notifier = new Notifier({
     client, ledger: backgroundLedger, cards, admins, logger,
     creditPriceUsd: config.CREDIT_PRICE_USD,
@@ -147,7 +149,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
     notifier.handle(event);
   });
 
-  const deps: SlackDeps = { config, db, catalog, ledger, queue, worker, digest, cards, notifier, admins, pending: new PendingRequests(), workspaces, metrics, logger, ackWithinMs: overrides.ackWithinMs ?? 2_500 };
+  const deps: SlackDeps = { config, db, catalog, ledger, queue, worker, digest, cards, notifier, admins, pending: new PendingRequests(), workspaces, metrics, logger, acksFirst, ackWithinMs: overrides.ackWithinMs ?? 2_500 };
   registerListeners(app, deps);
   app.error(async (error) => {
     logger.error({ err: error }, 'Slack listener failed');

@@ -9,14 +9,15 @@ interface Pending<I, T> {
 
 /**
  * Group commit: while one group of a key (a workspace) is running, further items for that key wait, and then
- * run together as the next group, in arrival order. One group is meant to be one transaction, so a burst
- * pays one COMMIT (one fsync) per group instead of one per item. A lone item runs at once, with no timer.
+ * run together as the next group, in arrival order. One group is meant to be one round trip: one transaction
+ * for writes, so a burst pays one COMMIT (one fsync) per group instead of one per item, or one query for
+ * reads. A lone item runs at once, with no timer.
  */
 export class GroupCommit<I, T> {
   private readonly waiting = new Map<string, Pending<I, T>[]>();
 
   constructor(
-    private readonly run: (items: I[]) => Promise<Outcome<T>[]>,
+    private readonly run: (items: I[], key: string) => Promise<Outcome<T>[]>,
     private readonly maxGroup = 100,
   ) {}
 
@@ -39,7 +40,7 @@ export class GroupCommit<I, T> {
     while (queue.length > 0) {
       const group = queue.splice(0, this.maxGroup);
       try {
-        const outcomes = await this.run(group.map((p) => p.item));
+        const outcomes = await this.run(group.map((p) => p.item), key);
         group.forEach((p, i) => {
           const outcome = outcomes[i]!;
           if (outcome.ok) p.resolve(outcome.value);

@@ -35,6 +35,11 @@ export class GenerationQueue {
   ) {}
 
   private readonly groups = new GroupCommit<EnqueueRequest[], EnqueueResult>((calls) => this.enqueueGroup(calls));
+  /** Duplicate lookups arriving together for one workspace share one query. */
+  private readonly duplicateLookups = new GroupCommit<string, Generation | undefined>(async (keys, teamId) => {
+    const found = await store.latestSucceeded(this.db, teamId, [...new Set(keys)], KLING_RETENTION_DAYS);
+    return keys.map((key) => ({ ok: true, value: found.get(key) }));
+  });
 
   /**
    * Holds the credits and queues the jobs in ONE transaction: no job without a hold, no hold without a job,
@@ -163,9 +168,9 @@ export class GenerationQueue {
     return store.history(this.db, teamId, userId, limit);
   }
 
-  /** The latest success of the same normalized request in the last `withinDays` (default: Kling's 30-day retention). */
-  findSucceededDuplicate(teamId: string, request: PricedRequest, withinDays = KLING_RETENTION_DAYS): Promise<Generation | undefined> {
-    return store.latestSucceeded(this.db, teamId, requestKey(request), withinDays);
+  /** The latest success of the same normalized request within Kling's 30-day retention. */
+  findSucceededDuplicate(teamId: string, request: PricedRequest): Promise<Generation | undefined> {
+    return this.duplicateLookups.submit(teamId, requestKey(request));
   }
 
   async setCard(id: string, channelId: string, ts: string): Promise<void> {

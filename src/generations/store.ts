@@ -90,21 +90,21 @@ export async function history(db: Db, teamId: string, userId: string | undefined
   return found.map(toGeneration);
 }
 
-export async function latestSucceeded(db: Db, teamId: string, key: string, sinceDays: number): Promise<Generation | undefined> {
-  const [row] = await db
-    .select()
+/** The latest success of each request key (a team's, ended within `sinceDays`), in one query. */
+export async function latestSucceeded(db: Db, teamId: string, keys: string[], sinceDays: number): Promise<Map<string, Generation>> {
+  const found = await db
+    .selectDistinctOn([generations.requestKey])
     .from(generations)
     .where(
       and(
         eq(generations.teamId, teamId),
-        eq(generations.requestKey, key),
+        inArray(generations.requestKey, keys),
         eq(generations.state, 'succeeded'),
         gt(generations.endedAt, sql`now() - ${sinceDays} * interval '1 day'`),
       ),
     )
-    .orderBy(desc(generations.endedAt))
-    .limit(1);
-  return row && toGeneration(row);
+    .orderBy(generations.requestKey, desc(generations.endedAt));
+  return new Map(found.map((row) => [row.requestKey, toGeneration(row)]));
 }
 
 export async function setCard(db: Db, id: string, channelId: string, ts: string): Promise<boolean> {

@@ -8,6 +8,7 @@ import type { GenerationQueue, Worker } from '../generations';
 import type { BotMetrics } from '../http/metrics';
 import type { Logger } from '../log';
 import type { PriceCatalog } from '../pricing';
+import type { AcksFirst } from './acks-first';
 import type { Admins } from './admins';
 import type { Message } from './blocks/kit';
 import type { Command } from './commands/parse';
@@ -33,6 +34,8 @@ export interface SlackDeps {
   workspaces: Workspaces;
   metrics: BotMetrics;
   logger: Logger;
+  /** Commands awaiting their ack; the work after an ack waits for them. */
+  acksFirst: AcksFirst;
   /** A command slower than this answers "working on it" and follows up on its response_url (Slack allows 3 s). */
   ackWithinMs: number;
 }

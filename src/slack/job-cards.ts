@@ -10,6 +10,8 @@ export interface JobCardsOptions {
   logger: Logger;
   creditPriceUsd: number;
   now?: () => Date;
+  /** Resolves when the commands awaiting their ack are answered: a card never delays an ack. */
+  acksFirst?: () => Promise<void>;
 }
 
 /**
@@ -69,6 +71,7 @@ export class JobCards {
 
   /** Runs `task` when fewer than RENDERS_AT_ONCE renders are in flight (a retry's wait happens outside). */
   private async inTurn<T>(task: () => Promise<T>): Promise<T> {
+    await this.options.acksFirst?.();
     if (this.rendering >= RENDERS_AT_ONCE) await new Promise<void>((resolve) => this.turns.push(resolve));
     else this.rendering++;
     try {

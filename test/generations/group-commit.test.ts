@@ -6,15 +6,16 @@ import { GroupCommit } from '../../src/generations/group-commit';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { request } from './support';
 
-/** The same database, counting the transactions the queue opens (each one is one COMMIT). */
-function countingTransactions(db: Db): { db: Db; count: () => number } {
+/** The same database, counting calls of one of its methods (`transaction`: each one is one COMMIT). */
+function counting(db: Db, method: 'transaction' | 'selectDistinctOn'): { db: Db; count: () => number } {
   let n = 0;
   const counted = new Proxy(db, {
     get(target, prop, receiver) {
-      if (prop !== 'transaction') return Reflect.get(target, prop, receiver);
-      return (...args: Parameters<Db['transaction']>) => {
+      const value = Reflect.get(target, prop, receiver);
+      if (prop !== method) return value;
+      return (...args: unknown[]) => {
         n += 1;
-        return target.transaction(...args);
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
       };
     },
   });
@@ -57,10 +58,10 @@ describe('GenerationQueue group commit', () => {
     const ledger = new Ledger(database.db);
     await ledger.ensureWorkspace(teamId);
     await ledger.setBudget({ teamId, scope: 'workspace', scopeId: teamId, period: 'day', limitMc, by: 'admin' });
-    const counting = countingTransactions(database.db);
-    const queue = new GenerationQueue(counting.db, ledger, { maxQueuedPerUser: 5 });
+    const transactions = counting(database.db, 'transaction');
+    const queue = new GenerationQueue(transactions.db, ledger, { maxQueuedPerUser: 5 });
     const enqueue = (userId: string) => queue.enqueue({ ...request(userId), teamId });
-    return { queue, enqueue, transactions: counting.count };
+    return { queue, enqueue, transactions: transactions.count };
   };
   const queuedOf = async (teamId: string) =>
     rows<{ user_id: string; n: number }>(database.db, sql`select user_id, count(*)::int as n from generations where team_id = ${teamId} and state = 'queued' group by user_id order by user_id`);
@@ -114,5 +115,24 @@ describe('GenerationQueue group commit', () => {
     const full = results.filter((r) => !r.ok && 'kind' in r.refusal && r.refusal.kind === 'user-queue-full');
     expect(full).toHaveLength(6);
     expect(await queuedOf('T-cap')).toEqual([{ user_id: 'U-even', n: 5 }, { user_id: 'U-odd', n: 5 }]);
+  });
+
+  it('answers duplicate lookups that arrive together with one query, each with its own answer', async () => {
+    const ledger = new Ledger(database.db);
+    const lookups = counting(database.db, 'selectDistinctOn');
+    const queue = new GenerationQueue(lookups.db, ledger, { maxQueuedPerUser: 5 });
+    await ledger.setBudget({ teamId: 'T-dup', scope: 'workspace', scopeId: 'T-dup', period: 'day', limitMc: 10_000_000, by: 'admin' });
+    const asked = (prompt: string) => ({ ...request('U', prompt), teamId: 'T-dup' });
+    const done = await queue.enqueue(asked('a fox'));
+    if (!done.ok) throw new Error('not queued');
+    await database.db.execute(sql`update generations set state = 'succeeded', ended_at = now() where id = ${done.generations[0]!.id}`);
+    const found = await Promise.all([
+      queue.findSucceededDuplicate('T-dup', asked('a fox').quote.request),
+      queue.findSucceededDuplicate('T-dup', asked('a hare').quote.request),
+      queue.findSucceededDuplicate('T-dup', asked('  a   fox ').quote.request),
+      queue.findSucceededDuplicate('T-elsewhere', asked('a fox').quote.request),
+    ]);
+    expect(found.map((g) => g?.id)).toEqual([done.generations[0]!.id, undefined, done.generations[0]!.id, undefined]);
+    expect(lookups.count()).toBe(2); // one per workspace
   });
 });

@@ -46,10 +46,10 @@ export async function requestVideo(request: PendingRequest, scope: RequestScope,
   return { jobId: result.generations[0]!.id };
 }
 
-/** After the ack: the job card goes up and the worker is told there is work. */
+/** After the ack: the job card goes up and the worker is told there is work, once the burst's acks are out. */
 function startJob(jobId: string, deps: SlackDeps): void {
   void deps.cards.sync(jobId, { post: true });
-  deps.worker.wake(jobId);
+  void deps.acksFirst.settled().then(() => deps.worker.wake(jobId));
 }
 
 /** A pending request carried by a button, re-run for the person who clicked it. */
