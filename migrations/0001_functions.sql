@@ -172,6 +172,22 @@ BEGIN
 END
 $$;
 --> statement-breakpoint
+-- Reserves several independent batches of one team, in order, each exactly as ledger_reserve (all or nothing,
+-- its own result): a group of reservations in one round trip. p_batches: [[request, ...], ...]; returns the
+-- results as a jsonb array in the same order.
+CREATE OR REPLACE FUNCTION ledger_reserve_each(p_team text, p_batches jsonb, p_now timestamptz)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  v_results jsonb[] := '{}';
+  v_batch jsonb;
+BEGIN
+  FOR v_batch IN SELECT value FROM jsonb_array_elements(p_batches) WITH ORDINALITY ORDER BY ordinality LOOP
+    v_results := array_append(v_results, ledger_reserve(p_team, v_batch, p_now));
+  END LOOP;
+  RETURN to_jsonb(v_results);
+END
+$$;
+--> statement-breakpoint
 -- Settles a hold on the periods it was taken in (even if the period has since closed). Commit charges the
 -- actual cost; release gives the hold back. Idempotent: a hold already settled the same way is a no-op.
 -- A commit whose actual equals the estimate leaves budget_periods untouched (the hot row stays unlocked).

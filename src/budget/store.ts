@@ -69,8 +69,9 @@ async function callFunction<T>(db: Db, query: ReturnType<typeof sql>): Promise<T
   }
 }
 
-export function reserve(db: Db, teamId: string, requests: object[], now: Date): Promise<ReserveOutcome> {
-  return callFunction(db, sql`select ledger_reserve(${teamId}, ${JSON.stringify(requests)}::jsonb, ${now.toISOString()}::timestamptz) as r`);
+/** Each batch through ledger_reserve, in order, in one statement. */
+export function reserveEach(db: Db, teamId: string, batches: object[][], now: Date): Promise<ReserveOutcome[]> {
+  return callFunction(db, sql`select ledger_reserve_each(${teamId}, ${JSON.stringify(batches)}::jsonb, ${now.toISOString()}::timestamptz) as r`);
 }
 
 export function settle(

@@ -77,73 +77,72 @@ export class GenerationQueue {
   }
 
   /**
-   * The people are locked and counted first; then each call is reserved (one statement each: a refusal is an
-   * answer, not an error, and the ledger undoes its own part of it) and all the rows are written in one
-   * insert. From the first reservation the hot row stays locked until COMMIT, so that window holds as few
-   * round trips as there are calls, plus one. Every call keeps its own result.
+   * The people are locked and counted first; then the calls are reserved with one statement (ledger
+   * reserveEach: a refusal is an answer, not an error, and the ledger undoes its own part of it) and all the
+   * rows are written in one insert, so the hot row stays locked for a few round trips however large the
+   * group. Every call keeps its own result.
    */
   private async holdAndQueue(tx: Db, calls: EnqueueRequest[][]): Promise<EnqueueResult[]> {
     const queued = await store.lockAndCountQueued(tx, calls.flat());
-    const planned: (EnqueueResult | Reserved)[] = [];
-    for (const requests of calls) {
-      const adding = countPerPerson(requests);
-      if ([...adding].some(([person, n]) => (queued.get(person) ?? 0) + n > this.options.maxQueuedPerUser)) {
-        planned.push({ ok: false, refusal: { kind: 'user-queue-full', limit: this.options.maxQueuedPerUser }, events: [] });
-        continue;
+    const cap = this.options.maxQueuedPerUser;
+    const adding = calls.map(countPerPerson);
+    const answers: (EnqueueResult | Reserved)[] = [];
+    // Each person's queued jobs as if every reservation planned so far is granted: a call within the cap on
+    // that count is within it whatever those answers are.
+    const counted = new Map(queued);
+    const fits = (i: number) => [...adding[i]!].every(([person, n]) => (counted.get(person) ?? 0) + n <= cap);
+    let planned: number[] = [];
+    const reservePlanned = async () => {
+      const reserved = await this.reserveEach(tx, planned.map((i) => calls[i]!));
+      planned.forEach((i, k) => (answers[i] = reserved[k]!));
+      planned = [];
+    };
+    for (let i = 0; i < calls.length; i++) {
+      if (!fits(i)) {
+        // Over the cap only if this person's earlier reservations in the group are granted: get those answers.
+        await reservePlanned();
+        counted.clear();
+        for (const [person, n] of queued) counted.set(person, n);
+        answers.forEach((a, j) => 'rows' in a && a.result.ok && addTo(counted, adding[j]!));
+        if (!fits(i)) {
+          answers[i] = { ok: false, refusal: { kind: 'user-queue-full', limit: cap }, events: [] };
+          continue;
+        }
       }
-      const reserved = await this.reserve(tx, requests);
-      // Later calls in the group see these jobs in their cap check.
-      if (reserved.result.ok) for (const [person, n] of adding) queued.set(person, (queued.get(person) ?? 0) + n);
-      planned.push(reserved);
+      planned.push(i);
+      addTo(counted, adding[i]!);
     }
-    const rows = planned.flatMap((p) => ('rows' in p ? p.rows : []));
+    await reservePlanned();
+    const rows = answers.flatMap((a) => ('rows' in a ? a.rows : []));
     const written = new Map((rows.length ? await store.insert(tx, rows) : []).map((g) => [g.id, g]));
-    return planned.map((p): EnqueueResult => {
-      if (!('rows' in p)) return p;
-      const generations = p.rows.map((r) => written.get(r.id)!);
-      return p.result.ok
-        ? { ok: true, generations, events: p.result.events }
-        : { ok: false, refusal: p.result.refusal, events: p.result.events };
+    return answers.map((a): EnqueueResult => {
+      if (!('rows' in a)) return a;
+      const generations = a.rows.map((r) => written.get(r.id)!);
+      return a.result.ok
+        ? { ok: true, generations, events: a.result.events }
+        : { ok: false, refusal: a.result.refusal, events: a.result.events };
     });
   }
 
-  /** Reserves one call's batch (all-or-nothing) and plans its rows: queued with their holds, or refused with the reason. */
-  private async reserve(tx: Db, requests: EnqueueRequest[]): Promise<Reserved> {
-    const batchId = requests.length > 1 ? `batch_${randomUUID()}` : undefined;
-    const ids = requests.map(() => `kbb_${randomUUID()}`);
-    const result = await this.ledger.reserve(
-      requests.map((r, i) => ({
-        teamId: r.teamId,
-        channelId: r.channelId,
-        userId: r.userId,
-        amountMc: r.quote.credits,
-        generationId: ids[i],
-        memo: r.quote.description,
-        alternatives: r.quote.alternatives.map((a) => ({ label: a.label, amountMc: a.credits })),
-      })),
+  /** Reserves each call's batch (all-or-nothing) and plans its rows: queued with their holds, or refused with the reason. */
+  private async reserveEach(tx: Db, calls: EnqueueRequest[][]): Promise<Reserved[]> {
+    if (!calls.length) return [];
+    const ids = calls.map((requests) => requests.map(() => `kbb_${randomUUID()}`));
+    const results = await this.ledger.reserveEach(
+      calls.map((requests, c) =>
+        requests.map((r, i) => ({
+          teamId: r.teamId,
+          channelId: r.channelId,
+          userId: r.userId,
+          amountMc: r.quote.credits,
+          generationId: ids[c]![i],
+          memo: r.quote.description,
+          alternatives: r.quote.alternatives.map((a) => ({ label: a.label, amountMc: a.credits })),
+        })),
+      ),
       tx,
     );
-    const holdOf = new Map(result.ok ? result.holds.map((h, i) => [h.generationId ?? ids[i]!, h.id]) : []);
-    if (result.ok && ids.some((id) => !holdOf.has(id))) throw new Error('ledger.reserve returned fewer holds than requests');
-    const rows = requests.map((r, i): store.NewGeneration => {
-      const id = ids[i]!;
-      return {
-        id,
-        teamId: r.teamId,
-        channelId: r.channelId,
-        userId: r.userId,
-        endpoint: r.quote.request.endpoint,
-        request: r.quote.request.body,
-        requestKey: requestKey(r.quote.request),
-        description: r.quote.description,
-        estimateMc: r.quote.credits,
-        batchId,
-        ...(result.ok
-          ? { state: 'queued' as const, holdId: holdOf.get(id), notBefore: r.notBefore, nextAttemptAt: r.notBefore }
-          : { state: 'refused' as const, errorMessage: refusalReason(result.refusal), endedAt: new Date() }),
-      };
-    });
-    return { result, rows };
+    return results.map((result, c) => ({ result, rows: plannedRows(calls[c]!, ids[c]!, result) }));
   }
 
   /** Only before submission: the job ends `cancelled` and its hold is released, in one transaction. */
@@ -176,6 +175,35 @@ export class GenerationQueue {
   async setCard(id: string, channelId: string, ts: string): Promise<void> {
     if (!(await store.setCard(this.db, id, channelId, ts))) throw new GenerationError('not_found', `There is no generation ${id}.`);
   }
+}
+
+/** A call's rows: queued with their holds, or refused with the reason (they never held credits). */
+function plannedRows(requests: EnqueueRequest[], ids: string[], result: ReserveResult): store.NewGeneration[] {
+  const batchId = requests.length > 1 ? `batch_${randomUUID()}` : undefined;
+  const holdOf = new Map(result.ok ? result.holds.map((h, i) => [h.generationId ?? ids[i]!, h.id]) : []);
+  if (result.ok && ids.some((id) => !holdOf.has(id))) throw new Error('ledger.reserve returned fewer holds than requests');
+  return requests.map((r, i): store.NewGeneration => {
+    const id = ids[i]!;
+    return {
+      id,
+      teamId: r.teamId,
+      channelId: r.channelId,
+      userId: r.userId,
+      endpoint: r.quote.request.endpoint,
+      request: r.quote.request.body,
+      requestKey: requestKey(r.quote.request),
+      description: r.quote.description,
+      estimateMc: r.quote.credits,
+      batchId,
+      ...(result.ok
+        ? { state: 'queued' as const, holdId: holdOf.get(id), notBefore: r.notBefore, nextAttemptAt: r.notBefore }
+        : { state: 'refused' as const, errorMessage: refusalReason(result.refusal), endedAt: new Date() }),
+    };
+  });
+}
+
+function addTo(counts: Map<string, number>, adding: Map<string, number>): void {
+  for (const [person, n] of adding) counts.set(person, (counts.get(person) ?? 0) + n);
 }
 
 /** How many jobs the requests add per person ("team/user"). */

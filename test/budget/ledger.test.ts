@@ -60,6 +60,25 @@ describe('workspace', () => {
   });
 });
 
+describe('reserveEach', () => {
+  it('reserves batches in order in one statement, each all-or-nothing with its own result', async () => {
+    const { ledger, teamId, request, workspaceBudget } = await setup({ dailyLimit: 5_000 });
+    const results = await ledger.reserveEach([
+      [request(1_000)],
+      [request(1_000), request(1_000), request(1_000), request(1_000, { userId: 'U2' })], // 4 000: only 4 000 left, fits
+      [request(1_000)], // nothing left
+      [request(0, { userId: 'U3' })],
+    ]);
+    expect(results.map((r) => r.ok)).toEqual([true, true, false, true]);
+    expect(results[1]!.ok && results[1]!.holds).toHaveLength(4);
+    expect(!results[2]!.ok && results[2]!.refusal).toMatchObject({ remainingMc: 0, neededMc: 1_000, budget: { id: workspaceBudget.id } });
+    expect(summary(results.flatMap((r) => r.events))).toEqual(['workspace:threshold80', 'workspace:threshold100', 'workspace:exhausted']);
+    expect(await ledger.usage(workspaceBudget.id)).toMatchObject({ chargedMc: 5_000, heldMc: 5_000, remainingMc: 0 });
+    expect(await ledger.reserveEach([])).toEqual([]);
+    await expect(ledger.reserveEach([[request(1)], [{ ...request(1), teamId: 'T-other' }]])).rejects.toThrow(/one workspace/);
+  });
+});
+
 describe('reserve, commit, release', () => {
   it('holds, commits the actual cost, and reports used / held / remaining', async () => {
     const { ledger, workspaceBudget, request } = await setup();

@@ -3,6 +3,7 @@ import { Ledger, checkInvariants } from '../../src/budget';
 import { rows, sql, type Db } from '../../src/db';
 import { GenerationQueue, type EnqueueResult } from '../../src/generations';
 import { GroupCommit } from '../../src/generations/group-commit';
+import { builtInCatalog } from '../../src/pricing';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { request } from './support';
 
@@ -115,6 +116,19 @@ describe('GenerationQueue group commit', () => {
     const full = results.filter((r) => !r.ok && 'kind' in r.refusal && r.refusal.kind === 'user-queue-full');
     expect(full).toHaveLength(6);
     expect(await queuedOf('T-cap')).toEqual([{ user_id: 'U-even', n: 5 }, { user_id: 'U-odd', n: 5 }]);
+  });
+
+  it("does not count a person's refused reservation toward their cap later in the same group", async () => {
+    const { queue, enqueue, transactions } = await rig('T-exact', 5 * request('U').quote.credits);
+    for (let i = 0; i < 4; i++) expect((await enqueue('U-near')).ok).toBe(true); // one under the cap of 5
+    const expensive = { ...request('U-near'), teamId: 'T-exact' };
+    expensive.quote = builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'a long fox', model_name: 'kling-v2-5-turbo', mode: 'pro', duration: '10' } });
+    const before = transactions();
+    const [big, small] = await Promise.all([queue.enqueue(expensive), enqueue('U-near')]);
+    expect(transactions() - before).toBe(1); // one group
+    expect(!big.ok && 'budget' in big.refusal).toBe(true);
+    expect(small.ok).toBe(true);
+    expect(await queuedOf('T-exact')).toEqual([{ user_id: 'U-near', n: 5 }]);
   });
 
   it('answers duplicate lookups that arrive together with one query, each with its own answer', async () => {
