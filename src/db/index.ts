@@ -6,8 +6,8 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
-import { sql, type SQL } from 'drizzle-orm';
-import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { getTableColumns, is, sql, SQL } from 'drizzle-orm';
+import type { PgColumn, PgDatabase, PgQueryResultHKT, PgTable } from 'drizzle-orm/pg-core';
 import * as schema from './schema';
 
 export { schema };
@@ -91,3 +91,30 @@ export async function rows<T = Record<string, unknown>>(db: Db, query: SQL): Pro
 }
 
 export { sql };
+
+/**
+ * INSERT … RETURNING * of many rows through ONE parameter, a jsonb array, instead of one per value:
+ * drizzle builds a multi-row VALUES at about 0.2 ms of CPU per row, which a burst of /kling generate
+ * would pay while people wait for their ack. The columns are those any row sets; a value left undefined
+ * takes the column's default, as in drizzle. Rows are inserted, and returned, in array order.
+ */
+export async function insertRows<T extends PgTable>(db: Db, table: T, values: T['$inferInsert'][]): Promise<T['$inferSelect'][]> {
+  if (!values.length) return [];
+  const columns = Object.entries(getTableColumns(table)).filter(([key]) => values.some((v) => (v as Record<string, unknown>)[key] !== undefined));
+  const json = values.map((v) => Object.fromEntries(columns.map(([key, column]) => [column.name, (v as Record<string, unknown>)[key] ?? null])));
+  const name = (column: PgColumn) => sql.identifier(column.name);
+  const valueOf = (column: PgColumn): SQL => {
+    if (!column.hasDefault) return sql`r.${name(column)}`;
+    const fallback = is(column.default, SQL) ? column.default : sql`${column.default}`;
+    return sql`coalesce(r.${name(column)}, ${fallback})`;
+  };
+  const inserted = await rows<Record<string, unknown>>(db, sql`
+    insert into ${table} (${sql.join(columns.map(([, c]) => name(c)), sql`, `)})
+    select ${sql.join(columns.map(([, c]) => valueOf(c)), sql`, `)}
+    from rows from (jsonb_to_recordset(${JSON.stringify(json)}::jsonb) as (${sql.join(columns.map(([, c]) => sql`${name(c)} ${sql.raw(c.getSQLType())}`), sql`, `)}))
+      with ordinality as r(${sql.join(columns.map(([, c]) => name(c)), sql`, `)}, ord)
+    order by r.ord
+    returning *`);
+  const all = Object.entries(getTableColumns(table));
+  return inserted.map((raw) => Object.fromEntries(all.map(([key, column]) => [key, raw[column.name] == null ? null : column.mapFromDriverValue(raw[column.name])])) as T['$inferSelect']);
+}

@@ -1,6 +1,6 @@
 import { and, desc, eq, gt, inArray, isNull, lte, sql, type SQL } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
-import { rows, type Db } from '../db';
+import { insertRows, rows, type Db } from '../db';
 import { generations, holds, workspaces } from '../db/schema';
 import type { KlingEndpoint } from '../pricing';
 import { IN_FLIGHT, statesBefore, type GenerationState } from './states';
@@ -59,18 +59,22 @@ function toGeneration(row: Row): Generation {
 export async function lockAndCountQueued(tx: Db, people: { teamId: string; userId: string }[]): Promise<Map<string, number>> {
   const byKey = new Map(people.map((p) => [`${p.teamId}/${p.userId}`, { team: p.teamId, user: p.userId }]));
   const pairs = JSON.stringify([...byKey.values()]);
-  await tx.execute(sql`
-    select pg_advisory_xact_lock(${USER_ENQUEUE_LOCK}, h)
-    from (select distinct hashtext(team || '/' || "user") as h from jsonb_to_recordset(${pairs}::jsonb) as p(team text, "user" text) order by 1) as locks`);
-  const counted = await rows<{ key: string; n: number }>(tx, sql`
-    select team || '/' || "user" as key,
-      (select count(*)::int from generations g where g.team_id = p.team and g.user_id = p."user" and g.state = 'queued') as n
-    from jsonb_to_recordset(${pairs}::jsonb) as p(team text, "user" text)`);
+  // Two statements, so the count's snapshot is taken after the locks are held; sent together (postgres.js
+  // pipelines them on the transaction's connection), so they cost one round trip.
+  const [, counted] = await Promise.all([
+    tx.execute(sql`
+      select pg_advisory_xact_lock(${USER_ENQUEUE_LOCK}, h)
+      from (select distinct hashtext(team || '/' || "user") as h from jsonb_to_recordset(${pairs}::jsonb) as p(team text, "user" text) order by 1) as locks`),
+    rows<{ key: string; n: number }>(tx, sql`
+      select team || '/' || "user" as key,
+        (select count(*)::int from generations g where g.team_id = p.team and g.user_id = p."user" and g.state = 'queued') as n
+      from jsonb_to_recordset(${pairs}::jsonb) as p(team text, "user" text)`),
+  ]);
   return new Map(counted.map((c) => [c.key, c.n]));
 }
 
 export async function insert(db: Db, values: NewGeneration[]): Promise<Generation[]> {
-  const inserted = await db.insert(generations).values(values).returning();
+  const inserted = await insertRows(db, generations, values);
   const byId = new Map(inserted.map((row) => [row.id, toGeneration(row)]));
   return values.map((v) => byId.get(v.id)!);
 }
