@@ -15,14 +15,18 @@ export function boltLogger(logger: Logger): BoltLogger {
       .map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m)))
       .join(' ')
       .replace(SECRET_FIELDS, '"$1":"[redacted]"');
+  // Bolt logs at debug on every request; a level that is off must cost nothing (no flattening, no masking).
+  const at = (level: 'debug' | 'info' | 'warn' | 'error') => (...msg: unknown[]) => {
+    if (child.isLevelEnabled(level)) child[level](text(msg));
+  };
   return {
-    debug: (...msg) => child.debug(text(msg)),
-    info: (...msg) => child.info(text(msg)),
-    warn: (...msg) => child.warn(text(msg)),
-    error: (...msg) => child.error(text(msg)),
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
     // The level is pino's (LOG_LEVEL); Bolt's own setting is ignored.
     setLevel: () => {},
-    getLevel: () => LogLevel.DEBUG,
+    getLevel: () => (['debug', 'trace'].includes(child.level) ? LogLevel.DEBUG : child.level === 'info' ? LogLevel.INFO : child.level === 'warn' ? LogLevel.WARN : LogLevel.ERROR),
     setName: () => {},
   };
 }

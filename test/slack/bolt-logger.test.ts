@@ -15,4 +15,16 @@ describe('boltLogger', () => {
     expect(out).not.toContain('hooks.slack.com/commands');
     expect(out).toContain('[redacted]');
   });
+
+  it('does not even flatten a message below the level, and tells Bolt the level', () => {
+    let flattened = 0;
+    const payload = { toJSON: () => (flattened++, { text: 'a fox' }) };
+    const sink = new Writable({ write: (_chunk, _enc, done) => done() });
+    const logger = boltLogger(pino({ level: 'info' }, sink));
+    logger.debug('received', payload);
+    expect(flattened).toBe(0);
+    logger.info('received', payload);
+    expect(flattened).toBe(1);
+    expect(logger.getLevel()).toBe('info');
+  });
 });
