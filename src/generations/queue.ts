@@ -6,7 +6,7 @@ import type { PricedRequest } from '../pricing';
 import { GroupCommit, type Outcome } from './group-commit';
 import { requestKey } from './request-key';
 import * as store from './store';
-import { GenerationError, type EnqueueRequest, type EnqueueResult, type Generation } from './types';
+import { GenerationError, type DuplicateFound, type EnqueueRequest, type EnqueueResult, type Generation } from './types';
 
 /** Kling keeps results for 30 days (reference §3), so an older duplicate has nothing left to offer. */
 const KLING_RETENTION_DAYS = 30;
@@ -18,6 +18,12 @@ export interface GenerationQueueOptions {
 
 function refusalReason({ budget, remainingMc, neededMc }: Refusal): string {
   return `the ${budget.scope} ${budget.period} budget has ${formatCredits(remainingMc)} credits left and this needs ${formatCredits(neededMc)}`;
+}
+
+/** One enqueue call in a group. */
+interface Call {
+  requests: EnqueueRequest[];
+  unlessDuplicate: boolean;
 }
 
 /** A call's reservation and the rows it will write. */
@@ -34,12 +40,7 @@ export class GenerationQueue {
     private readonly options: GenerationQueueOptions,
   ) {}
 
-  private readonly groups = new GroupCommit<EnqueueRequest[], EnqueueResult>((calls) => this.enqueueGroup(calls));
-  /** Duplicate lookups arriving together for one workspace share one query. */
-  private readonly duplicateLookups = new GroupCommit<string, Generation | undefined>(async (keys, teamId) => {
-    const found = await store.latestSucceeded(this.db, teamId, [...new Set(keys)], KLING_RETENTION_DAYS);
-    return keys.map((key) => ({ ok: true, value: found.get(key) }));
-  });
+  private readonly groups = new GroupCommit<Call, EnqueueResult | DuplicateFound>((calls) => this.enqueueGroup(calls));
 
   /**
    * Holds the credits and queues the jobs in ONE transaction: no job without a hold, no hold without a job,
@@ -50,7 +51,17 @@ export class GenerationQueue {
   async enqueue(input: EnqueueRequest | EnqueueRequest[]): Promise<EnqueueResult> {
     const requests = Array.isArray(input) ? input : [input];
     if (requests.length === 0) return { ok: true, generations: [], events: [] };
-    return this.groups.submit(requests[0]!.teamId, requests);
+    // Only a call made unlessDuplicate can be answered with a duplicate.
+    return this.groups.submit(requests[0]!.teamId, { requests, unlessDuplicate: false }) as Promise<EnqueueResult>;
+  }
+
+  /**
+   * As enqueue, unless the same request succeeded within Kling's 30-day retention: then the earlier job is
+   * the answer and nothing is held. The lookup runs inside the group's transaction, in the same round trip
+   * as the per-person locks, so it adds nothing to the wait of a person running /kling generate.
+   */
+  enqueueUnlessDuplicate(request: EnqueueRequest): Promise<EnqueueResult | DuplicateFound> {
+    return this.groups.submit(request.teamId, { requests: [request], unlessDuplicate: true });
   }
 
   /**
@@ -58,12 +69,12 @@ export class GenerationQueue {
    * workspace budget row anyway. If something unexpected fails it, nothing of it was kept and each call runs
    * again on its own, so the error stays with the call that caused it.
    */
-  private async enqueueGroup(calls: EnqueueRequest[][]): Promise<Outcome<EnqueueResult>[]> {
+  private async enqueueGroup(calls: Call[]): Promise<Outcome<EnqueueResult | DuplicateFound>[]> {
     try {
       const results = await this.db.transaction((tx) => this.holdAndQueue(tx, calls));
       return results.map((value) => ({ ok: true, value }));
     } catch {
-      const outcomes: Outcome<EnqueueResult>[] = [];
+      const outcomes: Outcome<EnqueueResult | DuplicateFound>[] = [];
       for (const call of calls) {
         try {
           const [value] = await this.db.transaction((tx) => this.holdAndQueue(tx, [call]));
@@ -77,16 +88,22 @@ export class GenerationQueue {
   }
 
   /**
-   * The people are locked and counted first; then the calls are reserved with one statement (ledger
-   * reserveEach: a refusal is an answer, not an error, and the ledger undoes its own part of it) and all the
-   * rows are written in one insert, so the hot row stays locked for a few round trips however large the
-   * group. Every call keeps its own result.
+   * The people are locked and counted, and the earlier successes looked up, first (one round trip); then the
+   * calls are reserved with one statement (ledger reserveEach: a refusal is an answer, not an error, and the
+   * ledger undoes its own part of it) and all the rows are written in one insert, so the hot row stays locked
+   * for a few round trips however large the group. Every call keeps its own result.
    */
-  private async holdAndQueue(tx: Db, calls: EnqueueRequest[][]): Promise<EnqueueResult[]> {
-    const queued = await store.lockAndCountQueued(tx, calls.flat());
+  private async holdAndQueue(tx: Db, group: Call[]): Promise<(EnqueueResult | DuplicateFound)[]> {
+    const calls = group.map((c) => c.requests);
+    const duplicateKeys = group.map((c) => (c.unlessDuplicate ? requestKey(c.requests[0]!.quote.request) : undefined));
+    const lookedUp = duplicateKeys.filter((k): k is string => k !== undefined);
+    const [queued, earlier] = await Promise.all([
+      store.lockAndCountQueued(tx, calls.flat()),
+      lookedUp.length ? store.latestSucceeded(tx, calls[0]![0]!.teamId, lookedUp, KLING_RETENTION_DAYS) : new Map<string, Generation>(),
+    ]);
     const cap = this.options.maxQueuedPerUser;
     const adding = calls.map(countPerPerson);
-    const answers: (EnqueueResult | Reserved)[] = [];
+    const answers: (EnqueueResult | DuplicateFound | Reserved)[] = [];
     // Each person's queued jobs as if every reservation planned so far is granted: a call within the cap on
     // that count is within it whatever those answers are.
     const counted = new Map(queued);
@@ -98,6 +115,12 @@ export class GenerationQueue {
       planned = [];
     };
     for (let i = 0; i < calls.length; i++) {
+      const key = duplicateKeys[i];
+      const duplicate = key === undefined ? undefined : earlier.get(key);
+      if (duplicate) {
+        answers[i] = { ok: false, duplicate, events: [] };
+        continue;
+      }
       if (!fits(i)) {
         // Over the cap only if this person's earlier reservations in the group are granted: get those answers.
         await reservePlanned();
@@ -115,7 +138,7 @@ export class GenerationQueue {
     await reservePlanned();
     const rows = answers.flatMap((a) => ('rows' in a ? a.rows : []));
     const written = new Map((rows.length ? await store.insert(tx, rows) : []).map((g) => [g.id, g]));
-    return answers.map((a): EnqueueResult => {
+    return answers.map((a) => {
       if (!('rows' in a)) return a;
       const generations = a.rows.map((r) => written.get(r.id)!);
       return a.result.ok
@@ -168,8 +191,9 @@ export class GenerationQueue {
   }
 
   /** The latest success of the same normalized request within Kling's 30-day retention. */
-  findSucceededDuplicate(teamId: string, request: PricedRequest): Promise<Generation | undefined> {
-    return this.duplicateLookups.submit(teamId, requestKey(request));
+  async findSucceededDuplicate(teamId: string, request: PricedRequest): Promise<Generation | undefined> {
+    const key = requestKey(request);
+    return (await store.latestSucceeded(this.db, teamId, [key], KLING_RETENTION_DAYS)).get(key);
   }
 
   async setCard(id: string, channelId: string, ts: string): Promise<void> {

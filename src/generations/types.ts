@@ -51,6 +51,13 @@ export type EnqueueResult =
   | { ok: true; generations: Generation[]; events: LedgerEvent[] }
   | { ok: false; refusal: QueueRefusal; events: LedgerEvent[] };
 
+/** enqueueUnlessDuplicate's answer when the same request already succeeded: nothing was held. */
+export interface DuplicateFound {
+  ok: false;
+  duplicate: Generation;
+  events: [];
+}
+
 export type WorkerEvent =
   | { kind: 'job'; generation: Generation } // every state change
   | { kind: 'ledger'; event: LedgerEvent } // threshold crossings from commits

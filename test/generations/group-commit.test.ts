@@ -7,13 +7,13 @@ import { builtInCatalog } from '../../src/pricing';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { request } from './support';
 
-/** The same database, counting calls of one of its methods (`transaction`: each one is one COMMIT). */
-function counting(db: Db, method: 'transaction' | 'selectDistinctOn'): { db: Db; count: () => number } {
+/** The same database, counting the transactions the queue opens (each one is one COMMIT). */
+function countingTransactions(db: Db): { db: Db; count: () => number } {
   let n = 0;
   const counted = new Proxy(db, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
-      if (prop !== method) return value;
+      if (prop !== 'transaction') return value;
       return (...args: unknown[]) => {
         n += 1;
         return (value as (...a: unknown[]) => unknown).apply(target, args);
@@ -59,7 +59,7 @@ describe('GenerationQueue group commit', () => {
     const ledger = new Ledger(database.db);
     await ledger.ensureWorkspace(teamId);
     await ledger.setBudget({ teamId, scope: 'workspace', scopeId: teamId, period: 'day', limitMc, by: 'admin' });
-    const transactions = counting(database.db, 'transaction');
+    const transactions = countingTransactions(database.db);
     const queue = new GenerationQueue(transactions.db, ledger, { maxQueuedPerUser: 5 });
     const enqueue = (userId: string) => queue.enqueue({ ...request(userId), teamId });
     return { queue, enqueue, transactions: transactions.count };
@@ -131,22 +131,24 @@ describe('GenerationQueue group commit', () => {
     expect(await queuedOf('T-exact')).toEqual([{ user_id: 'U-near', n: 5 }]);
   });
 
-  it('answers duplicate lookups that arrive together with one query, each with its own answer', async () => {
-    const ledger = new Ledger(database.db);
-    const lookups = counting(database.db, 'selectDistinctOn');
-    const queue = new GenerationQueue(lookups.db, ledger, { maxQueuedPerUser: 5 });
-    await ledger.setBudget({ teamId: 'T-dup', scope: 'workspace', scopeId: 'T-dup', period: 'day', limitMc: 10_000_000, by: 'admin' });
+  it('answers enqueues unlessDuplicate with the earlier job inside the group, holding nothing for them', async () => {
+    const { queue, transactions } = await rig('T-dup', 10_000_000);
     const asked = (prompt: string) => ({ ...request('U', prompt), teamId: 'T-dup' });
     const done = await queue.enqueue(asked('a fox'));
     if (!done.ok) throw new Error('not queued');
     await database.db.execute(sql`update generations set state = 'succeeded', ended_at = now() where id = ${done.generations[0]!.id}`);
-    const found = await Promise.all([
-      queue.findSucceededDuplicate('T-dup', asked('a fox').quote.request),
-      queue.findSucceededDuplicate('T-dup', asked('a hare').quote.request),
-      queue.findSucceededDuplicate('T-dup', asked('  a   fox ').quote.request),
-      queue.findSucceededDuplicate('T-elsewhere', asked('a fox').quote.request),
+    const before = transactions();
+    const answers = await Promise.all([
+      queue.enqueueUnlessDuplicate(asked('a fox')),
+      queue.enqueueUnlessDuplicate(asked('a hare')),
+      queue.enqueueUnlessDuplicate(asked('  a   fox ')),
+      queue.enqueue(asked('a fox')), // a plain enqueue ("generate anyway") is not looked up
     ]);
-    expect(found.map((g) => g?.id)).toEqual([done.generations[0]!.id, undefined, done.generations[0]!.id, undefined]);
-    expect(lookups.count()).toBe(2); // one per workspace
+    expect(transactions() - before).toBe(1);
+    expect(answers.map((a) => ('duplicate' in a ? a.duplicate.id : a.ok))).toEqual([done.generations[0]!.id, true, done.generations[0]!.id, true]);
+    const [holds] = await rows<{ n: number }>(database.db, sql`select count(*)::int as n from holds where team_id = 'T-dup'`);
+    expect(holds!.n).toBe(3);
+    expect(await queue.findSucceededDuplicate('T-dup', asked('a fox').quote.request)).toMatchObject({ id: done.generations[0]!.id });
+    expect(await queue.findSucceededDuplicate('T-elsewhere', asked('a fox').quote.request)).toBeUndefined();
   });
 });

@@ -146,6 +146,10 @@ describe('/kling generate', () => {
     await h.slack.clickButton({ userId: GRACE, channelId: 'C0VIDEO', messageTs: lastEphemeral(GRACE).ts, actionId: 'generate_confirm' });
     const card = await h.slack.waitFor(() => h.cards('C0VIDEO').length > count && h.cards('C0VIDEO').at(-1));
     expect(textOf(card)).toContain('kling-v2-6 pro · 10 s · audio');
+    // Once it exists, the same request is offered at no cost before any price is confirmed.
+    await cardOf(jobIdIn(textOf(card)), (t) => t.includes('Done'));
+    const again = await h.command(LINUS, 'generate a dragon --model kling-v2-6 --mode pro --duration 10 --audio');
+    expect(textOf(again.ack)).toMatch(/<@U0GRACE> made exactly this video .*Reusing it costs nothing\./);
   });
 
   it('refuses over a user budget with what is left, the cheaper option that fits and a request-approval button', async () => {

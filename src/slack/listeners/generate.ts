@@ -1,5 +1,6 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
 import type { RequestScope } from '../../budget';
+import type { Generation } from '../../generations';
 import * as replies from '../blocks/replies';
 import type { Message } from '../blocks/kit';
 import { parseCommand, UsageError } from '../commands/parse';
@@ -19,7 +20,7 @@ interface Outcome {
   jobId?: string;
 }
 
-/** estimate → (duplicate? confirm?) → reserve. Returns what to show the person, or the queued job. */
+/** estimate → (duplicate? confirm?) → reserve, the duplicate check inside the reservation's transaction. Returns what to show the person, or the queued job. */
 export async function requestVideo(request: PendingRequest, scope: RequestScope, deps: SlackDeps): Promise<Outcome> {
   const command = parseCommand(request.text);
   if (command.kind !== 'generate') throw new UsageError('This button belongs to a /kling generate command.', 'generate');
@@ -27,16 +28,18 @@ export async function requestVideo(request: PendingRequest, scope: RequestScope,
   const quote = quoteRequest(catalog, command.prompt, command.flags, config.DEFAULT_MODEL);
   const price = { creditPriceUsd: config.CREDIT_PRICE_USD };
 
-  if (!request.skipDuplicate) {
-    const earlier = await queue.findSucceededDuplicate(scope.teamId, quote.request);
-    if (earlier) return { reply: replies.duplicateOffer(earlier, quote, pending.encode({ ...request, skipDuplicate: true }), price) };
-  }
+  const offerDuplicate = (earlier: Generation) => ({ reply: replies.duplicateOffer(earlier, quote, pending.encode({ ...request, skipDuplicate: true }), price) });
+
   const { confirmThresholdMc } = await workspaces.settings(scope.teamId);
   if (!request.confirmed && confirmThresholdMc !== undefined && quote.credits > confirmThresholdMc) {
+    // An identical earlier result is offered before asking to confirm a price.
+    const earlier = request.skipDuplicate ? undefined : await queue.findSucceededDuplicate(scope.teamId, quote.request);
+    if (earlier) return offerDuplicate(earlier);
     return { reply: replies.confirmPrice(quote, confirmThresholdMc, pending.encode({ ...request, skipDuplicate: true, confirmed: true }), price) };
   }
 
-  const result = await queue.enqueue({ ...scope, quote });
+  const result = request.skipDuplicate ? await queue.enqueue({ ...scope, quote }) : await queue.enqueueUnlessDuplicate({ ...scope, quote });
+  if ('duplicate' in result) return offerDuplicate(result.duplicate);
   if (result.events.length) void deps.notifier.deliverAlerts(scope.teamId);
   if (!result.ok) {
     metrics.refusals.inc({ reason: 'kind' in result.refusal ? result.refusal.kind : result.refusal.budget.scope });
