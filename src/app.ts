@@ -115,7 +115,9 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
         logger: boltLogger(logger),
       });
   // No botId/authorize: Bolt verifies the token with auth.test in init(), so a bad token stops start-up.
-  const app = new App({ token: config.SLACK_BOT_TOKEN, receiver, clientOptions, deferInitialization: true, logger: boltLogger(logger) });
+  // No conversation store: nothing here uses it, and its per-request lookup throws (and builds) an Error
+  // for every new conversation, which showed up in the ack-latency profile.
+  const app = new App({ token: config.SLACK_BOT_TOKEN, receiver, clientOptions, deferInitialization: true, convoStore: false, logger: boltLogger(logger) });
   const client = app.client;
 
   const admins = new Admins(client, config.ADMIN_USER_IDS, logger);
