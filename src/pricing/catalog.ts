@@ -84,18 +84,36 @@ export class PriceCatalog {
 
   /** Single changes plus the cheapest draft, each only if supported, priced and cheaper; cheapest first. */
   private alternatives(request: PricedRequest, config: Configuration, credits: Millicredits): Alternative[] {
+    return this.cheaperThan(config, credits).map((c) => ({
+      label: c.label, request: writeRequest(this.data, request, c.config), credits: c.credits, savesMc: credits - c.credits,
+    }));
+  }
+
+  /**
+   * The cheaper configurations of one configuration, kept per configuration: they do not depend on the
+   * prompt, and finding them (pricing every candidate, most of which Kling does not support) is most of
+   * the cost of a quote, paid by every /kling generate. The catalog is finite, so is this map.
+   */
+  private readonly cheaper = new Map<string, { config: Configuration; credits: Millicredits; label: string }[]>();
+
+  private cheaperThan(config: Configuration, credits: Millicredits): { config: Configuration; credits: Millicredits; label: string }[] {
+    const key = JSON.stringify(config);
+    const known = this.cheaper.get(key);
+    if (known) return known;
     const draft = this.cheapestOf(draftCandidates(this.data, config))?.config;
-    const seen = new Set([JSON.stringify(config)]);
-    const out: Alternative[] = [];
+    const seen = new Set([key]);
+    const out: { config: Configuration; credits: Millicredits; label: string }[] = [];
     for (const candidate of [...singleChanges(this.data, config), ...(draft ? [draft] : [])]) {
-      const key = JSON.stringify(candidate);
-      if (seen.has(key)) continue;
-      seen.add(key);
+      const candidateKey = JSON.stringify(candidate);
+      if (seen.has(candidateKey)) continue;
+      seen.add(candidateKey);
       const price = this.priceOrUndefined(candidate);
       if (price === undefined || price >= credits) continue;
-      out.push({ label: changeLabel(config, candidate), request: writeRequest(this.data, request, candidate), credits: price, savesMc: credits - price });
+      out.push({ config: candidate, credits: price, label: changeLabel(config, candidate) });
     }
-    return out.sort((a, b) => a.credits - b.credits);
+    out.sort((a, b) => a.credits - b.credits);
+    this.cheaper.set(key, out);
+    return out;
   }
 
   /** The first cheapest priced candidate (candidates come cheapest-mode and shortest first). */

@@ -111,4 +111,13 @@ describe('cheapest (for --draft)', () => {
     expect(builtInCatalog.cheapest({ endpoint: 'video-extend', body: { video_id: 'v' }, source: { model_name: 'kling-v1', mode: 'pro' } }).credits).toBe(3500);
     expect(builtInCatalog.cheapest({ endpoint: 'kolors-virtual-try-on', body: { human_image: 'p', cloth_image: 'c' } }).credits).toBe(500);
   });
+
+  it('gives each request its own alternatives when the same configuration is quoted again with other words', () => {
+    const config = { model_name: 'kling-v2-6', mode: 'pro', duration: '10', sound: 'on' };
+    const first = builtInCatalog.quote(t2v({ ...config, prompt: 'a fox' }));
+    const second = builtInCatalog.quote(t2v({ ...config, prompt: 'a hare', negative_prompt: 'blur' }));
+    expect(summary(second)).toEqual(summary(first));
+    for (const a of second.alternatives) expect(a.request.body).toMatchObject({ prompt: 'a hare', negative_prompt: 'blur' });
+    for (const a of first.alternatives) expect(a.request.body).not.toHaveProperty('negative_prompt');
+  });
 });
