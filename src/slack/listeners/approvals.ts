@@ -13,6 +13,7 @@ import type { Feature, SlackDeps } from '../deps';
 import { deliver } from '../delivery';
 import { ActionId } from '../ids';
 import { requestVideo } from './generate';
+import { teamOf } from './payload';
 
 /**
  * Approvals (design §3): "Request approval" on a refusal by a user or channel budget posts the request
@@ -68,7 +69,7 @@ export const approvals: Feature = {
         await respond({ replace_original: true, ...replies.notice('This button has expired. Run the /kling command again.') });
         return;
       }
-      const scope = { teamId: body.team?.id ?? body.user.team_id ?? '', channelId: body.channel?.id ?? '', userId: body.user.id };
+      const scope = { teamId: teamOf(body), channelId: body.channel?.id ?? '', userId: body.user.id };
       const quote = quoteRequest(deps.catalog, command.prompt, command.flags, deps.config.DEFAULT_MODEL);
       const short = shortBudgets(await deps.ledger.usageFor(scope), quote.credits);
       if (short.workspace) {

@@ -4,6 +4,7 @@ import * as replies from '../blocks/replies';
 import { BatchField, checkBatch, offPeakStart, quoteBatch, readBatchForm, type FormErrors } from '../commands/batch';
 import type { Feature, SlackDeps } from '../deps';
 import { ActionId } from '../ids';
+import { teamOf } from './payload';
 
 /**
  * `/kling batch`: a modal for many prompts with shared settings. On submit every prompt is priced and
@@ -49,7 +50,7 @@ export const batch: Feature = {
     app.view<ViewSubmitAction>(ActionId.batchSubmit, async ({ ack, body, view, client }) => {
       const refuse = (errors: FormErrors) => ack({ response_action: 'errors', errors: errors as Record<string, string> });
       const { channelId } = JSON.parse(view.private_metadata) as BatchMetadata;
-      const scope = { teamId: body.team?.id ?? body.user.team_id ?? '', channelId, userId: body.user.id };
+      const scope = { teamId: teamOf(body), channelId, userId: body.user.id };
 
       const read = readBatchForm(view.state.values as never, maxPrompts(deps));
       if ('errors' in read) return refuse(read.errors);

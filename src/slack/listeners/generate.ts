@@ -8,6 +8,7 @@ import { quoteRequest } from '../commands/request';
 import type { Feature, SlackDeps } from '../deps';
 import { ActionId } from '../ids';
 import type { PendingRequest } from '../pending';
+import { teamOf } from './payload';
 
 /**
  * `/kling generate` and `/kling estimate`, and the buttons that carry a request on (confirm the
@@ -64,7 +65,7 @@ async function onRequestButton(args: { ack: () => Promise<void>; body: BlockButt
     await respond({ replace_original: true, ...replies.notice('This button has expired. Run the /kling command again.') });
     return;
   }
-  const scope = { teamId: body.team?.id ?? body.user.team_id ?? '', channelId: body.channel?.id ?? '', userId: body.user.id };
+  const scope = { teamId: teamOf(body), channelId: body.channel?.id ?? '', userId: body.user.id };
   try {
     const outcome = await requestVideo({ ...request, ...change }, scope, deps);
     await respond({ replace_original: true, ...(outcome.reply ?? replies.notice(':white_check_mark: Queued. The job card is in the channel.')) });

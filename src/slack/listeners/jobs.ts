@@ -5,6 +5,7 @@ import * as replies from '../blocks/replies';
 import type { Feature, SlackDeps } from '../deps';
 import { escape } from '../escape';
 import { ActionId } from '../ids';
+import { teamOf } from './payload';
 
 /** `/kling status`, `/kling history`, `/kling cancel` and the card's Cancel button. */
 
@@ -53,7 +54,7 @@ export const jobs: Feature = {
   register(app: App, deps: SlackDeps) {
     app.action<BlockButtonAction>(ActionId.cancelJob, async ({ ack, body, respond }) => {
       await ack();
-      const teamId = body.team?.id ?? body.user.team_id ?? '';
+      const teamId = teamOf(body);
       const answer = await cancelJob(body.actions[0]!.value ?? '', teamId, body.user.id, deps);
       await respond({ response_type: 'ephemeral', replace_original: false, ...answer });
     });
