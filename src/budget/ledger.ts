@@ -125,9 +125,19 @@ export class Ledger {
 
   /** The budget's usage in the period containing `at` (default now), current or past. */
   async usage(budgetId: number, at: Date = this.now(), tx?: Db): Promise<Usage> {
-    const [row] = await store.usageOfBudget(tx ?? this.db, budgetId, at);
-    if (!row) throw new LedgerError(`there is no budget ${budgetId}`);
-    return toUsage(row);
+    const [usage] = await this.usages([budgetId], at, tx);
+    return usage!;
+  }
+
+  /** Several budgets' usage in one query, in the order asked. */
+  async usages(budgetIds: number[], at: Date = this.now(), tx?: Db): Promise<Usage[]> {
+    if (!budgetIds.length) return [];
+    const byId = new Map((await store.usageOfBudgets(tx ?? this.db, budgetIds, at)).map((row) => [row.id, toUsage(row)]));
+    return budgetIds.map((id) => {
+      const usage = byId.get(id);
+      if (!usage) throw new LedgerError(`there is no budget ${id}`);
+      return usage;
+    });
   }
 
   /** Every budget that applies to this user in this channel: user first, then channel, then workspace. */

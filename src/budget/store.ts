@@ -164,8 +164,8 @@ async function usageWhere(db: Db, where: ReturnType<typeof sql>, at: Date): Prom
     order by b.scope desc, b.period, b.scope_id`);
 }
 
-export function usageOfBudget(db: Db, budgetId: number, at: Date): Promise<UsageRow[]> {
-  return usageWhere(db, sql`b.id = ${budgetId}`, at);
+export function usageOfBudgets(db: Db, budgetIds: number[], at: Date): Promise<UsageRow[]> {
+  return usageWhere(db, sql`b.id in ${budgetIds}`, at); // drizzle expands the array into ($1, $2, …)
 }
 
 /** Every budget that applies to this user in this channel: the workspace's, the channel's, the user's. */

@@ -346,6 +346,15 @@ describe('usageFor', () => {
       ['user', 'U1', 5_000, 15_000], ['channel', 'C1', 5_000, 45_000], ['workspace', teamId, 5_000, 95_000],
     ]);
   });
+
+  it('usages reads several budgets in one query, in the order asked, and names a budget that does not exist', async () => {
+    const { ledger, teamId, request, workspaceBudget } = await setup();
+    const channel = await ledger.setBudget({ teamId, scope: 'channel', scopeId: 'C2', period: 'week', limitMc: 50_000, by: 'UADMIN' });
+    await holdOf(ledger, request(5_000));
+    const usages = await ledger.usages([channel.id, workspaceBudget.id]);
+    expect(usages.map((u) => [u.budget.id, u.heldMc, u.remainingMc])).toEqual([[channel.id, 0, 50_000], [workspaceBudget.id, 5_000, 95_000]]);
+    await expect(ledger.usages([workspaceBudget.id, 987_654_321])).rejects.toThrow('there is no budget 987654321');
+  });
 });
 
 describe('transactions', () => {

@@ -4,6 +4,7 @@ import { budgetModal, homeTab, HOME_BUDGETS_SHOWN } from '../blocks/home';
 import { BudgetField, readBudgetForm, type BudgetTarget } from '../commands/budget-form';
 import type { Feature, SlackDeps } from '../deps';
 import { ActionId } from '../ids';
+import { teamOf } from './payload';
 
 /**
  * The App Home tab: the person's usage, the workspace's budgets as bars, their recent videos. Admins
@@ -22,12 +23,10 @@ export async function publishHome(userId: string, teamId: string, client: WebCli
     deps.queue.history(teamId, userId, RECENT_JOBS),
     deps.admins.isAdmin(userId),
   ]);
-  const budgets = await Promise.all(refs.slice(0, HOME_BUDGETS_SHOWN).map((b) => deps.ledger.usage(b.id)));
+  const budgets = await deps.ledger.usages(refs.slice(0, HOME_BUDGETS_SHOWN).map((b) => b.id));
   const view = homeTab({ mine, budgets, moreBudgets: refs.length - budgets.length, jobs, isAdmin, creditPriceUsd: deps.config.CREDIT_PRICE_USD });
   await client.views.publish({ user_id: userId, view: view as never });
 }
-
-const teamOf = (body: BlockButtonAction | ViewSubmitAction) => body.team?.id ?? body.user.team_id ?? '';
 
 export const home: Feature = {
   register(app: App, deps: SlackDeps) {
