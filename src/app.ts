@@ -73,7 +73,12 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
   const background = config.DATABASE_URL ? await openDatabase({ url: config.DATABASE_URL, migrate: false }) : database;
   const { db } = database;
   const catalog = loadCatalog(config.PRICING_FILE);
-  const ledgerOptions = { now, defaultTimezone: config.TIMEZONE, defaultDailyLimitMc: parseCredits(config.DEFAULT_DAILY_LIMIT) };
+  const ledgerOptions = {
+    now,
+    defaultTimezone: config.TIMEZONE,
+    defaultDailyLimitMc: parseCredits(config.DEFAULT_DAILY_LIMIT),
+    ...(config.CONFIRM_THRESHOLD !== undefined && { defaultConfirmThresholdMc: parseCredits(config.CONFIRM_THRESHOLD) }),
+  };
   const ledger = new Ledger(db, ledgerOptions);
   const backgroundLedger = background === database ? ledger : new Ledger(background.db, ledgerOptions);
   const kling =
@@ -138,10 +143,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
     catalog,
     now,
   });
-  const workspaces = new Workspaces(db, ledger, {
-    confirmThresholdMc: config.CONFIRM_THRESHOLD === undefined ? undefined : parseCredits(config.CONFIRM_THRESHOLD),
-    alertsChannelId: config.ALERT_CHANNEL_ID,
-  });
+  const workspaces = new Workspaces(ledger, { alertsChannelId: config.ALERT_CHANNEL_ID });
 
   worker.on((event: WorkerEvent) => {
     if (event.kind === 'job' && event.generation.state === 'failed' && event.generation.errorCode) {

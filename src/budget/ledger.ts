@@ -14,6 +14,8 @@ export interface LedgerOptions {
   defaultTimezone?: string;
   /** Daily limit of the workspace budget a new workspace gets. */
   defaultDailyLimitMc?: Millicredits;
+  /** Confirmation threshold a new workspace gets (CONFIRM_THRESHOLD); none by default. */
+  defaultConfirmThresholdMc?: Millicredits;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -27,6 +29,7 @@ export class Ledger {
   private readonly now: () => Date;
   private readonly defaultTimezone: string;
   private readonly defaultDailyLimitMc: Millicredits;
+  private readonly defaultConfirmThresholdMc: Millicredits | null;
   /** Workspaces known to exist, so a reservation costs one round trip. */
   private readonly knownTeams = new Set<string>();
 
@@ -34,11 +37,14 @@ export class Ledger {
     this.now = options.now ?? (() => new Date());
     this.defaultTimezone = options.defaultTimezone ?? 'UTC';
     this.defaultDailyLimitMc = options.defaultDailyLimitMc ?? 100_000;
+    this.defaultConfirmThresholdMc = options.defaultConfirmThresholdMc ?? null;
     if (!isTimezone(this.defaultTimezone)) throw new LedgerError(`"${this.defaultTimezone}" is not an IANA time zone`);
   }
 
   async ensureWorkspace(teamId: string, tx?: Db): Promise<WorkspaceSettings> {
-    const { workspace, created } = await store.ensureWorkspace(tx ?? this.db, teamId, this.defaultTimezone, this.defaultDailyLimitMc);
+    const { workspace, created } = await store.ensureWorkspace(tx ?? this.db, teamId, {
+      timezone: this.defaultTimezone, dailyLimitMc: this.defaultDailyLimitMc, confirmThresholdMc: this.defaultConfirmThresholdMc,
+    });
     // A row created inside a caller's transaction exists only if that transaction commits: not cached then.
     // One that was already there is committed, so the queue's group transactions stop asking again.
     if (!tx || !created) this.knownTeams.add(teamId);
@@ -102,6 +108,13 @@ export class Ledger {
     const thresholds = input.thresholds && [...new Set(input.thresholds)].sort((a, b) => a - b);
     const row = await store.upsertBudget(tx ?? this.db, { ...input, scopeId, thresholds }, this.now());
     return toBudgetRef(row, input.teamId);
+  }
+
+  /** Above this price a person confirms first; null: nobody is asked. */
+  async setConfirmThreshold(teamId: string, thresholdMc: Millicredits | null, tx?: Db): Promise<void> {
+    if (thresholdMc !== null) checkAmount(thresholdMc, 'confirmation threshold');
+    await this.ensureWorkspace(teamId, tx);
+    await store.setConfirmThreshold(tx ?? this.db, teamId, thresholdMc);
   }
 
   async setAlertsChannel(teamId: string, channelId: string, tx?: Db): Promise<void> {

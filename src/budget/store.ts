@@ -84,13 +84,16 @@ export async function adjust(db: Db, budgetId: number, amountMc: Millicredits, b
   await callFunction(db, sql`select ledger_adjust(${budgetId}::bigint, ${amountMc}::bigint, ${by}, ${why}, ${now.toISOString()}::timestamptz) as r`);
 }
 
-const workspaceColumns = sql`team_id as "teamId", timezone, alerts_channel_id as "alertsChannelId"`;
+const workspaceColumns = sql`team_id as "teamId", timezone, alerts_channel_id as "alertsChannelId", confirm_threshold_mc as "confirmThresholdMc"`;
 
 /** Creates the workspace and its default daily budget once; returns it either way, and whether this call created it. */
-export async function ensureWorkspace(db: Db, teamId: string, timezone: string, dailyLimitMc: Millicredits): Promise<{ workspace: WorkspaceSettings; created: boolean }> {
+export async function ensureWorkspace(
+  db: Db, teamId: string, defaults: { timezone: string; dailyLimitMc: Millicredits; confirmThresholdMc: Millicredits | null },
+): Promise<{ workspace: WorkspaceSettings; created: boolean }> {
+  const { timezone, dailyLimitMc, confirmThresholdMc } = defaults;
   const [created] = await rows<WorkspaceSettings>(db, sql`
     with ws as (
-      insert into workspaces (team_id, timezone) values (${teamId}, ${timezone})
+      insert into workspaces (team_id, timezone, confirm_threshold_mc) values (${teamId}, ${timezone}, ${confirmThresholdMc}::bigint)
       on conflict do nothing returning *
     ), budget as (
       insert into budgets (team_id, scope, scope_id, period, limit_mc, updated_by)
@@ -101,6 +104,10 @@ export async function ensureWorkspace(db: Db, teamId: string, timezone: string, 
   // It existed (or a concurrent call created it first, committed by now: ON CONFLICT waited for it).
   const [existing] = await rows<WorkspaceSettings>(db, sql`select ${workspaceColumns} from workspaces where team_id = ${teamId}`);
   return { workspace: existing!, created: false };
+}
+
+export async function setConfirmThreshold(db: Db, teamId: string, thresholdMc: Millicredits | null): Promise<void> {
+  await db.execute(sql`update workspaces set confirm_threshold_mc = ${thresholdMc}::bigint where team_id = ${teamId}`);
 }
 
 export async function updateWorkspace(db: Db, teamId: string, change: { timezone?: string; alertsChannelId?: string }): Promise<void> {

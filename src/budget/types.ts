@@ -72,6 +72,8 @@ export interface WorkspaceSettings {
   teamId: string;
   timezone: string;
   alertsChannelId: string | null;
+  /** A request priced above this is confirmed with a button first; null: never asked. */
+  confirmThresholdMc: Millicredits | null;
 }
 
 export interface BudgetInput {

@@ -1,21 +1,19 @@
-import { eq } from 'drizzle-orm';
-import { schema, type Db } from '../db';
 import type { Ledger } from '../budget';
 import type { Millicredits } from '../money/credits';
 
 /**
- * The per-workspace settings the Slack layer reads: the price above which a person confirms first
- * (workspaces.confirm_threshold_mc, else CONFIRM_THRESHOLD). The first command of a workspace also
- * creates it (with its default budget) and gives it the configured alerts channel.
+ * The per-workspace settings the Slack layer reads on every command: the price above which a person
+ * confirms first. The first command of a workspace also creates it (with its default budget and
+ * confirmation threshold) and gives it the configured alerts channel. Read through a short cache: an
+ * admin's change shows at once on this replica (forget) and within the TTL on the others.
  */
 export class Workspaces {
   /** The promise is cached, so a burst of first commands from a new workspace reads it once. */
   private readonly cache = new Map<string, { settings: Promise<{ confirmThresholdMc?: Millicredits }>; until: number }>();
 
   constructor(
-    private readonly db: Db,
     private readonly ledger: Ledger,
-    private readonly defaults: { confirmThresholdMc?: Millicredits; alertsChannelId?: string },
+    private readonly defaults: { alertsChannelId?: string },
     private readonly ttlMs = 30_000,
   ) {}
 
@@ -28,13 +26,14 @@ export class Workspaces {
     return settings;
   }
 
+  /** After a change made here: the next command reads it afresh. */
+  forget(teamId: string): void {
+    this.cache.delete(teamId);
+  }
+
   private async read(teamId: string): Promise<{ confirmThresholdMc?: Millicredits }> {
     const workspace = await this.ledger.ensureWorkspace(teamId);
     if (!workspace.alertsChannelId && this.defaults.alertsChannelId) await this.ledger.setAlertsChannel(teamId, this.defaults.alertsChannelId);
-    const [row] = await this.db
-      .select({ confirmThresholdMc: schema.workspaces.confirmThresholdMc })
-      .from(schema.workspaces)
-      .where(eq(schema.workspaces.teamId, teamId));
-    return { confirmThresholdMc: row?.confirmThresholdMc ?? this.defaults.confirmThresholdMc };
+    return { confirmThresholdMc: workspace.confirmThresholdMc ?? undefined };
   }
 }

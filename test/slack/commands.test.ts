@@ -152,6 +152,19 @@ describe('/kling generate', () => {
     expect(textOf(again.ack)).toMatch(/<@U0GRACE> made exactly this video .*Reusing it costs nothing\./);
   });
 
+  it('lets an admin move the confirmation threshold or turn it off, and nobody else', async () => {
+    const expensive = (what: string) => h.command(GRACE, `generate ${what} --model kling-v2-6 --mode pro --duration 10 --audio`);
+    const refused = await h.command(GRACE, 'budget confirm 1');
+    expect(textOf(refused.ack)).toContain('Only workspace admins');
+    expect(textOf((await h.command(ADA, 'budget confirm 100')).ack)).toContain('priced above 100 credits now asks for a confirmation first');
+    expect((await expensive('a griffin')).ack).toBeUndefined(); // queued at once: 10 credits is below 100
+    expect(textOf((await h.command(ADA, 'budget confirm 9.5')).ack)).toContain('above 9.5 credits');
+    expect(textOf((await expensive('a kraken')).ack)).toMatch(/above this workspace's confirmation threshold of 9\.5 credits/);
+    expect(textOf((await h.command(ADA, 'budget confirm off')).ack)).toContain('Nobody is asked to confirm');
+    expect((await expensive('a phoenix')).ack).toBeUndefined();
+    await h.command(ADA, 'budget confirm 8');
+  });
+
   it('refuses over a user budget with what is left, the cheaper option that fits and a request-approval button', async () => {
     const set = await h.command(ADA, 'budget set <@U0LINUS|linus> day 2');
     expect(textOf(set.ack)).toContain("<@U0LINUS>'s daily budget is now 2 credits");

@@ -108,6 +108,9 @@ describe('parseCommand: the other commands', () => {
     ['budget set <@U0GRACE> day 0', { kind: 'budget-set', target: { scope: 'user', id: 'U0GRACE' }, period: 'day', limitMc: 0 }],
     ['budget thresholds workspace day 80%,50,100', { kind: 'budget-thresholds', target: { scope: 'workspace' }, period: 'day', thresholds: [50, 80, 100] }],
     ['budget alerts <#C0ALERTS|kling-alerts>', { kind: 'budget-alerts', channelId: 'C0ALERTS' }],
+    ['budget confirm 20', { kind: 'budget-confirm', thresholdMc: 20_000 }],
+    ['budget confirm 0.5', { kind: 'budget-confirm', thresholdMc: 500 }],
+    ['budget confirm OFF', { kind: 'budget-confirm', thresholdMc: null }],
   ])('"%s"', (text, expected) => {
     expect(parseCommand(text)).toEqual(expected);
   });
@@ -121,6 +124,9 @@ describe('parseCommand: the other commands', () => {
     ['budget set workspace day 10 now', /`now` is more than this command takes/, 'budgetSet'],
     ['budget thresholds workspace day 80,150', /between 1 and 100/, 'budgetThresholds'],
     ['budget alerts general', /#channel/, 'budgetAlerts'],
+    ['budget confirm', /Say the price in credits above which people confirm first/, 'budgetConfirm'],
+    ['budget confirm never', /`never` is not a number of credits/, 'budgetConfirm'],
+    ['budget confirm 20 credits', /`credits` is more than this command takes/, 'budgetConfirm'],
     ['budget raise', /`raise` is not a budget action/, 'budget'],
     ['status', /Say which job/, 'status'],
     ['cancel <!channel>', /is not a job id/, 'cancel'],

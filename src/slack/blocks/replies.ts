@@ -32,7 +32,7 @@ export function help(): Message {
     ['status', 'one job'],
     ['cancel', 'a job that has not reached Kling yet'],
   ] as const;
-  const admin = [USAGE.budgetSet, USAGE.budgetThresholds, USAGE.budgetAlerts, USAGE.digest];
+  const admin = [USAGE.budgetSet, USAGE.budgetThresholds, USAGE.budgetAlerts, USAGE.budgetConfirm, USAGE.digest];
   return message('How to use /kling', [
     section(`*/kling* makes Kling AI videos within the team's budgets.\n${lines.map(([k, what]) => `\`${escape(USAGE[k])}\`\n      ${what}`).join('\n')}`),
     section(`*Admins*\n${admin.map((u) => `\`${escape(u)}\``).join('\n')}`),
@@ -124,7 +124,7 @@ export function budgets(usages: Usage[], options: PriceContext & { isAdmin: bool
     : [section('No budget applies to you here.')];
   const tightest = usages.filter((u) => u.budget.hard).sort((a, b) => a.remainingMc - b.remainingMc)[0];
   if (tightest) blocks.push(context(`You can spend up to ${credits(tightest.remainingMc, options.creditPriceUsd)} right now.`));
-  if (options.isAdmin) blocks.push(context(`Admin: \`${escape(USAGE.budgetSet)}\` · \`${escape(USAGE.budgetThresholds)}\` · \`${escape(USAGE.budgetAlerts)}\``));
+  if (options.isAdmin) blocks.push(context(`Admin: \`${escape(USAGE.budgetSet)}\` · \`${escape(USAGE.budgetThresholds)}\` · \`${escape(USAGE.budgetAlerts)}\` · \`${escape(USAGE.budgetConfirm)}\``));
   return message('Your budgets', blocks);
 }
 

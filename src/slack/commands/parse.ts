@@ -18,6 +18,7 @@ export const USAGE = {
   budgetSet: '/kling budget set <workspace|#channel|@user> <day|week|month> <credits>',
   budgetThresholds: '/kling budget thresholds <workspace|#channel|@user> <day|week|month> <percent,percent,…>',
   budgetAlerts: '/kling budget alerts <#channel>',
+  budgetConfirm: '/kling budget confirm <credits|off>',
   history: '/kling history',
   status: '/kling status <id>',
   cancel: '/kling cancel <id>',
@@ -55,6 +56,8 @@ export type Command =
   | { kind: 'budget-set'; target: BudgetTarget; period: Period; limitMc: Millicredits }
   | { kind: 'budget-thresholds'; target: BudgetTarget; period: Period; thresholds: number[] }
   | { kind: 'budget-alerts'; channelId: string }
+  /** null: nobody is asked to confirm. */
+  | { kind: 'budget-confirm'; thresholdMc: Millicredits | null }
   | { kind: 'status' | 'cancel'; id: string }
   | { kind: 'digest'; action: 'now' | 'preview' };
 
@@ -198,14 +201,15 @@ function parsePeriod(token: Token | undefined, usage: UsageKey): Period {
   throw new UsageError(value ? `\`${excerpt(token!.value)}\` is not a period: use day, week or month.` : 'Say which period: day, week or month.', usage);
 }
 
-function parseLimit(token: Token | undefined): Millicredits {
-  if (!token) throw new UsageError('Say how many credits the budget allows, for example 200 or 12.5.', 'budgetSet');
+/** A non-negative number of credits, or a usage error saying `missing` when there is none. */
+function parseAmount(token: Token | undefined, usage: UsageKey, missing: string): Millicredits {
+  if (!token) throw new UsageError(missing, usage);
   try {
     const amount = parseCredits(token.value);
     if (amount < 0) throw new AmountError('negative');
     return amount;
   } catch {
-    throw new UsageError(`\`${excerpt(token.value)}\` is not a number of credits (for example 200 or 12.5).`, 'budgetSet');
+    throw new UsageError(`\`${excerpt(token.value)}\` is not a number of credits (for example 200 or 12.5).`, usage);
   }
 }
 
@@ -271,7 +275,7 @@ function parseBudget(tokens: Token[]): Command {
     case 'set': {
       const target = parseTarget(tokens[1], 'budgetSet');
       const period = parsePeriod(tokens[2], 'budgetSet');
-      const limitMc = parseLimit(tokens[3]);
+      const limitMc = parseAmount(tokens[3], 'budgetSet', 'Say how many credits the budget allows, for example 200 or 12.5.');
       expectEnd(tokens, 4, 'budgetSet');
       return { kind: 'budget-set', target, period, limitMc };
     }
@@ -288,6 +292,11 @@ function parseBudget(tokens: Token[]): Command {
       expectEnd(tokens, 2, 'budgetAlerts');
       return { kind: 'budget-alerts', channelId: channel[1]! };
     }
+    case 'confirm': {
+      expectEnd(tokens, 2, 'budgetConfirm');
+      if (tokens[1]?.value.toLowerCase() === 'off') return { kind: 'budget-confirm', thresholdMc: null };
+      return { kind: 'budget-confirm', thresholdMc: parseAmount(tokens[1], 'budgetConfirm', 'Say the price in credits above which people confirm first, for example 20, or off.') };
+    }
   }
-  throw new UsageError(`\`${excerpt(tokens[0]!.value)}\` is not a budget action: use set, thresholds or alerts.`, 'budget');
+  throw new UsageError(`\`${excerpt(tokens[0]!.value)}\` is not a budget action: use set, thresholds, alerts or confirm.`, 'budget');
 }

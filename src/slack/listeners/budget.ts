@@ -5,7 +5,7 @@ import * as replies from '../blocks/replies';
 import type { BudgetTarget } from '../commands/parse';
 import type { CommandContext, Feature, SlackDeps } from '../deps';
 
-/** `/kling budget` for everyone; `set`, `thresholds` and `alerts` for admins only. */
+/** `/kling budget` for everyone; `set`, `thresholds`, `alerts` and `confirm` for admins only. */
 
 const NOT_ADMIN = replies.notice(':lock: Only workspace admins (or the people in ADMIN_USER_IDS) can change budgets. `/kling budget` shows what is left.');
 
@@ -55,6 +55,16 @@ export const budget: Feature = {
       await deps.ledger.setAlertsChannel(ctx.scope.teamId, ctx.command.channelId);
       await ctx.ack(replies.notice(`:white_check_mark: Budget alerts now go to <#${ctx.command.channelId}>. Invite the bot there if the channel is private.`));
       void deps.notifier.deliverAlerts(ctx.scope.teamId);
+    },
+
+    async 'budget-confirm'(ctx, deps) {
+      if (!(await requireAdmin(ctx, deps))) return;
+      const { thresholdMc } = ctx.command;
+      await deps.ledger.setConfirmThreshold(ctx.scope.teamId, thresholdMc);
+      deps.workspaces.forget(ctx.scope.teamId);
+      await ctx.ack(replies.notice(thresholdMc === null
+        ? ':white_check_mark: Nobody is asked to confirm a price any more.'
+        : `:white_check_mark: A video priced above ${formatCredits(thresholdMc)} credits now asks for a confirmation first.`));
     },
   },
 };
