@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes, randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import { builtInCatalog, PricingError, type KlingEndpoint, type PriceCatalog, type PricedRequest } from '../pricing';
+import { builtInCatalog, MAX_PROMPT_CHARS, PricingError, promptLength, type KlingEndpoint, type PriceCatalog, type PricedRequest } from '../pricing';
 import { ENDPOINT_PATHS } from '../kling/client';
 import { KLING_CODES } from '../kling/errors';
 import { signWebhook } from '../kling/callback';
@@ -272,7 +272,7 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
       if (body[field] !== undefined && typeof body[field] !== 'string') throw new Refusal(1201, `${field} must be a string`);
     }
     for (const field of ['prompt', 'negative_prompt']) {
-      if (typeof body[field] === 'string' && (body[field] as string).length > 2500) throw new Refusal(1201, `${field} size must be between 0 and 2500`);
+      if (typeof body[field] === 'string' && promptLength(body[field] as string) > MAX_PROMPT_CHARS) throw new Refusal(1201, `${field} size must be between 0 and ${MAX_PROMPT_CHARS}`);
     }
     const need = (field: string) => {
       if (typeof body[field] !== 'string' || body[field] === '') throw new Refusal(1201, `${field} is required`);

@@ -5,7 +5,7 @@ import { CatalogFileError, parseCatalogFile } from './schema';
 
 export { PriceCatalog, type Capabilities } from './catalog';
 export { PricingError } from './errors';
-export { MAX_PROMPT_CHARS } from './request';
+export { MAX_PROMPT_CHARS, promptLength } from './request';
 export { CatalogFileError, catalogFileSchema, type CatalogFile } from './schema';
 export type { Alternative, KlingEndpoint, PricedRequest, Quote } from './types';
 

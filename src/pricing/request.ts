@@ -2,8 +2,15 @@ import { PricingError } from './errors';
 import type { CatalogData } from './schema';
 import type { Configuration, Mode, PricedRequest } from './types';
 
-/** Kling's limit on prompt and negative_prompt (reference §2.1). */
+/** Kling's limit on prompt and negative_prompt (reference §2.1), in characters as promptLength counts them. */
 export const MAX_PROMPT_CHARS = 2500;
+
+/** Characters as Kling counts them: code points, so an emoji is one. The one count the bot and the simulator use. */
+export function promptLength(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
 export const MAX_IMAGES_PER_REQUEST = 9;
 const MODES: readonly string[] = ['std', 'pro', '4k'];
 const RESOLUTIONS: readonly string[] = ['1k', '2k', '4k'];
@@ -19,7 +26,7 @@ function text(body: Record<string, unknown>, field: string, required?: string): 
     return undefined;
   }
   if (typeof value !== 'string') throw invalid(field, `${field} must be text.`);
-  const length = Array.from(value).length;
+  const length = promptLength(value);
   if ((field === 'prompt' || field === 'negative_prompt') && length > MAX_PROMPT_CHARS) {
     const what = field === 'prompt' ? 'The prompt' : 'The negative prompt';
     throw invalid(field, `${what} is ${length.toLocaleString('en-US')} characters; Kling accepts at most ${MAX_PROMPT_CHARS.toLocaleString('en-US')}.`);

@@ -29,13 +29,6 @@ export function truncate(text: string, max: number, options: { escaped?: boolean
   return `${out}…`;
 }
 
-/** Number of characters as Kling counts them (code points). */
-export function characterCount(text: string): number {
-  let n = 0;
-  for (const _ of text) n++;
-  return n;
-}
-
 /**
  * Slash command text arrives in Slack's wire format (should_escape: true): `&amp;`, `<@U1|name>`,
  * `<#C1|name>`, `<!channel>`, `<https://…|label>`. This turns it into what the person typed, which is

@@ -24,7 +24,10 @@ describe('Kling simulator', () => {
     const unsupported = await refuse('text2video', { prompt: 'p', model_name: 'kling-v2-6', mode: 'std', sound: 'on' });
     expect(unsupported).toEqual([1201, 400, expect.stringMatching(/sound|mode/)]);
     expect(await refuse('text2video', { prompt: 'x'.repeat(2500) })).toEqual(expect.objectContaining({ status: 'submitted' }));
-    expect(sim.tasks()).toHaveLength(1);
+    // Characters as the bot counts them (code points): 2500 emoji are 5000 UTF-16 units and still fit.
+    expect(await refuse('text2video', { prompt: '🦊'.repeat(2500) })).toEqual(expect.objectContaining({ status: 'submitted' }));
+    expect(await refuse('text2video', { prompt: '🦊'.repeat(2501) })).toEqual([1201, 400, 'prompt size must be between 0 and 2500']);
+    expect(sim.tasks()).toHaveLength(2);
   });
 
   it('answers a body that is not JSON with 1200, and an unknown path with 1202', async () => {

@@ -1,7 +1,6 @@
 import { periodBounds, type Usage } from '../../budget';
 import type { Millicredits } from '../../money/credits';
-import { PricingError, type PriceCatalog, type Quote } from '../../pricing';
-import { characterCount } from '../escape';
+import { PricingError, promptLength, type PriceCatalog, type Quote } from '../../pricing';
 import { PROMPT_LIMIT, type GenerateFlags } from './parse';
 import { toPricedRequest } from './request';
 
@@ -31,7 +30,7 @@ type StateValues = Record<string, Record<string, { value?: string | null; select
 export function readBatchForm(values: StateValues, maxPrompts: number): { form: BatchForm } | { errors: FormErrors } {
   const field = (id: BatchFieldId) => values[id]?.[id];
   const prompts = (field(BatchField.prompts)?.value ?? '').split('\n').map((line) => line.trim()).filter(Boolean);
-  const tooLong = prompts.findIndex((p) => characterCount(p) > PROMPT_LIMIT);
+  const tooLong = prompts.findIndex((p) => promptLength(p) > PROMPT_LIMIT);
   if (prompts.length === 0) return { errors: { [BatchField.prompts]: 'Write at least one prompt, one per line.' } };
   if (prompts.length > maxPrompts) return { errors: { [BatchField.prompts]: `A batch takes up to ${maxPrompts} prompts; this has ${prompts.length}.` } };
   if (tooLong >= 0) return { errors: { [BatchField.prompts]: `Prompt ${tooLong + 1} is over Kling's ${PROMPT_LIMIT} characters.` } };

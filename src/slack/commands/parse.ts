@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AmountError, parseCredits, type Millicredits } from '../../money/credits';
 import { decodeSlackText } from '../escape';
-import { MAX_PROMPT_CHARS } from '../../pricing';
+import { MAX_PROMPT_CHARS, promptLength } from '../../pricing';
 
 /**
  * The `/kling` grammar (design §5). Text arrives in Slack's escaped wire form; flags may come in any
@@ -121,7 +121,7 @@ const flagSchema = z.object({
   negative: z
     .string()
     .refine((s) => s.trim() !== '', 'needs some text, in quotes: --negative "blurry, text"')
-    .refine((s) => [...s].length <= PROMPT_LIMIT, `must be at most ${PROMPT_LIMIT} characters`)
+    .refine((s) => promptLength(s) <= PROMPT_LIMIT, `must be at most ${PROMPT_LIMIT} characters`)
     .optional(),
   image: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL of the image' }).optional(),
   audio: z.boolean(),
@@ -172,7 +172,7 @@ function parseRequest(kind: 'generate' | 'estimate', text: string, tokens: Token
     .join(' ');
   const decoded = decodeSlackText(prompt).trim();
   if (kind === 'generate' && !decoded && !parsed.data.image) throw new UsageError('Say what the video should show: the prompt is missing.', kind);
-  const length = [...decoded].length;
+  const length = promptLength(decoded);
   if (length > PROMPT_LIMIT) throw new UsageError(`The prompt is ${length} characters; Kling takes at most ${PROMPT_LIMIT}.`, kind);
   return { kind, prompt: decoded, flags: parsed.data };
 }
