@@ -161,7 +161,7 @@ export class Ledger {
   /** Alerts claimed but not yet posted (the outbox), oldest first. */
   async undeliveredAlerts(teamId?: string, tx?: Db): Promise<LedgerEvent[]> {
     const alerts = await store.undeliveredAlerts(tx ?? this.db, teamId);
-    return alerts.map((a) => toEvent(a, toBudgetRef(parseJson(a.budget), a.budget.teamId ?? '')));
+    return alerts.map((a) => toEvent(a, toBudgetRef(store.json<store.BudgetRow>(a.budget), a.budget.teamId ?? '')));
   }
 
   async markAlertDelivered(event: LedgerEvent, tx?: Db): Promise<void> {
@@ -206,14 +206,10 @@ function checkHoldId(holdId: string): void {
   if (!UUID.test(holdId)) throw new LedgerError(`"${holdId}" is not a hold id`);
 }
 
-function parseJson<T>(value: T | string): T {
-  return typeof value === 'string' ? (JSON.parse(value) as T) : value;
-}
-
 function toBudgetRef(row: store.BudgetRow, teamId: string): BudgetRef {
   return {
     id: Number(row.id), teamId: row.teamId ?? teamId, scope: row.scope, scopeId: row.scopeId, period: row.period,
-    limitMc: Number(row.limitMc), hard: row.hard, thresholds: parseJson(row.thresholds).map(Number),
+    limitMc: Number(row.limitMc), hard: row.hard, thresholds: store.json<number[]>(row.thresholds).map(Number),
   };
 }
 

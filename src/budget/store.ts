@@ -50,7 +50,7 @@ export interface UsageRow extends BudgetRow {
 }
 
 /** jsonb arrives parsed from postgres.js and as text from some paths; accept both. */
-function json<T>(value: unknown): T {
+export function json<T>(value: unknown): T {
   return (typeof value === 'string' && value !== '' ? JSON.parse(value) : value) as T;
 }
 
