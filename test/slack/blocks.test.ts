@@ -51,7 +51,16 @@ describe('job card', () => {
     expect(text).toContain(':hourglass_flowing_sand: Queued · <@U1> · elapsed 1m 15s');
     expect(text).toContain('kling-v2-6 pro · 10 s · audio · holding 10 credits ($1.40)');
     expect(text).toContain('"action_id":"job_cancel"');
+    expect(text).not.toContain('Off-peak');
     expect(validateBlocks(card.blocks, 'message')).toBeUndefined();
+  });
+
+  it('says when an off-peak job will start, until it is due', () => {
+    const tonight = new Date(NOW.getTime() + 6 * 3_600_000);
+    const waiting = JSON.stringify(jobCard(job({ notBefore: tonight }), { now: NOW, creditPriceUsd: 0.14 }).blocks);
+    expect(waiting).toContain(`Off-peak: waits until <!date^${Math.floor(tonight.getTime() / 1000)}^`);
+    const due = JSON.stringify(jobCard(job({ notBefore: tonight }), { now: new Date(tonight.getTime() + 1000), creditPriceUsd: 0.14 }).blocks);
+    expect(due).not.toContain('Off-peak');
   });
 
   it('a failure shows Kling\'s reason, escaped, and that the credits went back', () => {

@@ -2,13 +2,12 @@ import { ENDED, type Generation } from '../../generations';
 import { escape, truncate } from '../escape';
 import { ActionId } from '../ids';
 import { actions, button, context, message, section, type Message } from './kit';
-import { credits, describeRequest, elapsed, STATE_LABEL } from './format';
+import { credits, describeRequest, elapsed, slackDate, STATE_LABEL } from './format';
 
 export interface CardOptions {
   now: Date;
   creditPriceUsd: number;
 }
-
 
 /** The job card: one channel message per generation, re-rendered from its row on every state change. */
 export function jobCard(job: Generation, options: CardOptions): Message {
@@ -36,6 +35,7 @@ export function jobCard(job: Generation, options: CardOptions): Message {
   } else if (job.state === 'succeeded') {
     blocks.push(context('The video is in the thread :thread:'));
   } else if (job.state === 'queued') {
+    if (job.notBefore && job.notBefore > options.now) blocks.push(context(`:crescent_moon: Off-peak: waits until ${slackDate(job.notBefore)}, holding its credits.`));
     blocks.push(
       actions(
         button('Cancel', ActionId.cancelJob, job.id, {
