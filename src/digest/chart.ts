@@ -1,12 +1,17 @@
 import { Resvg } from '@resvg/resvg-js';
 import { formatCredits, type Millicredits } from '../money/credits';
-import { dayLabel, escapeText } from './content';
+import { dayLabel } from './content';
 import type { TrendPoint } from './store';
 
 export const CHART_WIDTH = 800;
 export const CHART_HEIGHT = 400;
 
 const MARGIN = { top: 60, right: 30, bottom: 50, left: 30 };
+
+/** Text content of an SVG element (only in text nodes, never attributes). */
+function xmlText(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
 
 /**
  * The 7-day trend as an SVG: one bar per day (spent), the refunded credits stacked lighter on top, and the
@@ -32,13 +37,13 @@ export function trendSvg(points: TrendPoint[], dailyLimitMc?: Millicredits): str
     if (p.refundedMc > 0) {
       parts.push(`<rect x="${x}" y="${y(p.committedMc + p.refundedMc)}" width="${barW}" height="${y(p.committedMc) - y(p.committedMc + p.refundedMc)}" fill="#c9a5ca"/>`);
     }
-    parts.push(`<text x="${cx}" y="${y(p.committedMc + p.refundedMc) - 8}" font-size="15" text-anchor="middle" fill="#1d1c1d">${escapeText(formatCredits(p.committedMc))}</text>`);
-    parts.push(`<text x="${cx}" y="${CHART_HEIGHT - MARGIN.bottom + 24}" font-size="15" text-anchor="middle" fill="#616061">${escapeText(dayLabel(p.date, 'short'))}</text>`);
+    parts.push(`<text x="${cx}" y="${y(p.committedMc + p.refundedMc) - 8}" font-size="15" text-anchor="middle" fill="#1d1c1d">${xmlText(formatCredits(p.committedMc))}</text>`);
+    parts.push(`<text x="${cx}" y="${CHART_HEIGHT - MARGIN.bottom + 24}" font-size="15" text-anchor="middle" fill="#616061">${xmlText(dayLabel(p.date, 'short'))}</text>`);
   });
   if (dailyLimitMc) {
     parts.push(`<line x1="${MARGIN.left}" x2="${CHART_WIDTH - MARGIN.right}" y1="${y(dailyLimitMc)}" y2="${y(dailyLimitMc)}" stroke="#e01e5a" stroke-width="2" stroke-dasharray="8 6"/>`);
   }
-  const limit = dailyLimitMc ? `  <tspan fill="#e01e5a">- - daily limit ${escapeText(formatCredits(dailyLimitMc))}</tspan>` : '';
+  const limit = dailyLimitMc ? `  <tspan fill="#e01e5a">- - daily limit ${xmlText(formatCredits(dailyLimitMc))}</tspan>` : '';
   parts.push(`<text x="${CHART_WIDTH - MARGIN.right}" y="32" font-size="13" text-anchor="end" fill="#616061"><tspan fill="#4a154b">■</tspan> spent  <tspan fill="#c9a5ca">■</tspan> refunded${limit}</text>`);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${CHART_WIDTH}" height="${CHART_HEIGHT}" font-family="DejaVu Sans, sans-serif">${parts.join('')}</svg>`;
 }

@@ -1,7 +1,7 @@
 // The daily digest and period close (design §6). SLACK implements DigestPoster and calls postNow / preview.
 export { DigestService, NoDigestChannelError, type DigestPoster, type DigestServiceOptions } from './service';
-export { buildDigestMessage, sparkline, bar, type DigestContent, type DigestMessage } from './content';
+export { dayLabel, type DigestContent } from './content';
 export { renderTrendChart, CHART_WIDTH, CHART_HEIGHT } from './chart';
-export { savingsTips, type SavingsTip } from './savings';
+export { plural, savingsTips, type SavingsTip } from './savings';
 export { dueDay, latestFire, dayOf, dayBefore, daysEndingWith, type DigestDay } from './schedule';
-export { DigestStore, type DigestFigures } from './store';
+export { DigestStore, type DigestFigures, type ModelLine, type PersonLine } from './store';

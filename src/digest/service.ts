@@ -5,7 +5,7 @@ import type { Db } from '../db/index';
 import { periodBounds, type Ledger } from '../budget/index';
 import { builtInCatalog, type PriceCatalog } from '../pricing/index';
 import { renderTrendChart } from './chart';
-import { buildDigestMessage, isEmptyDay, type DigestContent, type DigestMessage } from './content';
+import { isEmptyDay, type DigestContent } from './content';
 import { savingsTips } from './savings';
 import { dayBefore, dayOf, daysEndingWith, dueDay, type DigestDay } from './schedule';
 import { DigestStore, type Workspace } from './store';
@@ -13,11 +13,12 @@ import { DigestStore, type Workspace } from './store';
 /** The Slack layer implements it over the WebClient (chat.postMessage, files.uploadV2). */
 export interface DigestPoster {
   /**
-   * Posts the digest; with `chart`, the PNG goes with it. When the workspace does not allow the upload it throws an
-   * error whose Slack code (`error.data.error`, `error.code` or the message) is not_allowed / missing_scope / …
-   * before anything is posted, and the digest is posted again without the chart, the trend drawn as text.
+   * Renders and posts the digest; with `chart`, the PNG goes with it. When the workspace does not allow the upload it
+   * throws an error whose Slack code (`error.data.error`, `error.code` or the message) is not_allowed / missing_scope /
+   * … before anything is posted, and the digest is posted again without the chart, `content.chart` false: the trend
+   * drawn as text.
    */
-  post(channelId: string, message: { text: string; blocks: unknown[] }, chart?: { png: Buffer; filename: string; title: string }): Promise<void>;
+  post(channelId: string, content: DigestContent, chart?: { png: Buffer; filename: string; title: string }): Promise<void>;
 }
 
 export interface DigestServiceOptions {
@@ -129,10 +130,10 @@ export class DigestService {
   }
 
   /** `/kling digest preview`: the digest of the day containing `day` (default: yesterday), trend as text. */
-  async preview(teamId: string, day?: Date): Promise<DigestMessage> {
+  async preview(teamId: string, day?: Date): Promise<DigestContent> {
     const workspace = await this.workspaceOf(teamId);
     const target = day ? dayOf(day, workspace.timezone) : dayBefore(this.now(), workspace.timezone);
-    return buildDigestMessage(await this.content(workspace, target, false));
+    return this.content(workspace, target, false);
   }
 
   private async schedule(): Promise<void> {
@@ -214,11 +215,11 @@ export class DigestService {
     try {
       const png = renderTrendChart(content.trend, dailyLimit);
       const title = `Credits spent per day, ${content.trend[0]!.date} to ${day.date}`;
-      await this.slack.post(channel, buildDigestMessage(content), { png, filename: `kling-digest-${day.date}.png`, title });
+      await this.slack.post(channel, content, { png, filename: `kling-digest-${day.date}.png`, title });
     } catch (error) {
       if (!UPLOAD_REFUSED.test(slackCode(error))) throw error;
       this.options.logger?.info({ teamId: workspace.teamId, reason: slackCode(error) }, 'chart upload refused; posting the trend as text');
-      await this.slack.post(channel, buildDigestMessage({ ...content, chart: false }));
+      await this.slack.post(channel, { ...content, chart: false });
     }
     return 'posted';
   }

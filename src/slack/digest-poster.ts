@@ -1,5 +1,6 @@
 import type { WebClient } from '@slack/web-api';
 import type { DigestPoster } from '../digest';
+import { digestMessage } from './blocks/digest';
 
 /**
  * The digest's way into Slack. The chart is uploaded first, so a workspace that refuses uploads
@@ -7,8 +8,9 @@ import type { DigestPoster } from '../digest';
  */
 export function digestPoster(client: WebClient): DigestPoster {
   return {
-    async post(channelId, message, chart) {
+    async post(channelId, content, chart) {
       if (chart) await client.filesUploadV2({ channel_id: channelId, file: chart.png, filename: chart.filename, title: chart.title });
+      const message = digestMessage(content);
       await client.chat.postMessage({ channel: channelId, text: message.text, blocks: message.blocks as never, unfurl_links: false });
     },
   };

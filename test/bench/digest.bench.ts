@@ -6,6 +6,7 @@ import { rows, sql } from '../../src/db/index';
 import { Ledger } from '../../src/budget/index';
 import { builtInCatalog } from '../../src/pricing/index';
 import { DigestService, DigestStore, dayOf, daysEndingWith, renderTrendChart, type DigestPoster } from '../../src/digest/index';
+import { digestMessage } from '../../src/slack/blocks/digest';
 import { createTestDatabase } from '../support/db';
 
 const TZ = 'Europe/Berlin';
@@ -106,7 +107,7 @@ export default async function digestBench(): Promise<void> {
 
     const bare = await time(() => rows(db, sql`
       select sum(actual_mc) from holds where team_id = ${TEAM} and created_at >= ${day.start.toISOString()}::timestamptz and created_at < ${day.end.toISOString()}::timestamptz`));
-    const build = await time(() => digest.preview(TEAM, day.start));
+    const build = await time(async () => digestMessage(await digest.preview(TEAM, day.start)));
     let trend: Awaited<ReturnType<DigestStore['trend']>> = [];
     const figures = await time(async () => {
       trend = (await store.figures(TEAM, day, { day: day.start, week: day.start, month: day.start }, daysEndingWith(day, TZ, 7))).trend;

@@ -4,6 +4,7 @@ import { Ledger } from '../../src/budget/index';
 import { builtInCatalog } from '../../src/pricing/index';
 import { DigestService, DigestStore, dayOf, daysEndingWith, type DigestServiceOptions } from '../../src/digest/index';
 import { validateBlocks } from '../../src/dev/slack-workspace/index';
+import { digestMessage } from '../../src/slack/blocks/digest';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { Clock, RecordingPoster, job, textOf } from './fixtures';
 
@@ -166,6 +167,7 @@ describe('once per workspace and day', () => {
     await w.digest().tick();
     expect(w.posts()).toHaveLength(1);
     expect(w.posts()[0]!.chart).toBeUndefined();
+    expect(w.posts()[0]!.content.chart).toBe(false);
     expect(textOf(w.posts()[0]!.message)).toMatch(/Last 7 days\* `[▁▂▃▄▅▆▇█]{7}`/);
   });
 
@@ -279,7 +281,7 @@ describe('what the digest says', () => {
       from generate_series(1, 1000) i`);
     w.clock.set('2026-11-24T08:00:00Z');
     const d = w.digest();
-    const preview = await d.preview(w.teamId);
+    const preview = digestMessage(await d.preview(w.teamId));
     expect(preview.blocks.length).toBeLessThanOrEqual(50);
     // The offline workspace rejects what Slack rejects.
     expect(validateBlocks(preview.blocks, 'message')).toBeUndefined();
@@ -314,7 +316,7 @@ describe('what the digest says', () => {
       insert into generations (id, team_id, channel_id, user_id, endpoint, request, request_key, estimate_mc, state, created_at)
       values ('g-esc', ${w.teamId}, 'C1', 'U1', 'text2video', '{"model_name": "<!channel>", "prompt": "x"}'::jsonb, 'k', 1000, 'failed', '2026-11-23T10:00:00Z')`);
     w.clock.set('2026-11-24T08:00:00Z');
-    const preview = await w.digest().preview(w.teamId);
+    const preview = digestMessage(await w.digest().preview(w.teamId));
     expect(JSON.stringify(preview.blocks)).not.toContain('<!channel>');
     expect(JSON.stringify(preview.blocks)).toContain('&lt;!channel&gt;');
   });

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { rows, sql, type Db } from '../../src/db/index';
 import type { Ledger } from '../../src/budget/index';
 import { builtInCatalog } from '../../src/pricing/index';
-import type { DigestPoster } from '../../src/digest/index';
+import type { DigestContent, DigestPoster } from '../../src/digest/index';
+import { digestMessage } from '../../src/slack/blocks/digest';
+import type { Message } from '../../src/slack/blocks/kit';
 
 /** A clock the ledger and the digest share; tests move it. */
 export class Clock {
@@ -56,7 +58,9 @@ export async function job(db: Db, ledger: Ledger, teamId: string, clock: Clock, 
 
 export interface Post {
   channelId: string;
-  message: { text: string; blocks: unknown[] };
+  content: DigestContent;
+  /** The content as the Slack poster renders it. */
+  message: Message;
   chart?: { png: Buffer; filename: string; title: string };
 }
 
@@ -71,7 +75,7 @@ export class RecordingPoster implements DigestPoster {
 
   constructor(private readonly channel: string) {}
 
-  async post(channelId: string, message: { text: string; blocks: unknown[] }, chart?: Post['chart']): Promise<void> {
+  async post(channelId: string, content: DigestContent, chart?: Post['chart']): Promise<void> {
     if (channelId !== this.channel) return;
     if (this.failNext > 0) {
       this.failNext--;
@@ -82,7 +86,7 @@ export class RecordingPoster implements DigestPoster {
     }
     // Every replica in a race awaits here, so a double post would show.
     await new Promise((resolve) => setTimeout(resolve, 5));
-    this.posts.push({ channelId, message, chart });
+    this.posts.push({ channelId, content, message: digestMessage(content), chart });
   }
 }
 

@@ -5,7 +5,7 @@ import { escape } from '../escape';
 
 /** Wording shared by the builders: budgets, amounts, states and durations in the product's terms. */
 
-const PERIOD_ADJECTIVE = { day: 'daily', week: 'weekly', month: 'monthly' } as const;
+export const PERIOD_ADJECTIVE = { day: 'daily', week: 'weekly', month: 'monthly' } as const;
 
 export function budgetName(budget: Pick<BudgetRef, 'scope' | 'scopeId' | 'period'>): string {
   const kind = `${PERIOD_ADJECTIVE[budget.period]} budget`;

@@ -1,4 +1,5 @@
 import { NoDigestChannelError } from '../../digest';
+import { digestMessage } from '../blocks/digest';
 import * as replies from '../blocks/replies';
 import type { Feature } from '../deps';
 
@@ -14,7 +15,7 @@ export const digest: Feature = {
       try {
         if (ctx.command.action === 'preview') {
           const preview = await deps.digest.preview(ctx.scope.teamId);
-          await ctx.respond({ response_type: 'ephemeral', replace_original: true, text: preview.text, blocks: preview.blocks as never });
+          await ctx.respond({ response_type: 'ephemeral', replace_original: true, ...digestMessage(preview) });
         } else {
           await deps.digest.postNow(ctx.scope.teamId);
           await ctx.respond({ response_type: 'ephemeral', replace_original: true, ...replies.notice(':white_check_mark: The digest is posted.') });

@@ -1,0 +1,94 @@
+import { formatCredits, formatUsd, type Millicredits } from '../../money/credits';
+import { dayLabel, plural, type DigestContent, type ModelLine, type PersonLine } from '../../digest';
+import { escape } from '../escape';
+import { header } from './form';
+import { bar, PERIOD_ADJECTIVE } from './format';
+import { context, divider, message, section, type Message } from './kit';
+
+/** The daily digest as a message (design §6): what the digest service hands over, in Slack's words. */
+
+const SPARKS = '▁▂▃▄▅▆▇█';
+
+/** "█████░░░░░ 52%": used of limit, capped at a full bar; a zero limit with spending reads as full. */
+function budgetBar(usedMc: Millicredits, limitMc: Millicredits): string {
+  const ratio = limitMc > 0 ? usedMc / limitMc : usedMc > 0 ? 1 : 0;
+  return `${bar(ratio, 0, 1)} ${Math.round(ratio * 100)}%`;
+}
+
+/** "▁▂▃▅▇": one character per value, scaled to the largest. */
+export function sparkline(values: number[]): string {
+  const max = Math.max(0, ...values);
+  return values.map((v) => (max === 0 ? SPARKS[0] : SPARKS[Math.round((v / max) * (SPARKS.length - 1))])).join('');
+}
+
+/** "1 min 7 s": spelled out, since the digest is read as a report rather than a live status. */
+function duration(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${s % 60} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+export function digestMessage(content: DigestContent): Message {
+  const { figures, creditPriceUsd: price } = content;
+  const credits = (mc: Millicredits) => `${formatCredits(mc)} credits (${formatUsd(mc, price)})`;
+  const { totals, videos } = figures;
+  const blocks = [header(`Kling digest · ${dayLabel(content.date)}`)];
+
+  const budgetLines = figures.budgets.map((b) => {
+    const used = b.committedMc + b.heldMc;
+    const state = b.period === 'day' ? (b.closed ? ' · period closed' : '') : ` · this ${b.period} so far`;
+    return `*Workspace ${PERIOD_ADJECTIVE[b.period]} budget* \`${budgetBar(used, b.limitMc)}\`\n` +
+      `${formatCredits(b.committedMc)} spent${b.heldMc ? ` + ${formatCredits(b.heldMc)} held` : ''} of ${formatCredits(b.limitMc)} credits${b.hard ? '' : ' (soft)'}${state}`;
+  });
+  blocks.push(section(budgetLines.length ? budgetLines.join('\n') : '_No workspace budget is set._'));
+
+  blocks.push(section([
+    `*Spent* ${credits(totals.committedMc)} on ${plural(totals.committedCount, 'job')}`,
+    totals.refundedCount
+      ? `*Refunded* ${credits(totals.refundedMc)} for ${plural(totals.refundedCount, 'job')} that failed or were cancelled`
+      : '*Refunded* nothing: no job failed or was cancelled',
+    totals.heldCount ? `*Held* ${credits(totals.heldMc)} for ${plural(totals.heldCount, 'job')} not finished yet` : '*Held* nothing',
+  ].join('\n')));
+
+  const outcome = [`${videos.succeeded} succeeded`, `${videos.failed} failed`, `${videos.cancelled} cancelled`];
+  if (videos.refused) outcome.push(`${videos.refused} refused by a budget`);
+  if (videos.unfinished) outcome.push(`${videos.unfinished} still running`);
+  const median = videos.medianSeconds === null ? '' : ` · median time to video ${duration(videos.medianSeconds)}`;
+  blocks.push(section(`*Jobs* ${outcome.join(' · ')}${median}`));
+
+  blocks.push(divider());
+  blocks.push(section(`*Who spent*\n${figures.people.length ? figures.people.map((p, i) => personLine(p, i, credits)).join('\n') : '_Nobody._'}`));
+  blocks.push(section(`*On what*\n${figures.models.length ? figures.models.map((m) => modelLine(m)).join('\n') : '_Nothing._'}`));
+
+  const week = content.trend.reduce((sum, p) => sum + p.committedMc, 0);
+  const trendText = content.chart
+    ? `*Last 7 days* ${credits(week)} in all: the chart is attached.`
+    : `*Last 7 days* \`${sparkline(content.trend.map((p) => p.committedMc))}\` ${dayLabel(content.trend[0]!.date, 'short')} – ${dayLabel(content.date, 'short')}: ` +
+      `${credits(week)} in all, ${formatCredits(Math.max(0, ...content.trend.map((p) => p.committedMc)))} on the busiest day`;
+  blocks.push(section(trendText));
+
+  const tips = content.tips.map((t) => `• ${t.text} *${credits(t.savedMc)}*`);
+  blocks.push(section(`*How to spend less*\n${tips.length ? tips.join('\n') : '_Nothing to improve in the day’s jobs._'}`));
+
+  blocks.push(context(`Times in ${escape(content.timezone)} · $${price} a credit · prices from catalog ${escape(content.catalogVersion)}`));
+
+  const text = `Kling digest for ${dayLabel(content.date)}: ${credits(totals.committedMc)} spent, ` +
+    `${videos.succeeded} videos succeeded, ${videos.failed} failed.`;
+  return message(text, blocks);
+}
+
+function personLine(p: PersonLine, index: number, credits: (mc: Millicredits) => string): string {
+  const held = p.heldMc ? ` + ${formatCredits(p.heldMc)} held` : '';
+  if (p.userId === null) return `…and ${plural(p.people, 'other person').replace('persons', 'people')}: ${credits(p.committedMc)}${held}, ${plural(p.videos, 'job')}`;
+  return `${index + 1}. <@${escape(p.userId)}> ${credits(p.committedMc)}${held}, ${plural(p.videos, 'job')}`;
+}
+
+function modelLine(m: ModelLine): string {
+  const spent = `${formatCredits(m.committedMc)} credits, ${plural(m.videos, 'video')}`;
+  if (m.model === null) return `• …and ${plural(m.configs, 'other setting')}: ${spent}`;
+  const parts = [m.model, m.mode, m.duration ? `${m.duration} s` : null, m.sound ? 'audio' : null].filter(Boolean);
+  const endpoint = m.endpoint === 'text2video' ? '' : ` (${m.endpoint})`;
+  return `• ${escape(parts.join(' · '))}${escape(endpoint)}: ${spent}`;
+}
