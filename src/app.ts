@@ -1,10 +1,11 @@
+import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { App, HTTPReceiver, SocketModeReceiver, type Receiver } from '@slack/bolt';
-import type { WebClientOptions } from '@slack/web-api';
+import { WebAPIPlatformError, type WebClientOptions } from '@slack/web-api';
 import { Ledger } from './budget';
-import { klingAuth, type Config } from './config';
+import { ConfigError, klingAuth, type Config } from './config';
 import { openDatabase } from './db';
 import { DigestService } from './digest';
 import { GenerationQueue, Worker, type WorkerEvent, type WorkerOptions } from './generations';
@@ -63,6 +64,14 @@ const WEB_API: WebClientOptions = {
   timeout: 10_000,
 };
 
+/** In Socket Mode start() calls only apps.connections.open, so a platform error there is Slack refusing the app-level token. */
+function refusedAppToken(error: unknown): never {
+  if (error instanceof WebAPIPlatformError) {
+    throw new ConfigError(`Configuration error: SLACK_APP_TOKEN was refused by Slack (${error.data.error}): use an app-level token with the connections:write scope`);
+  }
+  throw error;
+}
+
 /** The composition root: builds every service from the config and wires them together. */
 export async function createBot(config: Config, overrides: BotOverrides = {}): Promise<Bot> {
   const logger = overrides.logger ?? createLogger(config.LOG_LEVEL);
@@ -103,7 +112,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
   const customRoutes = httpRoutes({ database, metrics, wake: (id) => worker.wake(id), webhookSecret: config.KLING_WEBHOOK_SECRET, logger });
   // Stamped when the receiver has read the request, so ack latency covers our whole handling.
   const customPropertiesExtractor = () => ({ receivedAt: performance.now() });
-  const receiver: Receiver = config.SLACK_APP_TOKEN
+  const socketMode = config.SLACK_APP_TOKEN
     ? new SocketModeReceiver({
         appToken: config.SLACK_APP_TOKEN,
         customRoutes,
@@ -111,14 +120,21 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
         installerOptions: { port: config.PORT, clientOptions },
         logger: boltLogger(logger),
       })
-    : new HTTPReceiver({
-        signingSecret: config.SLACK_SIGNING_SECRET,
-        endpoints: '/slack/events',
-        customRoutes,
-        customPropertiesExtractor,
-        unhandledRequestTimeoutMillis: overrides.ackTimeoutMs,
-        logger: boltLogger(logger),
-      });
+    : undefined;
+  const receiver: Receiver =
+    socketMode ??
+    new HTTPReceiver({
+      signingSecret: config.SLACK_SIGNING_SECRET,
+      endpoints: '/slack/events',
+      customRoutes,
+      customPropertiesExtractor,
+      unhandledRequestTimeoutMillis: overrides.ackTimeoutMs,
+      logger: boltLogger(logger),
+    });
+  // In Socket Mode Bolt serves customRoutes on an HTTP server of its own (installerOptions.port), which it
+  // neither exposes nor waits for: start() reads its port and catches its listen error (a port in use
+  // would otherwise crash the process) through the private field. test/slack/socket-mode.test.ts guards it.
+  const routesServer = socketMode && (socketMode as unknown as { httpServer: Server }).httpServer;
   // No botId/authorize: Bolt verifies the token with auth.test in init(), so a bad token stops start-up.
   // No conversation store: nothing here uses it, and its per-request lookup throws (and builds) an Error
   // for every new conversation, which showed up in the ack-latency profile.
@@ -167,15 +183,25 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
     },
     async start() {
       await app.init();
-      const server = (await app.start(config.PORT)) as unknown;
-      if (!config.SLACK_APP_TOKEN) port = ((server as Server).address() as AddressInfo).port;
+      if (routesServer) {
+        // Both settle before start() fails, so stop() then finds the socket connected or given up, not connecting.
+        const [listening, connected] = await Promise.allSettled([once(routesServer, 'listening'), app.start().catch(refusedAppToken)]);
+        if (listening.status === 'rejected') throw listening.reason;
+        if (connected.status === 'rejected') throw connected.reason;
+        port = (routesServer.address() as AddressInfo).port;
+      } else {
+        port = (((await app.start(config.PORT)) as Server).address() as AddressInfo).port;
+      }
       await worker.start();
       notifier.start();
       if (overrides.digestSchedule !== false) await digest.start();
       logger.info({ port, mode: config.SLACK_APP_TOKEN ? 'socket' : 'http' }, 'kling-budget-bot is running');
     },
     async stop() {
+      // Bolt's Socket Mode stop() only starts the close handshake; wait for the socket to be closed.
+      const disconnected = socketMode && new Promise((resolve) => socketMode.client.once('disconnected', resolve));
       await app.stop().catch((error: unknown) => logger.warn({ err: error }, 'Slack receiver did not stop cleanly'));
+      await disconnected;
       await digest.stop();
       await worker.stop();
       await notifier.stop();

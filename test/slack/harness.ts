@@ -7,6 +7,7 @@ import { createTestDatabase, type TestDatabase } from '../support/db';
 
 export const SIGNING_SECRET = 'test-signing-secret';
 export const BOT_TOKEN = 'xoxb-test-token';
+export const APP_TOKEN = 'xapp-test-token';
 const KLING_KEY = 'test-kling-key';
 
 export interface Harness {
@@ -23,15 +24,19 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** The real bot over HTTP: a fresh Postgres database, the offline Slack workspace and the Kling simulator. */
+/**
+ * The real bot over HTTP (or, with `socketMode`, over a Socket Mode WebSocket it opens with an app-level
+ * token): a fresh Postgres database, the offline Slack workspace and the Kling simulator.
+ */
 export async function startHarness(
-  options: { env?: Record<string, string>; users?: { id: string; name: string; isAdmin?: boolean }[]; kling?: KlingSimulatorOptions; overrides?: BotOverrides; dbMax?: number } = {},
+  options: { env?: Record<string, string>; users?: { id: string; name: string; isAdmin?: boolean }[]; kling?: KlingSimulatorOptions; overrides?: BotOverrides; dbMax?: number; socketMode?: boolean } = {},
 ): Promise<Harness> {
   const database = await createTestDatabase({ max: 2 });
   const kling = await startKlingSimulator({ apiKey: KLING_KEY, timings: { queuedMs: 20, processingMs: 40 }, ...options.kling });
   const slack = await startSlackWorkspace({
     signingSecret: SIGNING_SECRET,
     botToken: BOT_TOKEN,
+    ...(options.socketMode && { appToken: APP_TOKEN }),
     users: options.users ?? DEFAULT_USERS,
     channels: DEFAULT_CHANNELS,
     // Correctness, not speed: a loaded test machine must not turn a slow ack into a failure (the bench measures speed).
@@ -47,6 +52,7 @@ export async function startHarness(
     PORT: '0',
     ALERT_CHANNEL_ID: 'C0ALERTS',
     LOG_LEVEL: 'silent',
+    ...(options.socketMode && { SLACK_APP_TOKEN: APP_TOKEN }),
     ...options.env,
   });
   const bot = await createBot(config, {

@@ -2,12 +2,14 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { Interactions, type BotReply } from './interactions';
 import { servePage } from './page';
+import { SocketMode, type EnvelopeType, type SocketEnvelope } from './socket-mode';
 import { WorkspaceState, type StoredMessage, type StoredView } from './state';
 import { parseArgs, WebApi, type ApiCall, type FaultSpec } from './web-api';
 
 /**
  * An offline Slack workspace on loopback: a Slack Web API the bot talks to, Slack's side of commands,
- * clicks and modal submissions (signed as Slack signs them), and a web page where a person uses the bot.
+ * clicks and modal submissions (signed as Slack signs them, or over Socket Mode), and a web page where a
+ * person uses the bot.
  */
 
 export { signSlackRequest } from './signing';
@@ -15,6 +17,7 @@ export { validateBlocks, blockProblems, viewProblems } from './blocks';
 export type { StoredMessage, StoredView, StoredFile } from './state';
 export type { ApiCall, FaultSpec } from './web-api';
 export type { BotReply } from './interactions';
+export type { EnvelopeType, SocketEnvelope } from './socket-mode';
 
 export interface SlackWorkspaceOptions {
   port?: number;                      // web page + Web API; 0 = any
@@ -23,6 +26,8 @@ export interface SlackWorkspaceOptions {
   botUrl?: string;                    // where slash commands / interactions / events are POSTed (http://127.0.0.1:PORT/slack/events)
   signingSecret: string;
   botToken: string;
+  /** The app-level token (xapp-…): the app is in Socket Mode, and commands, clicks and events reach it over the WebSocket it opens with this token instead of at botUrl. */
+  appToken?: string;
   teamId?: string;                    // default T0DEMO
   users?: { id: string; name: string; isAdmin?: boolean; isOwner?: boolean }[];
   channels?: { id: string; name: string }[];
@@ -37,7 +42,10 @@ export interface SlashCommandInfo { command: string; description?: string; usage
 
 export interface SlackWorkspace {
   url: string;                        // base; Web API at `${url}/api/` (use as SLACK_API_URL)
-  /** Signed exactly as Slack signs: form-encoded slash command with response_url pointing back here. Resolves with the HTTP status and the ack body. */
+  /**
+   * Signed exactly as Slack signs: form-encoded slash command with response_url pointing back here. Resolves with the HTTP status and the ack body;
+   * in Socket Mode (as every method below) with 200 and the ack's payload, or 408 when no ack came in time.
+   */
   slashCommand(input: { userId: string; channelId: string; text: string; command?: string }): Promise<{ status: number; body: string }>;
   clickButton(input: { userId: string; channelId: string; messageTs: string; actionId: string; value?: string }): Promise<{ status: number; body: string }>;
   /** A click on an element in a modal or App Home view. */
@@ -51,6 +59,10 @@ export interface SlackWorkspace {
   calls(method?: string): { method: string; args: Record<string, unknown>; ok: boolean; error?: string }[];
   views(userId?: string): StoredView[];               // modals and home tabs, latest first
   injectFault(spec: { method: string; error?: string; httpStatus?: number; retryAfterSec?: number; times?: number }): void;
+  /** Socket Mode: the app's open connections. */
+  socketConnections(): number;
+  /** Socket Mode: the envelopes sent to the app in order, each with its ack once it came. */
+  envelopes(type?: EnvelopeType): SocketEnvelope[];
   waitFor<T>(predicate: () => T | undefined | false, timeoutMs?: number): Promise<T>;
   /** Where commands and interactions go, when the bot's port is known only after the workspace started. */
   setBotUrl(url: string): void;
@@ -86,12 +98,14 @@ export async function startSlackWorkspace(options: SlackWorkspaceOptions): Promi
   const state = new WorkspaceState(options.teamId ?? 'T0DEMO', options.users ?? DEFAULT_USERS, options.channels ?? DEFAULT_CHANNELS, options.dataFile);
   let baseUrl = '';
   let botUrl = options.botUrl;
-  const api = new WebApi(state, options.botToken, () => baseUrl);
+  const socketMode = options.appToken ? new SocketMode(() => baseUrl) : undefined;
+  const api = new WebApi(state, options.botToken, () => baseUrl, socketMode && { appToken: options.appToken!, open: () => socketMode.open() });
   const interactions = new Interactions(state, api, {
     signingSecret: options.signingSecret,
     baseUrl: () => baseUrl,
     botUrl: () => botUrl,
     ackTimeoutMs: options.ackTimeoutMs ?? 3000,
+    socketMode,
   });
 
   const server = createServer((req, res) => {
@@ -100,6 +114,7 @@ export async function startSlackWorkspace(options: SlackWorkspaceOptions): Promi
       else res.end();
     });
   });
+  if (socketMode) server.on('upgrade', (req, socket, head: Buffer) => socketMode.upgrade(req, socket, head));
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -162,6 +177,8 @@ export async function startSlackWorkspace(options: SlackWorkspaceOptions): Promi
     calls: (method?: string): ApiCall[] => api.calls.filter((c) => !method || c.method === method),
     views: (userId) => [...state.views.values()].filter((v) => !userId || v.userId === userId).sort((a, b) => b.updatedAt - a.updatedAt),
     injectFault: (spec: FaultSpec) => api.injectFault(spec),
+    socketConnections: () => socketMode?.connections ?? 0,
+    envelopes: (type) => (socketMode?.envelopes ?? []).filter((e) => !type || e.type === type),
     waitFor: async <T>(predicate: () => T | undefined | false, timeoutMs = 5000): Promise<T> => {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
@@ -176,6 +193,7 @@ export async function startSlackWorkspace(options: SlackWorkspaceOptions): Promi
     },
     close: async () => {
       state.save();
+      socketMode?.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

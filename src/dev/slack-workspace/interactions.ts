@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { blockProblems, viewProblems } from './blocks';
 import { signSlackRequest } from './signing';
+import { NO_ACK_STATUS, type EnvelopeType, type SocketMode } from './socket-mode';
 import { APP_ID, BOT_USER_ID, SLACKBOT_ID, type StoredMessage, type StoredView, type WorkspaceState } from './state';
 import { assignIds, type WebApi } from './web-api';
 
@@ -28,6 +29,8 @@ export interface InteractionOptions {
   botUrl: () => string | undefined;
   /** Slack waits 3 s for an ack; a later ack is ignored and the person sees a timeout. */
   ackTimeoutMs: number;
+  /** The app is in Socket Mode: everything goes over its WebSocket, none to botUrl. */
+  socketMode?: SocketMode;
 }
 
 export class Interactions {
@@ -61,12 +64,12 @@ export class Interactions {
     const started = Date.now();
     let reply: BotReply;
     try {
-      reply = await this.send(new URLSearchParams(fields).toString(), 'application/x-www-form-urlencoded');
+      reply = await this.send('slash_commands', fields);
     } catch (error) {
       this.slackbotSays(channel.id, user.id, `${command} failed with the error "dispatch_failed"`);
       throw error;
     }
-    if (Date.now() - started > this.options.ackTimeoutMs) {
+    if (reply.status === NO_ACK_STATUS || Date.now() - started > this.options.ackTimeoutMs) {
       this.slackbotSays(channel.id, user.id, `${command} failed with the error "operation_timeout"`);
     } else if (reply.status !== 200) {
       this.slackbotSays(channel.id, user.id, `${command} failed with the error "dispatch_failed"`);
@@ -158,7 +161,7 @@ export class Interactions {
     const now = Date.now();
     const event: Json = { type: 'app_home_opened', user: user.id, channel: this.state.openDm([user.id]).id, tab: 'home', event_ts: (now / 1000).toFixed(6) };
     if (home) event.view = home.view;
-    const body = JSON.stringify({
+    const reply = await this.send('events_api', {
       token: VERIFICATION_TOKEN,
       team_id: this.state.teamId,
       api_app_id: APP_ID,
@@ -169,7 +172,6 @@ export class Interactions {
       authorizations: [{ enterprise_id: null, team_id: this.state.teamId, user_id: BOT_USER_ID, is_bot: true, is_enterprise_install: false }],
       is_ext_shared_channel: false,
     });
-    const reply = await this.send(body, 'application/json');
     return { status: reply.status };
   }
 
@@ -244,7 +246,14 @@ export class Interactions {
     };
   }
 
-  private async send(body: string, contentType: string): Promise<BotReply> {
+  /** Over the app's socket in Socket Mode; otherwise POSTed to the request URL as Slack encodes each type. */
+  private async send(type: EnvelopeType, payload: Json): Promise<BotReply> {
+    if (this.options.socketMode) return this.options.socketMode.deliver(type, payload, this.options.ackTimeoutMs);
+    const form = 'application/x-www-form-urlencoded';
+    const [body, contentType] =
+      type === 'events_api' ? [JSON.stringify(payload), 'application/json']
+      : type === 'slash_commands' ? [new URLSearchParams(payload as Record<string, string>).toString(), form]
+      : [new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), form];
     const url = this.options.botUrl();
     if (!url) throw new Error('The offline workspace has no botUrl to send to');
     let response: Response;
@@ -257,7 +266,7 @@ export class Interactions {
   }
 
   private sendPayload(payload: Json): Promise<BotReply> {
-    return this.send(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), 'application/x-www-form-urlencoded');
+    return this.send('interactive', payload);
   }
 
   private slackbotSays(channel: string, userId: string, text: string): void {

@@ -81,6 +81,8 @@ export class WebApi {
     private readonly state: WorkspaceState,
     private readonly botToken: string,
     private readonly baseUrl: () => string,
+    /** With an app-level token the app is in Socket Mode: apps.connections.open answers with `open()`'s URL. */
+    private readonly socketMode?: { appToken: string; open: () => string },
   ) {}
 
   injectFault(spec: FaultSpec): void {
@@ -112,7 +114,9 @@ export class WebApi {
       const bearer = authorization?.match(/^Bearer\s+(.+)$/i)?.[1];
       const presented = bearer ?? str(token);
       if (!presented) throw new ApiError('not_authed');
-      if (presented !== this.botToken) throw new ApiError('invalid_auth');
+      if (presented !== this.botToken && presented !== this.socketMode?.appToken) throw new ApiError('invalid_auth');
+      // The app-level token opens Socket Mode connections and nothing else; the bot token cannot open them.
+      if ((presented === this.botToken) === (method === 'apps.connections.open')) throw new ApiError('not_allowed_token_type');
       if (fault) throw new ApiError(fault.error ?? 'fatal_error');
       decodeJsonFields(recorded);
       const handler = this.methods[method];
@@ -268,6 +272,8 @@ export class WebApi {
   }
 
   private readonly methods: Record<string, (args: Args) => Record<string, unknown>> = {
+    'apps.connections.open': () => ({ url: this.socketMode!.open() }),
+
     'auth.test': () => ({ url: `${this.baseUrl()}/`, team: 'Kling Demo', user: 'kling', team_id: this.state.teamId, user_id: BOT_USER_ID, bot_id: BOT_ID, is_enterprise_install: false }),
 
     'chat.postMessage': (args) => {
