@@ -7,6 +7,7 @@ import { validateBlocks } from '../../src/dev/slack-workspace/index';
 import { digestMessage } from '../../src/slack/blocks/digest';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { Clock, RecordingPoster, job, textOf } from './fixtures';
+import { creditCount } from '../../src/slack/blocks/format';
 
 const TZ = 'Europe/Berlin';
 let database: TestDatabase;
@@ -76,7 +77,7 @@ describe('the day a digest reports on', () => {
     expect(periods[0]!.charged_mc).toBe(before.chargedMc);
 
     const posted = textOf(w.posts()[0]!.message);
-    expect(posted).toContain(`*Held* ${open.estimateMc / 1000} credits`);
+    expect(posted).toContain(`*Held* ${creditCount(open.estimateMc)} (`);
     expect(posted).toContain('period closed');
     // Still held in Monday's period the next day.
     const after = await w.ledger.usage(budget!.id, new Date('2026-11-23T15:00:00Z'));

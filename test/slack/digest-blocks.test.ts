@@ -29,7 +29,7 @@ describe('the digest message', () => {
       { timezone: 'Etc/<!everyone>&', catalogVersion: 'v<1>&2' },
     ));
     const blocks = message.blocks as Blocks;
-    expect(sectionText(blocks, '*On what*')).toContain('• &lt;!channel&gt; &amp; co · pro · 5 s: 1 credits, 1 video');
+    expect(sectionText(blocks, '*On what*')).toContain('• &lt;!channel&gt; &amp; co · pro · 5 s: 1 credit, 1 video');
     expect(sectionText(blocks, '*Who spent*')).toContain('1. <@&lt;!here&gt;>');
     const footer = blocks.find((b) => b.type === 'context')!.elements![0]!.text;
     expect(footer).toBe('Times in Etc/&lt;!everyone&gt;&amp; · $0.14 a credit · prices from catalog v&lt;1&gt;&amp;2');

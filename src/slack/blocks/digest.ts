@@ -1,8 +1,8 @@
-import { formatCredits, formatUsd, type Millicredits } from '../../money/credits';
+import { formatCredits, type Millicredits } from '../../money/credits';
 import { dayLabel, plural, type DigestContent, type ModelLine, type PersonLine } from '../../digest';
 import { escape } from '../escape';
 import { header } from './form';
-import { bar, PERIOD_ADJECTIVE } from './format';
+import { bar, creditCount, credits as creditsWithUsd, PERIOD_ADJECTIVE } from './format';
 import { context, divider, message, section, type Message } from './kit';
 
 /** The daily digest as a message (design §6): what the digest service hands over, in Slack's words. */
@@ -32,7 +32,7 @@ function duration(seconds: number): string {
 
 export function digestMessage(content: DigestContent): Message {
   const { figures, creditPriceUsd: price } = content;
-  const credits = (mc: Millicredits) => `${formatCredits(mc)} credits (${formatUsd(mc, price)})`;
+  const credits = (mc: Millicredits) => creditsWithUsd(mc, price);
   const { totals, videos } = figures;
   const blocks = [header(`Kling digest · ${dayLabel(content.date)}`)];
 
@@ -86,7 +86,7 @@ function personLine(p: PersonLine, index: number, credits: (mc: Millicredits) =>
 }
 
 function modelLine(m: ModelLine): string {
-  const spent = `${formatCredits(m.committedMc)} credits, ${plural(m.videos, 'video')}`;
+  const spent = `${creditCount(m.committedMc)}, ${plural(m.videos, 'video')}`;
   if (m.model === null) return `• …and ${plural(m.configs, 'other setting')}: ${spent}`;
   const parts = [m.model, m.mode, m.duration ? `${m.duration} s` : null, m.sound ? 'audio' : null].filter(Boolean);
   const endpoint = m.endpoint === 'text2video' ? '' : ` (${m.endpoint})`;

@@ -14,7 +14,12 @@ export function budgetName(budget: Pick<BudgetRef, 'scope' | 'scopeId' | 'period
 }
 
 export function credits(amount: Millicredits, creditPriceUsd: number): string {
-  return `${formatCredits(amount)} credit${amount === 1000 ? '' : 's'} (${formatUsd(amount, creditPriceUsd)})`;
+  return `${creditCount(amount)} (${formatUsd(amount, creditPriceUsd)})`;
+}
+
+/** "1 credit", "2.5 credits". */
+export function creditCount(amount: Millicredits): string {
+  return `${formatCredits(amount)} credit${amount === 1000 ? '' : 's'}`;
 }
 
 /** "kling-v2-6 pro · 10 s · audio · 16:9 · from an image", from a Kling request body. */
