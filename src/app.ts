@@ -64,13 +64,15 @@ const WEB_API: WebClientOptions = {
   timeout: 10_000,
 };
 
-/** In Socket Mode start() calls only apps.connections.open, so a platform error there is Slack refusing the app-level token. */
-function refusedAppToken(error: unknown): never {
-  if (error instanceof WebAPIPlatformError) {
-    throw new ConfigError(`Configuration error: SLACK_APP_TOKEN was refused by Slack (${error.data.error}): use an app-level token with the connections:write scope`);
-  }
+/**
+ * A platform error from the one call a start-up step makes is Slack refusing that step's token: init()
+ * calls auth.test with the bot token; Socket Mode's start() calls only apps.connections.open with the
+ * app-level token. Either becomes one line naming the variable, never its value.
+ */
+const refusedToken = (variable: 'SLACK_BOT_TOKEN' | 'SLACK_APP_TOKEN', want: string) => (error: unknown): never => {
+  if (error instanceof WebAPIPlatformError) throw new ConfigError(`Configuration error: ${variable} was refused by Slack (${error.data.error}): ${want}`);
   throw error;
-}
+};
 
 /** The composition root: builds every service from the config and wires them together. */
 export async function createBot(config: Config, overrides: BotOverrides = {}): Promise<Bot> {
@@ -182,10 +184,10 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
       return port;
     },
     async start() {
-      await app.init();
+      await app.init().catch(refusedToken('SLACK_BOT_TOKEN', 'use the bot token (xoxb-…) from OAuth & Permissions'));
       if (routesServer) {
         // Both settle before start() fails, so stop() then finds the socket connected or given up, not connecting.
-        const [listening, connected] = await Promise.allSettled([once(routesServer, 'listening'), app.start().catch(refusedAppToken)]);
+        const [listening, connected] = await Promise.allSettled([once(routesServer, 'listening'), app.start().catch(refusedToken('SLACK_APP_TOKEN', 'use an app-level token with the connections:write scope'))]);
         if (listening.status === 'rejected') throw listening.reason;
         if (connected.status === 'rejected') throw connected.reason;
         port = (routesServer.address() as AddressInfo).port;

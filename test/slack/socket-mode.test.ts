@@ -119,6 +119,18 @@ describe('Socket Mode', () => {
     expect(h.slack.socketConnections()).toBe(1);
   });
 
+  it('stops start-up with an error naming SLACK_BOT_TOKEN, and not its value, when Slack refuses it', async () => {
+    const bot = await otherBot({ SLACK_BOT_TOKEN: 'xoxb-not-this-one' });
+    try {
+      const error = await bot.start().then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toBe('Configuration error: SLACK_BOT_TOKEN was refused by Slack (invalid_auth): use the bot token (xoxb-…) from OAuth & Permissions');
+      expect((error as Error).message).not.toContain('not-this-one');
+    } finally {
+      await bot.stop();
+    }
+  });
+
   it('fails start-up, rather than the process, when PORT is taken', async () => {
     const bot = await otherBot({ SLACK_APP_TOKEN: APP_TOKEN, PORT: String(port) });
     try {
