@@ -1,4 +1,5 @@
 import type { Db } from '../db';
+import { GroupCommit, transactionPerGroup } from '../db/group-commit';
 import type { Millicredits } from '../money/credits';
 import { isTimezone } from './periods';
 import * as store from './store';
@@ -51,11 +52,22 @@ export class Ledger {
     return workspace;
   }
 
-  /** Holds the requests against every budget that applies to each, or refuses them all. */
+  /**
+   * Holds the requests against every budget that applies to each, or refuses them all. Outside a caller's
+   * transaction, concurrent calls for one workspace are group-committed: they wait on the same hot period
+   * row, so one transaction (one lock hand-over, one WAL flush) serves all that arrived meanwhile, each
+   * call with its own result.
+   */
   async reserve(requests: ReserveRequest | ReserveRequest[], tx?: Db): Promise<ReserveResult> {
-    const [result] = await this.reserveEach([Array.isArray(requests) ? requests : [requests]], tx);
-    return result!;
+    const batch = Array.isArray(requests) ? requests : [requests];
+    const teamId = validateBatch(batch);
+    if (tx) return (await this.reserveEach([batch], tx))[0]!;
+    return this.reservations.submit(teamId, batch);
   }
+
+  private readonly reservations = new GroupCommit<ReserveRequest[], ReserveResult>((batches) =>
+    transactionPerGroup(this.db, batches, (tx, group) => this.reserveEach(group, tx)),
+  );
 
   /**
    * Reserves several independent batches of one workspace, in order, each all-or-nothing as `reserve` and
@@ -79,14 +91,14 @@ export class Ledger {
   async commit(holdId: string, actualMc: Millicredits, tx?: Db): Promise<{ events: LedgerEvent[] }> {
     checkHoldId(holdId);
     checkAmount(actualMc, 'actual cost');
-    const result = await store.settle(tx ?? this.db, holdId, 'committed', actualMc, null, this.now());
+    const result = await store.settle(tx ?? this.db, { holdId, status: 'committed', actualMc, reason: null, now: this.now() });
     return { events: await this.withBudgets(result.events, tx) };
   }
 
   /** Gives the hold back (failed task, cancel); releasing twice, or after a commit, is a no-op. */
   async release(holdId: string, reason: string, tx?: Db): Promise<void> {
     checkHoldId(holdId);
-    await store.settle(tx ?? this.db, holdId, 'released', null, reason, this.now());
+    await store.settle(tx ?? this.db, { holdId, status: 'released', actualMc: null, reason, now: this.now() });
   }
 
   /** Raises the room of the budget's current period (an approval); recorded in the ledger with who and why. */

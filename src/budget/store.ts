@@ -74,9 +74,17 @@ export function reserveEach(db: Db, teamId: string, batches: object[][], now: Da
   return callFunction(db, sql`select ledger_reserve_each(${teamId}, ${JSON.stringify(batches)}::jsonb, ${now.toISOString()}::timestamptz) as r`);
 }
 
-export function settle(
-  db: Db, holdId: string, status: 'committed' | 'released', actualMc: Millicredits | null, reason: string | null, now: Date,
-): Promise<{ events: EventRow[]; settled: boolean; status: string }> {
+export interface Settlement {
+  holdId: string;
+  status: 'committed' | 'released';
+  actualMc: Millicredits | null;
+  reason: string | null;
+  now: Date;
+}
+
+export type SettleOutcome = { events: EventRow[]; settled: boolean; status: string };
+
+export function settle(db: Db, { holdId, status, actualMc, reason, now }: Settlement): Promise<SettleOutcome> {
   return callFunction(db, sql`select ledger_settle(${holdId}::uuid, ${status}::hold_status, ${actualMc}::bigint, ${reason}::text, ${now.toISOString()}::timestamptz) as r`);
 }
 

@@ -3,7 +3,7 @@ import type { Ledger, Refusal, ReserveResult } from '../budget';
 import { formatCredits } from '../money/credits';
 import type { Db } from '../db';
 import type { PricedRequest } from '../pricing';
-import { GroupCommit, type Outcome } from './group-commit';
+import { GroupCommit, transactionPerGroup } from '../db/group-commit';
 import { requestKey } from './request-key';
 import * as store from './store';
 import { GenerationError, type DuplicateFound, type EnqueueRequest, type EnqueueResult, type Generation } from './types';
@@ -40,13 +40,19 @@ export class GenerationQueue {
     private readonly options: GenerationQueueOptions,
   ) {}
 
-  private readonly groups = new GroupCommit<Call, EnqueueResult | DuplicateFound>((calls) => this.enqueueGroup(calls));
+  /**
+   * One transaction and one COMMIT (one fsync) for a group of enqueue calls of a workspace, which all wait on
+   * the same hot budget row anyway; each call keeps its own result.
+   */
+  private readonly groups = new GroupCommit<Call, EnqueueResult | DuplicateFound>((calls) =>
+    transactionPerGroup(this.db, calls, (tx, group) => this.holdAndQueue(tx, group)),
+  );
 
   /**
    * Holds the credits and queues the jobs in ONE transaction: no job without a hold, no hold without a job,
    * and a batch is all-or-nothing. A budget refusal is recorded as `refused` rows (they never held credits)
    * and committed, so the ledger's "exhausted" alert it may have raised is kept too.
-   * Concurrent calls for one workspace are group-committed (see enqueueGroup); each keeps its own result.
+   * Concurrent calls for one workspace are group-committed (see groups); each keeps its own result.
    */
   async enqueue(input: EnqueueRequest | EnqueueRequest[]): Promise<EnqueueResult> {
     const requests = Array.isArray(input) ? input : [input];
@@ -62,29 +68,6 @@ export class GenerationQueue {
    */
   enqueueUnlessDuplicate(request: EnqueueRequest): Promise<EnqueueResult | DuplicateFound> {
     return this.groups.submit(request.teamId, { requests: [request], unlessDuplicate: true });
-  }
-
-  /**
-   * One transaction and one COMMIT (one fsync) for a group of enqueue calls, which all wait on the same hot
-   * workspace budget row anyway. If something unexpected fails it, nothing of it was kept and each call runs
-   * again on its own, so the error stays with the call that caused it.
-   */
-  private async enqueueGroup(calls: Call[]): Promise<Outcome<EnqueueResult | DuplicateFound>[]> {
-    try {
-      const results = await this.db.transaction((tx) => this.holdAndQueue(tx, calls));
-      return results.map((value) => ({ ok: true, value }));
-    } catch {
-      const outcomes: Outcome<EnqueueResult | DuplicateFound>[] = [];
-      for (const call of calls) {
-        try {
-          const [value] = await this.db.transaction((tx) => this.holdAndQueue(tx, [call]));
-          outcomes.push({ ok: true, value: value! });
-        } catch (error) {
-          outcomes.push({ ok: false, error });
-        }
-      }
-      return outcomes;
-    }
   }
 
   /**

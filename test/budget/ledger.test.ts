@@ -66,6 +66,30 @@ describe('workspace', () => {
   });
 });
 
+describe('group commit', () => {
+  it('serves concurrent reservations of a workspace with fewer transactions, each with its own result', async () => {
+    const { teamId, request, workspaceBudget } = await setup({ dailyLimit: 10_000 });
+    let transactions = 0;
+    const counted = new Proxy(database.db, {
+      get: (target, prop, receiver) => (prop === 'transaction' ? (...args: Parameters<typeof target.transaction>) => (transactions++, target.transaction(...args)) : Reflect.get(target, prop, receiver)),
+    });
+    const ledger = new Ledger(counted, { now: () => new Date('2026-11-25T12:00:00Z') });
+    const results = await Promise.all(Array.from({ length: 12 }, () => ledger.reserve(request(1_000))));
+    expect(results.map((r) => r.ok)).toEqual([...Array(10).fill(true), false, false]); // in arrival order
+    expect(transactions).toBeGreaterThan(0); // grouped: without group commit each call is one autocommit statement
+    expect(transactions).toBeLessThan(12);
+    expect(await ledger.usage(workspaceBudget.id)).toMatchObject({ heldMc: 10_000, remainingMc: 0 });
+
+    // A call that fails inside a group fails alone: the group runs again one by one.
+    await ledger.setBudget({ teamId, scope: 'workspace', scopeId: teamId, period: 'day', limitMc: 20_000, by: 'UADMIN' });
+    const before = transactions;
+    const mixed = await Promise.allSettled([ledger.reserve(request(1_000)), ledger.reserve(request(1_000, { memo: 'nul \u0000 byte' })), ledger.reserve(request(1_000))]);
+    expect(mixed.map((m) => m.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(transactions - before).toBe(1 + 3);
+    expect(await ledger.usage(workspaceBudget.id)).toMatchObject({ heldMc: 12_000 });
+  });
+});
+
 describe('reserveEach', () => {
   it('reserves batches in order in one statement, each all-or-nothing with its own result', async () => {
     const { ledger, teamId, request, workspaceBudget } = await setup({ dailyLimit: 5_000 });

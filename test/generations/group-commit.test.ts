@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger, checkInvariants } from '../../src/budget';
 import { rows, sql, type Db } from '../../src/db';
 import { GenerationQueue, type EnqueueResult } from '../../src/generations';
-import { GroupCommit } from '../../src/generations/group-commit';
+import { GroupCommit } from '../../src/db/group-commit';
 import { builtInCatalog } from '../../src/pricing';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { request } from './support';

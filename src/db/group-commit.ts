@@ -1,3 +1,5 @@
+import type { Db } from './index';
+
 /** What a group run gives back for each item, in the items' order. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
@@ -52,5 +54,27 @@ export class GroupCommit<I, T> {
       }
     }
     this.waiting.delete(key);
+  }
+}
+
+/**
+ * Runs a group as one transaction. If that fails, nothing of it was kept, and each item runs again in a
+ * transaction of its own, so an error stays with the item that caused it.
+ */
+export async function transactionPerGroup<I, T>(db: Db, items: I[], work: (tx: Db, items: I[]) => Promise<T[]>): Promise<Outcome<T>[]> {
+  try {
+    const values = await db.transaction((tx) => work(tx, items));
+    return values.map((value) => ({ ok: true, value }));
+  } catch {
+    const outcomes: Outcome<T>[] = [];
+    for (const item of items) {
+      try {
+        const [value] = await db.transaction((tx) => work(tx, [item]));
+        outcomes.push({ ok: true, value: value! });
+      } catch (error) {
+        outcomes.push({ ok: false, error });
+      }
+    }
+    return outcomes;
   }
 }
