@@ -46,13 +46,17 @@ export async function checkInvariants(db: Db): Promise<string[]> {
   }
 
   // No hard budget is charged beyond its limit + allowance, apart from what Kling charged above an estimate.
+  // The limit is the most the period ever honoured: an admin may lower it below what was already charged
+  // (the 'limit' entries record what applied before each change).
   for (const r of await rows<{ budget_id: number; period_start: string; charged: number; room: number; overrun: number }>(db, sql`
-    select p.budget_id, p.period_start, p.charged_mc as charged, p.limit_mc + p.allowance_mc as room, coalesce(o.overrun, 0) as overrun
+    select p.budget_id, p.period_start, p.charged_mc as charged, greatest(p.limit_mc, o.honoured) + p.allowance_mc as room, coalesce(o.overrun, 0) as overrun
     from budget_periods p
-    left join (select budget_id, period_start, sum(charged_delta_mc) as overrun from ledger_entries
-               where kind = 'commit' and charged_delta_mc > 0 group by budget_id, period_start) o
+    left join (select budget_id, period_start,
+                      sum(charged_delta_mc) filter (where kind = 'commit' and charged_delta_mc > 0) as overrun,
+                      max(amount_mc) filter (where kind = 'limit') as honoured
+               from ledger_entries group by budget_id, period_start) o
       on o.budget_id = p.budget_id and o.period_start = p.period_start
-    where p.hard and p.charged_mc - coalesce(o.overrun, 0) > p.limit_mc + p.allowance_mc`)) {
+    where p.hard and p.charged_mc - coalesce(o.overrun, 0) > greatest(p.limit_mc, o.honoured) + p.allowance_mc`)) {
     problems.push(`hard budget ${r.budget_id} period ${r.period_start}: charged ${r.charged} exceeds its limit ${r.room}`);
   }
   return problems;

@@ -144,9 +144,23 @@ export async function upsertBudget(db: Db, input: BudgetInput, now: Date): Promi
         updated_at = now()
       returning *
     ), current_period as (
+      select p.budget_id, p.period_start, p.limit_mc, p.hard, p.charged_mc
+      from budget_periods p join b on p.budget_id = b.id join workspaces w on w.team_id = b.team_id
+      where p.period_start = budget_period_start(b.period, ${now.toISOString()}::timestamptz, w.timezone)
+      for update of p
+    ), changed as (
       update budget_periods p set limit_mc = b.limit_mc, hard = b.hard
-      from b join workspaces w on w.team_id = b.team_id
-      where p.budget_id = b.id and p.period_start = budget_period_start(b.period, ${now.toISOString()}::timestamptz, w.timezone)
+      from b, current_period c
+      where p.budget_id = c.budget_id and p.period_start = c.period_start
+    ), recorded as (
+      -- Who changed it, from what to what; and what it had honoured so far, for checkInvariants.
+      insert into ledger_entries (team_id, budget_id, period_start, kind, amount_mc, charged_delta_mc, actor, memo, created_at)
+      select b.team_id, c.budget_id, c.period_start, 'limit',
+             case when c.hard then c.limit_mc else greatest(c.limit_mc, c.charged_mc) end, 0, ${input.by},
+             format('limit %s → %s mc%s', c.limit_mc, b.limit_mc, case when c.hard = b.hard then '' when b.hard then ', now hard' else ', now soft' end),
+             ${now.toISOString()}::timestamptz
+      from b, current_period c
+      where c.limit_mc <> b.limit_mc or c.hard <> b.hard
     )
     select ${budgetColumns} from b`);
   return budget!;

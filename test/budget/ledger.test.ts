@@ -354,6 +354,33 @@ describe('periods', () => {
     });
   });
 
+  it('records who changed a limit; lowering it below the charge, or hardening an overspent soft budget, is no overspend', async () => {
+    const { ledger, teamId, request, workspaceBudget } = await setup({ dailyLimit: 100_000 });
+    await holdOf(ledger, request(60_000));
+    await ledger.setBudget({ teamId, scope: 'workspace', scopeId: teamId, period: 'day', limitMc: 40_000, by: 'UADMIN' });
+    expect((await ledger.reserve(request(1))).ok).toBe(false);
+    expect(await checkInvariants(database.db)).toEqual([]); // 60 000 charged over a 40 000 limit: not an overspend
+    await ledger.setBudget({ teamId, scope: 'workspace', scopeId: teamId, period: 'day', limitMc: 200_000, by: 'UADMIN' });
+    const soft = await ledger.setBudget({ teamId, scope: 'channel', scopeId: 'C9', period: 'day', limitMc: 1_000, hard: false, by: 'UADMIN' });
+    await holdOf(ledger, request(5_000, { channelId: 'C9' })); // over a soft limit: allowed
+    await ledger.setBudget({ ...soft, hard: true, by: 'UBOSS' });
+    const entries = await rows<{ budget_id: number; amount_mc: number; actor: string; memo: string }>(database.db, sql`
+      select budget_id, amount_mc, actor, memo from ledger_entries where team_id = ${teamId} and kind = 'limit' order by id`);
+    expect(entries).toEqual([
+      { budget_id: workspaceBudget.id, amount_mc: 100_000, actor: 'UADMIN', memo: 'limit 100000 → 40000 mc' },
+      { budget_id: workspaceBudget.id, amount_mc: 40_000, actor: 'UADMIN', memo: 'limit 40000 → 200000 mc' },
+      { budget_id: soft.id, amount_mc: 5_000, actor: 'UBOSS', memo: 'limit 1000 → 1000 mc, now hard' },
+    ]);
+    expect(await checkInvariants(database.db)).toEqual([]);
+    // A charge the limits never allowed is still caught.
+    await database.db.execute(sql`update budget_periods set charged_mc = charged_mc + 200000 where budget_id = ${workspaceBudget.id}`);
+    await database.db.execute(sql`insert into ledger_entries (team_id, budget_id, period_start, kind, amount_mc, charged_delta_mc, actor)
+      select ${teamId}, budget_id, period_start, 'adjust', 0, 200000, 'tamper' from budget_periods where budget_id = ${workspaceBudget.id}`);
+    expect((await checkInvariants(database.db)).filter((p) => p.startsWith(`hard budget ${workspaceBudget.id} `))).toHaveLength(1);
+    await database.db.execute(sql`delete from ledger_entries where actor = 'tamper'`);
+    await database.db.execute(sql`update budget_periods set charged_mc = charged_mc - 200000 where budget_id = ${workspaceBudget.id}`);
+  });
+
   it('a limit change applies to the current period only', async () => {
     const { ledger, teamId, request, workspaceBudget, set } = await setup();
     await holdOf(ledger, request(10_000));

@@ -7,7 +7,7 @@ import { workspaces } from './workspace';
 export const budgetScope = pgEnum('budget_scope', ['workspace', 'channel', 'user']);
 export const budgetPeriod = pgEnum('budget_period', ['day', 'week', 'month']);
 export const holdStatus = pgEnum('hold_status', ['open', 'committed', 'released']);
-export const entryKind = pgEnum('ledger_entry_kind', ['reserve', 'commit', 'release', 'adjust']);
+export const entryKind = pgEnum('ledger_entry_kind', ['reserve', 'commit', 'release', 'adjust', 'limit']);
 export const alertKind = pgEnum('budget_alert_kind', ['threshold', 'exhausted']);
 
 /** A budget: scope × period × limit. Amounts are millicredits (see src/money/credits.ts). */
@@ -76,7 +76,10 @@ export const holds = pgTable(
   // link that is looked up): a reservation writes as few index entries as it can.
 );
 
-/** Append-only: one row per budget touched by each reserve, commit, release and adjustment. */
+/**
+ * Append-only: one row per budget touched by each reserve, commit, release and adjustment, and one per
+ * change an admin makes to a current period's limit or hardness ('limit': who, from what to what).
+ */
 export const ledgerEntries = pgTable(
   'ledger_entries',
   {
@@ -86,7 +89,10 @@ export const ledgerEntries = pgTable(
     periodStart: timestamp('period_start', { withTimezone: true }).notNull(),
     holdId: uuid('hold_id'),
     kind: entryKind('kind').notNull(),
-    /** The operation's amount: the estimate held, the actual committed, the amount released or adjusted. */
+    /**
+     * The operation's amount: the estimate held, the actual committed, the amount released or adjusted; for
+     * 'limit', the room the period honoured until the change (its limit, or what it had charged while soft).
+     */
     amountMc: bigint('amount_mc', { mode: 'number' }).notNull(),
     /** Its effect on budget_periods.charged_mc. */
     chargedDeltaMc: bigint('charged_delta_mc', { mode: 'number' }).notNull(),
