@@ -59,14 +59,22 @@ export class GroupCommit<I, T> {
 }
 
 /**
- * Runs a group as one transaction. If that fails, nothing of it was kept, and each item runs again in a
- * transaction of its own, so an error stays with the item that caused it.
+ * Runs a group as one transaction. If its work fails, nothing of it was kept, and each item runs again in a
+ * transaction of its own, so an error stays with the item that caused it. If the work succeeded and the
+ * COMMIT failed (a dropped connection), the group may have been kept: running the items again could hold
+ * twice, so every item gets the error instead, and the caller says the outcome is unknown.
  */
 export async function transactionPerGroup<I, T>(db: Db, items: I[], work: (tx: Db, items: I[]) => Promise<T[]>): Promise<Outcome<T>[]> {
+  let worked = false;
   try {
-    const values = await db.transaction((tx) => work(tx, items));
+    const values = await db.transaction(async (tx) => {
+      const done = await work(tx, items);
+      worked = true;
+      return done;
+    });
     return values.map((value) => ({ ok: true, value }));
-  } catch {
+  } catch (error) {
+    if (worked) return items.map(() => ({ ok: false, error }));
     const outcomes: Outcome<T>[] = [];
     for (const item of items) {
       try {

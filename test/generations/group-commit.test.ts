@@ -151,4 +151,33 @@ describe('GenerationQueue group commit', () => {
     expect(await queue.findSucceededDuplicate('T-dup', asked('a fox').quote.request)).toMatchObject({ id: done.generations[0]!.id });
     expect(await queue.findSucceededDuplicate('T-elsewhere', asked('a fox').quote.request)).toBeUndefined();
   });
+
+  it('never runs a group again when its COMMIT failed after the work: that group may have been kept', async () => {
+    const ledger = new Ledger(database.db);
+    await ledger.ensureWorkspace('T-lost');
+    // The first transaction commits, then its answer is lost, as when the connection drops during COMMIT.
+    let lost = false;
+    const flaky = new Proxy(database.db, {
+      get: (target, prop, receiver) =>
+        prop === 'transaction'
+          ? async (...args: Parameters<typeof target.transaction>) => {
+              const result = await target.transaction(...args);
+              if (!lost) {
+                lost = true;
+                throw Object.assign(new Error('write CONNECTION_CLOSED'), { code: 'CONNECTION_CLOSED' });
+              }
+              return result;
+            }
+          : Reflect.get(target, prop, receiver),
+    });
+    const queue = new GenerationQueue(flaky, new Ledger(flaky), { maxQueuedPerUser: 5 });
+    await expect(queue.enqueue({ ...request('U-lost'), teamId: 'T-lost' })).rejects.toThrow('CONNECTION_CLOSED');
+    lost = false;
+    await expect(new Ledger(flaky).reserve({ teamId: 'T-lost', channelId: 'C1', userId: 'U-lost', amountMc: 1_000 })).rejects.toThrow('CONNECTION_CLOSED');
+    // Each was kept once (the COMMIT did happen), never twice.
+    const [kept] = await rows<{ holds: number; jobs: number }>(database.db, sql`
+      select (select count(*)::int from holds where team_id = 'T-lost') as holds, (select count(*)::int from generations where team_id = 'T-lost') as jobs`);
+    expect(kept).toEqual({ holds: 2, jobs: 1 });
+    expect(await checkInvariants(database.db)).toEqual([]);
+  });
 });
