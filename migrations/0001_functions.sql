@@ -132,6 +132,7 @@ BEGIN
         -- snapshot, so a row another reservation was still creating is seen there; only then is it a refusal.
         INSERT INTO budget_periods (budget_id, period_start, period_end, limit_mc, hard)
         SELECT id, v_starts[i], budget_period_end(period, p_now, v_tz), limit_mc, hard FROM budgets WHERE id = v_ids[i]
+        FOR SHARE   -- an admin's limit change waits for this period to exist, then changes it (store.upsertBudget)
         ON CONFLICT DO NOTHING;
       END LOOP;
       IF v_charged IS NULL THEN

@@ -128,11 +128,16 @@ export async function updateWorkspace(db: Db, teamId: string, change: { timezone
 
 const budgetColumns = sql`b.id, b.team_id as "teamId", b.scope, b.scope_id as "scopeId", b.period, b.limit_mc as "limitMc", b.hard, b.thresholds`;
 
-/** Creates or changes a budget; the current period's limit follows (closed periods keep theirs). */
+/**
+ * Creates or changes a budget; the current period's limit follows (closed periods keep theirs) and each
+ * change to it is recorded as a 'limit' entry. Two statements: the second reads the period only once the
+ * budget row is ours, so a period that a concurrent reservation was opening with the old limit (it holds
+ * the budget row FOR SHARE meanwhile) is seen and changed too.
+ */
 export async function upsertBudget(db: Db, input: BudgetInput, now: Date): Promise<BudgetRow> {
   const thresholds = input.thresholds ? `{${input.thresholds.join(',')}}` : null;
-  const [budget] = await rows<BudgetRow>(db, sql`
-    with b as (
+  return db.transaction(async (tx) => {
+    const [budget] = await rows<BudgetRow>(tx, sql`
       insert into budgets as b (team_id, scope, scope_id, period, limit_mc, thresholds, hard, updated_by)
       values (${input.teamId}, ${input.scope}, ${input.scopeId}, ${input.period}, ${input.limitMc},
               coalesce(${thresholds}::integer[], '{80,100}'), coalesce(${input.hard ?? null}::boolean, true), ${input.by})
@@ -142,28 +147,31 @@ export async function upsertBudget(db: Db, input: BudgetInput, now: Date): Promi
         hard = coalesce(${input.hard ?? null}::boolean, b.hard),
         updated_by = excluded.updated_by,
         updated_at = now()
-      returning *
-    ), current_period as (
-      select p.budget_id, p.period_start, p.limit_mc, p.hard, p.charged_mc
-      from budget_periods p join b on p.budget_id = b.id join workspaces w on w.team_id = b.team_id
-      where p.period_start = budget_period_start(b.period, ${now.toISOString()}::timestamptz, w.timezone)
-      for update of p
-    ), changed as (
-      update budget_periods p set limit_mc = b.limit_mc, hard = b.hard
-      from b, current_period c
-      where p.budget_id = c.budget_id and p.period_start = c.period_start
-    ), recorded as (
-      -- Who changed it, from what to what; and what it had honoured so far, for checkInvariants.
-      insert into ledger_entries (team_id, budget_id, period_start, kind, amount_mc, charged_delta_mc, actor, memo, created_at)
-      select b.team_id, c.budget_id, c.period_start, 'limit',
-             case when c.hard then c.limit_mc else greatest(c.limit_mc, c.charged_mc) end, 0, ${input.by},
-             format('limit %s → %s mc%s', c.limit_mc, b.limit_mc, case when c.hard = b.hard then '' when b.hard then ', now hard' else ', now soft' end),
-             ${now.toISOString()}::timestamptz
-      from b, current_period c
-      where c.limit_mc <> b.limit_mc or c.hard <> b.hard
-    )
-    select ${budgetColumns} from b`);
-  return budget!;
+      returning ${budgetColumns}`);
+    const { id, limitMc, hard } = budget!;
+    await tx.execute(sql`
+      with current_period as (
+        select p.budget_id, p.period_start, p.limit_mc, p.hard, p.charged_mc
+        from budget_periods p join budgets b on b.id = p.budget_id join workspaces w on w.team_id = b.team_id
+        where p.budget_id = ${id} and p.period_start = budget_period_start(b.period, ${now.toISOString()}::timestamptz, w.timezone)
+        for update of p
+      ), changed as (
+        update budget_periods p set limit_mc = ${limitMc}, hard = ${hard}
+        from current_period c
+        where p.budget_id = c.budget_id and p.period_start = c.period_start
+      ), recorded as (
+        -- Who changed it, from what to what; and what it had honoured so far, for checkInvariants.
+        insert into ledger_entries (team_id, budget_id, period_start, kind, amount_mc, charged_delta_mc, actor, memo, created_at)
+        select ${input.teamId}, c.budget_id, c.period_start, 'limit',
+               case when c.hard then c.limit_mc else greatest(c.limit_mc, c.charged_mc) end, 0, ${input.by},
+               format('limit %s → %s mc%s', c.limit_mc, ${limitMc}::bigint, case when c.hard = ${hard} then '' when ${hard} then ', now hard' else ', now soft' end),
+               ${now.toISOString()}::timestamptz
+        from current_period c
+        where c.limit_mc <> ${limitMc} or c.hard <> ${hard}
+      )
+      select 1`);
+    return budget!;
+  });
 }
 
 export function budgetsOf(db: Db, teamId: string): Promise<BudgetRow[]> {

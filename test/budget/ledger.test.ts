@@ -381,6 +381,22 @@ describe('periods', () => {
     await database.db.execute(sql`update budget_periods set charged_mc = charged_mc - 200000 where budget_id = ${workspaceBudget.id}`);
   });
 
+  it('a limit changed while a reservation is opening the period applies to that period', async () => {
+    const { ledger, teamId, request, workspaceBudget } = await setup({ dailyLimit: 100_000 });
+    let admin: Promise<unknown> | undefined;
+    let changed = false;
+    await database.db.transaction(async (tx) => {
+      expect((await ledger.reserve(request(1_000), tx)).ok).toBe(true); // opens today's period with 100 credits
+      admin = ledger.setBudget({ teamId, scope: 'workspace', scopeId: teamId, period: 'day', limitMc: 5_000, by: 'UADMIN' }).then(() => (changed = true));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(changed).toBe(false); // it waits for the period being opened…
+    });
+    await admin; // …and then changes it
+    expect(await ledger.usage(workspaceBudget.id)).toMatchObject({ limitMc: 5_000, chargedMc: 1_000 });
+    expect((await ledger.reserve(request(50_000))).ok).toBe(false);
+    expect(await checkInvariants(database.db)).toEqual([]);
+  });
+
   it('a limit change applies to the current period only', async () => {
     const { ledger, teamId, request, workspaceBudget, set } = await setup();
     await holdOf(ledger, request(10_000));
