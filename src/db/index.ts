@@ -95,26 +95,32 @@ export { sql };
 /**
  * INSERT … RETURNING * of many rows through ONE parameter, a jsonb array, instead of one per value:
  * drizzle builds a multi-row VALUES at about 0.2 ms of CPU per row, which a burst of /kling generate
- * would pay while people wait for their ack. The columns are those any row sets; a value left undefined
- * takes the column's default, as in drizzle. Rows are inserted, and returned, in array order.
+ * would pay while people wait for their ack. As in drizzle, a value left undefined takes the column's
+ * default and an explicit null is NULL (a key missing from a row's object, or present as null). Rows
+ * are inserted, and returned, in array order.
  */
 export async function insertRows<T extends PgTable>(db: Db, table: T, values: T['$inferInsert'][]): Promise<T['$inferSelect'][]> {
   if (!values.length) return [];
-  const columns = Object.entries(getTableColumns(table)).filter(([key]) => values.some((v) => (v as Record<string, unknown>)[key] !== undefined));
-  const json = values.map((v) => Object.fromEntries(columns.map(([key, column]) => [column.name, (v as Record<string, unknown>)[key] ?? null])));
+  const all = Object.entries(getTableColumns(table));
+  const field = (v: T['$inferInsert'], key: string) => (v as Record<string, unknown>)[key];
+  const columns = all.filter(([key]) => values.some((v) => field(v, key) !== undefined));
+  for (const [key, column] of all) {
+    if (column.defaultFn && values.some((v) => field(v, key) === undefined)) throw new Error(`insertRows does not run the JS default of ${key}`);
+  }
+  // JSON.stringify leaves undefined out, so the key's presence tells a default from an explicit null.
+  const json = values.map((v) => Object.fromEntries(columns.map(([key, column]) => [column.name, field(v, key)])));
   const name = (column: PgColumn) => sql.identifier(column.name);
   const valueOf = (column: PgColumn): SQL => {
     if (!column.hasDefault) return sql`r.${name(column)}`;
     const fallback = is(column.default, SQL) ? column.default : sql`${column.default}`;
-    return sql`coalesce(r.${name(column)}, ${fallback})`;
+    return sql`case when j.doc ? ${column.name} then r.${name(column)} else ${fallback} end`;
   };
   const inserted = await rows<Record<string, unknown>>(db, sql`
     insert into ${table} (${sql.join(columns.map(([, c]) => name(c)), sql`, `)})
     select ${sql.join(columns.map(([, c]) => valueOf(c)), sql`, `)}
-    from rows from (jsonb_to_recordset(${JSON.stringify(json)}::jsonb) as (${sql.join(columns.map(([, c]) => sql`${name(c)} ${sql.raw(c.getSQLType())}`), sql`, `)}))
-      with ordinality as r(${sql.join(columns.map(([, c]) => name(c)), sql`, `)}, ord)
-    order by r.ord
+    from jsonb_array_elements(${JSON.stringify(json)}::jsonb) with ordinality as j(doc, ord)
+    cross join lateral jsonb_to_record(j.doc) as r(${sql.join(columns.map(([, c]) => sql`${name(c)} ${sql.raw(c.getSQLType())}`), sql`, `)})
+    order by j.ord
     returning *`);
-  const all = Object.entries(getTableColumns(table));
   return inserted.map((raw) => Object.fromEntries(all.map(([key, column]) => [key, raw[column.name] == null ? null : column.mapFromDriverValue(raw[column.name])])) as T['$inferSelect']);
 }

@@ -37,5 +37,8 @@ describe('insertRows', () => {
     expect(b!.seq).toBeLessThan(c!.seq);
     expect(await db.select().from(generations).then((all) => all.find((g) => g.id === a!.id))).toEqual(a);
     expect(await insertRows(db, generations, [])).toEqual([]);
+    // An explicit null is NULL, not the default, as in drizzle: here a NOT NULL column refuses it.
+    await expect(insertRows(db, generations, [row(`${driver}-d`, { nextAttemptAt: null as never })])).rejects.toThrow();
+    await expect(insertRows(db, generations, [row(`${driver}-e`, { notBefore: new Date(Number.NaN), nextAttemptAt: new Date(Number.NaN) })])).rejects.toThrow();
   });
 });
