@@ -106,29 +106,21 @@ describe('Socket Mode', () => {
     }
   });
 
-  it('stops start-up with an error naming SLACK_APP_TOKEN when Slack refuses it', async () => {
-    const bot = await otherBot({ SLACK_APP_TOKEN: 'xapp-not-this-one' });
+  it.each([
+    ['SLACK_APP_TOKEN', 'xapp-not-this-one', 'use an app-level token with the connections:write scope'],
+    ['SLACK_BOT_TOKEN', 'xoxb-not-this-one', 'use the bot token (xoxb-…) from OAuth & Permissions'],
+  ])('stops start-up with an error naming %s, never its value, when Slack refuses it', async (variable, token, advice) => {
+    const bot = await otherBot({ SLACK_APP_TOKEN: APP_TOKEN, [variable]: token });
     try {
       const error = await bot.start().then(() => undefined, (e: unknown) => e);
       expect(error).toBeInstanceOf(ConfigError);
-      expect((error as Error).message).toBe('Configuration error: SLACK_APP_TOKEN was refused by Slack (invalid_auth): use an app-level token with the connections:write scope');
-      expect(h.slack.calls('apps.connections.open').at(-1)).toMatchObject({ ok: false, error: 'invalid_auth' });
-    } finally {
-      await bot.stop();
-    }
-    expect(h.slack.socketConnections()).toBe(1);
-  });
-
-  it('stops start-up with an error naming SLACK_BOT_TOKEN, and not its value, when Slack refuses it', async () => {
-    const bot = await otherBot({ SLACK_BOT_TOKEN: 'xoxb-not-this-one' });
-    try {
-      const error = await bot.start().then(() => undefined, (e: unknown) => e);
-      expect(error).toBeInstanceOf(ConfigError);
-      expect((error as Error).message).toBe('Configuration error: SLACK_BOT_TOKEN was refused by Slack (invalid_auth): use the bot token (xoxb-…) from OAuth & Permissions');
+      expect((error as Error).message).toBe(`Configuration error: ${variable} was refused by Slack (invalid_auth): ${advice}`);
       expect((error as Error).message).not.toContain('not-this-one');
     } finally {
       await bot.stop();
     }
+    if (variable === 'SLACK_APP_TOKEN') expect(h.slack.calls('apps.connections.open').at(-1)).toMatchObject({ ok: false, error: 'invalid_auth' });
+    expect(h.slack.socketConnections()).toBe(1); // only the harness's own bot is connected
   });
 
   it('fails start-up, rather than the process, when PORT is taken', async () => {
