@@ -21,6 +21,7 @@ import type { SlackDeps } from './slack/deps';
 import { digestPoster } from './slack/digest-poster';
 import { AcksFirst } from './slack/acks-first';
 import { JobCards } from './slack/job-cards';
+import { People } from './slack/people';
 import { registerListeners } from './slack/listeners';
 import { Notifier } from './slack/notifier';
 import { PendingRequests } from './slack/pending';
@@ -153,7 +154,8 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
     defaultAlertsChannel: config.ALERT_CHANNEL_ID,
     retryMs: overrides.alertRetryMs,
   });
-  const digest = new DigestService(background.db, backgroundLedger, digestPoster(client), {
+  const people = new People(client, logger);
+  const digest = new DigestService(background.db, backgroundLedger, digestPoster(client, people), {
     cron: config.DIGEST_CRON,
     channelId: config.DIGEST_CHANNEL_ID,
     creditPriceUsd: config.CREDIT_PRICE_USD,
@@ -171,7 +173,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
     notifier.handle(event);
   });
 
-  const deps: SlackDeps = { config, db, catalog, ledger, queue, worker, digest, cards, notifier, admins, pending: new PendingRequests(), workspaces, metrics, logger, acksFirst, ackWithinMs: overrides.ackWithinMs ?? 2_500 };
+  const deps: SlackDeps = { config, db, catalog, ledger, queue, worker, digest, cards, notifier, admins, people, pending: new PendingRequests(), workspaces, metrics, logger, acksFirst, ackWithinMs: overrides.ackWithinMs ?? 2_500 };
   registerListeners(app, deps);
   app.error(async (error) => {
     logger.error({ err: error }, 'Slack listener failed');

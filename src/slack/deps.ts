@@ -10,6 +10,7 @@ import type { Logger } from '../log';
 import type { PriceCatalog } from '../pricing';
 import type { AcksFirst } from './acks-first';
 import type { Admins } from './admins';
+import type { People } from './people';
 import type { Message } from './blocks/kit';
 import type { Command } from './commands/parse';
 import type { JobCards } from './job-cards';
@@ -30,6 +31,7 @@ export interface SlackDeps {
   cards: JobCards;
   notifier: Notifier;
   admins: Admins;
+  people: People;
   pending: PendingRequests;
   workspaces: Workspaces;
   metrics: BotMetrics;

@@ -291,8 +291,8 @@ describe('what the digest says', () => {
       if (block.type === 'header') expect(block.text!.text.length).toBeLessThanOrEqual(150);
     }
     const people = JSON.stringify(preview.blocks);
-    expect(people).toContain('1. <@U01000>');
-    expect(people).toContain('10. <@U00991>');
+    expect(people).toContain('1. *U01000*'); // no names given: shown by id, never @-mentioned
+    expect(people).toContain('10. *U00991*');
     expect(people).toContain('…and 990 other people');
     expect(preview.text).toContain('1,500.5 credits');
     // Preview never posts and draws the trend as text.

@@ -3,6 +3,8 @@ import { WebClient } from '@slack/web-api';
 import { Ledger } from '../../src/budget/index';
 import { DigestService } from '../../src/digest/index';
 import { digestPoster } from '../../src/slack/digest-poster';
+import { People } from '../../src/slack/people';
+import { createLogger } from '../../src/log';
 import { startSlackWorkspace, type SlackWorkspace } from '../../src/dev/slack-workspace/index';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { Clock, job } from './fixtures';
@@ -28,11 +30,11 @@ async function digestFor(teamId: string, channelId: string) {
   const ledger = new Ledger(database.db, { now: clock.now, defaultTimezone: 'Europe/Berlin' });
   await ledger.ensureWorkspace(teamId);
   await ledger.setAlertsChannel(teamId, channelId);
-  await job(database.db, ledger, teamId, clock, { userId: 'U1', outcome: 'succeeded' });
-  await job(database.db, ledger, teamId, clock, { userId: 'U2', outcome: 'failed' });
+  await job(database.db, ledger, teamId, clock, { userId: 'U0ADA', outcome: 'succeeded' });
+  await job(database.db, ledger, teamId, clock, { userId: 'U0GRACE', outcome: 'failed' });
   clock.set('2026-11-24T08:00:00Z');
   const client = new WebClient('xoxb-test', { slackApiUrl: `${slack.url}/api/`, retryConfig: { retries: 0 } });
-  return new DigestService(database.db, ledger, digestPoster(client), { cron: '0 9 * * *', creditPriceUsd: 0.14, now: clock.now });
+  return new DigestService(database.db, ledger, digestPoster(client, new People(client, createLogger('silent'))), { cron: '0 9 * * *', creditPriceUsd: 0.14, now: clock.now });
 }
 
 describe('the digest in Slack', () => {
@@ -42,6 +44,9 @@ describe('the digest in Slack', () => {
     const messages = slack.messages('CALERTS');
     const post = messages.find((m) => m.text.startsWith('Kling digest for Mon 23 Nov 2026'));
     expect(post?.blocks?.length).toBeGreaterThan(5);
+    // People are named, not @-mentioned: the digest would ping them every day.
+    expect(JSON.stringify(post?.blocks)).toContain('1. *Ada*');
+    expect(JSON.stringify(post?.blocks)).not.toContain('<@');
     const files = messages.flatMap((m) => m.files ?? []);
     expect(files).toHaveLength(1);
     expect(files[0]).toMatchObject({ name: 'kling-digest-2026-11-23.png', mimetype: 'image/png' });

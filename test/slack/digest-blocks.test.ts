@@ -23,6 +23,14 @@ const model = (name: string) => ({ endpoint: 'text2video', model: name, mode: 'p
 const sectionText = (blocks: Blocks, heading: string) => blocks.find((b) => b.type === 'section' && b.text!.text.startsWith(heading))!.text!.text;
 
 describe('the digest message', () => {
+  it('names people from the names given, escaped, and never @-mentions them', () => {
+    const people = [{ userId: 'U1', people: 1, committedMc: 1000, heldMc: 0, refundedMc: 0, videos: 1 }, { userId: 'U2', people: 1, committedMc: 500, heldMc: 0, refundedMc: 0, videos: 1 }];
+    const text = sectionText(digestMessage(content({ people }), new Map([['U1', 'Ada <3 & co']])).blocks as Blocks, '*Who spent*');
+    expect(text).toContain('1. *Ada &lt;3 &amp; co* 1 credit ($0.14), 1 job');
+    expect(text).toContain('2. *U2* 0.5 credits'); // no name known: the id, never a mention
+    expect(text).not.toContain('<@');
+  });
+
   it('escapes the text that came from a request or a setting, so nothing pings', () => {
     const message = digestMessage(content(
       { models: [model('<!channel> & co')], people: [{ userId: '<!here>', people: 1, committedMc: 1000, heldMc: 0, refundedMc: 0, videos: 1 }] },
@@ -30,7 +38,7 @@ describe('the digest message', () => {
     ));
     const blocks = message.blocks as Blocks;
     expect(sectionText(blocks, '*On what*')).toContain('• &lt;!channel&gt; &amp; co · pro · 5 s: 1 credit, 1 video');
-    expect(sectionText(blocks, '*Who spent*')).toContain('1. <@&lt;!here&gt;>');
+    expect(sectionText(blocks, '*Who spent*')).toContain('1. *&lt;!here&gt;*');
     const footer = blocks.find((b) => b.type === 'context')!.elements![0]!.text;
     expect(footer).toBe('Times in Etc/&lt;!everyone&gt;&amp; · $0.14 a credit · prices from catalog v&lt;1&gt;&amp;2');
     const all = JSON.stringify(message.blocks);

@@ -30,7 +30,8 @@ function duration(seconds: number): string {
   return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
-export function digestMessage(content: DigestContent): Message {
+/** `names`: display names of the people listed (People.names); they are named, never @-mentioned, since the digest goes out daily. */
+export function digestMessage(content: DigestContent, names: ReadonlyMap<string, string> = new Map()): Message {
   const { figures, creditPriceUsd: price } = content;
   const credits = (mc: Millicredits) => creditsWithUsd(mc, price);
   const { totals, videos } = figures;
@@ -59,7 +60,7 @@ export function digestMessage(content: DigestContent): Message {
   blocks.push(section(`*Jobs* ${outcome.join(' · ')}${median}`));
 
   blocks.push(divider());
-  blocks.push(section(`*Who spent*\n${figures.people.length ? figures.people.map((p, i) => personLine(p, i, credits)).join('\n') : '_Nobody._'}`));
+  blocks.push(section(`*Who spent*\n${figures.people.length ? figures.people.map((p, i) => personLine(p, i, credits, names)).join('\n') : '_Nobody._'}`));
   blocks.push(section(`*On what*\n${figures.models.length ? figures.models.map((m) => modelLine(m)).join('\n') : '_Nothing._'}`));
 
   const week = content.trend.reduce((sum, p) => sum + p.committedMc, 0);
@@ -79,10 +80,10 @@ export function digestMessage(content: DigestContent): Message {
   return message(text, blocks);
 }
 
-function personLine(p: PersonLine, index: number, credits: (mc: Millicredits) => string): string {
+function personLine(p: PersonLine, index: number, credits: (mc: Millicredits) => string, names: ReadonlyMap<string, string>): string {
   const held = p.heldMc ? ` + ${formatCredits(p.heldMc)} held` : '';
   if (p.userId === null) return `…and ${plural(p.people, 'other person').replace('persons', 'people')}: ${credits(p.committedMc)}${held}, ${plural(p.videos, 'job')}`;
-  return `${index + 1}. <@${escape(p.userId)}> ${credits(p.committedMc)}${held}, ${plural(p.videos, 'job')}`;
+  return `${index + 1}. *${escape(names.get(p.userId) ?? p.userId)}* ${credits(p.committedMc)}${held}, ${plural(p.videos, 'job')}`;
 }
 
 function modelLine(m: ModelLine): string {

@@ -1,7 +1,7 @@
 import { NoDigestChannelError } from '../../digest';
-import { digestMessage } from '../blocks/digest';
 import * as replies from '../blocks/replies';
 import type { Feature } from '../deps';
+import { renderDigest } from '../digest-poster';
 
 /** Admin `/kling digest now|preview`: acked at once, answered when the digest is built. */
 export const digest: Feature = {
@@ -15,7 +15,7 @@ export const digest: Feature = {
       try {
         if (ctx.command.action === 'preview') {
           const preview = await deps.digest.preview(ctx.scope.teamId);
-          await ctx.respond({ response_type: 'ephemeral', replace_original: true, ...digestMessage(preview) });
+          await ctx.respond({ response_type: 'ephemeral', replace_original: true, ...(await renderDigest(preview, deps.people)) });
         } else {
           await deps.digest.postNow(ctx.scope.teamId);
           await ctx.respond({ response_type: 'ephemeral', replace_original: true, ...replies.notice(':white_check_mark: The digest is posted.') });
