@@ -164,9 +164,13 @@ async function refresh() {
   fetching = true;
   try {
     const res = await fetch(`/ui/state?user=${encodeURIComponent(app.userId ?? '')}`);
+    if (!res.ok) throw new Error(`state ${res.status}`);
     app.snap = await res.json();
   } catch {
-    return; // the workspace is away; the event stream reconnects and brings us back
+    // A failed fetch must not lose the change that asked for it: the stream may send nothing more.
+    again = false;
+    setTimeout(refresh, 500);
+    return;
   } finally {
     fetching = false;
   }
