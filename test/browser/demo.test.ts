@@ -28,6 +28,16 @@ describe.skipIf(!hasChromium)('the demo in a browser', () => {
     await page.selectOption('#user-select', userId);
     await expect.poll(() => page.inputValue('#user-select')).toBe(userId);
   };
+  /** A wait that, when it times out, also says how far the job got: at Kling, and in the workspace's own record. */
+  const explained = async (wait: Promise<unknown>) => {
+    try {
+      await wait;
+    } catch (error) {
+      const tasks = demo.kling.tasks().map((t) => `${t.externalTaskId ?? t.taskId} ${t.status}`);
+      const video = demo.workspace.messages('C0VIDEO').map((m) => `${m.threadTs ? '  reply' : 'message'} ${m.ts}: ${m.text.slice(0, 80)}`);
+      throw new Error(`${(error as Error).message}\nKling tasks: ${tasks.join(', ') || 'none'}\n#video holds:\n${video.join('\n')}`);
+    }
+  };
   const type = async (text: string) => {
     await page.fill('#composer-input', text);
     await page.press('#composer-input', 'Enter');
@@ -66,7 +76,7 @@ describe.skipIf(!hasChromium)('the demo in a browser', () => {
     const card = page.locator('#messages .message', { hasText: 'a fox running through snow at dusk' }).first();
     await card.waitFor();
     await shot('01-job-card');
-    await card.locator('.replies').waitFor();
+    await explained(card.locator('.replies').waitFor());
     expect(await card.textContent()).toMatch(/Done/);
 
     // The video is in the card's thread.
