@@ -106,6 +106,7 @@ describe('parseCommand: the other commands', () => {
     ['budget set <#C0VIDEO|video> week 12.5', { kind: 'budget-set', target: { scope: 'channel', id: 'C0VIDEO' }, period: 'week', limitMc: 12_500 }],
     ['budget set <@U0GRACE|grace> month 50', { kind: 'budget-set', target: { scope: 'user', id: 'U0GRACE' }, period: 'month', limitMc: 50_000 }],
     ['budget set <@U0GRACE> day 0', { kind: 'budget-set', target: { scope: 'user', id: 'U0GRACE' }, period: 'day', limitMc: 0 }],
+    ['budget set workspace month 1,000', { kind: 'budget-set', target: { scope: 'workspace' }, period: 'month', limitMc: 1_000_000 }], // as the App Home modal reads it
     ['budget thresholds workspace day 80%,50,100', { kind: 'budget-thresholds', target: { scope: 'workspace' }, period: 'day', thresholds: [50, 80, 100] }],
     ['budget alerts <#C0ALERTS|kling-alerts>', { kind: 'budget-alerts', channelId: 'C0ALERTS' }],
     ['budget confirm 20', { kind: 'budget-confirm', thresholdMc: 20_000 }],

@@ -1,5 +1,6 @@
 import type { BudgetPeriodKind, BudgetRef, BudgetScope } from '../../budget';
-import { AmountError, parseCredits, type Millicredits } from '../../money/credits';
+import type { Millicredits } from '../../money/credits';
+import { readCredits, readThresholds } from './amounts';
 
 /** The App Home's budget modal: its inputs, and reading a submission into a budget (pure). */
 
@@ -35,13 +36,6 @@ type StateValues = Record<
 const SCOPES: BudgetScope[] = ['workspace', 'channel', 'user'];
 const PERIODS: BudgetPeriodKind[] = ['day', 'week', 'month'];
 
-/** "80, 100" or "50% 80%": whole percents from 1 to 100. */
-function readThresholds(text: string): number[] | undefined {
-  const parts = text.split(/[\s,;]+/).filter(Boolean).map((p) => p.replace(/%$/, ''));
-  if (!parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) >= 1 && Number(p) <= 100)) return undefined;
-  return [...new Set(parts.map(Number))].sort((a, b) => a - b);
-}
-
 /**
  * The submitted modal as a budget for `ledger.setBudget`, or the mistakes by input block. Editing an
  * existing budget fixes its scope and period (`fixed`); a new one reads them from the form.
@@ -64,13 +58,8 @@ export function readBudgetForm(values: StateValues, teamId: string, fixed?: Budg
     if (scope && period && scopeId) target = { scope, scopeId, period };
   }
 
-  let limitMc: Millicredits | undefined;
-  try {
-    limitMc = parseCredits((field(BudgetField.limit)?.value ?? '').trim().replace(/,/g, ''));
-    if (limitMc < 0) throw new AmountError('negative');
-  } catch {
-    errors[BudgetField.limit] = 'A number of credits, such as 200 or 12.5.';
-  }
+  const limitMc = readCredits(field(BudgetField.limit)?.value ?? '');
+  if (limitMc === undefined) errors[BudgetField.limit] = 'A number of credits, such as 200 or 12.5.';
   const thresholdText = field(BudgetField.thresholds)?.value?.trim();
   const thresholds = thresholdText ? readThresholds(thresholdText) : [80, 100];
   if (!thresholds) errors[BudgetField.thresholds] = 'Percents of the limit from 1 to 100, such as 80, 100.';

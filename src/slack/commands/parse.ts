@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { AmountError, parseCredits, type Millicredits } from '../../money/credits';
+import type { Millicredits } from '../../money/credits';
 import { decodeSlackText } from '../escape';
 import { MAX_PROMPT_CHARS, promptLength } from '../../pricing';
+import { readCredits, readThresholds } from './amounts';
 
 /**
  * The `/kling` grammar (design §5). Text arrives in Slack's escaped wire form; flags may come in any
@@ -204,22 +205,15 @@ function parsePeriod(token: Token | undefined, usage: UsageKey): Period {
 /** A non-negative number of credits, or a usage error saying `missing` when there is none. */
 function parseAmount(token: Token | undefined, usage: UsageKey, missing: string): Millicredits {
   if (!token) throw new UsageError(missing, usage);
-  try {
-    const amount = parseCredits(token.value);
-    if (amount < 0) throw new AmountError('negative');
-    return amount;
-  } catch {
-    throw new UsageError(`\`${excerpt(token.value)}\` is not a number of credits (for example 200 or 12.5).`, usage);
-  }
+  const amount = readCredits(token.value);
+  if (amount === undefined) throw new UsageError(`\`${excerpt(token.value)}\` is not a number of credits (for example 200 or 12.5).`, usage);
+  return amount;
 }
 
 function parseThresholds(token: Token | undefined): number[] {
-  const parts = (token?.value ?? '').split(',').map((p) => p.trim().replace(/%$/, ''));
-  const numbers = parts.map(Number);
-  if (!token || numbers.some((n, i) => !/^\d{1,3}$/.test(parts[i]!) || n < 1 || n > 100)) {
-    throw new UsageError('Thresholds are percents of the limit between 1 and 100, comma-separated, for example 50,80,100.', 'budgetThresholds');
-  }
-  return [...new Set(numbers)].sort((a, b) => a - b);
+  const thresholds = token && readThresholds(token.value);
+  if (!thresholds) throw new UsageError('Thresholds are percents of the limit between 1 and 100, comma-separated, for example 50,80,100.', 'budgetThresholds');
+  return thresholds;
 }
 
 function expectEnd(tokens: Token[], from: number, usage: UsageKey): void {
