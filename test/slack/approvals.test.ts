@@ -1,6 +1,5 @@
 import { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Ledger } from '../../src/budget';
 import { rows, sql } from '../../src/db';
 import { blockProblems } from '../../src/dev/slack-workspace';
 import { builtInCatalog } from '../../src/pricing';
@@ -44,19 +43,17 @@ describe('approval blocks', () => {
 
 describe('approvals end to end', () => {
   let h: Harness;
-  let ledger: Ledger;
   let linusDm: string;
 
   beforeAll(async () => {
     h = await startHarness({ env: { DEFAULT_DAILY_LIMIT: '1000' } });
-    ledger = new Ledger(h.database.db);
     const web = new WebClient(BOT_TOKEN, { slackApiUrl: `${h.slack.url}/api/` });
     linusDm = (await web.conversations.open({ users: LINUS })).channel!.id!;
   });
   afterAll(async () => h?.close());
 
   const lastEphemeral = (userId: string, channel: string) => h.slack.messages(channel).filter((m) => m.ephemeralTo === userId).at(-1)!;
-  const linusBudget = async () => (await ledger.usageFor({ teamId: 'T0DEMO', channelId: 'C0VIDEO', userId: LINUS })).find((u) => u.budget.scope === 'user')!;
+  const linusBudget = async () => (await h.ledger.usageFor({ teamId: 'T0DEMO', channelId: 'C0VIDEO', userId: LINUS })).find((u) => u.budget.scope === 'user')!;
   const adjustments = () => rows<{ amount_mc: number; actor: string; memo: string }>(h.database.db, sql`select amount_mc, actor, memo from ledger_entries where kind = 'adjust' order by id`);
   const jobsOf = (prompt: string) => rows<{ id: string; state: string }>(h.database.db, sql`select id, state::text as state from generations where request->>'prompt' = ${prompt} and state <> 'refused'`);
   const approvalsRows = () => rows<{ id: string; state: string; decided_by: string | null }>(h.database.db, sql`select id, state::text as state, decided_by from approvals order by requested_at`);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Ledger, type Usage } from '../../src/budget';
+import type { Usage } from '../../src/budget';
 import { rows, sql } from '../../src/db';
 import { viewProblems, type StoredView } from '../../src/dev/slack-workspace';
 import { builtInCatalog, type Quote } from '../../src/pricing';
@@ -98,11 +98,9 @@ describe('batch blocks', () => {
 
 describe('/kling batch end to end', () => {
   let h: Harness;
-  let ledger: Ledger;
 
   beforeAll(async () => {
     h = await startHarness({ env: { DEFAULT_DAILY_LIMIT: '1000' } });
-    ledger = new Ledger(h.database.db);
   });
   afterAll(async () => h?.close());
 
@@ -170,7 +168,7 @@ describe('/kling batch end to end', () => {
     // The modal stays open with the error under the prompts; nothing was held or queued.
     expect(h.slack.views(LINUS).find((v) => v.id === view.id)).toMatchObject({ open: true, errors: ack.errors });
     expect(await jobsOf(LINUS)).toEqual([]);
-    const mine = (await ledger.usageFor({ teamId: 'T0DEMO', channelId: 'C0VIDEO', userId: LINUS })).find((u) => u.budget.scope === 'user')!;
+    const mine = (await h.ledger.usageFor({ teamId: 'T0DEMO', channelId: 'C0VIDEO', userId: LINUS })).find((u) => u.budget.scope === 'user')!;
     expect(mine.heldMc).toBe(0);
 
     // The advice works: the same four in std fit exactly.
@@ -193,7 +191,7 @@ describe('/kling batch end to end', () => {
     // A timezone in which it is the middle of the day right now, so the batch must wait.
     const offset = ((13 - new Date().getUTCHours() + 36) % 24) - 12;
     const timezone = offset === 0 ? 'UTC' : `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`;
-    await ledger.setTimezone('T0DEMO', timezone);
+    await h.ledger.setTimezone('T0DEMO', timezone);
     const view = await openModal(ADA);
     const before = new Date();
     expect(await submit(ADA, view, ['night fox', 'night owl'], { model: 'kling-v2-5-turbo', options: ['off-peak'] })).toEqual({ status: 200, body: '' });
@@ -208,7 +206,7 @@ describe('/kling batch end to end', () => {
     await h.slack.waitFor(() => h.kling.tasks().some((t) => (t.body as { prompt?: string }).prompt === 'a daytime fox'), 10_000);
     expect((await jobsOf(ADA)).slice(0, 2).map((j) => j.state)).toEqual(['queued', 'queued']);
     expect(h.kling.tasks().some((t) => jobs.some((j) => j.id === t.externalTaskId))).toBe(false);
-    const held = (await ledger.usageFor({ teamId: 'T0DEMO', channelId: 'C0VIDEO', userId: ADA })).find((u) => u.budget.scope === 'workspace')!;
+    const held = (await h.ledger.usageFor({ teamId: 'T0DEMO', channelId: 'C0VIDEO', userId: ADA })).find((u) => u.budget.scope === 'workspace')!;
     expect(held.heldMc).toBeGreaterThanOrEqual(jobs.reduce((sum, j) => sum + j.estimate_mc, 0));
   });
 });

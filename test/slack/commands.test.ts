@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Ledger } from '../../src/budget';
 import { rows, sql } from '../../src/db';
 import { signSlackRequest, validateBlocks } from '../../src/dev/slack-workspace';
 import { startHarness, textOf, SIGNING_SECRET, type Harness } from './harness';
@@ -10,7 +9,6 @@ import { startHarness, textOf, SIGNING_SECRET, type Harness } from './harness';
  */
 
 let h: Harness;
-let ledger: Ledger;
 // Ada is a Slack admin (users.info); Grace and Linus are not.
 const ADA = 'U0ADA';
 const GRACE = 'U0GRACE';
@@ -18,7 +16,6 @@ const LINUS = 'U0LINUS';
 
 beforeAll(async () => {
   h = await startHarness({ env: { CONFIRM_THRESHOLD: '8', DEFAULT_DAILY_LIMIT: '1000' } });
-  ledger = new Ledger(h.database.db);
 });
 afterAll(async () => h?.close());
 
@@ -195,7 +192,7 @@ describe('/kling estimate, budget, history, status, help', () => {
     expect(textOf(set.ack)).toContain("<#C0VIDEO>'s weekly budget is now 300 credits (alerts at 80%, 100%)");
     const thresholds = await h.command(ADA, 'budget thresholds <#C0VIDEO|video> week 50,90');
     expect(textOf(thresholds.ack)).toContain('alerts at 50%, 90%');
-    const channel = (await ledger.budgets('T0DEMO')).find((b) => b.scope === 'channel');
+    const channel = (await h.ledger.budgets('T0DEMO')).find((b) => b.scope === 'channel');
     expect(channel).toMatchObject({ scopeId: 'C0VIDEO', period: 'week', limitMc: 300_000, thresholds: [50, 90] });
 
     const alerts = await h.command(ADA, 'budget alerts <#C0ALERTS|kling-alerts>');
@@ -205,12 +202,12 @@ describe('/kling estimate, budget, history, status, help', () => {
   });
 
   it('a non-admin cannot change a budget', async () => {
-    const before = await ledger.budgets('T0DEMO');
+    const before = await h.ledger.budgets('T0DEMO');
     const reply = await h.command(GRACE, 'budget set workspace day 99999');
     expect(textOf(reply.ack)).toContain('Only workspace admins');
     const alerts = await h.command(GRACE, 'budget alerts <#C0GENERAL|general>');
     expect(textOf(alerts.ack)).toContain('Only workspace admins');
-    expect(await ledger.budgets('T0DEMO')).toEqual(before);
+    expect(await h.ledger.budgets('T0DEMO')).toEqual(before);
   });
 
   it('budget mistakes name the wrong part and show the right usage', async () => {
@@ -258,7 +255,7 @@ describe('HTTP', () => {
     expect((await post(signSlackRequest('not-the-secret', body))).status).toBe(401);
     expect((await post(signSlackRequest(SIGNING_SECRET, body, Math.floor(Date.now() / 1000) - 600))).status).toBe(401);
     expect((await post({})).status).toBe(401);
-    expect((await ledger.budgets('T0DEMO')).find((b) => b.scope === 'workspace')?.limitMc).not.toBe(1000);
+    expect((await h.ledger.budgets('T0DEMO')).find((b) => b.scope === 'workspace')?.limitMc).not.toBe(1000);
   });
 
   it('/healthz answers while the database does; /metrics counts commands and refusals', async () => {

@@ -1,4 +1,5 @@
 import { createBot, type Bot, type BotOverrides } from '../../src/app';
+import { Ledger } from '../../src/budget';
 import { loadConfig } from '../../src/config';
 import { startKlingSimulator, type KlingSimulator, type KlingSimulatorOptions } from '../../src/dev/kling-sim';
 import { startSlackWorkspace, DEFAULT_USERS, DEFAULT_CHANNELS, type SlackWorkspace, type StoredMessage } from '../../src/dev/slack-workspace';
@@ -15,6 +16,8 @@ export interface Harness {
   slack: SlackWorkspace;
   kling: KlingSimulator;
   database: TestDatabase;
+  /** A ledger on the bot's database, to read or set budgets behind the bot's back. */
+  ledger: Ledger;
   /** http://127.0.0.1:PORT, the bot's own server. */
   botUrl: string;
   /** The ack body of a command, parsed (undefined when the ack was empty). */
@@ -70,6 +73,7 @@ export async function startHarness(
 
   return {
     bot, slack, kling, database, botUrl,
+    ledger: new Ledger(database.db),
     async command(userId, text, channelId = 'C0VIDEO') {
       const reply = await slack.slashCommand({ userId, channelId, text });
       return { status: reply.status, ack: reply.body.trim() ? JSON.parse(reply.body) : undefined };

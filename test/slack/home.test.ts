@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Ledger, type BudgetRef, type Usage } from '../../src/budget';
+import type { BudgetRef, Usage } from '../../src/budget';
 import { viewProblems, type StoredView } from '../../src/dev/slack-workspace';
 import type { Generation } from '../../src/generations';
 import { budgetModal, homeTab } from '../../src/slack/blocks/home';
@@ -97,11 +97,9 @@ describe('reading the budget form', () => {
 
 describe('App Home end to end', () => {
   let h: Harness;
-  let ledger: Ledger;
 
   beforeAll(async () => {
     h = await startHarness({ env: { DEFAULT_DAILY_LIMIT: '1000' } });
-    ledger = new Ledger(h.database.db);
   });
   afterAll(async () => h?.close());
 
@@ -131,7 +129,7 @@ describe('App Home end to end', () => {
 
   it('lets an admin edit a budget in a modal; the budget changes and the home is republished', async () => {
     const home = await openHome(ADA);
-    const graceBudget = (await ledger.budgets('T0DEMO')).find((b) => b.scope === 'user' && b.scopeId === GRACE)!;
+    const graceBudget = (await h.ledger.budgets('T0DEMO')).find((b) => b.scope === 'user' && b.scopeId === GRACE)!;
     expect(JSON.stringify(home.view.blocks)).toContain(`"action_id":"home_budget_edit","value":"${graceBudget.id}"`);
 
     await h.slack.clickViewButton({ userId: ADA, viewId: home.id, actionId: 'home_budget_edit', value: String(graceBudget.id) });
@@ -152,7 +150,7 @@ describe('App Home end to end', () => {
       },
     });
     expect(saved).toEqual({ status: 200, body: '' });
-    const changed = (await ledger.budgets('T0DEMO')).find((b) => b.id === graceBudget.id)!;
+    const changed = (await h.ledger.budgets('T0DEMO')).find((b) => b.id === graceBudget.id)!;
     expect(changed).toMatchObject({ scope: 'user', scopeId: GRACE, period: 'day', limitMc: 25_000, thresholds: [50, 90], hard: false });
     const republished = await h.slack.waitFor(() => h.slack.views(ADA).find((v) => v.type === 'home' && v.updatedAt > before));
     expect(textOf(republished.view as { blocks: unknown[] })).toMatch(/\*<@U0GRACE>'s daily budget\* \(soft: alerts only\)\n`[█▒░]{10}` 6% · 1\.5 of 25 · alerts at 50%, 90%/);
@@ -174,9 +172,9 @@ describe('App Home end to end', () => {
       },
     });
     expect(saved).toEqual({ status: 200, body: '' });
-    expect((await ledger.budgets('T0DEMO')).find((b) => b.scope === 'user' && b.scopeId === LINUS)).toMatchObject({ period: 'month', limitMc: 300_000, hard: true, thresholds: [80, 100] });
+    expect((await h.ledger.budgets('T0DEMO')).find((b) => b.scope === 'user' && b.scopeId === LINUS)).toMatchObject({ period: 'month', limitMc: 300_000, hard: true, thresholds: [80, 100] });
 
-    for (let i = 0; i < 80; i++) await ledger.setBudget({ teamId: 'T0DEMO', scope: 'channel', scopeId: `C${String(i).padStart(4, '0')}`, period: 'day', limitMc: 5_000, by: ADA });
+    for (let i = 0; i < 80; i++) await h.ledger.setBudget({ teamId: 'T0DEMO', scope: 'channel', scopeId: `C${String(i).padStart(4, '0')}`, period: 'day', limitMc: 5_000, by: ADA });
     const crowded = await openHome(LINUS, Date.now());
     expect(viewProblems(crowded.view, 'home')).toEqual([]);
     expect((crowded.view.blocks as unknown[]).length).toBeLessThanOrEqual(100);
