@@ -12,7 +12,7 @@ import { quoteRequest } from '../commands/request';
 import type { Feature, SlackDeps } from '../deps';
 import { deliver } from '../delivery';
 import { ActionId } from '../ids';
-import { requestVideo } from './generate';
+import { requestVideo, startJobs } from './generate';
 import { teamOf } from './payload';
 
 /**
@@ -146,10 +146,7 @@ export const approvals: Feature = {
       }
 
       const outcome = await requestVideo({ text: request.commandText, confirmed: true, skipDuplicate: true }, scope, deps);
-      if (outcome.jobId) {
-        void deps.cards.sync(outcome.jobId, { post: true });
-        deps.worker.wake(outcome.jobId);
-      }
+      if (outcome.jobId) startJobs([outcome.jobId], deps);
       await respond({ replace_original: true, ...approvalDecided(decided, prompt, { ...price, raised, refusedAgain: !outcome.jobId }) });
       await tellRequester(decided, approvalAnswer(decided, outcome.jobId ? 'queued' : 'refused'), deps, client);
     });

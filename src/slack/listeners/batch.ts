@@ -4,6 +4,7 @@ import * as replies from '../blocks/replies';
 import { BatchField, checkBatch, offPeakStart, quoteBatch, readBatchForm, type FormErrors } from '../commands/batch';
 import type { Feature, SlackDeps } from '../deps';
 import { ActionId } from '../ids';
+import { startJobs } from './generate';
 import { teamOf } from './payload';
 
 /**
@@ -74,8 +75,7 @@ export const batch: Feature = {
       }
       await ack();
 
-      for (const job of result.generations) void deps.cards.sync(job.id, { post: true });
-      deps.worker.wake();
+      startJobs(result.generations.map((job) => job.id), deps);
       const note = batchQueued(quotes, { channelId, notBefore, creditPriceUsd: deps.config.CREDIT_PRICE_USD });
       await client.chat.postEphemeral({ channel: channelId, user: scope.userId, ...note }).catch((error: unknown) => {
         deps.logger.warn({ err: error, scope }, 'batch: the queued note could not be shown; the job cards say it too');

@@ -50,10 +50,10 @@ export async function requestVideo(request: PendingRequest, scope: RequestScope,
   return { jobId: result.generations[0]!.id };
 }
 
-/** After the ack: the job card goes up and the worker is told there is work, once the burst's acks are out. */
-function startJob(jobId: string, deps: SlackDeps): void {
-  void deps.cards.sync(jobId, { post: true });
-  void deps.acksFirst.settled().then(() => deps.worker.wake(jobId));
+/** After jobs are queued (a command, a batch, an approval): their cards go up, and the worker is told there is work once the burst's acks are out. */
+export function startJobs(jobIds: string[], deps: SlackDeps): void {
+  for (const id of jobIds) void deps.cards.sync(id, { post: true });
+  void deps.acksFirst.settled().then(() => deps.worker.wake());
 }
 
 /** A pending request carried by a button, re-run for the person who clicked it. */
@@ -69,7 +69,7 @@ async function onRequestButton(args: { ack: () => Promise<void>; body: BlockButt
   try {
     const outcome = await requestVideo({ ...request, ...change }, scope, deps);
     await respond({ replace_original: true, ...(outcome.reply ?? replies.notice(':white_check_mark: Queued. The job card is in the channel.')) });
-    if (outcome.jobId) startJob(outcome.jobId, deps);
+    if (outcome.jobId) startJobs([outcome.jobId], deps);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     await respond({ replace_original: true, ...replies.usageError(error) });
@@ -88,13 +88,13 @@ export const generate: Feature = {
       const first = await Promise.race([outcome, late]).finally(() => clearTimeout(timer));
       if (first !== 'late') {
         await ctx.ack(first.reply);
-        if (first.jobId) startJob(first.jobId, deps);
+        if (first.jobId) startJobs([first.jobId], deps);
         return;
       }
       await ctx.ack(replies.notice(':hourglass_flowing_sand: Checking your budgets…'));
       const result = await outcome;
       await ctx.respond({ response_type: 'ephemeral', replace_original: true, ...(result.reply ?? replies.notice(':white_check_mark: Queued. The job card is in the channel.')) });
-      if (result.jobId) startJob(result.jobId, deps);
+      if (result.jobId) startJobs([result.jobId], deps);
     },
 
     async estimate(ctx, deps) {
