@@ -153,7 +153,9 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
   const acksFirst = new AcksFirst();
   // Cards are posted by a client that does not retry on its own: after a lost answer, JobCards looks for the
   // card before posting it again, where a blind retry would leave a second one.
-  const cardClient = new WebClient(config.SLACK_BOT_TOKEN, { ...clientOptions, retryConfig: { retries: 0 }, logger: boltLogger(logger) });
+  const cardClient = new WebClient(config.SLACK_BOT_TOKEN, {
+    ...clientOptions, retryConfig: { retries: 0 }, logger: boltLogger(logger),
+  });
   const cards = new JobCards({
     client: cardClient, queue: backgroundQueue, logger, creditPriceUsd: config.CREDIT_PRICE_USD, now,
     acksFirst: () => acksFirst.settled(),

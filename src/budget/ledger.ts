@@ -296,5 +296,6 @@ function refusalOf(budgets: store.ReservedBudget[], refusedId: number, batch: Re
 
 /** The budget_alerts primary key of an alert event. */
 function alertKey(event: LedgerEvent): store.AlertKey {
-  return { budgetId: event.budget.id, periodStart: event.periodStart, kind: event.kind, threshold: event.kind === 'threshold' ? event.threshold : 0 };
+  const threshold = event.kind === 'threshold' ? event.threshold : 0;
+  return { budgetId: event.budget.id, periodStart: event.periodStart, kind: event.kind, threshold };
 }

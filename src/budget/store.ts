@@ -225,7 +225,8 @@ export function undeliveredAlerts(db: Db, teamId?: string): Promise<(EventRow & 
 
 export interface AlertKey { budgetId: number; periodStart: Date; kind: string; threshold: number }
 
-const isAlert = (key: AlertKey) => sql`budget_id = ${key.budgetId} and period_start = ${key.periodStart.toISOString()}::timestamptz
+const isAlert = (key: AlertKey) => sql`budget_id = ${key.budgetId}
+  and period_start = ${key.periodStart.toISOString()}::timestamptz
   and kind = ${key.kind}::budget_alert_kind and threshold = ${key.threshold}`;
 
 export async function claimAlert(db: Db, key: AlertKey, leaseMs: number): Promise<boolean> {

@@ -6,7 +6,9 @@ import type { PricedRequest } from '../pricing';
 import { GroupCommit, transactionPerGroup } from '../db/group-commit';
 import { requestKey } from './request-key';
 import * as store from './store';
-import { GenerationError, type DuplicateFound, type EnqueueRequest, type EnqueueResult, type Generation, type GenerationState } from './types';
+import {
+  GenerationError, type DuplicateFound, type EnqueueRequest, type EnqueueResult, type Generation, type GenerationState,
+} from './types';
 
 /** Kling keeps results for 30 days (reference §3), so an older duplicate has nothing left to offer. */
 const KLING_RETENTION_DAYS = 30;
@@ -184,7 +186,7 @@ export class GenerationQueue {
   }
 
   /** Claims the job's next Slack post (card or result reply) for `by`; see store.claimPost. */
-  claimPost(id: string, by: string, leaseMs: number): Promise<{ job: Generation; uncertain: boolean } | undefined> {
+  claimPost(id: string, by: string, leaseMs: number): ReturnType<typeof store.claimPost> {
     return store.claimPost(this.db, id, by, leaseMs);
   }
 

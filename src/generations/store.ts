@@ -129,7 +129,9 @@ export async function setCard(db: Db, id: string, channelId: string, ts: string)
  * there is one to make and nobody else holds the claim. `uncertain` when an earlier claim was never
  * released: that post may have landed, so the claimant looks for it before posting again.
  */
-export async function claimPost(db: Db, id: string, by: string, leaseMs: number): Promise<{ job: Generation; uncertain: boolean } | undefined> {
+export async function claimPost(
+  db: Db, id: string, by: string, leaseMs: number,
+): Promise<{ job: Generation; uncertain: boolean } | undefined> {
   const [row] = await rows<{ id: string; uncertain: boolean }>(db, sql`
     with old as (select id, card_claimed_until from generations where id = ${id} for update)
     update generations g set card_claimed_by = ${by}, card_claimed_until = ${after(leaseMs)}

@@ -81,7 +81,8 @@ export class JobCards {
     const next = (this.chains.get(id) ?? Promise.resolve())
       .then(() => {
         this.waiting.delete(id);
-        return deliver(`job card ${id}`, () => this.inTurn(() => this.render(id)), { logger: this.options.logger, stopped: () => this.stopped });
+        const retry = { logger: this.options.logger, stopped: () => this.stopped };
+        return deliver(`job card ${id}`, () => this.inTurn(() => this.render(id)), retry);
       })
       .catch((error: unknown) => this.options.logger.error({ err: error, generationId: id }, 'job card could not be rendered'));
     this.chains.set(id, next);
@@ -146,7 +147,8 @@ export class JobCards {
         const posted = claim.uncertain && (await this.find(RESULT_EVENT, job, [job.cardChannelId!], job.cardTs));
         if (!posted) {
           const reply = { ...resultReply(job), metadata: metadata(RESULT_EVENT, job) };
-          await client.chat.postMessage({ channel: job.cardChannelId!, thread_ts: job.cardTs, ...reply, unfurl_links: true });
+          const thread = { channel: job.cardChannelId!, thread_ts: job.cardTs };
+          await client.chat.postMessage({ ...thread, ...reply, unfurl_links: true });
         }
         await queue.setResultPosted(id);
       }
@@ -162,7 +164,8 @@ export class JobCards {
     let found = uncertain ? await this.find(CARD_EVENT, job, [job.channelId, () => this.dm(job)]) : undefined;
     if (!found) {
       try {
-        found = { channel: job.channelId, ts: (await client.chat.postMessage({ channel: job.channelId, ...card })).ts! };
+        const posted = await client.chat.postMessage({ channel: job.channelId, ...card });
+        found = { channel: job.channelId, ts: posted.ts! };
       } catch (error) {
         if (!closed(error)) throw error;
         // The bot cannot post here (a private channel it is not in): the requester gets the card in a DM.
@@ -184,7 +187,9 @@ export class JobCards {
    * in turn (one the bot cannot read is passed over), since the job was made; in the thread of `thread`.
    * A channel it may not read at all (a missing scope) counts as not found: a second card beats none.
    */
-  private async find(event: string, job: Generation, channels: (string | (() => Promise<string>))[], thread?: string): Promise<Found | undefined> {
+  private async find(
+    event: string, job: Generation, channels: (string | (() => Promise<string>))[], thread?: string,
+  ): Promise<Found | undefined> {
     const { client, logger } = this.options;
     for (const where of channels) {
       const channel = typeof where === 'string' ? where : await where();
@@ -205,7 +210,9 @@ export class JobCards {
         }
       } catch (error) {
         if (!(error instanceof WebAPIPlatformError)) throw error;
-        if (!closed(error)) logger.warn({ err: error, generationId: job.id, channel }, 'cannot look for an earlier post; posting again');
+        if (!closed(error)) {
+          logger.warn({ err: error, generationId: job.id, channel }, 'cannot look for an earlier post; posting again');
+        }
       }
     }
     return undefined;
@@ -213,7 +220,8 @@ export class JobCards {
 
   private async update(job: Generation): Promise<void> {
     try {
-      await this.options.client.chat.update({ channel: job.cardChannelId!, ts: job.cardTs!, ...jobCard(job, this.cardOptions()) });
+      const card = jobCard(job, this.cardOptions());
+      await this.options.client.chat.update({ channel: job.cardChannelId!, ts: job.cardTs!, ...card });
     } catch (error) {
       if (!(error instanceof WebAPIPlatformError)) throw error;
       // Final (the card was deleted, the channel archived): nothing left to keep up to date.

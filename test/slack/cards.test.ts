@@ -1,6 +1,7 @@
 import { WebClient } from '@slack/web-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_CHANNELS, DEFAULT_USERS, startSlackWorkspace, type SlackWorkspace } from '../../src/dev/slack-workspace';
+import { DEFAULT_CHANNELS, DEFAULT_USERS, startSlackWorkspace } from '../../src/dev/slack-workspace';
+import type { SlackWorkspace } from '../../src/dev/slack-workspace';
 import { rows, sql } from '../../src/db';
 import * as store from '../../src/generations/store';
 import { createLogger } from '../../src/log';
@@ -25,7 +26,9 @@ const replicas: { stop(): Promise<void> }[] = [];
 
 beforeEach(async () => {
   r = await rig();
-  slack = await startSlackWorkspace({ signingSecret: 'unused', botToken: BOT_TOKEN, users: DEFAULT_USERS, channels: DEFAULT_CHANNELS });
+  slack = await startSlackWorkspace({
+    signingSecret: 'unused', botToken: BOT_TOKEN, users: DEFAULT_USERS, channels: DEFAULT_CHANNELS,
+  });
 });
 
 afterEach(async () => {
@@ -35,7 +38,10 @@ afterEach(async () => {
 });
 
 /** As the bot builds it for cards: no retries of its own. */
-const client = () => new WebClient(BOT_TOKEN, { slackApiUrl: `${slack.url}/api/`, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true });
+const client = () =>
+  new WebClient(BOT_TOKEN, {
+    slackApiUrl: `${slack.url}/api/`, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true,
+  });
 
 function replica(options: Partial<JobCardsOptions> = {}): JobCards {
   const cards = new JobCards({ client: client(), queue: r.queue, logger, creditPriceUsd: 0.1, ...options });
@@ -44,7 +50,8 @@ function replica(options: Partial<JobCardsOptions> = {}): JobCards {
 }
 
 async function enqueue(n: number): Promise<string[]> {
-  const result = await r.queue.enqueue(Array.from({ length: n }, (_, i) => request(DEFAULT_USERS[i % 3]!.id, `a fox ${i}`, CHANNEL)));
+  const requests = Array.from({ length: n }, (_, i) => request(DEFAULT_USERS[i % 3]!.id, `a fox ${i}`, CHANNEL));
+  const result = await r.queue.enqueue(requests);
   if (!result.ok) throw new Error('not queued');
   return result.generations.map((g) => g.id);
 }
@@ -61,6 +68,13 @@ function cardsOf(id: string) {
   const all = slack.messages(CHANNEL);
   const cards = all.filter((m) => m.botId && !m.threadTs && textOf(m).includes(id));
   return { cards, replies: cards.flatMap((c) => all.filter((m) => m.threadTs === c.ts)) };
+}
+
+/** A replica claimed the job's post and died: its claim has run out. */
+async function diedHolding(id: string): Promise<void> {
+  await r.database.db.execute(sql`
+    update generations set card_claimed_by = 'dead', card_claimed_until = now() - interval '1 second'
+    where id = ${id}`);
 }
 
 async function recorded(id: string) {
@@ -89,8 +103,7 @@ describe('job cards with two replicas', () => {
   it('a job whose replica died before posting its card gets its card and its video from another replica', async () => {
     const [never, claimedThenDied] = await enqueue(2);
     // One replica claimed the post and died before it: the claim runs out, the post may or may not have landed.
-    await r.database.db.execute(sql`update generations set card_claimed_by = 'dead', card_claimed_until = now() - interval '1 second'
-      where id = ${claimedThenDied!}`);
+    await diedHolding(claimedThenDied!);
     replica({ sweepMs: 100, graceMs: 200 }).start();
     for (const id of [never!, claimedThenDied!]) {
       await waitFor(`the card of ${id}`, () => cardsOf(id).cards.length > 0, 20_000);
@@ -103,11 +116,9 @@ describe('job cards with two replicas', () => {
 
   it('a card a dead replica posted but never recorded is adopted, not posted again', async () => {
     const [id] = await enqueue(1);
-    const landed = await client().chat.postMessage({
-      channel: CHANNEL, text: `Queued: a fox 0 · job ${id}`, metadata: { event_type: 'kling_job_card', event_payload: { job_id: id! } },
-    });
-    await r.database.db.execute(sql`update generations set card_claimed_by = 'dead', card_claimed_until = now() - interval '1 second'
-      where id = ${id!}`);
+    const metadata = { event_type: 'kling_job_card', event_payload: { job_id: id! } };
+    const landed = await client().chat.postMessage({ channel: CHANNEL, text: `Queued: a fox 0 · job ${id}`, metadata });
+    await diedHolding(id!);
     await replica().sync(id!);
     expect((await recorded(id!)).card_ts).toBe(landed.ts);
     expect(cardsOf(id!).cards).toHaveLength(1);
@@ -131,21 +142,29 @@ describe('job cards with two replicas', () => {
   });
 });
 
+/** A replica's notifier: budget alerts go to C0ALERTS. */
+function notifier(): Notifier {
+  const slackClient = client();
+  const admins = new Admins(slackClient, [], logger);
+  const n = new Notifier({
+    client: slackClient, ledger: r.ledger, cards: replica(), admins, logger,
+    creditPriceUsd: 0.1, defaultAlertsChannel: 'C0ALERTS',
+  });
+  replicas.push(n);
+  return n;
+}
+
+const workspaceBudget = (limitMc: number, thresholds: number[]) =>
+  r.ledger.setBudget({ teamId: TEAM, scope: 'workspace', scopeId: TEAM, period: 'day', limitMc, thresholds, by: 'U0' });
+
 describe('budget alerts with two replicas', () => {
   it('two notifiers draining the same outbox at once post each alert once', async () => {
-    await r.ledger.setBudget({ teamId: TEAM, scope: 'workspace', scopeId: TEAM, period: 'day', limitMc: 100_000, thresholds: [10, 20, 30, 40, 50, 60, 70, 80, 90, 100], by: 'U0ADA' });
+    await workspaceBudget(100_000, [10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
     while ((await r.ledger.undeliveredAlerts(TEAM)).length < 8) {
       if (!(await r.queue.enqueue([request('U0GRACE', `a fox ${Math.random()}`, CHANNEL)])).ok) break;
     }
     const alerts = (await r.ledger.undeliveredAlerts(TEAM)).length;
     expect(alerts).toBeGreaterThanOrEqual(8);
-    const notifier = () => {
-      const slackClient = client();
-      const cards = replica();
-      const n = new Notifier({ client: slackClient, ledger: r.ledger, cards, admins: new Admins(slackClient, [], logger), logger, creditPriceUsd: 0.1, defaultAlertsChannel: 'C0ALERTS' });
-      replicas.push(n);
-      return n;
-    };
     const [a, b, c] = [notifier(), notifier(), notifier()];
     await Promise.all([a.deliverAlerts(), b.deliverAlerts(), c.deliverAlerts(TEAM), a.deliverAlerts()]);
     expect(slack.messages('C0ALERTS').filter((m) => m.botId)).toHaveLength(alerts);
@@ -153,14 +172,12 @@ describe('budget alerts with two replicas', () => {
   });
 
   it('an alert claimed by a replica that died is posted by another once its claim runs out', async () => {
-    await r.ledger.setBudget({ teamId: TEAM, scope: 'workspace', scopeId: TEAM, period: 'day', limitMc: 1_000, thresholds: [100], by: 'U0ADA' });
+    await workspaceBudget(1_000, [100]);
     await r.queue.enqueue([request('U0GRACE', 'a fox', CHANNEL)]);
     const [event] = await r.ledger.undeliveredAlerts(TEAM);
     expect(await r.ledger.claimAlert(event!, 300)).toBe(true);   // the replica that died
     expect(await r.ledger.claimAlert(event!, 300)).toBe(false);
-    const slackClient = client();
-    const n = new Notifier({ client: slackClient, ledger: r.ledger, cards: replica(), admins: new Admins(slackClient, [], logger), logger, creditPriceUsd: 0.1, defaultAlertsChannel: 'C0ALERTS' });
-    replicas.push(n);
+    const n = notifier();
     await n.deliverAlerts();
     expect(slack.messages('C0ALERTS')).toHaveLength(0);
     await new Promise((resolve) => setTimeout(resolve, 400));

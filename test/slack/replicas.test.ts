@@ -4,7 +4,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { checkInvariants, Ledger } from '../../src/budget';
 import { rows, sql } from '../../src/db';
 import { startKlingSimulator, type KlingSimulator } from '../../src/dev/kling-sim';
-import { DEFAULT_CHANNELS, DEFAULT_USERS, startSlackWorkspace, type SlackWorkspace } from '../../src/dev/slack-workspace';
+import { DEFAULT_CHANNELS, DEFAULT_USERS, startSlackWorkspace } from '../../src/dev/slack-workspace';
+import type { SlackWorkspace } from '../../src/dev/slack-workspace';
 import { builtInCatalog } from '../../src/pricing';
 import { parseCommand } from '../../src/slack/commands/parse';
 import { quoteRequest } from '../../src/slack/commands/request';
@@ -38,7 +39,10 @@ afterAll(async () => {
  * CLI would run it in a grandchild), and unbundled, since the bot reads its migrations and catalog beside its code.
  */
 function startReplica(name: string, env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], { env: { PATH: process.env.PATH ?? '', ...env, WORKER_ID: name }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
+    env: { PATH: process.env.PATH ?? '', ...env, WORKER_ID: name },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   live.push(child);
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
@@ -47,7 +51,9 @@ function startReplica(name: string, env: Record<string, string>): Promise<{ chil
       const port = /ready (\d+)/.exec(String(d))?.[1];
       if (port) resolve({ child, url: `http://127.0.0.1:${port}/slack/events` });
     });
-    child.on('exit', (code, signal) => reject(new Error(`replica ${name} exited (${code ?? signal}) before it was ready: ${err.slice(-800)}`)));
+    child.on('exit', (code, signal) => {
+      reject(new Error(`replica ${name} exited (${code ?? signal}) before it was ready: ${err.slice(-800)}`));
+    });
   });
 }
 
@@ -60,10 +66,16 @@ function kill(child: ChildProcess): Promise<void> {
 }
 
 describe('two bot replicas on one database', () => {
-  it('one killed right after its acks: every job has one card and its video, every alert one message, the cap and the ledger hold', { timeout: 240_000 }, async () => {
+  const title = 'one killed right after its acks: every job has one card and its video, every alert one message, '
+    + 'the cap and the ledger hold';
+  it(title, { timeout: 240_000 }, async () => {
     database = await createTestDatabase({ max: 2 });
-    kling = await startKlingSimulator({ apiKey: KLING_KEY, concurrency: 20, timings: { queuedMs: 300, processingMs: 600 } });
-    slack = await startSlackWorkspace({ signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN, users: DEFAULT_USERS, channels: DEFAULT_CHANNELS, ackTimeoutMs: 60_000 });
+    const timings = { queuedMs: 300, processingMs: 600 };
+    kling = await startKlingSimulator({ apiKey: KLING_KEY, concurrency: 20, timings });
+    slack = await startSlackWorkspace({
+      signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN, users: DEFAULT_USERS, channels: DEFAULT_CHANNELS,
+      ackTimeoutMs: 60_000,
+    });
     const env = {
       DATABASE_URL: database.url,
       SLACK_BOT_TOKEN: BOT_TOKEN,
@@ -82,7 +94,10 @@ describe('two bot replicas on one database', () => {
     if (generate.kind !== 'generate') throw new Error('not a generate command');
     const each = quoteRequest(builtInCatalog, generate.prompt, generate.flags, 'kling-v2-5-turbo').credits;
     const ledger = new Ledger(database.db);
-    await ledger.setBudget({ teamId: TEAM, scope: 'workspace', scopeId: TEAM, period: 'day', limitMc: each * JOBS, hard: false, thresholds: [10, 20, 30, 40, 50, 60, 70, 80, 90, 100], by: 'U0ADA' });
+    const thresholds = [10, 20, 30, 40, 50, 60, 70, 80, 90, 100];
+    const limitMc = each * JOBS;
+    const workspace = { teamId: TEAM, scope: 'workspace' as const, scopeId: TEAM, period: 'day' as const };
+    await ledger.setBudget({ ...workspace, limitMc, hard: false, thresholds, by: 'U0ADA' });
 
     const [a, b] = await Promise.all([startReplica('replica-a', env), startReplica('replica-b', env)]);
 
@@ -91,18 +106,21 @@ describe('two bot replicas on one database', () => {
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        const [row] = await rows<{ n: number }>(database!.db, sql`select count(*)::int as n from generations where state in ('submitting', 'submitted', 'processing')`);
+        const [row] = await rows<{ n: number }>(database!.db, sql`
+          select count(*)::int as n from generations where state in ('submitting', 'submitted', 'processing')`);
         peak = Math.max(peak, row!.n);
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
     })();
 
     // The burst, split across both replicas; A is killed as soon as its own commands are acked.
-    const acksOf = { a: [] as Promise<{ status: number; body: string }>[], b: [] as Promise<{ status: number; body: string }>[] };
+    type Ack = Promise<{ status: number; body: string }>;
+    const acksOf = { a: [] as Ack[], b: [] as Ack[] };
     for (let i = 0; i < JOBS; i++) {
       const to = i % 2 === 0 ? 'a' : 'b';
       slack.setBotUrl(to === 'a' ? a.url : b.url);   // read as the command is sent
-      acksOf[to].push(slack.slashCommand({ userId: DEFAULT_USERS[i % 3]!.id, channelId: CHANNEL, text: `generate a fox number ${i}` }));
+      const userId = DEFAULT_USERS[i % 3]!.id;
+      acksOf[to].push(slack.slashCommand({ userId, channelId: CHANNEL, text: `generate a fox number ${i}` }));
     }
     const ackedByA = await Promise.all(acksOf.a);
     await kill(a.child);
@@ -110,14 +128,15 @@ describe('two bot replicas on one database', () => {
     slack.setBotUrl(b.url);
     for (const ack of [...ackedByA, ...ackedByB]) expect(ack.status).toBe(200);
 
-    const jobs = () => rows<{ id: string; state: string; card_ts: string | null; result_posted_at: Date | null }>(database!.db, sql`
-      select id, state, card_ts, result_posted_at from generations order by seq`);
+    const jobs = () => rows<{ id: string; state: string; card_ts: string | null }>(database!.db, sql`
+      select id, state, card_ts from generations order by seq`);
     expect((await jobs()).map((j) => j.state).filter((s) => s === 'refused')).toEqual([]);
     expect(await jobs()).toHaveLength(JOBS);
     await waitFor('every job ended, its card up to date and its video posted, every alert delivered', async () => {
       const [pending] = await rows<{ jobs: number; alerts: number }>(database!.db, sql`
         select (select count(*)::int from generations where state in ('queued', 'submitting', 'submitted', 'processing')
-                  or card_ts is null or card_state is distinct from state or (state = 'succeeded' and result_posted_at is null)) as jobs,
+                  or card_ts is null or card_state is distinct from state
+                  or (state = 'succeeded' and result_posted_at is null)) as jobs,
                (select count(*)::int from budget_alerts where delivered_at is null) as alerts`);
       return pending!.jobs === 0 && pending!.alerts === 0;
     }, 150_000);
@@ -130,7 +149,8 @@ describe('two bot replicas on one database', () => {
       expect(cards, job.id).toHaveLength(1);
       expect(cards[0]!.ts).toBe(job.card_ts);
       const replies = messages.filter((m) => m.threadTs === job.card_ts);
-      expect(replies.map((m) => textOf(m)), job.id).toEqual(job.state === 'succeeded' ? [expect.stringContaining('Video')] : []);
+      const video = job.state === 'succeeded' ? [expect.stringContaining('Video')] : [];
+      expect(replies.map((m) => textOf(m)), job.id).toEqual(video);
     }
     const [alerts] = await rows<{ n: number }>(database.db, sql`select count(*)::int as n from budget_alerts`);
     expect(alerts!.n).toBeGreaterThanOrEqual(5);

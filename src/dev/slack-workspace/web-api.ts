@@ -120,7 +120,7 @@ export class WebApi {
     return this.answer(method, authorization, args, { ...fault, afterEffect: false });
   }
 
-  private answer(method: string, authorization: string | undefined, args: Args, fault: FaultSpec | undefined): ApiAnswer {
+  private answer(method: string, authorization: string | undefined, args: Args, fault?: FaultSpec): ApiAnswer {
     const { token, ...recorded } = args;
     if (fault?.httpStatus === 429) {
       const retryAfter = String(fault.retryAfterSec ?? 1);
@@ -462,7 +462,9 @@ export class WebApi {
       const ts = str(args.ts) ?? '';
       const parent = this.state.findMessage(channel.id, ts);
       if (!parent || parent.ephemeralTo) throw new ApiError('thread_not_found');
-      const thread = this.state.messages.filter((m) => m.channel === channel.id && !m.ephemeralTo && (m === parent || m.threadTs === ts));
+      const thread = this.state.messages.filter(
+        (m) => m.channel === channel.id && !m.ephemeralTo && (m === parent || m.threadTs === ts),
+      );
       return this.page(thread, args);
     },
 
