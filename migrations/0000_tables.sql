@@ -25,6 +25,7 @@ CREATE TABLE "budget_alerts" (
 	"charged_mc" bigint NOT NULL,
 	"limit_mc" bigint NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"claimed_until" timestamp with time zone,
 	"delivered_at" timestamp with time zone,
 	CONSTRAINT "budget_alerts_budget_id_period_start_kind_threshold_pk" PRIMARY KEY("budget_id","period_start","kind","threshold")
 );
@@ -106,6 +107,10 @@ CREATE TABLE "generations" (
 	"leased_by" text,
 	"card_channel_id" text,
 	"card_ts" text,
+	"card_claimed_by" text,
+	"card_claimed_until" timestamp with time zone,
+	"card_state" "generation_state",
+	"result_posted_at" timestamp with time zone,
 	"batch_id" text,
 	"result" jsonb,
 	"error_code" integer,
@@ -153,5 +158,7 @@ CREATE INDEX "generations_due_queued" ON "generations" USING btree ("team_id","n
 CREATE INDEX "generations_due_active" ON "generations" USING btree ("next_attempt_at") WHERE "generations"."state" in ('submitting','submitted','processing');--> statement-breakpoint
 CREATE INDEX "generations_in_flight" ON "generations" USING btree ("team_id","user_id") WHERE "generations"."state" in ('submitting','submitted','processing');--> statement-breakpoint
 CREATE INDEX "generations_user" ON "generations" USING btree ("team_id","user_id","created_at");--> statement-breakpoint
+CREATE INDEX "generations_card_due" ON "generations" USING btree ("seq") WHERE "generations"."state" <> 'refused' and ("generations"."card_ts" is null
+      or "generations"."card_state" is distinct from "generations"."state" or ("generations"."state" = 'succeeded' and "generations"."result_posted_at" is null));--> statement-breakpoint
 CREATE INDEX "generations_request_key" ON "generations" USING btree ("team_id","request_key","ended_at") WHERE "generations"."state" = 'succeeded';--> statement-breakpoint
 CREATE INDEX "approvals_team_requested" ON "approvals" USING btree ("team_id","requested_at");

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { App, HTTPReceiver, SocketModeReceiver, type Receiver } from '@slack/bolt';
-import { WebAPIPlatformError, type WebClientOptions } from '@slack/web-api';
+import { WebAPIPlatformError, WebClient, type WebClientOptions } from '@slack/web-api';
 import { Ledger } from './budget';
 import { ConfigError, klingAuth, type Config } from './config';
 import { openDatabase } from './db';
@@ -20,7 +20,7 @@ import { boltLogger } from './slack/bolt-logger';
 import type { SlackDeps } from './slack/deps';
 import { digestPoster } from './slack/digest-poster';
 import { AcksFirst } from './slack/acks-first';
-import { JobCards } from './slack/job-cards';
+import { JobCards, type JobCardsOptions } from './slack/job-cards';
 import { People } from './slack/people';
 import { registerListeners } from './slack/listeners';
 import { Notifier } from './slack/notifier';
@@ -35,6 +35,10 @@ export interface BotOverrides {
   worker?: Partial<WorkerOptions>;
   /** How often undelivered budget alerts are retried (default 60 s). */
   alertRetryMs?: number;
+  /** How long a replica's claim to post a budget alert lasts (default 2 min). */
+  alertLeaseMs?: number;
+  /** The job cards' sweeper and claims (defaults in src/slack/job-cards.ts). */
+  cards?: Pick<JobCardsOptions, 'sweepMs' | 'graceMs' | 'leaseMs'>;
   /** Start the digest's cron (default true). */
   digestSchedule?: boolean;
   /**
@@ -147,12 +151,22 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
   const admins = new Admins(client, config.ADMIN_USER_IDS, logger);
   const backgroundQueue = background === database ? queue : new GenerationQueue(background.db, backgroundLedger, { maxQueuedPerUser: config.MAX_QUEUED_PER_USER });
   const acksFirst = new AcksFirst();
-  const cards = new JobCards({ client, queue: backgroundQueue, logger, creditPriceUsd: config.CREDIT_PRICE_USD, now, acksFirst: () => acksFirst.settled() });
+  // Cards are posted by a client that does not retry on its own: after a lost answer, JobCards looks for the
+  // card before posting it again, where a blind retry would leave a second one.
+  const cardClient = new WebClient(config.SLACK_BOT_TOKEN, {
+    ...clientOptions, retryConfig: { retries: 0 }, logger: boltLogger(logger),
+  });
+  const cards = new JobCards({
+    client: cardClient, queue: backgroundQueue, logger, creditPriceUsd: config.CREDIT_PRICE_USD, now,
+    acksFirst: () => acksFirst.settled(),
+    ...overrides.cards,
+  });
   const notifier = new Notifier({
     client, ledger: backgroundLedger, cards, admins, logger,
     creditPriceUsd: config.CREDIT_PRICE_USD,
     defaultAlertsChannel: config.ALERT_CHANNEL_ID,
     retryMs: overrides.alertRetryMs,
+    leaseMs: overrides.alertLeaseMs,
   });
   const people = new People(client, logger);
   const digest = new DigestService(background.db, backgroundLedger, digestPoster(client, people), {
@@ -197,6 +211,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
         port = (((await app.start(config.PORT)) as Server).address() as AddressInfo).port;
       }
       await worker.start();
+      cards.start();
       notifier.start();
       if (overrides.digestSchedule !== false) await digest.start();
       logger.info({ port, mode: config.SLACK_APP_TOKEN ? 'socket' : 'http' }, 'kling-budget-bot is running');

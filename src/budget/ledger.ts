@@ -170,14 +170,22 @@ export class Ledger {
     return (await store.usageOfScope(tx ?? this.db, scope, at)).map(toUsage);
   }
 
-  /** Alerts claimed but not yet posted (the outbox), oldest first. */
+  /** Alerts not yet posted (the outbox) that no replica is posting now, oldest first. */
   async undeliveredAlerts(teamId?: string, tx?: Db): Promise<LedgerEvent[]> {
     const alerts = await store.undeliveredAlerts(tx ?? this.db, teamId);
     return alerts.map((a) => toEvent(a, toBudgetRef(store.json<store.BudgetRow>(a.budget), a.budget.teamId ?? '')));
   }
 
+  /**
+   * Claims an undelivered alert for `leaseMs`, before it is posted: true for one caller across replicas. A
+   * claim whose replica died before marking it delivered runs out, and the alert is posted again then.
+   */
+  async claimAlert(event: LedgerEvent, leaseMs: number, tx?: Db): Promise<boolean> {
+    return store.claimAlert(tx ?? this.db, alertKey(event), leaseMs);
+  }
+
   async markAlertDelivered(event: LedgerEvent, tx?: Db): Promise<void> {
-    await store.markAlertDelivered(tx ?? this.db, event.budget.id, event.periodStart, event.kind, event.kind === 'threshold' ? event.threshold : 0);
+    await store.markAlertDelivered(tx ?? this.db, alertKey(event));
   }
 
   /** Commit events carry only budget ids; they are rare, so the budgets are read only when there are some. */
@@ -284,4 +292,10 @@ function refusalOf(budgets: store.ReservedBudget[], refusedId: number, batch: Re
   const alternative = fitting && batch[0]!.alternatives!.find((a) => a.label === fitting);
   if (alternative) refusal.fittingAlternative = { label: alternative.label, amountMc: alternative.amountMc };
   return refusal;
+}
+
+/** The budget_alerts primary key of an alert event. */
+function alertKey(event: LedgerEvent): store.AlertKey {
+  const threshold = event.kind === 'threshold' ? event.threshold : 0;
+  return { budgetId: event.budget.id, periodStart: event.periodStart, kind: event.kind, threshold };
 }

@@ -218,14 +218,26 @@ export function undeliveredAlerts(db: Db, teamId?: string): Promise<(EventRow & 
            json_build_object('id', b.id, 'teamId', b.team_id, 'scope', b.scope, 'scopeId', b.scope_id, 'period', b.period,
                              'limitMc', b.limit_mc, 'hard', b.hard, 'thresholds', b.thresholds) as budget
     from budget_alerts a join budgets b on b.id = a.budget_id
-    where a.delivered_at is null ${teamId ? sql`and a.team_id = ${teamId}` : sql``}
+    where a.delivered_at is null and (a.claimed_until is null or a.claimed_until < now())
+      ${teamId ? sql`and a.team_id = ${teamId}` : sql``}
     order by a.created_at, a.budget_id, a.threshold`);
 }
 
-export async function markAlertDelivered(db: Db, budgetId: number, periodStart: Date, kind: string, threshold: number): Promise<void> {
-  await db.execute(sql`
-    update budget_alerts set delivered_at = now()
-    where budget_id = ${budgetId} and period_start = ${periodStart.toISOString()}::timestamptz
-      and kind = ${kind}::budget_alert_kind and threshold = ${threshold} and delivered_at is null`);
+export interface AlertKey { budgetId: number; periodStart: Date; kind: string; threshold: number }
+
+const isAlert = (key: AlertKey) => sql`budget_id = ${key.budgetId}
+  and period_start = ${key.periodStart.toISOString()}::timestamptz
+  and kind = ${key.kind}::budget_alert_kind and threshold = ${key.threshold}`;
+
+export async function claimAlert(db: Db, key: AlertKey, leaseMs: number): Promise<boolean> {
+  const claimed = await rows(db, sql`
+    update budget_alerts set claimed_until = now() + ${leaseMs} * interval '1 millisecond'
+    where ${isAlert(key)} and delivered_at is null and (claimed_until is null or claimed_until < now())
+    returning 1`);
+  return claimed.length > 0;
+}
+
+export async function markAlertDelivered(db: Db, key: AlertKey): Promise<void> {
+  await db.execute(sql`update budget_alerts set delivered_at = now() where ${isAlert(key)} and delivered_at is null`);
 }
 

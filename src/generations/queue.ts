@@ -6,7 +6,9 @@ import type { PricedRequest } from '../pricing';
 import { GroupCommit, transactionPerGroup } from '../db/group-commit';
 import { requestKey } from './request-key';
 import * as store from './store';
-import { GenerationError, type DuplicateFound, type EnqueueRequest, type EnqueueResult, type Generation } from './types';
+import {
+  GenerationError, type DuplicateFound, type EnqueueRequest, type EnqueueResult, type Generation, type GenerationState,
+} from './types';
 
 /** Kling keeps results for 30 days (reference §3), so an older duplicate has nothing left to offer. */
 const KLING_RETENTION_DAYS = 30;
@@ -181,6 +183,24 @@ export class GenerationQueue {
 
   async setCard(id: string, channelId: string, ts: string): Promise<void> {
     if (!(await store.setCard(this.db, id, channelId, ts))) throw new GenerationError('not_found', `There is no generation ${id}.`);
+  }
+
+  /** Claims the job's next Slack post (card or result reply) for `by`; see store.claimPost. */
+  claimPost(id: string, by: string, leaseMs: number): ReturnType<typeof store.claimPost> {
+    return store.claimPost(this.db, id, by, leaseMs);
+  }
+
+  setResultPosted(id: string): Promise<void> {
+    return store.setResultPosted(this.db, id);
+  }
+
+  setCardState(id: string, state: GenerationState, by: string): Promise<void> {
+    return store.setCardState(this.db, id, state, by);
+  }
+
+  /** Jobs whose card needs posting, updating or its result reply, that no replica is at work on. */
+  cardsDue(graceMs: number, limit: number): Promise<string[]> {
+    return store.cardsDue(this.db, graceMs, limit);
   }
 }
 

@@ -38,6 +38,7 @@ function toGeneration(row: Row): Generation {
     attempts: row.attempts,
     cardChannelId: opt(row.cardChannelId),
     cardTs: opt(row.cardTs),
+    resultPostedAt: opt(row.resultPostedAt),
     batchId: opt(row.batchId),
     result: opt(row.result as GenerationResult | null),
     errorCode: opt(row.errorCode),
@@ -111,13 +112,69 @@ export async function latestSucceeded(db: Db, teamId: string, keys: string[], si
   return new Map(found.map((row) => [row.requestKey, toGeneration(row)]));
 }
 
+/** Records the posted card and ends the poster's claim. */
 export async function setCard(db: Db, id: string, channelId: string, ts: string): Promise<boolean> {
   const updated = await db
     .update(generations)
-    .set({ cardChannelId: channelId, cardTs: ts, updatedAt: sql`now()` })
+    .set({ cardChannelId: channelId, cardTs: ts, cardClaimedBy: null, cardClaimedUntil: null, updatedAt: sql`now()` })
     .where(eq(generations.id, id))
     .returning({ id: generations.id });
   return updated.length > 0;
+}
+
+// ---- Slack posts: the card and the result reply ----
+
+/**
+ * Claims the job's next Slack post (its card, or its result reply) for `by` until the lease runs out, when
+ * there is one to make and nobody else holds the claim. `uncertain` when an earlier claim was never
+ * released: that post may have landed, so the claimant looks for it before posting again.
+ */
+export async function claimPost(
+  db: Db, id: string, by: string, leaseMs: number,
+): Promise<{ job: Generation; uncertain: boolean } | undefined> {
+  const [row] = await rows<{ id: string; uncertain: boolean }>(db, sql`
+    with old as (select id, card_claimed_until from generations where id = ${id} for update)
+    update generations g set card_claimed_by = ${by}, card_claimed_until = ${after(leaseMs)}
+    from old
+    where g.id = old.id
+      and (g.card_ts is null or (g.state = 'succeeded' and g.result_posted_at is null))
+      and (g.card_claimed_until is null or g.card_claimed_until < now() or g.card_claimed_by = ${by})
+    returning g.id, old.card_claimed_until is not null as uncertain`);
+  if (!row) return undefined;
+  const job = await get(db, id);
+  return job && { job, uncertain: row.uncertain };
+}
+
+/** The result reply is in the thread: recorded once, and the poster's claim ends. */
+export async function setResultPosted(db: Db, id: string): Promise<void> {
+  await db
+    .update(generations)
+    .set({ resultPostedAt: sql`now()`, cardClaimedBy: null, cardClaimedUntil: null })
+    .where(and(eq(generations.id, id), isNull(generations.resultPostedAt)));
+}
+
+/** The card shows `state` now; a claim `by` held is released (its post is done). */
+export async function setCardState(db: Db, id: string, state: GenerationState, by: string): Promise<void> {
+  await db.execute(sql`
+    update generations set card_state = ${state}::generation_state,
+      card_claimed_by = case when card_claimed_by = ${by} then null else card_claimed_by end,
+      card_claimed_until = case when card_claimed_by = ${by} then null else card_claimed_until end
+    where id = ${id}`);
+}
+
+/**
+ * Jobs whose card is missing, behind its state, or without its result reply, for longer than `graceMs`
+ * (the replica at work on it had its chance) and that nobody holds a live claim on: any replica takes them.
+ */
+export async function cardsDue(db: Db, graceMs: number, limit: number): Promise<string[]> {
+  const found = await rows<{ id: string }>(db, sql`
+    select id from generations
+    where state <> 'refused' and (card_ts is null
+      or card_state is distinct from state or (state = 'succeeded' and result_posted_at is null))
+      and coalesce(ended_at, created_at) < now() - ${graceMs} * interval '1 millisecond'
+      and (card_claimed_until is null or card_claimed_until < now())
+    order by seq limit ${limit}`);
+  return found.map((r) => r.id);
 }
 
 // ---- state changes ----

@@ -28,6 +28,8 @@ export interface Generation {
   attempts: number;
   cardChannelId?: string;
   cardTs?: string;
+  /** When the result reply went into the card's thread. */
+  resultPostedAt?: Date;
   batchId?: string;
   result?: GenerationResult;
   /** Kling's code and reason for a failure (or for the last retry while it is still queued). */

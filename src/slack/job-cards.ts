@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { WebAPIPlatformError, type WebClient } from '@slack/web-api';
 import type { Generation, GenerationQueue } from '../generations';
 import type { Logger } from '../log';
@@ -5,6 +6,7 @@ import { jobCard, resultReply } from './blocks/job-card';
 import { deliver } from './delivery';
 
 export interface JobCardsOptions {
+  /** A client that never retries a call itself: a post whose answer was lost is looked for before it is made again. */
   client: WebClient;
   queue: GenerationQueue;
   logger: Logger;
@@ -12,6 +14,12 @@ export interface JobCardsOptions {
   now?: () => Date;
   /** Resolves when the commands awaiting their ack are answered: a card never delays an ack. */
   acksFirst?: () => Promise<void>;
+  /** How often this replica looks for cards nobody posted or brought up to date (default 10 s). */
+  sweepMs?: number;
+  /** How long a job's own replica has to post or update its card before any replica does (default 10 s). */
+  graceMs?: number;
+  /** How long a claim to post lasts: longer than a Slack call may take (default 30 s). */
+  leaseMs?: number;
 }
 
 /**
@@ -19,42 +27,62 @@ export interface JobCardsOptions {
  * jobs should not crowd out the acks of the commands still arriving: the cards follow at this pace.
  */
 const RENDERS_AT_ONCE = 4;
+/** Jobs the sweeper takes per round. */
+const SWEEP_BATCH = 50;
+/** History pages read when looking for a post whose answer was lost. */
+const LOOKUP_PAGES = 20;
 
 /** Errors that mean the bot cannot post in the channel: the card goes to the requester's DM instead. */
 const CHANNEL_CLOSED = new Set(['not_in_channel', 'channel_not_found', 'is_archived', 'restricted_action']);
+
+/** The message metadata that marks a post as this job's card or result reply. */
+const CARD_EVENT = 'kling_job_card';
+const RESULT_EVENT = 'kling_job_result';
+const metadata = (event: string, job: Generation) => ({ event_type: event, event_payload: { job_id: job.id } });
+
+type Found = { channel: string; ts: string };
+type Page = { messages?: { ts?: string; metadata?: unknown }[]; response_metadata?: { next_cursor?: string } };
+
+const closed = (error: unknown) => error instanceof WebAPIPlatformError && CHANNEL_CLOSED.has(error.data.error);
 
 /**
  * Keeps each job card equal to its generation row. A sync reads the row and renders it, so a sync that
  * is retried after a 429, or runs late, still shows the latest state; syncs of one job run one at a
  * time, and a burst of them collapses into one.
+ *
+ * Any replica posts a job's card and its result reply, each once: the post is claimed in the database
+ * first, and a claim left behind by a replica that died (or a post whose answer was lost) makes the next
+ * claimant look for the message in Slack, by its metadata, before posting it again. A sweeper on every
+ * replica finds the jobs whose card is missing or behind and whose replica did not get to them.
  */
 export class JobCards {
   private readonly chains = new Map<string, Promise<void>>();
-  private readonly waiting = new Map<string, { post: boolean }>();
-  /** Thread replies already posted by this process (a recovered job may report success twice). */
-  private readonly replied = new Set<string>();
+  private readonly waiting = new Set<string>();
+  /** Who claims posts in the database: this process, whatever its worker id. */
+  private readonly me = `cards-${randomUUID()}`;
   private stopped = false;
+  private sweeping = false;
+  private timer?: NodeJS.Timeout;
   private rendering = 0;
   private readonly turns: (() => void)[] = [];
 
   constructor(private readonly options: JobCardsOptions) {}
 
-  /**
-   * Renders the job into its card. Only the process that took the command posts a new card (`post`);
-   * worker events only update an existing one, so two replicas never post the same card twice.
-   */
-  sync(id: string, options: { post?: boolean } = {}): Promise<void> {
-    const waiting = this.waiting.get(id);
-    if (waiting) {
-      waiting.post ||= Boolean(options.post);
-      return this.chains.get(id)!;
-    }
-    const entry = { post: Boolean(options.post) };
-    this.waiting.set(id, entry);
+  /** Starts the sweeper. */
+  start(): void {
+    this.timer = setInterval(() => void this.sweep(), this.options.sweepMs ?? 10_000);
+    this.timer.unref();
+  }
+
+  /** Renders the job into its card, posting the card (or the result reply) if nobody has. */
+  sync(id: string): Promise<void> {
+    if (this.waiting.has(id)) return this.chains.get(id)!;
+    this.waiting.add(id);
     const next = (this.chains.get(id) ?? Promise.resolve())
       .then(() => {
         this.waiting.delete(id);
-        return deliver(`job card ${id}`, () => this.inTurn(() => this.render(id, entry.post)), { logger: this.options.logger, stopped: () => this.stopped });
+        const retry = { logger: this.options.logger, stopped: () => this.stopped };
+        return deliver(`job card ${id}`, () => this.inTurn(() => this.render(id)), retry);
       })
       .catch((error: unknown) => this.options.logger.error({ err: error, generationId: id }, 'job card could not be rendered'));
     this.chains.set(id, next);
@@ -66,7 +94,22 @@ export class JobCards {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.timer);
     await Promise.allSettled([...this.chains.values()]);
+  }
+
+  /** One round of the sweeper: syncs the jobs whose card is missing or behind (see GenerationQueue.cardsDue). */
+  async sweep(): Promise<void> {
+    if (this.stopped || this.sweeping) return;
+    this.sweeping = true;
+    try {
+      const due = await this.options.queue.cardsDue(this.options.graceMs ?? 10_000, SWEEP_BATCH);
+      await Promise.all(due.map((id) => this.sync(id)));
+    } catch (error) {
+      this.options.logger.error({ err: error }, 'job cards could not be swept');
+    } finally {
+      this.sweeping = false;
+    }
   }
 
   /** Runs `task` when fewer than RENDERS_AT_ONCE renders are in flight (a retry's wait happens outside). */
@@ -83,46 +126,107 @@ export class JobCards {
     }
   }
 
-  private async render(id: string, post: boolean): Promise<void> {
+  private async render(id: string): Promise<void> {
     const { queue, client } = this.options;
     let job = await queue.get(id);
-    if (!job) return;
-    if (!job.cardTs || !job.cardChannelId) {
-      if (!post) return;
-      const shown = job.state;
-      await this.postCard(job);
-      job = (await queue.get(id))!;
-      if (job.state !== shown) await this.update(job);
+    if (!job || job.state === 'refused') return;
+    if (!job.cardTs || (job.state === 'succeeded' && !job.resultPostedAt)) {
+      const claim = await queue.claimPost(id, this.me, this.options.leaseMs ?? 30_000);
+      // Another replica is posting; it renders the latest state once its post is recorded.
+      if (!claim) return job.cardTs ? this.update(job) : undefined;
+      job = claim.job;
+      if (!job.cardTs) {
+        const shown = job.state;
+        await this.postCard(job, claim.uncertain);
+        job = (await queue.get(id))!;
+        if (job.state !== shown) await this.update(job);
+      } else {
+        await this.update(job);
+      }
+      if (job.state === 'succeeded' && !job.resultPostedAt) {
+        const posted = claim.uncertain && (await this.find(RESULT_EVENT, job, [job.cardChannelId!], job.cardTs));
+        if (!posted) {
+          const reply = { ...resultReply(job), metadata: metadata(RESULT_EVENT, job) };
+          const thread = { channel: job.cardChannelId!, thread_ts: job.cardTs };
+          await client.chat.postMessage({ ...thread, ...reply, unfurl_links: true });
+        }
+        await queue.setResultPosted(id);
+      }
     } else {
       await this.update(job);
     }
-    if (job.state === 'succeeded' && job.cardTs && !this.replied.has(id)) {
-      await client.chat.postMessage({ channel: job.cardChannelId!, thread_ts: job.cardTs, ...resultReply(job), unfurl_links: true });
-      this.replied.add(id);
-    }
+    await queue.setCardState(id, job.state, this.me);
   }
 
-  private async postCard(job: Generation): Promise<void> {
+  private async postCard(job: Generation, uncertain: boolean): Promise<void> {
     const { client, queue } = this.options;
-    const card = jobCard(job, this.cardOptions());
-    let channel = job.channelId;
-    let ts: string | undefined;
-    try {
-      ts = (await client.chat.postMessage({ channel, ...card, unfurl_links: false })).ts;
-    } catch (error) {
-      if (!(error instanceof WebAPIPlatformError) || !CHANNEL_CLOSED.has(error.data.error)) throw error;
-      // The bot cannot post here (a private channel it is not in): the requester gets the card in a DM.
-      const opened = await client.conversations.open({ users: job.userId });
-      channel = opened.channel!.id!;
-      ts = (await client.chat.postMessage({ channel, ...card, unfurl_links: false })).ts;
+    const card = { ...jobCard(job, this.cardOptions()), metadata: metadata(CARD_EVENT, job), unfurl_links: false };
+    let found = uncertain ? await this.find(CARD_EVENT, job, [job.channelId, () => this.dm(job)]) : undefined;
+    if (!found) {
+      try {
+        const posted = await client.chat.postMessage({ channel: job.channelId, ...card });
+        found = { channel: job.channelId, ts: posted.ts! };
+      } catch (error) {
+        if (!closed(error)) throw error;
+        // The bot cannot post here (a private channel it is not in): the requester gets the card in a DM.
+        const channel = await this.dm(job);
+        found = { channel, ts: (await client.chat.postMessage({ channel, ...card })).ts! };
+      }
     }
-    await queue.setCard(job.id, channel, ts!);
-    job.cardChannelId = channel;
-    job.cardTs = ts;
+    await queue.setCard(job.id, found.channel, found.ts);
+    job.cardChannelId = found.channel;
+    job.cardTs = found.ts;
+  }
+
+  private async dm(job: Generation): Promise<string> {
+    return (await this.options.client.conversations.open({ users: job.userId })).channel!.id!;
+  }
+
+  /**
+   * The job's message of this kind, looked for when an earlier post's outcome is unknown: in each channel
+   * in turn (one the bot cannot read is passed over), since the job was made; in the thread of `thread`.
+   * A channel it may not read at all (a missing scope) counts as not found: a second card beats none.
+   */
+  private async find(
+    event: string, job: Generation, channels: (string | (() => Promise<string>))[], thread?: string,
+  ): Promise<Found | undefined> {
+    const { client, logger } = this.options;
+    for (const where of channels) {
+      const channel = typeof where === 'string' ? where : await where();
+      let cursor: string | undefined;
+      try {
+        for (let page = 0; page < LOOKUP_PAGES; page++) {
+          const common = { channel, include_all_metadata: true, limit: 200, ...(cursor && { cursor }) };
+          const found: Page = thread
+            ? await client.conversations.replies({ ...common, ts: thread })
+            : await client.conversations.history({ ...common, oldest: String(job.createdAt.getTime() / 1000 - 1) });
+          const mine = found.messages?.find((m) => {
+            const meta = m.metadata as { event_type?: string; event_payload?: { job_id?: unknown } } | undefined;
+            return meta?.event_type === event && meta.event_payload?.job_id === job.id;
+          });
+          if (mine?.ts) return { channel, ts: mine.ts };
+          cursor = found.response_metadata?.next_cursor;
+          if (!cursor) break;
+        }
+      } catch (error) {
+        if (!(error instanceof WebAPIPlatformError)) throw error;
+        if (!closed(error)) {
+          logger.warn({ err: error, generationId: job.id, channel }, 'cannot look for an earlier post; posting again');
+        }
+      }
+    }
+    return undefined;
   }
 
   private async update(job: Generation): Promise<void> {
-    await this.options.client.chat.update({ channel: job.cardChannelId!, ts: job.cardTs!, ...jobCard(job, this.cardOptions()) });
+    try {
+      const card = jobCard(job, this.cardOptions());
+      await this.options.client.chat.update({ channel: job.cardChannelId!, ts: job.cardTs!, ...card });
+    } catch (error) {
+      if (!(error instanceof WebAPIPlatformError)) throw error;
+      // Final (the card was deleted, the channel archived): nothing left to keep up to date.
+      this.options.logger.warn({ err: error, generationId: job.id }, 'job card could not be updated');
+    }
   }
 
   private cardOptions() {

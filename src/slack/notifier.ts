@@ -19,12 +19,15 @@ export interface NotifierOptions {
   defaultAlertsChannel?: string;
   /** How often undelivered budget alerts are tried again. */
   retryMs?: number;
+  /** How long a claim to post a budget alert lasts: a replica that dies mid-post holds it no longer. */
+  leaseMs?: number;
 }
 
 /**
  * Turns worker and ledger events into Slack: job card updates, budget alerts, admin alerts.
- * Budget alerts come from the ledger's outbox: each is posted, then marked delivered, and whatever
- * failed is tried again on a timer. One drain runs at a time, so an alert is posted once per process.
+ * Budget alerts come from the ledger's outbox: each is claimed in the database, posted, then marked
+ * delivered, so one alert is one message whatever the number of replicas; an alert whose post failed
+ * (or whose replica died) is tried again on a timer once its claim has run out.
  */
 export class Notifier {
   private draining: Promise<void> = Promise.resolve();
@@ -82,6 +85,7 @@ export class Notifier {
         this.options.logger.warn({ teamId: event.budget.teamId }, 'budget alert kept: no alerts channel (set ALERT_CHANNEL_ID or /kling budget alerts #channel)');
         continue;
       }
+      if (!(await this.options.ledger.claimAlert(event, this.options.leaseMs ?? 120_000))) continue;
       await this.post(channel, budgetAlert(event, this.options));
       await this.options.ledger.markAlertDelivered(event);
     }

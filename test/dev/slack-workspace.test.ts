@@ -94,6 +94,38 @@ describe('the Web API', () => {
     expect(await web.chat.postMessage({ channel: 'C0GENERAL', text: 'c' })).toMatchObject({ ok: true });
   });
 
+  it('keeps message metadata and returns it from conversations.history and replies only when asked', async () => {
+    const web = client();
+    const metadata = { event_type: 'kling_job_card', event_payload: { job_id: 'kbb_1' } };
+    const card = await web.chat.postMessage({ channel: 'C0GENERAL', text: 'card', metadata });
+    const reply = await web.chat.postMessage({ channel: 'C0GENERAL', thread_ts: card.ts!, text: 'video', metadata });
+    const later = await web.chat.postMessage({ channel: 'C0GENERAL', text: 'later' });
+
+    const since = { channel: 'C0GENERAL', oldest: String(Number(card.ts) - 0.000001) };
+    const history = await web.conversations.history({ ...since, include_all_metadata: true });
+    // Newest first, without the thread's replies.
+    expect(history.messages!.map((m) => [m.ts, m.metadata])).toEqual([[later.ts, undefined], [card.ts, metadata]]);
+    const plain = await web.conversations.history(since);
+    expect(plain.messages!.some((m) => m.metadata)).toBe(false);
+    const paged = await web.conversations.history({ ...since, limit: 1 });
+    expect(paged).toMatchObject({ has_more: true, messages: [{ ts: later.ts }] });
+    const next = await web.conversations.history({ ...since, limit: 1, cursor: paged.response_metadata!.next_cursor! });
+    expect(next).toMatchObject({ has_more: false, messages: [{ ts: card.ts }] });
+
+    const thread = await web.conversations.replies({ channel: 'C0GENERAL', ts: card.ts!, include_all_metadata: true });
+    expect(thread.messages!.map((m) => [m.ts, m.metadata])).toEqual([[card.ts, metadata], [reply.ts, metadata]]);
+    await expect(web.conversations.replies({ channel: 'C0GENERAL', ts: '1.000001' }))
+      .rejects.toMatchObject({ data: { error: 'thread_not_found' } });
+  });
+
+  it('can lose the answer of a call that took effect', async () => {
+    ws.injectFault({ method: 'chat.postMessage', httpStatus: 500, afterEffect: true });
+    const before = ws.messages('C0GENERAL').length;
+    await expect(client().chat.postMessage({ channel: 'C0GENERAL', text: 'landed' }))
+      .rejects.toMatchObject({ code: 'slack_webapi_http_error' });
+    expect(ws.messages('C0GENERAL').slice(before).map((m) => m.text)).toEqual(['landed']);
+  });
+
   it('injects platform errors a given number of times', async () => {
     ws.injectFault({ method: 'chat.update', error: 'ratelimited', times: 2 });
     const web = client();

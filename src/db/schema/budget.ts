@@ -119,6 +119,8 @@ export const budgetAlerts = pgTable(
     chargedMc: bigint('charged_mc', { mode: 'number' }).notNull(),
     limitMc: bigint('limit_mc', { mode: 'number' }).notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Taken by the replica about to post it, so one alert is one message; a dead replica's claim runs out. */
+    claimedUntil: timestamp('claimed_until', { withTimezone: true }),
     /** Set once the Slack layer has posted it; undelivered alerts are retried. */
     deliveredAt: timestamp('delivered_at', { withTimezone: true }),
   },

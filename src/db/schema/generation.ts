@@ -41,6 +41,16 @@ export const generations = pgTable(
     /** The job card in Slack. */
     cardChannelId: text('card_channel_id'),
     cardTs: text('card_ts'),
+    /**
+     * The replica posting the card or the result reply, until when. Taken before the post, so one replica
+     * posts; a claim left by a replica that died means the post may have landed, so the next one looks first.
+     */
+    cardClaimedBy: text('card_claimed_by'),
+    cardClaimedUntil: timestamp('card_claimed_until', { withTimezone: true }),
+    /** The state the card last showed: a card behind its job is re-rendered by any replica. */
+    cardState: generationState('card_state'),
+    /** When the video (or the failure to return one) was posted in the card's thread. */
+    resultPostedAt: timestamp('result_posted_at', { withTimezone: true }),
     batchId: text('batch_id'),
     result: jsonb('result'),
     errorCode: integer('error_code'),
@@ -59,6 +69,9 @@ export const generations = pgTable(
     index('generations_due_active').on(t.nextAttemptAt).where(sql`${t.state} in ('submitting','submitted','processing')`),
     index('generations_in_flight').on(t.teamId, t.userId).where(sql`${t.state} in ('submitting','submitted','processing')`),
     index('generations_user').on(t.teamId, t.userId, t.createdAt),
+    // What the card sweeper looks for: a job whose card, its latest state or its result reply is missing.
+    index('generations_card_due').on(t.seq).where(sql`${t.state} <> 'refused' and (${t.cardTs} is null
+      or ${t.cardState} is distinct from ${t.state} or (${t.state} = 'succeeded' and ${t.resultPostedAt} is null))`),
     index('generations_request_key').on(t.teamId, t.requestKey, t.endedAt).where(sql`${t.state} = 'succeeded'`),
   ],
 );

@@ -58,7 +58,7 @@ export interface SlackWorkspace {
   /** Web API calls in order, plus "response_url" POSTs and command "ack" bodies (token left out). */
   calls(method?: string): { method: string; args: Record<string, unknown>; ok: boolean; error?: string }[];
   views(userId?: string): StoredView[];               // modals and home tabs, latest first
-  injectFault(spec: { method: string; error?: string; httpStatus?: number; retryAfterSec?: number; times?: number }): void;
+  injectFault(spec: FaultSpec): void;
   /** Socket Mode: the app's open connections. */
   socketConnections(): number;
   /** Socket Mode: the envelopes sent to the app in order, each with its ack once it came. */

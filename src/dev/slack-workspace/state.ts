@@ -25,6 +25,8 @@ export interface StoredMessage {
   ephemeralTo?: string;
   editedTs?: string;
   replyBroadcast?: boolean;
+  /** Message metadata the app attached (chat.postMessage `metadata`). */
+  metadata?: { event_type: string; event_payload: Record<string, unknown> };
   /** How it arrived: a Web API call, a response_url POST, a command's ack body, or a person typing. */
   via: 'api' | 'response_url' | 'ack' | 'person';
 }

@@ -5,7 +5,15 @@ import { APP_ID, BOT_ID, BOT_USER_ID, randomId, type StoredFile, type StoredMess
 /** The Slack Web API methods the bot uses, answering like Slack: HTTP 200 with {ok:false,error} for every platform error, 429 + Retry-After when rate limited. */
 
 export interface ApiCall { method: string; args: Record<string, unknown>; ok: boolean; error?: string }
-export interface FaultSpec { method: string; error?: string; httpStatus?: number; retryAfterSec?: number; times?: number }
+export interface FaultSpec {
+  method: string;
+  error?: string;
+  httpStatus?: number;
+  retryAfterSec?: number;
+  times?: number;
+  /** The call takes effect, then its answer is lost: the caller gets the fault (an answer lost on its way back). */
+  afterEffect?: boolean;
+}
 export interface ApiAnswer { status: number; headers: Record<string, string>; body: Record<string, unknown> }
 
 type Args = Record<string, unknown>;
@@ -57,6 +65,13 @@ function mimetypeOf(filename: string): string {
   return known[ext] ?? 'application/octet-stream';
 }
 
+/** Event metadata as Slack keeps it: an event_type and an object payload; anything else is not kept. */
+function eventMetadata(value: unknown): StoredMessage['metadata'] {
+  const m = value as { event_type?: unknown; event_payload?: unknown } | undefined;
+  if (typeof m?.event_type !== 'string' || !m.event_payload || typeof m.event_payload !== 'object') return undefined;
+  return { event_type: m.event_type, event_payload: m.event_payload as Record<string, unknown> };
+}
+
 /** Slack gives every block and element without an id a random one; state.values and actions are keyed by them. */
 export function assignIds(blocks: unknown): unknown[] | undefined {
   if (!Array.isArray(blocks)) return undefined;
@@ -99,8 +114,14 @@ export class WebApi {
 
   /** Answers POST /api/<method>. */
   async handle(method: string, authorization: string | undefined, args: Args): Promise<ApiAnswer> {
-    const { token, ...recorded } = args;
     const fault = this.takeFault(method);
+    if (!fault?.afterEffect) return this.answer(method, authorization, args, fault);
+    this.answer(method, authorization, args, undefined);
+    return this.answer(method, authorization, args, { ...fault, afterEffect: false });
+  }
+
+  private answer(method: string, authorization: string | undefined, args: Args, fault?: FaultSpec): ApiAnswer {
+    const { token, ...recorded } = args;
     if (fault?.httpStatus === 429) {
       const retryAfter = String(fault.retryAfterSec ?? 1);
       this.calls.push({ method, args: recorded, ok: false, error: 'ratelimited' });
@@ -167,7 +188,7 @@ export class WebApi {
   }
 
   /** A message as the Web API returns it. */
-  wireMessage(m: StoredMessage): Record<string, unknown> {
+  wireMessage(m: StoredMessage, withMetadata = false): Record<string, unknown> {
     const wire: Record<string, unknown> = { type: 'message', user: m.user, text: m.text, ts: m.ts, team: this.state.teamId };
     if (m.botId) Object.assign(wire, { bot_id: m.botId, app_id: APP_ID });
     if (m.blocks) wire.blocks = m.blocks;
@@ -175,6 +196,7 @@ export class WebApi {
     if (m.threadTs) wire.thread_ts = m.threadTs;
     if (m.editedTs) wire.edited = { user: m.user, ts: m.editedTs };
     if (m.files) wire.files = m.files.map((f) => this.wireFile(f));
+    if (m.metadata && withMetadata) wire.metadata = m.metadata;
     return wire;
   }
 
@@ -201,6 +223,7 @@ export class WebApi {
       blocks: assignIds(args.blocks),
       attachments: args.attachments as unknown[] | undefined,
       replyBroadcast: threadTs ? bool(args.reply_broadcast) : undefined,
+      metadata: eventMetadata(args.metadata),
       via: 'api',
       ...extra,
     });
@@ -263,6 +286,15 @@ export class WebApi {
     const hash = str(args.hash);
     if (hash && hash !== view.view.hash) throw new ApiError('hash_conflict');
     return view;
+  }
+
+  /** One page of messages for conversations.history / replies: `limit` from the `cursor` (an offset here). */
+  private page(found: StoredMessage[], args: Args): Record<string, unknown> {
+    const limit = Math.min(999, Math.max(1, Number(str(args.limit) ?? 100)));
+    const start = Number(str(args.cursor) ?? 0);
+    const messages = found.slice(start, start + limit).map((m) => this.wireMessage(m, bool(args.include_all_metadata)));
+    const more = start + limit < found.length;
+    return { messages, has_more: more, response_metadata: { next_cursor: more ? String(start + limit) : '' } };
   }
 
   private user(ref: unknown) {
@@ -409,6 +441,31 @@ export class WebApi {
       };
       if (channel.kind === 'im') info.user = channel.members.find((m) => m !== BOT_USER_ID);
       return { channel: info };
+    },
+
+    // Newest first, top-level messages (and replies also sent to the channel), within oldest..latest; a page
+    // of `limit` (default 100) with a cursor to the next. Metadata only with include_all_metadata, as Slack.
+    'conversations.history': (args) => {
+      const channel = this.channel(args.channel);
+      const oldest = Number(str(args.oldest) ?? 0);
+      const latest = Number(str(args.latest) ?? Infinity);
+      const found = this.state.messages
+        .filter((m) => m.channel === channel.id && !m.ephemeralTo && (!m.threadTs || m.replyBroadcast))
+        .filter((m) => Number(m.ts) > oldest && Number(m.ts) <= latest)
+        .reverse();
+      return this.page(found, args);
+    },
+
+    // The parent then its replies, oldest first.
+    'conversations.replies': (args) => {
+      const channel = this.channel(args.channel);
+      const ts = str(args.ts) ?? '';
+      const parent = this.state.findMessage(channel.id, ts);
+      if (!parent || parent.ephemeralTo) throw new ApiError('thread_not_found');
+      const thread = this.state.messages.filter(
+        (m) => m.channel === channel.id && !m.ephemeralTo && (m === parent || m.threadTs === ts),
+      );
+      return this.page(thread, args);
     },
 
     'conversations.join': (args) => {

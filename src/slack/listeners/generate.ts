@@ -52,7 +52,7 @@ export async function requestVideo(request: PendingRequest, scope: RequestScope,
 
 /** After jobs are queued (a command, a batch, an approval): their cards go up, and the worker is told there is work once the burst's acks are out. */
 export function startJobs(jobIds: string[], deps: SlackDeps): void {
-  for (const id of jobIds) void deps.cards.sync(id, { post: true });
+  for (const id of jobIds) void deps.cards.sync(id);
   void deps.acksFirst.settled().then(() => deps.worker.wake());
 }
 
