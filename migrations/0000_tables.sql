@@ -107,6 +107,7 @@ CREATE TABLE "generations" (
 	"card_channel_id" text,
 	"card_ts" text,
 	"batch_id" text,
+	"claim_key" text,
 	"result" jsonb,
 	"error_code" integer,
 	"error_message" text,
@@ -141,7 +142,8 @@ CREATE TABLE "approvals" (
 	"state" "approval_state" DEFAULT 'pending' NOT NULL,
 	"requested_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"decided_by" text,
-	"decided_at" timestamp with time zone
+	"decided_at" timestamp with time zone,
+	"claim_key" text
 );
 --> statement-breakpoint
 ALTER TABLE "budget_periods" ADD CONSTRAINT "budget_periods_budget_id_budgets_id_fk" FOREIGN KEY ("budget_id") REFERENCES "public"."budgets"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
@@ -153,5 +155,7 @@ CREATE INDEX "generations_due_queued" ON "generations" USING btree ("team_id","n
 CREATE INDEX "generations_due_active" ON "generations" USING btree ("next_attempt_at") WHERE "generations"."state" in ('submitting','submitted','processing');--> statement-breakpoint
 CREATE INDEX "generations_in_flight" ON "generations" USING btree ("team_id","user_id") WHERE "generations"."state" in ('submitting','submitted','processing');--> statement-breakpoint
 CREATE INDEX "generations_user" ON "generations" USING btree ("team_id","user_id","created_at");--> statement-breakpoint
+CREATE UNIQUE INDEX "generations_claim" ON "generations" USING btree ("team_id","claim_key");--> statement-breakpoint
 CREATE INDEX "generations_request_key" ON "generations" USING btree ("team_id","request_key","ended_at") WHERE "generations"."state" = 'succeeded';--> statement-breakpoint
-CREATE INDEX "approvals_team_requested" ON "approvals" USING btree ("team_id","requested_at");
+CREATE INDEX "approvals_team_requested" ON "approvals" USING btree ("team_id","requested_at");--> statement-breakpoint
+CREATE UNIQUE INDEX "approvals_claim" ON "approvals" USING btree ("team_id","claim_key");

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, bigserial, index, integer, jsonb, pgEnum, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, index, integer, jsonb, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 export const generationState = pgEnum('generation_state', [
   'queued', 'submitting', 'submitted', 'processing', 'succeeded', 'failed', 'cancelled', 'refused',
@@ -42,6 +42,11 @@ export const generations = pgTable(
     cardChannelId: text('card_channel_id'),
     cardTs: text('card_ts'),
     batchId: text('batch_id'),
+    /**
+     * The single-use key of what queued it (a command's trigger_id, a button's nonce, an approval), on the
+     * first job it queued: a replayed command or a second click finds it and queues nothing.
+     */
+    claimKey: text('claim_key'),
     result: jsonb('result'),
     errorCode: integer('error_code'),
     errorMessage: text('error_message'),
@@ -59,6 +64,7 @@ export const generations = pgTable(
     index('generations_due_active').on(t.nextAttemptAt).where(sql`${t.state} in ('submitting','submitted','processing')`),
     index('generations_in_flight').on(t.teamId, t.userId).where(sql`${t.state} in ('submitting','submitted','processing')`),
     index('generations_user').on(t.teamId, t.userId, t.createdAt),
+    uniqueIndex('generations_claim').on(t.teamId, t.claimKey),
     index('generations_request_key').on(t.teamId, t.requestKey, t.endedAt).where(sql`${t.state} = 'succeeded'`),
   ],
 );
