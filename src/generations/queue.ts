@@ -7,7 +7,8 @@ import { GroupCommit, transactionPerGroup } from '../db/group-commit';
 import { requestKey } from './request-key';
 import * as store from './store';
 import {
-  GenerationError, type AlreadyClaimed, type Claim, type DuplicateFound, type EnqueueRequest, type EnqueueResult, type Generation,
+  GenerationError, type AlreadyClaimed, type Claim, type DuplicateFound, type EnqueueRequest, type EnqueueResult,
+  type Generation,
 } from './types';
 
 /** Kling keeps results for 30 days (reference §3), so an older duplicate has nothing left to offer. */
@@ -66,7 +67,8 @@ export class GenerationQueue {
     const requests = Array.isArray(input) ? input : [input];
     if (requests.length === 0) return { ok: true, generations: [], events: [] };
     // Only a call made unlessDuplicate can be answered with a duplicate.
-    return this.groups.submit(requests[0]!.teamId, { requests, unlessDuplicate: false, claim }) as Promise<EnqueueResult | AlreadyClaimed>;
+    const call = { requests, unlessDuplicate: false, claim };
+    return this.groups.submit(requests[0]!.teamId, call) as Promise<EnqueueResult | AlreadyClaimed>;
   }
 
   /**
@@ -98,7 +100,9 @@ export class GenerationQueue {
     // In this order: postgres.js sends them in a row, so the claims are read after the locks are held.
     const [queued, earlier, claimed] = await Promise.all([
       store.lockAndCountQueued(tx, calls.flat()),
-      lookedUp.length ? store.latestSucceeded(tx, teamId, lookedUp, KLING_RETENTION_DAYS) : new Map<string, Generation>(),
+      lookedUp.length
+        ? store.latestSucceeded(tx, teamId, lookedUp, KLING_RETENTION_DAYS)
+        : new Map<string, Generation>(),
       claimKeys.length ? store.claimed(tx, teamId, claimKeys) : new Map<string, Generation[]>(),
     ]);
     const cap = this.options.maxQueuedPerUser;
@@ -191,7 +195,10 @@ export class GenerationQueue {
       ),
       tx,
     );
-    return results.map((result, c) => ({ result, rows: plannedRows(calls[c]!, ids[c]!, result, group[c]!.claim?.key) }));
+    return results.map((result, c) => ({
+      result,
+      rows: plannedRows(calls[c]!, ids[c]!, result, group[c]!.claim?.key),
+    }));
   }
 
   /** Only before submission: the job ends `cancelled` and its hold is released, in one transaction. */
@@ -231,7 +238,9 @@ export class GenerationQueue {
  * A call's rows: queued with their holds, or refused with the reason (they never held credits). The first
  * queued job carries the claim key; a refusal claims nothing, so the same button can be tried again.
  */
-function plannedRows(requests: EnqueueRequest[], ids: string[], result: ReserveResult, claimKey?: string): store.NewGeneration[] {
+function plannedRows(
+  requests: EnqueueRequest[], ids: string[], result: ReserveResult, claimKey?: string,
+): store.NewGeneration[] {
   const batchId = requests.length > 1 ? `batch_${randomUUID()}` : undefined;
   const holdOf = new Map(result.ok ? result.holds.map((h, i) => [h.generationId ?? ids[i]!, h.id]) : []);
   if (result.ok && ids.some((id) => !holdOf.has(id))) throw new Error('ledger.reserve returned fewer holds than requests');
@@ -248,8 +257,9 @@ function plannedRows(requests: EnqueueRequest[], ids: string[], result: ReserveR
       description: r.quote.description,
       estimateMc: r.quote.credits,
       batchId,
+      claimKey: result.ok && i === 0 ? claimKey : undefined,
       ...(result.ok
-        ? { state: 'queued' as const, holdId: holdOf.get(id), claimKey: i === 0 ? claimKey : undefined, notBefore: r.notBefore, nextAttemptAt: r.notBefore }
+        ? { state: 'queued' as const, holdId: holdOf.get(id), notBefore: r.notBefore, nextAttemptAt: r.notBefore }
         : { state: 'refused' as const, errorMessage: refusalReason(result.refusal), endedAt: new Date() }),
     };
   });

@@ -79,15 +79,22 @@ export async function lockAndCountQueued(tx: Db, people: { teamId: string; userI
  */
 export async function claimed(db: Db, teamId: string, keys: string[]): Promise<Map<string, Generation[]>> {
   const keyed = and(eq(generations.teamId, teamId), inArray(generations.claimKey, keys));
-  const batches = db.select({ batchId: generations.batchId }).from(generations).where(and(keyed, isNotNull(generations.batchId)));
+  const batches = db
+    .select({ batchId: generations.batchId })
+    .from(generations)
+    .where(and(keyed, isNotNull(generations.batchId)));
   const found = await db
     .select()
     .from(generations)
-    .where(and(eq(generations.teamId, teamId), or(inArray(generations.claimKey, keys), inArray(generations.batchId, batches))))
+    .where(and(
+      eq(generations.teamId, teamId),
+      or(inArray(generations.claimKey, keys), inArray(generations.batchId, batches)),
+    ))
     .orderBy(generations.seq);
   const byKey = new Map<string, Generation[]>();
   for (const first of found.filter((row) => row.claimKey !== null)) {
-    const jobs = found.filter((row) => row.id === first.id || (first.batchId !== null && row.batchId === first.batchId));
+    const ofFirst = (row: Row) => row.id === first.id || (first.batchId !== null && row.batchId === first.batchId);
+    const jobs = found.filter(ofFirst);
     byKey.set(first.claimKey!, jobs.map(toGeneration));
   }
   return byKey;

@@ -33,12 +33,19 @@ export class ApprovalRequests {
   async create(
     input: RequestScope & { commandText: string; description: string; amountMc: Millicredits; claimKey?: string },
   ): Promise<ApprovalRequest | undefined> {
-    const [row] = await this.db.insert(schema.approvals).values({ id: `apr_${randomUUID()}`, ...input }).onConflictDoNothing().returning();
+    const [row] = await this.db
+      .insert(schema.approvals)
+      .values({ id: `apr_${randomUUID()}`, ...input })
+      .onConflictDoNothing()
+      .returning();
     return row && toRequest(row);
   }
 
   async byClaim(teamId: string, claimKey: string): Promise<ApprovalRequest | undefined> {
-    const [row] = await this.db.select().from(schema.approvals).where(and(eq(schema.approvals.teamId, teamId), eq(schema.approvals.claimKey, claimKey)));
+    const [row] = await this.db
+      .select()
+      .from(schema.approvals)
+      .where(and(eq(schema.approvals.teamId, teamId), eq(schema.approvals.claimKey, claimKey)));
     return row && toRequest(row);
   }
 

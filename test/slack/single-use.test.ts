@@ -41,7 +41,13 @@ beforeAll(async () => {
     LOG_LEVEL: 'silent',
     ...ENV,
   });
-  replica = await createBot(config, { logger: createLogger('silent'), worker: { pollMs: 50, retryMs: 50 }, digestSchedule: false, ackTimeoutMs: 60_000, ackWithinMs: 60_000 });
+  replica = await createBot(config, {
+    logger: createLogger('silent'),
+    worker: { pollMs: 50, retryMs: 50 },
+    digestSchedule: false,
+    ackTimeoutMs: 60_000,
+    ackWithinMs: 60_000,
+  });
   await replica.start();
   replicaUrl = `http://127.0.0.1:${replica.port}/slack/events`;
 });
@@ -50,14 +56,18 @@ afterAll(async () => {
   await h?.close();
 });
 
-const lastEphemeral = (userId: string, channel = 'C0VIDEO') => h.slack.messages(channel).filter((m) => m.ephemeralTo === userId).at(-1)!;
+const lastEphemeral = (userId: string, channel = 'C0VIDEO') =>
+  h.slack.messages(channel).filter((m) => m.ephemeralTo === userId).at(-1)!;
 const jobsOf = (prompt: string) =>
   rows<{ id: string; state: string; hold_id: string | null }>(
     h.database.db,
-    sql`select id, state::text as state, hold_id from generations where request->>'prompt' = ${prompt} and state <> 'refused' order by seq`,
+    sql`select id, state::text as state, hold_id from generations
+        where request->>'prompt' = ${prompt} and state <> 'refused' order by seq`,
   );
 const holdsOf = async (prompt: string) =>
-  (await rows<{ n: number }>(h.database.db, sql`select count(*)::int as n from holds where generation_id in (select id from generations where request->>'prompt' = ${prompt})`))[0]!.n;
+  (await rows<{ n: number }>(h.database.db, sql`
+    select count(*)::int as n from holds
+    where generation_id in (select id from generations where request->>'prompt' = ${prompt})`))[0]!.n;
 const tasksOf = (prompt: string) => h.kling.tasks().filter((t) => (t.body as { prompt?: string }).prompt === prompt);
 /** What the clicks were answered with, through their response_url. */
 const answers = () => h.slack.calls('response_url').map((c) => textOf(c.args as { text?: string; blocks?: unknown[] }));
@@ -82,7 +92,9 @@ async function expectOneJob(prompt: string) {
 }
 
 /** Clicks sent in the same tick, so none sees another's answer first; `urls` spreads them over the replicas. */
-function clickTogether(clicks: number, input: { userId: string; channelId?: string; messageTs: string; actionId: string }, urls = [botUrl()]) {
+function clickTogether(
+  clicks: number, input: { userId: string; channelId?: string; messageTs: string; actionId: string }, urls = [botUrl()],
+) {
   const { channelId = 'C0VIDEO', ...rest } = input;
   const sent = Array.from({ length: clicks }, (_, i) => {
     h.slack.setBotUrl(urls[i % urls.length]!);
@@ -99,7 +111,8 @@ describe('spending buttons act once', () => {
       await h.command(GRACE, `generate ${prompt} ${EXPENSIVE}`);
       const confirm = lastEphemeral(GRACE);
       expect(JSON.stringify(confirm.blocks)).toContain('generate_confirm');
-      const replies = await clickTogether(clicks, { userId: GRACE, messageTs: confirm.ts, actionId: 'generate_confirm' });
+      const click = { userId: GRACE, messageTs: confirm.ts, actionId: 'generate_confirm' };
+      const replies = await clickTogether(clicks, click);
       expect(replies.map((r) => r.status)).toEqual(Array(clicks).fill(200));
       // Buttons are acked before the work: every click has answered once each has been through the queue.
       const told = await h.slack.waitFor(() => answers().length >= before + clicks && answers().slice(before));
@@ -129,7 +142,8 @@ describe('spending buttons act once', () => {
     const before = answers().length;
     await h.command(LINUS, `generate ${prompt} ${EXPENSIVE}`);
     const confirm = lastEphemeral(LINUS);
-    await clickTogether(2, { userId: LINUS, messageTs: confirm.ts, actionId: 'generate_confirm' }, [botUrl(), replicaUrl]);
+    const click = { userId: LINUS, messageTs: confirm.ts, actionId: 'generate_confirm' };
+    await clickTogether(2, click, [botUrl(), replicaUrl]);
     const told = await h.slack.waitFor(() => answers().length >= before + 2 && answers().slice(before));
     const job = await expectOneJob(prompt);
     expect(told.filter((t) => t.includes(`Already done: this queued job \`${job.id}\``))).toHaveLength(1);
@@ -137,7 +151,8 @@ describe('spending buttons act once', () => {
 
   it('a double submit of the batch modal queues the batch once', async () => {
     await h.command(GRACE, 'batch');
-    const view = await h.slack.waitFor(() => h.slack.views(GRACE).find((v) => v.type === 'modal' && v.open && v.view.callback_id === 'batch_submit'));
+    const view = await h.slack.waitFor(() =>
+      h.slack.views(GRACE).find((v) => v.type === 'modal' && v.open && v.view.callback_id === 'batch_submit'));
     const values = {
       [BatchField.prompts]: { [BatchField.prompts]: 'an owl in a batch\nan otter in a batch' },
       [BatchField.model]: { [BatchField.model]: 'kling-v2-6' },
@@ -159,16 +174,18 @@ describe('a replayed /kling generate queues once', () => {
   /** The command as Slack signs and sends it, with a fixed trigger_id, so it can be sent again byte for byte. */
   function signedCommand(text: string, triggerId: string) {
     const body = new URLSearchParams({
-      token: 'offline-verification-token', team_id: 'T0DEMO', team_domain: 'kling-demo', channel_id: 'C0VIDEO', channel_name: 'video',
-      user_id: GRACE, user_name: 'grace', command: '/kling', text, api_app_id: 'A0KLINGAPP', is_enterprise_install: 'false',
+      token: 'offline-verification-token', team_id: 'T0DEMO', team_domain: 'kling-demo',
+      channel_id: 'C0VIDEO', channel_name: 'video', user_id: GRACE, user_name: 'grace',
+      command: '/kling', text, api_app_id: 'A0KLINGAPP', is_enterprise_install: 'false',
       response_url: `${h.slack.url}/response/unused`, trigger_id: triggerId,
     }).toString();
     const headers = { 'content-type': 'application/x-www-form-urlencoded', ...signSlackRequest(SIGNING_SECRET, body) };
     return (url: string, extra: Record<string, string> = {}) =>
-      fetch(url, { method: 'POST', headers: { ...headers, ...extra }, body }).then(async (r) => ({ status: r.status, body: await r.text() }));
+      fetch(url, { method: 'POST', headers: { ...headers, ...extra }, body })
+        .then(async (r) => ({ status: r.status, body: await r.text() }));
   }
 
-  it('the same signed request sent again, on the same and on another replica: one job, and the replay says so', async () => {
+  it('the same signed request sent again, here and on another replica: one job, and the replay says so', async () => {
     const prompt = 'a heron replayed';
     const send = signedCommand(`generate ${prompt}`, '1001.replayed');
     const first = await send(botUrl());
@@ -184,7 +201,8 @@ describe('a replayed /kling generate queues once', () => {
   it("Slack's retry (X-Slack-Retry-Num) of a command in flight: one job, and no error reply", async () => {
     const prompt = 'a heron retried';
     const send = signedCommand(`generate ${prompt}`, '1002.retried');
-    const replies = await Promise.all([send(botUrl()), send(replicaUrl, { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' })]);
+    const retry = { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' };
+    const replies = await Promise.all([send(botUrl()), send(replicaUrl, retry)]);
     await expectOneJob(prompt);
     for (const reply of replies) {
       expect(reply.status).toBe(200);
@@ -211,8 +229,13 @@ describe('approvals are asked and decided once, by the request\'s own workspace'
   });
   afterAll(() => new Promise<void>((resolve) => other.close(() => resolve())));
 
-  const approvals = () => rows<{ id: string; state: string }>(h.database.db, sql`select id, state::text as state from approvals order by requested_at`);
-  const asksFor = (prompt: string) => h.slack.messages('C0ALERTS').filter((m) => textOf(m).includes(prompt) && JSON.stringify(m.blocks).includes('approval_approve'));
+  const approvals = () =>
+    rows<{ id: string; state: string }>(h.database.db, sql`
+      select id, state::text as state from approvals order by requested_at`);
+  const asksFor = (prompt: string) =>
+    h.slack
+      .messages('C0ALERTS')
+      .filter((m) => textOf(m).includes(prompt) && JSON.stringify(m.blocks).includes('approval_approve'));
 
   it('"Request approval" clicked twice sends one request; Approve clicked on two replicas queues one job', async () => {
     const prompt = 'a lighthouse over budget';
@@ -220,22 +243,30 @@ describe('approvals are asked and decided once, by the request\'s own workspace'
     const refused = await h.command(LINUS, `generate ${prompt} --model kling-v2-6 --mode std`);
     expect(JSON.stringify(refused.ack)).toContain('approval_request');
     const before = answers().length;
-    await clickTogether(2, { userId: LINUS, messageTs: lastEphemeral(LINUS).ts, actionId: 'approval_request' }, [botUrl(), replicaUrl]);
+    const ask = { userId: LINUS, messageTs: lastEphemeral(LINUS).ts, actionId: 'approval_request' };
+    await clickTogether(2, ask, [botUrl(), replicaUrl]);
     const told = await h.slack.waitFor(() => answers().length >= before + 2 && answers().slice(before));
     expect(told.filter((t) => t.includes('Already sent to the admins'))).toHaveLength(1);
-    const ask = await h.slack.waitFor(() => asksFor(prompt)[0]);
+    const posted = await h.slack.waitFor(() => asksFor(prompt)[0]);
     expect((await approvals()).filter((a) => a.state === 'pending')).toHaveLength(1);
     expect(asksFor(prompt)).toHaveLength(1);
 
-    await clickTogether(3, { userId: ADA, channelId: 'C0ALERTS', messageTs: ask.ts, actionId: 'approval_approve' }, [botUrl(), replicaUrl]);
+    const approve = { userId: ADA, channelId: 'C0ALERTS', messageTs: posted.ts, actionId: 'approval_approve' };
+    await clickTogether(3, approve, [botUrl(), replicaUrl]);
     const decided = await h.slack.waitFor(() => {
-      const alreadies = h.slack.messages('C0ALERTS').filter((m) => m.ephemeralTo === ADA && textOf(m).includes('already approved this request'));
+      const alreadies = h.slack
+        .messages('C0ALERTS')
+        .filter((m) => m.ephemeralTo === ADA && textOf(m).includes('already approved this request'));
       return alreadies.length >= 2 && alreadies;
     });
     expect(decided).toHaveLength(2);
-    await h.slack.waitFor(() => h.slack.messages('C0ALERTS').find((m) => m.ts === ask.ts && textOf(m).includes('Approved')));
+    await h.slack.waitFor(() => {
+      const shown = h.slack.messages('C0ALERTS').find((m) => m.ts === posted.ts);
+      return textOf(shown).includes('Approved');
+    });
     await expectOneJob(prompt);
-    const adjusts = await rows<{ n: number }>(h.database.db, sql`select count(*)::int as n from ledger_entries where kind = 'adjust'`);
+    const adjusts = await rows<{ n: number }>(h.database.db, sql`
+      select count(*)::int as n from ledger_entries where kind = 'adjust'`);
     expect(adjusts[0]!.n).toBe(1);
   });
 
@@ -243,7 +274,9 @@ describe('approvals are asked and decided once, by the request\'s own workspace'
     const prompt = 'a harbour over budget';
     const refused = await h.command(LINUS, `generate ${prompt} --model kling-v2-6 --mode std`);
     expect(JSON.stringify(refused.ack)).toContain('approval_request');
-    await h.slack.clickButton({ userId: LINUS, channelId: 'C0VIDEO', messageTs: lastEphemeral(LINUS).ts, actionId: 'approval_request' });
+    await h.slack.clickButton({
+      userId: LINUS, channelId: 'C0VIDEO', messageTs: lastEphemeral(LINUS).ts, actionId: 'approval_request',
+    });
     await h.slack.waitFor(() => asksFor(prompt)[0]);
     const request = (await approvals()).at(-1)!;
     expect(request.state).toBe('pending');
@@ -260,7 +293,8 @@ describe('approvals are asked and decided once, by the request\'s own workspace'
       actions: [{ type: 'button', action_id: 'approval_approve', block_id: 'b', value: request.id, action_ts: '1.1' }],
     };
     const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
-    const reply = await fetch(botUrl(), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...signSlackRequest(SIGNING_SECRET, body) }, body });
+    const headers = { 'content-type': 'application/x-www-form-urlencoded', ...signSlackRequest(SIGNING_SECRET, body) };
+    const reply = await fetch(botUrl(), { method: 'POST', headers, body });
     expect(reply.status).toBe(200);
     const answer = await h.slack.waitFor(() => otherAnswers[0]);
     expect(answer).toContain('belongs to another workspace');

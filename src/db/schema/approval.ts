@@ -25,5 +25,8 @@ export const approvals = pgTable(
     /** The nonce of the "Request approval" button that asked: a second click sends nothing more. */
     claimKey: text('claim_key'),
   },
-  (t) => [index('approvals_team_requested').on(t.teamId, t.requestedAt), uniqueIndex('approvals_claim').on(t.teamId, t.claimKey)],
+  (t) => [
+    index('approvals_team_requested').on(t.teamId, t.requestedAt),
+    uniqueIndex('approvals_claim').on(t.teamId, t.claimKey),
+  ],
 );

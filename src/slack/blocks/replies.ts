@@ -92,9 +92,11 @@ export function refusal(refused: QueueRefusal, quote: Quote, options: PriceConte
 export function alreadyQueued(jobs: Generation[]): Message {
   const [job] = jobs;
   if (jobs.length !== 1 || !job) {
-    return notice(`:white_check_mark: Already done: this queued ${jobs.length} jobs. Their job cards are in the channel.`);
+    return notice(`:white_check_mark: Already done: this queued ${jobs.length} jobs. Their cards are in the channel.`);
   }
-  return notice(`:white_check_mark: Already done: this queued job \`${escape(job.id)}\` (now ${STATE_LABEL[job.state]}). Its job card is in the channel.`);
+  const now = STATE_LABEL[job.state];
+  const id = escape(job.id);
+  return notice(`:white_check_mark: Already done: this queued job \`${id}\` (now ${now}). Its card is in the channel.`);
 }
 
 export function confirmPrice(quote: Quote, thresholdMc: number, value: string, options: PriceContext): Message {

@@ -60,7 +60,10 @@ function alreadyDecided(request: ApprovalRequest, respond: RespondFn) {
 /** A second "Request approval" click: the request the first one sent, and where it stands. */
 async function askedAlready(earlier: ApprovalRequest, respond: RespondFn): Promise<void> {
   if (earlier.state !== 'pending') await alreadyDecided(earlier, respond);
-  else await respond({ replace_original: true, ...replies.notice(':incoming_envelope: Already sent to the admins. You will get a message when one of them decides.') });
+  else {
+    const text = ':incoming_envelope: Already sent to the admins. You will get a message when one of them decides.';
+    await respond({ replace_original: true, ...replies.notice(text) });
+  }
 }
 
 export const approvals: Feature = {
@@ -90,14 +93,22 @@ export const approvals: Feature = {
         await respond({ replace_original: true, ...replies.notice(':white_check_mark: This fits your budgets now: run the command again.') });
         return;
       }
-      const asked = { ...scope, commandText: request.text, description: quote.description, amountMc: quote.credits, claimKey: request.claim };
-      const approval = await store.create(asked);
+      const approval = await store.create({
+        ...scope,
+        commandText: request.text,
+        description: quote.description,
+        amountMc: quote.credits,
+        claimKey: request.claim,
+      });
       if (!approval) return askedAlready((await store.byClaim(scope.teamId, request.claim!))!, respond);
       await deps.notifier.alertAdmins(scope.teamId, approvalRequest(approval, command.prompt, short.raisable, price));
       await respond({ replace_original: true, ...replies.notice(':incoming_envelope: Sent to the admins. You will get a message when one of them decides.') });
     });
 
-    /** Common to both buttons: only admins of the request's workspace decide, and only a pending request (a second click changes nothing). */
+    /**
+     * Common to both buttons: only admins of the request's workspace decide, and only a pending request (a second
+     * click changes nothing).
+     */
     async function pending(body: BlockButtonAction, respond: RespondFn): Promise<ApprovalRequest | undefined> {
       if (!(await deps.admins.isAdmin(body.user.id))) {
         await ephemeral(respond, ':lock: Thanks, but only admins can approve or deny a request over budget.');
@@ -109,7 +120,8 @@ export const approvals: Feature = {
         return undefined;
       }
       if (request.teamId !== teamOf(body)) {
-        await ephemeral(respond, ':lock: This request belongs to another workspace: only its own admins can decide it. Nothing was changed.');
+        const text = ':lock: This request belongs to another workspace: its own admins decide it. Nothing changed.';
+        await ephemeral(respond, text);
         return undefined;
       }
       if (request.state !== 'pending') {
@@ -156,12 +168,14 @@ export const approvals: Feature = {
         first: async (tx: Db) => {
           decided = await store.decide(request.id, 'approved', adminId, tx);
           if (decided) {
-            for (const r of raised) await deps.ledger.adjust(r.budget.id, r.amountMc, adminId, `approved ${request.id}: ${request.description}`, tx);
+            const memo = `approved ${request.id}: ${request.description}`;
+            for (const r of raised) await deps.ledger.adjust(r.budget.id, r.amountMc, adminId, memo, tx);
           }
           return decided !== undefined;
         },
       };
-      const outcome = await requestVideo({ text: request.commandText, confirmed: true, skipDuplicate: true }, scope, deps, claim);
+      const approved = { text: request.commandText, confirmed: true, skipDuplicate: true };
+      const outcome = await requestVideo(approved, scope, deps, claim);
       if (!decided || outcome.claimed) {
         // Someone decided between our read and our claim (a double click): the first click answers.
         await alreadyDecided((await store.get(request.id))!, respond);

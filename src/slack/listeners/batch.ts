@@ -68,7 +68,8 @@ export const batch: Feature = {
 
       const notBefore = read.form.offPeak ? offPeakStart(new Date(), workspace.timezone) : undefined;
       // The view names this submission: a second submit of the same modal (a double click) queues nothing.
-      const result = await deps.queue.enqueue(quotes.map((quote) => ({ ...scope, quote, notBefore })), { key: `view:${view.id}` });
+      const asked = quotes.map((quote) => ({ ...scope, quote, notBefore }));
+      const result = await deps.queue.enqueue(asked, { key: `view:${view.id}` });
       if ('claimed' in result) return ack();
       if (result.events.length) void deps.notifier.deliverAlerts(scope.teamId);
       if (!result.ok) {

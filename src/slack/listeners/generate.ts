@@ -27,7 +27,9 @@ interface Outcome {
  * estimate → (duplicate? confirm?) → reserve, the duplicate check inside the reservation's transaction. Returns what
  * to show the person, or the queued job. With a claim, only its first use queues anything.
  */
-export async function requestVideo(request: PendingRequest, scope: RequestScope, deps: SlackDeps, claim?: Claim): Promise<Outcome> {
+export async function requestVideo(
+  request: PendingRequest, scope: RequestScope, deps: SlackDeps, claim?: Claim,
+): Promise<Outcome> {
   const command = parseCommand(request.text);
   if (command.kind !== 'generate') throw new UsageError('This button belongs to a /kling generate command.', 'generate');
   const { config, catalog, queue, pending, workspaces, metrics } = deps;
@@ -45,7 +47,9 @@ export async function requestVideo(request: PendingRequest, scope: RequestScope,
   }
 
   const asked = { ...scope, quote };
-  const result = await (request.skipDuplicate ? queue.enqueue(asked, claim) : queue.enqueueUnlessDuplicate(asked, claim));
+  const result = await (request.skipDuplicate
+    ? queue.enqueue(asked, claim)
+    : queue.enqueueUnlessDuplicate(asked, claim));
   if ('claimed' in result) return { reply: replies.alreadyQueued(result.claimed), claimed: result.claimed };
   if ('duplicate' in result) return offerDuplicate(result.duplicate);
   if (result.events.length) void deps.notifier.deliverAlerts(scope.teamId);
@@ -74,7 +78,8 @@ async function onRequestButton(args: { ack: () => Promise<void>; body: BlockButt
   }
   const scope = { teamId: teamOf(body), channelId: body.channel?.id ?? '', userId: body.user.id };
   try {
-    const outcome = await requestVideo({ ...request, ...change }, scope, deps, request.claim ? { key: `button:${request.claim}` } : undefined);
+    const claim = request.claim ? { key: `button:${request.claim}` } : undefined;
+    const outcome = await requestVideo({ ...request, ...change }, scope, deps, claim);
     await respond({ replace_original: true, ...(outcome.reply ?? replies.notice(':white_check_mark: Queued. The job card is in the channel.')) });
     if (outcome.jobId) startJobs([outcome.jobId], deps);
   } catch (error) {
@@ -87,7 +92,8 @@ export const generate: Feature = {
   commands: {
     async generate(ctx, deps) {
       // The trigger_id names this command: a replayed request, or Slack's retry of it, finds its job instead.
-      const outcome = requestVideo({ text: ctx.text }, ctx.scope, deps, ctx.triggerId ? { key: `command:${ctx.triggerId}` } : undefined);
+      const claim = ctx.triggerId ? { key: `command:${ctx.triggerId}` } : undefined;
+      const outcome = requestVideo({ text: ctx.text }, ctx.scope, deps, claim);
       // A burst on one budget can keep the hold waiting: rather than miss Slack's 3 s, say so and follow up.
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<'late'>((resolve) => {
