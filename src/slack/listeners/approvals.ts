@@ -18,10 +18,10 @@ import { teamOf } from './payload';
 
 /**
  * Approvals (design §3): "Request approval" on a refusal by a user or channel budget posts the request
- * to the admins (alerts channel, else their DMs) with Approve and Deny. Only an admin decides, once: the
- * approvals row is the claim. An approval raises each short budget by what the request lacks, for the
- * current period (`ledger.adjust`, in the claim's transaction), then reserves and queues the request the
- * way /kling generate does. The requester hears the outcome in a DM.
+ * to the admins (alerts channel, else their DMs) with Approve and Deny, once per button. Only an admin of the
+ * request's workspace decides, once: the approvals row is the claim. An approval raises each short budget by
+ * what the request lacks, for the current period (`ledger.adjust`), and reserves and queues the request the
+ * way /kling generate does, all in the enqueue's one transaction. The requester hears the outcome in a DM.
  */
 
 /** The hard user and channel budgets without room for `amountMc`, and a short workspace budget, which no approval raises. */
