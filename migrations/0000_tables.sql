@@ -112,6 +112,7 @@ CREATE TABLE "generations" (
 	"card_state" "generation_state",
 	"result_posted_at" timestamp with time zone,
 	"batch_id" text,
+	"claim_key" text,
 	"result" jsonb,
 	"error_code" integer,
 	"error_message" text,
@@ -146,7 +147,8 @@ CREATE TABLE "approvals" (
 	"state" "approval_state" DEFAULT 'pending' NOT NULL,
 	"requested_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"decided_by" text,
-	"decided_at" timestamp with time zone
+	"decided_at" timestamp with time zone,
+	"claim_key" text
 );
 --> statement-breakpoint
 ALTER TABLE "budget_periods" ADD CONSTRAINT "budget_periods_budget_id_budgets_id_fk" FOREIGN KEY ("budget_id") REFERENCES "public"."budgets"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
@@ -160,5 +162,7 @@ CREATE INDEX "generations_in_flight" ON "generations" USING btree ("team_id","us
 CREATE INDEX "generations_user" ON "generations" USING btree ("team_id","user_id","created_at");--> statement-breakpoint
 CREATE INDEX "generations_card_due" ON "generations" USING btree ("seq") WHERE "generations"."state" <> 'refused' and ("generations"."card_ts" is null
       or "generations"."card_state" is distinct from "generations"."state" or ("generations"."state" = 'succeeded' and "generations"."result_posted_at" is null));--> statement-breakpoint
+CREATE UNIQUE INDEX "generations_claim" ON "generations" USING btree ("team_id","claim_key");--> statement-breakpoint
 CREATE INDEX "generations_request_key" ON "generations" USING btree ("team_id","request_key","ended_at") WHERE "generations"."state" = 'succeeded';--> statement-breakpoint
-CREATE INDEX "approvals_team_requested" ON "approvals" USING btree ("team_id","requested_at");
+CREATE INDEX "approvals_team_requested" ON "approvals" USING btree ("team_id","requested_at");--> statement-breakpoint
+CREATE UNIQUE INDEX "approvals_claim" ON "approvals" USING btree ("team_id","claim_key");

@@ -7,7 +7,8 @@ import { GroupCommit, transactionPerGroup } from '../db/group-commit';
 import { requestKey } from './request-key';
 import * as store from './store';
 import {
-  GenerationError, type DuplicateFound, type EnqueueRequest, type EnqueueResult, type Generation, type GenerationState,
+  GenerationError, type AlreadyClaimed, type Claim, type DuplicateFound, type EnqueueRequest, type EnqueueResult,
+  type Generation, type GenerationState,
 } from './types';
 
 /** Kling keeps results for 30 days (reference §3), so an older duplicate has nothing left to offer. */
@@ -26,7 +27,10 @@ function refusalReason({ budget, remainingMc, neededMc }: Refusal): string {
 interface Call {
   requests: EnqueueRequest[];
   unlessDuplicate: boolean;
+  claim?: Claim;
 }
+
+type Answer = EnqueueResult | DuplicateFound | AlreadyClaimed;
 
 /** A call's reservation and the rows it will write. */
 interface Reserved {
@@ -46,7 +50,7 @@ export class GenerationQueue {
    * One transaction and one COMMIT (one fsync) for a group of enqueue calls of a workspace, which all wait on
    * the same hot budget row anyway; each call keeps its own result.
    */
-  private readonly groups = new GroupCommit<Call, EnqueueResult | DuplicateFound>((calls) =>
+  private readonly groups = new GroupCommit<Call, Answer>((calls) =>
     transactionPerGroup(this.db, calls, (tx, group) => this.holdAndQueue(tx, group)),
   );
 
@@ -55,12 +59,16 @@ export class GenerationQueue {
    * and a batch is all-or-nothing. A budget refusal is recorded as `refused` rows (they never held credits)
    * and committed, so the ledger's "exhausted" alert it may have raised is kept too.
    * Concurrent calls for one workspace are group-committed (see groups); each keeps its own result.
+   * With a claim, a call whose key was used already queues nothing and is answered with what the first queued.
    */
-  async enqueue(input: EnqueueRequest | EnqueueRequest[]): Promise<EnqueueResult> {
+  enqueue(input: EnqueueRequest | EnqueueRequest[]): Promise<EnqueueResult>;
+  enqueue(input: EnqueueRequest | EnqueueRequest[], claim: Claim | undefined): Promise<EnqueueResult | AlreadyClaimed>;
+  async enqueue(input: EnqueueRequest | EnqueueRequest[], claim?: Claim): Promise<EnqueueResult | AlreadyClaimed> {
     const requests = Array.isArray(input) ? input : [input];
     if (requests.length === 0) return { ok: true, generations: [], events: [] };
     // Only a call made unlessDuplicate can be answered with a duplicate.
-    return this.groups.submit(requests[0]!.teamId, { requests, unlessDuplicate: false }) as Promise<EnqueueResult>;
+    const call = { requests, unlessDuplicate: false, claim };
+    return this.groups.submit(requests[0]!.teamId, call) as Promise<EnqueueResult | AlreadyClaimed>;
   }
 
   /**
@@ -68,8 +76,10 @@ export class GenerationQueue {
    * the answer and nothing is held. The lookup runs inside the group's transaction, in the same round trip
    * as the per-person locks, so it adds nothing to the wait of a person running /kling generate.
    */
-  enqueueUnlessDuplicate(request: EnqueueRequest): Promise<EnqueueResult | DuplicateFound> {
-    return this.groups.submit(request.teamId, { requests: [request], unlessDuplicate: true });
+  enqueueUnlessDuplicate(request: EnqueueRequest): Promise<EnqueueResult | DuplicateFound>;
+  enqueueUnlessDuplicate(request: EnqueueRequest, claim: Claim | undefined): Promise<Answer>;
+  enqueueUnlessDuplicate(request: EnqueueRequest, claim?: Claim): Promise<Answer> {
+    return this.groups.submit(request.teamId, { requests: [request], unlessDuplicate: true, claim });
   }
 
   /**
@@ -77,29 +87,57 @@ export class GenerationQueue {
    * calls are reserved with one statement (ledger reserveEach: a refusal is an answer, not an error, and the
    * ledger undoes its own part of it) and all the rows are written in one insert, so the hot row stays locked
    * for a few round trips however large the group. Every call keeps its own result.
+   * Claim keys are looked up in that first round trip too, after the locks: a second call of the same person
+   * with a used key, on any replica, waits for the first to commit and then finds its jobs. Two calls with
+   * one key in the same group: the later one gets the first one's jobs.
    */
-  private async holdAndQueue(tx: Db, group: Call[]): Promise<(EnqueueResult | DuplicateFound)[]> {
+  private async holdAndQueue(tx: Db, group: Call[]): Promise<Answer[]> {
     const calls = group.map((c) => c.requests);
+    const teamId = calls[0]![0]!.teamId;
     const duplicateKeys = group.map((c) => (c.unlessDuplicate ? requestKey(c.requests[0]!.quote.request) : undefined));
     const lookedUp = duplicateKeys.filter((k): k is string => k !== undefined);
-    const [queued, earlier] = await Promise.all([
+    const claimKeys = [...new Set(group.flatMap((c) => (c.claim ? [c.claim.key] : [])))];
+    // In this order: postgres.js sends them in a row, so the claims are read after the locks are held.
+    const [queued, earlier, claimed] = await Promise.all([
       store.lockAndCountQueued(tx, calls.flat()),
-      lookedUp.length ? store.latestSucceeded(tx, calls[0]![0]!.teamId, lookedUp, KLING_RETENTION_DAYS) : new Map<string, Generation>(),
+      lookedUp.length
+        ? store.latestSucceeded(tx, teamId, lookedUp, KLING_RETENTION_DAYS)
+        : new Map<string, Generation>(),
+      claimKeys.length ? store.claimed(tx, teamId, claimKeys) : new Map<string, Generation[]>(),
     ]);
     const cap = this.options.maxQueuedPerUser;
     const adding = calls.map(countPerPerson);
-    const answers: (EnqueueResult | DuplicateFound | Reserved)[] = [];
+    const answers: (Answer | Reserved | { sameClaimAs: number })[] = [];
+    const firstWithKey = new Map<string, number>();
     // Each person's queued jobs as if every reservation planned so far is granted: a call within the cap on
     // that count is within it whatever those answers are.
     const counted = new Map(queued);
     const fits = (i: number) => [...adding[i]!].every(([person, n]) => (counted.get(person) ?? 0) + n <= cap);
     let planned: number[] = [];
     const reservePlanned = async () => {
-      const reserved = await this.reserveEach(tx, planned.map((i) => calls[i]!));
+      const reserved = await this.reserveEach(tx, planned.map((i) => group[i]!));
       planned.forEach((i, k) => (answers[i] = reserved[k]!));
       planned = [];
     };
     for (let i = 0; i < calls.length; i++) {
+      const claim = group[i]!.claim;
+      if (claim) {
+        const before = claimed.get(claim.key);
+        if (before) {
+          answers[i] = { ok: false, claimed: before, events: [] };
+          continue;
+        }
+        const first = firstWithKey.get(claim.key);
+        if (first !== undefined) {
+          answers[i] = { sameClaimAs: first };
+          continue;
+        }
+        firstWithKey.set(claim.key, i);
+        if (claim.first && !(await claim.first(tx))) {
+          answers[i] = { ok: false, claimed: [], events: [] };
+          continue;
+        }
+      }
       const key = duplicateKeys[i];
       const duplicate = key === undefined ? undefined : earlier.get(key);
       if (duplicate) {
@@ -123,18 +161,25 @@ export class GenerationQueue {
     await reservePlanned();
     const rows = answers.flatMap((a) => ('rows' in a ? a.rows : []));
     const written = new Map((rows.length ? await store.insert(tx, rows) : []).map((g) => [g.id, g]));
-    return answers.map((a) => {
+    const results = answers.map((a): Answer | { sameClaimAs: number } => {
       if (!('rows' in a)) return a;
       const generations = a.rows.map((r) => written.get(r.id)!);
       return a.result.ok
         ? { ok: true, generations, events: a.result.events }
         : { ok: false, refusal: a.result.refusal, events: a.result.events };
     });
+    return results.map((a) => {
+      if (!('sameClaimAs' in a)) return a;
+      // A refusal claims nothing, so the later call hears the same refusal; jobs are the first call's to report.
+      const first = results[a.sameClaimAs] as Answer;
+      return first.ok ? { ok: false, claimed: first.generations, events: [] } : { ...first, events: [] };
+    });
   }
 
   /** Reserves each call's batch (all-or-nothing) and plans its rows: queued with their holds, or refused with the reason. */
-  private async reserveEach(tx: Db, calls: EnqueueRequest[][]): Promise<Reserved[]> {
-    if (!calls.length) return [];
+  private async reserveEach(tx: Db, group: Call[]): Promise<Reserved[]> {
+    if (!group.length) return [];
+    const calls = group.map((c) => c.requests);
     const ids = calls.map((requests) => requests.map(() => `kbb_${randomUUID()}`));
     const results = await this.ledger.reserveEach(
       calls.map((requests, c) =>
@@ -150,7 +195,10 @@ export class GenerationQueue {
       ),
       tx,
     );
-    return results.map((result, c) => ({ result, rows: plannedRows(calls[c]!, ids[c]!, result) }));
+    return results.map((result, c) => ({
+      result,
+      rows: plannedRows(calls[c]!, ids[c]!, result, group[c]!.claim?.key),
+    }));
   }
 
   /** Only before submission: the job ends `cancelled` and its hold is released, in one transaction. */
@@ -204,8 +252,13 @@ export class GenerationQueue {
   }
 }
 
-/** A call's rows: queued with their holds, or refused with the reason (they never held credits). */
-function plannedRows(requests: EnqueueRequest[], ids: string[], result: ReserveResult): store.NewGeneration[] {
+/**
+ * A call's rows: queued with their holds, or refused with the reason (they never held credits). The first
+ * queued job carries the claim key; a refusal claims nothing, so the same button can be tried again.
+ */
+function plannedRows(
+  requests: EnqueueRequest[], ids: string[], result: ReserveResult, claimKey?: string,
+): store.NewGeneration[] {
   const batchId = requests.length > 1 ? `batch_${randomUUID()}` : undefined;
   const holdOf = new Map(result.ok ? result.holds.map((h, i) => [h.generationId ?? ids[i]!, h.id]) : []);
   if (result.ok && ids.some((id) => !holdOf.has(id))) throw new Error('ledger.reserve returned fewer holds than requests');
@@ -222,6 +275,7 @@ function plannedRows(requests: EnqueueRequest[], ids: string[], result: ReserveR
       description: r.quote.description,
       estimateMc: r.quote.credits,
       batchId,
+      claimKey: result.ok && i === 0 ? claimKey : undefined,
       ...(result.ok
         ? { state: 'queued' as const, holdId: holdOf.get(id), notBefore: r.notBefore, nextAttemptAt: r.notBefore }
         : { state: 'refused' as const, errorMessage: refusalReason(result.refusal), endedAt: new Date() }),

@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, inArray, isNull, lte, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, isNotNull, isNull, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import { insertRows, rows, type Db } from '../db';
 import { generations, holds, workspaces } from '../db/schema';
@@ -72,6 +72,33 @@ export async function lockAndCountQueued(tx: Db, people: { teamId: string; userI
       from jsonb_to_recordset(${pairs}::jsonb) as p(team text, "user" text)`),
   ]);
   return new Map(counted.map((c) => [c.key, c.n]));
+}
+
+/**
+ * The jobs each claim key already queued (the keyed job and the rest of its batch), in one query. Run after
+ * lockAndCountQueued, in the same transaction, so it sees what a concurrent call of the same person committed.
+ */
+export async function claimed(db: Db, teamId: string, keys: string[]): Promise<Map<string, Generation[]>> {
+  const keyed = and(eq(generations.teamId, teamId), inArray(generations.claimKey, keys));
+  const batches = db
+    .select({ batchId: generations.batchId })
+    .from(generations)
+    .where(and(keyed, isNotNull(generations.batchId)));
+  const found = await db
+    .select()
+    .from(generations)
+    .where(and(
+      eq(generations.teamId, teamId),
+      or(inArray(generations.claimKey, keys), inArray(generations.batchId, batches)),
+    ))
+    .orderBy(generations.seq);
+  const byKey = new Map<string, Generation[]>();
+  for (const first of found.filter((row) => row.claimKey !== null)) {
+    const ofFirst = (row: Row) => row.id === first.id || (first.batchId !== null && row.batchId === first.batchId);
+    const jobs = found.filter(ofFirst);
+    byKey.set(first.claimKey!, jobs.map(toGeneration));
+  }
+  return byKey;
 }
 
 export async function insert(db: Db, values: NewGeneration[]): Promise<Generation[]> {

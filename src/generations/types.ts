@@ -1,4 +1,5 @@
 import type { LedgerEvent, Refusal, RequestScope } from '../budget';
+import type { Db } from '../db';
 import type { Millicredits } from '../money/credits';
 import type { KlingEndpoint, Quote } from '../pricing';
 import type { GenerationState } from './states';
@@ -52,6 +53,27 @@ export type QueueRefusal = Refusal | { kind: 'user-queue-full'; limit: number };
 export type EnqueueResult =
   | { ok: true; generations: Generation[]; events: LedgerEvent[] }
   | { ok: false; refusal: QueueRefusal; events: LedgerEvent[] };
+
+/**
+ * Makes an enqueue call single-use, across replicas: the key is checked and recorded in the enqueue's own
+ * transaction, after the requester is locked, so a second call with it queues nothing.
+ */
+export interface Claim {
+  /** Unique per workspace: a command's trigger_id, a button's nonce, an approval's id. */
+  key: string;
+  /**
+   * Work that must happen once with the jobs (an approval's decision), run in the same transaction after the
+   * people are locked and before anything is held. False: it was done already, and the call queues nothing.
+   */
+  first?: (tx: Db) => Promise<boolean>;
+}
+
+/** The answer to a call whose claim was already used: what the first call queued (nothing if `first` said no). */
+export interface AlreadyClaimed {
+  ok: false;
+  claimed: Generation[];
+  events: [];
+}
 
 /** enqueueUnlessDuplicate's answer when the same request already succeeded: nothing was held. */
 export interface DuplicateFound {

@@ -21,7 +21,7 @@ export interface ApprovalRequest extends RequestScope {
 type Row = typeof schema.approvals.$inferSelect;
 
 function toRequest(row: Row): ApprovalRequest {
-  const { decidedBy, decidedAt, ...rest } = row;
+  const { decidedBy, decidedAt, claimKey: _, ...rest } = row;
   return { ...rest, ...(decidedBy ? { decidedBy } : {}), ...(decidedAt ? { decidedAt } : {}) };
 }
 
@@ -29,9 +29,24 @@ function toRequest(row: Row): ApprovalRequest {
 export class ApprovalRequests {
   constructor(private readonly db: Db) {}
 
-  async create(input: RequestScope & { commandText: string; description: string; amountMc: Millicredits }): Promise<ApprovalRequest> {
-    const [row] = await this.db.insert(schema.approvals).values({ id: `apr_${randomUUID()}`, ...input }).returning();
-    return toRequest(row!);
+  /** Undefined when a request with the same claim key (a second click on one button) exists already. */
+  async create(
+    input: RequestScope & { commandText: string; description: string; amountMc: Millicredits; claimKey?: string },
+  ): Promise<ApprovalRequest | undefined> {
+    const [row] = await this.db
+      .insert(schema.approvals)
+      .values({ id: `apr_${randomUUID()}`, ...input })
+      .onConflictDoNothing()
+      .returning();
+    return row && toRequest(row);
+  }
+
+  async byClaim(teamId: string, claimKey: string): Promise<ApprovalRequest | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(schema.approvals)
+      .where(and(eq(schema.approvals.teamId, teamId), eq(schema.approvals.claimKey, claimKey)));
+    return row && toRequest(row);
   }
 
   async get(id: string): Promise<ApprovalRequest | undefined> {

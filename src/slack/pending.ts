@@ -9,6 +9,8 @@ export interface PendingRequest {
   text: string;
   confirmed?: boolean;
   skipDuplicate?: boolean;
+  /** A nonce per rendered button: what it queues (or asks for) records it, so only its first click acts. */
+  claim?: string;
 }
 
 const VALUE_LIMIT = 2000;
@@ -19,7 +21,9 @@ export class PendingRequests {
 
   constructor(private readonly now: () => number = Date.now) {}
 
+  /** Every button gets a claim of its own, even one that carries on a request an earlier button carried. */
   encode(request: PendingRequest): string {
+    request = { ...request, claim: randomUUID() };
     const inline = `v${JSON.stringify(request)}`;
     if (inline.length <= VALUE_LIMIT) return inline;
     for (const [key, entry] of this.memory) if (entry.expires < this.now()) this.memory.delete(key);

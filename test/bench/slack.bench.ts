@@ -1,6 +1,7 @@
 // Ack latency of `/kling generate` (the reservation included: estimate, duplicate lookup, hold and job row
 // in one transaction) for 200 concurrent signed requests, beside a bare Bolt app that only acks, in the
 // same run. Slack allows 3 s; the target is a p99 at most 2× the bare app's.
+import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
@@ -33,11 +34,13 @@ interface Burst {
 /** Sends `n` signed /kling commands at once and measures each until its ack arrives. */
 async function burst(url: string, n: number, text: (i: number) => string): Promise<Burst> {
   const started = performance.now();
+  // Slack's trigger_ids are unique: a repeated one is a replay, which the bot answers without queuing.
+  const burstId = randomUUID();
   const results = await Promise.all(
     Array.from({ length: n }, async (_, i) => {
       const body = new URLSearchParams({
         command: '/kling', text: text(i), team_id: 'T0DEMO', channel_id: 'C0VIDEO', user_id: USERS[i % USERS.length]!.id,
-        response_url: 'http://127.0.0.1:9/unused', trigger_id: `t${i}`, api_app_id: 'A0KLINGAPP',
+        response_url: 'http://127.0.0.1:9/unused', trigger_id: `${burstId}.${i}`, api_app_id: 'A0KLINGAPP',
       }).toString();
       const t0 = performance.now();
       const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...signSlackRequest(SECRET, body) }, body });

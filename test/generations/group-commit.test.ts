@@ -152,6 +152,48 @@ describe('GenerationQueue group commit', () => {
     expect(await queue.findSucceededDuplicate('T-elsewhere', asked('a fox').quote.request)).toBeUndefined();
   });
 
+  it('queues a claim once: in one group, across two queues (replicas) on one database, after a refusal', async () => {
+    const { queue, transactions } = await rig('T-claim', 10_000_000);
+    const replica = new GenerationQueue(database.db, new Ledger(database.db), { maxQueuedPerUser: 5 });
+    const asked = (prompt: string) => ({ ...request('U', prompt), teamId: 'T-claim' });
+    const before = transactions();
+    // Three calls in one tick (one group) and one on the other replica, all with one key: one job.
+    const answers = await Promise.all([
+      queue.enqueue(asked('an owl'), { key: 'k1' }),
+      queue.enqueueUnlessDuplicate(asked('an owl'), { key: 'k1' }),
+      queue.enqueue(asked('an owl'), { key: 'k1' }),
+      replica.enqueue(asked('an owl'), { key: 'k1' }),
+    ]);
+    expect(transactions() - before).toBe(1);
+    const first = answers.find((a) => a.ok);
+    if (!first?.ok) throw new Error('nothing queued');
+    const claimedIds = answers.map((a) => 'claimed' in a && a.claimed.map((g) => g.id)).filter(Boolean);
+    expect(claimedIds).toEqual(Array(3).fill([first.generations[0]!.id]));
+    // Later, a batch under a key: a second call finds every job of the batch.
+    const batch = await queue.enqueue([asked('a mole'), asked('a vole')], { key: 'k2' });
+    const again = await replica.enqueue([asked('a mole'), asked('a vole')], { key: 'k2' });
+    const ids = batch.ok && batch.generations.map((g) => g.id);
+    expect('claimed' in again && again.claimed.map((g) => g.id)).toEqual(ids);
+    // A refusal claims nothing: once the budget allows it, the same key queues.
+    const setLimit = (limitMc: number) =>
+      new Ledger(database.db).setBudget({
+        teamId: 'T-claim', scope: 'workspace', scopeId: 'T-claim', period: 'day', limitMc, by: 'admin',
+      });
+    await setLimit(1);
+    const refused = await queue.enqueue(asked('a wren'), { key: 'k3' });
+    expect(refused).toMatchObject({ ok: false, refusal: { remainingMc: expect.any(Number) } });
+    await setLimit(10_000_000);
+    expect(await queue.enqueue(asked('a wren'), { key: 'k3' })).toMatchObject({ ok: true });
+    // A claim's first step says no: nothing is held or queued.
+    const declined = await queue.enqueue(asked('a lark'), { key: 'k4', first: async () => false });
+    expect(declined).toEqual({ ok: false, claimed: [], events: [] });
+    const [counts] = await rows<{ jobs: number; holds: number }>(database.db, sql`
+      select (select count(*)::int from generations where team_id = 'T-claim' and state = 'queued') as jobs,
+             (select count(*)::int from holds where team_id = 'T-claim') as holds`);
+    expect(counts).toEqual({ jobs: 4, holds: 4 });
+    expect(await checkInvariants(database.db)).toEqual([]);
+  });
+
   it('never runs a group again when its COMMIT failed after the work: that group may have been kept', async () => {
     const ledger = new Ledger(database.db);
     await ledger.ensureWorkspace('T-lost');

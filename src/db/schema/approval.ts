@@ -1,4 +1,4 @@
-import { bigint, index, pgEnum, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, index, pgEnum, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 export const approvalState = pgEnum('approval_state', ['pending', 'approved', 'denied']);
 
@@ -22,6 +22,11 @@ export const approvals = pgTable(
     requestedAt: timestamp('requested_at', { withTimezone: true }).notNull().defaultNow(),
     decidedBy: text('decided_by'),
     decidedAt: timestamp('decided_at', { withTimezone: true }),
+    /** The nonce of the "Request approval" button that asked: a second click sends nothing more. */
+    claimKey: text('claim_key'),
   },
-  (t) => [index('approvals_team_requested').on(t.teamId, t.requestedAt)],
+  (t) => [
+    index('approvals_team_requested').on(t.teamId, t.requestedAt),
+    uniqueIndex('approvals_claim').on(t.teamId, t.claimKey),
+  ],
 );

@@ -1,5 +1,7 @@
 import { sql } from 'drizzle-orm';
-import { bigint, bigserial, index, integer, jsonb, pgEnum, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import {
+  bigint, bigserial, index, integer, jsonb, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid,
+} from 'drizzle-orm/pg-core';
 
 export const generationState = pgEnum('generation_state', [
   'queued', 'submitting', 'submitted', 'processing', 'succeeded', 'failed', 'cancelled', 'refused',
@@ -52,6 +54,11 @@ export const generations = pgTable(
     /** When the video (or the failure to return one) was posted in the card's thread. */
     resultPostedAt: timestamp('result_posted_at', { withTimezone: true }),
     batchId: text('batch_id'),
+    /**
+     * The single-use key of what queued it (a command's trigger_id, a button's nonce, an approval), on the
+     * first job it queued: a replayed command or a second click finds it and queues nothing.
+     */
+    claimKey: text('claim_key'),
     result: jsonb('result'),
     errorCode: integer('error_code'),
     errorMessage: text('error_message'),
@@ -72,6 +79,7 @@ export const generations = pgTable(
     // What the card sweeper looks for: a job whose card, its latest state or its result reply is missing.
     index('generations_card_due').on(t.seq).where(sql`${t.state} <> 'refused' and (${t.cardTs} is null
       or ${t.cardState} is distinct from ${t.state} or (${t.state} = 'succeeded' and ${t.resultPostedAt} is null))`),
+    uniqueIndex('generations_claim').on(t.teamId, t.claimKey),
     index('generations_request_key').on(t.teamId, t.requestKey, t.endedAt).where(sql`${t.state} = 'succeeded'`),
   ],
 );

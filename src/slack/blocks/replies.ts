@@ -88,6 +88,17 @@ export function refusal(refused: QueueRefusal, quote: Quote, options: PriceConte
   return message(`Over budget: ${formatCredits(refused.remainingMc)} credits left`, blocks);
 }
 
+/** A second click or a replayed command queued nothing: what the first one queued, and where it is now. */
+export function alreadyQueued(jobs: Generation[]): Message {
+  const [job] = jobs;
+  if (jobs.length !== 1 || !job) {
+    return notice(`:white_check_mark: Already done: this queued ${jobs.length} jobs. Their cards are in the channel.`);
+  }
+  const now = STATE_LABEL[job.state];
+  const id = escape(job.id);
+  return notice(`:white_check_mark: Already done: this queued job \`${id}\` (now ${now}). Its card is in the channel.`);
+}
+
 export function confirmPrice(quote: Quote, thresholdMc: number, value: string, options: PriceContext): Message {
   return message(`Confirm ${formatCredits(quote.credits)} credits`, [
     section(

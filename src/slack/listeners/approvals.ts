@@ -1,6 +1,7 @@
 import type { App, BlockButtonAction, RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { RequestScope, Usage } from '../../budget';
+import type { Db } from '../../db';
 import { formatCredits, type Millicredits } from '../../money/credits';
 import { ApprovalRequests, type ApprovalRequest } from '../approval-requests';
 import { approvalAnswer, approvalDecided, approvalRequest } from '../blocks/approvals';
@@ -17,10 +18,10 @@ import { teamOf } from './payload';
 
 /**
  * Approvals (design §3): "Request approval" on a refusal by a user or channel budget posts the request
- * to the admins (alerts channel, else their DMs) with Approve and Deny. Only an admin decides, once: the
- * approvals row is the claim. An approval raises each short budget by what the request lacks, for the
- * current period (`ledger.adjust`, in the claim's transaction), then reserves and queues the request the
- * way /kling generate does. The requester hears the outcome in a DM.
+ * to the admins (alerts channel, else their DMs) with Approve and Deny, once per button. Only an admin of the
+ * request's workspace decides, once: the approvals row is the claim. An approval raises each short budget by
+ * what the request lacks, for the current period (`ledger.adjust`), and reserves and queues the request the
+ * way /kling generate does, all in the enqueue's one transaction. The requester hears the outcome in a DM.
  */
 
 /** The hard user and channel budgets without room for `amountMc`, and a short workspace budget, which no approval raises. */
@@ -56,6 +57,15 @@ function alreadyDecided(request: ApprovalRequest, respond: RespondFn) {
   return ephemeral(respond, `<@${request.decidedBy}> already ${request.state} this request ${slackDate(request.decidedAt ?? new Date())}.`);
 }
 
+/** A second "Request approval" click: the request the first one sent, and where it stands. */
+async function askedAlready(earlier: ApprovalRequest, respond: RespondFn): Promise<void> {
+  if (earlier.state !== 'pending') await alreadyDecided(earlier, respond);
+  else {
+    const text = ':incoming_envelope: Already sent to the admins. You will get a message when one of them decides.';
+    await respond({ replace_original: true, ...replies.notice(text) });
+  }
+}
+
 export const approvals: Feature = {
   register(app: App, deps: SlackDeps) {
     const store = new ApprovalRequests(deps.db);
@@ -70,6 +80,9 @@ export const approvals: Feature = {
         return;
       }
       const scope = { teamId: teamOf(body), channelId: body.channel?.id ?? '', userId: body.user.id };
+      // A second click on the same button asks nothing more (the create below settles a race of two).
+      const earlier = request.claim && (await store.byClaim(scope.teamId, request.claim));
+      if (earlier) return askedAlready(earlier, respond);
       const quote = quoteRequest(deps.catalog, command.prompt, command.flags, deps.config.DEFAULT_MODEL);
       const short = shortBudgets(await deps.ledger.usageFor(scope), quote.credits);
       if (short.workspace) {
@@ -80,12 +93,22 @@ export const approvals: Feature = {
         await respond({ replace_original: true, ...replies.notice(':white_check_mark: This fits your budgets now: run the command again.') });
         return;
       }
-      const approval = await store.create({ ...scope, commandText: request.text, description: quote.description, amountMc: quote.credits });
+      const approval = await store.create({
+        ...scope,
+        commandText: request.text,
+        description: quote.description,
+        amountMc: quote.credits,
+        claimKey: request.claim,
+      });
+      if (!approval) return askedAlready((await store.byClaim(scope.teamId, request.claim!))!, respond);
       await deps.notifier.alertAdmins(scope.teamId, approvalRequest(approval, command.prompt, short.raisable, price));
       await respond({ replace_original: true, ...replies.notice(':incoming_envelope: Sent to the admins. You will get a message when one of them decides.') });
     });
 
-    /** Common to both buttons: only admins decide, and only a pending request (a second click changes nothing). */
+    /**
+     * Common to both buttons: only admins of the request's workspace decide, and only a pending request (a second
+     * click changes nothing).
+     */
     async function pending(body: BlockButtonAction, respond: RespondFn): Promise<ApprovalRequest | undefined> {
       if (!(await deps.admins.isAdmin(body.user.id))) {
         await ephemeral(respond, ':lock: Thanks, but only admins can approve or deny a request over budget.');
@@ -94,6 +117,11 @@ export const approvals: Feature = {
       const request = await store.get(body.actions[0]!.value ?? '');
       if (!request) {
         await ephemeral(respond, 'This request is no longer known.');
+        return undefined;
+      }
+      if (request.teamId !== teamOf(body)) {
+        const text = ':lock: This request belongs to another workspace: its own admins decide it. Nothing changed.';
+        await ephemeral(respond, text);
         return undefined;
       }
       if (request.state !== 'pending') {
@@ -132,20 +160,27 @@ export const approvals: Feature = {
         return;
       }
       const raised = short.raisable.map((u) => ({ budget: u.budget, amountMc: amountMc - u.remainingMc }));
-      const decided = await deps.db.transaction(async (tx) => {
-        const claimed = await store.decide(request.id, 'approved', adminId, tx);
-        if (claimed) {
-          for (const r of raised) await deps.ledger.adjust(r.budget.id, r.amountMc, adminId, `approved ${request.id}: ${request.description}`, tx);
-        }
-        return claimed;
-      });
-      if (!decided) {
+      // The decision, the raise and the queued job are one transaction (the enqueue's): a crash or a second
+      // click, on any replica, can give neither no job nor two.
+      let decided: ApprovalRequest | undefined;
+      const claim = {
+        key: `approval:${request.id}`,
+        first: async (tx: Db) => {
+          decided = await store.decide(request.id, 'approved', adminId, tx);
+          if (decided) {
+            const memo = `approved ${request.id}: ${request.description}`;
+            for (const r of raised) await deps.ledger.adjust(r.budget.id, r.amountMc, adminId, memo, tx);
+          }
+          return decided !== undefined;
+        },
+      };
+      const approved = { text: request.commandText, confirmed: true, skipDuplicate: true };
+      const outcome = await requestVideo(approved, scope, deps, claim);
+      if (!decided || outcome.claimed) {
         // Someone decided between our read and our claim (a double click): the first click answers.
         await alreadyDecided((await store.get(request.id))!, respond);
         return;
       }
-
-      const outcome = await requestVideo({ text: request.commandText, confirmed: true, skipDuplicate: true }, scope, deps);
       if (outcome.jobId) startJobs([outcome.jobId], deps);
       await respond({ replace_original: true, ...approvalDecided(decided, prompt, { ...price, raised, refusedAgain: !outcome.jobId }) });
       await tellRequester(decided, approvalAnswer(decided, outcome.jobId ? 'queued' : 'refused'), deps, client);

@@ -67,7 +67,10 @@ export const batch: Feature = {
       }
 
       const notBefore = read.form.offPeak ? offPeakStart(new Date(), workspace.timezone) : undefined;
-      const result = await deps.queue.enqueue(quotes.map((quote) => ({ ...scope, quote, notBefore })));
+      // The view names this submission: a second submit of the same modal (a double click) queues nothing.
+      const asked = quotes.map((quote) => ({ ...scope, quote, notBefore }));
+      const result = await deps.queue.enqueue(asked, { key: `view:${view.id}` });
+      if ('claimed' in result) return ack();
       if (result.events.length) void deps.notifier.deliverAlerts(scope.teamId);
       if (!result.ok) {
         deps.metrics.refusals.inc({ reason: 'kind' in result.refusal ? result.refusal.kind : result.refusal.budget.scope });

@@ -1,6 +1,6 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
 import type { RequestScope } from '../../budget';
-import type { Generation } from '../../generations';
+import type { Claim, Generation } from '../../generations';
 import * as replies from '../blocks/replies';
 import type { Message } from '../blocks/kit';
 import { parseCommand, UsageError } from '../commands/parse';
@@ -19,10 +19,17 @@ interface Outcome {
   reply?: Message;
   /** The queued job: its card is posted after the ack. */
   jobId?: string;
+  /** The claim was used already: what its first use queued (the reply says so). */
+  claimed?: Generation[];
 }
 
-/** estimate → (duplicate? confirm?) → reserve, the duplicate check inside the reservation's transaction. Returns what to show the person, or the queued job. */
-export async function requestVideo(request: PendingRequest, scope: RequestScope, deps: SlackDeps): Promise<Outcome> {
+/**
+ * estimate → (duplicate? confirm?) → reserve, the duplicate check inside the reservation's transaction. Returns what
+ * to show the person, or the queued job. With a claim, only its first use queues anything.
+ */
+export async function requestVideo(
+  request: PendingRequest, scope: RequestScope, deps: SlackDeps, claim?: Claim,
+): Promise<Outcome> {
   const command = parseCommand(request.text);
   if (command.kind !== 'generate') throw new UsageError('This button belongs to a /kling generate command.', 'generate');
   const { config, catalog, queue, pending, workspaces, metrics } = deps;
@@ -39,7 +46,11 @@ export async function requestVideo(request: PendingRequest, scope: RequestScope,
     return { reply: replies.confirmPrice(quote, confirmThresholdMc, pending.encode({ ...request, skipDuplicate: true, confirmed: true }), price) };
   }
 
-  const result = request.skipDuplicate ? await queue.enqueue({ ...scope, quote }) : await queue.enqueueUnlessDuplicate({ ...scope, quote });
+  const asked = { ...scope, quote };
+  const result = await (request.skipDuplicate
+    ? queue.enqueue(asked, claim)
+    : queue.enqueueUnlessDuplicate(asked, claim));
+  if ('claimed' in result) return { reply: replies.alreadyQueued(result.claimed), claimed: result.claimed };
   if ('duplicate' in result) return offerDuplicate(result.duplicate);
   if (result.events.length) void deps.notifier.deliverAlerts(scope.teamId);
   if (!result.ok) {
@@ -67,7 +78,8 @@ async function onRequestButton(args: { ack: () => Promise<void>; body: BlockButt
   }
   const scope = { teamId: teamOf(body), channelId: body.channel?.id ?? '', userId: body.user.id };
   try {
-    const outcome = await requestVideo({ ...request, ...change }, scope, deps);
+    const claim = request.claim ? { key: `button:${request.claim}` } : undefined;
+    const outcome = await requestVideo({ ...request, ...change }, scope, deps, claim);
     await respond({ replace_original: true, ...(outcome.reply ?? replies.notice(':white_check_mark: Queued. The job card is in the channel.')) });
     if (outcome.jobId) startJobs([outcome.jobId], deps);
   } catch (error) {
@@ -79,7 +91,9 @@ async function onRequestButton(args: { ack: () => Promise<void>; body: BlockButt
 export const generate: Feature = {
   commands: {
     async generate(ctx, deps) {
-      const outcome = requestVideo({ text: ctx.text }, ctx.scope, deps);
+      // The trigger_id names this command: a replayed request, or Slack's retry of it, finds its job instead.
+      const claim = ctx.triggerId ? { key: `command:${ctx.triggerId}` } : undefined;
+      const outcome = requestVideo({ text: ctx.text }, ctx.scope, deps, claim);
       // A burst on one budget can keep the hold waiting: rather than miss Slack's 3 s, say so and follow up.
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<'late'>((resolve) => {
