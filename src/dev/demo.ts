@@ -37,7 +37,8 @@ export interface Demo {
 }
 
 /** Demo credentials: they only ever travel between processes on this machine. */
-const DEMO_SIGNING_SECRET = 'demo-signing-secret';
+// Shaped like Slack's (32 hex characters), which the configuration checks.
+const DEMO_SIGNING_SECRET = '0000000000000000000000000000de70';
 const DEMO_BOT_TOKEN = 'xoxb-demo-offline-token';
 const DEMO_KLING_KEY = 'demo-kling-key';
 const ALERTS_CHANNEL = DEFAULT_CHANNELS.find((c) => c.name === 'kling-alerts')!.id;
