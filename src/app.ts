@@ -83,7 +83,8 @@ function startupFailure(variable: 'SLACK_BOT_TOKEN' | 'SLACK_APP_TOKEN', want: s
       throw new StartupError(`Cannot reach Slack at ${slackUrl} (${reason}): check the network, or SLACK_API_URL`);
     }
     if (error instanceof WebAPIHTTPError) {
-      throw new StartupError(`Slack at ${slackUrl} answered HTTP ${error.statusCode}, not as Slack does: check SLACK_API_URL`);
+      const status = error.statusCode;
+      throw new StartupError(`Slack at ${slackUrl} answered HTTP ${status}, not as Slack does: check SLACK_API_URL`);
     }
     throw error;
   };
@@ -201,7 +202,8 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
     },
     async start() {
       const slackUrl = config.SLACK_API_URL ?? 'https://slack.com/api/';
-      await app.init().catch(startupFailure('SLACK_BOT_TOKEN', 'use the bot token (xoxb-…) from OAuth & Permissions', slackUrl));
+      const botToken = 'use the bot token (xoxb-…) from OAuth & Permissions';
+      await app.init().catch(startupFailure('SLACK_BOT_TOKEN', botToken, slackUrl));
       if (routesServer) {
         // Both settle before start() fails, so stop() then finds the socket connected or given up, not connecting.
         const [listening, connected] = await Promise.allSettled([once(routesServer, 'listening'), app.start().catch(startupFailure('SLACK_APP_TOKEN', 'use an app-level token with the connections:write scope', slackUrl))]);

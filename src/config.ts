@@ -32,7 +32,10 @@ const decimal = (fallback: string) =>
 const CHANNEL_ID = /^[CGD][A-Z0-9]+$/;
 const USER_ID = /^[UW][A-Z0-9]+$/;
 const channelId = optionalString.pipe(
-  z.string().regex(CHANNEL_ID, 'must be a channel id such as C0123ABCDEF, not its name (channel details, About tab)').optional(),
+  z
+    .string()
+    .regex(CHANNEL_ID, 'must be a channel id such as C0123ABCDEF, not its name (channel details, About tab)')
+    .optional(),
 );
 
 const timezone = z.string().trim().refine(isTimezone, 'must be an IANA time zone such as Europe/Berlin');
@@ -44,13 +47,19 @@ const schema = z
     SLACK_BOT_TOKEN: z
       .string({ error: 'is required: the Bot User OAuth Token from OAuth & Permissions, such as xoxb-1234-5678-AbCd' })
       .trim()
-      .regex(/^xoxb-[0-9A-Za-z-]+$/, 'must be the Bot User OAuth Token from OAuth & Permissions, such as xoxb-1234-5678-AbCd'),
+      .regex(
+        /^xoxb-[0-9A-Za-z-]+$/,
+        'must be the Bot User OAuth Token from OAuth & Permissions, such as xoxb-1234-5678-AbCd',
+      ),
     SLACK_SIGNING_SECRET: z
       .string({ error: 'is required: the Signing Secret from Basic Information, 32 hexadecimal characters' })
       .trim()
       .regex(/^[0-9a-f]{16,}$/i, 'must be the Signing Secret from Basic Information, 32 hexadecimal characters'),
     SLACK_APP_TOKEN: optionalString.pipe(
-      z.string().regex(/^xapp-[0-9A-Za-z-]+$/, 'must be an app-level token such as xapp-1-A0123-4567-abcd (Basic Information)').optional(),
+      z
+        .string()
+        .regex(/^xapp-[0-9A-Za-z-]+$/, 'must be an app-level token such as xapp-1-A0123-4567-abcd (Basic Information)')
+        .optional(),
     ),
     SLACK_API_URL: optionalUrl,
     KLING_API_KEY: optionalString,
@@ -68,7 +77,10 @@ const schema = z
       .string()
       .default('')
       .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
-      .refine((ids) => ids.every((id) => USER_ID.test(id)), 'must be member ids separated by commas, such as U0123ABC,U0456DEF'),
+      .refine(
+        (ids) => ids.every((id) => USER_ID.test(id)),
+        'must be member ids separated by commas, such as U0123ABC,U0456DEF',
+      ),
     ALERT_CHANNEL_ID: channelId,
     DIGEST_CHANNEL_ID: channelId,
     DEFAULT_DAILY_LIMIT: decimal('100'),
@@ -117,13 +129,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems = new Map<string, string>();
   for (const issue of parsed.error?.issues ?? []) {
     const name = String(issue.path[0] ?? 'environment');
-    const required = issue.code === 'invalid_type' && env[name] === undefined && !issue.message.startsWith('is required');
-    if (!problems.has(name)) problems.set(name, required ? 'is required' : issue.message);
+    // A missing variable whose check has no "is required" message of its own is simply required.
+    const bare = issue.code === 'invalid_type' && env[name] === undefined && !issue.message.startsWith('is required');
+    if (!problems.has(name)) problems.set(name, bare ? 'is required' : issue.message);
   }
   for (const [name, message] of klingKeyProblems(env)) if (!problems.has(name)) problems.set(name, message);
   if (parsed.success && problems.size === 0) return parsed.data;
   const width = Math.max(...[...problems.keys()].map((name) => name.length));
   const lines = [...problems].map(([name, message]) => `${name.padEnd(width)} ${message}`);
   if (lines.length === 1) throw new ConfigError(`Configuration error: ${lines[0]}`);
-  throw new ConfigError([`Configuration error: ${lines.length} variables need fixing`, ...lines.map((line) => `  ${line}`)].join('\n'));
+  const block = [`Configuration error: ${lines.length} variables need fixing`, ...lines.map((line) => `  ${line}`)];
+  throw new ConfigError(block.join('\n'));
 }

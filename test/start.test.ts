@@ -43,7 +43,8 @@ describe('npm start', { timeout: 120_000 }, () => {
   });
 
   it('names every bad or missing variable in one short block and exits non-zero', async () => {
-    const { code, stderr } = await start({ SLACK_BOT_TOKEN: 'xoxp-1234-user-secret', ALERT_CHANNEL_ID: 'kling-alerts' });
+    const env = { SLACK_BOT_TOKEN: 'xoxp-1234-user-secret', ALERT_CHANNEL_ID: 'kling-alerts' };
+    const { code, stderr } = await start(env);
     expect(code).toBe(1);
     const lines = stderr.trimEnd().split('\n');
     expect(lines[0]).toBe('Configuration error: 4 variables need fixing');
@@ -67,6 +68,7 @@ describe('npm start', { timeout: 120_000 }, () => {
       LOG_LEVEL: 'silent',
     });
     expect(code).toBe(1);
-    expect(stderr.trimEnd()).toBe(`Cannot reach Slack at ${slackApiUrl} (ECONNREFUSED): check the network, or SLACK_API_URL`);
+    const line = `Cannot reach Slack at ${slackApiUrl} (ECONNREFUSED): check the network, or SLACK_API_URL`;
+    expect(stderr.trimEnd()).toBe(line);
   });
 });

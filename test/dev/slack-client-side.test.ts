@@ -227,7 +227,8 @@ describe("Slack's side of interactions", () => {
 
   it('keeps a read-only Messages tab read-only, as the manifest asks', async () => {
     const botUrl = `http://127.0.0.1:${(bot.server.address() as AddressInfo).port}/`;
-    const readOnly = await startSlackWorkspace({ signingSecret: SECRET, botToken: TOKEN, botUrl, messagesTabReadOnly: true });
+    const readOnly = await startSlackWorkspace({ signingSecret: SECRET, botToken: TOKEN, botUrl,
+      messagesTabReadOnly: true });
     try {
       const state = (await (await fetch(`${readOnly.url}/ui/state?user=U0GRACE`)).json()) as Record<string, unknown>;
       expect(state.messagesTabReadOnly).toBe(true);

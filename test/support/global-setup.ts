@@ -43,7 +43,8 @@ export default async function setup(): Promise<() => Promise<void>> {
     for (const { datname } of stale) await admin.unsafe(`drop database if exists ${datname} with (force)`);
   } catch (error) {
     await stopServer();
-    throw new Error(`Tests need PostgreSQL at ${adminUrl()} (start it, or set TEST_DATABASE_URL): ${(error as Error).message}`);
+    const reason = (error as Error).message;
+    throw new Error(`Tests need PostgreSQL at ${adminUrl()} (start it, or set TEST_DATABASE_URL): ${reason}`);
   } finally {
     await admin.end();
   }

@@ -22,7 +22,8 @@ const ASSETS: Record<string, { file: string; type: string }> = {
  */
 let emojiScript: Promise<string> | undefined;
 function loadEmojiScript(): Promise<string> {
-  emojiScript ??= readFile(createRequire(import.meta.url).resolve('emoji-datasource/emoji.json'), 'utf8').then((text) => {
+  const file = createRequire(import.meta.url).resolve('emoji-datasource/emoji.json');
+  emojiScript ??= readFile(file, 'utf8').then((text) => {
     const map: Record<string, string> = {};
     for (const emoji of JSON.parse(text) as { unified: string; short_names: string[] }[]) {
       const char = String.fromCodePoint(...emoji.unified.split('-').map((hex) => parseInt(hex, 16)));
