@@ -3,9 +3,9 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { App, HTTPReceiver, SocketModeReceiver, type Receiver } from '@slack/bolt';
-import { WebAPIPlatformError, WebClient, type WebClientOptions } from '@slack/web-api';
+import { WebAPIHTTPError, WebAPIPlatformError, WebAPIRequestError, WebClient, type WebClientOptions } from '@slack/web-api';
 import { Ledger } from './budget';
-import { ConfigError, klingAuth, type Config } from './config';
+import { ConfigError, klingAuth, StartupError, type Config } from './config';
 import { openDatabase } from './db';
 import { DigestService } from './digest';
 import { GenerationQueue, Worker, type WorkerEvent, type WorkerOptions } from './generations';
@@ -70,14 +70,29 @@ const WEB_API: WebClientOptions = {
 };
 
 /**
- * A platform error from the one call a start-up step makes is Slack refusing that step's token: init()
- * calls auth.test with the bot token; Socket Mode's start() calls only apps.connections.open with the
- * app-level token. Either becomes one line naming the variable, never its value.
+ * The one call a start-up step makes: init() calls auth.test with the bot token; Socket Mode's start() calls only
+ * apps.connections.open with the app-level token. A platform error is Slack refusing that step's token; no answer,
+ * or an answer that is not Slack's, is a network or SLACK_API_URL problem. Each becomes one line naming what to
+ * check, never a token's value.
  */
-const refusedToken = (variable: 'SLACK_BOT_TOKEN' | 'SLACK_APP_TOKEN', want: string) => (error: unknown): never => {
-  if (error instanceof WebAPIPlatformError) throw new ConfigError(`Configuration error: ${variable} was refused by Slack (${error.data.error}): ${want}`);
-  throw error;
-};
+function startupFailure(variable: 'SLACK_BOT_TOKEN' | 'SLACK_APP_TOKEN', want: string, slackUrl: string) {
+  return (error: unknown): never => {
+    if (error instanceof WebAPIPlatformError) {
+      throw new ConfigError(`Configuration error: ${variable} was refused by Slack (${error.data.error}): ${want}`);
+    }
+    if (error instanceof WebAPIRequestError) {
+      // fetch reports "fetch failed" and keeps the system's reason (ECONNREFUSED, ENOTFOUND…) in its cause.
+      const cause = (error.original.cause ?? error.original) as NodeJS.ErrnoException;
+      const reason = cause.code ?? cause.message.split('\n')[0];
+      throw new StartupError(`Cannot reach Slack at ${slackUrl} (${reason}): check the network, or SLACK_API_URL`);
+    }
+    if (error instanceof WebAPIHTTPError) {
+      const status = error.statusCode;
+      throw new StartupError(`Slack at ${slackUrl} answered HTTP ${status}, not as Slack does: check SLACK_API_URL`);
+    }
+    throw error;
+  };
+}
 
 /** The composition root: builds every service from the config and wires them together. */
 export async function createBot(config: Config, overrides: BotOverrides = {}): Promise<Bot> {
@@ -200,10 +215,12 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
       return port;
     },
     async start() {
-      await app.init().catch(refusedToken('SLACK_BOT_TOKEN', 'use the bot token (xoxb-…) from OAuth & Permissions'));
+      const slackUrl = config.SLACK_API_URL ?? 'https://slack.com/api/';
+      const botToken = 'use the bot token (xoxb-…) from OAuth & Permissions';
+      await app.init().catch(startupFailure('SLACK_BOT_TOKEN', botToken, slackUrl));
       if (routesServer) {
         // Both settle before start() fails, so stop() then finds the socket connected or given up, not connecting.
-        const [listening, connected] = await Promise.allSettled([once(routesServer, 'listening'), app.start().catch(refusedToken('SLACK_APP_TOKEN', 'use an app-level token with the connections:write scope'))]);
+        const [listening, connected] = await Promise.allSettled([once(routesServer, 'listening'), app.start().catch(startupFailure('SLACK_APP_TOKEN', 'use an app-level token with the connections:write scope', slackUrl))]);
         if (listening.status === 'rejected') throw listening.reason;
         if (connected.status === 'rejected') throw connected.reason;
         port = (routesServer.address() as AddressInfo).port;

@@ -1,5 +1,5 @@
 import { createBot } from './app';
-import { ConfigError, loadConfig } from './config';
+import { loadConfig, StartupError } from './config';
 import { CatalogFileError } from './pricing';
 
 /** Entry point: parse the environment once, build the bot, stop it cleanly on SIGINT/SIGTERM. */
@@ -24,8 +24,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  // Configuration mistakes are one line naming what is wrong; anything else is a crash with its stack.
-  if (error instanceof ConfigError || error instanceof CatalogFileError) console.error(error.message);
+  // What the person starting the bot can fix is said in a few lines without a stack; anything else is a crash.
+  if (error instanceof StartupError || error instanceof CatalogFileError) console.error(error.message);
   else console.error(error);
   process.exit(1);
 });

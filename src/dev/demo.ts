@@ -4,7 +4,8 @@ import { pathToFileURL } from 'node:url';
 import { createBot, type Bot } from '../app';
 import { loadConfig } from '../config';
 import { startKlingSimulator, type KlingSimulator } from './kling-sim';
-import { DEFAULT_CHANNELS, DEFAULT_USERS, startSlackWorkspace, type SlackWorkspace, type SlashCommandInfo } from './slack-workspace';
+import { DEFAULT_CHANNELS, DEFAULT_USERS, startSlackWorkspace, type SlackWorkspace, type SlackWorkspaceOptions,
+  type SlashCommandInfo } from './slack-workspace';
 
 /**
  * `npm run demo`: the whole bot on one machine with nothing to sign up for — the embedded database
@@ -37,18 +38,22 @@ export interface Demo {
 }
 
 /** Demo credentials: they only ever travel between processes on this machine. */
-const DEMO_SIGNING_SECRET = 'demo-signing-secret';
+// Shaped like Slack's (32 hex characters), which the configuration checks.
+const DEMO_SIGNING_SECRET = '0000000000000000000000000000de70';
 const DEMO_BOT_TOKEN = 'xoxb-demo-offline-token';
 const DEMO_KLING_KEY = 'demo-kling-key';
 const ALERTS_CHANNEL = DEFAULT_CHANNELS.find((c) => c.name === 'kling-alerts')!.id;
 
-/** The slash commands manifest.yml declares, with their usage hints, for the composer's suggestions. */
-function manifestCommands(): SlashCommandInfo[] {
+/**
+ * What manifest.yml declares that the offline workspace mirrors: the slash commands with their usage hints, for the
+ * composer's suggestions, and whether the app's Messages tab is read-only.
+ */
+function fromManifest(): Pick<SlackWorkspaceOptions, 'commands' | 'messagesTabReadOnly'> {
   let text: string;
   try {
     text = readFileSync(new URL('../../manifest.yml', import.meta.url), 'utf8');
   } catch {
-    return [];
+    return {};
   }
   const commands: SlashCommandInfo[] = [];
   const unquote = (v: string) => v.trim().replace(/^(["'])(.*)\1$/, '$2');
@@ -59,7 +64,7 @@ function manifestCommands(): SlashCommandInfo[] {
     const current = commands.at(-1);
     if (field && current) current[field[1] === 'usage_hint' ? 'usageHint' : 'description'] = unquote(field[2]!);
   }
-  return commands;
+  return { commands, messagesTabReadOnly: /^\s*messages_tab_read_only_enabled:\s*true\s*$/m.test(text) };
 }
 
 export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
@@ -80,7 +85,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       users: DEFAULT_USERS,
       channels: DEFAULT_CHANNELS,
       dataFile: `${dataDir}/slack-workspace.json`,
-      commands: manifestCommands(),
+      ...fromManifest(),
     });
     started.push(workspace);
 

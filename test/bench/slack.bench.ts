@@ -16,7 +16,7 @@ import { signSlackRequest, startSlackWorkspace } from '../../src/dev/slack-works
 import { createLogger } from '../../src/log';
 import { createTestDatabase } from '../support/db';
 
-const SECRET = 'bench-signing-secret';
+const SECRET = '00000000000000000000000000000be7';
 const TOKEN = 'xoxb-bench';
 const CONCURRENT = 200;
 /** Each round is independent (fresh database and bot); the median ratio is reported, since one burst is noisy. */

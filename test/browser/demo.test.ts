@@ -130,8 +130,13 @@ describe.skipIf(!hasChromium)('the demo in a browser', () => {
     await type('/kling budget set workspace day 20');
     await page.locator('#messages .message.ephemeral', { hasText: 'daily budget is now 20 credits' }).waitFor();
 
+    // manifest.yml makes the app's Messages tab read-only: Slack shows its messages and no composer there.
     await page.click('#app-list button[data-app="kling"]');
     await page.click('#app-tabs .tab[data-tab="messages"]');
+    await page.locator('#read-only', { hasText: 'Sending messages to this app has been turned off.' }).waitFor();
+    expect(await page.isVisible('#composer-input')).toBe(false);
+
+    await openChannel('video');
     await type('/kling batch');
     const modal = page.locator('#modal');
     await modal.locator('textarea').waitFor();
@@ -139,5 +144,21 @@ describe.skipIf(!hasChromium)('the demo in a browser', () => {
     await modal.locator('.icon-button[aria-label="Close"]').click();
     await page.locator('#modal-backdrop').waitFor({ state: 'hidden' });
     expect(demo.workspace.views('U0ADA').filter((v) => v.type === 'modal' && v.open)).toEqual([]);
+  });
+
+  it('fits a phone-sized window and shows emoji, not shortcodes', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await openChannel('video');
+      const card = page.locator('#messages .message', { hasText: 'a fox running through snow at dusk' }).first();
+      await card.waitFor();
+      // Nothing wider than the window: the conversations sit in a strip across the top.
+      expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+      expect((await page.locator('#channel-list').boundingBox())!.y).toBeLessThan((await card.boundingBox())!.y);
+      expect(await page.locator('#messages').innerText()).not.toMatch(/:[a-z0-9_+-]+:/);
+      await shot('08-phone-width');
+    } finally {
+      await page.setViewportSize({ width: 1360, height: 860 });
+    }
   });
 });

@@ -1,8 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { WebClient } from '@slack/web-api';
 import { startSlackWorkspace, type SlackWorkspace } from '../../src/dev/slack-workspace';
@@ -11,6 +12,7 @@ import { WorkspaceState } from '../../src/dev/slack-workspace/state';
 
 const SECRET = 'test-signing-secret';
 const TOKEN = 'xoxb-test-token';
+const SRC = new URL('../../src/', import.meta.url).pathname;
 
 /** A bot that records what Slack sent and answers with the next scripted ack (after an optional delay). */
 function scriptedBot() {
@@ -203,6 +205,48 @@ describe("Slack's side of interactions", () => {
     };
     expect(await seenBy('U0GRACE')).toContain('only for Grace');
     expect(await seenBy('U0LINUS')).not.toContain('only for Grace');
+  });
+
+  it("serves Slack's whole emoji map before app.js, covering every shortcode the bot writes", async () => {
+    const html = await (await fetch(`${ws.url}/`)).text();
+    expect(html.indexOf('<script src="/emoji.js">')).toBeGreaterThan(-1);
+    expect(html.indexOf('<script src="/emoji.js">')).toBeLessThan(html.indexOf('<script src="/app.js">'));
+    const sandbox = { window: {} as { SLACK_EMOJI?: Record<string, string> } };
+    runInNewContext(await (await fetch(`${ws.url}/emoji.js`)).text(), sandbox);
+    const emoji = sandbox.window.SLACK_EMOJI!;
+    expect(emoji).toMatchObject({ incoming_envelope: '📨', double_vertical_bar: '⏸️', '+1': '👍', thumbsup: '👍' });
+    expect(Object.keys(emoji).length).toBeGreaterThan(1800);
+    const used = new Set<string>();
+    for (const file of readdirSync(SRC, { recursive: true, encoding: 'utf8' })) {
+      if (!file.endsWith('.ts') || file.startsWith('dev/')) continue;
+      for (const [, name] of readFileSync(join(SRC, file), 'utf8').matchAll(/:([a-z0-9_+-]+):/g)) used.add(name!);
+    }
+    expect(used.size).toBeGreaterThan(10);
+    expect([...used].filter((name) => !emoji[name])).toEqual([]);
+  });
+
+  it('keeps a read-only Messages tab read-only, as the manifest asks', async () => {
+    const botUrl = `http://127.0.0.1:${(bot.server.address() as AddressInfo).port}/`;
+    const readOnly = await startSlackWorkspace({ signingSecret: SECRET, botToken: TOKEN, botUrl,
+      messagesTabReadOnly: true });
+    try {
+      const state = (await (await fetch(`${readOnly.url}/ui/state?user=U0GRACE`)).json()) as Record<string, unknown>;
+      expect(state.messagesTabReadOnly).toBe(true);
+      const send = (path: string, channel: string, text: string) =>
+        fetch(`${readOnly.url}${path}`, { method: 'POST', body: JSON.stringify({ user: 'U0GRACE', channel, text }) });
+      for (const [path, text] of [['/ui/message', 'hello'], ['/ui/command', '/kling help']] as const) {
+        const refused = await send(path, 'D0GRACE', text);
+        expect(refused.status).toBe(400);
+        expect(await refused.json()).toEqual({ error: 'Sending messages to this app has been turned off.' });
+      }
+      expect(bot.received).toEqual([]);
+      expect((await send('/ui/command', 'C0GENERAL', '/kling help')).status).toBe(200);
+      expect(bot.received.at(-1)!.body).toMatchObject({ command: '/kling', channel_id: 'C0GENERAL' });
+    } finally {
+      await readOnly.close();
+    }
+    const state = (await (await fetch(`${ws.url}/ui/state?user=U0GRACE`)).json()) as Record<string, unknown>;
+    expect(state.messagesTabReadOnly).toBe(false);
   });
 
   it('sends app_home_opened as a JSON event_callback', async () => {

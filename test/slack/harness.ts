@@ -6,7 +6,8 @@ import { startSlackWorkspace, DEFAULT_USERS, DEFAULT_CHANNELS, type SlackWorkspa
 import { createLogger } from '../../src/log';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 
-export const SIGNING_SECRET = 'test-signing-secret';
+// Shaped like Slack's (32 hex characters), which the configuration checks.
+export const SIGNING_SECRET = '0000000000000000000000000000fe57';
 export const BOT_TOKEN = 'xoxb-test-token';
 export const APP_TOKEN = 'xapp-test-token';
 const KLING_KEY = 'test-kling-key';

@@ -2,8 +2,16 @@ import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { openDatabase, type Database } from '../../src/db';
 
-/** The server every ledger and queue test runs against (design §9): real Postgres, trust auth. */
-export const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+/** Where the tests look for Postgres when TEST_DATABASE_URL names none: a local server with trust auth. */
+export const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/**
+ * The server every ledger and queue test runs against: real Postgres. Read on each call, because the global setup
+ * sets TEST_DATABASE_URL after it starts a throw-away server, before the test workers start.
+ */
+export function adminUrl(): string {
+  return process.env.TEST_DATABASE_URL || DEFAULT_ADMIN_URL;
+}
 
 export interface TestDatabase extends Database {
   url: string;
@@ -13,7 +21,7 @@ export interface TestDatabase extends Database {
 }
 
 function urlFor(name: string): string {
-  const url = new URL(ADMIN_URL);
+  const url = new URL(adminUrl());
   url.pathname = `/${name}`;
   return url.toString();
 }
@@ -22,7 +30,7 @@ function urlFor(name: string): string {
 export async function createTestDatabase(options: { max?: number } = {}): Promise<TestDatabase> {
   // The creation time in the name lets the global setup clear only databases that killed runs left behind.
   const name = `kbb_test_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString('hex')}`;
-  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+  const admin = postgres(adminUrl(), { max: 1, onnotice: () => {} });
   try {
     await admin.unsafe(`create database ${name}`);
   } finally {
@@ -42,7 +50,7 @@ export async function createTestDatabase(options: { max?: number } = {}): Promis
 }
 
 export async function dropDatabase(name: string): Promise<void> {
-  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+  const admin = postgres(adminUrl(), { max: 1, onnotice: () => {} });
   try {
     await admin.unsafe(`drop database if exists ${name} with (force)`);
   } finally {

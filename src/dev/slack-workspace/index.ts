@@ -36,6 +36,8 @@ export interface SlackWorkspaceOptions {
   ackTimeoutMs?: number;
   /** Slash commands the app declares (its manifest), suggested in the page's composer as Slack does. */
   commands?: SlashCommandInfo[];
+  /** The manifest's messages_tab_read_only_enabled: people read the app's Messages tab but cannot write in it. */
+  messagesTabReadOnly?: boolean;
 }
 
 export interface SlashCommandInfo { command: string; description?: string; usageHint?: string }
@@ -154,7 +156,8 @@ export async function startSlackWorkspace(options: SlackWorkspaceOptions): Promi
       res.writeHead(200, { 'content-type': file.mimetype, 'content-length': String(file.data.length) });
       return void res.end(file.data);
     }
-    if (await servePage(req, res, url, state, interactions, options.commands ?? [])) return;
+    const appInfo = { commands: options.commands ?? [], messagesTabReadOnly: options.messagesTabReadOnly ?? false };
+    if (await servePage(req, res, url, state, interactions, appInfo)) return;
     sendJson(res, 404, { ok: false, error: 'not_found' });
   }
 

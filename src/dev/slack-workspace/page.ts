@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import type { SlashCommandInfo } from './index';
 import type { Interactions } from './interactions';
 import { BOT_USER_ID, type WorkspaceState } from './state';
@@ -15,6 +16,24 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
   '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
 };
+/**
+ * Slack's emoji shortcodes (:incoming_envelope: → 📨), from emoji-datasource: the iamcal emoji data whose short
+ * names Slack uses. Served as a script the page loads before app.js, so the first render already has them.
+ */
+let emojiScript: Promise<string> | undefined;
+function loadEmojiScript(): Promise<string> {
+  const file = createRequire(import.meta.url).resolve('emoji-datasource/emoji.json');
+  emojiScript ??= readFile(file, 'utf8').then((text) => {
+    const map: Record<string, string> = {};
+    for (const emoji of JSON.parse(text) as { unified: string; short_names: string[] }[]) {
+      const char = String.fromCodePoint(...emoji.unified.split('-').map((hex) => parseInt(hex, 16)));
+      for (const name of emoji.short_names) map[name] = char;
+    }
+    return `window.SLACK_EMOJI = ${JSON.stringify(map)};\n`;
+  });
+  return emojiScript;
+}
+
 /** The page shows the latest messages of each conversation. */
 const PAGE_HISTORY = 300;
 
@@ -51,8 +70,17 @@ export function encodeTyped(state: WorkspaceState, text: string): string {
     .replace(/(^|\s)(https?:\/\/[^\s]+)/g, '$1<$2>');
 }
 
+/** What the app's manifest declares that the page shows. */
+export interface PageApp {
+  commands: SlashCommandInfo[];
+  messagesTabReadOnly: boolean;
+}
+
+/** What Slack shows instead of a composer in a read-only Messages tab. */
+const READ_ONLY = 'Sending messages to this app has been turned off.';
+
 /** Everything one person sees. */
-function snapshot(state: WorkspaceState, userId: string, commands: SlashCommandInfo[]) {
+function snapshot(state: WorkspaceState, userId: string, { commands, messagesTabReadOnly }: PageApp) {
   const me = state.users.get(userId);
   // Every person has a DM with the app (its Messages tab), as in Slack.
   if (me && !me.isBot) state.openDm([userId]);
@@ -73,6 +101,7 @@ function snapshot(state: WorkspaceState, userId: string, commands: SlashCommandI
     people: people.map((u) => u.id),
     botUserId: BOT_USER_ID,
     commands,
+    messagesTabReadOnly,
     conversations: conversations.map((c) => ({ id: c.id, name: c.name, kind: c.kind })),
     messages,
     modal: modal && { id: modal.id, view: modal.view, errors: modal.errors ?? {}, depth: stack.length },
@@ -86,7 +115,7 @@ export async function servePage(
   url: URL,
   state: WorkspaceState,
   interactions: Interactions,
-  commands: SlashCommandInfo[],
+  appInfo: PageApp,
 ): Promise<boolean> {
   const path = url.pathname;
   const asset = ASSETS[path];
@@ -95,7 +124,12 @@ export async function servePage(
     res.end(await readFile(new URL(asset.file, PAGE_DIR)));
     return true;
   }
-  if (req.method === 'GET' && path === '/ui/state') return json(res, 200, snapshot(state, url.searchParams.get('user') ?? '', commands));
+  if (req.method === 'GET' && path === '/emoji.js') {
+    res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'max-age=86400' });
+    res.end(await loadEmojiScript());
+    return true;
+  }
+  if (req.method === 'GET' && path === '/ui/state') return json(res, 200, snapshot(state, url.searchParams.get('user') ?? '', appInfo));
   if (req.method === 'GET' && path === '/ui/events') {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
     res.write(`data: ${state.currentVersion}\n\n`);
@@ -117,6 +151,10 @@ export async function servePage(
 
   const body = await readJson(req);
   const user = String(body.user ?? '');
+  const appDm = state.conversations.get(String(body.channel))?.kind === 'im';
+  if ((path === '/ui/command' || path === '/ui/message') && appDm && appInfo.messagesTabReadOnly) {
+    return json(res, 400, { error: READ_ONLY });
+  }
   try {
     switch (path) {
       case '/ui/command': {

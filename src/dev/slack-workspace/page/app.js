@@ -23,22 +23,8 @@ const app = {
 // ---------------------------------------------------------------------------------------------
 // text: Slack mrkdwn and plain_text
 
-const EMOJI = {
-  white_check_mark: '✅', heavy_check_mark: '✔️', x: '❌', warning: '⚠️', hourglass: '⌛', hourglass_flowing_sand: '⏳',
-  movie_camera: '🎥', film_frames: '🎞️', clapper: '🎬', video_camera: '📹', camera: '📷', frame_with_picture: '🖼️',
-  moneybag: '💰', money_with_wings: '💸', dollar: '💵', coin: '🪙', bar_chart: '📊', chart_with_upwards_trend: '📈',
-  chart_with_downwards_trend: '📉', rotating_light: '🚨', no_entry: '⛔', no_entry_sign: '🚫', stop_sign: '🛑', bell: '🔔',
-  tada: '🎉', sparkles: '✨', rocket: '🚀', zap: '⚡', fire: '🔥', bulb: '💡', information_source: 'ℹ️', question: '❓',
-  lock: '🔒', key: '🔑', gear: '⚙️', wrench: '🔧', hammer_and_wrench: '🛠️', arrows_counterclockwise: '🔄', repeat: '🔁',
-  pause_button: '⏸️', arrow_forward: '▶️', stopwatch: '⏱️', clock3: '🕒', calendar: '📅', date: '📅', memo: '📝',
-  scroll: '📜', receipt: '🧾', ledger: '📒', inbox_tray: '📥', outbox_tray: '📤', package: '📦', wave: '👋', eyes: '👀',
-  thumbsup: '👍', '+1': '👍', thumbsdown: '👎', raised_hand: '✋', red_circle: '🔴', large_green_circle: '🟢',
-  large_yellow_circle: '🟡', large_orange_circle: '🟠', large_blue_circle: '🔵', white_circle: '⚪', black_circle: '⚫',
-  green_heart: '💚', robot_face: '🤖', speech_balloon: '💬', link: '🔗', mag: '🔍', crystal_ball: '🔮', art: '🎨',
-  sound: '🔉', mute: '🔇', loud_sound: '🔊', star: '⭐', skull: '💀', recycle: '♻️', heavy_plus_sign: '➕', heavy_minus_sign: '➖',
-  thread: '🧵', octagonal_sign: '🛑', hourglass_done: '⌛', timer_clock: '⏲️', money_mouth_face: '🤑', chart: '💹',
-  point_right: '👉', arrow_right: '➡️', small_blue_diamond: '🔹', small_orange_diamond: '🔸', checkered_flag: '🏁',
-};
+// Every shortcode Slack knows, served by the workspace as /emoji.js (loaded before this script).
+const EMOJI = window.SLACK_EMOJI ?? {};
 
 const escapeHtml = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const decodeSlack = (s) => String(s).replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
@@ -189,6 +175,8 @@ function listen() {
 const me = () => app.snap.me;
 const appDm = () => app.snap.conversations.find((c) => c.kind === 'im');
 const currentChannelId = () => (app.place?.kind === 'app' ? appDm()?.id : app.place?.id);
+// The manifest can make the app's Messages tab read-only: its messages show, with no composer, as in Slack.
+const readOnlyHere = () => app.place?.kind === 'app' && app.snap.messagesTabReadOnly;
 const lastSeenKey = () => `kling-demo-seen-${app.userId}`;
 
 function go(place) {
@@ -198,7 +186,7 @@ function go(place) {
   app.renderedKeys = {};
   if (place.kind === 'app' && place.tab === 'home') post('/ui/home', {});
   render();
-  if (place.kind !== 'app' || place.tab === 'messages') $('#composer-input').focus();
+  if ((place.kind !== 'app' || place.tab === 'messages') && !readOnlyHere()) $('#composer-input').focus();
 }
 
 function markSeen(channelId) {
@@ -648,7 +636,8 @@ function renderList(container, list, key, opts) {
 function renderConversation() {
   const isHome = app.place?.kind === 'app' && app.place.tab === 'home';
   $('#messages').hidden = isHome;
-  $('#composer').hidden = isHome;
+  $('#composer').hidden = isHome || readOnlyHere();
+  $('#read-only').hidden = isHome || !readOnlyHere();
   $('#home').hidden = !isHome;
   if (isHome) return renderHome();
   const channelId = currentChannelId();
@@ -657,7 +646,8 @@ function renderConversation() {
   const c = app.snap.conversations.find((x) => x.id === channelId);
   const empty = el('div', { class: 'empty' }, c?.kind === 'channel'
     ? `<strong>This is the very beginning of #${escapeHtml(c.name)}</strong>Type <code>/kling help</code> below to see what the bot can do.`
-    : '<strong>Kling</strong>Commands you type here stay between you and the app.');
+    : readOnlyHere() ? '<strong>Kling</strong>Messages from the app appear here.'
+      : '<strong>Kling</strong>Commands you type here stay between you and the app.');
   renderList($('#messages'), top, `main-${channelId}`, { empty, repliesOf: (m) => {
     const replies = all.filter((r) => r.threadTs === m.ts);
     return replies.length ? replies : undefined;
@@ -696,6 +686,7 @@ function renderThread() {
   pane.hidden = !parent || (app.place?.kind === 'app' && app.place.tab === 'home');
   if (pane.hidden) return;
   $('#thread-channel').textContent = app.place.kind === 'channel' ? `#${channelName(channelId)}` : 'Kling';
+  $('#thread-composer').hidden = readOnlyHere();
   const replies = all.filter((m) => m.threadTs === parent.ts);
   const container = $('#thread-messages');
   renderList(container, [parent, ...replies], `thread-${parent.ts}`, { thread: true });
