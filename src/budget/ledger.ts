@@ -1,6 +1,7 @@
 import type { Db } from '../db';
 import { GroupCommit, transactionPerGroup } from '../db/group-commit';
 import type { Millicredits } from '../money/credits';
+import { forecast, paceWindowStart, type Forecast } from './forecast';
 import { isTimezone } from './periods';
 import * as store from './store';
 import {
@@ -170,6 +171,54 @@ export class Ledger {
     return (await store.usageOfScope(tx ?? this.db, scope, at)).map(toUsage);
   }
 
+  /** Where each budget's period is heading at its recent pace, in the order given (see forecast.ts). */
+  async forecasts(usages: Usage[], at: Date = this.now(), tx?: Db): Promise<Forecast[]> {
+    if (!usages.length) return [];
+    const paceOf = await this.paces(usages, at, tx);
+    return usages.map((u) => forecast({ ...u, now: at, ...paceOf(u) }));
+  }
+
+  /**
+   * Claims a forecast alert for each current period now expected to run out before it ends (once per
+   * budget and period, whichever replica gets there first). Returns the teams with new alerts.
+   */
+  async claimForecastAlerts(at: Date = this.now(), tx?: Db): Promise<string[]> {
+    const db = tx ?? this.db;
+    const candidates = (await store.forecastCandidates(db, at)).map(toUsage);
+    if (!candidates.length) return [];
+    const paceOf = await this.paces(candidates, at, tx);
+    const teams = new Set<string>();
+    for (const u of candidates) {
+      const expected = forecast({ ...u, now: at, ...paceOf(u) });
+      if (expected.kind !== 'runs-out') continue;
+      const claimed = await store.claimForecast(db, {
+        teamId: u.budget.teamId, budgetId: u.budget.id, periodStart: u.periodStart, chargedMc: u.chargedMc, limitMc: u.limitMc,
+        runsOutAt: expected.at, projectedMc: expected.projectedMc,
+      });
+      if (claimed) teams.add(u.budget.teamId);
+    }
+    return [...teams];
+  }
+
+  /** One query for the pace of every period given; returns each one's first charge and recent charge. */
+  private async paces(usages: Usage[], at: Date, tx?: Db): Promise<(u: Usage) => { recentMc: number; firstChargeAt?: Date }> {
+    const periods = usages.map((u) => ({ budgetId: u.budget.id, periodStart: u.periodStart, since: paceWindowStart(u, at) }));
+    const rows = await store.paces(tx ?? this.db, periods);
+    const byPeriod = new Map(rows.map((r) => [key(Number(r.budgetId), new Date(r.periodStart)), r]));
+    return (u) => {
+      const row = byPeriod.get(key(u.budget.id, u.periodStart));
+      return { recentMc: Number(row?.recentMc ?? 0), ...(row?.firstChargeAt && { firstChargeAt: new Date(row.firstChargeAt) }) };
+    };
+  }
+
+  /** Switches forecast alerts on or off, or sets the spike alerts' factor and minimum (null: off). */
+  async setAlertSettings(teamId: string, change: { forecastAlerts?: boolean; spikes?: { factor: number; minMc: Millicredits } | null }, tx?: Db): Promise<void> {
+    if (change.spikes && !(change.spikes.factor > 1)) throw new LedgerError('the spike factor must be more than 1');
+    if (change.spikes) checkAmount(change.spikes.minMc, 'spike minimum');
+    await this.ensureWorkspace(teamId, tx);
+    await store.setAlertSettings(tx ?? this.db, teamId, change);
+  }
+
   /** Alerts claimed but not yet posted (the outbox), oldest first. */
   async undeliveredAlerts(teamId?: string, tx?: Db): Promise<LedgerEvent[]> {
     const alerts = await store.undeliveredAlerts(tx ?? this.db, teamId);
@@ -225,8 +274,19 @@ function toBudgetRef(row: store.BudgetRow, teamId: string): BudgetRef {
   };
 }
 
+function key(budgetId: number, periodStart: Date): string {
+  return `${budgetId}@${periodStart.getTime()}`;
+}
+
 function toEvent(row: store.EventRow, budget: BudgetRef): LedgerEvent {
   const common = { budget, periodStart: new Date(row.periodStart), chargedMc: Number(row.chargedMc), limitMc: Number(row.limitMc), triggeredBy: row.triggeredBy };
+  if (row.kind === 'forecast') {
+    const detail = store.json<store.ForecastDetail>(row.detail);
+    return {
+      kind: 'forecast', ...common, runsOutAt: new Date(detail.runsOutAt), projectedMc: Number(detail.projectedMc),
+      spenders: detail.spenders.map((s) => ({ userId: s.userId, chargedMc: Number(s.chargedMc) })),
+    };
+  }
   return row.kind === 'threshold' ? { kind: 'threshold', threshold: Number(row.threshold), ...common } : { kind: 'exhausted', ...common };
 }
 

@@ -27,13 +27,21 @@ export interface ReservedBudget extends BudgetRow {
 }
 
 export interface EventRow {
-  kind: 'threshold' | 'exhausted';
+  kind: 'threshold' | 'exhausted' | 'forecast';
   budgetId: number;
   periodStart: string;
   threshold?: number;
   chargedMc: number;
   limitMc: number;
   triggeredBy: string;
+  /** A forecast's figures (see claimForecast). */
+  detail?: ForecastDetail | string | null;
+}
+
+export interface ForecastDetail {
+  runsOutAt: string;
+  projectedMc: number;
+  spenders: { userId: string; chargedMc: number }[];
 }
 
 export type ReserveOutcome =
@@ -214,7 +222,7 @@ export function usageOfScope(db: Db, scope: RequestScope, at: Date): Promise<Usa
 export function undeliveredAlerts(db: Db, teamId?: string): Promise<(EventRow & { budget: BudgetRow })[]> {
   return rows(db, sql`
     select a.kind, a.budget_id as "budgetId", a.period_start as "periodStart", a.threshold, a.charged_mc as "chargedMc",
-           a.limit_mc as "limitMc", a.triggered_by as "triggeredBy",
+           a.limit_mc as "limitMc", a.triggered_by as "triggeredBy", a.detail,
            json_build_object('id', b.id, 'teamId', b.team_id, 'scope', b.scope, 'scopeId', b.scope_id, 'period', b.period,
                              'limitMc', b.limit_mc, 'hard', b.hard, 'thresholds', b.thresholds) as budget
     from budget_alerts a join budgets b on b.id = a.budget_id
@@ -229,3 +237,88 @@ export async function markAlertDelivered(db: Db, budgetId: number, periodStart: 
       and kind = ${kind}::budget_alert_kind and threshold = ${threshold} and delivered_at is null`);
 }
 
+
+export interface PaceRow {
+  budgetId: number;
+  periodStart: string;
+  firstChargeAt: string | null;
+  recentMc: number;
+}
+
+/**
+ * For each budget period: its first charge and the net charge since `since`, from the ledger's entries
+ * (reserve, commit and release each move charged_mc by charged_delta_mc).
+ */
+export function paces(db: Db, periods: { budgetId: number; periodStart: Date; since: Date }[]): Promise<PaceRow[]> {
+  const array = (values: (number | string)[]) => `{${values.join(',')}}`;
+  return rows<PaceRow>(db, sql`
+    select x.budget_id as "budgetId", x.period_start as "periodStart",
+           min(e.created_at) filter (where e.charged_delta_mc > 0) as "firstChargeAt",
+           coalesce(sum(e.charged_delta_mc) filter (where e.created_at > x.since), 0) as "recentMc"
+    from unnest(${array(periods.map((p) => p.budgetId))}::bigint[],
+                ${array(periods.map((p) => p.periodStart.toISOString()))}::timestamptz[],
+                ${array(periods.map((p) => p.since.toISOString()))}::timestamptz[]) as x(budget_id, period_start, since)
+    left join ledger_entries e on e.budget_id = x.budget_id and e.period_start = x.period_start
+    group by x.budget_id, x.period_start`);
+}
+
+/**
+ * The current periods that may still need a forecast alert: charged, with a limit, in a workspace that
+ * wants forecasts, and without a forecast, exhausted or 100% alert yet.
+ */
+export function forecastCandidates(db: Db, now: Date): Promise<UsageRow[]> {
+  return rows<UsageRow>(db, sql`
+    select ${budgetColumns}, p.period_start as "periodStart", p.period_end as "periodEnd",
+           p.limit_mc + p.allowance_mc as "limitWithAllowanceMc", p.charged_mc as "chargedMc", 0 as "heldMc"
+    from budget_periods p
+    join budgets b on b.id = p.budget_id
+    join workspaces w on w.team_id = b.team_id
+    where w.forecast_alerts and p.period_end > ${now.toISOString()}::timestamptz
+      and p.period_start <= ${now.toISOString()}::timestamptz and p.charged_mc > 0 and p.limit_mc + p.allowance_mc > 0
+      and not exists (select 1 from budget_alerts a where a.budget_id = p.budget_id and a.period_start = p.period_start
+                      and (a.kind in ('forecast', 'exhausted') or (a.kind = 'threshold' and a.threshold >= 100)))`);
+}
+
+/**
+ * Claims a period's forecast alert, once: not when it already had one, nor a 100% or exhausted alert.
+ * Names the period's three biggest spenders (committed + held, by the person who asked).
+ */
+export async function claimForecast(
+  db: Db,
+  claim: { teamId: string; budgetId: number; periodStart: Date; chargedMc: number; limitMc: number; runsOutAt: Date; projectedMc: number },
+): Promise<boolean> {
+  const start = claim.periodStart.toISOString();
+  const claimed = await rows(db, sql`
+    with spenders as (
+      select h.user_id, sum(e.charged_delta_mc) as charged
+      from ledger_entries e join holds h on h.id = e.hold_id
+      where e.budget_id = ${claim.budgetId} and e.period_start = ${start}::timestamptz
+      group by h.user_id having sum(e.charged_delta_mc) > 0
+      order by charged desc, h.user_id limit 3
+    )
+    insert into budget_alerts (budget_id, period_start, kind, threshold, team_id, triggered_by, charged_mc, limit_mc, detail)
+    select ${claim.budgetId}, ${start}::timestamptz, 'forecast', 0, ${claim.teamId},
+           coalesce((select user_id from spenders order by charged desc, user_id limit 1), 'forecast'),
+           ${claim.chargedMc}, ${claim.limitMc},
+           jsonb_build_object('runsOutAt', ${claim.runsOutAt.toISOString()}::timestamptz, 'projectedMc', ${claim.projectedMc}::bigint,
+             'spenders', (select coalesce(jsonb_agg(jsonb_build_object('userId', user_id, 'chargedMc', charged)
+                                                    order by charged desc, user_id), '[]') from spenders))
+    where not exists (select 1 from budget_alerts a where a.budget_id = ${claim.budgetId} and a.period_start = ${start}::timestamptz
+                      and (a.kind = 'exhausted' or (a.kind = 'threshold' and a.threshold >= 100)))
+    on conflict do nothing
+    returning 1`);
+  return claimed.length > 0;
+}
+
+export async function setAlertSettings(
+  db: Db, teamId: string, change: { forecastAlerts?: boolean; spikes?: { factor: number; minMc: Millicredits } | null },
+): Promise<void> {
+  const spikes = change.spikes;
+  await db.execute(sql`
+    update workspaces set
+      forecast_alerts = coalesce(${change.forecastAlerts ?? null}::boolean, forecast_alerts),
+      spike_alerts = ${spikes === undefined ? sql`spike_alerts` : sql`${spikes !== null}`},
+      spike_factor = ${spikes ? sql`${spikes.factor}::real` : sql`spike_factor`},
+      spike_min_mc = ${spikes ? sql`${spikes.minMc}::bigint` : sql`spike_min_mc`}
+    where team_id = ${teamId}`);
+}

@@ -50,7 +50,12 @@ export interface Refusal {
 
 export type LedgerEvent =
   | { kind: 'threshold'; budget: BudgetRef; periodStart: Date; threshold: number; chargedMc: Millicredits; limitMc: Millicredits; triggeredBy: string }
-  | { kind: 'exhausted'; budget: BudgetRef; periodStart: Date; chargedMc: Millicredits; limitMc: Millicredits; triggeredBy: string };
+  | { kind: 'exhausted'; budget: BudgetRef; periodStart: Date; chargedMc: Millicredits; limitMc: Millicredits; triggeredBy: string }
+  /** At its recent pace the period runs out at `runsOutAt`; `spenders` are its three biggest, biggest first. */
+  | {
+      kind: 'forecast'; budget: BudgetRef; periodStart: Date; chargedMc: Millicredits; limitMc: Millicredits; triggeredBy: string;
+      runsOutAt: Date; projectedMc: Millicredits; spenders: { userId: string; chargedMc: Millicredits }[];
+    };
 
 export type ReserveResult = { ok: true; holds: Hold[]; events: LedgerEvent[] } | { ok: false; refusal: Refusal; events: LedgerEvent[] };
 
