@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { App, HTTPReceiver, SocketModeReceiver, type Receiver } from '@slack/bolt';
 import { WebAPIPlatformError, type WebClientOptions } from '@slack/web-api';
-import { Ledger } from './budget';
+import { AlertWatch, Ledger } from './budget';
 import { ConfigError, klingAuth, type Config } from './config';
 import { openDatabase } from './db';
 import { DigestService } from './digest';
@@ -35,6 +35,8 @@ export interface BotOverrides {
   worker?: Partial<WorkerOptions>;
   /** How often undelivered budget alerts are retried (default 60 s). */
   alertRetryMs?: number;
+  /** How often forecast alerts are looked for (default 60 s). */
+  watchMs?: number;
   /** Start the digest's cron (default true). */
   digestSchedule?: boolean;
   /**
@@ -154,6 +156,10 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
     defaultAlertsChannel: config.ALERT_CHANNEL_ID,
     retryMs: overrides.alertRetryMs,
   });
+  const watch = new AlertWatch({
+    ledger: backgroundLedger, logger, everyMs: overrides.watchMs,
+    onClaimed: (teamId) => void notifier.deliverAlerts(teamId),
+  });
   const people = new People(client, logger);
   const digest = new DigestService(background.db, backgroundLedger, digestPoster(client, people), {
     cron: config.DIGEST_CRON,
@@ -198,6 +204,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
       }
       await worker.start();
       notifier.start();
+      watch.start();
       if (overrides.digestSchedule !== false) await digest.start();
       logger.info({ port, mode: config.SLACK_APP_TOKEN ? 'socket' : 'http' }, 'kling-budget-bot is running');
     },
@@ -208,6 +215,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
       await disconnected;
       await digest.stop();
       await worker.stop();
+      await watch.stop();
       await notifier.stop();
       await cards.stop();
       if (background !== database) await background.close();

@@ -12,6 +12,14 @@ import { budgetName, credits, slackDate } from './format';
 export function budgetAlert(event: LedgerEvent, options: { creditPriceUsd: number }): Message {
   const name = budgetName(event.budget);
   const figures = `${credits(event.chargedMc, options.creditPriceUsd)} of ${formatCredits(event.limitMc)} used or held in the period that started ${slackDate(event.periodStart)}`;
+  if (event.kind === 'forecast') {
+    const spenders = event.spenders.map((s) => `<@${escape(s.userId)}> ${formatCredits(s.chargedMc)}`).join(', ');
+    const when = slackDate(event.runsOutAt, event.budget.period === 'day' ? 'today about {time}' : '{date_short_pretty} about {time}');
+    return message(`At this pace ${stripMentions(name)} runs out before its period ends`, [
+      section(`:crystal_ball: *At this pace ${name} runs out ${when}*, before its period ends: ${figures}.`),
+      context(`Biggest spenders this period: ${spenders || 'nobody yet'}. An admin can raise it with \`${escape(USAGE.budgetSet)}\`.`),
+    ]);
+  }
   if (event.kind === 'threshold') {
     return message(`${stripMentions(name)} reached ${event.threshold}%`, [
       section(`:warning: *${name} reached ${event.threshold}%*: ${figures}.`),

@@ -1,0 +1,43 @@
+import type { Logger } from '../log';
+import type { Ledger } from './ledger';
+
+export interface AlertWatchOptions {
+  ledger: Ledger;
+  logger: Logger;
+  /** Called with each team that has newly claimed alerts, to post them. */
+  onClaimed: (teamId: string) => void;
+  /** How often to look (default a minute). */
+  everyMs?: number;
+}
+
+/**
+ * Claims the alerts that no single request raises: forecasts, from the recent pace of every current
+ * period. A tick, not the reservation, does it, so a /kling generate ack never waits on it; the claim is
+ * a primary key, so any number of replicas may tick at once.
+ */
+export class AlertWatch {
+  private timer?: NodeJS.Timeout;
+  private running: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: AlertWatchOptions) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), this.options.everyMs ?? 60_000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** One look; a tick still running is waited for rather than overlapped. */
+  tick(): Promise<void> {
+    this.running = this.running.then(() => this.check()).catch((error: unknown) => this.options.logger.error({ err: error }, 'forecast alerts could not be checked'));
+    return this.running;
+  }
+
+  private async check(): Promise<void> {
+    for (const teamId of await this.options.ledger.claimForecastAlerts()) this.options.onClaimed(teamId);
+  }
+}
