@@ -159,6 +159,10 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
   const watch = new AlertWatch({
     ledger: backgroundLedger, logger, everyMs: overrides.watchMs,
     onClaimed: (teamId) => void notifier.deliverAlerts(teamId),
+    spikes: {
+      defaults: { factor: config.SPIKE_FACTOR, minMc: parseCredits(config.SPIKE_MIN_CREDITS) },
+      drivers: (spike) => backgroundQueue.spendMix(spike.teamId, spike.subject, spike.dayStart, spike.dayEnd),
+    },
   });
   const people = new People(client, logger);
   const digest = new DigestService(background.db, backgroundLedger, digestPoster(client, people), {

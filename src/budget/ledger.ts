@@ -6,7 +6,7 @@ import { isTimezone } from './periods';
 import * as store from './store';
 import {
   LedgerError, type BudgetInput, type BudgetRef, type Hold, type LedgerEvent, type Refusal, type RequestScope,
-  type ReserveRequest, type ReserveResult, type Usage, type WorkspaceSettings,
+  type ReserveRequest, type ReserveResult, type Spike, type SpikeAlert, type SpikeDrivers, type Usage, type WorkspaceSettings,
 } from './types';
 
 export interface LedgerOptions {
@@ -209,6 +209,42 @@ export class Ledger {
       const row = byPeriod.get(key(u.budget.id, u.periodStart));
       return { recentMc: Number(row?.recentMc ?? 0), ...(row?.firstChargeAt && { firstChargeAt: new Date(row.firstChargeAt) }) };
     };
+  }
+
+  /**
+   * People and channels spending today far above their usual day (see store.spikeCandidates) that have no
+   * spike alert today yet. `defaults` are SPIKE_FACTOR and SPIKE_MIN_CREDITS, for workspaces that set neither.
+   */
+  async spikes(defaults: { factor: number; minMc: Millicredits }, at: Date = this.now(), tx?: Db): Promise<Spike[]> {
+    return (await store.spikeCandidates(tx ?? this.db, at, defaults)).map((r) => ({
+      teamId: r.teamId, subject: { kind: r.kind, id: r.subjectId }, day: r.day, dayStart: new Date(r.dayStart), dayEnd: new Date(r.dayEnd),
+      todayMc: Number(r.todayMc), medianMc: Number(r.medianMc), factor: Number(r.factor),
+    }));
+  }
+
+  /** Claims the spike's alert once per subject and day, with what drove it; false when another got there first. */
+  async claimSpike(spike: Spike, drivers: SpikeDrivers, tx?: Db): Promise<boolean> {
+    const row = {
+      teamId: spike.teamId, kind: spike.subject.kind, subjectId: spike.subject.id, day: spike.day, todayMc: spike.todayMc,
+      medianMc: spike.medianMc, factor: spike.factor, dayStart: spike.dayStart.toISOString(), dayEnd: spike.dayEnd.toISOString(),
+    };
+    return store.claimSpike(tx ?? this.db, row, drivers);
+  }
+
+  /** Spike alerts claimed but not yet posted, oldest first. */
+  async undeliveredSpikes(teamId?: string, tx?: Db): Promise<SpikeAlert[]> {
+    return (await store.undeliveredSpikes(tx ?? this.db, teamId)).map((r) => {
+      const detail = store.json<SpikeDrivers & { factor: number; dayStart: string; dayEnd: string }>(r.detail);
+      return {
+        teamId: r.teamId, subject: { kind: r.kind, id: r.subjectId }, day: r.day, dayStart: new Date(detail.dayStart),
+        dayEnd: new Date(detail.dayEnd), todayMc: Number(r.todayMc), medianMc: Number(r.medianMc), factor: Number(detail.factor),
+        drivers: { mix: detail.mix, reruns: detail.reruns },
+      };
+    });
+  }
+
+  async markSpikeDelivered(spike: Spike, tx?: Db): Promise<void> {
+    await store.markSpikeDelivered(tx ?? this.db, spike.teamId, spike.subject.kind, spike.subject.id, spike.day);
   }
 
   /** Switches forecast alerts on or off, or sets the spike alerts' factor and minimum (null: off). */

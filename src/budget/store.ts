@@ -322,3 +322,79 @@ export async function setAlertSettings(
       spike_min_mc = ${spikes ? sql`${spikes.minMc}::bigint` : sql`spike_min_mc`}
     where team_id = ${teamId}`);
 }
+
+export interface SpikeRow {
+  teamId: string;
+  kind: 'user' | 'channel';
+  subjectId: string;
+  day: string;
+  dayStart: string;
+  dayEnd: string;
+  todayMc: number;
+  medianMc: number;
+  factor: number;
+}
+
+/**
+ * People and channels whose spending today (committed + held, by hold creation in the workspace's day) is
+ * above the factor times the median of their 14 days before and above the minimum, not yet alerted today.
+ */
+export function spikeCandidates(db: Db, now: Date, defaults: { factor: number; minMc: Millicredits }): Promise<SpikeRow[]> {
+  const at = now.toISOString();
+  return rows<SpikeRow>(db, sql`
+    with ws as (
+      select team_id, timezone as tz, coalesce(spike_factor, ${defaults.factor})::float8 as factor,
+             coalesce(spike_min_mc, ${defaults.minMc}) as min_mc, (${at}::timestamptz at time zone timezone)::date as today
+      from workspaces where spike_alerts
+    ), daily as (
+      select h.team_id, s.kind, s.id, (h.created_at at time zone ws.tz)::date as day,
+             sum(case h.status when 'committed' then h.actual_mc when 'open' then h.amount_mc else 0 end) as mc
+      from ws
+      join holds h on h.team_id = ws.team_id and h.created_at >= (ws.today - 14)::timestamp at time zone ws.tz
+                  and h.created_at <= ${at}::timestamptz
+      cross join lateral (values ('user', h.user_id), ('channel', h.channel_id)) as s(kind, id)
+      where coalesce(s.id, '') <> ''
+      group by 1, 2, 3, 4
+    ), today as (
+      select d.*, ws.factor, ws.tz from daily d join ws on ws.team_id = d.team_id and d.day = ws.today
+      where d.mc > ws.min_mc
+    )
+    select t.team_id as "teamId", t.kind, t.id as "subjectId", t.day::text as day,
+           t.day::timestamp at time zone t.tz as "dayStart", (t.day + 1)::timestamp at time zone t.tz as "dayEnd",
+           t.mc as "todayMc", round(m.median)::bigint as "medianMc", t.factor
+    from today t
+    cross join lateral (
+      select percentile_cont(0.5) within group (order by coalesce(d.mc, 0)) as median
+      from generate_series(1, 14) as g(n)
+      left join daily d on d.team_id = t.team_id and d.kind = t.kind and d.id = t.id and d.day = t.day - g.n
+    ) m
+    where t.mc > t.factor * m.median
+      and not exists (select 1 from spike_alerts a where a.team_id = t.team_id and a.subject_kind = t.kind
+                      and a.subject_id = t.id and a.day = t.day)
+    order by t.team_id, t.kind, t.id`);
+}
+
+/** Claims the subject's spike alert for its day, once; false when it already had one. */
+export async function claimSpike(db: Db, spike: SpikeRow, detail: object): Promise<boolean> {
+  const claimed = await rows(db, sql`
+    insert into spike_alerts (team_id, subject_kind, subject_id, day, today_mc, median_mc, detail)
+    values (${spike.teamId}, ${spike.kind}, ${spike.subjectId}, ${spike.day}::date, ${spike.todayMc}, ${spike.medianMc},
+            ${JSON.stringify({ ...detail, factor: spike.factor, dayStart: spike.dayStart, dayEnd: spike.dayEnd })}::jsonb)
+    on conflict do nothing
+    returning 1`);
+  return claimed.length > 0;
+}
+
+export function undeliveredSpikes(db: Db, teamId?: string): Promise<(Omit<SpikeRow, 'dayStart' | 'dayEnd' | 'factor'> & { detail: unknown })[]> {
+  return rows(db, sql`
+    select team_id as "teamId", subject_kind as kind, subject_id as "subjectId", day::text as day,
+           today_mc as "todayMc", median_mc as "medianMc", detail
+    from spike_alerts where delivered_at is null ${teamId ? sql`and team_id = ${teamId}` : sql``}
+    order by created_at, team_id, subject_kind, subject_id`);
+}
+
+export async function markSpikeDelivered(db: Db, teamId: string, kind: string, subjectId: string, day: string): Promise<void> {
+  await db.execute(sql`
+    update spike_alerts set delivered_at = now()
+    where team_id = ${teamId} and subject_kind = ${kind} and subject_id = ${subjectId} and day = ${day}::date and delivered_at is null`);
+}

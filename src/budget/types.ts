@@ -96,3 +96,32 @@ export interface BudgetInput {
 export class LedgerError extends Error {
   override name = 'LedgerError';
 }
+
+/** Whose day spiked: a person or a channel. */
+export interface SpikeSubject {
+  kind: 'user' | 'channel';
+  id: string;
+}
+
+/** What drove a spike: the model, mode and duration mix and the re-runs of one prompt (from the queue). */
+export interface SpikeDrivers {
+  mix: { model: string; mode: string | null; durationS: number | null; videos: number; spentMc: Millicredits }[];
+  /** Videos today whose prompt had already been run earlier that day. */
+  reruns: number;
+}
+
+/** A person's or a channel's spending today (committed + held) far above their usual day. */
+export interface Spike {
+  teamId: string;
+  subject: SpikeSubject;
+  /** The local day, YYYY-MM-DD in the workspace's timezone, and its bounds. */
+  day: string;
+  dayStart: Date;
+  dayEnd: Date;
+  todayMc: Millicredits;
+  /** The median of the 14 days before (days without spending count as 0). */
+  medianMc: Millicredits;
+  factor: number;
+}
+
+export type SpikeAlert = Spike & { drivers: SpikeDrivers };

@@ -1,5 +1,7 @@
 import type { Logger } from '../log';
+import type { Millicredits } from '../money/credits';
 import type { Ledger } from './ledger';
+import type { Spike, SpikeDrivers } from './types';
 
 export interface AlertWatchOptions {
   ledger: Ledger;
@@ -8,11 +10,13 @@ export interface AlertWatchOptions {
   onClaimed: (teamId: string) => void;
   /** How often to look (default a minute). */
   everyMs?: number;
+  /** Spike alerts: SPIKE_FACTOR and SPIKE_MIN_CREDITS, and where to learn what drove a spike (the queue). */
+  spikes: { defaults: { factor: number; minMc: Millicredits }; drivers: (spike: Spike) => Promise<SpikeDrivers> };
 }
 
 /**
  * Claims the alerts that no single request raises: forecasts, from the recent pace of every current
- * period. A tick, not the reservation, does it, so a /kling generate ack never waits on it; the claim is
+ * period, and spikes, from each person's and channel's day against their usual one. A tick, not the reservation, does it, so a /kling generate ack never waits on it; the claim is
  * a primary key, so any number of replicas may tick at once.
  */
 export class AlertWatch {
@@ -33,11 +37,16 @@ export class AlertWatch {
 
   /** One look; a tick still running is waited for rather than overlapped. */
   tick(): Promise<void> {
-    this.running = this.running.then(() => this.check()).catch((error: unknown) => this.options.logger.error({ err: error }, 'forecast alerts could not be checked'));
+    this.running = this.running.then(() => this.check()).catch((error: unknown) => this.options.logger.error({ err: error }, 'forecast and spike alerts could not be checked'));
     return this.running;
   }
 
   private async check(): Promise<void> {
-    for (const teamId of await this.options.ledger.claimForecastAlerts()) this.options.onClaimed(teamId);
+    const { ledger, spikes } = this.options;
+    const teams = new Set(await ledger.claimForecastAlerts());
+    for (const spike of await ledger.spikes(spikes.defaults)) {
+      if (await ledger.claimSpike(spike, await spikes.drivers(spike))) teams.add(spike.teamId);
+    }
+    for (const teamId of teams) this.options.onClaimed(teamId);
   }
 }

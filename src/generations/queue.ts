@@ -169,6 +169,11 @@ export class GenerationQueue {
     return store.get(this.db, id);
   }
 
+  /** A person's or channel's video mix of [from, to): what drove a spike in their spending. */
+  spendMix(teamId: string, subject: { kind: 'user' | 'channel'; id: string }, from: Date, to: Date) {
+    return store.spendMix(this.db, teamId, subject, from, to);
+  }
+
   history(teamId: string, userId?: string, limit = 20): Promise<Generation[]> {
     return store.history(this.db, teamId, userId, limit);
   }

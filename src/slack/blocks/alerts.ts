@@ -1,4 +1,4 @@
-import type { LedgerEvent } from '../../budget';
+import type { LedgerEvent, SpikeAlert } from '../../budget';
 import type { Generation } from '../../generations';
 import { formatCredits } from '../../money/credits';
 import { escape, truncate } from '../escape';
@@ -29,6 +29,23 @@ export function budgetAlert(event: LedgerEvent, options: { creditPriceUsd: numbe
   return message(`${stripMentions(name)} is exhausted`, [
     section(`:octagonal_sign: *${name} is exhausted*: ${figures}. Requests that need more are refused until the period ends.`),
     context(`First refusal: <@${escape(event.triggeredBy)}>. An admin can raise it with \`${escape(USAGE.budgetSet)}\`.`),
+  ]);
+}
+
+export function spikeAlert(spike: SpikeAlert, options: { creditPriceUsd: number }): Message {
+  const who = spike.subject.kind === 'user' ? `<@${escape(spike.subject.id)}>` : `<#${escape(spike.subject.id)}>`;
+  const usual = spike.medianMc > 0
+    ? `${Math.round((spike.todayMc / spike.medianMc) * 10) / 10}× a usual day (the median of the 14 days before is ${formatCredits(spike.medianMc)})`
+    : 'on a usual day of nothing (the median of the 14 days before is 0)';
+  const mix = spike.drivers.mix.slice(0, 5).map((m) => {
+    const kind = [m.model, m.mode, m.durationS ? `${m.durationS} s` : undefined].filter(Boolean).join(' · ');
+    return `• ${escape(kind)}: ${m.videos} video${m.videos === 1 ? '' : 's'}, ${formatCredits(m.spentMc)} credits`;
+  });
+  const reruns = spike.drivers.reruns ? `${spike.drivers.reruns} re-run${spike.drivers.reruns === 1 ? '' : 's'} of the same prompt` : 'no re-runs of the same prompt';
+  return message(`${stripMentions(who)} spent ${formatCredits(spike.todayMc)} credits today, well above a usual day`, [
+    section(`:chart_with_upwards_trend: *${who} spent ${credits(spike.todayMc, options.creditPriceUsd)} today*, ${usual}.`),
+    section(`*What drove it*\n${mix.length ? mix.join('\n') : '• no videos recorded'}\n${reruns}.`),
+    context(`Alerts above ${spike.factor}× a usual day, once a day. An admin can change it with \`${escape(USAGE.budgetSpikes)}\`.`),
   ]);
 }
 
