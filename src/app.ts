@@ -161,7 +161,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
     onClaimed: (teamId) => void notifier.deliverAlerts(teamId),
     spikes: {
       defaults: { factor: config.SPIKE_FACTOR, minMc: parseCredits(config.SPIKE_MIN_CREDITS) },
-      drivers: (spike) => backgroundQueue.spendMix(spike.teamId, spike.subject, spike.dayStart, spike.dayEnd),
+      drivers: (teamId, generationIds) => backgroundQueue.spendMix(teamId, generationIds),
     },
   });
   const people = new People(client, logger);

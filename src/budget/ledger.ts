@@ -173,7 +173,6 @@ export class Ledger {
 
   /** Where each budget's period is heading at its recent pace, in the order given (see forecast.ts). */
   async forecasts(usages: Usage[], at: Date = this.now(), tx?: Db): Promise<Forecast[]> {
-    if (!usages.length) return [];
     const paceOf = await this.paces(usages, at, tx);
     return usages.map((u) => forecast({ ...u, now: at, ...paceOf(u) }));
   }
@@ -184,9 +183,12 @@ export class Ledger {
    */
   async claimForecastAlerts(at: Date = this.now(), tx?: Db): Promise<string[]> {
     const db = tx ?? this.db;
-    const candidates = (await store.forecastCandidates(db, at)).map(toUsage);
-    if (!candidates.length) return [];
-    const paceOf = await this.paces(candidates, at, tx);
+    // One snapshot for the charge and its pace: a reservation landing between two reads would otherwise
+    // pair a pace that includes it with a charge that does not.
+    const { candidates, paceOf } = await db.transaction(async (snapshot) => {
+      const periods = (await store.forecastCandidates(snapshot, at)).map(toUsage);
+      return { candidates: periods, paceOf: await this.paces(periods, at, snapshot) };
+    }, { isolationLevel: 'repeatable read', accessMode: 'read only' });
     const teams = new Set<string>();
     for (const u of candidates) {
       const expected = forecast({ ...u, now: at, ...paceOf(u) });
@@ -202,6 +204,7 @@ export class Ledger {
 
   /** One query for the pace of every period given; returns each one's first charge and recent charge. */
   private async paces(usages: Usage[], at: Date, tx?: Db): Promise<(u: Usage) => { recentMc: number; firstChargeAt?: Date }> {
+    if (!usages.length) return () => ({ recentMc: 0 });
     const periods = usages.map((u) => ({ budgetId: u.budget.id, periodStart: u.periodStart, since: paceWindowStart(u, at) }));
     const rows = await store.paces(tx ?? this.db, periods);
     const byPeriod = new Map(rows.map((r) => [key(Number(r.budgetId), new Date(r.periodStart)), r]));
@@ -229,6 +232,11 @@ export class Ledger {
       medianMc: spike.medianMc, factor: spike.factor, dayStart: spike.dayStart.toISOString(), dayEnd: spike.dayEnd.toISOString(),
     };
     return store.claimSpike(tx ?? this.db, row, drivers);
+  }
+
+  /** The generations whose holds make up the spike's spending. */
+  spikeGenerations(spike: Spike, tx?: Db): Promise<string[]> {
+    return store.spendingGenerations(tx ?? this.db, spike.teamId, spike.subject, spike.dayStart, spike.dayEnd);
   }
 
   /** Spike alerts claimed but not yet posted, oldest first. */

@@ -398,3 +398,15 @@ export async function markSpikeDelivered(db: Db, teamId: string, kind: string, s
     update spike_alerts set delivered_at = now()
     where team_id = ${teamId} and subject_kind = ${kind} and subject_id = ${subjectId} and day = ${day}::date and delivered_at is null`);
 }
+
+/** The videos behind a subject's spending in [from, to): their holds' generations, released ones left out. */
+export async function spendingGenerations(
+  db: Db, teamId: string, subject: { kind: 'user' | 'channel'; id: string }, from: Date, to: Date,
+): Promise<string[]> {
+  const who = subject.kind === 'user' ? sql`user_id = ${subject.id}` : sql`channel_id = ${subject.id}`;
+  const found = await rows<{ id: string }>(db, sql`
+    select generation_id as id from holds
+    where team_id = ${teamId} and created_at >= ${from.toISOString()}::timestamptz and created_at < ${to.toISOString()}::timestamptz
+      and ${who} and status <> 'released' and generation_id is not null`);
+  return found.map((r) => r.id);
+}

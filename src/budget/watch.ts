@@ -1,7 +1,7 @@
 import type { Logger } from '../log';
 import type { Millicredits } from '../money/credits';
 import type { Ledger } from './ledger';
-import type { Spike, SpikeDrivers } from './types';
+import type { SpikeDrivers } from './types';
 
 export interface AlertWatchOptions {
   ledger: Ledger;
@@ -11,7 +11,7 @@ export interface AlertWatchOptions {
   /** How often to look (default a minute). */
   everyMs?: number;
   /** Spike alerts: SPIKE_FACTOR and SPIKE_MIN_CREDITS, and where to learn what drove a spike (the queue). */
-  spikes: { defaults: { factor: number; minMc: Millicredits }; drivers: (spike: Spike) => Promise<SpikeDrivers> };
+  spikes: { defaults: { factor: number; minMc: Millicredits }; drivers: (teamId: string, generationIds: string[]) => Promise<SpikeDrivers> };
 }
 
 /**
@@ -45,7 +45,8 @@ export class AlertWatch {
     const { ledger, spikes } = this.options;
     const teams = new Set(await ledger.claimForecastAlerts());
     for (const spike of await ledger.spikes(spikes.defaults)) {
-      if (await ledger.claimSpike(spike, await spikes.drivers(spike))) teams.add(spike.teamId);
+      const drivers = await spikes.drivers(spike.teamId, await ledger.spikeGenerations(spike));
+      if (await ledger.claimSpike(spike, drivers)) teams.add(spike.teamId);
     }
     for (const teamId of teams) this.options.onClaimed(teamId);
   }

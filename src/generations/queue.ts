@@ -169,9 +169,9 @@ export class GenerationQueue {
     return store.get(this.db, id);
   }
 
-  /** A person's or channel's video mix of [from, to): what drove a spike in their spending. */
-  spendMix(teamId: string, subject: { kind: 'user' | 'channel'; id: string }, from: Date, to: Date) {
-    return store.spendMix(this.db, teamId, subject, from, to);
+  /** The model, mode and duration mix of these videos and their re-runs: what drove a spike in spending. */
+  spendMix(teamId: string, ids: string[]) {
+    return store.spendMix(this.db, teamId, ids);
   }
 
   history(teamId: string, userId?: string, limit = 20): Promise<Generation[]> {

@@ -320,19 +320,16 @@ export async function resumeTeam(db: Db, teamId: string): Promise<boolean> {
 }
 
 /**
- * What a person's or channel's videos of [from, to) were: the model, mode and duration mix with the
- * credits each spent (actual, else the estimate; failed and cancelled videos cost nothing), and how many
- * repeated a prompt already run in that time.
+ * What these videos were: the model, mode and duration mix with the credits each spent (actual, else the
+ * estimate; failed and cancelled videos cost nothing), and how many repeated a prompt run among them.
  */
 export async function spendMix(
-  db: Db, teamId: string, subject: { kind: 'user' | 'channel'; id: string }, from: Date, to: Date,
+  db: Db, teamId: string, ids: string[],
 ): Promise<{ mix: { model: string; mode: string | null; durationS: number | null; videos: number; spentMc: number }[]; reruns: number }> {
-  const who = subject.kind === 'user' ? sql`user_id = ${subject.id}` : sql`channel_id = ${subject.id}`;
   const [row] = await rows<{ mix: unknown; reruns: number }>(db, sql`
     with today as (
       select request, coalesce(actual_mc, estimate_mc) as spent from generations
-      where team_id = ${teamId} and created_at >= ${from.toISOString()}::timestamptz and created_at < ${to.toISOString()}::timestamptz
-        and ${who} and state not in ('failed', 'cancelled', 'refused')
+      where id = any(${`{${ids.join(',')}}`}::text[]) and team_id = ${teamId} and state not in ('failed', 'cancelled', 'refused')
     ), mix as (
       select request->>'model_name' as model, request->>'mode' as mode, (request->>'duration')::int as "durationS",
              count(*)::int as videos, sum(spent)::bigint as "spentMc"

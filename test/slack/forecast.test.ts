@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, textOf, type Harness } from './harness';
 
-/** End to end through the offline workspace: a morning burst, its forecast alert and /kling budget's projection. */
+/** End to end through the offline workspace: a morning burst, its forecast and spike alerts, /kling budget's projection. */
 
 let h: Harness;
 const GRACE = 'U0GRACE';
@@ -49,5 +49,34 @@ describe('forecast', () => {
     await h.command(LINUS, 'generate a fox at dusk --mode pro --duration 10');
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(forecasts()).toHaveLength(1);
+  });
+
+  it('spending far above a usual day raises one spike alert per person or channel, saying what drove it', async () => {
+    // The first test's five videos in #video (25 credits, no history: a usual day of 0) are a spike for the channel
+    const spikes = (who: string) => h.slack.messages('C0ALERTS').filter((m) => textOf(m).includes(`*${who} spent`));
+    const channel = textOf(await h.slack.waitFor(() => spikes('<#C0VIDEO>')[0], 10_000));
+    expect(channel).toContain('*<#C0VIDEO> spent 25 credits');
+    expect(channel).toContain('• kling-v2-5-turbo · pro · 10 s: 5 videos, 25 credits');
+    expect(channel).toContain('no re-runs of the same prompt');
+
+    // Grace (15 so far) runs her red fox twice more, in other versions: 20.5 credits, above SPIKE_MIN_CREDITS
+    await h.command(GRACE, 'generate a red fox --duration 10');
+    expect(spikes('<@U0GRACE>')).toHaveLength(0);
+    await h.command(GRACE, 'generate a red fox --mode pro --duration 5');
+    const grace = textOf(await h.slack.waitFor(() => spikes('<@U0GRACE>')[0], 10_000));
+    expect(grace).toContain('• kling-v2-5-turbo · pro · 10 s: 3 videos, 15 credits');
+    expect(grace).toContain('• kling-v2-5-turbo · std · 10 s: 1 video, 3 credits');
+    expect(grace).toContain('2 re-runs of the same prompt');
+
+    await h.command(GRACE, 'generate a last fox --mode pro --duration 10');
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect([spikes('<@U0GRACE>').length, spikes('<#C0VIDEO>').length]).toEqual([1, 1]);
+  });
+
+  it('only an admin switches forecast and spike alerts', async () => {
+    expect(textOf((await h.command(GRACE, 'budget forecast off')).ack!)).toContain('Only workspace admins');
+    expect(textOf((await h.command('U0ADA', 'budget forecast off')).ack!)).toContain('No more forecast alerts');
+    expect(textOf((await h.command('U0ADA', 'budget spikes 4 30')).ack!)).toContain('more than 4 times their usual day and more than 30 credits');
+    expect(textOf((await h.command('U0ADA', 'help')).ack!)).toContain('/kling budget spikes &lt;factor&gt; &lt;min-credits&gt;|off');
   });
 });
