@@ -270,11 +270,11 @@ export function forecastCandidates(db: Db, now: Date): Promise<UsageRow[]> {
   return rows<UsageRow>(db, sql`
     select ${budgetColumns}, p.period_start as "periodStart", p.period_end as "periodEnd",
            p.limit_mc + p.allowance_mc as "limitWithAllowanceMc", p.charged_mc as "chargedMc", 0 as "heldMc"
-    from budget_periods p
-    join budgets b on b.id = p.budget_id
+    from budgets b
     join workspaces w on w.team_id = b.team_id
-    where w.forecast_alerts and p.period_end > ${now.toISOString()}::timestamptz
-      and p.period_start <= ${now.toISOString()}::timestamptz and p.charged_mc > 0 and p.limit_mc + p.allowance_mc > 0
+    -- from the budgets, each current period by its key: closed periods pile up, budgets do not
+    join budget_periods p on p.budget_id = b.id and p.period_start = budget_period_start(b.period, ${now.toISOString()}::timestamptz, w.timezone)
+    where w.forecast_alerts and p.charged_mc > 0 and p.limit_mc + p.allowance_mc > 0
       and not exists (select 1 from budget_alerts a where a.budget_id = p.budget_id and a.period_start = p.period_start
                       and (a.kind in ('forecast', 'exhausted') or (a.kind = 'threshold' and a.threshold >= 100)))`);
 }
