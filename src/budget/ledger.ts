@@ -1,12 +1,13 @@
 import type { Db } from '../db';
 import { GroupCommit, transactionPerGroup } from '../db/group-commit';
 import type { Millicredits } from '../money/credits';
-import { forecast, paceWindowStart, type Forecast } from './forecast';
+import { forecast, paceWindowStart, type Forecast, type PaceInput } from './forecast';
 import { isTimezone } from './periods';
 import * as store from './store';
 import {
   LedgerError, type BudgetInput, type BudgetRef, type Hold, type LedgerEvent, type Refusal, type RequestScope,
-  type ReserveRequest, type ReserveResult, type Spike, type SpikeAlert, type SpikeDrivers, type Usage, type WorkspaceSettings,
+  type ReserveRequest, type ReserveResult, type Spike, type SpikeAlert, type SpikeDrivers, type Usage,
+  type WorkspaceSettings,
 } from './types';
 
 export interface LedgerOptions {
@@ -194,8 +195,8 @@ export class Ledger {
       const expected = forecast({ ...u, now: at, ...paceOf(u) });
       if (expected.kind !== 'runs-out') continue;
       const claimed = await store.claimForecast(db, {
-        teamId: u.budget.teamId, budgetId: u.budget.id, periodStart: u.periodStart, chargedMc: u.chargedMc, limitMc: u.limitMc,
-        runsOutAt: expected.at, projectedMc: expected.projectedMc,
+        teamId: u.budget.teamId, budgetId: u.budget.id, periodStart: u.periodStart, chargedMc: u.chargedMc,
+        limitMc: u.limitMc, runsOutAt: expected.at, projectedMc: expected.projectedMc,
       });
       if (claimed) teams.add(u.budget.teamId);
     }
@@ -203,14 +204,15 @@ export class Ledger {
   }
 
   /** One query for the pace of every period given; returns each one's first charge and recent charge. */
-  private async paces(usages: Usage[], at: Date, tx?: Db): Promise<(u: Usage) => { recentMc: number; firstChargeAt?: Date }> {
+  private async paces(usages: Usage[], at: Date, tx?: Db): Promise<(u: Usage) => Pick<PaceInput, 'recentMc' | 'firstChargeAt'>> {
     if (!usages.length) return () => ({ recentMc: 0 });
     const periods = usages.map((u) => ({ budgetId: u.budget.id, periodStart: u.periodStart, since: paceWindowStart(u, at) }));
     const rows = await store.paces(tx ?? this.db, periods);
     const byPeriod = new Map(rows.map((r) => [key(Number(r.budgetId), new Date(r.periodStart)), r]));
     return (u) => {
       const row = byPeriod.get(key(u.budget.id, u.periodStart));
-      return { recentMc: Number(row?.recentMc ?? 0), ...(row?.firstChargeAt && { firstChargeAt: new Date(row.firstChargeAt) }) };
+      const recentMc = Number(row?.recentMc ?? 0);
+      return row?.firstChargeAt ? { recentMc, firstChargeAt: new Date(row.firstChargeAt) } : { recentMc };
     };
   }
 
@@ -220,7 +222,8 @@ export class Ledger {
    */
   async spikes(defaults: { factor: number; minMc: Millicredits }, at: Date = this.now(), tx?: Db): Promise<Spike[]> {
     return (await store.spikeCandidates(tx ?? this.db, at, defaults)).map((r) => ({
-      teamId: r.teamId, subject: { kind: r.kind, id: r.subjectId }, day: r.day, dayStart: new Date(r.dayStart), dayEnd: new Date(r.dayEnd),
+      teamId: r.teamId, subject: { kind: r.kind, id: r.subjectId }, day: r.day,
+      dayStart: new Date(r.dayStart), dayEnd: new Date(r.dayEnd),
       todayMc: Number(r.todayMc), medianMc: Number(r.medianMc), factor: Number(r.factor),
     }));
   }
@@ -228,8 +231,9 @@ export class Ledger {
   /** Claims the spike's alert once per subject and day, with what drove it; false when another got there first. */
   async claimSpike(spike: Spike, drivers: SpikeDrivers, tx?: Db): Promise<boolean> {
     const row = {
-      teamId: spike.teamId, kind: spike.subject.kind, subjectId: spike.subject.id, day: spike.day, todayMc: spike.todayMc,
-      medianMc: spike.medianMc, factor: spike.factor, dayStart: spike.dayStart.toISOString(), dayEnd: spike.dayEnd.toISOString(),
+      teamId: spike.teamId, kind: spike.subject.kind, subjectId: spike.subject.id, day: spike.day,
+      todayMc: spike.todayMc, medianMc: spike.medianMc, factor: spike.factor,
+      dayStart: spike.dayStart.toISOString(), dayEnd: spike.dayEnd.toISOString(),
     };
     return store.claimSpike(tx ?? this.db, row, drivers);
   }
@@ -244,8 +248,9 @@ export class Ledger {
     return (await store.undeliveredSpikes(tx ?? this.db, teamId)).map((r) => {
       const detail = store.json<SpikeDrivers & { factor: number; dayStart: string; dayEnd: string }>(r.detail);
       return {
-        teamId: r.teamId, subject: { kind: r.kind, id: r.subjectId }, day: r.day, dayStart: new Date(detail.dayStart),
-        dayEnd: new Date(detail.dayEnd), todayMc: Number(r.todayMc), medianMc: Number(r.medianMc), factor: Number(detail.factor),
+        teamId: r.teamId, subject: { kind: r.kind, id: r.subjectId }, day: r.day,
+        dayStart: new Date(detail.dayStart), dayEnd: new Date(detail.dayEnd),
+        todayMc: Number(r.todayMc), medianMc: Number(r.medianMc), factor: Number(detail.factor),
         drivers: { mix: detail.mix, reruns: detail.reruns },
       };
     });
@@ -256,7 +261,7 @@ export class Ledger {
   }
 
   /** Switches forecast alerts on or off, or sets the spike alerts' factor and minimum (null: off). */
-  async setAlertSettings(teamId: string, change: { forecastAlerts?: boolean; spikes?: { factor: number; minMc: Millicredits } | null }, tx?: Db): Promise<void> {
+  async setAlertSettings(teamId: string, change: store.AlertSettingsChange, tx?: Db): Promise<void> {
     if (change.spikes && !(change.spikes.factor > 1)) throw new LedgerError('the spike factor must be more than 1');
     if (change.spikes) checkAmount(change.spikes.minMc, 'spike minimum');
     await this.ensureWorkspace(teamId, tx);

@@ -273,7 +273,8 @@ export function forecastCandidates(db: Db, now: Date): Promise<UsageRow[]> {
     from budgets b
     join workspaces w on w.team_id = b.team_id
     -- from the budgets, each current period by its key: closed periods pile up, budgets do not
-    join budget_periods p on p.budget_id = b.id and p.period_start = budget_period_start(b.period, ${now.toISOString()}::timestamptz, w.timezone)
+    join budget_periods p on p.budget_id = b.id
+     and p.period_start = budget_period_start(b.period, ${now.toISOString()}::timestamptz, w.timezone)
     where w.forecast_alerts and p.charged_mc > 0 and p.limit_mc + p.allowance_mc > 0
       and not exists (select 1 from budget_alerts a where a.budget_id = p.budget_id and a.period_start = p.period_start
                       and (a.kind in ('forecast', 'exhausted') or (a.kind = 'threshold' and a.threshold >= 100)))`);
@@ -285,9 +286,13 @@ export function forecastCandidates(db: Db, now: Date): Promise<UsageRow[]> {
  */
 export async function claimForecast(
   db: Db,
-  claim: { teamId: string; budgetId: number; periodStart: Date; chargedMc: number; limitMc: number; runsOutAt: Date; projectedMc: number },
+  claim: {
+    teamId: string; budgetId: number; periodStart: Date; chargedMc: number; limitMc: number; runsOutAt: Date; projectedMc: number;
+  },
 ): Promise<boolean> {
   const start = claim.periodStart.toISOString();
+  const sameOrLater = sql`select 1 from budget_alerts a where a.budget_id = ${claim.budgetId} and a.period_start = ${start}::timestamptz
+                          and (a.kind = 'exhausted' or (a.kind = 'threshold' and a.threshold >= 100))`;
   const claimed = await rows(db, sql`
     with spenders as (
       select h.user_id, sum(e.charged_delta_mc) as charged
@@ -296,23 +301,28 @@ export async function claimForecast(
       group by h.user_id having sum(e.charged_delta_mc) > 0
       order by charged desc, h.user_id limit 3
     )
-    insert into budget_alerts (budget_id, period_start, kind, threshold, team_id, triggered_by, charged_mc, limit_mc, detail)
+    insert into budget_alerts
+      (budget_id, period_start, kind, threshold, team_id, triggered_by, charged_mc, limit_mc, detail)
     select ${claim.budgetId}, ${start}::timestamptz, 'forecast', 0, ${claim.teamId},
            coalesce((select user_id from spenders order by charged desc, user_id limit 1), 'forecast'),
            ${claim.chargedMc}, ${claim.limitMc},
-           jsonb_build_object('runsOutAt', ${claim.runsOutAt.toISOString()}::timestamptz, 'projectedMc', ${claim.projectedMc}::bigint,
+           jsonb_build_object('runsOutAt', ${claim.runsOutAt.toISOString()}::timestamptz,
+             'projectedMc', ${claim.projectedMc}::bigint,
              'spenders', (select coalesce(jsonb_agg(jsonb_build_object('userId', user_id, 'chargedMc', charged)
                                                     order by charged desc, user_id), '[]') from spenders))
-    where not exists (select 1 from budget_alerts a where a.budget_id = ${claim.budgetId} and a.period_start = ${start}::timestamptz
-                      and (a.kind = 'exhausted' or (a.kind = 'threshold' and a.threshold >= 100)))
+    where not exists (${sameOrLater})
     on conflict do nothing
     returning 1`);
   return claimed.length > 0;
 }
 
-export async function setAlertSettings(
-  db: Db, teamId: string, change: { forecastAlerts?: boolean; spikes?: { factor: number; minMc: Millicredits } | null },
-): Promise<void> {
+/** Forecast alerts on or off; spike alerts with their factor and minimum, or off (null). */
+export interface AlertSettingsChange {
+  forecastAlerts?: boolean;
+  spikes?: { factor: number; minMc: Millicredits } | null;
+}
+
+export async function setAlertSettings(db: Db, teamId: string, change: AlertSettingsChange): Promise<void> {
   const spikes = change.spikes;
   await db.execute(sql`
     update workspaces set
@@ -339,12 +349,15 @@ export interface SpikeRow {
  * People and channels whose spending today (committed + held, by hold creation in the workspace's day) is
  * above the factor times the median of their 14 days before and above the minimum, not yet alerted today.
  */
-export function spikeCandidates(db: Db, now: Date, defaults: { factor: number; minMc: Millicredits }): Promise<SpikeRow[]> {
+export function spikeCandidates(
+  db: Db, now: Date, defaults: { factor: number; minMc: Millicredits },
+): Promise<SpikeRow[]> {
   const at = now.toISOString();
   return rows<SpikeRow>(db, sql`
     with ws as (
       select team_id, timezone as tz, coalesce(spike_factor, ${defaults.factor})::float8 as factor,
-             coalesce(spike_min_mc, ${defaults.minMc}) as min_mc, (${at}::timestamptz at time zone timezone)::date as today
+             coalesce(spike_min_mc, ${defaults.minMc}) as min_mc,
+             (${at}::timestamptz at time zone timezone)::date as today
       from workspaces where spike_alerts
     ), daily as (
       select h.team_id, s.kind, s.id, (h.created_at at time zone ws.tz)::date as day,
@@ -385,7 +398,9 @@ export async function claimSpike(db: Db, spike: SpikeRow, detail: object): Promi
   return claimed.length > 0;
 }
 
-export function undeliveredSpikes(db: Db, teamId?: string): Promise<(Omit<SpikeRow, 'dayStart' | 'dayEnd' | 'factor'> & { detail: unknown })[]> {
+export type SpikeAlertRow = Omit<SpikeRow, 'dayStart' | 'dayEnd' | 'factor'> & { detail: unknown };
+
+export function undeliveredSpikes(db: Db, teamId?: string): Promise<SpikeAlertRow[]> {
   return rows(db, sql`
     select team_id as "teamId", subject_kind as kind, subject_id as "subjectId", day::text as day,
            today_mc as "todayMc", median_mc as "medianMc", detail
@@ -393,10 +408,13 @@ export function undeliveredSpikes(db: Db, teamId?: string): Promise<(Omit<SpikeR
     order by created_at, team_id, subject_kind, subject_id`);
 }
 
-export async function markSpikeDelivered(db: Db, teamId: string, kind: string, subjectId: string, day: string): Promise<void> {
+export async function markSpikeDelivered(
+  db: Db, teamId: string, kind: string, subjectId: string, day: string,
+): Promise<void> {
   await db.execute(sql`
     update spike_alerts set delivered_at = now()
-    where team_id = ${teamId} and subject_kind = ${kind} and subject_id = ${subjectId} and day = ${day}::date and delivered_at is null`);
+    where team_id = ${teamId} and subject_kind = ${kind} and subject_id = ${subjectId} and day = ${day}::date
+      and delivered_at is null`);
 }
 
 /** The videos behind a subject's spending in [from, to): their holds' generations, released ones left out. */
@@ -406,7 +424,7 @@ export async function spendingGenerations(
   const who = subject.kind === 'user' ? sql`user_id = ${subject.id}` : sql`channel_id = ${subject.id}`;
   const found = await rows<{ id: string }>(db, sql`
     select generation_id as id from holds
-    where team_id = ${teamId} and created_at >= ${from.toISOString()}::timestamptz and created_at < ${to.toISOString()}::timestamptz
-      and ${who} and status <> 'released' and generation_id is not null`);
+    where team_id = ${teamId} and ${who} and status <> 'released' and generation_id is not null
+      and created_at >= ${from.toISOString()}::timestamptz and created_at < ${to.toISOString()}::timestamptz`);
   return found.map((r) => r.id);
 }

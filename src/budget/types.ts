@@ -53,8 +53,8 @@ export type LedgerEvent =
   | { kind: 'exhausted'; budget: BudgetRef; periodStart: Date; chargedMc: Millicredits; limitMc: Millicredits; triggeredBy: string }
   /** At its recent pace the period runs out at `runsOutAt`; `spenders` are its three biggest, biggest first. */
   | {
-      kind: 'forecast'; budget: BudgetRef; periodStart: Date; chargedMc: Millicredits; limitMc: Millicredits; triggeredBy: string;
-      runsOutAt: Date; projectedMc: Millicredits; spenders: { userId: string; chargedMc: Millicredits }[];
+      kind: 'forecast'; budget: BudgetRef; periodStart: Date; chargedMc: Millicredits; limitMc: Millicredits;
+      triggeredBy: string; runsOutAt: Date; projectedMc: Millicredits; spenders: { userId: string; chargedMc: Millicredits }[];
     };
 
 export type ReserveResult = { ok: true; holds: Hold[]; events: LedgerEvent[] } | { ok: false; refusal: Refusal; events: LedgerEvent[] };

@@ -11,13 +11,17 @@ export interface AlertWatchOptions {
   /** How often to look (default a minute). */
   everyMs?: number;
   /** Spike alerts: SPIKE_FACTOR and SPIKE_MIN_CREDITS, and where to learn what drove a spike (the queue). */
-  spikes: { defaults: { factor: number; minMc: Millicredits }; drivers: (teamId: string, generationIds: string[]) => Promise<SpikeDrivers> };
+  spikes: {
+    defaults: { factor: number; minMc: Millicredits };
+    drivers: (teamId: string, generationIds: string[]) => Promise<SpikeDrivers>;
+  };
 }
 
 /**
  * Claims the alerts that no single request raises: forecasts, from the recent pace of every current
- * period, and spikes, from each person's and channel's day against their usual one. A tick, not the reservation, does it, so a /kling generate ack never waits on it; the claim is
- * a primary key, so any number of replicas may tick at once.
+ * period, and spikes, from each person's and channel's day against their usual one. A tick, not the
+ * reservation, does it, so a /kling generate ack never waits on it; each claim is a primary key, so any
+ * number of replicas may tick at once. A refused request leaves no hold nor entry, so it counts for neither.
  */
 export class AlertWatch {
   private timer?: NodeJS.Timeout;
@@ -37,7 +41,9 @@ export class AlertWatch {
 
   /** One look; a tick still running is waited for rather than overlapped. */
   tick(): Promise<void> {
-    this.running = this.running.then(() => this.check()).catch((error: unknown) => this.options.logger.error({ err: error }, 'forecast and spike alerts could not be checked'));
+    this.running = this.running
+      .then(() => this.check())
+      .catch((error: unknown) => this.options.logger.error({ err: error }, 'forecast and spike alerts could not be checked'));
     return this.running;
   }
 

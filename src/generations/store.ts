@@ -323,13 +323,17 @@ export async function resumeTeam(db: Db, teamId: string): Promise<boolean> {
  * What these videos were: the model, mode and duration mix with the credits each spent (actual, else the
  * estimate; failed and cancelled videos cost nothing), and how many repeated a prompt run among them.
  */
-export async function spendMix(
-  db: Db, teamId: string, ids: string[],
-): Promise<{ mix: { model: string; mode: string | null; durationS: number | null; videos: number; spentMc: number }[]; reruns: number }> {
+export interface SpendMix {
+  mix: { model: string; mode: string | null; durationS: number | null; videos: number; spentMc: number }[];
+  reruns: number;
+}
+
+export async function spendMix(db: Db, teamId: string, ids: string[]): Promise<SpendMix> {
   const [row] = await rows<{ mix: unknown; reruns: number }>(db, sql`
     with today as (
       select request, coalesce(actual_mc, estimate_mc) as spent from generations
-      where id = any(${`{${ids.join(',')}}`}::text[]) and team_id = ${teamId} and state not in ('failed', 'cancelled', 'refused')
+      where id = any(${`{${ids.join(',')}}`}::text[]) and team_id = ${teamId}
+        and state not in ('failed', 'cancelled', 'refused')
     ), mix as (
       select request->>'model_name' as model, request->>'mode' as mode, (request->>'duration')::int as "durationS",
              count(*)::int as videos, sum(spent)::bigint as "spentMc"
@@ -337,6 +341,6 @@ export async function spendMix(
     )
     select (select coalesce(jsonb_agg(to_jsonb(mix) order by "spentMc" desc, videos desc), '[]') from mix) as mix,
            (select count(request->>'prompt') - count(distinct request->>'prompt') from today)::int as reruns`);
-  const mix = (typeof row!.mix === 'string' ? JSON.parse(row!.mix) : row!.mix) as { model: string; mode: string | null; durationS: number | null; videos: number; spentMc: number }[];
+  const mix = (typeof row!.mix === 'string' ? JSON.parse(row!.mix) : row!.mix) as SpendMix['mix'];
   return { mix: mix.map((m) => ({ ...m, spentMc: Number(m.spentMc) })), reruns: Number(row!.reruns) };
 }

@@ -6,7 +6,9 @@ import { PROMPT_LIMIT, USAGE, type UsageError } from '../commands/parse';
 import { escape, truncate } from '../escape';
 import { ActionId } from '../ids';
 import { actions, button, context, message, section, type Block, type Message } from './kit';
-import { bar, budgetName, credits, describeRequest, forecastLine, slackDate, STATE_LABEL, type ForecastUsage } from './format';
+import {
+  bar, budgetName, credits, describeRequest, forecastLine, slackDate, STATE_LABEL, type ForecastUsage,
+} from './format';
 
 /** Ephemeral answers to /kling: what only the person who typed the command sees. */
 
@@ -32,11 +34,18 @@ export function help(): Message {
     ['status', 'one job'],
     ['cancel', 'a job that has not reached Kling yet'],
   ] as const;
-  const admin = [USAGE.budgetSet, USAGE.budgetThresholds, USAGE.budgetAlerts, USAGE.budgetConfirm, USAGE.budgetForecast, USAGE.budgetSpikes, USAGE.digest];
+  const admin = [
+    USAGE.budgetSet, USAGE.budgetThresholds, USAGE.budgetAlerts, USAGE.budgetConfirm, USAGE.budgetForecast, USAGE.budgetSpikes,
+    USAGE.digest,
+  ];
   return message('How to use /kling', [
     section(`*/kling* makes Kling AI videos within the team's budgets.\n${lines.map(([k, what]) => `\`${escape(USAGE[k])}\`\n      ${what}`).join('\n')}`),
     section(`*Admins*\n${admin.map((u) => `\`${escape(u)}\``).join('\n')}`),
-    context('Forecast alerts: a budget that will run out before its period ends at the recent pace (once per period). Spike alerts: a person or channel spending today more than the factor times their usual day (the median of the 14 days before) and more than the minimum (once a day).'),
+    context(
+      'Forecast alerts: a budget that will run out before its period ends at the recent pace (once per period). ' +
+        'Spike alerts: a person or channel spending today more than the factor times their usual day (the median ' +
+        'of the 14 days before) and more than the minimum (once a day).',
+    ),
     context(`Defaults: std mode, 5 s, no audio. \`--draft\` picks the cheapest version of your request. Prompts up to ${PROMPT_LIMIT.toLocaleString('en-US')} characters.`),
   ]);
 }

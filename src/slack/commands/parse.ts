@@ -298,7 +298,9 @@ function parseBudget(tokens: Token[]): Command {
     }
     case 'forecast': {
       const value = tokens[1]?.value.toLowerCase();
-      if (value !== 'on' && value !== 'off') throw new UsageError('Say on or off: forecast alerts warn when a budget will run out early.', 'budgetForecast');
+      if (value !== 'on' && value !== 'off') {
+        throw new UsageError('Say on or off: forecast alerts warn when a budget will run out early.', 'budgetForecast');
+      }
       expectEnd(tokens, 2, 'budgetForecast');
       return { kind: 'budget-forecast', on: value === 'on' };
     }
@@ -309,12 +311,14 @@ function parseBudget(tokens: Token[]): Command {
       }
       const factor = Number(tokens[1]?.value ?? '');
       if (!/^\d{1,3}(\.\d{1,2})?$/.test(tokens[1]?.value ?? '') || factor <= 1) {
-        throw new UsageError('Say how many times the usual day counts as a spike, a number above 1 such as 3, then the minimum in credits; or off.', 'budgetSpikes');
+        const what = 'Say how many times the usual day counts as a spike, a number above 1 such as 3, then the minimum in credits; or off.';
+        throw new UsageError(what, 'budgetSpikes');
       }
-      const minMc = parseAmount(tokens[2], 'budgetSpikes', 'Say the least spending in credits that counts as a spike, for example 20.');
+      const minMc = parseAmount(tokens[2], 'budgetSpikes', 'Say the least spending in credits that counts as a spike, e.g. 20.');
       expectEnd(tokens, 3, 'budgetSpikes');
       return { kind: 'budget-spikes', spikes: { factor, minMc } };
     }
   }
-  throw new UsageError(`\`${excerpt(tokens[0]!.value)}\` is not a budget action: use set, thresholds, alerts, confirm, forecast or spikes.`, 'budget');
+  const actions = 'set, thresholds, alerts, confirm, forecast or spikes';
+  throw new UsageError(`\`${excerpt(tokens[0]!.value)}\` is not a budget action: use ${actions}.`, 'budget');
 }

@@ -82,7 +82,8 @@ export const budget: Feature = {
       const { spikes } = ctx.command;
       await deps.ledger.setAlertSettings(ctx.scope.teamId, { spikes });
       await ctx.ack(replies.notice(spikes
-        ? `:white_check_mark: A person or channel spending more than ${spikes.factor} times their usual day and more than ${formatCredits(spikes.minMc)} credits in a day now raises a spike alert.`
+        ? `:white_check_mark: A person or channel spending more than ${spikes.factor} times their usual day and more ` +
+          `than ${formatCredits(spikes.minMc)} credits in a day now raises a spike alert.`
         : ':white_check_mark: No more spike alerts.'));
     },
   },

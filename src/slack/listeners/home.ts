@@ -30,7 +30,10 @@ export async function publishHome(userId: string, teamId: string, client: WebCli
   const forecasts = await deps.ledger.forecasts(all);
   const forecastOf = new Map(all.map((u, i) => [u.budget.id, forecasts[i]]));
   const withForecast = <T extends { budget: { id: number } }>(u: T) => ({ ...u, forecast: forecastOf.get(u.budget.id) });
-  const view = homeTab({ mine: mine.map(withForecast), budgets: budgets.map(withForecast), moreBudgets: refs.length - budgets.length, jobs, isAdmin, creditPriceUsd: deps.config.CREDIT_PRICE_USD });
+  const view = homeTab({
+    mine: mine.map(withForecast), budgets: budgets.map(withForecast), moreBudgets: refs.length - budgets.length,
+    jobs, isAdmin, creditPriceUsd: deps.config.CREDIT_PRICE_USD,
+  });
   await client.views.publish({ user_id: userId, view: view as never });
 }
 
