@@ -81,8 +81,11 @@ describe('spikes', () => {
     expect(await ledger.spikes(DEFAULTS)).toEqual([]);
   });
 
-  it('stays under the minimum, follows the workspace factor, and can be switched off', async () => {
+  it('ignores a refused request, stays under the minimum, follows the workspace factor, and can be switched off', async () => {
     const { ledger, teamId, spend } = await setup();
+    // A refused request holds nothing, so it spends nothing
+    expect((await ledger.reserve({ teamId, userId: 'U1', channelId: 'C1', amountMc: 2_000_000 })).ok).toBe(false);
+    expect(await ledger.spikes(DEFAULTS)).toEqual([]);
     await spend('U1', 'C1', 19_000); // above 3 × 5, below 20
     expect(await ledger.spikes(DEFAULTS)).toEqual([]);
     await spend('U1', 'C1', 5_000); // 24
