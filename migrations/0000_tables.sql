@@ -1,4 +1,4 @@
-CREATE TYPE "public"."budget_alert_kind" AS ENUM('threshold', 'exhausted');--> statement-breakpoint
+CREATE TYPE "public"."budget_alert_kind" AS ENUM('threshold', 'exhausted', 'forecast');--> statement-breakpoint
 CREATE TYPE "public"."budget_period" AS ENUM('day', 'week', 'month');--> statement-breakpoint
 CREATE TYPE "public"."budget_scope" AS ENUM('workspace', 'channel', 'user');--> statement-breakpoint
 CREATE TYPE "public"."ledger_entry_kind" AS ENUM('reserve', 'commit', 'release', 'adjust', 'limit');--> statement-breakpoint
@@ -12,6 +12,10 @@ CREATE TABLE "workspaces" (
 	"confirm_threshold_mc" bigint,
 	"queue_paused_at" timestamp with time zone,
 	"queue_pause_reason" text,
+	"forecast_alerts" boolean DEFAULT true NOT NULL,
+	"spike_alerts" boolean DEFAULT true NOT NULL,
+	"spike_factor" real,
+	"spike_min_mc" bigint,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
@@ -24,6 +28,7 @@ CREATE TABLE "budget_alerts" (
 	"triggered_by" text NOT NULL,
 	"charged_mc" bigint NOT NULL,
 	"limit_mc" bigint NOT NULL,
+	"detail" jsonb,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"claimed_until" timestamp with time zone,
 	"delivered_at" timestamp with time zone,
@@ -85,6 +90,19 @@ CREATE TABLE "ledger_entries" (
 	"actor" text NOT NULL,
 	"memo" text,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "spike_alerts" (
+	"team_id" text NOT NULL,
+	"subject_kind" text NOT NULL,
+	"subject_id" text NOT NULL,
+	"day" date NOT NULL,
+	"today_mc" bigint NOT NULL,
+	"median_mc" bigint NOT NULL,
+	"detail" jsonb NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"delivered_at" timestamp with time zone,
+	CONSTRAINT "spike_alerts_team_id_subject_kind_subject_id_day_pk" PRIMARY KEY("team_id","subject_kind","subject_id","day")
 );
 --> statement-breakpoint
 CREATE TABLE "generations" (
@@ -156,6 +174,7 @@ ALTER TABLE "budgets" ADD CONSTRAINT "budgets_team_id_workspaces_team_id_fk" FOR
 CREATE INDEX "budget_alerts_undelivered" ON "budget_alerts" USING btree ("team_id") WHERE "budget_alerts"."delivered_at" is null;--> statement-breakpoint
 CREATE INDEX "ledger_entries_period" ON "ledger_entries" USING btree ("budget_id","period_start");--> statement-breakpoint
 CREATE INDEX "ledger_entries_hold" ON "ledger_entries" USING btree ("hold_id");--> statement-breakpoint
+CREATE INDEX "spike_alerts_undelivered" ON "spike_alerts" USING btree ("team_id") WHERE "spike_alerts"."delivered_at" is null;--> statement-breakpoint
 CREATE INDEX "generations_due_queued" ON "generations" USING btree ("team_id","next_attempt_at") WHERE "generations"."state" = 'queued';--> statement-breakpoint
 CREATE INDEX "generations_due_active" ON "generations" USING btree ("next_attempt_at") WHERE "generations"."state" in ('submitting','submitted','processing');--> statement-breakpoint
 CREATE INDEX "generations_in_flight" ON "generations" USING btree ("team_id","user_id") WHERE "generations"."state" in ('submitting','submitted','processing');--> statement-breakpoint

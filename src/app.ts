@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { App, HTTPReceiver, SocketModeReceiver, type Receiver } from '@slack/bolt';
 import { WebAPIHTTPError, WebAPIPlatformError, WebAPIRequestError, WebClient, type WebClientOptions } from '@slack/web-api';
-import { Ledger } from './budget';
+import { AlertWatch, Ledger } from './budget';
 import { ConfigError, klingAuth, StartupError, type Config } from './config';
 import { openDatabase } from './db';
 import { DigestService } from './digest';
@@ -39,6 +39,8 @@ export interface BotOverrides {
   alertLeaseMs?: number;
   /** The job cards' sweeper and claims (defaults in src/slack/job-cards.ts). */
   cards?: Pick<JobCardsOptions, 'sweepMs' | 'graceMs' | 'leaseMs'>;
+  /** How often forecast alerts are looked for (default 60 s). */
+  watchMs?: number;
   /** Start the digest's cron (default true). */
   digestSchedule?: boolean;
   /**
@@ -183,6 +185,14 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
     retryMs: overrides.alertRetryMs,
     leaseMs: overrides.alertLeaseMs,
   });
+  const watch = new AlertWatch({
+    ledger: backgroundLedger, logger, everyMs: overrides.watchMs,
+    onClaimed: (teamId) => void notifier.deliverAlerts(teamId),
+    spikes: {
+      defaults: { factor: config.SPIKE_FACTOR, minMc: parseCredits(config.SPIKE_MIN_CREDITS) },
+      drivers: (teamId, generationIds) => backgroundQueue.spendMix(teamId, generationIds),
+    },
+  });
   const people = new People(client, logger);
   const digest = new DigestService(background.db, backgroundLedger, digestPoster(client, people), {
     cron: config.DIGEST_CRON,
@@ -230,6 +240,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
       await worker.start();
       cards.start();
       notifier.start();
+      watch.start();
       if (overrides.digestSchedule !== false) await digest.start();
       logger.info({ port, mode: config.SLACK_APP_TOKEN ? 'socket' : 'http' }, 'kling-budget-bot is running');
     },
@@ -240,6 +251,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
       await disconnected;
       await digest.stop();
       await worker.stop();
+      await watch.stop();
       await notifier.stop();
       await cards.stop();
       if (background !== database) await background.close();

@@ -86,6 +86,10 @@ const schema = z
     DEFAULT_DAILY_LIMIT: decimal('100'),
     DEFAULT_MODEL: z.string().trim().min(1).default('kling-v2-5-turbo'),
     CONFIRM_THRESHOLD: optionalString.pipe(decimal('0').optional()),
+    /** A person's or channel's day is a spike above this many times their usual day (a workspace can change it). */
+    SPIKE_FACTOR: z.coerce.number({ error: 'must be a number such as 3' }).gt(1, 'must be more than 1').default(3),
+    /** …and above this many credits. */
+    SPIKE_MIN_CREDITS: decimal('20'),
     TIMEZONE: timezone.default('UTC'),
     DIGEST_CRON: z
       .string()

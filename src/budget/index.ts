@@ -3,3 +3,5 @@ export * from './types';
 export { Ledger, type LedgerOptions } from './ledger';
 export { periodBounds, isTimezone } from './periods';
 export { checkInvariants } from './invariants';
+export { forecast, pace, paceWindowStart, type Forecast, type PaceInput } from './forecast';
+export { AlertWatch, type AlertWatchOptions } from './watch';

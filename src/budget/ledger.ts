@@ -1,11 +1,13 @@
 import type { Db } from '../db';
 import { GroupCommit, transactionPerGroup } from '../db/group-commit';
 import type { Millicredits } from '../money/credits';
+import { forecast, paceWindowStart, type Forecast, type PaceInput } from './forecast';
 import { isTimezone } from './periods';
 import * as store from './store';
 import {
   LedgerError, type BudgetInput, type BudgetRef, type Hold, type LedgerEvent, type Refusal, type RequestScope,
-  type ReserveRequest, type ReserveResult, type Usage, type WorkspaceSettings,
+  type ReserveRequest, type ReserveResult, type Spike, type SpikeAlert, type SpikeDrivers, type Usage,
+  type WorkspaceSettings,
 } from './types';
 
 export interface LedgerOptions {
@@ -170,6 +172,102 @@ export class Ledger {
     return (await store.usageOfScope(tx ?? this.db, scope, at)).map(toUsage);
   }
 
+  /** Where each budget's period is heading at its recent pace, in the order given (see forecast.ts). */
+  async forecasts(usages: Usage[], at: Date = this.now(), tx?: Db): Promise<Forecast[]> {
+    const paceOf = await this.paces(usages, at, tx);
+    return usages.map((u) => forecast({ ...u, now: at, ...paceOf(u) }));
+  }
+
+  /**
+   * Claims a forecast alert for each current period now expected to run out before it ends (once per
+   * budget and period, whichever replica gets there first). Returns the teams with new alerts.
+   */
+  async claimForecastAlerts(at: Date = this.now(), tx?: Db): Promise<string[]> {
+    const db = tx ?? this.db;
+    // One snapshot for the charge and its pace: a reservation landing between two reads would otherwise
+    // pair a pace that includes it with a charge that does not.
+    const { candidates, paceOf } = await db.transaction(async (snapshot) => {
+      const periods = (await store.forecastCandidates(snapshot, at)).map(toUsage);
+      return { candidates: periods, paceOf: await this.paces(periods, at, snapshot) };
+    }, { isolationLevel: 'repeatable read', accessMode: 'read only' });
+    const teams = new Set<string>();
+    for (const u of candidates) {
+      const expected = forecast({ ...u, now: at, ...paceOf(u) });
+      if (expected.kind !== 'runs-out') continue;
+      const claimed = await store.claimForecast(db, {
+        teamId: u.budget.teamId, budgetId: u.budget.id, periodStart: u.periodStart, chargedMc: u.chargedMc,
+        limitMc: u.limitMc, runsOutAt: expected.at, projectedMc: expected.projectedMc,
+      });
+      if (claimed) teams.add(u.budget.teamId);
+    }
+    return [...teams];
+  }
+
+  /** One query for the pace of every period given; returns each one's first charge and recent charge. */
+  private async paces(usages: Usage[], at: Date, tx?: Db): Promise<(u: Usage) => Pick<PaceInput, 'recentMc' | 'firstChargeAt'>> {
+    if (!usages.length) return () => ({ recentMc: 0 });
+    const periods = usages.map((u) => ({ budgetId: u.budget.id, periodStart: u.periodStart, since: paceWindowStart(u, at) }));
+    const rows = await store.paces(tx ?? this.db, periods);
+    const byPeriod = new Map(rows.map((r) => [key(Number(r.budgetId), new Date(r.periodStart)), r]));
+    return (u) => {
+      const row = byPeriod.get(key(u.budget.id, u.periodStart));
+      const recentMc = Number(row?.recentMc ?? 0);
+      return row?.firstChargeAt ? { recentMc, firstChargeAt: new Date(row.firstChargeAt) } : { recentMc };
+    };
+  }
+
+  /**
+   * People and channels spending today far above their usual day (see store.spikeCandidates) that have no
+   * spike alert today yet. `defaults` are SPIKE_FACTOR and SPIKE_MIN_CREDITS, for workspaces that set neither.
+   */
+  async spikes(defaults: { factor: number; minMc: Millicredits }, at: Date = this.now(), tx?: Db): Promise<Spike[]> {
+    return (await store.spikeCandidates(tx ?? this.db, at, defaults)).map((r) => ({
+      teamId: r.teamId, subject: { kind: r.kind, id: r.subjectId }, day: r.day,
+      dayStart: new Date(r.dayStart), dayEnd: new Date(r.dayEnd),
+      todayMc: Number(r.todayMc), medianMc: Number(r.medianMc), factor: Number(r.factor),
+    }));
+  }
+
+  /** Claims the spike's alert once per subject and day, with what drove it; false when another got there first. */
+  async claimSpike(spike: Spike, drivers: SpikeDrivers, tx?: Db): Promise<boolean> {
+    const row = {
+      teamId: spike.teamId, kind: spike.subject.kind, subjectId: spike.subject.id, day: spike.day,
+      todayMc: spike.todayMc, medianMc: spike.medianMc, factor: spike.factor,
+      dayStart: spike.dayStart.toISOString(), dayEnd: spike.dayEnd.toISOString(),
+    };
+    return store.claimSpike(tx ?? this.db, row, drivers);
+  }
+
+  /** The generations whose holds make up the spike's spending. */
+  spikeGenerations(spike: Spike, tx?: Db): Promise<string[]> {
+    return store.spendingGenerations(tx ?? this.db, spike.teamId, spike.subject, spike.dayStart, spike.dayEnd);
+  }
+
+  /** Spike alerts claimed but not yet posted, oldest first. */
+  async undeliveredSpikes(teamId?: string, tx?: Db): Promise<SpikeAlert[]> {
+    return (await store.undeliveredSpikes(tx ?? this.db, teamId)).map((r) => {
+      const detail = store.json<SpikeDrivers & { factor: number; dayStart: string; dayEnd: string }>(r.detail);
+      return {
+        teamId: r.teamId, subject: { kind: r.kind, id: r.subjectId }, day: r.day,
+        dayStart: new Date(detail.dayStart), dayEnd: new Date(detail.dayEnd),
+        todayMc: Number(r.todayMc), medianMc: Number(r.medianMc), factor: Number(detail.factor),
+        drivers: { mix: detail.mix, reruns: detail.reruns },
+      };
+    });
+  }
+
+  async markSpikeDelivered(spike: Spike, tx?: Db): Promise<void> {
+    await store.markSpikeDelivered(tx ?? this.db, spike.teamId, spike.subject.kind, spike.subject.id, spike.day);
+  }
+
+  /** Switches forecast alerts on or off, or sets the spike alerts' factor and minimum (null: off). */
+  async setAlertSettings(teamId: string, change: store.AlertSettingsChange, tx?: Db): Promise<void> {
+    if (change.spikes && !(change.spikes.factor > 1)) throw new LedgerError('the spike factor must be more than 1');
+    if (change.spikes) checkAmount(change.spikes.minMc, 'spike minimum');
+    await this.ensureWorkspace(teamId, tx);
+    await store.setAlertSettings(tx ?? this.db, teamId, change);
+  }
+
   /** Alerts not yet posted (the outbox) that no replica is posting now, oldest first. */
   async undeliveredAlerts(teamId?: string, tx?: Db): Promise<LedgerEvent[]> {
     const alerts = await store.undeliveredAlerts(tx ?? this.db, teamId);
@@ -233,8 +331,19 @@ function toBudgetRef(row: store.BudgetRow, teamId: string): BudgetRef {
   };
 }
 
+function key(budgetId: number, periodStart: Date): string {
+  return `${budgetId}@${periodStart.getTime()}`;
+}
+
 function toEvent(row: store.EventRow, budget: BudgetRef): LedgerEvent {
   const common = { budget, periodStart: new Date(row.periodStart), chargedMc: Number(row.chargedMc), limitMc: Number(row.limitMc), triggeredBy: row.triggeredBy };
+  if (row.kind === 'forecast') {
+    const detail = store.json<store.ForecastDetail>(row.detail);
+    return {
+      kind: 'forecast', ...common, runsOutAt: new Date(detail.runsOutAt), projectedMc: Number(detail.projectedMc),
+      spenders: detail.spenders.map((s) => ({ userId: s.userId, chargedMc: Number(s.chargedMc) })),
+    };
+  }
   return row.kind === 'threshold' ? { kind: 'threshold', threshold: Number(row.threshold), ...common } : { kind: 'exhausted', ...common };
 }
 

@@ -27,13 +27,21 @@ export interface ReservedBudget extends BudgetRow {
 }
 
 export interface EventRow {
-  kind: 'threshold' | 'exhausted';
+  kind: 'threshold' | 'exhausted' | 'forecast';
   budgetId: number;
   periodStart: string;
   threshold?: number;
   chargedMc: number;
   limitMc: number;
   triggeredBy: string;
+  /** A forecast's figures (see claimForecast). */
+  detail?: ForecastDetail | string | null;
+}
+
+export interface ForecastDetail {
+  runsOutAt: string;
+  projectedMc: number;
+  spenders: { userId: string; chargedMc: number }[];
 }
 
 export type ReserveOutcome =
@@ -214,7 +222,7 @@ export function usageOfScope(db: Db, scope: RequestScope, at: Date): Promise<Usa
 export function undeliveredAlerts(db: Db, teamId?: string): Promise<(EventRow & { budget: BudgetRow })[]> {
   return rows(db, sql`
     select a.kind, a.budget_id as "budgetId", a.period_start as "periodStart", a.threshold, a.charged_mc as "chargedMc",
-           a.limit_mc as "limitMc", a.triggered_by as "triggeredBy",
+           a.limit_mc as "limitMc", a.triggered_by as "triggeredBy", a.detail,
            json_build_object('id', b.id, 'teamId', b.team_id, 'scope', b.scope, 'scopeId', b.scope_id, 'period', b.period,
                              'limitMc', b.limit_mc, 'hard', b.hard, 'thresholds', b.thresholds) as budget
     from budget_alerts a join budgets b on b.id = a.budget_id
@@ -241,3 +249,194 @@ export async function markAlertDelivered(db: Db, key: AlertKey): Promise<void> {
   await db.execute(sql`update budget_alerts set delivered_at = now() where ${isAlert(key)} and delivered_at is null`);
 }
 
+
+export interface PaceRow {
+  budgetId: number;
+  periodStart: string;
+  firstChargeAt: string | null;
+  recentMc: number;
+}
+
+/**
+ * For each budget period: its first charge and the net charge since `since`, from the ledger's entries
+ * (reserve, commit and release each move charged_mc by charged_delta_mc).
+ */
+export function paces(db: Db, periods: { budgetId: number; periodStart: Date; since: Date }[]): Promise<PaceRow[]> {
+  const array = (values: (number | string)[]) => `{${values.join(',')}}`;
+  return rows<PaceRow>(db, sql`
+    select x.budget_id as "budgetId", x.period_start as "periodStart",
+           min(e.created_at) filter (where e.charged_delta_mc > 0) as "firstChargeAt",
+           coalesce(sum(e.charged_delta_mc) filter (where e.created_at > x.since), 0) as "recentMc"
+    from unnest(${array(periods.map((p) => p.budgetId))}::bigint[],
+                ${array(periods.map((p) => p.periodStart.toISOString()))}::timestamptz[],
+                ${array(periods.map((p) => p.since.toISOString()))}::timestamptz[]) as x(budget_id, period_start, since)
+    left join ledger_entries e on e.budget_id = x.budget_id and e.period_start = x.period_start
+    group by x.budget_id, x.period_start`);
+}
+
+/**
+ * The current periods that may still need a forecast alert: charged, with a limit, in a workspace that
+ * wants forecasts, and without a forecast, exhausted or 100% alert yet.
+ */
+export function forecastCandidates(db: Db, now: Date): Promise<UsageRow[]> {
+  return rows<UsageRow>(db, sql`
+    select ${budgetColumns}, p.period_start as "periodStart", p.period_end as "periodEnd",
+           p.limit_mc + p.allowance_mc as "limitWithAllowanceMc", p.charged_mc as "chargedMc", 0 as "heldMc"
+    from budgets b
+    join workspaces w on w.team_id = b.team_id
+    -- from the budgets, each current period by its key: closed periods pile up, budgets do not
+    join budget_periods p on p.budget_id = b.id
+     and p.period_start = budget_period_start(b.period, ${now.toISOString()}::timestamptz, w.timezone)
+    where w.forecast_alerts and p.charged_mc > 0 and p.limit_mc + p.allowance_mc > 0
+      and not exists (select 1 from budget_alerts a where a.budget_id = p.budget_id and a.period_start = p.period_start
+                      and (a.kind in ('forecast', 'exhausted') or (a.kind = 'threshold' and a.threshold >= 100)))`);
+}
+
+/**
+ * Claims a period's forecast alert, once: not when it already had one, nor a 100% or exhausted alert.
+ * Names the period's three biggest spenders (committed + held, by the person who asked).
+ */
+export async function claimForecast(
+  db: Db,
+  claim: {
+    teamId: string; budgetId: number; periodStart: Date; chargedMc: number; limitMc: number; runsOutAt: Date; projectedMc: number;
+  },
+): Promise<boolean> {
+  const start = claim.periodStart.toISOString();
+  const sameOrLater = sql`select 1 from budget_alerts a where a.budget_id = ${claim.budgetId} and a.period_start = ${start}::timestamptz
+                          and (a.kind = 'exhausted' or (a.kind = 'threshold' and a.threshold >= 100))`;
+  const claimed = await rows(db, sql`
+    with spenders as (
+      select h.user_id, sum(e.charged_delta_mc) as charged
+      from ledger_entries e join holds h on h.id = e.hold_id
+      where e.budget_id = ${claim.budgetId} and e.period_start = ${start}::timestamptz
+      group by h.user_id having sum(e.charged_delta_mc) > 0
+      order by charged desc, h.user_id limit 3
+    )
+    insert into budget_alerts
+      (budget_id, period_start, kind, threshold, team_id, triggered_by, charged_mc, limit_mc, detail)
+    select ${claim.budgetId}, ${start}::timestamptz, 'forecast', 0, ${claim.teamId},
+           coalesce((select user_id from spenders order by charged desc, user_id limit 1), 'forecast'),
+           ${claim.chargedMc}, ${claim.limitMc},
+           jsonb_build_object('runsOutAt', ${claim.runsOutAt.toISOString()}::timestamptz,
+             'projectedMc', ${claim.projectedMc}::bigint,
+             'spenders', (select coalesce(jsonb_agg(jsonb_build_object('userId', user_id, 'chargedMc', charged)
+                                                    order by charged desc, user_id), '[]') from spenders))
+    where not exists (${sameOrLater})
+    on conflict do nothing
+    returning 1`);
+  return claimed.length > 0;
+}
+
+/** Forecast alerts on or off; spike alerts with their factor and minimum, or off (null). */
+export interface AlertSettingsChange {
+  forecastAlerts?: boolean;
+  spikes?: { factor: number; minMc: Millicredits } | null;
+}
+
+export async function setAlertSettings(db: Db, teamId: string, change: AlertSettingsChange): Promise<void> {
+  const spikes = change.spikes;
+  await db.execute(sql`
+    update workspaces set
+      forecast_alerts = coalesce(${change.forecastAlerts ?? null}::boolean, forecast_alerts),
+      spike_alerts = ${spikes === undefined ? sql`spike_alerts` : sql`${spikes !== null}`},
+      spike_factor = ${spikes ? sql`${spikes.factor}::real` : sql`spike_factor`},
+      spike_min_mc = ${spikes ? sql`${spikes.minMc}::bigint` : sql`spike_min_mc`}
+    where team_id = ${teamId}`);
+}
+
+export interface SpikeRow {
+  teamId: string;
+  kind: 'user' | 'channel';
+  subjectId: string;
+  day: string;
+  dayStart: string;
+  dayEnd: string;
+  todayMc: number;
+  medianMc: number;
+  factor: number;
+}
+
+/**
+ * People and channels whose spending today (committed + held, by hold creation in the workspace's day) is
+ * above the factor times the median of their 14 days before and above the minimum, not yet alerted today.
+ */
+export function spikeCandidates(
+  db: Db, now: Date, defaults: { factor: number; minMc: Millicredits },
+): Promise<SpikeRow[]> {
+  const at = now.toISOString();
+  return rows<SpikeRow>(db, sql`
+    with ws as (
+      select team_id, timezone as tz, coalesce(spike_factor, ${defaults.factor})::float8 as factor,
+             coalesce(spike_min_mc, ${defaults.minMc}) as min_mc,
+             (${at}::timestamptz at time zone timezone)::date as today
+      from workspaces where spike_alerts
+    ), daily as (
+      select h.team_id, s.kind, s.id, (h.created_at at time zone ws.tz)::date as day,
+             sum(case h.status when 'committed' then h.actual_mc when 'open' then h.amount_mc else 0 end) as mc
+      from ws
+      join holds h on h.team_id = ws.team_id and h.created_at >= (ws.today - 14)::timestamp at time zone ws.tz
+                  and h.created_at <= ${at}::timestamptz
+      cross join lateral (values ('user', h.user_id), ('channel', h.channel_id)) as s(kind, id)
+      where coalesce(s.id, '') <> ''
+      group by 1, 2, 3, 4
+    ), today as (
+      select d.*, ws.factor, ws.tz from daily d join ws on ws.team_id = d.team_id and d.day = ws.today
+      where d.mc > ws.min_mc
+    )
+    select t.team_id as "teamId", t.kind, t.id as "subjectId", t.day::text as day,
+           t.day::timestamp at time zone t.tz as "dayStart", (t.day + 1)::timestamp at time zone t.tz as "dayEnd",
+           t.mc as "todayMc", round(m.median)::bigint as "medianMc", t.factor
+    from today t
+    cross join lateral (
+      select percentile_cont(0.5) within group (order by coalesce(d.mc, 0)) as median
+      from generate_series(1, 14) as g(n)
+      left join daily d on d.team_id = t.team_id and d.kind = t.kind and d.id = t.id and d.day = t.day - g.n
+    ) m
+    where t.mc > t.factor * m.median
+      and not exists (select 1 from spike_alerts a where a.team_id = t.team_id and a.subject_kind = t.kind
+                      and a.subject_id = t.id and a.day = t.day)
+    order by t.team_id, t.kind, t.id`);
+}
+
+/** Claims the subject's spike alert for its day, once; false when it already had one. */
+export async function claimSpike(db: Db, spike: SpikeRow, detail: object): Promise<boolean> {
+  const claimed = await rows(db, sql`
+    insert into spike_alerts (team_id, subject_kind, subject_id, day, today_mc, median_mc, detail)
+    values (${spike.teamId}, ${spike.kind}, ${spike.subjectId}, ${spike.day}::date, ${spike.todayMc}, ${spike.medianMc},
+            ${JSON.stringify({ ...detail, factor: spike.factor, dayStart: spike.dayStart, dayEnd: spike.dayEnd })}::jsonb)
+    on conflict do nothing
+    returning 1`);
+  return claimed.length > 0;
+}
+
+export type SpikeAlertRow = Omit<SpikeRow, 'dayStart' | 'dayEnd' | 'factor'> & { detail: unknown };
+
+export function undeliveredSpikes(db: Db, teamId?: string): Promise<SpikeAlertRow[]> {
+  return rows(db, sql`
+    select team_id as "teamId", subject_kind as kind, subject_id as "subjectId", day::text as day,
+           today_mc as "todayMc", median_mc as "medianMc", detail
+    from spike_alerts where delivered_at is null ${teamId ? sql`and team_id = ${teamId}` : sql``}
+    order by created_at, team_id, subject_kind, subject_id`);
+}
+
+export async function markSpikeDelivered(
+  db: Db, teamId: string, kind: string, subjectId: string, day: string,
+): Promise<void> {
+  await db.execute(sql`
+    update spike_alerts set delivered_at = now()
+    where team_id = ${teamId} and subject_kind = ${kind} and subject_id = ${subjectId} and day = ${day}::date
+      and delivered_at is null`);
+}
+
+/** The videos behind a subject's spending in [from, to): their holds' generations, released ones left out. */
+export async function spendingGenerations(
+  db: Db, teamId: string, subject: { kind: 'user' | 'channel'; id: string }, from: Date, to: Date,
+): Promise<string[]> {
+  const who = subject.kind === 'user' ? sql`user_id = ${subject.id}` : sql`channel_id = ${subject.id}`;
+  const found = await rows<{ id: string }>(db, sql`
+    select generation_id as id from holds
+    where team_id = ${teamId} and ${who} and status <> 'released' and generation_id is not null
+      and created_at >= ${from.toISOString()}::timestamptz and created_at < ${to.toISOString()}::timestamptz`);
+  return found.map((r) => r.id);
+}

@@ -50,7 +50,12 @@ export interface Refusal {
 
 export type LedgerEvent =
   | { kind: 'threshold'; budget: BudgetRef; periodStart: Date; threshold: number; chargedMc: Millicredits; limitMc: Millicredits; triggeredBy: string }
-  | { kind: 'exhausted'; budget: BudgetRef; periodStart: Date; chargedMc: Millicredits; limitMc: Millicredits; triggeredBy: string };
+  | { kind: 'exhausted'; budget: BudgetRef; periodStart: Date; chargedMc: Millicredits; limitMc: Millicredits; triggeredBy: string }
+  /** At its recent pace the period runs out at `runsOutAt`; `spenders` are its three biggest, biggest first. */
+  | {
+      kind: 'forecast'; budget: BudgetRef; periodStart: Date; chargedMc: Millicredits; limitMc: Millicredits;
+      triggeredBy: string; runsOutAt: Date; projectedMc: Millicredits; spenders: { userId: string; chargedMc: Millicredits }[];
+    };
 
 export type ReserveResult = { ok: true; holds: Hold[]; events: LedgerEvent[] } | { ok: false; refusal: Refusal; events: LedgerEvent[] };
 
@@ -91,3 +96,32 @@ export interface BudgetInput {
 export class LedgerError extends Error {
   override name = 'LedgerError';
 }
+
+/** Whose day spiked: a person or a channel. */
+export interface SpikeSubject {
+  kind: 'user' | 'channel';
+  id: string;
+}
+
+/** What drove a spike: the model, mode and duration mix and the re-runs of one prompt (from the queue). */
+export interface SpikeDrivers {
+  mix: { model: string; mode: string | null; durationS: number | null; videos: number; spentMc: Millicredits }[];
+  /** Videos today whose prompt had already been run earlier that day. */
+  reruns: number;
+}
+
+/** A person's or a channel's spending today (committed + held) far above their usual day. */
+export interface Spike {
+  teamId: string;
+  subject: SpikeSubject;
+  /** The local day, YYYY-MM-DD in the workspace's timezone, and its bounds. */
+  day: string;
+  dayStart: Date;
+  dayEnd: Date;
+  todayMc: Millicredits;
+  /** The median of the 14 days before (days without spending count as 0). */
+  medianMc: Millicredits;
+  factor: number;
+}
+
+export type SpikeAlert = Spike & { drivers: SpikeDrivers };

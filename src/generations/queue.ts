@@ -219,6 +219,11 @@ export class GenerationQueue {
     return store.get(this.db, id);
   }
 
+  /** The model, mode and duration mix of these videos and their re-runs: what drove a spike in spending. */
+  spendMix(teamId: string, ids: string[]) {
+    return store.spendMix(this.db, teamId, ids);
+  }
+
   history(teamId: string, userId?: string, limit = 20): Promise<Generation[]> {
     return store.history(this.db, teamId, userId, limit);
   }

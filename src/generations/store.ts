@@ -402,3 +402,29 @@ export async function resumeTeam(db: Db, teamId: string): Promise<boolean> {
     .returning({ teamId: workspaces.teamId });
   return updated.length > 0;
 }
+
+/**
+ * What these videos were: the model, mode and duration mix with the credits each spent (actual, else the
+ * estimate; failed and cancelled videos cost nothing), and how many repeated a prompt run among them.
+ */
+export interface SpendMix {
+  mix: { model: string; mode: string | null; durationS: number | null; videos: number; spentMc: number }[];
+  reruns: number;
+}
+
+export async function spendMix(db: Db, teamId: string, ids: string[]): Promise<SpendMix> {
+  const [row] = await rows<{ mix: unknown; reruns: number }>(db, sql`
+    with today as (
+      select request, coalesce(actual_mc, estimate_mc) as spent from generations
+      where id = any(${`{${ids.join(',')}}`}::text[]) and team_id = ${teamId}
+        and state not in ('failed', 'cancelled', 'refused')
+    ), mix as (
+      select request->>'model_name' as model, request->>'mode' as mode, (request->>'duration')::int as "durationS",
+             count(*)::int as videos, sum(spent)::bigint as "spentMc"
+      from today group by 1, 2, 3
+    )
+    select (select coalesce(jsonb_agg(to_jsonb(mix) order by "spentMc" desc, videos desc), '[]') from mix) as mix,
+           (select count(request->>'prompt') - count(distinct request->>'prompt') from today)::int as reruns`);
+  const mix = (typeof row!.mix === 'string' ? JSON.parse(row!.mix) : row!.mix) as SpendMix['mix'];
+  return { mix: mix.map((m) => ({ ...m, spentMc: Number(m.spentMc) })), reruns: Number(row!.reruns) };
+}

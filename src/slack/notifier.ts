@@ -5,7 +5,7 @@ import type { Logger } from '../log';
 import type { Admins } from './admins';
 import type { JobCards } from './job-cards';
 import type { Message } from './blocks/kit';
-import { budgetAlert, klingAuthProblem, queuePaused, queueResumed, stuckJob } from './blocks/alerts';
+import { budgetAlert, klingAuthProblem, queuePaused, queueResumed, spikeAlert, stuckJob } from './blocks/alerts';
 import { deliver } from './delivery';
 
 export interface NotifierOptions {
@@ -88,6 +88,12 @@ export class Notifier {
       if (!(await this.options.ledger.claimAlert(event, this.options.leaseMs ?? 120_000))) continue;
       await this.post(channel, budgetAlert(event, this.options));
       await this.options.ledger.markAlertDelivered(event);
+    }
+    for (const spike of await this.options.ledger.undeliveredSpikes(teamId)) {
+      const channel = await this.alertsChannel(spike.teamId);
+      if (!channel) continue; // kept, like a budget alert, until there is an alerts channel
+      await this.post(channel, spikeAlert(spike, this.options));
+      await this.options.ledger.markSpikeDelivered(spike);
     }
   }
 

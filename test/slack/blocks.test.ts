@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateBlocks } from '../../src/dev/slack-workspace';
 import type { Generation } from '../../src/generations';
-import type { BudgetRef, LedgerEvent, Usage } from '../../src/budget';
+import type { BudgetRef, Forecast, LedgerEvent, Usage } from '../../src/budget';
 import { builtInCatalog } from '../../src/pricing';
 import { budgetAlert, queuePaused } from '../../src/slack/blocks/alerts';
 import { bar, elapsed } from '../../src/slack/blocks/format';
@@ -121,6 +121,14 @@ describe('replies', () => {
     expect(JSON.stringify(replies.budgets([usage(15_000)], { creditPriceUsd: 0.14, isAdmin: false }).blocks)).toContain('`██████▒░░░` 70%');
   });
 
+  it('budgets say where the period is heading at this pace', () => {
+    const shown = (forecast: Forecast) => JSON.stringify(replies.budgets([{ ...usage(15_000), forecast }], { creditPriceUsd: 0.14, isAdmin: false }).blocks);
+    expect(shown({ kind: 'ends-at', projectedMc: 31_600 })).toContain('at this pace: ends the week at about 32 of 50');
+    expect(shown({ kind: 'runs-out', at: NOW, projectedMc: 80_000 })).toContain(`runs out <!date^${NOW.getTime() / 1000}^{date_short_pretty} about {time}|`);
+    expect(shown({ kind: 'too-early' })).toContain('too early to tell');
+    expect(shown({ kind: 'used-up' })).not.toContain('at this pace');
+  });
+
   it('a usage mistake is escaped and shows the usage', () => {
     const message = replies.usageError(new UsageError('`<!channel>` is not a /kling command.'));
     expect(JSON.stringify(message)).not.toContain('<!channel>');
@@ -145,6 +153,19 @@ describe('alerts', () => {
     expect(JSON.stringify(message.blocks)).toContain("*<#C9>'s weekly budget reached 80%*: 40 credits ($5.60) of 50 used or held");
     expect(JSON.stringify(message.blocks)).toContain('Triggered by <@U7>');
     expect(message.text).toBe("C9's weekly budget reached 80%");
+  });
+
+  it('a forecast alert names the expected time and the three biggest spenders', () => {
+    const event: LedgerEvent = {
+      kind: 'forecast', budget: { ...budget, period: 'day' }, periodStart: NOW, chargedMc: 20_000, limitMc: 50_000, triggeredBy: 'U7',
+      runsOutAt: NOW, projectedMc: 90_000, spenders: [{ userId: 'U7', chargedMc: 12_000 }, { userId: 'U8', chargedMc: 5_000 }, { userId: 'U9', chargedMc: 3_000 }],
+    };
+    const message = budgetAlert(event, { creditPriceUsd: 0.14 });
+    const text = JSON.stringify(message.blocks);
+    expect(text).toContain(`*At this pace <#C9>'s daily budget runs out <!date^${NOW.getTime() / 1000}^today about {time}|`);
+    expect(text).toContain('Biggest spenders this period: <@U7> 12, <@U8> 5, <@U9> 3.');
+    expect(message.text).toBe("At this pace C9's daily budget runs out before its period ends");
+    expect(validateBlocks(message.blocks, 'message')).toBeUndefined();
   });
 
   it('a queue pause carries the Resume button and stays valid with a long reason', () => {

@@ -112,6 +112,11 @@ describe('parseCommand: the other commands', () => {
     ['budget confirm 20', { kind: 'budget-confirm', thresholdMc: 20_000 }],
     ['budget confirm 0.5', { kind: 'budget-confirm', thresholdMc: 500 }],
     ['budget confirm OFF', { kind: 'budget-confirm', thresholdMc: null }],
+    ['budget forecast off', { kind: 'budget-forecast', on: false }],
+    ['budget forecast ON', { kind: 'budget-forecast', on: true }],
+    ['budget spikes 3 20', { kind: 'budget-spikes', spikes: { factor: 3, minMc: 20_000 } }],
+    ['budget spikes 2.5 12.5', { kind: 'budget-spikes', spikes: { factor: 2.5, minMc: 12_500 } }],
+    ['budget spikes off', { kind: 'budget-spikes', spikes: null }],
   ])('"%s"', (text, expected) => {
     expect(parseCommand(text)).toEqual(expected);
   });
@@ -129,6 +134,11 @@ describe('parseCommand: the other commands', () => {
     ['budget confirm never', /`never` is not a number of credits/, 'budgetConfirm'],
     ['budget confirm 20 credits', /`credits` is more than this command takes/, 'budgetConfirm'],
     ['budget raise', /`raise` is not a budget action/, 'budget'],
+    ['budget forecast maybe', /Say on or off/, 'budgetForecast'],
+    ['budget forecast on now', /`now` is more than this command takes/, 'budgetForecast'],
+    ['budget spikes 1 20', /a number above 1/, 'budgetSpikes'],
+    ['budget spikes 3', /Say the least spending in credits/, 'budgetSpikes'],
+    ['budget spikes off 3', /`3` is more than this command takes/, 'budgetSpikes'],
     ['status', /Say which job/, 'status'],
     ['cancel <!channel>', /is not a job id/, 'cancel'],
     ['digest later', /`later` is not a digest action/, 'digest'],

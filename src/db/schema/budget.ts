@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
-  bigint, bigserial, boolean, check, index, integer, pgEnum, pgTable, primaryKey, text, timestamp, unique, uuid,
+  bigint, bigserial, boolean, check, date, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, unique, uuid,
 } from 'drizzle-orm/pg-core';
 import { workspaces } from './workspace';
 
@@ -8,7 +8,7 @@ export const budgetScope = pgEnum('budget_scope', ['workspace', 'channel', 'user
 export const budgetPeriod = pgEnum('budget_period', ['day', 'week', 'month']);
 export const holdStatus = pgEnum('hold_status', ['open', 'committed', 'released']);
 export const entryKind = pgEnum('ledger_entry_kind', ['reserve', 'commit', 'release', 'adjust', 'limit']);
-export const alertKind = pgEnum('budget_alert_kind', ['threshold', 'exhausted']);
+export const alertKind = pgEnum('budget_alert_kind', ['threshold', 'exhausted', 'forecast']);
 
 /** A budget: scope × period × limit. Amounts are millicredits (see src/money/credits.ts). */
 export const budgets = pgTable(
@@ -105,7 +105,10 @@ export const ledgerEntries = pgTable(
   (t) => [index('ledger_entries_period').on(t.budgetId, t.periodStart), index('ledger_entries_hold').on(t.holdId)],
 );
 
-/** Threshold and exhausted alerts: the primary key makes each one happen once per budget, period and threshold. */
+/**
+ * Threshold, exhausted and forecast alerts: the primary key makes each one happen once per budget, period and
+ * threshold (0 for exhausted and forecast).
+ */
 export const budgetAlerts = pgTable(
   'budget_alerts',
   {
@@ -118,6 +121,8 @@ export const budgetAlerts = pgTable(
     triggeredBy: text('triggered_by').notNull(),
     chargedMc: bigint('charged_mc', { mode: 'number' }).notNull(),
     limitMc: bigint('limit_mc', { mode: 'number' }).notNull(),
+    /** A forecast's expected run-out time, projection and biggest spenders; null for the other kinds. */
+    detail: jsonb('detail'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     /** Taken by the replica about to post it, so one alert is one message; a dead replica's claim runs out. */
     claimedUntil: timestamp('claimed_until', { withTimezone: true }),
@@ -127,5 +132,32 @@ export const budgetAlerts = pgTable(
   (t) => [
     primaryKey({ columns: [t.budgetId, t.periodStart, t.kind, t.threshold] }),
     index('budget_alerts_undelivered').on(t.teamId).where(sql`${t.deliveredAt} is null`),
+  ],
+);
+
+/**
+ * Spike alerts: a person's or a channel's spending today far above their usual day. The primary key makes
+ * each one happen once per subject and local day; delivered like budget_alerts.
+ */
+export const spikeAlerts = pgTable(
+  'spike_alerts',
+  {
+    teamId: text('team_id').notNull(),
+    /** 'user' or 'channel'. */
+    subjectKind: text('subject_kind').notNull(),
+    subjectId: text('subject_id').notNull(),
+    /** The local day in the workspace's timezone. */
+    day: date('day', { mode: 'string' }).notNull(),
+    todayMc: bigint('today_mc', { mode: 'number' }).notNull(),
+    /** The median of the 14 days before. */
+    medianMc: bigint('median_mc', { mode: 'number' }).notNull(),
+    /** What drove it: the model, mode and duration mix and the re-runs of one prompt. */
+    detail: jsonb('detail').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.teamId, t.subjectKind, t.subjectId, t.day] }),
+    index('spike_alerts_undelivered').on(t.teamId).where(sql`${t.deliveredAt} is null`),
   ],
 );

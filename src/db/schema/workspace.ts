@@ -1,4 +1,4 @@
-import { bigint, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, boolean, pgTable, real, text, timestamp } from 'drizzle-orm/pg-core';
 
 /** One row per Slack team (workspace): its timezone, alerts channel and queue state. */
 export const workspaces = pgTable('workspaces', {
@@ -10,5 +10,11 @@ export const workspaces = pgTable('workspaces', {
   /** Set when Kling refuses the account (1100/1101/1102): the queue holds its jobs until resumed. */
   queuePausedAt: timestamp('queue_paused_at', { withTimezone: true }),
   queuePauseReason: text('queue_pause_reason'),
+  /** Forecast alerts: a budget expected to run out before its period ends. */
+  forecastAlerts: boolean('forecast_alerts').notNull().default(true),
+  /** Spike alerts; the factor and minimum are SPIKE_FACTOR and SPIKE_MIN_CREDITS unless an admin set them. */
+  spikeAlerts: boolean('spike_alerts').notNull().default(true),
+  spikeFactor: real('spike_factor'),
+  spikeMinMc: bigint('spike_min_mc', { mode: 'number' }),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });

@@ -1,17 +1,26 @@
-import type { LedgerEvent } from '../../budget';
+import type { LedgerEvent, SpikeAlert } from '../../budget';
 import type { Generation } from '../../generations';
 import { formatCredits } from '../../money/credits';
 import { escape, truncate } from '../escape';
 import { ActionId } from '../ids';
 import { USAGE } from '../commands/parse';
 import { button, context, message, section, type Message } from './kit';
-import { budgetName, credits, slackDate } from './format';
+import { aboutTime, budgetName, credits, slackDate } from './format';
 
 /** Messages for the alerts channel and the admins. */
 
 export function budgetAlert(event: LedgerEvent, options: { creditPriceUsd: number }): Message {
   const name = budgetName(event.budget);
   const figures = `${credits(event.chargedMc, options.creditPriceUsd)} of ${formatCredits(event.limitMc)} used or held in the period that started ${slackDate(event.periodStart)}`;
+  if (event.kind === 'forecast') {
+    const spenders = event.spenders.map((s) => `<@${escape(s.userId)}> ${formatCredits(s.chargedMc)}`).join(', ');
+    const when = slackDate(event.runsOutAt, aboutTime(event.budget.period));
+    return message(`At this pace ${stripMentions(name)} runs out before its period ends`, [
+      section(`:crystal_ball: *At this pace ${name} runs out ${when}*, before its period ends: ${figures}.`),
+      context(`Biggest spenders this period: ${spenders || 'nobody yet'}. ` +
+        `An admin can raise it with \`${escape(USAGE.budgetSet)}\`.`),
+    ]);
+  }
   if (event.kind === 'threshold') {
     return message(`${stripMentions(name)} reached ${event.threshold}%`, [
       section(`:warning: *${name} reached ${event.threshold}%*: ${figures}.`),
@@ -21,6 +30,27 @@ export function budgetAlert(event: LedgerEvent, options: { creditPriceUsd: numbe
   return message(`${stripMentions(name)} is exhausted`, [
     section(`:octagonal_sign: *${name} is exhausted*: ${figures}. Requests that need more are refused until the period ends.`),
     context(`First refusal: <@${escape(event.triggeredBy)}>. An admin can raise it with \`${escape(USAGE.budgetSet)}\`.`),
+  ]);
+}
+
+export function spikeAlert(spike: SpikeAlert, options: { creditPriceUsd: number }): Message {
+  const who = spike.subject.kind === 'user' ? `<@${escape(spike.subject.id)}>` : `<#${escape(spike.subject.id)}>`;
+  const usual = spike.medianMc > 0
+    ? `${Math.round((spike.todayMc / spike.medianMc) * 10) / 10}× a usual day ` +
+      `(the median of the 14 days before is ${formatCredits(spike.medianMc)})`
+    : 'on a usual day of nothing (the median of the 14 days before is 0)';
+  const mix = spike.drivers.mix.slice(0, 5).map((m) => {
+    const kind = [m.model, m.mode, m.durationS ? `${m.durationS} s` : undefined].filter(Boolean).join(' · ');
+    return `• ${escape(kind)}: ${m.videos} video${m.videos === 1 ? '' : 's'}, ${formatCredits(m.spentMc)} credits`;
+  });
+  const { reruns: count } = spike.drivers;
+  const reruns = count ? `${count} re-run${count === 1 ? '' : 's'} of the same prompt` : 'no re-runs of the same prompt';
+  return message(`${stripMentions(who)} spent ${formatCredits(spike.todayMc)} credits today, well above a usual day`, [
+    section(`:chart_with_upwards_trend: *${who} spent ${credits(spike.todayMc, options.creditPriceUsd)} today*, ` +
+      `${usual}.`),
+    section(`*What drove it*\n${mix.length ? mix.join('\n') : '• no videos recorded'}\n${reruns}.`),
+    context(`Alerts above ${spike.factor}× a usual day, once a day. ` +
+      `An admin can change it with \`${escape(USAGE.budgetSpikes)}\`.`),
   ]);
 }
 

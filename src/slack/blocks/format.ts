@@ -1,5 +1,5 @@
 import { formatCredits, formatUsd, type Millicredits } from '../../money/credits';
-import type { BudgetRef } from '../../budget';
+import type { BudgetRef, Forecast, Usage } from '../../budget';
 import type { GenerationState } from '../../generations';
 import { escape } from '../escape';
 
@@ -63,4 +63,22 @@ export function bar(committedMc: number, heldMc: number, limitMc: number): strin
 /** Slack renders the date in each reader's own timezone. */
 export function slackDate(date: Date, format = '{date_short_pretty} {time}'): string {
   return `<!date^${Math.floor(date.getTime() / 1000)}^${format}|${date.toISOString().replace('T', ' ').slice(0, 16)} UTC>`;
+}
+
+/** A budget's usage with where its period is heading (none when nothing was forecast). */
+export type ForecastUsage = Usage & { forecast?: Forecast };
+
+/** A run-out time's Slack date format: within a day it is today; a week or month names the day. */
+export function aboutTime(period: BudgetRef['period']): string {
+  return period === 'day' ? 'today about {time}' : '{date_short_pretty} about {time}';
+}
+
+/** "at this pace: runs out today about 15:40" or "…ends the day at about 62 of 100"; nothing once used up. */
+export function forecastLine(u: ForecastUsage): string | undefined {
+  const f = u.forecast;
+  if (!f || f.kind === 'used-up') return undefined;
+  if (f.kind === 'too-early') return '_at this pace: too early to tell_';
+  if (f.kind === 'runs-out') return `:crystal_ball: at this pace: *runs out ${slackDate(f.at, aboutTime(u.budget.period))}*`;
+  const projected = formatCredits(Math.round(f.projectedMc / 1000) * 1000);
+  return `at this pace: ends the ${u.budget.period} at about ${projected} of ${formatCredits(u.limitMc)}`;
 }

@@ -1,10 +1,10 @@
-import type { BudgetRef, Usage } from '../../budget';
+import type { BudgetRef } from '../../budget';
 import type { Generation } from '../../generations';
 import { formatCredits } from '../../money/credits';
 import { BudgetField, type BudgetTarget } from '../commands/budget-form';
 import { ActionId } from '../ids';
 import { actions, button, context, divider, section, type Block } from './kit';
-import { bar, budgetName } from './format';
+import { bar, budgetName, forecastLine, type ForecastUsage } from './format';
 import { channelSelect, header, homeView, input, modal, radios, select, textInput, userSelect, type View } from './form';
 import * as replies from './replies';
 
@@ -15,9 +15,9 @@ export const HOME_BUDGETS_SHOWN = 40;
 
 export interface HomeInput {
   /** The budgets that apply to the person wherever they are (their own and the workspace's). */
-  mine: Usage[];
+  mine: ForecastUsage[];
   /** The workspace's budgets; the first HOME_BUDGETS_SHOWN are listed. */
-  budgets: Usage[];
+  budgets: ForecastUsage[];
   /** How many budgets exist beyond those given. */
   moreBudgets: number;
   jobs: Generation[];
@@ -25,10 +25,12 @@ export interface HomeInput {
   creditPriceUsd: number;
 }
 
-function budgetLine(u: Usage): string {
+function budgetLine(u: ForecastUsage): string {
+  const forecast = forecastLine(u);
   return (
     `*${budgetName(u.budget)}*${u.budget.hard ? '' : ' (soft: alerts only)'}\n` +
-    `\`${bar(u.committedMc, u.heldMc, u.limitMc)}\` ${Math.round(u.percent)}% · ${formatCredits(u.chargedMc)} of ${formatCredits(u.limitMc)} · alerts at ${u.budget.thresholds.join('%, ')}%`
+    `\`${bar(u.committedMc, u.heldMc, u.limitMc)}\` ${Math.round(u.percent)}% · ${formatCredits(u.chargedMc)} of ${formatCredits(u.limitMc)} · alerts at ${u.budget.thresholds.join('%, ')}%` +
+    (forecast ? `\n${forecast}` : '')
   );
 }
 

@@ -6,7 +6,9 @@ import { PROMPT_LIMIT, USAGE, type UsageError } from '../commands/parse';
 import { escape, truncate } from '../escape';
 import { ActionId } from '../ids';
 import { actions, button, context, message, section, type Block, type Message } from './kit';
-import { bar, budgetName, credits, describeRequest, slackDate, STATE_LABEL } from './format';
+import {
+  bar, budgetName, credits, describeRequest, forecastLine, slackDate, STATE_LABEL, type ForecastUsage,
+} from './format';
 
 /** Ephemeral answers to /kling: what only the person who typed the command sees. */
 
@@ -32,10 +34,18 @@ export function help(): Message {
     ['status', 'one job'],
     ['cancel', 'a job that has not reached Kling yet'],
   ] as const;
-  const admin = [USAGE.budgetSet, USAGE.budgetThresholds, USAGE.budgetAlerts, USAGE.budgetConfirm, USAGE.digest];
+  const admin = [
+    USAGE.budgetSet, USAGE.budgetThresholds, USAGE.budgetAlerts, USAGE.budgetConfirm, USAGE.budgetForecast, USAGE.budgetSpikes,
+    USAGE.digest,
+  ];
   return message('How to use /kling', [
     section(`*/kling* makes Kling AI videos within the team's budgets.\n${lines.map(([k, what]) => `\`${escape(USAGE[k])}\`\n      ${what}`).join('\n')}`),
     section(`*Admins*\n${admin.map((u) => `\`${escape(u)}\``).join('\n')}`),
+    context(
+      'Forecast alerts: a budget that will run out before its period ends at the recent pace (once per period). ' +
+        'Spike alerts: a person or channel spending today more than the factor times their usual day (the median ' +
+        'of the 14 days before) and more than the minimum (once a day).',
+    ),
     context(`Defaults: std mode, 5 s, no audio. \`--draft\` picks the cheapest version of your request. Prompts up to ${PROMPT_LIMIT.toLocaleString('en-US')} characters.`),
   ]);
 }
@@ -124,14 +134,16 @@ export function duplicateOffer(earlier: Generation, quote: Quote, value: string,
   ]);
 }
 
-export function budgets(usages: Usage[], options: PriceContext & { isAdmin: boolean }): Message {
+export function budgets(usages: ForecastUsage[], options: PriceContext & { isAdmin: boolean }): Message {
   const blocks: Block[] = usages.length
-    ? usages.slice(0, 20).map((u) =>
-        section(
+    ? usages.slice(0, 20).map((u) => {
+        const forecast = forecastLine(u);
+        return section(
           `*${budgetName(u.budget)}*${u.budget.hard ? '' : ' (soft)'}\n\`${bar(u.committedMc, u.heldMc, u.limitMc)}\` ${Math.round(u.percent)}%\n` +
-            `used ${formatCredits(u.committedMc)} · held ${formatCredits(u.heldMc)} · *${formatCredits(u.remainingMc)} left* of ${formatCredits(u.limitMc)} · resets ${slackDate(u.periodEnd)}`,
-        ),
-      )
+            `used ${formatCredits(u.committedMc)} · held ${formatCredits(u.heldMc)} · *${formatCredits(u.remainingMc)} left* of ${formatCredits(u.limitMc)} · resets ${slackDate(u.periodEnd)}` +
+            (forecast ? `\n${forecast}` : ''),
+        );
+      })
     : [section('No budget applies to you here.')];
   const tightest = usages.filter((u) => u.budget.hard).sort((a, b) => a.remainingMc - b.remainingMc)[0];
   if (tightest) blocks.push(context(`You can spend up to ${credits(tightest.remainingMc, options.creditPriceUsd)} right now.`));

@@ -20,6 +20,8 @@ export const USAGE = {
   budgetThresholds: '/kling budget thresholds <workspace|#channel|@user> <day|week|month> <percent,percent,…>',
   budgetAlerts: '/kling budget alerts <#channel>',
   budgetConfirm: '/kling budget confirm <credits|off>',
+  budgetForecast: '/kling budget forecast on|off',
+  budgetSpikes: '/kling budget spikes <factor> <min-credits>|off',
   history: '/kling history',
   status: '/kling status <id>',
   cancel: '/kling cancel <id>',
@@ -59,6 +61,9 @@ export type Command =
   | { kind: 'budget-alerts'; channelId: string }
   /** null: nobody is asked to confirm. */
   | { kind: 'budget-confirm'; thresholdMc: Millicredits | null }
+  | { kind: 'budget-forecast'; on: boolean }
+  /** null: no spike alerts. */
+  | { kind: 'budget-spikes'; spikes: { factor: number; minMc: Millicredits } | null }
   | { kind: 'status' | 'cancel'; id: string }
   | { kind: 'digest'; action: 'now' | 'preview' };
 
@@ -291,6 +296,29 @@ function parseBudget(tokens: Token[]): Command {
       if (tokens[1]?.value.toLowerCase() === 'off') return { kind: 'budget-confirm', thresholdMc: null };
       return { kind: 'budget-confirm', thresholdMc: parseAmount(tokens[1], 'budgetConfirm', 'Say the price in credits above which people confirm first, for example 20, or off.') };
     }
+    case 'forecast': {
+      const value = tokens[1]?.value.toLowerCase();
+      if (value !== 'on' && value !== 'off') {
+        throw new UsageError('Say on or off: forecast alerts warn when a budget will run out early.', 'budgetForecast');
+      }
+      expectEnd(tokens, 2, 'budgetForecast');
+      return { kind: 'budget-forecast', on: value === 'on' };
+    }
+    case 'spikes': {
+      if (tokens[1]?.value.toLowerCase() === 'off') {
+        expectEnd(tokens, 2, 'budgetSpikes');
+        return { kind: 'budget-spikes', spikes: null };
+      }
+      const factor = Number(tokens[1]?.value ?? '');
+      if (!/^\d{1,3}(\.\d{1,2})?$/.test(tokens[1]?.value ?? '') || factor <= 1) {
+        const what = 'Say how many times the usual day counts as a spike, a number above 1 such as 3, then the minimum in credits; or off.';
+        throw new UsageError(what, 'budgetSpikes');
+      }
+      const minMc = parseAmount(tokens[2], 'budgetSpikes', 'Say the least spending in credits that counts as a spike, e.g. 20.');
+      expectEnd(tokens, 3, 'budgetSpikes');
+      return { kind: 'budget-spikes', spikes: { factor, minMc } };
+    }
   }
-  throw new UsageError(`\`${excerpt(tokens[0]!.value)}\` is not a budget action: use set, thresholds, alerts or confirm.`, 'budget');
+  const actions = 'set, thresholds, alerts, confirm, forecast or spikes';
+  throw new UsageError(`\`${excerpt(tokens[0]!.value)}\` is not a budget action: use ${actions}.`, 'budget');
 }

@@ -5,7 +5,7 @@ import * as replies from '../blocks/replies';
 import type { BudgetTarget } from '../commands/parse';
 import type { CommandContext, Feature, SlackDeps } from '../deps';
 
-/** `/kling budget` for everyone; `set`, `thresholds`, `alerts` and `confirm` for admins only. */
+/** `/kling budget` for everyone; `set`, `thresholds`, `alerts`, `confirm`, `forecast` and `spikes` for admins only. */
 
 const NOT_ADMIN = replies.notice(':lock: Only workspace admins (or the people in ADMIN_USER_IDS) can change budgets. `/kling budget` shows what is left.');
 
@@ -25,7 +25,9 @@ export const budget: Feature = {
     async budget(ctx, deps) {
       await deps.workspaces.settings(ctx.scope.teamId);
       const [usages, isAdmin] = await Promise.all([deps.ledger.usageFor(ctx.scope), deps.admins.isAdmin(ctx.scope.userId)]);
-      await ctx.ack(replies.budgets(usages, { creditPriceUsd: deps.config.CREDIT_PRICE_USD, isAdmin }));
+      const forecasts = await deps.ledger.forecasts(usages);
+      const withForecasts = usages.map((u, i) => ({ ...u, forecast: forecasts[i] }));
+      await ctx.ack(replies.budgets(withForecasts, { creditPriceUsd: deps.config.CREDIT_PRICE_USD, isAdmin }));
     },
 
     async 'budget-set'(ctx, deps) {
@@ -65,6 +67,24 @@ export const budget: Feature = {
       await ctx.ack(replies.notice(thresholdMc === null
         ? ':white_check_mark: Nobody is asked to confirm a price any more.'
         : `:white_check_mark: A video priced above ${formatCredits(thresholdMc)} credits now asks for a confirmation first.`));
+    },
+
+    async 'budget-forecast'(ctx, deps) {
+      if (!(await requireAdmin(ctx, deps))) return;
+      await deps.ledger.setAlertSettings(ctx.scope.teamId, { forecastAlerts: ctx.command.on });
+      await ctx.ack(replies.notice(ctx.command.on
+        ? ':white_check_mark: The alerts channel now hears when a budget will run out before its period ends at the recent pace.'
+        : ':white_check_mark: No more forecast alerts. `/kling budget` still shows where each budget is heading.'));
+    },
+
+    async 'budget-spikes'(ctx, deps) {
+      if (!(await requireAdmin(ctx, deps))) return;
+      const { spikes } = ctx.command;
+      await deps.ledger.setAlertSettings(ctx.scope.teamId, { spikes });
+      await ctx.ack(replies.notice(spikes
+        ? `:white_check_mark: A person or channel spending more than ${spikes.factor} times their usual day and more ` +
+          `than ${formatCredits(spikes.minMc)} credits in a day now raises a spike alert.`
+        : ':white_check_mark: No more spike alerts.'));
     },
   },
 };

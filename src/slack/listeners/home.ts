@@ -24,7 +24,16 @@ export async function publishHome(userId: string, teamId: string, client: WebCli
     deps.admins.isAdmin(userId),
   ]);
   const budgets = await deps.ledger.usages(refs.slice(0, HOME_BUDGETS_SHOWN).map((b) => b.id));
-  const view = homeTab({ mine, budgets, moreBudgets: refs.length - budgets.length, jobs, isAdmin, creditPriceUsd: deps.config.CREDIT_PRICE_USD });
+  // One pace query for both lists, which mostly overlap.
+  const listed = new Set(budgets.map((u) => u.budget.id));
+  const all = [...budgets, ...mine.filter((u) => !listed.has(u.budget.id))];
+  const forecasts = await deps.ledger.forecasts(all);
+  const forecastOf = new Map(all.map((u, i) => [u.budget.id, forecasts[i]]));
+  const withForecast = <T extends { budget: { id: number } }>(u: T) => ({ ...u, forecast: forecastOf.get(u.budget.id) });
+  const view = homeTab({
+    mine: mine.map(withForecast), budgets: budgets.map(withForecast), moreBudgets: refs.length - budgets.length,
+    jobs, isAdmin, creditPriceUsd: deps.config.CREDIT_PRICE_USD,
+  });
   await client.views.publish({ user_id: userId, view: view as never });
 }
 
