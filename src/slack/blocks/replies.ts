@@ -31,6 +31,7 @@ export function help(): Message {
     ['history', 'your recent videos'],
     ['status', 'one job'],
     ['cancel', 'a job that has not reached Kling yet'],
+    ['export', 'your spending as a CSV file in a direct message (admins: the whole workspace)'],
   ] as const;
   const admin = [USAGE.budgetSet, USAGE.budgetThresholds, USAGE.budgetAlerts, USAGE.budgetConfirm, USAGE.digest];
   return message('How to use /kling', [
