@@ -59,4 +59,12 @@ describe('/kling export', () => {
     // The ack is replaced by where the file went.
     await h.slack.waitFor(() => h.slack.messages('C0VIDEO').find((m) => m.ephemeralTo === GRACE && textOf(m).includes('is in your direct messages')), 20_000);
   });
+
+  it('says so when Slack refuses the file', async () => {
+    h.slack.injectFault({ method: 'files.completeUploadExternal', error: 'not_in_channel' });
+    await h.command(GRACE, 'export last-month --by model');
+    const sorry = await h.slack.waitFor(() => h.slack.messages('C0VIDEO').find((m) => m.ephemeralTo === GRACE && textOf(m).includes('could not be delivered')), 20_000);
+    expect(textOf(sorry)).toContain('Slack answered `not_in_channel`');
+    expect(h.slack.messages('D0GRACE').filter((m) => m.files?.length)).toHaveLength(1); // the first test's file only
+  });
 });

@@ -3,9 +3,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { WebAPIPlatformError } from '@slack/web-api';
 import { formatCredits, formatUsd } from '../../money/credits';
 import * as replies from '../blocks/replies';
 import type { Feature } from '../deps';
+import { escape } from '../escape';
 import { shareFile } from '../uploads';
 
 /**
@@ -32,10 +34,17 @@ export const exportFile: Feature = {
           + `${formatCredits(totals.chargedMc)} credits charged (${formatUsd(totals.chargedMc, deps.config.CREDIT_PRICE_USD)}). `
           + 'Charged is the actual cost of finished jobs plus what is still held for running ones.';
         await shareFile(ctx.client, { path, filename: file.fileName, channelId: channel!.id!, comment });
+      } catch (error) {
+        if (!(error instanceof WebAPIPlatformError)) throw error;
+        deps.logger.warn({ err: error, scope: ctx.scope }, 'the export could not be delivered');
+        const sorry = `:warning: The export could not be delivered: Slack answered \`${escape(error.data.error)}\`. Nothing changed; try again later.`;
+        await ctx.respond({ response_type: 'ephemeral', replace_original: true, ...replies.notice(sorry) });
+        return;
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
-      await ctx.respond({ response_type: 'ephemeral', replace_original: true, ...replies.notice(`:white_check_mark: \`${file.fileName}\` is in your direct messages.`) });
+      const done = `:white_check_mark: \`${escape(file.fileName)}\` is in your direct messages.`;
+      await ctx.respond({ response_type: 'ephemeral', replace_original: true, ...replies.notice(done) });
     },
   },
 };
