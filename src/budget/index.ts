@@ -2,4 +2,5 @@
 export * from './types';
 export { Ledger, type LedgerOptions } from './ledger';
 export { periodBounds, isTimezone } from './periods';
+export { auditTrail, type AuditEntry } from './audit';
 export { checkInvariants } from './invariants';

@@ -68,3 +68,17 @@ describe('/kling export', () => {
     expect(h.slack.messages('D0GRACE').filter((m) => m.files?.length)).toHaveLength(1); // the first test's file only
   });
 });
+
+describe('/kling audit', () => {
+  it('lists for admins, newest first, who changed a limit, when, from what to what', async () => {
+    // The jobs above opened today's period of the workspace budget (100 credits a day by default).
+    expect(textOf((await h.command(ADA, 'budget set workspace day 50')).ack)).toContain('50');
+    await h.command(ADA, 'budget set workspace day 80');
+    const trail = textOf((await h.command(ADA, 'audit today')).ack);
+    expect(trail).toContain('Changes to budgets in');
+    const lines = trail.split('\n').filter((l) => l.includes('<@U0ADA>'));
+    expect(lines[0]).toContain('set the workspace daily budget from 50 to 80 credits');
+    expect(lines[1]).toContain('set the workspace daily budget from 100 to 50 credits');
+    expect(textOf((await h.command(GRACE, 'audit')).ack)).toContain('Only workspace admins');
+  });
+});

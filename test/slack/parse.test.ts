@@ -113,6 +113,8 @@ describe('parseCommand: the other commands', () => {
     ['budget confirm 0.5', { kind: 'budget-confirm', thresholdMc: 500 }],
     ['budget confirm OFF', { kind: 'budget-confirm', thresholdMc: null }],
     ['export', { kind: 'export', period: { kind: 'month' }, by: 'job', format: 'csv' }],
+    ['audit', { kind: 'audit', period: { kind: 'month' } }],
+    ['audit LAST-WEEK', { kind: 'audit', period: { kind: 'last-week' } }],
     ['export last-week --by person', { kind: 'export', period: { kind: 'last-week' }, by: 'person', format: 'csv' }],
     ['export --by=Model yesterday', { kind: 'export', period: { kind: 'yesterday' }, by: 'model', format: 'csv' }],
     ['export 2026-11 --format focus', { kind: 'export', period: { kind: 'calendar-month', year: 2026, month: 11 }, by: 'job', format: 'focus' }],
@@ -149,6 +151,8 @@ describe('parseCommand: the other commands', () => {
     ['export --by', /`--by` needs a value/, 'export'],
     ['export --format focus --by person', /one row per job/, 'export'],
     ['export --tag x', /`--tag` is not an option of export/, 'export'],
+    ['audit 2026-04-31', /`2026-04-31` is not a date in the calendar/, 'audit'],
+    ['audit month please', /`please` is more than this command takes/, 'audit'],
   ])('"%s" → a clear mistake', (text, message, usage) => {
     const error = mistake(text);
     expect(error.message).toMatch(message);

@@ -27,6 +27,7 @@ export const USAGE = {
   cancel: '/kling cancel <id>',
   help: '/kling help',
   digest: '/kling digest now|preview',
+  audit: '/kling audit [today|yesterday|week|last-week|month|last-month|YYYY-MM|YYYY-MM-DD|YYYY-MM-DD..YYYY-MM-DD]',
   export:
     '/kling export [today|yesterday|week|last-week|month|last-month|YYYY-MM|YYYY-MM-DD|YYYY-MM-DD..YYYY-MM-DD] [--by job|person|channel|tag|model] [--format csv|focus]',
 } as const;
@@ -65,6 +66,7 @@ export type Command =
   | { kind: 'budget-confirm'; thresholdMc: Millicredits | null }
   | { kind: 'status' | 'cancel'; id: string }
   | { kind: 'digest'; action: 'now' | 'preview' }
+  | { kind: 'audit'; period: ReportPeriod }
   | { kind: 'export'; period: ReportPeriod; by: ExportGrouping; format: 'csv' | 'focus' };
 
 
@@ -265,6 +267,9 @@ export function parseCommand(text: string): Command {
       return parseBudget(rest);
     case 'export':
       return parseExport(rest);
+    case 'audit':
+      expectEnd(rest, 1, 'audit');
+      return { kind: 'audit', period: rest[0] ? parseReportPeriod(rest[0].value, 'audit') : { kind: 'month' } };
   }
   throw new UsageError(`\`${excerpt(first!.value)}\` is not a /kling command.`);
 }
@@ -307,27 +312,27 @@ const PERIOD_WORDS = ['today', 'yesterday', 'week', 'last-week', 'month', 'last-
 const GROUPINGS = ['job', 'person', 'channel', 'tag', 'model'] as const;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
-function parseDate(text: string): LocalDate | undefined {
+function parseDate(text: string, usage: UsageKey): LocalDate | undefined {
   const match = DATE.exec(text);
   if (!match) return undefined;
   const date = { year: Number(match[1]), month: Number(match[2]), day: Number(match[3]) };
-  if (!isLocalDate(date)) throw new UsageError(`\`${excerpt(text)}\` is not a date in the calendar.`, 'export');
+  if (!isLocalDate(date)) throw new UsageError(`\`${excerpt(text)}\` is not a date in the calendar.`, usage);
   return date;
 }
 
-function parseReportPeriod(text: string): ReportPeriod {
+function parseReportPeriod(text: string, usage: UsageKey): ReportPeriod {
   const value = text.toLowerCase();
   const word = PERIOD_WORDS.find((w) => w === value);
   if (word) return { kind: word };
   const month = /^(\d{4})-(\d{2})$/.exec(value);
   if (month && Number(month[2]) >= 1 && Number(month[2]) <= 12) return { kind: 'calendar-month', year: Number(month[1]), month: Number(month[2]) };
   const [first, second, ...more] = value.split('..');
-  const from = first !== undefined ? parseDate(first) : undefined;
-  const to = second === undefined ? from : parseDate(second);
+  const from = first !== undefined ? parseDate(first, usage) : undefined;
+  const to = second === undefined ? from : parseDate(second, usage);
   if (!from || !to || more.length) {
-    throw new UsageError(`\`${excerpt(text)}\` is not a period: use a word such as last-month, a month (2026-11), a day (2026-11-30) or days (2026-11-01..2026-11-15).`, 'export');
+    throw new UsageError(`\`${excerpt(text)}\` is not a period: use a word such as last-month, a month (2026-11), a day (2026-11-30) or days (2026-11-01..2026-11-15).`, usage);
   }
-  if (isoOf(to) < isoOf(from)) throw new UsageError(`The period \`${excerpt(text)}\` ends before it starts.`, 'export');
+  if (isoOf(to) < isoOf(from)) throw new UsageError(`The period \`${excerpt(text)}\` ends before it starts.`, usage);
   return { kind: 'days', from, to };
 }
 
@@ -341,7 +346,7 @@ function parseExport(tokens: Token[]): Command {
     const match = token.quoted ? null : FLAG.exec(token.value);
     if (!match) {
       if (period) throw new UsageError(`\`${excerpt(token.value)}\` is more than this command takes.`, 'export');
-      period = parseReportPeriod(token.value);
+      period = parseReportPeriod(token.value, 'export');
       continue;
     }
     const name = match[1]!.toLowerCase();

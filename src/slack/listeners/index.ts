@@ -1,6 +1,7 @@
 import type { App } from '@slack/bolt';
 import type { CommandHandlers, Feature, SlackDeps } from '../deps';
 import { approvals } from './approvals';
+import { auditCommand } from './audit';
 import { batch } from './batch';
 import { budget } from './budget';
 import { digest } from './digest';
@@ -13,7 +14,7 @@ import { queue } from './queue';
 import { registerSlashCommand } from './slash';
 
 /** Every feature of the app. A new one (batch, App Home, approvals) is a file here and a line in this list. */
-export const features: Feature[] = [generate, jobs, budget, digest, help, queue, approvals, batch, home, exportFile];
+export const features: Feature[] = [generate, jobs, budget, digest, help, queue, approvals, batch, home, exportFile, auditCommand];
 
 export function registerListeners(app: App, deps: SlackDeps, list: Feature[] = features): void {
   const handlers: CommandHandlers = Object.assign({}, ...list.map((f) => f.commands ?? {}));
