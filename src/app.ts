@@ -165,7 +165,11 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
     now,
   });
   // Exports read long periods: the background pool, so people's reservations never wait behind them.
-  const exporter = new Exporter(background.db, { creditPriceUsd: config.CREDIT_PRICE_USD, names: (ids) => people.names(ids), now });
+  const exporter = new Exporter(background.db, {
+    creditPriceUsd: config.CREDIT_PRICE_USD,
+    names: (ids) => people.names(ids),
+    now,
+  });
   const workspaces = new Workspaces(ledger, { alertsChannelId: config.ALERT_CHANNEL_ID });
 
   worker.on((event: WorkerEvent) => {

@@ -94,12 +94,16 @@ function localDate(at: Date, timezone: string): LocalDate {
  * The instants a report period covers, [start, end), in the workspace's timezone, and a label naming its
  * local days ("2026-12", "2026-12-05", "2026-11-30..2026-12-06").
  */
-export function resolveReportPeriod(period: ReportPeriod, now: Date, timezone: string): { start: Date; end: Date; label: string } {
+export function resolveReportPeriod(
+  period: ReportPeriod, now: Date, timezone: string,
+): { start: Date; end: Date; label: string } {
   const span = (start: Date, end: Date) => {
     const first = localDate(start, timezone);
     const last = localDate(new Date(end.getTime() - 1), timezone);
-    const wholeMonth = first.day === 1 && localDate(end, timezone).day === 1 && first.month === last.month && first.year === last.year;
-    const label = wholeMonth ? isoDate(first).slice(0, 7) : isoDate(first) === isoDate(last) ? isoDate(first) : `${isoDate(first)}..${isoDate(last)}`;
+    const sameMonth = first.month === last.month && first.year === last.year;
+    const wholeMonth = sameMonth && first.day === 1 && localDate(end, timezone).day === 1;
+    const days = isoDate(first) === isoDate(last) ? isoDate(first) : `${isoDate(first)}..${isoDate(last)}`;
+    const label = wholeMonth ? isoDate(first).slice(0, 7) : days;
     return { start, end, label };
   };
   const previous = (kind: BudgetPeriodKind) => {
@@ -121,10 +125,16 @@ export function resolveReportPeriod(period: ReportPeriod, now: Date, timezone: s
     case 'last-month':
       return previous('month');
     case 'calendar-month':
-      return span(localMidnight(period.year, period.month - 1, 1, timezone), localMidnight(period.year, period.month, 1, timezone));
+      return span(
+        localMidnight(period.year, period.month - 1, 1, timezone),
+        localMidnight(period.year, period.month, 1, timezone),
+      );
     case 'days': {
       const { from, to } = period;
-      return span(localMidnight(from.year, from.month - 1, from.day, timezone), localMidnight(to.year, to.month - 1, to.day + 1, timezone));
+      return span(
+        localMidnight(from.year, from.month - 1, from.day, timezone),
+        localMidnight(to.year, to.month - 1, to.day + 1, timezone),
+      );
     }
   }
 }

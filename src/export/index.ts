@@ -53,7 +53,8 @@ const JOB_COLUMNS = [
 ];
 /** FOCUS 1.2 columns, then this product's own (x_), as the specification orders them. */
 const FOCUS_COLUMNS = [
-  'BilledCost', 'EffectiveCost', 'ListCost', 'ContractedCost', 'BillingCurrency', 'BillingAccountId', 'BillingAccountName',
+  'BilledCost', 'EffectiveCost', 'ListCost', 'ContractedCost', 'BillingCurrency', 'BillingAccountId',
+  'BillingAccountName',
   'BillingPeriodStart', 'BillingPeriodEnd', 'ChargePeriodStart', 'ChargePeriodEnd', 'ChargeCategory', 'ChargeClass',
   'ChargeDescription', 'ChargeFrequency', 'ServiceName', 'ServiceCategory', 'ServiceSubcategory', 'ProviderName',
   'PublisherName', 'InvoiceIssuerName', 'ResourceId', 'ResourceName', 'ResourceType', 'SkuId', 'PricingQuantity',
@@ -83,7 +84,8 @@ export class Exporter {
   async export(request: ExportRequest): Promise<ExportFile> {
     const timezone = (await store.workspaceTimezone(this.db, request.teamId)) ?? 'UTC';
     const span = resolveReportPeriod(request.period, this.now(), timezone);
-    const audience: store.Audience = request.userId === undefined ? { teamId: request.teamId } : { teamId: request.teamId, userId: request.userId };
+    const audience: store.Audience = { teamId: request.teamId };
+    if (request.userId !== undefined) audience.userId = request.userId;
     const sums = { jobs: 0, estimateMc: 0, chargedMc: 0 };
     let finish!: (totals: ExportTotals) => void;
     let fail!: (error: unknown) => void;
@@ -101,16 +103,21 @@ export class Exporter {
           const names = await this.options.names([...new Set(page.map((job) => job.userId))]);
           for (const job of page) {
             count(1, job.estimateMc, job.chargedMc);
-            yield request.format === 'focus' ? this.focusRow(job, names, request.teamId, timezone) : this.jobRow(job, names);
+            yield request.format === 'focus'
+              ? this.focusRow(job, names, request.teamId, timezone)
+              : this.jobRow(job, names);
           }
         }
       } else {
         const rows = await store.groups(this.db, audience, span, request.by);
-        const names = request.by === 'person' ? await this.options.names(rows.map((r) => r.key!)) : new Map<string, string>();
+        const names = request.by === 'person'
+          ? await this.options.names(rows.map((r) => r.key!))
+          : new Map<string, string>();
         for (const row of rows) {
           count(row.jobs, row.estimateMc, row.chargedMc);
           const named = request.by === 'person' ? [row.key, names.get(row.key!) ?? row.key] : [row.key];
-          yield [...named, String(row.jobs), creditsDecimal(row.estimateMc), creditsDecimal(row.chargedMc), this.usd(row.chargedMc)];
+          const sums = [creditsDecimal(row.estimateMc), creditsDecimal(row.chargedMc), this.usd(row.chargedMc)];
+          yield [...named, String(row.jobs), ...sums];
         }
       }
       finish({ ...sums, chargedUsd: this.usd(sums.chargedMc) });
@@ -143,7 +150,8 @@ export class Exporter {
   private columns(request: ExportRequest): string[] {
     if (request.format === 'focus') return FOCUS_COLUMNS;
     if (request.by === 'job') return JOB_COLUMNS;
-    const key = request.by === 'person' ? ['person_id', 'person_name'] : [request.by === 'channel' ? 'channel_id' : request.by];
+    const key = request.by === 'person' ? ['person_id', 'person_name']
+      : [request.by === 'channel' ? 'channel_id' : request.by];
     return [...key, 'jobs', 'estimate_credits', 'charged_credits', 'charged_usd'];
   }
 
@@ -153,8 +161,9 @@ export class Exporter {
 
   private jobRow(job: store.JobRow, names: Map<string, string>): Cell[] {
     return [
-      job.jobId, utc(job.createdAt), job.userId, names.get(job.userId) ?? job.userId, job.channelId, job.tag, job.model, job.mode,
-      job.duration, job.audio ? 'yes' : 'no', creditsDecimal(job.estimateMc), creditsDecimal(job.chargedMc), this.usd(job.chargedMc),
+      job.jobId, utc(job.createdAt), job.userId, names.get(job.userId) ?? job.userId, job.channelId, job.tag,
+      job.model, job.mode, job.duration, job.audio ? 'yes' : 'no',
+      creditsDecimal(job.estimateMc), creditsDecimal(job.chargedMc), this.usd(job.chargedMc),
       job.state, job.klingTaskId,
     ];
   }
@@ -173,12 +182,15 @@ export class Exporter {
     const tags: Record<string, string> = { slack_user: job.userId };
     if (job.channelId) tags.slack_channel = job.channelId;
     if (job.tag) tags.tag = job.tag;
+    const price = String(this.options.creditPriceUsd);
     return [
-      cost, cost, cost, cost, 'USD', teamId, null, utc(billing.start), utc(billing.end), utc(new Date(start)), utc(new Date(end)),
-      'Usage', null, job.description, 'Usage-Based', PROVIDER, 'AI and Machine Learning', 'Generative AI', PROVIDER, PROVIDER,
-      PROVIDER, job.jobId, job.description, job.endpoint, job.model, credits, 'Credits', String(this.options.creditPriceUsd),
-      String(this.options.creditPriceUsd), credits, 'Credits', JSON.stringify(tags), names.get(job.userId) ?? job.userId,
-      creditsDecimal(job.estimateMc), job.state, job.klingTaskId,
+      cost, cost, cost, cost, 'USD', teamId, null,
+      utc(billing.start), utc(billing.end), utc(new Date(start)), utc(new Date(end)),
+      'Usage', null, job.description, 'Usage-Based',
+      PROVIDER, 'AI and Machine Learning', 'Generative AI', PROVIDER, PROVIDER, PROVIDER,
+      job.jobId, job.description, job.endpoint, job.model,
+      credits, 'Credits', price, price, credits, 'Credits', JSON.stringify(tags),
+      names.get(job.userId) ?? job.userId, creditsDecimal(job.estimateMc), job.state, job.klingTaskId,
     ];
   }
 }

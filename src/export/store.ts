@@ -80,16 +80,23 @@ export async function workspaceTimezone(db: Db, teamId: string): Promise<string 
  * read a page at a time, on Postgres and PGlite alike, with no transaction held open. The created_at bound
  * starts each page's index range at the previous page's end.
  */
-export async function jobPage(db: Db, audience: Audience, span: Span, after: { at: string; holdId: string } | null, limit: number): Promise<JobRow[]> {
+export async function jobPage(
+  db: Db, audience: Audience, span: Span, after: { at: string; holdId: string } | null, limit: number,
+): Promise<JobRow[]> {
+  const afterLast = after
+    ? sql`and h.created_at >= ${after.at}::timestamptz
+          and (h.created_at, h.id) > (${after.at}::timestamptz, ${after.holdId}::uuid)`
+    : sql``;
   const result = await rows<Record<string, unknown>>(db, sql`
     select h.id::text as hold_id, h.created_at::text as cursor_at, h.created_at, h.settled_at, h.user_id, h.channel_id,
            h.amount_mc, ${CHARGED} as charged_mc, h.status::text as hold_status,
-           g.id as job_id, g.endpoint, ${MODEL} as model, g.request->>'mode' as mode, g.request->>'duration' as duration,
+           g.id as job_id, g.endpoint, ${MODEL} as model, g.request->>'mode' as mode,
+           g.request->>'duration' as duration,
            coalesce(g.request->>'sound', 'off') = 'on' as audio, g.description, g.state::text as state, g.kling_task_id
     from holds h
     left join generations g on g.id = h.generation_id
     where ${scope(audience, span)}
-      ${after ? sql`and h.created_at >= ${after.at}::timestamptz and (h.created_at, h.id) > (${after.at}::timestamptz, ${after.holdId}::uuid)` : sql``}
+      ${afterLast}
     order by h.created_at, h.id
     limit ${limit}`);
   return result.map((r) => ({
@@ -124,5 +131,7 @@ export async function groups(db: Db, audience: Audience, span: Span, by: Groupin
     where ${scope(audience, span)}
     group by 1
     order by 1 nulls first`);
-  return result.map((r) => ({ key: (r.key as string | null) ?? null, jobs: n(r.jobs), estimateMc: n(r.estimate_mc), chargedMc: n(r.charged_mc) }));
+  return result.map((r) => ({
+    key: (r.key as string | null) ?? null, jobs: n(r.jobs), estimateMc: n(r.estimate_mc), chargedMc: n(r.charged_mc),
+  }));
 }

@@ -38,7 +38,10 @@ async function seed() {
   const clock = { now: NOW };
   const ledger = new Ledger(database.db, { now: () => clock.now, defaultTimezone: 'Europe/Berlin', defaultDailyLimitMc: 10_000_000 });
   await ledger.ensureWorkspace(TEAM);
-  const times = ['2026-10-31T22:30:00Z', '2026-10-31T23:30:00Z', '2026-11-03T08:00:00Z', '2026-11-20T17:45:12.345Z', '2026-11-25T11:00:00Z', '2026-11-30T23:30:00Z'];
+  const times = [
+    '2026-10-31T22:30:00Z', '2026-10-31T23:30:00Z', '2026-11-03T08:00:00Z',
+    '2026-11-20T17:45:12.345Z', '2026-11-25T11:00:00Z', '2026-11-30T23:30:00Z',
+  ];
   const models = ['kling-v2-6', 'kling-v2-5-turbo', 'kling-v2-1'];
   let i = 0;
   for (const at of times) {
@@ -54,7 +57,10 @@ async function seed() {
       const outcome = i % 5;
       await insertRows(database.db, schema.generations, [{
         id, teamId: TEAM, channelId, userId, endpoint: 'text2video', requestKey: id, estimateMc: estimate, holdId,
-        request: { model_name: models[i % 3], mode: i % 2 ? 'pro' : 'std', duration: String(5 + (i % 2) * 5), sound: i % 4 ? 'off' : 'on', prompt: 'x' },
+        request: {
+          model_name: models[i % 3], mode: i % 2 ? 'pro' : 'std', duration: String(5 + (i % 2) * 5),
+          sound: i % 4 ? 'off' : 'on', prompt: 'x',
+        },
         state: outcome === 0 ? 'failed' : outcome === 1 ? 'processing' : 'succeeded',
         klingTaskId: `task-${i}`,
       }]);
@@ -127,7 +133,10 @@ describe('/kling export', () => {
     expect(records).toHaveLength(24);
     expect(records.map((r) => r.time)).not.toContain('2026-10-31T22:30:00Z');
     expect(records[0]!.time).toBe('2026-10-31T23:30:00Z');
-    expect(records.find((r) => r.job_id === 'kbb_job_6')).toMatchObject({ time: '2026-10-31T23:30:00Z', person_id: 'U1', channel_id: 'C1', model: 'kling-v2-6', mode: 'std', duration_s: '5', audio: 'no', kling_task_id: 'task-6' });
+    expect(records.find((r) => r.job_id === 'kbb_job_6')).toMatchObject({
+      time: '2026-10-31T23:30:00Z', person_id: 'U1', channel_id: 'C1', model: 'kling-v2-6', mode: 'std', duration_s: '5',
+      audio: 'no', kling_task_id: 'task-6',
+    });
     expect(ledger!.jobs).toBe(24);
     expect(records.reduce((s, r) => s + mc(r.estimate_credits!), 0)).toBe(ledger!.estimateMc);
     expect(records.reduce((s, r) => s + mc(r.charged_credits!), 0)).toBe(ledger!.chargedMc);
@@ -150,7 +159,10 @@ describe('/kling export', () => {
     if (by === 'person' || by === 'channel') {
       const perKey = await ledgerSums(NOVEMBER, by === 'person' ? 'user_id' : 'channel_id');
       const column = by === 'person' ? 'person_id' : 'channel_id';
-      expect(records.map((r) => ({ key: r[column], jobs: Number(r.jobs), estimateMc: mc(r.estimate_credits!), chargedMc: mc(r.charged_credits!) }))).toEqual(perKey);
+      const sums = records.map((r) => ({
+        key: r[column], jobs: Number(r.jobs), estimateMc: mc(r.estimate_credits!), chargedMc: mc(r.charged_credits!),
+      }));
+      expect(sums).toEqual(perKey);
     }
     if (by === 'tag') expect(records).toEqual([expect.objectContaining({ tag: '', jobs: '24' })]); // no tags are recorded yet
     if (by === 'model') expect(records.map((r) => r.model)).toEqual(['kling-v2-1', 'kling-v2-5-turbo', 'kling-v2-6']);
@@ -167,7 +179,8 @@ describe('/kling export', () => {
     const day = await run({ period: { kind: 'days', from: { year: 2026, month: 11, day: 20 }, to: { year: 2026, month: 11, day: 20 } } });
     expect(day.file.label).toBe('2026-11-20');
     expect(day.records.map((r) => r.time)).toEqual(Array(6).fill('2026-11-20T17:45:12Z'));
-    const days = await run({ period: { kind: 'days', from: { year: 2026, month: 11, day: 3 }, to: { year: 2026, month: 11, day: 20 } }, by: 'person' });
+    const from = { year: 2026, month: 11, day: 3 };
+    const days = await run({ period: { kind: 'days', from, to: { year: 2026, month: 11, day: 20 } }, by: 'person' });
     expect(days.file.label).toBe('2026-11-03..2026-11-20');
     expect(days.totals.jobs).toBe(12);
   });
@@ -185,7 +198,8 @@ describe('/kling export', () => {
     const { header, records, totals, file } = await run({ format: 'focus' });
     expect(file.fileName).toBe('kling-focus-2026-11.csv');
     expect(header.slice(0, 4)).toEqual(['BilledCost', 'EffectiveCost', 'ListCost', 'ContractedCost']);
-    expect(header).toEqual(expect.arrayContaining(['ChargePeriodStart', 'ChargePeriodEnd', 'ServiceName', 'ResourceId', 'Tags', 'BillingCurrency']));
+    const named = ['ChargePeriodStart', 'ChargePeriodEnd', 'ServiceName', 'ResourceId', 'Tags', 'BillingCurrency'];
+    expect(header).toEqual(expect.arrayContaining(named));
     const [ledger] = await ledgerSums(NOVEMBER, null);
     expect(records.reduce((s, r) => s + micro(r.BilledCost!), 0n)).toBe(BigInt(ledger!.chargedMc) * 1400n);
     expect(totals.chargedMc).toBe(ledger!.chargedMc);
@@ -210,17 +224,21 @@ describe('a period of 100,000 jobs', () => {
     await database.db.execute(sql`
       insert into holds (id, team_id, user_id, channel_id, generation_id, amount_mc, status, actual_mc, created_at, settled_at)
       select gen_random_uuid(), ${team}, 'U' || (i % 50), 'C' || (i % 7), 'kbb_big_' || i, 1000 + i % 500, 'committed',
-             1000 + i % 450, timestamptz '2026-11-01T00:00:00Z' + i * interval '20 seconds', timestamptz '2026-11-01T00:01:00Z' + i * interval '20 seconds'
+             1000 + i % 450, timestamptz '2026-11-01T00:00:00Z' + i * interval '20 seconds',
+             timestamptz '2026-11-01T00:01:00Z' + i * interval '20 seconds'
       from generate_series(1, ${jobs}) i`);
     await database.db.execute(sql`
-      insert into generations (id, team_id, channel_id, user_id, endpoint, request, request_key, estimate_mc, hold_id, state, kling_task_id, actual_mc, created_at)
+      insert into generations (id, team_id, channel_id, user_id, endpoint, request, request_key, estimate_mc, hold_id,
+                               state, kling_task_id, actual_mc, created_at)
       select generation_id, team_id, channel_id, user_id, 'text2video',
              jsonb_build_object('model_name', 'kling-v2-6', 'mode', 'pro', 'duration', '10', 'prompt', 'a fox'), generation_id,
              amount_mc, id, 'succeeded', 'task-' || generation_id, actual_mc, created_at
       from holds where team_id = ${team}`);
-    const [expected] = await rows<{ charged: number }>(database.db, sql`select sum(actual_mc)::bigint as charged from holds where team_id = ${team}`);
+    const [expected] = await rows<{ charged: number }>(database.db, sql`
+      select sum(actual_mc)::bigint as charged from holds where team_id = ${team}`);
 
-    const big = new Exporter(database.db, { creditPriceUsd: PRICE, now: () => NOW, names: async (ids) => new Map(ids.map((id) => [id, `Person ${id}`])) });
+    const names = async (ids: string[]) => new Map(ids.map((id) => [id, `Person ${id}`]));
+    const big = new Exporter(database.db, { creditPriceUsd: PRICE, now: () => NOW, names });
     // What the heap retains (measured after a full collection) is what the export holds on to; garbage that the
     // collector has not taken yet says nothing about it.
     v8.setFlagsFromString('--expose-gc');
@@ -242,8 +260,9 @@ describe('a period of 100,000 jobs', () => {
     expect(lines).toBe(jobs + 1);
     expect(totals).toMatchObject({ jobs, chargedMc: Number(expected!.charged) });
     const growth = peak - before;
-    console.log(`100,000-job export: ${(bytes / 1e6).toFixed(1)} MB of CSV in ${chunks} chunks; live heap ${(before / 1e6).toFixed(1)} MB before, `
-      + `at most +${(growth / 1e6).toFixed(1)} MB while streaming`);
+    const mb = (n: number) => (n / 1e6).toFixed(1);
+    console.log(`100,000-job export: ${mb(bytes)} MB of CSV in ${chunks} chunks; live heap ${mb(before)} MB before, `
+      + `at most +${mb(growth)} MB while streaming`);
     // Held whole, the rows (or the file as a string) would keep at least the file's size live: the export keeps
     // about a page of rows (a few MB) whatever the period's size.
     expect(growth).toBeLessThan(bytes / 2);

@@ -24,6 +24,9 @@ async function exportedFile(userId: string, seen: number) {
   return { message, file, records: lines.map((l) => Object.fromEntries(header!.map((k, i) => [k, l[i]!]))) };
 }
 
+const ephemeral = (userId: string, part: string) =>
+  h.slack.waitFor(() => h.slack.messages('C0VIDEO').find((m) => m.ephemeralTo === userId && textOf(m).includes(part)), 20_000);
+
 async function finished(n: number) {
   for (let i = 0; i < 600; i++) {
     const [r] = await rows<{ n: number }>(h.database.db, sql`select count(*)::int as n from generations where state = 'succeeded'`);
@@ -57,13 +60,13 @@ describe('/kling export', () => {
     expect(new Set(member.records.map((r) => r.person_id))).toEqual(new Set([GRACE]));
     expect(member.message.text).toMatch(/^Your spending for .*: 2 jobs/);
     // The ack is replaced by where the file went.
-    await h.slack.waitFor(() => h.slack.messages('C0VIDEO').find((m) => m.ephemeralTo === GRACE && textOf(m).includes('is in your direct messages')), 20_000);
+    await ephemeral(GRACE, 'is in your direct messages');
   });
 
   it('says so when Slack refuses the file', async () => {
     h.slack.injectFault({ method: 'files.completeUploadExternal', error: 'not_in_channel' });
     await h.command(GRACE, 'export last-month --by model');
-    const sorry = await h.slack.waitFor(() => h.slack.messages('C0VIDEO').find((m) => m.ephemeralTo === GRACE && textOf(m).includes('could not be delivered')), 20_000);
+    const sorry = await ephemeral(GRACE, 'could not be delivered');
     expect(textOf(sorry)).toContain('Slack answered `not_in_channel`');
     expect(h.slack.messages('D0GRACE').filter((m) => m.files?.length)).toHaveLength(1); // the first test's file only
   });

@@ -33,7 +33,9 @@ export function help(): Message {
     ['cancel', 'a job that has not reached Kling yet'],
     ['export', 'your spending as a CSV file in a direct message (admins: the whole workspace)'],
   ] as const;
-  const admin = [USAGE.budgetSet, USAGE.budgetThresholds, USAGE.budgetAlerts, USAGE.budgetConfirm, USAGE.digest, USAGE.audit];
+  const admin = [
+    USAGE.budgetSet, USAGE.budgetThresholds, USAGE.budgetAlerts, USAGE.budgetConfirm, USAGE.digest, USAGE.audit,
+  ];
   return message('How to use /kling', [
     section(`*/kling* makes Kling AI videos within the team's budgets.\n${lines.map(([k, what]) => `\`${escape(USAGE[k])}\`\n      ${what}`).join('\n')}`),
     section(`*Admins*\n${admin.map((u) => `\`${escape(u)}\``).join('\n')}`),

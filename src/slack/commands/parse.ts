@@ -29,7 +29,8 @@ export const USAGE = {
   digest: '/kling digest now|preview',
   audit: '/kling audit [today|yesterday|week|last-week|month|last-month|YYYY-MM|YYYY-MM-DD|YYYY-MM-DD..YYYY-MM-DD]',
   export:
-    '/kling export [today|yesterday|week|last-week|month|last-month|YYYY-MM|YYYY-MM-DD|YYYY-MM-DD..YYYY-MM-DD] [--by job|person|channel|tag|model] [--format csv|focus]',
+    '/kling export [today|yesterday|week|last-week|month|last-month|YYYY-MM|YYYY-MM-DD|YYYY-MM-DD..YYYY-MM-DD] '
+    + '[--by job|person|channel|tag|model] [--format csv|focus]',
 } as const;
 
 export type UsageKey = keyof typeof USAGE;
@@ -325,12 +326,15 @@ function parseReportPeriod(text: string, usage: UsageKey): ReportPeriod {
   const word = PERIOD_WORDS.find((w) => w === value);
   if (word) return { kind: word };
   const month = /^(\d{4})-(\d{2})$/.exec(value);
-  if (month && Number(month[2]) >= 1 && Number(month[2]) <= 12) return { kind: 'calendar-month', year: Number(month[1]), month: Number(month[2]) };
+  if (month && Number(month[2]) >= 1 && Number(month[2]) <= 12) {
+    return { kind: 'calendar-month', year: Number(month[1]), month: Number(month[2]) };
+  }
   const [first, second, ...more] = value.split('..');
   const from = first !== undefined ? parseDate(first, usage) : undefined;
   const to = second === undefined ? from : parseDate(second, usage);
   if (!from || !to || more.length) {
-    throw new UsageError(`\`${excerpt(text)}\` is not a period: use a word such as last-month, a month (2026-11), a day (2026-11-30) or days (2026-11-01..2026-11-15).`, usage);
+    const forms = 'a word such as last-month, a month (2026-11), a day (2026-11-30) or days (2026-11-01..2026-11-15)';
+    throw new UsageError(`\`${excerpt(text)}\` is not a period: use ${forms}.`, usage);
   }
   if (isoOf(to) < isoOf(from)) throw new UsageError(`The period \`${excerpt(text)}\` ends before it starts.`, usage);
   return { kind: 'days', from, to };
@@ -350,17 +354,23 @@ function parseExport(tokens: Token[]): Command {
       continue;
     }
     const name = match[1]!.toLowerCase();
-    if (name !== 'by' && name !== 'format') throw new UsageError(`\`${excerpt(token.value)}\` is not an option of export.`, 'export');
+    if (name !== 'by' && name !== 'format') {
+      throw new UsageError(`\`${excerpt(token.value)}\` is not an option of export.`, 'export');
+    }
     if (flags[name] !== undefined) throw new UsageError(`\`--${name}\` is given twice.`, 'export');
     const value = match[2] ?? tokens[++i]?.value;
     if (value === undefined) throw new UsageError(`\`--${name}\` needs a value.`, 'export');
     flags[name] = value.toLowerCase();
   }
   const by = flags.by ?? 'job';
-  if (!(GROUPINGS as readonly string[]).includes(by)) throw new UsageError(`\`--by\` must be job, person, channel, tag or model.`, 'export');
+  if (!(GROUPINGS as readonly string[]).includes(by)) {
+    throw new UsageError('`--by` must be job, person, channel, tag or model.', 'export');
+  }
   const format = flags.format ?? 'csv';
   if (format !== 'csv' && format !== 'focus') throw new UsageError('`--format` must be csv or focus.', 'export');
   // A FOCUS row is one charge (one job); FinOps tools do the grouping.
-  if (format === 'focus' && by !== 'job') throw new UsageError('`--format focus` writes one row per job; leave out `--by`, or use csv to group.', 'export');
+  if (format === 'focus' && by !== 'job') {
+    throw new UsageError('`--format focus` writes one row per job; leave out `--by`, or use csv to group.', 'export');
+  }
   return { kind: 'export', period: period ?? { kind: 'month' }, by: by as ExportGrouping, format };
 }

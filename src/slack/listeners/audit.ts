@@ -12,7 +12,8 @@ export const auditCommand: Feature = {
   commands: {
     async audit(ctx, deps) {
       if (!(await deps.admins.isAdmin(ctx.scope.userId))) {
-        await ctx.ack(replies.notice(':lock: Only workspace admins (or the people in ADMIN_USER_IDS) can read the audit trail.'));
+        const lock = ':lock: Only workspace admins (or the people in ADMIN_USER_IDS) can read the audit trail.';
+        await ctx.ack(replies.notice(lock));
         return;
       }
       const { timezone } = await deps.ledger.ensureWorkspace(ctx.scope.teamId);

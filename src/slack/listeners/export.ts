@@ -20,7 +20,8 @@ export const exportFile: Feature = {
     async export(ctx, deps) {
       const { teamId, userId } = ctx.scope;
       const admin = await deps.admins.isAdmin(userId);
-      await ctx.ack(replies.notice(`Preparing ${admin ? "the workspace's" : 'your'} export; it will arrive in a direct message from me.`));
+      const whose = admin ? "the workspace's" : 'your';
+      await ctx.ack(replies.notice(`Preparing ${whose} export; it will arrive in a direct message from me.`));
       const { period, by, format } = ctx.command;
       const file = await deps.exporter.export({ teamId, ...(admin ? {} : { userId }), period, by, format });
       const dir = await mkdtemp(join(tmpdir(), 'kling-export-'));
@@ -29,15 +30,17 @@ export const exportFile: Feature = {
         await pipeline(file.stream, createWriteStream(path));
         const totals = await file.totals;
         const { channel } = await ctx.client.conversations.open({ users: userId });
-        const whose = admin ? "The workspace's" : 'Your';
-        const comment = `${whose} spending for ${file.label}: ${totals.jobs.toLocaleString('en-US')} ${totals.jobs === 1 ? 'job' : 'jobs'}, `
-          + `${formatCredits(totals.chargedMc)} credits charged (${formatUsd(totals.chargedMc, deps.config.CREDIT_PRICE_USD)}). `
+        const jobs = `${totals.jobs.toLocaleString('en-US')} ${totals.jobs === 1 ? 'job' : 'jobs'}`;
+        const usd = formatUsd(totals.chargedMc, deps.config.CREDIT_PRICE_USD);
+        const comment = `${admin ? "The workspace's" : 'Your'} spending for ${file.label}: ${jobs}, `
+          + `${formatCredits(totals.chargedMc)} credits charged (${usd}). `
           + 'Charged is the actual cost of finished jobs plus what is still held for running ones.';
         await shareFile(ctx.client, { path, filename: file.fileName, channelId: channel!.id!, comment });
       } catch (error) {
         if (!(error instanceof WebAPIPlatformError)) throw error;
         deps.logger.warn({ err: error, scope: ctx.scope }, 'the export could not be delivered');
-        const sorry = `:warning: The export could not be delivered: Slack answered \`${escape(error.data.error)}\`. Nothing changed; try again later.`;
+        const sorry = `:warning: The export could not be delivered: Slack answered \`${escape(error.data.error)}\`. `
+          + 'Nothing changed; try again later.';
         await ctx.respond({ response_type: 'ephemeral', replace_original: true, ...replies.notice(sorry) });
         return;
       } finally {

@@ -553,7 +553,7 @@ function collectInputs(container) {
 function fileChip(file) {
   const isVideo = /^video\//.test(file.mimetype ?? '') || /\.mp4($|\?)/i.test(file.url ?? '');
   // A video plays in a new tab; any other file (an export's CSV) is saved under its own name.
-  const link = el('a', { class: 'file', href: file.url, target: '_blank', rel: 'noopener', ...(!isVideo && { download: file.name }) });
+  const link = el('a', { class: 'file', href: file.url, target: '_blank', rel: 'noopener', download: !isVideo && file.name });
   link.append(el('span', { class: 'icon' }, isVideo ? '▶' : '📄'));
   const label = el('span');
   const kind = isVideo ? 'MP4 video' : file.mimetype ?? 'File';
