@@ -265,6 +265,26 @@ END
 $$;
 
 --> statement-breakpoint
+-- The ledger's entries are its history: every counter is their sum, so none may change or disappear. The database
+-- itself refuses it, whoever asks; a mistake is corrected by a new entry that compensates it.
+CREATE OR REPLACE FUNCTION ledger_entries_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'ledger_entries is append-only: % refused', TG_OP
+    USING ERRCODE = 'restrict_violation', HINT = 'Record a compensating entry instead.';
+END
+$$;
+--> statement-breakpoint
+DROP TRIGGER IF EXISTS ledger_entries_append_only ON ledger_entries;
+--> statement-breakpoint
+CREATE TRIGGER ledger_entries_append_only BEFORE UPDATE OR DELETE ON ledger_entries
+FOR EACH ROW EXECUTE FUNCTION ledger_entries_append_only();
+--> statement-breakpoint
+DROP TRIGGER IF EXISTS ledger_entries_no_truncate ON ledger_entries;
+--> statement-breakpoint
+CREATE TRIGGER ledger_entries_no_truncate BEFORE TRUNCATE ON ledger_entries
+FOR EACH STATEMENT EXECUTE FUNCTION ledger_entries_append_only();
+
+--> statement-breakpoint
 -- The digest reads a workspace's day by time range (holds and generations created in it). These tables belong to the
 -- ledger and the queue; the indexes live here because only the digest's queries need them.
 CREATE INDEX IF NOT EXISTS holds_team_created ON holds (team_id, created_at);

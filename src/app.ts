@@ -8,6 +8,7 @@ import { AlertWatch, Ledger } from './budget';
 import { ConfigError, klingAuth, StartupError, type Config } from './config';
 import { openDatabase } from './db';
 import { DigestService } from './digest';
+import { Exporter } from './export';
 import { GenerationQueue, Worker, type WorkerEvent, type WorkerOptions } from './generations';
 import { createMetrics } from './http/metrics';
 import { httpRoutes } from './http/routes';
@@ -202,6 +203,12 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
     catalog,
     now,
   });
+  // Exports read long periods: the background pool, so people's reservations never wait behind them.
+  const exporter = new Exporter(background.db, {
+    creditPriceUsd: config.CREDIT_PRICE_USD,
+    names: (ids) => people.names(ids),
+    now,
+  });
   const workspaces = new Workspaces(ledger, { alertsChannelId: config.ALERT_CHANNEL_ID });
 
   worker.on((event: WorkerEvent) => {
@@ -212,7 +219,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
     notifier.handle(event);
   });
 
-  const deps: SlackDeps = { config, db, catalog, ledger, queue, worker, digest, cards, notifier, admins, people, pending: new PendingRequests(), workspaces, metrics, logger, acksFirst, ackWithinMs: overrides.ackWithinMs ?? 2_500 };
+  const deps: SlackDeps = { config, db, catalog, ledger, queue, worker, digest, exporter, cards, notifier, admins, people, pending: new PendingRequests(), workspaces, metrics, logger, acksFirst, ackWithinMs: overrides.ackWithinMs ?? 2_500 };
   registerListeners(app, deps);
   app.error(async (error) => {
     logger.error({ err: error }, 'Slack listener failed');

@@ -61,3 +61,80 @@ export function isTimezone(timezone: string): boolean {
     return false;
   }
 }
+
+/** A span of time a report covers, as typed: a word relative to today, a calendar month, or local days. */
+export type ReportPeriod =
+  | { kind: 'today' | 'yesterday' | 'week' | 'last-week' | 'month' | 'last-month' }
+  | { kind: 'calendar-month'; year: number; month: number }
+  | { kind: 'days'; from: LocalDate; to: LocalDate };
+
+export interface LocalDate {
+  year: number;
+  /** 1-12 */
+  month: number;
+  day: number;
+}
+
+/** True when the date exists in the calendar (no 30 February). */
+export function isLocalDate(date: LocalDate): boolean {
+  const d = new Date(Date.UTC(date.year, date.month - 1, date.day));
+  return d.getUTCFullYear() === date.year && d.getUTCMonth() === date.month - 1 && d.getUTCDate() === date.day;
+}
+
+const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+const isoDate = (d: LocalDate) => `${pad(d.year, 4)}-${pad(d.month)}-${pad(d.day)}`;
+
+/** The local date the wall clock in `timezone` shows at `at`. */
+function localDate(at: Date, timezone: string): LocalDate {
+  const wall = new Date(wallClock(at.getTime(), timezone));
+  return { year: wall.getUTCFullYear(), month: wall.getUTCMonth() + 1, day: wall.getUTCDate() };
+}
+
+/**
+ * The instants a report period covers, [start, end), in the workspace's timezone, and a label naming its
+ * local days ("2026-12", "2026-12-05", "2026-11-30..2026-12-06").
+ */
+export function resolveReportPeriod(
+  period: ReportPeriod, now: Date, timezone: string,
+): { start: Date; end: Date; label: string } {
+  const span = (start: Date, end: Date) => {
+    const first = localDate(start, timezone);
+    const last = localDate(new Date(end.getTime() - 1), timezone);
+    const sameMonth = first.month === last.month && first.year === last.year;
+    const wholeMonth = sameMonth && first.day === 1 && localDate(end, timezone).day === 1;
+    const days = isoDate(first) === isoDate(last) ? isoDate(first) : `${isoDate(first)}..${isoDate(last)}`;
+    const label = wholeMonth ? isoDate(first).slice(0, 7) : days;
+    return { start, end, label };
+  };
+  const previous = (kind: BudgetPeriodKind) => {
+    const current = periodBounds(kind, now, timezone);
+    const before = periodBounds(kind, new Date(current.start.getTime() - 1), timezone);
+    return span(before.start, before.end);
+  };
+  switch (period.kind) {
+    case 'today':
+    case 'week':
+    case 'month': {
+      const { start, end } = periodBounds(period.kind === 'today' ? 'day' : period.kind, now, timezone);
+      return span(start, end);
+    }
+    case 'yesterday':
+      return previous('day');
+    case 'last-week':
+      return previous('week');
+    case 'last-month':
+      return previous('month');
+    case 'calendar-month':
+      return span(
+        localMidnight(period.year, period.month - 1, 1, timezone),
+        localMidnight(period.year, period.month, 1, timezone),
+      );
+    case 'days': {
+      const { from, to } = period;
+      return span(
+        localMidnight(from.year, from.month - 1, from.day, timezone),
+        localMidnight(to.year, to.month - 1, to.day + 1, timezone),
+      );
+    }
+  }
+}

@@ -50,3 +50,27 @@ export function formatUsd(amount: Millicredits, creditPriceUsd: number): string 
   const abs = Math.abs(cents);
   return `${sign}$${Math.floor(abs / 100).toLocaleString('en-US')}.${String(abs % 100).padStart(2, '0')}`;
 }
+
+/** A plain decimal for files ("1234.5", "0.05"): exact, no thousands separator. */
+export function creditsDecimal(amount: Millicredits): string {
+  return decimal(BigInt(amount), 3);
+}
+
+/**
+ * The exact dollar value of an amount at a price per credit, as a plain decimal ("0.007", "1400"): no rounding,
+ * so the values of the parts add up to the value of the whole. The price is read as the decimal it was written as.
+ */
+export function usdDecimal(amount: Millicredits, creditPriceUsd: number): string {
+  const match = /^(\d+)(?:\.(\d+))?$/.exec(String(creditPriceUsd));
+  if (!match) throw new AmountError(`${creditPriceUsd} is not a price in dollars per credit`);
+  const frac = match[2] ?? '';
+  return decimal(BigInt(amount) * BigInt(match[1]! + frac), 3 + frac.length);
+}
+
+function decimal(units: bigint, scale: number): string {
+  const sign = units < 0n ? '-' : '';
+  const digits = (units < 0n ? -units : units).toString().padStart(scale + 1, '0');
+  const whole = digits.slice(0, digits.length - scale);
+  const frac = digits.slice(digits.length - scale).replace(/0+$/, '');
+  return `${sign}${whole}${frac ? `.${frac}` : ''}`;
+}

@@ -4,6 +4,7 @@ import type { Config } from '../config';
 import type { Ledger, RequestScope } from '../budget';
 import type { Db } from '../db';
 import type { DigestService } from '../digest';
+import type { Exporter } from '../export';
 import type { GenerationQueue, Worker } from '../generations';
 import type { BotMetrics } from '../http/metrics';
 import type { Logger } from '../log';
@@ -28,6 +29,7 @@ export interface SlackDeps {
   queue: GenerationQueue;
   worker: Pick<Worker, 'wake' | 'resume'>;
   digest: Pick<DigestService, 'postNow' | 'preview'>;
+  exporter: Exporter;
   cards: JobCards;
   notifier: Notifier;
   admins: Admins;

@@ -377,8 +377,11 @@ describe('periods', () => {
     await database.db.execute(sql`insert into ledger_entries (team_id, budget_id, period_start, kind, amount_mc, charged_delta_mc, actor)
       select ${teamId}, budget_id, period_start, 'adjust', 0, 200000, 'tamper' from budget_periods where budget_id = ${workspaceBudget.id}`);
     expect((await checkInvariants(database.db)).filter((p) => p.startsWith(`hard budget ${workspaceBudget.id} `))).toHaveLength(1);
-    await database.db.execute(sql`delete from ledger_entries where actor = 'tamper'`);
+    // The entries are append-only: the tampering is undone by an entry that compensates it.
     await database.db.execute(sql`update budget_periods set charged_mc = charged_mc - 200000 where budget_id = ${workspaceBudget.id}`);
+    await database.db.execute(sql`insert into ledger_entries (team_id, budget_id, period_start, kind, amount_mc, charged_delta_mc, actor)
+      select ${teamId}, budget_id, period_start, 'adjust', 0, -200000, 'untamper' from budget_periods where budget_id = ${workspaceBudget.id}`);
+    expect(await checkInvariants(database.db)).toEqual([]);
   });
 
   it('a limit changed while a reservation is opening the period applies to that period', async () => {

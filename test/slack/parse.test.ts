@@ -117,6 +117,14 @@ describe('parseCommand: the other commands', () => {
     ['budget spikes 3 20', { kind: 'budget-spikes', spikes: { factor: 3, minMc: 20_000 } }],
     ['budget spikes 2.5 12.5', { kind: 'budget-spikes', spikes: { factor: 2.5, minMc: 12_500 } }],
     ['budget spikes off', { kind: 'budget-spikes', spikes: null }],
+    ['export', { kind: 'export', period: { kind: 'month' }, by: 'job', format: 'csv' }],
+    ['audit', { kind: 'audit', period: { kind: 'month' } }],
+    ['audit LAST-WEEK', { kind: 'audit', period: { kind: 'last-week' } }],
+    ['export last-week --by person', { kind: 'export', period: { kind: 'last-week' }, by: 'person', format: 'csv' }],
+    ['export --by=Model yesterday', { kind: 'export', period: { kind: 'yesterday' }, by: 'model', format: 'csv' }],
+    ['export 2026-11 --format focus', { kind: 'export', period: { kind: 'calendar-month', year: 2026, month: 11 }, by: 'job', format: 'focus' }],
+    ['export 2026-02-28', { kind: 'export', period: { kind: 'days', from: { year: 2026, month: 2, day: 28 }, to: { year: 2026, month: 2, day: 28 } }, by: 'job', format: 'csv' }],
+    ['export 2026-11-01..2026-11-15 —by tag', { kind: 'export', period: { kind: 'days', from: { year: 2026, month: 11, day: 1 }, to: { year: 2026, month: 11, day: 15 } }, by: 'tag', format: 'csv' }],
   ])('"%s"', (text, expected) => {
     expect(parseCommand(text)).toEqual(expected);
   });
@@ -143,6 +151,18 @@ describe('parseCommand: the other commands', () => {
     ['cancel <!channel>', /is not a job id/, 'cancel'],
     ['digest later', /`later` is not a digest action/, 'digest'],
     ['history please', /`please` is more than this command takes/, 'history'],
+    ['export 2026-02-30', /`2026-02-30` is not a date in the calendar/, 'export'],
+    ['export 2026-13', /`2026-13` is not a period/, 'export'],
+    ['export fortnight', /`fortnight` is not a period/, 'export'],
+    ['export 2026-11-15..2026-11-01', /ends before it starts/, 'export'],
+    ['export month week', /`week` is more than this command takes/, 'export'],
+    ['export --by team', /`--by` must be job, person, channel, tag or model/, 'export'],
+    ['export --format xlsx', /`--format` must be csv or focus/, 'export'],
+    ['export --by', /`--by` needs a value/, 'export'],
+    ['export --format focus --by person', /one row per job/, 'export'],
+    ['export --tag x', /`--tag` is not an option of export/, 'export'],
+    ['audit 2026-04-31', /`2026-04-31` is not a date in the calendar/, 'audit'],
+    ['audit month please', /`please` is more than this command takes/, 'audit'],
   ])('"%s" → a clear mistake', (text, message, usage) => {
     const error = mistake(text);
     expect(error.message).toMatch(message);

@@ -33,10 +33,11 @@ export function help(): Message {
     ['history', 'your recent videos'],
     ['status', 'one job'],
     ['cancel', 'a job that has not reached Kling yet'],
+    ['export', 'your spending as a CSV file in a direct message (admins: the whole workspace)'],
   ] as const;
   const admin = [
     USAGE.budgetSet, USAGE.budgetThresholds, USAGE.budgetAlerts, USAGE.budgetConfirm, USAGE.budgetForecast, USAGE.budgetSpikes,
-    USAGE.digest,
+    USAGE.digest, USAGE.audit,
   ];
   return message('How to use /kling', [
     section(`*/kling* makes Kling AI videos within the team's budgets.\n${lines.map(([k, what]) => `\`${escape(USAGE[k])}\`\n      ${what}`).join('\n')}`),

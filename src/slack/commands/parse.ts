@@ -2,6 +2,8 @@ import { z } from 'zod';
 import type { Millicredits } from '../../money/credits';
 import { decodeSlackText } from '../escape';
 import { MAX_PROMPT_CHARS, promptLength } from '../../pricing';
+import type { ExportGrouping } from '../../export';
+import { isLocalDate, type LocalDate, type ReportPeriod } from '../../budget/periods';
 import { readCredits, readThresholds } from './amounts';
 
 /**
@@ -27,6 +29,10 @@ export const USAGE = {
   cancel: '/kling cancel <id>',
   help: '/kling help',
   digest: '/kling digest now|preview',
+  audit: '/kling audit [today|yesterday|week|last-week|month|last-month|YYYY-MM|YYYY-MM-DD|YYYY-MM-DD..YYYY-MM-DD]',
+  export:
+    '/kling export [today|yesterday|week|last-week|month|last-month|YYYY-MM|YYYY-MM-DD|YYYY-MM-DD..YYYY-MM-DD] '
+    + '[--by job|person|channel|tag|model] [--format csv|focus]',
 } as const;
 
 export type UsageKey = keyof typeof USAGE;
@@ -65,7 +71,10 @@ export type Command =
   /** null: no spike alerts. */
   | { kind: 'budget-spikes'; spikes: { factor: number; minMc: Millicredits } | null }
   | { kind: 'status' | 'cancel'; id: string }
-  | { kind: 'digest'; action: 'now' | 'preview' };
+  | { kind: 'digest'; action: 'now' | 'preview' }
+  | { kind: 'audit'; period: ReportPeriod }
+  | { kind: 'export'; period: ReportPeriod; by: ExportGrouping; format: 'csv' | 'focus' };
+
 
 /** Kling's prompt limit, as the pricing catalog checks it. */
 export const PROMPT_LIMIT = MAX_PROMPT_CHARS;
@@ -262,6 +271,11 @@ export function parseCommand(text: string): Command {
     }
     case 'budget':
       return parseBudget(rest);
+    case 'export':
+      return parseExport(rest);
+    case 'audit':
+      expectEnd(rest, 1, 'audit');
+      return { kind: 'audit', period: rest[0] ? parseReportPeriod(rest[0].value, 'audit') : { kind: 'month' } };
   }
   throw new UsageError(`\`${excerpt(first!.value)}\` is not a /kling command.`);
 }
@@ -321,4 +335,70 @@ function parseBudget(tokens: Token[]): Command {
   }
   const actions = 'set, thresholds, alerts, confirm, forecast or spikes';
   throw new UsageError(`\`${excerpt(tokens[0]!.value)}\` is not a budget action: use ${actions}.`, 'budget');
+}
+
+const PERIOD_WORDS = ['today', 'yesterday', 'week', 'last-week', 'month', 'last-month'] as const;
+const GROUPINGS = ['job', 'person', 'channel', 'tag', 'model'] as const;
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+function parseDate(text: string, usage: UsageKey): LocalDate | undefined {
+  const match = DATE.exec(text);
+  if (!match) return undefined;
+  const date = { year: Number(match[1]), month: Number(match[2]), day: Number(match[3]) };
+  if (!isLocalDate(date)) throw new UsageError(`\`${excerpt(text)}\` is not a date in the calendar.`, usage);
+  return date;
+}
+
+function parseReportPeriod(text: string, usage: UsageKey): ReportPeriod {
+  const value = text.toLowerCase();
+  const word = PERIOD_WORDS.find((w) => w === value);
+  if (word) return { kind: word };
+  const month = /^(\d{4})-(\d{2})$/.exec(value);
+  if (month && Number(month[2]) >= 1 && Number(month[2]) <= 12) {
+    return { kind: 'calendar-month', year: Number(month[1]), month: Number(month[2]) };
+  }
+  const [first, second, ...more] = value.split('..');
+  const from = first !== undefined ? parseDate(first, usage) : undefined;
+  const to = second === undefined ? from : parseDate(second, usage);
+  if (!from || !to || more.length) {
+    const forms = 'a word such as last-month, a month (2026-11), a day (2026-11-30) or days (2026-11-01..2026-11-15)';
+    throw new UsageError(`\`${excerpt(text)}\` is not a period: use ${forms}.`, usage);
+  }
+  if (isoOf(to) < isoOf(from)) throw new UsageError(`The period \`${excerpt(text)}\` ends before it starts.`, usage);
+  return { kind: 'days', from, to };
+}
+
+const isoOf = (d: LocalDate) => d.year * 10_000 + d.month * 100 + d.day;
+
+function parseExport(tokens: Token[]): Command {
+  let period: ReportPeriod | undefined;
+  const flags: Record<string, string> = {};
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]!;
+    const match = token.quoted ? null : FLAG.exec(token.value);
+    if (!match) {
+      if (period) throw new UsageError(`\`${excerpt(token.value)}\` is more than this command takes.`, 'export');
+      period = parseReportPeriod(token.value, 'export');
+      continue;
+    }
+    const name = match[1]!.toLowerCase();
+    if (name !== 'by' && name !== 'format') {
+      throw new UsageError(`\`${excerpt(token.value)}\` is not an option of export.`, 'export');
+    }
+    if (flags[name] !== undefined) throw new UsageError(`\`--${name}\` is given twice.`, 'export');
+    const value = match[2] ?? tokens[++i]?.value;
+    if (value === undefined) throw new UsageError(`\`--${name}\` needs a value.`, 'export');
+    flags[name] = value.toLowerCase();
+  }
+  const by = flags.by ?? 'job';
+  if (!(GROUPINGS as readonly string[]).includes(by)) {
+    throw new UsageError('`--by` must be job, person, channel, tag or model.', 'export');
+  }
+  const format = flags.format ?? 'csv';
+  if (format !== 'csv' && format !== 'focus') throw new UsageError('`--format` must be csv or focus.', 'export');
+  // A FOCUS row is one charge (one job); FinOps tools do the grouping.
+  if (format === 'focus' && by !== 'job') {
+    throw new UsageError('`--format focus` writes one row per job; leave out `--by`, or use csv to group.', 'export');
+  }
+  return { kind: 'export', period: period ?? { kind: 'month' }, by: by as ExportGrouping, format };
 }

@@ -1,9 +1,11 @@
 import type { App } from '@slack/bolt';
 import type { CommandHandlers, Feature, SlackDeps } from '../deps';
 import { approvals } from './approvals';
+import { auditCommand } from './audit';
 import { batch } from './batch';
 import { budget } from './budget';
 import { digest } from './digest';
+import { exportFile } from './export';
 import { generate } from './generate';
 import { help } from './help';
 import { home } from './home';
@@ -12,7 +14,9 @@ import { queue } from './queue';
 import { registerSlashCommand } from './slash';
 
 /** Every feature of the app. A new one (batch, App Home, approvals) is a file here and a line in this list. */
-export const features: Feature[] = [generate, jobs, budget, digest, help, queue, approvals, batch, home];
+export const features: Feature[] = [
+  generate, jobs, budget, digest, help, queue, approvals, batch, home, exportFile, auditCommand,
+];
 
 export function registerListeners(app: App, deps: SlackDeps, list: Feature[] = features): void {
   const handlers: CommandHandlers = Object.assign({}, ...list.map((f) => f.commands ?? {}));

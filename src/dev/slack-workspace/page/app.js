@@ -540,7 +540,8 @@ function collectInputs(container) {
 
 function fileChip(file) {
   const isVideo = /^video\//.test(file.mimetype ?? '') || /\.mp4($|\?)/i.test(file.url ?? '');
-  const link = el('a', { class: 'file', href: file.url, target: '_blank', rel: 'noopener' });
+  // A video plays in a new tab; any other file (an export's CSV) is saved under its own name.
+  const link = el('a', { class: 'file', href: file.url, target: '_blank', rel: 'noopener', download: !isVideo && file.name });
   link.append(el('span', { class: 'icon' }, isVideo ? '▶' : '📄'));
   const label = el('span');
   const kind = isVideo ? 'MP4 video' : file.mimetype ?? 'File';
