@@ -11,9 +11,8 @@ describe('manifest.yml', () => {
     // "/kling budget set <…>" → budget and set: every word the grammar takes before its first argument.
     const leading = (usage: string) => /^\/kling((?: [a-z]+(?= |$))+)/.exec(usage)![1]!.trim().split(' ');
     const words = new Set(Object.values(USAGE).flatMap(leading));
-    expect([...words].sort()).toEqual(
-      ['alerts', 'batch', 'budget', 'cancel', 'confirm', 'digest', 'estimate', 'generate', 'help', 'history', 'set', 'status', 'thresholds'],
-    );
+    // The reader of USAGE must find the grammar's words, or the check below would pass on nothing.
+    expect([...words]).toEqual(expect.arrayContaining(['generate', 'estimate', 'budget', 'set', 'export', 'digest']));
     expect([...words].filter((word) => !new RegExp(`\\b${word}\\b`).test(hint))).toEqual([]);
   });
 });
