@@ -336,15 +336,18 @@ export class Worker {
     if (done) this.emitJob(done);
   }
 
-  /** Kling's final_unit_deduction when it gave a readable one, else the estimate that was held. */
+  /** Kling's final_unit_deduction when it gave a readable, non-negative one, else the estimate that was held. */
   private actualCost(job: Generation, task: KlingTask): Millicredits {
     if (task.finalUnitDeduction === undefined) return job.estimateMc;
     try {
-      return parseCreditsRounded(task.finalUnitDeduction);
+      const charged = parseCreditsRounded(task.finalUnitDeduction);
+      // A negative charge is no charge Kling can make; the ledger would refuse it and the job would never end.
+      if (charged >= 0) return charged;
     } catch {
-      this.options.logger?.warn({ generation: job.id, finalUnitDeduction: task.finalUnitDeduction }, 'unreadable final_unit_deduction; committing the estimate');
-      return job.estimateMc;
+      // Unreadable: the estimate, as below.
     }
+    this.options.logger?.warn({ generation: job.id, finalUnitDeduction: task.finalUnitDeduction }, 'unreadable final_unit_deduction; committing the estimate');
+    return job.estimateMc;
   }
 
   /** Recovery: ended jobs whose hold is still open get the settlement their end implies (idempotent in the ledger). */
