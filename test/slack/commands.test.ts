@@ -70,6 +70,11 @@ describe('/kling generate', () => {
     expect(textOf(unsupported.ack)).toMatch(/kling-v2-6 cannot add audio in std mode/);
     const tooLong = await h.command(GRACE, `generate ${'a'.repeat(2501)}`);
     expect(textOf(tooLong.ack)).toContain('The prompt is 2501 characters; Kling takes at most 2500.');
+    const nul = await h.command(GRACE, 'generate a fox\u0000 in snow');
+    expect(nul.status).toBe(200);
+    expect(textOf(nul.ack)).toContain('The prompt contains a NUL character (U+0000): remove it and try again.');
+    const nulNegative = await h.command(GRACE, 'estimate a fox --negative "blur\u0000"');
+    expect(textOf(nulNegative.ack)).toContain('The negative prompt contains a NUL character');
     expect((await generations()).length).toBe(before);
   });
 
