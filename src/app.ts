@@ -20,6 +20,7 @@ import { boltLogger } from './slack/bolt-logger';
 import type { SlackDeps } from './slack/deps';
 import { digestPoster } from './slack/digest-poster';
 import { AcksFirst } from './slack/acks-first';
+import { malformedPayloadHandler } from './slack/malformed';
 import { JobCards } from './slack/job-cards';
 import { People } from './slack/people';
 import { registerListeners } from './slack/listeners';
@@ -132,6 +133,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
       customRoutes,
       customPropertiesExtractor,
       unhandledRequestTimeoutMillis: overrides.ackTimeoutMs,
+      processEventErrorHandler: malformedPayloadHandler(logger),
       logger: boltLogger(logger),
     });
   // In Socket Mode Bolt serves customRoutes on an HTTP server of its own (installerOptions.port), which it
