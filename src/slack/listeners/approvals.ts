@@ -3,7 +3,7 @@ import type { WebClient } from '@slack/web-api';
 import type { RequestScope, Usage } from '../../budget';
 import { formatCredits, type Millicredits } from '../../money/credits';
 import { ApprovalRequests, type ApprovalRequest } from '../approval-requests';
-import { approvalAnswer, approvalDecided, approvalRequest } from '../blocks/approvals';
+import { approvalAnswer, approvalDecided, approvalRequest, approvalSent } from '../blocks/approvals';
 import { slackDate } from '../blocks/format';
 import type { Message } from '../blocks/kit';
 import * as replies from '../blocks/replies';
@@ -81,8 +81,9 @@ export const approvals: Feature = {
         return;
       }
       const approval = await store.create({ ...scope, commandText: request.text, description: quote.description, amountMc: quote.credits });
-      await deps.notifier.alertAdmins(scope.teamId, approvalRequest(approval, command.prompt, short.raisable, price));
-      await respond({ replace_original: true, ...replies.notice(':incoming_envelope: Sent to the admins. You will get a message when one of them decides.') });
+      const sent = await deps.notifier.alertAdmins(scope.teamId, approvalRequest(approval, command.prompt, short.raisable, price));
+      // Reaching nobody keeps the button, so the requester can try again once the channel is fixed.
+      await respond({ replace_original: sent.via !== 'none', ...approvalSent(sent, approval.id) });
     });
 
     /** Common to both buttons: only admins decide, and only a pending request (a second click changes nothing). */
