@@ -6,7 +6,7 @@ import type { PricedRequest } from '../pricing';
 import { GroupCommit, transactionPerGroup } from '../db/group-commit';
 import { requestKey } from './request-key';
 import * as store from './store';
-import { GenerationError, type DuplicateFound, type EnqueueRequest, type EnqueueResult, type Generation } from './types';
+import { GenerationError, type DuplicateFound, type EnqueueRequest, type EnqueueResult, type Generation, type QueuePause } from './types';
 
 /** Kling keeps results for 30 days (reference §3), so an older duplicate has nothing left to offer. */
 const KLING_RETENTION_DAYS = 30;
@@ -167,6 +167,11 @@ export class GenerationQueue {
 
   get(id: string): Promise<Generation | undefined> {
     return store.get(this.db, id);
+  }
+
+  /** Whether Kling's refusal of the account paused this workspace's queue, since when and why. */
+  pause(teamId: string): Promise<QueuePause | undefined> {
+    return store.teamPause(this.db, teamId);
   }
 
   history(teamId: string, userId?: string, limit = 20): Promise<Generation[]> {

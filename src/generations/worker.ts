@@ -122,10 +122,12 @@ export class Worker {
     this.nudge();
   }
 
-  /** Un-pauses a workspace's queue after Kling refused the account (1100/1101/1102). */
-  async resume(teamId: string): Promise<void> {
-    if (await store.resumeTeam(this.db, teamId)) this.emit({ kind: 'queue-resumed', teamId });
+  /** Un-pauses a workspace's queue after Kling refused the account (1100/1101/1102); false when it was not paused. */
+  async resume(teamId: string): Promise<boolean> {
+    const resumed = await store.resumeTeam(this.db, teamId);
+    if (resumed) this.emit({ kind: 'queue-resumed', teamId });
     this.nudge();
+    return resumed;
   }
 
   // ---- the loop ----

@@ -21,7 +21,8 @@ export const USAGE = {
   budgetAlerts: '/kling budget alerts <#channel>',
   budgetConfirm: '/kling budget confirm <credits|off>',
   history: '/kling history',
-  status: '/kling status <id>',
+  status: '/kling status [id]',
+  queue: '/kling queue resume',
   cancel: '/kling cancel <id>',
   help: '/kling help',
   digest: '/kling digest now|preview',
@@ -59,7 +60,10 @@ export type Command =
   | { kind: 'budget-alerts'; channelId: string }
   /** null: nobody is asked to confirm. */
   | { kind: 'budget-confirm'; thresholdMc: Millicredits | null }
-  | { kind: 'status' | 'cancel'; id: string }
+  /** Without an id: the workspace's queue (running, or paused and why). */
+  | { kind: 'status'; id?: string }
+  | { kind: 'cancel'; id: string }
+  | { kind: 'queue-resume' }
   | { kind: 'digest'; action: 'now' | 'preview' };
 
 /** Kling's prompt limit, as the pricing catalog checks it. */
@@ -242,6 +246,7 @@ export function parseCommand(text: string): Command {
     case 'status':
     case 'cancel': {
       const id = rest[0]?.value;
+      if (!id && sub === 'status') return { kind: 'status' };
       if (!id) throw new UsageError(`Say which job: \`${USAGE[sub]}\` (the id is on the job card).`, sub);
       if (!ID.test(id)) throw new UsageError(`\`${excerpt(id)}\` is not a job id (the id is on the job card).`, sub);
       expectEnd(rest, 1, sub);
@@ -257,6 +262,12 @@ export function parseCommand(text: string): Command {
     }
     case 'budget':
       return parseBudget(rest);
+    case 'queue': {
+      const action = rest[0]?.value.toLowerCase();
+      if (action !== 'resume') throw new UsageError(action ? `\`${excerpt(rest[0]!.value)}\` is not a queue action: use resume.` : 'Say resume.', 'queue');
+      expectEnd(rest, 1, 'queue');
+      return { kind: 'queue-resume' };
+    }
   }
   throw new UsageError(`\`${excerpt(first!.value)}\` is not a /kling command.`);
 }
