@@ -1,4 +1,4 @@
-CREATE TYPE "public"."budget_alert_kind" AS ENUM('threshold', 'exhausted');--> statement-breakpoint
+CREATE TYPE "public"."budget_alert_kind" AS ENUM('threshold', 'exhausted', 'overrun');--> statement-breakpoint
 CREATE TYPE "public"."budget_period" AS ENUM('day', 'week', 'month');--> statement-breakpoint
 CREATE TYPE "public"."budget_scope" AS ENUM('workspace', 'channel', 'user');--> statement-breakpoint
 CREATE TYPE "public"."ledger_entry_kind" AS ENUM('reserve', 'commit', 'release', 'adjust', 'limit');--> statement-breakpoint
@@ -24,6 +24,7 @@ CREATE TABLE "budget_alerts" (
 	"triggered_by" text NOT NULL,
 	"charged_mc" bigint NOT NULL,
 	"limit_mc" bigint NOT NULL,
+	"generation_ids" text[] DEFAULT '{}'::text[] NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"delivered_at" timestamp with time zone,
 	CONSTRAINT "budget_alerts_budget_id_period_start_kind_threshold_pk" PRIMARY KEY("budget_id","period_start","kind","threshold")

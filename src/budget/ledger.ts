@@ -227,7 +227,9 @@ function toBudgetRef(row: store.BudgetRow, teamId: string): BudgetRef {
 
 function toEvent(row: store.EventRow, budget: BudgetRef): LedgerEvent {
   const common = { budget, periodStart: new Date(row.periodStart), chargedMc: Number(row.chargedMc), limitMc: Number(row.limitMc), triggeredBy: row.triggeredBy };
-  return row.kind === 'threshold' ? { kind: 'threshold', threshold: Number(row.threshold), ...common } : { kind: 'exhausted', ...common };
+  if (row.kind === 'threshold') return { kind: 'threshold', threshold: Number(row.threshold), ...common };
+  if (row.kind === 'overrun') return { kind: 'overrun', jobIds: store.json<string[] | null>(row.generationIds) ?? [], ...common };
+  return { kind: 'exhausted', ...common };
 }
 
 function toUsage(row: store.UsageRow): Usage {

@@ -8,7 +8,7 @@ export const budgetScope = pgEnum('budget_scope', ['workspace', 'channel', 'user
 export const budgetPeriod = pgEnum('budget_period', ['day', 'week', 'month']);
 export const holdStatus = pgEnum('hold_status', ['open', 'committed', 'released']);
 export const entryKind = pgEnum('ledger_entry_kind', ['reserve', 'commit', 'release', 'adjust', 'limit']);
-export const alertKind = pgEnum('budget_alert_kind', ['threshold', 'exhausted']);
+export const alertKind = pgEnum('budget_alert_kind', ['threshold', 'exhausted', 'overrun']);
 
 /** A budget: scope × period × limit. Amounts are millicredits (see src/money/credits.ts). */
 export const budgets = pgTable(
@@ -105,19 +105,24 @@ export const ledgerEntries = pgTable(
   (t) => [index('ledger_entries_period').on(t.budgetId, t.periodStart), index('ledger_entries_hold').on(t.holdId)],
 );
 
-/** Threshold and exhausted alerts: the primary key makes each one happen once per budget, period and threshold. */
+/**
+ * Threshold, exhausted and overrun alerts: the primary key makes each one happen once per budget, period, kind
+ * and threshold.
+ */
 export const budgetAlerts = pgTable(
   'budget_alerts',
   {
     budgetId: bigint('budget_id', { mode: 'number' }).notNull(),
     periodStart: timestamp('period_start', { withTimezone: true }).notNull(),
     kind: alertKind('kind').notNull(),
-    /** Percent for a threshold alert; 0 for exhausted. */
+    /** Percent for a threshold alert; 0 for exhausted and overrun. */
     threshold: integer('threshold').notNull(),
     teamId: text('team_id').notNull(),
     triggeredBy: text('triggered_by').notNull(),
     chargedMc: bigint('charged_mc', { mode: 'number' }).notNull(),
     limitMc: bigint('limit_mc', { mode: 'number' }).notNull(),
+    /** Overrun: the jobs of the period Kling charged above their hold, when the alert was claimed. */
+    generationIds: text('generation_ids').array().notNull().default(sql`'{}'::text[]`),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     /** Set once the Slack layer has posted it; undelivered alerts are retried. */
     deliveredAt: timestamp('delivered_at', { withTimezone: true }),
