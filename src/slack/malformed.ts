@@ -19,7 +19,7 @@ export function payloadProblem(body: unknown): string | undefined {
   if (!hasId(body.user)) return 'the interaction has no user';
   if (!hasId(body.team) && typeof (body.user as Payload).team_id !== 'string') return 'the interaction has no team';
   if (body.type === 'block_actions' && !(Array.isArray(body.actions) && body.actions.every(isObject))) return 'the block action has no actions';
-  if ((body.type === 'view_submission' || body.type === 'view_closed') && !isObject(body.view)) return 'the view submission has no view';
+  if ((body.type === 'view_submission' || body.type === 'view_closed') && !hasId(body.view)) return 'the view submission has no view';
   return undefined;
 }
 
