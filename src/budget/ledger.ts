@@ -228,7 +228,9 @@ function toBudgetRef(row: store.BudgetRow, teamId: string): BudgetRef {
 function toEvent(row: store.EventRow, budget: BudgetRef): LedgerEvent {
   const common = { budget, periodStart: new Date(row.periodStart), chargedMc: Number(row.chargedMc), limitMc: Number(row.limitMc), triggeredBy: row.triggeredBy };
   if (row.kind === 'threshold') return { kind: 'threshold', threshold: Number(row.threshold), ...common };
-  if (row.kind === 'overrun') return { kind: 'overrun', jobIds: store.json<string[] | null>(row.generationIds) ?? [], ...common };
+  if (row.kind === 'overrun') {
+    return { kind: 'overrun', jobIds: store.json<string[] | null>(row.generationIds) ?? [], ...common };
+  }
   return { kind: 'exhausted', ...common };
 }
 

@@ -52,7 +52,15 @@ export type LedgerEvent =
   | { kind: 'threshold'; budget: BudgetRef; periodStart: Date; threshold: number; chargedMc: Millicredits; limitMc: Millicredits; triggeredBy: string }
   | { kind: 'exhausted'; budget: BudgetRef; periodStart: Date; chargedMc: Millicredits; limitMc: Millicredits; triggeredBy: string }
   /** Kling charged above the estimate held and took a hard budget's period past its limit; `jobIds` are those jobs. */
-  | { kind: 'overrun'; budget: BudgetRef; periodStart: Date; chargedMc: Millicredits; limitMc: Millicredits; triggeredBy: string; jobIds: string[] };
+  | {
+      kind: 'overrun';
+      budget: BudgetRef;
+      periodStart: Date;
+      chargedMc: Millicredits;
+      limitMc: Millicredits;
+      triggeredBy: string;
+      jobIds: string[];
+    };
 
 export type ReserveResult = { ok: true; holds: Hold[]; events: LedgerEvent[] } | { ok: false; refusal: Refusal; events: LedgerEvent[] };
 

@@ -203,7 +203,9 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
       task_info: { ...(task.externalTaskId !== undefined && { external_task_id: task.externalTaskId }), ...(task.parentVideo && { parent_video: task.parentVideo }) },
       task_result: task.status === 'succeed' ? (IMAGE_ENDPOINTS.has(task.endpoint) ? { images: task.images } : { videos: task.videos }) : {},
       watermark_info: { enabled: false },
-      ...(ended && { final_unit_deduction: task.status === 'succeed' ? (chargeOverride ?? formatUnits(task.costMc)) : '0' }),
+      ...(ended && {
+        final_unit_deduction: task.status === 'succeed' ? (chargeOverride ?? formatUnits(task.costMc)) : '0',
+      }),
       created_at: task.createdAt,
       updated_at: task.updatedAt,
     };

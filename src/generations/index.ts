@@ -4,5 +4,6 @@ export { Worker, type WorkerOptions } from './worker';
 export { GENERATION_STATES, IN_FLIGHT, ENDED, canMove, type GenerationState } from './states';
 export { requestKey } from './request-key';
 export {
-  GenerationError, type Generation, type GenerationResult, type EnqueueRequest, type EnqueueResult, type DuplicateFound, type QueueRefusal, type QueuePause, type WorkerEvent,
+  GenerationError, type Generation, type GenerationResult, type EnqueueRequest, type EnqueueResult, type DuplicateFound, type QueueRefusal, type WorkerEvent,
+  type QueuePause,
 } from './types';

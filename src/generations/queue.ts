@@ -6,7 +6,9 @@ import type { PricedRequest } from '../pricing';
 import { GroupCommit, transactionPerGroup } from '../db/group-commit';
 import { requestKey } from './request-key';
 import * as store from './store';
-import { GenerationError, type DuplicateFound, type EnqueueRequest, type EnqueueResult, type Generation, type QueuePause } from './types';
+import {
+  GenerationError, type DuplicateFound, type EnqueueRequest, type EnqueueResult, type Generation, type QueuePause,
+} from './types';
 
 /** Kling keeps results for 30 days (reference §3), so an older duplicate has nothing left to offer. */
 const KLING_RETENTION_DAYS = 30;

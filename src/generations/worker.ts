@@ -348,7 +348,8 @@ export class Worker {
     } catch {
       // Unreadable: the estimate, as below.
     }
-    this.options.logger?.warn({ generation: job.id, finalUnitDeduction: task.finalUnitDeduction }, 'unreadable final_unit_deduction; committing the estimate');
+    const unreadable = { generation: job.id, finalUnitDeduction: task.finalUnitDeduction };
+    this.options.logger?.warn(unreadable, 'unreadable final_unit_deduction; committing the estimate');
     return job.estimateMc;
   }
 

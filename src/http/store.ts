@@ -16,6 +16,9 @@ export async function creditTotals(db: Db): Promise<{ heldMc: number; committedM
 
 /** Workspaces whose queue Kling's refusal of the account paused (each waits for an admin to resume it). */
 export async function pausedWorkspaces(db: Db): Promise<number> {
-  const [row] = await rows<{ n: number }>(db, sql`select count(*)::int as n from workspaces where queue_paused_at is not null`);
+  const [row] = await rows<{ n: number }>(
+    db,
+    sql`select count(*)::int as n from workspaces where queue_paused_at is not null`,
+  );
   return row?.n ?? 0;
 }

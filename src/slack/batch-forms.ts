@@ -20,7 +20,11 @@ export class BatchForms {
     const [row] = await this.db
       .select({ channelId: schema.batchForms.channelId })
       .from(schema.batchForms)
-      .where(and(eq(schema.batchForms.formId, formId), eq(schema.batchForms.teamId, teamId), eq(schema.batchForms.userId, userId)));
+      .where(and(
+        eq(schema.batchForms.formId, formId),
+        eq(schema.batchForms.teamId, teamId),
+        eq(schema.batchForms.userId, userId),
+      ));
     return row?.channelId;
   }
 

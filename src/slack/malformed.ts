@@ -2,8 +2,10 @@ import { HTTPModuleFunctions, type ReceiverProcessEventErrorHandlerArgs } from '
 import type { Logger } from '../log';
 
 type Payload = Record<string, unknown>;
+type BufferedRequest = Parameters<typeof HTTPModuleFunctions.parseHTTPRequestBody>[0];
 
-const isObject = (value: unknown): value is Payload => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Payload =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 const hasId = (value: unknown) => isObject(value) && typeof value.id === 'string';
 
 /**
@@ -13,13 +15,18 @@ const hasId = (value: unknown) => isObject(value) && typeof value.id === 'string
 export function payloadProblem(body: unknown): string | undefined {
   if (!isObject(body)) return 'the body is not a Slack payload';
   if (typeof body.command === 'string') {
-    return typeof body.user_id === 'string' && typeof body.team_id === 'string' ? undefined : 'the command has no user_id or team_id';
+    const known = typeof body.user_id === 'string' && typeof body.team_id === 'string';
+    return known ? undefined : 'the command has no user_id or team_id';
   }
   if (body.type === 'event_callback' || body.type === 'url_verification') return undefined;
   if (!hasId(body.user)) return 'the interaction has no user';
   if (!hasId(body.team) && typeof (body.user as Payload).team_id !== 'string') return 'the interaction has no team';
-  if (body.type === 'block_actions' && !(Array.isArray(body.actions) && body.actions.every(isObject))) return 'the block action has no actions';
-  if ((body.type === 'view_submission' || body.type === 'view_closed') && !hasId(body.view)) return 'the view submission has no view';
+  if (body.type === 'block_actions' && !(Array.isArray(body.actions) && body.actions.every(isObject))) {
+    return 'the block action has no actions';
+  }
+  if ((body.type === 'view_submission' || body.type === 'view_closed') && !hasId(body.view)) {
+    return 'the view submission has no view';
+  }
   return undefined;
 }
 
@@ -33,7 +40,7 @@ export function malformedPayloadHandler(logger: Logger) {
     const { request, response } = args;
     let body: unknown;
     try {
-      body = HTTPModuleFunctions.parseHTTPRequestBody(request as Parameters<typeof HTTPModuleFunctions.parseHTTPRequestBody>[0]);
+      body = HTTPModuleFunctions.parseHTTPRequestBody(request as BufferedRequest);
     } catch {
       body = undefined;
     }

@@ -114,7 +114,7 @@ export class Notifier {
         return { via: 'channel', channel };
       }
     } catch (error) {
-      logger.warn({ err: error, teamId, channel }, "admin alert: the alerts channel is unreachable; trying the admins' DMs");
+      logger.warn({ err: error, teamId, channel }, 'admin alert: the alerts channel is unreachable; trying DMs');
     }
     const unreachable = channel ? { unreachableChannel: channel } : {};
     const reached: string[] = [];
@@ -128,7 +128,8 @@ export class Notifier {
       }
     }
     if (reached.length) return { via: 'dm', admins: reached, ...unreachable };
-    logger.error({ teamId, channel, text: message.text }, 'admin alert reached nobody: fix the alerts channel (/kling budget alerts #channel) or set ADMIN_USER_IDS');
+    const fix = 'admin alert reached nobody: fix the alerts channel (/kling budget alerts) or set ADMIN_USER_IDS';
+    logger.error({ teamId, channel, text: message.text }, fix);
     return { via: 'none', ...unreachable };
   }
 

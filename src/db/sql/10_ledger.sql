@@ -51,7 +51,8 @@ BEGIN
   FROM ledger_entries e JOIN holds h ON h.id = e.hold_id
   WHERE e.budget_id = p_budget AND e.period_start = p_period_start AND e.kind = 'commit'
     AND e.charged_delta_mc > 0 AND h.generation_id IS NOT NULL;
-  INSERT INTO budget_alerts (budget_id, period_start, kind, threshold, team_id, triggered_by, charged_mc, limit_mc, generation_ids)
+  INSERT INTO budget_alerts (budget_id, period_start, kind, threshold, team_id, triggered_by, charged_mc, limit_mc,
+                             generation_ids)
   VALUES (p_budget, p_period_start, 'overrun', 0, p_team, p_by, p_charged, p_limit, v_jobs)
   ON CONFLICT DO NOTHING;
   IF NOT FOUND THEN
@@ -263,7 +264,8 @@ BEGIN
             coalesce(p_actual, v_hold.amount_mc), v_delta, 'ledger', p_reason, p_now);
     -- After the entry, so the alert names this job too.
     IF v_delta > 0 AND v_hard AND v_charged > v_limit THEN
-      v_events := v_events || budget_claim_overrun(v_hold.team_id, v_entry.budget_id, v_entry.period_start, v_charged, v_limit, v_hold.user_id);
+      v_events := v_events || budget_claim_overrun(v_hold.team_id, v_entry.budget_id, v_entry.period_start,
+        v_charged, v_limit, v_hold.user_id);
     END IF;
   END LOOP;
   RETURN jsonb_build_object('events', v_events, 'settled', true, 'status', p_status);

@@ -23,8 +23,8 @@ export function budgetAlert(event: LedgerEvent, options: { creditPriceUsd: numbe
     const more = event.jobIds.length > 20 ? ` and ${event.jobIds.length - 20} more` : '';
     return message(`${stripMentions(name)} went over its limit: Kling charged more than the estimates`, [
       section(
-        `:money_with_wings: *${name} went over its limit*: ${figures}. Kling charged more than the estimate held for ${jobs}${more}; ` +
-          'each fitted the budget when it was queued.',
+        `:money_with_wings: *${name} went over its limit*: ${figures}. ` +
+          `Kling charged more than the estimate held for ${jobs}${more}; each fitted the budget when it was queued.`,
       ),
       context('Check the Kling price catalog against what Kling charges. Said once per budget and period.'),
     ]);

@@ -73,14 +73,17 @@ export function approvalAnswer(request: ApprovalRequest, outcome: 'queued' | 're
 
 /** To the requester, once the request is out: where it went, or that no admin could be reached (it is kept). */
 export function approvalSent(delivery: AdminAlertDelivery, requestId: string): Message {
-  const channel = delivery.via !== 'channel' && delivery.unreachableChannel ? `<#${delivery.unreachableChannel}>` : undefined;
+  const unreachable = delivery.via === 'channel' ? undefined : delivery.unreachableChannel;
+  const channel = unreachable && `<#${unreachable}>`;
   const decides = 'You will get a message when one of them decides.';
   const text =
     delivery.via === 'channel'
       ? `:incoming_envelope: Sent to the admins in <#${delivery.channel}>. ${decides}`
       : delivery.via === 'dm'
-        ? `:incoming_envelope: Sent to the admins by DM${channel ? ` because ${channel} is unreachable` : ''}. ${decides}`
-        : `:warning: Could not reach any admin: ${channel ? `${channel} is unreachable and ` : ''}no admin could get a DM. ` +
+        ? `:incoming_envelope: Sent to the admins by DM${channel ? ` because ${channel} is unreachable` : ''}. ` +
+          decides
+        : `:warning: Could not reach any admin: ${channel ? `${channel} is unreachable and ` : ''}` +
+          'no admin could get a DM. ' +
           `Your request \`${requestId}\` is kept: ask an admin, or press Request approval again later.`;
   return message(text, [section(text)]);
 }

@@ -84,7 +84,15 @@ export function channelSelect(initial?: string): Block {
  * A modal with at most 100 blocks; `metadata` comes back with the submission (private_metadata, ≤ 3000), and so
  * does `externalId` (unique in the workspace, ≤ 255), which the bot can choose before Slack assigns the view's id.
  */
-export function modal(input: { callbackId: string; title: string; submit?: string; close?: string; metadata?: unknown; externalId?: string; blocks: Block[] }): View {
+export function modal(input: {
+  callbackId: string;
+  title: string;
+  submit?: string;
+  close?: string;
+  metadata?: unknown;
+  externalId?: string;
+  blocks: Block[];
+}): View {
   return {
     type: 'modal',
     callback_id: input.callbackId,

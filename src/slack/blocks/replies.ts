@@ -32,7 +32,9 @@ export function help(): Message {
     ['status', 'one job, or without an id the queue: running, or paused and why'],
     ['cancel', 'a job that has not reached Kling yet'],
   ] as const;
-  const admin = [USAGE.budgetSet, USAGE.budgetThresholds, USAGE.budgetAlerts, USAGE.budgetConfirm, USAGE.digest, USAGE.queue];
+  const admin = [
+    USAGE.budgetSet, USAGE.budgetThresholds, USAGE.budgetAlerts, USAGE.budgetConfirm, USAGE.digest, USAGE.queue,
+  ];
   return message('How to use /kling', [
     section(`*/kling* makes Kling AI videos within the team's budgets.\n${lines.map(([k, what]) => `\`${escape(USAGE[k])}\`\n      ${what}`).join('\n')}`),
     section(`*Admins*\n${admin.map((u) => `\`${escape(u)}\``).join('\n')}`),
@@ -142,12 +144,17 @@ export function history(jobs: Generation[]): Message {
   return message('Your recent videos', blocks);
 }
 
-/** `/kling status` without an id: the workspace's queue, and when it is paused, since when, why and how to resume it. */
+/** `/kling status` without an id: the workspace's queue; when paused, since when, why and how to resume it. */
 export function queueStatus(pause: QueuePause | undefined): Message {
-  if (!pause) return notice(':arrow_forward: The video queue is running. `/kling status <id>` shows one job; `/kling history` lists yours.');
+  if (!pause) {
+    const running = ':arrow_forward: The video queue is running.';
+    return notice(`${running} \`/kling status <id>\` shows one job; \`/kling history\` lists yours.`);
+  }
   const text =
-    `:double_vertical_bar: *The video queue is paused* since ${slackDate(pause.since)}: Kling refused new work: ${escape(truncate(pause.reason, 500))}\n` +
-    `Queued videos wait with their credits held. Once the Kling resource pack is topped up or renewed, an admin resumes it with \`${USAGE.queue}\`.`;
+    `:double_vertical_bar: *The video queue is paused* since ${slackDate(pause.since)}: ` +
+    `Kling refused new work: ${escape(truncate(pause.reason, 500))}\n` +
+    'Queued videos wait with their credits held. Once the Kling resource pack is topped up or renewed, ' +
+    `an admin resumes it with \`${USAGE.queue}\`.`;
   return notice(text);
 }
 

@@ -264,7 +264,10 @@ export function parseCommand(text: string): Command {
       return parseBudget(rest);
     case 'queue': {
       const action = rest[0]?.value.toLowerCase();
-      if (action !== 'resume') throw new UsageError(action ? `\`${excerpt(rest[0]!.value)}\` is not a queue action: use resume.` : 'Say resume.', 'queue');
+      if (action !== 'resume') {
+        const wrong = action ? `\`${excerpt(rest[0]!.value)}\` is not a queue action: use resume.` : 'Say resume.';
+        throw new UsageError(wrong, 'queue');
+      }
       expectEnd(rest, 1, 'queue');
       return { kind: 'queue-resume' };
     }

@@ -81,7 +81,8 @@ export const approvals: Feature = {
         return;
       }
       const approval = await store.create({ ...scope, commandText: request.text, description: quote.description, amountMc: quote.credits });
-      const sent = await deps.notifier.alertAdmins(scope.teamId, approvalRequest(approval, command.prompt, short.raisable, price));
+      const ask = approvalRequest(approval, command.prompt, short.raisable, price);
+      const sent = await deps.notifier.alertAdmins(scope.teamId, ask);
       // Reaching nobody keeps the button, so the requester can try again once the channel is fixed.
       await respond({ replace_original: sent.via !== 'none', ...approvalSent(sent, approval.id) });
     });

@@ -59,7 +59,10 @@ export const batch: Feature = {
       const teamId = teamOf(body);
       const formId = view.external_id;
       const channelId = formId ? await forms.channelOf(formId, teamId, body.user.id) : undefined;
-      if (!formId || !channelId) return refuse({ [BatchField.prompts]: 'This form is no longer known to the bot. Close it and run `/kling batch` again.' });
+      if (!formId || !channelId) {
+        const unknown = 'This form is no longer known to the bot. Close it and run `/kling batch` again.';
+        return refuse({ [BatchField.prompts]: unknown });
+      }
       const scope = { teamId, channelId, userId: body.user.id };
 
       const read = readBatchForm((view.state?.values ?? {}) as never, maxPrompts(deps));
@@ -83,7 +86,9 @@ export const batch: Feature = {
         return refuse({ [BatchField.prompts]: batchRefused(result.refusal, quotes.length) });
       }
       await ack();
-      void forms.submitted(formId).catch((error: unknown) => deps.logger.warn({ err: error, scope }, 'batch: the form row could not be removed; it expires in a day'));
+      void forms.submitted(formId).catch((error: unknown) => {
+        deps.logger.warn({ err: error, scope }, 'batch: the form row could not be removed; it expires in a day');
+      });
 
       startJobs(result.generations.map((job) => job.id), deps);
       const note = batchQueued(quotes, { channelId, notBefore, creditPriceUsd: deps.config.CREDIT_PRICE_USD });

@@ -28,11 +28,12 @@ export async function publishHome(userId: string, teamId: string, client: WebCli
   await client.views.publish({ user_id: userId, view: view as never });
 }
 
-/** The budget an edit modal is about (none for a new budget); undefined when private_metadata is not what the bot wrote. */
+/** The budget an edit modal is about (none for a new one); undefined when private_metadata is not the bot's. */
 function readMetadata(metadata: string | undefined): Partial<BudgetTarget> | undefined {
   try {
     const target: unknown = JSON.parse(metadata || '{}');
-    return typeof target === 'object' && target !== null && !Array.isArray(target) ? (target as Partial<BudgetTarget>) : undefined;
+    const readable = typeof target === 'object' && target !== null && !Array.isArray(target);
+    return readable ? (target as Partial<BudgetTarget>) : undefined;
   } catch {
     return undefined;
   }
@@ -76,7 +77,8 @@ export const home: Feature = {
       }
       const target = readMetadata(view.private_metadata);
       if (!target) {
-        await ack({ response_action: 'errors', errors: { [BudgetField.limit]: 'This form could not be read. Close it and open it again from the Home tab.' } });
+        const unreadable = 'This form could not be read. Close it and open it again from the Home tab.';
+        await ack({ response_action: 'errors', errors: { [BudgetField.limit]: unreadable } });
         return;
       }
       const fixed = target.scope && target.scopeId && target.period ? (target as BudgetTarget) : undefined;

@@ -9,7 +9,8 @@ import { teamOf } from './payload';
 async function resumeQueue(teamId: string, userId: string, deps: SlackDeps): Promise<Message> {
   if (!(await deps.admins.isAdmin(userId))) return replies.notice(':lock: Only admins can resume the queue.');
   const resumed = await deps.worker.resume(teamId);
-  return replies.notice(resumed ? ':arrow_forward: Resumed: queued videos go to Kling again.' : 'The video queue is not paused.');
+  if (!resumed) return replies.notice('The video queue is not paused.');
+  return replies.notice(':arrow_forward: Resumed: queued videos go to Kling again.');
 }
 
 /** `/kling queue resume` and the "Resume the queue" button on a queue-paused alert (admins only). */
