@@ -282,7 +282,7 @@ describe('alerts', () => {
 });
 
 describe('overrun: Kling charged above the estimate and a hard budget went past its limit', () => {
-  it('is claimed once per budget and period, naming the jobs charged above their hold, and kept for delivery', async () => {
+  it('is claimed once per budget and period, naming the jobs charged above their hold, kept for delivery', async () => {
     const { ledger, teamId, request, set } = await setup({ dailyLimit: 50_000 });
     const a = await holdOf(ledger, request(20_000, { generationId: 'kbb_a' }));
     const b = await holdOf(ledger, request(20_000, { generationId: 'kbb_b' }));
@@ -292,7 +292,9 @@ describe('overrun: Kling charged above the estimate and a hard budget went past 
     // 52 of 50: over.
     const over = (await ledger.commit(b.id, 26_000)).events;
     expect(summary(over)).toEqual(['workspace:threshold100', 'workspace:overrun']);
-    expect(over[1]).toMatchObject({ kind: 'overrun', chargedMc: 52_000, limitMc: 50_000, triggeredBy: 'U1', jobIds: ['kbb_a', 'kbb_b'] });
+    expect(over[1]).toMatchObject({
+      kind: 'overrun', chargedMc: 52_000, limitMc: 50_000, triggeredBy: 'U1', jobIds: ['kbb_a', 'kbb_b'],
+    });
     // Another overcharge in the same period: said already.
     expect(summary((await ledger.commit(c.id, 9_000)).events)).toEqual([]);
     const kept = (await ledger.undeliveredAlerts(teamId)).filter((e) => e.kind === 'overrun');
@@ -308,7 +310,8 @@ describe('overrun: Kling charged above the estimate and a hard budget went past 
 
   it('is not raised by a soft budget, nor by a commit at or below its hold', async () => {
     const { ledger, teamId, request } = await setup({ dailyLimit: 10_000 });
-    await ledger.setBudget({ teamId, scope: 'user', scopeId: 'U1', period: 'day', limitMc: 1_000, hard: false, by: 'UADMIN' });
+    const soft = { teamId, scope: 'user' as const, scopeId: 'U1', period: 'day' as const, limitMc: 1_000, hard: false };
+    await ledger.setBudget({ ...soft, by: 'UADMIN' });
     const a = await holdOf(ledger, request(9_000, { generationId: 'kbb_soft' }));
     expect(summary((await ledger.commit(a.id, 9_500)).events)).not.toContain('user:overrun');
     const b = await holdOf(ledger, request(500, { generationId: 'kbb_exact' }));

@@ -263,16 +263,18 @@ describe('HTTP', () => {
     expect((await h.ledger.budgets('T0DEMO')).find((b) => b.scope === 'workspace')?.limitMc).not.toBe(1000);
   });
 
-  it('answers a signed interaction missing what Slack always sends with 400 and what is missing, never 500', async () => {
+  it('answers a signed interaction lacking what Slack always sends with 400 saying what, never 500', async () => {
     const send = (payload: unknown) => {
       const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
-      const headers = { 'content-type': 'application/x-www-form-urlencoded', ...signSlackRequest(SIGNING_SECRET, body) };
+      const signed = signSlackRequest(SIGNING_SECRET, body);
+      const headers = { 'content-type': 'application/x-www-form-urlencoded', ...signed };
       return fetch(`${h.botUrl}/slack/events`, { method: 'POST', headers, body });
     };
     const team = { id: 'T0DEMO' };
+    const button = (actionId: string) => [{ action_id: actionId, type: 'button', value: 'x' }];
     const cases: [unknown, string][] = [
-      [{ type: 'block_actions', team, actions: [{ action_id: 'approval_approve', type: 'button', value: 'x' }] }, 'the interaction has no user'],
-      [{ type: 'block_actions', actions: [{ action_id: 'queue_resume', type: 'button', value: 'x' }] }, 'the interaction has no user'],
+      [{ type: 'block_actions', team, actions: button('approval_approve') }, 'the interaction has no user'],
+      [{ type: 'block_actions', actions: button('queue_resume') }, 'the interaction has no user'],
       [{ type: 'view_submission', team, user: { id: ADA, team_id: 'T0DEMO' } }, 'the view submission has no view'],
     ];
     for (const [payload, problem] of cases) {

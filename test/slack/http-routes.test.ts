@@ -46,7 +46,7 @@ describe('GET /healthz', () => {
     expect(await down.json()).toEqual({ ok: false, error: 'database unreachable' });
   });
 
-  it('answers 503 within a second when the database accepts connections and never answers, one probe at a time', async () => {
+  it('answers 503 within a second when the database takes connections but stays silent, probing once', async () => {
     // A Postgres that takes the TCP connection and then stays silent: the driver's query would wait for 30 s.
     const sockets: Socket[] = [];
     const silent = createNetServer((socket) => void sockets.push(socket));

@@ -14,25 +14,30 @@ const ADA = 'U0ADA'; // a Slack admin, and in ADMIN_USER_IDS
 const GRACE = 'U0GRACE';
 const LINUS = 'U0LINUS';
 const GONE = 'C0GONE';
-const PRICE = builtInCatalog.quote({ endpoint: 'text2video', body: { model_name: 'kling-v2-6', mode: 'pro', prompt: 'p' } }).credits;
+const PRO = { endpoint: 'text2video' as const, body: { model_name: 'kling-v2-6', mode: 'pro', prompt: 'p' } };
+const PRICE = builtInCatalog.quote(PRO).credits;
 
 let h: Harness;
 let adaDm: string;
 beforeAll(async () => {
   h = await startHarness({ env: { ALERT_CHANNEL_ID: GONE, ADMIN_USER_IDS: ADA, DEFAULT_DAILY_LIMIT: '1000' } });
-  adaDm = (await new WebClient(BOT_TOKEN, { slackApiUrl: `${h.slack.url}/api/` }).conversations.open({ users: ADA })).channel!.id!;
+  const web = new WebClient(BOT_TOKEN, { slackApiUrl: `${h.slack.url}/api/` });
+  adaDm = (await web.conversations.open({ users: ADA })).channel!.id!;
 });
 afterAll(async () => h?.close());
 
 const ephemerals = (userId: string) => h.slack.messages('C0VIDEO').filter((m) => m.ephemeralTo === userId);
-const approvalsRows = () => rows<{ id: string; state: string }>(h.database.db, sql`select id, state::text as state from approvals order by requested_at`);
+const approvalsRows = () =>
+  rows<{ id: string; state: string }>(h.database.db, sql`select id, state from approvals order by requested_at`);
 
 /** Linus is refused over his daily budget and presses "Request approval"; resolves with what he is told next. */
 async function requestApproval(prompt: string): Promise<string> {
   const refused = await h.command(LINUS, `generate ${prompt} --model kling-v2-6 --mode pro`);
   expect(JSON.stringify(refused.ack)).toContain('approval_request');
   const seen = new Set(ephemerals(LINUS).map((m) => textOf(m)));
-  await h.slack.clickButton({ userId: LINUS, channelId: 'C0VIDEO', messageTs: ephemerals(LINUS).at(-1)!.ts, actionId: 'approval_request' });
+  const refusal = ephemerals(LINUS).at(-1)!;
+  const click = { userId: LINUS, channelId: 'C0VIDEO', messageTs: refusal.ts, actionId: 'approval_request' };
+  await h.slack.clickButton(click);
   const answered = (t: string) => !seen.has(t) && /Sent to the admins|Could not reach any admin/.test(t);
   return h.slack.waitFor(() => ephemerals(LINUS).map((m) => textOf(m)).find(answered), 15_000);
 }
@@ -44,7 +49,8 @@ describe('approval requests', () => {
     expect(told).toContain(`Sent to the admins by DM because <#${GONE}> is unreachable`);
     const ask = await h.slack.waitFor(() => h.slack.messages(adaDm).find((m) => textOf(m).includes('a lighthouse in a storm')));
     expect(JSON.stringify(ask.blocks)).toContain('approval_approve');
-    expect(h.slack.calls('chat.postMessage').some((c) => c.args.channel === GONE && c.error === 'channel_not_found')).toBe(true);
+    const refused = h.slack.calls('chat.postMessage').filter((c) => c.args.channel === GONE);
+    expect(refused.some((c) => c.error === 'channel_not_found')).toBe(true);
   });
 
   it('that reach nobody are kept, and the requester is told to ask an admin', async () => {
@@ -59,14 +65,18 @@ describe('approval requests', () => {
 });
 
 describe('a queue Kling paused (resource pack exhausted)', () => {
-  const metric = async () => /kling_bot_queues_paused (\d+)/.exec(await (await fetch(`${h.botUrl}/metrics`)).text())?.[1];
+  const metric = async () => {
+    const text = await (await fetch(`${h.botUrl}/metrics`)).text();
+    return /kling_bot_queues_paused (\d+)/.exec(text)?.[1];
+  };
 
   it('alerts the admins by DM, shows in /kling status and /metrics, and resumes with /kling queue resume', async () => {
     expect(await metric()).toBe('0');
     expect(textOf((await h.command(GRACE, 'status')).ack)).toContain('The video queue is running');
     h.kling.setBalance(0);
     await h.command(GRACE, 'generate an empty harbour');
-    const alert = await h.slack.waitFor(() => h.slack.messages(adaDm).find((m) => textOf(m).includes('Kling refused new work')), 15_000);
+    const dmWith = (text: string) => h.slack.messages(adaDm).find((m) => textOf(m).includes(text));
+    const alert = await h.slack.waitFor(() => dmWith('Kling refused new work'), 15_000);
     expect(JSON.stringify(alert.blocks)).toContain('queue_resume');
 
     const status = textOf((await h.command(GRACE, 'status')).ack);
@@ -80,7 +90,8 @@ describe('a queue Kling paused (resource pack exhausted)', () => {
 
     h.kling.setBalance(1_000);
     expect(textOf((await h.command(ADA, 'queue resume')).ack)).toContain('Resumed: queued videos go to Kling again');
-    await h.slack.waitFor(() => h.cards('C0VIDEO').find((m) => textOf(m).includes('an empty harbour') && textOf(m).includes('Done')), 15_000);
+    const harbourDone = (text: string) => text.includes('an empty harbour') && text.includes('Done');
+    await h.slack.waitFor(() => h.cards('C0VIDEO').find((m) => harbourDone(textOf(m))), 15_000);
     expect(await metric()).toBe('0');
     expect(textOf((await h.command(ADA, 'queue resume')).ack)).toContain('The video queue is not paused');
   });
