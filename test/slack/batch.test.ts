@@ -84,7 +84,11 @@ describe('off-peak', () => {
 
 describe('batch blocks', () => {
   it('builds a modal Slack accepts, with every model of the catalog and the default chosen', () => {
-    const view = batchModal({ formId: 'batch_1', models: builtInCatalog.models('text2video'), defaultModel: 'kling-v2-5-turbo', durations: [3, 5, 10, 15], maxPrompts: 20, timezone: 'Europe/Berlin' });
+    const models = builtInCatalog.models('text2video');
+    const view = batchModal({
+      formId: 'batch_1', models, defaultModel: 'kling-v2-5-turbo', durations: [3, 5, 10, 15], maxPrompts: 20,
+      timezone: 'Europe/Berlin',
+    });
     expect(viewProblems(view, 'modal')).toEqual([]);
     expect(view).toMatchObject({ external_id: 'batch_1' }); // the channel stays with the bot (batch_forms)
     expect(view.private_metadata).toBeUndefined();

@@ -139,8 +139,15 @@ describe('App Home end to end', () => {
     // private_metadata that is not what the bot wrote: a clear error in the modal, not a timed-out submission.
     const metadata = modal.view.private_metadata;
     modal.view.private_metadata = '{"scope":';
-    const garbled = await h.slack.submitView({ userId: ADA, viewId: modal.id, values: { [BudgetField.limit]: { [BudgetField.limit]: '25' }, [BudgetField.enforcement]: { [BudgetField.enforcement]: 'hard' } } });
-    expect(JSON.parse(garbled.body)).toEqual({ response_action: 'errors', errors: { [BudgetField.limit]: 'This form could not be read. Close it and open it again from the Home tab.' } });
+    const values = {
+      [BudgetField.limit]: { [BudgetField.limit]: '25' },
+      [BudgetField.enforcement]: { [BudgetField.enforcement]: 'hard' },
+    };
+    const garbled = await h.slack.submitView({ userId: ADA, viewId: modal.id, values });
+    const unreadable = 'This form could not be read. Close it and open it again from the Home tab.';
+    expect(JSON.parse(garbled.body)).toEqual({
+      response_action: 'errors', errors: { [BudgetField.limit]: unreadable },
+    });
     modal.view.private_metadata = metadata;
 
     const wrong = await h.slack.submitView({ userId: ADA, viewId: modal.id, values: { [BudgetField.limit]: { [BudgetField.limit]: 'lots' }, [BudgetField.enforcement]: { [BudgetField.enforcement]: 'hard' } } });

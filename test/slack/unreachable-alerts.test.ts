@@ -47,7 +47,8 @@ describe('approval requests', () => {
     await h.command(ADA, `budget set <@${LINUS}|linus> day ${(PRICE - 500) / 1000}`);
     const told = await requestApproval('a lighthouse in a storm');
     expect(told).toContain(`Sent to the admins by DM because <#${GONE}> is unreachable`);
-    const ask = await h.slack.waitFor(() => h.slack.messages(adaDm).find((m) => textOf(m).includes('a lighthouse in a storm')));
+    const inDm = (text: string) => h.slack.messages(adaDm).find((m) => textOf(m).includes(text));
+    const ask = await h.slack.waitFor(() => inDm('a lighthouse in a storm'));
     expect(JSON.stringify(ask.blocks)).toContain('approval_approve');
     const refused = h.slack.calls('chat.postMessage').filter((c) => c.args.channel === GONE);
     expect(refused.some((c) => c.error === 'channel_not_found')).toBe(true);
