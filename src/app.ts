@@ -22,6 +22,7 @@ import type { SlackDeps } from './slack/deps';
 import { digestPoster } from './slack/digest-poster';
 import { AcksFirst } from './slack/acks-first';
 import { JobCards, type JobCardsOptions } from './slack/job-cards';
+import { malformedPayloadHandler } from './slack/malformed';
 import { People } from './slack/people';
 import { registerListeners } from './slack/listeners';
 import { Notifier } from './slack/notifier';
@@ -154,6 +155,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
       customRoutes,
       customPropertiesExtractor,
       unhandledRequestTimeoutMillis: overrides.ackTimeoutMs,
+      processEventErrorHandler: malformedPayloadHandler(logger),
       logger: boltLogger(logger),
     });
   // In Socket Mode Bolt serves customRoutes on an HTTP server of its own (installerOptions.port), which it

@@ -71,6 +71,11 @@ export interface KlingSimulator {
   fault(spec: FaultSpec): void;
   clearFaults(): void;
   setBalance(units: number): void;
+  /**
+   * What final_unit_deduction says for tasks that succeed from now on, whatever they cost ("-1", "12.5", "n/a"):
+   * Kling charging above the quote, or an answer no charge can be read from. undefined: the real cost again.
+   */
+  setCharge(units: string | undefined): void;
   /** Ends a task now (through processing, as Kling would), whatever its timings say: for tests that hold tasks in flight. */
   endTask(taskId: string, outcome: 'succeed' | 'failed', message?: string): void;
   /** Units left in the pack. */
@@ -144,6 +149,7 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
   let tasksInFlight = 0;
   let peak = 0;
   let faults: (FaultSpec & { left: number })[] = [];
+  let chargeOverride: string | undefined;
   const tasks = new Map<string, Task>();
   const byExternal = new Map<string, Task>();
   const videos = new Map<string, { task: Task; duration: string; url: string }>();
@@ -197,7 +203,9 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
       task_info: { ...(task.externalTaskId !== undefined && { external_task_id: task.externalTaskId }), ...(task.parentVideo && { parent_video: task.parentVideo }) },
       task_result: task.status === 'succeed' ? (IMAGE_ENDPOINTS.has(task.endpoint) ? { images: task.images } : { videos: task.videos }) : {},
       watermark_info: { enabled: false },
-      ...(ended && { final_unit_deduction: task.status === 'succeed' ? formatUnits(task.costMc) : '0' }),
+      ...(ended && {
+        final_unit_deduction: task.status === 'succeed' ? (chargeOverride ?? formatUnits(task.costMc)) : '0',
+      }),
       created_at: task.createdAt,
       updated_at: task.updatedAt,
     };
@@ -522,6 +530,9 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
     },
     setBalance: (units) => {
       balanceMc = Math.round(units * 1000);
+    },
+    setCharge: (units) => {
+      chargeOverride = units;
     },
     balance: () => balanceMc / 1000,
     endTask: (id, outcome, message) => {

@@ -4,7 +4,7 @@ import { insertRows, rows, type Db } from '../db';
 import { generations, holds, workspaces } from '../db/schema';
 import type { KlingEndpoint } from '../pricing';
 import { IN_FLIGHT, statesBefore, type GenerationState } from './states';
-import type { Generation, GenerationResult } from './types';
+import type { Generation, GenerationResult, QueuePause } from './types';
 
 /** All of the queue's SQL. Every function takes the Db (or a transaction, which is one too). */
 
@@ -428,3 +428,13 @@ export async function spendMix(db: Db, teamId: string, ids: string[]): Promise<S
   const mix = (typeof row!.mix === 'string' ? JSON.parse(row!.mix) : row!.mix) as SpendMix['mix'];
   return { mix: mix.map((m) => ({ ...m, spentMc: Number(m.spentMc) })), reruns: Number(row!.reruns) };
 }
+
+/** The workspace's queue pause (Kling refused the account), or undefined while the queue runs. */
+export async function teamPause(db: Db, teamId: string): Promise<QueuePause | undefined> {
+  const [row] = await db
+    .select({ since: workspaces.queuePausedAt, reason: workspaces.queuePauseReason })
+    .from(workspaces)
+    .where(eq(workspaces.teamId, teamId));
+  return row?.since ? { since: row.since, reason: row.reason ?? '' } : undefined;
+}
+

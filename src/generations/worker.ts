@@ -122,10 +122,12 @@ export class Worker {
     this.nudge();
   }
 
-  /** Un-pauses a workspace's queue after Kling refused the account (1100/1101/1102). */
-  async resume(teamId: string): Promise<void> {
-    if (await store.resumeTeam(this.db, teamId)) this.emit({ kind: 'queue-resumed', teamId });
+  /** Un-pauses a workspace's queue after Kling refused the account (1100/1101/1102); false when it was not paused. */
+  async resume(teamId: string): Promise<boolean> {
+    const resumed = await store.resumeTeam(this.db, teamId);
+    if (resumed) this.emit({ kind: 'queue-resumed', teamId });
     this.nudge();
+    return resumed;
   }
 
   // ---- the loop ----
@@ -336,15 +338,19 @@ export class Worker {
     if (done) this.emitJob(done);
   }
 
-  /** Kling's final_unit_deduction when it gave a readable one, else the estimate that was held. */
+  /** Kling's final_unit_deduction when it gave a readable, non-negative one, else the estimate that was held. */
   private actualCost(job: Generation, task: KlingTask): Millicredits {
     if (task.finalUnitDeduction === undefined) return job.estimateMc;
     try {
-      return parseCreditsRounded(task.finalUnitDeduction);
+      const charged = parseCreditsRounded(task.finalUnitDeduction);
+      // A negative charge is no charge Kling can make; the ledger would refuse it and the job would never end.
+      if (charged >= 0) return charged;
     } catch {
-      this.options.logger?.warn({ generation: job.id, finalUnitDeduction: task.finalUnitDeduction }, 'unreadable final_unit_deduction; committing the estimate');
-      return job.estimateMc;
+      // Unreadable: the estimate, as below.
     }
+    const unreadable = { generation: job.id, finalUnitDeduction: task.finalUnitDeduction };
+    this.options.logger?.warn(unreadable, 'unreadable final_unit_deduction; committing the estimate');
+    return job.estimateMc;
   }
 
   /** Recovery: ended jobs whose hold is still open get the settlement their end implies (idempotent in the ledger). */

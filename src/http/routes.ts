@@ -15,6 +15,34 @@ export interface RouteDeps {
 }
 
 const CALLBACK_BODY_LIMIT = 1024 * 1024;
+/** A health check answers within this, database or not: a probe that waits longer counts as an outage. */
+const HEALTH_TIMEOUT_MS = 1_000;
+/** A probe still unanswered after this is given up on, so a hung one does not keep /healthz at 503 for good. */
+const HEALTH_PROBE_STALE_MS = 10_000;
+
+/**
+ * One database probe at a time: during an outage every health check shares the probe in flight instead of
+ * queueing another query behind it; each check waits for it at most `timeoutMs`.
+ */
+function healthProbe(ping: () => Promise<void>, timeoutMs: number): () => Promise<void> {
+  let inFlight: { probe: Promise<void>; since: number } | undefined;
+  return () => {
+    if (!inFlight || Date.now() - inFlight.since > HEALTH_PROBE_STALE_MS) {
+      const current = {
+        probe: ping().finally(() => {
+          if (inFlight === current) inFlight = undefined;
+        }),
+        since: Date.now(),
+      };
+      inFlight = current;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer from the database within ${timeoutMs} ms`)), timeoutMs);
+    });
+    return Promise.race([inFlight.probe, timeout]).finally(() => clearTimeout(timer));
+  };
+}
 
 function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -39,12 +67,13 @@ function send(res: ServerResponse, status: number, body: string, contentType = '
 
 /** The bot's own HTTP routes beside Slack's `POST /slack/events`. */
 export function httpRoutes(deps: RouteDeps): CustomRoute[] {
+  const probe = healthProbe(() => deps.database.ping(), HEALTH_TIMEOUT_MS);
   return [
     {
       path: '/healthz',
       method: 'GET',
       handler: (_req, res) => {
-        deps.database.ping().then(
+        probe().then(
           () => send(res, 200, '{"ok":true}'),
           (error: unknown) => {
             deps.logger.warn({ err: error }, 'health check: the database does not answer');

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/db';
 import { createMetrics } from '../../src/http/metrics';
 import { httpRoutes, type RouteDeps } from '../../src/http/routes';
 import { signWebhook } from '../../src/kling';
@@ -43,6 +44,30 @@ describe('GET /healthz', () => {
     const down = await fetch(`${url}/healthz`);
     expect(down.status).toBe(503);
     expect(await down.json()).toEqual({ ok: false, error: 'database unreachable' });
+  });
+
+  it('answers 503 within a second when the database takes connections but stays silent, probing once', async () => {
+    // A Postgres that takes the TCP connection and then stays silent: the driver's query would wait for 30 s.
+    const sockets: Socket[] = [];
+    const silent = createNetServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    const stalled = await openDatabase({ url: `postgres://nobody@127.0.0.1:${port}/none`, max: 4, migrate: false });
+    try {
+      const { url } = await serve({ database: stalled });
+      const started = Date.now();
+      const answers = await Promise.all(Array.from({ length: 5 }, () => fetch(`${url}/healthz`)));
+      expect(Date.now() - started).toBeLessThan(3_000);
+      expect(answers.map((a) => a.status)).toEqual([503, 503, 503, 503, 503]);
+      expect(await answers[0]!.json()).toEqual({ ok: false, error: 'database unreachable' });
+      // Five checks, one probe: a single connection attempt reached the silent server.
+      expect(sockets).toHaveLength(1);
+    } finally {
+      // Not awaited: the driver would give its hung query 5 s to finish.
+      void stalled.close().catch(() => {});
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
   });
 });
 
