@@ -11,8 +11,10 @@ import type { Generation, GenerationResult } from './types';
 type Row = typeof generations.$inferSelect;
 export type NewGeneration = typeof generations.$inferInsert;
 
-/** Advisory lock classes (first key of the two-int form), so our locks never collide with another domain's. */
-const ACCOUNT_CLAIM_LOCK = 4_702_001;
+/**
+ * Advisory lock classes (first key of the two-int form), so our locks never collide with another domain's.
+ * 4_702_001 is the claim's (queue_claim_submissions).
+ */
 const USER_ENQUEUE_LOCK = 4_702_002;
 
 const inFlight = inArray(generations.state, [...IN_FLIGHT]);
@@ -185,73 +187,22 @@ export interface Caps {
 }
 
 /**
- * Claims up to the free Kling slots (and at most `limit`) and marks them `submitting`, in one transaction.
+ * Claims up to the free Kling slots (and at most `limit`) and marks them `submitting` (src/db/sql/20_queue.sql).
  *
  * Kling limits the account, so slots are counted in the database (submitting + submitted + processing rows)
- * under one account-wide advisory lock: replicas together never exceed `caps.account`, nor `caps.perTeam` in a
- * workspace. The lock serializes claims (each takes a few milliseconds), so no row locks are needed: a
- * concurrent cancel either wins or the claim's `state = 'queued'` guard waits for it and skips the row.
- * Workspaces share the account fairly: slots go to the workspace with the fewest tasks in flight (counting
- * those just picked), then the one served longest ago, so a workspace below its share always goes first.
- * Within a workspace it is round-robin: every user's first job before anyone's second; among them the user
- * with the fewest jobs in flight, then the one served longest ago, then the earliest job.
+ * under one account-wide lock: replicas together never exceed `caps.account`, nor `caps.perTeam` in a
+ * workspace. A workspace below its fair share of the account always goes first; within a workspace, round-robin
+ * between its people. Returned in pick order.
  */
 export async function claimSubmissions(db: Db, caps: Caps, limit: number, workerId: string, leaseMs: number): Promise<Generation[]> {
   if (limit <= 0) return [];
-  return db.transaction(async (tx) => {
-    // Two statements, so the count's snapshot is taken once the lock is held; pipelined into one round trip.
-    const [, picked] = await Promise.all([
-      tx.execute(sql`select pg_advisory_xact_lock(${ACCOUNT_CLAIM_LOCK}, 0)`),
-      rows<{ id: string }>(tx, sql`
-        with flying as materialized (
-          select team_id, count(*)::int as n from generations
-          where state in (${IN_FLIGHT_LIST})
-          group by team_id
-        ), people as materialized (
-          select p.team_id, p.user_id, coalesce(f.n, 0) as team_n,
-                 (select count(*) from generations g
-                  where g.team_id = p.team_id and g.user_id = p.user_id and g.state in (${IN_FLIGHT_LIST})) as flying,
-                 (select max(submitted_at) from generations g where g.team_id = p.team_id and g.user_id = p.user_id) as last
-          from (select distinct team_id, user_id from generations where state = 'queued' and next_attempt_at <= now()) p
-          left join flying f using (team_id)
-          where coalesce(f.n, 0) < ${caps.perTeam}
-            and not exists (select 1 from workspaces w where w.team_id = p.team_id and w.queue_paused_at is not null)
-        ), ranked as (
-          select q.id, q.seq, p.team_n,
-                 row_number() over (partition by p.team_id order by q.turn, p.flying, p.last nulls first, q.seq) as team_turn,
-                 max(p.last) over (partition by p.team_id) as team_last
-          from people p cross join lateral (
-            -- Only each person's first few jobs can be picked: no plan ever ranks the whole queue.
-            select g.id, g.seq, row_number() over (order by g.seq) as turn from generations g
-            where g.team_id = p.team_id and g.user_id = p.user_id and g.state = 'queued' and g.next_attempt_at <= now()
-            order by g.seq limit least(${caps.perTeam} - p.team_n, ${limit})
-          ) q
-        )
-        select id from ranked
-        where team_turn <= ${caps.perTeam} - team_n
-        order by team_n + team_turn, team_last nulls first, seq
-        limit greatest(0, least(${limit}, ${caps.account} - (select coalesce(sum(n), 0) from flying)))`),
-    ]);
-    if (picked.length === 0) return [];
-    const ids = picked.map((p) => p.id);
-    const pickOrder = sql`array[${sql.join(ids.map((id) => sql`${id}`), sql`, `)}]::text[]`;
-    const claimed = await tx
-      .update(generations)
-      .set({
-        state: 'submitting',
-        attempts: sql`${generations.attempts} + 1`,
-        // Jobs claimed together get their pick order in microseconds, so "served longest ago" stays exact.
-        submittedAt: sql`now() + array_position(${pickOrder}, ${generations.id}) * interval '1 microsecond'`,
-        askedAt: sql`now()`,
-        nextAttemptAt: after(leaseMs),
-        leasedBy: workerId,
-        updatedAt: sql`now()`,
-      })
-      .where(and(inArray(generations.id, ids), eq(generations.state, 'queued')))
-      .returning();
-    const order = new Map(picked.map((p, i) => [p.id, i]));
-    return claimed.sort((a, b) => order.get(a.id)! - order.get(b.id)!).map(toGeneration);
-  });
+  const picked = await rows<{ id: string }>(db, sql`
+    select generation_id as id from queue_claim_submissions(${caps.perTeam}, ${caps.account}, ${limit}, ${workerId}, ${leaseMs})`);
+  if (picked.length === 0) return [];
+  // submitted_at carries the pick order (a microsecond apart).
+  const claimed = await db.select().from(generations).where(inArray(generations.id, picked.map((p) => p.id)))
+    .orderBy(generations.submittedAt);
+  return claimed.map(toGeneration);
 }
 
 /**
