@@ -15,7 +15,7 @@ import { createLogger } from '../../src/log';
 import { builtInCatalog } from '../../src/pricing';
 import { createTestDatabase } from '../support/db';
 
-const SCALE = 100;
+const SCALE = 20;
 const TASKS = 10;
 /** Kling's task: 10 s submitted, 140 s processing (2.5 minutes). */
 const QUEUED_S = 10;
