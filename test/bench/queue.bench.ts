@@ -46,7 +46,10 @@ async function claimOnly(pools: Database[]): Promise<number> {
   await Promise.all(
     pools.flatMap((pool, w) =>
       Array.from({ length: PARALLEL }, async () => {
-        while (claimed < JOBS) claimed += (await claimSubmissions(pool.db, UNCAPPED, 1, `claim-only-${w}`, 3_600_000)).length;
+        while (claimed < JOBS) {
+          const n = (await claimSubmissions(pool.db, UNCAPPED, 1, `claim-only-${w}`, 3_600_000)).length;
+          claimed += n; // not `claimed += await …`, which would add to the value read before the wait
+        }
       }),
     ),
   );
