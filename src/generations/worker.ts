@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Ledger, LedgerEvent } from '../budget';
 import type { Db } from '../db';
 import { KlingApiError, KlingError, type KlingClient, type KlingTask, type KlingTaskStatus } from '../kling';
-import type { Logger } from '../log';
+import { throttledWarn, type Logger } from '../log';
 import { parseCreditsRounded, type Millicredits } from '../money/credits';
 import { canMove } from './states';
 import * as store from './store';
@@ -89,6 +89,8 @@ export class Worker {
   /** Callbacks not yet recorded in the database: job id → the status it reported. */
   private readonly calledBack = new Map<string, KlingTaskStatus | undefined>();
   private recording?: Promise<void>;
+  /** A database outage during a callback flood writes a line per 10 s, not one per batch. */
+  private readonly recordFailed?: (fields: Record<string, unknown>) => void;
   /** Teams told about a Kling auth failure, until a call succeeds again. */
   private readonly authAlerted = new Set<string>();
   private running = false;
@@ -110,6 +112,7 @@ export class Worker {
     this.pollMaxMs = Math.max(this.pollMs, options.pollMaxMs ?? 30_000);
     this.safetyPollMs = options.safetyPollMs ?? 180_000;
     this.callbackGapMs = options.callbackGapMs ?? 5_000;
+    this.recordFailed = options.logger && throttledWarn(options.logger, 'Kling callbacks could not be recorded; the safety poll will catch up');
     this.retryMs = options.retryMs ?? 1_000;
     this.retryMaxMs = Math.max(this.retryMs, options.retryMaxMs ?? 60_000);
     this.maxAttempts = options.maxAttempts ?? 8;
@@ -161,7 +164,7 @@ export class Worker {
       try {
         if (await store.markCalledBack(this.db, batch, this.callbackGapMs)) this.nudge();
       } catch (error) {
-        this.options.logger?.warn({ err: error }, 'Kling callbacks could not be recorded; the safety poll will catch up');
+        this.recordFailed?.({ reason: error instanceof Error ? error.message : String(error) });
       }
     }
   }
