@@ -112,7 +112,8 @@ export class Worker {
     this.pollMaxMs = Math.max(this.pollMs, options.pollMaxMs ?? 30_000);
     this.safetyPollMs = options.safetyPollMs ?? 180_000;
     this.callbackGapMs = options.callbackGapMs ?? 5_000;
-    this.recordFailed = options.logger && throttledWarn(options.logger, 'Kling callbacks could not be recorded; the safety poll will catch up');
+    const unrecorded = 'Kling callbacks could not be recorded; the safety poll will catch up';
+    this.recordFailed = options.logger && throttledWarn(options.logger, unrecorded);
     this.retryMs = options.retryMs ?? 1_000;
     this.retryMaxMs = Math.max(this.retryMs, options.retryMaxMs ?? 60_000);
     this.maxAttempts = options.maxAttempts ?? 8;
