@@ -124,6 +124,8 @@ CREATE TABLE "generations" (
 	"not_before" timestamp with time zone,
 	"next_attempt_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"leased_by" text,
+	"asked_at" timestamp with time zone,
+	"called_back_at" timestamp with time zone,
 	"card_channel_id" text,
 	"card_ts" text,
 	"card_claimed_by" text,

@@ -58,7 +58,15 @@ export interface FaultSpec {
 }
 
 export interface RecordedRequest { method: string; path: string; headers: Record<string, string>; body: unknown; at: number }
-export interface SimulatedTask { taskId: string; externalTaskId?: string; status: KlingTaskStatus; endpoint: string; body: unknown }
+export interface SimulatedTask {
+  taskId: string;
+  externalTaskId?: string;
+  status: KlingTaskStatus;
+  endpoint: string;
+  body: unknown;
+  /** Status queries of this task so far (by task_id or external_task_id). */
+  queries: number;
+}
 export interface DeliveredCallback { url: string; taskId: string; status: KlingTaskStatus; httpStatus?: number; error?: string }
 
 export interface KlingSimulator {
@@ -102,6 +110,7 @@ interface Task {
   images: { index: number; url: string }[];
   callbackUrl?: string;
   delivery: Promise<void>;
+  queries: number;
   /** The next step of its lifecycle. */
   timer?: NodeJS.Timeout;
 }
@@ -347,6 +356,7 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
       images: [],
       callbackUrl: input.callback_url as string | undefined,
       delivery: Promise.resolve(),
+      queries: 0,
     };
     tasks.set(task.taskId, task);
     if (task.externalTaskId !== undefined) byExternal.set(task.externalTaskId, task);
@@ -364,6 +374,7 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
   function find(endpoint: KlingEndpoint, id: string, byExternalOnly: boolean): Task {
     const task = (byExternalOnly ? undefined : tasks.get(id)) ?? byExternal.get(id);
     if (!task || task.endpoint !== endpoint) throw new Refusal(1203, `task not found: ${id}`);
+    task.queries += 1;
     return task;
   }
 
@@ -520,7 +531,9 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
     url,
     requests,
     callbacks,
-    tasks: () => [...tasks.values()].map((t) => ({ taskId: t.taskId, externalTaskId: t.externalTaskId, status: t.status, endpoint: t.endpoint, body: t.body })),
+    tasks: () => [...tasks.values()].map((t) => ({
+      taskId: t.taskId, externalTaskId: t.externalTaskId, status: t.status, endpoint: t.endpoint, body: t.body, queries: t.queries,
+    })),
     inFlightPeak: () => peak,
     fault: (spec) => {
       faults.push({ ...spec, left: spec.times ?? 1 });

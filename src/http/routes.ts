@@ -1,15 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CustomRoute } from '@slack/bolt';
 import type { Database } from '../db';
-import { KlingCallbackError, parseCallback } from '../kling';
-import type { Logger } from '../log';
+import { KlingCallbackError, parseCallback, type KlingTaskStatus } from '../kling';
+import { throttledWarn, type Logger } from '../log';
 import type { BotMetrics } from './metrics';
 
 export interface RouteDeps {
   database: Pick<Database, 'ping'>;
   metrics: BotMetrics;
-  /** Worker.wake: a callback only says "look at this task now". */
-  wake(generationId?: string): void;
+  /** Worker.wake: a callback only says "look at this task soon"; the worker decides whether and when. */
+  wake(generationId?: string, status?: KlingTaskStatus): void;
   webhookSecret?: string;
   logger: Logger;
 }
@@ -68,6 +68,8 @@ function send(res: ServerResponse, status: number, body: string, contentType = '
 /** The bot's own HTTP routes beside Slack's `POST /slack/events`. */
 export function httpRoutes(deps: RouteDeps): CustomRoute[] {
   const probe = healthProbe(() => deps.database.ping(), HEALTH_TIMEOUT_MS);
+  // Refusals are a stranger's doing and may come by the thousand: one short line per 10 s, no stack.
+  const refused = throttledWarn(deps.logger, 'Kling callback refused');
   return [
     {
       path: '/healthz',
@@ -102,13 +104,13 @@ export function httpRoutes(deps: RouteDeps): CustomRoute[] {
         readBody(req, CALLBACK_BODY_LIMIT)
           .then((raw) => {
             const task = parseCallback(raw, req.headers, deps.webhookSecret);
-            // Never trusted for money: the worker re-queries Kling for this task.
-            deps.wake(task.externalTaskId);
+            // Never trusted for money: the worker re-queries Kling for this task. Our tasks all carry our id.
+            if (task.externalTaskId) deps.wake(task.externalTaskId, task.status);
             send(res, 200, '{"ok":true}');
           })
           .catch((error: unknown) => {
             const forged = error instanceof KlingCallbackError && error.reason === 'signature';
-            deps.logger.warn({ err: error }, forged ? 'Kling callback refused' : 'Kling callback unreadable');
+            refused({ reason: error instanceof Error ? error.message : String(error) });
             send(res, forged ? 401 : 400, JSON.stringify({ ok: false, error: forged ? 'invalid signature' : 'invalid body' }));
           });
       },
