@@ -22,7 +22,7 @@ import type { SlackDeps } from './slack/deps';
 import { digestPoster } from './slack/digest-poster';
 import { AcksFirst } from './slack/acks-first';
 import { JobCards, type JobCardsOptions } from './slack/job-cards';
-import { malformedPayloadHandler } from './slack/malformed';
+import { guardPayloadShape, malformedPayloadHandler } from './slack/malformed';
 import { People } from './slack/people';
 import { registerListeners } from './slack/listeners';
 import { Notifier } from './slack/notifier';
@@ -149,9 +149,8 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
         logger: boltLogger(logger),
       })
     : undefined;
-  const receiver: Receiver =
-    socketMode ??
-    new HTTPReceiver({
+  const httpReceiver =
+    socketMode ? undefined : new HTTPReceiver({
       signingSecret: config.SLACK_SIGNING_SECRET,
       endpoints: '/slack/events',
       customRoutes,
@@ -160,6 +159,8 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
       processEventErrorHandler: malformedPayloadHandler(logger),
       logger: boltLogger(logger),
     });
+  if (httpReceiver) guardPayloadShape(httpReceiver, logger);
+  const receiver: Receiver = socketMode ?? httpReceiver!;
   // In Socket Mode Bolt serves customRoutes on an HTTP server of its own (installerOptions.port), which it
   // neither exposes nor waits for: start() reads its port and catches its listen error (a port in use
   // would otherwise crash the process) through the private field. test/slack/socket-mode.test.ts guards it.
