@@ -4,12 +4,13 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { App, HTTPReceiver, SocketModeReceiver, type Receiver } from '@slack/bolt';
 import { WebAPIPlatformError, WebClient, type WebClientOptions } from '@slack/web-api';
+import { KlingAccount } from './account';
 import { Ledger } from './budget';
 import { ConfigError, klingAuth, type Config } from './config';
 import { openDatabase } from './db';
 import { DigestService } from './digest';
 import { GenerationQueue, Worker, type WorkerEvent, type WorkerOptions } from './generations';
-import { createMetrics } from './http/metrics';
+import { createMetrics, registerAccountGauges } from './http/metrics';
 import { httpRoutes } from './http/routes';
 import { KlingClient } from './kling';
 import { createLogger, type Logger } from './log';
@@ -19,6 +20,7 @@ import { Admins } from './slack/admins';
 import { boltLogger } from './slack/bolt-logger';
 import type { SlackDeps } from './slack/deps';
 import { digestPoster } from './slack/digest-poster';
+import { AccountAlerts } from './slack/account-alerts';
 import { AcksFirst } from './slack/acks-first';
 import { JobCards, type JobCardsOptions } from './slack/job-cards';
 import { People } from './slack/people';
@@ -39,6 +41,8 @@ export interface BotOverrides {
   alertLeaseMs?: number;
   /** The job cards' sweeper and claims (defaults in src/slack/job-cards.ts). */
   cards?: Pick<JobCardsOptions, 'sweepMs' | 'graceMs' | 'leaseMs'>;
+  /** How often the Kling account's packs are looked at (default 60 s; Kling is read at most once a minute). */
+  accountCheckMs?: number;
   /** Start the digest's cron (default true). */
   digestSchedule?: boolean;
   /**
@@ -178,6 +182,12 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
     now,
   });
   const workspaces = new Workspaces(ledger, { alertsChannelId: config.ALERT_CHANNEL_ID });
+  const account = new KlingAccount(background.db, backgroundLedger, kling, { now, logger, runoutDays: config.PACK_ALERT_DAYS });
+  registerAccountGauges(metrics, account, now);
+  const accountAlerts = new AccountAlerts({
+    client, account, logger, defaultAlertsChannel: config.ALERT_CHANNEL_ID,
+    everyMs: overrides.accountCheckMs, leaseMs: overrides.alertLeaseMs,
+  });
 
   worker.on((event: WorkerEvent) => {
     if (event.kind === 'job' && event.generation.state === 'failed' && event.generation.errorCode) {
@@ -187,7 +197,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
     notifier.handle(event);
   });
 
-  const deps: SlackDeps = { config, db, catalog, ledger, queue, worker, digest, cards, notifier, admins, people, pending: new PendingRequests(), workspaces, metrics, logger, acksFirst, ackWithinMs: overrides.ackWithinMs ?? 2_500 };
+  const deps: SlackDeps = { config, db, catalog, ledger, queue, worker, digest, account, cards, notifier, admins, people, pending: new PendingRequests(), workspaces, metrics, logger, acksFirst, ackWithinMs: overrides.ackWithinMs ?? 2_500 };
   registerListeners(app, deps);
   app.error(async (error) => {
     logger.error({ err: error }, 'Slack listener failed');
@@ -213,6 +223,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
       await worker.start();
       cards.start();
       notifier.start();
+      accountAlerts.start();
       if (overrides.digestSchedule !== false) await digest.start();
       logger.info({ port, mode: config.SLACK_APP_TOKEN ? 'socket' : 'http' }, 'kling-budget-bot is running');
     },
@@ -224,6 +235,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
       await digest.stop();
       await worker.stop();
       await notifier.stop();
+      await accountAlerts.stop();
       await cards.stop();
       if (background !== database) await background.close();
       await database.close();

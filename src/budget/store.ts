@@ -241,3 +241,11 @@ export async function markAlertDelivered(db: Db, key: AlertKey): Promise<void> {
   await db.execute(sql`update budget_alerts set delivered_at = now() where ${isAlert(key)} and delivered_at is null`);
 }
 
+
+/** Actual costs committed in [from, to) across every workspace, and when the first of them was committed. */
+export async function committedBetween(db: Db, from: Date, to: Date): Promise<{ mc: number; firstAt: Date | null }> {
+  const [row] = await rows<{ mc: number | null; firstAt: string | null }>(db, sql`
+    select sum(actual_mc) as mc, min(settled_at) as "firstAt" from holds
+    where status = 'committed' and settled_at >= ${from.toISOString()}::timestamptz and settled_at < ${to.toISOString()}::timestamptz`);
+  return { mc: Number(row?.mc ?? 0), firstAt: row?.firstAt ? new Date(row.firstAt) : null };
+}

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { KlingAccount } from '../account';
 import type { Db } from '../db';
 import { creditTotals, jobsByState } from './store';
 
@@ -44,3 +45,31 @@ export function createMetrics(db: Db) {
 }
 
 export type BotMetrics = ReturnType<typeof createMetrics>;
+
+/** The Kling packs on /metrics: units left (projected from the last reading) and seconds until each expires. */
+export function registerAccountGauges(metrics: BotMetrics, account: Pick<KlingAccount, 'status'>, now: () => Date) {
+  const registers = [metrics.registry];
+  const status = () => account.status();
+  return {
+    packUnits: new Gauge({
+      name: 'kling_bot_pack_units',
+      help: 'Units left in each Kling resource pack: the last reading less what the ledger committed since',
+      labelNames: ['pack', 'status'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const p of (await status()).packs) this.set({ pack: p.name, status: p.status }, Math.max(0, p.remainingMc) / 1000);
+      },
+    }),
+    packExpiry: new Gauge({
+      name: 'kling_bot_pack_expiry_seconds',
+      help: 'Seconds until each Kling resource pack expires (negative once expired)',
+      labelNames: ['pack'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const p of (await status()).packs) this.set({ pack: p.name }, (p.expiresAt.getTime() - now().getTime()) / 1000);
+      },
+    }),
+  };
+}

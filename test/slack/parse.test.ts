@@ -112,6 +112,10 @@ describe('parseCommand: the other commands', () => {
     ['budget confirm 20', { kind: 'budget-confirm', thresholdMc: 20_000 }],
     ['budget confirm 0.5', { kind: 'budget-confirm', thresholdMc: 500 }],
     ['budget confirm OFF', { kind: 'budget-confirm', thresholdMc: null }],
+    ['account', { kind: 'account' }],
+    ['account alerts 5', { kind: 'account-alerts', alert: 'runout', days: 5 }],
+    ['account alerts off', { kind: 'account-alerts', alert: 'runout', days: 0 }],
+    ['account expiry 14', { kind: 'account-alerts', alert: 'expiry', days: 14 }],
   ])('"%s"', (text, expected) => {
     expect(parseCommand(text)).toEqual(expected);
   });
@@ -133,6 +137,11 @@ describe('parseCommand: the other commands', () => {
     ['cancel <!channel>', /is not a job id/, 'cancel'],
     ['digest later', /`later` is not a digest action/, 'digest'],
     ['history please', /`please` is more than this command takes/, 'history'],
+    ['account topup', /`topup` is not an account action/, 'accountAlerts'],
+    ['account alerts soon', /`soon` is not a number of days between 1 and 365/, 'accountAlerts'],
+    ['account alerts 0', /`0` is not a number of days/, 'accountAlerts'],
+    ['account expiry', /Say a number of days, or off/, 'accountAlerts'],
+    ['account alerts 3 days', /`days` is more than this command takes/, 'accountAlerts'],
   ])('"%s" → a clear mistake', (text, message, usage) => {
     const error = mistake(text);
     expect(error.message).toMatch(message);

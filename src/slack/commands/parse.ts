@@ -25,6 +25,8 @@ export const USAGE = {
   cancel: '/kling cancel <id>',
   help: '/kling help',
   digest: '/kling digest now|preview',
+  account: '/kling account',
+  accountAlerts: '/kling account alerts <days>|off · /kling account expiry <days>|off',
 } as const;
 
 export type UsageKey = keyof typeof USAGE;
@@ -60,7 +62,10 @@ export type Command =
   /** null: nobody is asked to confirm. */
   | { kind: 'budget-confirm'; thresholdMc: Millicredits | null }
   | { kind: 'status' | 'cancel'; id: string }
-  | { kind: 'digest'; action: 'now' | 'preview' };
+  | { kind: 'digest'; action: 'now' | 'preview' }
+  | { kind: 'account' }
+  /** days 0: the alert is off. */
+  | { kind: 'account-alerts'; alert: 'runout' | 'expiry'; days: number };
 
 /** Kling's prompt limit, as the pricing catalog checks it. */
 export const PROMPT_LIMIT = MAX_PROMPT_CHARS;
@@ -257,6 +262,8 @@ export function parseCommand(text: string): Command {
     }
     case 'budget':
       return parseBudget(rest);
+    case 'account':
+      return parseAccount(rest);
   }
   throw new UsageError(`\`${excerpt(first!.value)}\` is not a /kling command.`);
 }
@@ -293,4 +300,23 @@ function parseBudget(tokens: Token[]): Command {
     }
   }
   throw new UsageError(`\`${excerpt(tokens[0]!.value)}\` is not a budget action: use set, thresholds, alerts or confirm.`, 'budget');
+}
+
+function parseAccount(tokens: Token[]): Command {
+  const action = tokens[0]?.value.toLowerCase();
+  if (action === undefined) return { kind: 'account' };
+  if (action !== 'alerts' && action !== 'expiry') {
+    throw new UsageError(`\`${excerpt(tokens[0]!.value)}\` is not an account action: use alerts or expiry.`, 'accountAlerts');
+  }
+  const value = tokens[1]?.value.toLowerCase();
+  expectEnd(tokens, 2, 'accountAlerts');
+  const alert = action === 'alerts' ? 'runout' : 'expiry';
+  if (value === 'off') return { kind: 'account-alerts', alert, days: 0 };
+  if (!value || !/^\d{1,3}$/.test(value) || Number(value) < 1 || Number(value) > 365) {
+    throw new UsageError(
+      value ? `\`${excerpt(tokens[1]!.value)}\` is not a number of days between 1 and 365 (or off).` : 'Say a number of days, or off.',
+      'accountAlerts',
+    );
+  }
+  return { kind: 'account-alerts', alert, days: Number(value) };
 }

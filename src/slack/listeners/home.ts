@@ -23,8 +23,14 @@ export async function publishHome(userId: string, teamId: string, client: WebCli
     deps.queue.history(teamId, userId, RECENT_JOBS),
     deps.admins.isAdmin(userId),
   ]);
-  const budgets = await deps.ledger.usages(refs.slice(0, HOME_BUDGETS_SHOWN).map((b) => b.id));
-  const view = homeTab({ mine, budgets, moreBudgets: refs.length - budgets.length, jobs, isAdmin, creditPriceUsd: deps.config.CREDIT_PRICE_USD });
+  const [budgets, account] = await Promise.all([
+    deps.ledger.usages(refs.slice(0, HOME_BUDGETS_SHOWN).map((b) => b.id)),
+    isAdmin ? deps.account.status() : undefined,
+  ]);
+  const view = homeTab({
+    mine, budgets, moreBudgets: refs.length - budgets.length, jobs, isAdmin, creditPriceUsd: deps.config.CREDIT_PRICE_USD,
+    ...(account && { account }),
+  });
   await client.views.publish({ user_id: userId, view: view as never });
 }
 

@@ -1,5 +1,6 @@
 import type { App } from '@slack/bolt';
 import type { CommandHandlers, Feature, SlackDeps } from '../deps';
+import { account } from './account';
 import { approvals } from './approvals';
 import { batch } from './batch';
 import { budget } from './budget';
@@ -12,7 +13,7 @@ import { queue } from './queue';
 import { registerSlashCommand } from './slash';
 
 /** Every feature of the app. A new one (batch, App Home, approvals) is a file here and a line in this list. */
-export const features: Feature[] = [generate, jobs, budget, digest, help, queue, approvals, batch, home];
+export const features: Feature[] = [generate, jobs, budget, digest, help, queue, approvals, batch, home, account];
 
 export function registerListeners(app: App, deps: SlackDeps, list: Feature[] = features): void {
   const handlers: CommandHandlers = Object.assign({}, ...list.map((f) => f.commands ?? {}));
