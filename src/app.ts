@@ -10,7 +10,7 @@ import { ConfigError, klingAuth, type Config } from './config';
 import { openDatabase } from './db';
 import { DigestService } from './digest';
 import { GenerationQueue, Worker, type WorkerEvent, type WorkerOptions } from './generations';
-import { createMetrics, registerAccountGauges } from './http/metrics';
+import { createMetrics, observeEstimate, registerAccountGauges } from './http/metrics';
 import { httpRoutes } from './http/routes';
 import { KlingClient } from './kling';
 import { createLogger, type Logger } from './log';
@@ -193,6 +193,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
     if (event.kind === 'job' && event.generation.state === 'failed' && event.generation.errorCode) {
       metrics.klingErrors.inc({ code: String(event.generation.errorCode) });
     }
+    if (event.kind === 'job' && event.generation.state === 'succeeded') observeEstimate(metrics, event.generation);
     if (event.kind === 'queue-paused') metrics.klingErrors.inc({ code: String(event.code) });
     notifier.handle(event);
   });

@@ -4,7 +4,7 @@
  * /account/costs reports what was left `costsLagMs` ago, as Kling's figure lags by up to 12 hours.
  */
 
-export interface SimPack {
+interface SimPack {
   id: string;
   name?: string;
   units: number;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBot, type Bot } from '../../src/app';
 import { loadConfig } from '../../src/config';
+import { DigestStore } from '../../src/digest';
 import { createLogger } from '../../src/log';
 import { BOT_TOKEN, SIGNING_SECRET, startHarness, textOf, type Harness } from '../slack/harness';
 
@@ -93,6 +94,29 @@ describe('the Kling account with two replicas', () => {
     const metrics = await (await fetch(`${h.botUrl}/metrics`)).text();
     expect(metrics).toMatch(/kling_bot_pack_units\{pack="Trial pack",status="online"\} 2\b/);
     expect(metrics).toMatch(/kling_bot_pack_expiry_seconds\{pack="Standard pack"\} \d+/);
+
+    // Each settled job's estimate against Kling's charge, on whichever replica settled it: both exact here.
+    const otherMetrics = await (await fetch(`http://127.0.0.1:${second.port}/metrics`)).text();
+    const observed = (text: string, series: string) =>
+      Number(new RegExp(`^${series} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    const exact = 'kling_bot_estimate_error_ratio_bucket\\{le="0"\\}';
+    expect(
+      observed(metrics, 'kling_bot_estimate_error_ratio_count') +
+        observed(otherMetrics, 'kling_bot_estimate_error_ratio_count'),
+    ).toBe(2);
+    expect(observed(metrics, exact) + observed(otherMetrics, exact)).toBe(2);
+    const below = 'kling_bot_estimate_error_ratio_bucket\\{le="-0.001"\\}';
+    expect(observed(metrics, below) + observed(otherMetrics, below)).toBe(0);
+
+    // The digest's week: two jobs, charged exactly what was estimated.
+    const store = new DigestStore(h.database.db);
+    const [workspace] = await store.workspaces();
+    const week = await store.estimates(
+      workspace!.teamId,
+      new Date(clock().getTime() - 7 * DAY),
+      new Date(clock().getTime() + 1000),
+    );
+    expect(week).toEqual({ jobs: 2, chargedMc: 3000, deviationMc: 0 });
   });
 
   it('reconciles once a day: a task Kling charged that the ledger does not know, or charged differently', async () => {
