@@ -165,6 +165,7 @@ CREATE TABLE "kling_account" (
 	"packs" jsonb,
 	"runout_days" integer,
 	"expiry_days" integer,
+	"reconcile_tolerance_mc" bigint DEFAULT 0,
 	"reconciled_on" text
 );
 --> statement-breakpoint

@@ -2,6 +2,7 @@ import type { Ledger } from '../budget';
 import type { Db } from '../db';
 import type { KlingClient } from '../kling';
 import type { Logger } from '../log';
+import type { Millicredits } from '../money/credits';
 import * as store from './store';
 import type { AccountAlert, AccountSettings, AccountStatus, PackView } from './types';
 
@@ -61,6 +62,14 @@ export class KlingAccount {
     if (!Number.isInteger(days) || days < 0 || days > 365)
       throw new RangeError(`${days} is not a number of days between 0 and 365`);
     await store.saveSettings(this.db, kind === 'runout' ? { runoutDays: days } : { expiryDays: days });
+  }
+
+  /** null switches the reconciliation's alerts off (and the daily call to Kling with them). */
+  async setReconcileTolerance(toleranceMc: Millicredits | null): Promise<void> {
+    if (toleranceMc !== null && !(Number.isSafeInteger(toleranceMc) && toleranceMc >= 0)) {
+      throw new RangeError(`${toleranceMc} is not a whole, non-negative number of millicredits`);
+    }
+    await store.saveSettings(this.db, { reconcileToleranceMc: toleranceMc });
   }
 
   /** The packs as last read, less what the ledger committed since; the pace and when the units run out. */
@@ -149,6 +158,8 @@ export class KlingAccount {
   async reconcile(): Promise<AccountAlert[]> {
     const now = this.now();
     const day = now.toISOString().slice(0, 10);
+    const { reconcileToleranceMc: tolerance } = await this.settings();
+    if (tolerance === null) return [];
     // A failed day is not tried again: tomorrow's window covers it too.
     if (!(await store.claimReconciliation(this.db, day))) return [];
     // Deductions of the last hour are left for tomorrow: the bot may not have settled those tasks yet.
@@ -163,7 +174,7 @@ export class KlingAccount {
     const alerts: AccountAlert[] = [];
     for (const [taskId, chargedMc] of charged) {
       const ledgerMc = known.has(taskId) ? (known.get(taskId) ?? null) : null;
-      if (ledgerMc === chargedMc) continue;
+      if (ledgerMc !== null && Math.abs(ledgerMc - chargedMc) <= tolerance) continue;
       alerts.push({ kind: 'reconcile', key: `reconcile:${taskId}:${chargedMc}`, taskId, chargedMc, ledgerMc });
     }
     return alerts;
@@ -191,5 +202,7 @@ function settingsOf(row: store.AccountRow | undefined, options: KlingAccountOpti
   return {
     runoutDays: row?.runoutDays ?? options.runoutDays ?? 3,
     expiryDays: row?.expiryDays ?? options.expiryDays ?? 7,
+    // A row not written yet has the column's default: alert on any difference.
+    reconcileToleranceMc: row ? row.reconcileToleranceMc : 0,
   };
 }

@@ -18,13 +18,15 @@ export interface AccountRow {
   packs: StoredPack[] | string | null;
   runoutDays: number | null;
   expiryDays: number | null;
+  reconcileToleranceMc: number | null;
 }
 
 export async function account(db: Db): Promise<AccountRow | undefined> {
   const [row] = await rows<AccountRow>(
     db,
     sql`
-    select read_at as "readAt", packs, runout_days as "runoutDays", expiry_days as "expiryDays"
+    select read_at as "readAt", packs, runout_days as "runoutDays", expiry_days as "expiryDays",
+           reconcile_tolerance_mc as "reconcileToleranceMc"
     from kling_account where id = ${ID}`,
   );
   return row;
@@ -53,13 +55,19 @@ export async function saveReading(db: Db, packs: StoredPack[], readAt: Date): Pr
   );
 }
 
-/** null leaves a setting as it is. */
-export async function saveSettings(db: Db, settings: { runoutDays?: number; expiryDays?: number }): Promise<void> {
+/** Only the settings given change; reconcileToleranceMc null switches the reconciliation's alerts off. */
+export async function saveSettings(
+  db: Db,
+  settings: { runoutDays?: number; expiryDays?: number; reconcileToleranceMc?: number | null },
+): Promise<void> {
   await ensure(db);
-  await db.execute(sql`update kling_account set
-    runout_days = coalesce(${settings.runoutDays ?? null}::int, runout_days),
-    expiry_days = coalesce(${settings.expiryDays ?? null}::int, expiry_days)
-    where id = ${ID}`);
+  const sets = [];
+  if (settings.runoutDays !== undefined) sets.push(sql`runout_days = ${settings.runoutDays}`);
+  if (settings.expiryDays !== undefined) sets.push(sql`expiry_days = ${settings.expiryDays}`);
+  if (settings.reconcileToleranceMc !== undefined)
+    sets.push(sql`reconcile_tolerance_mc = ${settings.reconcileToleranceMc}`);
+  if (!sets.length) return;
+  await db.execute(sql`update kling_account set ${sql.join(sets, sql`, `)} where id = ${ID}`);
 }
 
 /** True for one caller across replicas per day (`day` as YYYY-MM-DD). */

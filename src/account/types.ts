@@ -19,6 +19,8 @@ export interface AccountSettings {
   runoutDays: number;
   /** Alert when a pack with units left expires within this many days; 0: off. */
   expiryDays: number;
+  /** Alert on a task Kling charged more than this above or below the ledger; null: off. */
+  reconcileToleranceMc: Millicredits | null;
 }
 
 export interface AccountStatus {

@@ -30,7 +30,7 @@ export interface SlackDeps {
   worker: Pick<Worker, 'wake' | 'resume'>;
   digest: Pick<DigestService, 'postNow' | 'preview'>;
   /** The Kling account's packs and alert settings (admins). */
-  account: Pick<KlingAccount, 'status' | 'setAlertDays'>;
+  account: Pick<KlingAccount, 'status' | 'setAlertDays' | 'setReconcileTolerance'>;
   cards: JobCards;
   notifier: Notifier;
   admins: Admins;

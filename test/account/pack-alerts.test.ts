@@ -143,5 +143,24 @@ describe('the Kling account with two replicas', () => {
     expect(textOf((await h.command('U0ADA', 'account expiry 10')).ack)).toContain('within 10 days');
     expect(textOf((await h.command('U0ADA', 'account')).ack)).toContain('units run out: off');
     expect(textOf((await h.command('U0GRACE', 'account alerts 5')).ack)).toContain('Only workspace admins');
+
+    // A tolerance for the reconciliation: a task charged 1.5 units off passes, a task the ledger lacks does not.
+    expect(textOf((await h.command('U0ADA', 'account reconcile 3')).ack)).toContain('more than 3 credits');
+    const [, second] = h.kling.tasks().filter((t) => t.status === 'succeed');
+    h.kling.account!.rewriteCharge(second!.taskId, 3);
+    h.kling.account!.recordCharge({ taskId: 'ghost-two', units: 0.5 }, clock().getTime());
+    const billingCalls = () => h.kling.requests.filter((r) => r.path === '/account/billing/package').length;
+    offset += DAY;
+    await h.slack.waitFor(() => alerts('ghost-two').length > 0, 15_000);
+    await settle(1_000);
+    expect(alerts('ghost-two')).toHaveLength(1);
+    expect(alerts(second!.taskId)).toHaveLength(0);
+    expect(billingCalls()).toBe(3);
+
+    expect(textOf((await h.command('U0ADA', 'account reconcile off')).ack)).toContain('no longer checked');
+    offset += DAY;
+    await settle(1_000);
+    expect(billingCalls()).toBe(3); // off: Kling is not even asked
+    expect(alerts('ghost')).toHaveLength(2); // and nothing was posted twice
   });
 });

@@ -116,6 +116,8 @@ describe('parseCommand: the other commands', () => {
     ['account alerts 5', { kind: 'account-alerts', alert: 'runout', days: 5 }],
     ['account alerts off', { kind: 'account-alerts', alert: 'runout', days: 0 }],
     ['account expiry 14', { kind: 'account-alerts', alert: 'expiry', days: 14 }],
+    ['account reconcile 0.5', { kind: 'account-reconcile', toleranceMc: 500 }],
+    ['account reconcile OFF', { kind: 'account-reconcile', toleranceMc: null }],
   ])('"%s"', (text, expected) => {
     expect(parseCommand(text)).toEqual(expected);
   });
@@ -141,6 +143,8 @@ describe('parseCommand: the other commands', () => {
     ['account alerts soon', /`soon` is not a number of days between 1 and 365/, 'accountAlerts'],
     ['account alerts 0', /`0` is not a number of days/, 'accountAlerts'],
     ['account expiry', /Say a number of days, or off/, 'accountAlerts'],
+    ['account reconcile', /Say how many credits a task may differ/, 'accountReconcile'],
+    ['account reconcile lots', /`lots` is not a number of credits/, 'accountReconcile'],
     ['account alerts 3 days', /`days` is more than this command takes/, 'accountAlerts'],
   ])('"%s" → a clear mistake', (text, message, usage) => {
     const error = mistake(text);

@@ -1,4 +1,4 @@
-import { integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 /**
  * The Kling account the API key draws on (one row, id 'kling'), shared by every workspace and replica: the last
@@ -17,6 +17,8 @@ export const klingAccount = pgTable('kling_account', {
   runoutDays: integer('runout_days'),
   /** Alert when a pack with units left expires within this many days; null: 7; 0: off. */
   expiryDays: integer('expiry_days'),
+  /** The daily reconciliation alerts on a task Kling charged this much more or less than the ledger; null: off. */
+  reconcileToleranceMc: bigint('reconcile_tolerance_mc', { mode: 'number' }).default(0),
   /** The last day (UTC date) the packs' deductions were reconciled with the ledger, and by whom. */
   reconciledOn: text('reconciled_on'),
 });

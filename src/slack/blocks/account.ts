@@ -13,6 +13,13 @@ function alertSetting(days: number, what: string): string {
   return days > 0 ? `${what} within ${days} day${days === 1 ? '' : 's'}` : `${what}: off`;
 }
 
+function reconcileSetting(toleranceMc: number | null): string {
+  if (toleranceMc === null) return "Kling's charges against the ledger: off";
+  return toleranceMc
+    ? `a task charged more than ${units(toleranceMc)} off the ledger`
+    : 'a task charged differently from the ledger';
+}
+
 export function accountBlocks(status: AccountStatus): Block[] {
   if (!status.readAt) return [section('The Kling account has not been read yet: its packs show here within a minute.')];
   const blocks: Block[] = status.packs.map((p) =>
@@ -31,8 +38,9 @@ export function accountBlocks(status: AccountStatus): Block[] {
         `${units(status.committedSinceMc)} committed since then are taken off. ${pace}.`,
     ),
     context(
-      `Alerts: ${alertSetting(status.settings.runoutDays, 'units run out')} · ${alertSetting(status.settings.expiryDays, 'a pack expires with units left')} ` +
-        `(\`${escape(USAGE.accountAlerts)}\`)`,
+      `Alerts: ${alertSetting(status.settings.runoutDays, 'units run out')} · ` +
+        `${alertSetting(status.settings.expiryDays, 'a pack expires with units left')} · ${reconcileSetting(status.settings.reconcileToleranceMc)} ` +
+        `(\`${escape(USAGE.accountAlerts)}\` · \`${escape(USAGE.accountReconcile)}\`)`,
     ),
   );
   return blocks;

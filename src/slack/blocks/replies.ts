@@ -32,7 +32,7 @@ export function help(): Message {
     ['status', 'one job'],
     ['cancel', 'a job that has not reached Kling yet'],
   ] as const;
-  const admin = [USAGE.budgetSet, USAGE.budgetThresholds, USAGE.budgetAlerts, USAGE.budgetConfirm, USAGE.digest, USAGE.account, USAGE.accountAlerts];
+  const admin = [USAGE.budgetSet, USAGE.budgetThresholds, USAGE.budgetAlerts, USAGE.budgetConfirm, USAGE.digest, USAGE.account, USAGE.accountAlerts, USAGE.accountReconcile];
   return message('How to use /kling', [
     section(`*/kling* makes Kling AI videos within the team's budgets.\n${lines.map(([k, what]) => `\`${escape(USAGE[k])}\`\n      ${what}`).join('\n')}`),
     section(`*Admins*\n${admin.map((u) => `\`${escape(u)}\``).join('\n')}`),

@@ -27,6 +27,7 @@ export const USAGE = {
   digest: '/kling digest now|preview',
   account: '/kling account',
   accountAlerts: '/kling account alerts <days>|off · /kling account expiry <days>|off',
+  accountReconcile: '/kling account reconcile <credits>|off',
 } as const;
 
 export type UsageKey = keyof typeof USAGE;
@@ -65,7 +66,9 @@ export type Command =
   | { kind: 'digest'; action: 'now' | 'preview' }
   | { kind: 'account' }
   /** days 0: the alert is off. */
-  | { kind: 'account-alerts'; alert: 'runout' | 'expiry'; days: number };
+  | { kind: 'account-alerts'; alert: 'runout' | 'expiry'; days: number }
+  /** null: the daily reconciliation's alerts are off. */
+  | { kind: 'account-reconcile'; toleranceMc: Millicredits | null };
 
 /** Kling's prompt limit, as the pricing catalog checks it. */
 export const PROMPT_LIMIT = MAX_PROMPT_CHARS;
@@ -305,8 +308,14 @@ function parseBudget(tokens: Token[]): Command {
 function parseAccount(tokens: Token[]): Command {
   const action = tokens[0]?.value.toLowerCase();
   if (action === undefined) return { kind: 'account' };
+  if (action === 'reconcile') {
+    expectEnd(tokens, 2, 'accountReconcile');
+    if (tokens[1]?.value.toLowerCase() === 'off') return { kind: 'account-reconcile', toleranceMc: null };
+    const missing = 'Say how many credits a task may differ from what Kling charged before an alert (0: any difference), or off.';
+    return { kind: 'account-reconcile', toleranceMc: parseAmount(tokens[1], 'accountReconcile', missing) };
+  }
   if (action !== 'alerts' && action !== 'expiry') {
-    throw new UsageError(`\`${excerpt(tokens[0]!.value)}\` is not an account action: use alerts or expiry.`, 'accountAlerts');
+    throw new UsageError(`\`${excerpt(tokens[0]!.value)}\` is not an account action: use alerts, expiry or reconcile.`, 'accountAlerts');
   }
   const value = tokens[1]?.value.toLowerCase();
   expectEnd(tokens, 2, 'accountAlerts');

@@ -1,3 +1,4 @@
+import { formatCredits } from '../../money/credits';
 import { accountStatus } from '../blocks/account';
 import * as replies from '../blocks/replies';
 import type { Feature } from '../deps';
@@ -25,6 +26,20 @@ export const account: Feature = {
           days === 0
             ? `:white_check_mark: No more alerts when ${what}.`
             : `:white_check_mark: An alert is posted when ${what} within ${days} day${days === 1 ? '' : 's'}.`,
+        ),
+      );
+    },
+
+    async 'account-reconcile'(ctx, deps) {
+      if (!(await deps.admins.isAdmin(ctx.scope.userId))) return ctx.ack(NOT_ADMIN);
+      const { toleranceMc } = ctx.command;
+      await deps.account.setReconcileTolerance(toleranceMc);
+      const differing = toleranceMc ? `more than ${formatCredits(toleranceMc)} credits` : 'anything';
+      await ctx.ack(
+        replies.notice(
+          toleranceMc === null
+            ? ":white_check_mark: Kling's charges are no longer checked against the ledger."
+            : `:white_check_mark: Once a day, a task Kling charged ${differing} above or below the ledger is an alert.`,
         ),
       );
     },
