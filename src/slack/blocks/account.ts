@@ -1,4 +1,4 @@
-import type { AccountAlert, AccountStatus } from '../../account';
+import type { AccountAlert, AccountStatus, PackView } from '../../account';
 import { formatCredits } from '../../money/credits';
 import { USAGE } from '../commands/parse';
 import { escape } from '../escape';
@@ -7,6 +7,7 @@ import { slackDate } from './format';
 
 /** The Kling account's packs for admins (/kling account, App Home) and its alerts. */
 
+const PACKS_SHOWN = 5;
 const units = (mc: number) => `${formatCredits(Math.max(0, Math.round(mc)))} units`;
 
 function alertSetting(days: number, what: string): string {
@@ -22,12 +23,19 @@ function reconcileSetting(toleranceMc: number | null): string {
 
 export function accountBlocks(status: AccountStatus): Block[] {
   if (!status.readAt) return [section('The Kling account has not been read yet: its packs show here within a minute.')];
-  const blocks: Block[] = status.packs.map((p) =>
-    section(
-      `*${escape(p.name)}* (${escape(p.status)})\n${units(p.remainingMc)} left of ${units(p.totalMc)} · expires ${slackDate(p.expiresAt)}`,
-    ),
-  );
+  // Packs in use first, soonest to expire first; the tab and the message stay within Slack's block limits.
+  const live = (p: PackView) => (p.status === 'online' ? 0 : 1);
+  const packs = [...status.packs].sort((a, b) => live(a) - live(b) || a.expiresAt.getTime() - b.expiresAt.getTime());
+  const blocks: Block[] = packs
+    .slice(0, PACKS_SHOWN)
+    .map((p) =>
+      section(
+        `*${escape(p.name)}* (${escape(p.status)})\n${units(p.remainingMc)} left of ${units(p.totalMc)} · expires ${slackDate(p.expiresAt)}`,
+      ),
+    );
   if (!blocks.length) blocks.push(section('Kling reports no resource packs on this account.'));
+  if (packs.length > PACKS_SHOWN)
+    blocks.push(context(`…and ${packs.length - PACKS_SHOWN} more packs, expired or used up.`));
   const pace =
     status.paceMcPerDay > 0
       ? `${units(status.paceMcPerDay)} a day at the current pace${status.runsOutAt ? `, running out about ${slackDate(status.runsOutAt)}` : ''}`
