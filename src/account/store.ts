@@ -108,7 +108,8 @@ export async function claimAlert(db: Db, key: string, channelId: string, now: Da
   const claimed = await rows(
     db,
     sql`
-    insert into account_alerts (key, channel_id, claimed_until, created_at) values (${key}, ${channelId}, ${ts(until)}, ${ts(now)})
+    insert into account_alerts (key, channel_id, claimed_until, created_at)
+    values (${key}, ${channelId}, ${ts(until)}, ${ts(now)})
     on conflict (key, channel_id) do update set claimed_until = excluded.claimed_until
     where account_alerts.delivered_at is null and account_alerts.claimed_until < ${ts(now)}
     returning 1`,

@@ -72,7 +72,7 @@ describe('the Kling account with two replicas', () => {
     expect(costsReads()).toBe(1);
   });
 
-  it('shows the packs less what the ledger committed since the reading, and warns once they run out at this pace', async () => {
+  it("shows the packs less the ledger's commits since the reading; warns once they run out at this pace", async () => {
     for (const prompt of ['a fox', 'a heron']) {
       await h.command('U0GRACE', `generate ${prompt} --model kling-v2-5-turbo --mode std --duration 5`);
     }

@@ -30,7 +30,8 @@ export function accountBlocks(status: AccountStatus): Block[] {
     .slice(0, PACKS_SHOWN)
     .map((p) =>
       section(
-        `*${escape(p.name)}* (${escape(p.status)})\n${units(p.remainingMc)} left of ${units(p.totalMc)} · expires ${slackDate(p.expiresAt)}`,
+        `*${escape(p.name)}* (${escape(p.status)})\n` +
+          `${units(p.remainingMc)} left of ${units(p.totalMc)} · expires ${slackDate(p.expiresAt)}`,
       ),
     );
   if (!blocks.length) blocks.push(section('Kling reports no resource packs on this account.'));
@@ -38,7 +39,8 @@ export function accountBlocks(status: AccountStatus): Block[] {
     blocks.push(context(`…and ${packs.length - PACKS_SHOWN} more packs, expired or used up.`));
   const pace =
     status.paceMcPerDay > 0
-      ? `${units(status.paceMcPerDay)} a day at the current pace${status.runsOutAt ? `, running out about ${slackDate(status.runsOutAt)}` : ''}`
+      ? `${units(status.paceMcPerDay)} a day at the current pace` +
+        (status.runsOutAt ? `, running out about ${slackDate(status.runsOutAt)}` : '')
       : 'no spending in the last days';
   blocks.push(
     context(
@@ -47,7 +49,8 @@ export function accountBlocks(status: AccountStatus): Block[] {
     ),
     context(
       `Alerts: ${alertSetting(status.settings.runoutDays, 'units run out')} · ` +
-        `${alertSetting(status.settings.expiryDays, 'a pack expires with units left')} · ${reconcileSetting(status.settings.reconcileToleranceMc)} ` +
+        `${alertSetting(status.settings.expiryDays, 'a pack expires with units left')} · ` +
+        `${reconcileSetting(status.settings.reconcileToleranceMc)} ` +
         `(\`${escape(USAGE.accountAlerts)}\` · \`${escape(USAGE.accountReconcile)}\`)`,
     ),
   );
@@ -74,7 +77,8 @@ export function accountAlert(alert: AccountAlert): Message {
     case 'expiry':
       return message('A Kling pack expires with units left', [
         section(
-          `:hourglass: *${escape(alert.pack.name)} expires ${slackDate(alert.pack.expiresAt)}* with ${units(alert.pack.remainingMc)} left: ` +
+          `:hourglass: *${escape(alert.pack.name)} expires ${slackDate(alert.pack.expiresAt)}* ` +
+            `with ${units(alert.pack.remainingMc)} left: ` +
             'Kling forfeits unused units at expiry.',
         ),
         context(`Warned ${alert.days} days ahead. \`/kling account\` shows the packs.`),
