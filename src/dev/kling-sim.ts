@@ -7,6 +7,7 @@ import { ENDPOINT_PATHS } from '../kling/client';
 import { KLING_CODES } from '../kling/errors';
 import { signWebhook } from '../kling/callback';
 import type { KlingTaskStatus } from '../kling/schema';
+import { SimAccount, SimAccountError, type SimAccountOptions } from './kling-sim-account';
 
 /**
  * A stand-in for Kling's legacy API on loopback, faithful where the bot's money and safety depend on it:
@@ -34,6 +35,8 @@ export interface KlingSimulatorOptions {
   webhookSecret?: string;
   /** The server's clock, for token nbf/exp checks and timestamps. */
   now?: () => number;
+  /** Packs that expire, /account/costs with a lag, and per-task billing records; `balance` defaults to their sum. */
+  account?: SimAccountOptions;
 }
 
 /**
@@ -88,6 +91,8 @@ export interface KlingSimulator {
   endTask(taskId: string, outcome: 'succeed' | 'failed', message?: string): void;
   /** Units left in the pack. */
   balance(): number;
+  /** The packs and billing records, when `account` was given. */
+  account?: SimAccount;
   close(): Promise<void>;
 }
 
@@ -150,9 +155,11 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
   const queuedMs = options.timings?.queuedMs ?? 10;
   const processingMs = options.timings?.processingMs ?? 30;
   const failRate = options.failRate ?? 0;
-  const initialMc = Math.round((options.balance ?? 1_000_000) * 1000);
-
   const startedAt = now();
+  const account = options.account && new SimAccount(options.account, startedAt);
+  const packUnits = options.account?.packs.reduce((sum, p) => sum + p.units, 0);
+  const initialMc = Math.round((options.balance ?? packUnits ?? 1_000_000) * 1000);
+
   let balanceMc = initialMc;
   let failDebt = 0;
   let tasksInFlight = 0;
@@ -281,6 +288,11 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
       videos.set(id, { task, duration, url: video.url });
     }
     balanceMc = Math.max(0, balanceMc - task.costMc); // units go only for a task that succeeded (reference §6.6)
+    account?.charge({
+      taskId: task.taskId, endpoint: task.endpoint, units: task.costMc / 1000, duration: task.videos[0]?.duration ?? '0',
+      modelName: String(task.request.source?.model_name ?? task.request.body.model_name ?? ''),
+      mode: String(task.request.source?.mode ?? task.request.body.mode ?? 'std'),
+    }, now());
     move(task, 'succeed');
   }
 
@@ -333,7 +345,7 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
       body: input,
       ...(parent && { source: { model_name: String(parent.task.request.source?.model_name ?? parent.task.request.body.model_name), mode: (parent.task.request.source?.mode ?? parent.task.request.body.mode) as string | undefined } }),
     });
-    if (credits > balanceMc) throw new Refusal(1102, 'Resource pack exhausted or expired');
+    if (credits > balanceMc || (account && credits > account.available(now()) * 1000)) throw new Refusal(1102, 'Resource pack exhausted or expired');
     // Kling's concurrency rule: an image task holds one slot per image (n), anything else one.
     const slots = endpoint === 'images/generations' ? Number(request.body.n ?? input.n ?? 1) : 1;
     if (slotsInUse + slots > concurrency) throw new Refusal(1303, 'parallel task over resource pack limit');
@@ -382,6 +394,7 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
     for (const field of ['start_time', 'end_time']) {
       if (!/^\d+$/.test(query.get(field) ?? '')) throw new Refusal(1201, `${field} is required (milliseconds)`);
     }
+    if (account) return account.costs(now());
     return {
       code: 0,
       msg: 'success',
@@ -407,6 +420,14 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
       if (method !== 'GET') throw new Refusal(1202, 'The requested method is invalid');
       return accountCosts(query);
     }
+    if (path === '/account/billing/package' && method === 'POST' && account) {
+      try {
+        return account.billing(body as Record<string, unknown>);
+      } catch (error) {
+        if (error instanceof SimAccountError) throw new Refusal(1201, error.message);
+        throw error;
+      }
+    }
     for (const endpoint of ENDPOINTS) {
       const base = ENDPOINT_PATHS[endpoint];
       if (path === base) {
@@ -430,12 +451,13 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
 
   function endpointOf(path: string): string | undefined {
     if (path === '/account/costs') return 'account/costs';
+    if (path === '/account/billing/package') return 'account/billing/package';
     return ENDPOINTS.find((e) => path === ENDPOINT_PATHS[e] || path.startsWith(`${ENDPOINT_PATHS[e]}/`));
   }
 
   function takeFault(method: string, path: string): FaultSpec | undefined {
     const endpoint = endpointOf(path);
-    const isCreate = method === 'POST' && endpoint !== undefined && endpoint !== 'account/costs';
+    const isCreate = method === 'POST' && endpoint !== undefined && !endpoint.startsWith('account/');
     const fault = faults.find(
       (f) =>
         f.left > 0 &&
@@ -548,6 +570,7 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
       chargeOverride = units;
     },
     balance: () => balanceMc / 1000,
+    ...(account && { account }),
     endTask: (id, outcome, message) => {
       const task = tasks.get(id);
       if (!task) throw new Error(`kling-sim: no task ${id}`);
