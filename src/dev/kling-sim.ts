@@ -2,11 +2,15 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes, randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import { builtInCatalog, MAX_PROMPT_CHARS, PricingError, promptLength, type KlingEndpoint, type PriceCatalog, type PricedRequest } from '../pricing';
+import {
+  builtInCatalog, isStandardEndpoint, MAX_PROMPT_CHARS, PricingError, promptLength,
+  type KlingEndpoint, type LegacyEndpoint, type PriceCatalog, type PricedRequest,
+} from '../pricing';
 import { ENDPOINT_PATHS } from '../kling/client';
 import { KLING_CODES } from '../kling/errors';
 import { signWebhook } from '../kling/callback';
 import type { KlingTaskStatus } from '../kling/schema';
+import { routeStandard, standardTaskData } from './kling-sim-standard';
 
 /**
  * A stand-in for Kling's legacy API on loopback, faithful where the bot's money and safety depend on it:
@@ -104,7 +108,7 @@ interface Task {
 const CREATE_ONLY: ReadonlySet<FaultKind> = new Set(['policy', 'fail-task', 'accept-then-timeout']);
 const RISK_CONTROL_MESSAGE = 'Failure to pass the risk control system: triggering the content risk control of the platform';
 const STRING_FIELDS = ['model_name', 'prompt', 'negative_prompt', 'mode', 'duration', 'sound', 'aspect_ratio', 'image', 'image_tail', 'video_id', 'human_image', 'cloth_image', 'callback_url', 'external_task_id', 'resolution'];
-const ENDPOINTS = Object.keys(ENDPOINT_PATHS) as KlingEndpoint[];
+const ENDPOINTS = Object.keys(ENDPOINT_PATHS) as LegacyEndpoint[];
 /** Endpoints whose results are images; the rest make videos. */
 const IMAGE_ENDPOINTS: ReadonlySet<KlingEndpoint> = new Set(['images/generations', 'kolors-virtual-try-on'] as const);
 
@@ -207,7 +211,7 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
   function notify(task: Task): void {
     if (!task.callbackUrl) return;
     const target = task.callbackUrl;
-    const body = JSON.stringify(taskData(task));
+    const body = JSON.stringify(isStandardEndpoint(task.endpoint) ? standardTaskData(task, formatUnits(task.costMc)) : taskData(task));
     const status = task.status;
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (options.webhookSecret) {
@@ -254,7 +258,7 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
     }
     const duration = task.parentVideo
       ? String(Number(task.parentVideo.duration) + 5)
-      : String(task.request.body.duration ?? '5');
+      : String(task.request.body.duration ?? (task.request.body.settings as { duration?: number } | undefined)?.duration ?? '5');
     if (IMAGE_ENDPOINTS.has(task.endpoint)) {
       task.images = Array.from({ length: task.slots }, (_, index) => ({ index, url: `${url}${served(`/media/${task.taskId}-${index}.png`)}` }));
     } else {
@@ -277,7 +281,7 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
     const need = (field: string) => {
       if (typeof body[field] !== 'string' || body[field] === '') throw new Refusal(1201, `${field} is required`);
     };
-    if (endpoint === 'text2video' || endpoint === 'images/generations') need('prompt');
+    if (endpoint === 'text2video' || endpoint === 'omni-video' || endpoint === 'images/generations' || isStandardEndpoint(endpoint)) need('prompt');
     if (endpoint === 'image2video' && !body.image && !body.image_tail) throw new Refusal(1201, 'image or image_tail is required');
     if (endpoint === 'video-extend') need('video_id');
     if (endpoint === 'kolors-virtual-try-on') {
@@ -292,13 +296,20 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
   }
 
   function quote(request: PricedRequest) {
+    let quoted;
     try {
-      return catalog.quote(request);
+      quoted = catalog.quote(request);
     } catch (error) {
       if (!(error instanceof PricingError)) throw error;
       if (error.reason === 'unknown_model') throw new Refusal(1203, `model is not supported: ${String(request.body.model_name)}`);
       throw new Refusal(1201, `${error.field ?? 'request'} is invalid: ${error.message}`);
     }
+    // Each model answers on its own API's path only (kling-v3-omni on omni-video, kling-3.0-turbo on the new standard).
+    if (quoted.request.endpoint !== request.endpoint) {
+      const model = request.body.model_name ?? request.endpoint.split('/')[1];
+      throw new Refusal(1201, `model_name is invalid: ${String(model)} is not supported on ${request.endpoint}`);
+    }
+    return quoted;
   }
 
   function create(endpoint: KlingEndpoint, body: unknown, fault?: FaultKind): Record<string, unknown> {
@@ -406,11 +417,23 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
         return taskData(find(endpoint, decodeURIComponent(path.slice(base.length + 1)), false));
       }
     }
+    const standard = routeStandard(
+      {
+        create: (endpoint, input) => create(endpoint, input, fault) as { task_id: string },
+        byId: (id) => tasks.get(id),
+        byExternalId: (id) => byExternal.get(id),
+        charged: (task) => (task.status === 'succeed' ? formatUnits(task.costMc) : '0'),
+        refuse: (code, message) => new Refusal(code, message),
+      },
+      method, path, query, body,
+    );
+    if (standard !== undefined) return standard;
     throw new Refusal(1202, `The requested method is invalid: ${method} ${path}`);
   }
 
   function endpointOf(path: string): string | undefined {
     if (path === '/account/costs') return 'account/costs';
+    if (isStandardEndpoint(path.slice(1))) return path.slice(1);
     return ENDPOINTS.find((e) => path === ENDPOINT_PATHS[e] || path.startsWith(`${ENDPOINT_PATHS[e]}/`));
   }
 
