@@ -509,6 +509,9 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
     try {
       const refusal = authenticate(req.headers.authorization);
       if (refusal) throw refusal;
+      // The new-standard API (3.0 Turbo onwards) takes an API key only, no signed token.
+      const standardPath = path === '/tasks' || isStandardEndpoint(path.slice(1));
+      if (standardPath && req.headers.authorization !== `Bearer ${keys.apiKey}`) throw new Refusal(1000, 'Authentication failed: this API takes an API key');
       if (!bodyIsJson) throw new Refusal(1200, 'request body is not valid JSON');
       const data = route(req.method ?? '', path, parsedUrl.searchParams, body, kind);
       answer = JSON.stringify({ code: 0, message: 'SUCCEED', request_id: requestId, data });

@@ -204,16 +204,15 @@ function readVideo(data: CatalogData, endpoint: KlingEndpoint, raw: Record<strin
   const model = pathModel ?? text(body, 'model_name');
   const kind = endpoint === 'image2video' || (endpoint === 'omni-video' && text(body, 'image')) ? 'image2video' : 'text2video';
   if (kind === 'text2video') text(body, 'prompt', 'Text to video needs a prompt describing the video.');
-  else {
-    text(body, 'prompt');
-    if (!text(body, 'image') && !text(body, 'image_tail')) throw invalid('image', 'Image to video needs an image (a URL or base64); add --image.');
-  }
+  else if (!text(body, 'image') && !text(body, 'image_tail')) throw invalid('image', 'Image to video needs an image (a URL or base64); add --image.');
   const name = model ?? (endpoint === 'text2video' || endpoint === 'image2video' ? data.defaults[endpoint] : undefined);
   const video = data.video.find((m) => m.model === name);
   if (!name || !video) {
     const known = data.video.filter((m) => m.endpoints.includes(kind)).map((m) => m.model);
     throw unknownModel(name ?? '(none)', 'model_name', known);
   }
+  // omni-video wants a prompt even when it starts from an image.
+  text(body, 'prompt', video.api === 'legacy' ? undefined : `${video.model} needs a prompt, even from an image.`);
   if (video.api !== 'legacy' && text(body, 'negative_prompt')) {
     throw invalid('negative_prompt', `${video.model} takes no negative prompt; drop --negative.`);
   }
