@@ -48,7 +48,10 @@ export function standardTaskData(task: StandardSimTask, charged: string): Record
     create_time: task.createdAt,
     update_time: task.updatedAt,
     ...(task.externalTaskId !== undefined && { external_id: task.externalTaskId }),
-    outputs: task.status === 'succeed' ? task.videos.map((v) => ({ type: 'video', id: v.id, url: v.url, duration: v.duration })) : [],
+    outputs:
+      task.status === 'succeed'
+        ? task.videos.map((v) => ({ type: 'video', id: v.id, url: v.url, duration: v.duration }))
+        : [],
     // A failed task costs nothing, so it has no billing line.
     billing: task.status === 'succeed' ? [{ charge_type: 'unit', amount: charged, package_type: 'video' }] : [],
   };
@@ -74,13 +77,20 @@ export function routeStandard<T extends StandardSimTask>(
       ...(options.callback_url !== undefined && { callback_url: options.callback_url }),
     });
     const task = deps.byId(created.task_id)!;
-    return { id: task.taskId, status: STATUS[task.status], create_time: task.createdAt, update_time: task.updatedAt, external_id: task.externalTaskId };
+    return {
+      id: task.taskId,
+      status: STATUS[task.status],
+      create_time: task.createdAt,
+      update_time: task.updatedAt,
+      external_id: task.externalTaskId,
+    };
   }
   if (path !== '/tasks') return undefined;
   if (method !== 'GET') throw deps.refuse(1202, `The requested method is invalid: ${method} ${path}`);
   const ids = query.get('task_ids');
   const external = query.get('external_task_ids');
-  if ((ids === null) === (external === null)) throw deps.refuse(1201, 'exactly one of task_ids or external_task_ids is required');
+  if ((ids === null) === (external === null))
+    throw deps.refuse(1201, 'exactly one of task_ids or external_task_ids is required');
   const wanted = (ids ?? external)!.split(',').filter((id) => id !== '');
   return wanted
     .map((id) => (ids !== null ? deps.byId(id) : deps.byExternalId(id)))

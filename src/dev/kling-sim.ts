@@ -122,6 +122,11 @@ function formatUnits(mc: number): string {
   return `${Math.floor(mc / 1000)}${frac ? `.${frac}` : ''}`;
 }
 
+/** A new-standard body's settings (the legacy bodies have none). */
+function settingsOf(task: { request: PricedRequest }): { duration?: number } {
+  return (task.request.body.settings ?? {}) as { duration?: number };
+}
+
 function taskId(): string {
   return randomBytes(12).toString('base64url');
 }
@@ -211,7 +216,8 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
   function notify(task: Task): void {
     if (!task.callbackUrl) return;
     const target = task.callbackUrl;
-    const body = JSON.stringify(isStandardEndpoint(task.endpoint) ? standardTaskData(task, formatUnits(task.costMc)) : taskData(task));
+    const data = isStandardEndpoint(task.endpoint) ? standardTaskData(task, formatUnits(task.costMc)) : taskData(task);
+    const body = JSON.stringify(data);
     const status = task.status;
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (options.webhookSecret) {
@@ -258,7 +264,7 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
     }
     const duration = task.parentVideo
       ? String(Number(task.parentVideo.duration) + 5)
-      : String(task.request.body.duration ?? (task.request.body.settings as { duration?: number } | undefined)?.duration ?? '5');
+      : String(task.request.body.duration ?? settingsOf(task).duration ?? 5);
     if (IMAGE_ENDPOINTS.has(task.endpoint)) {
       task.images = Array.from({ length: task.slots }, (_, index) => ({ index, url: `${url}${served(`/media/${task.taskId}-${index}.png`)}` }));
     } else {
@@ -281,7 +287,8 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
     const need = (field: string) => {
       if (typeof body[field] !== 'string' || body[field] === '') throw new Refusal(1201, `${field} is required`);
     };
-    if (endpoint === 'text2video' || endpoint === 'omni-video' || endpoint === 'images/generations' || isStandardEndpoint(endpoint)) need('prompt');
+    const prompted = endpoint === 'text2video' || endpoint === 'omni-video' || endpoint === 'images/generations';
+    if (prompted || isStandardEndpoint(endpoint)) need('prompt');
     if (endpoint === 'image2video' && !body.image && !body.image_tail) throw new Refusal(1201, 'image or image_tail is required');
     if (endpoint === 'video-extend') need('video_id');
     if (endpoint === 'kolors-virtual-try-on') {
@@ -511,7 +518,9 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
       if (refusal) throw refusal;
       // The new-standard API (3.0 Turbo onwards) takes an API key only, no signed token.
       const standardPath = path === '/tasks' || isStandardEndpoint(path.slice(1));
-      if (standardPath && req.headers.authorization !== `Bearer ${keys.apiKey}`) throw new Refusal(1000, 'Authentication failed: this API takes an API key');
+      if (standardPath && req.headers.authorization !== `Bearer ${keys.apiKey}`) {
+        throw new Refusal(1000, 'Authentication failed: this API takes an API key');
+      }
       if (!bodyIsJson) throw new Refusal(1200, 'request body is not valid JSON');
       const data = route(req.method ?? '', path, parsedUrl.searchParams, body, kind);
       answer = JSON.stringify({ code: 0, message: 'SUCCEED', request_id: requestId, data });

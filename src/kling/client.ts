@@ -162,7 +162,10 @@ export class KlingClient {
           return ('taskId' in id ? task?.id : task?.external_id) === wanted;
         })
       : undefined;
-    if (!match) throw new KlingApiError(1203, 404, `no task ${'taskId' in id ? 'with id' : 'with external_task_id'} ${wanted}`, requestId);
+    if (!match) {
+      const by = 'taskId' in id ? 'with id' : 'with external_task_id';
+      throw new KlingApiError(1203, 404, `no task ${by} ${wanted}`, requestId);
+    }
     return this.parseStandard(match, requestId);
   }
 
@@ -170,7 +173,8 @@ export class KlingClient {
     const parsed = standardTaskSchema.safeParse(data);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new KlingTransportError(`Kling answered without a readable task (${issue?.path.join('.') || 'data'}: ${issue?.message}; request ${requestId ?? '?'})`);
+      const where = `${issue?.path.join('.') || 'data'}: ${issue?.message}`;
+      throw new KlingTransportError(`Kling answered without a readable task (${where}; request ${requestId ?? '?'})`);
     }
     return standardToKlingTask(parsed.data);
   }

@@ -25,10 +25,19 @@ export const standardTaskSchema = z.object({
   update_time: z.number().nullish(),
   external_id: z.string().nullish(),
   outputs: z
-    .array(z.object({ id: z.string().nullish(), url: z.string().nullish(), duration: amount.nullish(), type: z.string().nullish() }))
+    .array(
+      z.object({
+        id: z.string().nullish(),
+        url: z.string().nullish(),
+        duration: amount.nullish(),
+        type: z.string().nullish(),
+      }),
+    )
     .nullish(),
   billing: z
-    .array(z.object({ charge_type: z.string(), amount, package_type: z.string().nullish(), list_price: amount.nullish() }))
+    .array(
+      z.object({ charge_type: z.string(), amount, package_type: z.string().nullish(), list_price: amount.nullish() }),
+    )
     .nullish(),
 });
 export type StandardTaskData = z.infer<typeof standardTaskSchema>;
@@ -50,7 +59,11 @@ function unitsCharged(billing: StandardTaskData['billing']): string | undefined 
 export function standardToKlingTask(data: StandardTaskData): KlingTask {
   const videos = (data.outputs ?? [])
     .filter((o) => typeof o.url === 'string' && (o.type ?? 'video') === 'video')
-    .map((o, i) => ({ id: o.id ?? `${data.id}-${i}`, url: o.url!, ...(o.duration != null && { duration: o.duration }) }));
+    .map((o, i) => ({
+      id: o.id ?? `${data.id}-${i}`,
+      url: o.url!,
+      ...(o.duration != null && { duration: o.duration }),
+    }));
   return {
     taskId: data.id,
     externalTaskId: data.external_id ?? undefined,
@@ -58,13 +71,14 @@ export function standardToKlingTask(data: StandardTaskData): KlingTask {
     statusMessage: data.status === 'failed' ? data.message || undefined : undefined,
     videos,
     images: [],
-    finalUnitDeduction: data.status === 'succeeded' ? unitsCharged(data.billing) : data.status === 'failed' ? '0' : undefined,
+    finalUnitDeduction:
+      data.status === 'succeeded' ? unitsCharged(data.billing) : data.status === 'failed' ? '0' : undefined,
     createdAt: data.create_time ?? undefined,
     updatedAt: data.update_time ?? undefined,
   };
 }
 
-/** The worker's body (external_task_id and callback_url at the top, as on the legacy API) with both moved into `options`. */
+/** The worker's body (external_task_id and callback_url at the top, as on the legacy API), both moved into `options`. */
 export function standardCreateBody(body: Record<string, unknown>): Record<string, unknown> {
   const { external_task_id: externalTaskId, callback_url: callbackUrl, options, ...rest } = body;
   return {
@@ -79,5 +93,7 @@ export function standardCreateBody(body: Record<string, unknown>): Record<string
 
 /** `GET /tasks?task_ids=…` or `?external_task_ids=…` for one task. */
 export function standardQueryPath(id: { taskId: string } | { externalTaskId: string }): string {
-  return 'taskId' in id ? `/tasks?task_ids=${encodeURIComponent(id.taskId)}` : `/tasks?external_task_ids=${encodeURIComponent(id.externalTaskId)}`;
+  return 'taskId' in id
+    ? `/tasks?task_ids=${encodeURIComponent(id.taskId)}`
+    : `/tasks?external_task_ids=${encodeURIComponent(id.externalTaskId)}`;
 }

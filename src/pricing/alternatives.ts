@@ -41,7 +41,9 @@ export function draftCandidates(data: CatalogData, config: Configuration): Confi
     const modes = model.modes.length > 0 ? model.modes : [undefined];
     // A model that always makes sound has no silent draft.
     const sound = Boolean(model.audio?.always);
-    return modes.flatMap((mode) => model.durations.map((seconds) => ({ ...config, mode, seconds, sound, voice: false })));
+    return modes.flatMap((mode) =>
+      model.durations.map((seconds) => ({ ...config, mode, seconds, sound, voice: false })),
+    );
   }
   if (config.kind === 'image') {
     const model = data.images.find((m) => m.model === config.model);

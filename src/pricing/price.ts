@@ -71,14 +71,18 @@ function checkVideo(data: CatalogData, model: VideoModelData, config: Extract<Co
     throw unsupported('sound', `${model.model} cannot add audio in ${mode} mode; use --mode ${orList(model.audio.modes)} or drop --audio.`);
   }
   if (config.voice && !model.audio?.voice) throw unsupported('voice_list', `${model.model} has no voice control; drop the voice list.`);
-  if (!config.sound && model.audio?.always) throw unsupported('sound', `${model.model} always makes its video with audio; it cannot be silent.`);
+  if (!config.sound && model.audio?.always) {
+    throw unsupported('sound', `${model.model} always makes its video with audio; it cannot be silent.`);
+  }
   if (config.multiShot && !model.multiShot) {
     const able = data.video.filter((m) => m.multiShot && m.endpoints.includes(endpoint)).map((m) => m.model);
-    throw unsupported('multi_shot', `${model.model} cannot cut a prompt into shots; drop --multishot${able.length ? ` or use ${orList(able)}` : ''}.`);
+    const instead = able.length ? ` or use ${orList(able)}` : '';
+    throw unsupported('multi_shot', `${model.model} cannot cut a prompt into shots; drop --multishot${instead}.`);
   }
   if (config.videoInput && model.api !== 'omni-video') {
     const able = data.video.filter((m) => m.api === 'omni-video' && m.endpoints.includes(endpoint)).map((m) => m.model);
-    throw unsupported('video_list', `${model.model} cannot take a reference video; drop --video${able.length ? ` or use ${orList(able)}` : ''}.`);
+    const instead = able.length ? ` or use ${orList(able)}` : '';
+    throw unsupported('video_list', `${model.model} cannot take a reference video; drop --video${instead}.`);
   }
 }
 
@@ -90,9 +94,14 @@ export function priceOf(data: CatalogData, config: Configuration): Millicredits 
       if (!model) throw new PricingError('unknown_model', `"${config.model}" is not a model the price list knows.`, 'model_name');
       checkVideo(data, model, config);
       const row = model.prices.find(
-        (p) => p.mode === config.mode && p.sound === config.sound && p.voice === config.voice && p.videoInput === config.videoInput,
+        (p) =>
+          p.mode === config.mode &&
+          p.sound === config.sound &&
+          p.voice === config.voice &&
+          p.videoInput === config.videoInput,
       );
-      if (!row) throw unpriced(data, config, config.voice ? 'voice_list' : config.sound ? 'sound' : config.videoInput ? 'video_list' : 'mode');
+      const field = config.voice ? 'voice_list' : config.sound ? 'sound' : config.videoInput ? 'video_list' : 'mode';
+      if (!row) throw unpriced(data, config, field);
       if (row.perSecond !== undefined) return row.perSecond * config.seconds;
       const clip = row.perClip?.[String(config.seconds)];
       if (clip === undefined) throw unpriced(data, config, 'duration');

@@ -119,7 +119,9 @@ export function readRequest(data: CatalogData, request: PricedRequest): Configur
       return { kind: 'try-on', model: name };
     }
     default:
-      if (isStandardEndpoint(request.endpoint)) return readVideo(data, request.endpoint, flatten(body), request.endpoint.slice('text-to-video/'.length));
+      if (isStandardEndpoint(request.endpoint)) {
+        return readVideo(data, request.endpoint, flatten(body), request.endpoint.slice('text-to-video/'.length));
+      }
       throw invalid('endpoint', `The price list does not cover the Kling endpoint ${JSON.stringify((request as { endpoint: unknown }).endpoint)}.`);
   }
 }
@@ -150,17 +152,25 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** A video body of any API in the legacy spelling (image, image_tail, mode, duration "5", sound "on"), so one reader serves all. */
+type StandardBody = Record<string, unknown> & { settings?: Record<string, unknown> };
+
+/** A new-standard body in the legacy spelling (mode, duration "5", sound "on"), so one reader serves every API. */
 function flatten(body: Record<string, unknown>): Record<string, unknown> {
   if (body.settings !== undefined && !isObject(body.settings)) throw invalid('settings', 'settings must be an object.');
-  const { settings = {}, options: _options, ...rest } = body as { settings?: Record<string, unknown>; options?: unknown };
+  // options carries only delivery and naming (external_task_id, callback_url), nothing priced.
+  const { settings = {}, options: _options, ...rest } = body as StandardBody;
   const { resolution, duration, audio, aspect_ratio, multi_shot, shot_type } = settings;
   const mode = Object.entries(RESOLUTION_OF_MODE).find(([, r]) => r === resolution)?.[0];
-  if (resolution !== undefined && !mode) throw invalid('settings.resolution', `The resolution must be 720p, 1080p or 4k, not ${JSON.stringify(resolution)}.`);
+  if (resolution !== undefined && !mode) {
+    const given = JSON.stringify(resolution);
+    throw invalid('settings.resolution', `The resolution must be 720p, 1080p or 4k, not ${given}.`);
+  }
   if (audio !== undefined && !['native', 'off', 'original'].includes(audio as string)) {
     throw invalid('settings.audio', `settings.audio must be native, original or off, not ${JSON.stringify(audio)}.`);
   }
-  if (duration !== undefined && !Number.isInteger(duration)) throw invalid('settings.duration', `settings.duration must be a whole number, not ${JSON.stringify(duration)}.`);
+  if (duration !== undefined && !Number.isInteger(duration)) {
+    throw invalid('settings.duration', `settings.duration must be a whole number, not ${JSON.stringify(duration)}.`);
+  }
   return {
     ...rest,
     ...(mode && { mode }),
@@ -187,24 +197,35 @@ function omniImages(body: Record<string, unknown>): Record<string, unknown> {
 
 function referenceVideo(value: unknown): boolean {
   if (value === undefined || value === null) return false;
-  const valid = Array.isArray(value) && value.length <= 1 && value.every((v) => isObject(v) && typeof v.video_url === 'string' && v.video_url !== '');
+  const entry = (v: unknown) => isObject(v) && typeof v.video_url === 'string' && v.video_url !== '';
+  const valid = Array.isArray(value) && value.length <= 1 && value.every(entry);
   if (!valid) throw invalid('video_list', 'video_list must be at most one {"video_url": "..."} entry.');
   return value.length > 0;
 }
 
 function multiShot(value: unknown): boolean {
   if (value === undefined || value === null) return false;
-  if (typeof value !== 'boolean') throw invalid('multi_shot', `multi_shot must be true or false, not ${JSON.stringify(value)}.`);
+  if (typeof value !== 'boolean') {
+    throw invalid('multi_shot', `multi_shot must be true or false, not ${JSON.stringify(value)}.`);
+  }
   return value;
 }
 
 /** A video request of any API (text2video, image2video, omni-video, or a new-standard body flattened). */
-function readVideo(data: CatalogData, endpoint: KlingEndpoint, raw: Record<string, unknown>, pathModel?: string): Configuration {
+function readVideo(
+  data: CatalogData,
+  endpoint: KlingEndpoint,
+  raw: Record<string, unknown>,
+  pathModel?: string,
+): Configuration {
   const body = endpoint === 'omni-video' ? omniImages(raw) : raw;
   const model = pathModel ?? text(body, 'model_name');
-  const kind = endpoint === 'image2video' || (endpoint === 'omni-video' && text(body, 'image')) ? 'image2video' : 'text2video';
+  const fromImage = endpoint === 'image2video' || (endpoint === 'omni-video' && text(body, 'image') !== undefined);
+  const kind = fromImage ? 'image2video' : 'text2video';
   if (kind === 'text2video') text(body, 'prompt', 'Text to video needs a prompt describing the video.');
-  else if (!text(body, 'image') && !text(body, 'image_tail')) throw invalid('image', 'Image to video needs an image (a URL or base64); add --image.');
+  else if (!text(body, 'image') && !text(body, 'image_tail')) {
+    throw invalid('image', 'Image to video needs an image (a URL or base64); add --image.');
+  }
   const name = model ?? (endpoint === 'text2video' || endpoint === 'image2video' ? data.defaults[endpoint] : undefined);
   const video = data.video.find((m) => m.model === name);
   if (!name || !video) {
@@ -232,10 +253,19 @@ function readVideo(data: CatalogData, endpoint: KlingEndpoint, raw: Record<strin
   };
 }
 
-/** The video request in the shape of the model's API, keeping the content (prompt, image, aspect ratio, reference video). */
-function writeVideo(data: CatalogData, request: PricedRequest, config: Extract<Configuration, { kind: 'video' }>): PricedRequest {
+/** The video request in the shape of the model's API, keeping its content (prompt, image, aspect ratio, reference video). */
+function writeVideo(
+  data: CatalogData,
+  request: PricedRequest,
+  config: Extract<Configuration, { kind: 'video' }>,
+): PricedRequest {
   const api = data.video.find((m) => m.model === config.model)?.api ?? 'legacy';
-  const source = request.endpoint === 'omni-video' ? omniImages(request.body) : isStandardEndpoint(request.endpoint) ? flatten(request.body) : request.body;
+  const source =
+    request.endpoint === 'omni-video'
+      ? omniImages(request.body)
+      : isStandardEndpoint(request.endpoint)
+        ? flatten(request.body)
+        : request.body;
   const { multi_shot: _m, shot_type: _s, video_list: videoList, ...body } = source;
   const shots = config.multiShot ? { multi_shot: true, shot_type: 'intelligence' } : {};
   const makesSound = Boolean(data.video.find((m) => m.model === config.model)?.audio);

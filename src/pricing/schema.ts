@@ -62,8 +62,10 @@ const videoPrice = z
 const videoModel = z.strictObject({
   model: name,
   endpoints: z.array(z.enum(['text2video', 'image2video'], { error: 'must be "text2video" or "image2video"' })).min(1, 'must list at least one endpoint'),
-  /** How Kling is called: legacy `/v1/videos/<endpoint>`, `/v1/videos/omni-video`, or the new standard (model in the path). */
-  api: z.enum(['legacy', 'omni-video', 'new-standard'], { error: 'must be "legacy", "omni-video" or "new-standard"' }).default('legacy'),
+  /** How Kling is called: `/v1/videos/<endpoint>`, `/v1/videos/omni-video`, or the new standard (model in the path). */
+  api: z
+    .enum(['legacy', 'omni-video', 'new-standard'], { error: 'must be "legacy", "omni-video" or "new-standard"' })
+    .default('legacy'),
   modes: z.array(mode),
   durations: z.array(seconds).min(1, 'must list at least one duration'),
   audio: z
@@ -136,12 +138,18 @@ export const catalogFileSchema = z
         if (row.sound && model.audio && row.mode && !model.audio.modes.includes(row.mode)) issue([...at, 'sound'], `cannot be true in ${row.mode} mode (not in audio.modes)`);
         if (row.voice && !row.sound) issue([...at, 'voice'], 'needs "sound": true (voice control speaks in the soundtrack)');
         if (row.voice && model.audio && !model.audio.voice) issue([...at, 'voice'], 'cannot be true: audio.voice is false');
-        if (row.videoInput && model.api !== 'omni-video') issue([...at, 'videoInput'], 'cannot be true: only omni-video models take a reference video');
+        if (row.videoInput && model.api !== 'omni-video') {
+          issue([...at, 'videoInput'], 'cannot be true: only omni-video models take a reference video');
+        }
         for (const key of Object.keys(row.perClip ?? {})) {
           if (!model.durations.includes(Number(key))) issue([...at, 'perClip', key], `is not one of the model's durations (${model.durations.join(', ')})`);
         }
         const same = model.prices.findIndex(
-          (other) => other.mode === row.mode && other.sound === row.sound && other.voice === row.voice && other.videoInput === row.videoInput,
+          (other) =>
+            other.mode === row.mode &&
+            other.sound === row.sound &&
+            other.voice === row.voice &&
+            other.videoInput === row.videoInput,
         );
         if (same !== j) issue(at, `prices the same configuration as prices[${same}]`);
       });
@@ -166,7 +174,9 @@ export const catalogFileSchema = z
       const model = file.defaults[endpoint];
       if (!file.video.some((m) => m.model === model && m.endpoints.includes(endpoint))) issue(['defaults', endpoint], `"${model}" is not a ${endpoint} model in "video"`);
       // The model names the request's path in the new standard, and the legacy defaults apply only to legacy bodies.
-      if (file.video.some((m) => m.model === model && m.api !== 'legacy')) issue(['defaults', endpoint], `"${model}" is not a legacy-API model`);
+      if (file.video.some((m) => m.model === model && m.api !== 'legacy')) {
+        issue(['defaults', endpoint], `"${model}" is not a legacy-API model`);
+      }
     }
     if (!file.images.some((m) => m.model === file.defaults['images/generations'])) issue(['defaults', 'images/generations'], `"${file.defaults['images/generations']}" is not a model in "images"`);
     if (!file.tryOn.some((m) => m.model === file.defaults['kolors-virtual-try-on'])) issue(['defaults', 'kolors-virtual-try-on'], `"${file.defaults['kolors-virtual-try-on']}" is not a model in "tryOn"`);

@@ -1,7 +1,13 @@
 import type { Millicredits } from '../money/credits';
 
 /** Endpoints of the legacy API (model_name in the body), each one path under /v1. */
-export type LegacyEndpoint = 'text2video' | 'image2video' | 'omni-video' | 'video-extend' | 'images/generations' | 'kolors-virtual-try-on';
+export type LegacyEndpoint =
+  | 'text2video'
+  | 'image2video'
+  | 'omni-video'
+  | 'video-extend'
+  | 'images/generations'
+  | 'kolors-virtual-try-on';
 /** The new-standard API names the model in the path: `text-to-video/kling-3.0-turbo`. */
 export type StandardEndpoint = `text-to-video/${string}`;
 export type KlingEndpoint = LegacyEndpoint | StandardEndpoint;

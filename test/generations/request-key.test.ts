@@ -3,7 +3,8 @@ import { requestKey } from '../../src/generations/request-key';
 import { builtInCatalog, type PricedRequest } from '../../src/pricing';
 
 /** The duplicate check keys the request as the bot sends it, so it is computed on the quote's request. */
-const key = (body: Record<string, unknown>, endpoint: PricedRequest['endpoint'] = 'text2video') => requestKey(builtInCatalog.quote({ endpoint, body }).request);
+const key = (body: Record<string, unknown>, endpoint: PricedRequest['endpoint'] = 'text2video') =>
+  requestKey(builtInCatalog.quote({ endpoint, body }).request);
 
 describe('request keys of the new models', () => {
   it('tell multi-shot, a reference video, the mode and the model apart', () => {
@@ -21,10 +22,18 @@ describe('request keys of the new models', () => {
     expect(new Set(keys).size).toBe(keys.length);
   });
 
-  it('match the same request however it is spelled: defaults, spacing, and the new standard\'s options', () => {
-    expect(key({ prompt: 'a  street band ', model_name: 'kling-3.0-turbo' })).toBe(key({ prompt: 'a street band', model_name: 'kling-3.0-turbo', mode: 'std', duration: '5' }));
-    const sent = builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'a kite', model_name: 'kling-3.0-turbo' } }).request;
-    const withOptions = { ...sent, body: { ...sent.body, options: { external_task_id: 'kbb_1', callback_url: 'https://bot/cb' } } };
+  it("match the same request however it is spelled: defaults, spacing, and the new standard's options", () => {
+    expect(key({ prompt: 'a  street band ', model_name: 'kling-3.0-turbo' })).toBe(
+      key({ prompt: 'a street band', model_name: 'kling-3.0-turbo', mode: 'std', duration: '5' }),
+    );
+    const sent = builtInCatalog.quote({
+      endpoint: 'text2video',
+      body: { prompt: 'a kite', model_name: 'kling-3.0-turbo' },
+    }).request;
+    const withOptions = {
+      ...sent,
+      body: { ...sent.body, options: { external_task_id: 'kbb_1', callback_url: 'https://bot/cb' } },
+    };
     expect(requestKey(withOptions)).toBe(requestKey(sent));
   });
 });

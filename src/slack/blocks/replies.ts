@@ -22,7 +22,9 @@ export function usageError(error: UsageError): Message {
   ]);
 }
 
-/** `models`: the price list's text-to-video models, each with what it offers. */
+const modelLine = (m: { name: string; offers: string }) => `• \`${escape(m.name)}\` ${escape(m.offers)}`;
+
+/** `models`: the price list's video models, each with what it offers. */
 export function help(models: { name: string; offers: string }[] = []): Message {
   const lines = [
     ['generate', 'make a video; the price is held against your budgets first'],
@@ -36,7 +38,7 @@ export function help(models: { name: string; offers: string }[] = []): Message {
   const admin = [USAGE.budgetSet, USAGE.budgetThresholds, USAGE.budgetAlerts, USAGE.budgetConfirm, USAGE.digest];
   return message('How to use /kling', [
     section(`*/kling* makes Kling AI videos within the team's budgets.\n${lines.map(([k, what]) => `\`${escape(USAGE[k])}\`\n      ${what}`).join('\n')}`),
-    ...(models.length > 0 ? [section(`*Models* (\`--model\`)\n${models.map((m) => `• \`${escape(m.name)}\` ${escape(m.offers)}`).join('\n')}`)] : []),
+    ...(models.length > 0 ? [section(`*Models* (\`--model\`)\n${models.map(modelLine).join('\n')}`)] : []),
     section(`*Admins*\n${admin.map((u) => `\`${escape(u)}\``).join('\n')}`),
     context(
       'Defaults: std mode, 5 s, no audio. `--multishot` lets Kling cut the prompt into shots; `--video URL` gives the ' +
