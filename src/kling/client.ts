@@ -148,6 +148,10 @@ export class KlingClient {
   /** One create call, on the path and in the body shape of the endpoint's API. */
   private async post(endpoint: KlingEndpoint, payload: Record<string, unknown>): Promise<KlingTask> {
     if (!isStandardEndpoint(endpoint)) return this.task(await this.call('POST', ENDPOINT_PATHS[endpoint], payload));
+    if (this.credentials.canRefresh) {
+      // Kling refuses signed tokens there: say why here rather than have the token look rejected and pause the queue.
+      throw new KlingApiError(1103, 403, `${endpoint} is on Kling's new-standard API, which takes an API key only: set KLING_API_KEY`);
+    }
     const { data, requestId } = await this.call('POST', `/${endpoint}`, standardCreateBody(payload));
     return this.parseStandard(data, requestId);
   }
