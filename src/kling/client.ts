@@ -150,7 +150,8 @@ export class KlingClient {
     if (!isStandardEndpoint(endpoint)) return this.task(await this.call('POST', ENDPOINT_PATHS[endpoint], payload));
     if (this.credentials.canRefresh) {
       // Kling refuses signed tokens there: say why here rather than have the token look rejected and pause the queue.
-      throw new KlingApiError(1103, 403, `${endpoint} is on Kling's new-standard API, which takes an API key only: set KLING_API_KEY`);
+      const why = `${endpoint} is on Kling's new-standard API, which takes an API key only: set KLING_API_KEY`;
+      throw new KlingApiError(1103, 403, why);
     }
     const { data, requestId } = await this.call('POST', `/${endpoint}`, standardCreateBody(payload));
     return this.parseStandard(data, requestId);
