@@ -2,12 +2,16 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes, randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import { builtInCatalog, MAX_PROMPT_CHARS, PricingError, promptLength, type KlingEndpoint, type PriceCatalog, type PricedRequest } from '../pricing';
+import {
+  builtInCatalog, isStandardEndpoint, MAX_PROMPT_CHARS, PricingError, promptLength,
+  type KlingEndpoint, type LegacyEndpoint, type PriceCatalog, type PricedRequest,
+} from '../pricing';
 import { ENDPOINT_PATHS } from '../kling/client';
 import { KLING_CODES } from '../kling/errors';
 import { signWebhook } from '../kling/callback';
 import type { KlingTaskStatus } from '../kling/schema';
 import { SimAccount, SimAccountError, type SimAccountOptions } from './kling-sim-account';
+import { routeStandard, standardTaskData } from './kling-sim-standard';
 
 /**
  * A stand-in for Kling's legacy API on loopback, faithful where the bot's money and safety depend on it:
@@ -123,7 +127,7 @@ interface Task {
 const CREATE_ONLY: ReadonlySet<FaultKind> = new Set(['policy', 'fail-task', 'accept-then-timeout']);
 const RISK_CONTROL_MESSAGE = 'Failure to pass the risk control system: triggering the content risk control of the platform';
 const STRING_FIELDS = ['model_name', 'prompt', 'negative_prompt', 'mode', 'duration', 'sound', 'aspect_ratio', 'image', 'image_tail', 'video_id', 'human_image', 'cloth_image', 'callback_url', 'external_task_id', 'resolution'];
-const ENDPOINTS = Object.keys(ENDPOINT_PATHS) as KlingEndpoint[];
+const ENDPOINTS = Object.keys(ENDPOINT_PATHS) as LegacyEndpoint[];
 /** Endpoints whose results are images; the rest make videos. */
 const IMAGE_ENDPOINTS: ReadonlySet<KlingEndpoint> = new Set(['images/generations', 'kolors-virtual-try-on'] as const);
 
@@ -135,6 +139,11 @@ class Refusal {
 function formatUnits(mc: number): string {
   const frac = String(mc % 1000).padStart(3, '0').replace(/0+$/, '');
   return `${Math.floor(mc / 1000)}${frac ? `.${frac}` : ''}`;
+}
+
+/** A new-standard body's settings (the legacy bodies have none). */
+function settingsOf(task: { request: PricedRequest }): { duration?: number } {
+  return (task.request.body.settings ?? {}) as { duration?: number };
 }
 
 function taskId(): string {
@@ -231,7 +240,8 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
   function notify(task: Task): void {
     if (!task.callbackUrl) return;
     const target = task.callbackUrl;
-    const body = JSON.stringify(taskData(task));
+    const data = isStandardEndpoint(task.endpoint) ? standardTaskData(task, formatUnits(task.costMc)) : taskData(task);
+    const body = JSON.stringify(data);
     const status = task.status;
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (options.webhookSecret) {
@@ -278,7 +288,7 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
     }
     const duration = task.parentVideo
       ? String(Number(task.parentVideo.duration) + 5)
-      : String(task.request.body.duration ?? '5');
+      : String(task.request.body.duration ?? settingsOf(task).duration ?? 5);
     if (IMAGE_ENDPOINTS.has(task.endpoint)) {
       task.images = Array.from({ length: task.slots }, (_, index) => ({ index, url: `${url}${served(`/media/${task.taskId}-${index}.png`)}` }));
     } else {
@@ -306,7 +316,8 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
     const need = (field: string) => {
       if (typeof body[field] !== 'string' || body[field] === '') throw new Refusal(1201, `${field} is required`);
     };
-    if (endpoint === 'text2video' || endpoint === 'images/generations') need('prompt');
+    const prompted = endpoint === 'text2video' || endpoint === 'omni-video' || endpoint === 'images/generations';
+    if (prompted || isStandardEndpoint(endpoint)) need('prompt');
     if (endpoint === 'image2video' && !body.image && !body.image_tail) throw new Refusal(1201, 'image or image_tail is required');
     if (endpoint === 'video-extend') need('video_id');
     if (endpoint === 'kolors-virtual-try-on') {
@@ -321,13 +332,20 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
   }
 
   function quote(request: PricedRequest) {
+    let quoted;
     try {
-      return catalog.quote(request);
+      quoted = catalog.quote(request);
     } catch (error) {
       if (!(error instanceof PricingError)) throw error;
       if (error.reason === 'unknown_model') throw new Refusal(1203, `model is not supported: ${String(request.body.model_name)}`);
       throw new Refusal(1201, `${error.field ?? 'request'} is invalid: ${error.message}`);
     }
+    // Each model answers on its own API's path only (kling-v3-omni on omni-video, kling-3.0-turbo on the new standard).
+    if (quoted.request.endpoint !== request.endpoint) {
+      const model = request.body.model_name ?? request.endpoint.split('/')[1];
+      throw new Refusal(1201, `model_name is invalid: ${String(model)} is not supported on ${request.endpoint}`);
+    }
+    return quoted;
   }
 
   function create(endpoint: KlingEndpoint, body: unknown, fault?: FaultKind): Record<string, unknown> {
@@ -446,12 +464,24 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
         return taskData(find(endpoint, decodeURIComponent(path.slice(base.length + 1)), false));
       }
     }
+    const standard = routeStandard(
+      {
+        create: (endpoint, input) => create(endpoint, input, fault) as { task_id: string },
+        byId: (id) => tasks.get(id),
+        byExternalId: (id) => byExternal.get(id),
+        charged: (task) => (task.status === 'succeed' ? formatUnits(task.costMc) : '0'),
+        refuse: (code, message) => new Refusal(code, message),
+      },
+      method, path, query, body,
+    );
+    if (standard !== undefined) return standard;
     throw new Refusal(1202, `The requested method is invalid: ${method} ${path}`);
   }
 
   function endpointOf(path: string): string | undefined {
     if (path === '/account/costs') return 'account/costs';
     if (path === '/account/billing/package') return 'account/billing/package';
+    if (isStandardEndpoint(path.slice(1))) return path.slice(1);
     return ENDPOINTS.find((e) => path === ENDPOINT_PATHS[e] || path.startsWith(`${ENDPOINT_PATHS[e]}/`));
   }
 
@@ -527,6 +557,11 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
     try {
       const refusal = authenticate(req.headers.authorization);
       if (refusal) throw refusal;
+      // The new-standard API (3.0 Turbo onwards) takes an API key only, no signed token.
+      const standardPath = path === '/tasks' || isStandardEndpoint(path.slice(1));
+      if (standardPath && req.headers.authorization !== `Bearer ${keys.apiKey}`) {
+        throw new Refusal(1000, 'Authentication failed: this API takes an API key');
+      }
       if (!bodyIsJson) throw new Refusal(1200, 'request body is not valid JSON');
       const data = route(req.method ?? '', path, parsedUrl.searchParams, body, kind);
       answer = JSON.stringify({ code: 0, message: 'SUCCEED', request_id: requestId, data });
