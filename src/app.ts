@@ -183,8 +183,9 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
   const cardClient = new WebClient(config.SLACK_BOT_TOKEN, {
     ...clientOptions, retryConfig: { retries: 0 }, logger: boltLogger(logger),
   });
+  const pending = new PendingRequests();
   const cards = new JobCards({
-    client: cardClient, queue: backgroundQueue, logger, creditPriceUsd: config.CREDIT_PRICE_USD, now,
+    client: cardClient, queue: backgroundQueue, logger, creditPriceUsd: config.CREDIT_PRICE_USD, now, catalog, pending,
     acksFirst: () => acksFirst.settled(),
     ...overrides.cards,
   });
@@ -235,7 +236,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
     notifier.handle(event);
   });
 
-  const deps: SlackDeps = { config, db, catalog, ledger, queue, worker, digest, exporter, account, cards, notifier, admins, people, pending: new PendingRequests(), workspaces, metrics, logger, acksFirst, ackWithinMs: overrides.ackWithinMs ?? 2_500 };
+  const deps: SlackDeps = { config, db, catalog, ledger, queue, worker, digest, exporter, account, cards, notifier, admins, people, pending, workspaces, metrics, logger, acksFirst, ackWithinMs: overrides.ackWithinMs ?? 2_500 };
   registerListeners(app, deps);
   app.error(async (error) => {
     logger.error({ err: error }, 'Slack listener failed');

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { WebAPIPlatformError, type WebClient } from '@slack/web-api';
-import type { Generation, GenerationQueue } from '../generations';
+import { followUps, type Generation, type GenerationQueue } from '../generations';
+import type { PriceCatalog } from '../pricing';
 import type { Logger } from '../log';
 import { jobCard, resultReply } from './blocks/job-card';
 import { deliver } from './delivery';
+import type { PendingRequests } from './pending';
 
 export interface JobCardsOptions {
   /** A client that never retries a call itself: a post whose answer was lost is looked for before it is made again. */
@@ -11,6 +13,10 @@ export interface JobCardsOptions {
   queue: GenerationQueue;
   logger: Logger;
   creditPriceUsd: number;
+  /** Prices a finished card's follow-ups; without it (and `pending`) a card offers none. */
+  catalog?: PriceCatalog;
+  /** Encodes each follow-up button's request, with a claim of its own per render. */
+  pending?: PendingRequests;
   now?: () => Date;
   /** Resolves when the commands awaiting their ack are answered: a card never delays an ack. */
   acksFirst?: () => Promise<void>;
@@ -160,7 +166,7 @@ export class JobCards {
 
   private async postCard(job: Generation, uncertain: boolean): Promise<void> {
     const { client, queue } = this.options;
-    const card = { ...jobCard(job, this.cardOptions()), metadata: metadata(CARD_EVENT, job), unfurl_links: false };
+    const card = { ...jobCard(job, this.cardOptions(job)), metadata: metadata(CARD_EVENT, job), unfurl_links: false };
     let found = uncertain ? await this.find(CARD_EVENT, job, [job.channelId, () => this.dm(job)]) : undefined;
     if (!found) {
       try {
@@ -220,7 +226,7 @@ export class JobCards {
 
   private async update(job: Generation): Promise<void> {
     try {
-      const card = jobCard(job, this.cardOptions());
+      const card = jobCard(job, this.cardOptions(job));
       await this.options.client.chat.update({ channel: job.cardChannelId!, ts: job.cardTs!, ...card });
     } catch (error) {
       if (!(error instanceof WebAPIPlatformError)) throw error;
@@ -229,7 +235,14 @@ export class JobCards {
     }
   }
 
-  private cardOptions() {
-    return { now: this.options.now?.() ?? new Date(), creditPriceUsd: this.options.creditPriceUsd };
+  /** A render gives each follow-up button a fresh claim: a click that queued a job re-renders the card. */
+  private cardOptions(job: Generation) {
+    const { catalog, pending } = this.options;
+    const offered = catalog && pending && job.state === 'succeeded' ? followUps(job, catalog) : [];
+    return {
+      now: this.options.now?.() ?? new Date(),
+      creditPriceUsd: this.options.creditPriceUsd,
+      followUps: offered.map((f) => ({ ...f, value: pending!.encode({ text: '', followUp: { of: job.id, kind: f.kind } }) })),
+    };
   }
 }

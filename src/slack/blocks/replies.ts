@@ -5,6 +5,7 @@ import { formatCredits } from '../../money/credits';
 import { PROMPT_LIMIT, USAGE, type UsageError } from '../commands/parse';
 import { escape, truncate } from '../escape';
 import { ActionId } from '../ids';
+import { lineage } from './job-card';
 import { actions, button, context, message, section, type Block, type Message } from './kit';
 import {
   bar, budgetName, credits, describeRequest, forecastLine, slackDate, STATE_LABEL, type ForecastUsage,
@@ -165,7 +166,8 @@ export function history(jobs: Generation[]): Message {
     const prompt = typeof job.request.prompt === 'string' && job.request.prompt ? truncate(job.request.prompt, 90) : 'image to video';
     const cost = formatCredits(job.state === 'succeeded' ? (job.actualMc ?? job.estimateMc) : job.estimateMc);
     const link = job.result?.videos[0]?.url;
-    return `${STATE_LABEL[job.state].split(' ')[0]} \`${escape(job.id)}\` ${slackDate(job.createdAt, '{date_short} {time}')} · ${cost} cr · ${prompt}${link ? ` · <${link.replace(/[|<>]/g, encodeURIComponent)}|video>` : ''}`;
+    const parent = job.parentId && job.followUp ? ` · ${lineage(job.followUp, job.parentId)}` : '';
+    return `${STATE_LABEL[job.state].split(' ')[0]} \`${escape(job.id)}\` ${slackDate(job.createdAt, '{date_short} {time}')} · ${cost} cr · ${prompt}${link ? ` · <${link.replace(/[|<>]/g, encodeURIComponent)}|video>` : ''}${parent}`;
   });
   const blocks: Block[] = [];
   for (let i = 0; i < lines.length; i += 10) blocks.push(section(lines.slice(i, i + 10).join('\n')));

@@ -1,6 +1,8 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
 import type { RequestScope } from '../../budget';
-import type { Claim, Generation } from '../../generations';
+import { FOLLOW_UP_KINDS, followUpQuote, type Claim, type EnqueueRequest, type FollowUpKind, type Generation } from '../../generations';
+import type { Quote } from '../../pricing';
+import { escape } from '../escape';
 import * as replies from '../blocks/replies';
 import type { Message } from '../blocks/kit';
 import { parseCommand, UsageError } from '../commands/parse';
@@ -30,10 +32,10 @@ interface Outcome {
 export async function requestVideo(
   request: PendingRequest, scope: RequestScope, deps: SlackDeps, claim?: Claim,
 ): Promise<Outcome> {
-  const command = parseCommand(request.text);
-  if (command.kind !== 'generate') throw new UsageError('This button belongs to a /kling generate command.', 'generate');
-  const { config, catalog, queue, pending, workspaces, metrics } = deps;
-  const quote = quoteRequest(catalog, command.prompt, command.flags, config.DEFAULT_MODEL);
+  const { config, queue, pending, workspaces, metrics } = deps;
+  const { quote, parent } = await quoteOf(request, deps);
+  // A re-roll asks for a new take of the same request: an identical earlier result is not what was asked.
+  if (parent?.followUp === 'reroll') request = { ...request, skipDuplicate: true };
   const price = { creditPriceUsd: config.CREDIT_PRICE_USD };
 
   const offerDuplicate = (earlier: Generation) => ({ reply: replies.duplicateOffer(earlier, quote, pending.encode({ ...request, skipDuplicate: true }), price) });
@@ -46,7 +48,7 @@ export async function requestVideo(
     return { reply: replies.confirmPrice(quote, confirmThresholdMc, pending.encode({ ...request, skipDuplicate: true, confirmed: true }), price) };
   }
 
-  const asked = { ...scope, quote };
+  const asked = { ...scope, quote, parent };
   const result = await (request.skipDuplicate
     ? queue.enqueue(asked, claim)
     : queue.enqueueUnlessDuplicate(asked, claim));
@@ -55,10 +57,26 @@ export async function requestVideo(
   if (result.events.length) void deps.notifier.deliverAlerts(scope.teamId);
   if (!result.ok) {
     metrics.refusals.inc({ reason: 'kind' in result.refusal ? result.refusal.kind : result.refusal.budget.scope });
-    const approvalValue = pending.encode({ ...request, skipDuplicate: true, confirmed: true });
+    // Approvals carry a command's text; a follow-up is asked for again from its card.
+    const approvalValue = parent ? undefined : pending.encode({ ...request, skipDuplicate: true, confirmed: true });
     return { reply: replies.refusal(result.refusal, quote, { ...price, approvalValue }) };
   }
   return { jobId: result.generations[0]!.id };
+}
+
+/** What a request costs: a command priced from its text, or a card's follow-up priced from the job it follows. */
+async function quoteOf(request: PendingRequest, deps: SlackDeps): Promise<{ quote: Quote; parent?: EnqueueRequest['parent'] }> {
+  const { catalog, config, queue } = deps;
+  if (request.followUp) {
+    const { of, kind } = request.followUp;
+    const job = await queue.get(of);
+    const quote = job && followUpQuote(job, kind, catalog);
+    if (!quote) throw new UsageError(`Job \`${escape(of)}\` offers no ${kind} any more: the price list cannot price it.`);
+    return { quote, parent: { id: of, followUp: kind } };
+  }
+  const command = parseCommand(request.text);
+  if (command.kind !== 'generate') throw new UsageError('This button belongs to a /kling generate command.', 'generate');
+  return { quote: quoteRequest(catalog, command.prompt, command.flags, config.DEFAULT_MODEL) };
 }
 
 /** After jobs are queued (a command, a batch, an approval): their cards go up, and the worker is told there is work once the burst's acks are out. */
@@ -85,6 +103,35 @@ async function onRequestButton(args: { ack: () => Promise<void>; body: BlockButt
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     await respond({ replace_original: true, ...replies.usageError(error) });
+  }
+}
+
+/**
+ * A finished card's Re-roll, Extend or Upgrade: a new request of whoever clicked, answered only to them (the card
+ * stays). The card is in the channel for everyone, so the button's claim is per person: a double click queues
+ * one job, and the card, re-rendered with fresh claims, takes the next click.
+ */
+async function onFollowUp(args: { ack: () => Promise<void>; body: BlockButtonAction; respond: (m: object) => Promise<unknown> }, deps: SlackDeps, kind: FollowUpKind) {
+  const { ack, body, respond } = args;
+  await ack();
+  const answer = (reply: Message) => respond({ response_type: 'ephemeral', replace_original: false, ...reply });
+  const request = deps.pending.decode(body.actions[0]!.value ?? '');
+  if (!request?.followUp || request.followUp.kind !== kind) {
+    await answer(replies.notice('This button has expired. Run the /kling command again.'));
+    return;
+  }
+  const scope = { teamId: teamOf(body), channelId: body.channel?.id ?? '', userId: body.user.id };
+  try {
+    const claim = request.claim ? { key: `button:${request.claim}:${scope.userId}` } : undefined;
+    const outcome = await requestVideo(request, scope, deps, claim);
+    await answer(outcome.reply ?? replies.notice(':white_check_mark: Queued. The job card is in the channel.'));
+    if (outcome.jobId) {
+      startJobs([outcome.jobId], deps);
+      void deps.cards.sync(request.followUp.of);
+    }
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    await answer(replies.usageError(error));
   }
 }
 
@@ -124,6 +171,7 @@ export const generate: Feature = {
   register(app: App, deps: SlackDeps) {
     app.action<BlockButtonAction>(ActionId.confirmGenerate, (args) => onRequestButton(args, deps, { confirmed: true }));
     app.action<BlockButtonAction>(ActionId.generateAnyway, (args) => onRequestButton(args, deps, { skipDuplicate: true }));
+    for (const kind of FOLLOW_UP_KINDS) app.action<BlockButtonAction>(ActionId[kind], (args) => onFollowUp(args, deps, kind));
     app.action<BlockButtonAction>(ActionId.dismiss, async ({ ack, respond }) => {
       await ack();
       await respond({ delete_original: true });
