@@ -78,13 +78,13 @@ export class PriceCatalog {
   extension(request: PricedRequest, video: { id?: string; url: string }): Quote | undefined {
     const config = readRequest(this.data, request);
     const prompt = typeof request.body.prompt === 'string' ? request.body.prompt : undefined;
-    const extendable = config.kind === 'extend' || (config.kind === 'video' && this.models('video-extend').includes(config.model));
-    if (extendable) {
-      if (!video.id || (config.kind !== 'extend' && config.kind !== 'video')) return undefined;
+    if (config.kind !== 'extend' && config.kind !== 'video') return undefined;
+    if (config.kind === 'extend' || this.models('video-extend').includes(config.model)) {
+      if (!video.id) return undefined;
       const source = config.mode ? { model_name: config.model, mode: config.mode } : { model_name: config.model };
-      return this.quoteOrUndefined({ endpoint: 'video-extend', body: { video_id: video.id, ...(prompt && { prompt }) }, source });
+      const body = { video_id: video.id, ...(prompt && { prompt }) };
+      return this.quoteOrUndefined({ endpoint: 'video-extend', body, source });
     }
-    if (config.kind !== 'video') return undefined;
     const next = NEXT_SHOT + (prompt ? `: ${prompt}` : '.');
     const settings = request.body.settings as { aspect_ratio?: unknown } | undefined;
     const body = {

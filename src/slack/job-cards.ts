@@ -242,7 +242,10 @@ export class JobCards {
     return {
       now: this.options.now?.() ?? new Date(),
       creditPriceUsd: this.options.creditPriceUsd,
-      followUps: offered.map((f) => ({ ...f, value: pending!.encode({ text: '', followUp: { of: job.id, kind: f.kind } }) })),
+      followUps: offered.map((f) => {
+        const value = pending!.encode({ text: '', followUp: { of: job.id, kind: f.kind } });
+        return { ...f, value };
+      }),
     };
   }
 }

@@ -46,17 +46,25 @@ export function jobCard(job: Generation, options: CardOptions): Message {
   } else if (job.state === 'cancelled') {
     blocks.push(context(`Cancelled before it reached Kling; the credits held went back to the budget.`));
   } else if (job.state === 'succeeded') {
-    blocks.push(context(job.result?.images.length ? 'The images are in the thread :thread:' : 'The video is in the thread :thread:'));
+    blocks.push(context(`The ${job.result?.images.length ? 'images are' : 'video is'} in the thread :thread:`));
     const offered = options.followUps ?? [];
     if (offered.length > 0) {
       blocks.push(
         actions(
           ...offered.map((f) => {
-            const label = f.kind === 'upgrade' ? `Upgrade to ${upgradedMode(f.quote.request.body)}` : FOLLOW_UP_LABEL[f.kind];
-            return button(`${label} · ${formatCredits(f.quote.credits)} cr`, ActionId[f.kind], f.value);
+            const upgrade = f.kind === 'upgrade' && `Upgrade to ${upgradedMode(f.quote.request.body)}`;
+            const label = `${upgrade || FOLLOW_UP_LABEL[f.kind]} · ${formatCredits(f.quote.credits)} cr`;
+            return button(label, ActionId[f.kind], f.value);
           }),
         ),
-        context(offered.map((f) => `${FOLLOW_UP_LABEL[f.kind]}: ${escape(f.quote.description)}, ${credits(f.quote.credits, options.creditPriceUsd)}`).join(' · ')),
+        context(
+          offered
+            .map((f) => {
+              const price = credits(f.quote.credits, options.creditPriceUsd);
+              return `${FOLLOW_UP_LABEL[f.kind]}: ${escape(f.quote.description)}, ${price}`;
+            })
+            .join(' · '),
+        ),
       );
     }
   } else if (job.state === 'queued') {

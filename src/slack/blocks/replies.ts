@@ -167,7 +167,8 @@ export function history(jobs: Generation[]): Message {
     const cost = formatCredits(job.state === 'succeeded' ? (job.actualMc ?? job.estimateMc) : job.estimateMc);
     const link = job.result?.videos[0]?.url;
     const parent = job.parentId && job.followUp ? ` · ${lineage(job.followUp, job.parentId)}` : '';
-    return `${STATE_LABEL[job.state].split(' ')[0]} \`${escape(job.id)}\` ${slackDate(job.createdAt, '{date_short} {time}')} · ${cost} cr · ${prompt}${link ? ` · <${link.replace(/[|<>]/g, encodeURIComponent)}|video>` : ''}${parent}`;
+    return `${STATE_LABEL[job.state].split(' ')[0]} \`${escape(job.id)}\` ${slackDate(job.createdAt, '{date_short} {time}')} · ${cost} cr · ${prompt}${link ? ` · <${link.replace(/[|<>]/g, encodeURIComponent)}|video>` : ''}` +
+      parent;
   });
   const blocks: Block[] = [];
   for (let i = 0; i < lines.length; i += 10) blocks.push(section(lines.slice(i, i + 10).join('\n')));

@@ -1,6 +1,8 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
 import type { RequestScope } from '../../budget';
-import { FOLLOW_UP_KINDS, followUpQuote, type Claim, type EnqueueRequest, type FollowUpKind, type Generation } from '../../generations';
+import {
+  FOLLOW_UP_KINDS, followUpQuote, type Claim, type EnqueueRequest, type FollowUpKind, type Generation,
+} from '../../generations';
 import type { Quote } from '../../pricing';
 import { escape } from '../escape';
 import * as replies from '../blocks/replies';
@@ -65,13 +67,17 @@ export async function requestVideo(
 }
 
 /** What a request costs: a command priced from its text, or a card's follow-up priced from the job it follows. */
-async function quoteOf(request: PendingRequest, deps: SlackDeps): Promise<{ quote: Quote; parent?: EnqueueRequest['parent'] }> {
+async function quoteOf(
+  request: PendingRequest, deps: SlackDeps,
+): Promise<{ quote: Quote; parent?: EnqueueRequest['parent'] }> {
   const { catalog, config, queue } = deps;
   if (request.followUp) {
     const { of, kind } = request.followUp;
     const job = await queue.get(of);
     const quote = job && followUpQuote(job, kind, catalog);
-    if (!quote) throw new UsageError(`Job \`${escape(of)}\` offers no ${kind} any more: the price list cannot price it.`);
+    if (!quote) {
+      throw new UsageError(`Job \`${escape(of)}\` offers no ${kind} any more: the price list cannot price it.`);
+    }
     return { quote, parent: { id: of, followUp: kind } };
   }
   const command = parseCommand(request.text);
@@ -106,12 +112,14 @@ async function onRequestButton(args: { ack: () => Promise<void>; body: BlockButt
   }
 }
 
+type ButtonArgs = { ack: () => Promise<void>; body: BlockButtonAction; respond: (m: object) => Promise<unknown> };
+
 /**
  * A finished card's Re-roll, Extend or Upgrade: a new request of whoever clicked, answered only to them (the card
  * stays). The card is in the channel for everyone, so the button's claim is per person: a double click queues
  * one job, and the card, re-rendered with fresh claims, takes the next click.
  */
-async function onFollowUp(args: { ack: () => Promise<void>; body: BlockButtonAction; respond: (m: object) => Promise<unknown> }, deps: SlackDeps, kind: FollowUpKind) {
+async function onFollowUp(args: ButtonArgs, deps: SlackDeps, kind: FollowUpKind) {
   const { ack, body, respond } = args;
   await ack();
   const answer = (reply: Message) => respond({ response_type: 'ephemeral', replace_original: false, ...reply });
@@ -171,7 +179,9 @@ export const generate: Feature = {
   register(app: App, deps: SlackDeps) {
     app.action<BlockButtonAction>(ActionId.confirmGenerate, (args) => onRequestButton(args, deps, { confirmed: true }));
     app.action<BlockButtonAction>(ActionId.generateAnyway, (args) => onRequestButton(args, deps, { skipDuplicate: true }));
-    for (const kind of FOLLOW_UP_KINDS) app.action<BlockButtonAction>(ActionId[kind], (args) => onFollowUp(args, deps, kind));
+    for (const kind of FOLLOW_UP_KINDS) {
+      app.action<BlockButtonAction>(ActionId[kind], (args) => onFollowUp(args, deps, kind));
+    }
     app.action<BlockButtonAction>(ActionId.dismiss, async ({ ack, respond }) => {
       await ack();
       await respond({ delete_original: true });
