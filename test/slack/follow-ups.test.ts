@@ -208,3 +208,47 @@ async function rendered(jobId: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+describe('/kling image', () => {
+  it('makes n images through images/generations, priced in image units at their list price, held and settled', async () => {
+    const reply = await h.command(GRACE, 'image a red fox in fresh snow --model kling-v3 --n 3 --aspect 4:3');
+    expect(reply.ack, textOf(reply.ack)).toBeUndefined();
+    const posted = await h.slack.waitFor(() => h.cards('C0VIDEO').find((m) => textOf(m).includes('a red fox in fresh snow')), 10_000);
+    const id = /kbb_[0-9a-f-]{36}/.exec(textOf(posted))![0];
+    await h.slack.waitFor(() => buttonsOf(id).length > 0, 15_000);
+    // kling-v3: 8 image units an image at $0.0035, 0.2 of a $0.14 credit; three of them.
+    const [job] = await rows<Job & { actual_mc: number }>(h.database.db, sql`
+      select g.endpoint, g.estimate_mc::int as estimate_mc, g.actual_mc::int as actual_mc, h.amount_mc::int as hold_mc
+        from generations g join holds h on h.id = g.hold_id where g.id = ${id}`);
+    expect(job).toMatchObject({ endpoint: 'images/generations', estimate_mc: 600, hold_mc: 600, actual_mc: 600 });
+    expect(createFor(id)).toMatchObject({
+      path: '/v1/images/generations',
+      body: { prompt: 'a red fox in fresh snow', model_name: 'kling-v3', n: 3, aspect_ratio: '4:3' },
+    });
+    expect(textOf(cardOf(id))).toContain('The images are in the thread');
+    // Images have no longer or better version: the card offers a re-roll only.
+    expect(buttonsOf(id).map((b) => b.text)).toEqual(['Re-roll · 0.6 cr']);
+    const thread = h.slack.messages('C0VIDEO').filter((m) => m.threadTs === cardOf(id)!.ts);
+    expect(thread.map((m) => textOf(m)).join('\n')).toMatch(/Image 1.*Image 2.*Image 3/s);
+  });
+
+  it('refuses what the catalog cannot price, naming why, and holds nothing', async () => {
+    const reply = await h.command(GRACE, 'image a red fox --model kling-v9');
+    expect(textOf(reply.ack)).toContain('"kling-v9" is not a model the price list knows');
+    const wrong = await h.command(GRACE, 'image a red fox --n 12');
+    expect(textOf(wrong.ack)).toContain('`--n` must be a number of images from 1 to 9.');
+    const flag = await h.command(GRACE, 'image a red fox --duration 5');
+    expect(textOf(flag.ack)).toContain('`--duration` is not an option of image.');
+  });
+
+  it('over budget: refused with the cheaper version that fits, nothing held', async () => {
+    // A day of 1 credit for Linus: 9 images cost 1.8, one costs 0.2.
+    await h.command(ADA, `budget set <@${LINUS}|linus> day 1`);
+    const reply = await h.command(LINUS, 'image a lantern festival --model kling-v3 --n 9');
+    expect(textOf(reply.ack)).toContain('Not queued: this needs *1.8 credits');
+    expect(textOf(reply.ack)).toContain('*1 image instead of 9* would cost 0.2 credits');
+    const [row] = await rows<{ n: number }>(h.database.db, sql`
+      select count(*)::int as n from generations where request->>'prompt' = 'a lantern festival' and hold_id is not null`);
+    expect(row!.n).toBe(0);
+  });
+});

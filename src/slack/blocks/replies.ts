@@ -32,6 +32,7 @@ export function help(models: { name: string; offers: string }[] = []): Message {
   const lines = [
     ['generate', 'make a video; the price is held against your budgets first'],
     ['estimate', 'the price, the budgets it would touch and cheaper options, without spending'],
+    ['image', 'make 1 to 9 images; priced in image units, held like a video'],
     ['batch', 'many prompts at once'],
     ['budget', 'what you, this channel and the workspace have left'],
     ['history', 'your recent videos'],

@@ -8,8 +8,8 @@ import { escape } from '../escape';
 import * as replies from '../blocks/replies';
 import type { Message } from '../blocks/kit';
 import { parseCommand, UsageError } from '../commands/parse';
-import { quoteRequest } from '../commands/request';
-import type { Feature, SlackDeps } from '../deps';
+import { quoteImages, quoteRequest } from '../commands/request';
+import type { CommandContext, Feature, SlackDeps } from '../deps';
 import { ActionId } from '../ids';
 import type { PendingRequest } from '../pending';
 import { teamOf } from './payload';
@@ -35,7 +35,7 @@ export async function requestVideo(
   request: PendingRequest, scope: RequestScope, deps: SlackDeps, claim?: Claim,
 ): Promise<Outcome> {
   const { config, queue, pending, workspaces, metrics } = deps;
-  const { quote, parent } = await quoteOf(request, deps);
+  const { quote, parent, approvable } = await quoteOf(request, deps);
   // A re-roll asks for a new take of the same request: an identical earlier result is not what was asked.
   if (parent?.followUp === 'reroll') request = { ...request, skipDuplicate: true };
   const price = { creditPriceUsd: config.CREDIT_PRICE_USD };
@@ -59,17 +59,19 @@ export async function requestVideo(
   if (result.events.length) void deps.notifier.deliverAlerts(scope.teamId);
   if (!result.ok) {
     metrics.refusals.inc({ reason: 'kind' in result.refusal ? result.refusal.kind : result.refusal.budget.scope });
-    // Approvals carry a command's text; a follow-up is asked for again from its card.
-    const approvalValue = parent ? undefined : pending.encode({ ...request, skipDuplicate: true, confirmed: true });
+    const approvalValue = approvable ? pending.encode({ ...request, skipDuplicate: true, confirmed: true }) : undefined;
     return { reply: replies.refusal(result.refusal, quote, { ...price, approvalValue }) };
   }
   return { jobId: result.generations[0]!.id };
 }
 
-/** What a request costs: a command priced from its text, or a card's follow-up priced from the job it follows. */
+/**
+ * What a request costs: a command priced from its text, or a card's follow-up priced from the job it follows.
+ * Approvals carry a /kling generate command's text: only those can be sent to the admins.
+ */
 async function quoteOf(
   request: PendingRequest, deps: SlackDeps,
-): Promise<{ quote: Quote; parent?: EnqueueRequest['parent'] }> {
+): Promise<{ quote: Quote; parent?: EnqueueRequest['parent']; approvable: boolean }> {
   const { catalog, config, queue } = deps;
   if (request.followUp) {
     const { of, kind } = request.followUp;
@@ -78,11 +80,12 @@ async function quoteOf(
     if (!quote) {
       throw new UsageError(`Job \`${escape(of)}\` offers no ${kind} any more: the price list cannot price it.`);
     }
-    return { quote, parent: { id: of, followUp: kind } };
+    return { quote, parent: { id: of, followUp: kind }, approvable: false };
   }
   const command = parseCommand(request.text);
+  if (command.kind === 'image') return { quote: quoteImages(catalog, command.prompt, command.flags), approvable: false };
   if (command.kind !== 'generate') throw new UsageError('This button belongs to a /kling generate command.', 'generate');
-  return { quote: quoteRequest(catalog, command.prompt, command.flags, config.DEFAULT_MODEL) };
+  return { quote: quoteRequest(catalog, command.prompt, command.flags, config.DEFAULT_MODEL), approvable: true };
 }
 
 /** After jobs are queued (a command, a batch, an approval): their cards go up, and the worker is told there is work once the burst's acks are out. */
@@ -143,29 +146,33 @@ async function onFollowUp(args: ButtonArgs, deps: SlackDeps, kind: FollowUpKind)
   }
 }
 
+/** `/kling generate` and `/kling image`: the request path, answered within Slack's 3 s. */
+async function requestFromCommand(ctx: CommandContext, deps: SlackDeps): Promise<void> {
+  // The trigger_id names this command: a replayed request, or Slack's retry of it, finds its job instead.
+  const claim = ctx.triggerId ? { key: `command:${ctx.triggerId}` } : undefined;
+  const outcome = requestVideo({ text: ctx.text }, ctx.scope, deps, claim);
+  // A burst on one budget can keep the hold waiting: rather than miss Slack's 3 s, say so and follow up.
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, ctx.ackDeadline - performance.now()), 'late');
+  });
+  const first = await Promise.race([outcome, late]).finally(() => clearTimeout(timer));
+  if (first !== 'late') {
+    await ctx.ack(first.reply);
+    if (first.jobId) startJobs([first.jobId], deps);
+    return;
+  }
+  await ctx.ack(replies.notice(':hourglass_flowing_sand: Checking your budgets…'));
+  const result = await outcome;
+  await ctx.respond({ response_type: 'ephemeral', replace_original: true, ...(result.reply ?? replies.notice(':white_check_mark: Queued. The job card is in the channel.')) });
+  if (result.jobId) startJobs([result.jobId], deps);
+}
+
 export const generate: Feature = {
   commands: {
-    async generate(ctx, deps) {
-      // The trigger_id names this command: a replayed request, or Slack's retry of it, finds its job instead.
-      const claim = ctx.triggerId ? { key: `command:${ctx.triggerId}` } : undefined;
-      const outcome = requestVideo({ text: ctx.text }, ctx.scope, deps, claim);
-      // A burst on one budget can keep the hold waiting: rather than miss Slack's 3 s, say so and follow up.
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<'late'>((resolve) => {
-        timer = setTimeout(resolve, Math.max(0, ctx.ackDeadline - performance.now()), 'late');
-      });
-      const first = await Promise.race([outcome, late]).finally(() => clearTimeout(timer));
-      if (first !== 'late') {
-        await ctx.ack(first.reply);
-        if (first.jobId) startJobs([first.jobId], deps);
-        return;
-      }
-      await ctx.ack(replies.notice(':hourglass_flowing_sand: Checking your budgets…'));
-      const result = await outcome;
-      await ctx.respond({ response_type: 'ephemeral', replace_original: true, ...(result.reply ?? replies.notice(':white_check_mark: Queued. The job card is in the channel.')) });
-      if (result.jobId) startJobs([result.jobId], deps);
-    },
-
+    generate: requestFromCommand,
+    // Images take the same path as videos: priced, held, confirmed, checked for duplicates, carded and settled.
+    image: requestFromCommand,
     async estimate(ctx, deps) {
       const { prompt, flags } = ctx.command;
       // The price does not depend on the words: an estimate without a prompt is priced with a stand-in.
