@@ -83,7 +83,9 @@ async function quoteOf(
     return { quote, parent: { id: of, followUp: kind }, approvable: false };
   }
   const command = parseCommand(request.text);
-  if (command.kind === 'image') return { quote: quoteImages(catalog, command.prompt, command.flags), approvable: false };
+  if (command.kind === 'image') {
+    return { quote: quoteImages(catalog, command.prompt, command.flags), approvable: false };
+  }
   if (command.kind !== 'generate') throw new UsageError('This button belongs to a /kling generate command.', 'generate');
   return { quote: quoteRequest(catalog, command.prompt, command.flags, config.DEFAULT_MODEL), approvable: true };
 }
