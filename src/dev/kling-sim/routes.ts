@@ -88,13 +88,12 @@ export function requestHandler(deps: RouteDeps): http.RequestListener {
     const path = parsedUrl.pathname;
     const method = req.method ?? '';
 
+    // Result files sit on Kling's CDN, outside the API: no key, no envelope, a plain 404 when missing.
     if (method === 'GET' && path.startsWith('/media/')) {
       const file = await deps.media.read(path);
-      if (file) {
-        res.writeHead(200, { 'content-type': file.type, 'content-length': file.bytes.length });
-        res.end(file.bytes);
-        return;
-      }
+      res.writeHead(file ? 200 : 404, { 'content-type': file?.type ?? 'text/plain' });
+      res.end(file?.bytes ?? 'not found');
+      return;
     }
 
     let body: unknown = raw;
