@@ -57,6 +57,11 @@ export interface KlingSimulator {
   fault(spec: FaultSpec): void;
   clearFaults(): void;
   setBalance(units: number): void;
+  /**
+   * What final_unit_deduction says for tasks that succeed from now on, whatever they cost ("-1", "12.5", "n/a"):
+   * Kling charging above the quote, or an answer no charge can be read from. undefined: the real cost again.
+   */
+  setCharge(units: string | undefined): void;
   /** Ends a task now (through processing, as Kling would), whatever its timings say: for tests that hold tasks in flight. */
   endTask(taskId: string, outcome: 'succeed' | 'failed', message?: string): void;
   /** Units left in the pack. */
@@ -104,6 +109,9 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
     clearFaults: () => faults.clear(),
     setBalance: (units) => {
       pack.units = units;
+    },
+    setCharge: (units) => {
+      pack.chargeOverride = units;
     },
     balance: () => pack.units,
     endTask: (id, outcome, message) => tasks.end(id, outcome, message),

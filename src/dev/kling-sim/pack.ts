@@ -1,3 +1,4 @@
+import { formatUnits } from './pricing';
 import { Refusal } from './refusal';
 
 /** The account's prepaid resource pack: units go only for a task that succeeded; 1102 when a request costs more. */
@@ -5,6 +6,8 @@ export class Pack {
   private readonly initialMc: number;
   private balanceMc: number;
   private readonly startedAt: number;
+  /** What final_unit_deduction says instead of the real cost, when a test has set it. */
+  chargeOverride: string | undefined;
 
   constructor(units: number, now: () => number) {
     this.initialMc = Math.round(units * 1000);
@@ -24,6 +27,11 @@ export class Pack {
   /** Refuses a request that costs more than what is left. */
   checkAffords(costMc: number): void {
     if (costMc > this.balanceMc) throw new Refusal(1102, 'Resource pack exhausted or expired');
+  }
+
+  /** The final_unit_deduction of a task that succeeded at this cost. */
+  reported(costMc: number): string {
+    return this.chargeOverride ?? formatUnits(costMc);
   }
 
   charge(costMc: number): void {

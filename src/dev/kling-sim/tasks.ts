@@ -11,7 +11,7 @@ import type { Callbacks } from './callbacks';
 import type { FaultKind } from './faults';
 import type { Media } from './media';
 import type { Pack } from './pack';
-import { formatUnits, quote } from './pricing';
+import { quote } from './pricing';
 import { Refusal } from './refusal';
 
 export interface SimulatedTask {
@@ -20,6 +20,8 @@ export interface SimulatedTask {
   status: KlingTaskStatus;
   endpoint: string;
   body: unknown;
+  /** Status queries of this task so far (by task_id or external_task_id). */
+  queries: number;
 }
 
 export interface TaskRules {
@@ -58,6 +60,7 @@ interface Task {
   images: { index: number; url: string }[];
   callbackUrl?: string;
   delivery: Promise<void>;
+  queries: number;
   /** The next step of its lifecycle. */
   timer?: NodeJS.Timeout;
 }
@@ -122,6 +125,7 @@ export class Tasks {
       status: t.status,
       endpoint: t.endpoint,
       body: t.body,
+      queries: t.queries,
     }));
   }
 
@@ -138,7 +142,9 @@ export class Tasks {
       },
       task_result: task.status === 'succeed' ? (images ? { images: task.images } : { videos: task.videos }) : {},
       watermark_info: { enabled: false },
-      ...(isEnded(task.status) && { final_unit_deduction: task.status === 'succeed' ? formatUnits(task.costMc) : '0' }),
+      ...(isEnded(task.status) && {
+        final_unit_deduction: task.status === 'succeed' ? this.pack.reported(task.costMc) : '0',
+      }),
       created_at: task.createdAt,
       updated_at: task.updatedAt,
     };
@@ -191,6 +197,7 @@ export class Tasks {
       images: [],
       callbackUrl: input.callback_url as string | undefined,
       delivery: Promise.resolve(),
+      queries: 0,
     };
     this.tasks.set(task.taskId, task);
     if (task.externalTaskId !== undefined) this.byExternal.set(task.externalTaskId, task);
@@ -215,6 +222,7 @@ export class Tasks {
   find(endpoint: KlingEndpoint, id: string, byExternalOnly: boolean): Task {
     const task = (byExternalOnly ? undefined : this.tasks.get(id)) ?? this.byExternal.get(id);
     if (!task || task.endpoint !== endpoint) throw new Refusal(1203, `task not found: ${id}`);
+    task.queries += 1;
     return task;
   }
 
