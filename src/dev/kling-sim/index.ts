@@ -36,7 +36,7 @@ export interface KlingSimulatorOptions {
   /** Fraction of tasks that end failed, spread evenly (0.25 → every 4th task). */
   failRate?: number;
   catalog?: PriceCatalog;
-  /** When set, callbacks carry Standard-Webhooks signature headers, as Kling sends them once a webhook secret exists. */
+  /** When set, callbacks carry Standard-Webhooks signature headers, as Kling sends them once a secret exists. */
   webhookSecret?: string;
   /** The server's clock, for token nbf/exp checks and timestamps. */
   now?: () => number;
@@ -62,7 +62,7 @@ export interface KlingSimulator {
    * Kling charging above the quote, or an answer no charge can be read from. undefined: the real cost again.
    */
   setCharge(units: string | undefined): void;
-  /** Ends a task now (through processing, as Kling would), whatever its timings say: for tests that hold tasks in flight. */
+  /** Ends a task now (through processing, as Kling would), whatever its timings: for tests holding tasks in flight. */
   endTask(taskId: string, outcome: 'succeed' | 'failed', message?: string): void;
   /** Units left in the pack. */
   balance(): number;

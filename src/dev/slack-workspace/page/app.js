@@ -365,7 +365,9 @@ function renderHeader() {
     $('#conversation-topic').textContent = 'Generate Kling videos within your team’s budget';
     tabs.hidden = false;
     const current = app.place.tab;
-    for (const tab of tabs.querySelectorAll('.tab')) tab.classList.toggle('active', tab instanceof HTMLElement && tab.dataset.tab === current);
+    for (const tab of tabs.querySelectorAll('.tab')) {
+      tab.classList.toggle('active', tab instanceof HTMLElement && tab.dataset.tab === current);
+    }
   } else {
     const c = snap().conversations.find((c) => c.id === currentChannelId());
     $('#conversation-title').textContent = c?.kind === 'channel' ? `# ${c.name}` : 'Group message';
@@ -431,7 +433,8 @@ function renderBlock(input, ctx) {
       for (const e of block.elements ?? []) {
         // A context element is an image or a text object itself.
         const text = /** @type {TextObject} */ (/** @type {unknown} */ (e));
-        node.append(e.type === 'image' ? el('img', { src: e.image_url, alt: e.alt_text }) : el('span', {}, textHtml(text)));
+        const image = e.type === 'image';
+        node.append(image ? el('img', { src: e.image_url, alt: e.alt_text }) : el('span', {}, textHtml(text)));
       }
       return node;
     }
@@ -538,9 +541,11 @@ function renderElement(e, block, ctx) {
     }
     case 'checkboxes':
     case 'radio_buttons': {
-      const group = choiceGroup(e, `${block.block_id}-${e.action_id}`, (e.initial_options ?? [e.initial_option]).flatMap((o) => (o ? [o.value] : [])));
+      const initial = (e.initial_options ?? [e.initial_option]).flatMap((o) => (o ? [o.value] : []));
+      const group = choiceGroup(e, `${block.block_id}-${e.action_id}`, initial);
       group.addEventListener('change', () => {
-        const chosen = [...group.querySelectorAll('input:checked')].map((i) => /** @type {HTMLInputElement} */ (i).value);
+        const checked = /** @type {NodeListOf<HTMLInputElement>} */ (group.querySelectorAll('input:checked'));
+        const chosen = [...checked].map((i) => i.value);
         act(e, e.type === 'checkboxes' ? chosen : chosen[0], ctx);
       });
       return group;

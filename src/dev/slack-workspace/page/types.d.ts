@@ -10,7 +10,13 @@ declare global {
 
 export interface TextObject { type?: string; text?: string; emoji?: boolean }
 export interface Option { text?: TextObject; value: string; description?: TextObject }
-export interface Confirm { title?: TextObject; text?: TextObject; confirm?: TextObject; deny?: TextObject; style?: string }
+export interface Confirm {
+  title?: TextObject;
+  text?: TextObject;
+  confirm?: TextObject;
+  deny?: TextObject;
+  style?: string;
+}
 
 /**
  * One node of Block Kit as the page meets it: a block, an element, a text object or a rich-text node.
