@@ -4,7 +4,7 @@ import type { Logger } from '../log';
 import type { KlingEndpoint } from '../pricing';
 import { KlingCredentials } from './auth';
 import { KlingApiError, KlingError, KlingTimeoutError, KlingTransportError } from './errors';
-import { accountCostsSchema, envelopeSchema, taskDataSchema, toKlingTask, type KlingTask } from './schema';
+import { accountCostsSchema, billingPackageSchema, envelopeSchema, taskDataSchema, toKlingTask, type KlingTask } from './schema';
 
 /** Legacy (model_name in the body) paths, reference §2.15. */
 export const ENDPOINT_PATHS: Readonly<Record<KlingEndpoint, string>> = {
@@ -32,7 +32,10 @@ export interface KlingClientOptions {
   maxRetryDelayMs?: number;
 }
 
-export interface ResourcePack { name: string; remaining: number; total: number; status: string; expiresAt: number }
+export interface ResourcePack { id: string; name: string; remaining: number; total: number; status: string; expiresAt: number }
+
+/** One unit deduction of POST /account/billing/package. */
+export interface PackDeduction { taskId: string; packId?: string; model?: string; at: number; units: number }
 
 /** Exponential from `baseMs` (Kling: ≥ 1 s on 1303) up to `maxMs`, plus up to half again of jitter so replicas do not retry in step. */
 export function retryDelay(retry: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
@@ -119,6 +122,7 @@ export class KlingClient {
       if (!parsed.success) throw new KlingTransportError(`Kling /account/costs answer is not the documented shape (request ${requestId ?? '?'})`);
       if (parsed.data.code !== 0) throw new KlingApiError(parsed.data.code, 200, this.scrub(parsed.data.msg ?? ''), requestId);
       return parsed.data.resource_pack_subscribe_infos.map((p) => ({
+        id: p.resource_pack_id ?? p.resource_pack_name,
         name: p.resource_pack_name,
         remaining: p.remaining_quantity,
         total: p.total_quantity,
@@ -126,6 +130,29 @@ export class KlingClient {
         expiresAt: p.invalid_time,
       }));
     });
+  }
+
+  /** Every unit deduction in [startTime, endTime] (reference §5.2), all pages. */
+  async billingPackage(range: { startTime: number; endTime: number }): Promise<PackDeduction[]> {
+    const out: PackDeduction[] = [];
+    let cursor: string | undefined;
+    do {
+      const body = cursor ? { cursor } : { start_time: range.startTime, end_time: range.endTime, limit: 500 };
+      const page = await this.withRetries('billing package', async () => {
+        const { data, requestId } = await this.call('POST', '/account/billing/package', body);
+        const parsed = billingPackageSchema.safeParse(data);
+        if (!parsed.success) throw new KlingTransportError(`Kling /account/billing/package answer is not the documented shape (request ${requestId ?? '?'})`);
+        return parsed.data;
+      });
+      for (const d of page.result.detail) {
+        out.push({
+          taskId: d.task_id, at: d.deduction_time, units: d.deduction_amount,
+          ...(d.package_id && { packId: d.package_id }), ...(d.model_name && { model: d.model_name }),
+        });
+      }
+      cursor = page.has_more && page.next_cursor ? page.next_cursor : undefined;
+    } while (cursor);
+    return out;
   }
 
   /**

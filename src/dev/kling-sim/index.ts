@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { builtInCatalog, type PriceCatalog } from '../../pricing';
+import { SimAccount, type SimAccountOptions } from './account';
 import { DEMO_KLING_KEYS } from './auth';
 import { Callbacks, type DeliveredCallback } from './callbacks';
 import { Faults, type FaultSpec } from './faults';
@@ -45,6 +46,8 @@ export interface KlingSimulatorOptions {
    * In memory when absent.
    */
   mediaDir?: string;
+  /** Packs that expire, /account/costs with a lag, and per-task billing records; `balance` defaults to their sum. */
+  account?: SimAccountOptions;
 }
 
 export interface KlingSimulator {
@@ -66,13 +69,18 @@ export interface KlingSimulator {
   endTask(taskId: string, outcome: 'succeed' | 'failed', message?: string): void;
   /** Units left in the pack. */
   balance(): number;
+  /** The packs and billing records, when `account` was given. */
+  account?: SimAccount;
   close(): Promise<void>;
 }
 
 export async function startKlingSimulator(options: KlingSimulatorOptions = {}): Promise<KlingSimulator> {
   const keys = options.apiKey || options.accessKey || options.secretKey ? options : DEMO_KLING_KEYS;
   const now = options.now ?? Date.now;
-  const pack = new Pack(options.balance ?? 1_000_000, now);
+  const startedAt = now();
+  const account = options.account && new SimAccount(options.account, startedAt);
+  const packUnits = options.account?.packs.reduce((sum, p) => sum + p.units, 0);
+  const pack = new Pack(options.balance ?? packUnits ?? 1_000_000, startedAt, account);
   const faults = new Faults();
   const media = new Media(options.mediaDir);
   const callbacks = new Callbacks(options.webhookSecret, now);
@@ -114,6 +122,7 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
       pack.chargeOverride = units;
     },
     balance: () => pack.units,
+    ...(account && { account }),
     endTask: (id, outcome, message) => tasks.end(id, outcome, message),
     close: async () => {
       server.closeAllConnections();

@@ -1,18 +1,24 @@
+import type { SimAccount, SimCharge } from './account';
 import { formatUnits } from './pricing';
 import { Refusal } from './refusal';
 
-/** The account's prepaid resource pack: units go only for a task that succeeded; 1102 when a request costs more. */
+/**
+ * The account's prepaid units: units go only for a task that succeeded; 1102 when a request costs more than what is
+ * left. With a SimAccount, its packs (which expire, and are reported with a lag) also bound and record each charge.
+ */
 export class Pack {
   private readonly initialMc: number;
   private balanceMc: number;
-  private readonly startedAt: number;
   /** What final_unit_deduction says instead of the real cost, when a test has set it. */
   chargeOverride: string | undefined;
 
-  constructor(units: number, now: () => number) {
+  constructor(
+    units: number,
+    private readonly startedAt: number,
+    readonly account?: SimAccount,
+  ) {
     this.initialMc = Math.round(units * 1000);
     this.balanceMc = this.initialMc;
-    this.startedAt = now();
   }
 
   /** Units left. */
@@ -24,9 +30,11 @@ export class Pack {
     this.balanceMc = Math.round(units * 1000);
   }
 
-  /** Refuses a request that costs more than what is left. */
-  checkAffords(costMc: number): void {
-    if (costMc > this.balanceMc) throw new Refusal(1102, 'Resource pack exhausted or expired');
+  /** Refuses a request that costs more than what is left (at `at`, in the account's packs). */
+  checkAffords(costMc: number, at: number): void {
+    if (costMc > this.balanceMc || (this.account && costMc > this.account.available(at) * 1000)) {
+      throw new Refusal(1102, 'Resource pack exhausted or expired');
+    }
   }
 
   /** The final_unit_deduction of a task that succeeded at this cost. */
@@ -34,15 +42,18 @@ export class Pack {
     return this.chargeOverride ?? formatUnits(costMc);
   }
 
-  charge(costMc: number): void {
+  /** Draws a succeeded task's cost, and records it in the account's billing when there is one. */
+  charge(costMc: number, task: Omit<SimCharge, 'units'>, at: number): void {
     this.balanceMc = Math.max(0, this.balanceMc - costMc);
+    this.account?.charge({ ...task, units: costMc / 1000 }, at);
   }
 
   /** GET /account/costs: the pack as Kling lists it, between start_time and end_time (milliseconds). */
-  costs(query: URLSearchParams): Record<string, unknown> {
+  costs(query: URLSearchParams, at: number): Record<string, unknown> {
     for (const field of ['start_time', 'end_time']) {
       if (!/^\d+$/.test(query.get(field) ?? '')) throw new Refusal(1201, `${field} is required (milliseconds)`);
     }
+    if (this.account) return this.account.costs(at);
     return {
       code: 0,
       msg: 'success',

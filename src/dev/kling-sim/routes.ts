@@ -3,6 +3,7 @@ import type http from 'node:http';
 import type { KlingEndpoint } from '../../pricing';
 import { ENDPOINT_PATHS } from '../../kling/client';
 import { KLING_CODES } from '../../kling/errors';
+import { SimAccountError } from './account';
 import { authenticate, type KlingKeys } from './auth';
 import type { FaultKind, Faults } from './faults';
 import type { Media } from './media';
@@ -39,6 +40,7 @@ function flatHeaders(headers: http.IncomingHttpHeaders): Record<string, string> 
 
 function endpointOf(path: string): string | undefined {
   if (path === '/account/costs') return 'account/costs';
+  if (path === '/account/billing/package') return 'account/billing/package';
   return ENDPOINTS.find((e) => path === ENDPOINT_PATHS[e] || path.startsWith(`${ENDPOINT_PATHS[e]}/`));
 }
 
@@ -54,7 +56,16 @@ function route(
   const { tasks } = deps;
   if (path === '/account/costs') {
     if (method !== 'GET') throw new Refusal(1202, 'The requested method is invalid');
-    return deps.pack.costs(query);
+    return deps.pack.costs(query, deps.now());
+  }
+  const { account } = deps.pack;
+  if (path === '/account/billing/package' && method === 'POST' && account) {
+    try {
+      return account.billing(body as Record<string, unknown>);
+    } catch (error) {
+      if (error instanceof SimAccountError) throw new Refusal(1201, error.message);
+      throw error;
+    }
   }
   for (const endpoint of ENDPOINTS) {
     const base = ENDPOINT_PATHS[endpoint];
@@ -121,7 +132,7 @@ export function requestHandler(deps: RouteDeps): http.RequestListener {
       method,
       path,
       endpoint,
-      method === 'POST' && endpoint !== undefined && endpoint !== 'account/costs',
+      method === 'POST' && endpoint !== undefined && !endpoint.startsWith('account/'),
     );
     const kind = spec?.kind;
     switch (spec?.kind) {

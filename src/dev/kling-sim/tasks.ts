@@ -173,7 +173,7 @@ export class Tasks {
         },
       }),
     });
-    this.pack.checkAffords(credits);
+    this.pack.checkAffords(credits, this.rules.now());
     // Kling's concurrency rule: an image task holds one slot per image (n), anything else one.
     const slots = endpoint === 'images/generations' ? Number(request.body.n ?? input.n ?? 1) : 1;
     if (this.slotsInUse + slots > this.rules.concurrency)
@@ -337,7 +337,19 @@ export class Tasks {
       task.videos = [video];
       this.videos.set(id, { task, duration, url: video.url });
     }
-    this.pack.charge(task.costMc); // units go only for a task that succeeded
+    // Units go only for a task that succeeded.
+    const { source, body } = task.request;
+    this.pack.charge(
+      task.costMc,
+      {
+        taskId: task.taskId,
+        endpoint: task.endpoint,
+        duration: task.videos[0]?.duration ?? '0',
+        modelName: String(source?.model_name ?? body.model_name ?? ''),
+        mode: String(source?.mode ?? body.mode ?? 'std'),
+      },
+      this.rules.now(),
+    );
     this.move(task, 'succeed');
   }
 }

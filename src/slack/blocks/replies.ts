@@ -37,7 +37,7 @@ export function help(): Message {
   ] as const;
   const admin = [
     USAGE.budgetSet, USAGE.budgetThresholds, USAGE.budgetAlerts, USAGE.budgetConfirm, USAGE.budgetForecast, USAGE.budgetSpikes,
-    USAGE.digest, USAGE.audit, USAGE.queue,
+    USAGE.digest, USAGE.audit, USAGE.queue, USAGE.account, USAGE.accountAlerts, USAGE.accountReconcile,
   ];
   return message('How to use /kling', [
     section(`*/kling* makes Kling AI videos within the team's budgets.\n${lines.map(([k, what]) => `\`${escape(USAGE[k])}\`\n      ${what}`).join('\n')}`),

@@ -34,6 +34,9 @@ export const USAGE = {
   export:
     '/kling export [today|yesterday|week|last-week|month|last-month|YYYY-MM|YYYY-MM-DD|YYYY-MM-DD..YYYY-MM-DD] '
     + '[--by job|person|channel|tag|model] [--format csv|focus]',
+  account: '/kling account',
+  accountAlerts: '/kling account alerts <days>|off · /kling account expiry <days>|off',
+  accountReconcile: '/kling account reconcile <credits>|off',
 } as const;
 
 export type UsageKey = keyof typeof USAGE;
@@ -77,8 +80,12 @@ export type Command =
   | { kind: 'queue-resume' }
   | { kind: 'digest'; action: 'now' | 'preview' }
   | { kind: 'audit'; period: ReportPeriod }
-  | { kind: 'export'; period: ReportPeriod; by: ExportGrouping; format: 'csv' | 'focus' };
-
+  | { kind: 'export'; period: ReportPeriod; by: ExportGrouping; format: 'csv' | 'focus' }
+  | { kind: 'account' }
+  /** days 0: the alert is off. */
+  | { kind: 'account-alerts'; alert: 'runout' | 'expiry'; days: number }
+  /** null: the daily reconciliation's alerts are off. */
+  | { kind: 'account-reconcile'; toleranceMc: Millicredits | null };
 
 /** Kling's prompt limit, as the pricing catalog checks it. */
 export const PROMPT_LIMIT = MAX_PROMPT_CHARS;
@@ -290,6 +297,8 @@ export function parseCommand(text: string): Command {
       expectEnd(rest, 1, 'queue');
       return { kind: 'queue-resume' };
     }
+    case 'account':
+      return parseAccount(rest);
   }
   throw new UsageError(`\`${excerpt(first!.value)}\` is not a /kling command.`);
 }
@@ -415,4 +424,29 @@ function parseExport(tokens: Token[]): Command {
     throw new UsageError('`--format focus` writes one row per job; leave out `--by`, or use csv to group.', 'export');
   }
   return { kind: 'export', period: period ?? { kind: 'month' }, by: by as ExportGrouping, format };
+}
+
+function parseAccount(tokens: Token[]): Command {
+  const action = tokens[0]?.value.toLowerCase();
+  if (action === undefined) return { kind: 'account' };
+  if (action === 'reconcile') {
+    expectEnd(tokens, 2, 'accountReconcile');
+    if (tokens[1]?.value.toLowerCase() === 'off') return { kind: 'account-reconcile', toleranceMc: null };
+    const missing = 'Say how many credits a task may differ from what Kling charged before an alert (0: any difference), or off.';
+    return { kind: 'account-reconcile', toleranceMc: parseAmount(tokens[1], 'accountReconcile', missing) };
+  }
+  if (action !== 'alerts' && action !== 'expiry') {
+    throw new UsageError(`\`${excerpt(tokens[0]!.value)}\` is not an account action: use alerts, expiry or reconcile.`, 'accountAlerts');
+  }
+  const value = tokens[1]?.value.toLowerCase();
+  expectEnd(tokens, 2, 'accountAlerts');
+  const alert = action === 'alerts' ? 'runout' : 'expiry';
+  if (value === 'off') return { kind: 'account-alerts', alert, days: 0 };
+  if (!value || !/^\d{1,3}$/.test(value) || Number(value) < 1 || Number(value) > 365) {
+    throw new UsageError(
+      value ? `\`${excerpt(tokens[1]!.value)}\` is not a number of days between 1 and 365 (or off).` : 'Say a number of days, or off.',
+      'accountAlerts',
+    );
+  }
+  return { kind: 'account-alerts', alert, days: Number(value) };
 }
