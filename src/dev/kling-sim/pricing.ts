@@ -11,12 +11,19 @@ export function formatUnits(mc: number): string {
 
 /** The catalog's price for a request, or the refusal Kling gives for what it cannot price. */
 export function quote(catalog: PriceCatalog, request: PricedRequest) {
+  let quoted: ReturnType<PriceCatalog['quote']>;
   try {
-    return catalog.quote(request);
+    quoted = catalog.quote(request);
   } catch (error) {
     if (!(error instanceof PricingError)) throw error;
     if (error.reason === 'unknown_model')
       throw new Refusal(1203, `model is not supported: ${String(request.body.model_name)}`);
     throw new Refusal(1201, `${error.field ?? 'request'} is invalid: ${error.message}`);
   }
+  // Each model answers on its own API's path only (kling-v3-omni on omni-video, kling-3.0-turbo on the new standard).
+  if (quoted.request.endpoint !== request.endpoint) {
+    const model = request.body.model_name ?? request.endpoint.split('/')[1];
+    throw new Refusal(1201, `model_name is invalid: ${String(model)} is not supported on ${request.endpoint}`);
+  }
+  return quoted;
 }

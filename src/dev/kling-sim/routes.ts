@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
-import type { KlingEndpoint } from '../../pricing';
+import { isStandardEndpoint, type LegacyEndpoint } from '../../pricing';
 import { ENDPOINT_PATHS } from '../../kling/client';
 import { KLING_CODES } from '../../kling/errors';
 import { SimAccountError } from './account';
@@ -8,7 +8,9 @@ import { authenticate, type KlingKeys } from './auth';
 import type { FaultKind, Faults } from './faults';
 import type { Media } from './media';
 import type { Pack } from './pack';
+import { formatUnits } from './pricing';
 import { Refusal } from './refusal';
+import { routeStandard } from './standard';
 import type { Tasks } from './tasks';
 
 export interface RecordedRequest {
@@ -30,7 +32,7 @@ export interface RouteDeps {
   requests: RecordedRequest[];
 }
 
-const ENDPOINTS = Object.keys(ENDPOINT_PATHS) as KlingEndpoint[];
+const ENDPOINTS = Object.keys(ENDPOINT_PATHS) as LegacyEndpoint[];
 
 function flatHeaders(headers: http.IncomingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {};
@@ -41,6 +43,7 @@ function flatHeaders(headers: http.IncomingHttpHeaders): Record<string, string> 
 function endpointOf(path: string): string | undefined {
   if (path === '/account/costs') return 'account/costs';
   if (path === '/account/billing/package') return 'account/billing/package';
+  if (isStandardEndpoint(path.slice(1))) return path.slice(1);
   return ENDPOINTS.find((e) => path === ENDPOINT_PATHS[e] || path.startsWith(`${ENDPOINT_PATHS[e]}/`));
 }
 
@@ -86,6 +89,20 @@ function route(
       return tasks.data(tasks.find(endpoint, decodeURIComponent(path.slice(base.length + 1)), false));
     }
   }
+  const standard = routeStandard(
+    {
+      create: (endpoint, input) => tasks.create(endpoint, input, fault) as { task_id: string },
+      byId: (id) => tasks.byId(id),
+      byExternalId: (id) => tasks.byExternalId(id),
+      charged: (task) => (task.status === 'succeed' ? formatUnits(task.costMc) : '0'),
+      refuse: (code, message) => new Refusal(code, message),
+    },
+    method,
+    path,
+    query,
+    body,
+  );
+  if (standard !== undefined) return standard;
   throw new Refusal(1202, `The requested method is invalid: ${method} ${path}`);
 }
 
@@ -162,6 +179,11 @@ export function requestHandler(deps: RouteDeps): http.RequestListener {
     try {
       const refusal = authenticate(deps.keys, req.headers.authorization, deps.now);
       if (refusal) throw refusal;
+      // The new-standard API (3.0 Turbo onwards) takes an API key only, no signed token.
+      const standardPath = path === '/tasks' || isStandardEndpoint(path.slice(1));
+      if (standardPath && req.headers.authorization !== `Bearer ${deps.keys.apiKey}`) {
+        throw new Refusal(1000, 'Authentication failed: this API takes an API key');
+      }
       if (!bodyIsJson) throw new Refusal(1200, 'request body is not valid JSON');
       const data = route(deps, method, path, parsedUrl.searchParams, body, kind);
       answer = JSON.stringify({ code: 0, message: 'SUCCEED', request_id: requestId, data });

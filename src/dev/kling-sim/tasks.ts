@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
+  isStandardEndpoint,
   MAX_PROMPT_CHARS,
   promptLength,
   type KlingEndpoint,
@@ -11,8 +12,9 @@ import type { Callbacks } from './callbacks';
 import type { FaultKind } from './faults';
 import type { Media } from './media';
 import type { Pack } from './pack';
-import { quote } from './pricing';
+import { formatUnits, quote } from './pricing';
 import { Refusal } from './refusal';
+import { standardTaskData } from './standard';
 
 export interface SimulatedTask {
   taskId: string;
@@ -41,7 +43,7 @@ interface Video {
   duration: string;
 }
 
-interface Task {
+export interface Task {
   taskId: string;
   externalTaskId?: string;
   endpoint: KlingEndpoint;
@@ -84,6 +86,11 @@ const STRING_FIELDS = [
   'external_task_id',
   'resolution',
 ];
+/** A new-standard body's settings (the legacy bodies have none). */
+function settingsOf(task: { request: PricedRequest }): { duration?: number } {
+  return (task.request.body.settings ?? {}) as { duration?: number };
+}
+
 /** Endpoints whose results are images; the rest make videos. */
 const IMAGE_ENDPOINTS: ReadonlySet<KlingEndpoint> = new Set(['images/generations', 'kolors-virtual-try-on'] as const);
 
@@ -226,6 +233,14 @@ export class Tasks {
     return task;
   }
 
+  byId(id: string): Task | undefined {
+    return this.tasks.get(id);
+  }
+
+  byExternalId(id: string): Task | undefined {
+    return this.byExternal.get(id);
+  }
+
   /** One page of an endpoint's tasks, newest first. */
   list(endpoint: KlingEndpoint, pageNum: number, pageSize: number): Task[] {
     const all = [...this.tasks.values()].filter((t) => t.endpoint === endpoint).reverse();
@@ -275,7 +290,8 @@ export class Tasks {
     const need = (field: string) => {
       if (typeof body[field] !== 'string' || body[field] === '') throw new Refusal(1201, `${field} is required`);
     };
-    if (endpoint === 'text2video' || endpoint === 'images/generations') need('prompt');
+    const prompted = endpoint === 'text2video' || endpoint === 'omni-video' || endpoint === 'images/generations';
+    if (prompted || isStandardEndpoint(endpoint)) need('prompt');
     if (endpoint === 'image2video' && !body.image && !body.image_tail)
       throw new Refusal(1201, 'image or image_tail is required');
     if (endpoint === 'video-extend') need('video_id');
@@ -296,7 +312,10 @@ export class Tasks {
 
   private notify(task: Task): void {
     if (!task.callbackUrl) return;
-    task.delivery = this.callbacks.send(task.delivery, task.callbackUrl, task.taskId, task.status, this.data(task));
+    const payload = isStandardEndpoint(task.endpoint)
+      ? standardTaskData(task, formatUnits(task.costMc))
+      : this.data(task);
+    task.delivery = this.callbacks.send(task.delivery, task.callbackUrl, task.taskId, task.status, payload);
   }
 
   private move(task: Task, status: KlingTaskStatus): void {
@@ -325,7 +344,7 @@ export class Tasks {
     }
     const duration = task.parentVideo
       ? String(Number(task.parentVideo.duration) + 5)
-      : String(task.request.body.duration ?? '5');
+      : String(task.request.body.duration ?? settingsOf(task).duration ?? 5);
     if (IMAGE_ENDPOINTS.has(task.endpoint)) {
       task.images = Array.from({ length: task.slots }, (_, index) => ({
         index,

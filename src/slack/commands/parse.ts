@@ -14,7 +14,7 @@ import { readCredits, readThresholds } from './amounts';
 
 export const USAGE = {
   generate:
-    '/kling generate <prompt> [--model M] [--mode std|pro|4k] [--duration N] [--audio] [--aspect 16:9|9:16|1:1] [--negative "..."] [--image URL] [--draft]',
+    '/kling generate <prompt> [--model M] [--mode std|pro|4k] [--duration N] [--audio] [--aspect 16:9|9:16|1:1] [--negative "..."] [--image URL] [--video URL] [--multishot] [--draft]',
   estimate: '/kling estimate [prompt] [the same flags as generate]',
   batch: '/kling batch',
   budget: '/kling budget',
@@ -57,6 +57,10 @@ export interface GenerateFlags {
   aspect?: '16:9' | '9:16' | '1:1';
   negative?: string;
   image?: string;
+  /** A reference video for the omni models (kling-v3-omni, kling-video-o1). */
+  video?: string;
+  /** Kling cuts the prompt into shots (3.x models). */
+  multishot?: boolean;
   draft: boolean;
 }
 
@@ -136,8 +140,8 @@ function excerpt(text: string): string {
 }
 
 const FLAG = /^(?:--|—|–)([a-z][a-z-]*)(?:=(.*))?$/is;
-const BOOLEAN_FLAGS = ['audio', 'draft'] as const;
-const VALUE_FLAGS = ['model', 'mode', 'duration', 'aspect', 'negative', 'image'] as const;
+const BOOLEAN_FLAGS = ['audio', 'draft', 'multishot'] as const;
+const VALUE_FLAGS = ['model', 'mode', 'duration', 'aspect', 'negative', 'image', 'video'] as const;
 
 const flagSchema = z.object({
   model: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'is not a model name such as kling-v2-6').optional(),
@@ -150,13 +154,15 @@ const flagSchema = z.object({
     .refine((s) => promptLength(s) <= PROMPT_LIMIT, `must be at most ${PROMPT_LIMIT} characters`)
     .optional(),
   image: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL of the image' }).optional(),
+  video: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL of the reference video' }).optional(),
   audio: z.boolean(),
+  multishot: z.boolean(),
   draft: z.boolean(),
 });
 
 /** `generate` / `estimate`: the prompt is every token that is neither a flag nor a flag's value. */
 function parseRequest(kind: 'generate' | 'estimate', text: string, tokens: Token[]): Command {
-  const values: Record<string, unknown> = { audio: false, draft: false };
+  const values: Record<string, unknown> = { audio: false, draft: false, multishot: false };
   const seen = new Set<string>();
   const promptRuns: { start: number; end: number; quoted: boolean; value: string }[][] = [[]];
   for (let i = 0; i < tokens.length; i++) {
