@@ -1,6 +1,6 @@
 import type { BudgetRef, Usage } from '../../budget';
 import { formatCredits, type Millicredits } from '../../money/credits';
-import type { ApprovalRequest } from '../approval-requests';
+import type { ApprovalRequest } from '../../requests';
 import { escape, truncate } from '../escape';
 import { ActionId } from '../ids';
 import { actions, button, context, message, section, type Block, type Message } from './kit';

@@ -1,10 +1,9 @@
 import type { App, ViewSubmitAction } from '@slack/bolt';
 import { batchModal, batchQueued, batchRefused, batchTooExpensive, type BatchMetadata } from '../blocks/batch';
 import * as replies from '../blocks/replies';
-import { BatchField, checkBatch, offPeakStart, quoteBatch, readBatchForm, type FormErrors } from '../commands/batch';
+import { BatchField, quoteBatch, readBatchForm, type FormErrors } from '../commands/batch';
 import type { Feature, SlackDeps } from '../deps';
 import { ActionId } from '../ids';
-import { startJobs } from './generate';
 import { teamOf } from './payload';
 
 /**
@@ -27,8 +26,7 @@ function durations(deps: SlackDeps): number[] {
 export const batch: Feature = {
   commands: {
     async batch(ctx, deps) {
-      await deps.workspaces.settings(ctx.scope.teamId);
-      const { timezone } = await deps.ledger.ensureWorkspace(ctx.scope.teamId);
+      const timezone = await deps.requests.timezoneOf(ctx.scope.teamId);
       const view = batchModal({
         channelId: ctx.scope.channelId,
         models: deps.catalog.models('text2video'),
@@ -59,27 +57,17 @@ export const batch: Feature = {
       if ('errors' in priced) return refuse(priced.errors);
       const { quotes } = priced;
 
-      const [usages, workspace] = await Promise.all([deps.ledger.usageFor(scope), deps.ledger.ensureWorkspace(scope.teamId)]);
-      const check = checkBatch(quotes, usages);
-      if (!check.fits) {
-        deps.metrics.refusals.inc({ reason: check.budget.budget.scope });
-        return refuse({ [BatchField.prompts]: batchTooExpensive(check, quotes.length, { creditPriceUsd: deps.config.CREDIT_PRICE_USD }) });
-      }
-
-      const notBefore = read.form.offPeak ? offPeakStart(new Date(), workspace.timezone) : undefined;
       // The view names this submission: a second submit of the same modal (a double click) queues nothing.
-      const asked = quotes.map((quote) => ({ ...scope, quote, notBefore }));
-      const result = await deps.queue.enqueue(asked, { key: `view:${view.id}` });
-      if ('claimed' in result) return ack();
-      if (result.events.length) void deps.notifier.deliverAlerts(scope.teamId);
-      if (!result.ok) {
-        deps.metrics.refusals.inc({ reason: 'kind' in result.refusal ? result.refusal.kind : result.refusal.budget.scope });
-        return refuse({ [BatchField.prompts]: batchRefused(result.refusal, quotes.length) });
-      }
+      const batch = { quotes, offPeak: read.form.offPeak, now: new Date() };
+      const outcome = await deps.requests.batch(scope, batch, { key: `view:${view.id}` });
+      const price = { creditPriceUsd: deps.config.CREDIT_PRICE_USD };
+      if (outcome.kind === 'too-expensive') return refuse({ [BatchField.prompts]: batchTooExpensive(outcome.check, quotes.length, price) });
+      if (outcome.kind === 'refused') return refuse({ [BatchField.prompts]: batchRefused(outcome.refusal, quotes.length) });
       await ack();
+      if (outcome.kind === 'claimed') return;
 
-      startJobs(result.generations.map((job) => job.id), deps);
-      const note = batchQueued(quotes, { channelId, notBefore, creditPriceUsd: deps.config.CREDIT_PRICE_USD });
+      const { notBefore } = outcome;
+      const note = batchQueued(quotes, { channelId, notBefore, ...price });
       await client.chat.postEphemeral({ channel: channelId, user: scope.userId, ...note }).catch((error: unknown) => {
         deps.logger.warn({ err: error, scope }, 'batch: the queued note could not be shown; the job cards say it too');
       });

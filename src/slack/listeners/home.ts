@@ -15,25 +15,11 @@ import { teamOf } from './payload';
 const RECENT_JOBS = 10;
 
 export async function publishHome(userId: string, teamId: string, client: WebClient, deps: SlackDeps): Promise<void> {
-  await deps.workspaces.settings(teamId);
-  const [mine, refs, jobs, isAdmin] = await Promise.all([
-    // No channel: the budgets that follow the person everywhere (theirs and the workspace's).
-    deps.ledger.usageFor({ teamId, channelId: '', userId }),
-    deps.ledger.budgets(teamId),
-    deps.queue.history(teamId, userId, RECENT_JOBS),
+  const [home, isAdmin] = await Promise.all([
+    deps.requests.homeOf(teamId, userId, { shown: HOME_BUDGETS_SHOWN, jobs: RECENT_JOBS }),
     deps.admins.isAdmin(userId),
   ]);
-  const budgets = await deps.ledger.usages(refs.slice(0, HOME_BUDGETS_SHOWN).map((b) => b.id));
-  // One pace query for both lists, which mostly overlap.
-  const listed = new Set(budgets.map((u) => u.budget.id));
-  const all = [...budgets, ...mine.filter((u) => !listed.has(u.budget.id))];
-  const forecasts = await deps.ledger.forecasts(all);
-  const forecastOf = new Map(all.map((u, i) => [u.budget.id, forecasts[i]]));
-  const withForecast = <T extends { budget: { id: number } }>(u: T) => ({ ...u, forecast: forecastOf.get(u.budget.id) });
-  const view = homeTab({
-    mine: mine.map(withForecast), budgets: budgets.map(withForecast), moreBudgets: refs.length - budgets.length,
-    jobs, isAdmin, creditPriceUsd: deps.config.CREDIT_PRICE_USD,
-  });
+  const view = homeTab({ ...home, isAdmin, creditPriceUsd: deps.config.CREDIT_PRICE_USD });
   await client.views.publish({ user_id: userId, view: view as never });
 }
 
@@ -80,7 +66,7 @@ export const home: Feature = {
         await ack({ response_action: 'errors', errors: read.errors as Record<string, string> });
         return;
       }
-      await deps.ledger.setBudget({ teamId, ...read.budget, by: userId });
+      await deps.requests.setBudget({ teamId, ...read.budget, by: userId });
       await ack();
       await publishHome(userId, teamId, client, deps);
     });

@@ -9,7 +9,10 @@ import type { Millicredits } from '../money/credits';
  */
 export class Workspaces {
   /** The promise is cached, so a burst of first commands from a new workspace reads it once. */
-  private readonly cache = new Map<string, { settings: Promise<{ confirmThresholdMc?: Millicredits }>; until: number }>();
+  private readonly cache = new Map<
+    string,
+    { settings: Promise<{ confirmThresholdMc?: Millicredits }>; until: number }
+  >();
 
   constructor(
     private readonly ledger: Ledger,
@@ -33,7 +36,8 @@ export class Workspaces {
 
   private async read(teamId: string): Promise<{ confirmThresholdMc?: Millicredits }> {
     const workspace = await this.ledger.ensureWorkspace(teamId);
-    if (!workspace.alertsChannelId && this.defaults.alertsChannelId) await this.ledger.setAlertsChannel(teamId, this.defaults.alertsChannelId);
+    if (!workspace.alertsChannelId && this.defaults.alertsChannelId)
+      await this.ledger.setAlertsChannel(teamId, this.defaults.alertsChannelId);
     return { confirmThresholdMc: workspace.confirmThresholdMc ?? undefined };
   }
 }
