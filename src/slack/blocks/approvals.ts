@@ -19,7 +19,7 @@ export interface Raise {
 }
 
 function about(request: ApprovalRequest, prompt: string, options: PriceContext): Block[] {
-  const blocks = [
+  const blocks: Block[] = [
     section(`:raised_hand: <@${request.userId}> asks to go over budget in <#${request.channelId}>: *${escape(request.description)}*, ${credits(request.amountMc, options.creditPriceUsd)}.`),
   ];
   if (prompt) blocks.push(section(`>${truncate(prompt, 1500).replace(/\n/g, '\n>')}`));

@@ -37,7 +37,7 @@ export const batch: Feature = {
       });
       await ctx.ack();
       try {
-        await ctx.client.views.open({ trigger_id: ctx.triggerId, view: view as never });
+        await ctx.client.views.open({ trigger_id: ctx.triggerId, view });
       } catch (error) {
         deps.logger.warn({ err: error, scope: ctx.scope }, 'batch: views.open failed');
         await ctx.respond({ response_type: 'ephemeral', ...replies.notice(':warning: The batch form could not be opened. Run `/kling batch` again.') });
@@ -51,7 +51,7 @@ export const batch: Feature = {
       const { channelId } = JSON.parse(view.private_metadata) as BatchMetadata;
       const scope = { teamId: teamOf(body), channelId, userId: body.user.id };
 
-      const read = readBatchForm(view.state.values as never, maxPrompts(deps));
+      const read = readBatchForm(view.state.values, maxPrompts(deps));
       if ('errors' in read) return refuse(read.errors);
       const priced = quoteBatch(deps.catalog, read.form, deps.config.DEFAULT_MODEL);
       if ('errors' in priced) return refuse(priced.errors);

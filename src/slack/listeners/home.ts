@@ -20,7 +20,7 @@ export async function publishHome(userId: string, teamId: string, client: WebCli
     deps.admins.isAdmin(userId),
   ]);
   const view = homeTab({ ...home, isAdmin, creditPriceUsd: deps.config.CREDIT_PRICE_USD });
-  await client.views.publish({ user_id: userId, view: view as never });
+  await client.views.publish({ user_id: userId, view });
 }
 
 export const home: Feature = {
@@ -39,7 +39,7 @@ export const home: Feature = {
         await publishHome(body.user.id, teamId, client, deps);
         return;
       }
-      await client.views.open({ trigger_id: body.trigger_id, view: budgetModal(existing) as never });
+      await client.views.open({ trigger_id: body.trigger_id, view: budgetModal(existing) });
     }
 
     app.action<BlockButtonAction>(ActionId.editBudget, async ({ ack, body, client }) => {
@@ -61,7 +61,7 @@ export const home: Feature = {
       }
       const target = JSON.parse(view.private_metadata || '{}') as Partial<BudgetTarget>;
       const fixed = target.scope && target.scopeId && target.period ? (target as BudgetTarget) : undefined;
-      const read = readBudgetForm(view.state.values as never, teamId, fixed);
+      const read = readBudgetForm(view.state.values, teamId, fixed);
       if ('errors' in read) {
         await ack({ response_action: 'errors', errors: read.errors as Record<string, string> });
         return;
