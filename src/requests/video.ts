@@ -1,4 +1,4 @@
-import type { Ledger, RequestScope } from '../budget';
+import type { Ledger, Refusal, RequestScope, Usage } from '../budget';
 import type { Db } from '../db';
 import type { Claim, Generation, GenerationQueue, QueueRefusal } from '../generations';
 import type { Millicredits } from '../money/credits';
@@ -43,6 +43,31 @@ export function refusalReason(refusal: QueueRefusal): string {
   return 'kind' in refusal ? refusal.kind : refusal.budget.scope;
 }
 
+const SPECIFICITY = { user: 0, channel: 1, workspace: 2 } as const;
+
+/**
+ * The refusal a hold of `quote` would meet now, read from the budgets' usage; undefined when it fits. The same
+ * rule as the ledger's: the hard budget short by the most (on a tie the most specific), and the first cheaper
+ * alternative every hard budget could take. Advisory: the hold itself decides.
+ */
+function refusalNow(usages: Usage[], quote: Quote): Refusal | undefined {
+  const hard = usages.filter((u) => u.budget.hard);
+  const [named] = hard
+    .filter((u) => u.remainingMc < quote.credits)
+    .sort((a, b) => a.remainingMc - b.remainingMc || SPECIFICITY[a.budget.scope] - SPECIFICITY[b.budget.scope]);
+  if (!named) return undefined;
+  const fitting = quote.alternatives.find((a) => hard.every((u) => a.credits <= u.remainingMc));
+  const { budget, periodStart, periodEnd, remainingMc } = named;
+  return {
+    budget,
+    periodStart,
+    periodEnd,
+    remainingMc,
+    neededMc: quote.credits,
+    ...(fitting && { fittingAlternative: { label: fitting.label, amountMc: fitting.credits } }),
+  };
+}
+
 /**
  * Request a video: (duplicate? confirm?) → hold → queue, the duplicate check inside the hold's transaction.
  * With a claim, only its first use queues anything.
@@ -57,9 +82,18 @@ export async function requestVideo(
   const { quote } = ask;
   const { confirmThresholdMc } = await workspaces.settings(scope.teamId);
   if (!ask.confirmed && confirmThresholdMc !== undefined && quote.credits > confirmThresholdMc) {
-    // An identical earlier result is offered before asking to confirm a price.
-    const earlier = ask.skipDuplicate ? undefined : await queue.findSucceededDuplicate(scope.teamId, quote.request);
+    // An identical earlier result is offered before asking to confirm a price, and a price the budgets cannot
+    // take is refused at once rather than after the person confirmed it. Both are reads: nothing is held yet.
+    const [earlier, usages] = await Promise.all([
+      ask.skipDuplicate ? undefined : queue.findSucceededDuplicate(scope.teamId, quote.request),
+      ports.ledger.usageFor(scope),
+    ]);
     if (earlier) return { kind: 'duplicate', earlier };
+    const refusal = refusalNow(usages, quote);
+    if (refusal) {
+      ports.onRefused(refusalReason(refusal));
+      return { kind: 'refused', refusal };
+    }
     return { kind: 'confirm', thresholdMc: confirmThresholdMc };
   }
 

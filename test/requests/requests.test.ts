@@ -58,6 +58,18 @@ describe('use cases', () => {
     expect((await requests.video(scope, { quote, confirmed: true })).kind).toBe('queued');
   });
 
+  it('a price above the threshold that a budget cannot take is refused at once, not offered for confirmation', async () => {
+    const scope = { teamId: 'T-confirm-short', channelId: 'C1', userId: 'U-poor' };
+    const quote = quoteOf('a lynx');
+    const user = { teamId: scope.teamId, scope: 'user' as const, scopeId: 'U-poor', period: 'day' as const };
+    await requests.setBudget({ ...user, limitMc: quote.credits - 1, by: 'admin' });
+    await requests.setConfirmThreshold(scope.teamId, quote.credits - 1);
+    const answer = await requests.video(scope, { quote });
+    expect(answer).toMatchObject({ kind: 'refused', refusal: { budget: { scope: 'user' }, neededMc: quote.credits } });
+    expect(refused.at(-1)).toBe('user');
+    expect((await ledger.usageFor(scope)).every((u) => u.heldMc === 0)).toBe(true);
+  });
+
   it('a video over a hard budget is refused with the budget, and the refusal counted', async () => {
     const scope = { teamId: 'T-refuse', channelId: 'C1', userId: 'U-poor' };
     const quote = quoteOf('a whale');
