@@ -19,7 +19,7 @@ export class Admins {
     this.cache = new LRUCache({ max: 10_000, ttl: ttlMs });
   }
 
-  /** The ids to alert directly when there is no alerts channel. */
+  /** The ids to alert directly when there is no alerts channel or it cannot be reached. */
   get ids(): string[] {
     return this.configured;
   }

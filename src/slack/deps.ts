@@ -10,6 +10,7 @@ import type { Logger } from '../log';
 import type { PriceCatalog } from '../pricing';
 import type { Requests } from '../requests';
 import type { AcksFirst } from './acks-first';
+import type { BatchForms } from './batch-forms';
 import type { Admins } from './admins';
 import type { People } from './people';
 import type { Message } from './blocks/kit';
@@ -32,6 +33,8 @@ export interface SlackDeps {
   admins: Admins;
   people: People;
   pending: PendingRequests;
+  /** Which channel each open /kling batch form belongs to. */
+  batchForms: BatchForms;
   /** The use cases: what a person asks for, free of Slack. */
   requests: Requests;
   metrics: BotMetrics;

@@ -2,7 +2,7 @@ import type { App, BlockButtonAction, RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { formatCredits } from '../../money/credits';
 import type { ApprovalRequest, ApproveOutcome } from '../../requests';
-import { approvalAnswer, approvalDecided, approvalRequest } from '../blocks/approvals';
+import { approvalAnswer, approvalDecided, approvalRequest, approvalSent } from '../blocks/approvals';
 import { slackDate } from '../blocks/format';
 import type { Message } from '../blocks/kit';
 import * as replies from '../blocks/replies';
@@ -138,17 +138,12 @@ export const approvals: Feature = {
             ...replies.notice(':white_check_mark: This fits your budgets now: run the command again.'),
           });
           return;
-        case 'sent':
-          await deps.notifier.alertAdmins(
-            scope.teamId,
-            approvalRequest(asked.approval, command.prompt, asked.raisable, price),
-          );
-          await respond({
-            replace_original: true,
-            ...replies.notice(
-              ':incoming_envelope: Sent to the admins. You will get a message when one of them decides.',
-            ),
-          });
+        case 'sent': {
+          const ask = approvalRequest(asked.approval, command.prompt, asked.raisable, price);
+          const sent = await deps.notifier.alertAdmins(scope.teamId, ask);
+          // Reaching nobody keeps the button, so the requester can try again once the channel is fixed.
+          await respond({ replace_original: sent.via !== 'none', ...approvalSent(sent, asked.approval.id) });
+        }
       }
     });
 

@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { App, ViewSubmitAction } from '@slack/bolt';
-import { batchModal, batchQueued, batchRefused, batchTooExpensive, type BatchMetadata } from '../blocks/batch';
+import { batchModal, batchQueued, batchRefused, batchTooExpensive } from '../blocks/batch';
 import * as replies from '../blocks/replies';
 import { BatchField, quoteBatch, readBatchForm, type FormErrors } from '../commands/batch';
 import type { Feature, SlackDeps } from '../deps';
@@ -27,8 +28,9 @@ export const batch: Feature = {
   commands: {
     async batch(ctx, deps) {
       const timezone = await deps.requests.timezoneOf(ctx.scope.teamId);
+      const formId = `batch_${randomUUID()}`;
       const view = batchModal({
-        channelId: ctx.scope.channelId,
+        formId,
         models: deps.catalog.models('text2video'),
         defaultModel: deps.config.DEFAULT_MODEL,
         durations: durations(deps),
@@ -37,21 +39,30 @@ export const batch: Feature = {
       });
       await ctx.ack();
       try {
+        await deps.batchForms.opened(formId, ctx.scope);
         await ctx.client.views.open({ trigger_id: ctx.triggerId, view });
       } catch (error) {
-        deps.logger.warn({ err: error, scope: ctx.scope }, 'batch: views.open failed');
+        deps.logger.warn({ err: error, scope: ctx.scope }, 'batch: the form could not be opened');
         await ctx.respond({ response_type: 'ephemeral', ...replies.notice(':warning: The batch form could not be opened. Run `/kling batch` again.') });
       }
     },
   },
 
   register(app: App, deps: SlackDeps) {
+    const forms = deps.batchForms;
     app.view<ViewSubmitAction>(ActionId.batchSubmit, async ({ ack, body, view, client }) => {
       const refuse = (errors: FormErrors) => ack({ response_action: 'errors', errors: errors as Record<string, string> });
-      const { channelId } = JSON.parse(view.private_metadata) as BatchMetadata;
-      const scope = { teamId: teamOf(body), channelId, userId: body.user.id };
+      // The channel is the one Slack sent with the command that opened this modal, never what the view carries.
+      const teamId = teamOf(body);
+      const formId = view.external_id;
+      const channelId = formId ? await forms.channelOf(formId, teamId, body.user.id) : undefined;
+      if (!formId || !channelId) {
+        const unknown = 'This form is no longer known to the bot. Close it and run `/kling batch` again.';
+        return refuse({ [BatchField.prompts]: unknown });
+      }
+      const scope = { teamId, channelId, userId: body.user.id };
 
-      const read = readBatchForm(view.state.values, maxPrompts(deps));
+      const read = readBatchForm(view.state?.values ?? {}, maxPrompts(deps));
       if ('errors' in read) return refuse(read.errors);
       const priced = quoteBatch(deps.catalog, read.form, deps.config.DEFAULT_MODEL);
       if ('errors' in priced) return refuse(priced.errors);
@@ -65,6 +76,9 @@ export const batch: Feature = {
       if (outcome.kind === 'refused') return refuse({ [BatchField.prompts]: batchRefused(outcome.refusal, quotes.length) });
       await ack();
       if (outcome.kind === 'claimed') return;
+      void forms.submitted(formId).catch((error: unknown) => {
+        deps.logger.warn({ err: error, scope }, 'batch: the form row could not be removed; it expires in a day');
+      });
 
       const { notBefore } = outcome;
       const note = batchQueued(quotes, { channelId, notBefore, ...price });
