@@ -15,11 +15,17 @@ import { teamOf } from './payload';
 const RECENT_JOBS = 10;
 
 export async function publishHome(userId: string, teamId: string, client: WebClient, deps: SlackDeps): Promise<void> {
-  const [home, isAdmin] = await Promise.all([
+  const admin = deps.admins.isAdmin(userId);
+  const [home, isAdmin, account] = await Promise.all([
     deps.requests.homeOf(teamId, userId, { shown: HOME_BUDGETS_SHOWN, jobs: RECENT_JOBS }),
-    deps.admins.isAdmin(userId),
+    admin,
+    // The Kling account's packs, for admins only.
+    admin.then((yes) => (yes ? deps.account.status() : undefined)),
   ]);
-  const view = homeTab({ ...home, isAdmin, creditPriceUsd: deps.config.CREDIT_PRICE_USD });
+  const view = homeTab({
+    ...home, isAdmin, creditPriceUsd: deps.config.CREDIT_PRICE_USD,
+    ...(account && { account }),
+  });
   await client.views.publish({ user_id: userId, view });
 }
 
