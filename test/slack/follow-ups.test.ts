@@ -45,9 +45,13 @@ const cardOf = (id: string) => h.cards('C0VIDEO').find((m) => textOf(m).includes
 const buttonsOf = (id: string) => {
   const card = cardOf(id);
   const found: { action_id: string; text: string }[] = [];
-  for (const block of (card?.blocks ?? []) as { type: string; elements?: { action_id?: string; text?: { text: string } }[] }[]) {
+  for (const block of (card?.blocks ?? []) as {
+    type: string;
+    elements?: { action_id?: string; text?: { text: string } }[];
+  }[]) {
     if (block.type !== 'actions') continue;
-    for (const e of block.elements ?? []) if (e.action_id) found.push({ action_id: e.action_id, text: e.text?.text ?? '' });
+    for (const e of block.elements ?? [])
+      if (e.action_id) found.push({ action_id: e.action_id, text: e.text?.text ?? '' });
   }
   return found;
 };
@@ -68,7 +72,9 @@ function click(userId: string, jobId: string, actionId: string) {
 }
 
 function createFor(id: string) {
-  const found = h.kling.requests.find((r) => r.method === 'POST' && (r.body as { external_task_id?: string })?.external_task_id === id);
+  const found = h.kling.requests.find(
+    (r) => r.method === 'POST' && (r.body as { external_task_id?: string })?.external_task_id === id,
+  );
   expect(found, `a create for ${id}`).toBeDefined();
   return found!;
 }
@@ -115,7 +121,12 @@ describe('follow-ups on a finished card', () => {
     await click(GRACE, parent, 'job_upgrade');
     const [child] = await queued(parent, 'upgrade', 1);
     expect(child).toMatchObject({ user_id: GRACE, estimate_mc: 2500, hold_mc: 2500 });
-    expect(child!.request).toMatchObject({ model_name: 'kling-v2-6', mode: 'pro', duration: '5', prompt: 'a lighthouse in a storm' });
+    expect(child!.request).toMatchObject({
+      model_name: 'kling-v2-6',
+      mode: 'pro',
+      duration: '5',
+      prompt: 'a lighthouse in a storm',
+    });
   });
 
   it('Extend of a model without video-extend: omni-video with the video as a feature reference', async () => {
@@ -124,7 +135,12 @@ describe('follow-ups on a finished card', () => {
     const [child] = await queued(parent, 'extend', 1);
     expect(child).toMatchObject({ endpoint: 'omni-video', estimate_mc: 4500, hold_mc: 4500 });
     await h.slack.waitFor(() => textOf(cardOf(child!.id)).includes('Done'), 15_000);
-    const video = (await rows<{ url: string }>(h.database.db, sql`select result->'videos'->0->>'url' as url from generations where id = ${parent}`))[0]!.url;
+    const video = (
+      await rows<{ url: string }>(
+        h.database.db,
+        sql`select result->'videos'->0->>'url' as url from generations where id = ${parent}`,
+      )
+    )[0]!.url;
     expect(createFor(child!.id).path).toBe('/v1/videos/omni-video');
     expect(createFor(child!.id).body).toMatchObject({
       model_name: 'kling-v3-omni',
@@ -143,10 +159,22 @@ describe('follow-ups on a finished card', () => {
     expect(buttonsOf(v16).find((b) => b.action_id === 'job_extend')?.text).toBe('Extend +5 s · 3.5 cr');
     await click(GRACE, v16, 'job_extend');
     const [child] = await queued(v16, 'extend', 1);
-    expect(child).toMatchObject({ endpoint: 'video-extend', estimate_mc: 3500, source: { model_name: 'kling-v1-6', mode: 'pro' } });
+    expect(child).toMatchObject({
+      endpoint: 'video-extend',
+      estimate_mc: 3500,
+      source: { model_name: 'kling-v1-6', mode: 'pro' },
+    });
     await h.slack.waitFor(() => textOf(cardOf(child!.id)).includes('Done'), 15_000);
-    const videoId = (await rows<{ id: string }>(h.database.db, sql`select result->'videos'->0->>'id' as id from generations where id = ${v16}`))[0]!.id;
-    expect(createFor(child!.id)).toMatchObject({ path: '/v1/videos/video-extend', body: { video_id: videoId, prompt: 'a kite on a beach' } });
+    const videoId = (
+      await rows<{ id: string }>(
+        h.database.db,
+        sql`select result->'videos'->0->>'id' as id from generations where id = ${v16}`,
+      )
+    )[0]!.id;
+    expect(createFor(child!.id)).toMatchObject({
+      path: '/v1/videos/video-extend',
+      body: { video_id: videoId, prompt: 'a kite on a beach' },
+    });
     // The extension's own card offers another extension and a re-roll (the mode is inherited: no upgrade).
     await h.slack.waitFor(() => buttonsOf(child!.id).length > 0, 15_000);
     expect(buttonsOf(child!.id).map((b) => b.text)).toEqual(['Re-roll · 3.5 cr', 'Extend +5 s · 3.5 cr']);
@@ -201,8 +229,11 @@ async function rendered(jobId: string): Promise<void> {
   const deadline = Date.now() + 15_000;
   for (;;) {
     const values = JSON.stringify(cardOf(jobId)?.blocks ?? []);
-    const claims = await rows<{ claim_key: string }>(h.database.db, sql`
-      select claim_key from generations where parent_id = ${jobId} and claim_key is not null`);
+    const claims = await rows<{ claim_key: string }>(
+      h.database.db,
+      sql`
+      select claim_key from generations where parent_id = ${jobId} and claim_key is not null`,
+    );
     if (claims.every((c) => !values.includes(c.claim_key.split(':')[1]!))) return;
     if (Date.now() > deadline) throw new Error(`card of ${jobId} not re-rendered within 15 s`);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -213,13 +244,19 @@ describe('/kling image', () => {
   it('makes n images through images/generations, priced in image units at their list price, held and settled', async () => {
     const reply = await h.command(GRACE, 'image a red fox in fresh snow --model kling-v3 --n 3 --aspect 4:3');
     expect(reply.ack, textOf(reply.ack)).toBeUndefined();
-    const posted = await h.slack.waitFor(() => h.cards('C0VIDEO').find((m) => textOf(m).includes('a red fox in fresh snow')), 10_000);
+    const posted = await h.slack.waitFor(
+      () => h.cards('C0VIDEO').find((m) => textOf(m).includes('a red fox in fresh snow')),
+      10_000,
+    );
     const id = /kbb_[0-9a-f-]{36}/.exec(textOf(posted))![0];
     await h.slack.waitFor(() => buttonsOf(id).length > 0, 15_000);
     // kling-v3: 8 image units an image at $0.0035, 0.2 of a $0.14 credit; three of them.
-    const [job] = await rows<Job & { actual_mc: number }>(h.database.db, sql`
+    const [job] = await rows<Job & { actual_mc: number }>(
+      h.database.db,
+      sql`
       select g.endpoint, g.estimate_mc::int as estimate_mc, g.actual_mc::int as actual_mc, h.amount_mc::int as hold_mc
-        from generations g join holds h on h.id = g.hold_id where g.id = ${id}`);
+        from generations g join holds h on h.id = g.hold_id where g.id = ${id}`,
+    );
     expect(job).toMatchObject({ endpoint: 'images/generations', estimate_mc: 600, hold_mc: 600, actual_mc: 600 });
     expect(createFor(id)).toMatchObject({
       path: '/v1/images/generations',
@@ -247,8 +284,11 @@ describe('/kling image', () => {
     const reply = await h.command(LINUS, 'image a lantern festival --model kling-v3 --n 9');
     expect(textOf(reply.ack)).toContain('Not queued: this needs *1.8 credits');
     expect(textOf(reply.ack)).toContain('*1 image instead of 9* would cost 0.2 credits');
-    const [row] = await rows<{ n: number }>(h.database.db, sql`
-      select count(*)::int as n from generations where request->>'prompt' = 'a lantern festival' and hold_id is not null`);
+    const [row] = await rows<{ n: number }>(
+      h.database.db,
+      sql`
+      select count(*)::int as n from generations where request->>'prompt' = 'a lantern festival' and hold_id is not null`,
+    );
     expect(row!.n).toBe(0);
   });
 });
