@@ -31,7 +31,7 @@ async function requestVideo(
   deps: SlackDeps,
   claimKey?: string,
 ): Promise<Message | undefined> {
-  const { quote, parent, approvable } = await quoteOf(request, deps);
+  const { quote, parent, approvable } = await quoteOf(request, scope.teamId, deps);
   const claim = claimKey ? { key: claimKey } : undefined;
   // A re-roll asks for a new take of the same request: an identical earlier result is not what was asked.
   const skipDuplicate = request.skipDuplicate || parent?.followUp === 'reroll';
@@ -68,15 +68,18 @@ async function requestVideo(
  */
 async function quoteOf(
   request: PendingRequest,
+  teamId: string,
   deps: SlackDeps,
 ): Promise<{ quote: Quote; parent?: VideoAsk['parent']; approvable: boolean }> {
   const { catalog, config, queue } = deps;
   if (request.followUp) {
     const { of, kind } = request.followUp;
     const job = await queue.get(of);
-    const quote = job && followUpQuote(job, kind, catalog);
+    // A card seen from another workspace (a shared channel) follows up nothing there.
+    const quote = job?.teamId === teamId ? followUpQuote(job, kind, catalog) : undefined;
     if (!quote) {
-      throw new UsageError(`Job \`${escape(of)}\` offers no ${kind} any more: the price list cannot price it.`);
+      const what = kind === 'reroll' ? 're-roll' : kind;
+      throw new UsageError(`Job \`${escape(of)}\` has no ${what} to offer here: nothing was held.`);
     }
     return { quote, parent: { id: of, followUp: kind }, approvable: false };
   }
