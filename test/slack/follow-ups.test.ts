@@ -176,7 +176,7 @@ describe('follow-ups on a finished card', () => {
       body: { video_id: videoId, prompt: 'a kite on a beach' },
     });
     // The extension's own card offers another extension and a re-roll (the mode is inherited: no upgrade).
-    await h.slack.waitFor(() => buttonsOf(child!.id).length > 0, 15_000);
+    await h.slack.waitFor(() => buttonsOf(child!.id).some((b) => b.action_id === 'job_reroll'), 15_000);
     expect(buttonsOf(child!.id).map((b) => b.text)).toEqual(['Re-roll · 3.5 cr', 'Extend +5 s · 3.5 cr']);
   });
 
@@ -249,7 +249,7 @@ describe('/kling image', () => {
       10_000,
     );
     const id = /kbb_[0-9a-f-]{36}/.exec(textOf(posted))![0];
-    await h.slack.waitFor(() => buttonsOf(id).length > 0, 15_000);
+    await h.slack.waitFor(() => buttonsOf(id).some((b) => b.action_id === 'job_reroll'), 15_000);
     // kling-v3: 8 image units an image at $0.0035, 0.2 of a $0.14 credit; three of them.
     const [job] = await rows<Job & { actual_mc: number }>(
       h.database.db,
