@@ -4,5 +4,6 @@ export { Ledger, type LedgerOptions } from './ledger';
 export { periodBounds, isTimezone } from './periods';
 export { auditTrail, type AuditEntry } from './audit';
 export { checkInvariants } from './invariants';
+export { LedgerReports, type Span } from './reports';
 export { forecast, pace, paceWindowStart, type Forecast, type PaceInput } from './forecast';
 export { AlertWatch, type AlertWatchOptions } from './watch';

@@ -3,6 +3,7 @@ import { GroupCommit, transactionPerGroup } from '../db/group-commit';
 import type { Millicredits } from '../money/credits';
 import { forecast, paceWindowStart, type Forecast, type PaceInput } from './forecast';
 import { isTimezone } from './periods';
+import { LedgerReports } from './reports';
 import * as store from './store';
 import {
   LedgerError, type BudgetInput, type BudgetRef, type Hold, type LedgerEvent, type Refusal, type RequestScope,
@@ -35,8 +36,11 @@ export class Ledger {
   private readonly defaultConfirmThresholdMc: Millicredits | null;
   /** Workspaces known to exist, so a reservation costs one round trip. */
   private readonly knownTeams = new Set<string>();
+  /** What the digest, /metrics and the worker's recovery read of the ledger. */
+  readonly reports: LedgerReports;
 
   constructor(private readonly db: Db, options: LedgerOptions = {}) {
+    this.reports = new LedgerReports(db);
     this.now = options.now ?? (() => new Date());
     this.defaultTimezone = options.defaultTimezone ?? 'UTC';
     this.defaultDailyLimitMc = options.defaultDailyLimitMc ?? 100_000;

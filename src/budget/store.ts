@@ -1,4 +1,4 @@
-// The ledger's SQL layer. Write paths are the plpgsql functions of src/db/sql/10_ledger.sql (one
+// The ledger's SQL layer. Write paths are the plpgsql functions of src/budget/sql/10_ledger.sql (one
 // statement, one round trip each); the rest are plain queries.
 import { rows, sql, type Db } from '../db';
 import type { Millicredits } from '../money/credits';

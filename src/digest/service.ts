@@ -149,7 +149,7 @@ export class DigestService {
 
   private async closePeriods(timezone?: string): Promise<void> {
     for (const workspace of await this.store.workspaces()) {
-      if (!timezone || workspace.timezone === timezone) await this.store.closePeriods(workspace.teamId, this.now());
+      if (!timezone || workspace.timezone === timezone) await this.store.ledger.closePeriods(workspace.teamId, this.now());
     }
   }
 

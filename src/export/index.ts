@@ -3,7 +3,7 @@ import { stringify } from 'csv-stringify';
 import { periodBounds, resolveReportPeriod, type ReportPeriod } from '../budget/periods';
 import type { Db } from '../db';
 import { creditsDecimal, usdDecimal, type Millicredits } from '../money/credits';
-import * as store from './store';
+import * as store from '../budget/jobs';
 
 export type ExportGrouping = 'job' | store.Grouping;
 export type ExportFormat = 'csv' | 'focus';

@@ -349,7 +349,7 @@ export class Worker {
 
   /** Recovery: ended jobs whose hold is still open get the settlement their end implies (idempotent in the ledger). */
   private async settleUnsettled(): Promise<void> {
-    for (const job of await store.unsettled(this.db)) {
+    for (const job of await store.endedWithHolds(this.db, await this.ledger.reports.openHoldIds())) {
       if (job.state === 'succeeded') {
         const { events } = await this.ledger.commit(job.holdId!, job.actualMc ?? job.estimateMc);
         for (const event of events) this.emit({ kind: 'ledger', event });
