@@ -1,4 +1,4 @@
-// The budget ledger (design §3): budgets, periods, holds, the append-only ledger and its alerts.
+// The budget ledger (see README.md): budgets, periods, holds, the append-only ledger and its alerts.
 export * from './types';
 export { Ledger, type LedgerOptions } from './ledger';
 export { periodBounds, isTimezone } from './periods';

@@ -90,7 +90,8 @@ export interface Settlement {
   now: Date;
 }
 
-export type SettleOutcome = { events: EventRow[]; settled: boolean; status: string };
+/** `settled` false: the hold was settled before, as `status` says, and nothing changed. */
+export type SettleOutcome = { events: EventRow[]; settled: boolean; status: 'committed' | 'released' };
 
 export function settle(db: Db, { holdId, status, actualMc, reason, now }: Settlement): Promise<SettleOutcome> {
   return callFunction(db, sql`select ledger_settle(${holdId}::uuid, ${status}::hold_status, ${actualMc}::bigint, ${reason}::text, ${now.toISOString()}::timestamptz) as r`);

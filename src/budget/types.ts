@@ -59,6 +59,18 @@ export type LedgerEvent =
 
 export type ReserveResult = { ok: true; holds: Hold[]; events: LedgerEvent[] } | { ok: false; refusal: Refusal; events: LedgerEvent[] };
 
+/**
+ * What a commit did: charged the hold's actual cost, or found the hold committed already (nothing changes: the
+ * first actual cost stands). Committing a released hold, or a hold that does not exist, is a LedgerError.
+ */
+export type CommitOutcome = 'committed' | 'already-committed';
+
+/**
+ * What a release did: gave the hold back, or found it settled already (nothing changes: a release after a commit
+ * keeps the charge). Releasing a hold that does not exist is a LedgerError.
+ */
+export type ReleaseOutcome = 'released' | 'already-released' | 'already-committed';
+
 export interface Usage {
   budget: BudgetRef;
   periodStart: Date;

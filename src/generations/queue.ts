@@ -210,6 +210,8 @@ export class GenerationQueue {
         if (!job) throw new GenerationError('not_found', `There is no generation ${id}.`);
         throw new GenerationError('not_cancellable', `Generation ${id} is ${job.state}; only a job still waiting in the queue can be cancelled.`);
       }
+      // A queued job's hold is open (nothing settles it before submission). Had someone settled it by hand, the
+      // release would answer 'already-…' and leave it as it is: the cancel stands either way.
       if (cancelled.holdId) await this.ledger.release(cancelled.holdId, `cancelled by ${by}`, tx);
       return cancelled;
     });

@@ -319,7 +319,11 @@ export class Worker {
     let events: LedgerEvent[] = [];
     const done = await this.db.transaction(async (tx) => {
       const row = await store.move(tx, job.id, 'succeeded', { ended: true, klingTaskId: task.taskId, result, actualMc, errorCode: null, errorMessage: null });
-      if (row?.holdId) events = (await this.ledger.commit(row.holdId, actualMc, tx)).events;
+      if (row?.holdId) {
+        const committed = await this.ledger.commit(row.holdId, actualMc, tx);
+        if (committed.outcome === 'already-committed') this.settledBefore(row, committed.outcome);
+        events = committed.events;
+      }
       return row;
     });
     if (!done) return;
@@ -330,7 +334,10 @@ export class Worker {
   private async fail(job: Generation, code: number | undefined, message: string, klingTaskId?: string): Promise<void> {
     const done = await this.db.transaction(async (tx) => {
       const row = await store.move(tx, job.id, 'failed', { ended: true, errorCode: code ?? null, errorMessage: message, ...(klingTaskId && { klingTaskId }) });
-      if (row?.holdId) await this.ledger.release(row.holdId, `generation failed: ${message}`, tx);
+      if (row?.holdId) {
+        const outcome = await this.ledger.release(row.holdId, `generation failed: ${message}`, tx);
+        if (outcome !== 'released') this.settledBefore(row, outcome);
+      }
       return row;
     });
     if (done) this.emitJob(done);
@@ -351,12 +358,19 @@ export class Worker {
   private async settleUnsettled(): Promise<void> {
     for (const job of await store.endedWithHolds(this.db, await this.ledger.reports.openHoldIds())) {
       if (job.state === 'succeeded') {
-        const { events } = await this.ledger.commit(job.holdId!, job.actualMc ?? job.estimateMc);
+        const { outcome, events } = await this.ledger.commit(job.holdId!, job.actualMc ?? job.estimateMc);
+        if (outcome === 'already-committed') this.settledBefore(job, outcome);
         for (const event of events) this.emit({ kind: 'ledger', event });
       } else {
-        await this.ledger.release(job.holdId!, `generation ${job.state}`);
+        const outcome = await this.ledger.release(job.holdId!, `generation ${job.state}`);
+        if (outcome !== 'released') this.settledBefore(job, outcome);
       }
     }
+  }
+
+  /** Another replica (or its recovery) settled the hold first: nothing changed; worth a line in the log. */
+  private settledBefore(job: Generation, outcome: 'already-committed' | 'already-released'): void {
+    this.options.logger?.info({ generation: job.id, hold: job.holdId, outcome }, 'hold was settled before');
   }
 
   // ---- timing and events ----
