@@ -1,3 +1,4 @@
+import { systemClock } from '../clock';
 import type { Db } from '../db';
 import { GroupCommit, transactionPerGroup } from '../db/group-commit';
 import type { Millicredits } from '../money/credits';
@@ -41,7 +42,7 @@ export class Ledger {
 
   constructor(private readonly db: Db, options: LedgerOptions = {}) {
     this.reports = new LedgerReports(db);
-    this.now = options.now ?? (() => new Date());
+    this.now = options.now ?? systemClock;
     this.defaultTimezone = options.defaultTimezone ?? 'UTC';
     this.defaultDailyLimitMc = options.defaultDailyLimitMc ?? 100_000;
     this.defaultConfirmThresholdMc = options.defaultConfirmThresholdMc ?? null;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Ledger, Refusal, ReserveResult } from '../budget';
+import { systemClock, type Clock } from '../clock';
 import { formatCredits } from '../money/credits';
 import type { Db } from '../db';
 import type { PricedRequest } from '../pricing';
@@ -17,6 +18,8 @@ const KLING_RETENTION_DAYS = 30;
 export interface GenerationQueueOptions {
   /** Jobs a person may have waiting (state queued) at once; more is refused with 'user-queue-full'. */
   maxQueuedPerUser: number;
+  /** When a refused job ended. */
+  now?: Clock;
 }
 
 function refusalReason({ budget, remainingMc, neededMc }: Refusal): string {
@@ -40,11 +43,15 @@ interface Reserved {
 
 /** Turns priced requests into held, queued jobs; the Worker takes them from there. */
 export class GenerationQueue {
+  private readonly now: Clock;
+
   constructor(
     private readonly db: Db,
     private readonly ledger: Ledger,
     private readonly options: GenerationQueueOptions,
-  ) {}
+  ) {
+    this.now = options.now ?? systemClock;
+  }
 
   /**
    * One transaction and one COMMIT (one fsync) for a group of enqueue calls of a workspace, which all wait on
@@ -197,7 +204,7 @@ export class GenerationQueue {
     );
     return results.map((result, c) => ({
       result,
-      rows: plannedRows(calls[c]!, ids[c]!, result, group[c]!.claim?.key),
+      rows: plannedRows(calls[c]!, ids[c]!, result, this.now(), group[c]!.claim?.key),
     }));
   }
 
@@ -264,7 +271,7 @@ export class GenerationQueue {
  * queued job carries the claim key; a refusal claims nothing, so the same button can be tried again.
  */
 function plannedRows(
-  requests: EnqueueRequest[], ids: string[], result: ReserveResult, claimKey?: string,
+  requests: EnqueueRequest[], ids: string[], result: ReserveResult, now: Date, claimKey?: string,
 ): store.NewGeneration[] {
   const batchId = requests.length > 1 ? `batch_${randomUUID()}` : undefined;
   const holdOf = new Map(result.ok ? result.holds.map((h, i) => [h.generationId ?? ids[i]!, h.id]) : []);
@@ -285,7 +292,7 @@ function plannedRows(
       claimKey: result.ok && i === 0 ? claimKey : undefined,
       ...(result.ok
         ? { state: 'queued' as const, holdId: holdOf.get(id), notBefore: r.notBefore, nextAttemptAt: r.notBefore }
-        : { state: 'refused' as const, errorMessage: refusalReason(result.refusal), endedAt: new Date() }),
+        : { state: 'refused' as const, errorMessage: refusalReason(result.refusal), endedAt: now }),
     };
   });
 }

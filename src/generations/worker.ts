@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Ledger, LedgerEvent } from '../budget';
+import { systemClock, type Clock } from '../clock';
 import type { Db } from '../db';
 import { KlingApiError, KlingError, type KlingClient, type KlingTask } from '../kling';
 import type { Logger } from '../log';
@@ -20,6 +21,8 @@ export interface WorkerOptions {
   /** Unique per live replica. A restart under the same id takes its unfinished jobs back at once. */
   workerId?: string;
   logger?: Logger;
+  /** The clock a job's age is read on. */
+  now?: Clock;
   /** First retry delay after Kling refused or failed a create; doubles per attempt (default 1 s, up to 60 s). */
   retryMs?: number;
   retryMaxMs?: number;
@@ -63,6 +66,7 @@ export class Worker {
   private readonly maxAttempts: number;
   private readonly leaseMs: number;
   private readonly parallel: number;
+  private readonly now: Clock;
   private readonly listeners: ((event: WorkerEvent) => void)[] = [];
   /** Jobs this worker is acting on now. */
   private readonly ops = new Map<string, Promise<void>>();
@@ -89,6 +93,7 @@ export class Worker {
     this.maxAttempts = options.maxAttempts ?? 8;
     this.leaseMs = options.leaseMs ?? 30_000;
     this.parallel = options.parallel ?? 32;
+    this.now = options.now ?? systemClock;
   }
 
   on(listener: (event: WorkerEvent) => void): void {
@@ -377,7 +382,7 @@ export class Worker {
 
   /** Polls back off as the task ages: a quarter of its age, within [pollMs, pollMaxMs]. */
   private pollDelay(job: Generation): number {
-    const age = job.submittedAt ? Date.now() - job.submittedAt.getTime() : 0;
+    const age = job.submittedAt ? this.now().getTime() - job.submittedAt.getTime() : 0;
     return Math.min(this.pollMaxMs, Math.max(this.pollMs, Math.round(age / 4)));
   }
 
@@ -389,7 +394,7 @@ export class Worker {
 
   private async checkStuck(job: Generation): Promise<void> {
     if (!job.submittedAt) return;
-    const ageMs = Date.now() - job.submittedAt.getTime();
+    const ageMs = this.now().getTime() - job.submittedAt.getTime();
     if (ageMs < this.options.taskTimeoutMinutes * 60_000) return;
     if (await store.markStuck(this.db, job.id)) this.emit({ kind: 'stuck', generation: job, minutes: Math.floor(ageMs / 60_000) });
   }

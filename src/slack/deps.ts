@@ -2,6 +2,7 @@ import type { App, RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Config } from '../config';
 import type { Ledger, RequestScope } from '../budget';
+import type { Clock } from '../clock';
 import type { Db } from '../db';
 import type { DigestService } from '../digest';
 import type { Exporter } from '../export';
@@ -38,6 +39,8 @@ export interface SlackDeps {
   workspaces: Workspaces;
   metrics: BotMetrics;
   logger: Logger;
+  /** The clock every dated answer reads (an off-peak start, a report period, a job card). */
+  now: Clock;
   /** Commands awaiting their ack; the work after an ack waits for them. */
   acksFirst: AcksFirst;
   /** A command slower than this answers "working on it" and follows up on its response_url (Slack allows 3 s). */

@@ -17,7 +17,7 @@ export const auditCommand: Feature = {
         return;
       }
       const { timezone } = await deps.ledger.ensureWorkspace(ctx.scope.teamId);
-      const span = resolveReportPeriod(ctx.command.period, new Date(), timezone);
+      const span = resolveReportPeriod(ctx.command.period, deps.now(), timezone);
       const { entries, total } = await auditTrail(deps.db, ctx.scope.teamId, span, SHOWN);
       await ctx.ack(audit.auditTrail(entries, total, span.label));
     },

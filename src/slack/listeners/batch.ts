@@ -66,7 +66,7 @@ export const batch: Feature = {
         return refuse({ [BatchField.prompts]: batchTooExpensive(check, quotes.length, { creditPriceUsd: deps.config.CREDIT_PRICE_USD }) });
       }
 
-      const notBefore = read.form.offPeak ? offPeakStart(new Date(), workspace.timezone) : undefined;
+      const notBefore = read.form.offPeak ? offPeakStart(deps.now(), workspace.timezone) : undefined;
       // The view names this submission: a second submit of the same modal (a double click) queues nothing.
       const asked = quotes.map((quote) => ({ ...scope, quote, notBefore }));
       const result = await deps.queue.enqueue(asked, { key: `view:${view.id}` });
