@@ -311,7 +311,7 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
       parent = videos.get(input.video_id as string);
       if (!parent) throw new Refusal(1201, `video_id ${String(input.video_id)} does not exist`);
     }
-    const { credits, request } = quote({
+    const { priceMc: credits, request } = quote({
       endpoint,
       body: input,
       ...(parent && { source: { model_name: String(parent.task.request.source?.model_name ?? parent.task.request.body.model_name), mode: (parent.task.request.source?.mode ?? parent.task.request.body.mode) as string | undefined } }),

@@ -45,7 +45,7 @@ describe('the day a digest reports on', () => {
       w.clock.set(at);
       await job(database.db, w.ledger, w.teamId, w.clock, { userId: 'U1', outcome: 'succeeded' });
     }
-    const price = builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'x' } }).credits;
+    const price = builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'x' } }).priceMc;
     const day = dayOf(new Date('2026-03-29T12:00:00Z'), TZ);
     const totals = await store().ledger.totals(w.teamId, day);
     expect(totals.committedCount).toBe(2);
@@ -254,7 +254,7 @@ describe('what the digest says', () => {
       w.clock.advance(60_000);
       await job(database.db, w.ledger, w.teamId, w.clock, { userId: 'U2', outcome: 'succeeded', tookSeconds: 30, body: { ...pro10, prompt: 'dog' } });
     }
-    const quote = (body: Record<string, unknown>) => builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'p', ...body } }).credits;
+    const quote = (body: Record<string, unknown>) => builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'p', ...body } }).priceMc;
     w.clock.set('2026-11-24T08:00:00Z');
     const d = w.digest();
     await d.tick();

@@ -48,7 +48,7 @@ function configurations(): PricedRequest[] {
 
 function quoted(request: PricedRequest): number | PricingError {
   try {
-    return builtInCatalog.quote(request).credits;
+    return builtInCatalog.quote(request).priceMc;
   } catch (error) {
     if (error instanceof PricingError) return error;
     throw error;

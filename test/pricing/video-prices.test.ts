@@ -56,7 +56,7 @@ describe('per-clip prices of reference §6.4', () => {
     '%s',
     (_, c) => {
       const quote = builtInCatalog.quote({ endpoint: c.endpoint, body: body(c) });
-      expect(quote.credits).toBe(parseCredits(c.credits));
+      expect(quote.priceMc).toBe(parseCredits(c.credits));
       expect(quote.catalogVersion).toBe('2026-10');
     },
   );
@@ -71,7 +71,7 @@ describe('per-clip prices of reference §6.4', () => {
   it('prices kling-v3 at every second from 3 to 15 as rate × seconds', () => {
     for (let s = 3; s <= 15; s++) {
       const quote = builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'x', model_name: 'kling-v3', mode: 'pro', duration: String(s), sound: 'on' } });
-      expect(quote.credits).toBe(1200 * s);
+      expect(quote.priceMc).toBe(1200 * s);
     }
   });
 });
@@ -81,7 +81,7 @@ describe('normalized request', () => {
     const original = { prompt: 'a fox' };
     const quote = builtInCatalog.quote({ endpoint: 'text2video', body: original });
     expect(quote.request).toEqual({ endpoint: 'text2video', body: { prompt: 'a fox', model_name: 'kling-v1', mode: 'std', duration: '5' } });
-    expect(quote.credits).toBe(1000);
+    expect(quote.priceMc).toBe(1000);
     expect(quote.description).toBe('kling-v1 std · 5 s');
     expect(original).toEqual({ prompt: 'a fox' });
   });
@@ -103,7 +103,7 @@ describe('normalized request', () => {
 
   it('treats an empty voice_list as no voice control', () => {
     const quote = builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'x', model_name: 'kling-v2-6', mode: 'pro', sound: 'on', voice_list: [] } });
-    expect(quote.credits).toBe(5000);
+    expect(quote.priceMc).toBe(5000);
     expect(quote.request.body).not.toHaveProperty('voice_list');
   });
 });
@@ -116,8 +116,8 @@ describe('exact sums', () => {
     for (let i = 0; i < 1000; i++) {
       const video = builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'x', model_name: 'kling-v3', duration: '7' } });
       const image = builtInCatalog.quote({ endpoint: 'images/generations', body: { prompt: 'x', model_name: 'kling-v1', n: 3 } });
-      expect(Number.isInteger(video.credits) && Number.isInteger(image.credits)).toBe(true);
-      total += video.credits + image.credits;
+      expect(Number.isInteger(video.priceMc) && Number.isInteger(image.priceMc)).toBe(true);
+      total += video.priceMc + image.priceMc;
       floatTotal += 0.6 * 7 + 0.025 * 3;
     }
     expect(total).toBe(parseCredits('4275'));

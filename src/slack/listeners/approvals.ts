@@ -84,7 +84,7 @@ export const approvals: Feature = {
       const earlier = request.claim && (await store.byClaim(scope.teamId, request.claim));
       if (earlier) return askedAlready(earlier, respond);
       const quote = quoteRequest(deps.catalog, command.prompt, command.flags, deps.config.DEFAULT_MODEL);
-      const short = shortBudgets(await deps.ledger.usageFor(scope), quote.credits);
+      const short = shortBudgets(await deps.ledger.usageFor(scope), quote.priceMc);
       if (short.workspace) {
         await respond({ replace_original: true, ...replies.notice(':no_entry: The workspace budget is short too, and approvals only cover user and channel budgets. An admin can raise it with `/kling budget set workspace …`.') });
         return;
@@ -97,7 +97,7 @@ export const approvals: Feature = {
         ...scope,
         commandText: request.text,
         description: quote.description,
-        amountMc: quote.credits,
+        amountMc: quote.priceMc,
         claimKey: request.claim,
       });
       if (!approval) return askedAlready((await store.byClaim(scope.teamId, request.claim!))!, respond);
@@ -144,7 +144,7 @@ export const approvals: Feature = {
         const command = parseCommand(request.commandText);
         if (command.kind !== 'generate') throw new UsageError('This request is not a /kling generate command.');
         prompt = command.prompt;
-        amountMc = quoteRequest(deps.catalog, command.prompt, command.flags, deps.config.DEFAULT_MODEL).credits;
+        amountMc = quoteRequest(deps.catalog, command.prompt, command.flags, deps.config.DEFAULT_MODEL).priceMc;
       } catch (error) {
         if (!(error instanceof UsageError)) throw error;
         await ephemeral(respond, `This request can no longer be priced: ${error.message} Deny it, and ask for a new one.`);

@@ -39,7 +39,7 @@ export async function requestVideo(
   const offerDuplicate = (earlier: Generation) => ({ reply: replies.duplicateOffer(earlier, quote, pending.encode({ ...request, skipDuplicate: true }), price) });
 
   const { confirmThresholdMc } = await workspaces.settings(scope.teamId);
-  if (!request.confirmed && confirmThresholdMc !== undefined && quote.credits > confirmThresholdMc) {
+  if (!request.confirmed && confirmThresholdMc !== undefined && quote.priceMc > confirmThresholdMc) {
     // An identical earlier result is offered before asking to confirm a price.
     const earlier = request.skipDuplicate ? undefined : await queue.findSucceededDuplicate(scope.teamId, quote.request);
     if (earlier) return offerDuplicate(earlier);
