@@ -9,13 +9,17 @@ export interface RequestScope {
   userId: string;
 }
 
-export interface BudgetRef {
-  id: number;
-  teamId: string;
+/** Which budget of a workspace: whose (scope and scopeId) and over which period. */
+export interface BudgetTarget {
   scope: BudgetScope;
   /** The team id for a workspace budget, else the channel or user id. */
   scopeId: string;
   period: BudgetPeriodKind;
+}
+
+export interface BudgetRef extends BudgetTarget {
+  id: number;
+  teamId: string;
   limitMc: Millicredits;
   hard: boolean;
   /** Percent of the limit. */
@@ -93,11 +97,8 @@ export interface WorkspaceSettings {
   confirmThresholdMc: Millicredits | null;
 }
 
-export interface BudgetInput {
+export interface BudgetInput extends BudgetTarget {
   teamId: string;
-  scope: BudgetScope;
-  scopeId: string;
-  period: BudgetPeriodKind;
   limitMc: Millicredits;
   thresholds?: number[];
   hard?: boolean;

@@ -1,7 +1,7 @@
 import type { App, BlockButtonAction, ViewSubmitAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { budgetModal, homeTab, HOME_BUDGETS_SHOWN } from '../blocks/home';
-import { BudgetField, readBudgetForm, type BudgetTarget } from '../commands/budget-form';
+import { BudgetField, readBudgetForm, type EditedBudget } from '../commands/budget-form';
 import type { Feature, SlackDeps } from '../deps';
 import { ActionId } from '../ids';
 import { teamOf } from './payload';
@@ -73,8 +73,8 @@ export const home: Feature = {
         await ack({ response_action: 'errors', errors: { [BudgetField.limit]: 'Only workspace admins (or the people in ADMIN_USER_IDS) can change budgets.' } });
         return;
       }
-      const target = JSON.parse(view.private_metadata || '{}') as Partial<BudgetTarget>;
-      const fixed = target.scope && target.scopeId && target.period ? (target as BudgetTarget) : undefined;
+      const target = JSON.parse(view.private_metadata || '{}') as Partial<EditedBudget>;
+      const fixed = target.scope && target.scopeId && target.period ? (target as EditedBudget) : undefined;
       const read = readBudgetForm(view.state.values as never, teamId, fixed);
       if ('errors' in read) {
         await ack({ response_action: 'errors', errors: read.errors as Record<string, string> });
