@@ -360,7 +360,11 @@ function toEvent(row: store.EventRow, budget: BudgetRef): LedgerEvent {
       spenders: detail.spenders.map((s) => ({ userId: s.userId, chargedMc: Number(s.chargedMc) })),
     };
   }
-  return row.kind === 'threshold' ? { kind: 'threshold', threshold: Number(row.threshold), ...common } : { kind: 'exhausted', ...common };
+  if (row.kind === 'threshold') return { kind: 'threshold', threshold: Number(row.threshold), ...common };
+  if (row.kind === 'overrun') {
+    return { kind: 'overrun', jobIds: store.json<string[] | null>(row.generationIds) ?? [], ...common };
+  }
+  return { kind: 'exhausted', ...common };
 }
 
 function toUsage(row: store.UsageRow): Usage {

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { LedgerReports } from '../budget';
 import type { Db } from '../db';
-import { jobsByState } from './store';
+import { jobsByState, pausedWorkspaces } from './store';
 
 /** Everything /metrics exposes. One registry per bot, so tests can run several bots in one process. */
 export function createMetrics(db: Db) {
@@ -29,6 +29,14 @@ export function createMetrics(db: Db) {
       async collect() {
         this.reset();
         for (const { state, count } of await jobsByState(db)) this.set({ state }, count);
+      },
+    }),
+    pausedQueues: new Gauge({
+      name: 'kling_bot_queues_paused',
+      help: 'Workspaces whose queue is paused because Kling refused the account; each waits for /kling queue resume',
+      registers,
+      async collect() {
+        this.set(await pausedWorkspaces(db));
       },
     }),
     credits: new Gauge({

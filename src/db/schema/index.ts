@@ -4,3 +4,4 @@ export * from '../../budget/schema'; // the ledger's tables live with the ledger
 export * from './generation';
 export * from './digest';
 export * from './approval';
+export * from './batch';

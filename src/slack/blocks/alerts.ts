@@ -27,6 +27,17 @@ export function budgetAlert(event: LedgerEvent, options: { creditPriceUsd: numbe
       context(`Triggered by <@${escape(event.triggeredBy)}>.`),
     ]);
   }
+  if (event.kind === 'overrun') {
+    const jobs = event.jobIds.slice(0, 20).map((id) => `\`${escape(id)}\``).join(', ');
+    const more = event.jobIds.length > 20 ? ` and ${event.jobIds.length - 20} more` : '';
+    return message(`${stripMentions(name)} went over its limit: Kling charged more than the estimates`, [
+      section(
+        `:money_with_wings: *${name} went over its limit*: ${figures}. ` +
+          `Kling charged more than the estimate held for ${jobs}${more}; each fitted the budget when it was queued.`,
+      ),
+      context('Check the Kling price catalog against what Kling charges. Said once per budget and period.'),
+    ]);
+  }
   return message(`${stripMentions(name)} is exhausted`, [
     section(`:octagonal_sign: *${name} is exhausted*: ${figures}. Requests that need more are refused until the period ends.`),
     context(`First refusal: <@${escape(event.triggeredBy)}>. An admin can raise it with \`${escape(USAGE.budgetSet)}\`.`),

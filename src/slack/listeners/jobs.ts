@@ -7,7 +7,7 @@ import { escape } from '../escape';
 import { ActionId } from '../ids';
 import { teamOf } from './payload';
 
-/** `/kling status`, `/kling history`, `/kling cancel` and the card's Cancel button. */
+/** `/kling status` (a job, or the queue), `/kling history`, `/kling cancel` and the card's Cancel button. */
 
 async function findJob(id: string, teamId: string, deps: SlackDeps): Promise<Generation | undefined> {
   const job = await deps.queue.get(id);
@@ -34,11 +34,16 @@ async function cancelJob(id: string, teamId: string, userId: string, deps: Slack
 export const jobs: Feature = {
   commands: {
     async status(ctx, deps) {
-      const job = await findJob(ctx.command.id, ctx.scope.teamId, deps);
+      const { id } = ctx.command;
+      if (id === undefined) {
+        await ctx.ack(replies.queueStatus(await deps.queue.pause(ctx.scope.teamId)));
+        return;
+      }
+      const job = await findJob(id, ctx.scope.teamId, deps);
       await ctx.ack(
         job
           ? jobCard(job, { now: deps.now(), creditPriceUsd: deps.config.CREDIT_PRICE_USD })
-          : replies.notice(`There is no job \`${escape(ctx.command.id)}\` in this workspace. \`/kling history\` lists yours.`),
+          : replies.notice(`There is no job \`${escape(id)}\` in this workspace. \`/kling history\` lists yours.`),
       );
     },
 
