@@ -82,7 +82,8 @@ export class LedgerReports {
   async budgetLines(teamId: string, periods: PeriodStarts): Promise<BudgetLine[]> {
     const result = await rows<Record<string, unknown>>(this.db, sql`
       with b as (
-        select b.*, case b.period when 'day' then ${ts(periods.day)} when 'week' then ${ts(periods.week)} else ${ts(periods.month)} end as ps
+        select b.*, case b.period when 'day' then ${ts(periods.day)} when 'week' then ${ts(periods.week)}
+                                  else ${ts(periods.month)} end as ps
         from budgets b where b.team_id = ${teamId} and b.scope = 'workspace'
       )
       select b.id, b.period::text as period, b.hard,
@@ -146,7 +147,8 @@ export class LedgerReports {
         select *, row_number() over (order by committed_mc + held_mc desc, user_id) as rank from per_user
       )
       select least(rank, ${TOP + 1}) as slot, min(user_id) as user_id, count(*) as people,
-             sum(committed_mc) as committed_mc, sum(held_mc) as held_mc, sum(refunded_mc) as refunded_mc, sum(videos) as videos
+             sum(committed_mc) as committed_mc, sum(held_mc) as held_mc, sum(refunded_mc) as refunded_mc,
+             sum(videos) as videos
       from ranked group by 1 order by 1`);
     return result.map((r) => ({
       userId: n(r.slot) > TOP ? null : String(r.user_id),
