@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { App, HTTPReceiver, SocketModeReceiver, type Receiver } from '@slack/bolt';
 import { WebAPIHTTPError, WebAPIPlatformError, WebAPIRequestError, WebClient, type WebClientOptions } from '@slack/web-api';
+import { KlingAccount } from './account';
 import { AlertWatch, Ledger } from './budget';
 import { systemClock, type Clock } from './clock';
 import { ConfigError, klingAuth, StartupError, type Config } from './config';
@@ -11,7 +12,7 @@ import { openDatabase } from './db';
 import { DigestService } from './digest';
 import { Exporter } from './export';
 import { GenerationQueue, Worker, type WorkerEvent, type WorkerOptions } from './generations';
-import { createMetrics } from './http/metrics';
+import { createMetrics, observeEstimate, registerAccountGauges } from './http/metrics';
 import { httpRoutes } from './http/routes';
 import { KlingClient } from './kling';
 import { createLogger, type Logger } from './log';
@@ -21,6 +22,7 @@ import { Admins } from './slack/admins';
 import { boltLogger } from './slack/bolt-logger';
 import type { SlackDeps } from './slack/deps';
 import { digestPoster } from './slack/digest-poster';
+import { AccountAlerts } from './slack/account-alerts';
 import { AcksFirst } from './slack/acks-first';
 import { JobCards, type JobCardsOptions } from './slack/job-cards';
 import { guardPayloadShape, malformedPayloadHandler } from './slack/malformed';
@@ -44,6 +46,8 @@ export interface BotOverrides {
   cards?: Pick<JobCardsOptions, 'sweepMs' | 'graceMs' | 'leaseMs'>;
   /** How often forecast alerts are looked for (default 60 s). */
   watchMs?: number;
+  /** How often the Kling account's packs are looked at (default 60 s; Kling is read at most once a minute). */
+  accountCheckMs?: number;
   /** Start the digest's cron (default true). */
   digestSchedule?: boolean;
   /**
@@ -219,16 +223,23 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
     now,
   });
   const workspaces = new Workspaces(ledger, { alertsChannelId: config.ALERT_CHANNEL_ID });
+  const account = new KlingAccount(background.db, backgroundLedger, kling, { now, logger, runoutDays: config.PACK_ALERT_DAYS });
+  registerAccountGauges(metrics, account, now);
+  const accountAlerts = new AccountAlerts({
+    client, account, logger, defaultAlertsChannel: config.ALERT_CHANNEL_ID,
+    everyMs: overrides.accountCheckMs, leaseMs: overrides.alertLeaseMs,
+  });
 
   worker.on((event: WorkerEvent) => {
     if (event.kind === 'job' && event.generation.state === 'failed' && event.generation.errorCode) {
       metrics.klingErrors.inc({ code: String(event.generation.errorCode) });
     }
+    if (event.kind === 'job' && event.generation.state === 'succeeded') observeEstimate(metrics, event.generation);
     if (event.kind === 'queue-paused') metrics.klingErrors.inc({ code: String(event.code) });
     notifier.handle(event);
   });
 
-  const deps: SlackDeps = { config, db, catalog, ledger, queue, worker, digest, exporter, cards, notifier, admins, people, pending: new PendingRequests(), workspaces, metrics, logger, now, acksFirst, ackWithinMs: overrides.ackWithinMs ?? 2_500 };
+  const deps: SlackDeps = { config, db, catalog, ledger, queue, worker, digest, exporter, account, cards, notifier, admins, people, pending: new PendingRequests(), workspaces, metrics, logger, now, acksFirst, ackWithinMs: overrides.ackWithinMs ?? 2_500 };
   registerListeners(app, deps);
   app.error(async (error) => {
     logger.error({ err: error }, 'Slack listener failed');
@@ -257,6 +268,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
       cards.start();
       notifier.start();
       watch.start();
+      accountAlerts.start();
       if (overrides.digestSchedule !== false) await digest.start();
       logger.info({ port, mode: config.SLACK_APP_TOKEN ? 'socket' : 'http' }, 'kling-budget-bot is running');
     },
@@ -269,6 +281,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
       await worker.stop();
       await watch.stop();
       await notifier.stop();
+      await accountAlerts.stop();
       await cards.stop();
       if (background !== database) await background.close();
       await database.close();

@@ -5,4 +5,4 @@ export { renderTrendChart, CHART_WIDTH, CHART_HEIGHT } from './chart';
 export { plural, savingsTips, type SavingsTip } from './savings';
 export { dueDay, latestFire, dayOf, dayBefore, daysEndingWith, type DigestDay } from './schedule';
 export type { PersonLine } from '../budget/reports';
-export { DigestStore, type DigestFigures, type ModelLine } from './store';
+export { DigestStore, type DigestFigures, type EstimateAccuracy, type ModelLine } from './store';
