@@ -83,7 +83,18 @@ describe.skipIf(!hasChromium)('the demo in a browser', () => {
     await card.locator('.replies').click();
     const video = page.locator('#thread-messages a.video-card').first();
     await video.waitFor();
-    expect(await video.getAttribute('href')).toMatch(new RegExp(`^${demo.kling.url}/media/.+\\.mp4$`));
+    const href = await video.getAttribute('href');
+    expect(href).toMatch(new RegExp(`^${demo.kling.url}/media/.+\\.mp4$`));
+    // The link is a clip the browser can play: it decodes a frame of it, with its size and length.
+    // (A script string: this project's TypeScript has no DOM types.)
+    const played = await page.evaluate(`new Promise((resolve, reject) => {
+      const player = document.createElement('video');
+      player.muted = true;
+      player.src = ${JSON.stringify(href)};
+      player.onloadeddata = () => resolve({ width: player.videoWidth, height: player.videoHeight, seconds: player.duration });
+      player.onerror = () => reject(new Error('cannot play the clip: ' + (player.error?.message ?? 'unknown error')));
+    })`);
+    expect(played).toEqual({ width: 160, height: 90, seconds: 2 });
     await shot('02-video-in-thread');
     await page.click('#thread-close');
 
