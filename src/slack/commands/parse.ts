@@ -8,7 +8,7 @@ import { isLocalDate, type LocalDate, type ReportPeriod } from '../../budget/per
 import { readCredits, readThresholds } from './amounts';
 
 /**
- * The `/kling` grammar (design §5). Text arrives in Slack's escaped wire form; flags may come in any
+ * The `/kling` grammar (`/kling help` and the README list it). Text arrives in Slack's escaped wire form; flags may come in any
  * order, values may be quoted ("…" or “…”), and a phone's em dash (—mode) counts as `--mode`.
  * Parsing knows no prices: checking a request against the catalog is `request.ts`.
  */
