@@ -1,13 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KlingAuth } from '../config';
 import type { Logger } from '../log';
-import { isStandardEndpoint, type KlingEndpoint, type LegacyEndpoint } from '../pricing';
+import { isStandardEndpoint, type KlingEndpoint, type LegacyEndpoint } from '../pricing/types';
 import { KlingCredentials } from './auth';
 import { KlingApiError, KlingError, KlingTimeoutError, KlingTransportError } from './errors';
 import { accountCostsSchema, billingPackageSchema, envelopeSchema, taskDataSchema, toKlingTask, type KlingTask } from './schema';
 import { standardCreateBody, standardQueryPath, standardTaskSchema, standardToKlingTask } from './standard';
 
-/** Legacy (model_name in the body) paths, reference §2.15. */
+/** Legacy (model_name in the body) paths. */
 export const ENDPOINT_PATHS: Readonly<Record<LegacyEndpoint, string>> = {
   text2video: '/v1/videos/text2video',
   image2video: '/v1/videos/image2video',
@@ -116,7 +116,7 @@ export class KlingClient {
     );
   }
 
-  /** Resource packs (reference §5.1). Kling's remaining figure lags by up to 12 hours and wants QPS ≤ 1. */
+  /** Resource packs. Kling's remaining figure lags by up to 12 hours and wants QPS ≤ 1. */
   async accountCosts(range?: { startTime: number; endTime: number }): Promise<ResourcePack[]> {
     const endTime = range?.endTime ?? Date.now();
     const startTime = range?.startTime ?? endTime - 365 * 24 * 3600 * 1000;
@@ -136,7 +136,7 @@ export class KlingClient {
     });
   }
 
-  /** Every unit deduction in [startTime, endTime] (reference §5.2), all pages. */
+  /** Every unit deduction in [startTime, endTime] , all pages. */
   async billingPackage(range: { startTime: number; endTime: number }): Promise<PackDeduction[]> {
     const out: PackDeduction[] = [];
     let cursor: string | undefined;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { WebAPIPlatformError, type WebClient } from '@slack/web-api';
+import { systemClock, type Clock } from '../clock';
 import { followUps, type Generation, type GenerationQueue } from '../generations';
 import type { PriceCatalog } from '../pricing';
 import type { Logger } from '../log';
@@ -17,7 +18,7 @@ export interface JobCardsOptions {
   catalog?: PriceCatalog;
   /** Encodes each follow-up button's request, with a claim of its own per render. */
   pending?: PendingRequests;
-  now?: () => Date;
+  now?: Clock;
   /** Resolves when the commands awaiting their ack are answered: a card never delays an ack. */
   acksFirst?: () => Promise<void>;
   /** How often this replica looks for cards nobody posted or brought up to date (default 10 s). */
@@ -240,7 +241,7 @@ export class JobCards {
     const { catalog, pending } = this.options;
     const offered = catalog && pending && job.state === 'succeeded' ? followUps(job, catalog) : [];
     return {
-      now: this.options.now?.() ?? new Date(),
+      now: (this.options.now ?? systemClock)(),
       creditPriceUsd: this.options.creditPriceUsd,
       followUps: offered.map((f) => {
         const value = pending!.encode({ text: '', followUp: { of: job.id, kind: f.kind } });

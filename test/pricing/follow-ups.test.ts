@@ -21,7 +21,7 @@ describe('Extend: which path each model takes', () => {
       body: { video_id: 'vid-1', prompt: 'a fox' },
       source: { model_name: model, mode },
     });
-    expect(quote.credits).toBe(mc);
+    expect(quote.priceMc).toBe(mc);
   });
 
   it.each([
@@ -45,7 +45,7 @@ describe('Extend: which path each model takes', () => {
         prompt: 'Based on <<<video_1>>>, generate the next shot: a fox',
         video_list: [{ video_url: video.url, refer_type: 'feature' }],
       });
-      expect(quote.credits).toBe(mc);
+      expect(quote.priceMc).toBe(mc);
     },
   );
 
@@ -70,7 +70,7 @@ describe('Upgrade: the next mode up the model has', () => {
   ])('%s %s → %s (%i mc)', (model, mode, up, mc) => {
     const quote = builtInCatalog.nextModeUp(legacy(model, mode))!;
     expect(quote.request.body).toMatchObject({ model_name: model, mode: up, prompt: 'a fox' });
-    expect(quote.credits).toBe(mc);
+    expect(quote.priceMc).toBe(mc);
   });
 
   it('none above the top mode, for a model without modes, or for an extension', () => {
@@ -92,6 +92,6 @@ describe('Upgrade: the next mode up the model has', () => {
     };
     const quote = builtInCatalog.nextModeUp(turbo)!;
     expect(quote.request.body).toMatchObject({ settings: { resolution: '1080p', duration: 5, audio: 'native' } });
-    expect(quote.credits).toBe(5000);
+    expect(quote.priceMc).toBe(5000);
   });
 });

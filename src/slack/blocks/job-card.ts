@@ -53,14 +53,14 @@ export function jobCard(job: Generation, options: CardOptions): Message {
         actions(
           ...offered.map((f) => {
             const upgrade = f.kind === 'upgrade' && `Upgrade to ${upgradedMode(f.quote.request.body)}`;
-            const label = `${upgrade || FOLLOW_UP_LABEL[f.kind]} · ${formatCredits(f.quote.credits)} cr`;
+            const label = `${upgrade || FOLLOW_UP_LABEL[f.kind]} · ${formatCredits(f.quote.priceMc)} cr`;
             return button(label, ActionId[f.kind], f.value);
           }),
         ),
         context(
           offered
             .map((f) => {
-              const price = credits(f.quote.credits, options.creditPriceUsd);
+              const price = credits(f.quote.priceMc, options.creditPriceUsd);
               return `${FOLLOW_UP_LABEL[f.kind]}: ${escape(f.quote.description)}, ${price}`;
             })
             .join(' · '),
