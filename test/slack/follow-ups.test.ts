@@ -81,6 +81,7 @@ function createFor(id: string) {
 
 describe('follow-ups on a finished card', () => {
   let parent: string;
+  let kite: string;
 
   it('a kling-v2-6 std card offers each follow-up at the catalog price, and says how Extend is made', async () => {
     parent = await finished(GRACE, 'generate a lighthouse in a storm --model kling-v2-6', 'a lighthouse in a storm');
@@ -156,6 +157,7 @@ describe('follow-ups on a finished card', () => {
 
   it('Extend of a kling-v1-6 video goes to video-extend with its video_id, inheriting model and mode', async () => {
     const v16 = await finished(GRACE, 'generate a kite on a beach --model kling-v1-6 --mode pro', 'a kite on a beach');
+    kite = v16;
     expect(buttonsOf(v16).find((b) => b.action_id === 'job_extend')?.text).toBe('Extend +5 s · 3.5 cr');
     await click(GRACE, v16, 'job_extend');
     const [child] = await queued(v16, 'extend', 1);
@@ -192,6 +194,30 @@ describe('follow-ups on a finished card', () => {
     const [told] = await h.slack.waitFor(() => answers().length > before && answers().slice(before), 15_000);
     expect(told).toContain(`<@${GRACE}> made exactly this video`);
     expect(await childrenOf(parent, 'extend')).toHaveLength(1);
+  });
+
+  it("above the workspace's confirmation threshold a follow-up asks first; confirming queues it once", async () => {
+    await h.command(ADA, 'budget confirm 2');
+    try {
+      await rendered(kite);
+      await click(GRACE, kite, 'job_reroll');
+      const ask = await h.slack.waitFor(() =>
+        h.slack
+          .messages('C0VIDEO')
+          .find((m) => m.ephemeralTo === GRACE && textOf(m).includes('confirmation threshold')),
+      );
+      expect(textOf(ask)).toContain('costs *3.5 credits');
+      expect(await childrenOf(kite, 'reroll')).toHaveLength(0);
+      const confirm = { userId: GRACE, channelId: 'C0VIDEO', messageTs: ask.ts, actionId: 'generate_confirm' };
+      await Promise.all([h.slack.clickButton(confirm), h.slack.clickButton(confirm)]);
+      const [child, ...more] = await queued(kite, 'reroll', 1);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(more).toHaveLength(0);
+      expect(await childrenOf(kite, 'reroll')).toHaveLength(1);
+      expect(child).toMatchObject({ user_id: GRACE, estimate_mc: 3500, hold_mc: 3500 });
+    } finally {
+      await h.command(ADA, 'budget confirm off');
+    }
   });
 
   it('over budget: the click is refused with the cheaper version that fits, and nothing is held', async () => {
