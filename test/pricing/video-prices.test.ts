@@ -68,7 +68,7 @@ function body(c: (typeof cases)[number]): Record<string, unknown> {
   };
 }
 
-describe('Kling's per-clip prices', () => {
+describe("Kling's per-clip prices", () => {
   it.each(cases.map((c) => [`${c.endpoint} ${c.model} ${c.mode ?? '(no mode)'}${c.sound ? ' audio' : ''}${c.voice ? ' voice' : ''} ${c.seconds} s = ${c.credits}`, c] as const))(
     '%s',
     (_, c) => {
