@@ -181,6 +181,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
   const cards = new JobCards({
     client: cardClient, queue: backgroundQueue, logger, creditPriceUsd: config.CREDIT_PRICE_USD, now,
     acksFirst: () => acksFirst.settled(),
+    videos: { maxMb: config.SLACK_UPLOAD_MAX_MB },
     ...overrides.cards,
   });
   const notifier = new Notifier({

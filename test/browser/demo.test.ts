@@ -81,9 +81,10 @@ describe.skipIf(!hasChromium)('the demo in a browser', () => {
 
     // The video is in the card's thread.
     await card.locator('.replies').click();
-    const video = page.locator('#thread-messages a.video-card').first();
+    const video = page.locator('#thread-messages video.file-video').first();
     await video.waitFor();
-    expect(await video.getAttribute('href')).toMatch(new RegExp(`^${demo.kling.url}/media/.+\\.mp4$`));
+    // Uploaded into Slack: it plays from the workspace's copy, not Kling's.
+    expect(await video.getAttribute('src')).toMatch(new RegExp(`^${demo.workspace.url}/files/.+\\.mp4$`));
     await shot('02-video-in-thread');
     await page.click('#thread-close');
 

@@ -584,6 +584,9 @@ function renderMessage(m, previous, opts) {
       const figure = el('a', { class: 'file-image', href: f.url, target: '_blank', rel: 'noopener', title: f.title });
       figure.append(el('img', { src: f.url, alt: f.title }));
       body.append(figure);
+    } else if (/^video\//.test(f.mimetype)) {
+      // An uploaded video plays inline, as in Slack.
+      body.append(el('video', { class: 'file-video', src: f.url, controls: '', preload: 'metadata', title: f.title }));
     } else body.append(fileChip(f));
   }
   for (const link of videoLinks(m)) body.append(videoCard(link));
