@@ -619,9 +619,11 @@ function videoLinks(m) {
 }
 
 function renderList(container, list, key, opts) {
-  if (app.renderedKeys[key] === JSON.stringify(list) + app.userId) return;
+  // A reply to an unchanged message changes its reply count: that is a change to render too.
+  const shown = JSON.stringify(opts.repliesOf ? list.map((m) => [m, opts.repliesOf(m)?.length]) : list) + app.userId;
+  if (app.renderedKeys[key] === shown) return;
   const firstRender = app.renderedKeys[key] === undefined;
-  app.renderedKeys[key] = JSON.stringify(list) + app.userId;
+  app.renderedKeys[key] = shown;
   const atBottom = container.scrollHeight - container.scrollTop - container.clientHeight < 80;
   const scrollTop = container.scrollTop;
   container.innerHTML = '';
