@@ -21,6 +21,7 @@ import { boltLogger } from './slack/bolt-logger';
 import type { SlackDeps } from './slack/deps';
 import { digestPoster } from './slack/digest-poster';
 import { AcksFirst } from './slack/acks-first';
+import { SlackImages } from './slack/images';
 import { JobCards, type JobCardsOptions } from './slack/job-cards';
 import { malformedPayloadHandler } from './slack/malformed';
 import { People } from './slack/people';
@@ -224,7 +225,8 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
     notifier.handle(event);
   });
 
-  const deps: SlackDeps = { config, db, catalog, ledger, queue, worker, digest, exporter, cards, notifier, admins, people, pending: new PendingRequests(), workspaces, metrics, logger, acksFirst, ackWithinMs: overrides.ackWithinMs ?? 2_500 };
+  const deps: SlackDeps = { config, db, catalog, ledger, queue, worker, digest, exporter, cards, notifier, admins, people, pending: new PendingRequests(),
+    images: new SlackImages(client, config.SLACK_BOT_TOKEN, config.SLACK_API_URL), workspaces, metrics, logger, acksFirst, ackWithinMs: overrides.ackWithinMs ?? 2_500 };
   registerListeners(app, deps);
   app.error(async (error) => {
     logger.error({ err: error }, 'Slack listener failed');

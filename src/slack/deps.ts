@@ -12,6 +12,7 @@ import type { PriceCatalog } from '../pricing';
 import type { AcksFirst } from './acks-first';
 import type { Admins } from './admins';
 import type { People } from './people';
+import type { SlackImages } from './images';
 import type { Message } from './blocks/kit';
 import type { Command } from './commands/parse';
 import type { JobCards } from './job-cards';
@@ -35,6 +36,8 @@ export interface SlackDeps {
   admins: Admins;
   people: People;
   pending: PendingRequests;
+  /** Images people keep in Slack, fetched with the bot's token for image-to-video. */
+  images: SlackImages;
   workspaces: Workspaces;
   metrics: BotMetrics;
   logger: Logger;

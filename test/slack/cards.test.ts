@@ -180,7 +180,7 @@ describe('finished videos uploaded into the thread', () => {
     expect(replies[0]!.threadTs).toBe(cards[0]!.ts);
     expect(textOf(replies[0])).toContain('Your video (5 s), kept here in Slack');
     const [file] = replies[0]!.files!;
-    const served = await fetch(`${slack.url}/files/${file!.id}/${file!.name}`);
+    const served = await fetch(`${slack.url}/files/${file!.id}/${file!.name}`, { headers: { authorization: `Bearer ${BOT_TOKEN}` } });
     expect(Buffer.from(await served.arrayBuffer()).equals(kling.bytes)).toBe(true);
     expect(slack.calls('files.getUploadURLExternal')).toHaveLength(1);
     expect((await recorded(id!)).result_posted_at).toBeTruthy();

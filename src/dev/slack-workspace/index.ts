@@ -56,6 +56,8 @@ export interface SlackWorkspace {
   /** The person closes a modal; view_closed is sent only when the view has notify_on_close. */
   closeView(input: { userId: string; viewId: string }): Promise<BotReply | undefined>;
   openHome(userId: string): Promise<{ status: number }>;
+  /** A person posts a file (an image) in a channel: their message, carrying it. */
+  postFile(input: { userId: string; channelId: string; filename: string; data: Buffer; text?: string }): StoredMessage;
   messages(channelId: string): StoredMessage[];       // incl. thread replies (threadTs) and ephemerals (ephemeralTo)
   /** Web API calls in order, plus "response_url" POSTs and command "ack" bodies (token left out). */
   calls(method?: string): { method: string; args: Record<string, unknown>; ok: boolean; error?: string }[];
@@ -153,6 +155,12 @@ export async function startSlackWorkspace(options: SlackWorkspaceOptions): Promi
     if (req.method === 'GET' && path.startsWith('/files/')) {
       const file = state.files.get(decodeURIComponent(path.split('/')[2] ?? ''));
       if (!file) return sendJson(res, 404, { ok: false, error: 'file_not_found' });
+      // url_private wants the bot's token; a person's browser (this page) is signed in. Slack answers anyone
+      // else with its sign-in page, not an error.
+      if (!api.mayDownload(req.headers.authorization) && req.headers['sec-fetch-site'] !== 'same-origin') {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        return void res.end('<!DOCTYPE html><html><head><title>Sign in | Slack</title></head><body></body></html>');
+      }
       res.writeHead(200, { 'content-type': file.mimetype, 'content-length': String(file.data.length) });
       return void res.end(file.data);
     }
@@ -171,6 +179,7 @@ export async function startSlackWorkspace(options: SlackWorkspaceOptions): Promi
   return {
     url: baseUrl,
     slashCommand: (input) => interactions.slashCommand(input),
+    postFile: (input) => api.postFileAs(input.userId, input.channelId, input.filename, input.data, input.text),
     clickButton: (input) => interactions.clickButton(input),
     clickViewButton: (input) => interactions.clickViewButton(input),
     submitView: (input) => interactions.submitView(input),

@@ -33,7 +33,10 @@ export async function requestVideo(
   const command = parseCommand(request.text);
   if (command.kind !== 'generate') throw new UsageError('This button belongs to a /kling generate command.', 'generate');
   const { config, catalog, queue, pending, workspaces, metrics } = deps;
-  const quote = quoteRequest(catalog, command.prompt, command.flags, config.DEFAULT_MODEL);
+  // An image kept in Slack goes to Kling as its bytes, checked first; a public URL goes as it is.
+  const image = command.flags.image && (await deps.images.forKling(command.flags.image));
+  const flags = { ...command.flags, ...(image && { image }) };
+  const quote = quoteRequest(catalog, command.prompt, flags, config.DEFAULT_MODEL);
   const price = { creditPriceUsd: config.CREDIT_PRICE_USD };
 
   const offerDuplicate = (earlier: Generation) => ({ reply: replies.duplicateOffer(earlier, quote, pending.encode({ ...request, skipDuplicate: true }), price) });
