@@ -4,13 +4,14 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { App, HTTPReceiver, SocketModeReceiver, type Receiver } from '@slack/bolt';
 import { WebAPIHTTPError, WebAPIPlatformError, WebAPIRequestError, WebClient, type WebClientOptions } from '@slack/web-api';
+import { KlingAccount } from './account';
 import { AlertWatch, Ledger } from './budget';
 import { ConfigError, klingAuth, StartupError, type Config } from './config';
 import { openDatabase } from './db';
 import { DigestService } from './digest';
 import { Exporter } from './export';
 import { GenerationQueue, Worker, type WorkerEvent, type WorkerOptions } from './generations';
-import { createMetrics } from './http/metrics';
+import { createMetrics, observeEstimate, registerAccountGauges } from './http/metrics';
 import { httpRoutes } from './http/routes';
 import { KlingClient } from './kling';
 import { createLogger, type Logger } from './log';
@@ -20,10 +21,11 @@ import { Admins } from './slack/admins';
 import { boltLogger } from './slack/bolt-logger';
 import type { SlackDeps } from './slack/deps';
 import { digestPoster } from './slack/digest-poster';
+import { AccountAlerts } from './slack/account-alerts';
 import { AcksFirst } from './slack/acks-first';
 import { SlackImages } from './slack/images';
 import { JobCards, type JobCardsOptions } from './slack/job-cards';
-import { malformedPayloadHandler } from './slack/malformed';
+import { guardPayloadShape, malformedPayloadHandler } from './slack/malformed';
 import { People } from './slack/people';
 import { registerListeners } from './slack/listeners';
 import { Notifier } from './slack/notifier';
@@ -44,6 +46,8 @@ export interface BotOverrides {
   cards?: Pick<JobCardsOptions, 'sweepMs' | 'graceMs' | 'leaseMs'>;
   /** How often forecast alerts are looked for (default 60 s). */
   watchMs?: number;
+  /** How often the Kling account's packs are looked at (default 60 s; Kling is read at most once a minute). */
+  accountCheckMs?: number;
   /** Start the digest's cron (default true). */
   digestSchedule?: boolean;
   /**
@@ -150,9 +154,8 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
         logger: boltLogger(logger),
       })
     : undefined;
-  const receiver: Receiver =
-    socketMode ??
-    new HTTPReceiver({
+  const httpReceiver =
+    socketMode ? undefined : new HTTPReceiver({
       signingSecret: config.SLACK_SIGNING_SECRET,
       endpoints: '/slack/events',
       customRoutes,
@@ -161,6 +164,8 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
       processEventErrorHandler: malformedPayloadHandler(logger),
       logger: boltLogger(logger),
     });
+  if (httpReceiver) guardPayloadShape(httpReceiver, logger);
+  const receiver: Receiver = socketMode ?? httpReceiver!;
   // In Socket Mode Bolt serves customRoutes on an HTTP server of its own (installerOptions.port), which it
   // neither exposes nor waits for: start() reads its port and catches its listen error (a port in use
   // would otherwise crash the process) through the private field. test/slack/socket-mode.test.ts guards it.
@@ -216,16 +221,23 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
     now,
   });
   const workspaces = new Workspaces(ledger, { alertsChannelId: config.ALERT_CHANNEL_ID });
+  const account = new KlingAccount(background.db, backgroundLedger, kling, { now, logger, runoutDays: config.PACK_ALERT_DAYS });
+  registerAccountGauges(metrics, account, now);
+  const accountAlerts = new AccountAlerts({
+    client, account, logger, defaultAlertsChannel: config.ALERT_CHANNEL_ID,
+    everyMs: overrides.accountCheckMs, leaseMs: overrides.alertLeaseMs,
+  });
 
   worker.on((event: WorkerEvent) => {
     if (event.kind === 'job' && event.generation.state === 'failed' && event.generation.errorCode) {
       metrics.klingErrors.inc({ code: String(event.generation.errorCode) });
     }
+    if (event.kind === 'job' && event.generation.state === 'succeeded') observeEstimate(metrics, event.generation);
     if (event.kind === 'queue-paused') metrics.klingErrors.inc({ code: String(event.code) });
     notifier.handle(event);
   });
 
-  const deps: SlackDeps = { config, db, catalog, ledger, queue, worker, digest, exporter, cards, notifier, admins, people, pending: new PendingRequests(),
+  const deps: SlackDeps = { config, db, catalog, ledger, queue, worker, digest, exporter, account, cards, notifier, admins, people, pending: new PendingRequests(),
     images: new SlackImages(client, config.SLACK_BOT_TOKEN, config.SLACK_API_URL), workspaces, metrics, logger, acksFirst, ackWithinMs: overrides.ackWithinMs ?? 2_500 };
   registerListeners(app, deps);
   app.error(async (error) => {
@@ -255,6 +267,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
       cards.start();
       notifier.start();
       watch.start();
+      accountAlerts.start();
       if (overrides.digestSchedule !== false) await digest.start();
       logger.info({ port, mode: config.SLACK_APP_TOKEN ? 'socket' : 'http' }, 'kling-budget-bot is running');
     },
@@ -267,6 +280,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
       await worker.stop();
       await watch.stop();
       await notifier.stop();
+      await accountAlerts.stop();
       await cards.stop();
       if (background !== database) await background.close();
       await database.close();

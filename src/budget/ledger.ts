@@ -268,6 +268,14 @@ export class Ledger {
     await store.setAlertSettings(tx ?? this.db, teamId, change);
   }
 
+  /**
+   * What every workspace committed in [from, to) (default: until now), and when the first of it was: what the
+   * Kling account's packs paid, as far as the ledger knows.
+   */
+  async committedBetween(from: Date, to: Date = this.now(), tx?: Db): Promise<{ mc: Millicredits; firstAt: Date | null }> {
+    return store.committedBetween(tx ?? this.db, from, to);
+  }
+
   /** Alerts not yet posted (the outbox) that no replica is posting now, oldest first. */
   async undeliveredAlerts(teamId?: string, tx?: Db): Promise<LedgerEvent[]> {
     const alerts = await store.undeliveredAlerts(tx ?? this.db, teamId);

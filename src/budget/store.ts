@@ -442,3 +442,11 @@ export async function spendingGenerations(
       and created_at >= ${from.toISOString()}::timestamptz and created_at < ${to.toISOString()}::timestamptz`);
   return found.map((r) => r.id);
 }
+
+/** Actual costs committed in [from, to) across every workspace, and when the first of them was committed. */
+export async function committedBetween(db: Db, from: Date, to: Date): Promise<{ mc: number; firstAt: Date | null }> {
+  const [row] = await rows<{ mc: number | null; firstAt: string | null }>(db, sql`
+    select sum(actual_mc) as mc, min(settled_at) as "firstAt" from holds
+    where status = 'committed' and settled_at >= ${from.toISOString()}::timestamptz and settled_at < ${to.toISOString()}::timestamptz`);
+  return { mc: Number(row?.mc ?? 0), firstAt: row?.firstAt ? new Date(row.firstAt) : null };
+}

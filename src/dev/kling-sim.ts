@@ -2,11 +2,16 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes, randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import { builtInCatalog, MAX_PROMPT_CHARS, PricingError, promptLength, type KlingEndpoint, type PriceCatalog, type PricedRequest } from '../pricing';
+import {
+  builtInCatalog, isStandardEndpoint, MAX_PROMPT_CHARS, PricingError, promptLength,
+  type KlingEndpoint, type LegacyEndpoint, type PriceCatalog, type PricedRequest,
+} from '../pricing';
 import { ENDPOINT_PATHS } from '../kling/client';
 import { KLING_CODES } from '../kling/errors';
 import { signWebhook } from '../kling/callback';
 import type { KlingTaskStatus } from '../kling/schema';
+import { SimAccount, SimAccountError, type SimAccountOptions } from './kling-sim-account';
+import { routeStandard, standardTaskData } from './kling-sim-standard';
 
 /**
  * A stand-in for Kling's legacy API on loopback, faithful where the bot's money and safety depend on it:
@@ -34,6 +39,8 @@ export interface KlingSimulatorOptions {
   webhookSecret?: string;
   /** The server's clock, for token nbf/exp checks and timestamps. */
   now?: () => number;
+  /** Packs that expire, /account/costs with a lag, and per-task billing records; `balance` defaults to their sum. */
+  account?: SimAccountOptions;
 }
 
 /**
@@ -88,6 +95,8 @@ export interface KlingSimulator {
   endTask(taskId: string, outcome: 'succeed' | 'failed', message?: string): void;
   /** Units left in the pack. */
   balance(): number;
+  /** The packs and billing records, when `account` was given. */
+  account?: SimAccount;
   close(): Promise<void>;
 }
 
@@ -118,7 +127,7 @@ interface Task {
 const CREATE_ONLY: ReadonlySet<FaultKind> = new Set(['policy', 'fail-task', 'accept-then-timeout']);
 const RISK_CONTROL_MESSAGE = 'Failure to pass the risk control system: triggering the content risk control of the platform';
 const STRING_FIELDS = ['model_name', 'prompt', 'negative_prompt', 'mode', 'duration', 'sound', 'aspect_ratio', 'image', 'image_tail', 'video_id', 'human_image', 'cloth_image', 'callback_url', 'external_task_id', 'resolution'];
-const ENDPOINTS = Object.keys(ENDPOINT_PATHS) as KlingEndpoint[];
+const ENDPOINTS = Object.keys(ENDPOINT_PATHS) as LegacyEndpoint[];
 /** Endpoints whose results are images; the rest make videos. */
 const IMAGE_ENDPOINTS: ReadonlySet<KlingEndpoint> = new Set(['images/generations', 'kolors-virtual-try-on'] as const);
 
@@ -130,6 +139,11 @@ class Refusal {
 function formatUnits(mc: number): string {
   const frac = String(mc % 1000).padStart(3, '0').replace(/0+$/, '');
   return `${Math.floor(mc / 1000)}${frac ? `.${frac}` : ''}`;
+}
+
+/** A new-standard body's settings (the legacy bodies have none). */
+function settingsOf(task: { request: PricedRequest }): { duration?: number } {
+  return (task.request.body.settings ?? {}) as { duration?: number };
 }
 
 function taskId(): string {
@@ -150,9 +164,11 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
   const queuedMs = options.timings?.queuedMs ?? 10;
   const processingMs = options.timings?.processingMs ?? 30;
   const failRate = options.failRate ?? 0;
-  const initialMc = Math.round((options.balance ?? 1_000_000) * 1000);
-
   const startedAt = now();
+  const account = options.account && new SimAccount(options.account, startedAt);
+  const packUnits = options.account?.packs.reduce((sum, p) => sum + p.units, 0);
+  const initialMc = Math.round((options.balance ?? packUnits ?? 1_000_000) * 1000);
+
   let balanceMc = initialMc;
   let failDebt = 0;
   let tasksInFlight = 0;
@@ -224,7 +240,8 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
   function notify(task: Task): void {
     if (!task.callbackUrl) return;
     const target = task.callbackUrl;
-    const body = JSON.stringify(taskData(task));
+    const data = isStandardEndpoint(task.endpoint) ? standardTaskData(task, formatUnits(task.costMc)) : taskData(task);
+    const body = JSON.stringify(data);
     const status = task.status;
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (options.webhookSecret) {
@@ -271,7 +288,7 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
     }
     const duration = task.parentVideo
       ? String(Number(task.parentVideo.duration) + 5)
-      : String(task.request.body.duration ?? '5');
+      : String(task.request.body.duration ?? settingsOf(task).duration ?? 5);
     if (IMAGE_ENDPOINTS.has(task.endpoint)) {
       task.images = Array.from({ length: task.slots }, (_, index) => ({ index, url: `${url}${served(`/media/${task.taskId}-${index}.png`)}` }));
     } else {
@@ -281,6 +298,11 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
       videos.set(id, { task, duration, url: video.url });
     }
     balanceMc = Math.max(0, balanceMc - task.costMc); // units go only for a task that succeeded (reference §6.6)
+    account?.charge({
+      taskId: task.taskId, endpoint: task.endpoint, units: task.costMc / 1000, duration: task.videos[0]?.duration ?? '0',
+      modelName: String(task.request.source?.model_name ?? task.request.body.model_name ?? ''),
+      mode: String(task.request.source?.mode ?? task.request.body.mode ?? 'std'),
+    }, now());
     move(task, 'succeed');
   }
 
@@ -294,7 +316,8 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
     const need = (field: string) => {
       if (typeof body[field] !== 'string' || body[field] === '') throw new Refusal(1201, `${field} is required`);
     };
-    if (endpoint === 'text2video' || endpoint === 'images/generations') need('prompt');
+    const prompted = endpoint === 'text2video' || endpoint === 'omni-video' || endpoint === 'images/generations';
+    if (prompted || isStandardEndpoint(endpoint)) need('prompt');
     if (endpoint === 'image2video' && !body.image && !body.image_tail) throw new Refusal(1201, 'image or image_tail is required');
     if (endpoint === 'video-extend') need('video_id');
     if (endpoint === 'kolors-virtual-try-on') {
@@ -309,13 +332,20 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
   }
 
   function quote(request: PricedRequest) {
+    let quoted;
     try {
-      return catalog.quote(request);
+      quoted = catalog.quote(request);
     } catch (error) {
       if (!(error instanceof PricingError)) throw error;
       if (error.reason === 'unknown_model') throw new Refusal(1203, `model is not supported: ${String(request.body.model_name)}`);
       throw new Refusal(1201, `${error.field ?? 'request'} is invalid: ${error.message}`);
     }
+    // Each model answers on its own API's path only (kling-v3-omni on omni-video, kling-3.0-turbo on the new standard).
+    if (quoted.request.endpoint !== request.endpoint) {
+      const model = request.body.model_name ?? request.endpoint.split('/')[1];
+      throw new Refusal(1201, `model_name is invalid: ${String(model)} is not supported on ${request.endpoint}`);
+    }
+    return quoted;
   }
 
   function create(endpoint: KlingEndpoint, body: unknown, fault?: FaultKind): Record<string, unknown> {
@@ -333,7 +363,7 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
       body: input,
       ...(parent && { source: { model_name: String(parent.task.request.source?.model_name ?? parent.task.request.body.model_name), mode: (parent.task.request.source?.mode ?? parent.task.request.body.mode) as string | undefined } }),
     });
-    if (credits > balanceMc) throw new Refusal(1102, 'Resource pack exhausted or expired');
+    if (credits > balanceMc || (account && credits > account.available(now()) * 1000)) throw new Refusal(1102, 'Resource pack exhausted or expired');
     // Kling's concurrency rule: an image task holds one slot per image (n), anything else one.
     const slots = endpoint === 'images/generations' ? Number(request.body.n ?? input.n ?? 1) : 1;
     if (slotsInUse + slots > concurrency) throw new Refusal(1303, 'parallel task over resource pack limit');
@@ -382,6 +412,7 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
     for (const field of ['start_time', 'end_time']) {
       if (!/^\d+$/.test(query.get(field) ?? '')) throw new Refusal(1201, `${field} is required (milliseconds)`);
     }
+    if (account) return account.costs(now());
     return {
       code: 0,
       msg: 'success',
@@ -407,6 +438,14 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
       if (method !== 'GET') throw new Refusal(1202, 'The requested method is invalid');
       return accountCosts(query);
     }
+    if (path === '/account/billing/package' && method === 'POST' && account) {
+      try {
+        return account.billing(body as Record<string, unknown>);
+      } catch (error) {
+        if (error instanceof SimAccountError) throw new Refusal(1201, error.message);
+        throw error;
+      }
+    }
     for (const endpoint of ENDPOINTS) {
       const base = ENDPOINT_PATHS[endpoint];
       if (path === base) {
@@ -425,17 +464,30 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
         return taskData(find(endpoint, decodeURIComponent(path.slice(base.length + 1)), false));
       }
     }
+    const standard = routeStandard(
+      {
+        create: (endpoint, input) => create(endpoint, input, fault) as { task_id: string },
+        byId: (id) => tasks.get(id),
+        byExternalId: (id) => byExternal.get(id),
+        charged: (task) => (task.status === 'succeed' ? formatUnits(task.costMc) : '0'),
+        refuse: (code, message) => new Refusal(code, message),
+      },
+      method, path, query, body,
+    );
+    if (standard !== undefined) return standard;
     throw new Refusal(1202, `The requested method is invalid: ${method} ${path}`);
   }
 
   function endpointOf(path: string): string | undefined {
     if (path === '/account/costs') return 'account/costs';
+    if (path === '/account/billing/package') return 'account/billing/package';
+    if (isStandardEndpoint(path.slice(1))) return path.slice(1);
     return ENDPOINTS.find((e) => path === ENDPOINT_PATHS[e] || path.startsWith(`${ENDPOINT_PATHS[e]}/`));
   }
 
   function takeFault(method: string, path: string): FaultSpec | undefined {
     const endpoint = endpointOf(path);
-    const isCreate = method === 'POST' && endpoint !== undefined && endpoint !== 'account/costs';
+    const isCreate = method === 'POST' && endpoint !== undefined && !endpoint.startsWith('account/');
     const fault = faults.find(
       (f) =>
         f.left > 0 &&
@@ -505,6 +557,11 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
     try {
       const refusal = authenticate(req.headers.authorization);
       if (refusal) throw refusal;
+      // The new-standard API (3.0 Turbo onwards) takes an API key only, no signed token.
+      const standardPath = path === '/tasks' || isStandardEndpoint(path.slice(1));
+      if (standardPath && req.headers.authorization !== `Bearer ${keys.apiKey}`) {
+        throw new Refusal(1000, 'Authentication failed: this API takes an API key');
+      }
       if (!bodyIsJson) throw new Refusal(1200, 'request body is not valid JSON');
       const data = route(req.method ?? '', path, parsedUrl.searchParams, body, kind);
       answer = JSON.stringify({ code: 0, message: 'SUCCEED', request_id: requestId, data });
@@ -548,6 +605,7 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
       chargeOverride = units;
     },
     balance: () => balanceMc / 1000,
+    ...(account && { account }),
     endTask: (id, outcome, message) => {
       const task = tasks.get(id);
       if (!task) throw new Error(`kling-sim: no task ${id}`);

@@ -82,6 +82,14 @@ export interface JobGroup {
   actualMc: Millicredits;
 }
 
+/** The week's settled jobs: what was estimated and held against what Kling charged. */
+export interface EstimateAccuracy {
+  jobs: number;
+  chargedMc: Millicredits;
+  /** Σ |charged − estimate| over the jobs: how far the estimates were off, whichever way. */
+  deviationMc: Millicredits;
+}
+
 export interface DigestFigures {
   budgets: BudgetLine[];
   totals: DayTotals;
@@ -91,6 +99,8 @@ export interface DigestFigures {
   /** One point per trend day, oldest first. */
   trend: TrendPoint[];
   jobs: JobGroup[];
+  /** Over the trend's days; absent when no job was charged in them. */
+  estimates?: EstimateAccuracy;
 }
 
 export interface Workspace {
@@ -138,7 +148,7 @@ export class DigestStore {
 
   /** All the figures of one day's digest, with the trend over `trendDays` (the days ending with it). */
   async figures(teamId: string, day: DigestDay, periods: PeriodStarts, trendDays: DigestDay[]): Promise<DigestFigures> {
-    const [budgets, totals, people, models, videos, trend, jobs] = await Promise.all([
+    const [budgets, totals, people, models, videos, trend, jobs, estimates] = await Promise.all([
       this.budgetLines(teamId, periods),
       this.totals(teamId, day),
       this.people(teamId, day),
@@ -146,8 +156,9 @@ export class DigestStore {
       this.videos(teamId, day),
       this.trend(teamId, trendDays),
       this.jobGroups(teamId, day),
+      this.estimates(teamId, trendDays[0]?.start ?? day.start, day.end),
     ]);
-    return { budgets, totals, people, models, videos, trend, jobs };
+    return { budgets, totals, people, models, videos, trend, jobs, ...(estimates && { estimates }) };
   }
 
   /** The workspace budgets in the periods containing the day: committed and held from each period's ledger entries. */
@@ -281,6 +292,17 @@ export class DigestStore {
       unfinished: n(r!.unfinished),
       medianSeconds: r!.median_seconds === null ? null : Number(r!.median_seconds),
     };
+  }
+
+  /** Estimates against Kling's charges for the jobs that succeeded in [from, to). */
+  async estimates(teamId: string, from: Date, to: Date): Promise<EstimateAccuracy | undefined> {
+    const [r] = await rows<Record<string, unknown>>(this.db, sql`
+      select count(*) as jobs, sum(actual_mc) as charged_mc, sum(abs(actual_mc - estimate_mc)) as deviation_mc
+      from generations
+      where team_id = ${teamId} and state = 'succeeded' and actual_mc is not null
+        and ended_at >= ${ts(from)} and ended_at < ${ts(to)}`);
+    const jobs = n(r?.jobs);
+    return jobs ? { jobs, chargedMc: n(r!.charged_mc), deviationMc: n(r!.deviation_mc) } : undefined;
   }
 
   /** Committed and refunded on each of the given local days: one indexed range per day, so DST-long days are exact. */

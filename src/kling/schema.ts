@@ -57,6 +57,27 @@ export const accountCostsSchema = z.object({
     .default([]),
 });
 
+/** POST /account/billing/package: one page of per-task unit deductions (reference §5.2). Amounts may be strings. */
+const units = z.union([z.number(), z.string().regex(/^-?\d+(\.\d+)?$/).transform(Number)]);
+export const billingPackageSchema = z.object({
+  result: z.object({
+    detail: z
+      .array(
+        z.object({
+          task_id: z.string(),
+          package_id: z.string().nullish(),
+          model_name: z.string().nullish(),
+          product_function: z.string().nullish(),
+          deduction_time: z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)]),
+          deduction_amount: units,
+        }),
+      )
+      .default([]),
+  }),
+  next_cursor: z.string().nullish(),
+  has_more: z.boolean().nullish(),
+});
+
 /** A task as the rest of the bot sees it (interfaces.md). */
 export interface KlingTask {
   taskId: string;

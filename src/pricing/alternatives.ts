@@ -39,7 +39,11 @@ export function draftCandidates(data: CatalogData, config: Configuration): Confi
     const model = data.video.find((m) => m.model === config.model);
     if (!model) return [];
     const modes = model.modes.length > 0 ? model.modes : [undefined];
-    return modes.flatMap((mode) => model.durations.map((seconds) => ({ ...config, mode, seconds, sound: false, voice: false })));
+    // A model that always makes sound has no silent draft.
+    const sound = Boolean(model.audio?.always);
+    return modes.flatMap((mode) =>
+      model.durations.map((seconds) => ({ ...config, mode, seconds, sound, voice: false })),
+    );
   }
   if (config.kind === 'image') {
     const model = data.images.find((m) => m.model === config.model);

@@ -7,7 +7,10 @@ export { PriceCatalog, type Capabilities } from './catalog';
 export { PricingError } from './errors';
 export { MAX_PROMPT_CHARS, promptLength } from './request';
 export { CatalogFileError, catalogFileSchema, type CatalogFile } from './schema';
-export type { Alternative, KlingEndpoint, PricedRequest, Quote } from './types';
+export {
+  isStandardEndpoint, type Alternative, type KlingEndpoint, type LegacyEndpoint, type PricedRequest, type Quote,
+  type StandardEndpoint,
+} from './types';
 
 /** Reads and validates a catalog file (format: `catalogFileSchema` in schema.ts); every failure is one CatalogFileError line naming the file. */
 function readCatalogFile(file: string): PriceCatalog {

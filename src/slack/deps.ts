@@ -1,5 +1,6 @@
 import type { App, RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
+import type { KlingAccount } from '../account';
 import type { Config } from '../config';
 import type { Ledger, RequestScope } from '../budget';
 import type { Db } from '../db';
@@ -31,6 +32,8 @@ export interface SlackDeps {
   worker: Pick<Worker, 'wake' | 'resume'>;
   digest: Pick<DigestService, 'postNow' | 'preview'>;
   exporter: Exporter;
+  /** The Kling account's packs and alert settings (admins). */
+  account: Pick<KlingAccount, 'status' | 'setAlertDays' | 'setReconcileTolerance'>;
   cards: JobCards;
   notifier: Notifier;
   admins: Admins;

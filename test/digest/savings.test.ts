@@ -12,4 +12,18 @@ describe('savingsTips', () => {
     expect(tip).toMatchObject({ kind: 'audio', jobs: 2, savedMc: 2 * (quote(voiced) - silent) });
     expect(tip!.savedMc).toBeGreaterThan(0);
   });
+
+  it('suggests "5 s, then extend" only for models the catalog prices extending for', () => {
+    const draft = (model: string) => ({
+      endpoint: 'text2video', params: { prompt: 'a fox', model_name: model, mode: 'std', duration: '10' }, redone: true, duplicate: false, count: 3, actualMc: 0,
+    });
+    const [extendable] = savingsTips(builtInCatalog, [draft('kling-v1-6')]);
+    expect(extendable).toMatchObject({ kind: 'short-drafts', jobs: 3, savedMc: 3 * (quote({ model_name: 'kling-v1-6', mode: 'std', duration: '10' }) - quote({ model_name: 'kling-v1-6', mode: 'std', duration: '5' })) });
+    expect(extendable!.text).toContain('extended once it is the keeper');
+
+    const [notExtendable] = savingsTips(builtInCatalog, [draft('kling-v2-5-turbo')]);
+    expect(notExtendable).toMatchObject({ kind: 'short-drafts-no-extend', jobs: 3 });
+    expect(notExtendable!.savedMc).toBeGreaterThan(0);
+    expect(notExtendable!.text).not.toContain('extended');
+  });
 });

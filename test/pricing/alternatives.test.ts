@@ -68,7 +68,7 @@ describe('cheaper alternatives', () => {
       for (const mode of caps.modes.length ? caps.modes : [undefined]) {
         for (const duration of caps.durations) {
           for (const sound of caps.audioModes.includes(mode ?? '') ? ['off', 'on'] : ['off']) {
-            requests.push({ endpoint: 'image2video', body: { image: 'i.png', model_name: model, ...(mode ? { mode } : {}), duration: String(duration), sound } });
+            requests.push({ endpoint: 'image2video', body: { prompt: 'move', image: 'i.png', model_name: model, ...(mode ? { mode } : {}), duration: String(duration), sound } });
           }
         }
       }

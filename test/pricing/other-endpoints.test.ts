@@ -105,7 +105,12 @@ describe('capabilities and models', () => {
       endpoints: ['text2video', 'image2video'],
       audioModes: ['pro'],
       voiceControl: true,
+      alwaysAudio: false,
+      multiShot: false,
+      videoInput: false,
     });
+    expect(builtInCatalog.capabilities('kling-3.0-turbo')).toMatchObject({ modes: ['std', 'pro'], alwaysAudio: true, multiShot: true, videoInput: false, endpoints: ['text2video'] });
+    expect(builtInCatalog.capabilities('kling-video-o1')).toMatchObject({ durations: [5, 10], sound: false, multiShot: false, videoInput: true });
     expect(builtInCatalog.capabilities('kling-v2-master')).toMatchObject({ modes: [], durations: [5, 10], sound: false });
     expect(builtInCatalog.capabilities('kling-v3')).toMatchObject({ modes: ['std', 'pro', '4k'], durations: [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] });
     expect(builtInCatalog.capabilities('kling-v1-5').endpoints).toEqual(['image2video', 'video-extend', 'images/generations']);
@@ -114,8 +119,10 @@ describe('capabilities and models', () => {
   });
 
   it('lists the models of each endpoint', () => {
-    expect(builtInCatalog.models('text2video')).toEqual(['kling-v1', 'kling-v1-6', 'kling-v2-master', 'kling-v2-1-master', 'kling-v2-5-turbo', 'kling-v2-6', 'kling-v3']);
-    expect(builtInCatalog.models('image2video')).toHaveLength(9);
+    expect(builtInCatalog.models('text2video')).toEqual(['kling-v1', 'kling-v1-6', 'kling-v2-master', 'kling-v2-1-master', 'kling-v2-5-turbo', 'kling-v2-6', 'kling-v3', 'kling-v3-omni', 'kling-video-o1', 'kling-3.0-turbo']);
+    expect(builtInCatalog.models('image2video')).toHaveLength(11);
+    expect(builtInCatalog.models('omni-video')).toEqual(['kling-v3-omni', 'kling-video-o1']);
+    expect(builtInCatalog.models('text-to-video/kling-3.0-turbo')).toEqual(['kling-3.0-turbo']);
     expect(builtInCatalog.models('video-extend')).toEqual(['kling-v1', 'kling-v1-5', 'kling-v1-6']);
     expect(builtInCatalog.models('images/generations')).toEqual(['kling-v1', 'kling-v1-5', 'kling-v2', 'kling-v2-new', 'kling-v2-1', 'kling-v3']);
   });

@@ -61,7 +61,30 @@ describe('reading and pricing the form', () => {
       }),
       20,
     );
-    expect(read).toEqual({ form: { prompts: ['a fox', '<!channel> a cat'], flags: { model: 'kling-v2-6', mode: 'pro', duration: 10, audio: true, draft: false }, offPeak: true } });
+    expect(read).toEqual({
+      form: { prompts: ['a fox', '<!channel> a cat'], flags: { model: 'kling-v2-6', mode: 'pro', duration: 10, audio: true, multishot: false, draft: false }, offPeak: true },
+    });
+  });
+
+  it('offers the new models and multi-shot, and puts a multi-shot refusal under the options', () => {
+    const read = readBatchForm(
+      values({
+        [BatchField.prompts]: { value: 'a fox' },
+        [BatchField.model]: { selected_option: { value: 'kling-v2-6' } },
+        [BatchField.duration]: { selected_option: { value: '5' } },
+        [BatchField.options]: { selected_options: [{ value: 'multishot' }] },
+      }),
+      20,
+    );
+    if (!('form' in read)) throw new Error('the form should read');
+    expect(read.form.flags.multishot).toBe(true);
+    expect(quoteBatch(builtInCatalog, read.form, 'kling-v2-5-turbo')).toEqual({
+      errors: { [BatchField.options]: 'kling-v2-6 cannot cut a prompt into shots; drop --multishot or use kling-v3, kling-v3-omni or kling-3.0-turbo.' },
+    });
+    const turbo = quoteBatch(builtInCatalog, { ...read.form, flags: { ...read.form.flags, model: 'kling-3.0-turbo' } }, 'kling-v2-5-turbo');
+    expect(turbo).toMatchObject({ quotes: [{ credits: 4000, request: { endpoint: 'text-to-video/kling-3.0-turbo' } }] });
+    const modal = JSON.stringify(batchModal({ formId: 'F1', models: builtInCatalog.models('text2video'), defaultModel: 'kling-v2-5-turbo', durations: [5], maxPrompts: 20, timezone: 'UTC' }));
+    for (const model of ['kling-v3-omni', 'kling-video-o1', 'kling-3.0-turbo', 'multishot']) expect(modal).toContain(model);
   });
 
   it('refuses too many prompts and puts a pricing refusal under the field at fault', () => {

@@ -276,12 +276,17 @@ describe('HTTP', () => {
       [{ type: 'block_actions', team, actions: button('approval_approve') }, 'the interaction has no user'],
       [{ type: 'block_actions', actions: button('queue_resume') }, 'the interaction has no user'],
       [{ type: 'view_submission', team, user: { id: ADA, team_id: 'T0DEMO' } }, 'the view submission has no view'],
+      [null, 'the body is not a Slack payload'],
+      [[], 'the body is not a Slack payload'],
+      ['block_actions', 'the body is not a Slack payload'],
     ];
     for (const [payload, problem] of cases) {
       const res = await send(payload);
       expect(res.status).toBe(400);
       expect(await res.json()).toEqual({ ok: false, error: `malformed payload: ${problem}` });
     }
+    // Still serving: none of them took the process down.
+    expect((await fetch(`${h.botUrl}/healthz`)).status).toBe(200);
   });
 
   it('/healthz answers while the database does; /metrics counts commands and refusals', async () => {

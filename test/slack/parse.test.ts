@@ -127,6 +127,12 @@ describe('parseCommand: the other commands', () => {
     ['export 2026-11 --format focus', { kind: 'export', period: { kind: 'calendar-month', year: 2026, month: 11 }, by: 'job', format: 'focus' }],
     ['export 2026-02-28', { kind: 'export', period: { kind: 'days', from: { year: 2026, month: 2, day: 28 }, to: { year: 2026, month: 2, day: 28 } }, by: 'job', format: 'csv' }],
     ['export 2026-11-01..2026-11-15 —by tag', { kind: 'export', period: { kind: 'days', from: { year: 2026, month: 11, day: 1 }, to: { year: 2026, month: 11, day: 15 } }, by: 'tag', format: 'csv' }],
+    ['account', { kind: 'account' }],
+    ['account alerts 5', { kind: 'account-alerts', alert: 'runout', days: 5 }],
+    ['account alerts off', { kind: 'account-alerts', alert: 'runout', days: 0 }],
+    ['account expiry 14', { kind: 'account-alerts', alert: 'expiry', days: 14 }],
+    ['account reconcile 0.5', { kind: 'account-reconcile', toleranceMc: 500 }],
+    ['account reconcile OFF', { kind: 'account-reconcile', toleranceMc: null }],
   ])('"%s"', (text, expected) => {
     expect(parseCommand(text)).toEqual(expected);
   });
@@ -167,6 +173,13 @@ describe('parseCommand: the other commands', () => {
     ['export --tag x', /`--tag` is not an option of export/, 'export'],
     ['audit 2026-04-31', /`2026-04-31` is not a date in the calendar/, 'audit'],
     ['audit month please', /`please` is more than this command takes/, 'audit'],
+    ['account topup', /`topup` is not an account action/, 'accountAlerts'],
+    ['account alerts soon', /`soon` is not a number of days between 1 and 365/, 'accountAlerts'],
+    ['account alerts 0', /`0` is not a number of days/, 'accountAlerts'],
+    ['account expiry', /Say a number of days, or off/, 'accountAlerts'],
+    ['account reconcile', /Say how many credits a task may differ/, 'accountReconcile'],
+    ['account reconcile lots', /`lots` is not a number of credits/, 'accountReconcile'],
+    ['account alerts 3 days', /`days` is more than this command takes/, 'accountAlerts'],
   ])('"%s" → a clear mistake', (text, message, usage) => {
     const error = mistake(text);
     expect(error.message).toMatch(message);

@@ -5,3 +5,4 @@ export * from './generation';
 export * from './digest';
 export * from './approval';
 export * from './batch';
+export * from './account';

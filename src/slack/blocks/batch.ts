@@ -48,6 +48,7 @@ export function batchModal(options: BatchModalOptions): View {
         'Options',
         checkboxes([
           { text: 'Add audio', value: 'audio' },
+          { text: 'Cut into shots (3.x models)', value: 'multishot' },
           { text: `Off-peak: start after ${hour(OFF_PEAK.fromHour)} tonight (${options.timezone})`, value: 'off-peak' },
         ]),
         { optional: true },
@@ -90,7 +91,7 @@ export function batchQueued(quotes: Quote[], options: { channelId: string; notBe
   const when = options.notBefore ? ` They wait for the off-peak hours and start ${slackDate(options.notBefore)}.` : '';
   return message(`Queued ${videos(quotes.length)}`, [
     section(
-      `:white_check_mark: Queued ${videos(quotes.length)}, *${describeRequest(quotes[0]!.request.body)}*, holding ${credits(total, options.creditPriceUsd)}. The job cards are in <#${options.channelId}>.${when}`,
+      `:white_check_mark: Queued ${videos(quotes.length)}, *${describeRequest(quotes[0]!.request.body, quotes[0]!.request.endpoint)}*, holding ${credits(total, options.creditPriceUsd)}. The job cards are in <#${options.channelId}>.${when}`,
     ),
   ]);
 }

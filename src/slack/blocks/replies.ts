@@ -24,7 +24,10 @@ export function usageError(error: UsageError): Message {
   ]);
 }
 
-export function help(): Message {
+const modelLine = (m: { name: string; offers: string }) => `• \`${escape(m.name)}\` ${escape(m.offers)}`;
+
+/** `models`: the price list's video models, each with what it offers. */
+export function help(models: { name: string; offers: string }[] = []): Message {
   const lines = [
     ['generate', 'make a video; the price is held against your budgets first'],
     ['estimate', 'the price, the budgets it would touch and cheaper options, without spending'],
@@ -37,17 +40,21 @@ export function help(): Message {
   ] as const;
   const admin = [
     USAGE.budgetSet, USAGE.budgetThresholds, USAGE.budgetAlerts, USAGE.budgetConfirm, USAGE.budgetForecast, USAGE.budgetSpikes,
-    USAGE.digest, USAGE.audit, USAGE.queue,
+    USAGE.digest, USAGE.audit, USAGE.queue, USAGE.account, USAGE.accountAlerts, USAGE.accountReconcile,
   ];
   return message('How to use /kling', [
     section(`*/kling* makes Kling AI videos within the team's budgets.\n${lines.map(([k, what]) => `\`${escape(USAGE[k])}\`\n      ${what}`).join('\n')}`),
+    ...(models.length > 0 ? [section(`*Models* (\`--model\`)\n${models.map(modelLine).join('\n')}`)] : []),
     section(`*Admins*\n${admin.map((u) => `\`${escape(u)}\``).join('\n')}`),
     context(
       'Forecast alerts: a budget that will run out before its period ends at the recent pace (once per period). ' +
         'Spike alerts: a person or channel spending today more than the factor times their usual day (the median ' +
         'of the 14 days before) and more than the minimum (once a day).',
     ),
-    context(`Defaults: std mode, 5 s, no audio. \`--draft\` picks the cheapest version of your request. Prompts up to ${PROMPT_LIMIT.toLocaleString('en-US')} characters.`),
+    context(
+      'Defaults: std mode, 5 s, no audio. `--multishot` lets Kling cut the prompt into shots; `--video URL` gives the ' +
+        `omni models a reference video. \`--draft\` picks the cheapest version of your request. Prompts up to ${PROMPT_LIMIT.toLocaleString('en-US')} characters.`,
+    ),
   ]);
 }
 
@@ -69,7 +76,7 @@ export function estimate(quote: Quote, usages: Usage[], options: PriceContext): 
     return `• ${budgetName(u.budget)}: ${formatCredits(u.remainingMc)} of ${formatCredits(u.limitMc)} left, ${verdict}`;
   });
   const blocks: Block[] = [
-    section(`*${describeRequest(quote.request.body)}* costs *${price}*.`),
+    section(`*${describeRequest(quote.request.body, quote.request.endpoint)}* costs *${price}*.`),
     section(budgetLines.length ? `*Budgets it would use*\n${budgetLines.join('\n')}` : 'No budget applies to this request.'),
   ];
   const alternatives = alternativesText(quote, options);
@@ -113,7 +120,7 @@ export function alreadyQueued(jobs: Generation[]): Message {
 export function confirmPrice(quote: Quote, thresholdMc: number, value: string, options: PriceContext): Message {
   return message(`Confirm ${formatCredits(quote.credits)} credits`, [
     section(
-      `*${describeRequest(quote.request.body)}* costs *${credits(quote.credits, options.creditPriceUsd)}*, above this workspace's confirmation threshold of ${formatCredits(thresholdMc)} credits.`,
+      `*${describeRequest(quote.request.body, quote.request.endpoint)}* costs *${credits(quote.credits, options.creditPriceUsd)}*, above this workspace's confirmation threshold of ${formatCredits(thresholdMc)} credits.`,
     ),
     actions(
       button(`Generate for ${formatCredits(quote.credits)} credits`, ActionId.confirmGenerate, value, { style: 'primary' }),

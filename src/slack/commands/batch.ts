@@ -43,6 +43,7 @@ export function readBatchForm(values: StateValues, maxPrompts: number): { form: 
     mode: mode === 'std' || mode === 'pro' || mode === '4k' ? mode : undefined,
     duration: Number.isInteger(duration) ? duration : undefined,
     audio: options.has('audio'),
+    multishot: options.has('multishot'),
     draft: false,
   };
   return { form: { prompts, flags, offPeak: options.has('off-peak') } };
@@ -58,6 +59,7 @@ function fieldOf(error: PricingError): BatchFieldId {
     case 'duration':
       return BatchField.duration;
     case 'sound':
+    case 'multi_shot':
       return BatchField.options;
     default:
       return BatchField.prompts;

@@ -14,7 +14,7 @@ import { readCredits, readThresholds } from './amounts';
 
 export const USAGE = {
   generate:
-    '/kling generate <prompt> [--model M] [--mode std|pro|4k] [--duration N] [--audio] [--aspect 16:9|9:16|1:1] [--negative "..."] [--image URL or Slack file link] [--draft]',
+    '/kling generate <prompt> [--model M] [--mode std|pro|4k] [--duration N] [--audio] [--aspect 16:9|9:16|1:1] [--negative "..."] [--image URL or Slack file link] [--video URL] [--multishot] [--draft]',
   estimate: '/kling estimate [prompt] [the same flags as generate]',
   batch: '/kling batch',
   budget: '/kling budget',
@@ -34,6 +34,9 @@ export const USAGE = {
   export:
     '/kling export [today|yesterday|week|last-week|month|last-month|YYYY-MM|YYYY-MM-DD|YYYY-MM-DD..YYYY-MM-DD] '
     + '[--by job|person|channel|tag|model] [--format csv|focus]',
+  account: '/kling account',
+  accountAlerts: '/kling account alerts <days>|off · /kling account expiry <days>|off',
+  accountReconcile: '/kling account reconcile <credits>|off',
 } as const;
 
 export type UsageKey = keyof typeof USAGE;
@@ -54,6 +57,10 @@ export interface GenerateFlags {
   aspect?: '16:9' | '9:16' | '1:1';
   negative?: string;
   image?: string;
+  /** A reference video for the omni models (kling-v3-omni, kling-video-o1). */
+  video?: string;
+  /** Kling cuts the prompt into shots (3.x models). */
+  multishot?: boolean;
   draft: boolean;
 }
 
@@ -77,8 +84,12 @@ export type Command =
   | { kind: 'queue-resume' }
   | { kind: 'digest'; action: 'now' | 'preview' }
   | { kind: 'audit'; period: ReportPeriod }
-  | { kind: 'export'; period: ReportPeriod; by: ExportGrouping; format: 'csv' | 'focus' };
-
+  | { kind: 'export'; period: ReportPeriod; by: ExportGrouping; format: 'csv' | 'focus' }
+  | { kind: 'account' }
+  /** days 0: the alert is off. */
+  | { kind: 'account-alerts'; alert: 'runout' | 'expiry'; days: number }
+  /** null: the daily reconciliation's alerts are off. */
+  | { kind: 'account-reconcile'; toleranceMc: Millicredits | null };
 
 /** Kling's prompt limit, as the pricing catalog checks it. */
 export const PROMPT_LIMIT = MAX_PROMPT_CHARS;
@@ -129,8 +140,8 @@ function excerpt(text: string): string {
 }
 
 const FLAG = /^(?:--|—|–)([a-z][a-z-]*)(?:=(.*))?$/is;
-const BOOLEAN_FLAGS = ['audio', 'draft'] as const;
-const VALUE_FLAGS = ['model', 'mode', 'duration', 'aspect', 'negative', 'image'] as const;
+const BOOLEAN_FLAGS = ['audio', 'draft', 'multishot'] as const;
+const VALUE_FLAGS = ['model', 'mode', 'duration', 'aspect', 'negative', 'image', 'video'] as const;
 
 const flagSchema = z.object({
   model: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'is not a model name such as kling-v2-6').optional(),
@@ -143,13 +154,15 @@ const flagSchema = z.object({
     .refine((s) => promptLength(s) <= PROMPT_LIMIT, `must be at most ${PROMPT_LIMIT} characters`)
     .optional(),
   image: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL of the image' }).optional(),
+  video: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL of the reference video' }).optional(),
   audio: z.boolean(),
+  multishot: z.boolean(),
   draft: z.boolean(),
 });
 
 /** `generate` / `estimate`: the prompt is every token that is neither a flag nor a flag's value. */
 function parseRequest(kind: 'generate' | 'estimate', text: string, tokens: Token[]): Command {
-  const values: Record<string, unknown> = { audio: false, draft: false };
+  const values: Record<string, unknown> = { audio: false, draft: false, multishot: false };
   const seen = new Set<string>();
   const promptRuns: { start: number; end: number; quoted: boolean; value: string }[][] = [[]];
   for (let i = 0; i < tokens.length; i++) {
@@ -290,6 +303,8 @@ export function parseCommand(text: string): Command {
       expectEnd(rest, 1, 'queue');
       return { kind: 'queue-resume' };
     }
+    case 'account':
+      return parseAccount(rest);
   }
   throw new UsageError(`\`${excerpt(first!.value)}\` is not a /kling command.`);
 }
@@ -415,4 +430,29 @@ function parseExport(tokens: Token[]): Command {
     throw new UsageError('`--format focus` writes one row per job; leave out `--by`, or use csv to group.', 'export');
   }
   return { kind: 'export', period: period ?? { kind: 'month' }, by: by as ExportGrouping, format };
+}
+
+function parseAccount(tokens: Token[]): Command {
+  const action = tokens[0]?.value.toLowerCase();
+  if (action === undefined) return { kind: 'account' };
+  if (action === 'reconcile') {
+    expectEnd(tokens, 2, 'accountReconcile');
+    if (tokens[1]?.value.toLowerCase() === 'off') return { kind: 'account-reconcile', toleranceMc: null };
+    const missing = 'Say how many credits a task may differ from what Kling charged before an alert (0: any difference), or off.';
+    return { kind: 'account-reconcile', toleranceMc: parseAmount(tokens[1], 'accountReconcile', missing) };
+  }
+  if (action !== 'alerts' && action !== 'expiry') {
+    throw new UsageError(`\`${excerpt(tokens[0]!.value)}\` is not an account action: use alerts, expiry or reconcile.`, 'accountAlerts');
+  }
+  const value = tokens[1]?.value.toLowerCase();
+  expectEnd(tokens, 2, 'accountAlerts');
+  const alert = action === 'alerts' ? 'runout' : 'expiry';
+  if (value === 'off') return { kind: 'account-alerts', alert, days: 0 };
+  if (!value || !/^\d{1,3}$/.test(value) || Number(value) < 1 || Number(value) > 365) {
+    throw new UsageError(
+      value ? `\`${excerpt(tokens[1]!.value)}\` is not a number of days between 1 and 365 (or off).` : 'Say a number of days, or off.',
+      'accountAlerts',
+    );
+  }
+  return { kind: 'account-alerts', alert, days: Number(value) };
 }

@@ -12,6 +12,8 @@ export function toPricedRequest(prompt: string, flags: GenerateFlags, defaultMod
   if (flags.audio) body.sound = 'on';
   if (flags.aspect) body.aspect_ratio = flags.aspect;
   if (flags.image) body.image = flags.image;
+  if (flags.video) body.video_list = [{ video_url: flags.video, refer_type: 'feature' }];
+  if (flags.multishot) Object.assign(body, { multi_shot: true, shot_type: 'intelligence' });
   return { endpoint: flags.image ? 'image2video' : 'text2video', body };
 }
 

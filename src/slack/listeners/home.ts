@@ -23,7 +23,10 @@ export async function publishHome(userId: string, teamId: string, client: WebCli
     deps.queue.history(teamId, userId, RECENT_JOBS),
     deps.admins.isAdmin(userId),
   ]);
-  const budgets = await deps.ledger.usages(refs.slice(0, HOME_BUDGETS_SHOWN).map((b) => b.id));
+  const [budgets, account] = await Promise.all([
+    deps.ledger.usages(refs.slice(0, HOME_BUDGETS_SHOWN).map((b) => b.id)),
+    isAdmin ? deps.account.status() : undefined,
+  ]);
   // One pace query for both lists, which mostly overlap.
   const listed = new Set(budgets.map((u) => u.budget.id));
   const all = [...budgets, ...mine.filter((u) => !listed.has(u.budget.id))];
@@ -33,6 +36,7 @@ export async function publishHome(userId: string, teamId: string, client: WebCli
   const view = homeTab({
     mine: mine.map(withForecast), budgets: budgets.map(withForecast), moreBudgets: refs.length - budgets.length,
     jobs, isAdmin, creditPriceUsd: deps.config.CREDIT_PRICE_USD,
+    ...(account && { account }),
   });
   await client.views.publish({ user_id: userId, view: view as never });
 }
