@@ -93,4 +93,3 @@ function unreadable(code: string | undefined): string {
   if (code === 'missing_scope') return 'The bot may not read files yet: reinstall it so it gets the files:read scope.';
   return `Slack would not show that file (${code ?? 'unknown error'}).`;
 }
-

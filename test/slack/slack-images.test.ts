@@ -69,3 +69,56 @@ describe('an image kept in Slack', () => {
     expect(textOf(gone.ack)).toContain('The bot cannot see that file');
   });
 });
+
+describe('the message shortcut Animate with Kling', () => {
+  const modal = () =>
+    h.slack.waitFor(() => h.slack.views(GRACE).find((v) => v.open && v.view.callback_id === 'animate'), 10_000);
+  const priceOf = (view: { view: Record<string, unknown> }) => JSON.stringify((view.view.blocks as unknown[]).at(-1));
+  const shortcut = (messageTs: string) =>
+    h.slack.messageShortcut({ userId: GRACE, channelId: 'C0VIDEO', messageTs, callbackId: 'animate' });
+  /** What Slack sends for the modal's inputs: the ones set as shown, `prompt` typed. */
+  const filled = (view: { view: Record<string, unknown> }, prompt: string, duration = '5') => {
+    const blocks = view.view.blocks as { block_id: string; element: { initial_option?: { value: string } } }[];
+    const model = blocks.find((b) => b.block_id === 'animate_model')!.element.initial_option!.value;
+    const mode = blocks.find((b) => b.block_id === 'animate_mode')?.element.initial_option?.value;
+    return {
+      animate_prompt: { animate_prompt: prompt }, animate_model: { animate_model: model },
+      ...(mode && { animate_mode: { animate_mode: mode } }), animate_duration: { animate_duration: duration },
+    };
+  };
+  const ephemeral = (part: string) =>
+    h.slack.waitFor(() => h.slack.messages('C0VIDEO').find((m) => m.ephemeralTo === GRACE && textOf(m).includes(part)));
+
+  it('opens a modal priced as the person chooses, and queues the image\'s bytes', async () => {
+    const image = png(720, 1280, 8192);
+    const message = h.slack.postFile({ userId: GRACE, channelId: 'C0VIDEO', filename: 'dog.png', data: image });
+    await shortcut(message.ts);
+    const opened = await modal();
+    const first = priceOf(opened);
+    expect(first).toMatch(/credits/);
+    // A longer video costs more: the price in the modal follows the choice.
+    const values = { animate_duration: { animate_duration: '10' } };
+    await h.slack.clickViewButton({ userId: GRACE, viewId: opened.id, actionId: 'animate_duration', value: '10', values });
+    await h.slack.waitFor(() => priceOf(h.slack.views(GRACE).find((v) => v.id === opened.id)!) !== first, 10_000);
+    const before = creates().length;
+    await h.slack.submitView({ userId: GRACE, viewId: opened.id, values: filled(opened, 'the dog jumps', '10') });
+    await h.slack.waitFor(() => creates().length > before, 20_000);
+    const body = creates().at(-1)!.body as { image?: string; duration?: string; prompt?: string };
+    expect(body).toMatchObject({ image: image.toString('base64'), duration: '10', prompt: 'the dog jumps' });
+    await h.slack.waitFor(() => h.cards('C0VIDEO').find((m) => textOf(m).includes('the dog jumps')), 10_000);
+  });
+
+  it('says so on a message without an image, and refuses an image that breaks a rule, holding nothing', async () => {
+    const plain = h.slack.postFile({ userId: GRACE, channelId: 'C0VIDEO', filename: 'notes.txt', data: Buffer.from('hi') });
+    await shortcut(plain.ts);
+    await ephemeral('That message carries no image to animate.');
+
+    const before = await jobs();
+    const small = h.slack.postFile({ userId: GRACE, channelId: 'C0VIDEO', filename: 'small.png', data: png(640, 200) });
+    await shortcut(small.ts);
+    const opened = await modal();
+    await h.slack.submitView({ userId: GRACE, viewId: opened.id, values: filled(opened, 'a bird') });
+    await ephemeral('Each side of the image must be at least 300 px; this image is 640×200 px.');
+    expect(await jobs()).toBe(before);
+  });
+});

@@ -51,11 +51,16 @@ export interface SlackWorkspace {
   slashCommand(input: { userId: string; channelId: string; text: string; command?: string }): Promise<{ status: number; body: string }>;
   clickButton(input: { userId: string; channelId: string; messageTs: string; actionId: string; value?: string }): Promise<{ status: number; body: string }>;
   /** A click on an element in a modal or App Home view. */
-  clickViewButton(input: { userId: string; viewId: string; actionId: string; value?: string }): Promise<{ status: number; body: string }>;
+  /** `values`: what the person has entered in the view's inputs by then (a modal re-priced on a change). */
+  clickViewButton(input: {
+    userId: string; viewId: string; actionId: string; value?: string; values?: Record<string, Record<string, unknown>>;
+  }): Promise<{ status: number; body: string }>;
   submitView(input: { userId: string; viewId: string; values: Record<string, Record<string, unknown>> }): Promise<{ status: number; body: string }>;
   /** The person closes a modal; view_closed is sent only when the view has notify_on_close. */
   closeView(input: { userId: string; viewId: string }): Promise<BotReply | undefined>;
   openHome(userId: string): Promise<{ status: number }>;
+  /** A message shortcut chosen on a message, as Slack sends it (type message_action). */
+  messageShortcut(input: { userId: string; channelId: string; messageTs: string; callbackId: string }): Promise<{ status: number; body: string }>;
   /** A person posts a file (an image) in a channel: their message, carrying it. */
   postFile(input: { userId: string; channelId: string; filename: string; data: Buffer; text?: string }): StoredMessage;
   messages(channelId: string): StoredMessage[];       // incl. thread replies (threadTs) and ephemerals (ephemeralTo)
@@ -179,6 +184,7 @@ export async function startSlackWorkspace(options: SlackWorkspaceOptions): Promi
   return {
     url: baseUrl,
     slashCommand: (input) => interactions.slashCommand(input),
+    messageShortcut: (input) => interactions.messageShortcut(input),
     postFile: (input) => api.postFileAs(input.userId, input.channelId, input.filename, input.data, input.text),
     clickButton: (input) => interactions.clickButton(input),
     clickViewButton: (input) => interactions.clickViewButton(input),
