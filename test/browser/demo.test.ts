@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startDemo, type Demo } from '../../src/dev/demo';
+import { png } from '../support/images';
 
 /**
  * The demo as a newcomer sees it: the whole stack in-process, driven through the web page in the
@@ -147,6 +148,28 @@ describe.skipIf(!hasChromium)('the demo in a browser', () => {
     expect(demo.workspace.views('U0ADA').filter((v) => v.type === 'modal' && v.open)).toEqual([]);
   });
 
+  it('animates an image Grace posts, through the message shortcut Animate with Kling', async () => {
+    await switchTo('U0GRACE');
+    await openChannel('video');
+    const image = png(1280, 720, 4096);
+    await page.setInputFiles('#composer-file', { name: 'harbour.png', mimeType: 'image/png', buffer: image });
+    const posted = page.locator('#messages .message', { has: page.locator('.file-image') }).last();
+    await posted.waitFor();
+    await posted.hover();
+    await posted.locator('.more-actions .more').click();
+    await posted.locator('.more-menu button[data-callback-id="animate"]').click();
+    const modal = page.locator('#modal');
+    await modal.locator('textarea').first().waitFor();
+    await expect.poll(() => modal.textContent()).toMatch(/credits/);
+    await modal.locator('textarea').first().fill('boats rock in the harbour');
+    await shot('08-animate-modal');
+    await modal.locator('button[data-submit]').click();
+    await page.locator('#modal-backdrop').waitFor({ state: 'hidden' });
+    await explained(page.locator('#messages .message', { hasText: 'boats rock in the harbour' }).first().waitFor());
+    const sent = demo.kling.requests.filter((r) => r.path.includes('image2video') && r.method === 'POST');
+    expect(sent.map((r) => (r.body as { image?: string }).image)).toContain(image.toString('base64'));
+  }, 120_000);
+
   it('fits a phone-sized window and shows emoji, not shortcodes', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     try {
@@ -157,7 +180,7 @@ describe.skipIf(!hasChromium)('the demo in a browser', () => {
       expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
       expect((await page.locator('#channel-list').boundingBox())!.y).toBeLessThan((await card.boundingBox())!.y);
       expect(await page.locator('#messages').innerText()).not.toMatch(/:[a-z0-9_+-]+:/);
-      await shot('08-phone-width');
+      await shot('09-phone-width');
     } finally {
       await page.setViewportSize({ width: 1360, height: 860 });
     }

@@ -36,11 +36,14 @@ export interface SlackWorkspaceOptions {
   ackTimeoutMs?: number;
   /** Slash commands the app declares (its manifest), suggested in the page's composer as Slack does. */
   commands?: SlashCommandInfo[];
+  /** Message shortcuts the app declares (its manifest), in each message's menu on the page. */
+  shortcuts?: ShortcutInfo[];
   /** The manifest's messages_tab_read_only_enabled: people read the app's Messages tab but cannot write in it. */
   messagesTabReadOnly?: boolean;
 }
 
 export interface SlashCommandInfo { command: string; description?: string; usageHint?: string }
+export interface ShortcutInfo { name: string; callbackId: string }
 
 export interface SlackWorkspace {
   url: string;                        // base; Web API at `${url}/api/` (use as SLACK_API_URL)
@@ -169,7 +172,10 @@ export async function startSlackWorkspace(options: SlackWorkspaceOptions): Promi
       res.writeHead(200, { 'content-type': file.mimetype, 'content-length': String(file.data.length) });
       return void res.end(file.data);
     }
-    const appInfo = { commands: options.commands ?? [], messagesTabReadOnly: options.messagesTabReadOnly ?? false };
+    const appInfo = {
+    commands: options.commands ?? [], messagesTabReadOnly: options.messagesTabReadOnly ?? false,
+    shortcuts: options.shortcuts ?? [],
+  };
     if (await servePage(req, res, url, state, interactions, appInfo)) return;
     sendJson(res, 404, { ok: false, error: 'not_found' });
   }
@@ -185,7 +191,7 @@ export async function startSlackWorkspace(options: SlackWorkspaceOptions): Promi
     url: baseUrl,
     slashCommand: (input) => interactions.slashCommand(input),
     messageShortcut: (input) => interactions.messageShortcut(input),
-    postFile: (input) => api.postFileAs(input.userId, input.channelId, input.filename, input.data, input.text),
+    postFile: (input) => interactions.postFile(input),
     clickButton: (input) => interactions.clickButton(input),
     clickViewButton: (input) => interactions.clickViewButton(input),
     submitView: (input) => interactions.submitView(input),

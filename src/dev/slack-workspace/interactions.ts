@@ -105,6 +105,11 @@ export class Interactions {
     return this.sendPayload(payload);
   }
 
+  /** A person posts a file in a channel (the page's attach button, or a test). */
+  postFile(input: { userId: string; channelId: string; filename: string; data: Buffer; text?: string }): StoredMessage {
+    return this.api.postFileAs(this.person(input.userId).id, input.channelId, input.filename, input.data, input.text);
+  }
+
   /** A message shortcut ("Animate with Kling") chosen on a message: Slack sends the whole message. */
   async messageShortcut(input: { userId: string; channelId: string; messageTs: string; callbackId: string }): Promise<BotReply> {
     const user = this.person(input.userId);

@@ -590,6 +590,7 @@ function renderMessage(m, previous, opts) {
     } else body.append(fileChip(f));
   }
   for (const link of videoLinks(m)) body.append(videoCard(link));
+  if (!m.ephemeralTo && app.snap.shortcuts?.length) node.append(shortcutMenu(m));
   if (opts.replies) {
     const button = el('button', { class: 'replies', onclick: () => openThread(m.ts) });
     const people = [...new Set(opts.replies.map((r) => r.user))].slice(0, 3);
@@ -599,6 +600,18 @@ function renderMessage(m, previous, opts) {
   }
   node.append(body);
   return node;
+}
+
+/** The message's "More actions" menu: the app's message shortcuts, as Slack lists them. */
+function shortcutMenu(m) {
+  const holder = el('div', { class: 'more-actions' });
+  const menu = el('div', { class: 'more-menu', hidden: true });
+  for (const s of app.snap.shortcuts) {
+    const send = () => post('/ui/shortcut', { channel: m.channel, ts: m.ts, callbackId: s.callbackId });
+    menu.append(el('button', { type: 'button', 'data-callback-id': s.callbackId, onclick: () => { menu.hidden = true; send(); } }, escapeHtml(s.name)));
+  }
+  holder.append(el('button', { type: 'button', class: 'more', title: 'More actions', onclick: () => (menu.hidden = !menu.hidden) }, '⋯'), menu);
+  return holder;
 }
 
 function videoCard(link) {
@@ -845,6 +858,17 @@ $('#composer-input').addEventListener('keydown', (event) => {
 });
 $('#composer').addEventListener('submit', (event) => { event.preventDefault(); $('#command-suggestions').hidden = true; sendFrom($('#composer-input')); });
 $('#thread-composer').addEventListener('submit', (event) => { event.preventDefault(); sendFrom($('#thread-input'), app.threadTs); });
+// An attached image is posted as the person's own message, as Slack does with a file.
+$('#composer-file').addEventListener('change', async (event) => {
+  const file = event.target.files?.[0];
+  if (!file) return;
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  await post('/ui/file', { channel: currentChannelId(), filename: file.name, data: btoa(binary) });
+  event.target.value = '';
+  await refresh();
+});
 $('#composer-input').addEventListener('keydown', (event) => {
   // Up/down walk through the commands typed before, like a shell.
   if (event.key !== 'ArrowUp' && event.key !== 'ArrowDown') return;
