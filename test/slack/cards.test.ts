@@ -144,10 +144,10 @@ describe('job cards with two replicas', () => {
   });
 });
 
-/** Kling's file server: a video of `size` bytes at /<name>.mp4, and how many times each was fetched. */
+/** Kling's file server: a video of `size` bytes at /<name>.mp4. */
 async function videoServer(size: number): Promise<{ url: (name: string) => string; bytes: Buffer; close(): void }> {
   const bytes = Buffer.alloc(size, 7);
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': String(size) });
     res.end(bytes);
   });
