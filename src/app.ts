@@ -17,7 +17,9 @@ import { KlingClient } from './kling';
 import { createLogger, type Logger } from './log';
 import { parseCredits } from './money/credits';
 import { loadCatalog } from './pricing';
+import { ApprovalRequests, Requests, Workspaces } from './requests';
 import { Admins } from './slack/admins';
+import { BatchForms } from './slack/batch-forms';
 import { boltLogger } from './slack/bolt-logger';
 import type { SlackDeps } from './slack/deps';
 import { digestPoster } from './slack/digest-poster';
@@ -30,7 +32,6 @@ import { People } from './slack/people';
 import { registerListeners } from './slack/listeners';
 import { Notifier } from './slack/notifier';
 import { PendingRequests } from './slack/pending';
-import { Workspaces } from './slack/workspaces';
 
 export interface BotOverrides {
   logger?: Logger;
@@ -237,8 +238,22 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
     notifier.handle(event);
   });
 
-  const deps: SlackDeps = { config, db, catalog, ledger, queue, worker, digest, exporter, account, cards, notifier, admins, people, pending: new PendingRequests(),
-    images: new SlackImages(client, config.SLACK_BOT_TOKEN, config.SLACK_API_URL), workspaces, metrics, logger, acksFirst, ackWithinMs: overrides.ackWithinMs ?? 2_500 };
+  const requests = new Requests({
+    ledger, queue, workspaces, approvals: new ApprovalRequests(db), db,
+    // Cards go up and the worker wakes once the acks in flight are out (a card has no deadline; an ack has 3 s).
+    onQueued: (jobIds) => {
+      for (const id of jobIds) void cards.sync(id);
+      void acksFirst.settled().then(() => worker.wake());
+    },
+    onAlerts: (teamId) => void notifier.deliverAlerts(teamId),
+    onRefused: (reason) => metrics.refusals.inc({ reason }),
+  });
+  const deps: SlackDeps = {
+    config, catalog, ledger, queue, worker, digest, exporter, account, cards, notifier, admins, people,
+    pending: new PendingRequests(), batchForms: new BatchForms(db), requests, metrics, logger, acksFirst,
+    images: new SlackImages(client, config.SLACK_BOT_TOKEN, config.SLACK_API_URL),
+    ackWithinMs: overrides.ackWithinMs ?? 2_500,
+  };
   registerListeners(app, deps);
   app.error(async (error) => {
     logger.error({ err: error }, 'Slack listener failed');

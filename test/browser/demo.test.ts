@@ -85,7 +85,18 @@ describe.skipIf(!hasChromium)('the demo in a browser', () => {
     const video = page.locator('#thread-messages video.file-video').first();
     await video.waitFor();
     // Uploaded into Slack: it plays from the workspace's copy, not Kling's.
-    expect(await video.getAttribute('src')).toMatch(new RegExp(`^${demo.workspace.url}/files/.+\\.mp4$`));
+    const src = await video.getAttribute('src');
+    expect(src).toMatch(new RegExp(`^${demo.workspace.url}/files/.+\\.mp4$`));
+    // The copy is a clip the browser can play: it decodes a frame of it, with its size and a length above 0.
+    // (A script string: this project's TypeScript has no DOM types.)
+    const played = await page.evaluate(`new Promise((resolve, reject) => {
+      const player = document.createElement('video');
+      player.muted = true;
+      player.src = ${JSON.stringify(src)};
+      player.onloadeddata = () => resolve({ width: player.videoWidth, height: player.videoHeight, seconds: player.duration });
+      player.onerror = () => reject(new Error('cannot play the clip: ' + (player.error?.message ?? 'unknown error')));
+    })`);
+    expect(played).toEqual({ width: 160, height: 90, seconds: 2 });
     await shot('02-video-in-thread');
     await page.click('#thread-close');
 

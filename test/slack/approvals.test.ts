@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rows, sql } from '../../src/db';
 import { blockProblems } from '../../src/dev/slack-workspace';
 import { builtInCatalog } from '../../src/pricing';
-import type { ApprovalRequest } from '../../src/slack/approval-requests';
+import type { ApprovalRequest } from '../../src/requests';
 import { approvalAnswer, approvalDecided, approvalRequest } from '../../src/slack/blocks/approvals';
 import { BOT_TOKEN, startHarness, textOf, type Harness } from './harness';
 

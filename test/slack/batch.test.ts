@@ -4,7 +4,8 @@ import { rows, sql } from '../../src/db';
 import { viewProblems, type StoredView } from '../../src/dev/slack-workspace';
 import { builtInCatalog, type Quote } from '../../src/pricing';
 import { batchModal, batchQueued, batchTooExpensive } from '../../src/slack/blocks/batch';
-import { BatchField, checkBatch, offPeakStart, quoteBatch, readBatchForm } from '../../src/slack/commands/batch';
+import { checkBatch, offPeakStart } from '../../src/requests';
+import { BatchField, quoteBatch, readBatchForm } from '../../src/slack/commands/batch';
 import { startHarness, textOf, type Harness } from './harness';
 
 const GRACE = 'U0GRACE';

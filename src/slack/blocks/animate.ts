@@ -1,5 +1,5 @@
 import { ActionId } from '../ids';
-import { context } from './kit';
+import { context, type Block } from './kit';
 import { checkboxes, input, modal, select, textInput, type View } from './form';
 
 /** The "Animate with Kling" modal: an image from a Slack message turned into a video. */
@@ -43,7 +43,7 @@ const choices = (values: string[], label = (v: string) => v) => values.map((v) =
 
 export function animateModal(options: AnimateModalOptions): View {
   const { choice } = options;
-  const blocks = [
+  const blocks: Block[] = [
     input(
       AnimateField.prompt,
       'What should happen in the video?',

@@ -3,7 +3,7 @@ import { dayLabel, plural, type DigestContent, type EstimateAccuracy, type Model
 import { escape } from '../escape';
 import { header } from './form';
 import { bar, creditCount, credits as creditsWithUsd, PERIOD_ADJECTIVE } from './format';
-import { context, divider, message, section, type Message } from './kit';
+import { context, divider, message, section, type Block, type Message } from './kit';
 
 /** The daily digest as a message (design §6): what the digest service hands over, in Slack's words. */
 
@@ -35,7 +35,7 @@ export function digestMessage(content: DigestContent, names: ReadonlyMap<string,
   const { figures, creditPriceUsd: price } = content;
   const credits = (mc: Millicredits) => creditsWithUsd(mc, price);
   const { totals, videos } = figures;
-  const blocks = [header(`Kling digest · ${dayLabel(content.date)}`)];
+  const blocks: Block[] = [header(`Kling digest · ${dayLabel(content.date)}`)];
 
   const budgetLines = figures.budgets.map((b) => {
     const used = b.committedMc + b.heldMc;

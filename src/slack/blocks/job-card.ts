@@ -1,7 +1,7 @@
 import { ENDED, type Generation } from '../../generations';
 import { escape, truncate } from '../escape';
 import { ActionId } from '../ids';
-import { actions, button, context, message, section, type Message } from './kit';
+import { actions, button, context, message, section, type Block, type Message } from './kit';
 import { credits, describeRequest, elapsed, slackDate, STATE_LABEL } from './format';
 
 export interface CardOptions {
@@ -20,7 +20,7 @@ export function jobCard(job: Generation, options: CardOptions): Message {
       ? `charged ${credits(job.actualMc ?? job.estimateMc, options.creditPriceUsd)}`
       : `${ended ? 'estimate' : 'holding'} ${credits(job.estimateMc, options.creditPriceUsd)}`;
 
-  const blocks = [
+  const blocks: Block[] = [
     section(`${STATE_LABEL[job.state]} · <@${job.userId}> · ${ended ? 'took' : 'elapsed'} ${took}`),
     section(prompt ? `>${truncate(prompt, 2600).replace(/\n/g, '\n>')}` : '_(no prompt: animating the image)_'),
   ];

@@ -6,7 +6,7 @@ import { parseCommand, UsageError } from '../commands/parse';
 import { quoteRequest } from '../commands/request';
 import type { Feature, SlackDeps } from '../deps';
 import { ActionId } from '../ids';
-import { requestVideo, startJobs } from './generate';
+import { requestVideo } from './generate';
 import { teamOf } from './payload';
 
 /**
@@ -149,9 +149,9 @@ export const animate: Feature = {
           .postEphemeral({ channel: scope.channelId, user: scope.userId, ...message } as never)
           .catch((error: unknown) => deps.logger.warn({ err: error, scope }, 'animate: the answer could not be shown'));
       try {
-        const outcome = await requestVideo({ text: commandText(choice, target.image) }, scope, deps);
-        if (outcome.jobId) startJobs([outcome.jobId], deps);
-        if (outcome.reply) await tell(outcome.reply);
+        // Queued: the job card says so in the channel; anything else is the person's to read.
+        const reply = await requestVideo({ text: commandText(choice, target.image) }, scope, deps);
+        if (reply) await tell(reply);
       } catch (error) {
         if (!(error instanceof UsageError)) throw error;
         await tell(replies.notice(`:warning: ${error.message}`));

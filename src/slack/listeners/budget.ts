@@ -23,18 +23,14 @@ async function requireAdmin(ctx: Pick<CommandContext, 'scope' | 'ack'>, deps: Sl
 export const budget: Feature = {
   commands: {
     async budget(ctx, deps) {
-      await deps.workspaces.settings(ctx.scope.teamId);
-      const [usages, isAdmin] = await Promise.all([deps.ledger.usageFor(ctx.scope), deps.admins.isAdmin(ctx.scope.userId)]);
-      const forecasts = await deps.ledger.forecasts(usages);
-      const withForecasts = usages.map((u, i) => ({ ...u, forecast: forecasts[i] }));
+      const [withForecasts, isAdmin] = await Promise.all([deps.requests.budgetsFor(ctx.scope), deps.admins.isAdmin(ctx.scope.userId)]);
       await ctx.ack(replies.budgets(withForecasts, { creditPriceUsd: deps.config.CREDIT_PRICE_USD, isAdmin }));
     },
 
     async 'budget-set'(ctx, deps) {
       if (!(await requireAdmin(ctx, deps))) return;
       const { target, period, limitMc } = ctx.command;
-      await deps.workspaces.settings(ctx.scope.teamId);
-      const ref = await deps.ledger.setBudget({ teamId: ctx.scope.teamId, ...scopeOf(target, ctx.scope.teamId), period, limitMc, by: ctx.scope.userId });
+      const ref = await deps.requests.setBudget({ teamId: ctx.scope.teamId, ...scopeOf(target, ctx.scope.teamId), period, limitMc, by: ctx.scope.userId });
       await ctx.ack(replies.notice(`:white_check_mark: ${budgetName(ref)} is now ${formatCredits(ref.limitMc)} credits (alerts at ${ref.thresholds.join('%, ')}%).`));
     },
 
@@ -47,14 +43,13 @@ export const budget: Feature = {
         await ctx.ack(replies.notice(`There is no such budget yet: ${budgetName({ scope, scopeId, period })}. Create it first with \`/kling budget set\`.`));
         return;
       }
-      const ref = await deps.ledger.setBudget({ ...existing, thresholds, by: ctx.scope.userId });
+      const ref = await deps.requests.setBudget({ ...existing, thresholds, by: ctx.scope.userId });
       await ctx.ack(replies.notice(`:white_check_mark: ${budgetName(ref)} alerts at ${ref.thresholds.join('%, ')}%.`));
     },
 
     async 'budget-alerts'(ctx, deps) {
       if (!(await requireAdmin(ctx, deps))) return;
-      await deps.workspaces.settings(ctx.scope.teamId);
-      await deps.ledger.setAlertsChannel(ctx.scope.teamId, ctx.command.channelId);
+      await deps.requests.setAlertsChannel(ctx.scope.teamId, ctx.command.channelId);
       await ctx.ack(replies.notice(`:white_check_mark: Budget alerts now go to <#${ctx.command.channelId}>. Invite the bot there if the channel is private.`));
       void deps.notifier.deliverAlerts(ctx.scope.teamId);
     },
@@ -62,8 +57,7 @@ export const budget: Feature = {
     async 'budget-confirm'(ctx, deps) {
       if (!(await requireAdmin(ctx, deps))) return;
       const { thresholdMc } = ctx.command;
-      await deps.ledger.setConfirmThreshold(ctx.scope.teamId, thresholdMc);
-      deps.workspaces.forget(ctx.scope.teamId);
+      await deps.requests.setConfirmThreshold(ctx.scope.teamId, thresholdMc);
       await ctx.ack(replies.notice(thresholdMc === null
         ? ':white_check_mark: Nobody is asked to confirm a price any more.'
         : `:white_check_mark: A video priced above ${formatCredits(thresholdMc)} credits now asks for a confirmation first.`));

@@ -15,30 +15,18 @@ import { teamOf } from './payload';
 const RECENT_JOBS = 10;
 
 export async function publishHome(userId: string, teamId: string, client: WebClient, deps: SlackDeps): Promise<void> {
-  await deps.workspaces.settings(teamId);
-  const [mine, refs, jobs, isAdmin] = await Promise.all([
-    // No channel: the budgets that follow the person everywhere (theirs and the workspace's).
-    deps.ledger.usageFor({ teamId, channelId: '', userId }),
-    deps.ledger.budgets(teamId),
-    deps.queue.history(teamId, userId, RECENT_JOBS),
-    deps.admins.isAdmin(userId),
+  const admin = deps.admins.isAdmin(userId);
+  const [home, isAdmin, account] = await Promise.all([
+    deps.requests.homeOf(teamId, userId, { shown: HOME_BUDGETS_SHOWN, jobs: RECENT_JOBS }),
+    admin,
+    // The Kling account's packs, for admins only.
+    admin.then((yes) => (yes ? deps.account.status() : undefined)),
   ]);
-  const [budgets, account] = await Promise.all([
-    deps.ledger.usages(refs.slice(0, HOME_BUDGETS_SHOWN).map((b) => b.id)),
-    isAdmin ? deps.account.status() : undefined,
-  ]);
-  // One pace query for both lists, which mostly overlap.
-  const listed = new Set(budgets.map((u) => u.budget.id));
-  const all = [...budgets, ...mine.filter((u) => !listed.has(u.budget.id))];
-  const forecasts = await deps.ledger.forecasts(all);
-  const forecastOf = new Map(all.map((u, i) => [u.budget.id, forecasts[i]]));
-  const withForecast = <T extends { budget: { id: number } }>(u: T) => ({ ...u, forecast: forecastOf.get(u.budget.id) });
   const view = homeTab({
-    mine: mine.map(withForecast), budgets: budgets.map(withForecast), moreBudgets: refs.length - budgets.length,
-    jobs, isAdmin, creditPriceUsd: deps.config.CREDIT_PRICE_USD,
+    ...home, isAdmin, creditPriceUsd: deps.config.CREDIT_PRICE_USD,
     ...(account && { account }),
   });
-  await client.views.publish({ user_id: userId, view: view as never });
+  await client.views.publish({ user_id: userId, view });
 }
 
 /** The budget an edit modal is about (none for a new one); undefined when private_metadata is not the bot's. */
@@ -68,7 +56,7 @@ export const home: Feature = {
         await publishHome(body.user.id, teamId, client, deps);
         return;
       }
-      await client.views.open({ trigger_id: body.trigger_id, view: budgetModal(existing) as never });
+      await client.views.open({ trigger_id: body.trigger_id, view: budgetModal(existing) });
     }
 
     app.action<BlockButtonAction>(ActionId.editBudget, async ({ ack, body, client }) => {
@@ -95,12 +83,12 @@ export const home: Feature = {
         return;
       }
       const fixed = target.scope && target.scopeId && target.period ? (target as BudgetTarget) : undefined;
-      const read = readBudgetForm((view.state?.values ?? {}) as never, teamId, fixed);
+      const read = readBudgetForm(view.state?.values ?? {}, teamId, fixed);
       if ('errors' in read) {
         await ack({ response_action: 'errors', errors: read.errors as Record<string, string> });
         return;
       }
-      await deps.ledger.setBudget({ teamId, ...read.budget, by: userId });
+      await deps.requests.setBudget({ teamId, ...read.budget, by: userId });
       await ack();
       await publishHome(userId, teamId, client, deps);
     });

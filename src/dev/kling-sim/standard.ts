@@ -1,5 +1,5 @@
-import { isStandardEndpoint, type StandardEndpoint } from '../pricing';
-import type { KlingTaskStatus } from '../kling/schema';
+import { isStandardEndpoint, type StandardEndpoint } from '../../pricing';
+import type { KlingTaskStatus } from '../../kling/schema';
 
 /**
  * The simulator's new-standard API: `POST /text-to-video/<model>` with `{prompt, settings, options}`, and

@@ -33,7 +33,7 @@ export interface SimBillingRecord {
   unitAfter: number;
 }
 
-/** What kling-sim.ts tells the account about a task that succeeded. */
+/** What the tasks tell the account about a task that succeeded. */
 export interface SimCharge {
   taskId: string;
   endpoint: string;
