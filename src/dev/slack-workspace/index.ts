@@ -163,9 +163,10 @@ export async function startSlackWorkspace(options: SlackWorkspaceOptions): Promi
     if (req.method === 'GET' && path.startsWith('/files/')) {
       const file = state.files.get(decodeURIComponent(path.split('/')[2] ?? ''));
       if (!file) return sendJson(res, 404, { ok: false, error: 'file_not_found' });
-      // url_private wants the bot's token; a person's browser (this page) is signed in. Slack answers anyone
-      // else with its sign-in page, not an error.
-      if (!api.mayDownload(req.headers.authorization) && req.headers['sec-fetch-site'] !== 'same-origin') {
+      // url_private wants the bot's token; a person's browser (this page, which may be on another host name)
+      // is signed in, and a browser says what it loads in Sec-Fetch-Dest. Slack answers anyone else with its
+      // sign-in page, not an error.
+      if (!api.mayDownload(req.headers.authorization) && !req.headers['sec-fetch-dest']) {
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
         return void res.end('<!DOCTYPE html><html><head><title>Sign in | Slack</title></head><body></body></html>');
       }
