@@ -6,6 +6,7 @@ import { App, HTTPReceiver, SocketModeReceiver, type Receiver } from '@slack/bol
 import { WebAPIHTTPError, WebAPIPlatformError, WebAPIRequestError, WebClient, type WebClientOptions } from '@slack/web-api';
 import { KlingAccount } from './account';
 import { AlertWatch, Ledger } from './budget';
+import { systemClock, type Clock } from './clock';
 import { ConfigError, klingAuth, StartupError, type Config } from './config';
 import { openDatabase } from './db';
 import { DigestService } from './digest';
@@ -37,7 +38,7 @@ export interface BotOverrides {
   logger?: Logger;
   /** A Kling client of the test's choosing (the simulator is reached through KLING_API_BASE_URL otherwise). */
   kling?: KlingClient;
-  now?: () => Date;
+  now?: Clock;
   worker?: Partial<WorkerOptions>;
   /** How often undelivered budget alerts are retried (default 60 s). */
   alertRetryMs?: number;
@@ -107,7 +108,7 @@ function startupFailure(variable: 'SLACK_BOT_TOKEN' | 'SLACK_APP_TOKEN', want: s
 /** The composition root: builds every service from the config and wires them together. */
 export async function createBot(config: Config, overrides: BotOverrides = {}): Promise<Bot> {
   const logger = overrides.logger ?? createLogger(config.LOG_LEVEL);
-  const now = overrides.now ?? (() => new Date());
+  const now = overrides.now ?? systemClock;
   const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR });
   // Background work (the worker, job cards, alerts, the digest) gets a pool of its own, so a burst of it
   // never queues ahead of a reservation a person is waiting on. PGlite is one connection: shared.
@@ -130,7 +131,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
       logger,
       callbackUrl: config.PUBLIC_URL ? new URL('/kling/callback', config.PUBLIC_URL).toString() : undefined,
     });
-  const queue = new GenerationQueue(db, ledger, { maxQueuedPerUser: config.MAX_QUEUED_PER_USER });
+  const queue = new GenerationQueue(db, ledger, { maxQueuedPerUser: config.MAX_QUEUED_PER_USER, now });
   const worker = new Worker(background.db, backgroundLedger, kling, {
     maxConcurrency: config.KLING_MAX_CONCURRENCY,
     accountConcurrency: config.KLING_ACCOUNT_CONCURRENCY ?? config.KLING_MAX_CONCURRENCY,
@@ -138,6 +139,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
     taskTimeoutMinutes: config.KLING_TASK_TIMEOUT_MINUTES,
     ...(config.WORKER_ID ? { workerId: config.WORKER_ID } : {}),
     logger,
+    now,
     ...overrides.worker,
   });
   const metrics = createMetrics(background.db);
@@ -178,7 +180,9 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
   const client = app.client;
 
   const admins = new Admins(client, config.ADMIN_USER_IDS, logger);
-  const backgroundQueue = background === database ? queue : new GenerationQueue(background.db, backgroundLedger, { maxQueuedPerUser: config.MAX_QUEUED_PER_USER });
+  const backgroundQueue = background === database ? queue : new GenerationQueue(background.db, backgroundLedger, {
+    maxQueuedPerUser: config.MAX_QUEUED_PER_USER, now,
+  });
   const acksFirst = new AcksFirst();
   // Cards are posted by a client that does not retry on its own: after a lost answer, JobCards looks for the
   // card before posting it again, where a blind retry would leave a second one.
@@ -250,7 +254,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
   });
   const deps: SlackDeps = {
     config, catalog, ledger, queue, worker, digest, exporter, account, cards, notifier, admins, people,
-    pending: new PendingRequests(), batchForms: new BatchForms(db), requests, metrics, logger, acksFirst,
+    pending: new PendingRequests(), batchForms: new BatchForms(db), requests, metrics, logger, now, acksFirst,
     images: new SlackImages(client, config.SLACK_BOT_TOKEN, config.SLACK_API_URL),
     ackWithinMs: overrides.ackWithinMs ?? 2_500,
   };

@@ -1,4 +1,5 @@
 import type { Ledger } from '../budget';
+import { systemClock, type Clock } from '../clock';
 import type { Db } from '../db';
 import type { KlingClient } from '../kling';
 import type { Logger } from '../log';
@@ -11,7 +12,7 @@ const toMc = (units: number) => Math.round(units * 1000);
 const SETTLING_MS = 3600 * 1000;
 
 export interface KlingAccountOptions {
-  now?: () => Date;
+  now?: Clock;
   logger?: Logger;
   /** PACK_ALERT_DAYS: alert when the units run out within this many days (an admin may change it). */
   runoutDays?: number;
@@ -30,7 +31,7 @@ export interface KlingAccountOptions {
  * charged what the ledger committed. Shared by all workspaces and replicas through the kling_account row.
  */
 export class KlingAccount {
-  private readonly now: () => Date;
+  private readonly now: Clock;
 
   constructor(
     private readonly db: Db,
@@ -38,7 +39,7 @@ export class KlingAccount {
     private readonly kling: Pick<KlingClient, 'accountCosts' | 'billingPackage'>,
     private readonly options: KlingAccountOptions = {},
   ) {
-    this.now = options.now ?? (() => new Date());
+    this.now = options.now ?? systemClock;
   }
 
   /** Reads the packs from Kling when no replica did within the last minute; a failure is logged and kept for later. */

@@ -1,4 +1,4 @@
-// The ledger's SQL layer. Write paths are the plpgsql functions of src/db/sql/10_ledger.sql (one
+// The ledger's SQL layer. Write paths are the plpgsql functions of src/budget/sql/10_ledger.sql (one
 // statement, one round trip each); the rest are plain queries.
 import { rows, sql, type Db } from '../db';
 import type { Millicredits } from '../money/credits';
@@ -92,7 +92,8 @@ export interface Settlement {
   now: Date;
 }
 
-export type SettleOutcome = { events: EventRow[]; settled: boolean; status: string };
+/** `settled` false: the hold was settled before, as `status` says, and nothing changed. */
+export type SettleOutcome = { events: EventRow[]; settled: boolean; status: 'committed' | 'released' };
 
 export function settle(db: Db, { holdId, status, actualMc, reason, now }: Settlement): Promise<SettleOutcome> {
   return callFunction(db, sql`select ledger_settle(${holdId}::uuid, ${status}::hold_status, ${actualMc}::bigint, ${reason}::text, ${now.toISOString()}::timestamptz) as r`);

@@ -19,7 +19,7 @@ function variantSaving(catalog: PriceCatalog, group: JobGroup, change: Record<st
     // A change to undefined drops the field (no audio also means no voice list).
     const body = Object.fromEntries(Object.entries({ ...actual.request.body, ...change }).filter(([, v]) => v !== undefined));
     const variant = catalog.quote({ ...actual.request, body });
-    const saved = actual.credits - variant.credits;
+    const saved = actual.priceMc - variant.priceMc;
     return saved > 0 ? saved * group.count : undefined;
   } catch {
     // A configuration the catalog no longer prices, or a variant Kling does not offer: no advice, never a guess.

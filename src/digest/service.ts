@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
+import { systemClock } from '../clock';
 import type { Db } from '../db/index';
 import { periodBounds, type Ledger } from '../budget/index';
 import { builtInCatalog, type PriceCatalog } from '../pricing/index';
@@ -80,7 +81,7 @@ export class DigestService {
     private readonly options: DigestServiceOptions,
   ) {
     this.store = new DigestStore(db);
-    this.now = options.now ?? (() => new Date());
+    this.now = options.now ?? systemClock;
     this.replicaId = options.replicaId ?? `${hostname()}:${process.pid}`;
     this.catalog = options.catalog ?? builtInCatalog;
     this.retryMs = options.retryMs ?? 5 * 60_000;
@@ -149,7 +150,7 @@ export class DigestService {
 
   private async closePeriods(timezone?: string): Promise<void> {
     for (const workspace of await this.store.workspaces()) {
-      if (!timezone || workspace.timezone === timezone) await this.store.closePeriods(workspace.teamId, this.now());
+      if (!timezone || workspace.timezone === timezone) await this.store.ledger.closePeriods(workspace.teamId, this.now());
     }
   }
 

@@ -1,11 +1,13 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { KlingAccount } from '../account';
+import { LedgerReports } from '../budget';
 import type { Db } from '../db';
 import type { Generation } from '../generations';
-import { creditTotals, jobsByState, pausedWorkspaces } from './store';
+import { jobsByState, pausedWorkspaces } from './store';
 
 /** Everything /metrics exposes. One registry per bot, so tests can run several bots in one process. */
 export function createMetrics(db: Db) {
+  const ledger = new LedgerReports(db);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'kling_bot_' });
   const registers = [registry];
@@ -51,7 +53,7 @@ export function createMetrics(db: Db) {
       labelNames: ['kind'],
       registers,
       async collect() {
-        const totals = await creditTotals(db);
+        const totals = await ledger.creditTotals();
         this.set({ kind: 'held' }, totals.heldMc / 1000);
         this.set({ kind: 'committed' }, totals.committedMc / 1000);
       },

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KlingAuth } from '../config';
 import type { Logger } from '../log';
-import { isStandardEndpoint, type KlingEndpoint, type LegacyEndpoint } from '../pricing';
+import { isStandardEndpoint, type KlingEndpoint, type LegacyEndpoint } from '../pricing/types';
 import { KlingCredentials } from './auth';
 import { KlingApiError, KlingError, KlingTimeoutError, KlingTransportError } from './errors';
 import { accountCostsSchema, billingPackageSchema, envelopeSchema, taskDataSchema, toKlingTask, type KlingTask } from './schema';

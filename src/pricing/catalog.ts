@@ -88,7 +88,7 @@ export class PriceCatalog {
 
   private quoteOf(request: PricedRequest, config: Configuration, credits: Millicredits): Quote {
     return {
-      credits,
+      priceMc: credits,
       request: writeRequest(this.data, request, config),
       description: describe(config),
       catalogVersion: this.version,
@@ -99,7 +99,7 @@ export class PriceCatalog {
   /** Single changes plus the cheapest draft, each only if supported, priced and cheaper; cheapest first. */
   private alternatives(request: PricedRequest, config: Configuration, credits: Millicredits): Alternative[] {
     return this.cheaperThan(config, credits).map((c) => ({
-      label: c.label, request: writeRequest(this.data, request, c.config), credits: c.credits, savesMc: credits - c.credits,
+      label: c.label, request: writeRequest(this.data, request, c.config), priceMc: c.credits, savesMc: credits - c.credits,
     }));
   }
 

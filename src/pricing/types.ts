@@ -27,12 +27,12 @@ export interface PricedRequest {
 export interface Alternative {
   label: string; // "std instead of pro"
   request: PricedRequest;
-  credits: Millicredits;
+  priceMc: Millicredits;
   savesMc: Millicredits;
 }
 
 export interface Quote {
-  credits: Millicredits;
+  priceMc: Millicredits;
   /** Normalized: defaults filled in (model_name, mode, duration, sound). */
   request: PricedRequest;
   description: string; // "kling-v2-6 pro · 10 s · audio"

@@ -38,14 +38,14 @@ export async function requestApproval(
   // A second click on the same button asks nothing more (the create below settles a race of two).
   const earlier = ask.claimKey && (await store.byClaim(scope.teamId, ask.claimKey));
   if (earlier) return { kind: 'asked-already', earlier };
-  const short = shortBudgets(await ports.ledger.usageFor(scope), ask.quote.credits);
+  const short = shortBudgets(await ports.ledger.usageFor(scope), ask.quote.priceMc);
   if (short.workspace) return { kind: 'workspace-short' };
   if (!short.raisable.length) return { kind: 'fits' };
   const approval = await store.create({
     ...scope,
     commandText: ask.commandText,
     description: ask.quote.description,
-    amountMc: ask.quote.credits,
+    amountMc: ask.quote.priceMc,
     claimKey: ask.claimKey,
   });
   if (!approval) return { kind: 'asked-already', earlier: (await store.byClaim(scope.teamId, ask.claimKey!))! };
@@ -98,7 +98,7 @@ export async function approve(
   const request = await pending(ports, decision);
   if ('kind' in request) return request;
   const quote = price(request.commandText);
-  const amountMc = quote.credits;
+  const amountMc = quote.priceMc;
   const scope = scopeOf(request);
   const short = shortBudgets(await ports.ledger.usageFor(scope), amountMc);
   if (short.workspace) return { kind: 'workspace-short', remainingMc: short.workspace.remainingMc, amountMc };

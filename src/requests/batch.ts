@@ -25,16 +25,16 @@ export type BatchCheck =
  * that applies takes the whole total. Advisory only: the reservation itself is what guarantees it.
  */
 export function checkBatch(quotes: Quote[], usages: Usage[]): BatchCheck {
-  const totalMc = quotes.reduce((sum, q) => sum + q.credits, 0);
+  const totalMc = quotes.reduce((sum, q) => sum + q.priceMc, 0);
   const tightest = usages.filter((u) => u.budget.hard).sort((a, b) => a.remainingMc - b.remainingMc)[0];
   if (!tightest || totalMc <= tightest.remainingMc) return { fits: true, totalMc };
 
   let fitCount = 0;
-  for (let used = 0; fitCount < quotes.length && used + quotes[fitCount]!.credits <= tightest.remainingMc; fitCount++)
-    used += quotes[fitCount]!.credits;
+  for (let used = 0; fitCount < quotes.length && used + quotes[fitCount]!.priceMc <= tightest.remainingMc; fitCount++)
+    used += quotes[fitCount]!.priceMc;
   // The settings are shared, so every prompt has the same alternatives; cheapest first, so the last that fits changes least.
   const fitting = (quotes[0]?.alternatives ?? [])
-    .filter((a) => a.credits * quotes.length <= tightest.remainingMc)
+    .filter((a) => a.priceMc * quotes.length <= tightest.remainingMc)
     .at(-1);
   return {
     fits: false,
@@ -42,7 +42,7 @@ export function checkBatch(quotes: Quote[], usages: Usage[]): BatchCheck {
     budget: tightest,
     fitCount,
     ...(fitting
-      ? { cheaper: { label: fitting.label, eachMc: fitting.credits, totalMc: fitting.credits * quotes.length } }
+      ? { cheaper: { label: fitting.label, eachMc: fitting.priceMc, totalMc: fitting.priceMc * quotes.length } }
       : {}),
   };
 }

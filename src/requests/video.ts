@@ -53,18 +53,18 @@ const SPECIFICITY = { user: 0, channel: 1, workspace: 2 } as const;
 function refusalNow(usages: Usage[], quote: Quote): Refusal | undefined {
   const hard = usages.filter((u) => u.budget.hard);
   const [named] = hard
-    .filter((u) => u.remainingMc < quote.credits)
+    .filter((u) => u.remainingMc < quote.priceMc)
     .sort((a, b) => a.remainingMc - b.remainingMc || SPECIFICITY[a.budget.scope] - SPECIFICITY[b.budget.scope]);
   if (!named) return undefined;
-  const fitting = quote.alternatives.find((a) => hard.every((u) => a.credits <= u.remainingMc));
+  const fitting = quote.alternatives.find((a) => hard.every((u) => a.priceMc <= u.remainingMc));
   const { budget, periodStart, periodEnd, remainingMc } = named;
   return {
     budget,
     periodStart,
     periodEnd,
     remainingMc,
-    neededMc: quote.credits,
-    ...(fitting && { fittingAlternative: { label: fitting.label, amountMc: fitting.credits } }),
+    neededMc: quote.priceMc,
+    ...(fitting && { fittingAlternative: { label: fitting.label, amountMc: fitting.priceMc } }),
   };
 }
 
@@ -81,7 +81,7 @@ export async function requestVideo(
   const { queue, workspaces } = ports;
   const { quote } = ask;
   const { confirmThresholdMc } = await workspaces.settings(scope.teamId);
-  if (!ask.confirmed && confirmThresholdMc !== undefined && quote.credits > confirmThresholdMc) {
+  if (!ask.confirmed && confirmThresholdMc !== undefined && quote.priceMc > confirmThresholdMc) {
     // An identical earlier result is offered before asking to confirm a price, and a price the budgets cannot
     // take is refused at once rather than after the person confirmed it. Both are reads: nothing is held yet.
     const [earlier, usages] = await Promise.all([

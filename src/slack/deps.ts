@@ -3,6 +3,7 @@ import type { WebClient } from '@slack/web-api';
 import type { KlingAccount } from '../account';
 import type { Config } from '../config';
 import type { Ledger, RequestScope } from '../budget';
+import type { Clock } from '../clock';
 import type { DigestService } from '../digest';
 import type { Exporter } from '../export';
 import type { GenerationQueue, Worker } from '../generations';
@@ -45,6 +46,8 @@ export interface SlackDeps {
   requests: Requests;
   metrics: BotMetrics;
   logger: Logger;
+  /** The clock every dated answer reads (an off-peak start, a report period, a job card). */
+  now: Clock;
   /** Commands awaiting their ack; the work after an ack waits for them. */
   acksFirst: AcksFirst;
   /** A command slower than this answers "working on it" and follows up on its response_url (Slack allows 3 s). */

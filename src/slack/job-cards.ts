@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { WebAPIPlatformError, type WebClient } from '@slack/web-api';
+import { systemClock, type Clock } from '../clock';
 import type { Generation, GenerationQueue } from '../generations';
 import type { Logger } from '../log';
 import { jobCard, resultReply, videoComment } from './blocks/job-card';
@@ -12,7 +13,7 @@ export interface JobCardsOptions {
   queue: GenerationQueue;
   logger: Logger;
   creditPriceUsd: number;
-  now?: () => Date;
+  now?: Clock;
   /** Resolves when the commands awaiting their ack are answered: a card never delays an ack. */
   acksFirst?: () => Promise<void>;
   /** How often this replica looks for cards nobody posted or brought up to date (default 10 s). */
@@ -273,6 +274,6 @@ export class JobCards {
   }
 
   private cardOptions() {
-    return { now: this.options.now?.() ?? new Date(), creditPriceUsd: this.options.creditPriceUsd };
+    return { now: (this.options.now ?? systemClock)(), creditPriceUsd: this.options.creditPriceUsd };
   }
 }

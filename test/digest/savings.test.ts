@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { builtInCatalog } from '../../src/pricing';
 import { savingsTips } from '../../src/digest/savings';
 
-const quote = (body: Record<string, unknown>) => builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'a fox', ...body } }).credits;
+const quote = (body: Record<string, unknown>) => builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'a fox', ...body } }).priceMc;
 
 describe('savingsTips', () => {
   it('prices "no audio" on a voiced clip without its voice list, which Kling only takes with sound', () => {

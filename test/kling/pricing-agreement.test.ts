@@ -62,7 +62,7 @@ function sent(request: PricedRequest): Quote | PricingError {
 
 function quoted(request: PricedRequest): number | PricingError {
   const quote = sent(request);
-  return quote instanceof PricingError ? quote : quote.credits;
+  return quote instanceof PricingError ? quote : quote.priceMc;
 }
 
 describe('the simulator charges exactly what the pricing catalog quotes', () => {
@@ -87,8 +87,8 @@ describe('the simulator charges exactly what the pricing catalog quotes', () => 
           if (created instanceof Error) return mismatches.push(`${label}: simulator refused: ${created.message}`);
           const done = await settle(kling, target.endpoint, (created as { taskId: string }).taskId);
           priced += 1;
-          if (parseCreditsRounded(done.finalUnitDeduction!) !== expected.credits) {
-            mismatches.push(`${label}: charged ${done.finalUnitDeduction}, quoted ${expected.credits / 1000}`);
+          if (parseCreditsRounded(done.finalUnitDeduction!) !== expected.priceMc) {
+            mismatches.push(`${label}: charged ${done.finalUnitDeduction}, quoted ${expected.priceMc / 1000}`);
           }
         }),
       );

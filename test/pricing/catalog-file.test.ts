@@ -78,11 +78,11 @@ describe('PRICING_FILE', () => {
     const catalog = loadCatalog(write(data));
     expect([catalog.version, catalog.effectiveDate]).toEqual(['acme-2026-11', '2026-11-01']);
     const quote = catalog.quote({ endpoint: 'text2video', body: { prompt: 'x', model_name: 'kling-v2-5-turbo', mode: 'pro', duration: '10' } });
-    expect(quote.credits).toBe(4500);
+    expect(quote.priceMc).toBe(4500);
     expect(quote.catalogVersion).toBe('acme-2026-11');
     expect(() => catalog.quote({ endpoint: 'text2video', body: { prompt: 'x', model_name: 'kling-v3' } })).toThrow('"kling-v3" is not a model the price list knows');
     // the built-in catalog is untouched
-    expect(builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'x', model_name: 'kling-v2-5-turbo', mode: 'pro', duration: '10' } }).credits).toBe(5000);
+    expect(builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'x', model_name: 'kling-v2-5-turbo', mode: 'pro', duration: '10' } }).priceMc).toBe(5000);
   });
 
   it('a minimal file with one model and nothing else', () => {
@@ -97,7 +97,7 @@ describe('PRICING_FILE', () => {
         tryOn: [{ model: 'kolors-virtual-try-on-v1', credits: 0.5 }],
       }),
     );
-    expect(catalog.quote({ endpoint: 'text2video', body: { prompt: 'x' } }).credits).toBe(1500);
+    expect(catalog.quote({ endpoint: 'text2video', body: { prompt: 'x' } }).priceMc).toBe(1500);
     expect(() => catalog.quote({ endpoint: 'video-extend', body: { video_id: 'v' }, source: { model_name: 'kling-v2-6' } })).toThrow(
       'The price list (tiny) has no price for extend a kling-v2-6 std video · +4–5 s',
     );

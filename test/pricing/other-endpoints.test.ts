@@ -27,12 +27,12 @@ describe('image generation (image units of 0.025 credit, × n)', () => {
     ['kling-v1', { image: 'ref.png' }, 1, 25],
   ] as const)('%s %o × %i = %i millicredits', (model, extra, n, mc) => {
     const quote = builtInCatalog.quote({ endpoint: 'images/generations', body: { prompt: 'a cat', model_name: model, n, ...extra } });
-    expect(quote.credits).toBe(mc);
+    expect(quote.priceMc).toBe(mc);
   });
 
   it('defaults to kling-v3 and one image, and says so', () => {
     const quote = builtInCatalog.quote({ endpoint: 'images/generations', body: { prompt: 'a cat' } });
-    expect(quote.credits).toBe(200);
+    expect(quote.priceMc).toBe(200);
     expect(quote.request.body).toEqual({ prompt: 'a cat', model_name: 'kling-v3', n: 1 });
     expect(quote.description).toBe('kling-v3 · 1 image · 1k');
   });
@@ -49,7 +49,7 @@ describe('image generation (image units of 0.025 credit, × n)', () => {
 
 describe('virtual try-on (0.5 credit per image)', () => {
   it.each(['kolors-virtual-try-on-v1', 'kolors-virtual-try-on-v1-5'])('%s costs 0.5', (model) => {
-    expect(builtInCatalog.quote({ endpoint: 'kolors-virtual-try-on', body: { model_name: model, human_image: 'p.png', cloth_image: 'c.png' } }).credits).toBe(500);
+    expect(builtInCatalog.quote({ endpoint: 'kolors-virtual-try-on', body: { model_name: model, human_image: 'p.png', cloth_image: 'c.png' } }).priceMc).toBe(500);
   });
 
   it('defaults the model and needs both photos', () => {
@@ -70,14 +70,14 @@ describe('video extension (inherits model and mode from the source video)', () =
     ['kling-v1-6', 'pro', 3500],
   ])('extending a %s %s video costs %i millicredits', (model, mode, mc) => {
     const quote = builtInCatalog.quote({ endpoint: 'video-extend', body: { video_id: 'v1', prompt: 'keep running' }, source: { model_name: model, mode } });
-    expect(quote.credits).toBe(mc);
+    expect(quote.priceMc).toBe(mc);
     expect(quote.description).toBe(`extend a ${model} ${mode} video · +4–5 s`);
     expect(quote.alternatives).toEqual([]);
   });
 
   it('takes std when the source mode is not known, and leaves the body as it is', () => {
     const quote = builtInCatalog.quote({ endpoint: 'video-extend', body: { video_id: 'v1' }, source: { model_name: 'kling-v1-6' } });
-    expect(quote.credits).toBe(2000);
+    expect(quote.priceMc).toBe(2000);
     expect(quote.request).toEqual({ endpoint: 'video-extend', body: { video_id: 'v1' }, source: { model_name: 'kling-v1-6', mode: 'std' } });
   });
 

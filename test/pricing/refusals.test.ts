@@ -91,7 +91,7 @@ describe('refusals', () => {
   });
 
   it('accepts a prompt of exactly 2500 characters, counted as characters not UTF-16 units', () => {
-    expect(builtInCatalog.quote(t2v({ prompt: '🦊'.repeat(2500) })).credits).toBe(1000);
+    expect(builtInCatalog.quote(t2v({ prompt: '🦊'.repeat(2500) })).priceMc).toBe(1000);
   });
 
   it('refuses the same way when a draft is asked of an unpriceable request', () => {

@@ -73,7 +73,7 @@ describe('per-clip prices of reference §6.4', () => {
     '%s',
     (_, c) => {
       const quote = builtInCatalog.quote({ endpoint: c.endpoint, body: body(c) });
-      expect(quote.credits).toBe(parseCredits(c.credits));
+      expect(quote.priceMc).toBe(parseCredits(c.credits));
       expect(quote.catalogVersion).toBe('2026-12');
     },
   );
@@ -88,7 +88,7 @@ describe('per-clip prices of reference §6.4', () => {
   it('prices kling-v3 at every second from 3 to 15 as rate × seconds', () => {
     for (let s = 3; s <= 15; s++) {
       const quote = builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'x', model_name: 'kling-v3', mode: 'pro', duration: String(s), sound: 'on' } });
-      expect(quote.credits).toBe(1200 * s);
+      expect(quote.priceMc).toBe(1200 * s);
     }
   });
 });
@@ -98,7 +98,7 @@ describe('normalized request', () => {
     const original = { prompt: 'a fox' };
     const quote = builtInCatalog.quote({ endpoint: 'text2video', body: original });
     expect(quote.request).toEqual({ endpoint: 'text2video', body: { prompt: 'a fox', model_name: 'kling-v1', mode: 'std', duration: '5' } });
-    expect(quote.credits).toBe(1000);
+    expect(quote.priceMc).toBe(1000);
     expect(quote.description).toBe('kling-v1 std · 5 s');
     expect(original).toEqual({ prompt: 'a fox' });
   });
@@ -137,7 +137,7 @@ describe('normalized request', () => {
       body: { prompt: 'x', model_name: 'kling-video-o1', mode: 'std', duration: '5', image_list: [{ image_url: 'https://i', type: 'first_frame' }] },
     });
     // What the bot sends prices the same when read back, as the simulator reads it.
-    expect(builtInCatalog.quote(omni.request).credits).toBe(omni.credits);
+    expect(builtInCatalog.quote(omni.request).priceMc).toBe(omni.priceMc);
     expect(builtInCatalog.quote(o1.request).request).toEqual(o1.request);
   });
 
@@ -147,7 +147,7 @@ describe('normalized request', () => {
       endpoint: 'text-to-video/kling-3.0-turbo',
       body: { prompt: 'x', settings: { resolution: '1080p', duration: 12, audio: 'native', aspect_ratio: '9:16', multi_shot: false } },
     });
-    expect(single.credits).toBe(12_000);
+    expect(single.priceMc).toBe(12_000);
     const shots = builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'x', model_name: 'kling-3.0-turbo', multi_shot: true, shot_type: 'intelligence' } });
     expect(shots.request.body.settings).toEqual({ resolution: '720p', duration: 5, audio: 'native', aspect_ratio: '16:9', multi_shot: true, shot_type: 'intelligence' });
     // Kling's own default on the new standard is multi-shot: a body without multi_shot is read as one.
@@ -158,12 +158,12 @@ describe('normalized request', () => {
   it('offers kling-3.0-turbo as the cheaper model for kling-v3 with audio', () => {
     const quote = builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'x', model_name: 'kling-v3', mode: 'pro', sound: 'on' } });
     const turbo = quote.alternatives.find((a) => a.label === 'kling-3.0-turbo instead of kling-v3');
-    expect(turbo).toMatchObject({ credits: 5000, request: { endpoint: 'text-to-video/kling-3.0-turbo' } });
+    expect(turbo).toMatchObject({ priceMc: 5000, request: { endpoint: 'text-to-video/kling-3.0-turbo' } });
   });
 
   it('treats an empty voice_list as no voice control', () => {
     const quote = builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'x', model_name: 'kling-v2-6', mode: 'pro', sound: 'on', voice_list: [] } });
-    expect(quote.credits).toBe(5000);
+    expect(quote.priceMc).toBe(5000);
     expect(quote.request.body).not.toHaveProperty('voice_list');
   });
 });
@@ -176,8 +176,8 @@ describe('exact sums', () => {
     for (let i = 0; i < 1000; i++) {
       const video = builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'x', model_name: 'kling-v3', duration: '7' } });
       const image = builtInCatalog.quote({ endpoint: 'images/generations', body: { prompt: 'x', model_name: 'kling-v1', n: 3 } });
-      expect(Number.isInteger(video.credits) && Number.isInteger(image.credits)).toBe(true);
-      total += video.credits + image.credits;
+      expect(Number.isInteger(video.priceMc) && Number.isInteger(image.priceMc)).toBe(true);
+      total += video.priceMc + image.priceMc;
       floatTotal += 0.6 * 7 + 0.025 * 3;
     }
     expect(total).toBe(parseCredits('4275'));

@@ -41,7 +41,7 @@ describe('use cases', () => {
     const first = await requests.video(scope, { quote }, { key: 'command:1' });
     expect(first.kind).toBe('queued');
     if (first.kind !== 'queued') return;
-    expect(first.job.estimateMc).toBe(quote.credits);
+    expect(first.job.estimateMc).toBe(quote.priceMc);
     expect(queued.at(-1)).toEqual([first.job.id]);
     const again = await requests.video(scope, { quote }, { key: 'command:1' });
     expect(again).toEqual({ kind: 'claimed', jobs: [expect.objectContaining({ id: first.job.id })] });
@@ -52,8 +52,8 @@ describe('use cases', () => {
     const scope = { teamId: 'T-confirm', channelId: 'C1', userId: 'U1' };
     const quote = quoteOf('a heron');
     await requests.budgetsFor(scope); // the workspace's first command creates it
-    await requests.setConfirmThreshold(scope.teamId, quote.credits - 1);
-    expect(await requests.video(scope, { quote })).toEqual({ kind: 'confirm', thresholdMc: quote.credits - 1 });
+    await requests.setConfirmThreshold(scope.teamId, quote.priceMc - 1);
+    expect(await requests.video(scope, { quote })).toEqual({ kind: 'confirm', thresholdMc: quote.priceMc - 1 });
     expect((await ledger.usageFor(scope)).every((u) => u.heldMc === 0)).toBe(true);
     expect((await requests.video(scope, { quote, confirmed: true })).kind).toBe('queued');
   });
@@ -62,10 +62,10 @@ describe('use cases', () => {
     const scope = { teamId: 'T-confirm-short', channelId: 'C1', userId: 'U-poor' };
     const quote = quoteOf('a lynx');
     const user = { teamId: scope.teamId, scope: 'user' as const, scopeId: 'U-poor', period: 'day' as const };
-    await requests.setBudget({ ...user, limitMc: quote.credits - 1, by: 'admin' });
-    await requests.setConfirmThreshold(scope.teamId, quote.credits - 1);
+    await requests.setBudget({ ...user, limitMc: quote.priceMc - 1, by: 'admin' });
+    await requests.setConfirmThreshold(scope.teamId, quote.priceMc - 1);
     const answer = await requests.video(scope, { quote });
-    expect(answer).toMatchObject({ kind: 'refused', refusal: { budget: { scope: 'user' }, neededMc: quote.credits } });
+    expect(answer).toMatchObject({ kind: 'refused', refusal: { budget: { scope: 'user' }, neededMc: quote.priceMc } });
     expect(refused.at(-1)).toBe('user');
     expect((await ledger.usageFor(scope)).every((u) => u.heldMc === 0)).toBe(true);
   });
@@ -78,7 +78,7 @@ describe('use cases', () => {
       scope: 'user',
       scopeId: 'U-poor',
       period: 'day',
-      limitMc: quote.credits - 1,
+      limitMc: quote.priceMc - 1,
       by: 'admin',
     });
     const answer = await requests.video(scope, { quote });
@@ -120,7 +120,7 @@ describe('use cases', () => {
     if (won.kind !== 'approved') return;
     expect(won.queued).toBe(true);
     expect(won.raised).toEqual([
-      { budget: expect.objectContaining({ scope: 'user' }), amountMc: quote.credits - 1_000 },
+      { budget: expect.objectContaining({ scope: 'user' }), amountMc: quote.priceMc - 1_000 },
     ]);
     expect(queued.length).toBe(before + 1);
     expect(await requests.deny(decision)).toEqual({
@@ -137,7 +137,7 @@ describe('use cases', () => {
       scope: 'channel',
       scopeId: 'C1',
       period: 'day',
-      limitMc: 4 * quotes[0]!.credits,
+      limitMc: 4 * quotes[0]!.priceMc,
       by: 'admin',
     });
     const tooMuch = await requests.batch(scope, { quotes, offPeak: false, now: new Date() }, { key: 'view:1' });

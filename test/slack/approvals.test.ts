@@ -10,7 +10,7 @@ import { BOT_TOKEN, startHarness, textOf, type Harness } from './harness';
 const ADA = 'U0ADA'; // a Slack admin
 const GRACE = 'U0GRACE';
 const LINUS = 'U0LINUS';
-const PRICE = builtInCatalog.quote({ endpoint: 'text2video', body: { model_name: 'kling-v2-6', mode: 'pro', prompt: 'p' } }).credits;
+const PRICE = builtInCatalog.quote({ endpoint: 'text2video', body: { model_name: 'kling-v2-6', mode: 'pro', prompt: 'p' } }).priceMc;
 
 const request: ApprovalRequest = {
   id: 'apr_1', teamId: 'T', channelId: 'C0VIDEO', userId: 'U0LINUS', commandText: 'generate x', description: 'kling-v2-6 pro · 5 s',

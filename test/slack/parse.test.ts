@@ -209,7 +209,7 @@ describe('toPricedRequest / quoteRequest', () => {
 
   it('prices through the catalog and turns its refusals into usage mistakes', () => {
     const ok = generate('generate a fox --model kling-v2-6 --mode pro --duration 10 --audio');
-    expect(quoteRequest(builtInCatalog, ok.prompt, ok.flags, 'kling-v2-5-turbo').credits).toBe(10_000);
+    expect(quoteRequest(builtInCatalog, ok.prompt, ok.flags, 'kling-v2-5-turbo').priceMc).toBe(10_000);
     const silentOnly = generate('generate a fox --model kling-v2-6 --mode std --audio');
     expect(() => quoteRequest(builtInCatalog, silentOnly.prompt, silentOnly.flags, 'kling-v2-5-turbo')).toThrow(UsageError);
     const badDuration = generate('generate a fox --model kling-v2-6 --duration 7');
@@ -223,7 +223,7 @@ describe('toPricedRequest / quoteRequest', () => {
     const draft = generate('generate a fox --model kling-v2-6 --mode pro --duration 10 --audio --draft');
     const full = quoteRequest(builtInCatalog, asked.prompt, asked.flags, 'x');
     const cheap = quoteRequest(builtInCatalog, draft.prompt, draft.flags, 'x');
-    expect(cheap.credits).toBeLessThan(full.credits);
+    expect(cheap.priceMc).toBeLessThan(full.priceMc);
     expect(cheap.request.body.prompt).toBe('a fox');
   });
 });

@@ -170,7 +170,7 @@ export class Tasks {
       if (!parent) throw new Refusal(1201, `video_id ${String(input.video_id)} does not exist`);
     }
     const source = parent?.task.request.source;
-    const { credits, request } = quote(this.rules.catalog, {
+    const { priceMc: credits, request } = quote(this.rules.catalog, {
       endpoint,
       body: input,
       ...(parent && {

@@ -88,7 +88,7 @@ export function batchRefused(refusal: QueueRefusal, count: number): string {
 
 /** To the person, once the whole batch is held and queued. */
 export function batchQueued(quotes: Quote[], options: { channelId: string; notBefore?: Date; creditPriceUsd: number }): Message {
-  const total = quotes.reduce((sum, q) => sum + q.credits, 0);
+  const total = quotes.reduce((sum, q) => sum + q.priceMc, 0);
   const when = options.notBefore ? ` They wait for the off-peak hours and start ${slackDate(options.notBefore)}.` : '';
   return message(`Queued ${videos(quotes.length)}`, [
     section(

@@ -2,7 +2,7 @@ import type { AccountStatus } from '../../account';
 import type { BudgetRef, Usage } from '../../budget';
 import type { Generation } from '../../generations';
 import { formatCredits } from '../../money/credits';
-import { BudgetField, type BudgetTarget } from '../commands/budget-form';
+import { BudgetField, type EditedBudget } from '../commands/budget-form';
 import { ActionId } from '../ids';
 import { actions, button, context, divider, section, type Block } from './kit';
 import { accountBlocks } from './account';
@@ -72,7 +72,7 @@ const ENFORCEMENT = [
 
 /** The admin's modal: edit one budget (its scope and period fixed), or add one (`existing` undefined). */
 export function budgetModal(existing?: BudgetRef): View {
-  const target: BudgetTarget | undefined = existing && { id: existing.id, scope: existing.scope, scopeId: existing.scopeId, period: existing.period };
+  const target: EditedBudget | undefined = existing && { id: existing.id, scope: existing.scope, scopeId: existing.scopeId, period: existing.period };
   const choose: Block[] = existing
     ? [section(`*${budgetName(existing)}*`)]
     : [

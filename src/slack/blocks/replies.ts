@@ -64,15 +64,15 @@ export interface PriceContext {
 
 function alternativesText(quote: Quote, options: PriceContext): string | undefined {
   if (!quote.alternatives.length) return undefined;
-  const shown = quote.alternatives.slice(0, 6).map((a) => `• ${escape(a.label)}: ${credits(a.credits, options.creditPriceUsd)}, saves ${formatCredits(a.savesMc)}`);
+  const shown = quote.alternatives.slice(0, 6).map((a) => `• ${escape(a.label)}: ${credits(a.priceMc, options.creditPriceUsd)}, saves ${formatCredits(a.savesMc)}`);
   return `*Cheaper options*\n${shown.join('\n')}`;
 }
 
 export function estimate(quote: Quote, usages: Usage[], options: PriceContext): Message {
-  const price = credits(quote.credits, options.creditPriceUsd);
+  const price = credits(quote.priceMc, options.creditPriceUsd);
   const budgetLines = usages.map((u) => {
-    const fits = u.remainingMc >= quote.credits;
-    const verdict = !u.budget.hard ? 'soft limit, alerts only' : fits ? 'fits' : `*would not fit*, short by ${formatCredits(quote.credits - u.remainingMc)}`;
+    const fits = u.remainingMc >= quote.priceMc;
+    const verdict = !u.budget.hard ? 'soft limit, alerts only' : fits ? 'fits' : `*would not fit*, short by ${formatCredits(quote.priceMc - u.remainingMc)}`;
     return `• ${budgetName(u.budget)}: ${formatCredits(u.remainingMc)} of ${formatCredits(u.limitMc)} left, ${verdict}`;
   });
   const blocks: Block[] = [
@@ -82,7 +82,7 @@ export function estimate(quote: Quote, usages: Usage[], options: PriceContext): 
   const alternatives = alternativesText(quote, options);
   if (alternatives) blocks.push(section(alternatives));
   blocks.push(context(`Price list ${escape(quote.catalogVersion)} · nothing was spent`));
-  return message(`Estimate: ${formatCredits(quote.credits)} credits`, blocks);
+  return message(`Estimate: ${formatCredits(quote.priceMc)} credits`, blocks);
 }
 
 export type QueueRefusal = Refusal | { kind: 'user-queue-full'; limit: number };
@@ -118,12 +118,12 @@ export function alreadyQueued(jobs: Generation[]): Message {
 }
 
 export function confirmPrice(quote: Quote, thresholdMc: number, value: string, options: PriceContext): Message {
-  return message(`Confirm ${formatCredits(quote.credits)} credits`, [
+  return message(`Confirm ${formatCredits(quote.priceMc)} credits`, [
     section(
-      `*${describeRequest(quote.request.body, quote.request.endpoint)}* costs *${credits(quote.credits, options.creditPriceUsd)}*, above this workspace's confirmation threshold of ${formatCredits(thresholdMc)} credits.`,
+      `*${describeRequest(quote.request.body, quote.request.endpoint)}* costs *${credits(quote.priceMc, options.creditPriceUsd)}*, above this workspace's confirmation threshold of ${formatCredits(thresholdMc)} credits.`,
     ),
     actions(
-      button(`Generate for ${formatCredits(quote.credits)} credits`, ActionId.confirmGenerate, value, { style: 'primary' }),
+      button(`Generate for ${formatCredits(quote.priceMc)} credits`, ActionId.confirmGenerate, value, { style: 'primary' }),
       button('Never mind', ActionId.dismiss, 'dismiss'),
     ),
   ]);
@@ -135,10 +135,10 @@ export function duplicateOffer(earlier: Generation, quote: Quote, value: string,
   return message('This video already exists', [
     section(`:recycle: <@${earlier.userId}> made exactly this video ${slackDate(earlier.endedAt ?? earlier.createdAt)}: ${link}. Reusing it costs nothing.`),
     actions(
-      button(`Generate anyway (${formatCredits(quote.credits)} credits)`, ActionId.generateAnyway, value),
+      button(`Generate anyway (${formatCredits(quote.priceMc)} credits)`, ActionId.generateAnyway, value),
       button('Never mind', ActionId.dismiss, 'dismiss'),
     ),
-    context(`A new one would cost ${credits(quote.credits, options.creditPriceUsd)}.`),
+    context(`A new one would cost ${credits(quote.priceMc, options.creditPriceUsd)}.`),
   ]);
 }
 

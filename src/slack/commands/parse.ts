@@ -3,6 +3,7 @@ import type { Millicredits } from '../../money/credits';
 import { decodeSlackText } from '../escape';
 import { MAX_PROMPT_CHARS, promptLength } from '../../pricing';
 import type { ExportGrouping } from '../../export';
+import type { BudgetPeriodKind } from '../../budget';
 import { isLocalDate, type LocalDate, type ReportPeriod } from '../../budget/periods';
 import { readCredits, readThresholds } from './amounts';
 
@@ -64,14 +65,14 @@ export interface GenerateFlags {
   draft: boolean;
 }
 
-export type BudgetTarget = { scope: 'workspace' } | { scope: 'channel' | 'user'; id: string };
-export type Period = 'day' | 'week' | 'month';
+/** Whose budget a command names: the workspace's (its team id is known later), a channel's or a person's. */
+export type BudgetOwner = { scope: 'workspace' } | { scope: 'channel' | 'user'; id: string };
 
 export type Command =
   | { kind: 'generate' | 'estimate'; prompt: string; flags: GenerateFlags }
   | { kind: 'batch' | 'budget' | 'history' | 'help' }
-  | { kind: 'budget-set'; target: BudgetTarget; period: Period; limitMc: Millicredits }
-  | { kind: 'budget-thresholds'; target: BudgetTarget; period: Period; thresholds: number[] }
+  | { kind: 'budget-set'; target: BudgetOwner; period: BudgetPeriodKind; limitMc: Millicredits }
+  | { kind: 'budget-thresholds'; target: BudgetOwner; period: BudgetPeriodKind; thresholds: number[] }
   | { kind: 'budget-alerts'; channelId: string }
   /** null: nobody is asked to confirm. */
   | { kind: 'budget-confirm'; thresholdMc: Millicredits | null }
@@ -212,7 +213,7 @@ function parseRequest(kind: 'generate' | 'estimate', text: string, tokens: Token
 const USER = /^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$/;
 const CHANNEL = /^<#([CGD][A-Z0-9]+)(?:\|[^>]*)?>$/;
 
-function parseTarget(token: Token | undefined, usage: UsageKey): BudgetTarget {
+function parseTarget(token: Token | undefined, usage: UsageKey): BudgetOwner {
   const value = token?.value ?? '';
   if (value.toLowerCase() === 'workspace') return { scope: 'workspace' };
   const user = USER.exec(value);
@@ -227,7 +228,7 @@ function parseTarget(token: Token | undefined, usage: UsageKey): BudgetTarget {
   );
 }
 
-function parsePeriod(token: Token | undefined, usage: UsageKey): Period {
+function parsePeriod(token: Token | undefined, usage: UsageKey): BudgetPeriodKind {
   const value = token?.value.toLowerCase();
   if (value === 'day' || value === 'week' || value === 'month') return value;
   throw new UsageError(value ? `\`${excerpt(token!.value)}\` is not a period: use day, week or month.` : 'Say which period: day, week or month.', usage);

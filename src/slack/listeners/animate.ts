@@ -71,7 +71,7 @@ function view(deps: SlackDeps, choice: AnimateChoice, target: AnimateTarget) {
     const command = parseCommand(commandText(choice, 'https://example.com/image.png'));
     if (command.kind !== 'generate') throw new UsageError('Not a generate command.', 'generate');
     const quote = quoteRequest(deps.catalog, command.prompt, command.flags, deps.config.DEFAULT_MODEL);
-    price = `*${credits(quote.credits, deps.config.CREDIT_PRICE_USD)}* · ${quote.description}`;
+    price = `*${credits(quote.priceMc, deps.config.CREDIT_PRICE_USD)}* · ${quote.description}`;
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     price = `:warning: ${error.message}`;

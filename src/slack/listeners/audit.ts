@@ -14,7 +14,7 @@ export const auditCommand: Feature = {
         await ctx.ack(replies.notice(lock));
         return;
       }
-      const { entries, total, label } = await deps.requests.auditOf(ctx.scope.teamId, ctx.command.period, SHOWN, new Date());
+      const { entries, total, label } = await deps.requests.auditOf(ctx.scope.teamId, ctx.command.period, SHOWN, deps.now());
       await ctx.ack(audit.auditTrail(entries, total, label));
     },
   },

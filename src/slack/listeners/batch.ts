@@ -69,7 +69,7 @@ export const batch: Feature = {
       const { quotes } = priced;
 
       // The view names this submission: a second submit of the same modal (a double click) queues nothing.
-      const batch = { quotes, offPeak: read.form.offPeak, now: new Date() };
+      const batch = { quotes, offPeak: read.form.offPeak, now: deps.now() };
       const outcome = await deps.requests.batch(scope, batch, { key: `view:${view.id}` });
       const price = { creditPriceUsd: deps.config.CREDIT_PRICE_USD };
       if (outcome.kind === 'too-expensive') return refuse({ [BatchField.prompts]: batchTooExpensive(outcome.check, quotes.length, price) });

@@ -1,7 +1,7 @@
 import type { App, BlockButtonAction, ViewSubmitAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { budgetModal, homeTab, HOME_BUDGETS_SHOWN } from '../blocks/home';
-import { BudgetField, readBudgetForm, type BudgetTarget } from '../commands/budget-form';
+import { BudgetField, readBudgetForm, type EditedBudget } from '../commands/budget-form';
 import type { Feature, SlackDeps } from '../deps';
 import { ActionId } from '../ids';
 import { teamOf } from './payload';
@@ -30,11 +30,11 @@ export async function publishHome(userId: string, teamId: string, client: WebCli
 }
 
 /** The budget an edit modal is about (none for a new one); undefined when private_metadata is not the bot's. */
-function readMetadata(metadata: string | undefined): Partial<BudgetTarget> | undefined {
+function readMetadata(metadata: string | undefined): Partial<EditedBudget> | undefined {
   try {
     const target: unknown = JSON.parse(metadata || '{}');
     const readable = typeof target === 'object' && target !== null && !Array.isArray(target);
-    return readable ? (target as Partial<BudgetTarget>) : undefined;
+    return readable ? (target as Partial<EditedBudget>) : undefined;
   } catch {
     return undefined;
   }
@@ -82,7 +82,7 @@ export const home: Feature = {
         await ack({ response_action: 'errors', errors: { [BudgetField.limit]: unreadable } });
         return;
       }
-      const fixed = target.scope && target.scopeId && target.period ? (target as BudgetTarget) : undefined;
+      const fixed = target.scope && target.scopeId && target.period ? (target as EditedBudget) : undefined;
       const read = readBudgetForm(view.state?.values ?? {}, teamId, fixed);
       if ('errors' in read) {
         await ack({ response_action: 'errors', errors: read.errors as Record<string, string> });
