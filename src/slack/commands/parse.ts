@@ -15,7 +15,7 @@ import { readCredits, readThresholds } from './amounts';
 
 export const USAGE = {
   generate:
-    '/kling generate <prompt> [--model M] [--mode std|pro|4k] [--duration N] [--audio] [--aspect 16:9|9:16|1:1] [--negative "..."] [--image URL] [--video URL] [--multishot] [--draft]',
+    '/kling generate <prompt> [--model M] [--mode std|pro|4k] [--duration N] [--audio] [--aspect 16:9|9:16|1:1] [--negative "..."] [--image URL or Slack file link] [--video URL] [--multishot] [--draft]',
   estimate: '/kling estimate [prompt] [the same flags as generate]',
   image: '/kling image <prompt> [--model M] [--n 1-9] [--aspect 16:9|9:16|1:1|4:3|3:4|3:2|2:3|21:9]',
   batch: '/kling batch',

@@ -25,7 +25,7 @@ const QUEUED = ':white_check_mark: Queued. The job card is in the channel.';
  * Prices the request a command or button carries and asks for the video; the answer as a message, none when
  * the job was queued (its card says so in the channel).
  */
-async function requestVideo(
+export async function requestVideo(
   request: PendingRequest,
   scope: RequestScope,
   deps: SlackDeps,
@@ -90,7 +90,10 @@ async function quoteOf(
   if (command.kind !== 'generate') {
     throw new UsageError('This button belongs to a /kling generate command.', 'generate');
   }
-  return { quote: quoteRequest(catalog, command.prompt, command.flags, config.DEFAULT_MODEL), approvable: true };
+  // An image kept in Slack goes to Kling as its bytes, checked first; a public URL goes as it is.
+  const image = command.flags.image && (await deps.images.forKling(command.flags.image));
+  const flags = { ...command.flags, ...(image && { image }) };
+  return { quote: quoteRequest(catalog, command.prompt, flags, config.DEFAULT_MODEL), approvable: true };
 }
 
 type ButtonArgs = { ack: () => Promise<void>; body: BlockButtonAction; respond: (m: object) => Promise<unknown> };
