@@ -56,6 +56,25 @@ type Page = { messages?: Posted[]; response_metadata?: { next_cursor?: string } 
 
 /** The name of a job's video in Slack: how a replica after a death recognises an upload already made. */
 const videoFile = (job: Generation) => `kling-${job.id}.mp4`;
+
+/**
+ * What a finished job puts in its card's thread: its one video, or each of its images. Uploaded in order, so
+ * the last one's name marks the whole upload done.
+ */
+function resultFiles(job: Generation): { url: string; filename: string; comment: string; noun: 'video' | 'image' }[] {
+  const videos = job.result?.videos ?? [];
+  if (videos.length === 1) {
+    return [{ url: videos[0]!.url, filename: videoFile(job), comment: videoComment(job), noun: 'video' }];
+  }
+  const images = job.result?.images ?? [];
+  return images.map((image, i) => ({
+    url: image.url,
+    filename: `kling-${job.id}-${i + 1}.png`,
+    comment: `:frame_with_picture: Image ${i + 1} of ${images.length}, kept here in Slack.`,
+    noun: 'image',
+  }));
+}
+
 /** A message is the job's post of this kind when it carries the metadata naming the job. */
 const tagged = (event: string, job: Generation) => (m: Posted) => {
   const meta = m.metadata as { event_type?: string; event_payload?: { job_id?: unknown } } | undefined;
@@ -103,7 +122,9 @@ export class JobCards {
         const retry = { logger: this.options.logger, stopped: () => this.stopped };
         return deliver(`job card ${id}`, () => this.inTurn(() => this.render(id)), retry);
       })
-      .catch((error: unknown) => this.options.logger.error({ err: error, generationId: id }, 'job card could not be rendered'));
+      .catch((error: unknown) =>
+        this.options.logger.error({ err: error, generationId: id }, 'job card could not be rendered'),
+      );
     this.chains.set(id, next);
     void next.then(() => {
       if (this.chains.get(id) === next) this.chains.delete(id);
@@ -164,7 +185,7 @@ export class JobCards {
       }
       if (job.state === 'succeeded' && !job.resultPostedAt) {
         // The result is the link reply or the uploaded video, whichever an earlier claimant got to post.
-        const [reply, name] = [tagged(RESULT_EVENT, job), videoFile(job)];
+        const [reply, name] = [tagged(RESULT_EVENT, job), resultFiles(job).at(-1)?.filename];
         const result = (m: Posted) => reply(m) || Boolean(m.files?.some((f) => f.name === name));
         const posted = claim.uncertain && (await this.find(result, job, [job.cardChannelId!], job.cardTs));
         if (!posted) await this.postResult(job);
@@ -204,21 +225,22 @@ export class JobCards {
   private async postResult(job: Generation): Promise<void> {
     const { client, queue, logger, videos } = this.options;
     const thread = { channel: job.cardChannelId!, thread_ts: job.cardTs! };
-    const found = job.result?.videos ?? [];
+    const files = resultFiles(job);
     let note: string | undefined;
-    if (videos && found.length === 1) {
+    if (videos && files.length > 0) {
       const leaseMs = this.options.leaseMs ?? 30_000;
       const renew = setInterval(
         () => void queue.claimPost(job.id, this.me, leaseMs).catch(() => undefined),
         leaseMs / 3,
       );
       try {
-        const video = { url: found[0]!.url, filename: videoFile(job), comment: videoComment(job) };
-        await uploadVideo(client, { ...video, channelId: thread.channel, threadTs: thread.thread_ts }, videos);
+        for (const file of files) {
+          await uploadVideo(client, { ...file, channelId: thread.channel, threadTs: thread.thread_ts }, videos);
+        }
         return;
       } catch (error) {
         if (!(error instanceof NotUploaded)) throw error;
-        logger.warn({ err: error, generationId: job.id }, 'video not uploaded to Slack; linking it instead');
+        logger.warn({ err: error, generationId: job.id }, 'result not uploaded to Slack; linking it instead');
         note = error.message;
       } finally {
         clearInterval(renew);

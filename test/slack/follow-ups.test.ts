@@ -291,8 +291,12 @@ describe('/kling image', () => {
     expect(textOf(cardOf(id))).toContain('The images are in the thread');
     // Images have no longer or better version: the card offers a re-roll only.
     expect(buttonsOf(id).map((b) => b.text)).toEqual(['Re-roll · 0.6 cr']);
-    const thread = h.slack.messages('C0VIDEO').filter((m) => m.threadTs === cardOf(id)!.ts);
-    expect(thread.map((m) => textOf(m)).join('\n')).toMatch(/Image 1.*Image 2.*Image 3/s);
+    // Uploaded into the card's thread, one file each, so they outlive Kling's 30 days.
+    const inThread = () => h.slack.messages('C0VIDEO').filter((m) => m.threadTs === cardOf(id)!.ts);
+    const thread = await h.slack.waitFor(() => inThread().filter((m) => m.files?.length).length === 3 && inThread());
+    const names = thread.flatMap((m) => (m.files ?? []).map((f) => f.name));
+    expect(names).toEqual([1, 2, 3].map((i) => `kling-${id}-${i}.png`));
+    expect(thread.map((m) => textOf(m))).toContain(':frame_with_picture: Image 3 of 3, kept here in Slack.');
   });
 
   it('refuses what the catalog cannot price, naming why, and holds nothing', async () => {
