@@ -1,4 +1,4 @@
--- Custom SQL migration file, put your code below! ---- The ledger's write paths, each ONE statement (design §3): one round trip per reserve, commit or release.
+-- Custom SQL migration file, put your code below! ---- The ledger's write paths, each ONE statement (src/budget/README.md): one round trip per reserve, commit or release.
 -- A reservation locks its budget_periods rows in its last statements, so a hot budget's row is held for
 -- little more than the commit.
 -- Statements are separated by drizzle's breakpoint marker because the migrators run one statement at a time.

@@ -26,6 +26,7 @@ import type { SlackDeps } from './slack/deps';
 import { digestPoster } from './slack/digest-poster';
 import { AccountAlerts } from './slack/account-alerts';
 import { AcksFirst } from './slack/acks-first';
+import { SlackImages } from './slack/images';
 import { JobCards, type JobCardsOptions } from './slack/job-cards';
 import { guardPayloadShape, malformedPayloadHandler } from './slack/malformed';
 import { People } from './slack/people';
@@ -192,6 +193,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
   const cards = new JobCards({
     client: cardClient, queue: backgroundQueue, logger, creditPriceUsd: config.CREDIT_PRICE_USD, now,
     acksFirst: () => acksFirst.settled(),
+    videos: { maxMb: config.SLACK_UPLOAD_MAX_MB },
     ...overrides.cards,
   });
   const notifier = new Notifier({
@@ -254,6 +256,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
   const deps: SlackDeps = {
     config, catalog, ledger, queue, worker, digest, exporter, account, cards, notifier, admins, people,
     pending: new PendingRequests(), batchForms: new BatchForms(db), requests, metrics, logger, now, acksFirst,
+    images: new SlackImages(client, config.SLACK_BOT_TOKEN, config.SLACK_API_URL),
     ackWithinMs: overrides.ackWithinMs ?? 2_500,
   };
   registerListeners(app, deps);

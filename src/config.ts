@@ -63,6 +63,8 @@ const schema = z
         .optional(),
     ),
     SLACK_API_URL: optionalUrl,
+    /** Finished videos up to this size are uploaded into the job card's thread; larger ones are linked. */
+    SLACK_UPLOAD_MAX_MB: positiveInt(100),
     KLING_API_KEY: optionalString,
     KLING_ACCESS_KEY: optionalString,
     KLING_SECRET_KEY: optionalString,

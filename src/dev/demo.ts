@@ -53,7 +53,7 @@ const ALERTS_CHANNEL = DEFAULT_CHANNELS.find((c) => c.name === 'kling-alerts')!.
  * What manifest.yml declares that the offline workspace mirrors: the slash commands with their usage hints, for the
  * composer's suggestions, and whether the app's Messages tab is read-only.
  */
-function fromManifest(): Pick<SlackWorkspaceOptions, 'commands' | 'messagesTabReadOnly'> {
+function fromManifest(): Pick<SlackWorkspaceOptions, 'commands' | 'messagesTabReadOnly' | 'shortcuts'> {
   let text: string;
   try {
     text = readFileSync(new URL('../../manifest.yml', import.meta.url), 'utf8');
@@ -69,7 +69,10 @@ function fromManifest(): Pick<SlackWorkspaceOptions, 'commands' | 'messagesTabRe
     const current = commands.at(-1);
     if (field && current) current[field[1] === 'usage_hint' ? 'usageHint' : 'description'] = unquote(field[2]!);
   }
-  return { commands, messagesTabReadOnly: /^\s*messages_tab_read_only_enabled:\s*true\s*$/m.test(text) };
+  // Each message shortcut: its name, then its callback_id, in the shortcuts list.
+  const shortcuts = [...text.matchAll(/-\s*name:\s*(.+)\n\s+type:\s*message\n\s+callback_id:\s*(\S+)/g)]
+    .map(([, name, callbackId]) => ({ name: unquote(name!), callbackId: callbackId! }));
+  return { commands, shortcuts, messagesTabReadOnly: /^\s*messages_tab_read_only_enabled:\s*true\s*$/m.test(text) };
 }
 
 export async function startDemo(options: DemoOptions = {}): Promise<Demo> {

@@ -1,4 +1,4 @@
-// The daily digest and period close (design §6). SLACK implements DigestPoster and calls postNow / preview.
+// The daily digest and period close (ARCHITECTURE.md, digest/). SLACK implements DigestPoster and calls postNow / preview.
 export { DigestService, NoDigestChannelError, type DigestPoster, type DigestServiceOptions } from './service';
 export { dayLabel, type DigestContent } from './content';
 export { renderTrendChart, CHART_WIDTH, CHART_HEIGHT } from './chart';

@@ -55,7 +55,7 @@ export class NoDigestChannelError extends Error {
 }
 
 /**
- * The daily digest (design §6). Each workspace's digest for the previous local day is posted once after the cron
+ * The daily digest (ARCHITECTURE.md, digest/). Each workspace's digest for the previous local day is posted once after the cron
  * fires in that workspace's timezone, whichever replica gets there first (the digest_runs row is the claim), and
  * again on start if it fell due while no replica was running. Every tick also closes the periods that have ended.
  */

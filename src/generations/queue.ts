@@ -12,7 +12,7 @@ import {
   type Generation, type GenerationState, type QueuePause,
 } from './types';
 
-/** Kling keeps results for 30 days (reference §3), so an older duplicate has nothing left to offer. */
+/** Kling keeps results for 30 days, so an older duplicate has nothing left to offer. */
 const KLING_RETENTION_DAYS = 30;
 
 export interface GenerationQueueOptions {

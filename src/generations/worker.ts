@@ -68,7 +68,7 @@ function notFound(error: unknown): boolean {
 }
 
 /**
- * Takes queued jobs to Kling and back (design §4). Every step is a committed row update; a worker may die
+ * Takes queued jobs to Kling and back (ARCHITECTURE.md, generations/). Every step is a committed row update; a worker may die
  * between any two and another (or its restart) finishes the job without a second Kling task: a job is marked
  * `submitting` before the create call, and a `submitting` job is looked up by its external_task_id before
  * anything is created again. Settlement and the final state change share one transaction.
@@ -319,7 +319,7 @@ export class Worker {
     await this.checkStuck(updated);
   }
 
-  /** What the design §4 table says for a create Kling did not accept. */
+  /** What to do with a create Kling did not accept: the action kling/errors.ts gives its code. */
   private async createFailed(job: Generation, error: unknown): Promise<void> {
     const action = error instanceof KlingError ? error.action : 'retry';
     const { code, message } = reasonOf(error);

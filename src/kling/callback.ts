@@ -3,7 +3,7 @@ import { KlingCallbackError } from './errors';
 import { envelopeSchema, taskDataSchema, toKlingTask, type KlingTask } from './schema';
 import { standardTaskSchema, standardToKlingTask } from './standard';
 
-/** Kling's webhook signature is the Standard Webhooks scheme (reference §3.4): reject anything older or newer than 5 minutes. */
+/** Kling's webhook signature is the Standard Webhooks scheme: reject anything older or newer than 5 minutes. */
 export const WEBHOOK_TOLERANCE_SEC = 5 * 60;
 
 function webhookKey(secret: string): Buffer {

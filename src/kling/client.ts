@@ -7,7 +7,7 @@ import { KlingApiError, KlingError, KlingTimeoutError, KlingTransportError } fro
 import { accountCostsSchema, billingPackageSchema, envelopeSchema, taskDataSchema, toKlingTask, type KlingTask } from './schema';
 import { standardCreateBody, standardQueryPath, standardTaskSchema, standardToKlingTask } from './standard';
 
-/** Legacy (model_name in the body) paths, reference §2.15. */
+/** Legacy (model_name in the body) paths. */
 export const ENDPOINT_PATHS: Readonly<Record<LegacyEndpoint, string>> = {
   text2video: '/v1/videos/text2video',
   image2video: '/v1/videos/image2video',
@@ -118,7 +118,7 @@ export class KlingClient {
     );
   }
 
-  /** Resource packs (reference §5.1). Kling's remaining figure lags by up to 12 hours and wants QPS ≤ 1. */
+  /** Resource packs. Kling's remaining figure lags by up to 12 hours and wants QPS ≤ 1. */
   async accountCosts(range?: { startTime: number; endTime: number }): Promise<ResourcePack[]> {
     const endTime = range?.endTime ?? this.nowMs();
     const startTime = range?.startTime ?? endTime - 365 * 24 * 3600 * 1000;
@@ -138,7 +138,7 @@ export class KlingClient {
     });
   }
 
-  /** Every unit deduction in [startTime, endTime] (reference §5.2), all pages. */
+  /** Every unit deduction in [startTime, endTime] , all pages. */
   async billingPackage(range: { startTime: number; endTime: number }): Promise<PackDeduction[]> {
     const out: PackDeduction[] = [];
     let cursor: string | undefined;

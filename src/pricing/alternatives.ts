@@ -2,7 +2,7 @@ import type { CatalogData } from './schema';
 import type { Configuration } from './types';
 
 /**
- * The knobs a person can turn one at a time to pay less (reference §6.7): another mode, a shorter clip,
+ * The knobs a person can turn one at a time to pay less: another mode, a shorter clip,
  * no voice control, no audio, a turbo model, a lower resolution, one image. Whether each is supported
  * and cheaper is for the catalog to decide by pricing it.
  */

@@ -30,7 +30,7 @@ function readCatalogFile(file: string): PriceCatalog {
   return new PriceCatalog(parseCatalogFile(json, file));
 }
 
-/** The official price list shipped with the bot (reference/kling-api.md §6), validated like any PRICING_FILE. */
+/** The official price list shipped with the bot (Kling's official 2026 list), validated like any PRICING_FILE. */
 export const builtInCatalog: PriceCatalog = readCatalogFile(fileURLToPath(new URL('./catalog.json', import.meta.url)));
 
 /** PRICING_FILE replaces the built-in catalog entirely; without one the built-in catalog is used. */

@@ -2,7 +2,7 @@ import { PricingError } from './errors';
 import type { CatalogData } from './schema';
 import { isStandardEndpoint, type Configuration, type KlingEndpoint, type Mode, type PricedRequest } from './types';
 
-/** Kling's limit on prompt and negative_prompt (reference §2.1), in characters as promptLength counts them. */
+/** Kling's limit on prompt and negative_prompt, in characters as promptLength counts them. */
 export const MAX_PROMPT_CHARS = 2500;
 
 /** Characters as Kling counts them: code points, so an emoji is one. The one count the bot and the simulator use. */

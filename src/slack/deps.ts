@@ -15,6 +15,7 @@ import type { AcksFirst } from './acks-first';
 import type { BatchForms } from './batch-forms';
 import type { Admins } from './admins';
 import type { People } from './people';
+import type { SlackImages } from './images';
 import type { Message } from './blocks/kit';
 import type { Command } from './commands/parse';
 import type { JobCards } from './job-cards';
@@ -37,6 +38,8 @@ export interface SlackDeps {
   admins: Admins;
   people: People;
   pending: PendingRequests;
+  /** Images people keep in Slack, fetched with the bot's token for image-to-video. */
+  images: SlackImages;
   /** Which channel each open /kling batch form belongs to. */
   batchForms: BatchForms;
   /** The use cases: what a person asks for, free of Slack. */

@@ -5,7 +5,7 @@ import { builtInCatalog, type KlingEndpoint } from '../../src/pricing';
 type Row = { models: string[]; mode?: string; sound?: boolean; voice?: boolean; video?: boolean; seconds: Record<string, string> };
 
 /**
- * reference/kling-api.md §6.4, row by row (5 s and 10 s columns), plus kling-v3 at 3 and 15 s (rate × seconds),
+ * Kling's per-clip price table (2026), row by row (5 s and 10 s columns), plus kling-v3 at 3 and 15 s (rate × seconds),
  * and the 2026 per-second table for kling-v3-omni and kling-video-o1 (with and without a reference video)
  * and kling-3.0-turbo (always with audio: 720p = std, 1080p = pro).
  */
@@ -68,7 +68,7 @@ function body(c: (typeof cases)[number]): Record<string, unknown> {
   };
 }
 
-describe('per-clip prices of reference §6.4', () => {
+describe("Kling's per-clip prices", () => {
   it.each(cases.map((c) => [`${c.endpoint} ${c.model} ${c.mode ?? '(no mode)'}${c.sound ? ' audio' : ''}${c.voice ? ' voice' : ''} ${c.seconds} s = ${c.credits}`, c] as const))(
     '%s',
     (_, c) => {

@@ -5,7 +5,7 @@ import { header } from './form';
 import { bar, creditCount, credits as creditsWithUsd, PERIOD_ADJECTIVE } from './format';
 import { context, divider, message, section, type Block, type Message } from './kit';
 
-/** The daily digest as a message (design §6): what the digest service hands over, in Slack's words. */
+/** The daily digest as a message: what the digest service hands over, in Slack's words. */
 
 const SPARKS = '▁▂▃▄▅▆▇█';
 

@@ -33,10 +33,12 @@ function option(choice: Choice) {
 
 /** An input block whose block_id and element action_id are both `id`, so a submission reads values[id][id]. */
 export function input(
-  id: string, label: string, element: InputBlockElement, options: { optional?: boolean; hint?: string } = {},
+  id: string, label: string, element: InputBlockElement, options: { optional?: boolean; hint?: string; dispatch?: boolean } = {},
 ): InputBlock {
   return {
     type: 'input',
+    // A change is sent to the app at once (the animate modal re-prices as the person chooses).
+    ...(options.dispatch ? { dispatch_action: true } : {}),
     block_id: id,
     label: plain(label, VIEW_LIMITS.label),
     element: { ...element, action_id: id },

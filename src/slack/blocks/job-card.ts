@@ -49,8 +49,14 @@ export function jobCard(job: Generation, options: CardOptions): Message {
   return message(`${STATE_LABEL[job.state].replace(/^:[a-z_]+: /, '')}: ${summary}`, blocks);
 }
 
-/** The thread reply under a finished card: the video (or image) links. */
-export function resultReply(job: Generation): Message {
+/** The words beside a video uploaded into the card's thread. */
+export function videoComment(job: Generation): string {
+  const duration = job.result?.videos[0]?.duration;
+  return `:movie_camera: Your video${duration ? ` (${escape(duration)} s)` : ''}, kept here in Slack.`;
+}
+
+/** The thread reply under a finished card: the video (or image) links, and why the video was not uploaded. */
+export function resultReply(job: Generation, notUploaded?: string): Message {
   const videos = job.result?.videos ?? [];
   const images = job.result?.images ?? [];
   const links = [
@@ -58,7 +64,8 @@ export function resultReply(job: Generation): Message {
     ...images.map((img, i) => `<${linkTarget(img.url)}|Image ${i + 1}>`),
   ];
   const text = links.length ? `:movie_camera: ${links.join(' · ')}\nKling keeps the file for 30 days; download it to keep it.` : 'Kling reported success but returned no file.';
-  return message(links.length ? 'Your video is ready' : 'No file returned', [section(text)]);
+  const why = notUploaded ? `\nNot uploaded to Slack: ${escape(notUploaded)}.` : '';
+  return message(links.length ? 'Your video is ready' : 'No file returned', [section(text + why)]);
 }
 
 /** A URL inside `<url|label>` must not carry the characters that end the link. */

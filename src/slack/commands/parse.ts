@@ -8,14 +8,14 @@ import { isLocalDate, type LocalDate, type ReportPeriod } from '../../budget/per
 import { readCredits, readThresholds } from './amounts';
 
 /**
- * The `/kling` grammar (design §5). Text arrives in Slack's escaped wire form; flags may come in any
+ * The `/kling` grammar (`/kling help` and the README list it). Text arrives in Slack's escaped wire form; flags may come in any
  * order, values may be quoted ("…" or “…”), and a phone's em dash (—mode) counts as `--mode`.
  * Parsing knows no prices: checking a request against the catalog is `request.ts`.
  */
 
 export const USAGE = {
   generate:
-    '/kling generate <prompt> [--model M] [--mode std|pro|4k] [--duration N] [--audio] [--aspect 16:9|9:16|1:1] [--negative "..."] [--image URL] [--video URL] [--multishot] [--draft]',
+    '/kling generate <prompt> [--model M] [--mode std|pro|4k] [--duration N] [--audio] [--aspect 16:9|9:16|1:1] [--negative "..."] [--image URL or Slack file link] [--video URL] [--multishot] [--draft]',
   estimate: '/kling estimate [prompt] [the same flags as generate]',
   batch: '/kling batch',
   budget: '/kling budget',

@@ -1,7 +1,7 @@
 import { PricingError, type PriceCatalog, type PricedRequest, type Quote } from '../../pricing';
 import { UsageError, type GenerateFlags } from './parse';
 
-/** A parsed generate/estimate as the Kling request body the catalog prices (design §5 defaults). */
+/** A parsed generate/estimate as the Kling request body the catalog prices (defaults: DEFAULT_MODEL, std, 5 s, no audio). */
 export function toPricedRequest(prompt: string, flags: GenerateFlags, defaultModel: string): PricedRequest {
   if (flags.image && flags.aspect) throw new UsageError('`--aspect` does not go with `--image`: the video takes the shape of the image.', 'generate');
   const body: Record<string, unknown> = { model_name: flags.model ?? defaultModel };

@@ -21,7 +21,7 @@ const QUEUED = ':white_check_mark: Queued. The job card is in the channel.';
  * Prices the request a command or button carries and asks for the video; the answer as a message, none when
  * the job was queued (its card says so in the channel).
  */
-async function requestVideo(
+export async function requestVideo(
   request: PendingRequest,
   scope: RequestScope,
   deps: SlackDeps,
@@ -30,7 +30,10 @@ async function requestVideo(
   const command = parseCommand(request.text);
   if (command.kind !== 'generate')
     throw new UsageError('This button belongs to a /kling generate command.', 'generate');
-  const quote = quoteRequest(deps.catalog, command.prompt, command.flags, deps.config.DEFAULT_MODEL);
+  // An image kept in Slack goes to Kling as its bytes, checked first; a public URL goes as it is.
+  const image = command.flags.image && (await deps.images.forKling(command.flags.image));
+  const flags = { ...command.flags, ...(image && { image }) };
+  const quote = quoteRequest(deps.catalog, command.prompt, flags, deps.config.DEFAULT_MODEL);
   const claim = claimKey ? { key: claimKey } : undefined;
   const outcome = await deps.requests.video(
     scope,

@@ -747,9 +747,13 @@ function renderMessage(m, previous, opts) {
       const figure = el('a', { class: 'file-image', href: f.url, target: '_blank', rel: 'noopener', title: f.title });
       figure.append(el('img', { src: f.url, alt: f.title }));
       body.append(figure);
+    } else if (/^video\//.test(f.mimetype ?? '')) {
+      // An uploaded video plays inline, as in Slack.
+      body.append(el('video', { class: 'file-video', src: f.url, controls: '', preload: 'metadata', title: f.title }));
     } else body.append(fileChip(f));
   }
   for (const link of videoLinks(m)) body.append(videoCard(link));
+  if (!m.ephemeralTo && snap().shortcuts.length) node.append(shortcutMenu(m));
   if (opts.replies) {
     const button = el('button', { class: 'replies', onclick: () => openThread(m.ts) });
     const people = [...new Set(opts.replies.map((r) => r.user))].slice(0, 3);
@@ -759,6 +763,21 @@ function renderMessage(m, previous, opts) {
   }
   node.append(body);
   return node;
+}
+
+/**
+ * The message's "More actions" menu: the app's message shortcuts, as Slack lists them.
+ * @param {Message} m
+ */
+function shortcutMenu(m) {
+  const holder = el('div', { class: 'more-actions' });
+  const menu = el('div', { class: 'more-menu', hidden: true });
+  for (const s of snap().shortcuts) {
+    const send = () => post('/ui/shortcut', { channel: m.channel, ts: m.ts, callbackId: s.callbackId });
+    menu.append(el('button', { type: 'button', 'data-callback-id': s.callbackId, onclick: () => { menu.hidden = true; send(); } }, escapeHtml(s.name)));
+  }
+  holder.append(el('button', { type: 'button', class: 'more', title: 'More actions', onclick: () => (menu.hidden = !menu.hidden) }, '⋯'), menu);
+  return holder;
 }
 
 /** @param {{ url: string; label: string }} link */
@@ -790,9 +809,12 @@ function videoLinks(m) {
  * @param {ListOptions} opts
  */
 function renderList(container, list, key, opts) {
-  if (app.renderedKeys[key] === JSON.stringify(list) + app.userId) return;
+  // A reply to an unchanged message changes its reply count: that is a change to render too.
+  const { repliesOf } = opts;
+  const shown = JSON.stringify(repliesOf ? list.map((m) => [m, repliesOf(m)?.length]) : list) + app.userId;
+  if (app.renderedKeys[key] === shown) return;
   const firstRender = app.renderedKeys[key] === undefined;
-  app.renderedKeys[key] = JSON.stringify(list) + app.userId;
+  app.renderedKeys[key] = shown;
   const atBottom = container.scrollHeight - container.scrollTop - container.clientHeight < 80;
   const scrollTop = container.scrollTop;
   container.innerHTML = '';
@@ -1029,6 +1051,18 @@ $input('#composer-input').addEventListener('keydown', (event) => {
 });
 $('#composer').addEventListener('submit', (event) => { event.preventDefault(); $('#command-suggestions').hidden = true; sendFrom($input('#composer-input')); });
 $('#thread-composer').addEventListener('submit', (event) => { event.preventDefault(); sendFrom($input('#thread-input'), app.threadTs); });
+// An attached image is posted as the person's own message, as Slack does with a file.
+$input('#composer-file').addEventListener('change', async () => {
+  const picker = $input('#composer-file');
+  const file = picker.files?.[0];
+  if (!file) return;
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  await post('/ui/file', { channel: currentChannelId(), filename: file.name, data: btoa(binary) });
+  picker.value = '';
+  await refresh();
+});
 $input('#composer-input').addEventListener('keydown', (event) => {
   // Up/down walk through the commands typed before, like a shell.
   if (event.key !== 'ArrowUp' && event.key !== 'ArrowDown') return;

@@ -114,6 +114,8 @@ export interface Snapshot {
   people: string[];
   botUserId: string;
   commands: { command: string; description?: string; usageHint?: string }[];
+  /** The app's message shortcuts, in each message's menu. */
+  shortcuts: { name: string; callbackId: string }[];
   messagesTabReadOnly: boolean;
   conversations: Conversation[];
   messages: Record<string, Message[]>;
