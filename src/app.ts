@@ -129,6 +129,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
       baseUrl: config.KLING_API_BASE_URL,
       auth: klingAuth(config),
       logger,
+      now: () => now().getTime(),
       callbackUrl: config.PUBLIC_URL ? new URL('/kling/callback', config.PUBLIC_URL).toString() : undefined,
     });
   const queue = new GenerationQueue(db, ledger, { maxQueuedPerUser: config.MAX_QUEUED_PER_USER, now });
@@ -145,7 +146,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
   const metrics = createMetrics(background.db);
 
   const clientOptions: WebClientOptions = { ...WEB_API, ...(config.SLACK_API_URL ? { slackApiUrl: config.SLACK_API_URL } : {}) };
-  const customRoutes = httpRoutes({ database, metrics, wake: (id, status) => worker.wake(id, status), webhookSecret: config.KLING_WEBHOOK_SECRET, logger });
+  const customRoutes = httpRoutes({ database, metrics, wake: (id, status) => worker.wake(id, status), webhookSecret: config.KLING_WEBHOOK_SECRET, logger, now });
   // Stamped when the receiver has read the request, so ack latency covers our whole handling.
   const customPropertiesExtractor = () => ({ receivedAt: performance.now() });
   const socketMode = config.SLACK_APP_TOKEN
@@ -244,7 +245,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
   });
 
   const requests = new Requests({
-    ledger, queue, workspaces, approvals: new ApprovalRequests(db), db,
+    ledger, queue, workspaces, approvals: new ApprovalRequests(db, now), db,
     // Cards go up and the worker wakes once the acks in flight are out (a card has no deadline; an ack has 3 s).
     onQueued: (jobIds) => {
       for (const id of jobIds) void cards.sync(id);

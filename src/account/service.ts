@@ -3,12 +3,11 @@ import { systemClock, type Clock } from '../clock';
 import type { Db } from '../db';
 import type { KlingClient } from '../kling';
 import type { Logger } from '../log';
-import type { Millicredits } from '../money/credits';
+import { creditsToMc, mc, subMc, sumMc, type Millicredits } from '../money/credits';
 import * as store from './store';
 import type { AccountAlert, AccountSettings, AccountStatus, PackView } from './types';
 
 const DAY_MS = 24 * 3600 * 1000;
-const toMc = (units: number) => Math.round(units * 1000);
 const SETTLING_MS = 3600 * 1000;
 
 export interface KlingAccountOptions {
@@ -82,7 +81,7 @@ export class KlingAccount {
     const paceFrom = new Date(now.getTime() - paceDays * DAY_MS);
     const readAt = row?.readAt ? new Date(row.readAt) : null;
     const [since, recent] = await Promise.all([
-      readAt ? this.ledger.committedBetween(readAt, now) : { mc: 0 },
+      readAt ? this.ledger.committedBetween(readAt, now) : { mc: mc(0) },
       this.ledger.committedBetween(paceFrom, now),
     ]);
     // Spending only counts from the first commit, and over at least a day, so a new bot's first job is no pace.
@@ -98,20 +97,20 @@ export class KlingAccount {
           id: p.id,
           name: p.name,
           status: p.status,
-          totalMc: toMc(p.total),
-          readMc: toMc(p.remaining),
-          remainingMc: toMc(p.remaining),
+          totalMc: creditsToMc(p.total),
+          readMc: creditsToMc(p.remaining),
+          remainingMc: creditsToMc(p.remaining),
           expiresAt: new Date(p.expiresAt),
         }),
       )
       .sort((a, b) => a.expiresAt.getTime() - b.expiresAt.getTime());
     for (const pack of packs) {
       if (!isOnline(pack, now)) continue;
-      const taken = Math.min(owed, pack.remainingMc);
-      pack.remainingMc -= taken;
-      owed -= taken;
+      const taken = mc(Math.min(owed, pack.remainingMc));
+      pack.remainingMc = subMc(pack.remainingMc, taken);
+      owed = subMc(owed, taken);
     }
-    const remainingMc = packs.filter((p) => isOnline(p, now)).reduce((sum, p) => sum + p.remainingMc, 0);
+    const remainingMc = sumMc(packs.filter((p) => isOnline(p, now)).map((p) => p.remainingMc));
     const runsOutAt = paceMcPerDay > 0 ? new Date(now.getTime() + (remainingMc / paceMcPerDay) * DAY_MS) : null;
     return { readAt, packs, committedSinceMc: since.mc, remainingMc, paceMcPerDay, runsOutAt, settings };
   }
@@ -169,8 +168,8 @@ export class KlingAccount {
       startTime: endTime - (this.options.reconcileWindowMs ?? 2 * DAY_MS),
       endTime,
     });
-    const charged = new Map<string, number>();
-    for (const d of deductions) charged.set(d.taskId, (charged.get(d.taskId) ?? 0) + toMc(d.units));
+    const charged = new Map<string, Millicredits>();
+    for (const d of deductions) charged.set(d.taskId, mc((charged.get(d.taskId) ?? 0) + creditsToMc(d.units)));
     const known = new Map((await store.settledTasks(this.db, [...charged.keys()])).map((t) => [t.taskId, t.actualMc]));
     const alerts: AccountAlert[] = [];
     for (const [taskId, chargedMc] of charged) {
@@ -204,6 +203,6 @@ function settingsOf(row: store.AccountRow | undefined, options: KlingAccountOpti
     runoutDays: row?.runoutDays ?? options.runoutDays ?? 3,
     expiryDays: row?.expiryDays ?? options.expiryDays ?? 7,
     // A row not written yet has the column's default: alert on any difference.
-    reconcileToleranceMc: row ? row.reconcileToleranceMc : 0,
+    reconcileToleranceMc: row ? row.reconcileToleranceMc : mc(0),
   };
 }

@@ -1,5 +1,6 @@
 // The account's SQL layer: its own tables, and the settled generations a reconciliation compares with.
 import { rows, sql, type Db } from '../db';
+import type { Millicredits } from '../money/credits';
 
 const ID = 'kling';
 const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
@@ -18,7 +19,7 @@ export interface AccountRow {
   packs: StoredPack[] | string | null;
   runoutDays: number | null;
   expiryDays: number | null;
-  reconcileToleranceMc: number | null;
+  reconcileToleranceMc: Millicredits | null;
 }
 
 export async function account(db: Db): Promise<AccountRow | undefined> {
@@ -83,7 +84,7 @@ export async function claimReconciliation(db: Db, day: string): Promise<boolean>
 }
 
 /** What the ledger committed for these Kling tasks (a task the bot never settled is absent). */
-export function settledTasks(db: Db, taskIds: string[]): Promise<{ taskId: string; actualMc: number | null }[]> {
+export function settledTasks(db: Db, taskIds: string[]): Promise<{ taskId: string; actualMc: Millicredits | null }[]> {
   if (!taskIds.length) return Promise.resolve([]);
   return rows(
     db,

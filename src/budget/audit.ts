@@ -1,5 +1,5 @@
 import { rows, sql, type Db } from '../db';
-import type { Millicredits } from '../money/credits';
+import { mc, type Millicredits } from '../money/credits';
 import type { BudgetPeriodKind, BudgetTarget } from './types';
 
 /**
@@ -54,12 +54,12 @@ export async function auditTrail(
       change: r.kind === 'limit'
         ? {
             kind: 'limit',
-            fromMc: limitChange ? Number(limitChange[1]) : null,
-            toMc: limitChange ? Number(limitChange[2]) : null,
+            fromMc: limitChange ? mc(limitChange[1]!) : null,
+            toMc: limitChange ? mc(limitChange[2]!) : null,
             hardness: (limitChange?.[3] as 'now hard' | 'now soft' | undefined) ?? null,
             text: memo,
           }
-        : { kind: 'adjust', amountMc: Number(r.amount_mc), why: memo },
+        : { kind: 'adjust', amountMc: mc(r.amount_mc as string | number), why: memo },
     };
   });
   return { entries, total: Number(found[0]?.total ?? 0) };

@@ -1,4 +1,4 @@
-import type { Millicredits } from '../money/credits';
+import { mc, type Millicredits } from '../money/credits';
 
 /**
  * Where a budget's period is heading at its recent pace. The pace is the charge (committed + held) of the
@@ -60,7 +60,7 @@ export function forecast(input: PaceInput): Forecast {
   if (elapsed < length * MIN_ELAPSED || chargedMc < limitMc * MIN_CHARGED) return { kind: 'too-early' };
   const rate = pace(input);
   const left = Math.max(0, periodEnd.getTime() - now.getTime());
-  const projectedMc = Math.round(chargedMc + rate * left);
+  const projectedMc = mc(Math.round(chargedMc + rate * left));
   if (projectedMc <= limitMc) return { kind: 'ends-at', projectedMc };
   return { kind: 'runs-out', at: new Date(now.getTime() + (limitMc - chargedMc) / rate), projectedMc };
 }

@@ -1,6 +1,6 @@
 import type { SQL } from 'drizzle-orm';
 import { rows, sql, type Db } from '../db/index';
-import type { Millicredits } from '../money/credits';
+import { mc, type Millicredits } from '../money/credits';
 
 /**
  * The export's reads of the ledger. A job is a hold of the ledger (one per generation), in the period its hold
@@ -54,6 +54,7 @@ export interface GroupRow {
 
 const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
 const n = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
+const amount = (v: unknown): Millicredits => mc(n(v));
 
 const CHARGED = sql`case h.status when 'committed' then h.actual_mc when 'open' then h.amount_mc else 0 end`;
 const MODEL = sql`coalesce(g.request->>'model_name', g.endpoint)`;
@@ -114,8 +115,8 @@ export async function jobPage(
     duration: (r.duration as string | null) ?? null,
     audio: Boolean(r.audio),
     description: (r.description as string | null) ?? null,
-    estimateMc: n(r.amount_mc),
-    chargedMc: n(r.charged_mc),
+    estimateMc: amount(r.amount_mc),
+    chargedMc: amount(r.charged_mc),
     // A hold with no generation (written by the ledger alone) shows the hold's own status.
     state: (r.state as string | null) ?? String(r.hold_status),
     klingTaskId: (r.kling_task_id as string | null) ?? null,
@@ -132,6 +133,6 @@ export async function groups(db: Db, audience: Audience, span: Span, by: Groupin
     group by 1
     order by 1 nulls first`);
   return result.map((r) => ({
-    key: (r.key as string | null) ?? null, jobs: n(r.jobs), estimateMc: n(r.estimate_mc), chargedMc: n(r.charged_mc),
+    key: (r.key as string | null) ?? null, jobs: n(r.jobs), estimateMc: amount(r.estimate_mc), chargedMc: amount(r.charged_mc),
   }));
 }

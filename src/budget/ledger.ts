@@ -1,7 +1,7 @@
 import { systemClock } from '../clock';
 import type { Db } from '../db';
 import { GroupCommit, transactionPerGroup } from '../db/group-commit';
-import type { Millicredits } from '../money/credits';
+import { mc, type Millicredits } from '../money/credits';
 import { forecast, paceWindowStart, type Forecast, type PaceInput } from './forecast';
 import { isTimezone } from './periods';
 import { LedgerReports } from './reports';
@@ -44,7 +44,7 @@ export class Ledger {
     this.reports = new LedgerReports(db);
     this.now = options.now ?? systemClock;
     this.defaultTimezone = options.defaultTimezone ?? 'UTC';
-    this.defaultDailyLimitMc = options.defaultDailyLimitMc ?? 100_000;
+    this.defaultDailyLimitMc = options.defaultDailyLimitMc ?? mc(100_000);
     this.defaultConfirmThresholdMc = options.defaultConfirmThresholdMc ?? null;
     if (!isTimezone(this.defaultTimezone)) throw new LedgerError(`"${this.defaultTimezone}" is not an IANA time zone`);
   }
@@ -221,13 +221,13 @@ export class Ledger {
 
   /** One query for the pace of every period given; returns each one's first charge and recent charge. */
   private async paces(usages: Usage[], at: Date, tx?: Db): Promise<(u: Usage) => Pick<PaceInput, 'recentMc' | 'firstChargeAt'>> {
-    if (!usages.length) return () => ({ recentMc: 0 });
+    if (!usages.length) return () => ({ recentMc: mc(0) });
     const periods = usages.map((u) => ({ budgetId: u.budget.id, periodStart: u.periodStart, since: paceWindowStart(u, at) }));
     const rows = await store.paces(tx ?? this.db, periods);
     const byPeriod = new Map(rows.map((r) => [key(Number(r.budgetId), new Date(r.periodStart)), r]));
     return (u) => {
       const row = byPeriod.get(key(u.budget.id, u.periodStart));
-      const recentMc = Number(row?.recentMc ?? 0);
+      const recentMc = mc(row?.recentMc ?? 0);
       return row?.firstChargeAt ? { recentMc, firstChargeAt: new Date(row.firstChargeAt) } : { recentMc };
     };
   }
@@ -240,7 +240,7 @@ export class Ledger {
     return (await store.spikeCandidates(tx ?? this.db, at, defaults)).map((r) => ({
       teamId: r.teamId, subject: { kind: r.kind, id: r.subjectId }, day: r.day,
       dayStart: new Date(r.dayStart), dayEnd: new Date(r.dayEnd),
-      todayMc: Number(r.todayMc), medianMc: Number(r.medianMc), factor: Number(r.factor),
+      todayMc: mc(r.todayMc), medianMc: mc(r.medianMc), factor: Number(r.factor),
     }));
   }
 
@@ -266,7 +266,7 @@ export class Ledger {
       return {
         teamId: r.teamId, subject: { kind: r.kind, id: r.subjectId }, day: r.day,
         dayStart: new Date(detail.dayStart), dayEnd: new Date(detail.dayEnd),
-        todayMc: Number(r.todayMc), medianMc: Number(r.medianMc), factor: Number(detail.factor),
+        todayMc: mc(r.todayMc), medianMc: mc(r.medianMc), factor: Number(detail.factor),
         drivers: { mix: detail.mix, reruns: detail.reruns },
       };
     });
@@ -351,7 +351,7 @@ function checkHoldId(holdId: string): void {
 function toBudgetRef(row: store.BudgetRow, teamId: string): BudgetRef {
   return {
     id: Number(row.id), teamId: row.teamId ?? teamId, scope: row.scope, scopeId: row.scopeId, period: row.period,
-    limitMc: Number(row.limitMc), hard: row.hard, thresholds: store.json<number[]>(row.thresholds).map(Number),
+    limitMc: mc(row.limitMc), hard: row.hard, thresholds: store.json<number[]>(row.thresholds).map(Number),
   };
 }
 
@@ -360,12 +360,12 @@ function key(budgetId: number, periodStart: Date): string {
 }
 
 function toEvent(row: store.EventRow, budget: BudgetRef): LedgerEvent {
-  const common = { budget, periodStart: new Date(row.periodStart), chargedMc: Number(row.chargedMc), limitMc: Number(row.limitMc), triggeredBy: row.triggeredBy };
+  const common = { budget, periodStart: new Date(row.periodStart), chargedMc: mc(row.chargedMc), limitMc: mc(row.limitMc), triggeredBy: row.triggeredBy };
   if (row.kind === 'forecast') {
     const detail = store.json<store.ForecastDetail>(row.detail);
     return {
-      kind: 'forecast', ...common, runsOutAt: new Date(detail.runsOutAt), projectedMc: Number(detail.projectedMc),
-      spenders: detail.spenders.map((s) => ({ userId: s.userId, chargedMc: Number(s.chargedMc) })),
+      kind: 'forecast', ...common, runsOutAt: new Date(detail.runsOutAt), projectedMc: mc(detail.projectedMc),
+      spenders: detail.spenders.map((s) => ({ userId: s.userId, chargedMc: mc(s.chargedMc) })),
     };
   }
   if (row.kind === 'threshold') return { kind: 'threshold', threshold: Number(row.threshold), ...common };
@@ -376,17 +376,17 @@ function toEvent(row: store.EventRow, budget: BudgetRef): LedgerEvent {
 }
 
 function toUsage(row: store.UsageRow): Usage {
-  const limitMc = Number(row.limitWithAllowanceMc);
-  const chargedMc = Number(row.chargedMc);
-  const heldMc = Number(row.heldMc);
+  const limitMc = mc(row.limitWithAllowanceMc);
+  const chargedMc = mc(row.chargedMc);
+  const heldMc = mc(row.heldMc);
   return {
     budget: toBudgetRef(row, row.teamId),
     periodStart: new Date(row.periodStart),
     periodEnd: new Date(row.periodEnd),
-    committedMc: chargedMc - heldMc,
+    committedMc: mc(chargedMc - heldMc),
     heldMc,
     chargedMc,
-    remainingMc: Math.max(0, limitMc - chargedMc),
+    remainingMc: mc(Math.max(0, limitMc - chargedMc)),
     limitMc,
     percent: limitMc > 0 ? Math.round((chargedMc * 1000) / limitMc) / 10 : chargedMc > 0 ? 100 : 0,
   };
@@ -403,7 +403,7 @@ function applies(budget: BudgetRef, request: ReserveRequest): boolean {
  */
 function refusalOf(budgets: store.ReservedBudget[], refusedId: number, batch: ReserveRequest[], refs: Map<number, BudgetRef>): Refusal {
   const hard = budgets.filter((b) => b.periodHard);
-  const room = (b: store.ReservedBudget) => Math.max(0, Number(b.periodLimitMc) - Number(b.chargedMc));
+  const room = (b: store.ReservedBudget) => mc(Math.max(0, Number(b.periodLimitMc) - Number(b.chargedMc)));
   const shortfall = (b: store.ReservedBudget) => Number(b.needMc) - room(b);
   const specificity = { user: 0, channel: 1, workspace: 2 };
   const refusing = hard
@@ -424,7 +424,7 @@ function refusalOf(budgets: store.ReservedBudget[], refusedId: number, batch: Re
     periodStart: new Date(named.periodStart),
     periodEnd: new Date(named.periodEnd),
     remainingMc: room(named),
-    neededMc: Number(named.needMc),
+    neededMc: mc(named.needMc),
   };
   const alternative = fitting && batch[0]!.alternatives!.find((a) => a.label === fitting);
   if (alternative) refusal.fittingAlternative = { label: alternative.label, amountMc: alternative.amountMc };

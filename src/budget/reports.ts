@@ -1,5 +1,5 @@
 import { rows, sql, type Db } from '../db';
-import type { Millicredits } from '../money/credits';
+import { mc, type Millicredits } from '../money/credits';
 import type { BudgetPeriodKind } from './types';
 
 /**
@@ -60,6 +60,7 @@ export interface PeriodStarts {
 
 const TOP = 10;
 const n = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
+const amount = (v: unknown): Millicredits => mc(n(v));
 const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
 
 export class LedgerReports {
@@ -104,9 +105,9 @@ export class LedgerReports {
       budgetId: n(r.id),
       period: r.period as BudgetPeriodKind,
       hard: Boolean(r.hard),
-      limitMc: n(r.limit_mc),
-      committedMc: n(r.committed_mc),
-      heldMc: n(r.held_mc),
+      limitMc: amount(r.limit_mc),
+      committedMc: amount(r.committed_mc),
+      heldMc: amount(r.held_mc),
       closed: Boolean(r.closed),
     }));
   }
@@ -122,11 +123,11 @@ export class LedgerReports {
       from holds h
       where h.team_id = ${teamId} and h.created_at >= ${ts(day.start)} and h.created_at < ${ts(day.end)}`);
     return {
-      committedMc: n(r!.committed_mc),
+      committedMc: amount(r!.committed_mc),
       committedCount: n(r!.committed_count),
-      refundedMc: n(r!.refunded_mc),
+      refundedMc: amount(r!.refunded_mc),
       refundedCount: n(r!.refunded_count),
-      heldMc: n(r!.held_mc),
+      heldMc: amount(r!.held_mc),
       heldCount: n(r!.held_count),
     };
   }
@@ -153,9 +154,9 @@ export class LedgerReports {
     return result.map((r) => ({
       userId: n(r.slot) > TOP ? null : String(r.user_id),
       people: n(r.people),
-      committedMc: n(r.committed_mc),
-      heldMc: n(r.held_mc),
-      refundedMc: n(r.refunded_mc),
+      committedMc: amount(r.committed_mc),
+      heldMc: amount(r.held_mc),
+      refundedMc: amount(r.refunded_mc),
       videos: n(r.videos),
     }));
   }
@@ -172,7 +173,7 @@ export class LedgerReports {
         from holds where team_id = ${teamId} and created_at >= d.start_at and created_at < d.end_at
       ) t
       order by d.start_at`);
-    return result.map((r) => ({ date: String(r.date), committedMc: n(r.committed_mc), refundedMc: n(r.refunded_mc) }));
+    return result.map((r) => ({ date: String(r.date), committedMc: amount(r.committed_mc), refundedMc: amount(r.refunded_mc) }));
   }
 
   /** Credits held by open holds and committed, over every workspace (for /metrics). */
@@ -181,7 +182,7 @@ export class LedgerReports {
       select sum(amount_mc) filter (where status = 'open')::int8 as held,
              sum(actual_mc) filter (where status = 'committed')::int8 as committed
       from holds`);
-    return { heldMc: n(row?.held), committedMc: n(row?.committed) };
+    return { heldMc: amount(row?.held), committedMc: amount(row?.committed) };
   }
 
   /** The holds still open, by id: the worker's recovery looks among them for jobs that ended unsettled. */

@@ -1,7 +1,7 @@
 // The ledger's SQL layer. Write paths are the plpgsql functions of src/budget/sql/10_ledger.sql (one
 // statement, one round trip each); the rest are plain queries.
 import { rows, sql, type Db } from '../db';
-import type { Millicredits } from '../money/credits';
+import { mc, type Millicredits } from '../money/credits';
 import { LedgerError, type BudgetInput, type BudgetPeriodKind, type BudgetScope, type RequestScope, type WorkspaceSettings } from './types';
 
 /** A budget as the SQL functions and queries below return it (camelCase json or aliased columns). */
@@ -47,7 +47,7 @@ export interface ForecastDetail {
 }
 
 export type ReserveOutcome =
-  | { ok: true; holds: { id: string; amountMc: number; generationId: string | null }[]; budgets: ReservedBudget[]; events: EventRow[] }
+  | { ok: true; holds: { id: string; amountMc: Millicredits; generationId: string | null }[]; budgets: ReservedBudget[]; events: EventRow[] }
   | { ok: false; refusedBudgetId: number; budgets: ReservedBudget[]; events: EventRow[] };
 
 export interface UsageRow extends BudgetRow {
@@ -445,9 +445,9 @@ export async function spendingGenerations(
 }
 
 /** Actual costs committed in [from, to) across every workspace, and when the first of them was committed. */
-export async function committedBetween(db: Db, from: Date, to: Date): Promise<{ mc: number; firstAt: Date | null }> {
+export async function committedBetween(db: Db, from: Date, to: Date): Promise<{ mc: Millicredits; firstAt: Date | null }> {
   const [row] = await rows<{ mc: number | null; firstAt: string | null }>(db, sql`
     select sum(actual_mc) as mc, min(settled_at) as "firstAt" from holds
     where status = 'committed' and settled_at >= ${from.toISOString()}::timestamptz and settled_at < ${to.toISOString()}::timestamptz`);
-  return { mc: Number(row?.mc ?? 0), firstAt: row?.firstAt ? new Date(row.firstAt) : null };
+  return { mc: mc(row?.mc ?? 0), firstAt: row?.firstAt ? new Date(row.firstAt) : null };
 }

@@ -1,5 +1,5 @@
 import type { KlingEndpoint, PriceCatalog, PricedRequest } from '../pricing/index';
-import type { Millicredits } from '../money/credits';
+import { mc, subMc, sumMc, timesMc, type Millicredits } from '../money/credits';
 import type { JobGroup } from './store';
 
 /** One piece of advice, with what following it would have saved on the day's real jobs. */
@@ -19,8 +19,8 @@ function variantSaving(catalog: PriceCatalog, group: JobGroup, change: Record<st
     // A change to undefined drops the field (no audio also means no voice list).
     const body = Object.fromEntries(Object.entries({ ...actual.request.body, ...change }).filter(([, v]) => v !== undefined));
     const variant = catalog.quote({ ...actual.request, body });
-    const saved = actual.priceMc - variant.priceMc;
-    return saved > 0 ? saved * group.count : undefined;
+    const saved = subMc(actual.priceMc, variant.priceMc);
+    return saved > 0 ? timesMc(saved, group.count) : undefined;
   } catch {
     // A configuration the catalog no longer prices, or a variant Kling does not offer: no advice, never a guess.
     return undefined;
@@ -53,11 +53,11 @@ function isVideo(group: JobGroup): boolean {
  * Tips overlap (a pro 10 s draft counts in two), so they are not added up.
  */
 export function savingsTips(catalog: PriceCatalog, jobs: JobGroup[]): SavingsTip[] {
-  const tips = new Map<SavingsTip['kind'], { jobs: number; savedMc: number }>();
+  const tips = new Map<SavingsTip['kind'], { jobs: number; savedMc: Millicredits }>();
   const add = (kind: SavingsTip['kind'], count: number, saved: Millicredits | undefined) => {
     if (!saved) return;
-    const tip = tips.get(kind) ?? { jobs: 0, savedMc: 0 };
-    tips.set(kind, { jobs: tip.jobs + count, savedMc: tip.savedMc + saved });
+    const tip = tips.get(kind) ?? { jobs: 0, savedMc: mc(0) };
+    tips.set(kind, { jobs: tip.jobs + count, savedMc: sumMc([tip.savedMc, saved]) });
   };
   for (const group of jobs) {
     if (isVideo(group)) {

@@ -2,7 +2,7 @@ import {
   LedgerReports, type BudgetLine, type DayTotals, type PeriodStarts, type PersonLine, type TrendPoint,
 } from '../budget/reports';
 import { rows, sql, type Db } from '../db/index';
-import type { Millicredits } from '../money/credits';
+import { mc, type Millicredits } from '../money/credits';
 import type { DigestDay } from './schedule';
 
 /**
@@ -76,6 +76,7 @@ export interface Workspace {
 
 const TOP = 10;
 const n = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
+const amount = (v: unknown): Millicredits => mc(n(v));
 const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
 
 export class DigestStore {
@@ -139,7 +140,7 @@ export class DigestStore {
         sound: !rest && Boolean(r.sound),
         configs: n(r.configs),
         videos: n(r.videos),
-        committedMc: n(r.committed_mc),
+        committedMc: amount(r.committed_mc),
       };
     });
   }
@@ -173,7 +174,7 @@ export class DigestStore {
       where team_id = ${teamId} and state = 'succeeded' and actual_mc is not null
         and ended_at >= ${ts(from)} and ended_at < ${ts(to)}`);
     const jobs = n(r?.jobs);
-    return jobs ? { jobs, chargedMc: n(r!.charged_mc), deviationMc: n(r!.deviation_mc) } : undefined;
+    return jobs ? { jobs, chargedMc: amount(r!.charged_mc), deviationMc: amount(r!.deviation_mc) } : undefined;
   }
 
   async jobGroups(teamId: string, day: DigestDay): Promise<JobGroup[]> {
@@ -199,7 +200,7 @@ export class DigestStore {
       redone: Boolean(r.redone),
       duplicate: Boolean(r.duplicate),
       count: n(r.count),
-      actualMc: n(r.actual_mc),
+      actualMc: amount(r.actual_mc),
     }));
   }
 

@@ -3,7 +3,7 @@ import { stringify } from 'csv-stringify';
 import { periodBounds, resolveReportPeriod, type ReportPeriod } from '../budget/periods';
 import { systemClock } from '../clock';
 import type { Db } from '../db';
-import { creditsDecimal, usdDecimal, type Millicredits } from '../money/credits';
+import { creditsDecimal, mc, sumMc, usdDecimal, type Millicredits } from '../money/credits';
 import * as store from '../budget/jobs';
 
 export type ExportGrouping = 'job' | store.Grouping;
@@ -79,7 +79,7 @@ export class Exporter {
   constructor(private readonly db: Db, private readonly options: ExporterOptions) {
     this.now = options.now ?? systemClock;
     this.pageSize = options.pageSize ?? 2_000;
-    usdDecimal(0, options.creditPriceUsd); // refuses a price it cannot write exactly, at start-up
+    usdDecimal(mc(0), options.creditPriceUsd); // refuses a price it cannot write exactly, at start-up
   }
 
   async export(request: ExportRequest): Promise<ExportFile> {
@@ -87,15 +87,15 @@ export class Exporter {
     const span = resolveReportPeriod(request.period, this.now(), timezone);
     const audience: store.Audience = { teamId: request.teamId };
     if (request.userId !== undefined) audience.userId = request.userId;
-    const sums = { jobs: 0, estimateMc: 0, chargedMc: 0 };
+    const sums = { jobs: 0, estimateMc: mc(0), chargedMc: mc(0) };
     let finish!: (totals: ExportTotals) => void;
     let fail!: (error: unknown) => void;
     const totals = new Promise<ExportTotals>((resolve, reject) => ((finish = resolve), (fail = reject)));
     totals.catch(() => undefined); // the stream reports the same error to its reader
     const count = (jobs: number, estimateMc: Millicredits, chargedMc: Millicredits) => {
       sums.jobs += jobs;
-      sums.estimateMc += estimateMc;
-      sums.chargedMc += chargedMc;
+      sums.estimateMc = sumMc([sums.estimateMc, estimateMc]);
+      sums.chargedMc = sumMc([sums.chargedMc, chargedMc]);
     };
 
     const records = async function* (this: Exporter): AsyncGenerator<Cell[]> {

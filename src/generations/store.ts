@@ -2,6 +2,7 @@ import { and, desc, eq, gt, inArray, isNotNull, isNull, lte, or, sql, type SQL }
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import { insertRows, rows, type Db } from '../db';
 import { generations, workspaces } from '../db/schema';
+import { mc, type Millicredits } from '../money/credits';
 import type { KlingEndpoint, PricedRequest } from '../pricing';
 import { IN_FLIGHT, statesBefore, type GenerationState } from './states';
 import type { FollowUpKind, Generation, GenerationResult, QueuePause } from './types';
@@ -392,7 +393,7 @@ export async function resumeTeam(db: Db, teamId: string): Promise<boolean> {
  * estimate; failed and cancelled videos cost nothing), and how many repeated a prompt run among them.
  */
 export interface SpendMix {
-  mix: { model: string; mode: string | null; durationS: number | null; videos: number; spentMc: number }[];
+  mix: { model: string; mode: string | null; durationS: number | null; videos: number; spentMc: Millicredits }[];
   reruns: number;
 }
 
@@ -410,7 +411,7 @@ export async function spendMix(db: Db, teamId: string, ids: string[]): Promise<S
     select (select coalesce(jsonb_agg(to_jsonb(mix) order by "spentMc" desc, videos desc), '[]') from mix) as mix,
            (select count(request->>'prompt') - count(distinct request->>'prompt') from today)::int as reruns`);
   const mix = (typeof row!.mix === 'string' ? JSON.parse(row!.mix) : row!.mix) as SpendMix['mix'];
-  return { mix: mix.map((m) => ({ ...m, spentMc: Number(m.spentMc) })), reruns: Number(row!.reruns) };
+  return { mix: mix.map((m) => ({ ...m, spentMc: mc(m.spentMc) })), reruns: Number(row!.reruns) };
 }
 
 /** The workspace's queue pause (Kling refused the account), or undefined while the queue runs. */

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CustomRoute } from '@slack/bolt';
+import { systemClock, type Clock } from '../clock';
 import type { Database } from '../db';
 import { KlingCallbackError, parseCallback, type KlingTaskStatus } from '../kling';
 import { throttledWarn, type Logger } from '../log';
@@ -12,6 +13,8 @@ export interface RouteDeps {
   wake(generationId?: string, status?: KlingTaskStatus): void;
   webhookSecret?: string;
   logger: Logger;
+  /** Judges a signed callback's timestamp. */
+  now?: Clock;
 }
 
 const CALLBACK_BODY_LIMIT = 1024 * 1024;
@@ -27,12 +30,12 @@ const HEALTH_PROBE_STALE_MS = 10_000;
 function healthProbe(ping: () => Promise<void>, timeoutMs: number): () => Promise<void> {
   let inFlight: { probe: Promise<void>; since: number } | undefined;
   return () => {
-    if (!inFlight || Date.now() - inFlight.since > HEALTH_PROBE_STALE_MS) {
+    if (!inFlight || performance.now() - inFlight.since > HEALTH_PROBE_STALE_MS) {
       const current = {
         probe: ping().finally(() => {
           if (inFlight === current) inFlight = undefined;
         }),
-        since: Date.now(),
+        since: performance.now(),
       };
       inFlight = current;
     }
@@ -103,7 +106,9 @@ export function httpRoutes(deps: RouteDeps): CustomRoute[] {
       handler: (req, res) => {
         readBody(req, CALLBACK_BODY_LIMIT)
           .then((raw) => {
-            const task = parseCallback(raw, req.headers, deps.webhookSecret);
+            const task = parseCallback(raw, req.headers, deps.webhookSecret, {
+              nowMs: (deps.now ?? systemClock)().getTime(),
+            });
             // Never trusted for money: the worker re-queries Kling for this task. Our tasks all carry our id.
             if (task.externalTaskId) deps.wake(task.externalTaskId, task.status);
             send(res, 200, '{"ok":true}');

@@ -27,7 +27,7 @@ export interface KlingClientOptions {
   logger?: Logger;
   /** Sent as callback_url on every create that does not name its own. */
   callbackUrl?: string;
-  /** Clock for token expiry (tests move it). */
+  /** Wall clock in epoch ms, for token expiry and the default end of a costs range (tests move it). */
   now?: () => number;
   /** First backoff step (default 1 s, as Kling asks on 1303); it doubles per attempt, see retryDelay. */
   retryDelayMs?: number;
@@ -65,10 +65,12 @@ export class KlingClient {
   private readonly retries: number;
   private readonly retryDelayMs: number;
   private readonly maxRetryDelayMs: number;
+  private readonly nowMs: () => number;
 
   constructor(private readonly options: KlingClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
-    this.credentials = new KlingCredentials(options.auth, options.now);
+    this.nowMs = options.now ?? Date.now;
+    this.credentials = new KlingCredentials(options.auth, this.nowMs);
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.retries = options.retries ?? 2;
     this.retryDelayMs = options.retryDelayMs ?? 1_000;
@@ -118,7 +120,7 @@ export class KlingClient {
 
   /** Resource packs. Kling's remaining figure lags by up to 12 hours and wants QPS ≤ 1. */
   async accountCosts(range?: { startTime: number; endTime: number }): Promise<ResourcePack[]> {
-    const endTime = range?.endTime ?? Date.now();
+    const endTime = range?.endTime ?? this.nowMs();
     const startTime = range?.startTime ?? endTime - 365 * 24 * 3600 * 1000;
     return this.withRetries('account costs', async () => {
       const { data, requestId } = await this.call('GET', `/account/costs?start_time=${startTime}&end_time=${endTime}`);
@@ -254,7 +256,7 @@ export class KlingClient {
 
   /** One HTTP exchange: the envelope's data on code 0, a typed error otherwise. */
   private async call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ data: unknown; requestId?: string }> {
-    const started = Date.now();
+    const started = performance.now();
     let response: Response;
     let text: string;
     try {
@@ -277,7 +279,7 @@ export class KlingClient {
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
       throw new KlingTransportError(this.scrub(`Kling connection failed on ${method} ${path}: ${cause?.code ?? cause?.message ?? (error as Error).message}`));
     }
-    const log = { method, path, httpStatus: response.status, ms: Date.now() - started };
+    const log = { method, path, httpStatus: response.status, ms: Math.round(performance.now() - started) };
     let json: unknown;
     try {
       json = JSON.parse(text);

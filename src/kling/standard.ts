@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { formatCredits, parseCreditsRounded } from '../money/credits';
+import { formatCredits, parseCreditsRounded, sumMc } from '../money/credits';
 import type { KlingTask, KlingTaskStatus } from './schema';
 
 /**
@@ -50,7 +50,7 @@ function unitsCharged(billing: StandardTaskData['billing']): string | undefined 
   const lines = (billing ?? []).filter((line) => line.charge_type === 'unit');
   if (lines.length <= 1) return lines[0]?.amount;
   try {
-    return formatCredits(lines.reduce((sum, line) => sum + parseCreditsRounded(line.amount), 0)).replace(/,/g, '');
+    return formatCredits(sumMc(lines.map((line) => parseCreditsRounded(line.amount)))).replace(/,/g, '');
   } catch {
     return undefined; // an unreadable line: the charge is unknown and the estimate stands
   }

@@ -6,6 +6,36 @@ export type Millicredits = number;
 
 export const MILLI = 1000;
 
+/**
+ * A trusted integer count of millicredits: a constant, or a column read from the database (postgres returns
+ * bigint sums as text). Amounts people type go through parseCredits instead.
+ */
+export function mc(amount: number | string | bigint): Millicredits {
+  return Number(amount) as Millicredits;
+}
+
+/** The total of some amounts. */
+export function sumMc(amounts: Iterable<Millicredits>): Millicredits {
+  let total = 0;
+  for (const amount of amounts) total += amount;
+  return mc(total);
+}
+
+/** a − b: a shortfall, what is left, a saving. */
+export function subMc(a: Millicredits, b: Millicredits): Millicredits {
+  return mc(a - b);
+}
+
+/** An amount times a whole count (the price of n videos). */
+export function timesMc(amount: Millicredits, count: number): Millicredits {
+  return mc(amount * count);
+}
+
+/** Kling's float credit figures (a pack's 123.45 remaining units) as millicredits, rounded. */
+export function creditsToMc(units: number): Millicredits {
+  return mc(Math.round(units * MILLI));
+}
+
 export class AmountError extends Error {
   override name = 'AmountError';
 }
@@ -14,14 +44,14 @@ export class AmountError extends Error {
 export function parseCredits(value: string | number): Millicredits {
   if (typeof value === 'number') {
     if (!Number.isInteger(value)) return parseCredits(String(value));
-    return value * MILLI;
+    return mc(value * MILLI);
   }
   const text = value.trim();
   const match = /^(-)?(\d+)(?:\.(\d{1,3}))?$/.exec(text);
   if (!match) throw new AmountError(`"${value}" is not an amount of credits (use a number such as 100 or 2.5)`);
   const [, sign, whole, frac = ''] = match;
   const amount = Number(whole) * MILLI + Number(frac.padEnd(3, '0'));
-  return sign ? -amount : amount;
+  return mc(sign ? -amount : amount);
 }
 
 /** Parses a decimal that may carry more precision than a millicredit (Kling's "5.04" seconds, "3.024" units), rounding half up. */
@@ -31,7 +61,7 @@ export function parseCreditsRounded(value: string): Millicredits {
   const [, sign, whole, frac = ''] = match;
   const kept = Number(whole) * MILLI + Number(frac.slice(0, 3).padEnd(3, '0'));
   const roundUp = frac.length > 3 && Number(frac[3]) >= 5 ? 1 : 0;
-  return (sign ? -1 : 1) * (kept + roundUp);
+  return mc((sign ? -1 : 1) * (kept + roundUp));
 }
 
 /** "2.5", "0.05", "12": the shortest exact decimal. */

@@ -1,4 +1,4 @@
-import type { Millicredits } from '../money/credits';
+import { subMc, type Millicredits } from '../money/credits';
 import { changeLabel, draftCandidates, singleChanges } from './alternatives';
 import { PricingError } from './errors';
 import { describe, priceOf } from './price';
@@ -153,7 +153,7 @@ export class PriceCatalog {
   /** Single changes plus the cheapest draft, each only if supported, priced and cheaper; cheapest first. */
   private alternatives(request: PricedRequest, config: Configuration, credits: Millicredits): Alternative[] {
     return this.cheaperThan(config, credits).map((c) => ({
-      label: c.label, request: writeRequest(this.data, request, c.config), priceMc: c.credits, savesMc: credits - c.credits,
+      label: c.label, request: writeRequest(this.data, request, c.config), priceMc: c.credits, savesMc: subMc(credits, c.credits),
     }));
   }
 

@@ -1,4 +1,4 @@
-import type { Millicredits } from '../money/credits';
+import { timesMc, type Millicredits } from '../money/credits';
 import { PricingError } from './errors';
 import type { CatalogData, VideoModelData } from './schema';
 import type { Configuration } from './types';
@@ -102,7 +102,7 @@ export function priceOf(data: CatalogData, config: Configuration): Millicredits 
       );
       const field = config.voice ? 'voice_list' : config.sound ? 'sound' : config.videoInput ? 'video_list' : 'mode';
       if (!row) throw unpriced(data, config, field);
-      if (row.perSecond !== undefined) return row.perSecond * config.seconds;
+      if (row.perSecond !== undefined) return timesMc(row.perSecond, config.seconds);
       const clip = row.perClip?.[String(config.seconds)];
       if (clip === undefined) throw unpriced(data, config, 'duration');
       return clip;
@@ -127,7 +127,7 @@ export function priceOf(data: CatalogData, config: Configuration): Millicredits 
       }
       const row = model.prices.find((p) => p.input === config.input && p.resolution === config.resolution);
       if (!row) throw unpriced(data, config, 'resolution');
-      return row.imageUnits * data.imageUnitCredits * config.n;
+      return timesMc(data.imageUnitCredits, row.imageUnits * config.n);
     }
     case 'try-on': {
       const model = data.tryOn.find((m) => m.model === config.model);

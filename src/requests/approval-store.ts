@@ -3,6 +3,7 @@ import { and, eq } from 'drizzle-orm';
 import { schema, type Db } from '../db';
 import type { RequestScope } from '../budget';
 import type { Millicredits } from '../money/credits';
+import { systemClock, type Clock } from '../clock';
 
 export type ApprovalState = 'pending' | 'approved' | 'denied';
 
@@ -27,7 +28,10 @@ function toRequest(row: Row): ApprovalRequest {
 
 /** The approvals table: requests sent to the admins and the one decision each gets. */
 export class ApprovalRequests {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly now: Clock = systemClock,
+  ) {}
 
   /** Undefined when a request with the same claim key (a second click on one button) exists already. */
   async create(
@@ -66,7 +70,7 @@ export class ApprovalRequests {
   ): Promise<ApprovalRequest | undefined> {
     const [row] = await tx
       .update(schema.approvals)
-      .set({ state, decidedBy: by, decidedAt: new Date() })
+      .set({ state, decidedBy: by, decidedAt: this.now() })
       .where(and(eq(schema.approvals.id, id), eq(schema.approvals.state, 'pending')))
       .returning();
     return row && toRequest(row);

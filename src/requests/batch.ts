@@ -1,5 +1,5 @@
 import { periodBounds, type RequestScope, type Usage } from '../budget';
-import type { Millicredits } from '../money/credits';
+import { sumMc, timesMc, type Millicredits } from '../money/credits';
 import type { Quote } from '../pricing';
 import { refusalReason, type RequestPorts } from './video';
 import type { Claim, Generation, QueueRefusal } from '../generations';
@@ -25,7 +25,7 @@ export type BatchCheck =
  * that applies takes the whole total. Advisory only: the reservation itself is what guarantees it.
  */
 export function checkBatch(quotes: Quote[], usages: Usage[]): BatchCheck {
-  const totalMc = quotes.reduce((sum, q) => sum + q.priceMc, 0);
+  const totalMc = sumMc(quotes.map((q) => q.priceMc));
   const tightest = usages.filter((u) => u.budget.hard).sort((a, b) => a.remainingMc - b.remainingMc)[0];
   if (!tightest || totalMc <= tightest.remainingMc) return { fits: true, totalMc };
 
@@ -42,7 +42,7 @@ export function checkBatch(quotes: Quote[], usages: Usage[]): BatchCheck {
     budget: tightest,
     fitCount,
     ...(fitting
-      ? { cheaper: { label: fitting.label, eachMc: fitting.priceMc, totalMc: fitting.priceMc * quotes.length } }
+      ? { cheaper: { label: fitting.label, eachMc: fitting.priceMc, totalMc: timesMc(fitting.priceMc, quotes.length) } }
       : {}),
   };
 }

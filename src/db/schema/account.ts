@@ -1,4 +1,5 @@
 import { bigint, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { mc, type Millicredits } from '../../money/credits';
 
 /**
  * The Kling account the API key draws on (one row, id 'kling'), shared by every workspace and replica: the last
@@ -18,7 +19,7 @@ export const klingAccount = pgTable('kling_account', {
   /** Alert when a pack with units left expires within this many days; null: 7; 0: off. */
   expiryDays: integer('expiry_days'),
   /** The daily reconciliation alerts on a task Kling charged this much more or less than the ledger; null: off. */
-  reconcileToleranceMc: bigint('reconcile_tolerance_mc', { mode: 'number' }).default(0),
+  reconcileToleranceMc: bigint('reconcile_tolerance_mc', { mode: 'number' }).$type<Millicredits>().default(mc(0)),
   /** The last day (UTC date) the packs' deductions were reconciled with the ledger, and by whom. */
   reconciledOn: text('reconciled_on'),
 });

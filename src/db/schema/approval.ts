@@ -1,4 +1,5 @@
 import { bigint, index, pgEnum, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import type { Millicredits } from '../../money/credits';
 
 export const approvalState = pgEnum('approval_state', ['pending', 'approved', 'denied']);
 
@@ -17,7 +18,7 @@ export const approvals = pgTable(
     commandText: text('command_text').notNull(),
     /** What the catalog said when it was asked ("kling-v2-6 pro · 10 s · audio") and its price. */
     description: text('description').notNull(),
-    amountMc: bigint('amount_mc', { mode: 'number' }).notNull(),
+    amountMc: bigint('amount_mc', { mode: 'number' }).$type<Millicredits>().notNull(),
     state: approvalState('state').notNull().default('pending'),
     requestedAt: timestamp('requested_at', { withTimezone: true }).notNull().defaultNow(),
     decidedBy: text('decided_by'),

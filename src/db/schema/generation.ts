@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigint, bigserial, index, integer, jsonb, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid,
 } from 'drizzle-orm/pg-core';
+import type { Millicredits } from '../../money/credits';
 
 export const generationState = pgEnum('generation_state', [
   'queued', 'submitting', 'submitted', 'processing', 'succeeded', 'failed', 'cancelled', 'refused',
@@ -27,7 +28,7 @@ export const generations = pgTable(
     requestKey: text('request_key').notNull(),
     /** What the pricing catalog said it costs ("kling-v2-6 pro · 10 s · audio"). */
     description: text('description'),
-    estimateMc: bigint('estimate_mc', { mode: 'number' }).notNull(),
+    estimateMc: bigint('estimate_mc', { mode: 'number' }).$type<Millicredits>().notNull(),
     holdId: uuid('hold_id'),
     state: generationState('state').notNull().default('queued'),
     klingTaskId: text('kling_task_id'),
@@ -71,7 +72,7 @@ export const generations = pgTable(
     result: jsonb('result'),
     errorCode: integer('error_code'),
     errorMessage: text('error_message'),
-    actualMc: bigint('actual_mc', { mode: 'number' }),
+    actualMc: bigint('actual_mc', { mode: 'number' }).$type<Millicredits>(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     /** When it was last handed to Kling; also the round-robin "last served" of its user. */
     submittedAt: timestamp('submitted_at', { withTimezone: true }),

@@ -1,4 +1,5 @@
 import { bigint, boolean, pgTable, real, text, timestamp } from 'drizzle-orm/pg-core';
+import type { Millicredits } from '../../money/credits';
 
 /** One row per Slack team (workspace): its timezone, alerts channel and queue state. */
 export const workspaces = pgTable('workspaces', {
@@ -6,7 +7,7 @@ export const workspaces = pgTable('workspaces', {
   timezone: text('timezone').notNull(),
   alertsChannelId: text('alerts_channel_id'),
   /** Requests priced above this ask the person to confirm with a button first; null = never. */
-  confirmThresholdMc: bigint('confirm_threshold_mc', { mode: 'number' }),
+  confirmThresholdMc: bigint('confirm_threshold_mc', { mode: 'number' }).$type<Millicredits>(),
   /** Set when Kling refuses the account (1100/1101/1102): the queue holds its jobs until resumed. */
   queuePausedAt: timestamp('queue_paused_at', { withTimezone: true }),
   queuePauseReason: text('queue_pause_reason'),
@@ -15,6 +16,6 @@ export const workspaces = pgTable('workspaces', {
   /** Spike alerts; the factor and minimum are SPIKE_FACTOR and SPIKE_MIN_CREDITS unless an admin set them. */
   spikeAlerts: boolean('spike_alerts').notNull().default(true),
   spikeFactor: real('spike_factor'),
-  spikeMinMc: bigint('spike_min_mc', { mode: 'number' }),
+  spikeMinMc: bigint('spike_min_mc', { mode: 'number' }).$type<Millicredits>(),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });

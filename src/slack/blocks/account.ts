@@ -1,5 +1,5 @@
 import type { AccountAlert, AccountStatus, PackView } from '../../account';
-import { formatCredits } from '../../money/credits';
+import { formatCredits, mc } from '../../money/credits';
 import { USAGE } from '../commands/parse';
 import { escape } from '../escape';
 import { context, message, section, type Block, type Message } from './kit';
@@ -8,7 +8,8 @@ import { slackDate } from './format';
 /** The Kling account's packs for admins (/kling account, App Home) and its alerts. */
 
 const PACKS_SHOWN = 5;
-const units = (mc: number) => `${formatCredits(Math.max(0, Math.round(mc)))} units`;
+/** An amount or a rate in millicredits (a pace per day need not be whole), to the nearest millicredit. */
+const units = (amount: number) => `${formatCredits(mc(Math.max(0, Math.round(amount))))} units`;
 
 function alertSetting(days: number, what: string): string {
   return days > 0 ? `${what} within ${days} day${days === 1 ? '' : 's'}` : `${what}: off`;

@@ -1,5 +1,5 @@
 import type { BudgetRef, Usage } from '../../budget';
-import { formatCredits, type Millicredits } from '../../money/credits';
+import { formatCredits, subMc, type Millicredits } from '../../money/credits';
 import type { ApprovalRequest } from '../../requests';
 import type { AdminAlertDelivery } from '../notifier';
 import { escape, truncate } from '../escape';
@@ -29,7 +29,7 @@ function about(request: ApprovalRequest, prompt: string, options: PriceContext):
 
 /** To the admins: what is asked, which budgets lack room and by how much, and the two buttons. */
 export function approvalRequest(request: ApprovalRequest, prompt: string, short: Usage[], options: PriceContext): Message {
-  const lines = short.map((u) => `• ${budgetName(u.budget)}: ${formatCredits(u.remainingMc)} of ${formatCredits(u.limitMc)} left, short by *${formatCredits(request.amountMc - u.remainingMc)}*`);
+  const lines = short.map((u) => `• ${budgetName(u.budget)}: ${formatCredits(u.remainingMc)} of ${formatCredits(u.limitMc)} left, short by *${formatCredits(subMc(request.amountMc, u.remainingMc))}*`);
   return message(`A video needs approval: ${formatCredits(request.amountMc)} credits`, [
     ...about(request, prompt, options),
     ...(lines.length ? [section(lines.join('\n'))] : []),

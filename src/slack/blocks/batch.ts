@@ -1,6 +1,6 @@
 import type { BudgetRef } from '../../budget';
 import type { QueueRefusal } from '../../generations';
-import { formatCredits, formatUsd } from '../../money/credits';
+import { formatCredits, formatUsd, sumMc } from '../../money/credits';
 import type { Quote } from '../../pricing';
 import { OFF_PEAK, type BatchCheck } from '../../requests';
 import { BatchField } from '../commands/batch';
@@ -88,7 +88,7 @@ export function batchRefused(refusal: QueueRefusal, count: number): string {
 
 /** To the person, once the whole batch is held and queued. */
 export function batchQueued(quotes: Quote[], options: { channelId: string; notBefore?: Date; creditPriceUsd: number }): Message {
-  const total = quotes.reduce((sum, q) => sum + q.priceMc, 0);
+  const total = sumMc(quotes.map((q) => q.priceMc));
   const when = options.notBefore ? ` They wait for the off-peak hours and start ${slackDate(options.notBefore)}.` : '';
   return message(`Queued ${videos(quotes.length)}`, [
     section(

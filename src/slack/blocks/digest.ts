@@ -1,4 +1,4 @@
-import { formatCredits, type Millicredits } from '../../money/credits';
+import { formatCredits, mc, sumMc, type Millicredits } from '../../money/credits';
 import { dayLabel, plural, type DigestContent, type EstimateAccuracy, type ModelLine, type PersonLine } from '../../digest';
 import { escape } from '../escape';
 import { header } from './form';
@@ -38,7 +38,7 @@ export function digestMessage(content: DigestContent, names: ReadonlyMap<string,
   const blocks: Block[] = [header(`Kling digest · ${dayLabel(content.date)}`)];
 
   const budgetLines = figures.budgets.map((b) => {
-    const used = b.committedMc + b.heldMc;
+    const used = sumMc([b.committedMc, b.heldMc]);
     const state = b.period === 'day' ? (b.closed ? ' · period closed' : '') : ` · this ${b.period} so far`;
     return `*Workspace ${PERIOD_ADJECTIVE[b.period]} budget* \`${budgetBar(used, b.limitMc)}\`\n` +
       `${formatCredits(b.committedMc)} spent${b.heldMc ? ` + ${formatCredits(b.heldMc)} held` : ''} of ${formatCredits(b.limitMc)} credits${b.hard ? '' : ' (soft)'}${state}`;
@@ -63,11 +63,11 @@ export function digestMessage(content: DigestContent, names: ReadonlyMap<string,
   blocks.push(section(`*Who spent*\n${figures.people.length ? figures.people.map((p, i) => personLine(p, i, credits, names)).join('\n') : '_Nobody._'}`));
   blocks.push(section(`*On what*\n${figures.models.length ? figures.models.map((m) => modelLine(m)).join('\n') : '_Nothing._'}`));
 
-  const week = content.trend.reduce((sum, p) => sum + p.committedMc, 0);
+  const week = sumMc(content.trend.map((p) => p.committedMc));
   const trendText = content.chart
     ? `*Last 7 days* ${credits(week)} in all: the chart is attached.`
     : `*Last 7 days* \`${sparkline(content.trend.map((p) => p.committedMc))}\` ${dayLabel(content.trend[0]!.date, 'short')} – ${dayLabel(content.date, 'short')}: ` +
-      `${credits(week)} in all, ${formatCredits(Math.max(0, ...content.trend.map((p) => p.committedMc)))} on the busiest day`;
+      `${credits(week)} in all, ${formatCredits(mc(Math.max(0, ...content.trend.map((p) => p.committedMc))))} on the busiest day`;
   blocks.push(section(trendText));
   if (figures.estimates) blocks.push(context(estimatesLine(figures.estimates)));
 

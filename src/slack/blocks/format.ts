@@ -1,4 +1,4 @@
-import { formatCredits, formatUsd, type Millicredits } from '../../money/credits';
+import { formatCredits, formatUsd, MILLI, mc, type Millicredits } from '../../money/credits';
 import type { BudgetRef, Forecast, Usage } from '../../budget';
 import type { GenerationState } from '../../generations';
 import { escape } from '../escape';
@@ -87,6 +87,6 @@ export function forecastLine(u: ForecastUsage): string | undefined {
   if (!f || f.kind === 'used-up') return undefined;
   if (f.kind === 'too-early') return '_at this pace: too early to tell_';
   if (f.kind === 'runs-out') return `:crystal_ball: at this pace: *runs out ${slackDate(f.at, aboutTime(u.budget.period))}*`;
-  const projected = formatCredits(Math.round(f.projectedMc / 1000) * 1000);
+  const projected = formatCredits(mc(Math.round(f.projectedMc / MILLI) * MILLI));
   return `at this pace: ends the ${u.budget.period} at about ${projected} of ${formatCredits(u.limitMc)}`;
 }

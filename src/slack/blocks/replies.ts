@@ -1,7 +1,7 @@
 import type { Quote } from '../../pricing';
 import type { Refusal, Usage } from '../../budget';
 import type { Generation, QueuePause } from '../../generations';
-import { formatCredits } from '../../money/credits';
+import { formatCredits, subMc, type Millicredits } from '../../money/credits';
 import { PROMPT_LIMIT, USAGE, type UsageError } from '../commands/parse';
 import { escape, truncate } from '../escape';
 import { ActionId } from '../ids';
@@ -74,7 +74,7 @@ export function estimate(quote: Quote, usages: Usage[], options: PriceContext): 
   const price = credits(quote.priceMc, options.creditPriceUsd);
   const budgetLines = usages.map((u) => {
     const fits = u.remainingMc >= quote.priceMc;
-    const verdict = !u.budget.hard ? 'soft limit, alerts only' : fits ? 'fits' : `*would not fit*, short by ${formatCredits(quote.priceMc - u.remainingMc)}`;
+    const verdict = !u.budget.hard ? 'soft limit, alerts only' : fits ? 'fits' : `*would not fit*, short by ${formatCredits(subMc(quote.priceMc, u.remainingMc))}`;
     return `• ${budgetName(u.budget)}: ${formatCredits(u.remainingMc)} of ${formatCredits(u.limitMc)} left, ${verdict}`;
   });
   const blocks: Block[] = [
@@ -119,7 +119,7 @@ export function alreadyQueued(jobs: Generation[]): Message {
   return notice(`:white_check_mark: Already done: this queued job \`${id}\` (now ${now}). Its card is in the channel.`);
 }
 
-export function confirmPrice(quote: Quote, thresholdMc: number, value: string, options: PriceContext): Message {
+export function confirmPrice(quote: Quote, thresholdMc: Millicredits, value: string, options: PriceContext): Message {
   return message(`Confirm ${formatCredits(quote.priceMc)} credits`, [
     section(
       `*${describeRequest(quote.request.body, quote.request.endpoint)}* costs *${credits(quote.priceMc, options.creditPriceUsd)}*, above this workspace's confirmation threshold of ${formatCredits(thresholdMc)} credits.`,

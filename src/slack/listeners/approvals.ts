@@ -1,5 +1,6 @@
 import type { App, BlockButtonAction, RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
+import type { Clock } from '../../clock';
 import { formatCredits } from '../../money/credits';
 import type { ApprovalRequest, ApproveOutcome } from '../../requests';
 import { approvalAnswer, approvalDecided, approvalRequest, approvalSent } from '../blocks/approvals';
@@ -58,15 +59,19 @@ async function ephemeral(respond: RespondFn, text: string): Promise<void> {
 }
 
 /** A click on a request someone already decided changes nothing; the clicker is told who decided. */
-function alreadyDecided(request: ApprovalRequest, respond: RespondFn) {
+function alreadyDecided(request: ApprovalRequest, respond: RespondFn, now: Clock) {
   return ephemeral(
     respond,
-    `<@${request.decidedBy}> already ${request.state} this request ${slackDate(request.decidedAt ?? new Date())}.`,
+    `<@${request.decidedBy}> already ${request.state} this request ${slackDate(request.decidedAt ?? now())}.`,
   );
 }
 
 /** Why an admin's click decided nothing; undefined when it did. */
-async function undecided(outcome: { kind: string; request?: ApprovalRequest }, respond: RespondFn): Promise<void> {
+async function undecided(
+  outcome: { kind: string; request?: ApprovalRequest },
+  respond: RespondFn,
+  now: Clock,
+): Promise<void> {
   switch (outcome.kind) {
     case 'unknown':
       return ephemeral(respond, 'This request is no longer known.');
@@ -76,7 +81,7 @@ async function undecided(outcome: { kind: string; request?: ApprovalRequest }, r
         ':lock: This request belongs to another workspace: its own admins decide it. Nothing changed.',
       );
     case 'decided-already':
-      return alreadyDecided(outcome.request!, respond);
+      return alreadyDecided(outcome.request!, respond, now);
   }
 }
 
@@ -116,7 +121,7 @@ export const approvals: Feature = {
       });
       switch (asked.kind) {
         case 'asked-already':
-          if (asked.earlier.state !== 'pending') return alreadyDecided(asked.earlier, respond);
+          if (asked.earlier.state !== 'pending') return alreadyDecided(asked.earlier, respond, deps.now);
           await respond({
             replace_original: true,
             ...replies.notice(
@@ -168,7 +173,7 @@ export const approvals: Feature = {
         );
         return;
       }
-      if (outcome.kind !== 'approved') return undecided(outcome, respond);
+      if (outcome.kind !== 'approved') return undecided(outcome, respond, deps.now);
       const { request, raised, queued } = outcome;
       await respond({
         replace_original: true,
@@ -181,7 +186,7 @@ export const approvals: Feature = {
       await ack();
       if (!(await requireAdmin(body.user.id, respond, deps))) return;
       const outcome = await deps.requests.deny(decision(body));
-      if (outcome.kind !== 'denied') return undecided(outcome, respond);
+      if (outcome.kind !== 'denied') return undecided(outcome, respond, deps.now);
       await respond({
         replace_original: true,
         ...approvalDecided(outcome.request, promptOf(outcome.request.commandText), price),
