@@ -1,6 +1,6 @@
 CREATE TYPE "public"."budget_alert_kind" AS ENUM('threshold', 'exhausted', 'forecast', 'overrun');--> statement-breakpoint
 CREATE TYPE "public"."budget_period" AS ENUM('day', 'week', 'month');--> statement-breakpoint
-CREATE TYPE "public"."budget_scope" AS ENUM('workspace', 'channel', 'user');--> statement-breakpoint
+CREATE TYPE "public"."budget_scope" AS ENUM('workspace', 'channel', 'user', 'tag');--> statement-breakpoint
 CREATE TYPE "public"."ledger_entry_kind" AS ENUM('reserve', 'commit', 'release', 'adjust', 'limit');--> statement-breakpoint
 CREATE TYPE "public"."hold_status" AS ENUM('open', 'committed', 'released');--> statement-breakpoint
 CREATE TYPE "public"."generation_state" AS ENUM('queued', 'submitting', 'submitted', 'processing', 'succeeded', 'failed', 'cancelled', 'refused');--> statement-breakpoint
@@ -69,6 +69,7 @@ CREATE TABLE "holds" (
 	"team_id" text NOT NULL,
 	"user_id" text NOT NULL,
 	"channel_id" text,
+	"tag" text,
 	"generation_id" text,
 	"amount_mc" bigint NOT NULL,
 	"status" "hold_status" DEFAULT 'open' NOT NULL,
@@ -112,6 +113,7 @@ CREATE TABLE "generations" (
 	"team_id" text NOT NULL,
 	"channel_id" text NOT NULL,
 	"user_id" text NOT NULL,
+	"tag" text,
 	"endpoint" text NOT NULL,
 	"request" jsonb NOT NULL,
 	"request_key" text NOT NULL,

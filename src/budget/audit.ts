@@ -1,6 +1,6 @@
 import { rows, sql, type Db } from '../db';
 import type { Millicredits } from '../money/credits';
-import type { BudgetPeriodKind } from './types';
+import type { BudgetPeriodKind, BudgetScope } from './types';
 
 /**
  * The changes that moved money or rules, as the ledger records them: a budget's limit or hardness changed while
@@ -10,7 +10,7 @@ import type { BudgetPeriodKind } from './types';
 export interface AuditEntry {
   at: Date;
   actor: string;
-  budget: { scope: 'workspace' | 'channel' | 'user'; scopeId: string; period: BudgetPeriodKind };
+  budget: { scope: BudgetScope; scopeId: string; period: BudgetPeriodKind };
   change:
     /** from/to are null only if the entry's text is not the ledger's own (then `text` says what it says). */
     | {

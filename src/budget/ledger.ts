@@ -3,6 +3,7 @@ import { GroupCommit, transactionPerGroup } from '../db/group-commit';
 import type { Millicredits } from '../money/credits';
 import { forecast, paceWindowStart, type Forecast, type PaceInput } from './forecast';
 import { isTimezone } from './periods';
+import { isTag } from './tags';
 import * as store from './store';
 import {
   LedgerError, type BudgetInput, type BudgetRef, type Hold, type LedgerEvent, type Refusal, type RequestScope,
@@ -83,7 +84,10 @@ export class Ledger {
     if (!this.knownTeams.has(teamId!)) await this.ensureWorkspace(teamId!, tx);
     const outcomes = await store.reserveEach(
       tx ?? this.db, teamId!,
-      batches.map((batch) => batch.map((r) => ({ channelId: r.channelId, userId: r.userId, amountMc: r.amountMc, generationId: r.generationId, memo: r.memo }))),
+      batches.map((batch) => batch.map((r) => ({
+        channelId: r.channelId, userId: r.userId, tag: r.tag, amountMc: r.amountMc, generationId: r.generationId,
+        memo: r.memo,
+      }))),
       this.now(),
     );
     return outcomes.map((outcome, i) => toReserveResult(outcome, batches[i]!, teamId!));
@@ -117,6 +121,7 @@ export class Ledger {
         if (!Number.isInteger(t) || t <= 0 || t > 1000) throw new LedgerError(`threshold ${t} must be a whole percent between 1 and 1000`);
       }
     }
+    if (input.scope === 'tag' && !isTag(input.scopeId)) throw new LedgerError(`"${input.scopeId}" is not a tag`);
     await this.ensureWorkspace(input.teamId, tx);
     const scopeId = input.scope === 'workspace' ? input.teamId : input.scopeId;
     const thresholds = input.thresholds && [...new Set(input.thresholds)].sort((a, b) => a - b);
@@ -312,6 +317,7 @@ function validateBatch(batch: ReserveRequest[]): string {
     if (r.teamId !== teamId) throw new LedgerError('a batch must stay within one workspace');
     if (!r.userId || !r.channelId) throw new LedgerError('a reservation needs a user and a channel');
     checkAmount(r.amountMc, 'amount');
+    if (r.tag !== undefined && !isTag(r.tag)) throw new LedgerError(`"${r.tag}" is not a tag`);
   }
   return teamId;
 }
@@ -369,7 +375,8 @@ function toUsage(row: store.UsageRow): Usage {
 }
 
 function applies(budget: BudgetRef, request: ReserveRequest): boolean {
-  return budget.scope === 'workspace' || budget.scopeId === (budget.scope === 'channel' ? request.channelId : request.userId);
+  const own = { workspace: budget.teamId, channel: request.channelId, user: request.userId, tag: request.tag };
+  return budget.scopeId === own[budget.scope];
 }
 
 /**
@@ -381,7 +388,7 @@ function refusalOf(budgets: store.ReservedBudget[], refusedId: number, batch: Re
   const hard = budgets.filter((b) => b.periodHard);
   const room = (b: store.ReservedBudget) => Math.max(0, Number(b.periodLimitMc) - Number(b.chargedMc));
   const shortfall = (b: store.ReservedBudget) => Number(b.needMc) - room(b);
-  const specificity = { user: 0, channel: 1, workspace: 2 };
+  const specificity = { user: 0, channel: 1, tag: 2, workspace: 3 };
   const refusing = hard
     .filter((b) => shortfall(b) > 0)
     .sort((a, b) => shortfall(b) - shortfall(a) || specificity[a.scope] - specificity[b.scope]);

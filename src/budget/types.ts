@@ -1,6 +1,7 @@
 import type { Millicredits } from '../money/credits';
 
-export type BudgetScope = 'workspace' | 'channel' | 'user';
+/** A tag budget binds every request that carries the project tag (--tag), whoever asks and wherever. */
+export type BudgetScope = 'workspace' | 'channel' | 'user' | 'tag';
 export type BudgetPeriodKind = 'day' | 'week' | 'month';
 
 export interface RequestScope {
@@ -13,7 +14,7 @@ export interface BudgetRef {
   id: number;
   teamId: string;
   scope: BudgetScope;
-  /** The team id for a workspace budget, else the channel or user id. */
+  /** The team id for a workspace budget, else the channel or user id, or the tag's name. */
   scopeId: string;
   period: BudgetPeriodKind;
   limitMc: Millicredits;
@@ -24,6 +25,8 @@ export interface BudgetRef {
 
 export interface ReserveRequest extends RequestScope {
   amountMc: Millicredits;
+  /** The project tag: the tag's budget, if it has one, must fit the request too. */
+  tag?: string;
   generationId?: string;
   memo?: string;
   /** From Quote.alternatives, cheapest first. */

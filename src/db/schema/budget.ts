@@ -4,7 +4,7 @@ import {
 } from 'drizzle-orm/pg-core';
 import { workspaces } from './workspace';
 
-export const budgetScope = pgEnum('budget_scope', ['workspace', 'channel', 'user']);
+export const budgetScope = pgEnum('budget_scope', ['workspace', 'channel', 'user', 'tag']);
 export const budgetPeriod = pgEnum('budget_period', ['day', 'week', 'month']);
 export const holdStatus = pgEnum('hold_status', ['open', 'committed', 'released']);
 export const entryKind = pgEnum('ledger_entry_kind', ['reserve', 'commit', 'release', 'adjust', 'limit']);
@@ -17,7 +17,7 @@ export const budgets = pgTable(
     id: bigserial('id', { mode: 'number' }).primaryKey(),
     teamId: text('team_id').notNull().references(() => workspaces.teamId),
     scope: budgetScope('scope').notNull(),
-    /** team id for a workspace budget, channel id, or user id. */
+    /** team id for a workspace budget, channel id, user id, or the project tag's name. */
     scopeId: text('scope_id').notNull(),
     period: budgetPeriod('period').notNull(),
     limitMc: bigint('limit_mc', { mode: 'number' }).notNull(),
@@ -64,6 +64,8 @@ export const holds = pgTable(
     teamId: text('team_id').notNull(),
     userId: text('user_id').notNull(),
     channelId: text('channel_id'),
+    /** The project tag the request carried (--tag), if any: its tag budget applies too. */
+    tag: text('tag'),
     generationId: text('generation_id'),
     amountMc: bigint('amount_mc', { mode: 'number' }).notNull(),
     status: holdStatus('status').notNull().default('open'),

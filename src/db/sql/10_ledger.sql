@@ -78,7 +78,7 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 $$;
 --> statement-breakpoint
 -- Reserves a batch of requests (all in one team) against every budget that applies to each, all or nothing.
--- p_requests: [{channelId, userId, amountMc, generationId?, memo?}]. Returns
+-- p_requests: [{channelId, userId, amountMc, tag?, generationId?, memo?}]. Returns
 -- {ok: true, holds: [{id, amountMc, generationId}], events, budgets} or {ok: false, refusedBudgetId, budgets, events};
 -- budgets (see ledger_budgets_json) is left out of a grant that raised no event.
 CREATE OR REPLACE FUNCTION ledger_reserve(p_team text, p_requests jsonb, p_now timestamptz)
@@ -90,6 +90,7 @@ DECLARE
   v_holds uuid[];
   v_channels text[];
   v_users text[];
+  v_tags text[];
   v_amounts bigint[];
   v_generations text[];
   v_memos text[];
@@ -111,10 +112,11 @@ BEGIN
     RAISE EXCEPTION 'unknown workspace %', p_team USING ERRCODE = 'no_data_found';
   END IF;
   -- One aggregate pass keeps the arrays aligned.
-  SELECT array_agg(gen_random_uuid()), array_agg(r."channelId"), array_agg(r."userId"),
+  SELECT array_agg(gen_random_uuid()), array_agg(r."channelId"), array_agg(r."userId"), array_agg(r.tag),
          array_agg(r."amountMc"), array_agg(r."generationId"), array_agg(r.memo)
-  INTO v_holds, v_channels, v_users, v_amounts, v_generations, v_memos
-  FROM jsonb_to_recordset(p_requests) AS r("channelId" text, "userId" text, "amountMc" bigint, "generationId" text, memo text);
+  INTO v_holds, v_channels, v_users, v_tags, v_amounts, v_generations, v_memos
+  FROM jsonb_to_recordset(p_requests)
+    AS r("channelId" text, "userId" text, tag text, "amountMc" bigint, "generationId" text, memo text);
 
   -- Every budget that applies to at least one request, its current period and the batch's total on it,
   -- ordered by budget id: rows are locked in that order, so two reservations never deadlock.
@@ -124,11 +126,13 @@ BEGIN
   INTO v_ids, v_scopes, v_scope_ids, v_starts, v_needs, v_lowest
   FROM budgets b
   CROSS JOIN LATERAL (
-    SELECT sum(a) AS need FROM unnest(v_amounts, v_channels, v_users) AS r(a, c, u)
+    SELECT sum(a) AS need FROM unnest(v_amounts, v_channels, v_users, v_tags) AS r(a, c, u, t)
     WHERE b.scope = 'workspace' OR (b.scope = 'channel' AND c = b.scope_id) OR (b.scope = 'user' AND u = b.scope_id)
+      OR (b.scope = 'tag' AND t = b.scope_id)
   ) n
   WHERE b.team_id = p_team AND ((b.scope = 'workspace' AND b.scope_id = p_team)
-    OR (b.scope = 'channel' AND b.scope_id = ANY(v_channels)) OR (b.scope = 'user' AND b.scope_id = ANY(v_users)));
+    OR (b.scope = 'channel' AND b.scope_id = ANY(v_channels)) OR (b.scope = 'user' AND b.scope_id = ANY(v_users))
+    OR (b.scope = 'tag' AND b.scope_id = ANY(v_tags)));
 
   -- Everything that does not depend on the outcome is done before the period rows are locked.
   SELECT jsonb_agg(jsonb_build_object('id', h, 'amountMc', a, 'generationId', g)) INTO v_granted
@@ -136,13 +140,15 @@ BEGIN
 
   BEGIN
     -- The hold and its entries first: the period rows, which may be hot, are locked last and only until commit.
-    INSERT INTO holds (id, team_id, user_id, channel_id, generation_id, amount_mc, created_at)
-    SELECT h, p_team, u, c, g, a, p_now FROM unnest(v_holds, v_users, v_channels, v_generations, v_amounts) AS r(h, u, c, g, a);
+    INSERT INTO holds (id, team_id, user_id, channel_id, tag, generation_id, amount_mc, created_at)
+    SELECT h, p_team, u, c, t, g, a, p_now
+    FROM unnest(v_holds, v_users, v_channels, v_tags, v_generations, v_amounts) AS r(h, u, c, t, g, a);
     INSERT INTO ledger_entries (team_id, budget_id, period_start, hold_id, kind, amount_mc, charged_delta_mc, actor, memo, created_at)
     SELECT p_team, b.id, b.start, r.h, 'reserve', r.a, r.a, r.u, r.m, p_now
-    FROM unnest(v_holds, v_channels, v_users, v_amounts, v_memos) AS r(h, c, u, a, m)
+    FROM unnest(v_holds, v_channels, v_users, v_tags, v_amounts, v_memos) AS r(h, c, u, t, a, m)
     JOIN unnest(v_ids, v_scopes, v_scope_ids, v_starts) AS b(id, scope, scope_id, start)
-      ON b.scope = 'workspace' OR (b.scope = 'channel' AND b.scope_id = r.c) OR (b.scope = 'user' AND b.scope_id = r.u);
+      ON b.scope = 'workspace' OR (b.scope = 'channel' AND b.scope_id = r.c) OR (b.scope = 'user' AND b.scope_id = r.u)
+        OR (b.scope = 'tag' AND b.scope_id = r.t);
 
     -- Check and charge each period row in one UPDATE; a hard row that cannot fit the batch refuses it all.
     FOR i IN 1 .. coalesce(array_length(v_ids, 1), 0) LOOP
