@@ -179,6 +179,7 @@ CREATE TABLE "batch_forms" (
 	"team_id" text NOT NULL,
 	"user_id" text NOT NULL,
 	"channel_id" text NOT NULL,
+	"tag" text,
 	"opened_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint

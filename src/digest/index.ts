@@ -4,4 +4,4 @@ export { dayLabel, type DigestContent } from './content';
 export { renderTrendChart, CHART_WIDTH, CHART_HEIGHT } from './chart';
 export { plural, savingsTips, type SavingsTip } from './savings';
 export { dueDay, latestFire, dayOf, dayBefore, daysEndingWith, type DigestDay } from './schedule';
-export { DigestStore, type DigestFigures, type ModelLine, type PersonLine } from './store';
+export { DigestStore, type DigestFigures, type ModelLine, type PersonLine, type TagLine } from './store';

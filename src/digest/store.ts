@@ -41,6 +41,14 @@ export interface PersonLine {
   videos: number;
 }
 
+/** One project tag's day (tagged jobs only), biggest first. */
+export interface TagLine {
+  tag: string;
+  committedMc: Millicredits;
+  heldMc: Millicredits;
+  videos: number;
+}
+
 /** One configuration's day; `model` null is "the rest", `configs` of them. */
 export interface ModelLine {
   endpoint: string | null;
@@ -86,6 +94,7 @@ export interface DigestFigures {
   budgets: BudgetLine[];
   totals: DayTotals;
   people: PersonLine[];
+  tags: TagLine[];
   models: ModelLine[];
   videos: VideoCounts;
   /** One point per trend day, oldest first. */
@@ -138,16 +147,17 @@ export class DigestStore {
 
   /** All the figures of one day's digest, with the trend over `trendDays` (the days ending with it). */
   async figures(teamId: string, day: DigestDay, periods: PeriodStarts, trendDays: DigestDay[]): Promise<DigestFigures> {
-    const [budgets, totals, people, models, videos, trend, jobs] = await Promise.all([
+    const [budgets, totals, people, tags, models, videos, trend, jobs] = await Promise.all([
       this.budgetLines(teamId, periods),
       this.totals(teamId, day),
       this.people(teamId, day),
+      this.tags(teamId, day),
       this.models(teamId, day),
       this.videos(teamId, day),
       this.trend(teamId, trendDays),
       this.jobGroups(teamId, day),
     ]);
-    return { budgets, totals, people, models, videos, trend, jobs };
+    return { budgets, totals, people, tags, models, videos, trend, jobs };
   }
 
   /** The workspace budgets in the periods containing the day: committed and held from each period's ledger entries. */
@@ -227,6 +237,24 @@ export class DigestStore {
       heldMc: n(r.held_mc),
       refundedMc: n(r.refunded_mc),
       videos: n(r.videos),
+    }));
+  }
+
+  /** Spending per project tag (committed + held), biggest first; untagged jobs are left out. */
+  async tags(teamId: string, day: DigestDay): Promise<TagLine[]> {
+    const result = await rows<Record<string, unknown>>(this.db, sql`
+      select h.tag,
+             coalesce(sum(h.actual_mc) filter (where h.status = 'committed'), 0) as committed_mc,
+             coalesce(sum(h.amount_mc) filter (where h.status = 'open'), 0) as held_mc,
+             count(*) filter (where h.status = 'committed') as videos
+      from holds h
+      where h.team_id = ${teamId} and h.created_at >= ${ts(day.start)} and h.created_at < ${ts(day.end)}
+        and h.tag is not null
+      group by h.tag
+      having count(*) filter (where h.status <> 'released') > 0
+      order by 2 + 3 desc, h.tag`);
+    return result.map((r) => ({
+      tag: String(r.tag), committedMc: n(r.committed_mc), heldMc: n(r.held_mc), videos: n(r.videos),
     }));
   }
 

@@ -217,8 +217,10 @@ describe('/kling estimate, budget, history, status, help', () => {
 
   it('budget mistakes name the wrong part and show the right usage', async () => {
     const reply = await h.command(ADA, 'budget set video day 10');
-    expect(textOf(reply.ack)).toContain('`video` is not a budget: use workspace, a #channel or an @person');
-    expect(textOf(reply.ack)).toContain('`/kling budget set &lt;workspace|#channel|@user&gt; &lt;day|week|month&gt; &lt;credits&gt;`');
+    expect(textOf(reply.ack)).toContain('`video` is not a budget: use workspace, a #channel, an @person');
+    expect(textOf(reply.ack)).toContain(
+      '`/kling budget set &lt;workspace|#channel|@user|tag:name&gt; &lt;day|week|month&gt; &lt;credits&gt;`',
+    );
   });
 
   it('history lists the person\'s jobs; status shows one; an unknown id is said plainly', async () => {

@@ -33,9 +33,9 @@ describe('tokenize', () => {
 
 describe('parseCommand: generate and estimate', () => {
   it('takes flags in any order, around the prompt', () => {
-    const command = generate('generate --mode pro a fox running --duration 10 through snow --audio');
+    const command = generate('generate --mode pro a fox running --duration 10 through snow --audio --tag q4-ads');
     expect(command.prompt).toBe('a fox running through snow');
-    expect(command.flags).toMatchObject({ mode: 'pro', duration: 10, audio: true, draft: false });
+    expect(command.flags).toMatchObject({ mode: 'pro', duration: 10, audio: true, draft: false, tag: 'q4-ads' });
   });
 
   it('keeps the prompt as typed: unicode, newlines, and quotes used as emphasis', () => {
@@ -97,6 +97,10 @@ describe('parseCommand: the other commands', () => {
     ['help', { kind: 'help' }],
     ['HISTORY', { kind: 'history' }],
     ['batch', { kind: 'batch' }],
+    ['batch --tag spring-launch', { kind: 'batch', tag: 'spring-launch' }],
+    ['batch —tag=q4', { kind: 'batch', tag: 'q4' }],
+    ['budget set tag:spring-launch week 40',
+      { kind: 'budget-set', target: { scope: 'tag', id: 'spring-launch' }, period: 'week', limitMc: 40_000 }],
     ['budget', { kind: 'budget' }],
     ['status kbb_123', { kind: 'status', id: 'kbb_123' }],
     ['status', { kind: 'status' }],
@@ -165,6 +169,15 @@ describe('parseCommand: the other commands', () => {
     ['export --by', /`--by` needs a value/, 'export'],
     ['export --format focus --by person', /one row per job/, 'export'],
     ['export --tag x', /`--tag` is not an option of export/, 'export'],
+    ['generate a fox --tag Spring', /`--tag` must be lowercase letters, digits and dashes, at most 32/, 'generate'],
+    [`generate a fox --tag ${'a'.repeat(33)}`, /`--tag` must be lowercase letters, digits and dashes, at most 32/,
+      'generate'],
+    ['generate a fox --tag', /`--tag` needs a value/, 'generate'],
+    ['batch --tag', /`--tag` needs a value/, 'batch'],
+    ['batch --tag a_b', /`--tag` must be lowercase/, 'batch'],
+    ['batch --model x', /`--model` is not an option of batch/, 'batch'],
+    ['batch --tag a b', /`b` is more than this command takes/, 'batch'],
+    ['budget set tag: day 5', /A tag must be lowercase letters/, 'budgetSet'],
     ['audit 2026-04-31', /`2026-04-31` is not a date in the calendar/, 'audit'],
     ['audit month please', /`please` is more than this command takes/, 'audit'],
   ])('"%s" → a clear mistake', (text, message, usage) => {

@@ -158,7 +158,9 @@ export function history(jobs: Generation[]): Message {
     const prompt = typeof job.request.prompt === 'string' && job.request.prompt ? truncate(job.request.prompt, 90) : 'image to video';
     const cost = formatCredits(job.state === 'succeeded' ? (job.actualMc ?? job.estimateMc) : job.estimateMc);
     const link = job.result?.videos[0]?.url;
-    return `${STATE_LABEL[job.state].split(' ')[0]} \`${escape(job.id)}\` ${slackDate(job.createdAt, '{date_short} {time}')} · ${cost} cr · ${prompt}${link ? ` · <${link.replace(/[|<>]/g, encodeURIComponent)}|video>` : ''}`;
+    const tag = job.tag ? ` · \`${job.tag}\`` : '';
+    const when = slackDate(job.createdAt, '{date_short} {time}');
+    return `${STATE_LABEL[job.state].split(' ')[0]} \`${escape(job.id)}\` ${when} · ${cost} cr${tag} · ${prompt}${link ? ` · <${link.replace(/[|<>]/g, encodeURIComponent)}|video>` : ''}`;
   });
   const blocks: Block[] = [];
   for (let i = 0; i < lines.length; i += 10) blocks.push(section(lines.slice(i, i + 10).join('\n')));

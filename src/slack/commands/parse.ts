@@ -4,6 +4,7 @@ import { decodeSlackText } from '../escape';
 import { MAX_PROMPT_CHARS, promptLength } from '../../pricing';
 import type { ExportGrouping } from '../../export';
 import { isLocalDate, type LocalDate, type ReportPeriod } from '../../budget/periods';
+import { TAG_PATTERN } from '../../budget/tags';
 import { readCredits, readThresholds } from './amounts';
 
 /**
@@ -14,11 +15,11 @@ import { readCredits, readThresholds } from './amounts';
 
 export const USAGE = {
   generate:
-    '/kling generate <prompt> [--model M] [--mode std|pro|4k] [--duration N] [--audio] [--aspect 16:9|9:16|1:1] [--negative "..."] [--image URL] [--draft]',
+    '/kling generate <prompt> [--model M] [--mode std|pro|4k] [--duration N] [--audio] [--aspect 16:9|9:16|1:1] [--negative "..."] [--image URL] [--draft] [--tag project]',
   estimate: '/kling estimate [prompt] [the same flags as generate]',
-  batch: '/kling batch',
+  batch: '/kling batch [--tag project]',
   budget: '/kling budget',
-  budgetSet: '/kling budget set <workspace|#channel|@user> <day|week|month> <credits>',
+  budgetSet: '/kling budget set <workspace|#channel|@user|tag:name> <day|week|month> <credits>',
   budgetThresholds: '/kling budget thresholds <workspace|#channel|@user> <day|week|month> <percent,percent,…>',
   budgetAlerts: '/kling budget alerts <#channel>',
   budgetConfirm: '/kling budget confirm <credits|off>',
@@ -55,14 +56,17 @@ export interface GenerateFlags {
   negative?: string;
   image?: string;
   draft: boolean;
+  /** The project the video is charged to. */
+  tag?: string;
 }
 
-export type BudgetTarget = { scope: 'workspace' } | { scope: 'channel' | 'user'; id: string };
+export type BudgetTarget = { scope: 'workspace' } | { scope: 'channel' | 'user' | 'tag'; id: string };
 export type Period = 'day' | 'week' | 'month';
 
 export type Command =
   | { kind: 'generate' | 'estimate'; prompt: string; flags: GenerateFlags }
-  | { kind: 'batch' | 'budget' | 'history' | 'help' }
+  | { kind: 'budget' | 'history' | 'help' }
+  | { kind: 'batch'; tag?: string }
   | { kind: 'budget-set'; target: BudgetTarget; period: Period; limitMc: Millicredits }
   | { kind: 'budget-thresholds'; target: BudgetTarget; period: Period; thresholds: number[] }
   | { kind: 'budget-alerts'; channelId: string }
@@ -130,7 +134,8 @@ function excerpt(text: string): string {
 
 const FLAG = /^(?:--|—|–)([a-z][a-z-]*)(?:=(.*))?$/is;
 const BOOLEAN_FLAGS = ['audio', 'draft'] as const;
-const VALUE_FLAGS = ['model', 'mode', 'duration', 'aspect', 'negative', 'image'] as const;
+const VALUE_FLAGS = ['model', 'mode', 'duration', 'aspect', 'negative', 'image', 'tag'] as const;
+const TAG_RULE = 'must be lowercase letters, digits and dashes, at most 32, such as spring-launch';
 
 const flagSchema = z.object({
   model: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'is not a model name such as kling-v2-6').optional(),
@@ -145,6 +150,7 @@ const flagSchema = z.object({
   image: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL of the image' }).optional(),
   audio: z.boolean(),
   draft: z.boolean(),
+  tag: z.string().regex(TAG_PATTERN, TAG_RULE).optional(),
 });
 
 /** `generate` / `estimate`: the prompt is every token that is neither a flag nor a flag's value. */
@@ -199,17 +205,37 @@ function parseRequest(kind: 'generate' | 'estimate', text: string, tokens: Token
 const USER = /^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$/;
 const CHANNEL = /^<#([CGD][A-Z0-9]+)(?:\|[^>]*)?>$/;
 
+/** `/kling batch [--tag name]`: the tag applies to every video of the batch. */
+function parseBatch(tokens: Token[]): Command {
+  if (!tokens.length) return { kind: 'batch' };
+  const match = tokens[0]!.quoted ? null : FLAG.exec(tokens[0]!.value);
+  if (match?.[1]?.toLowerCase() !== 'tag') {
+    throw new UsageError(`\`${excerpt(tokens[0]!.value)}\` is not an option of batch.`, 'batch');
+  }
+  const value = match[2] ?? tokens[1]?.value;
+  if (value === undefined) throw new UsageError('`--tag` needs a value.', 'batch');
+  if (!TAG_PATTERN.test(value)) throw new UsageError(`\`--tag\` ${TAG_RULE}.`, 'batch');
+  expectEnd(tokens, match[2] === undefined ? 2 : 1, 'batch');
+  return { kind: 'batch', tag: value };
+}
+
 function parseTarget(token: Token | undefined, usage: UsageKey): BudgetTarget {
   const value = token?.value ?? '';
   if (value.toLowerCase() === 'workspace') return { scope: 'workspace' };
+  if (value.toLowerCase().startsWith('tag:')) {
+    const tag = value.slice(4);
+    if (!TAG_PATTERN.test(tag)) throw new UsageError(`A tag ${TAG_RULE}.`, usage);
+    return { scope: 'tag', id: tag };
+  }
   const user = USER.exec(value);
   if (user) return { scope: 'user', id: user[1]! };
   const channel = CHANNEL.exec(value);
   if (channel) return { scope: 'channel', id: channel[1]! };
   throw new UsageError(
     value
-      ? `\`${excerpt(value)}\` is not a budget: use workspace, a #channel or an @person (pick them from Slack's suggestions).`
-      : 'Say which budget: workspace, a #channel or an @person.',
+      ? `\`${excerpt(value)}\` is not a budget: use workspace, a #channel, an @person `
+        + "(pick them from Slack's suggestions) or tag:name."
+      : 'Say which budget: workspace, a #channel, an @person or tag:name.',
     usage,
   );
 }
@@ -253,6 +279,7 @@ export function parseCommand(text: string): Command {
     case 'estimate':
       return parseRequest(sub, text, rest);
     case 'batch':
+      return parseBatch(rest);
     case 'history':
     case 'help':
       expectEnd(rest, 0, sub);

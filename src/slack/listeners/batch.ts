@@ -42,7 +42,7 @@ export const batch: Feature = {
       });
       await ctx.ack();
       try {
-        await new BatchForms(deps.db).opened(formId, ctx.scope);
+        await new BatchForms(deps.db).opened(formId, ctx.scope, ctx.command.tag);
         await ctx.client.views.open({ trigger_id: ctx.triggerId, view: view as never });
       } catch (error) {
         deps.logger.warn({ err: error, scope: ctx.scope }, 'batch: the form could not be opened');
@@ -58,7 +58,8 @@ export const batch: Feature = {
       // The channel is the one Slack sent with the command that opened this modal, never what the view carries.
       const teamId = teamOf(body);
       const formId = view.external_id;
-      const channelId = formId ? await forms.channelOf(formId, teamId, body.user.id) : undefined;
+      const form = formId ? await forms.find(formId, teamId, body.user.id) : undefined;
+      const channelId = form?.channelId;
       if (!formId || !channelId) {
         const unknown = 'This form is no longer known to the bot. Close it and run `/kling batch` again.';
         return refuse({ [BatchField.prompts]: unknown });
@@ -80,7 +81,7 @@ export const batch: Feature = {
 
       const notBefore = read.form.offPeak ? offPeakStart(new Date(), workspace.timezone) : undefined;
       // The view names this submission: a second submit of the same modal (a double click) queues nothing.
-      const asked = quotes.map((quote) => ({ ...scope, quote, notBefore }));
+      const asked = quotes.map((quote) => ({ ...scope, quote, notBefore, tag: form.tag }));
       const result = await deps.queue.enqueue(asked, { key: `view:${view.id}` });
       if ('claimed' in result) return ack();
       if (result.events.length) void deps.notifier.deliverAlerts(scope.teamId);

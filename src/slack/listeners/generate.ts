@@ -46,7 +46,7 @@ export async function requestVideo(
     return { reply: replies.confirmPrice(quote, confirmThresholdMc, pending.encode({ ...request, skipDuplicate: true, confirmed: true }), price) };
   }
 
-  const asked = { ...scope, quote };
+  const asked = { ...scope, quote, tag: command.flags.tag };
   const result = await (request.skipDuplicate
     ? queue.enqueue(asked, claim)
     : queue.enqueueUnlessDuplicate(asked, claim));
