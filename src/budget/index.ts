@@ -3,7 +3,7 @@ export * from './types';
 export { Ledger, type LedgerOptions } from './ledger';
 export { periodBounds, isTimezone } from './periods';
 export { isTag, TAG_PATTERN } from './tags';
-export { auditTrail, type AuditEntry } from './audit';
+export { auditTrail, type AuditEntry, type AuditSubject } from './audit';
 export { checkInvariants } from './invariants';
 export { forecast, pace, paceWindowStart, type Forecast, type PaceInput } from './forecast';
 export { AlertWatch, type AlertWatchOptions } from './watch';

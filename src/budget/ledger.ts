@@ -4,9 +4,11 @@ import type { Millicredits } from '../money/credits';
 import { forecast, paceWindowStart, type Forecast, type PaceInput } from './forecast';
 import { isTimezone } from './periods';
 import { isTag } from './tags';
+import { auditedSettings, recordChanges } from './audit';
 import * as store from './store';
 import {
-  LedgerError, type BudgetInput, type BudgetRef, type Hold, type LedgerEvent, type Refusal, type RequestScope,
+  LedgerError, type BudgetInput, type ChangeAuthor,
+  type BudgetRef, type Hold, type LedgerEvent, type Refusal, type RequestScope,
   type ReserveRequest, type ReserveResult, type Spike, type SpikeAlert, type SpikeDrivers, type Usage,
   type WorkspaceSettings,
 } from './types';
@@ -130,25 +132,41 @@ export class Ledger {
   }
 
   /** Above this price a person confirms first; null: nobody is asked. */
-  async setConfirmThreshold(teamId: string, thresholdMc: Millicredits | null, tx?: Db): Promise<void> {
+  async setConfirmThreshold(
+    teamId: string, thresholdMc: Millicredits | null, author: ChangeAuthor, tx?: Db,
+  ): Promise<void> {
     if (thresholdMc !== null) checkAmount(thresholdMc, 'confirmation threshold');
     await this.ensureWorkspace(teamId, tx);
-    await store.setConfirmThreshold(tx ?? this.db, teamId, thresholdMc);
+    await this.changeSettings(teamId, author, tx, (t) => store.setConfirmThreshold(t, teamId, thresholdMc));
   }
 
-  async setAlertsChannel(teamId: string, channelId: string, tx?: Db): Promise<void> {
+  async setAlertsChannel(teamId: string, channelId: string, author: ChangeAuthor, tx?: Db): Promise<void> {
     await this.ensureWorkspace(teamId, tx);
-    await store.updateWorkspace(tx ?? this.db, teamId, { alertsChannelId: channelId });
+    const alertsChannelId = channelId;
+    await this.changeSettings(teamId, author, tx, (t) => store.updateWorkspace(t, teamId, { alertsChannelId }));
   }
 
   /**
    * Periods start at midnight in this zone from now on. The period containing now is computed afresh, so
    * today's (this week's) counters start from zero in the new zone; closed periods keep their totals.
    */
-  async setTimezone(teamId: string, timezone: string, tx?: Db): Promise<void> {
+  async setTimezone(teamId: string, timezone: string, author: ChangeAuthor, tx?: Db): Promise<void> {
     if (!isTimezone(timezone)) throw new LedgerError(`"${timezone}" is not an IANA time zone such as Europe/Berlin`);
     await this.ensureWorkspace(teamId, tx);
-    await store.updateWorkspace(tx ?? this.db, teamId, { timezone });
+    await this.changeSettings(teamId, author, tx, (t) => store.updateWorkspace(t, teamId, { timezone }));
+  }
+
+  /** An admin's decision on a request for approval, for the audit trail (an approval's raise is its adjustment). */
+  async recordDecision(
+    teamId: string, decision: 'approval' | 'denial', request: string, author: ChangeAuthor, tx?: Db,
+  ): Promise<void> {
+    const change = { teamId, subject: decision, oldValue: null, newValue: request };
+    await recordChanges(tx ?? this.db, [change], author, this.now());
+  }
+
+  /** A change to the workspace's settings, recorded in the audit trail in its own transaction. */
+  private changeSettings(teamId: string, author: ChangeAuthor, tx: Db | undefined, change: (tx: Db) => Promise<void>) {
+    return auditedSettings(tx ?? this.db, teamId, author, this.now(), change);
   }
 
   async budgets(teamId: string, tx?: Db): Promise<BudgetRef[]> {
@@ -266,11 +284,13 @@ export class Ledger {
   }
 
   /** Switches forecast alerts on or off, or sets the spike alerts' factor and minimum (null: off). */
-  async setAlertSettings(teamId: string, change: store.AlertSettingsChange, tx?: Db): Promise<void> {
+  async setAlertSettings(
+    teamId: string, change: store.AlertSettingsChange, author: ChangeAuthor, tx?: Db,
+  ): Promise<void> {
     if (change.spikes && !(change.spikes.factor > 1)) throw new LedgerError('the spike factor must be more than 1');
     if (change.spikes) checkAmount(change.spikes.minMc, 'spike minimum');
     await this.ensureWorkspace(teamId, tx);
-    await store.setAlertSettings(tx ?? this.db, teamId, change);
+    await this.changeSettings(teamId, author, tx, (t) => store.setAlertSettings(t, teamId, change));
   }
 
   /** Alerts not yet posted (the outbox) that no replica is posting now, oldest first. */

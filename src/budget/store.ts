@@ -2,6 +2,7 @@
 // statement, one round trip each); the rest are plain queries.
 import { rows, sql, type Db } from '../db';
 import type { Millicredits } from '../money/credits';
+import { budgetChanges, recordChanges } from './audit';
 import { LedgerError, type BudgetInput, type BudgetPeriodKind, type BudgetScope, type RequestScope, type WorkspaceSettings } from './types';
 
 /** A budget as the SQL functions and queries below return it (camelCase json or aliased columns). */
@@ -99,7 +100,16 @@ export function settle(db: Db, { holdId, status, actualMc, reason, now }: Settle
 }
 
 export async function adjust(db: Db, budgetId: number, amountMc: Millicredits, by: string, why: string, now: Date): Promise<void> {
-  await callFunction(db, sql`select ledger_adjust(${budgetId}::bigint, ${amountMc}::bigint, ${by}, ${why}, ${now.toISOString()}::timestamptz) as r`);
+  await db.transaction(async (tx) => {
+    const at = now.toISOString();
+    await callFunction(tx, sql`
+      select ledger_adjust(${budgetId}::bigint, ${amountMc}::bigint, ${by}, ${why}, ${at}::timestamptz) as r`);
+    const [budget] = await rows<{ teamId: string }>(tx, sql`
+      select team_id as "teamId" from budgets where id = ${budgetId}`);
+    const teamId = budget!.teamId;
+    const change = { teamId, subject: 'adjustment' as const, budgetId, oldValue: null, newValue: amountMc };
+    await recordChanges(tx, [change], { by, why }, now);
+  });
 }
 
 const workspaceColumns = sql`team_id as "teamId", timezone, alerts_channel_id as "alertsChannelId", confirm_threshold_mc as "confirmThresholdMc"`;
@@ -147,6 +157,12 @@ const budgetColumns = sql`b.id, b.team_id as "teamId", b.scope, b.scope_id as "s
 export async function upsertBudget(db: Db, input: BudgetInput, now: Date): Promise<BudgetRow> {
   const thresholds = input.thresholds ? `{${input.thresholds.join(',')}}` : null;
   return db.transaction(async (tx) => {
+    // What it was, for the audit trail (locked: a concurrent change is recorded from what this one left).
+    const [before] = await rows<BudgetRow>(tx, sql`
+      select ${budgetColumns} from budgets b
+      where b.team_id = ${input.teamId} and b.scope = ${input.scope} and b.scope_id = ${input.scopeId}
+        and b.period = ${input.period}
+      for update`);
     const [budget] = await rows<BudgetRow>(tx, sql`
       insert into budgets as b (team_id, scope, scope_id, period, limit_mc, thresholds, hard, updated_by)
       values (${input.teamId}, ${input.scope}, ${input.scopeId}, ${input.period}, ${input.limitMc},
@@ -180,6 +196,8 @@ export async function upsertBudget(db: Db, input: BudgetInput, now: Date): Promi
         where c.limit_mc <> ${limitMc} or c.hard <> ${hard}
       )
       select 1`);
+    const author = { by: input.by, why: input.why };
+    await recordChanges(tx, budgetChanges(input.teamId, Number(id), before, budget!), author, now);
     return budget!;
   });
 }

@@ -103,6 +103,14 @@ export interface BudgetInput {
   thresholds?: number[];
   hard?: boolean;
   by: string;
+  /** Why, for the audit trail: the command as typed. */
+  why?: string;
+}
+
+/** Who changed money or rules, and why (the command as typed, or the approval), for the audit trail. */
+export interface ChangeAuthor {
+  by: string;
+  why?: string;
 }
 
 /** Thrown for a call the ledger cannot carry out (bad amount, unknown hold, unknown budget). */

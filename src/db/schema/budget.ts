@@ -165,3 +165,28 @@ export const spikeAlerts = pgTable(
     index('spike_alerts_undelivered').on(t.teamId).where(sql`${t.deliveredAt} is null`),
   ],
 );
+
+/**
+ * The audit trail: every change that moves money or rules (limits, hardness, thresholds, the confirmation
+ * threshold, the alerts channel and settings, the timezone, adjustments, approvals and denials), written in
+ * the same transaction as the change. Append-only, like the ledger's entries.
+ */
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    teamId: text('team_id').notNull(),
+    at: timestamp('at', { withTimezone: true }).notNull(),
+    /** The Slack user who made the change ('default' for the bot's own configuration). */
+    actor: text('actor').notNull(),
+    /** What changed: see AuditSubject in src/budget/audit.ts. */
+    subject: text('subject').notNull(),
+    /** The budget it changed, if any. */
+    budgetId: bigint('budget_id', { mode: 'number' }),
+    oldValue: jsonb('old_value'),
+    newValue: jsonb('new_value'),
+    /** The command as typed, or the approval it came from. */
+    why: text('why'),
+  },
+  (t) => [index('audit_events_team_at').on(t.teamId, t.at)],
+);

@@ -172,6 +172,8 @@ export const approvals: Feature = {
           if (decided) {
             const memo = `approved ${request.id}: ${request.description}`;
             for (const r of raised) await deps.ledger.adjust(r.budget.id, r.amountMc, adminId, memo, tx);
+            const author = { by: adminId, why: memo };
+            await deps.ledger.recordDecision(scope.teamId, 'approval', request.commandText, author, tx);
           }
           return decided !== undefined;
         },
@@ -192,7 +194,14 @@ export const approvals: Feature = {
       await ack();
       const request = await pending(body, respond);
       if (!request) return;
-      const decided = await store.decide(request.id, 'denied', body.user.id);
+      // The decision and its audit record are one transaction.
+      const decided = await deps.db.transaction(async (tx) => {
+        const denied = await store.decide(request.id, 'denied', body.user.id, tx);
+        const why = `denied ${request.id}: ${request.description}`;
+        const author = { by: body.user.id, why };
+        if (denied) await deps.ledger.recordDecision(denied.teamId, 'denial', request.commandText, author, tx);
+        return denied;
+      });
       if (!decided) {
         await alreadyDecided((await store.get(request.id))!, respond);
         return;

@@ -13,6 +13,11 @@ function scopeOf(target: BudgetTarget, teamId: string): { scope: BudgetScope; sc
   return target.scope === 'workspace' ? { scope: 'workspace', scopeId: teamId } : { scope: target.scope, scopeId: target.id };
 }
 
+/** Who made a change and why, for the audit trail: the admin and the command as typed. */
+function authorOf(ctx: Pick<CommandContext, 'scope' | 'text'>): { by: string; why: string } {
+  return { by: ctx.scope.userId, why: `/kling ${ctx.text}` };
+}
+
 /** Acks with the refusal and returns false when the person is not an admin. */
 async function requireAdmin(ctx: Pick<CommandContext, 'scope' | 'ack'>, deps: SlackDeps): Promise<boolean> {
   if (await deps.admins.isAdmin(ctx.scope.userId)) return true;
@@ -34,7 +39,9 @@ export const budget: Feature = {
       if (!(await requireAdmin(ctx, deps))) return;
       const { target, period, limitMc } = ctx.command;
       await deps.workspaces.settings(ctx.scope.teamId);
-      const ref = await deps.ledger.setBudget({ teamId: ctx.scope.teamId, ...scopeOf(target, ctx.scope.teamId), period, limitMc, by: ctx.scope.userId });
+      const { scope, scopeId } = scopeOf(target, ctx.scope.teamId);
+      const input = { teamId: ctx.scope.teamId, scope, scopeId, period, limitMc, ...authorOf(ctx) };
+      const ref = await deps.ledger.setBudget(input);
       await ctx.ack(replies.notice(`:white_check_mark: ${budgetName(ref)} is now ${formatCredits(ref.limitMc)} credits (alerts at ${ref.thresholds.join('%, ')}%).`));
     },
 
@@ -47,14 +54,14 @@ export const budget: Feature = {
         await ctx.ack(replies.notice(`There is no such budget yet: ${budgetName({ scope, scopeId, period })}. Create it first with \`/kling budget set\`.`));
         return;
       }
-      const ref = await deps.ledger.setBudget({ ...existing, thresholds, by: ctx.scope.userId });
+      const ref = await deps.ledger.setBudget({ ...existing, thresholds, ...authorOf(ctx) });
       await ctx.ack(replies.notice(`:white_check_mark: ${budgetName(ref)} alerts at ${ref.thresholds.join('%, ')}%.`));
     },
 
     async 'budget-alerts'(ctx, deps) {
       if (!(await requireAdmin(ctx, deps))) return;
       await deps.workspaces.settings(ctx.scope.teamId);
-      await deps.ledger.setAlertsChannel(ctx.scope.teamId, ctx.command.channelId);
+      await deps.ledger.setAlertsChannel(ctx.scope.teamId, ctx.command.channelId, authorOf(ctx));
       await ctx.ack(replies.notice(`:white_check_mark: Budget alerts now go to <#${ctx.command.channelId}>. Invite the bot there if the channel is private.`));
       void deps.notifier.deliverAlerts(ctx.scope.teamId);
     },
@@ -62,7 +69,7 @@ export const budget: Feature = {
     async 'budget-confirm'(ctx, deps) {
       if (!(await requireAdmin(ctx, deps))) return;
       const { thresholdMc } = ctx.command;
-      await deps.ledger.setConfirmThreshold(ctx.scope.teamId, thresholdMc);
+      await deps.ledger.setConfirmThreshold(ctx.scope.teamId, thresholdMc, authorOf(ctx));
       deps.workspaces.forget(ctx.scope.teamId);
       await ctx.ack(replies.notice(thresholdMc === null
         ? ':white_check_mark: Nobody is asked to confirm a price any more.'
@@ -71,7 +78,7 @@ export const budget: Feature = {
 
     async 'budget-forecast'(ctx, deps) {
       if (!(await requireAdmin(ctx, deps))) return;
-      await deps.ledger.setAlertSettings(ctx.scope.teamId, { forecastAlerts: ctx.command.on });
+      await deps.ledger.setAlertSettings(ctx.scope.teamId, { forecastAlerts: ctx.command.on }, authorOf(ctx));
       await ctx.ack(replies.notice(ctx.command.on
         ? ':white_check_mark: The alerts channel now hears when a budget will run out before its period ends at the recent pace.'
         : ':white_check_mark: No more forecast alerts. `/kling budget` still shows where each budget is heading.'));
@@ -80,7 +87,7 @@ export const budget: Feature = {
     async 'budget-spikes'(ctx, deps) {
       if (!(await requireAdmin(ctx, deps))) return;
       const { spikes } = ctx.command;
-      await deps.ledger.setAlertSettings(ctx.scope.teamId, { spikes });
+      await deps.ledger.setAlertSettings(ctx.scope.teamId, { spikes }, authorOf(ctx));
       await ctx.ack(replies.notice(spikes
         ? `:white_check_mark: A person or channel spending more than ${spikes.factor} times their usual day and more ` +
           `than ${formatCredits(spikes.minMc)} credits in a day now raises a spike alert.`
