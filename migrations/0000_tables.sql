@@ -8,6 +8,8 @@ CREATE TYPE "public"."approval_state" AS ENUM('pending', 'approved', 'denied');-
 CREATE TABLE "workspaces" (
 	"team_id" text PRIMARY KEY NOT NULL,
 	"timezone" text NOT NULL,
+	"pending_timezone" text,
+	"timezone_effective_at" timestamp with time zone,
 	"alerts_channel_id" text,
 	"confirm_threshold_mc" bigint,
 	"queue_paused_at" timestamp with time zone,

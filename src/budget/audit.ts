@@ -53,7 +53,6 @@ export async function recordChanges(db: Db, changes: AuditRecord[], author: Chan
 const SETTINGS: Record<string, AuditSubject> = {
   confirm_threshold_mc: 'confirm-threshold',
   alerts_channel_id: 'alerts-channel',
-  timezone: 'timezone',
   forecast_alerts: 'forecast-alerts',
   spike_alerts: 'spike-alerts',
   spike_factor: 'spike-factor',

@@ -50,7 +50,7 @@ export class Ledger {
   async ensureWorkspace(teamId: string, tx?: Db): Promise<WorkspaceSettings> {
     const { workspace, created } = await store.ensureWorkspace(tx ?? this.db, teamId, {
       timezone: this.defaultTimezone, dailyLimitMc: this.defaultDailyLimitMc, confirmThresholdMc: this.defaultConfirmThresholdMc,
-    });
+    }, this.now());
     // A row created inside a caller's transaction exists only if that transaction commits: not cached then.
     // One that was already there is committed, so the queue's group transactions stop asking again.
     if (!tx || !created) this.knownTeams.add(teamId);
@@ -147,13 +147,20 @@ export class Ledger {
   }
 
   /**
-   * Periods start at midnight in this zone from now on. The period containing now is computed afresh, so
-   * today's (this week's) counters start from zero in the new zone; closed periods keep their totals.
+   * Periods start at midnight in this zone from the next boundary of the workspace's longest budget period on
+   * (the current periods keep their start, and no counter is split); returns when that is.
    */
-  async setTimezone(teamId: string, timezone: string, author: ChangeAuthor, tx?: Db): Promise<void> {
+  async setTimezone(teamId: string, timezone: string, author: ChangeAuthor, tx?: Db): Promise<Date> {
     if (!isTimezone(timezone)) throw new LedgerError(`"${timezone}" is not an IANA time zone such as Europe/Berlin`);
     await this.ensureWorkspace(teamId, tx);
-    await this.changeSettings(teamId, author, tx, (t) => store.updateWorkspace(t, teamId, { timezone }));
+    const now = this.now();
+    return (tx ?? this.db).transaction(async (t) => {
+      const { from, effectiveAt } = await store.scheduleTimezone(t, teamId, timezone, now);
+      const change = { teamId, subject: 'timezone' as const, oldValue: from, newValue: timezone };
+      const why = [author.why, `applies from ${effectiveAt.toISOString()}`].filter(Boolean).join(' — ');
+      if (from !== timezone) await recordChanges(t, [change], { by: author.by, why }, now);
+      return effectiveAt;
+    });
   }
 
   /** An admin's decision on a request for approval, for the audit trail (an approval's raise is its adjustment). */

@@ -112,11 +112,14 @@ export async function adjust(db: Db, budgetId: number, amountMc: Millicredits, b
   });
 }
 
-const workspaceColumns = sql`team_id as "teamId", timezone, alerts_channel_id as "alertsChannelId", confirm_threshold_mc as "confirmThresholdMc"`;
+const workspaceColumns = sql`team_id as "teamId", timezone, alerts_channel_id as "alertsChannelId",
+  confirm_threshold_mc as "confirmThresholdMc", pending_timezone as "pendingTimezone",
+  timezone_effective_at as "timezoneEffectiveAt"`;
 
 /** Creates the workspace and its default daily budget once; returns it either way, and whether this call created it. */
 export async function ensureWorkspace(
   db: Db, teamId: string, defaults: { timezone: string; dailyLimitMc: Millicredits; confirmThresholdMc: Millicredits | null },
+  now: Date,
 ): Promise<{ workspace: WorkspaceSettings; created: boolean }> {
   const { timezone, dailyLimitMc, confirmThresholdMc } = defaults;
   const [created] = await rows<WorkspaceSettings>(db, sql`
@@ -129,7 +132,9 @@ export async function ensureWorkspace(
     )
     select ${workspaceColumns} from ws`);
   if (created) return { workspace: created, created: true };
-  // It existed (or a concurrent call created it first, committed by now: ON CONFLICT waited for it).
+  // It existed (or a concurrent call created it first, committed by now: ON CONFLICT waited for it). A timezone
+  // change whose time has come is applied first.
+  await db.execute(sql`select workspace_timezone(${teamId}, ${now.toISOString()}::timestamptz)`);
   const [existing] = await rows<WorkspaceSettings>(db, sql`select ${workspaceColumns} from workspaces where team_id = ${teamId}`);
   return { workspace: existing!, created: false };
 }
@@ -138,12 +143,31 @@ export async function setConfirmThreshold(db: Db, teamId: string, thresholdMc: M
   await db.execute(sql`update workspaces set confirm_threshold_mc = ${thresholdMc}::bigint where team_id = ${teamId}`);
 }
 
-export async function updateWorkspace(db: Db, teamId: string, change: { timezone?: string; alertsChannelId?: string }): Promise<void> {
+export async function updateWorkspace(db: Db, teamId: string, change: { alertsChannelId?: string }): Promise<void> {
   await db.execute(sql`
-    update workspaces set
-      timezone = coalesce(${change.timezone ?? null}, timezone),
-      alerts_channel_id = coalesce(${change.alertsChannelId ?? null}, alerts_channel_id)
+    update workspaces set alerts_channel_id = coalesce(${change.alertsChannelId ?? null}, alerts_channel_id)
     where team_id = ${teamId}`);
+}
+
+/**
+ * The workspace moves to `timezone` at the next boundary of its longest budget period, in the zone it has now:
+ * every current period keeps its start and ends as it would have. The same zone again cancels a pending move.
+ * Returns the zone in force now and when the new one applies.
+ */
+export async function scheduleTimezone(
+  db: Db, teamId: string, timezone: string, now: Date,
+): Promise<{ from: string; effectiveAt: Date }> {
+  const at = sql`${now.toISOString()}::timestamptz`;
+  const [row] = await rows<{ from: string; effectiveAt: string | Date }>(db, sql`
+    update workspaces w set
+      pending_timezone = nullif(${timezone}, w.timezone),
+      timezone_effective_at = case when ${timezone} = w.timezone then null else
+        budget_period_end(
+          coalesce((select max(b.period) from budgets b where b.team_id = w.team_id), 'day'), ${at}, w.timezone)
+      end
+    where team_id = ${teamId}
+    returning w.timezone as "from", coalesce(w.timezone_effective_at, ${at}) as "effectiveAt"`);
+  return { from: row!.from, effectiveAt: new Date(row!.effectiveAt) };
 }
 
 const budgetColumns = sql`b.id, b.team_id as "teamId", b.scope, b.scope_id as "scopeId", b.period, b.limit_mc as "limitMc", b.hard, b.thresholds`;

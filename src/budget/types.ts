@@ -92,6 +92,9 @@ export interface WorkspaceSettings {
   alertsChannelId: string | null;
   /** A request priced above this is confirmed with a button first; null: never asked. */
   confirmThresholdMc: Millicredits | null;
+  /** The timezone an admin chose, in force from timezoneEffectiveAt (the next period boundary). */
+  pendingTimezone: string | null;
+  timezoneEffectiveAt: Date | null;
 }
 
 export interface BudgetInput {

@@ -41,7 +41,7 @@ const summary = (events: LedgerEvent[]) => events.map((e) => `${e.budget.scope}:
 describe('workspace', () => {
   it('is created once, with the default timezone and a daily workspace budget of the default limit', async () => {
     const { ledger, teamId, workspace } = await setup({ timezone: 'Europe/Berlin', dailyLimit: 250_000 });
-    expect(workspace).toEqual({ teamId, timezone: 'Europe/Berlin', alertsChannelId: null, confirmThresholdMc: null });
+    expect(workspace).toMatchObject({ teamId, timezone: 'Europe/Berlin', alertsChannelId: null, confirmThresholdMc: null });
     await ledger.ensureWorkspace(teamId);
     expect(await ledger.budgets(teamId)).toEqual([
       { id: expect.any(Number), teamId, scope: 'workspace', scopeId: teamId, period: 'day', limitMc: 250_000, hard: true, thresholds: [80, 100] },
@@ -49,7 +49,10 @@ describe('workspace', () => {
     await ledger.setAlertsChannel(teamId, 'CALERTS', { by: 'UADMIN' });
     await ledger.setTimezone(teamId, 'America/New_York', { by: 'UADMIN' });
     await ledger.setConfirmThreshold(teamId, 8_000, { by: 'UADMIN' });
-    expect(await ledger.ensureWorkspace(teamId)).toEqual({ teamId, timezone: 'America/New_York', alertsChannelId: 'CALERTS', confirmThresholdMc: 8_000 });
+    expect(await ledger.ensureWorkspace(teamId)).toMatchObject({
+      teamId, timezone: 'Europe/Berlin', pendingTimezone: 'America/New_York', alertsChannelId: 'CALERTS',
+      confirmThresholdMc: 8_000,
+    });
     await ledger.setConfirmThreshold(teamId, null, { by: 'UADMIN' });
     expect(await ledger.ensureWorkspace(teamId)).toMatchObject({ confirmThresholdMc: null });
     const withDefault = new Ledger(database.db, { defaultConfirmThresholdMc: 20_000 });

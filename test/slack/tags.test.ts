@@ -66,3 +66,18 @@ describe('--tag', () => {
     expect(await checkInvariants(h.database.db)).toEqual([]);
   });
 });
+
+describe('/kling budget timezone', () => {
+  it('refuses a zone that does not exist and says when a real one applies; only admins may', async () => {
+    shiftMs = 0;
+    const unreal = await h.command(ADA, 'budget timezone Mars/Olympus');
+    expect(textOf(unreal.ack)).toContain('`Mars/Olympus` is not a timezone');
+    expect(textOf((await h.command(GRACE, 'budget timezone Asia/Tokyo')).ack)).toContain('Only workspace admins');
+    const moved = textOf((await h.command(ADA, 'budget timezone Asia/Tokyo')).ack);
+    expect(moved).toMatch(/From <!date\^\d+\^.*, periods start at midnight in Asia\/Tokyo\. The current periods keep/);
+    const workspace = await h.ledger.ensureWorkspace('T0DEMO');
+    expect(workspace).toMatchObject({ timezone: 'UTC', pendingTimezone: 'Asia/Tokyo' });
+    const trail = textOf((await h.command(ADA, 'audit today')).ack);
+    expect(trail).toContain('changed the timezone from UTC to Asia/Tokyo');
+  });
+});

@@ -5,6 +5,20 @@
 
 -- Periods start at midnight on the workspace's wall clock; truncating local time (not UTC) keeps a day
 -- 23 or 25 hours long across a DST change. date_trunc('week') starts on Monday.
+-- A timezone an admin changed takes over once its time has come (the next period boundary): the first write
+-- after it promotes it, so every period from then on starts at midnight in the new zone.
+CREATE OR REPLACE FUNCTION workspace_timezone(p_team text, p_now timestamptz)
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+  v_tz text;
+BEGIN
+  UPDATE workspaces SET timezone = pending_timezone, pending_timezone = NULL, timezone_effective_at = NULL
+  WHERE team_id = p_team AND pending_timezone IS NOT NULL AND timezone_effective_at <= p_now;
+  SELECT timezone INTO v_tz FROM workspaces WHERE team_id = p_team;
+  RETURN v_tz;
+END
+$$;
+--> statement-breakpoint
 CREATE OR REPLACE FUNCTION budget_period_start(p_kind budget_period, p_at timestamptz, p_tz text)
 RETURNS timestamptz LANGUAGE sql STABLE AS $$
   SELECT date_trunc(p_kind::text, p_at AT TIME ZONE p_tz) AT TIME ZONE p_tz
@@ -107,8 +121,8 @@ DECLARE
   v_granted jsonb;
   v_events jsonb := '[]';
 BEGIN
-  SELECT timezone INTO v_tz FROM workspaces WHERE team_id = p_team;
-  IF NOT FOUND THEN
+  v_tz := workspace_timezone(p_team, p_now);
+  IF v_tz IS NULL THEN
     RAISE EXCEPTION 'unknown workspace %', p_team USING ERRCODE = 'no_data_found';
   END IF;
   -- One aggregate pass keeps the arrays aligned.
@@ -290,7 +304,7 @@ BEGIN
   IF NOT FOUND THEN
     RAISE EXCEPTION 'unknown budget %', p_budget USING ERRCODE = 'no_data_found';
   END IF;
-  SELECT timezone INTO v_tz FROM workspaces WHERE team_id = v_budget.team_id;
+  v_tz := workspace_timezone(v_budget.team_id, p_now);
   v_start := budget_period_start(v_budget.period, p_now, v_tz);
   INSERT INTO budget_periods (budget_id, period_start, period_end, limit_mc, hard, allowance_mc)
   VALUES (p_budget, v_start, budget_period_end(v_budget.period, p_now, v_tz), v_budget.limit_mc, v_budget.hard, p_amount)

@@ -25,6 +25,7 @@ export const USAGE = {
   budgetConfirm: '/kling budget confirm <credits|off>',
   budgetForecast: '/kling budget forecast on|off',
   budgetSpikes: '/kling budget spikes <factor> <min-credits>|off',
+  budgetTimezone: '/kling budget timezone <IANA zone such as Europe/Berlin>',
   history: '/kling history',
   status: '/kling status [id]',
   queue: '/kling queue resume',
@@ -75,6 +76,8 @@ export type Command =
   | { kind: 'budget-forecast'; on: boolean }
   /** null: no spike alerts. */
   | { kind: 'budget-spikes'; spikes: { factor: number; minMc: Millicredits } | null }
+  /** Checked against the IANA database by the ledger. */
+  | { kind: 'budget-timezone'; timezone: string }
   /** Without an id: the workspace's queue (running, or paused and why). */
   | { kind: 'status'; id?: string }
   | { kind: 'cancel'; id: string }
@@ -359,6 +362,12 @@ function parseBudget(tokens: Token[]): Command {
       expectEnd(tokens, 2, 'budgetForecast');
       return { kind: 'budget-forecast', on: value === 'on' };
     }
+    case 'timezone': {
+      const zone = tokens[1]?.value;
+      if (!zone) throw new UsageError('Say which timezone, as an IANA name such as Europe/Berlin.', 'budgetTimezone');
+      expectEnd(tokens, 2, 'budgetTimezone');
+      return { kind: 'budget-timezone', timezone: decodeSlackText(zone) };
+    }
     case 'spikes': {
       if (tokens[1]?.value.toLowerCase() === 'off') {
         expectEnd(tokens, 2, 'budgetSpikes');
@@ -374,7 +383,7 @@ function parseBudget(tokens: Token[]): Command {
       return { kind: 'budget-spikes', spikes: { factor, minMc } };
     }
   }
-  const actions = 'set, thresholds, alerts, confirm, forecast or spikes';
+  const actions = 'set, thresholds, alerts, confirm, forecast, spikes or timezone';
   throw new UsageError(`\`${excerpt(tokens[0]!.value)}\` is not a budget action: use ${actions}.`, 'budget');
 }
 

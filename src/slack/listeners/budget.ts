@@ -1,6 +1,7 @@
-import type { BudgetScope } from '../../budget';
+import { isTimezone, type BudgetScope } from '../../budget';
 import { formatCredits } from '../../money/credits';
-import { budgetName } from '../blocks/format';
+import { budgetName, slackDate } from '../blocks/format';
+import { escape } from '../escape';
 import * as replies from '../blocks/replies';
 import type { BudgetTarget } from '../commands/parse';
 import type { CommandContext, Feature, SlackDeps } from '../deps';
@@ -82,6 +83,20 @@ export const budget: Feature = {
       await ctx.ack(replies.notice(ctx.command.on
         ? ':white_check_mark: The alerts channel now hears when a budget will run out before its period ends at the recent pace.'
         : ':white_check_mark: No more forecast alerts. `/kling budget` still shows where each budget is heading.'));
+    },
+
+    async 'budget-timezone'(ctx, deps) {
+      if (!(await requireAdmin(ctx, deps))) return;
+      const { timezone } = ctx.command;
+      if (!isTimezone(timezone)) {
+        const wrong = `\`${escape(timezone)}\` is not a timezone: use an IANA name such as Europe/Berlin `
+          + 'or America/New_York.';
+        await ctx.ack(replies.notice(wrong));
+        return;
+      }
+      const from = await deps.ledger.setTimezone(ctx.scope.teamId, timezone, authorOf(ctx));
+      await ctx.ack(replies.notice(`:white_check_mark: From ${slackDate(from)}, periods start at midnight in `
+        + `${escape(timezone)}. The current periods keep their start and end, so no counter is split.`));
     },
 
     async 'budget-spikes'(ctx, deps) {
