@@ -18,7 +18,7 @@ export const USAGE = {
     '/kling generate <prompt> [--model M] [--mode std|pro|4k] [--duration N] [--audio] [--aspect 16:9|9:16|1:1] [--negative "..."] [--image URL] [--draft] [--tag project]',
   estimate: '/kling estimate [prompt] [the same flags as generate]',
   batch: '/kling batch [--tag project]',
-  budget: '/kling budget',
+  budget: '/kling budget [today|yesterday|week|last-week|month|last-month|YYYY-MM-DD]',
   budgetSet: '/kling budget set <workspace|#channel|@user|tag:name> <day|week|month> <credits>',
   budgetThresholds: '/kling budget thresholds <workspace|#channel|@user> <day|week|month> <percent,percent,…>',
   budgetAlerts: '/kling budget alerts <#channel>',
@@ -66,7 +66,9 @@ export type Period = 'day' | 'week' | 'month';
 
 export type Command =
   | { kind: 'generate' | 'estimate'; prompt: string; flags: GenerateFlags }
-  | { kind: 'budget' | 'history' | 'help' }
+  | { kind: 'history' | 'help' }
+  /** Without a period: the current ones. */
+  | { kind: 'budget'; period?: ReportPeriod }
   | { kind: 'batch'; tag?: string }
   | { kind: 'budget-set'; target: BudgetTarget; period: Period; limitMc: Millicredits }
   | { kind: 'budget-thresholds'; target: BudgetTarget; period: Period; thresholds: number[] }
@@ -324,8 +326,15 @@ export function parseCommand(text: string): Command {
   throw new UsageError(`\`${excerpt(first!.value)}\` is not a /kling command.`);
 }
 
+/** `/kling budget <period>`: a word or one day; months and ranges are the export's. */
+const BUDGET_PERIOD = /^(today|yesterday|week|last-week|month|last-month|\d{4}-\d{2}-\d{2})$/i;
+
 function parseBudget(tokens: Token[]): Command {
   const action = tokens[0]?.value.toLowerCase();
+  if (action && BUDGET_PERIOD.test(action)) {
+    expectEnd(tokens, 1, 'budget');
+    return { kind: 'budget', period: parseReportPeriod(action, 'budget') };
+  }
   switch (action) {
     case undefined:
       return { kind: 'budget' };
@@ -383,7 +392,8 @@ function parseBudget(tokens: Token[]): Command {
       return { kind: 'budget-spikes', spikes: { factor, minMc } };
     }
   }
-  const actions = 'set, thresholds, alerts, confirm, forecast, spikes or timezone';
+  const actions = 'a period (today, last-week, 2026-11-30…), set, thresholds, alerts, confirm, forecast, spikes '
+    + 'or timezone';
   throw new UsageError(`\`${excerpt(tokens[0]!.value)}\` is not a budget action: use ${actions}.`, 'budget');
 }
 

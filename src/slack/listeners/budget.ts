@@ -1,4 +1,5 @@
 import { isTimezone, type BudgetScope } from '../../budget';
+import { resolveReportPeriod } from '../../budget/periods';
 import { formatCredits } from '../../money/credits';
 import { budgetName, slackDate } from '../blocks/format';
 import { escape } from '../escape';
@@ -30,10 +31,22 @@ export const budget: Feature = {
   commands: {
     async budget(ctx, deps) {
       await deps.workspaces.settings(ctx.scope.teamId);
+      const { period } = ctx.command;
+      const price = { creditPriceUsd: deps.config.CREDIT_PRICE_USD };
+      if (period) {
+        // Each budget's period containing the asked one's start: that day's, week's or month's usage.
+        const { timezone } = await deps.ledger.ensureWorkspace(ctx.scope.teamId);
+        const span = resolveReportPeriod(period, new Date(), timezone);
+        const [usages, isAdmin] = await Promise.all([
+          deps.ledger.usageFor(ctx.scope, span.start), deps.admins.isAdmin(ctx.scope.userId),
+        ]);
+        await ctx.ack(replies.budgets(usages, { ...price, isAdmin, past: { label: span.label } }));
+        return;
+      }
       const [usages, isAdmin] = await Promise.all([deps.ledger.usageFor(ctx.scope), deps.admins.isAdmin(ctx.scope.userId)]);
       const forecasts = await deps.ledger.forecasts(usages);
       const withForecasts = usages.map((u, i) => ({ ...u, forecast: forecasts[i] }));
-      await ctx.ack(replies.budgets(withForecasts, { creditPriceUsd: deps.config.CREDIT_PRICE_USD, isAdmin }));
+      await ctx.ack(replies.budgets(withForecasts, { ...price, isAdmin }));
     },
 
     async 'budget-set'(ctx, deps) {
