@@ -197,6 +197,26 @@ CREATE TABLE "batch_forms" (
 	"opened_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE "account_alerts" (
+	"key" text NOT NULL,
+	"channel_id" text NOT NULL,
+	"claimed_until" timestamp with time zone NOT NULL,
+	"delivered_at" timestamp with time zone,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "account_alerts_key_channel_id_pk" PRIMARY KEY("key","channel_id")
+);
+--> statement-breakpoint
+CREATE TABLE "kling_account" (
+	"id" text PRIMARY KEY NOT NULL,
+	"attempted_at" timestamp with time zone,
+	"read_at" timestamp with time zone,
+	"packs" jsonb,
+	"runout_days" integer,
+	"expiry_days" integer,
+	"reconcile_tolerance_mc" bigint DEFAULT 0,
+	"reconciled_on" text
+);
+--> statement-breakpoint
 ALTER TABLE "budget_periods" ADD CONSTRAINT "budget_periods_budget_id_budgets_id_fk" FOREIGN KEY ("budget_id") REFERENCES "public"."budgets"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "budgets" ADD CONSTRAINT "budgets_team_id_workspaces_team_id_fk" FOREIGN KEY ("team_id") REFERENCES "public"."workspaces"("team_id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "audit_events_team_at" ON "audit_events" USING btree ("team_id","at");--> statement-breakpoint

@@ -1,4 +1,4 @@
--- Custom SQL migration file, put your code below! ---- The ledger's write paths, each ONE statement (design §3): one round trip per reserve, commit or release.
+-- Custom SQL migration file, put your code below! ---- The ledger's write paths, each ONE statement (src/budget/README.md): one round trip per reserve, commit or release.
 -- A reservation locks its budget_periods rows in its last statements, so a hot budget's row is held for
 -- little more than the commit.
 -- Statements are separated by drizzle's breakpoint marker because the migrators run one statement at a time.
@@ -423,8 +423,9 @@ END
 $$;
 
 --> statement-breakpoint
--- The digest reads a workspace's day by time range (holds and generations created in it). These tables belong to the
--- ledger and the queue; the indexes live here because only the digest's queries need them.
-CREATE INDEX IF NOT EXISTS holds_team_created ON holds (team_id, created_at);
---> statement-breakpoint
+-- The digest reads a workspace's day of generations by time range (those created in it).
 CREATE INDEX IF NOT EXISTS generations_team_created ON generations (team_id, created_at);
+
+--> statement-breakpoint
+-- The digest, the export and spike alerts read a workspace's holds by time range (those created in a day or period).
+CREATE INDEX IF NOT EXISTS holds_team_created ON holds (team_id, created_at);

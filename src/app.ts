@@ -4,36 +4,41 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { App, HTTPReceiver, SocketModeReceiver, type Receiver } from '@slack/bolt';
 import { WebAPIHTTPError, WebAPIPlatformError, WebAPIRequestError, WebClient, type WebClientOptions } from '@slack/web-api';
+import { KlingAccount } from './account';
 import { AlertWatch, Ledger } from './budget';
+import { systemClock, type Clock } from './clock';
 import { ConfigError, klingAuth, StartupError, type Config } from './config';
 import { openDatabase } from './db';
 import { DigestService } from './digest';
 import { Exporter } from './export';
 import { GenerationQueue, Worker, type WorkerEvent, type WorkerOptions } from './generations';
-import { createMetrics } from './http/metrics';
+import { createMetrics, observeEstimate, registerAccountGauges } from './http/metrics';
 import { httpRoutes } from './http/routes';
 import { KlingClient } from './kling';
 import { createLogger, type Logger } from './log';
 import { parseCredits } from './money/credits';
 import { loadCatalog } from './pricing';
+import { ApprovalRequests, Requests, Workspaces } from './requests';
 import { Admins } from './slack/admins';
+import { BatchForms } from './slack/batch-forms';
 import { boltLogger } from './slack/bolt-logger';
 import type { SlackDeps } from './slack/deps';
 import { digestPoster } from './slack/digest-poster';
+import { AccountAlerts } from './slack/account-alerts';
 import { AcksFirst } from './slack/acks-first';
+import { SlackImages } from './slack/images';
 import { JobCards, type JobCardsOptions } from './slack/job-cards';
-import { malformedPayloadHandler } from './slack/malformed';
+import { guardPayloadShape, malformedPayloadHandler } from './slack/malformed';
 import { People } from './slack/people';
 import { registerListeners } from './slack/listeners';
 import { Notifier } from './slack/notifier';
 import { PendingRequests } from './slack/pending';
-import { Workspaces } from './slack/workspaces';
 
 export interface BotOverrides {
   logger?: Logger;
   /** A Kling client of the test's choosing (the simulator is reached through KLING_API_BASE_URL otherwise). */
   kling?: KlingClient;
-  now?: () => Date;
+  now?: Clock;
   worker?: Partial<WorkerOptions>;
   /** How often undelivered budget alerts are retried (default 60 s). */
   alertRetryMs?: number;
@@ -43,6 +48,8 @@ export interface BotOverrides {
   cards?: Pick<JobCardsOptions, 'sweepMs' | 'graceMs' | 'leaseMs'>;
   /** How often forecast alerts are looked for (default 60 s). */
   watchMs?: number;
+  /** How often the Kling account's packs are looked at (default 60 s; Kling is read at most once a minute). */
+  accountCheckMs?: number;
   /** Start the digest's cron (default true). */
   digestSchedule?: boolean;
   /**
@@ -101,7 +108,7 @@ function startupFailure(variable: 'SLACK_BOT_TOKEN' | 'SLACK_APP_TOKEN', want: s
 /** The composition root: builds every service from the config and wires them together. */
 export async function createBot(config: Config, overrides: BotOverrides = {}): Promise<Bot> {
   const logger = overrides.logger ?? createLogger(config.LOG_LEVEL);
-  const now = overrides.now ?? (() => new Date());
+  const now = overrides.now ?? systemClock;
   const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR });
   // Background work (the worker, job cards, alerts, the digest) gets a pool of its own, so a burst of it
   // never queues ahead of a reservation a person is waiting on. PGlite is one connection: shared.
@@ -124,7 +131,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
       logger,
       callbackUrl: config.PUBLIC_URL ? new URL('/kling/callback', config.PUBLIC_URL).toString() : undefined,
     });
-  const queue = new GenerationQueue(db, ledger, { maxQueuedPerUser: config.MAX_QUEUED_PER_USER });
+  const queue = new GenerationQueue(db, ledger, { maxQueuedPerUser: config.MAX_QUEUED_PER_USER, now });
   const worker = new Worker(background.db, backgroundLedger, kling, {
     maxConcurrency: config.KLING_MAX_CONCURRENCY,
     accountConcurrency: config.KLING_ACCOUNT_CONCURRENCY ?? config.KLING_MAX_CONCURRENCY,
@@ -132,6 +139,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
     taskTimeoutMinutes: config.KLING_TASK_TIMEOUT_MINUTES,
     ...(config.WORKER_ID ? { workerId: config.WORKER_ID } : {}),
     logger,
+    now,
     ...overrides.worker,
   });
   const metrics = createMetrics(background.db);
@@ -149,9 +157,8 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
         logger: boltLogger(logger),
       })
     : undefined;
-  const receiver: Receiver =
-    socketMode ??
-    new HTTPReceiver({
+  const httpReceiver =
+    socketMode ? undefined : new HTTPReceiver({
       signingSecret: config.SLACK_SIGNING_SECRET,
       endpoints: '/slack/events',
       customRoutes,
@@ -160,6 +167,8 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
       processEventErrorHandler: malformedPayloadHandler(logger),
       logger: boltLogger(logger),
     });
+  if (httpReceiver) guardPayloadShape(httpReceiver, logger);
+  const receiver: Receiver = socketMode ?? httpReceiver!;
   // In Socket Mode Bolt serves customRoutes on an HTTP server of its own (installerOptions.port), which it
   // neither exposes nor waits for: start() reads its port and catches its listen error (a port in use
   // would otherwise crash the process) through the private field. test/slack/socket-mode.test.ts guards it.
@@ -171,7 +180,9 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
   const client = app.client;
 
   const admins = new Admins(client, config.ADMIN_USER_IDS, logger);
-  const backgroundQueue = background === database ? queue : new GenerationQueue(background.db, backgroundLedger, { maxQueuedPerUser: config.MAX_QUEUED_PER_USER });
+  const backgroundQueue = background === database ? queue : new GenerationQueue(background.db, backgroundLedger, {
+    maxQueuedPerUser: config.MAX_QUEUED_PER_USER, now,
+  });
   const acksFirst = new AcksFirst();
   // Cards are posted by a client that does not retry on its own: after a lost answer, JobCards looks for the
   // card before posting it again, where a blind retry would leave a second one.
@@ -181,6 +192,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
   const cards = new JobCards({
     client: cardClient, queue: backgroundQueue, logger, creditPriceUsd: config.CREDIT_PRICE_USD, now,
     acksFirst: () => acksFirst.settled(),
+    videos: { maxMb: config.SLACK_UPLOAD_MAX_MB },
     ...overrides.cards,
   });
   const notifier = new Notifier({
@@ -214,16 +226,38 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
     now,
   });
   const workspaces = new Workspaces(ledger, { alertsChannelId: config.ALERT_CHANNEL_ID });
+  const account = new KlingAccount(background.db, backgroundLedger, kling, { now, logger, runoutDays: config.PACK_ALERT_DAYS });
+  registerAccountGauges(metrics, account, now);
+  const accountAlerts = new AccountAlerts({
+    client, account, logger, defaultAlertsChannel: config.ALERT_CHANNEL_ID,
+    everyMs: overrides.accountCheckMs, leaseMs: overrides.alertLeaseMs,
+  });
 
   worker.on((event: WorkerEvent) => {
     if (event.kind === 'job' && event.generation.state === 'failed' && event.generation.errorCode) {
       metrics.klingErrors.inc({ code: String(event.generation.errorCode) });
     }
+    if (event.kind === 'job' && event.generation.state === 'succeeded') observeEstimate(metrics, event.generation);
     if (event.kind === 'queue-paused') metrics.klingErrors.inc({ code: String(event.code) });
     notifier.handle(event);
   });
 
-  const deps: SlackDeps = { config, db, catalog, ledger, queue, worker, digest, exporter, cards, notifier, admins, people, pending: new PendingRequests(), workspaces, metrics, logger, acksFirst, ackWithinMs: overrides.ackWithinMs ?? 2_500 };
+  const requests = new Requests({
+    ledger, queue, workspaces, approvals: new ApprovalRequests(db), db,
+    // Cards go up and the worker wakes once the acks in flight are out (a card has no deadline; an ack has 3 s).
+    onQueued: (jobIds) => {
+      for (const id of jobIds) void cards.sync(id);
+      void acksFirst.settled().then(() => worker.wake());
+    },
+    onAlerts: (teamId) => void notifier.deliverAlerts(teamId),
+    onRefused: (reason) => metrics.refusals.inc({ reason }),
+  });
+  const deps: SlackDeps = {
+    config, catalog, ledger, queue, worker, digest, exporter, account, cards, notifier, admins, people,
+    pending: new PendingRequests(), batchForms: new BatchForms(db), requests, metrics, logger, now, acksFirst,
+    images: new SlackImages(client, config.SLACK_BOT_TOKEN, config.SLACK_API_URL),
+    ackWithinMs: overrides.ackWithinMs ?? 2_500,
+  };
   registerListeners(app, deps);
   app.error(async (error) => {
     logger.error({ err: error }, 'Slack listener failed');
@@ -252,6 +286,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
       cards.start();
       notifier.start();
       watch.start();
+      accountAlerts.start();
       if (overrides.digestSchedule !== false) await digest.start();
       logger.info({ port, mode: config.SLACK_APP_TOKEN ? 'socket' : 'http' }, 'kling-budget-bot is running');
     },
@@ -264,6 +299,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
       await worker.stop();
       await watch.stop();
       await notifier.stop();
+      await accountAlerts.stop();
       await cards.stop();
       if (background !== database) await background.close();
       await database.close();

@@ -63,6 +63,8 @@ const schema = z
         .optional(),
     ),
     SLACK_API_URL: optionalUrl,
+    /** Finished videos up to this size are uploaded into the job card's thread; larger ones are linked. */
+    SLACK_UPLOAD_MAX_MB: positiveInt(100),
     KLING_API_KEY: optionalString,
     KLING_ACCESS_KEY: optionalString,
     KLING_SECRET_KEY: optionalString,
@@ -101,6 +103,8 @@ const schema = z
       .refine((expr) => cron.validate(expr), 'must be a cron expression such as "0 9 * * *"'),
     PUBLIC_URL: optionalUrl,
     PRICING_FILE: optionalString,
+    /** Alert when the Kling packs run out within this many days at the current pace (admins change it in Slack). */
+    PACK_ALERT_DAYS: z.coerce.number({ error: 'must be a whole number of days' }).int('must be a whole number of days').min(0).max(365).default(3),
     CREDIT_PRICE_USD: z.coerce.number({ error: 'must be a dollar amount such as 0.14' }).positive('must be a positive dollar amount').default(0.14),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   });

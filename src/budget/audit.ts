@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { rows, sql, type Db } from '../db';
-import type { BudgetPeriodKind, BudgetScope, ChangeAuthor } from './types';
+import type { BudgetPeriodKind, BudgetScope, BudgetTarget, ChangeAuthor } from './types';
 
 /**
  * The audit trail: every change that moves money or rules, with who, when, the old and new value and why,
@@ -16,7 +16,7 @@ export interface AuditEntry {
   actor: string;
   subject: AuditSubject;
   /** The budget changed, for limits, hardness, thresholds and adjustments. */
-  budget?: { scope: BudgetScope; scopeId: string; period: BudgetPeriodKind };
+  budget?: BudgetTarget;
   /**
    * As stored: millicredits for limit, confirm-threshold, spike-minimum and adjustment; percents for
    * thresholds; a channel id, a zone, a boolean or a factor for the others; null when there was none.

@@ -1,7 +1,7 @@
 import { rows, sql, type Db } from '../db';
 
 /**
- * The ledger invariants of design §3, checked in SQL against everything in the database.
+ * The ledger's invariants (listed in README.md), checked in SQL against everything in the database.
  * Returns one line per violation; an empty list means the ledger is sound.
  */
 export async function checkInvariants(db: Db): Promise<string[]> {

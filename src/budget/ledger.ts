@@ -1,3 +1,4 @@
+import { systemClock } from '../clock';
 import type { Db } from '../db';
 import { GroupCommit, transactionPerGroup } from '../db/group-commit';
 import type { Millicredits } from '../money/credits';
@@ -5,12 +6,12 @@ import { forecast, paceWindowStart, type Forecast, type PaceInput } from './fore
 import { isTimezone } from './periods';
 import { isTag } from './tags';
 import { auditedSettings, recordChanges } from './audit';
+import { LedgerReports } from './reports';
 import * as store from './store';
 import {
-  LedgerError, type BudgetInput, type ChangeAuthor,
-  type BudgetRef, type Hold, type LedgerEvent, type Refusal, type RequestScope,
-  type ReserveRequest, type ReserveResult, type Spike, type SpikeAlert, type SpikeDrivers, type Usage,
-  type WorkspaceSettings,
+  LedgerError, type BudgetInput, type BudgetRef, type ChangeAuthor, type CommitOutcome, type Hold, type LedgerEvent,
+  type Refusal, type ReleaseOutcome, type RequestScope, type ReserveRequest, type ReserveResult, type Spike,
+  type SpikeAlert, type SpikeDrivers, type Usage, type WorkspaceSettings,
 } from './types';
 
 export interface LedgerOptions {
@@ -27,7 +28,7 @@ export interface LedgerOptions {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * Two-phase spending against every budget that applies (design §3): reserve → commit | release.
+ * Two-phase spending against every budget that applies: reserve → commit | release (README.md: the hold's life).
  * Each write is one statement. Every method takes an optional `tx` (a drizzle transaction) to be part of a
  * larger transaction, e.g. the queue's enqueue reserving and inserting its jobs at once.
  */
@@ -38,9 +39,12 @@ export class Ledger {
   private readonly defaultConfirmThresholdMc: Millicredits | null;
   /** Workspaces known to exist, so a reservation costs one round trip. */
   private readonly knownTeams = new Set<string>();
+  /** What the digest, /metrics and the worker's recovery read of the ledger. */
+  readonly reports: LedgerReports;
 
   constructor(private readonly db: Db, options: LedgerOptions = {}) {
-    this.now = options.now ?? (() => new Date());
+    this.reports = new LedgerReports(db);
+    this.now = options.now ?? systemClock;
     this.defaultTimezone = options.defaultTimezone ?? 'UTC';
     this.defaultDailyLimitMc = options.defaultDailyLimitMc ?? 100_000;
     this.defaultConfirmThresholdMc = options.defaultConfirmThresholdMc ?? null;
@@ -95,18 +99,29 @@ export class Ledger {
     return outcomes.map((outcome, i) => toReserveResult(outcome, batches[i]!, teamId!));
   }
 
-  /** Charges the actual cost on the periods the hold was taken in; committing twice is a no-op. */
-  async commit(holdId: string, actualMc: Millicredits, tx?: Db): Promise<{ events: LedgerEvent[] }> {
+  /**
+   * Charges the actual cost on the periods the hold was taken in. A second commit changes nothing and says so:
+   * 'already-committed'. A released hold cannot be committed (LedgerError).
+   */
+  async commit(
+    holdId: string, actualMc: Millicredits, tx?: Db,
+  ): Promise<{ outcome: CommitOutcome; events: LedgerEvent[] }> {
     checkHoldId(holdId);
     checkAmount(actualMc, 'actual cost');
     const result = await store.settle(tx ?? this.db, { holdId, status: 'committed', actualMc, reason: null, now: this.now() });
-    return { events: await this.withBudgets(result.events, tx) };
+    if (!result.settled) return { outcome: 'already-committed', events: [] };
+    return { outcome: 'committed', events: await this.withBudgets(result.events, tx) };
   }
 
-  /** Gives the hold back (failed task, cancel); releasing twice, or after a commit, is a no-op. */
-  async release(holdId: string, reason: string, tx?: Db): Promise<void> {
+  /**
+   * Gives the hold back (failed task, cancel). A hold settled before stays as it is and the outcome says how:
+   * 'already-released', or 'already-committed' (the charge stands).
+   */
+  async release(holdId: string, reason: string, tx?: Db): Promise<ReleaseOutcome> {
     checkHoldId(holdId);
-    await store.settle(tx ?? this.db, { holdId, status: 'released', actualMc: null, reason, now: this.now() });
+    const result = await store.settle(tx ?? this.db, { holdId, status: 'released', actualMc: null, reason, now: this.now() });
+    if (result.settled) return 'released';
+    return result.status === 'committed' ? 'already-committed' : 'already-released';
   }
 
   /** Raises the room of the budget's current period (an approval); recorded in the ledger with who and why. */
@@ -298,6 +313,14 @@ export class Ledger {
     if (change.spikes) checkAmount(change.spikes.minMc, 'spike minimum');
     await this.ensureWorkspace(teamId, tx);
     await this.changeSettings(teamId, author, tx, (t) => store.setAlertSettings(t, teamId, change));
+  }
+
+  /**
+   * What every workspace committed in [from, to) (default: until now), and when the first of it was: what the
+   * Kling account's packs paid, as far as the ledger knows.
+   */
+  async committedBetween(from: Date, to: Date = this.now(), tx?: Db): Promise<{ mc: Millicredits; firstAt: Date | null }> {
+    return store.committedBetween(tx ?? this.db, from, to);
   }
 
   /** Alerts not yet posted (the outbox) that no replica is posting now, oldest first. */

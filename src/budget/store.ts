@@ -1,4 +1,4 @@
-// The ledger's SQL layer. Write paths are the plpgsql functions of src/db/sql/10_ledger.sql (one
+// The ledger's SQL layer. Write paths are the plpgsql functions of src/budget/sql/10_ledger.sql (one
 // statement, one round trip each); the rest are plain queries.
 import { rows, sql, type Db } from '../db';
 import type { Millicredits } from '../money/credits';
@@ -93,7 +93,8 @@ export interface Settlement {
   now: Date;
 }
 
-export type SettleOutcome = { events: EventRow[]; settled: boolean; status: string };
+/** `settled` false: the hold was settled before, as `status` says, and nothing changed. */
+export type SettleOutcome = { events: EventRow[]; settled: boolean; status: 'committed' | 'released' };
 
 export function settle(db: Db, { holdId, status, actualMc, reason, now }: Settlement): Promise<SettleOutcome> {
   return callFunction(db, sql`select ledger_settle(${holdId}::uuid, ${status}::hold_status, ${actualMc}::bigint, ${reason}::text, ${now.toISOString()}::timestamptz) as r`);
@@ -483,4 +484,12 @@ export async function spendingGenerations(
     where team_id = ${teamId} and ${who} and status <> 'released' and generation_id is not null
       and created_at >= ${from.toISOString()}::timestamptz and created_at < ${to.toISOString()}::timestamptz`);
   return found.map((r) => r.id);
+}
+
+/** Actual costs committed in [from, to) across every workspace, and when the first of them was committed. */
+export async function committedBetween(db: Db, from: Date, to: Date): Promise<{ mc: number; firstAt: Date | null }> {
+  const [row] = await rows<{ mc: number | null; firstAt: string | null }>(db, sql`
+    select sum(actual_mc) as mc, min(settled_at) as "firstAt" from holds
+    where status = 'committed' and settled_at >= ${from.toISOString()}::timestamptz and settled_at < ${to.toISOString()}::timestamptz`);
+  return { mc: Number(row?.mc ?? 0), firstAt: row?.firstAt ? new Date(row.firstAt) : null };
 }

@@ -10,13 +10,17 @@ export interface RequestScope {
   userId: string;
 }
 
-export interface BudgetRef {
-  id: number;
-  teamId: string;
+/** Which budget of a workspace: whose (scope and scopeId) and over which period. */
+export interface BudgetTarget {
   scope: BudgetScope;
   /** The team id for a workspace budget, else the channel or user id, or the tag's name. */
   scopeId: string;
   period: BudgetPeriodKind;
+}
+
+export interface BudgetRef extends BudgetTarget {
+  id: number;
+  teamId: string;
   limitMc: Millicredits;
   hard: boolean;
   /** Percent of the limit. */
@@ -72,6 +76,18 @@ export type LedgerEvent =
 
 export type ReserveResult = { ok: true; holds: Hold[]; events: LedgerEvent[] } | { ok: false; refusal: Refusal; events: LedgerEvent[] };
 
+/**
+ * What a commit did: charged the hold's actual cost, or found the hold committed already (nothing changes: the
+ * first actual cost stands). Committing a released hold, or a hold that does not exist, is a LedgerError.
+ */
+export type CommitOutcome = 'committed' | 'already-committed';
+
+/**
+ * What a release did: gave the hold back, or found it settled already (nothing changes: a release after a commit
+ * keeps the charge). Releasing a hold that does not exist is a LedgerError.
+ */
+export type ReleaseOutcome = 'released' | 'already-released' | 'already-committed';
+
 export interface Usage {
   budget: BudgetRef;
   periodStart: Date;
@@ -97,11 +113,8 @@ export interface WorkspaceSettings {
   timezoneEffectiveAt: Date | null;
 }
 
-export interface BudgetInput {
+export interface BudgetInput extends BudgetTarget {
   teamId: string;
-  scope: BudgetScope;
-  scopeId: string;
-  period: BudgetPeriodKind;
   limitMc: Millicredits;
   thresholds?: number[];
   hard?: boolean;

@@ -18,6 +18,11 @@ export interface DemoOptions {
   port?: number;
   /** The bot's HTTP port (default 3001; 0 = any). */
   botPort?: number;
+  /**
+   * The Kling simulator's port (default the page's port + 2; any when that is 0). Fixed, because the video links
+   * kept in the workspace and the database name it: with its files on disk they still answer after a restart.
+   */
+  klingPort?: number;
   /** Everything kept between runs: the database and the workspace's messages (default ./data). */
   dataDir?: string;
   /** Wipe dataDir first. */
@@ -48,7 +53,7 @@ const ALERTS_CHANNEL = DEFAULT_CHANNELS.find((c) => c.name === 'kling-alerts')!.
  * What manifest.yml declares that the offline workspace mirrors: the slash commands with their usage hints, for the
  * composer's suggestions, and whether the app's Messages tab is read-only.
  */
-function fromManifest(): Pick<SlackWorkspaceOptions, 'commands' | 'messagesTabReadOnly'> {
+function fromManifest(): Pick<SlackWorkspaceOptions, 'commands' | 'messagesTabReadOnly' | 'shortcuts'> {
   let text: string;
   try {
     text = readFileSync(new URL('../../manifest.yml', import.meta.url), 'utf8');
@@ -64,7 +69,10 @@ function fromManifest(): Pick<SlackWorkspaceOptions, 'commands' | 'messagesTabRe
     const current = commands.at(-1);
     if (field && current) current[field[1] === 'usage_hint' ? 'usageHint' : 'description'] = unquote(field[2]!);
   }
-  return { commands, messagesTabReadOnly: /^\s*messages_tab_read_only_enabled:\s*true\s*$/m.test(text) };
+  // Each message shortcut: its name, then its callback_id, in the shortcuts list.
+  const shortcuts = [...text.matchAll(/-\s*name:\s*(.+)\n\s+type:\s*message\n\s+callback_id:\s*(\S+)/g)]
+    .map(([, name, callbackId]) => ({ name: unquote(name!), callbackId: callbackId! }));
+  return { commands, shortcuts, messagesTabReadOnly: /^\s*messages_tab_read_only_enabled:\s*true\s*$/m.test(text) };
 }
 
 export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
@@ -76,10 +84,16 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     for (const part of started.reverse()) await part.close().catch(() => undefined);
   };
   try {
-    const kling = await startKlingSimulator({ apiKey: DEMO_KLING_KEY, timings: options.klingTimings ?? { queuedMs: 2_000, processingMs: 6_000 } });
+    const port = options.port ?? 3000;
+    const kling = await startKlingSimulator({
+      apiKey: DEMO_KLING_KEY,
+      port: options.klingPort ?? (port === 0 ? 0 : port + 2),
+      mediaDir: `${dataDir}/kling-media`,
+      timings: options.klingTimings ?? { queuedMs: 2_000, processingMs: 6_000 },
+    });
     started.push(kling);
     const workspace = await startSlackWorkspace({
-      port: options.port ?? 3000,
+      port,
       signingSecret: DEMO_SIGNING_SECRET,
       botToken: DEMO_BOT_TOKEN,
       users: DEFAULT_USERS,
@@ -124,13 +138,13 @@ function flag(args: string[], name: string): string | undefined {
 
 async function main(args: string[]): Promise<void> {
   if (args.includes('--help')) {
-    console.log('npm run demo [-- --reset] [-- --port 3000] [-- --verbose]\n  --reset    start from an empty workspace and database (wipes ./data)\n  --port N   serve the page on port N (the bot takes N+1)\n  --verbose  show the bot\'s logs');
+    console.log('npm run demo [-- --reset] [-- --port 3000] [-- --verbose]\n  --reset    start from an empty workspace and database (wipes ./data)\n  --port N   serve the page on port N (the bot takes N+1, the Kling simulator N+2)\n  --verbose  show the bot\'s logs');
     return;
   }
   const port = Number(flag(args, '--port') ?? 3000);
   console.log('  Starting… (the very first start creates the database and takes about half a minute)');
-  const demo = await startDemo({ port, botPort: port + 1, reset: args.includes('--reset'), logLevel: args.includes('--verbose') ? 'info' : 'warn' }).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'EADDRINUSE') console.error(`Port ${port} or ${port + 1} is already in use; try npm run demo -- --port ${port + 10}`);
+  const demo = await startDemo({ port, botPort: port + 1, klingPort: port + 2, reset: args.includes('--reset'), logLevel: args.includes('--verbose') ? 'info' : 'warn' }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'EADDRINUSE') console.error(`Port ${port}, ${port + 1} or ${port + 2} is already in use; try npm run demo -- --port ${port + 10}`);
     else {
       console.error(`The demo could not start: ${error.message.split('\n')[0]}`);
       console.error('If ./data was made by an older version of the bot, npm run demo -- --reset starts fresh.');

@@ -1,7 +1,7 @@
 import { Resvg } from '@resvg/resvg-js';
 import { formatCredits, type Millicredits } from '../money/credits';
 import { dayLabel } from './content';
-import type { TrendPoint } from './store';
+import type { TrendPoint } from '../budget/reports';
 
 export const CHART_WIDTH = 800;
 export const CHART_HEIGHT = 400;

@@ -1,5 +1,6 @@
 import type { SavingsTip } from './savings';
-import type { DigestFigures, TrendPoint } from './store';
+import type { TrendPoint } from '../budget/reports';
+import type { DigestFigures } from './store';
 
 /** Everything one digest message shows, built from the store's figures; the poster renders it. */
 export interface DigestContent {

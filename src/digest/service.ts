@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
+import { systemClock } from '../clock';
 import type { Db } from '../db/index';
 import { periodBounds, type Ledger } from '../budget/index';
 import { builtInCatalog, type PriceCatalog } from '../pricing/index';
@@ -54,7 +55,7 @@ export class NoDigestChannelError extends Error {
 }
 
 /**
- * The daily digest (design §6). Each workspace's digest for the previous local day is posted once after the cron
+ * The daily digest (ARCHITECTURE.md, digest/). Each workspace's digest for the previous local day is posted once after the cron
  * fires in that workspace's timezone, whichever replica gets there first (the digest_runs row is the claim), and
  * again on start if it fell due while no replica was running. Every tick also closes the periods that have ended.
  */
@@ -80,7 +81,7 @@ export class DigestService {
     private readonly options: DigestServiceOptions,
   ) {
     this.store = new DigestStore(db);
-    this.now = options.now ?? (() => new Date());
+    this.now = options.now ?? systemClock;
     this.replicaId = options.replicaId ?? `${hostname()}:${process.pid}`;
     this.catalog = options.catalog ?? builtInCatalog;
     this.retryMs = options.retryMs ?? 5 * 60_000;
@@ -149,7 +150,7 @@ export class DigestService {
 
   private async closePeriods(timezone?: string): Promise<void> {
     for (const workspace of await this.store.workspaces()) {
-      if (!timezone || workspace.timezone === timezone) await this.store.closePeriods(workspace.teamId, this.now());
+      if (!timezone || workspace.timezone === timezone) await this.store.ledger.closePeriods(workspace.teamId, this.now());
     }
   }
 

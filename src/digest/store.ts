@@ -1,53 +1,16 @@
+import {
+  LedgerReports, type BudgetLine, type DayTotals, type PeriodStarts, type PersonLine, type TagLine, type TrendPoint,
+} from '../budget/reports';
 import { rows, sql, type Db } from '../db/index';
 import type { Millicredits } from '../money/credits';
 import type { DigestDay } from './schedule';
 
 /**
- * Every number in the digest comes from here, as SQL aggregates over the ledger (holds, ledger_entries,
- * budget_periods) and the generations table. A hold belongs to the day it was taken (design §3), so a day's
- * spending is the holds created in it: committed at their actual cost, released (refunded), or still open (held).
- * Per-configuration figures read the generations of the day, whose actual_mc the queue sets with the commit.
- * No query joins holds to generations: each reads one day of one table through its (team_id, created_at) index.
+ * Every number in the digest comes from here: the ledger's figures from its reports (budgets, holds and the
+ * ledger's entries), the rest as SQL aggregates over the generations table, whose actual_mc the queue sets with
+ * the commit. No query joins holds to generations: each reads one day of one table through its
+ * (team_id, created_at) index.
  */
-
-export interface BudgetLine {
-  budgetId: number;
-  period: 'day' | 'week' | 'month';
-  hard: boolean;
-  /** Limit plus the period's approved allowance. */
-  limitMc: Millicredits;
-  committedMc: Millicredits;
-  heldMc: Millicredits;
-  closed: boolean;
-}
-
-export interface DayTotals {
-  committedMc: Millicredits;
-  committedCount: number;
-  /** Released holds: failed tasks and cancelled jobs cost nothing. */
-  refundedMc: Millicredits;
-  refundedCount: number;
-  heldMc: Millicredits;
-  heldCount: number;
-}
-
-/** One person's day; `userId` null is "the rest" past the top ten, `people` of them. */
-export interface PersonLine {
-  userId: string | null;
-  people: number;
-  committedMc: Millicredits;
-  heldMc: Millicredits;
-  refundedMc: Millicredits;
-  videos: number;
-}
-
-/** One project tag's day (tagged jobs only), biggest first. */
-export interface TagLine {
-  tag: string;
-  committedMc: Millicredits;
-  heldMc: Millicredits;
-  videos: number;
-}
 
 /** One configuration's day; `model` null is "the rest", `configs` of them. */
 export interface ModelLine {
@@ -71,12 +34,6 @@ export interface VideoCounts {
   medianSeconds: number | null;
 }
 
-export interface TrendPoint {
-  date: string;
-  committedMc: Millicredits;
-  refundedMc: Millicredits;
-}
-
 /** The day's succeeded jobs grouped by their priced parameters, for the savings advice. */
 export interface JobGroup {
   endpoint: string;
@@ -90,6 +47,14 @@ export interface JobGroup {
   actualMc: Millicredits;
 }
 
+/** The week's settled jobs: what was estimated and held against what Kling charged. */
+export interface EstimateAccuracy {
+  jobs: number;
+  chargedMc: Millicredits;
+  /** Σ |charged − estimate| over the jobs: how far the estimates were off, whichever way. */
+  deviationMc: Millicredits;
+}
+
 export interface DigestFigures {
   budgets: BudgetLine[];
   totals: DayTotals;
@@ -100,6 +65,8 @@ export interface DigestFigures {
   /** One point per trend day, oldest first. */
   trend: TrendPoint[];
   jobs: JobGroup[];
+  /** Over the trend's days; absent when no job was charged in them. */
+  estimates?: EstimateAccuracy;
 }
 
 export interface Workspace {
@@ -108,18 +75,17 @@ export interface Workspace {
   alertsChannelId: string | null;
 }
 
-export interface PeriodStarts {
-  day: Date;
-  week: Date;
-  month: Date;
-}
-
 const TOP = 10;
 const n = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
 
 export class DigestStore {
-  constructor(private readonly db: Db) {}
+  /** The ledger's side of the digest. */
+  readonly ledger: LedgerReports;
+
+  constructor(private readonly db: Db) {
+    this.ledger = new LedgerReports(db);
+  }
 
   async workspaces(): Promise<Workspace[]> {
     return rows<Workspace>(this.db, sql`
@@ -132,130 +98,20 @@ export class DigestStore {
     return found;
   }
 
-  /**
-   * Freezes every period of the team that ended by `now`: closed_at marks its totals final. The counters are left
-   * as they are; a hold still open stays in its period and is reported there as held.
-   */
-  async closePeriods(teamId: string, now: Date): Promise<number> {
-    const closed = await rows(this.db, sql`
-      update budget_periods bp set closed_at = ${ts(now)}
-      from budgets b
-      where b.id = bp.budget_id and b.team_id = ${teamId} and bp.closed_at is null and bp.period_end <= ${ts(now)}
-      returning bp.budget_id`);
-    return closed.length;
-  }
-
   /** All the figures of one day's digest, with the trend over `trendDays` (the days ending with it). */
   async figures(teamId: string, day: DigestDay, periods: PeriodStarts, trendDays: DigestDay[]): Promise<DigestFigures> {
-    const [budgets, totals, people, tags, models, videos, trend, jobs] = await Promise.all([
-      this.budgetLines(teamId, periods),
-      this.totals(teamId, day),
-      this.people(teamId, day),
-      this.tags(teamId, day),
+    const [budgets, totals, people, tags, models, videos, trend, jobs, estimates] = await Promise.all([
+      this.ledger.budgetLines(teamId, periods),
+      this.ledger.totals(teamId, day),
+      this.ledger.people(teamId, day),
+      this.ledger.tags(teamId, day),
       this.models(teamId, day),
       this.videos(teamId, day),
-      this.trend(teamId, trendDays),
+      this.ledger.trend(teamId, trendDays),
       this.jobGroups(teamId, day),
+      this.estimates(teamId, trendDays[0]?.start ?? day.start, day.end),
     ]);
-    return { budgets, totals, people, tags, models, videos, trend, jobs };
-  }
-
-  /** The workspace budgets in the periods containing the day: committed and held from each period's ledger entries. */
-  async budgetLines(teamId: string, periods: PeriodStarts): Promise<BudgetLine[]> {
-    const result = await rows<Record<string, unknown>>(this.db, sql`
-      with b as (
-        select b.*, case b.period when 'day' then ${ts(periods.day)} when 'week' then ${ts(periods.week)} else ${ts(periods.month)} end as ps
-        from budgets b where b.team_id = ${teamId} and b.scope = 'workspace'
-      )
-      select b.id, b.period::text as period, b.hard,
-             coalesce(bp.limit_mc, b.limit_mc) + coalesce(bp.allowance_mc, 0) as limit_mc,
-             bp.closed_at is not null as closed,
-             coalesce(u.committed_mc, 0) as committed_mc, coalesce(u.held_mc, 0) as held_mc
-      from b
-      left join budget_periods bp on bp.budget_id = b.id and bp.period_start = b.ps
-      left join lateral (
-        -- The period's entries: commits carry the actual cost; all charged deltas add up to committed + held.
-        select sum(e.amount_mc) filter (where e.kind = 'commit') as committed_mc,
-               sum(e.charged_delta_mc) - coalesce(sum(e.amount_mc) filter (where e.kind = 'commit'), 0) as held_mc
-        from ledger_entries e
-        where e.budget_id = b.id and e.period_start = b.ps
-      ) u on true
-      order by array_position(array['day','week','month'], b.period::text), b.id`);
-    return result.map((r) => ({
-      budgetId: n(r.id),
-      period: r.period as BudgetLine['period'],
-      hard: Boolean(r.hard),
-      limitMc: n(r.limit_mc),
-      committedMc: n(r.committed_mc),
-      heldMc: n(r.held_mc),
-      closed: Boolean(r.closed),
-    }));
-  }
-
-  async totals(teamId: string, day: DigestDay): Promise<DayTotals> {
-    const [r] = await rows<Record<string, unknown>>(this.db, sql`
-      select coalesce(sum(h.actual_mc) filter (where h.status = 'committed'), 0) as committed_mc,
-             count(*) filter (where h.status = 'committed') as committed_count,
-             coalesce(sum(h.amount_mc) filter (where h.status = 'released'), 0) as refunded_mc,
-             count(*) filter (where h.status = 'released') as refunded_count,
-             coalesce(sum(h.amount_mc) filter (where h.status = 'open'), 0) as held_mc,
-             count(*) filter (where h.status = 'open') as held_count
-      from holds h
-      where h.team_id = ${teamId} and h.created_at >= ${ts(day.start)} and h.created_at < ${ts(day.end)}`);
-    return {
-      committedMc: n(r!.committed_mc),
-      committedCount: n(r!.committed_count),
-      refundedMc: n(r!.refunded_mc),
-      refundedCount: n(r!.refunded_count),
-      heldMc: n(r!.held_mc),
-      heldCount: n(r!.held_count),
-    };
-  }
-
-  /** The ten biggest spenders (committed + held) and one line for everyone else. */
-  async people(teamId: string, day: DigestDay): Promise<PersonLine[]> {
-    const result = await rows<Record<string, unknown>>(this.db, sql`
-      with per_user as (
-        select h.user_id,
-               coalesce(sum(h.actual_mc) filter (where h.status = 'committed'), 0) as committed_mc,
-               coalesce(sum(h.amount_mc) filter (where h.status = 'open'), 0) as held_mc,
-               coalesce(sum(h.amount_mc) filter (where h.status = 'released'), 0) as refunded_mc,
-               count(*) filter (where h.status = 'committed') as videos
-        from holds h
-        where h.team_id = ${teamId} and h.created_at >= ${ts(day.start)} and h.created_at < ${ts(day.end)}
-        group by h.user_id
-      ), ranked as (
-        select *, row_number() over (order by committed_mc + held_mc desc, user_id) as rank from per_user
-      )
-      select least(rank, ${TOP + 1}) as slot, min(user_id) as user_id, count(*) as people,
-             sum(committed_mc) as committed_mc, sum(held_mc) as held_mc, sum(refunded_mc) as refunded_mc, sum(videos) as videos
-      from ranked group by 1 order by 1`);
-    return result.map((r) => ({
-      userId: n(r.slot) > TOP ? null : String(r.user_id),
-      people: n(r.people),
-      committedMc: n(r.committed_mc),
-      heldMc: n(r.held_mc),
-      refundedMc: n(r.refunded_mc),
-      videos: n(r.videos),
-    }));
-  }
-
-  /** Spending per project tag (committed + held), biggest first; untagged jobs are left out. */
-  async tags(teamId: string, day: DigestDay): Promise<TagLine[]> {
-    const result = await rows<Record<string, unknown>>(this.db, sql`
-      select h.tag,
-             coalesce(sum(h.actual_mc) filter (where h.status = 'committed'), 0) as committed_mc,
-             coalesce(sum(h.amount_mc) filter (where h.status = 'open'), 0) as held_mc,
-             count(*) filter (where h.status = 'committed') as videos
-      from holds h
-      where h.team_id = ${teamId} and h.created_at >= ${ts(day.start)} and h.created_at < ${ts(day.end)}
-        and h.tag is not null
-      group by h.tag
-      having count(*) filter (where h.status <> 'released') > 0
-      order by 2 + 3 desc, h.tag`);
-    return result.map((r) => ({
-      tag: String(r.tag), committedMc: n(r.committed_mc), heldMc: n(r.held_mc), videos: n(r.videos),
-    }));
+    return { budgets, totals, people, tags, models, videos, trend, jobs, ...(estimates && { estimates }) };
   }
 
   /** Spending per endpoint × model × mode × duration × audio, the ten biggest and the rest. */
@@ -311,19 +167,15 @@ export class DigestStore {
     };
   }
 
-  /** Committed and refunded on each of the given local days: one indexed range per day, so DST-long days are exact. */
-  async trend(teamId: string, days: DigestDay[]): Promise<TrendPoint[]> {
-    const values = sql.join(days.map((d) => sql`(${d.date}, ${ts(d.start)}, ${ts(d.end)})`), sql`, `);
-    const result = await rows<Record<string, unknown>>(this.db, sql`
-      select d.date, t.committed_mc, t.refunded_mc
-      from (values ${values}) as d(date, start_at, end_at)
-      cross join lateral (
-        select coalesce(sum(actual_mc) filter (where status = 'committed'), 0) as committed_mc,
-               coalesce(sum(amount_mc) filter (where status = 'released'), 0) as refunded_mc
-        from holds where team_id = ${teamId} and created_at >= d.start_at and created_at < d.end_at
-      ) t
-      order by d.start_at`);
-    return result.map((r) => ({ date: String(r.date), committedMc: n(r.committed_mc), refundedMc: n(r.refunded_mc) }));
+  /** Estimates against Kling's charges for the jobs that succeeded in [from, to). */
+  async estimates(teamId: string, from: Date, to: Date): Promise<EstimateAccuracy | undefined> {
+    const [r] = await rows<Record<string, unknown>>(this.db, sql`
+      select count(*) as jobs, sum(actual_mc) as charged_mc, sum(abs(actual_mc - estimate_mc)) as deviation_mc
+      from generations
+      where team_id = ${teamId} and state = 'succeeded' and actual_mc is not null
+        and ended_at >= ${ts(from)} and ended_at < ${ts(to)}`);
+    const jobs = n(r?.jobs);
+    return jobs ? { jobs, chargedMc: n(r!.charged_mc), deviationMc: n(r!.deviation_mc) } : undefined;
   }
 
   async jobGroups(teamId: string, day: DigestDay): Promise<JobGroup[]> {

@@ -2,9 +2,10 @@ import { pipeline, Readable } from 'node:stream';
 import { stringify } from 'csv-stringify';
 import { auditTrail, type AuditSubject } from '../budget/audit';
 import { periodBounds, resolveReportPeriod, type ReportPeriod } from '../budget/periods';
+import { systemClock } from '../clock';
 import type { Db } from '../db';
 import { creditsDecimal, usdDecimal, type Millicredits } from '../money/credits';
-import * as store from './store';
+import * as store from '../budget/jobs';
 
 export type ExportGrouping = 'job' | store.Grouping;
 export type ExportFormat = 'csv' | 'focus';
@@ -95,7 +96,7 @@ export class Exporter {
   private readonly pageSize: number;
 
   constructor(private readonly db: Db, private readonly options: ExporterOptions) {
-    this.now = options.now ?? (() => new Date());
+    this.now = options.now ?? systemClock;
     this.pageSize = options.pageSize ?? 2_000;
     usdDecimal(0, options.creditPriceUsd); // refuses a price it cannot write exactly, at start-up
   }

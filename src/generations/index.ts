@@ -1,4 +1,4 @@
-/** Generations: the queue of held requests and the worker that takes them to Kling and settles them (design §4). */
+/** Generations: the queue of held requests and the worker that takes them to Kling and settles them (ARCHITECTURE.md). */
 export { GenerationQueue, type GenerationQueueOptions } from './queue';
 export { Worker, type WorkerOptions } from './worker';
 export { GENERATION_STATES, IN_FLIGHT, ENDED, canMove, type GenerationState } from './states';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Ledger, Refusal, ReserveResult } from '../budget';
+import { systemClock, type Clock } from '../clock';
 import { formatCredits } from '../money/credits';
 import type { Db } from '../db';
 import type { PricedRequest } from '../pricing';
@@ -11,12 +12,14 @@ import {
   type Generation, type GenerationState, type QueuePause,
 } from './types';
 
-/** Kling keeps results for 30 days (reference §3), so an older duplicate has nothing left to offer. */
+/** Kling keeps results for 30 days, so an older duplicate has nothing left to offer. */
 const KLING_RETENTION_DAYS = 30;
 
 export interface GenerationQueueOptions {
   /** Jobs a person may have waiting (state queued) at once; more is refused with 'user-queue-full'. */
   maxQueuedPerUser: number;
+  /** When a refused job ended. */
+  now?: Clock;
 }
 
 function refusalReason({ budget, remainingMc, neededMc }: Refusal): string {
@@ -40,11 +43,15 @@ interface Reserved {
 
 /** Turns priced requests into held, queued jobs; the Worker takes them from there. */
 export class GenerationQueue {
+  private readonly now: Clock;
+
   constructor(
     private readonly db: Db,
     private readonly ledger: Ledger,
     private readonly options: GenerationQueueOptions,
-  ) {}
+  ) {
+    this.now = options.now ?? systemClock;
+  }
 
   /**
    * One transaction and one COMMIT (one fsync) for a group of enqueue calls of a workspace, which all wait on
@@ -188,17 +195,17 @@ export class GenerationQueue {
           channelId: r.channelId,
           userId: r.userId,
           tag: r.tag,
-          amountMc: r.quote.credits,
+          amountMc: r.quote.priceMc,
           generationId: ids[c]![i],
           memo: r.quote.description,
-          alternatives: r.quote.alternatives.map((a) => ({ label: a.label, amountMc: a.credits })),
+          alternatives: r.quote.alternatives.map((a) => ({ label: a.label, amountMc: a.priceMc })),
         })),
       ),
       tx,
     );
     return results.map((result, c) => ({
       result,
-      rows: plannedRows(calls[c]!, ids[c]!, result, group[c]!.claim?.key),
+      rows: plannedRows(calls[c]!, ids[c]!, result, this.now(), group[c]!.claim?.key),
     }));
   }
 
@@ -211,6 +218,8 @@ export class GenerationQueue {
         if (!job) throw new GenerationError('not_found', `There is no generation ${id}.`);
         throw new GenerationError('not_cancellable', `Generation ${id} is ${job.state}; only a job still waiting in the queue can be cancelled.`);
       }
+      // A queued job's hold is open (nothing settles it before submission). Had someone settled it by hand, the
+      // release would answer 'already-…' and leave it as it is: the cancel stands either way.
       if (cancelled.holdId) await this.ledger.release(cancelled.holdId, `cancelled by ${by}`, tx);
       return cancelled;
     });
@@ -268,7 +277,7 @@ export class GenerationQueue {
  * queued job carries the claim key; a refusal claims nothing, so the same button can be tried again.
  */
 function plannedRows(
-  requests: EnqueueRequest[], ids: string[], result: ReserveResult, claimKey?: string,
+  requests: EnqueueRequest[], ids: string[], result: ReserveResult, now: Date, claimKey?: string,
 ): store.NewGeneration[] {
   const batchId = requests.length > 1 ? `batch_${randomUUID()}` : undefined;
   const holdOf = new Map(result.ok ? result.holds.map((h, i) => [h.generationId ?? ids[i]!, h.id]) : []);
@@ -285,12 +294,12 @@ function plannedRows(
       request: r.quote.request.body,
       requestKey: requestKey(r.quote.request),
       description: r.quote.description,
-      estimateMc: r.quote.credits,
+      estimateMc: r.quote.priceMc,
       batchId,
       claimKey: result.ok && i === 0 ? claimKey : undefined,
       ...(result.ok
         ? { state: 'queued' as const, holdId: holdOf.get(id), notBefore: r.notBefore, nextAttemptAt: r.notBefore }
-        : { state: 'refused' as const, errorMessage: refusalReason(result.refusal), endedAt: new Date() }),
+        : { state: 'refused' as const, errorMessage: refusalReason(result.refusal), endedAt: now }),
     };
   });
 }

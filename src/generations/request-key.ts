@@ -14,7 +14,10 @@ function canonical(value: unknown, key?: string): unknown {
     for (const k of Object.keys(value).sort()) {
       const v = (value as Record<string, unknown>)[k];
       if (v === undefined || v === null || NOT_CONTENT.has(k)) continue;
-      out[k] = canonical(v, k);
+      const c = canonical(v, k);
+      // The new standard nests external_task_id and callback_url in `options`: left empty, it says nothing.
+      if (c && typeof c === 'object' && !Array.isArray(c) && Object.keys(c).length === 0) continue;
+      out[k] = c;
     }
     return out;
   }

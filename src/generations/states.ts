@@ -1,5 +1,5 @@
 /**
- * The generation state machine (design §4):
+ * The generation state machine (ARCHITECTURE.md, generations/):
  *
  *   queued → submitting → submitted → processing → succeeded | failed
  *   queued → cancelled (only before submission)        refused (never held credits)

@@ -1,7 +1,7 @@
 import { and, desc, eq, gt, inArray, isNotNull, isNull, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import { insertRows, rows, type Db } from '../db';
-import { generations, holds, workspaces } from '../db/schema';
+import { generations, workspaces } from '../db/schema';
 import type { KlingEndpoint } from '../pricing';
 import { IN_FLIGHT, statesBefore, type GenerationState } from './states';
 import type { Generation, GenerationResult, QueuePause } from './types';
@@ -354,14 +354,14 @@ export async function reclaim(db: Db, workerId: string): Promise<number> {
   return found.length;
 }
 
-/** Ended jobs whose hold is still open (settlement interrupted by an older version or by hand). */
-export async function unsettled(db: Db): Promise<Generation[]> {
+/** Ended jobs among those of these holds (the open ones: settlement interrupted by an older version or by hand). */
+export async function endedWithHolds(db: Db, holdIds: string[]): Promise<Generation[]> {
+  if (!holdIds.length) return [];
   const found = await db
-    .select({ g: generations })
+    .select()
     .from(generations)
-    .innerJoin(holds, eq(holds.id, generations.holdId))
-    .where(and(eq(holds.status, 'open'), inArray(generations.state, ['succeeded', 'failed', 'cancelled'])));
-  return found.map((r) => toGeneration(r.g));
+    .where(and(inArray(generations.holdId, holdIds), inArray(generations.state, ['succeeded', 'failed', 'cancelled'])));
+  return found.map(toGeneration);
 }
 
 // ---- workspace queue pause (workspaces.queue_paused_at) ----

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Ledger, LedgerEvent } from '../budget';
+import { systemClock, type Clock } from '../clock';
 import type { Db } from '../db';
 import { KlingApiError, KlingError, type KlingClient, type KlingTask, type KlingTaskStatus } from '../kling';
 import { throttledWarn, type Logger } from '../log';
@@ -33,6 +34,8 @@ export interface WorkerOptions {
   /** Unique per live replica. A restart under the same id takes its unfinished jobs back at once. */
   workerId?: string;
   logger?: Logger;
+  /** The clock a job's age is read on. */
+  now?: Clock;
   /** First retry delay after Kling refused or failed a create; doubles per attempt (default 1 s, up to 60 s). */
   retryMs?: number;
   retryMaxMs?: number;
@@ -65,7 +68,7 @@ function notFound(error: unknown): boolean {
 }
 
 /**
- * Takes queued jobs to Kling and back (design §4). Every step is a committed row update; a worker may die
+ * Takes queued jobs to Kling and back (ARCHITECTURE.md, generations/). Every step is a committed row update; a worker may die
  * between any two and another (or its restart) finishes the job without a second Kling task: a job is marked
  * `submitting` before the create call, and a `submitting` job is looked up by its external_task_id before
  * anything is created again. Settlement and the final state change share one transaction.
@@ -83,6 +86,7 @@ export class Worker {
   private readonly maxAttempts: number;
   private readonly leaseMs: number;
   private readonly parallel: number;
+  private readonly now: Clock;
   private readonly listeners: ((event: WorkerEvent) => void)[] = [];
   /** Jobs this worker is acting on now. */
   private readonly ops = new Map<string, Promise<void>>();
@@ -119,6 +123,7 @@ export class Worker {
     this.maxAttempts = options.maxAttempts ?? 8;
     this.leaseMs = options.leaseMs ?? 30_000;
     this.parallel = options.parallel ?? 32;
+    this.now = options.now ?? systemClock;
   }
 
   on(listener: (event: WorkerEvent) => void): void {
@@ -314,7 +319,7 @@ export class Worker {
     await this.checkStuck(updated);
   }
 
-  /** What the design §4 table says for a create Kling did not accept. */
+  /** What to do with a create Kling did not accept: the action kling/errors.ts gives its code. */
   private async createFailed(job: Generation, error: unknown): Promise<void> {
     const action = error instanceof KlingError ? error.action : 'retry';
     const { code, message } = reasonOf(error);
@@ -360,7 +365,11 @@ export class Worker {
     let events: LedgerEvent[] = [];
     const done = await this.db.transaction(async (tx) => {
       const row = await store.move(tx, job.id, 'succeeded', { ended: true, klingTaskId: task.taskId, result, actualMc, errorCode: null, errorMessage: null });
-      if (row?.holdId) events = (await this.ledger.commit(row.holdId, actualMc, tx)).events;
+      if (row?.holdId) {
+        const committed = await this.ledger.commit(row.holdId, actualMc, tx);
+        if (committed.outcome === 'already-committed') this.settledBefore(row, committed.outcome);
+        events = committed.events;
+      }
       return row;
     });
     if (!done) return;
@@ -371,7 +380,10 @@ export class Worker {
   private async fail(job: Generation, code: number | undefined, message: string, klingTaskId?: string): Promise<void> {
     const done = await this.db.transaction(async (tx) => {
       const row = await store.move(tx, job.id, 'failed', { ended: true, errorCode: code ?? null, errorMessage: message, ...(klingTaskId && { klingTaskId }) });
-      if (row?.holdId) await this.ledger.release(row.holdId, `generation failed: ${message}`, tx);
+      if (row?.holdId) {
+        const outcome = await this.ledger.release(row.holdId, `generation failed: ${message}`, tx);
+        if (outcome !== 'released') this.settledBefore(row, outcome);
+      }
       return row;
     });
     if (done) this.emitJob(done);
@@ -394,14 +406,21 @@ export class Worker {
 
   /** Recovery: ended jobs whose hold is still open get the settlement their end implies (idempotent in the ledger). */
   private async settleUnsettled(): Promise<void> {
-    for (const job of await store.unsettled(this.db)) {
+    for (const job of await store.endedWithHolds(this.db, await this.ledger.reports.openHoldIds())) {
       if (job.state === 'succeeded') {
-        const { events } = await this.ledger.commit(job.holdId!, job.actualMc ?? job.estimateMc);
+        const { outcome, events } = await this.ledger.commit(job.holdId!, job.actualMc ?? job.estimateMc);
+        if (outcome === 'already-committed') this.settledBefore(job, outcome);
         for (const event of events) this.emit({ kind: 'ledger', event });
       } else {
-        await this.ledger.release(job.holdId!, `generation ${job.state}`);
+        const outcome = await this.ledger.release(job.holdId!, `generation ${job.state}`);
+        if (outcome !== 'released') this.settledBefore(job, outcome);
       }
     }
+  }
+
+  /** Another replica (or its recovery) settled the hold first: nothing changed; worth a line in the log. */
+  private settledBefore(job: Generation, outcome: 'already-committed' | 'already-released'): void {
+    this.options.logger?.info({ generation: job.id, hold: job.holdId, outcome }, 'hold was settled before');
   }
 
   // ---- timing and events ----
@@ -413,7 +432,7 @@ export class Worker {
    */
   private pollDelay(job: Generation): number {
     if (this.options.callbacks) return this.safetyPollMs;
-    const age = job.submittedAt ? Date.now() - job.submittedAt.getTime() : 0;
+    const age = job.submittedAt ? this.now().getTime() - job.submittedAt.getTime() : 0;
     return Math.min(this.pollMaxMs, Math.max(this.pollMs, Math.round(age / 2)));
   }
 
@@ -425,7 +444,7 @@ export class Worker {
 
   private async checkStuck(job: Generation): Promise<void> {
     if (!job.submittedAt) return;
-    const ageMs = Date.now() - job.submittedAt.getTime();
+    const ageMs = this.now().getTime() - job.submittedAt.getTime();
     if (ageMs < this.options.taskTimeoutMinutes * 60_000) return;
     if (await store.markStuck(this.db, job.id)) this.emit({ kind: 'stuck', generation: job, minutes: Math.floor(ageMs / 60_000) });
   }

@@ -1,8 +1,9 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { KlingCallbackError } from './errors';
 import { envelopeSchema, taskDataSchema, toKlingTask, type KlingTask } from './schema';
+import { standardTaskSchema, standardToKlingTask } from './standard';
 
-/** Kling's webhook signature is the Standard Webhooks scheme (reference §3.4): reject anything older or newer than 5 minutes. */
+/** Kling's webhook signature is the Standard Webhooks scheme: reject anything older or newer than 5 minutes. */
 export const WEBHOOK_TOLERANCE_SEC = 5 * 60;
 
 function webhookKey(secret: string): Buffer {
@@ -58,6 +59,9 @@ export function parseCallback(rawBody: string, headers: Headers, webhookSecret?:
   const enveloped = envelopeSchema.safeParse(json);
   const candidate = enveloped.success && enveloped.data.data !== undefined ? enveloped.data.data : json;
   const task = taskDataSchema.safeParse(candidate);
+  // The new-standard API (3.0 Turbo) calls back with its own task shape.
+  const standard = task.success ? undefined : standardTaskSchema.safeParse(candidate);
+  if (standard?.success) return standardToKlingTask(standard.data);
   if (!task.success) {
     const issue = task.error.issues[0];
     throw new KlingCallbackError(`Kling callback is not a task: ${issue?.path.join('.') || 'body'} ${issue?.message ?? ''}`.trim(), 'body');

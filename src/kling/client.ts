@@ -1,15 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KlingAuth } from '../config';
 import type { Logger } from '../log';
-import type { KlingEndpoint } from '../pricing';
+import { isStandardEndpoint, type KlingEndpoint, type LegacyEndpoint } from '../pricing/types';
 import { KlingCredentials } from './auth';
 import { KlingApiError, KlingError, KlingTimeoutError, KlingTransportError } from './errors';
-import { accountCostsSchema, envelopeSchema, taskDataSchema, toKlingTask, type KlingTask } from './schema';
+import { accountCostsSchema, billingPackageSchema, envelopeSchema, taskDataSchema, toKlingTask, type KlingTask } from './schema';
+import { standardCreateBody, standardQueryPath, standardTaskSchema, standardToKlingTask } from './standard';
 
-/** Legacy (model_name in the body) paths, reference §2.15. */
-export const ENDPOINT_PATHS: Readonly<Record<KlingEndpoint, string>> = {
+/** Legacy (model_name in the body) paths. */
+export const ENDPOINT_PATHS: Readonly<Record<LegacyEndpoint, string>> = {
   text2video: '/v1/videos/text2video',
   image2video: '/v1/videos/image2video',
+  'omni-video': '/v1/videos/omni-video',
   'video-extend': '/v1/videos/video-extend',
   'images/generations': '/v1/images/generations',
   'kolors-virtual-try-on': '/v1/images/kolors-virtual-try-on',
@@ -32,7 +34,10 @@ export interface KlingClientOptions {
   maxRetryDelayMs?: number;
 }
 
-export interface ResourcePack { name: string; remaining: number; total: number; status: string; expiresAt: number }
+export interface ResourcePack { id: string; name: string; remaining: number; total: number; status: string; expiresAt: number }
+
+/** One unit deduction of POST /account/billing/package. */
+export interface PackDeduction { taskId: string; packId?: string; model?: string; at: number; units: number }
 
 /** Exponential from `baseMs` (Kling: ≥ 1 s on 1303) up to `maxMs`, plus up to half again of jitter so replicas do not retry in step. */
 export function retryDelay(retry: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
@@ -87,7 +92,7 @@ export class KlingClient {
         if (existing) return existing;
       }
       try {
-        return this.task(await this.call('POST', ENDPOINT_PATHS[endpoint], payload));
+        return await this.post(endpoint, payload);
       } catch (error) {
         if (mayHaveCreated(error)) unsure = true;
         // Our earlier, unanswered attempt got there after all: Kling refuses the duplicate id.
@@ -103,13 +108,15 @@ export class KlingClient {
   /** One task by Kling's task_id or by our external_task_id; KlingApiError 1203 when Kling has no such task. */
   async query(endpoint: KlingEndpoint, id: { taskId: string } | { externalTaskId: string }): Promise<KlingTask> {
     return this.withRetries(`query ${endpoint}`, async () =>
-      'taskId' in id
+      isStandardEndpoint(endpoint)
+        ? this.standardTask(id)
+        : 'taskId' in id
         ? this.task(await this.call('GET', `${ENDPOINT_PATHS[endpoint]}/${encodeURIComponent(id.taskId)}`))
         : this.byExternalId(endpoint, id.externalTaskId),
     );
   }
 
-  /** Resource packs (reference §5.1). Kling's remaining figure lags by up to 12 hours and wants QPS ≤ 1. */
+  /** Resource packs. Kling's remaining figure lags by up to 12 hours and wants QPS ≤ 1. */
   async accountCosts(range?: { startTime: number; endTime: number }): Promise<ResourcePack[]> {
     const endTime = range?.endTime ?? Date.now();
     const startTime = range?.startTime ?? endTime - 365 * 24 * 3600 * 1000;
@@ -119,6 +126,7 @@ export class KlingClient {
       if (!parsed.success) throw new KlingTransportError(`Kling /account/costs answer is not the documented shape (request ${requestId ?? '?'})`);
       if (parsed.data.code !== 0) throw new KlingApiError(parsed.data.code, 200, this.scrub(parsed.data.msg ?? ''), requestId);
       return parsed.data.resource_pack_subscribe_infos.map((p) => ({
+        id: p.resource_pack_id ?? p.resource_pack_name,
         name: p.resource_pack_name,
         remaining: p.remaining_quantity,
         total: p.total_quantity,
@@ -128,16 +136,79 @@ export class KlingClient {
     });
   }
 
+  /** Every unit deduction in [startTime, endTime] , all pages. */
+  async billingPackage(range: { startTime: number; endTime: number }): Promise<PackDeduction[]> {
+    const out: PackDeduction[] = [];
+    let cursor: string | undefined;
+    do {
+      const body = cursor ? { cursor } : { start_time: range.startTime, end_time: range.endTime, limit: 500 };
+      const page = await this.withRetries('billing package', async () => {
+        const { data, requestId } = await this.call('POST', '/account/billing/package', body);
+        const parsed = billingPackageSchema.safeParse(data);
+        if (!parsed.success) throw new KlingTransportError(`Kling /account/billing/package answer is not the documented shape (request ${requestId ?? '?'})`);
+        return parsed.data;
+      });
+      for (const d of page.result.detail) {
+        out.push({
+          taskId: d.task_id, at: d.deduction_time, units: d.deduction_amount,
+          ...(d.package_id && { packId: d.package_id }), ...(d.model_name && { model: d.model_name }),
+        });
+      }
+      cursor = page.has_more && page.next_cursor ? page.next_cursor : undefined;
+    } while (cursor);
+    return out;
+  }
+
   /**
    * Reference §2.1 leaves the form open (path segment or query string); the query string cannot be mistaken
    * for a task_id, and should Kling answer with the list instead (ignoring the filter) the task is picked out of it.
    */
   private async byExternalId(endpoint: KlingEndpoint, externalTaskId: string): Promise<KlingTask> {
+    if (isStandardEndpoint(endpoint)) return this.standardTask({ externalTaskId });
     const { data, requestId } = await this.call('GET', `${ENDPOINT_PATHS[endpoint]}?external_task_id=${encodeURIComponent(externalTaskId)}`);
     if (!Array.isArray(data)) return this.task({ data, requestId });
     const match = data.find((item) => (item as { task_info?: { external_task_id?: string } } | null)?.task_info?.external_task_id === externalTaskId);
     if (!match) throw new KlingApiError(1203, 404, `no task with external_task_id ${externalTaskId}`, requestId);
     return this.task({ data: match, requestId });
+  }
+
+  /** One create call, on the path and in the body shape of the endpoint's API. */
+  private async post(endpoint: KlingEndpoint, payload: Record<string, unknown>): Promise<KlingTask> {
+    if (!isStandardEndpoint(endpoint)) return this.task(await this.call('POST', ENDPOINT_PATHS[endpoint], payload));
+    if (this.credentials.canRefresh) {
+      // Kling refuses signed tokens there: say why here rather than have the token look rejected and pause the queue.
+      const why = `${endpoint} is on Kling's new-standard API, which takes an API key only: set KLING_API_KEY`;
+      throw new KlingApiError(1103, 403, why);
+    }
+    const { data, requestId } = await this.call('POST', `/${endpoint}`, standardCreateBody(payload));
+    return this.parseStandard(data, requestId);
+  }
+
+  /** New standard: `GET /tasks` answers a list, empty when Kling has no such task. */
+  private async standardTask(id: { taskId: string } | { externalTaskId: string }): Promise<KlingTask> {
+    const { data, requestId } = await this.call('GET', standardQueryPath(id));
+    const wanted = 'taskId' in id ? id.taskId : id.externalTaskId;
+    const match = Array.isArray(data)
+      ? data.find((item) => {
+          const task = item as { id?: unknown; external_id?: unknown } | null;
+          return ('taskId' in id ? task?.id : task?.external_id) === wanted;
+        })
+      : undefined;
+    if (!match) {
+      const by = 'taskId' in id ? 'with id' : 'with external_task_id';
+      throw new KlingApiError(1203, 404, `no task ${by} ${wanted}`, requestId);
+    }
+    return this.parseStandard(match, requestId);
+  }
+
+  private parseStandard(data: unknown, requestId?: string): KlingTask {
+    const parsed = standardTaskSchema.safeParse(data);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = `${issue?.path.join('.') || 'data'}: ${issue?.message}`;
+      throw new KlingTransportError(`Kling answered without a readable task (${where}; request ${requestId ?? '?'})`);
+    }
+    return standardToKlingTask(parsed.data);
   }
 
   /** The create lookup: undefined when Kling has no such task. */

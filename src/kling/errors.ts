@@ -1,5 +1,5 @@
 /**
- * Kling's service codes (reference §4.1) and what the bot does about each. The table is the single place
+ * Kling's service codes and what the bot does about each. The table is the single place
  * that decides retry / pause / fail / reauth; the client, the worker and the simulator all read it.
  */
 export type KlingAction = 'retry' | 'pause' | 'fail' | 'reauth';

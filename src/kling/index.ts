@@ -1,5 +1,5 @@
-/** The Kling API client: the bot's only way to spend money (reference: shared/reference/kling-api.md). */
-export { KlingClient, ENDPOINT_PATHS, retryDelay, type KlingClientOptions, type ResourcePack } from './client';
+/** The Kling API client: the bot's only way to spend money. */
+export { KlingClient, ENDPOINT_PATHS, retryDelay, type KlingClientOptions, type ResourcePack, type PackDeduction } from './client';
 export { KlingCredentials, signKlingToken, TOKEN_TTL_SEC, TOKEN_REFRESH_MARGIN_SEC } from './auth';
 export {
   KLING_CODES, actionFor, KlingError, KlingApiError, KlingTransportError, KlingTimeoutError, KlingCallbackError,

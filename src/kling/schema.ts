@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** Kling's legacy task shapes (reference §3). Unknown fields pass through untouched; what we read is checked. */
+/** Kling's legacy task shapes ({code, message, data} envelopes). Unknown fields pass through untouched; what we read is checked. */
 
 export const taskStatusSchema = z.enum(['submitted', 'processing', 'succeed', 'failed']);
 export type KlingTaskStatus = z.infer<typeof taskStatusSchema>;
@@ -36,7 +36,7 @@ export const envelopeSchema = z.object({
   data: z.unknown().optional(),
 });
 
-/** GET /account/costs: a second {code, msg} wrapper inside `data` (reference §5.1). */
+/** GET /account/costs: a second {code, msg} wrapper inside `data`. */
 export const accountCostsSchema = z.object({
   code: z.number().int(),
   msg: z.string().nullish(),
@@ -55,6 +55,27 @@ export const accountCostsSchema = z.object({
       }),
     )
     .default([]),
+});
+
+/** POST /account/billing/package: one page of per-task unit deductions. Amounts may be strings. */
+const units = z.union([z.number(), z.string().regex(/^-?\d+(\.\d+)?$/).transform(Number)]);
+export const billingPackageSchema = z.object({
+  result: z.object({
+    detail: z
+      .array(
+        z.object({
+          task_id: z.string(),
+          package_id: z.string().nullish(),
+          model_name: z.string().nullish(),
+          product_function: z.string().nullish(),
+          deduction_time: z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)]),
+          deduction_amount: units,
+        }),
+      )
+      .default([]),
+  }),
+  next_cursor: z.string().nullish(),
+  has_more: z.boolean().nullish(),
 });
 
 /** A task as the rest of the bot sees it (interfaces.md). */

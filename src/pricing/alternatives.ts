@@ -2,7 +2,7 @@ import type { CatalogData } from './schema';
 import type { Configuration } from './types';
 
 /**
- * The knobs a person can turn one at a time to pay less (reference §6.7): another mode, a shorter clip,
+ * The knobs a person can turn one at a time to pay less: another mode, a shorter clip,
  * no voice control, no audio, a turbo model, a lower resolution, one image. Whether each is supported
  * and cheaper is for the catalog to decide by pricing it.
  */
@@ -39,7 +39,11 @@ export function draftCandidates(data: CatalogData, config: Configuration): Confi
     const model = data.video.find((m) => m.model === config.model);
     if (!model) return [];
     const modes = model.modes.length > 0 ? model.modes : [undefined];
-    return modes.flatMap((mode) => model.durations.map((seconds) => ({ ...config, mode, seconds, sound: false, voice: false })));
+    // A model that always makes sound has no silent draft.
+    const sound = Boolean(model.audio?.always);
+    return modes.flatMap((mode) =>
+      model.durations.map((seconds) => ({ ...config, mode, seconds, sound, voice: false })),
+    );
   }
   if (config.kind === 'image') {
     const model = data.images.find((m) => m.model === config.model);

@@ -14,6 +14,11 @@ export interface Capabilities {
   /** Modes in which the model can add audio (kling-v2-6: pro only). */
   audioModes: string[];
   voiceControl: boolean;
+  /** Always with audio (3.0 Turbo). */
+  alwaysAudio: boolean;
+  multiShot: boolean;
+  /** Takes a reference video (omni-video models). */
+  videoInput: boolean;
 }
 
 /** Prices Kling requests from one catalog (the built-in price list or an operator's PRICING_FILE). */
@@ -49,12 +54,18 @@ export class PriceCatalog {
       case 'text2video':
       case 'image2video':
         return this.data.video.filter((m) => m.endpoints.includes(endpoint)).map((m) => m.model);
+      case 'omni-video':
+        return this.data.video.filter((m) => m.api === 'omni-video').map((m) => m.model);
       case 'video-extend':
         return [...new Set(this.data.extend.map((row) => row.source))];
       case 'images/generations':
         return this.data.images.map((m) => m.model);
       case 'kolors-virtual-try-on':
         return this.data.tryOn.map((m) => m.model);
+      default: {
+        const model = endpoint.slice('text-to-video/'.length);
+        return this.data.video.some((m) => m.model === model && m.api === 'new-standard') ? [model] : [];
+      }
     }
   }
 
@@ -69,12 +80,15 @@ export class PriceCatalog {
       endpoints,
       audioModes: [...(video?.audio?.modes ?? [])],
       voiceControl: Boolean(video?.audio?.voice),
+      alwaysAudio: Boolean(video?.audio?.always),
+      multiShot: Boolean(video?.multiShot),
+      videoInput: video?.api === 'omni-video',
     };
   }
 
   private quoteOf(request: PricedRequest, config: Configuration, credits: Millicredits): Quote {
     return {
-      credits,
+      priceMc: credits,
       request: writeRequest(this.data, request, config),
       description: describe(config),
       catalogVersion: this.version,
@@ -85,7 +99,7 @@ export class PriceCatalog {
   /** Single changes plus the cheapest draft, each only if supported, priced and cheaper; cheapest first. */
   private alternatives(request: PricedRequest, config: Configuration, credits: Millicredits): Alternative[] {
     return this.cheaperThan(config, credits).map((c) => ({
-      label: c.label, request: writeRequest(this.data, request, c.config), credits: c.credits, savesMc: credits - c.credits,
+      label: c.label, request: writeRequest(this.data, request, c.config), priceMc: c.credits, savesMc: credits - c.credits,
     }));
   }
 

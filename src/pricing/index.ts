@@ -7,7 +7,10 @@ export { PriceCatalog, type Capabilities } from './catalog';
 export { PricingError } from './errors';
 export { MAX_PROMPT_CHARS, promptLength } from './request';
 export { CatalogFileError, catalogFileSchema, type CatalogFile } from './schema';
-export type { Alternative, KlingEndpoint, PricedRequest, Quote } from './types';
+export {
+  isStandardEndpoint, type Alternative, type KlingEndpoint, type LegacyEndpoint, type PricedRequest, type Quote,
+  type StandardEndpoint,
+} from './types';
 
 /** Reads and validates a catalog file (format: `catalogFileSchema` in schema.ts); every failure is one CatalogFileError line naming the file. */
 function readCatalogFile(file: string): PriceCatalog {
@@ -27,7 +30,7 @@ function readCatalogFile(file: string): PriceCatalog {
   return new PriceCatalog(parseCatalogFile(json, file));
 }
 
-/** The official price list shipped with the bot (reference/kling-api.md §6), validated like any PRICING_FILE. */
+/** The official price list shipped with the bot (Kling's official 2026 list), validated like any PRICING_FILE. */
 export const builtInCatalog: PriceCatalog = readCatalogFile(fileURLToPath(new URL('./catalog.json', import.meta.url)));
 
 /** PRICING_FILE replaces the built-in catalog entirely; without one the built-in catalog is used. */

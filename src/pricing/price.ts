@@ -24,7 +24,9 @@ export function describe(config: Configuration): string {
         `${config.seconds} s`,
         ...(config.sound ? ['audio'] : []),
         ...(config.voice ? ['voice control'] : []),
+        ...(config.multiShot ? ['multi-shot'] : []),
         ...(config.endpoint === 'image2video' ? ['from image'] : []),
+        ...(config.videoInput ? ['with reference video'] : []),
       ].join(' · ');
     case 'extend':
       return `extend a ${config.mode ? `${config.model} ${config.mode}` : config.model} video · +4–5 s`;
@@ -69,6 +71,19 @@ function checkVideo(data: CatalogData, model: VideoModelData, config: Extract<Co
     throw unsupported('sound', `${model.model} cannot add audio in ${mode} mode; use --mode ${orList(model.audio.modes)} or drop --audio.`);
   }
   if (config.voice && !model.audio?.voice) throw unsupported('voice_list', `${model.model} has no voice control; drop the voice list.`);
+  if (!config.sound && model.audio?.always) {
+    throw unsupported('sound', `${model.model} always makes its video with audio; it cannot be silent.`);
+  }
+  if (config.multiShot && !model.multiShot) {
+    const able = data.video.filter((m) => m.multiShot && m.endpoints.includes(endpoint)).map((m) => m.model);
+    const instead = able.length ? ` or use ${orList(able)}` : '';
+    throw unsupported('multi_shot', `${model.model} cannot cut a prompt into shots; drop --multishot${instead}.`);
+  }
+  if (config.videoInput && model.api !== 'omni-video') {
+    const able = data.video.filter((m) => m.api === 'omni-video' && m.endpoints.includes(endpoint)).map((m) => m.model);
+    const instead = able.length ? ` or use ${orList(able)}` : '';
+    throw unsupported('video_list', `${model.model} cannot take a reference video; drop --video${instead}.`);
+  }
 }
 
 /** The exact price of a configuration in millicredits (integer arithmetic only), or a PricingError. */
@@ -78,8 +93,15 @@ export function priceOf(data: CatalogData, config: Configuration): Millicredits 
       const model = data.video.find((m) => m.model === config.model);
       if (!model) throw new PricingError('unknown_model', `"${config.model}" is not a model the price list knows.`, 'model_name');
       checkVideo(data, model, config);
-      const row = model.prices.find((p) => p.mode === config.mode && p.sound === config.sound && p.voice === config.voice);
-      if (!row) throw unpriced(data, config, config.voice ? 'voice_list' : config.sound ? 'sound' : 'mode');
+      const row = model.prices.find(
+        (p) =>
+          p.mode === config.mode &&
+          p.sound === config.sound &&
+          p.voice === config.voice &&
+          p.videoInput === config.videoInput,
+      );
+      const field = config.voice ? 'voice_list' : config.sound ? 'sound' : config.videoInput ? 'video_list' : 'mode';
+      if (!row) throw unpriced(data, config, field);
       if (row.perSecond !== undefined) return row.perSecond * config.seconds;
       const clip = row.perClip?.[String(config.seconds)];
       if (clip === undefined) throw unpriced(data, config, 'duration');

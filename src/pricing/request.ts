@@ -1,8 +1,8 @@
 import { PricingError } from './errors';
 import type { CatalogData } from './schema';
-import type { Configuration, Mode, PricedRequest } from './types';
+import { isStandardEndpoint, type Configuration, type KlingEndpoint, type Mode, type PricedRequest } from './types';
 
-/** Kling's limit on prompt and negative_prompt (reference §2.1), in characters as promptLength counts them. */
+/** Kling's limit on prompt and negative_prompt, in characters as promptLength counts them. */
 export const MAX_PROMPT_CHARS = 2500;
 
 /** Characters as Kling counts them: code points, so an emoji is one. The one count the bot and the simulator use. */
@@ -93,27 +93,9 @@ export function readRequest(data: CatalogData, request: PricedRequest): Configur
 
   switch (request.endpoint) {
     case 'text2video':
-    case 'image2video': {
-      const endpoint = request.endpoint;
-      if (endpoint === 'text2video') text(body, 'prompt', 'Text to video needs a prompt describing the video.');
-      else {
-        text(body, 'prompt');
-        if (!text(body, 'image') && !text(body, 'image_tail')) throw invalid('image', 'Image to video needs an image (a URL or base64); add --image.');
-      }
-      const name = model ?? data.defaults[endpoint];
-      const video = data.video.find((m) => m.model === name);
-      if (!video) throw unknownModel(name, 'model_name', data.video.filter((m) => m.endpoints.includes(endpoint)).map((m) => m.model));
-      const requested = mode(body.mode, 'mode');
-      return {
-        kind: 'video',
-        endpoint,
-        model: name,
-        mode: requested ?? (video.modes.length > 0 ? 'std' : undefined),
-        seconds: seconds(body.duration),
-        sound: sound(body.sound),
-        voice: voice(body.voice_list),
-      };
-    }
+    case 'image2video':
+    case 'omni-video':
+      return readVideo(data, request.endpoint, body, model);
     case 'video-extend': {
       text(body, 'video_id', 'Extending a video needs the video_id of the video to extend.');
       text(body, 'prompt');
@@ -141,6 +123,9 @@ export function readRequest(data: CatalogData, request: PricedRequest): Configur
       return { kind: 'try-on', model: name };
     }
     default:
+      if (isStandardEndpoint(request.endpoint)) {
+        return readVideo(data, request.endpoint, flatten(body), request.endpoint.slice('text-to-video/'.length));
+      }
       throw invalid('endpoint', `The price list does not cover the Kling endpoint ${JSON.stringify((request as { endpoint: unknown }).endpoint)}.`);
   }
 }
@@ -149,17 +134,8 @@ export function readRequest(data: CatalogData, request: PricedRequest): Configur
 export function writeRequest(data: CatalogData, request: PricedRequest, config: Configuration): PricedRequest {
   const body: Record<string, unknown> = { ...request.body };
   switch (config.kind) {
-    case 'video': {
-      body.model_name = config.model;
-      if (config.mode) body.mode = config.mode;
-      else delete body.mode;
-      body.duration = String(config.seconds);
-      // Only models that make sound know the field; the others get no sound key at all.
-      if (data.video.find((m) => m.model === config.model)?.audio) body.sound = config.sound ? 'on' : 'off';
-      else delete body.sound;
-      if (!config.voice) delete body.voice_list;
-      return { endpoint: config.endpoint, body };
-    }
+    case 'video':
+      return writeVideo(data, request, config);
     case 'extend':
       return { endpoint: 'video-extend', body, source: config.mode ? { model_name: config.model, mode: config.mode } : { model_name: config.model } };
     case 'image':
@@ -171,4 +147,175 @@ export function writeRequest(data: CatalogData, request: PricedRequest, config: 
       body.model_name = config.model;
       return { endpoint: 'kolors-virtual-try-on', body };
   }
+}
+
+/** The new standard's resolutions, and the legacy modes they are priced as. */
+const RESOLUTION_OF_MODE: Readonly<Record<Mode, string>> = { std: '720p', pro: '1080p', '4k': '4k' };
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+type StandardBody = Record<string, unknown> & { settings?: Record<string, unknown> };
+
+/** A new-standard body in the legacy spelling (mode, duration "5", sound "on"), so one reader serves every API. */
+function flatten(body: Record<string, unknown>): Record<string, unknown> {
+  if (body.settings !== undefined && !isObject(body.settings)) throw invalid('settings', 'settings must be an object.');
+  // options carries only delivery and naming (external_task_id, callback_url), nothing priced.
+  const { settings = {}, options: _options, ...rest } = body as StandardBody;
+  const { resolution, duration, audio, aspect_ratio, multi_shot, shot_type } = settings;
+  const mode = Object.entries(RESOLUTION_OF_MODE).find(([, r]) => r === resolution)?.[0];
+  if (resolution !== undefined && !mode) {
+    const given = JSON.stringify(resolution);
+    throw invalid('settings.resolution', `The resolution must be 720p, 1080p or 4k, not ${given}.`);
+  }
+  if (audio !== undefined && !['native', 'off', 'original'].includes(audio as string)) {
+    throw invalid('settings.audio', `settings.audio must be native, original or off, not ${JSON.stringify(audio)}.`);
+  }
+  if (duration !== undefined && !Number.isInteger(duration)) {
+    throw invalid('settings.duration', `settings.duration must be a whole number, not ${JSON.stringify(duration)}.`);
+  }
+  return {
+    ...rest,
+    ...(mode && { mode }),
+    ...(duration !== undefined && { duration: String(duration) }),
+    ...(audio !== undefined && { sound: audio === 'native' ? 'on' : 'off' }),
+    ...(aspect_ratio !== undefined && { aspect_ratio }),
+    // Kling cuts 3.x videos into shots unless told not to.
+    multi_shot: multi_shot ?? true,
+    ...(shot_type !== undefined && { shot_type }),
+  };
+}
+
+/** omni-video's image_list as the legacy image / image_tail. */
+function omniImages(body: Record<string, unknown>): Record<string, unknown> {
+  const { image_list: list, ...rest } = body;
+  if (list === undefined || list === null) return rest;
+  const valid = Array.isArray(list) && list.every((item) => isObject(item) && typeof item.image_url === 'string');
+  if (!valid) throw invalid('image_list', 'image_list must be a list of {"image_url": "..."} entries.');
+  const entries = list as { image_url: string; type?: string }[];
+  const first = entries.find((item) => item.type === 'first_frame');
+  const last = entries.find((item) => item.type === 'end_frame');
+  return { ...rest, ...(first && { image: first.image_url }), ...(last && { image_tail: last.image_url }) };
+}
+
+function referenceVideo(value: unknown): boolean {
+  if (value === undefined || value === null) return false;
+  const entry = (v: unknown) => isObject(v) && typeof v.video_url === 'string' && v.video_url !== '';
+  const valid = Array.isArray(value) && value.length <= 1 && value.every(entry);
+  if (!valid) throw invalid('video_list', 'video_list must be at most one {"video_url": "..."} entry.');
+  return value.length > 0;
+}
+
+function multiShot(value: unknown): boolean {
+  if (value === undefined || value === null) return false;
+  if (typeof value !== 'boolean') {
+    throw invalid('multi_shot', `multi_shot must be true or false, not ${JSON.stringify(value)}.`);
+  }
+  return value;
+}
+
+/** A video request of any API (text2video, image2video, omni-video, or a new-standard body flattened). */
+function readVideo(
+  data: CatalogData,
+  endpoint: KlingEndpoint,
+  raw: Record<string, unknown>,
+  pathModel?: string,
+): Configuration {
+  const body = endpoint === 'omni-video' ? omniImages(raw) : raw;
+  const model = pathModel ?? text(body, 'model_name');
+  const fromImage = endpoint === 'image2video' || (endpoint === 'omni-video' && text(body, 'image') !== undefined);
+  const kind = fromImage ? 'image2video' : 'text2video';
+  if (kind === 'text2video') text(body, 'prompt', 'Text to video needs a prompt describing the video.');
+  else if (!text(body, 'image') && !text(body, 'image_tail')) {
+    throw invalid('image', 'Image to video needs an image (a URL or base64); add --image.');
+  }
+  const name = model ?? (endpoint === 'text2video' || endpoint === 'image2video' ? data.defaults[endpoint] : undefined);
+  const video = data.video.find((m) => m.model === name);
+  if (!name || !video) {
+    const known = data.video.filter((m) => m.endpoints.includes(kind)).map((m) => m.model);
+    throw unknownModel(name ?? '(none)', 'model_name', known);
+  }
+  // omni-video wants a prompt even when it starts from an image.
+  text(body, 'prompt', video.api === 'legacy' ? undefined : `${video.model} needs a prompt, even from an image.`);
+  if (video.api !== 'legacy' && text(body, 'negative_prompt')) {
+    throw invalid('negative_prompt', `${video.model} takes no negative prompt; drop --negative.`);
+  }
+  const requested = mode(body.mode, 'mode');
+  // omni-video makes pro unless told otherwise; the other APIs default to std (720p).
+  const defaultMode = video.modes.length === 0 ? undefined : endpoint === 'omni-video' ? 'pro' : 'std';
+  return {
+    kind: 'video',
+    endpoint: kind,
+    model: video.model,
+    mode: requested ?? defaultMode,
+    seconds: seconds(body.duration),
+    sound: body.sound === undefined && video.audio?.always ? true : sound(body.sound),
+    voice: voice(body.voice_list),
+    videoInput: referenceVideo(body.video_list),
+    multiShot: multiShot(body.multi_shot),
+  };
+}
+
+/** The video request in the shape of the model's API, keeping its content (prompt, image, aspect ratio, reference video). */
+function writeVideo(
+  data: CatalogData,
+  request: PricedRequest,
+  config: Extract<Configuration, { kind: 'video' }>,
+): PricedRequest {
+  const api = data.video.find((m) => m.model === config.model)?.api ?? 'legacy';
+  const source =
+    request.endpoint === 'omni-video'
+      ? omniImages(request.body)
+      : isStandardEndpoint(request.endpoint)
+        ? flatten(request.body)
+        : request.body;
+  const { multi_shot: _m, shot_type: _s, video_list: videoList, ...body } = source;
+  const shots = config.multiShot ? { multi_shot: true, shot_type: 'intelligence' } : {};
+  const makesSound = Boolean(data.video.find((m) => m.model === config.model)?.audio);
+
+  if (api === 'new-standard') {
+    const options = isObject(request.body.options) ? { options: request.body.options } : {};
+    return {
+      endpoint: `text-to-video/${config.model}`,
+      body: {
+        prompt: body.prompt,
+        settings: {
+          resolution: RESOLUTION_OF_MODE[config.mode ?? 'std'],
+          duration: config.seconds,
+          audio: config.sound ? 'native' : 'off',
+          aspect_ratio: body.aspect_ratio ?? '16:9',
+          // Kling cuts 3.x videos into shots by default, so a single shot is asked for explicitly.
+          multi_shot: config.multiShot,
+          ...(config.multiShot && { shot_type: 'intelligence' }),
+        },
+        ...options,
+      },
+    };
+  }
+
+  body.model_name = config.model;
+  if (config.mode) body.mode = config.mode;
+  else delete body.mode;
+  body.duration = String(config.seconds);
+  // Only models that make sound know the field; the others get no sound key at all.
+  if (makesSound) body.sound = config.sound ? 'on' : 'off';
+  else delete body.sound;
+  if (!config.voice) delete body.voice_list;
+  if (api === 'legacy') return { endpoint: config.endpoint, body: { ...body, ...shots } };
+
+  const { image, image_tail: tail, ...omni } = body;
+  const images = [
+    ...(typeof image === 'string' ? [{ image_url: image, type: 'first_frame' }] : []),
+    ...(typeof tail === 'string' ? [{ image_url: tail, type: 'end_frame' }] : []),
+  ];
+  return {
+    endpoint: 'omni-video',
+    body: {
+      ...omni,
+      ...(images.length > 0 ? { image_list: images } : { aspect_ratio: omni.aspect_ratio ?? '16:9' }),
+      ...(config.videoInput && { video_list: videoList }),
+      ...shots,
+    },
+  };
 }

@@ -14,10 +14,13 @@ import { parseCredits, type Millicredits } from '../money/credits';
  *     "model": "kling-v2-6", "endpoints": ["text2video", "image2video"],
  *     "modes": ["std", "pro"],                   // [] = the model takes no mode (the masters)
  *     "durations": [5, 10],                      // seconds Kling accepts
- *     "audio": { "modes": ["pro"], "voice": true },  // omit when the model cannot make sound
+ *     "api": "legacy",                           // or "omni-video" (/v1/videos/omni-video), "new-standard" (model in the path)
+ *     "audio": { "modes": ["pro"], "voice": true },  // omit when the model cannot make sound; "always": true = no silent clip
+ *     "multiShot": false,                        // Kling can cut the prompt into shots (--multishot)
  *     "turbo": false,                            // offered as the cheaper model in alternatives
  *     "prices": [                                // one row per priced configuration; no row = unpriced
  *       { "mode": "pro", "sound": true, "voice": true, "perSecond": "1.2" },
+ *       { "mode": "pro", "videoInput": true, "perSecond": "1.2" },   // omni-video with a reference video
  *       { "mode": "std", "perClip": { "5": "1.5", "10": "3" } }
  *     ]
  *   }],
@@ -49,6 +52,7 @@ const videoPrice = z
     mode: mode.optional(),
     sound: z.boolean().default(false),
     voice: z.boolean().default(false),
+    videoInput: z.boolean().default(false),
     perSecond: credits.optional(),
     perClip: z.record(z.string().regex(/^\d+$/, 'must be a duration in whole seconds such as "5"'), credits).optional(),
     note,
@@ -58,9 +62,22 @@ const videoPrice = z
 const videoModel = z.strictObject({
   model: name,
   endpoints: z.array(z.enum(['text2video', 'image2video'], { error: 'must be "text2video" or "image2video"' })).min(1, 'must list at least one endpoint'),
+  /** How Kling is called: `/v1/videos/<endpoint>`, `/v1/videos/omni-video`, or the new standard (model in the path). */
+  api: z
+    .enum(['legacy', 'omni-video', 'new-standard'], { error: 'must be "legacy", "omni-video" or "new-standard"' })
+    .default('legacy'),
   modes: z.array(mode),
   durations: z.array(seconds).min(1, 'must list at least one duration'),
-  audio: z.strictObject({ modes: z.array(mode).min(1, 'must list the modes that can make sound'), voice: z.boolean().default(false) }).optional(),
+  audio: z
+    .strictObject({
+      modes: z.array(mode).min(1, 'must list the modes that can make sound'),
+      voice: z.boolean().default(false),
+      /** The model always makes sound (3.0 Turbo): it has no silent price. */
+      always: z.boolean().default(false),
+    })
+    .optional(),
+  /** Kling can cut the prompt into shots (multi_shot). */
+  multiShot: z.boolean().default(false),
   turbo: z.boolean().default(false),
   prices: z.array(videoPrice).min(1, 'must price at least one configuration'),
   note,
@@ -121,10 +138,19 @@ export const catalogFileSchema = z
         if (row.sound && model.audio && row.mode && !model.audio.modes.includes(row.mode)) issue([...at, 'sound'], `cannot be true in ${row.mode} mode (not in audio.modes)`);
         if (row.voice && !row.sound) issue([...at, 'voice'], 'needs "sound": true (voice control speaks in the soundtrack)');
         if (row.voice && model.audio && !model.audio.voice) issue([...at, 'voice'], 'cannot be true: audio.voice is false');
+        if (row.videoInput && model.api !== 'omni-video') {
+          issue([...at, 'videoInput'], 'cannot be true: only omni-video models take a reference video');
+        }
         for (const key of Object.keys(row.perClip ?? {})) {
           if (!model.durations.includes(Number(key))) issue([...at, 'perClip', key], `is not one of the model's durations (${model.durations.join(', ')})`);
         }
-        const same = model.prices.findIndex((other) => other.mode === row.mode && other.sound === row.sound && other.voice === row.voice);
+        const same = model.prices.findIndex(
+          (other) =>
+            other.mode === row.mode &&
+            other.sound === row.sound &&
+            other.voice === row.voice &&
+            other.videoInput === row.videoInput,
+        );
         if (same !== j) issue(at, `prices the same configuration as prices[${same}]`);
       });
     });
@@ -147,6 +173,10 @@ export const catalogFileSchema = z
     for (const endpoint of ['text2video', 'image2video'] as const) {
       const model = file.defaults[endpoint];
       if (!file.video.some((m) => m.model === model && m.endpoints.includes(endpoint))) issue(['defaults', endpoint], `"${model}" is not a ${endpoint} model in "video"`);
+      // The model names the request's path in the new standard, and the legacy defaults apply only to legacy bodies.
+      if (file.video.some((m) => m.model === model && m.api !== 'legacy')) {
+        issue(['defaults', endpoint], `"${model}" is not a legacy-API model`);
+      }
     }
     if (!file.images.some((m) => m.model === file.defaults['images/generations'])) issue(['defaults', 'images/generations'], `"${file.defaults['images/generations']}" is not a model in "images"`);
     if (!file.tryOn.some((m) => m.model === file.defaults['kolors-virtual-try-on'])) issue(['defaults', 'kolors-virtual-try-on'], `"${file.defaults['kolors-virtual-try-on']}" is not a model in "tryOn"`);

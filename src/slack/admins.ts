@@ -1,4 +1,5 @@
 import type { WebClient } from '@slack/web-api';
+import { LRUCache } from 'lru-cache';
 import type { Logger } from '../log';
 
 /**
@@ -6,14 +7,17 @@ import type { Logger } from '../log';
  * (users.info, remembered for a minute so a burst of commands costs one call).
  */
 export class Admins {
-  private readonly cache = new Map<string, { admin: boolean; until: number }>();
+  /** A failed lookup is not remembered: the next command asks again. */
+  private readonly cache: LRUCache<string, boolean>;
 
   constructor(
     private readonly client: WebClient,
     private readonly configured: string[],
     private readonly logger: Logger,
-    private readonly ttlMs = 60_000,
-  ) {}
+    ttlMs = 60_000,
+  ) {
+    this.cache = new LRUCache({ max: 10_000, ttl: ttlMs });
+  }
 
   /** The ids to alert directly when there is no alerts channel or it cannot be reached. */
   get ids(): string[] {
@@ -23,11 +27,11 @@ export class Admins {
   async isAdmin(userId: string): Promise<boolean> {
     if (this.configured.includes(userId)) return true;
     const cached = this.cache.get(userId);
-    if (cached && cached.until > Date.now()) return cached.admin;
+    if (cached !== undefined) return cached;
     try {
       const { user } = await this.client.users.info({ user: userId });
       const admin = Boolean(user?.is_admin || user?.is_owner || user?.is_primary_owner);
-      this.cache.set(userId, { admin, until: Date.now() + this.ttlMs });
+      this.cache.set(userId, admin);
       return admin;
     } catch (error) {
       // Without an answer from Slack nobody gains rights.

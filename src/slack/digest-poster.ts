@@ -17,7 +17,7 @@ export function digestPoster(client: WebClient, people: People): DigestPoster {
     async post(channelId, content, chart) {
       if (chart) await client.filesUploadV2({ channel_id: channelId, file: chart.png, filename: chart.filename, title: chart.title });
       const message = await renderDigest(content, people);
-      await client.chat.postMessage({ channel: channelId, text: message.text, blocks: message.blocks as never, unfurl_links: false });
+      await client.chat.postMessage({ channel: channelId, text: message.text, blocks: message.blocks, unfurl_links: false });
     },
   };
 }

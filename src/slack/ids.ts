@@ -10,6 +10,8 @@ export const ActionId = {
   deny: 'approval_deny',
   /** The /kling batch modal (callback_id). */
   batchSubmit: 'batch_submit',
+  /** The message shortcut "Animate with Kling" and its modal (both callback_ids). */
+  animate: 'animate',
   /** App Home: an admin edits a budget, or adds one, in a modal (callback_id budgetSubmit). */
   editBudget: 'home_budget_edit',
   newBudget: 'home_budget_new',

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { WebAPIPlatformError, type WebClient } from '@slack/web-api';
+import { systemClock, type Clock } from '../clock';
 import type { Generation, GenerationQueue } from '../generations';
 import type { Logger } from '../log';
-import { jobCard, resultReply } from './blocks/job-card';
+import { jobCard, resultReply, videoComment } from './blocks/job-card';
 import { deliver } from './delivery';
+import { NotUploaded, uploadVideo, type VideoUploadOptions } from './videos';
 
 export interface JobCardsOptions {
   /** A client that never retries a call itself: a post whose answer was lost is looked for before it is made again. */
@@ -11,7 +13,7 @@ export interface JobCardsOptions {
   queue: GenerationQueue;
   logger: Logger;
   creditPriceUsd: number;
-  now?: () => Date;
+  now?: Clock;
   /** Resolves when the commands awaiting their ack are answered: a card never delays an ack. */
   acksFirst?: () => Promise<void>;
   /** How often this replica looks for cards nobody posted or brought up to date (default 10 s). */
@@ -20,6 +22,8 @@ export interface JobCardsOptions {
   graceMs?: number;
   /** How long a claim to post lasts: longer than a Slack call may take (default 30 s). */
   leaseMs?: number;
+  /** Upload finished videos into the card's thread; without it the result reply links to Kling's copy. */
+  videos?: VideoUploadOptions;
 }
 
 /**
@@ -41,7 +45,16 @@ const RESULT_EVENT = 'kling_job_result';
 const metadata = (event: string, job: Generation) => ({ event_type: event, event_payload: { job_id: job.id } });
 
 type Found = { channel: string; ts: string };
-type Page = { messages?: { ts?: string; metadata?: unknown }[]; response_metadata?: { next_cursor?: string } };
+type Posted = { ts?: string; metadata?: unknown; files?: { name?: string }[] };
+type Page = { messages?: Posted[]; response_metadata?: { next_cursor?: string } };
+
+/** The name of a job's video in Slack: how a replica after a death recognises an upload already made. */
+const videoFile = (job: Generation) => `kling-${job.id}.mp4`;
+/** A message is the job's post of this kind when it carries the metadata naming the job. */
+const tagged = (event: string, job: Generation) => (m: Posted) => {
+  const meta = m.metadata as { event_type?: string; event_payload?: { job_id?: unknown } } | undefined;
+  return meta?.event_type === event && meta.event_payload?.job_id === job.id;
+};
 
 const closed = (error: unknown) => error instanceof WebAPIPlatformError && CHANNEL_CLOSED.has(error.data.error);
 
@@ -127,7 +140,7 @@ export class JobCards {
   }
 
   private async render(id: string): Promise<void> {
-    const { queue, client } = this.options;
+    const { queue } = this.options;
     let job = await queue.get(id);
     if (!job || job.state === 'refused') return;
     if (!job.cardTs || (job.state === 'succeeded' && !job.resultPostedAt)) {
@@ -144,12 +157,11 @@ export class JobCards {
         await this.update(job);
       }
       if (job.state === 'succeeded' && !job.resultPostedAt) {
-        const posted = claim.uncertain && (await this.find(RESULT_EVENT, job, [job.cardChannelId!], job.cardTs));
-        if (!posted) {
-          const reply = { ...resultReply(job), metadata: metadata(RESULT_EVENT, job) };
-          const thread = { channel: job.cardChannelId!, thread_ts: job.cardTs };
-          await client.chat.postMessage({ ...thread, ...reply, unfurl_links: true });
-        }
+        // The result is the link reply or the uploaded video, whichever an earlier claimant got to post.
+        const [reply, name] = [tagged(RESULT_EVENT, job), videoFile(job)];
+        const result = (m: Posted) => reply(m) || Boolean(m.files?.some((f) => f.name === name));
+        const posted = claim.uncertain && (await this.find(result, job, [job.cardChannelId!], job.cardTs));
+        if (!posted) await this.postResult(job);
         await queue.setResultPosted(id);
       }
     } else {
@@ -161,7 +173,8 @@ export class JobCards {
   private async postCard(job: Generation, uncertain: boolean): Promise<void> {
     const { client, queue } = this.options;
     const card = { ...jobCard(job, this.cardOptions()), metadata: metadata(CARD_EVENT, job), unfurl_links: false };
-    let found = uncertain ? await this.find(CARD_EVENT, job, [job.channelId, () => this.dm(job)]) : undefined;
+    const channels = [job.channelId, () => this.dm(job)];
+    let found = uncertain ? await this.find(tagged(CARD_EVENT, job), job, channels) : undefined;
     if (!found) {
       try {
         const posted = await client.chat.postMessage({ channel: job.channelId, ...card });
@@ -178,6 +191,37 @@ export class JobCards {
     job.cardTs = found.ts;
   }
 
+  /**
+   * The video uploaded into the card's thread, or, when it is too large or Slack refuses it, the link reply
+   * saying why. The claim is renewed while the upload runs, which may outlast one lease.
+   */
+  private async postResult(job: Generation): Promise<void> {
+    const { client, queue, logger, videos } = this.options;
+    const thread = { channel: job.cardChannelId!, thread_ts: job.cardTs! };
+    const found = job.result?.videos ?? [];
+    let note: string | undefined;
+    if (videos && found.length === 1) {
+      const leaseMs = this.options.leaseMs ?? 30_000;
+      const renew = setInterval(
+        () => void queue.claimPost(job.id, this.me, leaseMs).catch(() => undefined),
+        leaseMs / 3,
+      );
+      try {
+        const video = { url: found[0]!.url, filename: videoFile(job), comment: videoComment(job) };
+        await uploadVideo(client, { ...video, channelId: thread.channel, threadTs: thread.thread_ts }, videos);
+        return;
+      } catch (error) {
+        if (!(error instanceof NotUploaded)) throw error;
+        logger.warn({ err: error, generationId: job.id }, 'video not uploaded to Slack; linking it instead');
+        note = error.message;
+      } finally {
+        clearInterval(renew);
+      }
+    }
+    const reply = { ...resultReply(job, note), metadata: metadata(RESULT_EVENT, job) };
+    await client.chat.postMessage({ ...thread, ...reply, unfurl_links: true });
+  }
+
   private async dm(job: Generation): Promise<string> {
     return (await this.options.client.conversations.open({ users: job.userId })).channel!.id!;
   }
@@ -188,7 +232,10 @@ export class JobCards {
    * A channel it may not read at all (a missing scope) counts as not found: a second card beats none.
    */
   private async find(
-    event: string, job: Generation, channels: (string | (() => Promise<string>))[], thread?: string,
+    match: (m: Posted) => boolean,
+    job: Generation,
+    channels: (string | (() => Promise<string>))[],
+    thread?: string,
   ): Promise<Found | undefined> {
     const { client, logger } = this.options;
     for (const where of channels) {
@@ -200,10 +247,7 @@ export class JobCards {
           const found: Page = thread
             ? await client.conversations.replies({ ...common, ts: thread })
             : await client.conversations.history({ ...common, oldest: String(job.createdAt.getTime() / 1000 - 1) });
-          const mine = found.messages?.find((m) => {
-            const meta = m.metadata as { event_type?: string; event_payload?: { job_id?: unknown } } | undefined;
-            return meta?.event_type === event && meta.event_payload?.job_id === job.id;
-          });
+          const mine = found.messages?.find(match);
           if (mine?.ts) return { channel, ts: mine.ts };
           cursor = found.response_metadata?.next_cursor;
           if (!cursor) break;
@@ -230,6 +274,6 @@ export class JobCards {
   }
 
   private cardOptions() {
-    return { now: this.options.now?.() ?? new Date(), creditPriceUsd: this.options.creditPriceUsd };
+    return { now: (this.options.now ?? systemClock)(), creditPriceUsd: this.options.creditPriceUsd };
   }
 }

@@ -1,4 +1,5 @@
-import { HTTPModuleFunctions, type ReceiverProcessEventErrorHandlerArgs } from '@slack/bolt';
+import type { RequestListener } from 'node:http';
+import { HTTPModuleFunctions, type HTTPReceiver, type ReceiverProcessEventErrorHandlerArgs } from '@slack/bolt';
 import type { Logger } from '../log';
 
 type Payload = Record<string, unknown>;
@@ -51,4 +52,43 @@ export function malformedPayloadHandler(logger: Logger) {
     response.end(JSON.stringify({ ok: false, error: `malformed payload: ${problem}` }));
     return true;
   };
+}
+
+/**
+ * Bolt reads `body.ssl_check` from whatever a form's `payload` parses to, in a promise nobody awaits: a payload
+ * of `null`, a list or a string would end the process. Such a body gets 400 here; everything else reaches
+ * Bolt, which finds the body already read (it keeps it on the request) and verifies the signature as usual.
+ */
+export function guardPayloadShape(receiver: HTTPReceiver, logger: Logger): void {
+  const bolt: RequestListener = receiver.requestListener;
+  receiver.requestListener = (request, response) => {
+    if (request.method !== 'POST' || !request.headers['content-type']?.startsWith('application/x-www-form-urlencoded')) {
+      bolt(request, response);
+      return;
+    }
+    HTTPModuleFunctions.bufferIncomingMessage(request, HTTPModuleFunctions.defaultBodyLimit).then(
+      (buffered) => {
+        const payload = new URLSearchParams(buffered.rawBody.toString()).get('payload');
+        const parsed = payload === null ? undefined : parseOrUndefined(payload);
+        // Unreadable JSON is Bolt's to refuse (400); JSON that is no object is what Bolt would crash on.
+        if (parsed !== undefined && !isObject(parsed)) {
+          logger.warn({ problem: 'the body is not a Slack payload' }, 'Slack request refused: malformed payload');
+          response.writeHead(400, { 'content-type': 'application/json' });
+          response.end(JSON.stringify({ ok: false, error: 'malformed payload: the body is not a Slack payload' }));
+          return;
+        }
+        bolt(buffered, response);
+      },
+      // Too large or unreadable: Bolt reads it again and answers as it does for any such body.
+      () => bolt(request, response),
+    );
+  };
+}
+
+function parseOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

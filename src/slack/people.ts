@@ -1,4 +1,5 @@
 import type { WebClient } from '@slack/web-api';
+import { LRUCache } from 'lru-cache';
 import type { Logger } from '../log';
 
 /**
@@ -7,13 +8,16 @@ import type { Logger } from '../log';
  * answer the person is shown by id, never mentioned.
  */
 export class People {
-  private readonly cache = new Map<string, { name: string; until: number }>();
+  /** A failed lookup is not remembered: the next message asks again. */
+  private readonly cache: LRUCache<string, string>;
 
   constructor(
     private readonly client: WebClient,
     private readonly logger: Logger,
-    private readonly ttlMs = 86_400_000,
-  ) {}
+    ttlMs = 86_400_000,
+  ) {
+    this.cache = new LRUCache({ max: 10_000, ttl: ttlMs });
+  }
 
   async names(userIds: string[]): Promise<Map<string, string>> {
     return new Map(await Promise.all([...new Set(userIds)].map(async (id) => [id, await this.name(id)] as const)));
@@ -21,11 +25,11 @@ export class People {
 
   private async name(userId: string): Promise<string> {
     const cached = this.cache.get(userId);
-    if (cached && cached.until > Date.now()) return cached.name;
+    if (cached !== undefined) return cached;
     try {
       const { user } = await this.client.users.info({ user: userId });
       const name = user?.profile?.display_name || user?.real_name || user?.name || userId;
-      this.cache.set(userId, { name, until: Date.now() + this.ttlMs });
+      this.cache.set(userId, name);
       return name;
     } catch (error) {
       this.logger.warn({ err: error, userId }, 'users.info failed; showing the user id');

@@ -10,6 +10,8 @@ export interface FileToShare {
   path: string;
   filename: string;
   channelId: string;
+  /** The parent message when the file goes into a thread. */
+  threadTs?: string;
   comment: string;
 }
 
@@ -25,6 +27,7 @@ export async function shareFile(client: WebClient, file: FileToShare): Promise<v
   await client.files.completeUploadExternal({
     files: [{ id: ticket.file_id!, title: file.filename }],
     channel_id: file.channelId,
+    ...(file.threadTs && { thread_ts: file.threadTs }),
     initial_comment: file.comment,
   });
 }

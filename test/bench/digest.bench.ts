@@ -108,12 +108,12 @@ export default async function digestBench(): Promise<void> {
     const bare = await time(() => rows(db, sql`
       select sum(actual_mc) from holds where team_id = ${TEAM} and created_at >= ${day.start.toISOString()}::timestamptz and created_at < ${day.end.toISOString()}::timestamptz`));
     const build = await time(async () => digestMessage(await digest.preview(TEAM, day.start)));
-    let trend: Awaited<ReturnType<DigestStore['trend']>> = [];
+    let trend: Awaited<ReturnType<DigestStore['ledger']['trend']>> = [];
     const figures = await time(async () => {
       trend = (await store.figures(TEAM, day, { day: day.start, week: day.start, month: day.start }, daysEndingWith(day, TZ, 7))).trend;
     });
     const chart = await time(async () => renderTrendChart(trend, 50_000_000));
-    const totals = await store.totals(TEAM, day);
+    const totals = await store.ledger.totals(TEAM, day);
 
     console.log(`data: ${counts!.entries.toLocaleString('en-US')} ledger entries, ${counts!.holds.toLocaleString('en-US')} holds, ${counts!.generations.toLocaleString('en-US')} generations, ${USERS} people, ${DAYS} days; loaded in ${loadSeconds.toFixed(1)} s`);
     console.log(`day ${day.date}: ${totals.committedCount.toLocaleString('en-US')} committed jobs`);

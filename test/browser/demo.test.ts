@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startDemo, type Demo } from '../../src/dev/demo';
+import { png } from '../support/images';
 
 /**
  * The demo as a newcomer sees it: the whole stack in-process, driven through the web page in the
@@ -81,9 +82,21 @@ describe.skipIf(!hasChromium)('the demo in a browser', () => {
 
     // The video is in the card's thread.
     await card.locator('.replies').click();
-    const video = page.locator('#thread-messages a.video-card').first();
+    const video = page.locator('#thread-messages video.file-video').first();
     await video.waitFor();
-    expect(await video.getAttribute('href')).toMatch(new RegExp(`^${demo.kling.url}/media/.+\\.mp4$`));
+    // Uploaded into Slack: it plays from the workspace's copy, not Kling's.
+    const src = await video.getAttribute('src');
+    expect(src).toMatch(new RegExp(`^${demo.workspace.url}/files/.+\\.mp4$`));
+    // The copy is a clip the browser can play: it decodes a frame of it, with its size and a length above 0.
+    // (A script string: this project's TypeScript has no DOM types.)
+    const played = await page.evaluate(`new Promise((resolve, reject) => {
+      const player = document.createElement('video');
+      player.muted = true;
+      player.src = ${JSON.stringify(src)};
+      player.onloadeddata = () => resolve({ width: player.videoWidth, height: player.videoHeight, seconds: player.duration });
+      player.onerror = () => reject(new Error('cannot play the clip: ' + (player.error?.message ?? 'unknown error')));
+    })`);
+    expect(played).toEqual({ width: 160, height: 90, seconds: 2 });
     await shot('02-video-in-thread');
     await page.click('#thread-close');
 
@@ -146,6 +159,28 @@ describe.skipIf(!hasChromium)('the demo in a browser', () => {
     expect(demo.workspace.views('U0ADA').filter((v) => v.type === 'modal' && v.open)).toEqual([]);
   });
 
+  it('animates an image Grace posts, through the message shortcut Animate with Kling', async () => {
+    await switchTo('U0GRACE');
+    await openChannel('video');
+    const image = png(1280, 720, 4096);
+    await page.setInputFiles('#composer-file', { name: 'harbour.png', mimeType: 'image/png', buffer: image });
+    const posted = page.locator('#messages .message', { has: page.locator('.file-image') }).last();
+    await posted.waitFor();
+    await posted.hover();
+    await posted.locator('.more-actions .more').click();
+    await posted.locator('.more-menu button[data-callback-id="animate"]').click();
+    const modal = page.locator('#modal');
+    await modal.locator('textarea').first().waitFor();
+    await expect.poll(() => modal.textContent()).toMatch(/credits/);
+    await modal.locator('textarea').first().fill('boats rock in the harbour');
+    await shot('08-animate-modal');
+    await modal.locator('button[data-submit]').click();
+    await page.locator('#modal-backdrop').waitFor({ state: 'hidden' });
+    await explained(page.locator('#messages .message', { hasText: 'boats rock in the harbour' }).first().waitFor());
+    const sent = demo.kling.requests.filter((r) => r.path.includes('image2video') && r.method === 'POST');
+    expect(sent.map((r) => (r.body as { image?: string }).image)).toContain(image.toString('base64'));
+  }, 120_000);
+
   it('fits a phone-sized window and shows emoji, not shortcodes', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     try {
@@ -156,7 +191,7 @@ describe.skipIf(!hasChromium)('the demo in a browser', () => {
       expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
       expect((await page.locator('#channel-list').boundingBox())!.y).toBeLessThan((await card.boundingBox())!.y);
       expect(await page.locator('#messages').innerText()).not.toMatch(/:[a-z0-9_+-]+:/);
-      await shot('08-phone-width');
+      await shot('09-phone-width');
     } finally {
       await page.setViewportSize({ width: 1360, height: 860 });
     }

@@ -134,16 +134,16 @@ describe('reserve, commit, release', () => {
     ]);
   });
 
-  it('is idempotent: a second commit or release changes nothing, a commit after a release is refused', async () => {
+  it('a second commit or release changes nothing and says so; a commit after a release is refused', async () => {
     const { ledger, workspaceBudget, request } = await setup();
     const a = await holdOf(ledger, request(10_000));
-    await ledger.commit(a.id, 10_000);
-    await ledger.commit(a.id, 10_000);
-    await ledger.commit(a.id, 99_000);
-    await ledger.release(a.id, 'late release');
+    expect((await ledger.commit(a.id, 10_000)).outcome).toBe('committed');
+    expect((await ledger.commit(a.id, 10_000)).outcome).toBe('already-committed');
+    expect(await ledger.commit(a.id, 99_000)).toEqual({ outcome: 'already-committed', events: [] });
+    expect(await ledger.release(a.id, 'late release')).toBe('already-committed');
     const b = await holdOf(ledger, request(5_000));
-    await ledger.release(b.id, 'cancelled');
-    await ledger.release(b.id, 'cancelled again');
+    expect(await ledger.release(b.id, 'cancelled')).toBe('released');
+    expect(await ledger.release(b.id, 'cancelled again')).toBe('already-released');
     await expect(ledger.commit(b.id, 5_000)).rejects.toThrow(/was released/);
     expect(await ledger.usage(workspaceBudget.id)).toMatchObject({ committedMc: 10_000, heldMc: 0 });
     const [count] = await rows<{ n: number }>(database.db, sql`select count(*)::int as n from ledger_entries where hold_id in (${a.id}::uuid, ${b.id}::uuid)`);

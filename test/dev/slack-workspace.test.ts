@@ -152,8 +152,11 @@ describe('the Web API', () => {
     expect(result.ok).toBe(true);
     const message = ws.messages('C0ALERTS').at(-1)!;
     expect(message).toMatchObject({ text: 'Digest chart', files: [{ name: 'chart.png', title: 'Last 7 days', mimetype: 'image/png', size: png.length }] });
-    const served = await fetch(message.files![0]!.url);
+    const served = await fetch(message.files![0]!.url, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(Buffer.from(await served.arrayBuffer())).toEqual(png);
+    // As Slack: without the bot's token, its sign-in page instead of the file.
+    const anonymous = await fetch(message.files![0]!.url);
+    expect(anonymous.headers.get('content-type')).toMatch(/^text\/html/);
   });
 
   it('publishes a home view and updates it with the same id', async () => {

@@ -45,12 +45,12 @@ describe('the day a digest reports on', () => {
       w.clock.set(at);
       await job(database.db, w.ledger, w.teamId, w.clock, { userId: 'U1', outcome: 'succeeded' });
     }
-    const price = builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'x' } }).credits;
+    const price = builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'x' } }).priceMc;
     const day = dayOf(new Date('2026-03-29T12:00:00Z'), TZ);
-    const totals = await store().totals(w.teamId, day);
+    const totals = await store().ledger.totals(w.teamId, day);
     expect(totals.committedCount).toBe(2);
     expect(totals.committedMc).toBe(2 * price);
-    const trend = await store().trend(w.teamId, daysEndingWith(dayOf(new Date('2026-03-30T12:00:00Z'), TZ), TZ, 3));
+    const trend = await store().ledger.trend(w.teamId, daysEndingWith(dayOf(new Date('2026-03-30T12:00:00Z'), TZ), TZ, 3));
     expect(trend.map((p) => [p.date, p.committedMc])).toEqual([['2026-03-28', price], ['2026-03-29', 2 * price], ['2026-03-30', price]]);
 
     // Posted at 09:00 CEST on the 30th (07:00 UTC), the digest is the 29th's.
@@ -216,15 +216,15 @@ describe('what the digest says', () => {
     w.clock.set('2026-11-24T08:00:00Z');
     const day = dayOf(new Date('2026-11-23T12:00:00Z'), TZ);
     const s = store();
-    const [line] = await s.budgetLines(w.teamId, { day: day.start, week: new Date('2026-11-22T23:00:00Z'), month: new Date('2026-10-31T23:00:00Z') });
+    const [line] = await s.ledger.budgetLines(w.teamId, { day: day.start, week: new Date('2026-11-22T23:00:00Z'), month: new Date('2026-10-31T23:00:00Z') });
     expect(line).toMatchObject({ budgetId: budget!.id, committedMc: usage.committedMc, heldMc: usage.heldMc, limitMc: usage.limitMc });
-    const totals = await s.totals(w.teamId, day);
+    const totals = await s.ledger.totals(w.teamId, day);
     expect(totals.committedMc).toBe(usage.committedMc);
     expect(totals.heldMc).toBe(usage.heldMc);
     const released = await rows<{ sum: number }>(database.db, sql`
       select coalesce(sum(amount_mc), 0) as sum from ledger_entries where budget_id = ${budget!.id} and kind = 'release'`);
     expect(totals.refundedMc).toBe(Number(released[0]!.sum));
-    const people = await s.people(w.teamId, day);
+    const people = await s.ledger.people(w.teamId, day);
     expect(people.reduce((sum, p) => sum + p.committedMc, 0)).toBe(usage.committedMc);
     const models = await s.models(w.teamId, day);
     expect(models.reduce((sum, m) => sum + m.committedMc, 0)).toBe(usage.committedMc);
@@ -254,7 +254,7 @@ describe('what the digest says', () => {
       w.clock.advance(60_000);
       await job(database.db, w.ledger, w.teamId, w.clock, { userId: 'U2', outcome: 'succeeded', tookSeconds: 30, body: { ...pro10, prompt: 'dog' } });
     }
-    const quote = (body: Record<string, unknown>) => builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'p', ...body } }).credits;
+    const quote = (body: Record<string, unknown>) => builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'p', ...body } }).priceMc;
     w.clock.set('2026-11-24T08:00:00Z');
     const d = w.digest();
     await d.tick();
@@ -265,7 +265,9 @@ describe('what the digest says', () => {
     const std = quote(pro10) - quote({ ...pro10, mode: 'std' });
     expect(text).toContain(`1 draft made in pro/4k and redone later: drafting in std would have saved *${std / 1000} credits`);
     const short = 2 * (quote(pro10audio) - quote({ ...pro10audio, duration: '5' })) + (quote(pro10) - quote({ ...pro10, duration: '5' }));
-    expect(text).toContain(`3 drafts of 10 s redone later: a 5 s draft, extended once it is the keeper, would have saved *${short / 1000} credits`);
+    // Kling extends neither kling-v2-6 nor kling-v2-5-turbo: no "then extend" for them.
+    expect(text).toContain(`3 drafts of 10 s redone later (Kling does not extend this model): 5 s drafts before the 10 s keeper would have saved *${short / 1000} credits`);
+    expect(text).not.toContain('extended once it is the keeper');
     const audio = 3 * (quote(pro10audio) - quote({ ...pro10audio, sound: 'off' }));
     expect(text).toContain(`3 videos with audio: leaving it off where the clip needs no sound saves up to *${audio / 1000} credits`);
     // Each person's jobs share one request: every one after the first repeats one that had already succeeded.

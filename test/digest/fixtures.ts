@@ -41,19 +41,19 @@ export async function job(db: Db, ledger: Ledger, teamId: string, clock: Clock, 
   const channelId = spec.channelId ?? 'C1';
   const created = clock.at;
   const ended = new Date(created.getTime() + (spec.tookSeconds ?? 90) * 1000);
-  const reserved = await ledger.reserve({ teamId, channelId, userId: spec.userId, amountMc: quote.credits, generationId: id });
+  const reserved = await ledger.reserve({ teamId, channelId, userId: spec.userId, amountMc: quote.priceMc, generationId: id });
   if (!reserved.ok) throw new Error(`fixture reservation refused: ${JSON.stringify(reserved.refusal.budget)}`);
   const holdId = reserved.holds[0]!.id;
   const state = spec.outcome === 'open' ? 'processing' : spec.outcome;
-  const actual = spec.outcome === 'succeeded' ? (spec.actualMc ?? quote.credits) : null;
+  const actual = spec.outcome === 'succeeded' ? (spec.actualMc ?? quote.priceMc) : null;
   await rows(db, sql`
     insert into generations (id, team_id, channel_id, user_id, endpoint, request, request_key, estimate_mc, hold_id, state, actual_mc, created_at, ended_at)
     values (${id}, ${teamId}, ${channelId}, ${spec.userId}, ${endpoint}, ${JSON.stringify(quote.request.body)}::jsonb,
-            ${JSON.stringify([endpoint, quote.request.body])}, ${quote.credits}, ${holdId}, ${state}, ${actual},
+            ${JSON.stringify([endpoint, quote.request.body])}, ${quote.priceMc}, ${holdId}, ${state}, ${actual},
             ${created.toISOString()}::timestamptz, ${spec.outcome === 'open' ? null : ended.toISOString()}::timestamptz)`);
   if (spec.outcome === 'succeeded') await ledger.commit(holdId, actual!);
   if (spec.outcome === 'failed' || spec.outcome === 'cancelled') await ledger.release(holdId, spec.outcome);
-  return { id, holdId, estimateMc: quote.credits };
+  return { id, holdId, estimateMc: quote.priceMc };
 }
 
 export interface Post {

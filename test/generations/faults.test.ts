@@ -5,8 +5,8 @@ import type { Generation, Worker } from '../../src/generations';
 import { KLING_CODES } from '../../src/kling';
 import { TEAM, jobEvents, request, rig, settlementProblems, waitFor, type Rig } from './support';
 
-/** Each fault the simulator can inject, and the action design §4 gives it. One worker, one job at a time. */
-describe('Kling faults → design §4 actions', () => {
+/** Each fault the simulator can inject, and the action kling/errors.ts gives it. One worker, one job at a time. */
+describe('Kling faults → their actions', () => {
   let r: Rig;
   let worker: Worker;
   beforeAll(async () => {

@@ -94,7 +94,7 @@ describe('GenerationQueue group commit', () => {
   });
 
   it('grants exactly as many as fit in one group and refuses the rest, keeping the ledger whole', async () => {
-    const each = request('U').quote.credits;
+    const each = request('U').quote.priceMc;
     const { enqueue, transactions } = await rig('T-mix', 7 * each + each / 2);
     const results = await Promise.all(Array.from({ length: 12 }, (_, i) => enqueue(`U${i % 4}`)));
     expect(transactions()).toBeLessThan(12);
@@ -119,7 +119,7 @@ describe('GenerationQueue group commit', () => {
   });
 
   it("does not count a person's refused reservation toward their cap later in the same group", async () => {
-    const { queue, enqueue, transactions } = await rig('T-exact', 5 * request('U').quote.credits);
+    const { queue, enqueue, transactions } = await rig('T-exact', 5 * request('U').quote.priceMc);
     for (let i = 0; i < 4; i++) expect((await enqueue('U-near')).ok).toBe(true); // one under the cap of 5
     const expensive = { ...request('U-near'), teamId: 'T-exact' };
     expensive.quote = builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'a long fox', model_name: 'kling-v2-5-turbo', mode: 'pro', duration: '10' } });

@@ -4,7 +4,7 @@ import { GenerationError } from '../../src/generations';
 import { builtInCatalog } from '../../src/pricing';
 import { TEAM, request, rig, settlementProblems, type Rig } from './support';
 
-/** The queue side (design §4): holds and rows in one transaction, the per-user cap, cancel, duplicates. */
+/** The queue side: holds and rows in one transaction, the per-user cap, cancel, duplicates. */
 describe('GenerationQueue', () => {
   let r: Rig;
   beforeAll(async () => {

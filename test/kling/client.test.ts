@@ -100,8 +100,21 @@ describe('KlingClient against the simulator over HTTP', () => {
 
     const packs = await kling.accountCosts({ startTime: 1_700_000_000_000, endTime: 1_800_000_000_000 });
 
-    expect(packs).toEqual([{ name: 'Video Generation - simulator pack', total: 100, remaining: 97.5, status: 'online', expiresAt: expect.any(Number) }]);
+    expect(packs).toEqual([{ id: 'sim-pack-1', name: 'Video Generation - simulator pack', total: 100, remaining: 97.5, status: 'online', expiresAt: expect.any(Number) }]);
     expect(sim.requests.at(-1)!.path).toBe('/account/costs?start_time=1700000000000&end_time=1800000000000');
+  });
+
+  it('reads every page of the per-task deductions from /account/billing/package, within the window', async () => {
+    const sim = await simulator({ account: { packs: [{ id: 'p1', units: 1000, expiresAt: Date.now() + 86_400_000 }] } });
+    const kling = client(sim);
+    for (let i = 0; i < 3; i++) sim.account!.recordCharge({ taskId: `t${i}`, units: 1.5 }, 1_000 + i);
+    sim.account!.recordCharge({ taskId: 'late', units: 2 }, 9_000);
+    const page = (body: unknown) => fetch(`${sim.url}/account/billing/package`, { method: 'POST', headers: { authorization: `Bearer ${KEYS.apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const first = (await (await page({ start_time: 0, end_time: 5_000, limit: 2 })).json()) as { data: unknown };
+    expect(first.data).toMatchObject({ has_more: true, result: { count: 2 } });
+
+    const deductions = await kling.billingPackage({ startTime: 0, endTime: 5_000 });
+    expect(deductions).toEqual([0, 1, 2].map((i) => ({ taskId: `t${i}`, packId: 'p1', model: 'kling-v2-5-turbo', at: 1_000 + i, units: 1.5 })));
   });
 
   it('refuses a create without an external_task_id before sending anything', async () => {

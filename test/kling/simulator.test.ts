@@ -1,9 +1,42 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KlingApiError } from '../../src/kling';
 import { client, externalId, settle, simulator, waitFor } from './support';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const json = (response: Response) => response.json() as Promise<any>;
+
+/** A GET on a fresh connection: the pooled one may still point at the server that just closed. */
+function get(url: string): Promise<{ status: number; type?: string; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], body: Buffer.concat(chunks) }));
+      })
+      .on('error', reject);
+  });
+}
+
+/**
+ * An MP4's top-level boxes, which must tile the whole file, and whether its movie holds an H.264 video track:
+ * what a player needs before it can play anything.
+ */
+function mp4Boxes(bytes: Buffer): { names: string[]; video: boolean } {
+  const names: string[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    const size = bytes.readUInt32BE(at);
+    if (size < 8 || at + size > bytes.length) throw new Error(`not an MP4: a box of ${size} bytes at ${at}`);
+    names.push(bytes.toString('latin1', at + 4, at + 8));
+    at += size;
+  }
+  return { names, video: bytes.includes('avc1') && bytes.includes('vide') };
+}
 
 describe('Kling simulator', () => {
   it('validates bodies like Kling: 1201 naming the field, prompt over 2500, unknown model', async () => {
@@ -56,6 +89,35 @@ describe('Kling simulator', () => {
     const raw = await fetch(`${sim.url}/v1/videos/text2video/${failing.taskId}`, { headers: { authorization: sim.requests[0]!.headers.authorization! } });
     expect((await json(raw)).message).toBe('SUCCEED'); // the envelope's message says nothing about the failure
     expect((await kling.query('text2video', { taskId: ok.taskId })).status).toBe('succeed');
+  });
+
+  it('serves a playable MP4 and a PNG as results, and with a media directory keeps them across a restart', async () => {
+    const mediaDir = mkdtempSync(join(tmpdir(), 'kling-sim-media-'));
+    try {
+      const first = await simulator({ mediaDir });
+      const kling = client(first);
+      const made = (endpoint: 'text2video' | 'images/generations') =>
+        kling.create(endpoint, { prompt: 'p', external_task_id: externalId() }).then((t) => settle(kling, endpoint, t.taskId));
+      const [video, image] = [await made('text2video'), await made('images/generations')];
+      const port = Number(new URL(first.url).port);
+      await first.close();
+
+      // Same directory and port, nothing in memory: the old links still answer, with the same files.
+      const again = await simulator({ mediaDir, port });
+      expect(again.url).toBe(first.url);
+      const mp4 = await get(video.videos[0]!.url);
+      expect([mp4.status, mp4.type]).toEqual([200, 'video/mp4']);
+      const boxes = mp4Boxes(mp4.body);
+      expect(boxes.names).toEqual(expect.arrayContaining(['ftyp', 'moov', 'mdat']));
+      expect(boxes.video).toBe(true);
+      const png = await get(image.images[0]!.url);
+      expect([png.status, png.type]).toEqual([200, 'image/png']);
+      expect(png.body.subarray(0, 8)).toEqual(Buffer.from('89504e470d0a1a0a', 'hex'));
+      expect((await get(`${again.url}/media/never-made.mp4`)).status).toBe(404);
+      expect((await get(`${again.url}/media/..%2F..%2Fetc%2Fpasswd`)).status).toBe(404);
+    } finally {
+      rmSync(mediaDir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a content-policy violation at create with 1301 and makes no task', async () => {

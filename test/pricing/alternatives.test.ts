@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { builtInCatalog, type PricedRequest, type Quote } from '../../src/pricing';
 
 const t2v = (body: Record<string, unknown>): PricedRequest => ({ endpoint: 'text2video', body: { prompt: 'a fox', ...body } });
-const summary = (quote: Quote) => quote.alternatives.map((a) => [a.label, a.credits, a.savesMc]);
+const summary = (quote: Quote) => quote.alternatives.map((a) => [a.label, a.priceMc, a.savesMc]);
 
 describe('cheaper alternatives', () => {
   it('kling-v2-6 pro 10 s with audio and voices: the draft, no audio, 5 s, no voice control — cheapest first', () => {
     const quote = builtInCatalog.quote(t2v({ model_name: 'kling-v2-6', mode: 'pro', duration: '10', sound: 'on', voice_list: [{ voice_id: 'v' }] }));
-    expect(quote.credits).toBe(12_000);
+    expect(quote.priceMc).toBe(12_000);
     // std with audio does not exist on kling-v2-6, and the turbo model has no audio: neither is offered.
     expect(summary(quote)).toEqual([
       ['std instead of pro, 5 s instead of 10, no audio', 1500, 10_500],
@@ -68,7 +68,7 @@ describe('cheaper alternatives', () => {
       for (const mode of caps.modes.length ? caps.modes : [undefined]) {
         for (const duration of caps.durations) {
           for (const sound of caps.audioModes.includes(mode ?? '') ? ['off', 'on'] : ['off']) {
-            requests.push({ endpoint: 'image2video', body: { image: 'i.png', model_name: model, ...(mode ? { mode } : {}), duration: String(duration), sound } });
+            requests.push({ endpoint: 'image2video', body: { prompt: 'move', image: 'i.png', model_name: model, ...(mode ? { mode } : {}), duration: String(duration), sound } });
           }
         }
       }
@@ -76,11 +76,11 @@ describe('cheaper alternatives', () => {
     expect(requests.length).toBeGreaterThan(60);
     for (const request of requests) {
       const quote = builtInCatalog.quote(request);
-      const credits = quote.alternatives.map((a) => a.credits);
+      const credits = quote.alternatives.map((a) => a.priceMc);
       expect(credits).toEqual([...credits].sort((a, b) => a - b));
       for (const alternative of quote.alternatives) {
-        expect(builtInCatalog.quote(alternative.request).credits).toBe(alternative.credits);
-        expect(alternative.savesMc).toBe(quote.credits - alternative.credits);
+        expect(builtInCatalog.quote(alternative.request).priceMc).toBe(alternative.priceMc);
+        expect(alternative.savesMc).toBe(quote.priceMc - alternative.priceMc);
         expect(alternative.savesMc).toBeGreaterThan(0);
       }
     }
@@ -90,26 +90,26 @@ describe('cheaper alternatives', () => {
 describe('cheapest (for --draft)', () => {
   it('keeps the model and prompt and picks the cheapest silent mode and duration', () => {
     const draft = builtInCatalog.cheapest(t2v({ model_name: 'kling-v3', mode: 'pro', duration: '10', sound: 'on' }));
-    expect(draft.credits).toBe(1800);
+    expect(draft.priceMc).toBe(1800);
     expect(draft.request.body).toEqual({ prompt: 'a fox', model_name: 'kling-v3', mode: 'std', duration: '3', sound: 'off' });
     expect(draft.description).toBe('kling-v3 std · 3 s');
   });
 
   it('fixes what the draft replaces anyway (an unsupported duration or audio in std)', () => {
-    expect(builtInCatalog.cheapest(t2v({ model_name: 'kling-v2-5-turbo', duration: '7' })).credits).toBe(1500);
-    expect(builtInCatalog.cheapest(t2v({ model_name: 'kling-v2-6', mode: 'std', sound: 'on' })).credits).toBe(1500);
+    expect(builtInCatalog.cheapest(t2v({ model_name: 'kling-v2-5-turbo', duration: '7' })).priceMc).toBe(1500);
+    expect(builtInCatalog.cheapest(t2v({ model_name: 'kling-v2-6', mode: 'std', sound: 'on' })).priceMc).toBe(1500);
   });
 
   it('a master model drafts at 5 s and its turbo alternative still shows', () => {
     const draft = builtInCatalog.cheapest({ endpoint: 'image2video', body: { image: 'i.png', model_name: 'kling-v2-1-master', duration: '10' } });
-    expect(draft.credits).toBe(10_000);
+    expect(draft.priceMc).toBe(10_000);
     expect(draft.alternatives.map((a) => a.label)).toEqual(['kling-v2-5-turbo instead of kling-v2-1-master']);
   });
 
   it('images keep their count; extension and try-on have one price', () => {
-    expect(builtInCatalog.cheapest({ endpoint: 'images/generations', body: { prompt: 'a cat', n: 3, resolution: '2k' } }).credits).toBe(600);
-    expect(builtInCatalog.cheapest({ endpoint: 'video-extend', body: { video_id: 'v' }, source: { model_name: 'kling-v1', mode: 'pro' } }).credits).toBe(3500);
-    expect(builtInCatalog.cheapest({ endpoint: 'kolors-virtual-try-on', body: { human_image: 'p', cloth_image: 'c' } }).credits).toBe(500);
+    expect(builtInCatalog.cheapest({ endpoint: 'images/generations', body: { prompt: 'a cat', n: 3, resolution: '2k' } }).priceMc).toBe(600);
+    expect(builtInCatalog.cheapest({ endpoint: 'video-extend', body: { video_id: 'v' }, source: { model_name: 'kling-v1', mode: 'pro' } }).priceMc).toBe(3500);
+    expect(builtInCatalog.cheapest({ endpoint: 'kolors-virtual-try-on', body: { human_image: 'p', cloth_image: 'c' } }).priceMc).toBe(500);
   });
 
   it('gives each request its own alternatives when the same configuration is quoted again with other words', () => {

@@ -49,7 +49,7 @@ const MALFORMED: [string, string | null | ((data: any) => void), string][] = [
   ['audio in a mode outside audio.modes', (d) => (d.video[7].prices[0].sound = true), 'video[7].prices[0].sound cannot be true in std mode (not in audio.modes)'],
   ['a per-clip duration the model lacks', (d) => (d.video[0].prices[0].perClip['7'] = '1.4'), 'video[0].prices[0].perClip.7 is not one of the model\'s durations (5, 10)'],
   ['the same configuration priced twice', (d) => d.video[0].prices.push({ mode: 'std', perClip: { 5: '9' } }), 'video[0].prices[2] prices the same configuration as prices[0]'],
-  ['a model listed twice', (d) => d.video.push({ ...d.video[0] }), 'video[9].model repeats model "kling-v1"'],
+  ['a model listed twice', (d) => d.video.push({ ...d.video[0] }), 'video[12].model repeats model "kling-v1"'],
   ['a default model that is not in the file', (d) => (d.defaults.text2video = 'kling-v1-5'), 'defaults.text2video "kling-v1-5" is not a text2video model in "video"'],
   ['an extension of an unknown model', (d) => (d.extend[0].source = 'kling-v0'), 'extend[0].source "kling-v0" is not a model in "video"'],
   ['fractional image units', (d) => (d.images[5].prices[0].imageUnits = 7.5), 'images[5].prices[0].imageUnits must be a whole number of image units'],
@@ -61,7 +61,7 @@ describe('PRICING_FILE', () => {
   it('without a file, the built-in catalog is used', () => {
     expect(loadCatalog()).toBe(builtInCatalog);
     expect(loadCatalog('')).toBe(builtInCatalog);
-    expect([builtInCatalog.version, builtInCatalog.effectiveDate]).toEqual(['2026-10', '2026-09-15']);
+    expect([builtInCatalog.version, builtInCatalog.effectiveDate]).toEqual(['2026-12', '2026-09-15']);
   });
 
   it('the built-in catalog.json passes the exported schema', () => {
@@ -78,11 +78,11 @@ describe('PRICING_FILE', () => {
     const catalog = loadCatalog(write(data));
     expect([catalog.version, catalog.effectiveDate]).toEqual(['acme-2026-11', '2026-11-01']);
     const quote = catalog.quote({ endpoint: 'text2video', body: { prompt: 'x', model_name: 'kling-v2-5-turbo', mode: 'pro', duration: '10' } });
-    expect(quote.credits).toBe(4500);
+    expect(quote.priceMc).toBe(4500);
     expect(quote.catalogVersion).toBe('acme-2026-11');
     expect(() => catalog.quote({ endpoint: 'text2video', body: { prompt: 'x', model_name: 'kling-v3' } })).toThrow('"kling-v3" is not a model the price list knows');
     // the built-in catalog is untouched
-    expect(builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'x', model_name: 'kling-v2-5-turbo', mode: 'pro', duration: '10' } }).credits).toBe(5000);
+    expect(builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'x', model_name: 'kling-v2-5-turbo', mode: 'pro', duration: '10' } }).priceMc).toBe(5000);
   });
 
   it('a minimal file with one model and nothing else', () => {
@@ -97,7 +97,7 @@ describe('PRICING_FILE', () => {
         tryOn: [{ model: 'kolors-virtual-try-on-v1', credits: 0.5 }],
       }),
     );
-    expect(catalog.quote({ endpoint: 'text2video', body: { prompt: 'x' } }).credits).toBe(1500);
+    expect(catalog.quote({ endpoint: 'text2video', body: { prompt: 'x' } }).priceMc).toBe(1500);
     expect(() => catalog.quote({ endpoint: 'video-extend', body: { video_id: 'v' }, source: { model_name: 'kling-v2-6' } })).toThrow(
       'The price list (tiny) has no price for extend a kling-v2-6 std video · +4–5 s',
     );

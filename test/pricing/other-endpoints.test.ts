@@ -27,12 +27,12 @@ describe('image generation (image units of 0.025 credit, × n)', () => {
     ['kling-v1', { image: 'ref.png' }, 1, 25],
   ] as const)('%s %o × %i = %i millicredits', (model, extra, n, mc) => {
     const quote = builtInCatalog.quote({ endpoint: 'images/generations', body: { prompt: 'a cat', model_name: model, n, ...extra } });
-    expect(quote.credits).toBe(mc);
+    expect(quote.priceMc).toBe(mc);
   });
 
   it('defaults to kling-v3 and one image, and says so', () => {
     const quote = builtInCatalog.quote({ endpoint: 'images/generations', body: { prompt: 'a cat' } });
-    expect(quote.credits).toBe(200);
+    expect(quote.priceMc).toBe(200);
     expect(quote.request.body).toEqual({ prompt: 'a cat', model_name: 'kling-v3', n: 1 });
     expect(quote.description).toBe('kling-v3 · 1 image · 1k');
   });
@@ -49,7 +49,7 @@ describe('image generation (image units of 0.025 credit, × n)', () => {
 
 describe('virtual try-on (0.5 credit per image)', () => {
   it.each(['kolors-virtual-try-on-v1', 'kolors-virtual-try-on-v1-5'])('%s costs 0.5', (model) => {
-    expect(builtInCatalog.quote({ endpoint: 'kolors-virtual-try-on', body: { model_name: model, human_image: 'p.png', cloth_image: 'c.png' } }).credits).toBe(500);
+    expect(builtInCatalog.quote({ endpoint: 'kolors-virtual-try-on', body: { model_name: model, human_image: 'p.png', cloth_image: 'c.png' } }).priceMc).toBe(500);
   });
 
   it('defaults the model and needs both photos', () => {
@@ -70,14 +70,14 @@ describe('video extension (inherits model and mode from the source video)', () =
     ['kling-v1-6', 'pro', 3500],
   ])('extending a %s %s video costs %i millicredits', (model, mode, mc) => {
     const quote = builtInCatalog.quote({ endpoint: 'video-extend', body: { video_id: 'v1', prompt: 'keep running' }, source: { model_name: model, mode } });
-    expect(quote.credits).toBe(mc);
+    expect(quote.priceMc).toBe(mc);
     expect(quote.description).toBe(`extend a ${model} ${mode} video · +4–5 s`);
     expect(quote.alternatives).toEqual([]);
   });
 
   it('takes std when the source mode is not known, and leaves the body as it is', () => {
     const quote = builtInCatalog.quote({ endpoint: 'video-extend', body: { video_id: 'v1' }, source: { model_name: 'kling-v1-6' } });
-    expect(quote.credits).toBe(2000);
+    expect(quote.priceMc).toBe(2000);
     expect(quote.request).toEqual({ endpoint: 'video-extend', body: { video_id: 'v1' }, source: { model_name: 'kling-v1-6', mode: 'std' } });
   });
 
@@ -105,7 +105,12 @@ describe('capabilities and models', () => {
       endpoints: ['text2video', 'image2video'],
       audioModes: ['pro'],
       voiceControl: true,
+      alwaysAudio: false,
+      multiShot: false,
+      videoInput: false,
     });
+    expect(builtInCatalog.capabilities('kling-3.0-turbo')).toMatchObject({ modes: ['std', 'pro'], alwaysAudio: true, multiShot: true, videoInput: false, endpoints: ['text2video'] });
+    expect(builtInCatalog.capabilities('kling-video-o1')).toMatchObject({ durations: [5, 10], sound: false, multiShot: false, videoInput: true });
     expect(builtInCatalog.capabilities('kling-v2-master')).toMatchObject({ modes: [], durations: [5, 10], sound: false });
     expect(builtInCatalog.capabilities('kling-v3')).toMatchObject({ modes: ['std', 'pro', '4k'], durations: [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] });
     expect(builtInCatalog.capabilities('kling-v1-5').endpoints).toEqual(['image2video', 'video-extend', 'images/generations']);
@@ -114,8 +119,10 @@ describe('capabilities and models', () => {
   });
 
   it('lists the models of each endpoint', () => {
-    expect(builtInCatalog.models('text2video')).toEqual(['kling-v1', 'kling-v1-6', 'kling-v2-master', 'kling-v2-1-master', 'kling-v2-5-turbo', 'kling-v2-6', 'kling-v3']);
-    expect(builtInCatalog.models('image2video')).toHaveLength(9);
+    expect(builtInCatalog.models('text2video')).toEqual(['kling-v1', 'kling-v1-6', 'kling-v2-master', 'kling-v2-1-master', 'kling-v2-5-turbo', 'kling-v2-6', 'kling-v3', 'kling-v3-omni', 'kling-video-o1', 'kling-3.0-turbo']);
+    expect(builtInCatalog.models('image2video')).toHaveLength(11);
+    expect(builtInCatalog.models('omni-video')).toEqual(['kling-v3-omni', 'kling-video-o1']);
+    expect(builtInCatalog.models('text-to-video/kling-3.0-turbo')).toEqual(['kling-3.0-turbo']);
     expect(builtInCatalog.models('video-extend')).toEqual(['kling-v1', 'kling-v1-5', 'kling-v1-6']);
     expect(builtInCatalog.models('images/generations')).toEqual(['kling-v1', 'kling-v1-5', 'kling-v2', 'kling-v2-new', 'kling-v2-1', 'kling-v3']);
   });

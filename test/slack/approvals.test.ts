@@ -3,14 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rows, sql } from '../../src/db';
 import { blockProblems } from '../../src/dev/slack-workspace';
 import { builtInCatalog } from '../../src/pricing';
-import type { ApprovalRequest } from '../../src/slack/approval-requests';
+import type { ApprovalRequest } from '../../src/requests';
 import { approvalAnswer, approvalDecided, approvalRequest } from '../../src/slack/blocks/approvals';
 import { BOT_TOKEN, startHarness, textOf, type Harness } from './harness';
 
 const ADA = 'U0ADA'; // a Slack admin
 const GRACE = 'U0GRACE';
 const LINUS = 'U0LINUS';
-const PRICE = builtInCatalog.quote({ endpoint: 'text2video', body: { model_name: 'kling-v2-6', mode: 'pro', prompt: 'p' } }).credits;
+const PRICE = builtInCatalog.quote({ endpoint: 'text2video', body: { model_name: 'kling-v2-6', mode: 'pro', prompt: 'p' } }).priceMc;
 
 const request: ApprovalRequest = {
   id: 'apr_1', teamId: 'T', channelId: 'C0VIDEO', userId: 'U0LINUS', commandText: 'generate x', description: 'kling-v2-6 pro · 5 s',

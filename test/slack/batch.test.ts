@@ -4,7 +4,8 @@ import { rows, sql } from '../../src/db';
 import { viewProblems, type StoredView } from '../../src/dev/slack-workspace';
 import { builtInCatalog, type Quote } from '../../src/pricing';
 import { batchModal, batchQueued, batchTooExpensive } from '../../src/slack/blocks/batch';
-import { BatchField, checkBatch, offPeakStart, quoteBatch, readBatchForm } from '../../src/slack/commands/batch';
+import { checkBatch, offPeakStart } from '../../src/requests';
+import { BatchField, quoteBatch, readBatchForm } from '../../src/slack/commands/batch';
 import { startHarness, textOf, type Harness } from './harness';
 
 const GRACE = 'U0GRACE';
@@ -23,24 +24,24 @@ function usage(scope: 'user' | 'channel' | 'workspace', remainingMc: number, har
 
 describe('the pre-batch check', () => {
   it('passes a batch that every hard budget can take, whatever the soft ones say', () => {
-    expect(checkBatch([PRO, PRO], [usage('user', 2 * PRO.credits), usage('workspace', 0, false)])).toEqual({ fits: true, totalMc: 2 * PRO.credits });
+    expect(checkBatch([PRO, PRO], [usage('user', 2 * PRO.priceMc), usage('workspace', 0, false)])).toEqual({ fits: true, totalMc: 2 * PRO.priceMc });
   });
 
   it('names the tightest budget, how many fit and the closest cheaper mode that fits all', () => {
     const quotes = Array.from({ length: 5 }, () => PRO);
-    const room = 5 * STD.credits;
-    const check = checkBatch(quotes, [usage('workspace', 100 * PRO.credits), usage('channel', room)]);
-    expect(check).toMatchObject({ fits: false, totalMc: 5 * PRO.credits, fitCount: Math.floor(room / PRO.credits), budget: { budget: { scope: 'channel' } } });
-    expect(check.fits === false && check.cheaper).toEqual({ label: 'std instead of pro', eachMc: STD.credits, totalMc: 5 * STD.credits });
+    const room = 5 * STD.priceMc;
+    const check = checkBatch(quotes, [usage('workspace', 100 * PRO.priceMc), usage('channel', room)]);
+    expect(check).toMatchObject({ fits: false, totalMc: 5 * PRO.priceMc, fitCount: Math.floor(room / PRO.priceMc), budget: { budget: { scope: 'channel' } } });
+    expect(check.fits === false && check.cheaper).toEqual({ label: 'std instead of pro', eachMc: STD.priceMc, totalMc: 5 * STD.priceMc });
     const text = batchTooExpensive(check as Extract<typeof check, { fits: false }>, 5, { creditPriceUsd: 0.14 });
     expect(text).toBe(
-      `These 5 videos need ${5 * PRO.credits / 1000} credits ($${((5 * PRO.credits * 0.14) / 1000).toFixed(2)}), but this channel's daily budget has ${room / 1000} left. ` +
-        `Reduce to ${Math.floor(room / PRO.credits)} videos or use std instead of pro (${room / 1000} credits for all 5).`,
+      `These 5 videos need ${5 * PRO.priceMc / 1000} credits ($${((5 * PRO.priceMc * 0.14) / 1000).toFixed(2)}), but this channel's daily budget has ${room / 1000} left. ` +
+        `Reduce to ${Math.floor(room / PRO.priceMc)} videos or use std instead of pro (${room / 1000} credits for all 5).`,
     );
   });
 
   it('says so when not even one video fits', () => {
-    const check = checkBatch([STD], [usage('user', STD.credits - 1)]);
+    const check = checkBatch([STD], [usage('user', STD.priceMc - 1)]);
     expect(check).toMatchObject({ fits: false, fitCount: 0 });
     expect(batchTooExpensive(check as Extract<typeof check, { fits: false }>, 1, { creditPriceUsd: 0.14 })).toMatch(/your daily budget has [\d.]+ left\. Not even one video fits/);
   });
@@ -61,7 +62,30 @@ describe('reading and pricing the form', () => {
       }),
       20,
     );
-    expect(read).toEqual({ form: { prompts: ['a fox', '<!channel> a cat'], flags: { model: 'kling-v2-6', mode: 'pro', duration: 10, audio: true, draft: false }, offPeak: true } });
+    expect(read).toEqual({
+      form: { prompts: ['a fox', '<!channel> a cat'], flags: { model: 'kling-v2-6', mode: 'pro', duration: 10, audio: true, multishot: false, draft: false }, offPeak: true },
+    });
+  });
+
+  it('offers the new models and multi-shot, and puts a multi-shot refusal under the options', () => {
+    const read = readBatchForm(
+      values({
+        [BatchField.prompts]: { value: 'a fox' },
+        [BatchField.model]: { selected_option: { value: 'kling-v2-6' } },
+        [BatchField.duration]: { selected_option: { value: '5' } },
+        [BatchField.options]: { selected_options: [{ value: 'multishot' }] },
+      }),
+      20,
+    );
+    if (!('form' in read)) throw new Error('the form should read');
+    expect(read.form.flags.multishot).toBe(true);
+    expect(quoteBatch(builtInCatalog, read.form, 'kling-v2-5-turbo')).toEqual({
+      errors: { [BatchField.options]: 'kling-v2-6 cannot cut a prompt into shots; drop --multishot or use kling-v3, kling-v3-omni or kling-3.0-turbo.' },
+    });
+    const turbo = quoteBatch(builtInCatalog, { ...read.form, flags: { ...read.form.flags, model: 'kling-3.0-turbo' } }, 'kling-v2-5-turbo');
+    expect(turbo).toMatchObject({ quotes: [{ priceMc: 4000, request: { endpoint: 'text-to-video/kling-3.0-turbo' } }] });
+    const modal = JSON.stringify(batchModal({ formId: 'F1', models: builtInCatalog.models('text2video'), defaultModel: 'kling-v2-5-turbo', durations: [5], maxPrompts: 20, timezone: 'UTC' }));
+    for (const model of ['kling-v3-omni', 'kling-video-o1', 'kling-3.0-turbo', 'multishot']) expect(modal).toContain(model);
   });
 
   it('refuses too many prompts and puts a pricing refusal under the field at fault', () => {
@@ -145,7 +169,7 @@ describe('/kling batch end to end', () => {
     expect(jobs).toHaveLength(3);
     expect(new Set(jobs.map((j) => j.batch_id)).size).toBe(1);
     expect(jobs[0]!.batch_id).toMatch(/^batch_/);
-    expect(jobs.every((j) => j.estimate_mc === PRO.credits)).toBe(true);
+    expect(jobs.every((j) => j.estimate_mc === PRO.priceMc)).toBe(true);
 
     const cards = await h.slack.waitFor(() => {
       const found = h.cards('C0VIDEO').filter((m) => jobs.some((j) => textOf(m).includes(j.id)));
@@ -159,16 +183,16 @@ describe('/kling batch end to end', () => {
   });
 
   it('answers a batch that does not fit with "reduce to N or a cheaper mode", and holds nothing', async () => {
-    await h.command(ADA, `budget set <@${LINUS}|linus> day ${(4 * STD.credits) / 1000}`);
+    await h.command(ADA, `budget set <@${LINUS}|linus> day ${(4 * STD.priceMc) / 1000}`);
     const view = await openModal(LINUS);
     const reply = await submit(LINUS, view, ['one', 'two', 'three', 'four'], { model: 'kling-v2-6', mode: 'pro' });
     expect(reply.status).toBe(200);
     const ack = JSON.parse(reply.body) as { response_action: string; errors: Record<string, string> };
     expect(ack.response_action).toBe('errors');
-    const fit = Math.floor((4 * STD.credits) / PRO.credits);
+    const fit = Math.floor((4 * STD.priceMc) / PRO.priceMc);
     expect(ack.errors[BatchField.prompts]).toBe(
-      `These 4 videos need ${(4 * PRO.credits) / 1000} credits ($${((4 * PRO.credits * 0.14) / 1000).toFixed(2)}), but your daily budget has ${(4 * STD.credits) / 1000} left. ` +
-        `Reduce to ${fit} videos or use std instead of pro (${(4 * STD.credits) / 1000} credits for all 4).`,
+      `These 4 videos need ${(4 * PRO.priceMc) / 1000} credits ($${((4 * PRO.priceMc * 0.14) / 1000).toFixed(2)}), but your daily budget has ${(4 * STD.priceMc) / 1000} left. ` +
+        `Reduce to ${fit} videos or use std instead of pro (${(4 * STD.priceMc) / 1000} credits for all 4).`,
     );
     // The modal stays open with the error under the prompts; nothing was held or queued.
     expect(h.slack.views(LINUS).find((v) => v.id === view.id)).toMatchObject({ open: true, errors: ack.errors });
@@ -181,7 +205,7 @@ describe('/kling batch end to end', () => {
     expect(again).toEqual({ status: 200, body: '' });
     const queued = await jobsOf(LINUS);
     expect(queued).toHaveLength(4);
-    expect(queued.every((j) => j.estimate_mc === STD.credits && j.state !== 'refused')).toBe(true);
+    expect(queued.every((j) => j.estimate_mc === STD.priceMc && j.state !== 'refused')).toBe(true);
   });
 
   it('queues in the channel of the command that opened the form; a forgotten form says so', async () => {

@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { WebClient } from '@slack/web-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CHANNELS, DEFAULT_USERS, startSlackWorkspace } from '../../src/dev/slack-workspace';
@@ -56,10 +58,10 @@ async function enqueue(n: number): Promise<string[]> {
   return result.generations.map((g) => g.id);
 }
 
-async function succeed(id: string): Promise<void> {
+async function succeed(id: string, url = `https://cdn.example/${id}.mp4`): Promise<void> {
   await store.move(r.database.db, id, 'submitting');
   await store.move(r.database.db, id, 'submitted', { klingTaskId: `task-${id}` });
-  const result = { videos: [{ url: `https://cdn.example/${id}.mp4`, duration: '5' }], images: [] };
+  const result = { videos: [{ url, duration: '5' }], images: [] };
   await store.move(r.database.db, id, 'succeeded', { result, actualMc: 1_000, ended: true });
 }
 
@@ -139,6 +141,134 @@ describe('job cards with two replicas', () => {
     expect(cardsOf(id!).replies).toHaveLength(1);
     expect((await recorded(id!)).result_posted_at).toBeTruthy();
     expect(slack.calls('chat.postMessage').filter((c) => c.ok)).toHaveLength(2);
+  });
+});
+
+/** Kling's file server: a video of `size` bytes at /<name>.mp4. */
+async function videoServer(size: number): Promise<{ url: (name: string) => string; bytes: Buffer; close(): void }> {
+  const bytes = Buffer.alloc(size, 7);
+  const server: Server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': String(size) });
+    res.end(bytes);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url: (name) => `${base}/${name}.mp4`, bytes, close: () => server.close() };
+}
+
+/** The video files uploaded anywhere in the channel for the job. */
+const uploads = (id: string) =>
+  slack.messages(CHANNEL).flatMap((m) => (m.files ?? []).filter((f) => f.name === `kling-${id}.mp4`).map(() => m));
+
+describe('finished videos uploaded into the thread', () => {
+  let kling: Awaited<ReturnType<typeof videoServer>>;
+  beforeEach(async () => {
+    kling = await videoServer(300_000);
+  });
+  afterEach(() => kling.close());
+  const uploading = (options: Partial<JobCardsOptions> = {}) => replica({ videos: { maxMb: 1 }, ...options });
+
+  it('two replicas that both see the job end upload its video once, into the card thread', async () => {
+    const [id] = await enqueue(1);
+    const [a, b] = [uploading(), uploading()];
+    await a.sync(id!);
+    await succeed(id!, kling.url(id!));
+    await Promise.all([a.sync(id!), b.sync(id!), a.sync(id!)]);
+    const { cards, replies } = cardsOf(id!);
+    expect(replies).toHaveLength(1);
+    expect(uploads(id!)).toEqual([replies[0]]);
+    expect(replies[0]!.threadTs).toBe(cards[0]!.ts);
+    expect(textOf(replies[0])).toContain('Your video (5 s), kept here in Slack');
+    const [file] = replies[0]!.files!;
+    const served = await fetch(`${slack.url}/files/${file!.id}/${file!.name}`, { headers: { authorization: `Bearer ${BOT_TOKEN}` } });
+    expect(Buffer.from(await served.arrayBuffer()).equals(kling.bytes)).toBe(true);
+    expect(slack.calls('files.getUploadURLExternal')).toHaveLength(1);
+    expect((await recorded(id!)).result_posted_at).toBeTruthy();
+  });
+
+  it('a replica killed between download and upload: the next one uploads the video, once', async () => {
+    const [id] = await enqueue(1);
+    await uploading().sync(id!);
+    await succeed(id!, kling.url(id!));
+    // Replica A downloads the video, then dies: nothing it does after reaches Slack or the database.
+    let dead = false;
+    let killed: (error: Error) => void = () => undefined;
+    const aClient = client();
+    aClient.files.getUploadURLExternal = () => {
+      dead = true;
+      return new Promise((_, reject) => (killed = reject));
+    };
+    const aQueue = new Proxy(r.queue, {
+      get: (queue, key) => (dead ? () => Promise.reject(new Error('killed')) : Reflect.get(queue, key).bind(queue)),
+    });
+    const a = new JobCards({
+      client: aClient, queue: aQueue, logger, creditPriceUsd: 0.1, leaseMs: 300, videos: { maxMb: 1 },
+    });
+    const aDone = a.sync(id!);
+    await waitFor('replica A to have downloaded the video', () => dead, 10_000);
+    expect(uploads(id!)).toHaveLength(0);
+    // B waits out A's claim, finds no video in the thread, and uploads it.
+    await waitFor('A\'s claim to run out', async () => {
+      const [row] = await rows<{ over: boolean }>(r.database.db, sql`
+        select card_claimed_until < now() as over from generations where id = ${id!}`);
+      return row!.over;
+    }, 10_000);
+    const b = uploading();
+    await b.sync(id!);
+    await b.sync(id!);
+    expect(uploads(id!)).toHaveLength(1);
+    expect(cardsOf(id!).replies).toHaveLength(1);
+    expect((await recorded(id!)).result_posted_at).toBeTruthy();
+    killed(new Error('killed'));
+    await aDone;
+  });
+
+  it('a replica killed after its upload but before recording it: the next finds the video, uploads nothing', async () => {
+    const [id] = await enqueue(1);
+    await uploading().sync(id!);
+    await succeed(id!, kling.url(id!));
+    const aQueue = new Proxy(r.queue, {
+      get: (queue, key) =>
+        key === 'setResultPosted' ? () => Promise.reject(new Error('killed')) : Reflect.get(queue, key).bind(queue),
+    });
+    const a = new JobCards({ client: client(), queue: aQueue, logger, creditPriceUsd: 0.1, videos: { maxMb: 1 } });
+    await a.sync(id!);
+    await a.stop();
+    expect(uploads(id!)).toHaveLength(1);
+    await diedHolding(id!);
+    await uploading().sync(id!);
+    expect(uploads(id!)).toHaveLength(1);
+    expect(cardsOf(id!).replies).toHaveLength(1);
+    expect(slack.calls('files.getUploadURLExternal')).toHaveLength(1);
+    expect((await recorded(id!)).result_posted_at).toBeTruthy();
+  });
+
+  it('a video above SLACK_UPLOAD_MAX_MB is linked, saying why, and nothing is uploaded', async () => {
+    kling.close();
+    kling = await videoServer(1_500_000);
+    const [id] = await enqueue(1);
+    const cards = uploading();
+    await cards.sync(id!);
+    await succeed(id!, kling.url(id!));
+    await cards.sync(id!);
+    const { replies } = cardsOf(id!);
+    expect(replies).toHaveLength(1);
+    expect(textOf(replies[0])).toContain(`${id}.mp4`);
+    expect(textOf(replies[0])).toContain('Not uploaded to Slack: the video is 2 MB, above the 1 MB');
+    expect(slack.calls('files.getUploadURLExternal')).toHaveLength(0);
+  });
+
+  it('an upload Slack refuses is linked instead, with Slack\'s reason', async () => {
+    const [id] = await enqueue(1);
+    const cards = uploading();
+    await cards.sync(id!);
+    await succeed(id!, kling.url(id!));
+    slack.injectFault({ method: 'files.getUploadURLExternal', error: 'file_uploads_disabled' });
+    await cards.sync(id!);
+    const { replies } = cardsOf(id!);
+    expect(replies).toHaveLength(1);
+    expect(textOf(replies[0])).toContain('Not uploaded to Slack: Slack did not take the upload (file_uploads_disabled)');
+    expect(uploads(id!)).toHaveLength(0);
   });
 });
 

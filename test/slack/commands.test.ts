@@ -177,6 +177,7 @@ describe('/kling generate', () => {
     expect(JSON.stringify(refused.ack)).toContain('approval_request');
     // What the button does is the approvals feature's (test/slack/approvals.test.ts).
   });
+
 });
 
 describe('/kling estimate, budget, history, status, help', () => {
@@ -290,12 +291,17 @@ describe('HTTP', () => {
       [{ type: 'block_actions', team, actions: button('approval_approve') }, 'the interaction has no user'],
       [{ type: 'block_actions', actions: button('queue_resume') }, 'the interaction has no user'],
       [{ type: 'view_submission', team, user: { id: ADA, team_id: 'T0DEMO' } }, 'the view submission has no view'],
+      [null, 'the body is not a Slack payload'],
+      [[], 'the body is not a Slack payload'],
+      ['block_actions', 'the body is not a Slack payload'],
     ];
     for (const [payload, problem] of cases) {
       const res = await send(payload);
       expect(res.status).toBe(400);
       expect(await res.json()).toEqual({ ok: false, error: `malformed payload: ${problem}` });
     }
+    // Still serving: none of them took the process down.
+    expect((await fetch(`${h.botUrl}/healthz`)).status).toBe(200);
   });
 
   it('/healthz answers while the database does; /metrics counts commands and refusals', async () => {
@@ -312,5 +318,20 @@ describe('HTTP', () => {
   it('/kling/callback wakes the worker and refuses what it cannot read', async () => {
     const bad = await fetch(`${h.botUrl}/kling/callback`, { method: 'POST', body: 'not json' });
     expect([400, 401]).toContain(bad.status);
+  });
+});
+
+// Last: its channel budget would be the first one the budget test above finds.
+describe('/kling generate above the confirmation threshold', () => {
+  it('refuses a price above the threshold that the budgets cannot take at once, instead of asking to confirm it', async () => {
+    await h.command(ADA, 'budget set <#C0GENERAL|general> day 9');
+    const before = (await generations()).length;
+    const reply = await h.command(GRACE, 'generate a comet --model kling-v2-6 --mode pro --duration 10 --audio', 'C0GENERAL');
+    const text = textOf(reply.ack);
+    expect(text).toMatch(/Not queued: this needs \*10 credits .*\* but <#C0GENERAL>'s daily budget has \*9\* left/);
+    expect(text).not.toContain('confirmation threshold');
+    expect(JSON.stringify(reply.ack)).toContain('approval_request');
+    expect(JSON.stringify(reply.ack)).not.toContain('generate_confirm');
+    expect(await generations()).toHaveLength(before);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateBlocks } from '../../src/dev/slack-workspace';
 import type { DigestContent, DigestFigures } from '../../src/digest';
-import { digestMessage } from '../../src/slack/blocks/digest';
+import { digestMessage, estimatesLine } from '../../src/slack/blocks/digest';
 
 type Blocks = { type: string; text?: { text: string }; elements?: { text: string }[] }[];
 
@@ -84,5 +84,15 @@ describe('the digest message', () => {
     expect(text).toBe('*Last 7 days* `▁▂▃▅▆▇█` Wed 18 – Tue 24: 21 credits ($2.94) in all, 6 on the busiest day');
     const chart = sectionText(digestMessage(content({}, { chart: true })).blocks as Blocks, '*Last 7 days*');
     expect(chart).toBe('*Last 7 days* 21 credits ($2.94) in all: the chart is attached.');
+  });
+
+  it("says how close the week's estimates were to Kling's charges, and nothing when no job was charged", () => {
+    expect(estimatesLine({ jobs: 12, chargedMc: 250_000, deviationMc: 1_000 })).toBe("Estimates within 0.4% of Kling's charges this week (12 jobs).");
+    expect(estimatesLine({ jobs: 1, chargedMc: 1_500, deviationMc: 0 })).toBe("Estimates matched Kling's charges exactly this week (1 job).");
+    expect(estimatesLine({ jobs: 3, chargedMc: 2_000_000, deviationMc: 1 })).toContain('within less than 0.1%');
+    expect(estimatesLine({ jobs: 3, chargedMc: 10_000, deviationMc: 2_500 })).toContain('within 25%');
+    const shown = (figures: Partial<DigestFigures>) => JSON.stringify(digestMessage(content(figures)).blocks);
+    expect(shown({ estimates: { jobs: 12, chargedMc: 250_000, deviationMc: 1_000 } })).toContain('within 0.4%');
+    expect(shown({})).not.toContain('Estimates');
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rows, sql } from '../../src/db';
-import { startHarness, textOf, type Harness } from './harness';
+import { BOT_TOKEN, startHarness, textOf, type Harness } from './harness';
 
 /** `/kling export` through the offline workspace: the file arrives in the person's DM and holds what they may see. */
 
@@ -18,7 +18,8 @@ async function exportedFile(userId: string, seen: number) {
   const dm = `D${userId.slice(1)}`;
   const message = await h.slack.waitFor(() => h.slack.messages(dm).filter((m) => m.files?.length).at(seen), 30_000);
   const file = message.files![0]!;
-  const text = await (await fetch(file.url)).text();
+  // As the person's Slack would: the file is private, so it takes a token.
+  const text = await (await fetch(file.url, { headers: { authorization: `Bearer ${BOT_TOKEN}` } })).text();
   // The names and ids here hold no comma or quote: a split reads them.
   const [header, ...lines] = text.trimEnd().split('\n').map((line) => line.split(','));
   return { message, file, records: lines.map((l) => Object.fromEntries(header!.map((k, i) => [k, l[i]!]))) };

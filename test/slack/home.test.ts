@@ -24,12 +24,27 @@ function job(i: number): Generation {
   };
 }
 
+  const account = {
+    readAt: new Date('2026-11-24T08:00:00Z'), committedSinceMc: 3_000, remainingMc: 6_000, paceMcPerDay: 3_000,
+    runsOutAt: new Date('2026-11-26T08:00:00Z'),
+    settings: { runoutDays: 3, expiryDays: 7, reconcileToleranceMc: 0 },
+    packs: [{ id: 'p', name: 'Trial <pack>', status: 'online', totalMc: 5_000, readMc: 5_000, remainingMc: 2_000, expiresAt: new Date('2026-11-29T00:00:00Z') }],
+  };
+
 describe('home blocks', () => {
   it('stays a valid home tab within 100 blocks for any number of budgets and jobs', () => {
     const budgets = Array.from({ length: 1000 }, (_, i) => usageOf(ref(i + 1, 'user', `U${i}`, i % 2 === 0), 6_200, 500));
     const view = homeTab({ mine: budgets.slice(0, 6), budgets, moreBudgets: 0, jobs: Array.from({ length: 50 }, (_, i) => job(i)), isAdmin: true, creditPriceUsd: 0.14 });
     expect(viewProblems(view, 'home')).toEqual([]);
     expect(view.blocks.length).toBeLessThanOrEqual(100);
+    // And with the Kling account of an operator who bought many packs.
+    const packs = Array.from({ length: 30 }, (_, i) => ({ ...account.packs[0]!, id: `p${i}` }));
+    const jobs = Array.from({ length: 50 }, (_, i) => job(i));
+    const withAccount = homeTab({ mine: budgets.slice(0, 6), budgets, moreBudgets: 0, jobs, isAdmin: true, creditPriceUsd: 0.14, account: { ...account, packs } });
+    expect(viewProblems(withAccount, 'home')).toEqual([]);
+    expect(withAccount.blocks.length).toBeLessThanOrEqual(100);
+    expect(JSON.stringify(withAccount)).toContain('…and 25 more packs');
+    expect(JSON.stringify(withAccount)).toContain('Your recent videos');
     const text = textOf(view);
     expect(text).toContain("*<@U0>'s daily budget*\n`██████▒░░░` 67% · 6.7 of 10 · alerts at 80%, 100%");
     expect(text).toContain("*<@U1>'s daily budget* (soft: alerts only)");
@@ -47,6 +62,14 @@ describe('home blocks', () => {
     const admin = JSON.stringify(homeTab({ ...input, isAdmin: true }));
     expect(admin).toContain('"action_id":"home_budget_edit","value":"7"');
     expect(admin).toContain('"action_id":"home_budget_new"');
+  });
+
+  it("shows admins the Kling account's packs", () => {
+    const input = { mine: [], budgets: [], moreBudgets: 0, jobs: [], creditPriceUsd: 0.14, account };
+    const admin = homeTab({ ...input, isAdmin: true });
+    expect(viewProblems(admin, 'home')).toEqual([]);
+    expect(JSON.stringify(admin)).toContain('*Trial &lt;pack&gt;* (online)\\n2 units left of 5 units');
+    expect(JSON.stringify(homeTab({ ...input, isAdmin: false }))).not.toContain('Trial');
   });
 
   it('builds valid edit and add modals, the edit one prefilled', () => {

@@ -136,6 +136,12 @@ describe('parseCommand: the other commands', () => {
     ['export 2026-11 --format focus', { kind: 'export', period: { kind: 'calendar-month', year: 2026, month: 11 }, by: 'job', format: 'focus' }],
     ['export 2026-02-28', { kind: 'export', period: { kind: 'days', from: { year: 2026, month: 2, day: 28 }, to: { year: 2026, month: 2, day: 28 } }, by: 'job', format: 'csv' }],
     ['export 2026-11-01..2026-11-15 —by tag', { kind: 'export', period: { kind: 'days', from: { year: 2026, month: 11, day: 1 }, to: { year: 2026, month: 11, day: 15 } }, by: 'tag', format: 'csv' }],
+    ['account', { kind: 'account' }],
+    ['account alerts 5', { kind: 'account-alerts', alert: 'runout', days: 5 }],
+    ['account alerts off', { kind: 'account-alerts', alert: 'runout', days: 0 }],
+    ['account expiry 14', { kind: 'account-alerts', alert: 'expiry', days: 14 }],
+    ['account reconcile 0.5', { kind: 'account-reconcile', toleranceMc: 500 }],
+    ['account reconcile OFF', { kind: 'account-reconcile', toleranceMc: null }],
   ])('"%s"', (text, expected) => {
     expect(parseCommand(text)).toEqual(expected);
   });
@@ -190,6 +196,13 @@ describe('parseCommand: the other commands', () => {
     ['budget set tag: day 5', /A tag must be lowercase letters/, 'budgetSet'],
     ['audit 2026-04-31', /`2026-04-31` is not a date in the calendar/, 'audit'],
     ['audit month please', /`please` is more than this command takes/, 'audit'],
+    ['account topup', /`topup` is not an account action/, 'accountAlerts'],
+    ['account alerts soon', /`soon` is not a number of days between 1 and 365/, 'accountAlerts'],
+    ['account alerts 0', /`0` is not a number of days/, 'accountAlerts'],
+    ['account expiry', /Say a number of days, or off/, 'accountAlerts'],
+    ['account reconcile', /Say how many credits a task may differ/, 'accountReconcile'],
+    ['account reconcile lots', /`lots` is not a number of credits/, 'accountReconcile'],
+    ['account alerts 3 days', /`days` is more than this command takes/, 'accountAlerts'],
   ])('"%s" → a clear mistake', (text, message, usage) => {
     const error = mistake(text);
     expect(error.message).toMatch(message);
@@ -219,7 +232,7 @@ describe('toPricedRequest / quoteRequest', () => {
 
   it('prices through the catalog and turns its refusals into usage mistakes', () => {
     const ok = generate('generate a fox --model kling-v2-6 --mode pro --duration 10 --audio');
-    expect(quoteRequest(builtInCatalog, ok.prompt, ok.flags, 'kling-v2-5-turbo').credits).toBe(10_000);
+    expect(quoteRequest(builtInCatalog, ok.prompt, ok.flags, 'kling-v2-5-turbo').priceMc).toBe(10_000);
     const silentOnly = generate('generate a fox --model kling-v2-6 --mode std --audio');
     expect(() => quoteRequest(builtInCatalog, silentOnly.prompt, silentOnly.flags, 'kling-v2-5-turbo')).toThrow(UsageError);
     const badDuration = generate('generate a fox --model kling-v2-6 --duration 7');
@@ -233,7 +246,7 @@ describe('toPricedRequest / quoteRequest', () => {
     const draft = generate('generate a fox --model kling-v2-6 --mode pro --duration 10 --audio --draft');
     const full = quoteRequest(builtInCatalog, asked.prompt, asked.flags, 'x');
     const cheap = quoteRequest(builtInCatalog, draft.prompt, draft.flags, 'x');
-    expect(cheap.credits).toBeLessThan(full.credits);
+    expect(cheap.priceMc).toBeLessThan(full.priceMc);
     expect(cheap.request.body.prompt).toBe('a fox');
   });
 });

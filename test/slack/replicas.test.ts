@@ -93,7 +93,7 @@ describe('two bot replicas on one database', () => {
     // A budget the burst fills exactly, with a threshold every 10 %: about ten alerts while both replicas run.
     const generate = parseCommand('generate a fox');
     if (generate.kind !== 'generate') throw new Error('not a generate command');
-    const each = quoteRequest(builtInCatalog, generate.prompt, generate.flags, 'kling-v2-5-turbo').credits;
+    const each = quoteRequest(builtInCatalog, generate.prompt, generate.flags, 'kling-v2-5-turbo').priceMc;
     const ledger = new Ledger(database.db);
     const thresholds = [10, 20, 30, 40, 50, 60, 70, 80, 90, 100];
     const limitMc = each * JOBS;

@@ -15,7 +15,7 @@ const GRACE = 'U0GRACE';
 const LINUS = 'U0LINUS';
 const GONE = 'C0GONE';
 const PRO = { endpoint: 'text2video' as const, body: { model_name: 'kling-v2-6', mode: 'pro', prompt: 'p' } };
-const PRICE = builtInCatalog.quote(PRO).credits;
+const PRICE = builtInCatalog.quote(PRO).priceMc;
 
 let h: Harness;
 let adaDm: string;

@@ -3,7 +3,7 @@ import { bigint, index, pgEnum, pgTable, text, timestamp, uniqueIndex } from 'dr
 export const approvalState = pgEnum('approval_state', ['pending', 'approved', 'denied']);
 
 /**
- * A request over a user or channel budget, sent to the admins (design §3 approvals). The row is the claim:
+ * A request over a user or channel budget, sent to the admins. The row is the claim:
  * only the first admin to decide moves it out of `pending`, so a second click changes nothing.
  */
 export const approvals = pgTable(

@@ -36,11 +36,14 @@ export interface SlackWorkspaceOptions {
   ackTimeoutMs?: number;
   /** Slash commands the app declares (its manifest), suggested in the page's composer as Slack does. */
   commands?: SlashCommandInfo[];
+  /** Message shortcuts the app declares (its manifest), in each message's menu on the page. */
+  shortcuts?: ShortcutInfo[];
   /** The manifest's messages_tab_read_only_enabled: people read the app's Messages tab but cannot write in it. */
   messagesTabReadOnly?: boolean;
 }
 
 export interface SlashCommandInfo { command: string; description?: string; usageHint?: string }
+export interface ShortcutInfo { name: string; callbackId: string }
 
 export interface SlackWorkspace {
   url: string;                        // base; Web API at `${url}/api/` (use as SLACK_API_URL)
@@ -51,11 +54,18 @@ export interface SlackWorkspace {
   slashCommand(input: { userId: string; channelId: string; text: string; command?: string }): Promise<{ status: number; body: string }>;
   clickButton(input: { userId: string; channelId: string; messageTs: string; actionId: string; value?: string }): Promise<{ status: number; body: string }>;
   /** A click on an element in a modal or App Home view. */
-  clickViewButton(input: { userId: string; viewId: string; actionId: string; value?: string }): Promise<{ status: number; body: string }>;
+  /** `values`: what the person has entered in the view's inputs by then (a modal re-priced on a change). */
+  clickViewButton(input: {
+    userId: string; viewId: string; actionId: string; value?: string; values?: Record<string, Record<string, unknown>>;
+  }): Promise<{ status: number; body: string }>;
   submitView(input: { userId: string; viewId: string; values: Record<string, Record<string, unknown>> }): Promise<{ status: number; body: string }>;
   /** The person closes a modal; view_closed is sent only when the view has notify_on_close. */
   closeView(input: { userId: string; viewId: string }): Promise<BotReply | undefined>;
   openHome(userId: string): Promise<{ status: number }>;
+  /** A message shortcut chosen on a message, as Slack sends it (type message_action). */
+  messageShortcut(input: { userId: string; channelId: string; messageTs: string; callbackId: string }): Promise<{ status: number; body: string }>;
+  /** A person posts a file (an image) in a channel: their message, carrying it. */
+  postFile(input: { userId: string; channelId: string; filename: string; data: Buffer; text?: string }): StoredMessage;
   messages(channelId: string): StoredMessage[];       // incl. thread replies (threadTs) and ephemerals (ephemeralTo)
   /** Web API calls in order, plus "response_url" POSTs and command "ack" bodies (token left out). */
   calls(method?: string): { method: string; args: Record<string, unknown>; ok: boolean; error?: string }[];
@@ -153,10 +163,20 @@ export async function startSlackWorkspace(options: SlackWorkspaceOptions): Promi
     if (req.method === 'GET' && path.startsWith('/files/')) {
       const file = state.files.get(decodeURIComponent(path.split('/')[2] ?? ''));
       if (!file) return sendJson(res, 404, { ok: false, error: 'file_not_found' });
+      // url_private wants the bot's token; a person's browser (this page, which may be on another host name)
+      // is signed in, and a browser says what it loads in Sec-Fetch-Dest. Slack answers anyone else with its
+      // sign-in page, not an error.
+      if (!api.mayDownload(req.headers.authorization) && !req.headers['sec-fetch-dest']) {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        return void res.end('<!DOCTYPE html><html><head><title>Sign in | Slack</title></head><body></body></html>');
+      }
       res.writeHead(200, { 'content-type': file.mimetype, 'content-length': String(file.data.length) });
       return void res.end(file.data);
     }
-    const appInfo = { commands: options.commands ?? [], messagesTabReadOnly: options.messagesTabReadOnly ?? false };
+    const appInfo = {
+    commands: options.commands ?? [], messagesTabReadOnly: options.messagesTabReadOnly ?? false,
+    shortcuts: options.shortcuts ?? [],
+  };
     if (await servePage(req, res, url, state, interactions, appInfo)) return;
     sendJson(res, 404, { ok: false, error: 'not_found' });
   }
@@ -171,6 +191,8 @@ export async function startSlackWorkspace(options: SlackWorkspaceOptions): Promi
   return {
     url: baseUrl,
     slashCommand: (input) => interactions.slashCommand(input),
+    messageShortcut: (input) => interactions.messageShortcut(input),
+    postFile: (input) => interactions.postFile(input),
     clickButton: (input) => interactions.clickButton(input),
     clickViewButton: (input) => interactions.clickViewButton(input),
     submitView: (input) => interactions.submitView(input),

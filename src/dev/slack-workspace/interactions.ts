@@ -105,6 +105,30 @@ export class Interactions {
     return this.sendPayload(payload);
   }
 
+  /** A person posts a file in a channel (the page's attach button, or a test). */
+  postFile(input: { userId: string; channelId: string; filename: string; data: Buffer; text?: string }): StoredMessage {
+    return this.api.postFileAs(this.person(input.userId).id, input.channelId, input.filename, input.data, input.text);
+  }
+
+  /** A message shortcut ("Animate with Kling") chosen on a message: Slack sends the whole message. */
+  async messageShortcut(input: { userId: string; channelId: string; messageTs: string; callbackId: string }): Promise<BotReply> {
+    const user = this.person(input.userId);
+    const channel = this.api.channel(input.channelId);
+    const message = this.state.findMessage(channel.id, input.messageTs);
+    // Slack offers no shortcuts on an ephemeral message.
+    if (!message || message.ephemeralTo) throw new Error(`No message ${input.messageTs} in ${channel.id}`);
+    return this.sendPayload({
+      type: 'message_action',
+      callback_id: input.callbackId,
+      ...this.envelope(user.id),
+      action_ts: (Date.now() / 1000).toFixed(6),
+      message_ts: message.ts,
+      channel: { id: channel.id, name: channel.kind === 'im' ? 'directmessage' : channel.name },
+      message: this.api.wireMessage(message),
+      response_url: this.responseUrl({ channel: channel.id, userId: user.id, messageTs: message.ts, ephemeral: false }),
+    });
+  }
+
   /** The same, on an element in a modal or the App Home. */
   async clickViewButton(input: { userId: string; viewId: string; actionId: string; value?: string | string[]; values?: Record<string, Record<string, unknown>> }): Promise<BotReply> {
     const user = this.person(input.userId);

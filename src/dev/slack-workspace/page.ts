@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import type { SlashCommandInfo } from './index';
+import type { ShortcutInfo, SlashCommandInfo } from './index';
 import type { Interactions } from './interactions';
 import { BOT_USER_ID, type WorkspaceState } from './state';
 
@@ -74,13 +74,15 @@ export function encodeTyped(state: WorkspaceState, text: string): string {
 export interface PageApp {
   commands: SlashCommandInfo[];
   messagesTabReadOnly: boolean;
+  /** Message shortcuts the app declares: offered in each message's menu. */
+  shortcuts: ShortcutInfo[];
 }
 
 /** What Slack shows instead of a composer in a read-only Messages tab. */
 const READ_ONLY = 'Sending messages to this app has been turned off.';
 
 /** Everything one person sees. */
-function snapshot(state: WorkspaceState, userId: string, { commands, messagesTabReadOnly }: PageApp) {
+function snapshot(state: WorkspaceState, userId: string, { commands, messagesTabReadOnly, shortcuts }: PageApp) {
   const me = state.users.get(userId);
   // Every person has a DM with the app (its Messages tab), as in Slack.
   if (me && !me.isBot) state.openDm([userId]);
@@ -101,6 +103,7 @@ function snapshot(state: WorkspaceState, userId: string, { commands, messagesTab
     people: people.map((u) => u.id),
     botUserId: BOT_USER_ID,
     commands,
+    shortcuts,
     messagesTabReadOnly,
     conversations: conversations.map((c) => ({ id: c.id, name: c.name, kind: c.kind })),
     messages,
@@ -172,6 +175,19 @@ export async function servePage(
         const threadTs = typeof body.threadTs === 'string' ? body.threadTs : undefined;
         state.addMessage({ channel, ts: state.nextTs(), threadTs, user, text: encodeTyped(state, text), via: 'person' });
         return json(res, 200, {});
+      }
+      case '/ui/file': {
+        // A person attaches a file (an image to animate) to a message of their own.
+        const channel = String(body.channel);
+        if (!state.conversations.get(channel)?.members.includes(user)) return json(res, 400, { error: 'Not in that conversation' });
+        const data = Buffer.from(String(body.data ?? ''), 'base64');
+        interactions.postFile({ userId: user, channelId: channel, filename: String(body.filename || 'image.png'), data });
+        return json(res, 200, {});
+      }
+      case '/ui/shortcut': {
+        const input = { userId: user, channelId: String(body.channel), messageTs: String(body.ts), callbackId: String(body.callbackId) };
+        const reply = await interactions.messageShortcut(input);
+        return json(res, 200, { status: reply.status });
       }
       case '/ui/action': {
         const common = { userId: user, actionId: String(body.actionId), value: body.value as string | string[] | undefined };

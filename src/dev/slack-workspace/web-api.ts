@@ -154,6 +154,22 @@ export class WebApi {
     }
   }
 
+  /** A person posts a file (an image to animate): stored, and shown in the channel as their message. */
+  postFileAs(userId: string, channelId: string, filename: string, data: Buffer, text = ''): StoredMessage {
+    const channel = this.channel(channelId);
+    const id = randomId('F');
+    const url = `${this.baseUrl()}/files/${id}/${encodeURIComponent(filename)}`;
+    const file = { id, name: filename, title: filename, mimetype: mimetypeOf(filename), size: data.length, url };
+    this.state.files.set(id, { ...file, data });
+    const ts = this.state.nextTs();
+    return this.state.addMessage({ channel: channel.id, ts, user: userId, text, files: [file], via: 'person' });
+  }
+
+  /** Whether a request for a file's bytes may have them: the bot's token, as Slack asks of url_private. */
+  mayDownload(authorization: string | undefined): boolean {
+    return authorization?.match(/^Bearer\s+(.+)$/i)?.[1] === this.botToken;
+  }
+
   /** Receives the bytes files.uploadV2 POSTs to an upload_url (multipart field "body" from @slack/web-api, or a raw body). */
   async receiveUpload(fileId: string, contentType: string | undefined, raw: Buffer): Promise<boolean> {
     const file = this.state.files.get(fileId);
@@ -471,6 +487,12 @@ export class WebApi {
     'conversations.join': (args) => {
       const channel = this.channel(args.channel);
       return { channel: { id: channel.id, name: channel.name, is_channel: channel.kind === 'channel', is_member: true } };
+    },
+
+    'files.info': (args) => {
+      const file = this.state.files.get(str(args.file) ?? '');
+      if (!file) throw new ApiError('file_not_found');
+      return { file: this.wireFile(file) };
     },
 
     'files.getUploadURLExternal': (args) => {

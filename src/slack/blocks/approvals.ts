@@ -1,6 +1,6 @@
 import type { BudgetRef, Usage } from '../../budget';
 import { formatCredits, type Millicredits } from '../../money/credits';
-import type { ApprovalRequest } from '../approval-requests';
+import type { ApprovalRequest } from '../../requests';
 import type { AdminAlertDelivery } from '../notifier';
 import { escape, truncate } from '../escape';
 import { ActionId } from '../ids';
@@ -20,7 +20,7 @@ export interface Raise {
 }
 
 function about(request: ApprovalRequest, prompt: string, options: PriceContext): Block[] {
-  const blocks = [
+  const blocks: Block[] = [
     section(`:raised_hand: <@${request.userId}> asks to go over budget in <#${request.channelId}>: *${escape(request.description)}*, ${credits(request.amountMc, options.creditPriceUsd)}.`),
   ];
   if (prompt) blocks.push(section(`>${truncate(prompt, 1500).replace(/\n/g, '\n>')}`));

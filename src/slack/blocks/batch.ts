@@ -2,7 +2,8 @@ import type { BudgetRef } from '../../budget';
 import type { QueueRefusal } from '../../generations';
 import { formatCredits, formatUsd } from '../../money/credits';
 import type { Quote } from '../../pricing';
-import { BatchField, OFF_PEAK, type BatchCheck } from '../commands/batch';
+import { OFF_PEAK, type BatchCheck } from '../../requests';
+import { BatchField } from '../commands/batch';
 import { ActionId } from '../ids';
 import { context, message, section, type Message } from './kit';
 import { checkboxes, input, modal, select, textInput, type View } from './form';
@@ -48,6 +49,7 @@ export function batchModal(options: BatchModalOptions): View {
         'Options',
         checkboxes([
           { text: 'Add audio', value: 'audio' },
+          { text: 'Cut into shots (3.x models)', value: 'multishot' },
           { text: `Off-peak: start after ${hour(OFF_PEAK.fromHour)} tonight (${options.timezone})`, value: 'off-peak' },
         ]),
         { optional: true },
@@ -90,11 +92,11 @@ export function batchRefused(refusal: QueueRefusal, count: number): string {
 
 /** To the person, once the whole batch is held and queued. */
 export function batchQueued(quotes: Quote[], options: { channelId: string; notBefore?: Date; creditPriceUsd: number }): Message {
-  const total = quotes.reduce((sum, q) => sum + q.credits, 0);
+  const total = quotes.reduce((sum, q) => sum + q.priceMc, 0);
   const when = options.notBefore ? ` They wait for the off-peak hours and start ${slackDate(options.notBefore)}.` : '';
   return message(`Queued ${videos(quotes.length)}`, [
     section(
-      `:white_check_mark: Queued ${videos(quotes.length)}, *${describeRequest(quotes[0]!.request.body)}*, holding ${credits(total, options.creditPriceUsd)}. The job cards are in <#${options.channelId}>.${when}`,
+      `:white_check_mark: Queued ${videos(quotes.length)}, *${describeRequest(quotes[0]!.request.body, quotes[0]!.request.endpoint)}*, holding ${credits(total, options.creditPriceUsd)}. The job cards are in <#${options.channelId}>.${when}`,
     ),
   ]);
 }

@@ -1,11 +1,13 @@
 import { formatCredits, type Millicredits } from '../../money/credits';
-import { dayLabel, plural, type DigestContent, type ModelLine, type PersonLine, type TagLine } from '../../digest';
+import {
+  dayLabel, plural, type DigestContent, type EstimateAccuracy, type ModelLine, type PersonLine, type TagLine,
+} from '../../digest';
 import { escape } from '../escape';
 import { header } from './form';
 import { bar, creditCount, credits as creditsWithUsd, PERIOD_ADJECTIVE } from './format';
-import { context, divider, message, section, type Message } from './kit';
+import { context, divider, message, section, type Block, type Message } from './kit';
 
-/** The daily digest as a message (design §6): what the digest service hands over, in Slack's words. */
+/** The daily digest as a message: what the digest service hands over, in Slack's words. */
 
 const SPARKS = '▁▂▃▄▅▆▇█';
 
@@ -35,7 +37,7 @@ export function digestMessage(content: DigestContent, names: ReadonlyMap<string,
   const { figures, creditPriceUsd: price } = content;
   const credits = (mc: Millicredits) => creditsWithUsd(mc, price);
   const { totals, videos } = figures;
-  const blocks = [header(`Kling digest · ${dayLabel(content.date)}`)];
+  const blocks: Block[] = [header(`Kling digest · ${dayLabel(content.date)}`)];
 
   const budgetLines = figures.budgets.map((b) => {
     const used = b.committedMc + b.heldMc;
@@ -70,6 +72,7 @@ export function digestMessage(content: DigestContent, names: ReadonlyMap<string,
     : `*Last 7 days* \`${sparkline(content.trend.map((p) => p.committedMc))}\` ${dayLabel(content.trend[0]!.date, 'short')} – ${dayLabel(content.date, 'short')}: ` +
       `${credits(week)} in all, ${formatCredits(Math.max(0, ...content.trend.map((p) => p.committedMc)))} on the busiest day`;
   blocks.push(section(trendText));
+  if (figures.estimates) blocks.push(context(estimatesLine(figures.estimates)));
 
   const tips = content.tips.map((t) => `• ${t.text} *${credits(t.savedMc)}*`);
   blocks.push(section(`*How to spend less*\n${tips.length ? tips.join('\n') : '_Nothing to improve in the day’s jobs._'}`));
@@ -98,4 +101,13 @@ function modelLine(m: ModelLine): string {
   const parts = [m.model, m.mode, m.duration ? `${m.duration} s` : null, m.sound ? 'audio' : null].filter(Boolean);
   const endpoint = m.endpoint === 'text2video' ? '' : ` (${m.endpoint})`;
   return `• ${escape(parts.join(' · '))}${escape(endpoint)}: ${spent}`;
+}
+
+/** "Estimates within 0.4% of Kling's charges this week (12 videos)". */
+export function estimatesLine(e: EstimateAccuracy): string {
+  const jobs = plural(e.jobs, 'job');
+  if (e.deviationMc === 0) return `Estimates matched Kling's charges exactly this week (${jobs}).`;
+  const percent = e.chargedMc > 0 ? (e.deviationMc * 100) / e.chargedMc : 100;
+  const shown = percent < 0.1 ? '0.1' : percent < 10 ? percent.toFixed(1).replace(/\.0$/, '') : String(Math.round(percent));
+  return `Estimates within ${percent < 0.1 ? 'less than ' : ''}${shown}% of Kling's charges this week (${jobs}).`;
 }

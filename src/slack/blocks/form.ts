@@ -1,3 +1,7 @@
+import type {
+  Checkboxes, ConversationsSelect, HeaderBlock, HomeView, InputBlock, InputBlockElement, ModalView, PlainTextElement,
+  PlainTextInput, RadioButtons, StaticSelect, UsersSelect,
+} from '@slack/types';
 import { truncate } from '../escape';
 import type { Block } from './kit';
 
@@ -8,13 +12,13 @@ import type { Block } from './kit';
 
 export const VIEW_LIMITS = { blocks: 100, title: 24, button: 24, label: 2000, placeholder: 150, optionText: 75, optionValue: 150, header: 150, options: 100, choices: 10 } as const;
 
-export type View = Record<string, unknown> & { type: 'modal' | 'home'; blocks: Block[] };
+export type View = ModalView | HomeView;
 
-export function plain(text: string, max: number): { type: 'plain_text'; text: string; emoji: true } {
+export function plain(text: string, max: number): PlainTextElement {
   return { type: 'plain_text', text: truncate(text, max) || ' ', emoji: true };
 }
 
-export function header(text: string): Block {
+export function header(text: string): HeaderBlock {
   return { type: 'header', text: plain(text, VIEW_LIMITS.header) };
 }
 
@@ -28,9 +32,13 @@ function option(choice: Choice) {
 }
 
 /** An input block whose block_id and element action_id are both `id`, so a submission reads values[id][id]. */
-export function input(id: string, label: string, element: Block, options: { optional?: boolean; hint?: string } = {}): Block {
+export function input(
+  id: string, label: string, element: InputBlockElement, options: { optional?: boolean; hint?: string; dispatch?: boolean } = {},
+): InputBlock {
   return {
     type: 'input',
+    // A change is sent to the app at once (the animate modal re-prices as the person chooses).
+    ...(options.dispatch ? { dispatch_action: true } : {}),
     block_id: id,
     label: plain(label, VIEW_LIMITS.label),
     element: { ...element, action_id: id },
@@ -39,7 +47,9 @@ export function input(id: string, label: string, element: Block, options: { opti
   };
 }
 
-export function textInput(options: { multiline?: boolean; maxLength?: number; placeholder?: string; initial?: string } = {}): Block {
+export function textInput(
+  options: { multiline?: boolean; maxLength?: number; placeholder?: string; initial?: string } = {},
+): PlainTextInput {
   return {
     type: 'plain_text_input',
     ...(options.multiline ? { multiline: true } : {}),
@@ -49,7 +59,7 @@ export function textInput(options: { multiline?: boolean; maxLength?: number; pl
   };
 }
 
-export function select(choices: Choice[], options: { initial?: string; placeholder?: string } = {}): Block {
+export function select(choices: Choice[], options: { initial?: string; placeholder?: string } = {}): StaticSelect {
   const shown = choices.slice(0, VIEW_LIMITS.options);
   const initial = shown.find((c) => c.value === options.initial);
   return {
@@ -60,23 +70,23 @@ export function select(choices: Choice[], options: { initial?: string; placehold
   };
 }
 
-export function radios(choices: Choice[], initial?: string): Block {
+export function radios(choices: Choice[], initial?: string): RadioButtons {
   const shown = choices.slice(0, VIEW_LIMITS.choices);
   const picked = shown.find((c) => c.value === initial);
   return { type: 'radio_buttons', options: shown.map(option), ...(picked ? { initial_option: option(picked) } : {}) };
 }
 
-export function checkboxes(choices: Choice[], initial: string[] = []): Block {
+export function checkboxes(choices: Choice[], initial: string[] = []): Checkboxes {
   const shown = choices.slice(0, VIEW_LIMITS.choices);
   const picked = shown.filter((c) => initial.includes(c.value));
   return { type: 'checkboxes', options: shown.map(option), ...(picked.length ? { initial_options: picked.map(option) } : {}) };
 }
 
-export function userSelect(initial?: string): Block {
+export function userSelect(initial?: string): UsersSelect {
   return { type: 'users_select', ...(initial ? { initial_user: initial } : {}), placeholder: plain('Pick a person', VIEW_LIMITS.placeholder) };
 }
 
-export function channelSelect(initial?: string): Block {
+export function channelSelect(initial?: string): ConversationsSelect {
   return { type: 'conversations_select', ...(initial ? { initial_conversation: initial } : {}), placeholder: plain('Pick a channel', VIEW_LIMITS.placeholder) };
 }
 
@@ -92,7 +102,7 @@ export function modal(input: {
   metadata?: unknown;
   externalId?: string;
   blocks: Block[];
-}): View {
+}): ModalView {
   return {
     type: 'modal',
     callback_id: input.callbackId,
@@ -105,6 +115,6 @@ export function modal(input: {
   };
 }
 
-export function homeView(blocks: Block[]): View {
+export function homeView(blocks: Block[]): HomeView {
   return { type: 'home', blocks: blocks.slice(0, VIEW_LIMITS.blocks) };
 }

@@ -25,13 +25,21 @@ export function creditCount(amount: Millicredits): string {
 }
 
 /** "kling-v2-6 pro · 10 s · audio · 16:9 · from an image", from a Kling request body. */
-export function describeRequest(body: Record<string, unknown>): string {
-  const parts = [String(body.model_name ?? 'kling')];
-  if (body.mode) parts[0] += ` ${String(body.mode)}`;
-  if (body.duration) parts.push(`${String(body.duration)} s`);
-  parts.push(body.sound === 'on' ? 'audio' : 'silent');
-  if (body.aspect_ratio) parts.push(String(body.aspect_ratio));
-  if (body.image) parts.push('from an image');
+export function describeRequest(body: Record<string, unknown>, endpoint?: string): string {
+  // The new-standard API names the model in the path and keeps the priced fields in `settings`.
+  const settings = (body.settings ?? {}) as Record<string, unknown>;
+  const standard = endpoint?.startsWith('text-to-video/') === true;
+  const parts = [standard ? endpoint!.slice('text-to-video/'.length) : String(body.model_name ?? 'kling')];
+  const quality = standard ? settings.resolution : body.mode;
+  if (quality) parts[0] += ` ${String(quality)}`;
+  const duration = standard ? settings.duration : body.duration;
+  if (duration) parts.push(`${String(duration)} s`);
+  parts.push((standard ? settings.audio === 'native' : body.sound === 'on') ? 'audio' : 'silent');
+  if (standard ? settings.multi_shot === true : body.multi_shot === true) parts.push('multi-shot');
+  const aspect = standard ? settings.aspect_ratio : body.aspect_ratio;
+  if (aspect) parts.push(String(aspect));
+  if (body.image || (Array.isArray(body.image_list) && body.image_list.length > 0)) parts.push('from an image');
+  if (Array.isArray(body.video_list) && body.video_list.length > 0) parts.push('with a reference video');
   return escape(parts.join(' · '));
 }
 

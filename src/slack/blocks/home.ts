@@ -1,9 +1,11 @@
-import type { BudgetRef } from '../../budget';
+import type { AccountStatus } from '../../account';
+import type { BudgetRef, Usage } from '../../budget';
 import type { Generation } from '../../generations';
 import { formatCredits } from '../../money/credits';
-import { BudgetField, type BudgetTarget } from '../commands/budget-form';
+import { BudgetField, type EditedBudget } from '../commands/budget-form';
 import { ActionId } from '../ids';
 import { actions, button, context, divider, section, type Block } from './kit';
+import { accountBlocks } from './account';
 import { bar, budgetName, forecastLine, type ForecastUsage } from './format';
 import { channelSelect, header, homeView, input, modal, radios, select, textInput, userSelect, type View } from './form';
 import * as replies from './replies';
@@ -23,6 +25,8 @@ export interface HomeInput {
   jobs: Generation[];
   isAdmin: boolean;
   creditPriceUsd: number;
+  /** Admins only: the Kling account's packs. */
+  account?: AccountStatus;
 }
 
 function budgetLine(u: ForecastUsage): string {
@@ -51,6 +55,7 @@ export function homeTab(home: HomeInput): View {
   if (more > 0) blocks.push(context(`…and ${more} more. \`/kling budget\` in a channel shows those that apply there.`));
   blocks.push(context('`█` used · `▒` held for videos in progress · `░` free'));
   if (home.isAdmin) blocks.push(actions(button('Add a budget', ActionId.newBudget, 'new', { style: 'primary' })));
+  if (home.isAdmin && home.account) blocks.push(divider(), header('The Kling account'), ...accountBlocks(home.account));
   blocks.push(divider(), header('Your recent videos'), ...replies.history(home.jobs).blocks);
   return homeView(blocks);
 }
@@ -67,7 +72,7 @@ const ENFORCEMENT = [
 
 /** The admin's modal: edit one budget (its scope and period fixed), or add one (`existing` undefined). */
 export function budgetModal(existing?: BudgetRef): View {
-  const target: BudgetTarget | undefined = existing && { id: existing.id, scope: existing.scope, scopeId: existing.scopeId, period: existing.period };
+  const target: EditedBudget | undefined = existing && { id: existing.id, scope: existing.scope, scopeId: existing.scopeId, period: existing.period };
   const choose: Block[] = existing
     ? [section(`*${budgetName(existing)}*`)]
     : [

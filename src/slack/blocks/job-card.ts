@@ -1,7 +1,7 @@
 import { ENDED, type Generation } from '../../generations';
 import { escape, truncate } from '../escape';
 import { ActionId } from '../ids';
-import { actions, button, context, message, section, type Message } from './kit';
+import { actions, button, context, message, section, type Block, type Message } from './kit';
 import { credits, describeRequest, elapsed, slackDate, STATE_LABEL } from './format';
 
 export interface CardOptions {
@@ -20,13 +20,13 @@ export function jobCard(job: Generation, options: CardOptions): Message {
       ? `charged ${credits(job.actualMc ?? job.estimateMc, options.creditPriceUsd)}`
       : `${ended ? 'estimate' : 'holding'} ${credits(job.estimateMc, options.creditPriceUsd)}`;
 
-  const blocks = [
+  const blocks: Block[] = [
     section(`${STATE_LABEL[job.state]} · <@${job.userId}> · ${ended ? 'took' : 'elapsed'} ${took}`),
     section(prompt ? `>${truncate(prompt, 2600).replace(/\n/g, '\n>')}` : '_(no prompt: animating the image)_'),
   ];
   if (negative) blocks.push(context(`Avoid: ${truncate(negative, 1500)}`));
   const tag = job.tag ? ` · tag \`${job.tag}\`` : '';
-  blocks.push(context(`${describeRequest(job.request)} · ${cost}${tag} · job \`${escape(job.id)}\``));
+  blocks.push(context(`${describeRequest(job.request, job.endpoint)} · ${cost}${tag} · job \`${escape(job.id)}\``));
 
   if (job.state === 'failed') {
     const reason = job.errorMessage ? truncate(job.errorMessage, 1500) : 'no reason given';
@@ -50,8 +50,14 @@ export function jobCard(job: Generation, options: CardOptions): Message {
   return message(`${STATE_LABEL[job.state].replace(/^:[a-z_]+: /, '')}: ${summary}`, blocks);
 }
 
-/** The thread reply under a finished card: the video (or image) links. */
-export function resultReply(job: Generation): Message {
+/** The words beside a video uploaded into the card's thread. */
+export function videoComment(job: Generation): string {
+  const duration = job.result?.videos[0]?.duration;
+  return `:movie_camera: Your video${duration ? ` (${escape(duration)} s)` : ''}, kept here in Slack.`;
+}
+
+/** The thread reply under a finished card: the video (or image) links, and why the video was not uploaded. */
+export function resultReply(job: Generation, notUploaded?: string): Message {
   const videos = job.result?.videos ?? [];
   const images = job.result?.images ?? [];
   const links = [
@@ -59,7 +65,8 @@ export function resultReply(job: Generation): Message {
     ...images.map((img, i) => `<${linkTarget(img.url)}|Image ${i + 1}>`),
   ];
   const text = links.length ? `:movie_camera: ${links.join(' · ')}\nKling keeps the file for 30 days; download it to keep it.` : 'Kling reported success but returned no file.';
-  return message(links.length ? 'Your video is ready' : 'No file returned', [section(text)]);
+  const why = notUploaded ? `\nNot uploaded to Slack: ${escape(notUploaded)}.` : '';
+  return message(links.length ? 'Your video is ready' : 'No file returned', [section(text + why)]);
 }
 
 /** A URL inside `<url|label>` must not carry the characters that end the link. */

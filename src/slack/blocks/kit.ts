@@ -1,3 +1,6 @@
+import type {
+  ActionsBlock, ActionsBlockElement, Button, ContextBlock, DividerBlock, KnownBlock, SectionBlock, SectionBlockAccessory,
+} from '@slack/types';
 import { truncate } from '../escape';
 
 /**
@@ -6,7 +9,7 @@ import { truncate } from '../escape';
  * already be escaped (builders escape user text with `escape`/`truncate`); `plain` escapes itself.
  */
 
-export type Block = Record<string, unknown>;
+export type Block = KnownBlock;
 export interface Message {
   text: string;
   blocks: Block[];
@@ -16,19 +19,19 @@ export const LIMITS = { blocks: 50, section: 3000, context: 2000, buttonText: 75
 
 const clip = (text: string, max: number) => (text.length <= max ? text : truncate(text, max, { escaped: false }));
 
-export function section(mrkdwn: string, accessory?: Block): Block {
+export function section(mrkdwn: string, accessory?: SectionBlockAccessory): SectionBlock {
   return { type: 'section', text: { type: 'mrkdwn', text: clip(mrkdwn, LIMITS.section), verbatim: true }, ...(accessory ? { accessory } : {}) };
 }
 
-export function context(...mrkdwn: string[]): Block {
+export function context(...mrkdwn: string[]): ContextBlock {
   return { type: 'context', elements: mrkdwn.slice(0, 10).map((text) => ({ type: 'mrkdwn', text: clip(text, LIMITS.context), verbatim: true })) };
 }
 
-export function divider(): Block {
+export function divider(): DividerBlock {
   return { type: 'divider' };
 }
 
-export function actions(...elements: Block[]): Block {
+export function actions(...elements: ActionsBlockElement[]): ActionsBlock {
   return { type: 'actions', elements: elements.slice(0, 25) };
 }
 
@@ -37,12 +40,12 @@ export function button(
   actionId: string,
   value: string,
   options: { style?: 'primary' | 'danger'; confirm?: { title: string; text: string; confirm: string; deny: string } } = {},
-): Block {
+): Button {
   const dialog = options.confirm && {
-    title: { type: 'plain_text', text: clip(options.confirm.title, 100) },
-    text: { type: 'mrkdwn', text: clip(options.confirm.text, 300) },
-    confirm: { type: 'plain_text', text: clip(options.confirm.confirm, 30) },
-    deny: { type: 'plain_text', text: clip(options.confirm.deny, 30) },
+    title: { type: 'plain_text' as const, text: clip(options.confirm.title, 100) },
+    text: { type: 'mrkdwn' as const, text: clip(options.confirm.text, 300) },
+    confirm: { type: 'plain_text' as const, text: clip(options.confirm.confirm, 30) },
+    deny: { type: 'plain_text' as const, text: clip(options.confirm.deny, 30) },
   };
   return {
     type: 'button',

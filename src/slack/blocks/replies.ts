@@ -24,7 +24,10 @@ export function usageError(error: UsageError): Message {
   ]);
 }
 
-export function help(): Message {
+const modelLine = (m: { name: string; offers: string }) => `• \`${escape(m.name)}\` ${escape(m.offers)}`;
+
+/** `models`: the price list's video models, each with what it offers. */
+export function help(models: { name: string; offers: string }[] = []): Message {
   const lines = [
     ['generate', 'make a video; the price is held against your budgets first'],
     ['estimate', 'the price, the budgets it would touch and cheaper options, without spending'],
@@ -37,17 +40,21 @@ export function help(): Message {
   ] as const;
   const admin = [
     USAGE.budgetSet, USAGE.budgetThresholds, USAGE.budgetAlerts, USAGE.budgetConfirm, USAGE.budgetForecast, USAGE.budgetSpikes,
-    USAGE.digest, USAGE.audit, USAGE.queue,
+    USAGE.digest, USAGE.audit, USAGE.queue, USAGE.account, USAGE.accountAlerts, USAGE.accountReconcile,
   ];
   return message('How to use /kling', [
     section(`*/kling* makes Kling AI videos within the team's budgets.\n${lines.map(([k, what]) => `\`${escape(USAGE[k])}\`\n      ${what}`).join('\n')}`),
+    ...(models.length > 0 ? [section(`*Models* (\`--model\`)\n${models.map(modelLine).join('\n')}`)] : []),
     section(`*Admins*\n${admin.map((u) => `\`${escape(u)}\``).join('\n')}`),
     context(
       'Forecast alerts: a budget that will run out before its period ends at the recent pace (once per period). ' +
         'Spike alerts: a person or channel spending today more than the factor times their usual day (the median ' +
         'of the 14 days before) and more than the minimum (once a day).',
     ),
-    context(`Defaults: std mode, 5 s, no audio. \`--draft\` picks the cheapest version of your request. Prompts up to ${PROMPT_LIMIT.toLocaleString('en-US')} characters.`),
+    context(
+      'Defaults: std mode, 5 s, no audio. `--multishot` lets Kling cut the prompt into shots; `--video URL` gives the ' +
+        `omni models a reference video. \`--draft\` picks the cheapest version of your request. Prompts up to ${PROMPT_LIMIT.toLocaleString('en-US')} characters.`,
+    ),
   ]);
 }
 
@@ -57,25 +64,25 @@ export interface PriceContext {
 
 function alternativesText(quote: Quote, options: PriceContext): string | undefined {
   if (!quote.alternatives.length) return undefined;
-  const shown = quote.alternatives.slice(0, 6).map((a) => `• ${escape(a.label)}: ${credits(a.credits, options.creditPriceUsd)}, saves ${formatCredits(a.savesMc)}`);
+  const shown = quote.alternatives.slice(0, 6).map((a) => `• ${escape(a.label)}: ${credits(a.priceMc, options.creditPriceUsd)}, saves ${formatCredits(a.savesMc)}`);
   return `*Cheaper options*\n${shown.join('\n')}`;
 }
 
 export function estimate(quote: Quote, usages: Usage[], options: PriceContext): Message {
-  const price = credits(quote.credits, options.creditPriceUsd);
+  const price = credits(quote.priceMc, options.creditPriceUsd);
   const budgetLines = usages.map((u) => {
-    const fits = u.remainingMc >= quote.credits;
-    const verdict = !u.budget.hard ? 'soft limit, alerts only' : fits ? 'fits' : `*would not fit*, short by ${formatCredits(quote.credits - u.remainingMc)}`;
+    const fits = u.remainingMc >= quote.priceMc;
+    const verdict = !u.budget.hard ? 'soft limit, alerts only' : fits ? 'fits' : `*would not fit*, short by ${formatCredits(quote.priceMc - u.remainingMc)}`;
     return `• ${budgetName(u.budget)}: ${formatCredits(u.remainingMc)} of ${formatCredits(u.limitMc)} left, ${verdict}`;
   });
   const blocks: Block[] = [
-    section(`*${describeRequest(quote.request.body)}* costs *${price}*.`),
+    section(`*${describeRequest(quote.request.body, quote.request.endpoint)}* costs *${price}*.`),
     section(budgetLines.length ? `*Budgets it would use*\n${budgetLines.join('\n')}` : 'No budget applies to this request.'),
   ];
   const alternatives = alternativesText(quote, options);
   if (alternatives) blocks.push(section(alternatives));
   blocks.push(context(`Price list ${escape(quote.catalogVersion)} · nothing was spent`));
-  return message(`Estimate: ${formatCredits(quote.credits)} credits`, blocks);
+  return message(`Estimate: ${formatCredits(quote.priceMc)} credits`, blocks);
 }
 
 export type QueueRefusal = Refusal | { kind: 'user-queue-full'; limit: number };
@@ -111,12 +118,12 @@ export function alreadyQueued(jobs: Generation[]): Message {
 }
 
 export function confirmPrice(quote: Quote, thresholdMc: number, value: string, options: PriceContext): Message {
-  return message(`Confirm ${formatCredits(quote.credits)} credits`, [
+  return message(`Confirm ${formatCredits(quote.priceMc)} credits`, [
     section(
-      `*${describeRequest(quote.request.body)}* costs *${credits(quote.credits, options.creditPriceUsd)}*, above this workspace's confirmation threshold of ${formatCredits(thresholdMc)} credits.`,
+      `*${describeRequest(quote.request.body, quote.request.endpoint)}* costs *${credits(quote.priceMc, options.creditPriceUsd)}*, above this workspace's confirmation threshold of ${formatCredits(thresholdMc)} credits.`,
     ),
     actions(
-      button(`Generate for ${formatCredits(quote.credits)} credits`, ActionId.confirmGenerate, value, { style: 'primary' }),
+      button(`Generate for ${formatCredits(quote.priceMc)} credits`, ActionId.confirmGenerate, value, { style: 'primary' }),
       button('Never mind', ActionId.dismiss, 'dismiss'),
     ),
   ]);
@@ -128,10 +135,10 @@ export function duplicateOffer(earlier: Generation, quote: Quote, value: string,
   return message('This video already exists', [
     section(`:recycle: <@${earlier.userId}> made exactly this video ${slackDate(earlier.endedAt ?? earlier.createdAt)}: ${link}. Reusing it costs nothing.`),
     actions(
-      button(`Generate anyway (${formatCredits(quote.credits)} credits)`, ActionId.generateAnyway, value),
+      button(`Generate anyway (${formatCredits(quote.priceMc)} credits)`, ActionId.generateAnyway, value),
       button('Never mind', ActionId.dismiss, 'dismiss'),
     ),
-    context(`A new one would cost ${credits(quote.credits, options.creditPriceUsd)}.`),
+    context(`A new one would cost ${credits(quote.priceMc, options.creditPriceUsd)}.`),
   ]);
 }
 

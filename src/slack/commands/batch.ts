@@ -1,5 +1,3 @@
-import { periodBounds, type Usage } from '../../budget';
-import type { Millicredits } from '../../money/credits';
 import { PricingError, promptLength, type PriceCatalog, type Quote } from '../../pricing';
 import { PROMPT_LIMIT, type GenerateFlags } from './parse';
 import { toPricedRequest } from './request';
@@ -12,9 +10,6 @@ import { toPricedRequest } from './request';
 /** The modal's inputs; each block_id equals its element's action_id. */
 export const BatchField = { prompts: 'batch_prompts', model: 'batch_model', mode: 'batch_mode', duration: 'batch_duration', options: 'batch_options' } as const;
 export type BatchFieldId = (typeof BatchField)[keyof typeof BatchField];
-
-/** Off-peak: from 22:00 to 06:00 in the workspace's timezone. */
-export const OFF_PEAK = { fromHour: 22, untilHour: 6 } as const;
 
 export interface BatchForm {
   prompts: string[];
@@ -43,6 +38,7 @@ export function readBatchForm(values: StateValues, maxPrompts: number): { form: 
     mode: mode === 'std' || mode === 'pro' || mode === '4k' ? mode : undefined,
     duration: Number.isInteger(duration) ? duration : undefined,
     audio: options.has('audio'),
+    multishot: options.has('multishot'),
     draft: false,
   };
   return { form: { prompts, flags, offPeak: options.has('off-peak') } };
@@ -58,6 +54,7 @@ function fieldOf(error: PricingError): BatchFieldId {
     case 'duration':
       return BatchField.duration;
     case 'sound':
+    case 'multi_shot':
       return BatchField.options;
     default:
       return BatchField.prompts;
@@ -72,57 +69,4 @@ export function quoteBatch(catalog: PriceCatalog, form: BatchForm, defaultModel:
     if (!(error instanceof PricingError)) throw error;
     return { errors: { [fieldOf(error)]: error.message } };
   }
-}
-
-export type BatchCheck =
-  | { fits: true; totalMc: Millicredits }
-  | {
-      fits: false;
-      totalMc: Millicredits;
-      /** The hard budget with the least room. */
-      budget: Usage;
-      /** How many of the prompts, in order, fit that room. */
-      fitCount: number;
-      /** The closest cheaper configuration in which the whole batch fits. */
-      cheaper?: { label: string; eachMc: Millicredits; totalMc: Millicredits };
-    };
-
-/**
- * The pre-batch check: every prompt of a batch goes to the same person and channel, so every budget
- * that applies takes the whole total. Advisory only: the reservation itself is what guarantees it.
- */
-export function checkBatch(quotes: Quote[], usages: Usage[]): BatchCheck {
-  const totalMc = quotes.reduce((sum, q) => sum + q.credits, 0);
-  const tightest = usages.filter((u) => u.budget.hard).sort((a, b) => a.remainingMc - b.remainingMc)[0];
-  if (!tightest || totalMc <= tightest.remainingMc) return { fits: true, totalMc };
-
-  let fitCount = 0;
-  for (let used = 0; fitCount < quotes.length && used + quotes[fitCount]!.credits <= tightest.remainingMc; fitCount++) used += quotes[fitCount]!.credits;
-  // The settings are shared, so every prompt has the same alternatives; cheapest first, so the last that fits changes least.
-  const fitting = (quotes[0]?.alternatives ?? []).filter((a) => a.credits * quotes.length <= tightest.remainingMc).at(-1);
-  return {
-    fits: false,
-    totalMc,
-    budget: tightest,
-    fitCount,
-    ...(fitting ? { cheaper: { label: fitting.label, eachMc: fitting.credits, totalMc: fitting.credits * quotes.length } } : {}),
-  };
-}
-
-const hourFormats = new Map<string, Intl.DateTimeFormat>();
-
-function localHour(at: Date, timezone: string): number {
-  let format = hourFormats.get(timezone);
-  if (!format) hourFormats.set(timezone, (format = new Intl.DateTimeFormat('en-US', { timeZone: timezone, hour: 'numeric', hourCycle: 'h23' })));
-  return Number(format.format(at));
-}
-
-/** When an off-peak batch may start: now if it is already off-peak, else today at 22:00 in the workspace's timezone. */
-export function offPeakStart(now: Date, timezone: string): Date | undefined {
-  const hour = localHour(now, timezone);
-  if (hour >= OFF_PEAK.fromHour || hour < OFF_PEAK.untilHour) return undefined;
-  const midnight = periodBounds('day', now, timezone).start;
-  const start = new Date(midnight.getTime() + OFF_PEAK.fromHour * 3_600_000);
-  // A DST change earlier in the day moves the wall clock by an hour: correct by what it shows.
-  return new Date(start.getTime() - (localHour(start, timezone) - OFF_PEAK.fromHour) * 3_600_000);
 }

@@ -1,4 +1,4 @@
-import type { BudgetPeriodKind, BudgetRef, BudgetScope } from '../../budget';
+import type { BudgetPeriodKind, BudgetScope, BudgetTarget } from '../../budget';
 import type { Millicredits } from '../../money/credits';
 import { readCredits, readThresholds } from './amounts';
 
@@ -17,12 +17,9 @@ export const BudgetField = {
 export type BudgetFieldId = (typeof BudgetField)[keyof typeof BudgetField];
 
 /** What the modal edits; a new budget has no `id`. Travels in private_metadata. */
-export type BudgetTarget = Pick<BudgetRef, 'scope' | 'scopeId' | 'period'> & { id?: number };
+export type EditedBudget = BudgetTarget & { id?: number };
 
-export interface BudgetForm {
-  scope: BudgetScope;
-  scopeId: string;
-  period: BudgetPeriodKind;
+export interface BudgetForm extends BudgetTarget {
   limitMc: Millicredits;
   thresholds: number[];
   hard: boolean;
@@ -40,7 +37,7 @@ const PERIODS: BudgetPeriodKind[] = ['day', 'week', 'month'];
  * The submitted modal as a budget for `ledger.setBudget`, or the mistakes by input block. Editing an
  * existing budget fixes its scope and period (`fixed`); a new one reads them from the form.
  */
-export function readBudgetForm(values: StateValues, teamId: string, fixed?: BudgetTarget): { budget: BudgetForm } | { errors: Partial<Record<BudgetFieldId, string>> } {
+export function readBudgetForm(values: StateValues, teamId: string, fixed?: EditedBudget): { budget: BudgetForm } | { errors: Partial<Record<BudgetFieldId, string>> } {
   const field = (id: BudgetFieldId) => values[id]?.[id];
   const errors: Partial<Record<BudgetFieldId, string>> = {};
 

@@ -3,19 +3,20 @@ import type { Millicredits } from '../../money/credits';
 import { decodeSlackText } from '../escape';
 import { MAX_PROMPT_CHARS, promptLength } from '../../pricing';
 import type { ExportGrouping } from '../../export';
+import type { BudgetPeriodKind } from '../../budget';
 import { isLocalDate, type LocalDate, type ReportPeriod } from '../../budget/periods';
 import { TAG_PATTERN } from '../../budget/tags';
 import { readCredits, readThresholds } from './amounts';
 
 /**
- * The `/kling` grammar (design §5). Text arrives in Slack's escaped wire form; flags may come in any
+ * The `/kling` grammar (`/kling help` and the README list it). Text arrives in Slack's escaped wire form; flags may come in any
  * order, values may be quoted ("…" or “…”), and a phone's em dash (—mode) counts as `--mode`.
  * Parsing knows no prices: checking a request against the catalog is `request.ts`.
  */
 
 export const USAGE = {
   generate:
-    '/kling generate <prompt> [--model M] [--mode std|pro|4k] [--duration N] [--audio] [--aspect 16:9|9:16|1:1] [--negative "..."] [--image URL] [--draft] [--tag project]',
+    '/kling generate <prompt> [--model M] [--mode std|pro|4k] [--duration N] [--audio] [--aspect 16:9|9:16|1:1] [--negative "..."] [--image URL or Slack file link] [--video URL] [--multishot] [--draft] [--tag project]',
   estimate: '/kling estimate [prompt] [the same flags as generate]',
   batch: '/kling batch [--tag project]',
   budget: '/kling budget [today|yesterday|week|last-week|month|last-month|YYYY-MM-DD]',
@@ -36,6 +37,9 @@ export const USAGE = {
   export:
     '/kling export [today|yesterday|week|last-week|month|last-month|YYYY-MM|YYYY-MM-DD|YYYY-MM-DD..YYYY-MM-DD] '
     + '[--by job|person|channel|tag|model] [--format csv|focus]',
+  account: '/kling account',
+  accountAlerts: '/kling account alerts <days>|off · /kling account expiry <days>|off',
+  accountReconcile: '/kling account reconcile <credits>|off',
 } as const;
 
 export type UsageKey = keyof typeof USAGE;
@@ -56,13 +60,17 @@ export interface GenerateFlags {
   aspect?: '16:9' | '9:16' | '1:1';
   negative?: string;
   image?: string;
+  /** A reference video for the omni models (kling-v3-omni, kling-video-o1). */
+  video?: string;
+  /** Kling cuts the prompt into shots (3.x models). */
+  multishot?: boolean;
   draft: boolean;
   /** The project the video is charged to. */
   tag?: string;
 }
 
-export type BudgetTarget = { scope: 'workspace' } | { scope: 'channel' | 'user' | 'tag'; id: string };
-export type Period = 'day' | 'week' | 'month';
+/** Whose budget a command names: the workspace's (its team id is known later), a channel's, a person's or a tag's. */
+export type BudgetOwner = { scope: 'workspace' } | { scope: 'channel' | 'user' | 'tag'; id: string };
 
 export type Command =
   | { kind: 'generate' | 'estimate'; prompt: string; flags: GenerateFlags }
@@ -70,8 +78,8 @@ export type Command =
   /** Without a period: the current ones. */
   | { kind: 'budget'; period?: ReportPeriod }
   | { kind: 'batch'; tag?: string }
-  | { kind: 'budget-set'; target: BudgetTarget; period: Period; limitMc: Millicredits }
-  | { kind: 'budget-thresholds'; target: BudgetTarget; period: Period; thresholds: number[] }
+  | { kind: 'budget-set'; target: BudgetOwner; period: BudgetPeriodKind; limitMc: Millicredits }
+  | { kind: 'budget-thresholds'; target: BudgetOwner; period: BudgetPeriodKind; thresholds: number[] }
   | { kind: 'budget-alerts'; channelId: string }
   /** null: nobody is asked to confirm. */
   | { kind: 'budget-confirm'; thresholdMc: Millicredits | null }
@@ -86,8 +94,12 @@ export type Command =
   | { kind: 'queue-resume' }
   | { kind: 'digest'; action: 'now' | 'preview' }
   | { kind: 'audit'; period: ReportPeriod }
-  | { kind: 'export'; period: ReportPeriod; by: ExportGrouping; format: 'csv' | 'focus' };
-
+  | { kind: 'export'; period: ReportPeriod; by: ExportGrouping; format: 'csv' | 'focus' }
+  | { kind: 'account' }
+  /** days 0: the alert is off. */
+  | { kind: 'account-alerts'; alert: 'runout' | 'expiry'; days: number }
+  /** null: the daily reconciliation's alerts are off. */
+  | { kind: 'account-reconcile'; toleranceMc: Millicredits | null };
 
 /** Kling's prompt limit, as the pricing catalog checks it. */
 export const PROMPT_LIMIT = MAX_PROMPT_CHARS;
@@ -138,8 +150,8 @@ function excerpt(text: string): string {
 }
 
 const FLAG = /^(?:--|—|–)([a-z][a-z-]*)(?:=(.*))?$/is;
-const BOOLEAN_FLAGS = ['audio', 'draft'] as const;
-const VALUE_FLAGS = ['model', 'mode', 'duration', 'aspect', 'negative', 'image', 'tag'] as const;
+const BOOLEAN_FLAGS = ['audio', 'draft', 'multishot'] as const;
+const VALUE_FLAGS = ['model', 'mode', 'duration', 'aspect', 'negative', 'image', 'video', 'tag'] as const;
 const TAG_RULE = 'must be lowercase letters, digits and dashes, at most 32, such as spring-launch';
 
 const flagSchema = z.object({
@@ -153,14 +165,16 @@ const flagSchema = z.object({
     .refine((s) => promptLength(s) <= PROMPT_LIMIT, `must be at most ${PROMPT_LIMIT} characters`)
     .optional(),
   image: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL of the image' }).optional(),
+  video: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL of the reference video' }).optional(),
   audio: z.boolean(),
+  multishot: z.boolean(),
   draft: z.boolean(),
   tag: z.string().regex(TAG_PATTERN, TAG_RULE).optional(),
 });
 
 /** `generate` / `estimate`: the prompt is every token that is neither a flag nor a flag's value. */
 function parseRequest(kind: 'generate' | 'estimate', text: string, tokens: Token[]): Command {
-  const values: Record<string, unknown> = { audio: false, draft: false };
+  const values: Record<string, unknown> = { audio: false, draft: false, multishot: false };
   const seen = new Set<string>();
   const promptRuns: { start: number; end: number; quoted: boolean; value: string }[][] = [[]];
   for (let i = 0; i < tokens.length; i++) {
@@ -224,7 +238,7 @@ function parseBatch(tokens: Token[]): Command {
   return { kind: 'batch', tag: value };
 }
 
-function parseTarget(token: Token | undefined, usage: UsageKey): BudgetTarget {
+function parseTarget(token: Token | undefined, usage: UsageKey): BudgetOwner {
   const value = token?.value ?? '';
   if (value.toLowerCase() === 'workspace') return { scope: 'workspace' };
   if (value.toLowerCase().startsWith('tag:')) {
@@ -245,7 +259,7 @@ function parseTarget(token: Token | undefined, usage: UsageKey): BudgetTarget {
   );
 }
 
-function parsePeriod(token: Token | undefined, usage: UsageKey): Period {
+function parsePeriod(token: Token | undefined, usage: UsageKey): BudgetPeriodKind {
   const value = token?.value.toLowerCase();
   if (value === 'day' || value === 'week' || value === 'month') return value;
   throw new UsageError(value ? `\`${excerpt(token!.value)}\` is not a period: use day, week or month.` : 'Say which period: day, week or month.', usage);
@@ -322,6 +336,8 @@ export function parseCommand(text: string): Command {
       expectEnd(rest, 1, 'queue');
       return { kind: 'queue-resume' };
     }
+    case 'account':
+      return parseAccount(rest);
   }
   throw new UsageError(`\`${excerpt(first!.value)}\` is not a /kling command.`);
 }
@@ -461,4 +477,29 @@ function parseExport(tokens: Token[]): Command {
     throw new UsageError('`--format focus` writes one row per job; leave out `--by`, or use csv to group.', 'export');
   }
   return { kind: 'export', period: period ?? { kind: 'month' }, by: by as ExportGrouping, format };
+}
+
+function parseAccount(tokens: Token[]): Command {
+  const action = tokens[0]?.value.toLowerCase();
+  if (action === undefined) return { kind: 'account' };
+  if (action === 'reconcile') {
+    expectEnd(tokens, 2, 'accountReconcile');
+    if (tokens[1]?.value.toLowerCase() === 'off') return { kind: 'account-reconcile', toleranceMc: null };
+    const missing = 'Say how many credits a task may differ from what Kling charged before an alert (0: any difference), or off.';
+    return { kind: 'account-reconcile', toleranceMc: parseAmount(tokens[1], 'accountReconcile', missing) };
+  }
+  if (action !== 'alerts' && action !== 'expiry') {
+    throw new UsageError(`\`${excerpt(tokens[0]!.value)}\` is not an account action: use alerts, expiry or reconcile.`, 'accountAlerts');
+  }
+  const value = tokens[1]?.value.toLowerCase();
+  expectEnd(tokens, 2, 'accountAlerts');
+  const alert = action === 'alerts' ? 'runout' : 'expiry';
+  if (value === 'off') return { kind: 'account-alerts', alert, days: 0 };
+  if (!value || !/^\d{1,3}$/.test(value) || Number(value) < 1 || Number(value) > 365) {
+    throw new UsageError(
+      value ? `\`${excerpt(tokens[1]!.value)}\` is not a number of days between 1 and 365 (or off).` : 'Say a number of days, or off.',
+      'accountAlerts',
+    );
+  }
+  return { kind: 'account-alerts', alert, days: Number(value) };
 }

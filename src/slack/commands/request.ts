@@ -1,7 +1,7 @@
 import { PricingError, type PriceCatalog, type PricedRequest, type Quote } from '../../pricing';
 import { UsageError, type GenerateFlags } from './parse';
 
-/** A parsed generate/estimate as the Kling request body the catalog prices (design §5 defaults). */
+/** A parsed generate/estimate as the Kling request body the catalog prices (defaults: DEFAULT_MODEL, std, 5 s, no audio). */
 export function toPricedRequest(prompt: string, flags: GenerateFlags, defaultModel: string): PricedRequest {
   if (flags.image && flags.aspect) throw new UsageError('`--aspect` does not go with `--image`: the video takes the shape of the image.', 'generate');
   const body: Record<string, unknown> = { model_name: flags.model ?? defaultModel };
@@ -12,6 +12,8 @@ export function toPricedRequest(prompt: string, flags: GenerateFlags, defaultMod
   if (flags.audio) body.sound = 'on';
   if (flags.aspect) body.aspect_ratio = flags.aspect;
   if (flags.image) body.image = flags.image;
+  if (flags.video) body.video_list = [{ video_url: flags.video, refer_type: 'feature' }];
+  if (flags.multishot) Object.assign(body, { multi_shot: true, shot_type: 'intelligence' });
   return { endpoint: flags.image ? 'image2video' : 'text2video', body };
 }
 

@@ -1,5 +1,3 @@
-import { auditTrail } from '../../budget';
-import { resolveReportPeriod } from '../../budget/periods';
 import * as audit from '../blocks/audit';
 import * as replies from '../blocks/replies';
 import type { Feature } from '../deps';
@@ -16,10 +14,8 @@ export const auditCommand: Feature = {
         await ctx.ack(replies.notice(lock));
         return;
       }
-      const { timezone } = await deps.ledger.ensureWorkspace(ctx.scope.teamId);
-      const span = resolveReportPeriod(ctx.command.period, new Date(), timezone);
-      const { entries, total } = await auditTrail(deps.db, ctx.scope.teamId, span, SHOWN);
-      await ctx.ack(audit.auditTrail(entries, total, span.label));
+      const { entries, total, label } = await deps.requests.auditOf(ctx.scope.teamId, ctx.command.period, SHOWN, deps.now());
+      await ctx.ack(audit.auditTrail(entries, total, label));
     },
   },
 };

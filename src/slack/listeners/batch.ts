@@ -1,12 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { App, ViewSubmitAction } from '@slack/bolt';
-import { BatchForms } from '../batch-forms';
 import { batchModal, batchQueued, batchRefused, batchTooExpensive } from '../blocks/batch';
 import * as replies from '../blocks/replies';
-import { BatchField, checkBatch, offPeakStart, quoteBatch, readBatchForm, type FormErrors } from '../commands/batch';
+import { BatchField, quoteBatch, readBatchForm, type FormErrors } from '../commands/batch';
 import type { Feature, SlackDeps } from '../deps';
 import { ActionId } from '../ids';
-import { startJobs } from './generate';
 import { teamOf } from './payload';
 
 /**
@@ -29,8 +27,7 @@ function durations(deps: SlackDeps): number[] {
 export const batch: Feature = {
   commands: {
     async batch(ctx, deps) {
-      await deps.workspaces.settings(ctx.scope.teamId);
-      const { timezone } = await deps.ledger.ensureWorkspace(ctx.scope.teamId);
+      const timezone = await deps.requests.timezoneOf(ctx.scope.teamId);
       const formId = `batch_${randomUUID()}`;
       const view = batchModal({
         formId,
@@ -42,8 +39,8 @@ export const batch: Feature = {
       });
       await ctx.ack();
       try {
-        await new BatchForms(deps.db).opened(formId, ctx.scope, ctx.command.tag);
-        await ctx.client.views.open({ trigger_id: ctx.triggerId, view: view as never });
+        await deps.batchForms.opened(formId, ctx.scope, ctx.command.tag);
+        await ctx.client.views.open({ trigger_id: ctx.triggerId, view });
       } catch (error) {
         deps.logger.warn({ err: error, scope: ctx.scope }, 'batch: the form could not be opened');
         await ctx.respond({ response_type: 'ephemeral', ...replies.notice(':warning: The batch form could not be opened. Run `/kling batch` again.') });
@@ -52,7 +49,7 @@ export const batch: Feature = {
   },
 
   register(app: App, deps: SlackDeps) {
-    const forms = new BatchForms(deps.db);
+    const forms = deps.batchForms;
     app.view<ViewSubmitAction>(ActionId.batchSubmit, async ({ ack, body, view, client }) => {
       const refuse = (errors: FormErrors) => ack({ response_action: 'errors', errors: errors as Record<string, string> });
       // The channel is the one Slack sent with the command that opened this modal, never what the view carries.
@@ -66,36 +63,26 @@ export const batch: Feature = {
       }
       const scope = { teamId, channelId, userId: body.user.id };
 
-      const read = readBatchForm((view.state?.values ?? {}) as never, maxPrompts(deps));
+      const read = readBatchForm(view.state?.values ?? {}, maxPrompts(deps));
       if ('errors' in read) return refuse(read.errors);
       const priced = quoteBatch(deps.catalog, read.form, deps.config.DEFAULT_MODEL);
       if ('errors' in priced) return refuse(priced.errors);
       const { quotes } = priced;
 
-      const [usages, workspace] = await Promise.all([deps.ledger.usageFor(scope), deps.ledger.ensureWorkspace(scope.teamId)]);
-      const check = checkBatch(quotes, usages);
-      if (!check.fits) {
-        deps.metrics.refusals.inc({ reason: check.budget.budget.scope });
-        return refuse({ [BatchField.prompts]: batchTooExpensive(check, quotes.length, { creditPriceUsd: deps.config.CREDIT_PRICE_USD }) });
-      }
-
-      const notBefore = read.form.offPeak ? offPeakStart(new Date(), workspace.timezone) : undefined;
       // The view names this submission: a second submit of the same modal (a double click) queues nothing.
-      const asked = quotes.map((quote) => ({ ...scope, quote, notBefore, tag: form.tag }));
-      const result = await deps.queue.enqueue(asked, { key: `view:${view.id}` });
-      if ('claimed' in result) return ack();
-      if (result.events.length) void deps.notifier.deliverAlerts(scope.teamId);
-      if (!result.ok) {
-        deps.metrics.refusals.inc({ reason: 'kind' in result.refusal ? result.refusal.kind : result.refusal.budget.scope });
-        return refuse({ [BatchField.prompts]: batchRefused(result.refusal, quotes.length) });
-      }
+      const batch = { quotes, offPeak: read.form.offPeak, now: deps.now(), tag: form?.tag };
+      const outcome = await deps.requests.batch(scope, batch, { key: `view:${view.id}` });
+      const price = { creditPriceUsd: deps.config.CREDIT_PRICE_USD };
+      if (outcome.kind === 'too-expensive') return refuse({ [BatchField.prompts]: batchTooExpensive(outcome.check, quotes.length, price) });
+      if (outcome.kind === 'refused') return refuse({ [BatchField.prompts]: batchRefused(outcome.refusal, quotes.length) });
       await ack();
+      if (outcome.kind === 'claimed') return;
       void forms.submitted(formId).catch((error: unknown) => {
         deps.logger.warn({ err: error, scope }, 'batch: the form row could not be removed; it expires in a day');
       });
 
-      startJobs(result.generations.map((job) => job.id), deps);
-      const note = batchQueued(quotes, { channelId, notBefore, creditPriceUsd: deps.config.CREDIT_PRICE_USD });
+      const { notBefore } = outcome;
+      const note = batchQueued(quotes, { channelId, notBefore, ...price });
       await client.chat.postEphemeral({ channel: channelId, user: scope.userId, ...note }).catch((error: unknown) => {
         deps.logger.warn({ err: error, scope }, 'batch: the queued note could not be shown; the job cards say it too');
       });

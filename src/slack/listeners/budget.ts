@@ -1,17 +1,16 @@
 import { isTimezone, type BudgetScope } from '../../budget';
-import { resolveReportPeriod } from '../../budget/periods';
 import { formatCredits } from '../../money/credits';
 import { budgetName, slackDate } from '../blocks/format';
 import { escape } from '../escape';
 import * as replies from '../blocks/replies';
-import type { BudgetTarget } from '../commands/parse';
+import type { BudgetOwner } from '../commands/parse';
 import type { CommandContext, Feature, SlackDeps } from '../deps';
 
 /** `/kling budget` for everyone; `set`, `thresholds`, `alerts`, `confirm`, `forecast` and `spikes` for admins only. */
 
 const NOT_ADMIN = replies.notice(':lock: Only workspace admins (or the people in ADMIN_USER_IDS) can change budgets. `/kling budget` shows what is left.');
 
-function scopeOf(target: BudgetTarget, teamId: string): { scope: BudgetScope; scopeId: string } {
+function scopeOf(target: BudgetOwner, teamId: string): { scope: BudgetScope; scopeId: string } {
   return target.scope === 'workspace' ? { scope: 'workspace', scopeId: teamId } : { scope: target.scope, scopeId: target.id };
 }
 
@@ -30,32 +29,24 @@ async function requireAdmin(ctx: Pick<CommandContext, 'scope' | 'ack'>, deps: Sl
 export const budget: Feature = {
   commands: {
     async budget(ctx, deps) {
-      await deps.workspaces.settings(ctx.scope.teamId);
       const { period } = ctx.command;
       const price = { creditPriceUsd: deps.config.CREDIT_PRICE_USD };
       if (period) {
-        // Each budget's period containing the asked one's start: that day's, week's or month's usage.
-        const { timezone } = await deps.ledger.ensureWorkspace(ctx.scope.teamId);
-        const span = resolveReportPeriod(period, new Date(), timezone);
-        const [usages, isAdmin] = await Promise.all([
-          deps.ledger.usageFor(ctx.scope, span.start), deps.admins.isAdmin(ctx.scope.userId),
+        const [{ label, usages }, isAdmin] = await Promise.all([
+          deps.requests.budgetsIn(ctx.scope, period, deps.now()), deps.admins.isAdmin(ctx.scope.userId),
         ]);
-        await ctx.ack(replies.budgets(usages, { ...price, isAdmin, past: { label: span.label } }));
+        await ctx.ack(replies.budgets(usages, { ...price, isAdmin, past: { label } }));
         return;
       }
-      const [usages, isAdmin] = await Promise.all([deps.ledger.usageFor(ctx.scope), deps.admins.isAdmin(ctx.scope.userId)]);
-      const forecasts = await deps.ledger.forecasts(usages);
-      const withForecasts = usages.map((u, i) => ({ ...u, forecast: forecasts[i] }));
+      const [withForecasts, isAdmin] = await Promise.all([deps.requests.budgetsFor(ctx.scope), deps.admins.isAdmin(ctx.scope.userId)]);
       await ctx.ack(replies.budgets(withForecasts, { ...price, isAdmin }));
     },
 
     async 'budget-set'(ctx, deps) {
       if (!(await requireAdmin(ctx, deps))) return;
       const { target, period, limitMc } = ctx.command;
-      await deps.workspaces.settings(ctx.scope.teamId);
-      const { scope, scopeId } = scopeOf(target, ctx.scope.teamId);
-      const input = { teamId: ctx.scope.teamId, scope, scopeId, period, limitMc, ...authorOf(ctx) };
-      const ref = await deps.ledger.setBudget(input);
+      const input = { teamId: ctx.scope.teamId, ...scopeOf(target, ctx.scope.teamId), period, limitMc, ...authorOf(ctx) };
+      const ref = await deps.requests.setBudget(input);
       await ctx.ack(replies.notice(`:white_check_mark: ${budgetName(ref)} is now ${formatCredits(ref.limitMc)} credits (alerts at ${ref.thresholds.join('%, ')}%).`));
     },
 
@@ -68,14 +59,13 @@ export const budget: Feature = {
         await ctx.ack(replies.notice(`There is no such budget yet: ${budgetName({ scope, scopeId, period })}. Create it first with \`/kling budget set\`.`));
         return;
       }
-      const ref = await deps.ledger.setBudget({ ...existing, thresholds, ...authorOf(ctx) });
+      const ref = await deps.requests.setBudget({ ...existing, thresholds, ...authorOf(ctx) });
       await ctx.ack(replies.notice(`:white_check_mark: ${budgetName(ref)} alerts at ${ref.thresholds.join('%, ')}%.`));
     },
 
     async 'budget-alerts'(ctx, deps) {
       if (!(await requireAdmin(ctx, deps))) return;
-      await deps.workspaces.settings(ctx.scope.teamId);
-      await deps.ledger.setAlertsChannel(ctx.scope.teamId, ctx.command.channelId, authorOf(ctx));
+      await deps.requests.setAlertsChannel(ctx.scope.teamId, ctx.command.channelId, authorOf(ctx));
       await ctx.ack(replies.notice(`:white_check_mark: Budget alerts now go to <#${ctx.command.channelId}>. Invite the bot there if the channel is private.`));
       void deps.notifier.deliverAlerts(ctx.scope.teamId);
     },
@@ -83,8 +73,7 @@ export const budget: Feature = {
     async 'budget-confirm'(ctx, deps) {
       if (!(await requireAdmin(ctx, deps))) return;
       const { thresholdMc } = ctx.command;
-      await deps.ledger.setConfirmThreshold(ctx.scope.teamId, thresholdMc, authorOf(ctx));
-      deps.workspaces.forget(ctx.scope.teamId);
+      await deps.requests.setConfirmThreshold(ctx.scope.teamId, thresholdMc, authorOf(ctx));
       await ctx.ack(replies.notice(thresholdMc === null
         ? ':white_check_mark: Nobody is asked to confirm a price any more.'
         : `:white_check_mark: A video priced above ${formatCredits(thresholdMc)} credits now asks for a confirmation first.`));
@@ -107,7 +96,7 @@ export const budget: Feature = {
         await ctx.ack(replies.notice(wrong));
         return;
       }
-      const from = await deps.ledger.setTimezone(ctx.scope.teamId, timezone, authorOf(ctx));
+      const from = await deps.requests.setTimezone(ctx.scope.teamId, timezone, authorOf(ctx));
       await ctx.ack(replies.notice(`:white_check_mark: From ${slackDate(from)}, periods start at midnight in `
         + `${escape(timezone)}. The current periods keep their start and end, so no counter is split.`));
     },

@@ -1,7 +1,7 @@
 import type { App, BlockButtonAction, ViewSubmitAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { budgetModal, homeTab, HOME_BUDGETS_SHOWN } from '../blocks/home';
-import { BudgetField, readBudgetForm, type BudgetTarget } from '../commands/budget-form';
+import { BudgetField, readBudgetForm, type EditedBudget } from '../commands/budget-form';
 import type { Feature, SlackDeps } from '../deps';
 import { ActionId } from '../ids';
 import { teamOf } from './payload';
@@ -15,34 +15,26 @@ import { teamOf } from './payload';
 const RECENT_JOBS = 10;
 
 export async function publishHome(userId: string, teamId: string, client: WebClient, deps: SlackDeps): Promise<void> {
-  await deps.workspaces.settings(teamId);
-  const [mine, refs, jobs, isAdmin] = await Promise.all([
-    // No channel: the budgets that follow the person everywhere (theirs and the workspace's).
-    deps.ledger.usageFor({ teamId, channelId: '', userId }),
-    deps.ledger.budgets(teamId),
-    deps.queue.history(teamId, userId, RECENT_JOBS),
-    deps.admins.isAdmin(userId),
+  const admin = deps.admins.isAdmin(userId);
+  const [home, isAdmin, account] = await Promise.all([
+    deps.requests.homeOf(teamId, userId, { shown: HOME_BUDGETS_SHOWN, jobs: RECENT_JOBS }),
+    admin,
+    // The Kling account's packs, for admins only.
+    admin.then((yes) => (yes ? deps.account.status() : undefined)),
   ]);
-  const budgets = await deps.ledger.usages(refs.slice(0, HOME_BUDGETS_SHOWN).map((b) => b.id));
-  // One pace query for both lists, which mostly overlap.
-  const listed = new Set(budgets.map((u) => u.budget.id));
-  const all = [...budgets, ...mine.filter((u) => !listed.has(u.budget.id))];
-  const forecasts = await deps.ledger.forecasts(all);
-  const forecastOf = new Map(all.map((u, i) => [u.budget.id, forecasts[i]]));
-  const withForecast = <T extends { budget: { id: number } }>(u: T) => ({ ...u, forecast: forecastOf.get(u.budget.id) });
   const view = homeTab({
-    mine: mine.map(withForecast), budgets: budgets.map(withForecast), moreBudgets: refs.length - budgets.length,
-    jobs, isAdmin, creditPriceUsd: deps.config.CREDIT_PRICE_USD,
+    ...home, isAdmin, creditPriceUsd: deps.config.CREDIT_PRICE_USD,
+    ...(account && { account }),
   });
-  await client.views.publish({ user_id: userId, view: view as never });
+  await client.views.publish({ user_id: userId, view });
 }
 
 /** The budget an edit modal is about (none for a new one); undefined when private_metadata is not the bot's. */
-function readMetadata(metadata: string | undefined): Partial<BudgetTarget> | undefined {
+function readMetadata(metadata: string | undefined): Partial<EditedBudget> | undefined {
   try {
     const target: unknown = JSON.parse(metadata || '{}');
     const readable = typeof target === 'object' && target !== null && !Array.isArray(target);
-    return readable ? (target as Partial<BudgetTarget>) : undefined;
+    return readable ? (target as Partial<EditedBudget>) : undefined;
   } catch {
     return undefined;
   }
@@ -64,7 +56,7 @@ export const home: Feature = {
         await publishHome(body.user.id, teamId, client, deps);
         return;
       }
-      await client.views.open({ trigger_id: body.trigger_id, view: budgetModal(existing) as never });
+      await client.views.open({ trigger_id: body.trigger_id, view: budgetModal(existing) });
     }
 
     app.action<BlockButtonAction>(ActionId.editBudget, async ({ ack, body, client }) => {
@@ -90,13 +82,13 @@ export const home: Feature = {
         await ack({ response_action: 'errors', errors: { [BudgetField.limit]: unreadable } });
         return;
       }
-      const fixed = target.scope && target.scopeId && target.period ? (target as BudgetTarget) : undefined;
-      const read = readBudgetForm((view.state?.values ?? {}) as never, teamId, fixed);
+      const fixed = target.scope && target.scopeId && target.period ? (target as EditedBudget) : undefined;
+      const read = readBudgetForm(view.state?.values ?? {}, teamId, fixed);
       if ('errors' in read) {
         await ack({ response_action: 'errors', errors: read.errors as Record<string, string> });
         return;
       }
-      await deps.ledger.setBudget({ teamId, ...read.budget, by: userId, why: 'App Home budget form' });
+      await deps.requests.setBudget({ teamId, ...read.budget, by: userId, why: 'App Home budget form' });
       await ack();
       await publishHome(userId, teamId, client, deps);
     });

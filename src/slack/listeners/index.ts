@@ -1,7 +1,9 @@
 import type { App } from '@slack/bolt';
 import type { CommandHandlers, Feature, SlackDeps } from '../deps';
+import { account } from './account';
 import { approvals } from './approvals';
 import { auditCommand } from './audit';
+import { animate } from './animate';
 import { batch } from './batch';
 import { budget } from './budget';
 import { digest } from './digest';
@@ -15,7 +17,7 @@ import { registerSlashCommand } from './slash';
 
 /** Every feature of the app. A new one (batch, App Home, approvals) is a file here and a line in this list. */
 export const features: Feature[] = [
-  generate, jobs, budget, digest, help, queue, approvals, batch, home, exportFile, auditCommand,
+  generate, jobs, budget, digest, help, queue, approvals, batch, animate, home, exportFile, auditCommand, account,
 ];
 
 export function registerListeners(app: App, deps: SlackDeps, list: Feature[] = features): void {

@@ -42,7 +42,7 @@ export const jobs: Feature = {
       const job = await findJob(id, ctx.scope.teamId, deps);
       await ctx.ack(
         job
-          ? jobCard(job, { now: new Date(), creditPriceUsd: deps.config.CREDIT_PRICE_USD })
+          ? jobCard(job, { now: deps.now(), creditPriceUsd: deps.config.CREDIT_PRICE_USD })
           : replies.notice(`There is no job \`${escape(id)}\` in this workspace. \`/kling history\` lists yours.`),
       );
     },

@@ -1,24 +1,56 @@
+// @ts-check
 // The offline Slack workspace page: plain DOM, one snapshot of what the signed-in person sees,
 // refreshed whenever the server says something changed (server-sent events).
 'use strict';
 
-const $ = (selector) => document.querySelector(selector);
+/** @typedef {import('./types').Snapshot} Snapshot */
+/** @typedef {import('./types').Message} Message */
+/** @typedef {import('./types').Block} Block */
+/** @typedef {import('./types').BlockNode} BlockNode */
+/** @typedef {import('./types').TextObject} TextObject */
+/** @typedef {import('./types').Option} Option */
+/** @typedef {import('./types').Confirm} Confirm */
+/** @typedef {import('./types').SharedFile} SharedFile */
+/** @typedef {import('./types').Place} Place */
+/** @typedef {import('./types').RenderContext} RenderContext */
+
+/**
+ * The page's element for a selector; index.html has every one the script asks for.
+ * @param {string} selector
+ */
+const $ = (selector) => /** @type {HTMLElement} */ (document.querySelector(selector));
+/** @param {string} selector */
+const $input = (selector) => /** @type {HTMLInputElement} */ (document.querySelector(selector));
 const store = {
-  get: (key, fallback) => { try { return JSON.parse(localStorage.getItem(key)) ?? fallback; } catch { return fallback; } },
+  /** @template T @param {string} key @param {T} fallback @returns {T} */
+  get: (key, fallback) => { try { return JSON.parse(localStorage.getItem(key) ?? 'null') ?? fallback; } catch { return fallback; } },
+  /** @param {string} key @param {unknown} value */
   set: (key, value) => localStorage.setItem(key, JSON.stringify(value)),
 };
 
 const app = {
-  userId: new URLSearchParams(location.search).get('user') || store.get('kling-demo-user', null),
+  /** @type {string | null} */
+  userId: new URLSearchParams(location.search).get('user') || store.get('kling-demo-user', /** @type {string | null} */ (null)),
+  /** @type {Snapshot | null} */
   snap: null,
-  place: store.get('kling-demo-place', null),  // { kind: 'channel', id } | { kind: 'app', tab: 'home' | 'messages' }
+  place: store.get('kling-demo-place', /** @type {Place | null} */ (null)),
+  /** @type {string | null} */
   threadTs: null,
+  /** @type {Record<string, string>} */
   renderedKeys: {},
-  known: new Map(),                            // ts → editedTs, to flash what is new or changed
+  /** @type {Map<string, string>} ts → editedTs, to flash what is new or changed */
+  known: new Map(),
+  /** @type {string | null} */
   modalKey: null,
+  /** @type {string[]} */
   history: [],
   historyIndex: -1,
 };
+
+/** The snapshot, once the first fetch has brought it (render and everything it calls run only after that). */
+const snap = () => /** @type {Snapshot} */ (app.snap);
+/** Who is signed in: start() settles it before anything renders. */
+const myId = () => /** @type {string} */ (app.userId);
 
 // ---------------------------------------------------------------------------------------------
 // text: Slack mrkdwn and plain_text
@@ -26,24 +58,32 @@ const app = {
 // Every shortcode Slack knows, served by the workspace as /emoji.js (loaded before this script).
 const EMOJI = window.SLACK_EMOJI ?? {};
 
+/** @param {unknown} s */
 const escapeHtml = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+/** @param {unknown} s */
 const decodeSlack = (s) => String(s).replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+/** @param {string} html */
 const emojify = (html) => html.replace(/:([a-z0-9_+-]+):/g, (m, name) => EMOJI[name] ?? m);
 
+/** @param {string} id */
 function userName(id) {
   return app.snap?.users.find((u) => u.id === id)?.name ?? id;
 }
+/** @param {string} id */
 function channelName(id) {
   return app.snap?.conversations.find((c) => c.id === id)?.name ?? id;
 }
 
-/** <@U…>, <#C…|name>, <!channel>, <!date^…|fallback>, <url|label>, as Slack shows them. */
+/**
+ * <@U…>, <#C…|name>, <!channel>, <!date^…|fallback>, <url|label>, as Slack shows them.
+ * @param {string} inner
+ */
 function angle(inner) {
-  const [target, label] = [inner.split('|')[0], inner.split('|').slice(1).join('|')];
+  const [target, label] = [inner.split('|')[0] ?? '', inner.split('|').slice(1).join('|')];
   if (target.startsWith('@')) return `<span class="mention user">@${escapeHtml(label || userName(target.slice(1)))}</span>`;
   if (target.startsWith('#')) return `<span class="mention user">#${escapeHtml(label || channelName(target.slice(1)))}</span>`;
   if (target.startsWith('!')) {
-    const special = target.slice(1).split('^')[0];
+    const special = target.slice(1).split('^')[0] ?? '';
     if (special === 'date') return escapeHtml(formatSlackDate(target, label));
     if (['channel', 'here', 'everyone'].includes(special)) return `<span class="mention">@${special}</span>`;
     return escapeHtml(decodeSlack(label || special));
@@ -54,19 +94,26 @@ function angle(inner) {
   return escapeHtml(decodeSlack(`<${inner}>`));
 }
 
-/** <!date^1700000000^{date_short_pretty} {time}|fallback>, in the reader's own time zone as Slack shows it. */
+/**
+ * <!date^1700000000^{date_short_pretty} {time}|fallback>, in the reader's own time zone as Slack shows it.
+ * @param {string} target
+ * @param {string} fallback
+ */
 function formatSlackDate(target, fallback) {
   const [, seconds, format] = target.split('^');
   const date = new Date(Number(seconds) * 1000);
   if (!format || Number.isNaN(date.getTime())) return decodeSlack(fallback || '');
+  /** @param {Date} d */
   const day = (d) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
   const today = day(new Date());
+  /** @param {() => string} fallbackFormat */
   const pretty = (fallbackFormat) => {
     const diff = Math.round((day(date) - today) / 86_400_000);
     return diff === 0 ? 'today' : diff === 1 ? 'tomorrow' : diff === -1 ? 'yesterday' : fallbackFormat();
   };
   const short = () => date.toLocaleDateString([], { month: 'short', day: 'numeric', year: 'numeric' });
   const long = () => date.toLocaleDateString([], { weekday: 'long', month: 'long', day: 'numeric', year: 'numeric' });
+  /** @type {Record<string, () => string>} */
   const tokens = {
     date_num: () => date.toISOString().slice(0, 10),
     date: () => date.toLocaleDateString([], { month: 'long', day: 'numeric', year: 'numeric' }),
@@ -81,8 +128,11 @@ function formatSlackDate(target, fallback) {
   return format.replace(/\{(\w+)\}/g, (whole, token) => (tokens[token] ? tokens[token]() : whole));
 }
 
+/** @param {unknown} text */
 function mrkdwn(text) {
+  /** @type {string[]} */
   const held = [];
+  /** @param {string} html */
   const hold = (html) => `\u0000${held.push(html) - 1}\u0000`;
   let s = String(text ?? '');
   s = s.replace(/```([\s\S]*?)```/g, (_, code) => hold(`<pre>${escapeHtml(decodeSlack(code))}</pre>`));
@@ -95,10 +145,13 @@ function mrkdwn(text) {
   }
   s = s.replace(/^&gt; ?(.*)$/gm, '<span class="quote">$1</span>');
   s = emojify(s).replace(/\n/g, '<br>');
-  return s.replace(/\u0000(\d+)\u0000/g, (_, i) => held[Number(i)]);
+  return s.replace(/\u0000(\d+)\u0000/g, (_, i) => held[Number(i)] ?? '');
 }
 
-/** A text object: mrkdwn or plain_text. */
+/**
+ * A text object: mrkdwn or plain_text.
+ * @param {TextObject | undefined} obj
+ */
 function textHtml(obj) {
   if (!obj) return '';
   if (obj.type === 'mrkdwn') return mrkdwn(obj.text);
@@ -106,12 +159,20 @@ function textHtml(obj) {
   return obj.emoji === false ? plain : emojify(plain);
 }
 
+/**
+ * An element with attributes (on… ones are listeners; false, null and undefined leave the attribute out).
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Record<string, unknown>} [attrs]
+ * @param {string} [html]
+ * @returns {HTMLElementTagNameMap[K]}
+ */
 function el(tag, attrs = {}, html) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
     if (value === undefined || value === null || value === false) continue;
-    if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value === true ? '' : value);
+    if (key.startsWith('on')) node.addEventListener(key.slice(2), /** @type {EventListener} */ (value));
+    else node.setAttribute(key, value === true ? '' : String(value));
   }
   if (html !== undefined) node.innerHTML = html;
   return node;
@@ -120,7 +181,9 @@ function el(tag, attrs = {}, html) {
 // ---------------------------------------------------------------------------------------------
 // talking to the workspace
 
+/** @type {number | undefined} */
 let toastTimer;
+/** @param {string} message */
 function toast(message) {
   const node = $('#toast');
   node.textContent = message;
@@ -129,6 +192,11 @@ function toast(message) {
   toastTimer = setTimeout(() => (node.hidden = true), 4500);
 }
 
+/**
+ * @param {string} path
+ * @param {Record<string, unknown>} body
+ * @returns {Promise<{ error?: string; status?: number }>}
+ */
 async function post(path, body) {
   try {
     const res = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: app.userId, ...body }) });
@@ -172,13 +240,14 @@ function listen() {
 // ---------------------------------------------------------------------------------------------
 // where we are
 
-const me = () => app.snap.me;
-const appDm = () => app.snap.conversations.find((c) => c.kind === 'im');
+const me = () => snap().me;
+const appDm = () => snap().conversations.find((c) => c.kind === 'im');
 const currentChannelId = () => (app.place?.kind === 'app' ? appDm()?.id : app.place?.id);
 // The manifest can make the app's Messages tab read-only: its messages show, with no composer, as in Slack.
-const readOnlyHere = () => app.place?.kind === 'app' && app.snap.messagesTabReadOnly;
+const readOnlyHere = () => app.place?.kind === 'app' && snap().messagesTabReadOnly;
 const lastSeenKey = () => `kling-demo-seen-${app.userId}`;
 
+/** @param {Place} place */
 function go(place) {
   app.place = place;
   app.threadTs = null;
@@ -186,13 +255,17 @@ function go(place) {
   app.renderedKeys = {};
   if (place.kind === 'app' && place.tab === 'home') post('/ui/home', {});
   render();
-  if ((place.kind !== 'app' || place.tab === 'messages') && !readOnlyHere()) $('#composer-input').focus();
+  if ((place.kind !== 'app' || place.tab === 'messages') && !readOnlyHere()) $input('#composer-input').focus();
 }
 
+/** What each conversation's newest message was when the person last looked. */
+const lastSeen = () => store.get(lastSeenKey(), /** @type {Record<string, string>} */ ({}));
+
+/** @param {string} channelId */
 function markSeen(channelId) {
-  const list = app.snap.messages[channelId] ?? [];
-  const seen = store.get(lastSeenKey(), {});
-  const latest = list.length ? list[list.length - 1].ts : '0';
+  const list = snap().messages[channelId] ?? [];
+  const seen = lastSeen();
+  const latest = list.at(-1)?.ts ?? '0';
   if (seen[channelId] !== latest) {
     seen[channelId] = latest;
     store.set(lastSeenKey(), seen);
@@ -201,33 +274,39 @@ function markSeen(channelId) {
 
 /** Messages already there the first time a person looks count as read; what arrives later is unread until opened. */
 function rememberFirstLook() {
-  const seen = store.get(lastSeenKey(), {});
+  const seen = lastSeen();
   let changed = false;
-  for (const c of app.snap.conversations) {
+  for (const c of snap().conversations) {
     if (seen[c.id] !== undefined) continue;
-    const list = app.snap.messages[c.id] ?? [];
-    seen[c.id] = list.length ? list[list.length - 1].ts : '0';
+    const list = snap().messages[c.id] ?? [];
+    seen[c.id] = list.at(-1)?.ts ?? '0';
     changed = true;
   }
   if (changed) store.set(lastSeenKey(), seen);
 }
 
+/** @param {string} channelId */
 function unread(channelId) {
-  const seen = store.get(lastSeenKey(), {})[channelId] ?? '0';
-  return (app.snap.messages[channelId] ?? []).filter((m) => !m.threadTs && m.user !== app.userId && Number(m.ts) > Number(seen)).length;
+  const seen = lastSeen()[channelId] ?? '0';
+  return (snap().messages[channelId] ?? []).filter((m) => !m.threadTs && m.user !== app.userId && Number(m.ts) > Number(seen)).length;
 }
 
 // ---------------------------------------------------------------------------------------------
 // rendering
 
+/**
+ * @param {string} userId
+ * @param {boolean} [small]
+ */
 function avatar(userId, small) {
-  const user = app.snap.users.find((u) => u.id === userId);
-  const cls = ['avatar', small && 'small', userId === app.snap.botUserId && 'bot', userId === 'USLACKBOT' && 'slackbot'].filter(Boolean).join(' ');
+  const user = snap().users.find((u) => u.id === userId);
+  const cls = ['avatar', small && 'small', userId === snap().botUserId && 'bot', userId === 'USLACKBOT' && 'slackbot'].filter(Boolean).join(' ');
   const node = el('span', { class: cls }, escapeHtml((user?.name ?? '?').slice(0, 1).toUpperCase()));
   if (!user?.isBot) node.style.background = `hsl(${[...userId].reduce((h, c) => h + c.charCodeAt(0) * 37, 0) % 360} 55% 45%)`;
   return node;
 }
 
+/** @param {Node} child */
 function listItem(child) {
   const item = el('li');
   item.append(child);
@@ -235,20 +314,20 @@ function listItem(child) {
 }
 
 function renderChrome() {
-  const select = $('#user-select');
-  const people = app.snap.people.map((id) => app.snap.users.find((u) => u.id === id));
+  const select = /** @type {HTMLSelectElement} */ ($('#user-select'));
+  const people = snap().people.flatMap((id) => snap().users.filter((u) => u.id === id));
   const signature = people.map((p) => p.id).join();
   if (select.dataset.signature !== signature) {
     select.innerHTML = '';
     for (const p of people) select.append(el('option', { value: p.id }, escapeHtml(p.isAdmin ? `${p.name} (admin)` : p.name)));
     select.dataset.signature = signature;
   }
-  select.value = app.userId;
-  $('#me-avatar').replaceWith(Object.assign(avatar(app.userId, true), { id: 'me-avatar' }));
+  select.value = myId();
+  $('#me-avatar').replaceWith(Object.assign(avatar(myId(), true), { id: 'me-avatar' }));
 
   const channelList = $('#channel-list');
   channelList.innerHTML = '';
-  for (const c of app.snap.conversations.filter((c) => c.kind === 'channel')) {
+  for (const c of snap().conversations.filter((c) => c.kind === 'channel')) {
     const active = app.place?.kind === 'channel' && app.place.id === c.id;
     const count = active ? 0 : unread(c.id);
     const button = el('button', { class: [active && 'active', count && 'unread'].filter(Boolean).join(' '), 'data-channel': c.name, onclick: () => go({ kind: 'channel', id: c.id }) });
@@ -263,14 +342,14 @@ function renderChrome() {
   const appActive = app.place?.kind === 'app';
   const appCount = appActive || !dm ? 0 : unread(dm.id);
   const appButton = el('button', { class: [appActive && 'active', appCount && 'unread'].filter(Boolean).join(' '), 'data-app': 'kling', onclick: () => go({ kind: 'app', tab: 'home' }) });
-  appButton.append(avatar(app.snap.botUserId, true), el('span', {}, 'Kling'));
+  appButton.append(avatar(snap().botUserId, true), el('span', {}, 'Kling'));
   if (appCount) appButton.append(el('span', { class: 'badge' }, String(appCount)));
   appList.append(listItem(appButton));
 
   const dmList = $('#dm-list');
   dmList.innerHTML = '';
-  const groups = app.snap.conversations.filter((c) => c.kind === 'mpim');
-  dmList.previousElementSibling.hidden = groups.length === 0;
+  const groups = snap().conversations.filter((c) => c.kind === 'mpim');
+  /** @type {HTMLElement} */ (dmList.previousElementSibling).hidden = groups.length === 0;
   for (const g of groups) {
     const active = app.place?.kind === 'channel' && app.place.id === g.id;
     const names = g.name.split(',').filter((id) => id !== app.userId).map(userName).join(', ');
@@ -282,20 +361,28 @@ function renderHeader() {
   const tabs = $('#app-tabs');
   if (app.place?.kind === 'app') {
     $('#conversation-title').innerHTML = '';
-    $('#conversation-title').append(avatar(app.snap.botUserId, true), document.createTextNode('Kling'));
+    $('#conversation-title').append(avatar(snap().botUserId, true), document.createTextNode('Kling'));
     $('#conversation-topic').textContent = 'Generate Kling videos within your team’s budget';
     tabs.hidden = false;
-    for (const tab of tabs.querySelectorAll('.tab')) tab.classList.toggle('active', tab.dataset.tab === app.place.tab);
+    const current = app.place.tab;
+    for (const tab of tabs.querySelectorAll('.tab')) {
+      tab.classList.toggle('active', tab instanceof HTMLElement && tab.dataset.tab === current);
+    }
   } else {
-    const c = app.snap.conversations.find((c) => c.id === app.place.id);
+    const c = snap().conversations.find((c) => c.id === currentChannelId());
     $('#conversation-title').textContent = c?.kind === 'channel' ? `# ${c.name}` : 'Group message';
+    /** @type {Record<string, string>} */
     const topics = { general: 'Company-wide announcements and work chatter', video: 'Video generation with /kling', 'kling-alerts': 'Budget alerts from Kling' };
-    $('#conversation-topic').textContent = topics[c?.name] ?? '';
+    $('#conversation-topic').textContent = (c && topics[c.name]) ?? '';
     tabs.hidden = true;
   }
 }
 
-/** The Block Kit renderer. ctx: { kind: 'message', channel, ts } or { kind: 'view', viewId, state, errors }. */
+/**
+ * The Block Kit renderer, for a message or a view.
+ * @param {Block[] | undefined} blocks
+ * @param {RenderContext} ctx
+ */
 function renderBlocks(blocks, ctx) {
   const box = el('div', { class: 'blocks' });
   for (const block of blocks ?? []) {
@@ -305,7 +392,14 @@ function renderBlocks(blocks, ctx) {
   return box;
 }
 
-function renderBlock(block, ctx) {
+/**
+ * @param {Block} input
+ * @param {RenderContext} ctx
+ * @returns {HTMLElement | null}
+ */
+function renderBlock(input, ctx) {
+  if (input.type === 'markdown') return el('div', { class: 'b-markdown text' }, mrkdwn(input.text));
+  const block = /** @type {BlockNode} */ (input);
   switch (block.type) {
     case 'section': {
       const node = el('div', { class: 'b-section', 'data-block-id': block.block_id });
@@ -337,7 +431,10 @@ function renderBlock(block, ctx) {
     case 'context': {
       const node = el('div', { class: 'b-context' });
       for (const e of block.elements ?? []) {
-        node.append(e.type === 'image' ? el('img', { src: e.image_url, alt: e.alt_text }) : el('span', {}, textHtml(e)));
+        // A context element is an image or a text object itself.
+        const text = /** @type {TextObject} */ (/** @type {unknown} */ (e));
+        const image = e.type === 'image';
+        node.append(image ? el('img', { src: e.image_url, alt: e.alt_text }) : el('span', {}, textHtml(text)));
       }
       return node;
     }
@@ -348,8 +445,6 @@ function renderBlock(block, ctx) {
     }
     case 'input':
       return renderInput(block, ctx);
-    case 'markdown':
-      return el('div', { class: 'b-markdown text' }, mrkdwn(block.text));
     case 'rich_text':
       return el('div', { class: 'b-rich text' }, escapeHtml(richText(block)).replace(/\n/g, '<br>'));
     case 'video':
@@ -359,14 +454,25 @@ function renderBlock(block, ctx) {
   }
 }
 
+/**
+ * @param {BlockNode} node
+ * @returns {string}
+ */
 function richText(node) {
-  if (typeof node.text === 'string') return node.text;
-  if (node.type === 'link') return node.text ?? node.url;
-  if (node.type === 'user') return `@${userName(node.user_id)}`;
+  const text = /** @type {unknown} */ (node.text);
+  if (typeof text === 'string') return text;
+  if (node.type === 'link') return node.url ?? '';
+  if (node.type === 'user') return `@${userName(node.user_id ?? '')}`;
   return (node.elements ?? []).map(richText).join(node.type === 'rich_text_list' ? '\n' : '');
 }
 
-/** Sends a block_actions payload for this element, from a message or a view. */
+/**
+ * Sends a block_actions payload for this element, from a message or a view.
+ * @param {BlockNode} element
+ * @param {string | string[] | undefined} value
+ * @param {RenderContext} ctx
+ * @param {HTMLButtonElement} [trigger]
+ */
 async function act(element, value, ctx, trigger) {
   if (element.confirm && !(await confirmDialog(element.confirm))) return;
   if (trigger) trigger.disabled = true;
@@ -377,13 +483,21 @@ async function act(element, value, ctx, trigger) {
   if (trigger) trigger.disabled = false;
 }
 
+/** @param {Option} o */
 function optionLabel(o) {
   return escapeHtml(o.text?.text ?? o.value);
 }
 
+/**
+ * @param {BlockNode} element
+ * @param {Option[] | undefined} options
+ * @param {(string | undefined)[]} selected
+ * @param {boolean} multiple
+ */
 function selectFor(element, options, selected, multiple) {
   const select = el('select', { class: 'select', multiple, 'data-action-id': element.action_id });
   if (!multiple) select.append(el('option', { value: '' }, escapeHtml(element.placeholder?.text ?? 'Select an option')));
+  /** @type {(parent: HTMLElement, o: Option) => void} */
   const add = (parent, o) => parent.append(el('option', { value: o.value, selected: selected.includes(o.value) }, optionLabel(o)));
   for (const o of options ?? []) add(select, o);
   for (const g of element.option_groups ?? []) {
@@ -394,7 +508,12 @@ function selectFor(element, options, selected, multiple) {
   return select;
 }
 
-/** Interactive elements outside input blocks fire block_actions as soon as they are used. */
+/**
+ * Interactive elements outside input blocks fire block_actions as soon as they are used.
+ * @param {BlockNode} e
+ * @param {BlockNode} block
+ * @param {RenderContext} ctx
+ */
 function renderElement(e, block, ctx) {
   switch (e.type) {
     case 'button': {
@@ -422,9 +541,11 @@ function renderElement(e, block, ctx) {
     }
     case 'checkboxes':
     case 'radio_buttons': {
-      const group = choiceGroup(e, `${block.block_id}-${e.action_id}`, (e.initial_options ?? [e.initial_option]).filter(Boolean).map((o) => o.value));
+      const initial = (e.initial_options ?? [e.initial_option]).flatMap((o) => (o ? [o.value] : []));
+      const group = choiceGroup(e, `${block.block_id}-${e.action_id}`, initial);
       group.addEventListener('change', () => {
-        const chosen = [...group.querySelectorAll('input:checked')].map((i) => i.value);
+        const checked = /** @type {NodeListOf<HTMLInputElement>} */ (group.querySelectorAll('input:checked'));
+        const chosen = [...checked].map((i) => i.value);
         act(e, e.type === 'checkboxes' ? chosen : chosen[0], ctx);
       });
       return group;
@@ -439,14 +560,23 @@ function renderElement(e, block, ctx) {
   }
 }
 
+/**
+ * @param {BlockNode} e
+ * @returns {Option[] | undefined}
+ */
 function optionsOf(e) {
-  if (e.type === 'users_select') return app.snap.people.map((id) => ({ value: id, text: { text: userName(id) } }));
+  if (e.type === 'users_select') return snap().people.map((id) => ({ value: id, text: { text: userName(id) } }));
   if (e.type === 'conversations_select' || e.type === 'channels_select') {
-    return app.snap.conversations.filter((c) => c.kind === 'channel').map((c) => ({ value: c.id, text: { text: `#${c.name}` } }));
+    return snap().conversations.filter((c) => c.kind === 'channel').map((c) => ({ value: c.id, text: { text: `#${c.name}` } }));
   }
   return e.options;
 }
 
+/**
+ * @param {BlockNode} e
+ * @param {string} name
+ * @param {string[]} selected
+ */
 function choiceGroup(e, name, selected) {
   const group = el('div', { class: 'choices', 'data-action-id': e.action_id });
   for (const o of e.options ?? []) {
@@ -458,31 +588,40 @@ function choiceGroup(e, name, selected) {
   return group;
 }
 
-/** Input blocks (modals and home): the value comes from state.values when Slack already holds one, else the initial value. */
+/**
+ * Input blocks (modals and home): the value comes from state.values when Slack already holds one, else the initial value.
+ * @param {BlockNode} block
+ * @param {RenderContext} ctx
+ */
 function renderInput(block, ctx) {
-  const e = block.element ?? {};
-  const current = ctx.state?.[block.block_id]?.[e.action_id];
-  const error = ctx.errors?.[block.block_id];
+  const e = block.element ?? { type: '' }; // Slack refuses an input block without one
+  const view = ctx.kind === 'view' ? ctx : undefined;
+  const current = view?.state?.[block.block_id ?? '']?.[e.action_id ?? ''];
+  const error = view?.errors?.[block.block_id ?? ''];
   const node = el('div', { class: `b-input${error ? ' invalid' : ''}`, 'data-block-id': block.block_id, 'data-type': e.type, 'data-optional': block.optional ? 'true' : undefined });
   const id = `in-${block.block_id}`;
   node.append(el('label', { class: 'label', for: id }, `${textHtml(block.label)}${block.optional ? ' <span class="optional">(optional)</span>' : ''}`));
   const placeholder = e.placeholder?.text;
+  /** @type {HTMLElement} */
   let field;
   switch (e.type) {
     case 'plain_text_input':
     case 'email_text_input':
     case 'url_text_input': {
       const value = current?.value ?? e.initial_value ?? '';
-      field = e.multiline
+      const text = e.multiline
         ? el('textarea', { id, placeholder, maxlength: e.max_length, 'data-action-id': e.action_id })
         : el('input', { id, type: 'text', placeholder, maxlength: e.max_length, 'data-action-id': e.action_id });
-      field.value = value;
+      text.value = value;
+      field = text;
       break;
     }
-    case 'number_input':
-      field = el('input', { id, type: 'number', step: e.is_decimal_allowed ? 'any' : '1', min: e.min_value, max: e.max_value, placeholder, 'data-action-id': e.action_id });
-      field.value = current?.value ?? e.initial_value ?? '';
+    case 'number_input': {
+      const number = el('input', { id, type: 'number', step: e.is_decimal_allowed ? 'any' : '1', min: e.min_value, max: e.max_value, placeholder, 'data-action-id': e.action_id });
+      number.value = current?.value ?? e.initial_value ?? '';
+      field = number;
       break;
+    }
     case 'static_select':
     case 'multi_static_select':
     case 'users_select':
@@ -498,7 +637,7 @@ function renderInput(block, ctx) {
     case 'checkboxes':
     case 'radio_buttons': {
       const chosen = current ? [current.selected_option, ...(current.selected_options ?? [])] : [e.initial_option, ...(e.initial_options ?? [])];
-      field = choiceGroup(e, id, chosen.filter(Boolean).map((o) => o.value));
+      field = choiceGroup(e, id, chosen.flatMap((o) => (o ? [o.value] : [])));
       break;
     }
     case 'datepicker':
@@ -516,17 +655,25 @@ function renderInput(block, ctx) {
   return node;
 }
 
-/** state.values for the submit: block_id → action_id → the entered value (string, or strings for multi-choice). */
+/**
+ * state.values for the submit: block_id → action_id → the entered value (string, or strings for multi-choice).
+ * @param {HTMLElement} container
+ * @returns {Record<string, Record<string, string | string[]>>}
+ */
 function collectInputs(container) {
+  /** @type {Record<string, Record<string, string | string[]>>} */
   const values = {};
   for (const node of container.querySelectorAll('.b-input')) {
-    const blockId = node.dataset.blockId;
-    const holder = node.querySelector('[data-action-id]');
+    if (!(node instanceof HTMLElement)) continue;
+    const blockId = node.dataset.blockId ?? '';
+    // The element that holds the value: an input, a textarea, a select, or a group of choices.
+    const holder = /** @type {HTMLSelectElement | null} */ (node.querySelector('[data-action-id]'));
     if (!holder) continue;
-    const actionId = holder.dataset.actionId;
+    const actionId = holder.dataset.actionId ?? '';
+    /** @type {string | string[]} */
     let value;
     if (holder.classList.contains('choices')) {
-      const chosen = [...holder.querySelectorAll('input:checked')].map((i) => i.value);
+      const chosen = [...holder.querySelectorAll('input:checked')].map((i) => /** @type {HTMLInputElement} */ (i).value);
       value = node.dataset.type === 'checkboxes' ? chosen : chosen[0] ?? '';
     } else if (holder.multiple) {
       value = [...holder.selectedOptions].map((o) => o.value);
@@ -538,6 +685,7 @@ function collectInputs(container) {
   return values;
 }
 
+/** @param {SharedFile} file */
 function fileChip(file) {
   const isVideo = /^video\//.test(file.mimetype ?? '') || /\.mp4($|\?)/i.test(file.url ?? '');
   // A video plays in a new tab; any other file (an export's CSV) is saved under its own name.
@@ -550,8 +698,10 @@ function fileChip(file) {
   return link;
 }
 
+/** @param {string} ts */
 function dayLabel(ts) {
   const date = new Date(Number(ts) * 1000);
+  /** @param {Date} d */
   const start = (d) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
   const diff = Math.round((start(new Date()) - start(date)) / 86_400_000);
   if (diff === 0) return 'Today';
@@ -559,8 +709,21 @@ function dayLabel(ts) {
   return date.toLocaleDateString([], { weekday: 'long', month: 'long', day: 'numeric' });
 }
 
+/** @param {string} ts */
 const formatTime = (ts) => new Date(Number(ts) * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 
+/**
+ * @typedef {object} ListOptions
+ * @property {boolean} [thread] in the thread pane
+ * @property {HTMLElement} [empty] shown when there is nothing
+ * @property {(m: Message) => Message[] | undefined} [repliesOf] a message's thread replies, for its reply count
+ */
+
+/**
+ * @param {Message} m
+ * @param {Message | undefined} previous
+ * @param {ListOptions & { flash?: boolean; replies?: Message[] }} opts
+ */
 function renderMessage(m, previous, opts) {
   const compact = previous && previous.user === m.user && !previous.ephemeralTo && !m.ephemeralTo && Number(m.ts) - Number(previous.ts) < 300 && !opts.thread;
   const node = el('div', { class: ['message', compact && 'compact', m.ephemeralTo && 'ephemeral'].filter(Boolean).join(' '), 'data-ts': m.ts });
@@ -570,7 +733,7 @@ function renderMessage(m, previous, opts) {
   node.append(avatar(m.user));
   const body = el('div', { class: 'message-body' });
   const meta = el('div', { class: 'meta' });
-  const user = app.snap.users.find((u) => u.id === m.user);
+  const user = snap().users.find((u) => u.id === m.user);
   meta.append(el('span', { class: 'author' }, escapeHtml(user?.name ?? m.user)));
   if (user?.isBot) meta.append(el('span', { class: 'app-tag' }, 'App'));
   meta.append(el('span', { class: 'time', title: m.ts }, formatTime(m.ts)));
@@ -580,13 +743,17 @@ function renderMessage(m, previous, opts) {
   if (m.blocks?.length) body.append(renderBlocks(m.blocks, { kind: 'message', channel: m.channel, ts: m.ts }));
   else if (m.text) body.append(el('div', { class: 'text' }, mrkdwn(m.text)));
   for (const f of m.files ?? []) {
-    if (/^image\//.test(f.mimetype)) {
+    if (/^image\//.test(f.mimetype ?? '')) {
       const figure = el('a', { class: 'file-image', href: f.url, target: '_blank', rel: 'noopener', title: f.title });
       figure.append(el('img', { src: f.url, alt: f.title }));
       body.append(figure);
+    } else if (/^video\//.test(f.mimetype ?? '')) {
+      // An uploaded video plays inline, as in Slack.
+      body.append(el('video', { class: 'file-video', src: f.url, controls: '', preload: 'metadata', title: f.title }));
     } else body.append(fileChip(f));
   }
   for (const link of videoLinks(m)) body.append(videoCard(link));
+  if (!m.ephemeralTo && snap().shortcuts.length) node.append(shortcutMenu(m));
   if (opts.replies) {
     const button = el('button', { class: 'replies', onclick: () => openThread(m.ts) });
     const people = [...new Set(opts.replies.map((r) => r.user))].slice(0, 3);
@@ -598,6 +765,22 @@ function renderMessage(m, previous, opts) {
   return node;
 }
 
+/**
+ * The message's "More actions" menu: the app's message shortcuts, as Slack lists them.
+ * @param {Message} m
+ */
+function shortcutMenu(m) {
+  const holder = el('div', { class: 'more-actions' });
+  const menu = el('div', { class: 'more-menu', hidden: true });
+  for (const s of snap().shortcuts) {
+    const send = () => post('/ui/shortcut', { channel: m.channel, ts: m.ts, callbackId: s.callbackId });
+    menu.append(el('button', { type: 'button', 'data-callback-id': s.callbackId, onclick: () => { menu.hidden = true; send(); } }, escapeHtml(s.name)));
+  }
+  holder.append(el('button', { type: 'button', class: 'more', title: 'More actions', onclick: () => (menu.hidden = !menu.hidden) }, '⋯'), menu);
+  return holder;
+}
+
+/** @param {{ url: string; label: string }} link */
 function videoCard(link) {
   const card = el('a', { class: 'video-card', href: link.url, target: '_blank', rel: 'noopener', title: link.url });
   card.append(el('span', { class: 'play', 'aria-hidden': 'true' }, '▶'));
@@ -605,20 +788,33 @@ function videoCard(link) {
   return card;
 }
 
-/** Slack unfurls video links; the page shows a video chip for each .mp4 link in a message. */
+/**
+ * Slack unfurls video links; the page shows a video chip for each .mp4 link in a message.
+ * @param {Message} m
+ */
 function videoLinks(m) {
   const text = [m.text, ...(m.blocks ?? []).map((b) => JSON.stringify(b))].join(' ');
+  /** @type {Map<string, { url: string; label: string }>} */
   const links = new Map();
-  for (const [, url, label] of text.matchAll(/<(https?:\/\/[^|>\s"]+\.mp4)(?:\|([^>]*))?>/g)) {
+  for (const [, url = '', label] of text.matchAll(/<(https?:\/\/[^|>\s"]+\.mp4)(?:\|([^>]*))?>/g)) {
     if (!links.has(url)) links.set(url, { url, label: decodeSlack(label || 'Video') });
   }
   return [...links.values()];
 }
 
+/**
+ * @param {HTMLElement} container
+ * @param {Message[]} list
+ * @param {string} key
+ * @param {ListOptions} opts
+ */
 function renderList(container, list, key, opts) {
-  if (app.renderedKeys[key] === JSON.stringify(list) + app.userId) return;
+  // A reply to an unchanged message changes its reply count: that is a change to render too.
+  const { repliesOf } = opts;
+  const shown = JSON.stringify(repliesOf ? list.map((m) => [m, repliesOf(m)?.length]) : list) + app.userId;
+  if (app.renderedKeys[key] === shown) return;
   const firstRender = app.renderedKeys[key] === undefined;
-  app.renderedKeys[key] = JSON.stringify(list) + app.userId;
+  app.renderedKeys[key] = shown;
   const atBottom = container.scrollHeight - container.scrollTop - container.clientHeight < 80;
   const scrollTop = container.scrollTop;
   container.innerHTML = '';
@@ -642,9 +838,9 @@ function renderConversation() {
   $('#home').hidden = !isHome;
   if (isHome) return renderHome();
   const channelId = currentChannelId();
-  const all = app.snap.messages[channelId] ?? [];
+  const all = snap().messages[channelId ?? ''] ?? [];
   const top = all.filter((m) => !m.threadTs || m.replyBroadcast);
-  const c = app.snap.conversations.find((x) => x.id === channelId);
+  const c = snap().conversations.find((x) => x.id === channelId);
   const empty = el('div', { class: 'empty' }, c?.kind === 'channel'
     ? `<strong>This is the very beginning of #${escapeHtml(c.name)}</strong>Type <code>/kling help</code> below to see what the bot can do.`
     : readOnlyHere() ? '<strong>Kling</strong>Messages from the app appear here.'
@@ -653,12 +849,12 @@ function renderConversation() {
     const replies = all.filter((r) => r.threadTs === m.ts);
     return replies.length ? replies : undefined;
   } });
-  $('#composer-input').placeholder = c?.kind === 'channel' ? `Message #${c.name}` : 'Message Kling';
-  markSeen(channelId);
+  $input('#composer-input').placeholder = c?.kind === 'channel' ? `Message #${c.name}` : 'Message Kling';
+  if (channelId) markSeen(channelId);
 }
 
 function renderHome() {
-  const home = app.snap.home;
+  const home = snap().home;
   const container = $('#home');
   const key = home ? home.view.hash : 'none';
   if (container.dataset.key === key) return;
@@ -668,25 +864,27 @@ function renderHome() {
     container.append(el('div', { class: 'empty' }, '<strong>Opening Home…</strong>The app publishes this tab when you open it; if nothing appears, it has no Home tab yet.'));
     return;
   }
+  /** @type {RenderContext} */
   const ctx = { kind: 'view', viewId: home.id, state: home.view.state?.values, collect: () => collectInputs(container) };
   container.append(renderBlocks(home.view.blocks, ctx));
 }
 
+/** @param {string} ts */
 function openThread(ts) {
   app.threadTs = ts;
   delete app.renderedKeys.thread;
   render();
-  $('#thread-input').focus();
+  $input('#thread-input').focus();
 }
 
 function renderThread() {
   const pane = $('#thread');
   const channelId = currentChannelId();
-  const all = app.snap.messages[channelId] ?? [];
-  const parent = app.threadTs && all.find((m) => m.ts === app.threadTs);
+  const all = snap().messages[channelId ?? ''] ?? [];
+  const parent = app.threadTs ? all.find((m) => m.ts === app.threadTs) : undefined;
   pane.hidden = !parent || (app.place?.kind === 'app' && app.place.tab === 'home');
-  if (pane.hidden) return;
-  $('#thread-channel').textContent = app.place.kind === 'channel' ? `#${channelName(channelId)}` : 'Kling';
+  if (!parent || pane.hidden) return;
+  $('#thread-channel').textContent = app.place?.kind === 'channel' ? `#${channelName(channelId ?? '')}` : 'Kling';
   $('#thread-composer').hidden = readOnlyHere();
   const replies = all.filter((m) => m.threadTs === parent.ts);
   const container = $('#thread-messages');
@@ -698,7 +896,7 @@ function renderThread() {
 }
 
 function renderModal() {
-  const modal = app.snap.modal;
+  const modal = snap().modal;
   const backdrop = $('#modal-backdrop');
   const form = $('#modal');
   const key = modal ? `${modal.id}:${modal.view.hash}:${JSON.stringify(modal.errors)}` : null;
@@ -711,10 +909,11 @@ function renderModal() {
   form.dataset.viewId = modal.id;
   form.dataset.callbackId = view.callback_id;
   const head = el('div', { class: 'modal-head' });
-  head.append(avatar(app.snap.botUserId), el('h2', {}, textHtml(view.title)));
+  head.append(avatar(snap().botUserId), el('h2', {}, textHtml(view.title)));
   head.append(el('button', { type: 'button', class: 'icon-button', 'aria-label': 'Close', onclick: () => closeModal(modal.id) }, '✕'));
   const body = el('div', { class: 'modal-body' });
   if (modal.errors._) body.append(el('div', { class: 'modal-error' }, escapeHtml(modal.errors._)));
+  /** @type {RenderContext} */
   const ctx = { kind: 'view', viewId: modal.id, state: view.state?.values, errors: modal.errors, collect: () => collectInputs(body) };
   body.append(renderBlocks(view.blocks, ctx));
   const foot = el('div', { class: 'modal-foot' });
@@ -727,7 +926,8 @@ function renderModal() {
     // Like Slack's client: required inputs must be filled before anything is sent.
     let missing = false;
     for (const node of body.querySelectorAll('.b-input')) {
-      const v = Object.values(values[node.dataset.blockId] ?? {})[0];
+      if (!(node instanceof HTMLElement)) continue;
+      const v = Object.values(values[node.dataset.blockId ?? ''] ?? {})[0];
       const empty = v === undefined || v === '' || (Array.isArray(v) && v.length === 0);
       node.querySelector('.error.required')?.remove();
       if (empty && node.dataset.optional !== 'true') {
@@ -737,19 +937,24 @@ function renderModal() {
       }
     }
     if (missing) return;
-    const submit = form.querySelector('[data-submit]');
+    const submit = /** @type {HTMLButtonElement | null} */ (form.querySelector('[data-submit]'));
     if (submit) submit.disabled = true;
     await post('/ui/submit', { viewId: modal.id, values });
     if (submit) submit.disabled = false;
   };
-  setTimeout(() => body.querySelector('input, textarea, select')?.focus(), 0);
+  setTimeout(() => /** @type {HTMLElement | null} */ (body.querySelector('input, textarea, select'))?.focus(), 0);
 }
 
+/** @param {string} viewId */
 async function closeModal(viewId) {
   await post('/ui/close', { viewId });
 }
 
-/** A button's confirm object, asked in a small dialog of our own. */
+/**
+ * A button's confirm object, asked in a small dialog of our own.
+ * @param {Confirm} confirm
+ * @returns {Promise<boolean>}
+ */
 function confirmDialog(confirm) {
   return new Promise((resolve) => {
     const backdrop = el('div', { class: 'modal-backdrop' });
@@ -758,6 +963,7 @@ function confirmDialog(confirm) {
     head.append(el('h2', {}, textHtml(confirm.title ?? { type: 'plain_text', text: 'Are you sure?' })));
     const body = el('div', { class: 'modal-body' }, `<div class="text">${textHtml(confirm.text)}</div>`);
     const foot = el('div', { class: 'modal-foot' });
+    /** @param {boolean} answer */
     const done = (answer) => { backdrop.remove(); resolve(answer); };
     foot.append(
       el('button', { type: 'button', class: 'btn', onclick: () => done(false) }, textHtml(confirm.deny ?? { type: 'plain_text', text: 'Cancel' })),
@@ -771,8 +977,9 @@ function confirmDialog(confirm) {
 
 function render() {
   if (!app.snap?.me) return;
-  if (!app.place || (app.place.kind === 'channel' && !app.snap.conversations.some((c) => c.id === app.place.id))) {
-    app.place = { kind: 'channel', id: app.snap.conversations.find((c) => c.kind === 'channel')?.id };
+  const place = app.place;
+  if (!place || (place.kind === 'channel' && !snap().conversations.some((c) => c.id === place.id))) {
+    app.place = { kind: 'channel', id: snap().conversations.find((c) => c.kind === 'channel')?.id };
   }
   rememberFirstLook();
   renderChrome();
@@ -785,6 +992,10 @@ function render() {
 // ---------------------------------------------------------------------------------------------
 // wiring
 
+/**
+ * @param {HTMLInputElement} input
+ * @param {string | null} [threadTs]
+ */
 async function sendFrom(input, threadTs) {
   const text = input.value.trim();
   if (!text) return;
@@ -804,8 +1015,8 @@ async function sendFrom(input, threadTs) {
 
 /** Slack-style suggestions from the app's manifest while the person types the command itself. */
 function matchingCommands() {
-  const typed = /^(\/\S*)\s?$/.exec($('#composer-input').value);
-  return typed ? (app.snap?.commands ?? []).filter((c) => c.command.startsWith(typed[1])) : [];
+  const typed = /^(\/\S*)\s?$/.exec($input('#composer-input').value);
+  return typed ? (app.snap?.commands ?? []).filter((c) => c.command.startsWith(typed[1] ?? '')) : [];
 }
 
 function suggestCommands() {
@@ -820,38 +1031,50 @@ function suggestCommands() {
       `<strong>${escapeHtml(c.command)}</strong><span class="usage">${escapeHtml(c.usageHint ?? '')}</span>${c.description ? `<div class="desc">${escapeHtml(c.description)}</div>` : ''}`);
     item.addEventListener('mousedown', (event) => {
       event.preventDefault();
-      $('#composer-input').value = `${c.command} `;
+      $input('#composer-input').value = `${c.command} `;
       suggestCommands();
-      $('#composer-input').focus();
+      $input('#composer-input').focus();
     });
     box.append(item);
   });
 }
 
-$('#composer-input').addEventListener('input', suggestCommands);
-$('#composer-input').addEventListener('blur', () => ($('#command-suggestions').hidden = true));
-$('#composer-input').addEventListener('keydown', (event) => {
+$input('#composer-input').addEventListener('input', suggestCommands);
+$input('#composer-input').addEventListener('blur', () => ($('#command-suggestions').hidden = true));
+$input('#composer-input').addEventListener('keydown', (event) => {
   const first = matchingCommands()[0];
   if (event.key === 'Tab' && first && !$('#command-suggestions').hidden) {
     event.preventDefault();
-    event.target.value = `${first.command} `;
+    $input('#composer-input').value = `${first.command} `;
     suggestCommands();
   }
 });
-$('#composer').addEventListener('submit', (event) => { event.preventDefault(); $('#command-suggestions').hidden = true; sendFrom($('#composer-input')); });
-$('#thread-composer').addEventListener('submit', (event) => { event.preventDefault(); sendFrom($('#thread-input'), app.threadTs); });
-$('#composer-input').addEventListener('keydown', (event) => {
+$('#composer').addEventListener('submit', (event) => { event.preventDefault(); $('#command-suggestions').hidden = true; sendFrom($input('#composer-input')); });
+$('#thread-composer').addEventListener('submit', (event) => { event.preventDefault(); sendFrom($input('#thread-input'), app.threadTs); });
+// An attached image is posted as the person's own message, as Slack does with a file.
+$input('#composer-file').addEventListener('change', async () => {
+  const picker = $input('#composer-file');
+  const file = picker.files?.[0];
+  if (!file) return;
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  await post('/ui/file', { channel: currentChannelId(), filename: file.name, data: btoa(binary) });
+  picker.value = '';
+  await refresh();
+});
+$input('#composer-input').addEventListener('keydown', (event) => {
   // Up/down walk through the commands typed before, like a shell.
   if (event.key !== 'ArrowUp' && event.key !== 'ArrowDown') return;
   const next = app.historyIndex + (event.key === 'ArrowUp' ? 1 : -1);
   if (next < -1 || next >= app.history.length) return;
   app.historyIndex = next;
-  event.target.value = next === -1 ? '' : app.history[next];
+  $input('#composer-input').value = (next === -1 ? '' : app.history[next]) ?? '';
   event.preventDefault();
 });
 $('#thread-close').addEventListener('click', () => { app.threadTs = null; render(); });
 $('#user-select').addEventListener('change', (event) => {
-  app.userId = event.target.value;
+  app.userId = /** @type {HTMLSelectElement} */ (event.target).value;
   store.set('kling-demo-user', app.userId);
   app.renderedKeys = {};
   app.modalKey = null;
@@ -863,7 +1086,9 @@ $('#user-select').addEventListener('change', (event) => {
   if (app.place?.kind === 'app' && app.place.tab === 'home') post('/ui/home', {});
   refresh();
 });
-for (const tab of document.querySelectorAll('#app-tabs .tab')) tab.addEventListener('click', () => go({ kind: 'app', tab: tab.dataset.tab }));
+for (const tab of document.querySelectorAll('#app-tabs .tab')) {
+  if (tab instanceof HTMLElement) tab.addEventListener('click', () => go({ kind: 'app', tab: tab.dataset.tab }));
+}
 document.addEventListener('keydown', (event) => {
   if (event.key === 'Escape' && app.snap?.modal) closeModal(app.snap.modal.id);
 });

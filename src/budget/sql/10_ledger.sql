@@ -1,4 +1,4 @@
--- The ledger's write paths, each ONE statement (design §3): one round trip per reserve, commit or release.
+-- The ledger's write paths, each ONE statement (src/budget/README.md): one round trip per reserve, commit or release.
 -- A reservation locks its budget_periods rows in its last statements, so a hot budget's row is held for
 -- little more than the commit.
 -- Statements are separated by drizzle's breakpoint marker because the migrators run one statement at a time.

@@ -1,4 +1,5 @@
 import type { Ledger } from '../budget';
+import { LRUCache } from 'lru-cache';
 import type { Millicredits } from '../money/credits';
 
 /**
@@ -7,22 +8,29 @@ import type { Millicredits } from '../money/credits';
  * confirmation threshold) and gives it the configured alerts channel. Read through a short cache: an
  * admin's change shows at once on this replica (forget) and within the TTL on the others.
  */
+interface Settings {
+  confirmThresholdMc?: Millicredits;
+}
+
 export class Workspaces {
   /** The promise is cached, so a burst of first commands from a new workspace reads it once. */
-  private readonly cache = new Map<string, { settings: Promise<{ confirmThresholdMc?: Millicredits }>; until: number }>();
+  private readonly cache: LRUCache<string, Promise<Settings>>;
 
   constructor(
     private readonly ledger: Ledger,
     private readonly defaults: { alertsChannelId?: string },
-    private readonly ttlMs = 30_000,
-  ) {}
+    ttlMs = 30_000,
+  ) {
+    this.cache = new LRUCache({ max: 10_000, ttl: ttlMs });
+  }
 
-  settings(teamId: string): Promise<{ confirmThresholdMc?: Millicredits }> {
+  settings(teamId: string): Promise<Settings> {
     const cached = this.cache.get(teamId);
-    if (cached && cached.until > Date.now()) return cached.settings;
+    if (cached) return cached;
     const settings = this.read(teamId);
-    this.cache.set(teamId, { settings, until: Date.now() + this.ttlMs });
-    settings.catch(() => this.cache.delete(teamId));
+    this.cache.set(teamId, settings);
+    // A failed read is not remembered (unless a newer one has taken its place).
+    settings.catch(() => this.cache.get(teamId) === settings && this.cache.delete(teamId));
     return settings;
   }
 
@@ -31,7 +39,7 @@ export class Workspaces {
     this.cache.delete(teamId);
   }
 
-  private async read(teamId: string): Promise<{ confirmThresholdMc?: Millicredits }> {
+  private async read(teamId: string): Promise<Settings> {
     const workspace = await this.ledger.ensureWorkspace(teamId);
     if (!workspace.alertsChannelId && this.defaults.alertsChannelId) {
       const author = { by: 'default', why: 'ALERT_CHANNEL_ID' };

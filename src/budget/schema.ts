@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigint, bigserial, boolean, check, date, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, unique, uuid,
 } from 'drizzle-orm/pg-core';
-import { workspaces } from './workspace';
+import { workspaces } from '../db/schema/workspace';
 
 export const budgetScope = pgEnum('budget_scope', ['workspace', 'channel', 'user', 'tag']);
 export const budgetPeriod = pgEnum('budget_period', ['day', 'week', 'month']);

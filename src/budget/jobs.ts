@@ -3,8 +3,8 @@ import { rows, sql, type Db } from '../db/index';
 import type { Millicredits } from '../money/credits';
 
 /**
- * The export's reads. A job is a hold of the ledger (one per generation), in the period its hold was taken,
- * so the file's sums are the ledger's; its generation gives the model, the state and Kling's task id.
+ * The export's reads of the ledger. A job is a hold of the ledger (one per generation), in the period its hold
+ * was taken, so the file's sums are the ledger's; its generation gives the model, the state and Kling's task id.
  * Requests refused by a budget never held credits and are not in it.
  */
 

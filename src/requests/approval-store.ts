@@ -58,7 +58,12 @@ export class ApprovalRequests {
    * Records the decision if nobody has decided yet; undefined when someone already has (or there is no
    * such request). Pass `tx` to make the claim part of the work the decision does.
    */
-  async decide(id: string, state: Exclude<ApprovalState, 'pending'>, by: string, tx: Db = this.db): Promise<ApprovalRequest | undefined> {
+  async decide(
+    id: string,
+    state: Exclude<ApprovalState, 'pending'>,
+    by: string,
+    tx: Db = this.db,
+  ): Promise<ApprovalRequest | undefined> {
     const [row] = await tx
       .update(schema.approvals)
       .set({ state, decidedBy: by, decidedAt: new Date() })

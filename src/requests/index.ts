@@ -1,0 +1,86 @@
+import type { ChangeAuthor, RequestScope } from '../budget';
+import type { ReportPeriod } from '../budget/periods';
+import type { Claim } from '../generations';
+import type { Quote } from '../pricing';
+import { approve, deny, requestApproval, type Decision } from './approvals';
+import { queueBatch } from './batch';
+import * as budgets from './budgets';
+import { requestVideo, type RequestPorts, type VideoAsk } from './video';
+
+export { ApprovalRequests, type ApprovalRequest, type ApprovalState } from './approval-store';
+export type { AskOutcome, ApproveOutcome, DenyOutcome } from './approvals';
+export { checkBatch, offPeakStart, OFF_PEAK, type BatchCheck, type BatchOutcome } from './batch';
+export type { WithForecast } from './budgets';
+export type { RequestPorts, VideoAsk, VideoOutcome } from './video';
+export { Workspaces } from './workspaces';
+
+/**
+ * The bot's use cases, free of Slack: each takes what a person asked for, already parsed and priced, and
+ * answers with an outcome that the Slack layer renders. What follows in Slack (job cards, alerts) goes
+ * through the ports.
+ */
+export class Requests {
+  constructor(private readonly ports: RequestPorts) {}
+
+  video(scope: RequestScope, ask: VideoAsk, claim?: Claim) {
+    return requestVideo(this.ports, scope, ask, claim);
+  }
+
+  batch(scope: RequestScope, batch: Parameters<typeof queueBatch>[2], claim: Claim) {
+    return queueBatch(this.ports, scope, batch, claim);
+  }
+
+  askApproval(scope: RequestScope, ask: { commandText: string; quote: Quote; claimKey?: string }) {
+    return requestApproval(this.ports, scope, ask);
+  }
+
+  approve(decision: Decision, price: (commandText: string) => Quote) {
+    return approve(this.ports, decision, price);
+  }
+
+  deny(decision: Decision) {
+    return deny(this.ports, decision);
+  }
+
+  budgetsFor(scope: RequestScope) {
+    return budgets.budgetsFor(this.ports, scope);
+  }
+
+  usageFor(scope: RequestScope) {
+    return budgets.usageFor(this.ports, scope);
+  }
+
+  homeOf(teamId: string, userId: string, counts: { shown: number; jobs: number }) {
+    return budgets.homeOf(this.ports, teamId, userId, counts);
+  }
+
+  setBudget(input: Parameters<typeof budgets.setBudget>[1]) {
+    return budgets.setBudget(this.ports, input);
+  }
+
+  setAlertsChannel(teamId: string, channelId: string, author: ChangeAuthor) {
+    return budgets.setAlertsChannel(this.ports, teamId, channelId, author);
+  }
+
+  setTimezone(teamId: string, timezone: string, author: ChangeAuthor) {
+    return budgets.setTimezone(this.ports, teamId, timezone, author);
+  }
+
+  budgetsIn(scope: RequestScope, period: ReportPeriod, now: Date) {
+    return budgets.budgetsIn(this.ports, scope, period, now);
+  }
+
+  setConfirmThreshold(
+    teamId: string, thresholdMc: Parameters<typeof budgets.setConfirmThreshold>[2], author: ChangeAuthor,
+  ) {
+    return budgets.setConfirmThreshold(this.ports, teamId, thresholdMc, author);
+  }
+
+  timezoneOf(teamId: string) {
+    return budgets.timezoneOf(this.ports, teamId);
+  }
+
+  auditOf(...args: Parameters<typeof budgets.auditOf> extends [unknown, ...infer R] ? R : never) {
+    return budgets.auditOf(this.ports, ...args);
+  }
+}
