@@ -93,11 +93,12 @@ const scopeOf = (r: ApprovalRequest): RequestScope => ({ teamId: r.teamId, chann
 export async function approve(
   ports: RequestPorts,
   decision: Decision,
-  price: (commandText: string) => Quote,
+  /** The request's price now, and its project tag. */
+  price: (commandText: string) => { quote: Quote; tag?: string },
 ): Promise<ApproveOutcome> {
   const request = await pending(ports, decision);
   if ('kind' in request) return request;
-  const quote = price(request.commandText);
+  const { quote, tag } = price(request.commandText);
   const amountMc = quote.priceMc;
   const scope = scopeOf(request);
   const short = shortBudgets(await ports.ledger.usageFor(scope), amountMc);
@@ -119,7 +120,7 @@ export async function approve(
       return decided !== undefined;
     },
   };
-  const outcome = await requestVideo(ports, scope, { quote, confirmed: true, skipDuplicate: true }, claim);
+  const outcome = await requestVideo(ports, scope, { quote, confirmed: true, skipDuplicate: true, tag }, claim);
   // Someone decided between our read and our claim (a double click): the first decision stands.
   if (!decided || outcome.kind === 'claimed')
     return { kind: 'decided-already', request: (await ports.approvals.get(request.id))! };

@@ -34,7 +34,7 @@ export class Requests {
     return requestApproval(this.ports, scope, ask);
   }
 
-  approve(decision: Decision, price: (commandText: string) => Quote) {
+  approve(decision: Decision, price: Parameters<typeof approve>[2]) {
     return approve(this.ports, decision, price);
   }
 

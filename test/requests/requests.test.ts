@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/budget';
 import { GenerationQueue } from '../../src/generations';
+import { rows, sql } from '../../src/db';
 import { builtInCatalog, type Quote } from '../../src/pricing';
 import { ApprovalRequests, Requests, Workspaces } from '../../src/requests';
 import { createTestDatabase, type TestDatabase } from '../support/db';
@@ -106,13 +107,13 @@ describe('use cases', () => {
     expect(await requests.askApproval(scope, ask)).toEqual({ kind: 'asked-already', earlier: sent.approval });
 
     const decision = { approvalId: sent.approval.id, teamId: scope.teamId, adminId: 'U-admin' };
-    expect(await requests.approve({ ...decision, teamId: 'T-other' }, () => quote)).toEqual({
+    expect(await requests.approve({ ...decision, teamId: 'T-other' }, () => ({ quote }))).toEqual({
       kind: 'other-workspace',
     });
     const before = queued.length;
     const [approved, twice] = await Promise.all([
-      requests.approve(decision, () => quote),
-      requests.approve(decision, () => quote),
+      requests.approve(decision, () => ({ quote, tag: 'otters' })),
+      requests.approve(decision, () => ({ quote, tag: 'otters' })),
     ]);
     const kinds = [approved.kind, twice.kind].sort();
     expect(kinds).toEqual(['approved', 'decided-already']);
@@ -123,6 +124,10 @@ describe('use cases', () => {
       { budget: expect.objectContaining({ scope: 'user' }), amountMc: quote.priceMc - 1_000 },
     ]);
     expect(queued.length).toBe(before + 1);
+    // The approved request keeps its project tag.
+    const jobId = queued.at(-1)![0]!;
+    const [job] = await rows<{ tag: string }>(database.db, sql`select tag from generations where id = ${jobId}`);
+    expect(job?.tag).toBe('otters');
     expect(await requests.deny(decision)).toEqual({
       kind: 'decided-already',
       request: expect.objectContaining({ state: 'approved' }),
