@@ -31,11 +31,11 @@ export async function requestVideo(
   deps: SlackDeps,
   claimKey?: string,
 ): Promise<Message | undefined> {
-  const { quote, parent, approvable } = await quoteOf(request, scope.teamId, deps);
+  const { quote, parent, approvable, tag } = await quoteOf(request, scope.teamId, deps);
   const claim = claimKey ? { key: claimKey } : undefined;
   // A re-roll asks for a new take of the same request: an identical earlier result is not what was asked.
   const skipDuplicate = request.skipDuplicate || parent?.followUp === 'reroll';
-  const ask = { quote, confirmed: request.confirmed, skipDuplicate, parent };
+  const ask = { quote, confirmed: request.confirmed, skipDuplicate, parent, tag };
   const outcome = await deps.requests.video(scope, ask, claim);
   return render(outcome);
 
@@ -70,7 +70,7 @@ async function quoteOf(
   request: PendingRequest,
   teamId: string,
   deps: SlackDeps,
-): Promise<{ quote: Quote; parent?: VideoAsk['parent']; approvable: boolean }> {
+): Promise<{ quote: Quote; parent?: VideoAsk['parent']; approvable: boolean; tag?: string }> {
   const { catalog, config, queue } = deps;
   if (request.followUp) {
     const { of, kind } = request.followUp;
@@ -81,7 +81,8 @@ async function quoteOf(
       const what = kind === 'reroll' ? 're-roll' : kind;
       throw new UsageError(`Job \`${escape(of)}\` has no ${what} to offer here: nothing was held.`);
     }
-    return { quote, parent: { id: of, followUp: kind }, approvable: false };
+    // A follow-up is charged to the parent's project, as the parent was.
+    return { quote, parent: { id: of, followUp: kind }, approvable: false, tag: job!.tag };
   }
   const command = parseCommand(request.text);
   if (command.kind === 'image') {
@@ -93,7 +94,8 @@ async function quoteOf(
   // An image kept in Slack goes to Kling as its bytes, checked first; a public URL goes as it is.
   const image = command.flags.image && (await deps.images.forKling(command.flags.image));
   const flags = { ...command.flags, ...(image && { image }) };
-  return { quote: quoteRequest(catalog, command.prompt, flags, config.DEFAULT_MODEL), approvable: true };
+  const quote = quoteRequest(catalog, command.prompt, flags, config.DEFAULT_MODEL);
+  return { quote, approvable: true, tag: command.flags.tag };
 }
 
 type ButtonArgs = { ack: () => Promise<void>; body: BlockButtonAction; respond: (m: object) => Promise<unknown> };
