@@ -190,8 +190,9 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
   const cardClient = new WebClient(config.SLACK_BOT_TOKEN, {
     ...clientOptions, retryConfig: { retries: 0 }, logger: boltLogger(logger),
   });
+  const pending = new PendingRequests();
   const cards = new JobCards({
-    client: cardClient, queue: backgroundQueue, logger, creditPriceUsd: config.CREDIT_PRICE_USD, now,
+    client: cardClient, queue: backgroundQueue, logger, creditPriceUsd: config.CREDIT_PRICE_USD, now, catalog, pending,
     acksFirst: () => acksFirst.settled(),
     videos: { maxMb: config.SLACK_UPLOAD_MAX_MB },
     ...overrides.cards,
@@ -255,7 +256,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
   });
   const deps: SlackDeps = {
     config, catalog, ledger, queue, worker, digest, exporter, account, cards, notifier, admins, people,
-    pending: new PendingRequests(), batchForms: new BatchForms(db), requests, metrics, logger, now, acksFirst,
+    pending, batchForms: new BatchForms(db), requests, metrics, logger, now, acksFirst,
     images: new SlackImages(client, config.SLACK_BOT_TOKEN, config.SLACK_API_URL),
     ackWithinMs: overrides.ackWithinMs ?? 2_500,
   };

@@ -3,7 +3,8 @@ export { GenerationQueue, type GenerationQueueOptions } from './queue';
 export { Worker, type WorkerOptions } from './worker';
 export { GENERATION_STATES, IN_FLIGHT, ENDED, canMove, type GenerationState } from './states';
 export { requestKey } from './request-key';
+export { FOLLOW_UP_KINDS, followUpQuote, followUps, type FollowUp } from './follow-ups';
 export {
   GenerationError, type Generation, type GenerationResult, type EnqueueRequest, type EnqueueResult, type DuplicateFound,
-  type AlreadyClaimed, type Claim, type QueueRefusal, type QueuePause, type WorkerEvent,
+  type AlreadyClaimed, type Claim, type FollowUpKind, type QueueRefusal, type QueuePause, type WorkerEvent,
 } from './types';

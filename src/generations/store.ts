@@ -3,9 +3,9 @@ import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import { insertRows, rows, type Db } from '../db';
 import { generations, workspaces } from '../db/schema';
 import { mc, type Millicredits } from '../money/credits';
-import type { KlingEndpoint } from '../pricing';
+import type { KlingEndpoint, PricedRequest } from '../pricing';
 import { IN_FLIGHT, statesBefore, type GenerationState } from './states';
-import type { Generation, GenerationResult, QueuePause } from './types';
+import type { FollowUpKind, Generation, GenerationResult, QueuePause } from './types';
 
 /** All of the queue's SQL. Every function takes the Db (or a transaction, which is one too). */
 
@@ -33,6 +33,7 @@ function toGeneration(row: Row): Generation {
     tag: opt(row.tag),
     endpoint: row.endpoint as KlingEndpoint,
     request: row.request as Record<string, unknown>,
+    source: opt(row.source as PricedRequest['source'] | null),
     description: opt(row.description),
     estimateMc: row.estimateMc,
     actualMc: opt(row.actualMc),
@@ -44,6 +45,8 @@ function toGeneration(row: Row): Generation {
     cardTs: opt(row.cardTs),
     resultPostedAt: opt(row.resultPostedAt),
     batchId: opt(row.batchId),
+    parentId: opt(row.parentId),
+    followUp: opt(row.followUp as FollowUpKind | null),
     result: opt(row.result as GenerationResult | null),
     errorCode: opt(row.errorCode),
     errorMessage: opt(row.errorMessage),

@@ -1,7 +1,7 @@
 import type { LedgerEvent, Refusal, RequestScope } from '../budget';
 import type { Db } from '../db';
 import type { Millicredits } from '../money/credits';
-import type { KlingEndpoint, Quote } from '../pricing';
+import type { KlingEndpoint, PricedRequest, Quote } from '../pricing';
 import type { GenerationState } from './states';
 
 export type { GenerationState };
@@ -22,6 +22,8 @@ export interface Generation {
   endpoint: KlingEndpoint;
   /** The Kling request body as priced. */
   request: Record<string, unknown>;
+  /** video-extend only: the model and mode inherited from the source video. */
+  source?: PricedRequest['source'];
   description?: string;
   estimateMc: Millicredits;
   actualMc?: Millicredits;
@@ -34,6 +36,9 @@ export interface Generation {
   /** When the result reply went into the card's thread. */
   resultPostedAt?: Date;
   batchId?: string;
+  /** The finished job this one follows up, and how (a card's Re-roll, Extend or Upgrade). */
+  parentId?: string;
+  followUp?: FollowUpKind;
   result?: GenerationResult;
   /** Kling's code and reason for a failure (or for the last retry while it is still queued). */
   errorCode?: number;
@@ -50,7 +55,12 @@ export interface EnqueueRequest extends RequestScope {
   tag?: string;
   /** Off-peak: not submitted before then. */
   notBefore?: Date;
+  /** A card's follow-up: the job it follows and how. */
+  parent?: { id: string; followUp: FollowUpKind };
 }
+
+/** What a finished job's card offers: the same request again, 5 s more of it, or in the next mode up. */
+export type FollowUpKind = 'reroll' | 'extend' | 'upgrade';
 
 export type QueueRefusal = Refusal | { kind: 'user-queue-full'; limit: number };
 

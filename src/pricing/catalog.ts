@@ -2,9 +2,9 @@ import { subMc, type Millicredits } from '../money/credits';
 import { changeLabel, draftCandidates, singleChanges } from './alternatives';
 import { PricingError } from './errors';
 import { describe, priceOf } from './price';
-import { readRequest, writeRequest } from './request';
+import { MAX_PROMPT_CHARS, readRequest, writeRequest } from './request';
 import type { CatalogData } from './schema';
-import type { Alternative, Configuration, KlingEndpoint, PricedRequest, Quote } from './types';
+import type { Alternative, Configuration, KlingEndpoint, Mode, PricedRequest, Quote } from './types';
 
 export interface Capabilities {
   modes: string[];
@@ -20,6 +20,12 @@ export interface Capabilities {
   /** Takes a reference video (omni-video models). */
   videoInput: boolean;
 }
+
+/** How Kling asks omni-video to continue a reference video. */
+const NEXT_SHOT = 'Based on <<<video_1>>>, generate the next shot';
+
+/** Kling's modes from cheapest to dearest. */
+const MODES_UP: readonly Mode[] = ['std', 'pro', '4k'];
 
 /** Prices Kling requests from one catalog (the built-in price list or an operator's PRICING_FILE). */
 export class PriceCatalog {
@@ -47,6 +53,54 @@ export class PriceCatalog {
     // Nothing of this model is priced on this endpoint: quoting the request as asked says why.
     if (!best) return this.quote(request);
     return this.quoteOf(request, best.config, best.credits);
+  }
+
+  /**
+   * The same request in the next mode up the model has and the list prices (std → pro, pro → 4k), or
+   * undefined when there is none.
+   */
+  nextModeUp(request: PricedRequest): Quote | undefined {
+    const config = readRequest(this.data, request);
+    if (config.kind !== 'video' || !config.mode) return undefined;
+    const modes = this.data.video.find((m) => m.model === config.model)?.modes ?? [];
+    const up = MODES_UP.slice(MODES_UP.indexOf(config.mode) + 1).find((mode) => modes.includes(mode));
+    if (!up) return undefined;
+    const upgraded = { ...config, mode: up };
+    const credits = this.priceOrUndefined(upgraded);
+    return credits === undefined ? undefined : this.quoteOf(request, upgraded, credits);
+  }
+
+  /**
+   * About 5 s more of a finished video: video-extend for the models Kling extends (model and mode are
+   * inherited), otherwise the next shot by an omni-video model (the same one, else the first the list prices)
+   * with the video as a `feature` reference, silent and 5 s. Undefined when the list prices neither.
+   */
+  extension(request: PricedRequest, video: { id?: string; url: string }): Quote | undefined {
+    const config = readRequest(this.data, request);
+    const prompt = typeof request.body.prompt === 'string' ? request.body.prompt : undefined;
+    if (config.kind !== 'extend' && config.kind !== 'video') return undefined;
+    if (config.kind === 'extend' || this.models('video-extend').includes(config.model)) {
+      if (!video.id) return undefined;
+      const source = config.mode ? { model_name: config.model, mode: config.mode } : { model_name: config.model };
+      const body = { video_id: video.id, ...(prompt && { prompt }) };
+      return this.quoteOrUndefined({ endpoint: 'video-extend', body, source });
+    }
+    const next = NEXT_SHOT + (prompt ? `: ${prompt}` : '.');
+    const settings = request.body.settings as { aspect_ratio?: unknown } | undefined;
+    const body = {
+      prompt: [...next].slice(0, MAX_PROMPT_CHARS).join(''),
+      aspect_ratio: request.body.aspect_ratio ?? settings?.aspect_ratio ?? '16:9',
+      duration: '5',
+      video_list: [{ video_url: video.url, refer_type: 'feature' }],
+    };
+    const omni = this.models('omni-video');
+    for (const model of omni.includes(config.model) ? [config.model, ...omni] : omni) {
+      for (const mode of new Set([config.mode, 'pro', 'std'])) {
+        const quote = this.quoteOrUndefined({ endpoint: 'omni-video', body: { ...body, model_name: model, mode } });
+        if (quote) return quote;
+      }
+    }
+    return undefined;
   }
 
   models(endpoint: KlingEndpoint): string[] {
@@ -138,6 +192,15 @@ export class PriceCatalog {
       if (credits !== undefined && (!best || credits < best.credits)) best = { config, credits };
     }
     return best;
+  }
+
+  private quoteOrUndefined(request: PricedRequest): Quote | undefined {
+    try {
+      return this.quote(request);
+    } catch (error) {
+      if (error instanceof PricingError) return undefined;
+      throw error;
+    }
   }
 
   private priceOrUndefined(config: Configuration): Millicredits | undefined {

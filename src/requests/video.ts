@@ -1,6 +1,6 @@
 import type { Ledger, Refusal, RequestScope, Usage } from '../budget';
 import type { Db } from '../db';
-import type { Claim, Generation, GenerationQueue, QueueRefusal } from '../generations';
+import type { Claim, EnqueueRequest, Generation, GenerationQueue, QueueRefusal } from '../generations';
 import type { Millicredits } from '../money/credits';
 import type { Quote } from '../pricing';
 import type { ApprovalRequests } from './approval-store';
@@ -29,6 +29,8 @@ export interface VideoAsk {
   confirmed?: boolean;
   /** The person chose to generate again rather than reuse an identical earlier result. */
   skipDuplicate?: boolean;
+  /** A job card's follow-up: the job it follows and how. */
+  parent?: EnqueueRequest['parent'];
   /** The project tag (--tag): the tag's budget must fit it too. */
   tag?: string;
 }
@@ -99,7 +101,7 @@ export async function requestVideo(
     return { kind: 'confirm', thresholdMc: confirmThresholdMc };
   }
 
-  const asked = { ...scope, quote, tag: ask.tag };
+  const asked = { ...scope, quote, tag: ask.tag, parent: ask.parent };
   const result = await (ask.skipDuplicate ? queue.enqueue(asked, claim) : queue.enqueueUnlessDuplicate(asked, claim));
   if ('claimed' in result) return { kind: 'claimed', jobs: result.claimed };
   if ('duplicate' in result) return { kind: 'duplicate', earlier: result.duplicate };

@@ -1,6 +1,10 @@
 /** Every action_id and callback_id the app uses, in one place (listeners and block builders share them). */
 export const ActionId = {
   cancelJob: 'job_cancel',
+  /** A finished card's follow-ups, each a new request of whoever clicks it. */
+  reroll: 'job_reroll',
+  extend: 'job_extend',
+  upgrade: 'job_upgrade',
   confirmGenerate: 'generate_confirm',
   generateAnyway: 'generate_anyway',
   dismiss: 'dismiss',

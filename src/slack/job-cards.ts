@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { WebAPIPlatformError, type WebClient } from '@slack/web-api';
 import { systemClock, type Clock } from '../clock';
-import type { Generation, GenerationQueue } from '../generations';
+import { followUps, type Generation, type GenerationQueue } from '../generations';
+import type { PriceCatalog } from '../pricing';
 import type { Logger } from '../log';
 import { jobCard, resultReply, videoComment } from './blocks/job-card';
 import { deliver } from './delivery';
+import type { PendingRequests } from './pending';
 import { NotUploaded, uploadVideo, type VideoUploadOptions } from './videos';
 
 export interface JobCardsOptions {
@@ -13,6 +15,10 @@ export interface JobCardsOptions {
   queue: GenerationQueue;
   logger: Logger;
   creditPriceUsd: number;
+  /** Prices a finished card's follow-ups; without it (and `pending`) a card offers none. */
+  catalog?: PriceCatalog;
+  /** Encodes each follow-up button's request, with a claim of its own per render. */
+  pending?: PendingRequests;
   now?: Clock;
   /** Resolves when the commands awaiting their ack are answered: a card never delays an ack. */
   acksFirst?: () => Promise<void>;
@@ -50,6 +56,25 @@ type Page = { messages?: Posted[]; response_metadata?: { next_cursor?: string } 
 
 /** The name of a job's video in Slack: how a replica after a death recognises an upload already made. */
 const videoFile = (job: Generation) => `kling-${job.id}.mp4`;
+
+/**
+ * What a finished job puts in its card's thread: its one video, or each of its images. Uploaded in order, so
+ * the last one's name marks the whole upload done.
+ */
+function resultFiles(job: Generation): { url: string; filename: string; comment: string; noun: 'video' | 'image' }[] {
+  const videos = job.result?.videos ?? [];
+  if (videos.length === 1) {
+    return [{ url: videos[0]!.url, filename: videoFile(job), comment: videoComment(job), noun: 'video' }];
+  }
+  const images = job.result?.images ?? [];
+  return images.map((image, i) => ({
+    url: image.url,
+    filename: `kling-${job.id}-${i + 1}.png`,
+    comment: `:frame_with_picture: Image ${i + 1} of ${images.length}, kept here in Slack.`,
+    noun: 'image',
+  }));
+}
+
 /** A message is the job's post of this kind when it carries the metadata naming the job. */
 const tagged = (event: string, job: Generation) => (m: Posted) => {
   const meta = m.metadata as { event_type?: string; event_payload?: { job_id?: unknown } } | undefined;
@@ -97,7 +122,9 @@ export class JobCards {
         const retry = { logger: this.options.logger, stopped: () => this.stopped };
         return deliver(`job card ${id}`, () => this.inTurn(() => this.render(id)), retry);
       })
-      .catch((error: unknown) => this.options.logger.error({ err: error, generationId: id }, 'job card could not be rendered'));
+      .catch((error: unknown) =>
+        this.options.logger.error({ err: error, generationId: id }, 'job card could not be rendered'),
+      );
     this.chains.set(id, next);
     void next.then(() => {
       if (this.chains.get(id) === next) this.chains.delete(id);
@@ -158,7 +185,7 @@ export class JobCards {
       }
       if (job.state === 'succeeded' && !job.resultPostedAt) {
         // The result is the link reply or the uploaded video, whichever an earlier claimant got to post.
-        const [reply, name] = [tagged(RESULT_EVENT, job), videoFile(job)];
+        const [reply, name] = [tagged(RESULT_EVENT, job), resultFiles(job).at(-1)?.filename];
         const result = (m: Posted) => reply(m) || Boolean(m.files?.some((f) => f.name === name));
         const posted = claim.uncertain && (await this.find(result, job, [job.cardChannelId!], job.cardTs));
         if (!posted) await this.postResult(job);
@@ -172,7 +199,7 @@ export class JobCards {
 
   private async postCard(job: Generation, uncertain: boolean): Promise<void> {
     const { client, queue } = this.options;
-    const card = { ...jobCard(job, this.cardOptions()), metadata: metadata(CARD_EVENT, job), unfurl_links: false };
+    const card = { ...jobCard(job, this.cardOptions(job)), metadata: metadata(CARD_EVENT, job), unfurl_links: false };
     const channels = [job.channelId, () => this.dm(job)];
     let found = uncertain ? await this.find(tagged(CARD_EVENT, job), job, channels) : undefined;
     if (!found) {
@@ -198,21 +225,22 @@ export class JobCards {
   private async postResult(job: Generation): Promise<void> {
     const { client, queue, logger, videos } = this.options;
     const thread = { channel: job.cardChannelId!, thread_ts: job.cardTs! };
-    const found = job.result?.videos ?? [];
+    const files = resultFiles(job);
     let note: string | undefined;
-    if (videos && found.length === 1) {
+    if (videos && files.length > 0) {
       const leaseMs = this.options.leaseMs ?? 30_000;
       const renew = setInterval(
         () => void queue.claimPost(job.id, this.me, leaseMs).catch(() => undefined),
         leaseMs / 3,
       );
       try {
-        const video = { url: found[0]!.url, filename: videoFile(job), comment: videoComment(job) };
-        await uploadVideo(client, { ...video, channelId: thread.channel, threadTs: thread.thread_ts }, videos);
+        for (const file of files) {
+          await uploadVideo(client, { ...file, channelId: thread.channel, threadTs: thread.thread_ts }, videos);
+        }
         return;
       } catch (error) {
         if (!(error instanceof NotUploaded)) throw error;
-        logger.warn({ err: error, generationId: job.id }, 'video not uploaded to Slack; linking it instead');
+        logger.warn({ err: error, generationId: job.id }, 'result not uploaded to Slack; linking it instead');
         note = error.message;
       } finally {
         clearInterval(renew);
@@ -264,7 +292,7 @@ export class JobCards {
 
   private async update(job: Generation): Promise<void> {
     try {
-      const card = jobCard(job, this.cardOptions());
+      const card = jobCard(job, this.cardOptions(job));
       await this.options.client.chat.update({ channel: job.cardChannelId!, ts: job.cardTs!, ...card });
     } catch (error) {
       if (!(error instanceof WebAPIPlatformError)) throw error;
@@ -273,7 +301,17 @@ export class JobCards {
     }
   }
 
-  private cardOptions() {
-    return { now: (this.options.now ?? systemClock)(), creditPriceUsd: this.options.creditPriceUsd };
+  /** A render gives each follow-up button a fresh claim: a click that queued a job re-renders the card. */
+  private cardOptions(job: Generation) {
+    const { catalog, pending } = this.options;
+    const offered = catalog && pending && job.state === 'succeeded' ? followUps(job, catalog) : [];
+    return {
+      now: (this.options.now ?? systemClock)(),
+      creditPriceUsd: this.options.creditPriceUsd,
+      followUps: offered.map((f) => {
+        const value = pending!.encode({ text: '', followUp: { of: job.id, kind: f.kind } });
+        return { ...f, value };
+      }),
+    };
   }
 }

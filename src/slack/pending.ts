@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { FollowUpKind } from '../generations';
 
 /**
  * A request waiting for a button (confirm the price, generate anyway, request approval). Nothing is
@@ -6,7 +7,10 @@ import { randomUUID } from 'node:crypto';
  * a text too long for a button value (2000) waits in this process's memory, for 30 minutes.
  */
 export interface PendingRequest {
+  /** The /kling generate command; empty for a follow-up, which is priced from the job it follows. */
   text: string;
+  /** A job card's Re-roll, Extend or Upgrade: the job it follows up. */
+  followUp?: { of: string; kind: FollowUpKind };
   confirmed?: boolean;
   skipDuplicate?: boolean;
   /** A nonce per rendered button: what it queues (or asks for) records it, so only its first click acts. */

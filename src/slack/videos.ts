@@ -20,6 +20,8 @@ export interface VideoToShare {
   channelId: string;
   threadTs: string;
   comment: string;
+  /** What the file is, in the reasons a person reads (default "video"). */
+  noun?: 'video' | 'image';
 }
 
 /** Why a video stays a link: shown to the person under the link. */
@@ -36,7 +38,7 @@ export async function uploadVideo(client: WebClient, video: VideoToShare, option
   const dir = await mkdtemp(join(tmpdir(), 'kling-video-'));
   try {
     const path = join(dir, video.filename);
-    await download(video.url, path, options);
+    await download(video.url, path, options, video.noun ?? 'video');
     try {
       await shareFile(client, {
         path,
@@ -54,21 +56,21 @@ export async function uploadVideo(client: WebClient, video: VideoToShare, option
   }
 }
 
-async function download(url: string, path: string, options: VideoUploadOptions): Promise<void> {
+async function download(url: string, path: string, options: VideoUploadOptions, noun: string): Promise<void> {
   const max = options.maxMb * MB;
   const tooBig = (bytes: number) =>
     new NotUploaded(
-      `the video is ${Math.ceil(bytes / MB)} MB, above the ${options.maxMb} MB this bot uploads to Slack`,
+      `the ${noun} is ${Math.ceil(bytes / MB)} MB, above the ${options.maxMb} MB this bot uploads to Slack`,
     );
   let response: Response;
   try {
     response = await fetch(url, { signal: AbortSignal.timeout(options.downloadTimeoutMs ?? 300_000) });
   } catch (error) {
-    throw new NotUploaded('the video could not be fetched from Kling', { cause: error });
+    throw new NotUploaded(`the ${noun} could not be fetched from Kling`, { cause: error });
   }
   if (!response.ok || !response.body) {
     await response.body?.cancel();
-    throw new NotUploaded(`Kling answered HTTP ${response.status} when the video was fetched`);
+    throw new NotUploaded(`Kling answered HTTP ${response.status} when the ${noun} was fetched`);
   }
   const declared = Number(response.headers.get('content-length'));
   if (declared > max) {
@@ -91,6 +93,6 @@ async function download(url: string, path: string, options: VideoUploadOptions):
     );
   } catch (error) {
     if (error instanceof NotUploaded) throw error;
-    throw new NotUploaded('the video could not be fetched from Kling', { cause: error });
+    throw new NotUploaded(`the ${noun} could not be fetched from Kling`, { cause: error });
   }
 }

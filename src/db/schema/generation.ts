@@ -24,6 +24,8 @@ export const generations = pgTable(
     endpoint: text('endpoint').notNull(),
     /** The Kling request body as priced (without callback_url / external_task_id). */
     request: jsonb('request').notNull(),
+    /** video-extend only: the model and mode the extension inherits from its source video (priced, not sent). */
+    source: jsonb('source'),
     /** Hash of the normalized request (prompt + priced parameters + input image) for duplicate detection. */
     requestKey: text('request_key').notNull(),
     /** What the pricing catalog said it costs ("kling-v2-6 pro · 10 s · audio"). */
@@ -66,6 +68,9 @@ export const generations = pgTable(
      * first job it queued: a replayed command or a second click finds it and queues nothing.
      */
     claimKey: text('claim_key'),
+    /** The finished job a card button asked to follow up (re-roll, extend, upgrade), and which of them. */
+    parentId: text('parent_id'),
+    followUp: text('follow_up'),
     result: jsonb('result'),
     errorCode: integer('error_code'),
     errorMessage: text('error_message'),

@@ -1,13 +1,25 @@
-import { ENDED, type Generation } from '../../generations';
+import { ENDED, type FollowUp, type FollowUpKind, type Generation } from '../../generations';
 import { escape, truncate } from '../escape';
 import { ActionId } from '../ids';
 import { actions, button, context, message, section, type Block, type Message } from './kit';
+import { formatCredits } from '../../money/credits';
 import { credits, describeRequest, elapsed, slackDate, STATE_LABEL } from './format';
 
 export interface CardOptions {
   now: Date;
   creditPriceUsd: number;
+  /** A finished card's follow-ups as the catalog prices them, each with its button's value. */
+  followUps?: (FollowUp & { value: string })[];
 }
+
+const FOLLOW_UP_NAME: Record<FollowUpKind, string> = { reroll: 're-roll', extend: 'extend', upgrade: 'upgrade' };
+
+/** "↳ extend of `job-id`": the job a follow-up came from, on its card and in /kling history. */
+export function lineage(kind: FollowUpKind, parentId: string): string {
+  return `↳ ${FOLLOW_UP_NAME[kind]} of \`${escape(parentId)}\``;
+}
+
+const FOLLOW_UP_LABEL: Record<FollowUpKind, string> = { reroll: 'Re-roll', extend: 'Extend +5 s', upgrade: 'Upgrade' };
 
 /** The job card: one channel message per generation, re-rendered from its row on every state change. */
 export function jobCard(job: Generation, options: CardOptions): Message {
@@ -27,6 +39,7 @@ export function jobCard(job: Generation, options: CardOptions): Message {
   if (negative) blocks.push(context(`Avoid: ${truncate(negative, 1500)}`));
   const tag = job.tag ? ` · tag \`${job.tag}\`` : '';
   blocks.push(context(`${describeRequest(job.request, job.endpoint)} · ${cost}${tag} · job \`${escape(job.id)}\``));
+  if (job.parentId && job.followUp) blocks.push(context(lineage(job.followUp, job.parentId)));
 
   if (job.state === 'failed') {
     const reason = job.errorMessage ? truncate(job.errorMessage, 1500) : 'no reason given';
@@ -34,7 +47,27 @@ export function jobCard(job: Generation, options: CardOptions): Message {
   } else if (job.state === 'cancelled') {
     blocks.push(context(`Cancelled before it reached Kling; the credits held went back to the budget.`));
   } else if (job.state === 'succeeded') {
-    blocks.push(context('The video is in the thread :thread:'));
+    blocks.push(context(`The ${job.result?.images.length ? 'images are' : 'video is'} in the thread :thread:`));
+    const offered = options.followUps ?? [];
+    if (offered.length > 0) {
+      blocks.push(
+        actions(
+          ...offered.map((f) => {
+            const upgrade = f.kind === 'upgrade' && `Upgrade to ${upgradedMode(f.quote.request.body)}`;
+            const label = `${upgrade || FOLLOW_UP_LABEL[f.kind]} · ${formatCredits(f.quote.priceMc)} cr`;
+            return button(label, ActionId[f.kind], f.value);
+          }),
+        ),
+        context(
+          offered
+            .map((f) => {
+              const price = credits(f.quote.priceMc, options.creditPriceUsd);
+              return `${FOLLOW_UP_LABEL[f.kind]}: ${escape(f.quote.description)}, ${price}`;
+            })
+            .join(' · '),
+        ),
+      );
+    }
   } else if (job.state === 'queued') {
     if (job.notBefore && job.notBefore > options.now) blocks.push(context(`:crescent_moon: Off-peak: waits until ${slackDate(job.notBefore)}, holding its credits.`));
     blocks.push(
@@ -67,6 +100,12 @@ export function resultReply(job: Generation, notUploaded?: string): Message {
   const text = links.length ? `:movie_camera: ${links.join(' · ')}\nKling keeps the file for 30 days; download it to keep it.` : 'Kling reported success but returned no file.';
   const why = notUploaded ? `\nNot uploaded to Slack: ${escape(notUploaded)}.` : '';
   return message(links.length ? 'Your video is ready' : 'No file returned', [section(text + why)]);
+}
+
+/** The mode (or new-standard resolution) an upgrade asks for. */
+function upgradedMode(body: Record<string, unknown>): string {
+  const settings = (body.settings ?? {}) as { resolution?: unknown };
+  return String(body.mode ?? settings.resolution ?? 'the next mode');
 }
 
 /** A URL inside `<url|label>` must not carry the characters that end the link. */

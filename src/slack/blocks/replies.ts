@@ -5,6 +5,7 @@ import { formatCredits, subMc, type Millicredits } from '../../money/credits';
 import { PROMPT_LIMIT, USAGE, type UsageError } from '../commands/parse';
 import { escape, truncate } from '../escape';
 import { ActionId } from '../ids';
+import { lineage } from './job-card';
 import { actions, button, context, message, section, type Block, type Message } from './kit';
 import {
   bar, budgetName, credits, describeRequest, forecastLine, slackDate, STATE_LABEL, type ForecastUsage,
@@ -31,6 +32,7 @@ export function help(models: { name: string; offers: string }[] = []): Message {
   const lines = [
     ['generate', 'make a video; the price is held against your budgets first'],
     ['estimate', 'the price, the budgets it would touch and cheaper options, without spending'],
+    ['image', 'make 1 to 9 images; priced in image units, held like a video'],
     ['batch', 'many prompts at once'],
     ['budget', 'what you, this channel and the workspace have left'],
     ['history', 'your recent videos'],
@@ -176,7 +178,9 @@ export function history(jobs: Generation[]): Message {
     const link = job.result?.videos[0]?.url;
     const tag = job.tag ? ` · \`${job.tag}\`` : '';
     const when = slackDate(job.createdAt, '{date_short} {time}');
-    return `${STATE_LABEL[job.state].split(' ')[0]} \`${escape(job.id)}\` ${when} · ${cost} cr${tag} · ${prompt}${link ? ` · <${link.replace(/[|<>]/g, encodeURIComponent)}|video>` : ''}`;
+    const parent = job.parentId && job.followUp ? ` · ${lineage(job.followUp, job.parentId)}` : '';
+    return `${STATE_LABEL[job.state].split(' ')[0]} \`${escape(job.id)}\` ${when} · ${cost} cr${tag} · ${prompt}${link ? ` · <${link.replace(/[|<>]/g, encodeURIComponent)}|video>` : ''}` +
+      parent;
   });
   const blocks: Block[] = [];
   for (let i = 0; i < lines.length; i += 10) blocks.push(section(lines.slice(i, i + 10).join('\n')));

@@ -18,6 +18,7 @@ export const USAGE = {
   generate:
     '/kling generate <prompt> [--model M] [--mode std|pro|4k] [--duration N] [--audio] [--aspect 16:9|9:16|1:1] [--negative "..."] [--image URL or Slack file link] [--video URL] [--multishot] [--draft] [--tag project]',
   estimate: '/kling estimate [prompt] [the same flags as generate]',
+  image: '/kling image <prompt> [--model M] [--n 1-9] [--aspect 16:9|9:16|1:1|4:3|3:4|3:2|2:3|21:9]',
   batch: '/kling batch [--tag project]',
   budget: '/kling budget [today|yesterday|week|last-week|month|last-month|YYYY-MM-DD]',
   budgetSet: '/kling budget set <workspace|#channel|@user|tag:name> <day|week|month> <credits>',
@@ -69,11 +70,22 @@ export interface GenerateFlags {
   tag?: string;
 }
 
+/** Kling's image shapes. */
+export const IMAGE_ASPECTS = ['16:9', '9:16', '1:1', '4:3', '3:4', '3:2', '2:3', '21:9'] as const;
+
+export interface ImageFlags {
+  model?: string;
+  /** Images made at once (Kling bills each). */
+  n?: number;
+  aspect?: (typeof IMAGE_ASPECTS)[number];
+}
+
 /** Whose budget a command names: the workspace's (its team id is known later), a channel's, a person's or a tag's. */
 export type BudgetOwner = { scope: 'workspace' } | { scope: 'channel' | 'user' | 'tag'; id: string };
 
 export type Command =
   | { kind: 'generate' | 'estimate'; prompt: string; flags: GenerateFlags }
+  | { kind: 'image'; prompt: string; flags: ImageFlags }
   | { kind: 'history' | 'help' }
   /** Without a period: the current ones. */
   | { kind: 'budget'; period?: ReportPeriod }
@@ -153,9 +165,17 @@ const FLAG = /^(?:--|—|–)([a-z][a-z-]*)(?:=(.*))?$/is;
 const BOOLEAN_FLAGS = ['audio', 'draft', 'multishot'] as const;
 const VALUE_FLAGS = ['model', 'mode', 'duration', 'aspect', 'negative', 'image', 'video', 'tag'] as const;
 const TAG_RULE = 'must be lowercase letters, digits and dashes, at most 32, such as spring-launch';
+const IMAGE_FLAGS = ['model', 'n', 'aspect'] as const;
+
+const modelFlag = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'is not a model name such as kling-v2-6').optional();
+const imageFlagSchema = z.object({
+  model: modelFlag,
+  n: z.string().regex(/^[1-9]$/, 'must be a number of images from 1 to 9').transform(Number).optional(),
+  aspect: z.enum(IMAGE_ASPECTS, `must be ${IMAGE_ASPECTS.join(', ')}`).optional(),
+});
 
 const flagSchema = z.object({
-  model: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'is not a model name such as kling-v2-6').optional(),
+  model: modelFlag,
   mode: z.enum(['std', 'pro', '4k'], 'must be std, pro or 4k').optional(),
   duration: z.string().regex(/^\d{1,3}$/, 'must be a whole number of seconds such as 5 or 10').transform(Number).optional(),
   aspect: z.enum(['16:9', '9:16', '1:1'], 'must be 16:9, 9:16 or 1:1').optional(),
@@ -172,9 +192,12 @@ const flagSchema = z.object({
   tag: z.string().regex(TAG_PATTERN, TAG_RULE).optional(),
 });
 
-/** `generate` / `estimate`: the prompt is every token that is neither a flag nor a flag's value. */
-function parseRequest(kind: 'generate' | 'estimate', text: string, tokens: Token[]): Command {
-  const values: Record<string, unknown> = { audio: false, draft: false, multishot: false };
+/** `generate` / `estimate` / `image`: the prompt is every token that is neither a flag nor a flag's value. */
+function parseRequest(kind: 'generate' | 'estimate' | 'image', text: string, tokens: Token[]): Command {
+  const image = kind === 'image';
+  const values: Record<string, unknown> = image ? {} : { audio: false, draft: false, multishot: false };
+  const booleans: readonly string[] = image ? [] : BOOLEAN_FLAGS;
+  const valued: readonly string[] = image ? IMAGE_FLAGS : VALUE_FLAGS;
   const seen = new Set<string>();
   const promptRuns: { start: number; end: number; quoted: boolean; value: string }[][] = [[]];
   for (let i = 0; i < tokens.length; i++) {
@@ -188,10 +211,10 @@ function parseRequest(kind: 'generate' | 'estimate', text: string, tokens: Token
     const name = match[1]!.toLowerCase();
     if (seen.has(name)) throw new UsageError(`\`--${name}\` is given twice.`, kind);
     seen.add(name);
-    if ((BOOLEAN_FLAGS as readonly string[]).includes(name)) {
+    if (booleans.includes(name)) {
       if (match[2] !== undefined) throw new UsageError(`\`--${name}\` takes no value.`, kind);
       values[name] = true;
-    } else if ((VALUE_FLAGS as readonly string[]).includes(name)) {
+    } else if (valued.includes(name)) {
       let value = match[2];
       if (value === undefined) {
         const next = tokens[i + 1];
@@ -204,7 +227,7 @@ function parseRequest(kind: 'generate' | 'estimate', text: string, tokens: Token
       throw new UsageError(`\`${excerpt(token.value)}\` is not an option of ${kind}.`, kind);
     }
   }
-  const parsed = flagSchema.safeParse(values);
+  const parsed = (image ? imageFlagSchema : flagSchema).safeParse(values);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const flag = String(issue.path[0]);
@@ -215,10 +238,13 @@ function parseRequest(kind: 'generate' | 'estimate', text: string, tokens: Token
     .map((run) => (run.length === 1 && run[0]!.quoted ? run[0]!.value : text.slice(run[0]!.start, run.at(-1)!.end)))
     .join(' ');
   const decoded = decodeSlackText(prompt).trim();
-  if (kind === 'generate' && !decoded && !parsed.data.image) throw new UsageError('Say what the video should show: the prompt is missing.', kind);
+  if (!decoded && (image || (kind === 'generate' && !(parsed.data as GenerateFlags).image))) {
+    throw new UsageError(`Say what the ${image ? 'image' : 'video'} should show: the prompt is missing.`, kind);
+  }
   const length = promptLength(decoded);
   if (length > PROMPT_LIMIT) throw new UsageError(`The prompt is ${length} characters; Kling takes at most ${PROMPT_LIMIT}.`, kind);
-  return { kind, prompt: decoded, flags: parsed.data };
+  if (image) return { kind, prompt: decoded, flags: parsed.data as ImageFlags };
+  return { kind, prompt: decoded, flags: parsed.data as GenerateFlags };
 }
 
 const USER = /^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$/;
@@ -296,6 +322,7 @@ export function parseCommand(text: string): Command {
       return { kind: 'help' };
     case 'generate':
     case 'estimate':
+    case 'image':
       return parseRequest(sub, text, rest);
     case 'batch':
       return parseBatch(rest);

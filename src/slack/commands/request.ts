@@ -1,5 +1,5 @@
 import { PricingError, type PriceCatalog, type PricedRequest, type Quote } from '../../pricing';
-import { UsageError, type GenerateFlags } from './parse';
+import { UsageError, type GenerateFlags, type ImageFlags } from './parse';
 
 /** A parsed generate/estimate as the Kling request body the catalog prices (defaults: DEFAULT_MODEL, std, 5 s, no audio). */
 export function toPricedRequest(prompt: string, flags: GenerateFlags, defaultModel: string): PricedRequest {
@@ -20,10 +20,23 @@ export function toPricedRequest(prompt: string, flags: GenerateFlags, defaultMod
 /** Prices the request (the cheapest variant for --draft); what the catalog refuses becomes a usage error. */
 export function quoteRequest(catalog: PriceCatalog, prompt: string, flags: GenerateFlags, defaultModel: string): Quote {
   const request = toPricedRequest(prompt, flags, defaultModel);
+  return priced(() => (flags.draft ? catalog.cheapest(request) : catalog.quote(request)), 'generate');
+}
+
+/** `/kling image` as Kling's images/generations body, priced in image units converted to credits by the catalog. */
+export function quoteImages(catalog: PriceCatalog, prompt: string, flags: ImageFlags): Quote {
+  const body: Record<string, unknown> = { prompt };
+  if (flags.model) body.model_name = flags.model;
+  if (flags.n !== undefined) body.n = flags.n;
+  if (flags.aspect) body.aspect_ratio = flags.aspect;
+  return priced(() => catalog.quote({ endpoint: 'images/generations', body }), 'image');
+}
+
+function priced(quote: () => Quote, usage: 'generate' | 'image'): Quote {
   try {
-    return flags.draft ? catalog.cheapest(request) : catalog.quote(request);
+    return quote();
   } catch (error) {
-    if (error instanceof PricingError) throw new UsageError(error.message, 'generate');
+    if (error instanceof PricingError) throw new UsageError(error.message, usage);
     throw error;
   }
 }
