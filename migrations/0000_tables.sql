@@ -1,6 +1,6 @@
 CREATE TYPE "public"."budget_alert_kind" AS ENUM('threshold', 'exhausted', 'forecast', 'overrun');--> statement-breakpoint
 CREATE TYPE "public"."budget_period" AS ENUM('day', 'week', 'month');--> statement-breakpoint
-CREATE TYPE "public"."budget_scope" AS ENUM('workspace', 'channel', 'user');--> statement-breakpoint
+CREATE TYPE "public"."budget_scope" AS ENUM('workspace', 'channel', 'user', 'tag');--> statement-breakpoint
 CREATE TYPE "public"."ledger_entry_kind" AS ENUM('reserve', 'commit', 'release', 'adjust', 'limit');--> statement-breakpoint
 CREATE TYPE "public"."hold_status" AS ENUM('open', 'committed', 'released');--> statement-breakpoint
 CREATE TYPE "public"."generation_state" AS ENUM('queued', 'submitting', 'submitted', 'processing', 'succeeded', 'failed', 'cancelled', 'refused');--> statement-breakpoint
@@ -8,6 +8,8 @@ CREATE TYPE "public"."approval_state" AS ENUM('pending', 'approved', 'denied');-
 CREATE TABLE "workspaces" (
 	"team_id" text PRIMARY KEY NOT NULL,
 	"timezone" text NOT NULL,
+	"pending_timezone" text,
+	"timezone_effective_at" timestamp with time zone,
 	"alerts_channel_id" text,
 	"confirm_threshold_mc" bigint,
 	"queue_paused_at" timestamp with time zone,
@@ -17,6 +19,18 @@ CREATE TABLE "workspaces" (
 	"spike_factor" real,
 	"spike_min_mc" bigint,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "audit_events" (
+	"id" bigserial PRIMARY KEY NOT NULL,
+	"team_id" text NOT NULL,
+	"at" timestamp with time zone NOT NULL,
+	"actor" text NOT NULL,
+	"subject" text NOT NULL,
+	"budget_id" bigint,
+	"old_value" jsonb,
+	"new_value" jsonb,
+	"why" text
 );
 --> statement-breakpoint
 CREATE TABLE "budget_alerts" (
@@ -69,6 +83,7 @@ CREATE TABLE "holds" (
 	"team_id" text NOT NULL,
 	"user_id" text NOT NULL,
 	"channel_id" text,
+	"tag" text,
 	"generation_id" text,
 	"amount_mc" bigint NOT NULL,
 	"status" "hold_status" DEFAULT 'open' NOT NULL,
@@ -112,6 +127,7 @@ CREATE TABLE "generations" (
 	"team_id" text NOT NULL,
 	"channel_id" text NOT NULL,
 	"user_id" text NOT NULL,
+	"tag" text,
 	"endpoint" text NOT NULL,
 	"request" jsonb NOT NULL,
 	"request_key" text NOT NULL,
@@ -177,6 +193,7 @@ CREATE TABLE "batch_forms" (
 	"team_id" text NOT NULL,
 	"user_id" text NOT NULL,
 	"channel_id" text NOT NULL,
+	"tag" text,
 	"opened_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
@@ -202,6 +219,7 @@ CREATE TABLE "kling_account" (
 --> statement-breakpoint
 ALTER TABLE "budget_periods" ADD CONSTRAINT "budget_periods_budget_id_budgets_id_fk" FOREIGN KEY ("budget_id") REFERENCES "public"."budgets"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "budgets" ADD CONSTRAINT "budgets_team_id_workspaces_team_id_fk" FOREIGN KEY ("team_id") REFERENCES "public"."workspaces"("team_id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+CREATE INDEX "audit_events_team_at" ON "audit_events" USING btree ("team_id","at");--> statement-breakpoint
 CREATE INDEX "budget_alerts_undelivered" ON "budget_alerts" USING btree ("team_id") WHERE "budget_alerts"."delivered_at" is null;--> statement-breakpoint
 CREATE INDEX "ledger_entries_period" ON "ledger_entries" USING btree ("budget_id","period_start");--> statement-breakpoint
 CREATE INDEX "ledger_entries_hold" ON "ledger_entries" USING btree ("hold_id");--> statement-breakpoint

@@ -2,7 +2,8 @@
 export * from './types';
 export { Ledger, type LedgerOptions } from './ledger';
 export { periodBounds, isTimezone } from './periods';
-export { auditTrail, type AuditEntry } from './audit';
+export { isTag, TAG_PATTERN } from './tags';
+export { auditTrail, type AuditEntry, type AuditSubject } from './audit';
 export { checkInvariants } from './invariants';
 export { LedgerReports, type Span } from './reports';
 export { forecast, pace, paceWindowStart, type Forecast, type PaceInput } from './forecast';

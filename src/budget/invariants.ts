@@ -45,6 +45,15 @@ export async function checkInvariants(db: Db): Promise<string[]> {
     problems.push(`hold ${r.id} (${r.status}): ${r.reserves} reserve entries but ${r.settlements} settlements`);
   }
 
+  // Each reserve entry is on a budget that applies to its hold: the workspace's, or its channel's, person's or tag's.
+  for (const r of await rows<{ hold_id: string; budget_id: number; scope: string }>(db, sql`
+    select e.hold_id, e.budget_id, b.scope::text as scope
+    from ledger_entries e join holds h on h.id = e.hold_id join budgets b on b.id = e.budget_id
+    where e.kind = 'reserve' and b.scope_id is distinct from case b.scope when 'workspace' then h.team_id
+      when 'channel' then h.channel_id when 'user' then h.user_id when 'tag' then h.tag end`)) {
+    problems.push(`hold ${r.hold_id} was reserved on ${r.scope} budget ${r.budget_id}, which does not apply to it`);
+  }
+
   // No hard budget is charged beyond its limit + allowance, apart from what Kling charged above an estimate.
   // The limit is the most the period ever honoured: an admin may lower it below what was already charged
   // (the 'limit' entries record what applied before each change).

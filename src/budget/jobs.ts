@@ -28,7 +28,7 @@ export interface JobRow {
   settledAt: Date | null;
   userId: string;
   channelId: string | null;
-  /** Project tags are not recorded yet: always null for now. */
+  /** The project tag the job was asked with (--tag). */
   tag: string | null;
   endpoint: string | null;
   model: string | null;
@@ -61,8 +61,7 @@ const MODEL = sql`coalesce(g.request->>'model_name', g.endpoint)`;
 const KEYS: Record<Grouping, SQL> = {
   person: sql`h.user_id`,
   channel: sql`h.channel_id`,
-  // No tag is recorded yet; every job falls in the untagged group.
-  tag: sql`null::text`,
+  tag: sql`h.tag`,
   model: MODEL,
 };
 
@@ -89,7 +88,8 @@ export async function jobPage(
           and (h.created_at, h.id) > (${after.at}::timestamptz, ${after.holdId}::uuid)`
     : sql``;
   const result = await rows<Record<string, unknown>>(db, sql`
-    select h.id::text as hold_id, h.created_at::text as cursor_at, h.created_at, h.settled_at, h.user_id, h.channel_id,
+    select h.id::text as hold_id, h.created_at::text as cursor_at, h.created_at, h.settled_at,
+           h.user_id, h.channel_id, h.tag,
            h.amount_mc, ${CHARGED} as charged_mc, h.status::text as hold_status,
            g.id as job_id, g.endpoint, ${MODEL} as model, g.request->>'mode' as mode,
            g.request->>'duration' as duration,
@@ -108,7 +108,7 @@ export async function jobPage(
     settledAt: r.settled_at ? new Date(r.settled_at as string | Date) : null,
     userId: String(r.user_id),
     channelId: (r.channel_id as string | null) ?? null,
-    tag: null,
+    tag: (r.tag as string | null) ?? null,
     endpoint: (r.endpoint as string | null) ?? null,
     model: (r.model as string | null) ?? null,
     mode: (r.mode as string | null) ?? null,

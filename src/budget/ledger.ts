@@ -4,12 +4,14 @@ import { GroupCommit, transactionPerGroup } from '../db/group-commit';
 import { mc, type Millicredits } from '../money/credits';
 import { forecast, paceWindowStart, type Forecast, type PaceInput } from './forecast';
 import { isTimezone } from './periods';
+import { isTag } from './tags';
+import { auditedSettings, recordChanges } from './audit';
 import { LedgerReports } from './reports';
 import * as store from './store';
 import {
-  LedgerError, type BudgetInput, type BudgetRef, type CommitOutcome, type Hold, type LedgerEvent, type Refusal,
-  type ReleaseOutcome, type RequestScope, type ReserveRequest, type ReserveResult, type Spike, type SpikeAlert,
-  type SpikeDrivers, type Usage, type WorkspaceSettings,
+  LedgerError, type BudgetInput, type BudgetRef, type ChangeAuthor, type CommitOutcome, type Hold, type LedgerEvent,
+  type Refusal, type ReleaseOutcome, type RequestScope, type ReserveRequest, type ReserveResult, type Spike,
+  type SpikeAlert, type SpikeDrivers, type Usage, type WorkspaceSettings,
 } from './types';
 
 export interface LedgerOptions {
@@ -52,7 +54,7 @@ export class Ledger {
   async ensureWorkspace(teamId: string, tx?: Db): Promise<WorkspaceSettings> {
     const { workspace, created } = await store.ensureWorkspace(tx ?? this.db, teamId, {
       timezone: this.defaultTimezone, dailyLimitMc: this.defaultDailyLimitMc, confirmThresholdMc: this.defaultConfirmThresholdMc,
-    });
+    }, this.now());
     // A row created inside a caller's transaction exists only if that transaction commits: not cached then.
     // One that was already there is committed, so the queue's group transactions stop asking again.
     if (!tx || !created) this.knownTeams.add(teamId);
@@ -88,7 +90,10 @@ export class Ledger {
     if (!this.knownTeams.has(teamId!)) await this.ensureWorkspace(teamId!, tx);
     const outcomes = await store.reserveEach(
       tx ?? this.db, teamId!,
-      batches.map((batch) => batch.map((r) => ({ channelId: r.channelId, userId: r.userId, amountMc: r.amountMc, generationId: r.generationId, memo: r.memo }))),
+      batches.map((batch) => batch.map((r) => ({
+        channelId: r.channelId, userId: r.userId, tag: r.tag, amountMc: r.amountMc, generationId: r.generationId,
+        memo: r.memo,
+      }))),
       this.now(),
     );
     return outcomes.map((outcome, i) => toReserveResult(outcome, batches[i]!, teamId!));
@@ -133,6 +138,7 @@ export class Ledger {
         if (!Number.isInteger(t) || t <= 0 || t > 1000) throw new LedgerError(`threshold ${t} must be a whole percent between 1 and 1000`);
       }
     }
+    if (input.scope === 'tag' && !isTag(input.scopeId)) throw new LedgerError(`"${input.scopeId}" is not a tag`);
     await this.ensureWorkspace(input.teamId, tx);
     const scopeId = input.scope === 'workspace' ? input.teamId : input.scopeId;
     const thresholds = input.thresholds && [...new Set(input.thresholds)].sort((a, b) => a - b);
@@ -141,25 +147,48 @@ export class Ledger {
   }
 
   /** Above this price a person confirms first; null: nobody is asked. */
-  async setConfirmThreshold(teamId: string, thresholdMc: Millicredits | null, tx?: Db): Promise<void> {
+  async setConfirmThreshold(
+    teamId: string, thresholdMc: Millicredits | null, author: ChangeAuthor, tx?: Db,
+  ): Promise<void> {
     if (thresholdMc !== null) checkAmount(thresholdMc, 'confirmation threshold');
     await this.ensureWorkspace(teamId, tx);
-    await store.setConfirmThreshold(tx ?? this.db, teamId, thresholdMc);
+    await this.changeSettings(teamId, author, tx, (t) => store.setConfirmThreshold(t, teamId, thresholdMc));
   }
 
-  async setAlertsChannel(teamId: string, channelId: string, tx?: Db): Promise<void> {
+  async setAlertsChannel(teamId: string, channelId: string, author: ChangeAuthor, tx?: Db): Promise<void> {
     await this.ensureWorkspace(teamId, tx);
-    await store.updateWorkspace(tx ?? this.db, teamId, { alertsChannelId: channelId });
+    const alertsChannelId = channelId;
+    await this.changeSettings(teamId, author, tx, (t) => store.updateWorkspace(t, teamId, { alertsChannelId }));
   }
 
   /**
-   * Periods start at midnight in this zone from now on. The period containing now is computed afresh, so
-   * today's (this week's) counters start from zero in the new zone; closed periods keep their totals.
+   * Periods start at midnight in this zone from the next boundary of the workspace's longest budget period on
+   * (the current periods keep their start, and no counter is split); returns when that is.
    */
-  async setTimezone(teamId: string, timezone: string, tx?: Db): Promise<void> {
+  async setTimezone(teamId: string, timezone: string, author: ChangeAuthor, tx?: Db): Promise<Date> {
     if (!isTimezone(timezone)) throw new LedgerError(`"${timezone}" is not an IANA time zone such as Europe/Berlin`);
     await this.ensureWorkspace(teamId, tx);
-    await store.updateWorkspace(tx ?? this.db, teamId, { timezone });
+    const now = this.now();
+    return (tx ?? this.db).transaction(async (t) => {
+      const { from, effectiveAt } = await store.scheduleTimezone(t, teamId, timezone, now);
+      const change = { teamId, subject: 'timezone' as const, oldValue: from, newValue: timezone };
+      const why = [author.why, `applies from ${effectiveAt.toISOString()}`].filter(Boolean).join(' — ');
+      if (from !== timezone) await recordChanges(t, [change], { by: author.by, why }, now);
+      return effectiveAt;
+    });
+  }
+
+  /** An admin's decision on a request for approval, for the audit trail (an approval's raise is its adjustment). */
+  async recordDecision(
+    teamId: string, decision: 'approval' | 'denial', request: string, author: ChangeAuthor, tx?: Db,
+  ): Promise<void> {
+    const change = { teamId, subject: decision, oldValue: null, newValue: request };
+    await recordChanges(tx ?? this.db, [change], author, this.now());
+  }
+
+  /** A change to the workspace's settings, recorded in the audit trail in its own transaction. */
+  private changeSettings(teamId: string, author: ChangeAuthor, tx: Db | undefined, change: (tx: Db) => Promise<void>) {
+    return auditedSettings(tx ?? this.db, teamId, author, this.now(), change);
   }
 
   async budgets(teamId: string, tx?: Db): Promise<BudgetRef[]> {
@@ -277,11 +306,13 @@ export class Ledger {
   }
 
   /** Switches forecast alerts on or off, or sets the spike alerts' factor and minimum (null: off). */
-  async setAlertSettings(teamId: string, change: store.AlertSettingsChange, tx?: Db): Promise<void> {
+  async setAlertSettings(
+    teamId: string, change: store.AlertSettingsChange, author: ChangeAuthor, tx?: Db,
+  ): Promise<void> {
     if (change.spikes && !(change.spikes.factor > 1)) throw new LedgerError('the spike factor must be more than 1');
     if (change.spikes) checkAmount(change.spikes.minMc, 'spike minimum');
     await this.ensureWorkspace(teamId, tx);
-    await store.setAlertSettings(tx ?? this.db, teamId, change);
+    await this.changeSettings(teamId, author, tx, (t) => store.setAlertSettings(t, teamId, change));
   }
 
   /**
@@ -336,6 +367,7 @@ function validateBatch(batch: ReserveRequest[]): string {
     if (r.teamId !== teamId) throw new LedgerError('a batch must stay within one workspace');
     if (!r.userId || !r.channelId) throw new LedgerError('a reservation needs a user and a channel');
     checkAmount(r.amountMc, 'amount');
+    if (r.tag !== undefined && !isTag(r.tag)) throw new LedgerError(`"${r.tag}" is not a tag`);
   }
   return teamId;
 }
@@ -393,7 +425,8 @@ function toUsage(row: store.UsageRow): Usage {
 }
 
 function applies(budget: BudgetRef, request: ReserveRequest): boolean {
-  return budget.scope === 'workspace' || budget.scopeId === (budget.scope === 'channel' ? request.channelId : request.userId);
+  const own = { workspace: budget.teamId, channel: request.channelId, user: request.userId, tag: request.tag };
+  return budget.scopeId === own[budget.scope];
 }
 
 /**
@@ -405,7 +438,7 @@ function refusalOf(budgets: store.ReservedBudget[], refusedId: number, batch: Re
   const hard = budgets.filter((b) => b.periodHard);
   const room = (b: store.ReservedBudget) => mc(Math.max(0, Number(b.periodLimitMc) - Number(b.chargedMc)));
   const shortfall = (b: store.ReservedBudget) => Number(b.needMc) - room(b);
-  const specificity = { user: 0, channel: 1, workspace: 2 };
+  const specificity = { user: 0, channel: 1, tag: 2, workspace: 3 };
   const refusing = hard
     .filter((b) => shortfall(b) > 0)
     .sort((a, b) => shortfall(b) - shortfall(a) || specificity[a.scope] - specificity[b.scope]);

@@ -46,6 +46,14 @@ export interface PersonLine {
   videos: number;
 }
 
+/** One project tag's day (tagged jobs only), biggest first. */
+export interface TagLine {
+  tag: string;
+  committedMc: Millicredits;
+  heldMc: Millicredits;
+  videos: number;
+}
+
 export interface TrendPoint {
   date: string;
   committedMc: Millicredits;
@@ -158,6 +166,24 @@ export class LedgerReports {
       heldMc: amount(r.held_mc),
       refundedMc: amount(r.refunded_mc),
       videos: n(r.videos),
+    }));
+  }
+
+  /** Spending per project tag (committed + held), biggest first; untagged jobs are left out. */
+  async tags(teamId: string, day: Span): Promise<TagLine[]> {
+    const result = await rows<Record<string, unknown>>(this.db, sql`
+      select h.tag,
+             coalesce(sum(h.actual_mc) filter (where h.status = 'committed'), 0) as committed_mc,
+             coalesce(sum(h.amount_mc) filter (where h.status = 'open'), 0) as held_mc,
+             count(*) filter (where h.status = 'committed') as videos
+      from holds h
+      where h.team_id = ${teamId} and h.created_at >= ${ts(day.start)} and h.created_at < ${ts(day.end)}
+        and h.tag is not null
+      group by h.tag
+      having count(*) filter (where h.status <> 'released') > 0
+      order by 2 + 3 desc, h.tag`);
+    return result.map((r) => ({
+      tag: String(r.tag), committedMc: amount(r.committed_mc), heldMc: amount(r.held_mc), videos: n(r.videos),
     }));
   }
 

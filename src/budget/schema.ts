@@ -4,7 +4,7 @@ import {
 } from 'drizzle-orm/pg-core';
 import { workspaces } from '../db/schema/workspace';
 
-export const budgetScope = pgEnum('budget_scope', ['workspace', 'channel', 'user']);
+export const budgetScope = pgEnum('budget_scope', ['workspace', 'channel', 'user', 'tag']);
 export const budgetPeriod = pgEnum('budget_period', ['day', 'week', 'month']);
 export const holdStatus = pgEnum('hold_status', ['open', 'committed', 'released']);
 export const entryKind = pgEnum('ledger_entry_kind', ['reserve', 'commit', 'release', 'adjust', 'limit']);
@@ -17,7 +17,7 @@ export const budgets = pgTable(
     id: bigserial('id', { mode: 'number' }).primaryKey(),
     teamId: text('team_id').notNull().references(() => workspaces.teamId),
     scope: budgetScope('scope').notNull(),
-    /** team id for a workspace budget, channel id, or user id. */
+    /** team id for a workspace budget, channel id, user id, or the project tag's name. */
     scopeId: text('scope_id').notNull(),
     period: budgetPeriod('period').notNull(),
     limitMc: bigint('limit_mc', { mode: 'number' }).notNull(),
@@ -64,6 +64,8 @@ export const holds = pgTable(
     teamId: text('team_id').notNull(),
     userId: text('user_id').notNull(),
     channelId: text('channel_id'),
+    /** The project tag the request carried (--tag), if any: its tag budget applies too. */
+    tag: text('tag'),
     generationId: text('generation_id'),
     amountMc: bigint('amount_mc', { mode: 'number' }).notNull(),
     status: holdStatus('status').notNull().default('open'),
@@ -162,4 +164,29 @@ export const spikeAlerts = pgTable(
     primaryKey({ columns: [t.teamId, t.subjectKind, t.subjectId, t.day] }),
     index('spike_alerts_undelivered').on(t.teamId).where(sql`${t.deliveredAt} is null`),
   ],
+);
+
+/**
+ * The audit trail: every change that moves money or rules (limits, hardness, thresholds, the confirmation
+ * threshold, the alerts channel and settings, the timezone, adjustments, approvals and denials), written in
+ * the same transaction as the change. Append-only, like the ledger's entries.
+ */
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    teamId: text('team_id').notNull(),
+    at: timestamp('at', { withTimezone: true }).notNull(),
+    /** The Slack user who made the change ('default' for the bot's own configuration). */
+    actor: text('actor').notNull(),
+    /** What changed: see AuditSubject in src/budget/audit.ts. */
+    subject: text('subject').notNull(),
+    /** The budget it changed, if any. */
+    budgetId: bigint('budget_id', { mode: 'number' }),
+    oldValue: jsonb('old_value'),
+    newValue: jsonb('new_value'),
+    /** The command as typed, or the approval it came from. */
+    why: text('why'),
+  },
+  (t) => [index('audit_events_team_at').on(t.teamId, t.at)],
 );

@@ -2,6 +2,7 @@
 // statement, one round trip each); the rest are plain queries.
 import { rows, sql, type Db } from '../db';
 import { mc, type Millicredits } from '../money/credits';
+import { budgetChanges, recordChanges } from './audit';
 import { LedgerError, type BudgetInput, type BudgetPeriodKind, type BudgetScope, type RequestScope, type WorkspaceSettings } from './types';
 
 /** A budget as the SQL functions and queries below return it (camelCase json or aliased columns). */
@@ -100,14 +101,26 @@ export function settle(db: Db, { holdId, status, actualMc, reason, now }: Settle
 }
 
 export async function adjust(db: Db, budgetId: number, amountMc: Millicredits, by: string, why: string, now: Date): Promise<void> {
-  await callFunction(db, sql`select ledger_adjust(${budgetId}::bigint, ${amountMc}::bigint, ${by}, ${why}, ${now.toISOString()}::timestamptz) as r`);
+  await db.transaction(async (tx) => {
+    const at = now.toISOString();
+    await callFunction(tx, sql`
+      select ledger_adjust(${budgetId}::bigint, ${amountMc}::bigint, ${by}, ${why}, ${at}::timestamptz) as r`);
+    const [budget] = await rows<{ teamId: string }>(tx, sql`
+      select team_id as "teamId" from budgets where id = ${budgetId}`);
+    const teamId = budget!.teamId;
+    const change = { teamId, subject: 'adjustment' as const, budgetId, oldValue: null, newValue: amountMc };
+    await recordChanges(tx, [change], { by, why }, now);
+  });
 }
 
-const workspaceColumns = sql`team_id as "teamId", timezone, alerts_channel_id as "alertsChannelId", confirm_threshold_mc as "confirmThresholdMc"`;
+const workspaceColumns = sql`team_id as "teamId", timezone, alerts_channel_id as "alertsChannelId",
+  confirm_threshold_mc as "confirmThresholdMc", pending_timezone as "pendingTimezone",
+  timezone_effective_at as "timezoneEffectiveAt"`;
 
 /** Creates the workspace and its default daily budget once; returns it either way, and whether this call created it. */
 export async function ensureWorkspace(
   db: Db, teamId: string, defaults: { timezone: string; dailyLimitMc: Millicredits; confirmThresholdMc: Millicredits | null },
+  now: Date,
 ): Promise<{ workspace: WorkspaceSettings; created: boolean }> {
   const { timezone, dailyLimitMc, confirmThresholdMc } = defaults;
   const [created] = await rows<WorkspaceSettings>(db, sql`
@@ -120,7 +133,9 @@ export async function ensureWorkspace(
     )
     select ${workspaceColumns} from ws`);
   if (created) return { workspace: created, created: true };
-  // It existed (or a concurrent call created it first, committed by now: ON CONFLICT waited for it).
+  // It existed (or a concurrent call created it first, committed by now: ON CONFLICT waited for it). A timezone
+  // change whose time has come is applied first.
+  await db.execute(sql`select workspace_timezone(${teamId}, ${now.toISOString()}::timestamptz)`);
   const [existing] = await rows<WorkspaceSettings>(db, sql`select ${workspaceColumns} from workspaces where team_id = ${teamId}`);
   return { workspace: existing!, created: false };
 }
@@ -129,12 +144,31 @@ export async function setConfirmThreshold(db: Db, teamId: string, thresholdMc: M
   await db.execute(sql`update workspaces set confirm_threshold_mc = ${thresholdMc}::bigint where team_id = ${teamId}`);
 }
 
-export async function updateWorkspace(db: Db, teamId: string, change: { timezone?: string; alertsChannelId?: string }): Promise<void> {
+export async function updateWorkspace(db: Db, teamId: string, change: { alertsChannelId?: string }): Promise<void> {
   await db.execute(sql`
-    update workspaces set
-      timezone = coalesce(${change.timezone ?? null}, timezone),
-      alerts_channel_id = coalesce(${change.alertsChannelId ?? null}, alerts_channel_id)
+    update workspaces set alerts_channel_id = coalesce(${change.alertsChannelId ?? null}, alerts_channel_id)
     where team_id = ${teamId}`);
+}
+
+/**
+ * The workspace moves to `timezone` at the next boundary of its longest budget period, in the zone it has now:
+ * every current period keeps its start and ends as it would have. The same zone again cancels a pending move.
+ * Returns the zone in force now and when the new one applies.
+ */
+export async function scheduleTimezone(
+  db: Db, teamId: string, timezone: string, now: Date,
+): Promise<{ from: string; effectiveAt: Date }> {
+  const at = sql`${now.toISOString()}::timestamptz`;
+  const [row] = await rows<{ from: string; effectiveAt: string | Date }>(db, sql`
+    update workspaces w set
+      pending_timezone = nullif(${timezone}, w.timezone),
+      timezone_effective_at = case when ${timezone} = w.timezone then null else
+        budget_period_end(
+          coalesce((select max(b.period) from budgets b where b.team_id = w.team_id), 'day'), ${at}, w.timezone)
+      end
+    where team_id = ${teamId}
+    returning w.timezone as "from", coalesce(w.timezone_effective_at, ${at}) as "effectiveAt"`);
+  return { from: row!.from, effectiveAt: new Date(row!.effectiveAt) };
 }
 
 const budgetColumns = sql`b.id, b.team_id as "teamId", b.scope, b.scope_id as "scopeId", b.period, b.limit_mc as "limitMc", b.hard, b.thresholds`;
@@ -148,6 +182,12 @@ const budgetColumns = sql`b.id, b.team_id as "teamId", b.scope, b.scope_id as "s
 export async function upsertBudget(db: Db, input: BudgetInput, now: Date): Promise<BudgetRow> {
   const thresholds = input.thresholds ? `{${input.thresholds.join(',')}}` : null;
   return db.transaction(async (tx) => {
+    // What it was, for the audit trail (locked: a concurrent change is recorded from what this one left).
+    const [before] = await rows<BudgetRow>(tx, sql`
+      select ${budgetColumns} from budgets b
+      where b.team_id = ${input.teamId} and b.scope = ${input.scope} and b.scope_id = ${input.scopeId}
+        and b.period = ${input.period}
+      for update`);
     const [budget] = await rows<BudgetRow>(tx, sql`
       insert into budgets as b (team_id, scope, scope_id, period, limit_mc, thresholds, hard, updated_by)
       values (${input.teamId}, ${input.scope}, ${input.scopeId}, ${input.period}, ${input.limitMc},
@@ -181,6 +221,8 @@ export async function upsertBudget(db: Db, input: BudgetInput, now: Date): Promi
         where c.limit_mc <> ${limitMc} or c.hard <> ${hard}
       )
       select 1`);
+    const author = { by: input.by, why: input.why };
+    await recordChanges(tx, budgetChanges(input.teamId, Number(id), before, budget!), author, now);
     return budget!;
   });
 }

@@ -1,6 +1,7 @@
 import type { Millicredits } from '../money/credits';
 
-export type BudgetScope = 'workspace' | 'channel' | 'user';
+/** A tag budget binds every request that carries the project tag (--tag), whoever asks and wherever. */
+export type BudgetScope = 'workspace' | 'channel' | 'user' | 'tag';
 export type BudgetPeriodKind = 'day' | 'week' | 'month';
 
 export interface RequestScope {
@@ -12,7 +13,7 @@ export interface RequestScope {
 /** Which budget of a workspace: whose (scope and scopeId) and over which period. */
 export interface BudgetTarget {
   scope: BudgetScope;
-  /** The team id for a workspace budget, else the channel or user id. */
+  /** The team id for a workspace budget, else the channel or user id, or the tag's name. */
   scopeId: string;
   period: BudgetPeriodKind;
 }
@@ -28,6 +29,8 @@ export interface BudgetRef extends BudgetTarget {
 
 export interface ReserveRequest extends RequestScope {
   amountMc: Millicredits;
+  /** The project tag: the tag's budget, if it has one, must fit the request too. */
+  tag?: string;
   generationId?: string;
   memo?: string;
   /** From Quote.alternatives, cheapest first. */
@@ -105,6 +108,9 @@ export interface WorkspaceSettings {
   alertsChannelId: string | null;
   /** A request priced above this is confirmed with a button first; null: never asked. */
   confirmThresholdMc: Millicredits | null;
+  /** The timezone an admin chose, in force from timezoneEffectiveAt (the next period boundary). */
+  pendingTimezone: string | null;
+  timezoneEffectiveAt: Date | null;
 }
 
 export interface BudgetInput extends BudgetTarget {
@@ -113,6 +119,14 @@ export interface BudgetInput extends BudgetTarget {
   thresholds?: number[];
   hard?: boolean;
   by: string;
+  /** Why, for the audit trail: the command as typed. */
+  why?: string;
+}
+
+/** Who changed money or rules, and why (the command as typed, or the approval), for the audit trail. */
+export interface ChangeAuthor {
+  by: string;
+  why?: string;
 }
 
 /** Thrown for a call the ledger cannot carry out (bad amount, unknown hold, unknown budget). */

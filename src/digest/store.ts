@@ -1,5 +1,5 @@
 import {
-  LedgerReports, type BudgetLine, type DayTotals, type PeriodStarts, type PersonLine, type TrendPoint,
+  LedgerReports, type BudgetLine, type DayTotals, type PeriodStarts, type PersonLine, type TagLine, type TrendPoint,
 } from '../budget/reports';
 import { rows, sql, type Db } from '../db/index';
 import { mc, type Millicredits } from '../money/credits';
@@ -59,6 +59,7 @@ export interface DigestFigures {
   budgets: BudgetLine[];
   totals: DayTotals;
   people: PersonLine[];
+  tags: TagLine[];
   models: ModelLine[];
   videos: VideoCounts;
   /** One point per trend day, oldest first. */
@@ -100,17 +101,18 @@ export class DigestStore {
 
   /** All the figures of one day's digest, with the trend over `trendDays` (the days ending with it). */
   async figures(teamId: string, day: DigestDay, periods: PeriodStarts, trendDays: DigestDay[]): Promise<DigestFigures> {
-    const [budgets, totals, people, models, videos, trend, jobs, estimates] = await Promise.all([
+    const [budgets, totals, people, tags, models, videos, trend, jobs, estimates] = await Promise.all([
       this.ledger.budgetLines(teamId, periods),
       this.ledger.totals(teamId, day),
       this.ledger.people(teamId, day),
+      this.ledger.tags(teamId, day),
       this.models(teamId, day),
       this.videos(teamId, day),
       this.ledger.trend(teamId, trendDays),
       this.jobGroups(teamId, day),
       this.estimates(teamId, trendDays[0]?.start ?? day.start, day.end),
     ]);
-    return { budgets, totals, people, models, videos, trend, jobs, ...(estimates && { estimates }) };
+    return { budgets, totals, people, tags, models, videos, trend, jobs, ...(estimates && { estimates }) };
   }
 
   /** Spending per endpoint × model × mode × duration × audio, the ten biggest and the rest. */

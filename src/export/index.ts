@@ -1,5 +1,6 @@
 import { pipeline, Readable } from 'node:stream';
 import { stringify } from 'csv-stringify';
+import { auditTrail, type AuditSubject } from '../budget/audit';
 import { periodBounds, resolveReportPeriod, type ReportPeriod } from '../budget/periods';
 import { systemClock } from '../clock';
 import type { Db } from '../db';
@@ -63,14 +64,32 @@ const FOCUS_COLUMNS = [
   'x_SlackUserName', 'x_EstimatedCredits', 'x_State', 'x_KlingTaskId',
 ];
 
+const AUDIT_COLUMNS = ['time', 'person_id', 'person_name', 'change', 'budget', 'old_value', 'new_value', 'why'];
+/** Audit values in millicredits, written in credits like the rest of the export. */
+const MONEY_SUBJECTS = new Set<AuditSubject>(['limit', 'confirm-threshold', 'spike-minimum', 'adjustment']);
+
+/**
+ * Rows as CSV. A text cell that a spreadsheet would run as a formula (=, +, -, @, tab, CR, LF first) is
+ * written with a leading apostrophe.
+ */
+function csvOf(rows: Iterable<Cell[]> | AsyncIterable<Cell[]>, columns: string[], fail: (error: unknown) => void) {
+  const csv = stringify({
+    header: true,
+    columns,
+    escape_formulas: true,
+    // csv-stringify leaves a leading line feed alone; it starts a formula in some spreadsheets too.
+    cast: { string: (value) => (value.startsWith('\n') ? `'${value}` : value) },
+  });
+  pipeline(Readable.from(rows), csv, (error) => error && fail(error));
+  return csv;
+}
+
 /** UTC, to the second, as FOCUS writes dates: 2026-11-30T09:15:00Z. */
 const utc = (at: Date) => `${at.toISOString().slice(0, 19)}Z`;
 
 /**
  * Spending as a CSV file: one row per job, sums per person, channel, tag or model, or FOCUS 1.2 rows.
  * Jobs are read a page at a time and written as they come, so a period of any size never sits in memory.
- * A text cell that a spreadsheet would run as a formula (=, +, -, @, tab, CR, LF first) is written with a
- * leading apostrophe.
  */
 export class Exporter {
   private readonly now: () => Date;
@@ -124,17 +143,35 @@ export class Exporter {
       finish({ ...sums, chargedUsd: this.usd(sums.chargedMc) });
     }.call(this);
 
-    const csv = stringify({
-      header: true,
-      columns: this.columns(request),
-      escape_formulas: true,
-      // csv-stringify leaves a leading line feed alone; it starts a formula in some spreadsheets too.
-      cast: { string: (value) => (value.startsWith('\n') ? `'${value}` : value) },
-    });
-    pipeline(Readable.from(records), csv, (error) => error && fail(error));
+    const csv = csvOf(records, this.columns(request), fail);
     const scope = request.userId === undefined ? '' : `-${request.userId}`;
     const kind = request.format === 'focus' ? 'focus' : request.by === 'job' ? 'jobs' : `by-${request.by}`;
     return { fileName: `kling-${kind}${scope}-${span.label}.csv`, label: span.label, stream: csv, totals };
+  }
+
+  /**
+   * The workspace's audit trail for the period, as a second CSV beside an admin's export: one row per change
+   * to money or rules, oldest first, amounts in credits. A period's changes are few: read at once.
+   */
+  async auditFile(
+    teamId: string, period: ReportPeriod,
+  ): Promise<{ fileName: string; stream: Readable; changes: number }> {
+    const timezone = (await store.workspaceTimezone(this.db, teamId)) ?? 'UTC';
+    const span = resolveReportPeriod(period, this.now(), timezone);
+    const { entries } = await auditTrail(this.db, teamId, span, Number.MAX_SAFE_INTEGER);
+    const names = await this.options.names([...new Set(entries.map((e) => e.actor))]);
+    const value = (subject: AuditSubject, v: unknown): Cell => {
+      if (v === null || v === undefined) return null;
+      if (MONEY_SUBJECTS.has(subject)) return creditsDecimal(mc(Number(v)));
+      return typeof v === 'string' ? v : JSON.stringify(v);
+    };
+    const rows = entries.reverse().map((e): Cell[] => [
+      utc(e.at), e.actor, names.get(e.actor) ?? e.actor, e.subject,
+      e.budget ? `${e.budget.scope}:${e.budget.scopeId}:${e.budget.period}` : null,
+      value(e.subject, e.oldValue), value(e.subject, e.newValue), e.why,
+    ]);
+    const stream = csvOf(rows, AUDIT_COLUMNS, () => undefined);
+    return { fileName: `kling-audit-${span.label}.csv`, stream, changes: rows.length };
   }
 
   private async *pages(audience: store.Audience, span: store.Span): AsyncGenerator<store.JobRow[]> {

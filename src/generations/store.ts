@@ -30,6 +30,7 @@ function toGeneration(row: Row): Generation {
     teamId: row.teamId,
     channelId: row.channelId,
     userId: row.userId,
+    tag: opt(row.tag),
     endpoint: row.endpoint as KlingEndpoint,
     request: row.request as Record<string, unknown>,
     description: opt(row.description),

@@ -17,6 +17,8 @@ export interface Generation {
   teamId: string;
   channelId: string;
   userId: string;
+  /** The project tag it was asked with. */
+  tag?: string;
   endpoint: KlingEndpoint;
   /** The Kling request body as priced. */
   request: Record<string, unknown>;
@@ -44,6 +46,8 @@ export interface Generation {
 
 export interface EnqueueRequest extends RequestScope {
   quote: Quote;
+  /** The project tag (--tag): charged to the tag's budget too, and reported by it. */
+  tag?: string;
   /** Off-peak: not submitted before then. */
   notBefore?: Date;
 }

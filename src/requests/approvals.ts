@@ -93,11 +93,12 @@ const scopeOf = (r: ApprovalRequest): RequestScope => ({ teamId: r.teamId, chann
 export async function approve(
   ports: RequestPorts,
   decision: Decision,
-  price: (commandText: string) => Quote,
+  /** The request's price now, and its project tag. */
+  price: (commandText: string) => { quote: Quote; tag?: string },
 ): Promise<ApproveOutcome> {
   const request = await pending(ports, decision);
   if ('kind' in request) return request;
-  const quote = price(request.commandText);
+  const { quote, tag } = price(request.commandText);
   const amountMc = quote.priceMc;
   const scope = scopeOf(request);
   const short = shortBudgets(await ports.ledger.usageFor(scope), amountMc);
@@ -113,11 +114,13 @@ export async function approve(
       if (decided) {
         const memo = `approved ${request.id}: ${request.description}`;
         for (const r of raised) await ports.ledger.adjust(r.budget.id, r.amountMc, decision.adminId, memo, tx);
+        const author = { by: decision.adminId, why: memo };
+        await ports.ledger.recordDecision(scope.teamId, 'approval', request.commandText, author, tx);
       }
       return decided !== undefined;
     },
   };
-  const outcome = await requestVideo(ports, scope, { quote, confirmed: true, skipDuplicate: true }, claim);
+  const outcome = await requestVideo(ports, scope, { quote, confirmed: true, skipDuplicate: true, tag }, claim);
   // Someone decided between our read and our claim (a double click): the first decision stands.
   if (!decided || outcome.kind === 'claimed')
     return { kind: 'decided-already', request: (await ports.approvals.get(request.id))! };
@@ -127,7 +130,13 @@ export async function approve(
 export async function deny(ports: RequestPorts, decision: Decision): Promise<DenyOutcome> {
   const request = await pending(ports, decision);
   if ('kind' in request) return request;
-  const decided = await ports.approvals.decide(request.id, 'denied', decision.adminId);
+  // The decision and its audit record are one transaction.
+  const decided = await ports.db.transaction(async (tx) => {
+    const denied = await ports.approvals.decide(request.id, 'denied', decision.adminId, tx);
+    const author = { by: decision.adminId, why: `denied ${request.id}: ${request.description}` };
+    if (denied) await ports.ledger.recordDecision(denied.teamId, 'denial', request.commandText, author, tx);
+    return denied;
+  });
   if (!decided) return { kind: 'decided-already', request: (await ports.approvals.get(request.id))! };
   return { kind: 'denied', request: decided };
 }

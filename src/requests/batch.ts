@@ -83,7 +83,7 @@ export type BatchOutcome =
 export async function queueBatch(
   ports: RequestPorts,
   scope: RequestScope,
-  batch: { quotes: Quote[]; offPeak: boolean; now: Date },
+  batch: { quotes: Quote[]; offPeak: boolean; now: Date; tag?: string },
   claim: Claim,
 ): Promise<BatchOutcome> {
   const { quotes } = batch;
@@ -98,7 +98,7 @@ export async function queueBatch(
   }
   const notBefore = batch.offPeak ? offPeakStart(batch.now, workspace.timezone) : undefined;
   const result = await ports.queue.enqueue(
-    quotes.map((quote) => ({ ...scope, quote, notBefore })),
+    quotes.map((quote) => ({ ...scope, quote, notBefore, tag: batch.tag })),
     claim,
   );
   if ('claimed' in result) return { kind: 'claimed' };

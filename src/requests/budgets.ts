@@ -1,4 +1,6 @@
-import { auditTrail, type BudgetInput, type BudgetRef, type Forecast, type RequestScope, type Usage } from '../budget';
+import {
+  auditTrail, type BudgetInput, type BudgetRef, type ChangeAuthor, type Forecast, type RequestScope, type Usage,
+} from '../budget';
 import { resolveReportPeriod, type ReportPeriod } from '../budget/periods';
 import type { Generation } from '../generations';
 import type { RequestPorts } from './video';
@@ -60,9 +62,25 @@ export async function setBudget(ports: RequestPorts, input: BudgetInput): Promis
 }
 
 /** Where the workspace's budget alerts go. */
-export async function setAlertsChannel(ports: RequestPorts, teamId: string, channelId: string): Promise<void> {
+export async function setAlertsChannel(
+  ports: RequestPorts, teamId: string, channelId: string, author: ChangeAuthor,
+): Promise<void> {
   await ports.workspaces.settings(teamId);
-  await ports.ledger.setAlertsChannel(teamId, channelId);
+  await ports.ledger.setAlertsChannel(teamId, channelId, author);
+}
+
+/** The workspace's timezone from its next period boundary on; returns when that is. */
+export async function setTimezone(ports: RequestPorts, teamId: string, timezone: string, author: ChangeAuthor) {
+  await ports.workspaces.settings(teamId);
+  return ports.ledger.setTimezone(teamId, timezone, author);
+}
+
+/** The budgets that applied to a person in a channel in an earlier (or the current) day, week or month. */
+export async function budgetsIn(ports: RequestPorts, scope: RequestScope, period: ReportPeriod, now: Date) {
+  const { timezone } = await ports.ledger.ensureWorkspace(scope.teamId);
+  const span = resolveReportPeriod(period, now, timezone);
+  // Each budget's period containing the asked one's start: that day's, week's or month's usage.
+  return { label: span.label, usages: await ports.ledger.usageFor(scope, span.start) };
 }
 
 /** The price above which a person confirms first; null: nobody is asked. Shows at once on this replica. */
@@ -70,8 +88,9 @@ export async function setConfirmThreshold(
   ports: RequestPorts,
   teamId: string,
   thresholdMc: BudgetInput['limitMc'] | null,
+  author: ChangeAuthor,
 ) {
-  await ports.ledger.setConfirmThreshold(teamId, thresholdMc);
+  await ports.ledger.setConfirmThreshold(teamId, thresholdMc, author);
   ports.workspaces.forget(teamId);
 }
 

@@ -1,4 +1,5 @@
-import type { RequestScope } from '../budget';
+import type { ChangeAuthor, RequestScope } from '../budget';
+import type { ReportPeriod } from '../budget/periods';
 import type { Claim } from '../generations';
 import type { Quote } from '../pricing';
 import { approve, deny, requestApproval, type Decision } from './approvals';
@@ -25,7 +26,7 @@ export class Requests {
     return requestVideo(this.ports, scope, ask, claim);
   }
 
-  batch(scope: RequestScope, batch: { quotes: Quote[]; offPeak: boolean; now: Date }, claim: Claim) {
+  batch(scope: RequestScope, batch: Parameters<typeof queueBatch>[2], claim: Claim) {
     return queueBatch(this.ports, scope, batch, claim);
   }
 
@@ -33,7 +34,7 @@ export class Requests {
     return requestApproval(this.ports, scope, ask);
   }
 
-  approve(decision: Decision, price: (commandText: string) => Quote) {
+  approve(decision: Decision, price: Parameters<typeof approve>[2]) {
     return approve(this.ports, decision, price);
   }
 
@@ -57,12 +58,22 @@ export class Requests {
     return budgets.setBudget(this.ports, input);
   }
 
-  setAlertsChannel(teamId: string, channelId: string) {
-    return budgets.setAlertsChannel(this.ports, teamId, channelId);
+  setAlertsChannel(teamId: string, channelId: string, author: ChangeAuthor) {
+    return budgets.setAlertsChannel(this.ports, teamId, channelId, author);
   }
 
-  setConfirmThreshold(teamId: string, thresholdMc: Parameters<typeof budgets.setConfirmThreshold>[2]) {
-    return budgets.setConfirmThreshold(this.ports, teamId, thresholdMc);
+  setTimezone(teamId: string, timezone: string, author: ChangeAuthor) {
+    return budgets.setTimezone(this.ports, teamId, timezone, author);
+  }
+
+  budgetsIn(scope: RequestScope, period: ReportPeriod, now: Date) {
+    return budgets.budgetsIn(this.ports, scope, period, now);
+  }
+
+  setConfirmThreshold(
+    teamId: string, thresholdMc: Parameters<typeof budgets.setConfirmThreshold>[2], author: ChangeAuthor,
+  ) {
+    return budgets.setConfirmThreshold(this.ports, teamId, thresholdMc, author);
   }
 
   timezoneOf(teamId: string) {

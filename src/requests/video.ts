@@ -29,6 +29,8 @@ export interface VideoAsk {
   confirmed?: boolean;
   /** The person chose to generate again rather than reuse an identical earlier result. */
   skipDuplicate?: boolean;
+  /** The project tag (--tag): the tag's budget must fit it too. */
+  tag?: string;
 }
 
 export type VideoOutcome =
@@ -43,7 +45,7 @@ export function refusalReason(refusal: QueueRefusal): string {
   return 'kind' in refusal ? refusal.kind : refusal.budget.scope;
 }
 
-const SPECIFICITY = { user: 0, channel: 1, workspace: 2 } as const;
+const SPECIFICITY = { user: 0, channel: 1, tag: 2, workspace: 3 } as const;
 
 /**
  * The refusal a hold of `quote` would meet now, read from the budgets' usage; undefined when it fits. The same
@@ -97,7 +99,7 @@ export async function requestVideo(
     return { kind: 'confirm', thresholdMc: confirmThresholdMc };
   }
 
-  const asked = { ...scope, quote };
+  const asked = { ...scope, quote, tag: ask.tag };
   const result = await (ask.skipDuplicate ? queue.enqueue(asked, claim) : queue.enqueueUnlessDuplicate(asked, claim));
   if ('claimed' in result) return { kind: 'claimed', jobs: result.claimed };
   if ('duplicate' in result) return { kind: 'duplicate', earlier: result.duplicate };

@@ -41,8 +41,10 @@ export class Workspaces {
 
   private async read(teamId: string): Promise<Settings> {
     const workspace = await this.ledger.ensureWorkspace(teamId);
-    if (!workspace.alertsChannelId && this.defaults.alertsChannelId)
-      await this.ledger.setAlertsChannel(teamId, this.defaults.alertsChannelId);
+    if (!workspace.alertsChannelId && this.defaults.alertsChannelId) {
+      const author = { by: 'default', why: 'ALERT_CHANNEL_ID' };
+      await this.ledger.setAlertsChannel(teamId, this.defaults.alertsChannelId, author);
+    }
     return { confirmThresholdMc: workspace.confirmThresholdMc ?? undefined };
   }
 }

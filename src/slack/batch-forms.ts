@@ -10,22 +10,22 @@ export class BatchForms {
   constructor(private readonly db: Db) {}
 
   /** Recorded before the modal opens, so its submission always finds it. */
-  async opened(formId: string, scope: RequestScope): Promise<void> {
+  async opened(formId: string, scope: RequestScope, tag?: string): Promise<void> {
     await this.db.delete(schema.batchForms).where(lt(schema.batchForms.openedAt, sql`now() - ${FORGOTTEN_AFTER}`));
-    await this.db.insert(schema.batchForms).values({ formId, ...scope }).onConflictDoNothing();
+    await this.db.insert(schema.batchForms).values({ formId, ...scope, tag }).onConflictDoNothing();
   }
 
-  /** The channel of this person's open form; undefined for a form the bot did not open for them (or forgot). */
-  async channelOf(formId: string, teamId: string, userId: string): Promise<string | undefined> {
+  /** The channel and tag of this person's open form; undefined for a form the bot did not open for them (or forgot). */
+  async find(formId: string, teamId: string, userId: string): Promise<{ channelId: string; tag?: string } | undefined> {
     const [row] = await this.db
-      .select({ channelId: schema.batchForms.channelId })
+      .select({ channelId: schema.batchForms.channelId, tag: schema.batchForms.tag })
       .from(schema.batchForms)
       .where(and(
         eq(schema.batchForms.formId, formId),
         eq(schema.batchForms.teamId, teamId),
         eq(schema.batchForms.userId, userId),
       ));
-    return row?.channelId;
+    return row && { channelId: row.channelId, tag: row.tag ?? undefined };
   }
 
   /** The batch is queued: the modal closes and its row goes. */

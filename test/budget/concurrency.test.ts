@@ -126,6 +126,36 @@ describe('racing reservations', () => {
     expect(await checkInvariants(database.db)).toEqual([]);
   });
 
+  it('on a tag budget: from 24 connections exactly the tagged requests that fit are granted, untagged ones pass', async () => {
+    const teamId = 'TTAG';
+    await admin.ensureWorkspace(teamId);
+    const [workspace] = await admin.budgets(teamId);
+    await admin.setBudget({ ...workspace!, limitMc: mc(1_000_000), by: 'UADMIN' });
+    await admin.setBudget({ teamId, scope: 'tag', scopeId: 'launch', period: 'day', limitMc: mc(50_000), by: 'UADMIN' });
+
+    // Even clients tag every request 'launch', odd ones alternate between another tag and none.
+    const attempts = (await race(async (ledger, client) => {
+      const made: { tag?: string; result: ReserveResult }[] = [];
+      for (let i = 0; i < 10; i++) {
+        const tag = client % 2 === 0 ? 'launch' : i % 2 ? 'other' : undefined;
+        const request = { teamId, channelId: `C${client % 3}`, userId: `U${client}`, amountMc: mc(1_000), tag };
+        made.push({ tag, result: await ledger.reserve(request) });
+      }
+      return made;
+    })).flat();
+
+    const tagged = attempts.filter((a) => a.tag === 'launch');
+    expect(tagged).toHaveLength(120);
+    expect(tagged.filter((a) => a.result.ok)).toHaveLength(50);
+    expect(attempts.filter((a) => a.tag !== 'launch').every((a) => a.result.ok)).toBe(true);
+    const refused = tagged.find((a) => !a.result.ok)!.result;
+    expect(!refused.ok && refused.refusal.budget).toMatchObject({ scope: 'tag', scopeId: 'launch' });
+    const tagBudget = (await admin.budgets(teamId)).find((b) => b.scope === 'tag')!;
+    expect(await admin.usage(tagBudget.id)).toMatchObject({ chargedMc: 50_000, remainingMc: 0 });
+    expect(count(events(attempts.map((a) => a.result)), 'exhausted')).toBe(1);
+    expect(await checkInvariants(database.db)).toEqual([]);
+  });
+
   it('with commits and releases interleaved: never over a limit while racing, and the counters come out exact', async () => {
     const teamId = 'TMIXED';
     await admin.ensureWorkspace(teamId);

@@ -84,11 +84,11 @@ describe('forecast alerts', () => {
 
   it('is not claimed when the workspace switched forecasts off', async () => {
     const { ledger, teamId, reserve, at } = await setup();
-    await ledger.setAlertSettings(teamId, { forecastAlerts: false });
+    await ledger.setAlertSettings(teamId, { forecastAlerts: false }, { by: 'UADMIN' });
     await reserve('U1', 40_000);
     at('2026-03-10T08:30:00Z');
     expect(await ledger.claimForecastAlerts()).toEqual([]);
-    await ledger.setAlertSettings(teamId, { forecastAlerts: true });
+    await ledger.setAlertSettings(teamId, { forecastAlerts: true }, { by: 'UADMIN' });
     expect(await ledger.claimForecastAlerts()).toEqual([teamId]);
   });
 });

@@ -42,21 +42,24 @@ const summary = (events: LedgerEvent[]) => events.map((e) => `${e.budget.scope}:
 describe('workspace', () => {
   it('is created once, with the default timezone and a daily workspace budget of the default limit', async () => {
     const { ledger, teamId, workspace } = await setup({ timezone: 'Europe/Berlin', dailyLimit: 250_000 });
-    expect(workspace).toEqual({ teamId, timezone: 'Europe/Berlin', alertsChannelId: null, confirmThresholdMc: null });
+    expect(workspace).toMatchObject({ teamId, timezone: 'Europe/Berlin', alertsChannelId: null, confirmThresholdMc: null });
     await ledger.ensureWorkspace(teamId);
     expect(await ledger.budgets(teamId)).toEqual([
       { id: expect.any(Number), teamId, scope: 'workspace', scopeId: teamId, period: 'day', limitMc: 250_000, hard: true, thresholds: [80, 100] },
     ]);
-    await ledger.setAlertsChannel(teamId, 'CALERTS');
-    await ledger.setTimezone(teamId, 'America/New_York');
-    await ledger.setConfirmThreshold(teamId, mc(8_000));
-    expect(await ledger.ensureWorkspace(teamId)).toEqual({ teamId, timezone: 'America/New_York', alertsChannelId: 'CALERTS', confirmThresholdMc: 8_000 });
-    await ledger.setConfirmThreshold(teamId, null);
+    await ledger.setAlertsChannel(teamId, 'CALERTS', { by: 'UADMIN' });
+    await ledger.setTimezone(teamId, 'America/New_York', { by: 'UADMIN' });
+    await ledger.setConfirmThreshold(teamId, mc(8_000), { by: 'UADMIN' });
+    expect(await ledger.ensureWorkspace(teamId)).toMatchObject({
+      teamId, timezone: 'Europe/Berlin', pendingTimezone: 'America/New_York', alertsChannelId: 'CALERTS',
+      confirmThresholdMc: 8_000,
+    });
+    await ledger.setConfirmThreshold(teamId, null, { by: 'UADMIN' });
     expect(await ledger.ensureWorkspace(teamId)).toMatchObject({ confirmThresholdMc: null });
     const withDefault = new Ledger(database.db, { defaultConfirmThresholdMc: mc(20_000) });
     expect(await withDefault.ensureWorkspace(`${teamId}-new`)).toMatchObject({ confirmThresholdMc: 20_000 });
     expect(await withDefault.ensureWorkspace(teamId)).toMatchObject({ confirmThresholdMc: null }); // a default is for new workspaces only
-    await expect(ledger.setTimezone(teamId, 'Mars/Olympus')).rejects.toThrow(/not an IANA time zone/);
+    await expect(ledger.setTimezone(teamId, 'Mars/Olympus', { by: 'UADMIN' })).rejects.toThrow(/not an IANA time zone/);
   });
 
   it('is created on the first reservation of an unknown team', async () => {
@@ -230,7 +233,7 @@ describe('every applicable budget', () => {
 describe('alerts', () => {
   it('come once per budget, period and threshold, only from granted reservations; the first refusal is "exhausted", once', async () => {
     const { ledger, teamId, request, set, workspaceBudget } = await setup();
-    await ledger.setAlertsChannel(teamId, 'CALERTS');
+    await ledger.setAlertsChannel(teamId, 'CALERTS', { by: 'UADMIN' });
     const refused = await ledger.reserve(request(150_000));
     expect(refused.ok).toBe(false);
     expect(summary(refused.events)).toEqual(['workspace:exhausted']);       // a refusal claims no threshold

@@ -90,12 +90,13 @@ describe('spikes', () => {
     await spend('U1', 'C1', 19_000); // above 3 × 5, below 20
     expect(await ledger.spikes(DEFAULTS)).toEqual([]);
     await spend('U1', 'C1', 5_000); // 24
-    await ledger.setAlertSettings(teamId, { spikes: { factor: 5, minMc: mc(10_000) } }); // 24 < 5 × 5
+    await ledger.setAlertSettings(teamId, { spikes: { factor: 5, minMc: mc(10_000) } }, { by: 'UADMIN' }); // 24 < 5 × 5
     expect(await ledger.spikes(DEFAULTS)).toEqual([]);
-    await ledger.setAlertSettings(teamId, { spikes: { factor: 4, minMc: mc(10_000) } });
+    await ledger.setAlertSettings(teamId, { spikes: { factor: 4, minMc: mc(10_000) } }, { by: 'UADMIN' });
     expect(subjects(await ledger.spikes(DEFAULTS))).toEqual(['channel:C1', 'user:U1']);
-    await ledger.setAlertSettings(teamId, { spikes: null });
+    await ledger.setAlertSettings(teamId, { spikes: null }, { by: 'UADMIN' });
     expect(await ledger.spikes(DEFAULTS)).toEqual([]);
-    await expect(ledger.setAlertSettings(teamId, { spikes: { factor: 1, minMc: mc(0) } })).rejects.toThrow(/more than 1/);
+    await expect(ledger.setAlertSettings(teamId, { spikes: { factor: 1, minMc: mc(0) } }, { by: 'UADMIN' }))
+      .rejects.toThrow(/more than 1/);
   });
 });

@@ -28,7 +28,7 @@ async function workspace(clockAt: string, options: Partial<DigestServiceOptions>
   const ledger = new Ledger(database.db, { now: clock.now, defaultTimezone: TZ, defaultDailyLimitMc: mc(1_000_000) });
   await ledger.ensureWorkspace(teamId);
   const channelId = `CALERTS-${teamId}`;
-  await ledger.setAlertsChannel(teamId, channelId);
+  await ledger.setAlertsChannel(teamId, channelId, { by: 'UADMIN' });
   const poster = new RecordingPoster(channelId);
   const posts = () => poster.posts;
   const digest = (replicaId = 'r1', db = database.db) =>

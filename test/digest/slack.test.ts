@@ -29,7 +29,7 @@ async function digestFor(teamId: string, channelId: string) {
   const clock = new Clock(new Date('2026-11-23T10:00:00Z'));
   const ledger = new Ledger(database.db, { now: clock.now, defaultTimezone: 'Europe/Berlin' });
   await ledger.ensureWorkspace(teamId);
-  await ledger.setAlertsChannel(teamId, channelId);
+  await ledger.setAlertsChannel(teamId, channelId, { by: 'UADMIN' });
   await job(database.db, ledger, teamId, clock, { userId: 'U0ADA', outcome: 'succeeded' });
   await job(database.db, ledger, teamId, clock, { userId: 'U0GRACE', outcome: 'failed' });
   clock.set('2026-11-24T08:00:00Z');

@@ -52,7 +52,9 @@ async function seed() {
       const channelId = `C${(i % 3) + 1}`;
       const id = `kbb_job_${i}`;
       const estimate = 1_000 + i * 350 + (i % 4) * 25; // down to 0.025 credits
-      const reserved = await ledger.reserve({ teamId: TEAM, channelId, userId, amountMc: mc(estimate), generationId: id });
+      const tag = [undefined, 'launch', 'brand'][i % 3];
+      const request = { teamId: TEAM, channelId, userId, amountMc: mc(estimate), generationId: id, tag };
+      const reserved = await ledger.reserve(request);
       if (!reserved.ok) throw new Error('refused');
       const holdId = reserved.holds[0]!.id;
       const outcome = i % 5;
@@ -72,14 +74,16 @@ async function seed() {
 }
 
 /** The ledger's own figures, from its entries on the workspace budget (one per hold): estimate and charge per key. */
-async function ledgerSums(span: { start: string; end: string }, key: 'user_id' | 'channel_id' | null, userId?: string) {
+async function ledgerSums(
+  span: { start: string; end: string }, key: 'user_id' | 'channel_id' | 'tag' | null, userId?: string,
+) {
   const result = await rows<{ key: string | null; estimate_mc: number; charged_mc: number; jobs: number }>(database.db, sql`
     select ${key ? sql.raw(`h.${key}`) : sql`null`} as key, count(distinct h.id)::int as jobs,
            sum(e.amount_mc) filter (where e.kind = 'reserve') as estimate_mc, sum(e.charged_delta_mc) as charged_mc
     from ledger_entries e join holds h on h.id = e.hold_id join budgets b on b.id = e.budget_id and b.scope = 'workspace'
     where h.team_id = ${TEAM} and h.created_at >= ${span.start}::timestamptz and h.created_at < ${span.end}::timestamptz
       ${userId ? sql`and h.user_id = ${userId}` : sql``}
-    group by 1 order by 1`);
+    group by 1 order by 1 nulls first`);
   return result.map((r) => ({ key: r.key, jobs: r.jobs, estimateMc: Number(r.estimate_mc), chargedMc: Number(r.charged_mc) }));
 }
 
@@ -135,9 +139,11 @@ describe('/kling export', () => {
     expect(records.map((r) => r.time)).not.toContain('2026-10-31T22:30:00Z');
     expect(records[0]!.time).toBe('2026-10-31T23:30:00Z');
     expect(records.find((r) => r.job_id === 'kbb_job_6')).toMatchObject({
-      time: '2026-10-31T23:30:00Z', person_id: 'U1', channel_id: 'C1', model: 'kling-v2-6', mode: 'std', duration_s: '5',
+      time: '2026-10-31T23:30:00Z', person_id: 'U1', channel_id: 'C1', tag: '', model: 'kling-v2-6', mode: 'std',
+      duration_s: '5',
       audio: 'no', kling_task_id: 'task-6',
     });
+    expect(records.find((r) => r.job_id === 'kbb_job_7')).toMatchObject({ tag: 'launch' });
     expect(ledger!.jobs).toBe(24);
     expect(records.reduce((s, r) => s + cellMc(r.estimate_credits!), 0)).toBe(ledger!.estimateMc);
     expect(records.reduce((s, r) => s + cellMc(r.charged_credits!), 0)).toBe(ledger!.chargedMc);
@@ -157,15 +163,16 @@ describe('/kling export', () => {
     expect(totals).toMatchObject({ jobs: ledger!.jobs, estimateMc: ledger!.estimateMc, chargedMc: ledger!.chargedMc });
     expect(records.reduce((s, r) => s + cellMc(r.charged_credits!), 0)).toBe(ledger!.chargedMc);
     expect(records.reduce((s, r) => s + Number(r.jobs), 0)).toBe(24);
-    if (by === 'person' || by === 'channel') {
-      const perKey = await ledgerSums(NOVEMBER, by === 'person' ? 'user_id' : 'channel_id');
-      const column = by === 'person' ? 'person_id' : 'channel_id';
+    if (by === 'person' || by === 'channel' || by === 'tag') {
+      const perKey = await ledgerSums(NOVEMBER, by === 'person' ? 'user_id' : by === 'channel' ? 'channel_id' : 'tag');
+      const column = by === 'person' ? 'person_id' : by === 'channel' ? 'channel_id' : 'tag';
       const sums = records.map((r) => ({
-        key: r[column], jobs: Number(r.jobs), estimateMc: cellMc(r.estimate_credits!), chargedMc: cellMc(r.charged_credits!),
+        key: r[column] || null, jobs: Number(r.jobs),
+        estimateMc: cellMc(r.estimate_credits!), chargedMc: cellMc(r.charged_credits!),
       }));
       expect(sums).toEqual(perKey);
     }
-    if (by === 'tag') expect(records).toEqual([expect.objectContaining({ tag: '', jobs: '24' })]); // no tags are recorded yet
+    if (by === 'tag') expect(records.map((r) => r.tag)).toEqual(['', 'brand', 'launch']);
     if (by === 'model') expect(records.map((r) => r.model)).toEqual(['kling-v2-1', 'kling-v2-5-turbo', 'kling-v2-6']);
   });
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/budget';
 import { GenerationQueue } from '../../src/generations';
+import { rows, sql } from '../../src/db';
 import { builtInCatalog, type Quote } from '../../src/pricing';
 import { ApprovalRequests, Requests, Workspaces } from '../../src/requests';
 import { createTestDatabase, type TestDatabase } from '../support/db';
@@ -53,7 +54,7 @@ describe('use cases', () => {
     const scope = { teamId: 'T-confirm', channelId: 'C1', userId: 'U1' };
     const quote = quoteOf('a heron');
     await requests.budgetsFor(scope); // the workspace's first command creates it
-    await requests.setConfirmThreshold(scope.teamId, mc(quote.priceMc - 1));
+    await requests.setConfirmThreshold(scope.teamId, mc(quote.priceMc - 1), { by: 'admin' });
     expect(await requests.video(scope, { quote })).toEqual({ kind: 'confirm', thresholdMc: quote.priceMc - 1 });
     expect((await ledger.usageFor(scope)).every((u) => u.heldMc === 0)).toBe(true);
     expect((await requests.video(scope, { quote, confirmed: true })).kind).toBe('queued');
@@ -64,7 +65,7 @@ describe('use cases', () => {
     const quote = quoteOf('a lynx');
     const user = { teamId: scope.teamId, scope: 'user' as const, scopeId: 'U-poor', period: 'day' as const };
     await requests.setBudget({ ...user, limitMc: mc(quote.priceMc - 1), by: 'admin' });
-    await requests.setConfirmThreshold(scope.teamId, mc(quote.priceMc - 1));
+    await requests.setConfirmThreshold(scope.teamId, mc(quote.priceMc - 1), { by: 'admin' });
     const answer = await requests.video(scope, { quote });
     expect(answer).toMatchObject({ kind: 'refused', refusal: { budget: { scope: 'user' }, neededMc: quote.priceMc } });
     expect(refused.at(-1)).toBe('user');
@@ -107,13 +108,13 @@ describe('use cases', () => {
     expect(await requests.askApproval(scope, ask)).toEqual({ kind: 'asked-already', earlier: sent.approval });
 
     const decision = { approvalId: sent.approval.id, teamId: scope.teamId, adminId: 'U-admin' };
-    expect(await requests.approve({ ...decision, teamId: 'T-other' }, () => quote)).toEqual({
+    expect(await requests.approve({ ...decision, teamId: 'T-other' }, () => ({ quote }))).toEqual({
       kind: 'other-workspace',
     });
     const before = queued.length;
     const [approved, twice] = await Promise.all([
-      requests.approve(decision, () => quote),
-      requests.approve(decision, () => quote),
+      requests.approve(decision, () => ({ quote, tag: 'otters' })),
+      requests.approve(decision, () => ({ quote, tag: 'otters' })),
     ]);
     const kinds = [approved.kind, twice.kind].sort();
     expect(kinds).toEqual(['approved', 'decided-already']);
@@ -124,6 +125,10 @@ describe('use cases', () => {
       { budget: expect.objectContaining({ scope: 'user' }), amountMc: quote.priceMc - 1_000 },
     ]);
     expect(queued.length).toBe(before + 1);
+    // The approved request keeps its project tag.
+    const jobId = queued.at(-1)![0]!;
+    const [job] = await rows<{ tag: string }>(database.db, sql`select tag from generations where id = ${jobId}`);
+    expect(job?.tag).toBe('otters');
     expect(await requests.deny(decision)).toEqual({
       kind: 'decided-already',
       request: expect.objectContaining({ state: 'approved' }),

@@ -237,7 +237,8 @@ describe('/kling batch end to end', () => {
     // A timezone in which it is the middle of the day right now, so the batch must wait.
     const offset = ((13 - new Date().getUTCHours() + 36) % 24) - 12;
     const timezone = offset === 0 ? 'UTC' : `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`;
-    await h.ledger.setTimezone('T0DEMO', timezone);
+    // Set at once (an admin's change waits for the next period boundary).
+    await h.database.db.execute(sql`update workspaces set timezone = ${timezone} where team_id = 'T0DEMO'`);
     const view = await openModal(ADA);
     const before = new Date();
     expect(await submit(ADA, view, ['night fox', 'night owl'], { model: 'kling-v2-5-turbo', options: ['off-peak'] })).toEqual({ status: 200, body: '' });

@@ -207,6 +207,18 @@ describe('/kling estimate, budget, history, status, help', () => {
     expect(textOf(missing.ack)).toContain("There is no such budget yet: <@U0GRACE>'s monthly budget");
   });
 
+  it('budget <period> shows the usage of an earlier day, each budget\'s period that contained it', async () => {
+    const today = textOf((await h.command(GRACE, 'budget')).ack);
+    const used = /\*the workspace daily budget\*\n`[^`]+` \d+%\nused ([\d.,]+) · held ([\d.,]+)/.exec(today)!;
+    expect(Number(used[1]!.replace(/,/g, '')) + Number(used[2]!.replace(/,/g, ''))).toBeGreaterThan(0);
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    const shown = textOf((await h.command(GRACE, 'budget yesterday')).ack);
+    expect(shown).toContain(`*Your budgets in ${yesterday}*`);
+    const workspace = /\*the workspace daily budget\*\n`[░]{10}` 0%\nused 0 · held 0 · \*1,000 left\* of 1,000 · ended/;
+    expect(shown).toMatch(workspace);
+    expect(textOf((await h.command(GRACE, `budget ${yesterday}`)).ack)).toContain(`*Your budgets in ${yesterday}*`);
+  });
+
   it('a non-admin cannot change a budget', async () => {
     const before = await h.ledger.budgets('T0DEMO');
     const reply = await h.command(GRACE, 'budget set workspace day 99999');
@@ -218,8 +230,10 @@ describe('/kling estimate, budget, history, status, help', () => {
 
   it('budget mistakes name the wrong part and show the right usage', async () => {
     const reply = await h.command(ADA, 'budget set video day 10');
-    expect(textOf(reply.ack)).toContain('`video` is not a budget: use workspace, a #channel or an @person');
-    expect(textOf(reply.ack)).toContain('`/kling budget set &lt;workspace|#channel|@user&gt; &lt;day|week|month&gt; &lt;credits&gt;`');
+    expect(textOf(reply.ack)).toContain('`video` is not a budget: use workspace, a #channel, an @person');
+    expect(textOf(reply.ack)).toContain(
+      '`/kling budget set &lt;workspace|#channel|@user|tag:name&gt; &lt;day|week|month&gt; &lt;credits&gt;`',
+    );
   });
 
   it('history lists the person\'s jobs; status shows one; an unknown id is said plainly', async () => {

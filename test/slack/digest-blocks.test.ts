@@ -11,7 +11,7 @@ function content(figures: Partial<DigestFigures> = {}, over: Partial<DigestConte
   return {
     date: '2026-11-24', timezone: 'Europe/Berlin', creditPriceUsd: 0.14, catalogVersion: '2026-11', chart: false, trend, tips: [],
     figures: {
-      budgets: [], people: [], models: [], trend, jobs: [],
+      budgets: [], people: [], tags: [], models: [], trend, jobs: [],
       totals: { committedMc: mc(1000), committedCount: 1, refundedMc: mc(0), refundedCount: 0, heldMc: mc(0), heldCount: 0 },
       videos: { succeeded: 1, failed: 0, cancelled: 0, refused: 0, unfinished: 0, medianSeconds: 42 },
       ...figures,

@@ -79,10 +79,23 @@ describe('/kling audit', () => {
     expect(textOf((await h.command(ADA, 'budget set workspace day 50')).ack)).toContain('50');
     await h.command(ADA, 'budget set workspace day 80');
     const trail = textOf((await h.command(ADA, 'audit today')).ack);
-    expect(trail).toContain('Changes to budgets in');
+    expect(trail).toContain('Changes to budgets and rules in');
     const lines = trail.split('\n').filter((l) => l.includes('<@U0ADA>'));
-    expect(lines[0]).toContain('set the workspace daily budget from 50 to 80 credits');
-    expect(lines[1]).toContain('set the workspace daily budget from 100 to 50 credits');
+    expect(lines[0]).toContain('set the workspace daily budget from 50 credits to 80 credits');
+    expect(lines[0]).toContain('/kling budget set workspace day 80');
+    expect(lines[1]).toContain('set the workspace daily budget from 100 credits to 50 credits');
     expect(textOf((await h.command(GRACE, 'audit')).ack)).toContain('Only workspace admins');
+
+    // An admin's export carries the period's audit trail as a second file; a member's does not.
+    const filesBefore = h.slack.messages('D0ADA').filter((m) => m.files?.length).length;
+    await h.command(ADA, 'export today --by person');
+    const audit = await exportedFile(ADA, filesBefore + 1);
+    expect(audit.file.name).toMatch(/^kling-audit-\d{4}-\d{2}-\d{2}\.csv$/);
+    const limits = audit.records.filter((r) => r.change === 'limit');
+    expect(limits.map((r) => [r.person_name, r.old_value, r.new_value]))
+      .toEqual([['Ada', '100', '50'], ['Ada', '50', '80']]);
+    expect(limits[1]!.why).toBe('/kling budget set workspace day 80');
+    expect(audit.records.find((r) => r.change === 'alerts-channel'))
+      .toMatchObject({ person_id: 'default', new_value: 'C0ALERTS' });
   });
 });

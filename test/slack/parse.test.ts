@@ -34,9 +34,9 @@ describe('tokenize', () => {
 
 describe('parseCommand: generate and estimate', () => {
   it('takes flags in any order, around the prompt', () => {
-    const command = generate('generate --mode pro a fox running --duration 10 through snow --audio');
+    const command = generate('generate --mode pro a fox running --duration 10 through snow --audio --tag q4-ads');
     expect(command.prompt).toBe('a fox running through snow');
-    expect(command.flags).toMatchObject({ mode: 'pro', duration: 10, audio: true, draft: false });
+    expect(command.flags).toMatchObject({ mode: 'pro', duration: 10, audio: true, draft: false, tag: 'q4-ads' });
   });
 
   it('keeps the prompt as typed: unicode, newlines, and quotes used as emphasis', () => {
@@ -98,7 +98,15 @@ describe('parseCommand: the other commands', () => {
     ['help', { kind: 'help' }],
     ['HISTORY', { kind: 'history' }],
     ['batch', { kind: 'batch' }],
+    ['batch --tag spring-launch', { kind: 'batch', tag: 'spring-launch' }],
+    ['batch —tag=q4', { kind: 'batch', tag: 'q4' }],
+    ['budget set tag:spring-launch week 40',
+      { kind: 'budget-set', target: { scope: 'tag', id: 'spring-launch' }, period: 'week', limitMc: mc(40_000) }],
     ['budget', { kind: 'budget' }],
+    ['budget Yesterday', { kind: 'budget', period: { kind: 'yesterday' } }],
+    ['budget last-week', { kind: 'budget', period: { kind: 'last-week' } }],
+    ['budget 2026-11-30',
+      { kind: 'budget', period: { kind: 'days', from: { year: 2026, month: 11, day: 30 }, to: { year: 2026, month: 11, day: 30 } } }],
     ['status kbb_123', { kind: 'status', id: 'kbb_123' }],
     ['status', { kind: 'status' }],
     ['queue resume', { kind: 'queue-resume' }],
@@ -120,6 +128,7 @@ describe('parseCommand: the other commands', () => {
     ['budget spikes 3 20', { kind: 'budget-spikes', spikes: { factor: 3, minMc: mc(20_000) } }],
     ['budget spikes 2.5 12.5', { kind: 'budget-spikes', spikes: { factor: 2.5, minMc: mc(12_500) } }],
     ['budget spikes off', { kind: 'budget-spikes', spikes: null }],
+    ['budget timezone America/New_York', { kind: 'budget-timezone', timezone: 'America/New_York' }],
     ['export', { kind: 'export', period: { kind: 'month' }, by: 'job', format: 'csv' }],
     ['audit', { kind: 'audit', period: { kind: 'month' } }],
     ['audit LAST-WEEK', { kind: 'audit', period: { kind: 'last-week' } }],
@@ -151,6 +160,11 @@ describe('parseCommand: the other commands', () => {
     ['budget confirm never', /`never` is not a number of credits/, 'budgetConfirm'],
     ['budget confirm 20 credits', /`credits` is more than this command takes/, 'budgetConfirm'],
     ['budget raise', /`raise` is not a budget action/, 'budget'],
+    ['budget 2026-02-30', /`2026-02-30` is not a date in the calendar/, 'budget'],
+    ['budget yesterday please', /`please` is more than this command takes/, 'budget'],
+    ['budget 2026-11', /`2026-11` is not a budget action: use a period/, 'budget'],
+    ['budget timezone', /Say which timezone/, 'budgetTimezone'],
+    ['budget timezone UTC now', /`now` is more than this command takes/, 'budgetTimezone'],
     ['budget forecast maybe', /Say on or off/, 'budgetForecast'],
     ['budget forecast on now', /`now` is more than this command takes/, 'budgetForecast'],
     ['budget spikes 1 20', /a number above 1/, 'budgetSpikes'],
@@ -172,6 +186,15 @@ describe('parseCommand: the other commands', () => {
     ['export --by', /`--by` needs a value/, 'export'],
     ['export --format focus --by person', /one row per job/, 'export'],
     ['export --tag x', /`--tag` is not an option of export/, 'export'],
+    ['generate a fox --tag Spring', /`--tag` must be lowercase letters, digits and dashes, at most 32/, 'generate'],
+    [`generate a fox --tag ${'a'.repeat(33)}`, /`--tag` must be lowercase letters, digits and dashes, at most 32/,
+      'generate'],
+    ['generate a fox --tag', /`--tag` needs a value/, 'generate'],
+    ['batch --tag', /`--tag` needs a value/, 'batch'],
+    ['batch --tag a_b', /`--tag` must be lowercase/, 'batch'],
+    ['batch --model x', /`--model` is not an option of batch/, 'batch'],
+    ['batch --tag a b', /`b` is more than this command takes/, 'batch'],
+    ['budget set tag: day 5', /A tag must be lowercase letters/, 'budgetSet'],
     ['audit 2026-04-31', /`2026-04-31` is not a date in the calendar/, 'audit'],
     ['audit month please', /`please` is more than this command takes/, 'audit'],
     ['account topup', /`topup` is not an account action/, 'accountAlerts'],

@@ -5,6 +5,20 @@
 
 -- Periods start at midnight on the workspace's wall clock; truncating local time (not UTC) keeps a day
 -- 23 or 25 hours long across a DST change. date_trunc('week') starts on Monday.
+-- A timezone an admin changed takes over once its time has come (the next period boundary): the first write
+-- after it promotes it, so every period from then on starts at midnight in the new zone.
+CREATE OR REPLACE FUNCTION workspace_timezone(p_team text, p_now timestamptz)
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+  v_tz text;
+BEGIN
+  UPDATE workspaces SET timezone = pending_timezone, pending_timezone = NULL, timezone_effective_at = NULL
+  WHERE team_id = p_team AND pending_timezone IS NOT NULL AND timezone_effective_at <= p_now;
+  SELECT timezone INTO v_tz FROM workspaces WHERE team_id = p_team;
+  RETURN v_tz;
+END
+$$;
+--> statement-breakpoint
 CREATE OR REPLACE FUNCTION budget_period_start(p_kind budget_period, p_at timestamptz, p_tz text)
 RETURNS timestamptz LANGUAGE sql STABLE AS $$
   SELECT date_trunc(p_kind::text, p_at AT TIME ZONE p_tz) AT TIME ZONE p_tz
@@ -78,7 +92,7 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 $$;
 --> statement-breakpoint
 -- Reserves a batch of requests (all in one team) against every budget that applies to each, all or nothing.
--- p_requests: [{channelId, userId, amountMc, generationId?, memo?}]. Returns
+-- p_requests: [{channelId, userId, amountMc, tag?, generationId?, memo?}]. Returns
 -- {ok: true, holds: [{id, amountMc, generationId}], events, budgets} or {ok: false, refusedBudgetId, budgets, events};
 -- budgets (see ledger_budgets_json) is left out of a grant that raised no event.
 CREATE OR REPLACE FUNCTION ledger_reserve(p_team text, p_requests jsonb, p_now timestamptz)
@@ -90,6 +104,7 @@ DECLARE
   v_holds uuid[];
   v_channels text[];
   v_users text[];
+  v_tags text[];
   v_amounts bigint[];
   v_generations text[];
   v_memos text[];
@@ -106,15 +121,16 @@ DECLARE
   v_granted jsonb;
   v_events jsonb := '[]';
 BEGIN
-  SELECT timezone INTO v_tz FROM workspaces WHERE team_id = p_team;
-  IF NOT FOUND THEN
+  v_tz := workspace_timezone(p_team, p_now);
+  IF v_tz IS NULL THEN
     RAISE EXCEPTION 'unknown workspace %', p_team USING ERRCODE = 'no_data_found';
   END IF;
   -- One aggregate pass keeps the arrays aligned.
-  SELECT array_agg(gen_random_uuid()), array_agg(r."channelId"), array_agg(r."userId"),
+  SELECT array_agg(gen_random_uuid()), array_agg(r."channelId"), array_agg(r."userId"), array_agg(r.tag),
          array_agg(r."amountMc"), array_agg(r."generationId"), array_agg(r.memo)
-  INTO v_holds, v_channels, v_users, v_amounts, v_generations, v_memos
-  FROM jsonb_to_recordset(p_requests) AS r("channelId" text, "userId" text, "amountMc" bigint, "generationId" text, memo text);
+  INTO v_holds, v_channels, v_users, v_tags, v_amounts, v_generations, v_memos
+  FROM jsonb_to_recordset(p_requests)
+    AS r("channelId" text, "userId" text, tag text, "amountMc" bigint, "generationId" text, memo text);
 
   -- Every budget that applies to at least one request, its current period and the batch's total on it,
   -- ordered by budget id: rows are locked in that order, so two reservations never deadlock.
@@ -124,11 +140,13 @@ BEGIN
   INTO v_ids, v_scopes, v_scope_ids, v_starts, v_needs, v_lowest
   FROM budgets b
   CROSS JOIN LATERAL (
-    SELECT sum(a) AS need FROM unnest(v_amounts, v_channels, v_users) AS r(a, c, u)
+    SELECT sum(a) AS need FROM unnest(v_amounts, v_channels, v_users, v_tags) AS r(a, c, u, t)
     WHERE b.scope = 'workspace' OR (b.scope = 'channel' AND c = b.scope_id) OR (b.scope = 'user' AND u = b.scope_id)
+      OR (b.scope = 'tag' AND t = b.scope_id)
   ) n
   WHERE b.team_id = p_team AND ((b.scope = 'workspace' AND b.scope_id = p_team)
-    OR (b.scope = 'channel' AND b.scope_id = ANY(v_channels)) OR (b.scope = 'user' AND b.scope_id = ANY(v_users)));
+    OR (b.scope = 'channel' AND b.scope_id = ANY(v_channels)) OR (b.scope = 'user' AND b.scope_id = ANY(v_users))
+    OR (b.scope = 'tag' AND b.scope_id = ANY(v_tags)));
 
   -- Everything that does not depend on the outcome is done before the period rows are locked.
   SELECT jsonb_agg(jsonb_build_object('id', h, 'amountMc', a, 'generationId', g)) INTO v_granted
@@ -136,13 +154,15 @@ BEGIN
 
   BEGIN
     -- The hold and its entries first: the period rows, which may be hot, are locked last and only until commit.
-    INSERT INTO holds (id, team_id, user_id, channel_id, generation_id, amount_mc, created_at)
-    SELECT h, p_team, u, c, g, a, p_now FROM unnest(v_holds, v_users, v_channels, v_generations, v_amounts) AS r(h, u, c, g, a);
+    INSERT INTO holds (id, team_id, user_id, channel_id, tag, generation_id, amount_mc, created_at)
+    SELECT h, p_team, u, c, t, g, a, p_now
+    FROM unnest(v_holds, v_users, v_channels, v_tags, v_generations, v_amounts) AS r(h, u, c, t, g, a);
     INSERT INTO ledger_entries (team_id, budget_id, period_start, hold_id, kind, amount_mc, charged_delta_mc, actor, memo, created_at)
     SELECT p_team, b.id, b.start, r.h, 'reserve', r.a, r.a, r.u, r.m, p_now
-    FROM unnest(v_holds, v_channels, v_users, v_amounts, v_memos) AS r(h, c, u, a, m)
+    FROM unnest(v_holds, v_channels, v_users, v_tags, v_amounts, v_memos) AS r(h, c, u, t, a, m)
     JOIN unnest(v_ids, v_scopes, v_scope_ids, v_starts) AS b(id, scope, scope_id, start)
-      ON b.scope = 'workspace' OR (b.scope = 'channel' AND b.scope_id = r.c) OR (b.scope = 'user' AND b.scope_id = r.u);
+      ON b.scope = 'workspace' OR (b.scope = 'channel' AND b.scope_id = r.c) OR (b.scope = 'user' AND b.scope_id = r.u)
+        OR (b.scope = 'tag' AND b.scope_id = r.t);
 
     -- Check and charge each period row in one UPDATE; a hard row that cannot fit the batch refuses it all.
     FOR i IN 1 .. coalesce(array_length(v_ids, 1), 0) LOOP
@@ -284,7 +304,7 @@ BEGIN
   IF NOT FOUND THEN
     RAISE EXCEPTION 'unknown budget %', p_budget USING ERRCODE = 'no_data_found';
   END IF;
-  SELECT timezone INTO v_tz FROM workspaces WHERE team_id = v_budget.team_id;
+  v_tz := workspace_timezone(v_budget.team_id, p_now);
   v_start := budget_period_start(v_budget.period, p_now, v_tz);
   INSERT INTO budget_periods (budget_id, period_start, period_end, limit_mc, hard, allowance_mc)
   VALUES (p_budget, v_start, budget_period_end(v_budget.period, p_now, v_tz), v_budget.limit_mc, v_budget.hard, p_amount)

@@ -2,7 +2,7 @@
 -- itself refuses it, whoever asks; a mistake is corrected by a new entry that compensates it.
 CREATE OR REPLACE FUNCTION ledger_entries_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  RAISE EXCEPTION 'ledger_entries is append-only: % refused', TG_OP
+  RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
     USING ERRCODE = 'restrict_violation', HINT = 'Record a compensating entry instead.';
 END
 $$;
@@ -15,4 +15,15 @@ FOR EACH ROW EXECUTE FUNCTION ledger_entries_append_only();
 DROP TRIGGER IF EXISTS ledger_entries_no_truncate ON ledger_entries;
 --> statement-breakpoint
 CREATE TRIGGER ledger_entries_no_truncate BEFORE TRUNCATE ON ledger_entries
+FOR EACH STATEMENT EXECUTE FUNCTION ledger_entries_append_only();
+--> statement-breakpoint
+-- The audit trail is history in the same way: who changed what, from what to what, is never rewritten.
+DROP TRIGGER IF EXISTS audit_events_append_only ON audit_events;
+--> statement-breakpoint
+CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
+FOR EACH ROW EXECUTE FUNCTION ledger_entries_append_only();
+--> statement-breakpoint
+DROP TRIGGER IF EXISTS audit_events_no_truncate ON audit_events;
+--> statement-breakpoint
+CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
 FOR EACH STATEMENT EXECUTE FUNCTION ledger_entries_append_only();

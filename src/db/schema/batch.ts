@@ -9,5 +9,7 @@ export const batchForms = pgTable('batch_forms', {
   teamId: text('team_id').notNull(),
   userId: text('user_id').notNull(),
   channelId: text('channel_id').notNull(),
+  /** The project tag given with the command (--tag), for every video of the batch. */
+  tag: text('tag'),
   openedAt: timestamp('opened_at', { withTimezone: true }).notNull().defaultNow(),
 });

@@ -18,6 +18,8 @@ export const generations = pgTable(
     teamId: text('team_id').notNull(),
     channelId: text('channel_id').notNull(),
     userId: text('user_id').notNull(),
+    /** The project tag (--tag) the job was asked with, for chargeback; null without one. */
+    tag: text('tag'),
     /** Kling endpoint, e.g. "text2video". */
     endpoint: text('endpoint').notNull(),
     /** The Kling request body as priced (without callback_url / external_task_id). */

@@ -5,6 +5,12 @@ import type { Millicredits } from '../../money/credits';
 export const workspaces = pgTable('workspaces', {
   teamId: text('team_id').primaryKey(),
   timezone: text('timezone').notNull(),
+  /**
+   * A timezone an admin chose, applied at timezoneEffectiveAt (the next boundary of the workspace's longest
+   * budget period), so the current periods keep their start and no counter is split.
+   */
+  pendingTimezone: text('pending_timezone'),
+  timezoneEffectiveAt: timestamp('timezone_effective_at', { withTimezone: true }),
   alertsChannelId: text('alerts_channel_id'),
   /** Requests priced above this ask the person to confirm with a button first; null = never. */
   confirmThresholdMc: bigint('confirm_threshold_mc', { mode: 'number' }).$type<Millicredits>(),

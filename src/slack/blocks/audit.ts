@@ -1,39 +1,67 @@
-import type { AuditEntry } from '../../budget';
-import { formatCredits } from '../../money/credits';
+import type { AuditEntry, AuditSubject } from '../../budget';
+import { formatCredits, mc } from '../../money/credits';
 import { escape, truncate } from '../escape';
 import { budgetName, slackDate } from './format';
 import { context, message, section, type Block, type Message } from './kit';
 
 const PER_SECTION = 15;
 
-function line(entry: AuditEntry): string {
-  const who = `<@${entry.actor}>`;
-  const budget = budgetName(entry.budget);
-  const change = entry.change;
-  let what: string;
-  if (change.kind === 'limit') {
-    what = change.fromMc === null || change.toMc === null
-      ? `changed ${budget}: ${escape(change.text ?? '')}`
-      : `set ${budget} from ${formatCredits(change.fromMc)} to ${formatCredits(change.toMc)} credits`
-        + (change.hardness ? ` (${change.hardness})` : '');
-  } else {
-    what = `added ${formatCredits(change.amountMc)} credits to this period of ${budget}`
-      + (change.why ? ` — ${truncate(change.why, 300)}` : '');
+const SETTING_NAMES: Partial<Record<AuditSubject, string>> = {
+  'confirm-threshold': 'the confirmation threshold',
+  'alerts-channel': 'the alerts channel',
+  'forecast-alerts': 'forecast alerts',
+  'spike-alerts': 'spike alerts',
+  'spike-factor': 'the spike factor',
+  'spike-minimum': 'the spike minimum',
+  timezone: 'the timezone',
+};
+
+/** A stored value as the admin reads it: credits for amounts, #channel for a channel id, on/off, percents. */
+function shown(subject: AuditSubject, value: unknown): string {
+  if (value === null || value === undefined) return 'none';
+  switch (subject) {
+    case 'limit': case 'confirm-threshold': case 'spike-minimum': case 'adjustment':
+      return `${formatCredits(mc(Number(value)))} credits`;
+    case 'alerts-channel': return `<#${escape(String(value))}>`;
+    case 'thresholds': return (value as number[]).map((t) => `${t}%`).join(', ');
+    case 'hardness': return value ? 'hard' : 'soft';
+    case 'forecast-alerts': case 'spike-alerts': return value ? 'on' : 'off';
+    default: return escape(String(value));
   }
-  return `${slackDate(entry.at)} · ${who} ${what}`;
+}
+
+function line(entry: AuditEntry): string {
+  const { subject } = entry;
+  const budget = entry.budget ? budgetName(entry.budget) : 'a budget';
+  let what: string;
+  if (subject === 'adjustment') what = `added ${shown(subject, entry.newValue)} to this period of ${budget}`;
+  else if (subject === 'approval' || subject === 'denial') {
+    what = `${subject === 'approval' ? 'approved' : 'denied'} \`${escape(truncate(String(entry.newValue), 200))}\``;
+  } else {
+    const change = `from ${shown(subject, entry.oldValue)} to ${shown(subject, entry.newValue)}`;
+    if (subject === 'limit') {
+      const created = entry.oldValue === null;
+      what = created ? `created ${budget} at ${shown(subject, entry.newValue)}` : `set ${budget} ${change}`;
+    } else what = `changed ${SETTING_NAMES[subject] ?? `${budget}'s ${subject}`} ${change}`;
+  }
+  const why = entry.why ? ` — _${escape(truncate(entry.why, 300))}_` : '';
+  return `${slackDate(entry.at)} · <@${entry.actor}> ${what}${why}`;
 }
 
 /** `/kling audit`: the changes to limits and the adjustments of a period, newest first. */
 export function auditTrail(entries: AuditEntry[], total: number, label: string): Message {
-  const title = `Changes to budgets in ${label}`;
+  const title = `Changes to budgets and rules in ${label}`;
   if (!entries.length) {
-    return message(title, [section(`*${title}*\nNo limit was changed and no credits were added in this period.`)]);
+    return message(title, [section(`*${title}*\nNothing that moves money or rules was changed in this period.`)]);
   }
   const blocks: Block[] = [section(`*${title}* (newest first)`)];
   for (let i = 0; i < entries.length; i += PER_SECTION) {
     blocks.push(section(entries.slice(i, i + PER_SECTION).map(line).join('\n')));
   }
-  const notes = ['Recorded: limit and hardness changes while a period is open, and credits added (approvals).'];
+  const notes = [
+    'Recorded: limits, hardness, thresholds, the confirmation threshold, alert settings, the timezone, '
+      + 'approvals, denials and credits added.',
+  ];
   const hidden = total - entries.length;
   if (hidden > 0) {
     notes.unshift(`${hidden} older ${hidden === 1 ? 'change is' : 'changes are'} not shown: ask for a shorter period.`);

@@ -62,7 +62,11 @@ export function batchModal(options: BatchModalOptions): View {
 /** Budget names for a plain-text field (Slack shows modal errors as plain text, so no mentions). */
 function plainBudgetName(budget: Pick<BudgetRef, 'scope' | 'period'>): string {
   const period = { day: 'daily', week: 'weekly', month: 'monthly' }[budget.period];
-  return { workspace: `the workspace ${period} budget`, channel: `this channel's ${period} budget`, user: `your ${period} budget` }[budget.scope];
+  const names = {
+    workspace: `the workspace ${period} budget`, channel: `this channel's ${period} budget`, user: `your ${period} budget`,
+    tag: `the tag's ${period} budget`,
+  };
+  return names[budget.scope];
 }
 
 const videos = (n: number) => `${n} video${n === 1 ? '' : 's'}`;

@@ -1,5 +1,7 @@
 import { formatCredits, mc, sumMc, type Millicredits } from '../../money/credits';
-import { dayLabel, plural, type DigestContent, type EstimateAccuracy, type ModelLine, type PersonLine } from '../../digest';
+import {
+  dayLabel, plural, type DigestContent, type EstimateAccuracy, type ModelLine, type PersonLine, type TagLine,
+} from '../../digest';
 import { escape } from '../escape';
 import { header } from './form';
 import { bar, creditCount, credits as creditsWithUsd, PERIOD_ADJECTIVE } from './format';
@@ -61,6 +63,7 @@ export function digestMessage(content: DigestContent, names: ReadonlyMap<string,
 
   blocks.push(divider());
   blocks.push(section(`*Who spent*\n${figures.people.length ? figures.people.map((p, i) => personLine(p, i, credits, names)).join('\n') : '_Nobody._'}`));
+  if (figures.tags.length) blocks.push(section(`*By tag*\n${figures.tags.map((t) => tagLine(t, credits)).join('\n')}`));
   blocks.push(section(`*On what*\n${figures.models.length ? figures.models.map((m) => modelLine(m)).join('\n') : '_Nothing._'}`));
 
   const week = sumMc(content.trend.map((p) => p.committedMc));
@@ -85,6 +88,11 @@ function personLine(p: PersonLine, index: number, credits: (mc: Millicredits) =>
   const held = p.heldMc ? ` + ${formatCredits(p.heldMc)} held` : '';
   if (p.userId === null) return `…and ${plural(p.people, 'other person').replace('persons', 'people')}: ${credits(p.committedMc)}${held}, ${plural(p.videos, 'job')}`;
   return `${index + 1}. *${escape(names.get(p.userId) ?? p.userId)}* ${credits(p.committedMc)}${held}, ${plural(p.videos, 'job')}`;
+}
+
+function tagLine(t: TagLine, credits: (mc: Millicredits) => string): string {
+  const held = t.heldMc ? ` + ${formatCredits(t.heldMc)} held` : '';
+  return `• \`${escape(t.tag)}\` ${credits(t.committedMc)}${held}, ${plural(t.videos, 'job')}`;
 }
 
 function modelLine(m: ModelLine): string {

@@ -10,6 +10,8 @@ export const PERIOD_ADJECTIVE = { day: 'daily', week: 'weekly', month: 'monthly'
 export function budgetName(budget: Pick<BudgetRef, 'scope' | 'scopeId' | 'period'>): string {
   const kind = `${PERIOD_ADJECTIVE[budget.period]} budget`;
   if (budget.scope === 'workspace') return `the workspace ${kind}`;
+  // A tag is lowercase letters, digits and dashes only: nothing in it needs escaping.
+  if (budget.scope === 'tag') return `the tag \`${budget.scopeId}\`'s ${kind}`;
   return budget.scope === 'channel' ? `<#${budget.scopeId}>'s ${kind}` : `<@${budget.scopeId}>'s ${kind}`;
 }
 

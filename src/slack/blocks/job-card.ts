@@ -25,7 +25,8 @@ export function jobCard(job: Generation, options: CardOptions): Message {
     section(prompt ? `>${truncate(prompt, 2600).replace(/\n/g, '\n>')}` : '_(no prompt: animating the image)_'),
   ];
   if (negative) blocks.push(context(`Avoid: ${truncate(negative, 1500)}`));
-  blocks.push(context(`${describeRequest(job.request, job.endpoint)} · ${cost} · job \`${escape(job.id)}\``));
+  const tag = job.tag ? ` · tag \`${job.tag}\`` : '';
+  blocks.push(context(`${describeRequest(job.request, job.endpoint)} · ${cost}${tag} · job \`${escape(job.id)}\``));
 
   if (job.state === 'failed') {
     const reason = job.errorMessage ? truncate(job.errorMessage, 1500) : 'no reason given';

@@ -142,19 +142,28 @@ export function duplicateOffer(earlier: Generation, quote: Quote, value: string,
   ]);
 }
 
-export function budgets(usages: ForecastUsage[], options: PriceContext & { isAdmin: boolean }): Message {
+/** `past`: the periods of an earlier day, week or month (`label`): they ended, nothing can be spent in them. */
+export function budgets(
+  usages: ForecastUsage[], options: PriceContext & { isAdmin: boolean; past?: { label: string } },
+): Message {
+  const { past } = options;
   const blocks: Block[] = usages.length
     ? usages.slice(0, 20).map((u) => {
         const forecast = forecastLine(u);
+        const ended = past && u.periodEnd <= new Date();
+        const end = `${ended ? 'ended' : 'resets'} ${slackDate(u.periodEnd)}`;
         return section(
           `*${budgetName(u.budget)}*${u.budget.hard ? '' : ' (soft)'}\n\`${bar(u.committedMc, u.heldMc, u.limitMc)}\` ${Math.round(u.percent)}%\n` +
-            `used ${formatCredits(u.committedMc)} · held ${formatCredits(u.heldMc)} · *${formatCredits(u.remainingMc)} left* of ${formatCredits(u.limitMc)} · resets ${slackDate(u.periodEnd)}` +
+            `used ${formatCredits(u.committedMc)} · held ${formatCredits(u.heldMc)} · *${formatCredits(u.remainingMc)} left* of ${formatCredits(u.limitMc)} · ${end}` +
             (forecast ? `\n${forecast}` : ''),
         );
       })
     : [section('No budget applies to you here.')];
+  if (past) blocks.unshift(section(`*Your budgets in ${escape(past.label)}*`));
   const tightest = usages.filter((u) => u.budget.hard).sort((a, b) => a.remainingMc - b.remainingMc)[0];
-  if (tightest) blocks.push(context(`You can spend up to ${credits(tightest.remainingMc, options.creditPriceUsd)} right now.`));
+  if (tightest && !past) {
+    blocks.push(context(`You can spend up to ${credits(tightest.remainingMc, options.creditPriceUsd)} right now.`));
+  }
   if (options.isAdmin) blocks.push(context(`Admin: \`${escape(USAGE.budgetSet)}\` · \`${escape(USAGE.budgetThresholds)}\` · \`${escape(USAGE.budgetAlerts)}\` · \`${escape(USAGE.budgetConfirm)}\``));
   return message('Your budgets', blocks);
 }
@@ -165,7 +174,9 @@ export function history(jobs: Generation[]): Message {
     const prompt = typeof job.request.prompt === 'string' && job.request.prompt ? truncate(job.request.prompt, 90) : 'image to video';
     const cost = formatCredits(job.state === 'succeeded' ? (job.actualMc ?? job.estimateMc) : job.estimateMc);
     const link = job.result?.videos[0]?.url;
-    return `${STATE_LABEL[job.state].split(' ')[0]} \`${escape(job.id)}\` ${slackDate(job.createdAt, '{date_short} {time}')} · ${cost} cr · ${prompt}${link ? ` · <${link.replace(/[|<>]/g, encodeURIComponent)}|video>` : ''}`;
+    const tag = job.tag ? ` · \`${job.tag}\`` : '';
+    const when = slackDate(job.createdAt, '{date_short} {time}');
+    return `${STATE_LABEL[job.state].split(' ')[0]} \`${escape(job.id)}\` ${when} · ${cost} cr${tag} · ${prompt}${link ? ` · <${link.replace(/[|<>]/g, encodeURIComponent)}|video>` : ''}`;
   });
   const blocks: Block[] = [];
   for (let i = 0; i < lines.length; i += 10) blocks.push(section(lines.slice(i, i + 10).join('\n')));

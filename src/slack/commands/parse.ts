@@ -5,6 +5,7 @@ import { MAX_PROMPT_CHARS, promptLength } from '../../pricing';
 import type { ExportGrouping } from '../../export';
 import type { BudgetPeriodKind } from '../../budget';
 import { isLocalDate, type LocalDate, type ReportPeriod } from '../../budget/periods';
+import { TAG_PATTERN } from '../../budget/tags';
 import { readCredits, readThresholds } from './amounts';
 
 /**
@@ -15,16 +16,17 @@ import { readCredits, readThresholds } from './amounts';
 
 export const USAGE = {
   generate:
-    '/kling generate <prompt> [--model M] [--mode std|pro|4k] [--duration N] [--audio] [--aspect 16:9|9:16|1:1] [--negative "..."] [--image URL or Slack file link] [--video URL] [--multishot] [--draft]',
+    '/kling generate <prompt> [--model M] [--mode std|pro|4k] [--duration N] [--audio] [--aspect 16:9|9:16|1:1] [--negative "..."] [--image URL or Slack file link] [--video URL] [--multishot] [--draft] [--tag project]',
   estimate: '/kling estimate [prompt] [the same flags as generate]',
-  batch: '/kling batch',
-  budget: '/kling budget',
-  budgetSet: '/kling budget set <workspace|#channel|@user> <day|week|month> <credits>',
+  batch: '/kling batch [--tag project]',
+  budget: '/kling budget [today|yesterday|week|last-week|month|last-month|YYYY-MM-DD]',
+  budgetSet: '/kling budget set <workspace|#channel|@user|tag:name> <day|week|month> <credits>',
   budgetThresholds: '/kling budget thresholds <workspace|#channel|@user> <day|week|month> <percent,percent,…>',
   budgetAlerts: '/kling budget alerts <#channel>',
   budgetConfirm: '/kling budget confirm <credits|off>',
   budgetForecast: '/kling budget forecast on|off',
   budgetSpikes: '/kling budget spikes <factor> <min-credits>|off',
+  budgetTimezone: '/kling budget timezone <IANA zone such as Europe/Berlin>',
   history: '/kling history',
   status: '/kling status [id]',
   queue: '/kling queue resume',
@@ -63,14 +65,19 @@ export interface GenerateFlags {
   /** Kling cuts the prompt into shots (3.x models). */
   multishot?: boolean;
   draft: boolean;
+  /** The project the video is charged to. */
+  tag?: string;
 }
 
-/** Whose budget a command names: the workspace's (its team id is known later), a channel's or a person's. */
-export type BudgetOwner = { scope: 'workspace' } | { scope: 'channel' | 'user'; id: string };
+/** Whose budget a command names: the workspace's (its team id is known later), a channel's, a person's or a tag's. */
+export type BudgetOwner = { scope: 'workspace' } | { scope: 'channel' | 'user' | 'tag'; id: string };
 
 export type Command =
   | { kind: 'generate' | 'estimate'; prompt: string; flags: GenerateFlags }
-  | { kind: 'batch' | 'budget' | 'history' | 'help' }
+  | { kind: 'history' | 'help' }
+  /** Without a period: the current ones. */
+  | { kind: 'budget'; period?: ReportPeriod }
+  | { kind: 'batch'; tag?: string }
   | { kind: 'budget-set'; target: BudgetOwner; period: BudgetPeriodKind; limitMc: Millicredits }
   | { kind: 'budget-thresholds'; target: BudgetOwner; period: BudgetPeriodKind; thresholds: number[] }
   | { kind: 'budget-alerts'; channelId: string }
@@ -79,6 +86,8 @@ export type Command =
   | { kind: 'budget-forecast'; on: boolean }
   /** null: no spike alerts. */
   | { kind: 'budget-spikes'; spikes: { factor: number; minMc: Millicredits } | null }
+  /** Checked against the IANA database by the ledger. */
+  | { kind: 'budget-timezone'; timezone: string }
   /** Without an id: the workspace's queue (running, or paused and why). */
   | { kind: 'status'; id?: string }
   | { kind: 'cancel'; id: string }
@@ -142,7 +151,8 @@ function excerpt(text: string): string {
 
 const FLAG = /^(?:--|—|–)([a-z][a-z-]*)(?:=(.*))?$/is;
 const BOOLEAN_FLAGS = ['audio', 'draft', 'multishot'] as const;
-const VALUE_FLAGS = ['model', 'mode', 'duration', 'aspect', 'negative', 'image', 'video'] as const;
+const VALUE_FLAGS = ['model', 'mode', 'duration', 'aspect', 'negative', 'image', 'video', 'tag'] as const;
+const TAG_RULE = 'must be lowercase letters, digits and dashes, at most 32, such as spring-launch';
 
 const flagSchema = z.object({
   model: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'is not a model name such as kling-v2-6').optional(),
@@ -159,6 +169,7 @@ const flagSchema = z.object({
   audio: z.boolean(),
   multishot: z.boolean(),
   draft: z.boolean(),
+  tag: z.string().regex(TAG_PATTERN, TAG_RULE).optional(),
 });
 
 /** `generate` / `estimate`: the prompt is every token that is neither a flag nor a flag's value. */
@@ -213,17 +224,37 @@ function parseRequest(kind: 'generate' | 'estimate', text: string, tokens: Token
 const USER = /^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$/;
 const CHANNEL = /^<#([CGD][A-Z0-9]+)(?:\|[^>]*)?>$/;
 
+/** `/kling batch [--tag name]`: the tag applies to every video of the batch. */
+function parseBatch(tokens: Token[]): Command {
+  if (!tokens.length) return { kind: 'batch' };
+  const match = tokens[0]!.quoted ? null : FLAG.exec(tokens[0]!.value);
+  if (match?.[1]?.toLowerCase() !== 'tag') {
+    throw new UsageError(`\`${excerpt(tokens[0]!.value)}\` is not an option of batch.`, 'batch');
+  }
+  const value = match[2] ?? tokens[1]?.value;
+  if (value === undefined) throw new UsageError('`--tag` needs a value.', 'batch');
+  if (!TAG_PATTERN.test(value)) throw new UsageError(`\`--tag\` ${TAG_RULE}.`, 'batch');
+  expectEnd(tokens, match[2] === undefined ? 2 : 1, 'batch');
+  return { kind: 'batch', tag: value };
+}
+
 function parseTarget(token: Token | undefined, usage: UsageKey): BudgetOwner {
   const value = token?.value ?? '';
   if (value.toLowerCase() === 'workspace') return { scope: 'workspace' };
+  if (value.toLowerCase().startsWith('tag:')) {
+    const tag = value.slice(4);
+    if (!TAG_PATTERN.test(tag)) throw new UsageError(`A tag ${TAG_RULE}.`, usage);
+    return { scope: 'tag', id: tag };
+  }
   const user = USER.exec(value);
   if (user) return { scope: 'user', id: user[1]! };
   const channel = CHANNEL.exec(value);
   if (channel) return { scope: 'channel', id: channel[1]! };
   throw new UsageError(
     value
-      ? `\`${excerpt(value)}\` is not a budget: use workspace, a #channel or an @person (pick them from Slack's suggestions).`
-      : 'Say which budget: workspace, a #channel or an @person.',
+      ? `\`${excerpt(value)}\` is not a budget: use workspace, a #channel, an @person `
+        + "(pick them from Slack's suggestions) or tag:name."
+      : 'Say which budget: workspace, a #channel, an @person or tag:name.',
     usage,
   );
 }
@@ -267,6 +298,7 @@ export function parseCommand(text: string): Command {
     case 'estimate':
       return parseRequest(sub, text, rest);
     case 'batch':
+      return parseBatch(rest);
     case 'history':
     case 'help':
       expectEnd(rest, 0, sub);
@@ -310,8 +342,15 @@ export function parseCommand(text: string): Command {
   throw new UsageError(`\`${excerpt(first!.value)}\` is not a /kling command.`);
 }
 
+/** `/kling budget <period>`: a word or one day; months and ranges are the export's. */
+const BUDGET_PERIOD = /^(today|yesterday|week|last-week|month|last-month|\d{4}-\d{2}-\d{2})$/i;
+
 function parseBudget(tokens: Token[]): Command {
   const action = tokens[0]?.value.toLowerCase();
+  if (action && BUDGET_PERIOD.test(action)) {
+    expectEnd(tokens, 1, 'budget');
+    return { kind: 'budget', period: parseReportPeriod(action, 'budget') };
+  }
   switch (action) {
     case undefined:
       return { kind: 'budget' };
@@ -348,6 +387,12 @@ function parseBudget(tokens: Token[]): Command {
       expectEnd(tokens, 2, 'budgetForecast');
       return { kind: 'budget-forecast', on: value === 'on' };
     }
+    case 'timezone': {
+      const zone = tokens[1]?.value;
+      if (!zone) throw new UsageError('Say which timezone, as an IANA name such as Europe/Berlin.', 'budgetTimezone');
+      expectEnd(tokens, 2, 'budgetTimezone');
+      return { kind: 'budget-timezone', timezone: decodeSlackText(zone) };
+    }
     case 'spikes': {
       if (tokens[1]?.value.toLowerCase() === 'off') {
         expectEnd(tokens, 2, 'budgetSpikes');
@@ -363,7 +408,8 @@ function parseBudget(tokens: Token[]): Command {
       return { kind: 'budget-spikes', spikes: { factor, minMc } };
     }
   }
-  const actions = 'set, thresholds, alerts, confirm, forecast or spikes';
+  const actions = 'a period (today, last-week, 2026-11-30…), set, thresholds, alerts, confirm, forecast, spikes '
+    + 'or timezone';
   throw new UsageError(`\`${excerpt(tokens[0]!.value)}\` is not a budget action: use ${actions}.`, 'budget');
 }
 

@@ -29,11 +29,12 @@ function promptOf(commandText: string): string {
   }
 }
 
-/** Prices a `/kling generate …` text as the command would; a mistake in it is a UsageError. */
+/** Prices a `/kling generate …` text as the command would, with its tag; a mistake in it is a UsageError. */
 function priceOf(commandText: string, deps: SlackDeps) {
   const command = parseCommand(commandText);
   if (command.kind !== 'generate') throw new UsageError('This request is not a /kling generate command.');
-  return quoteRequest(deps.catalog, command.prompt, command.flags, deps.config.DEFAULT_MODEL);
+  const quote = quoteRequest(deps.catalog, command.prompt, command.flags, deps.config.DEFAULT_MODEL);
+  return { quote, tag: command.flags.tag };
 }
 
 async function tellRequester(

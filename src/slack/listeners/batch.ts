@@ -39,7 +39,7 @@ export const batch: Feature = {
       });
       await ctx.ack();
       try {
-        await deps.batchForms.opened(formId, ctx.scope);
+        await deps.batchForms.opened(formId, ctx.scope, ctx.command.tag);
         await ctx.client.views.open({ trigger_id: ctx.triggerId, view });
       } catch (error) {
         deps.logger.warn({ err: error, scope: ctx.scope }, 'batch: the form could not be opened');
@@ -55,7 +55,8 @@ export const batch: Feature = {
       // The channel is the one Slack sent with the command that opened this modal, never what the view carries.
       const teamId = teamOf(body);
       const formId = view.external_id;
-      const channelId = formId ? await forms.channelOf(formId, teamId, body.user.id) : undefined;
+      const form = formId ? await forms.find(formId, teamId, body.user.id) : undefined;
+      const channelId = form?.channelId;
       if (!formId || !channelId) {
         const unknown = 'This form is no longer known to the bot. Close it and run `/kling batch` again.';
         return refuse({ [BatchField.prompts]: unknown });
@@ -69,7 +70,7 @@ export const batch: Feature = {
       const { quotes } = priced;
 
       // The view names this submission: a second submit of the same modal (a double click) queues nothing.
-      const batch = { quotes, offPeak: read.form.offPeak, now: deps.now() };
+      const batch = { quotes, offPeak: read.form.offPeak, now: deps.now(), tag: form?.tag };
       const outcome = await deps.requests.batch(scope, batch, { key: `view:${view.id}` });
       const price = { creditPriceUsd: deps.config.CREDIT_PRICE_USD };
       if (outcome.kind === 'too-expensive') return refuse({ [BatchField.prompts]: batchTooExpensive(outcome.check, quotes.length, price) });

@@ -11,8 +11,9 @@ import { escape } from '../escape';
 import { shareFile } from '../uploads';
 
 /**
- * `/kling export`: the file goes to the person's DM. Admins get the workspace's jobs, anyone else only their
- * own. The CSV is written to a temporary file first, so its length is known for the upload and memory stays
+ * `/kling export`: the file goes to the person's DM. Admins get the workspace's jobs and, in a second file,
+ * the period's audit trail; anyone else only their own jobs. The CSV is written to a temporary file first, so its
+ * length is known for the upload and memory stays
  * flat however many jobs the period has.
  */
 export const exportFile: Feature = {
@@ -36,6 +37,16 @@ export const exportFile: Feature = {
           + `${formatCredits(totals.chargedMc)} credits charged (${usd}). `
           + 'Charged is the actual cost of finished jobs plus what is still held for running ones.';
         await shareFile(ctx.client, { path, filename: file.fileName, channelId: channel!.id!, comment });
+        // Admins get the period's audit trail beside it, as a file of its own (its columns are not a job's).
+        const audit = admin ? await deps.exporter.auditFile(teamId, period) : undefined;
+        if (audit?.changes) {
+          const auditPath = join(dir, audit.fileName);
+          await pipeline(audit.stream, createWriteStream(auditPath));
+          const changes = `${audit.changes} ${audit.changes === 1 ? 'change' : 'changes'}`;
+          const what = `${changes} to budgets and rules in ${file.label}`;
+          const shared = { path: auditPath, filename: audit.fileName, channelId: channel!.id!, comment: what };
+          await shareFile(ctx.client, shared);
+        }
       } catch (error) {
         if (!(error instanceof WebAPIPlatformError)) throw error;
         deps.logger.warn({ err: error, scope: ctx.scope }, 'the export could not be delivered');

@@ -37,7 +37,7 @@ export async function requestVideo(
   const claim = claimKey ? { key: claimKey } : undefined;
   const outcome = await deps.requests.video(
     scope,
-    { quote, confirmed: request.confirmed, skipDuplicate: request.skipDuplicate },
+    { quote, confirmed: request.confirmed, skipDuplicate: request.skipDuplicate, tag: command.flags.tag },
     claim,
   );
   return render(outcome);

@@ -88,7 +88,7 @@ export const home: Feature = {
         await ack({ response_action: 'errors', errors: read.errors as Record<string, string> });
         return;
       }
-      await deps.requests.setBudget({ teamId, ...read.budget, by: userId });
+      await deps.requests.setBudget({ teamId, ...read.budget, by: userId, why: 'App Home budget form' });
       await ack();
       await publishHome(userId, teamId, client, deps);
     });
