@@ -55,7 +55,9 @@ describe('/kling generate', () => {
     expect(textOf(done)).toMatch(/kling-v2-5-turbo std · 5 s · silent · 9:16 · charged 1\.5 credits \(\$0\.21\)/);
     expect(textOf(done)).toMatch(/took \d+s/);
     const thread = await h.slack.waitFor(() => h.slack.messages('C0VIDEO').find((m) => m.threadTs === done.ts));
-    expect(textOf(thread)).toMatch(/<http:\/\/127\.0\.0\.1:\d+\/media\/[^|]+\.mp4\|Video>/);
+    // The video itself is in the thread, uploaded from Kling's file, so it plays in Slack and outlives Kling's copy.
+    expect(textOf(thread)).toContain('Your video (5 s), kept here in Slack.');
+    expect(thread.files?.map((f) => f.name)).toEqual([`kling-${id}.mp4`]);
     const updates = h.slack.calls('chat.update').filter((c) => c.args.ts === done.ts);
     expect(updates.length).toBeGreaterThanOrEqual(2);
     expect((await generations()).find((g) => g.id === id)?.state).toBe('succeeded');
