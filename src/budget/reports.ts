@@ -183,7 +183,7 @@ export class LedgerReports {
       having count(*) filter (where h.status <> 'released') > 0
       order by 2 + 3 desc, h.tag`);
     return result.map((r) => ({
-      tag: String(r.tag), committedMc: n(r.committed_mc), heldMc: n(r.held_mc), videos: n(r.videos),
+      tag: String(r.tag), committedMc: amount(r.committed_mc), heldMc: amount(r.held_mc), videos: n(r.videos),
     }));
   }
 

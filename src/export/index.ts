@@ -162,7 +162,7 @@ export class Exporter {
     const names = await this.options.names([...new Set(entries.map((e) => e.actor))]);
     const value = (subject: AuditSubject, v: unknown): Cell => {
       if (v === null || v === undefined) return null;
-      if (MONEY_SUBJECTS.has(subject)) return creditsDecimal(Number(v));
+      if (MONEY_SUBJECTS.has(subject)) return creditsDecimal(mc(Number(v)));
       return typeof v === 'string' ? v : JSON.stringify(v);
     };
     const rows = entries.reverse().map((e): Cell[] => [

@@ -2,7 +2,7 @@
  * Credits are Kling units. Every amount in the bot is an integer number of millicredits
  * (1 credit = 1000), so sums never drift: Kling prices go down to 0.05 and image units to 0.025.
  */
-export type Millicredits = number;
+export type Millicredits = number & { readonly __brand: 'Millicredits' };
 
 export const MILLI = 1000;
 

@@ -8,6 +8,7 @@ import { builtInCatalog } from '../../src/pricing/index';
 import { DigestService, DigestStore, dayOf, daysEndingWith, renderTrendChart, type DigestPoster } from '../../src/digest/index';
 import { digestMessage } from '../../src/slack/blocks/digest';
 import { createTestDatabase } from '../support/db';
+import { mc } from '../../src/money/credits';
 
 const TZ = 'Europe/Berlin';
 const TEAM = 'TBENCH';
@@ -38,7 +39,7 @@ export default async function digestBench(): Promise<void> {
   try {
     const db = database.db;
     const now = new Date(START.getTime() + DAYS * 86_400_000 + 9 * 3_600_000);
-    const ledger = new Ledger(db, { now: () => now, defaultTimezone: TZ, defaultDailyLimitMc: 50_000_000 });
+    const ledger = new Ledger(db, { now: () => now, defaultTimezone: TZ, defaultDailyLimitMc: mc(50_000_000) });
     await ledger.ensureWorkspace(TEAM);
     const wsBudget = (await ledger.budgets(TEAM))[0]!.id;
     const t0 = performance.now();
@@ -112,7 +113,7 @@ export default async function digestBench(): Promise<void> {
     const figures = await time(async () => {
       trend = (await store.figures(TEAM, day, { day: day.start, week: day.start, month: day.start }, daysEndingWith(day, TZ, 7))).trend;
     });
-    const chart = await time(async () => renderTrendChart(trend, 50_000_000));
+    const chart = await time(async () => renderTrendChart(trend, mc(50_000_000)));
     const totals = await store.ledger.totals(TEAM, day);
 
     console.log(`data: ${counts!.entries.toLocaleString('en-US')} ledger entries, ${counts!.holds.toLocaleString('en-US')} holds, ${counts!.generations.toLocaleString('en-US')} generations, ${USERS} people, ${DAYS} days; loaded in ${loadSeconds.toFixed(1)} s`);

@@ -4,11 +4,12 @@
 import { openDatabase, rows, sql, type Database } from '../../src/db';
 import { Ledger, checkInvariants } from '../../src/budget';
 import { createTestDatabase } from '../support/db';
+import { mc } from '../../src/money/credits';
 
 const CLIENTS = 16;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2.5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
-const AMOUNT = 1_000;
+const AMOUNT = mc(1_000);
 const TEAM = 'TBENCH';
 
 interface Figures { ops: number; seconds: number; latencies: number[] }
@@ -49,7 +50,7 @@ export default async function ledgerBench(): Promise<void> {
   try {
     pool = await openDatabase({ url: test.url, max: CLIENTS, migrate: false });
     const db = pool.db;
-    const ledger = new Ledger(db, { defaultDailyLimitMc: 1e15 });
+    const ledger = new Ledger(db, { defaultDailyLimitMc: mc(1e15) });
     await ledger.ensureWorkspace(TEAM);
     await db.execute(sql`create table bench_counter (id int primary key, used bigint not null, lim bigint not null)`);
     await db.execute(sql`insert into bench_counter values (1, 0, ${1e15})`);
@@ -90,7 +91,7 @@ export default async function ledgerBench(): Promise<void> {
 
     // Race for the last credits: exactly LIMIT / AMOUNT reservations may succeed, the rest are refused.
     const fits = 500;
-    const tight = await ledger.setBudget({ teamId: TEAM, scope: 'channel', scopeId: 'CTIGHT', period: 'day', limitMc: fits * AMOUNT, by: 'bench' });
+    const tight = await ledger.setBudget({ teamId: TEAM, scope: 'channel', scopeId: 'CTIGHT', period: 'day', limitMc: mc(fits * AMOUNT), by: 'bench' });
     let granted = 0;
     let refused = 0;
     await Promise.all(

@@ -14,6 +14,7 @@ import { KlingClient } from '../../src/kling';
 import { createLogger } from '../../src/log';
 import { builtInCatalog } from '../../src/pricing';
 import { createTestDatabase } from '../support/db';
+import { mc } from '../../src/money/credits';
 
 const SCALE = 20;
 const TASKS = 10;
@@ -43,7 +44,7 @@ async function run(schedule: Partial<WorkerOptions>, callbacks: boolean): Promis
   try {
     const callbackUrl = callbacks ? `http://127.0.0.1:${(server.address() as AddressInfo).port}/kling/callback` : undefined;
     const kling = new KlingClient({ baseUrl: sim.url, auth: { apiKey: 'bench' }, retries: 0, callbackUrl });
-    const ledger = new Ledger(pool.db, { defaultDailyLimitMc: 1e12 });
+    const ledger = new Ledger(pool.db, { defaultDailyLimitMc: mc(1e12) });
     worker = new Worker(pool.db, ledger, kling, {
       maxConcurrency: TASKS, taskTimeoutMinutes: 60, idleMs: scaled(2), callbacks, ...schedule,
     });

@@ -10,6 +10,7 @@ import { claimSubmissions } from '../../src/generations/store';
 import { KlingClient } from '../../src/kling';
 import { builtInCatalog } from '../../src/pricing';
 import { createTestDatabase } from '../support/db';
+import { mc } from '../../src/money/credits';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 2_000);
 const TEAMS = 10;
@@ -26,7 +27,7 @@ async function timeUntil(check: () => Promise<boolean>): Promise<number> {
 
 /** JOBS queued jobs over TEAMS workspaces (team ids `${prefix}0`…) of USERS_PER_TEAM people each. */
 async function enqueueJobs(pool: Database, prefix: string): Promise<void> {
-  const queue = new GenerationQueue(pool.db, new Ledger(pool.db, { defaultDailyLimitMc: 1e15 }), { maxQueuedPerUser: JOBS });
+  const queue = new GenerationQueue(pool.db, new Ledger(pool.db, { defaultDailyLimitMc: mc(1e15) }), { maxQueuedPerUser: JOBS });
   const quote = builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'bench', model_name: 'kling-v2-5-turbo' } });
   const per = JOBS / (TEAMS * USERS_PER_TEAM);
   for (let t = 0; t < TEAMS; t++) {

@@ -15,6 +15,7 @@ import { startKlingSimulator } from '../../src/dev/kling-sim';
 import { signSlackRequest, startSlackWorkspace } from '../../src/dev/slack-workspace';
 import { createLogger } from '../../src/log';
 import { createTestDatabase } from '../support/db';
+import { mc } from '../../src/money/credits';
 
 const SECRET = '00000000000000000000000000000be7';
 const TOKEN = 'xoxb-bench';
@@ -59,7 +60,7 @@ async function burst(url: string, n: number, text: (i: number) => string): Promi
 /** The reservation alone (queue.enqueue on a pool of its own, no Slack), to see what the Slack layer adds. */
 async function enqueueBurst(url: string, n: number): Promise<Burst> {
   const database = await openDatabase({ url, max: 10, migrate: false });
-  const ledger = new Ledger(database.db, { defaultDailyLimitMc: 1_000_000_000 });
+  const ledger = new Ledger(database.db, { defaultDailyLimitMc: mc(1_000_000_000) });
   const queue = new GenerationQueue(database.db, ledger, { maxQueuedPerUser: 1000 });
   await ledger.ensureWorkspace('T0ALONE');
   const quote = (i: number) => builtInCatalog.quote({ endpoint: 'text2video', body: { model_name: 'kling-v2-5-turbo', prompt: `alone ${i}` } });

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger, auditTrail } from '../../src/budget';
 import { sql } from '../../src/db';
 import { createTestDatabase, type TestDatabase } from '../support/db';
+import { mc } from '../../src/money/credits';
 
 /** The audit trail on real Postgres: each setter records who, when, from what to what and why. */
 
@@ -27,21 +28,21 @@ describe('the audit trail', () => {
     if (!workspace) throw new Error('no workspace budget');
 
     tick();
-    await ledger.setBudget({ ...workspace, limitMc: 50_000, by: 'UADMIN', why: '/kling budget set workspace day 50' });
+    await ledger.setBudget({ ...workspace, limitMc: mc(50_000), by: 'UADMIN', why: '/kling budget set workspace day 50' });
     tick();
-    await ledger.setBudget({ ...workspace, limitMc: 50_000, thresholds: [50, 90], hard: false, by: 'UADMIN' });
+    await ledger.setBudget({ ...workspace, limitMc: mc(50_000), thresholds: [50, 90], hard: false, by: 'UADMIN' });
     tick();
-    await ledger.setBudget({ teamId, scope: 'tag', scopeId: 'launch', period: 'week', limitMc: 9_000, by: 'UADMIN' });
+    await ledger.setBudget({ teamId, scope: 'tag', scopeId: 'launch', period: 'week', limitMc: mc(9_000), by: 'UADMIN' });
     tick();
-    await ledger.setConfirmThreshold(teamId, 8_000, admin);
+    await ledger.setConfirmThreshold(teamId, mc(8_000), admin);
     tick();
-    await ledger.setConfirmThreshold(teamId, 8_000, admin);   // no change: nothing recorded
+    await ledger.setConfirmThreshold(teamId, mc(8_000), admin);   // no change: nothing recorded
     tick();
     await ledger.setAlertsChannel(teamId, 'CALERTS', admin);
     tick();
-    await ledger.setAlertSettings(teamId, { forecastAlerts: false, spikes: { factor: 4, minMc: 10_000 } }, admin);
+    await ledger.setAlertSettings(teamId, { forecastAlerts: false, spikes: { factor: 4, minMc: mc(10_000) } }, admin);
     tick();
-    await ledger.adjust(workspace.id, 5_000, 'UADMIN', 'approved apr_1: a fox');
+    await ledger.adjust(workspace.id, mc(5_000), 'UADMIN', 'approved apr_1: a fox');
     tick();
     await ledger.recordDecision(teamId, 'denial', 'generate a fox', { by: 'UBOSS', why: 'denied apr_2: a fox' });
 

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger, checkInvariants, type LedgerEvent, type ReserveRequest, type ReserveResult } from '../../src/budget';
 import { openDatabase, rows, sql, type Database } from '../../src/db';
 import { createTestDatabase, type TestDatabase } from '../support/db';
+import { mc } from '../../src/money/credits';
 
 const CLIENTS = 24;          // + the test database's own pool: 28 connections, under the 40 a file may hold
 const NOW = new Date('2026-11-25T12:00:00Z');
@@ -54,11 +55,11 @@ describe('racing reservations', () => {
     const teamId = 'TONE';
     await admin.ensureWorkspace(teamId);
     const [budget] = await admin.budgets(teamId);
-    await admin.setBudget({ ...budget!, limitMc: 100_000, by: 'UADMIN' });
+    await admin.setBudget({ ...budget!, limitMc: mc(100_000), by: 'UADMIN' });
 
     const results = (await race(async (ledger, client) => {
       const mine: ReserveResult[] = [];
-      for (let i = 0; i < 10; i++) mine.push(await ledger.reserve({ teamId, channelId: `C${client % 3}`, userId: `U${client}`, amountMc: 1_000 }));
+      for (let i = 0; i < 10; i++) mine.push(await ledger.reserve({ teamId, channelId: `C${client % 3}`, userId: `U${client}`, amountMc: mc(1_000) }));
       return mine;
     })).flat();
 
@@ -76,10 +77,10 @@ describe('racing reservations', () => {
     const teamId = 'TOVERLAP';
     await admin.ensureWorkspace(teamId);
     const [workspace] = await admin.budgets(teamId);
-    await admin.setBudget({ ...workspace!, limitMc: 150_000, by: 'UADMIN' });
-    for (let c = 0; c < 3; c++) await admin.setBudget({ teamId, scope: 'channel', scopeId: `C${c}`, period: 'week', limitMc: 60_000, by: 'UADMIN' });
-    for (let u = 0; u < 8; u++) await admin.setBudget({ teamId, scope: 'user', scopeId: `U${u}`, period: 'month', limitMc: 25_000, by: 'UADMIN' });
-    await admin.setBudget({ teamId, scope: 'user', scopeId: 'U0', period: 'day', limitMc: 9_000, hard: false, by: 'UADMIN' });
+    await admin.setBudget({ ...workspace!, limitMc: mc(150_000), by: 'UADMIN' });
+    for (let c = 0; c < 3; c++) await admin.setBudget({ teamId, scope: 'channel', scopeId: `C${c}`, period: 'week', limitMc: mc(60_000), by: 'UADMIN' });
+    for (let u = 0; u < 8; u++) await admin.setBudget({ teamId, scope: 'user', scopeId: `U${u}`, period: 'month', limitMc: mc(25_000), by: 'UADMIN' });
+    await admin.setBudget({ teamId, scope: 'user', scopeId: 'U0', period: 'day', limitMc: mc(9_000), hard: false, by: 'UADMIN' });
 
     // 24 clients, 3 per user; users spread over the channels; every third attempt is a batch across two channels.
     const attempts = (await race(async (ledger, client) => {
@@ -88,8 +89,8 @@ describe('racing reservations', () => {
       for (let i = 0; i < 10; i++) {
         const amount = 1_000 * (1 + ((client + i) % 4));
         const requests: ReserveRequest[] = i % 3 === 2
-          ? [{ teamId, channelId: `C${i % 3}`, userId, amountMc: amount }, { teamId, channelId: `C${(i + 1) % 3}`, userId, amountMc: 1_000 }]
-          : [{ teamId, channelId: `C${(client + i) % 3}`, userId, amountMc: amount }];
+          ? [{ teamId, channelId: `C${i % 3}`, userId, amountMc: mc(amount) }, { teamId, channelId: `C${(i + 1) % 3}`, userId, amountMc: mc(1_000) }]
+          : [{ teamId, channelId: `C${(client + i) % 3}`, userId, amountMc: mc(amount) }];
         made.push({ requests, result: await ledger.reserve(requests) });
       }
       return made;
@@ -129,15 +130,15 @@ describe('racing reservations', () => {
     const teamId = 'TTAG';
     await admin.ensureWorkspace(teamId);
     const [workspace] = await admin.budgets(teamId);
-    await admin.setBudget({ ...workspace!, limitMc: 1_000_000, by: 'UADMIN' });
-    await admin.setBudget({ teamId, scope: 'tag', scopeId: 'launch', period: 'day', limitMc: 50_000, by: 'UADMIN' });
+    await admin.setBudget({ ...workspace!, limitMc: mc(1_000_000), by: 'UADMIN' });
+    await admin.setBudget({ teamId, scope: 'tag', scopeId: 'launch', period: 'day', limitMc: mc(50_000), by: 'UADMIN' });
 
     // Even clients tag every request 'launch', odd ones alternate between another tag and none.
     const attempts = (await race(async (ledger, client) => {
       const made: { tag?: string; result: ReserveResult }[] = [];
       for (let i = 0; i < 10; i++) {
         const tag = client % 2 === 0 ? 'launch' : i % 2 ? 'other' : undefined;
-        const request = { teamId, channelId: `C${client % 3}`, userId: `U${client}`, amountMc: 1_000, tag };
+        const request = { teamId, channelId: `C${client % 3}`, userId: `U${client}`, amountMc: mc(1_000), tag };
         made.push({ tag, result: await ledger.reserve(request) });
       }
       return made;
@@ -159,9 +160,9 @@ describe('racing reservations', () => {
     const teamId = 'TMIXED';
     await admin.ensureWorkspace(teamId);
     const [workspace] = await admin.budgets(teamId);
-    await admin.setBudget({ ...workspace!, limitMc: 60_000, by: 'UADMIN' });
-    for (let c = 0; c < 2; c++) await admin.setBudget({ teamId, scope: 'channel', scopeId: `C${c}`, period: 'day', limitMc: 35_000, by: 'UADMIN' });
-    for (let u = 0; u < 6; u++) await admin.setBudget({ teamId, scope: 'user', scopeId: `U${u}`, period: 'day', limitMc: 12_000, by: 'UADMIN' });
+    await admin.setBudget({ ...workspace!, limitMc: mc(60_000), by: 'UADMIN' });
+    for (let c = 0; c < 2; c++) await admin.setBudget({ teamId, scope: 'channel', scopeId: `C${c}`, period: 'day', limitMc: mc(35_000), by: 'UADMIN' });
+    for (let u = 0; u < 6; u++) await admin.setBudget({ teamId, scope: 'user', scopeId: `U${u}`, period: 'day', limitMc: mc(12_000), by: 'UADMIN' });
 
     // A watcher samples every hard period while the race runs.
     let racing = true;
@@ -181,15 +182,15 @@ describe('racing reservations', () => {
       const userId = `U${client % 6}`;
       for (let i = 0; i < 12; i++) {
         const amount = 1_000 * (1 + ((client * 7 + i) % 3));
-        const result = await ledger.reserve({ teamId, channelId: `C${(client + i) % 2}`, userId, amountMc: amount });
+        const result = await ledger.reserve({ teamId, channelId: `C${(client + i) % 2}`, userId, amountMc: mc(amount) });
         if (!result.ok) continue;
         grants++;
         const hold = result.holds[0]!;
         switch ((client + i) % 4) {
           case 0: await ledger.release(hold.id, 'failed'); break;
-          case 1: await ledger.commit(hold.id, amount); committed += amount; break;
-          case 2: await ledger.commit(hold.id, amount - 500); committed += amount - 500; break;
-          default: await ledger.commit(hold.id, amount); await ledger.commit(hold.id, amount); committed += amount;   // a retried commit
+          case 1: await ledger.commit(hold.id, mc(amount)); committed += amount; break;
+          case 2: await ledger.commit(hold.id, mc(amount - 500)); committed += amount - 500; break;
+          default: await ledger.commit(hold.id, mc(amount)); await ledger.commit(hold.id, mc(amount)); committed += amount;   // a retried commit
         }
       }
       return { committed, grants };
@@ -207,8 +208,8 @@ describe('racing reservations', () => {
 
     // What the ledger says remains is exactly what it still grants: all of it, and not one millicredit more.
     const outsider = { teamId, channelId: 'COTHER', userId: 'UOTHER' };
-    expect((await admin.reserve({ ...outsider, amountMc: usage.remainingMc + 1 })).ok).toBe(false);
+    expect((await admin.reserve({ ...outsider, amountMc: mc(usage.remainingMc + 1) })).ok).toBe(false);
     expect((await admin.reserve({ ...outsider, amountMc: usage.remainingMc })).ok).toBe(true);
-    expect((await admin.reserve({ ...outsider, amountMc: 1 })).ok).toBe(false);
+    expect((await admin.reserve({ ...outsider, amountMc: mc(1) })).ok).toBe(false);
   });
 });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger, checkInvariants, type ReserveRequest } from '../../src/budget';
 import { openDatabase, type Database } from '../../src/db';
 import { createTestDatabase, type TestDatabase } from '../support/db';
+import { mc } from '../../src/money/credits';
 
 let database: TestDatabase;
 let replica: Database;
@@ -20,14 +21,14 @@ afterAll(async () => {
 /** Two replicas' ledgers on one team in Berlin (daily limit 100), with one clock the test moves. */
 async function setup() {
   const clock = { now: new Date('2026-03-10T08:00:00Z') }; // 09:00 in Berlin
-  const options = { now: () => clock.now, defaultTimezone: 'Europe/Berlin', defaultDailyLimitMc: 100_000 };
+  const options = { now: () => clock.now, defaultTimezone: 'Europe/Berlin', defaultDailyLimitMc: mc(100_000) };
   const ledger = new Ledger(database.db, options);
   const other = new Ledger(replica.db, options);
   const teamId = `TF${++teams}`;
   await ledger.ensureWorkspace(teamId);
   const [budget] = await ledger.budgets(teamId);
   const reserve = async (userId: string, amountMc: number, more: Partial<ReserveRequest> = {}) =>
-    ledger.reserve({ teamId, channelId: 'C1', userId, amountMc, ...more });
+    ledger.reserve({ teamId, channelId: 'C1', userId, amountMc: mc(amountMc), ...more });
   const at = (iso: string) => void (clock.now = new Date(iso));
   return { ledger, other, teamId, budget: budget!, reserve, at };
 }
@@ -71,7 +72,7 @@ describe('forecast alerts', () => {
 
   it('a refused request adds nothing to the pace', async () => {
     const { ledger, teamId, reserve, at } = await setup();
-    await ledger.setBudget({ teamId, scope: 'user', scopeId: 'U1', period: 'day', limitMc: 10_000, by: 'UADMIN' });
+    await ledger.setBudget({ teamId, scope: 'user', scopeId: 'U1', period: 'day', limitMc: mc(10_000), by: 'UADMIN' });
     await reserve('U1', 6_000);
     // Refused by U1's own budget; the workspace budget could have taken it, and is not exhausted
     expect((await reserve('U1', 90_000)).ok).toBe(false);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger, LedgerError, checkInvariants, type LedgerEvent, type ReserveRequest } from '../../src/budget';
 import { openDatabase, rows, sql } from '../../src/db';
 import { createTestDatabase, type TestDatabase } from '../support/db';
+import { mc } from '../../src/money/credits';
 
 let database: TestDatabase;
 let teams = 0;
@@ -20,12 +21,12 @@ async function setup(options: { timezone?: string; dailyLimit?: number; at?: str
   const ledger = new Ledger(database.db, {
     now: () => clock.now,
     defaultTimezone: options.timezone ?? 'UTC',
-    defaultDailyLimitMc: options.dailyLimit ?? 100_000,
+    defaultDailyLimitMc: mc(options.dailyLimit ?? 100_000),
   });
   const teamId = `T${++teams}`;
   const workspace = await ledger.ensureWorkspace(teamId);
   const [workspaceBudget] = await ledger.budgets(teamId);
-  const request = (amountMc: number, more: Partial<ReserveRequest> = {}): ReserveRequest => ({ teamId, channelId: 'C1', userId: 'U1', amountMc, ...more });
+  const request = (amountMc: number, more: Partial<ReserveRequest> = {}): ReserveRequest => ({ teamId, channelId: 'C1', userId: 'U1', amountMc: mc(amountMc), ...more });
   const set = (at: string) => void (clock.now = new Date(at));
   return { ledger, teamId, workspace, workspaceBudget: workspaceBudget!, request, clock, set };
 }
@@ -48,22 +49,22 @@ describe('workspace', () => {
     ]);
     await ledger.setAlertsChannel(teamId, 'CALERTS', { by: 'UADMIN' });
     await ledger.setTimezone(teamId, 'America/New_York', { by: 'UADMIN' });
-    await ledger.setConfirmThreshold(teamId, 8_000, { by: 'UADMIN' });
+    await ledger.setConfirmThreshold(teamId, mc(8_000), { by: 'UADMIN' });
     expect(await ledger.ensureWorkspace(teamId)).toMatchObject({
       teamId, timezone: 'Europe/Berlin', pendingTimezone: 'America/New_York', alertsChannelId: 'CALERTS',
       confirmThresholdMc: 8_000,
     });
     await ledger.setConfirmThreshold(teamId, null, { by: 'UADMIN' });
     expect(await ledger.ensureWorkspace(teamId)).toMatchObject({ confirmThresholdMc: null });
-    const withDefault = new Ledger(database.db, { defaultConfirmThresholdMc: 20_000 });
+    const withDefault = new Ledger(database.db, { defaultConfirmThresholdMc: mc(20_000) });
     expect(await withDefault.ensureWorkspace(`${teamId}-new`)).toMatchObject({ confirmThresholdMc: 20_000 });
     expect(await withDefault.ensureWorkspace(teamId)).toMatchObject({ confirmThresholdMc: null }); // a default is for new workspaces only
     await expect(ledger.setTimezone(teamId, 'Mars/Olympus', { by: 'UADMIN' })).rejects.toThrow(/not an IANA time zone/);
   });
 
   it('is created on the first reservation of an unknown team', async () => {
-    const ledger = new Ledger(database.db, { defaultDailyLimitMc: 5_000 });
-    const result = await ledger.reserve({ teamId: 'TNEW', channelId: 'C', userId: 'U', amountMc: 6_000 });
+    const ledger = new Ledger(database.db, { defaultDailyLimitMc: mc(5_000) });
+    const result = await ledger.reserve({ teamId: 'TNEW', channelId: 'C', userId: 'U', amountMc: mc(6_000) });
     expect(result.ok).toBe(false);
     expect(!result.ok && result.refusal.budget.limitMc).toBe(5_000);
   });
@@ -84,7 +85,7 @@ describe('group commit', () => {
     expect(await ledger.usage(workspaceBudget.id)).toMatchObject({ heldMc: 10_000, remainingMc: 0 });
 
     // A call that fails inside a group fails alone: the group runs again one by one.
-    await ledger.setBudget({ teamId, scope: 'workspace', scopeId: teamId, period: 'day', limitMc: 20_000, by: 'UADMIN' });
+    await ledger.setBudget({ teamId, scope: 'workspace', scopeId: teamId, period: 'day', limitMc: mc(20_000), by: 'UADMIN' });
     const before = transactions;
     const mixed = await Promise.allSettled([ledger.reserve(request(1_000)), ledger.reserve(request(1_000, { memo: 'nul \u0000 byte' })), ledger.reserve(request(1_000))]);
     expect(mixed.map((m) => m.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
@@ -120,7 +121,7 @@ describe('reserve, commit, release', () => {
     expect(a).toEqual({ id: expect.any(String), amountMc: 30_000, generationId: 'gen-a' });
     expect(await ledger.usage(workspaceBudget.id)).toMatchObject({ committedMc: 0, heldMc: 50_000, chargedMc: 50_000, remainingMc: 50_000, limitMc: 100_000, percent: 50 });
 
-    await ledger.commit(a.id, 25_000);                 // Kling charged less than the estimate
+    await ledger.commit(a.id, mc(25_000));                 // Kling charged less than the estimate
     await ledger.release(b.id, 'task failed');
     expect(await ledger.usage(workspaceBudget.id)).toMatchObject({ committedMc: 25_000, heldMc: 0, chargedMc: 25_000, remainingMc: 75_000, percent: 25 });
 
@@ -137,14 +138,14 @@ describe('reserve, commit, release', () => {
   it('a second commit or release changes nothing and says so; a commit after a release is refused', async () => {
     const { ledger, workspaceBudget, request } = await setup();
     const a = await holdOf(ledger, request(10_000));
-    expect((await ledger.commit(a.id, 10_000)).outcome).toBe('committed');
-    expect((await ledger.commit(a.id, 10_000)).outcome).toBe('already-committed');
-    expect(await ledger.commit(a.id, 99_000)).toEqual({ outcome: 'already-committed', events: [] });
+    expect((await ledger.commit(a.id, mc(10_000))).outcome).toBe('committed');
+    expect((await ledger.commit(a.id, mc(10_000))).outcome).toBe('already-committed');
+    expect(await ledger.commit(a.id, mc(99_000))).toEqual({ outcome: 'already-committed', events: [] });
     expect(await ledger.release(a.id, 'late release')).toBe('already-committed');
     const b = await holdOf(ledger, request(5_000));
     expect(await ledger.release(b.id, 'cancelled')).toBe('released');
     expect(await ledger.release(b.id, 'cancelled again')).toBe('already-released');
-    await expect(ledger.commit(b.id, 5_000)).rejects.toThrow(/was released/);
+    await expect(ledger.commit(b.id, mc(5_000))).rejects.toThrow(/was released/);
     expect(await ledger.usage(workspaceBudget.id)).toMatchObject({ committedMc: 10_000, heldMc: 0 });
     const [count] = await rows<{ n: number }>(database.db, sql`select count(*)::int as n from ledger_entries where hold_id in (${a.id}::uuid, ${b.id}::uuid)`);
     expect(count!.n).toBe(4);
@@ -157,7 +158,7 @@ describe('reserve, commit, release', () => {
       select p.xmin::text as v from budget_periods p join ledger_entries e on e.budget_id = p.budget_id and e.period_start = p.period_start
       where e.hold_id = ${a.id}::uuid`))[0]!.v;
     const before = await version();
-    await ledger.commit(a.id, 10_000);
+    await ledger.commit(a.id, mc(10_000));
     expect(await version()).toBe(before);
   });
 
@@ -167,23 +168,23 @@ describe('reserve, commit, release', () => {
     await expect(ledger.reserve(request(1.5))).rejects.toThrow(/whole, non-negative/);
     await expect(ledger.reserve([])).rejects.toThrow(/empty/);
     await expect(ledger.reserve([request(1), { ...request(1), teamId: 'OTHER' }])).rejects.toThrow(/one workspace/);
-    await expect(ledger.commit('not-a-hold', 1)).rejects.toThrow(/not a hold id/);
-    await expect(ledger.commit('00000000-0000-0000-0000-000000000000', 1)).rejects.toThrow(/unknown hold/);
-    await expect(ledger.adjust(999_999, 1, 'UADMIN', 'typo')).rejects.toThrow(LedgerError);
-    await expect(ledger.adjust(workspaceBudget.id, 0, 'UADMIN', 'nothing')).rejects.toThrow(/more than 0/);
-    await expect(ledger.setBudget({ teamId: 'T1', scope: 'user', scopeId: 'U1', period: 'day', limitMc: 1, thresholds: [0], by: 'U' })).rejects.toThrow(/threshold/);
+    await expect(ledger.commit('not-a-hold', mc(1))).rejects.toThrow(/not a hold id/);
+    await expect(ledger.commit('00000000-0000-0000-0000-000000000000', mc(1))).rejects.toThrow(/unknown hold/);
+    await expect(ledger.adjust(999_999, mc(1), 'UADMIN', 'typo')).rejects.toThrow(LedgerError);
+    await expect(ledger.adjust(workspaceBudget.id, mc(0), 'UADMIN', 'nothing')).rejects.toThrow(/more than 0/);
+    await expect(ledger.setBudget({ teamId: 'T1', scope: 'user', scopeId: 'U1', period: 'day', limitMc: mc(1), thresholds: [0], by: 'U' })).rejects.toThrow(/threshold/);
   });
 });
 
 describe('every applicable budget', () => {
   it('must fit: the refusal names the budget short by the most, what remains, and the first alternative that fits', async () => {
     const { ledger, teamId, request } = await setup();
-    const channel = await ledger.setBudget({ teamId, scope: 'channel', scopeId: 'C1', period: 'week', limitMc: 50_000, by: 'UADMIN' });
-    const user = await ledger.setBudget({ teamId, scope: 'user', scopeId: 'U1', period: 'month', limitMc: 40_000, by: 'UADMIN' });
+    const channel = await ledger.setBudget({ teamId, scope: 'channel', scopeId: 'C1', period: 'week', limitMc: mc(50_000), by: 'UADMIN' });
+    const user = await ledger.setBudget({ teamId, scope: 'user', scopeId: 'U1', period: 'month', limitMc: mc(40_000), by: 'UADMIN' });
     await holdOf(ledger, request(35_000));
     await holdOf(ledger, request(10_000, { userId: 'U2' }));          // the channel and workspace, not U1's budget
 
-    const alternatives = [{ label: 'std, 5 s', amountMc: 8_000 }, { label: 'std', amountMc: 4_000 }, { label: 'draft', amountMc: 2_000 }];
+    const alternatives = [{ label: 'std, 5 s', amountMc: mc(8_000) }, { label: 'std', amountMc: mc(4_000) }, { label: 'draft', amountMc: mc(2_000) }];
     const refused = await ledger.reserve(request(12_000, { alternatives }));
     expect(refused.ok).toBe(false);
     if (refused.ok) return;
@@ -201,14 +202,14 @@ describe('every applicable budget', () => {
 
   it('reserves a batch all or nothing', async () => {
     const { ledger, teamId, request, workspaceBudget } = await setup();
-    await ledger.setBudget({ teamId, scope: 'user', scopeId: 'U1', period: 'day', limitMc: 25_000, by: 'UADMIN' });
+    await ledger.setBudget({ teamId, scope: 'user', scopeId: 'U1', period: 'day', limitMc: mc(25_000), by: 'UADMIN' });
     const batch = [request(10_000, { generationId: 'g1' }), request(10_000, { generationId: 'g2' }), request(10_000, { generationId: 'g3', userId: 'U2' })];
     const ok = await ledger.reserve(batch);
     expect(ok.ok && ok.holds.map((h) => h.generationId)).toEqual(['g1', 'g2', 'g3']);
 
     const tooMuch = await ledger.reserve([request(6_000), request(1_000, { userId: 'U2' })]);
     expect(!tooMuch.ok && tooMuch.refusal).toMatchObject({ budget: { scope: 'user', scopeId: 'U1' }, remainingMc: 5_000, neededMc: 6_000 });
-    const batchRefused = await ledger.reserve([request(3_000, { alternatives: [{ label: 'std', amountMc: 2_000 }] }), request(3_000, { alternatives: [{ label: 'std', amountMc: 2_000 }] })]);
+    const batchRefused = await ledger.reserve([request(3_000, { alternatives: [{ label: 'std', amountMc: mc(2_000) }] }), request(3_000, { alternatives: [{ label: 'std', amountMc: mc(2_000) }] })]);
     expect(batchRefused.ok).toBe(false);
     // 6 000 needed of the user's 5 000: both in std (4 000) would fit
     expect(!batchRefused.ok && batchRefused.refusal).toMatchObject({ neededMc: 6_000, remainingMc: 5_000, fittingAlternative: { label: 'std', amountMc: 2_000 } });
@@ -219,7 +220,7 @@ describe('every applicable budget', () => {
 
   it('lets a soft budget be exceeded, with its alerts', async () => {
     const { ledger, teamId, request } = await setup();
-    const soft = await ledger.setBudget({ teamId, scope: 'channel', scopeId: 'C1', period: 'day', limitMc: 10_000, hard: false, thresholds: [50, 100, 150], by: 'UADMIN' });
+    const soft = await ledger.setBudget({ teamId, scope: 'channel', scopeId: 'C1', period: 'day', limitMc: mc(10_000), hard: false, thresholds: [50, 100, 150], by: 'UADMIN' });
     const first = await ledger.reserve(request(12_000));
     expect(first.ok).toBe(true);
     expect(summary(first.events)).toEqual(['channel:threshold50', 'channel:threshold100']);
@@ -264,7 +265,7 @@ describe('alerts', () => {
 
   it('are not claimed by a reservation that another budget refuses', async () => {
     const { ledger, teamId, request } = await setup();
-    await ledger.setBudget({ teamId, scope: 'user', scopeId: 'U1', period: 'day', limitMc: 5_000, by: 'UADMIN' });
+    await ledger.setBudget({ teamId, scope: 'user', scopeId: 'U1', period: 'day', limitMc: mc(5_000), by: 'UADMIN' });
     await holdOf(ledger, request(75_000, { userId: 'U2' }));
     // The workspace row (locked first) would reach 85 %, but U1's budget refuses: nothing is claimed.
     const refused = await ledger.reserve(request(10_000));
@@ -278,7 +279,7 @@ describe('alerts', () => {
   it('come from a commit that raises the charge across a threshold', async () => {
     const { ledger, request } = await setup();
     const hold = await holdOf(ledger, request(70_000));
-    const { events } = await ledger.commit(hold.id, 82_000);
+    const { events } = await ledger.commit(hold.id, mc(82_000));
     expect(summary(events)).toEqual(['workspace:threshold80']);
     expect(events[0]).toMatchObject({ chargedMc: 82_000, triggeredBy: 'U1' });
   });
@@ -291,15 +292,15 @@ describe('overrun: Kling charged above the estimate and a hard budget went past 
     const b = await holdOf(ledger, request(20_000, { generationId: 'kbb_b' }));
     const c = await holdOf(ledger, request(5_000, { generationId: 'kbb_c' }));
     // Above its hold but still within the limit (46 of 50): no overrun yet (80 % was claimed by the holds).
-    expect(summary((await ledger.commit(a.id, 21_000)).events)).toEqual([]);
+    expect(summary((await ledger.commit(a.id, mc(21_000))).events)).toEqual([]);
     // 52 of 50: over.
-    const over = (await ledger.commit(b.id, 26_000)).events;
+    const over = (await ledger.commit(b.id, mc(26_000))).events;
     expect(summary(over)).toEqual(['workspace:threshold100', 'workspace:overrun']);
     expect(over[1]).toMatchObject({
       kind: 'overrun', chargedMc: 52_000, limitMc: 50_000, triggeredBy: 'U1', jobIds: ['kbb_a', 'kbb_b'],
     });
     // Another overcharge in the same period: said already.
-    expect(summary((await ledger.commit(c.id, 9_000)).events)).toEqual([]);
+    expect(summary((await ledger.commit(c.id, mc(9_000))).events)).toEqual([]);
     const kept = (await ledger.undeliveredAlerts(teamId)).filter((e) => e.kind === 'overrun');
     expect(kept).toEqual([expect.objectContaining({ kind: 'overrun', jobIds: ['kbb_a', 'kbb_b'] })]);
     await ledger.markAlertDelivered(kept[0]!);
@@ -308,17 +309,17 @@ describe('overrun: Kling charged above the estimate and a hard budget went past 
     // The next period has its own.
     set('2026-11-26T12:00:00Z');
     const d = await holdOf(ledger, request(45_000, { generationId: 'kbb_d' }));
-    expect(summary((await ledger.commit(d.id, 51_000)).events)).toContain('workspace:overrun');
+    expect(summary((await ledger.commit(d.id, mc(51_000))).events)).toContain('workspace:overrun');
   });
 
   it('is not raised by a soft budget, nor by a commit at or below its hold', async () => {
     const { ledger, teamId, request } = await setup({ dailyLimit: 10_000 });
-    const soft = { teamId, scope: 'user' as const, scopeId: 'U1', period: 'day' as const, limitMc: 1_000, hard: false };
+    const soft = { teamId, scope: 'user' as const, scopeId: 'U1', period: 'day' as const, limitMc: mc(1_000), hard: false };
     await ledger.setBudget({ ...soft, by: 'UADMIN' });
     const a = await holdOf(ledger, request(9_000, { generationId: 'kbb_soft' }));
-    expect(summary((await ledger.commit(a.id, 9_500)).events)).not.toContain('user:overrun');
+    expect(summary((await ledger.commit(a.id, mc(9_500))).events)).not.toContain('user:overrun');
     const b = await holdOf(ledger, request(500, { generationId: 'kbb_exact' }));
-    expect(summary((await ledger.commit(b.id, 500)).events).filter((e) => e.endsWith('overrun'))).toEqual([]);
+    expect(summary((await ledger.commit(b.id, mc(500))).events).filter((e) => e.endsWith('overrun'))).toEqual([]);
   });
 });
 
@@ -327,7 +328,7 @@ describe('adjust', () => {
     const { ledger, request, workspaceBudget, set } = await setup();
     await holdOf(ledger, request(90_000));
     expect((await ledger.reserve(request(20_000))).ok).toBe(false);
-    await ledger.adjust(workspaceBudget.id, 15_000, 'UADMIN', 'approved launch video');
+    await ledger.adjust(workspaceBudget.id, mc(15_000), 'UADMIN', 'approved launch video');
     expect(await ledger.usage(workspaceBudget.id)).toMatchObject({ limitMc: 115_000, remainingMc: 25_000 });
     expect((await ledger.reserve(request(20_000))).ok).toBe(true);
     const [entry] = await rows<{ actor: string; memo: string; allowance_delta_mc: number }>(database.db, sql`
@@ -343,7 +344,7 @@ describe('periods', () => {
     const { ledger, request, workspaceBudget, set } = await setup({ at: '2026-11-25T23:59:00Z' });
     const hold = await holdOf(ledger, request(40_000));
     set('2026-11-26T00:01:00Z');
-    await ledger.commit(hold.id, 35_000);
+    await ledger.commit(hold.id, mc(35_000));
     const late = await holdOf(ledger, request(10_000));
     set('2026-11-26T00:02:00Z');
     await ledger.release(late.id, 'failed');
@@ -356,9 +357,9 @@ describe('periods', () => {
 
   it('a week resets on Monday and a month on the 1st, and closed periods keep their totals', async () => {
     const { ledger, teamId, request, set } = await setup({ at: '2026-11-29T23:00:00Z' });   // Sunday
-    const week = await ledger.setBudget({ teamId, scope: 'user', scopeId: 'U1', period: 'week', limitMc: 50_000, by: 'UADMIN' });
-    const month = await ledger.setBudget({ teamId, scope: 'channel', scopeId: 'C1', period: 'month', limitMc: 60_000, by: 'UADMIN' });
-    await ledger.commit((await holdOf(ledger, request(45_000))).id, 45_000);
+    const week = await ledger.setBudget({ teamId, scope: 'user', scopeId: 'U1', period: 'week', limitMc: mc(50_000), by: 'UADMIN' });
+    const month = await ledger.setBudget({ teamId, scope: 'channel', scopeId: 'C1', period: 'month', limitMc: mc(60_000), by: 'UADMIN' });
+    await ledger.commit((await holdOf(ledger, request(45_000))).id, mc(45_000));
     expect((await ledger.reserve(request(10_000))).ok).toBe(false);       // the week is full
     set('2026-11-30T00:00:00Z');                                           // Monday, still November
     expect((await ledger.reserve(request(10_000))).ok).toBe(true);        // a new week, same month
@@ -387,7 +388,7 @@ describe('periods', () => {
     const { ledger, request, workspaceBudget, set } = await setup({ timezone: 'America/New_York', at: '2026-03-09T03:59:00Z' });  // Sun 23:59 EDT
     const hold = await holdOf(ledger, request(30_000));
     set('2026-03-09T04:01:00Z');                                           // Mon 00:01 EDT
-    await ledger.commit(hold.id, 30_000);
+    await ledger.commit(hold.id, mc(30_000));
     expect(await ledger.usage(workspaceBudget.id)).toMatchObject({ chargedMc: 0, periodStart: new Date('2026-03-09T04:00:00Z') });
     // Sunday 8 March began at 05:00 UTC (EST) and lasted 23 hours.
     expect(await ledger.usage(workspaceBudget.id, new Date('2026-03-08T12:00:00Z'))).toMatchObject({
@@ -398,11 +399,11 @@ describe('periods', () => {
   it('records who changed a limit; lowering it below the charge, or hardening an overspent soft budget, is no overspend', async () => {
     const { ledger, teamId, request, workspaceBudget } = await setup({ dailyLimit: 100_000 });
     await holdOf(ledger, request(60_000));
-    await ledger.setBudget({ teamId, scope: 'workspace', scopeId: teamId, period: 'day', limitMc: 40_000, by: 'UADMIN' });
+    await ledger.setBudget({ teamId, scope: 'workspace', scopeId: teamId, period: 'day', limitMc: mc(40_000), by: 'UADMIN' });
     expect((await ledger.reserve(request(1))).ok).toBe(false);
     expect(await checkInvariants(database.db)).toEqual([]); // 60 000 charged over a 40 000 limit: not an overspend
-    await ledger.setBudget({ teamId, scope: 'workspace', scopeId: teamId, period: 'day', limitMc: 200_000, by: 'UADMIN' });
-    const soft = await ledger.setBudget({ teamId, scope: 'channel', scopeId: 'C9', period: 'day', limitMc: 1_000, hard: false, by: 'UADMIN' });
+    await ledger.setBudget({ teamId, scope: 'workspace', scopeId: teamId, period: 'day', limitMc: mc(200_000), by: 'UADMIN' });
+    const soft = await ledger.setBudget({ teamId, scope: 'channel', scopeId: 'C9', period: 'day', limitMc: mc(1_000), hard: false, by: 'UADMIN' });
     await holdOf(ledger, request(5_000, { channelId: 'C9' })); // over a soft limit: allowed
     await ledger.setBudget({ ...soft, hard: true, by: 'UBOSS' });
     const entries = await rows<{ budget_id: number; amount_mc: number; actor: string; memo: string }>(database.db, sql`
@@ -431,7 +432,7 @@ describe('periods', () => {
     let changed = false;
     await database.db.transaction(async (tx) => {
       expect((await ledger.reserve(request(1_000), tx)).ok).toBe(true); // opens today's period with 100 credits
-      admin = ledger.setBudget({ teamId, scope: 'workspace', scopeId: teamId, period: 'day', limitMc: 5_000, by: 'UADMIN' }).then(() => (changed = true));
+      admin = ledger.setBudget({ teamId, scope: 'workspace', scopeId: teamId, period: 'day', limitMc: mc(5_000), by: 'UADMIN' }).then(() => (changed = true));
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(changed).toBe(false); // it waits for the period being opened…
     });
@@ -444,7 +445,7 @@ describe('periods', () => {
   it('a limit change applies to the current period only', async () => {
     const { ledger, teamId, request, workspaceBudget, set } = await setup();
     await holdOf(ledger, request(10_000));
-    await ledger.setBudget({ teamId, scope: 'workspace', scopeId: teamId, period: 'day', limitMc: 50_000, by: 'UADMIN' });
+    await ledger.setBudget({ teamId, scope: 'workspace', scopeId: teamId, period: 'day', limitMc: mc(50_000), by: 'UADMIN' });
     expect(await ledger.usage(workspaceBudget.id)).toMatchObject({ limitMc: 50_000, remainingMc: 40_000 });
     set('2026-11-27T12:00:00Z');
     expect(await ledger.usage(workspaceBudget.id, new Date('2026-11-25T12:00:00Z'))).toMatchObject({ limitMc: 50_000, chargedMc: 10_000 });
@@ -454,9 +455,9 @@ describe('periods', () => {
 describe('usageFor', () => {
   it('lists every budget that applies to the person in the channel, user first', async () => {
     const { ledger, teamId, request } = await setup();
-    await ledger.setBudget({ teamId, scope: 'channel', scopeId: 'C1', period: 'week', limitMc: 50_000, by: 'UADMIN' });
-    await ledger.setBudget({ teamId, scope: 'channel', scopeId: 'C2', period: 'week', limitMc: 50_000, by: 'UADMIN' });
-    await ledger.setBudget({ teamId, scope: 'user', scopeId: 'U1', period: 'day', limitMc: 20_000, by: 'UADMIN' });
+    await ledger.setBudget({ teamId, scope: 'channel', scopeId: 'C1', period: 'week', limitMc: mc(50_000), by: 'UADMIN' });
+    await ledger.setBudget({ teamId, scope: 'channel', scopeId: 'C2', period: 'week', limitMc: mc(50_000), by: 'UADMIN' });
+    await ledger.setBudget({ teamId, scope: 'user', scopeId: 'U1', period: 'day', limitMc: mc(20_000), by: 'UADMIN' });
     await holdOf(ledger, request(5_000));
     const usages = await ledger.usageFor({ teamId, channelId: 'C1', userId: 'U1' });
     expect(usages.map((u) => [u.budget.scope, u.budget.scopeId, u.heldMc, u.remainingMc])).toEqual([
@@ -466,7 +467,7 @@ describe('usageFor', () => {
 
   it('usages reads several budgets in one query, in the order asked, and names a budget that does not exist', async () => {
     const { ledger, teamId, request, workspaceBudget } = await setup();
-    const channel = await ledger.setBudget({ teamId, scope: 'channel', scopeId: 'C2', period: 'week', limitMc: 50_000, by: 'UADMIN' });
+    const channel = await ledger.setBudget({ teamId, scope: 'channel', scopeId: 'C2', period: 'week', limitMc: mc(50_000), by: 'UADMIN' });
     await holdOf(ledger, request(5_000));
     const usages = await ledger.usages([channel.id, workspaceBudget.id]);
     expect(usages.map((u) => [u.budget.id, u.heldMc, u.remainingMc])).toEqual([[channel.id, 0, 50_000], [workspaceBudget.id, 5_000, 95_000]]);
@@ -487,7 +488,7 @@ describe('transactions', () => {
     expect(await ledger.usage(workspaceBudget.id)).toMatchObject({ chargedMc: 0 });
     await database.db.transaction(async (tx) => {
       const hold = await holdOf(ledger, request(30_000));
-      await ledger.commit(hold.id, 30_000, tx);
+      await ledger.commit(hold.id, mc(30_000), tx);
     });
     expect(await ledger.usage(workspaceBudget.id)).toMatchObject({ committedMc: 30_000 });
   });
@@ -496,7 +497,7 @@ describe('transactions', () => {
 describe('a workspace first seen inside a transaction that rolls back', () => {
   it('is created again by the next reservation', async () => {
     const ledger = new Ledger(database.db, { now: () => new Date('2026-11-25T12:00:00Z') });
-    const request = { teamId: 'TROLLBACK', channelId: 'C', userId: 'U', amountMc: 1_000 };
+    const request = { teamId: 'TROLLBACK', channelId: 'C', userId: 'U', amountMc: mc(1_000) };
     await expect(
       database.db.transaction(async (tx) => {
         expect((await ledger.reserve(request, tx)).ok).toBe(true);
@@ -511,11 +512,11 @@ describe('embedded PGlite', () => {
   it('runs the same migrations and the same ledger', async () => {
     const embedded = await openDatabase({ dataDir: 'memory://' });
     try {
-      const ledger = new Ledger(embedded.db, { defaultDailyLimitMc: 10_000, defaultTimezone: 'Europe/Berlin', now: () => new Date('2026-03-29T12:00:00Z') });
-      const hold = await holdOf(ledger, { teamId: 'T', channelId: 'C', userId: 'U', amountMc: 9_000 });
-      const refused = await ledger.reserve({ teamId: 'T', channelId: 'C', userId: 'U', amountMc: 2_000 });
+      const ledger = new Ledger(embedded.db, { defaultDailyLimitMc: mc(10_000), defaultTimezone: 'Europe/Berlin', now: () => new Date('2026-03-29T12:00:00Z') });
+      const hold = await holdOf(ledger, { teamId: 'T', channelId: 'C', userId: 'U', amountMc: mc(9_000) });
+      const refused = await ledger.reserve({ teamId: 'T', channelId: 'C', userId: 'U', amountMc: mc(2_000) });
       expect(!refused.ok && refused.refusal.remainingMc).toBe(1_000);
-      await ledger.commit(hold.id, 8_500);
+      await ledger.commit(hold.id, mc(8_500));
       const [usage] = await ledger.usageFor({ teamId: 'T', channelId: 'C', userId: 'U' });
       expect(usage).toMatchObject({ committedMc: 8_500, periodStart: new Date('2026-03-28T23:00:00Z'), periodEnd: new Date('2026-03-29T22:00:00Z') });
       expect(await checkInvariants(embedded.db)).toEqual([]);

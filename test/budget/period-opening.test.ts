@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger, checkInvariants } from '../../src/budget';
 import { openDatabase, type Database } from '../../src/db';
 import { createTestDatabase, type TestDatabase } from '../support/db';
+import { mc } from '../../src/money/credits';
 
 const CLIENTS = 24;
 const DAYS = 30;
@@ -17,7 +18,7 @@ beforeAll(async () => {
   clients = await Promise.all(
     Array.from({ length: CLIENTS }, async () => {
       const db = await openDatabase({ url: database.url, max: 1, migrate: false });
-      return { db, ledger: new Ledger(db.db, { now: () => now, defaultDailyLimitMc: 1e12 }) };
+      return { db, ledger: new Ledger(db.db, { now: () => now, defaultDailyLimitMc: mc(1e12) }) };
     }),
   );
   await clients[0]!.ledger.ensureWorkspace('TOPEN');
@@ -33,7 +34,7 @@ describe('opening a period under concurrency', () => {
     for (let day = 0; day < DAYS; day++) {
       now = new Date(Date.UTC(2026, 0, 1 + day, 12));
       const results = await Promise.all(
-        clients.map(({ ledger }, i) => ledger.reserve({ teamId: 'TOPEN', channelId: `C${i % 3}`, userId: `U${i}`, amountMc: 1000 })),
+        clients.map(({ ledger }, i) => ledger.reserve({ teamId: 'TOPEN', channelId: `C${i % 3}`, userId: `U${i}`, amountMc: mc(1000) })),
       );
       refused += results.filter((r) => !r.ok).length;
     }

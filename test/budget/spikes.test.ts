@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger, checkInvariants } from '../../src/budget';
 import { openDatabase, type Database } from '../../src/db';
 import { createTestDatabase, type TestDatabase } from '../support/db';
+import { mc } from '../../src/money/credits';
 
 let database: TestDatabase;
 let replica: Database;
@@ -17,7 +18,7 @@ afterAll(async () => {
   await database.drop();
 });
 
-const DEFAULTS = { factor: 3, minMc: 20_000 };
+const DEFAULTS = { factor: 3, minMc: mc(20_000) };
 const DAY = 86_400_000;
 const TODAY = Date.parse('2026-03-10T10:00:00Z'); // 11:00 in Berlin
 
@@ -27,14 +28,14 @@ const TODAY = Date.parse('2026-03-10T10:00:00Z'); // 11:00 in Berlin
  */
 async function setup() {
   const clock = { now: new Date(TODAY - 14 * DAY) };
-  const options = { now: () => clock.now, defaultTimezone: 'Europe/Berlin', defaultDailyLimitMc: 1_000_000 };
+  const options = { now: () => clock.now, defaultTimezone: 'Europe/Berlin', defaultDailyLimitMc: mc(1_000_000) };
   const ledger = new Ledger(database.db, options);
   const other = new Ledger(replica.db, options);
   const teamId = `TS${++teams}`;
   const spend = async (userId: string, channelId: string, amountMc: number, settle: 'commit' | 'release' | 'hold' = 'commit') => {
-    const result = await ledger.reserve({ teamId, userId, channelId, amountMc });
+    const result = await ledger.reserve({ teamId, userId, channelId, amountMc: mc(amountMc) });
     if (!result.ok) throw new Error('refused');
-    if (settle === 'commit') await ledger.commit(result.holds[0]!.id, amountMc);
+    if (settle === 'commit') await ledger.commit(result.holds[0]!.id, mc(amountMc));
     if (settle === 'release') await ledger.release(result.holds[0]!.id, 'failed');
   };
   for (let back = 14; back >= 1; back--) {
@@ -66,7 +67,7 @@ describe('spikes', () => {
 
     // Both replicas find and claim them at once: each claimed exactly once
     const claims = await Promise.all([...found, ...(await other.spikes(DEFAULTS))].map((s, i) =>
-      (i % 2 ? other : ledger).claimSpike(s, { mix: [{ model: 'kling-v2-6', mode: 'pro', durationS: 10, videos: 2, spentMc: 24_000 }], reruns: 1 })));
+      (i % 2 ? other : ledger).claimSpike(s, { mix: [{ model: 'kling-v2-6', mode: 'pro', durationS: 10, videos: 2, spentMc: mc(24_000) }], reruns: 1 })));
     expect(claims.filter(Boolean)).toHaveLength(4);
     expect(await ledger.spikes(DEFAULTS)).toEqual([]);
 
@@ -84,18 +85,18 @@ describe('spikes', () => {
   it('ignores a refused request, stays under the minimum, follows the workspace factor, and can be switched off', async () => {
     const { ledger, teamId, spend } = await setup();
     // A refused request holds nothing, so it spends nothing
-    expect((await ledger.reserve({ teamId, userId: 'U1', channelId: 'C1', amountMc: 2_000_000 })).ok).toBe(false);
+    expect((await ledger.reserve({ teamId, userId: 'U1', channelId: 'C1', amountMc: mc(2_000_000) })).ok).toBe(false);
     expect(await ledger.spikes(DEFAULTS)).toEqual([]);
     await spend('U1', 'C1', 19_000); // above 3 × 5, below 20
     expect(await ledger.spikes(DEFAULTS)).toEqual([]);
     await spend('U1', 'C1', 5_000); // 24
-    await ledger.setAlertSettings(teamId, { spikes: { factor: 5, minMc: 10_000 } }, { by: 'UADMIN' }); // 24 < 5 × 5
+    await ledger.setAlertSettings(teamId, { spikes: { factor: 5, minMc: mc(10_000) } }, { by: 'UADMIN' }); // 24 < 5 × 5
     expect(await ledger.spikes(DEFAULTS)).toEqual([]);
-    await ledger.setAlertSettings(teamId, { spikes: { factor: 4, minMc: 10_000 } }, { by: 'UADMIN' });
+    await ledger.setAlertSettings(teamId, { spikes: { factor: 4, minMc: mc(10_000) } }, { by: 'UADMIN' });
     expect(subjects(await ledger.spikes(DEFAULTS))).toEqual(['channel:C1', 'user:U1']);
     await ledger.setAlertSettings(teamId, { spikes: null }, { by: 'UADMIN' });
     expect(await ledger.spikes(DEFAULTS)).toEqual([]);
-    await expect(ledger.setAlertSettings(teamId, { spikes: { factor: 1, minMc: 0 } }, { by: 'UADMIN' }))
+    await expect(ledger.setAlertSettings(teamId, { spikes: { factor: 1, minMc: mc(0) } }, { by: 'UADMIN' }))
       .rejects.toThrow(/more than 1/);
   });
 });

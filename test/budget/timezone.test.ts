@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger, auditTrail, checkInvariants } from '../../src/budget';
 import { rows, sql } from '../../src/db';
 import { createTestDatabase, type TestDatabase } from '../support/db';
+import { mc } from '../../src/money/credits';
 
 /** An admin's timezone change waits for the next period boundary, with an injected clock, on real Postgres. */
 
@@ -19,16 +20,16 @@ describe('/kling budget timezone', () => {
     const ledger = new Ledger(database.db, { now: () => clock.now, defaultTimezone: 'Europe/Berlin' });
     await ledger.ensureWorkspace(teamId);
     const [day] = await ledger.budgets(teamId);
-    await ledger.setBudget({ ...day!, limitMc: 10_000, by: 'UADMIN' });
+    await ledger.setBudget({ ...day!, limitMc: mc(10_000), by: 'UADMIN' });
     const asked = { teamId, channelId: 'C1', userId: 'U1' };
-    expect((await ledger.reserve({ ...asked, amountMc: 6_000 })).ok).toBe(true);
+    expect((await ledger.reserve({ ...asked, amountMc: mc(6_000) })).ok).toBe(true);
 
     const effective = await ledger.setTimezone(teamId, 'America/New_York', { by: 'UADMIN', why: '/kling budget timezone' });
     expect(effective).toEqual(new Date('2026-11-25T23:00:00Z'));   // Berlin's midnight
 
     // Before it: still Berlin's day, its counter whole. Applied at once, New York's fresh day would grant this.
     clock.now = new Date('2026-11-25T22:59:59Z');
-    expect((await ledger.reserve({ ...asked, amountMc: 5_000 })).ok).toBe(false);
+    expect((await ledger.reserve({ ...asked, amountMc: mc(5_000) })).ok).toBe(false);
     expect(await ledger.usage(day!.id)).toMatchObject({
       periodStart: new Date('2026-11-24T23:00:00Z'), periodEnd: new Date('2026-11-25T23:00:00Z'), chargedMc: 6_000,
     });
@@ -36,7 +37,7 @@ describe('/kling budget timezone', () => {
 
     // From the boundary on: New York's day.
     clock.now = new Date('2026-11-25T23:00:00Z');
-    expect((await ledger.reserve({ ...asked, amountMc: 5_000 })).ok).toBe(true);
+    expect((await ledger.reserve({ ...asked, amountMc: mc(5_000) })).ok).toBe(true);
     expect(await ledger.ensureWorkspace(teamId)).toMatchObject({ timezone: 'America/New_York', pendingTimezone: null });
     expect(await ledger.usage(day!.id)).toMatchObject({
       periodStart: new Date('2026-11-25T05:00:00Z'), periodEnd: new Date('2026-11-26T05:00:00Z'), chargedMc: 5_000,
@@ -62,7 +63,7 @@ describe('/kling budget timezone', () => {
     const teamId = 'TZWEEK';
     clock.now = new Date('2026-11-25T20:00:00Z');   // a Wednesday
     const ledger = new Ledger(database.db, { now: () => clock.now, defaultTimezone: 'UTC' });
-    await ledger.setBudget({ teamId, scope: 'channel', scopeId: 'C1', period: 'week', limitMc: 50_000, by: 'UADMIN' });
+    await ledger.setBudget({ teamId, scope: 'channel', scopeId: 'C1', period: 'week', limitMc: mc(50_000), by: 'UADMIN' });
     expect(await ledger.setTimezone(teamId, 'Asia/Tokyo', { by: 'UADMIN' })).toEqual(new Date('2026-11-30T00:00:00Z'));
     await expect(ledger.setTimezone(teamId, 'Mars/Olympus', { by: 'UADMIN' })).rejects.toThrow(/not an IANA time zone/);
     // The zone it has cancels the move.

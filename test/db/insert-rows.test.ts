@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertRows, openDatabase, type Database } from '../../src/db';
 import { generations } from '../../src/db/schema';
 import { createTestDatabase, type TestDatabase } from '../support/db';
+import { mc } from '../../src/money/credits';
 
 /** insertRows must give what drizzle's insert(...).values(...).returning() gives, on both drivers. */
 describe('insertRows', () => {
@@ -17,7 +18,7 @@ describe('insertRows', () => {
   });
 
   const row = (id: string, more: Partial<typeof generations.$inferInsert> = {}): typeof generations.$inferInsert => ({
-    id, teamId: 'T1', channelId: 'C1', userId: 'U1', endpoint: 'text2video', requestKey: 'k', estimateMc: 9_007_199_254_740,
+    id, teamId: 'T1', channelId: 'C1', userId: 'U1', endpoint: 'text2video', requestKey: 'k', estimateMc: mc(9_007_199_254_740),
     request: { prompt: 'a "quoted" fox \u{1F98A}', nested: { n: [1, 2] } }, ...more,
   });
 

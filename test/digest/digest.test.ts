@@ -8,6 +8,7 @@ import { digestMessage } from '../../src/slack/blocks/digest';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { Clock, RecordingPoster, job, textOf } from './fixtures';
 import { creditCount } from '../../src/slack/blocks/format';
+import { mc } from '../../src/money/credits';
 
 const TZ = 'Europe/Berlin';
 let database: TestDatabase;
@@ -24,7 +25,7 @@ afterAll(async () => {
 async function workspace(clockAt: string, options: Partial<DigestServiceOptions> = {}) {
   const teamId = `T${++team}`;
   const clock = new Clock(new Date(clockAt));
-  const ledger = new Ledger(database.db, { now: clock.now, defaultTimezone: TZ, defaultDailyLimitMc: 1_000_000 });
+  const ledger = new Ledger(database.db, { now: clock.now, defaultTimezone: TZ, defaultDailyLimitMc: mc(1_000_000) });
   await ledger.ensureWorkspace(teamId);
   const channelId = `CALERTS-${teamId}`;
   await ledger.setAlertsChannel(teamId, channelId, { by: 'UADMIN' });

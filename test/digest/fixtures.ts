@@ -5,6 +5,7 @@ import { builtInCatalog } from '../../src/pricing/index';
 import type { DigestContent, DigestPoster } from '../../src/digest/index';
 import { digestMessage } from '../../src/slack/blocks/digest';
 import type { Message } from '../../src/slack/blocks/kit';
+import { mc, type Millicredits } from '../../src/money/credits';
 
 /** A clock the ledger and the digest share; tests move it. */
 export class Clock {
@@ -34,7 +35,7 @@ export interface JobSpec {
  * One job the way the queue and the ledger leave it: a generations row, a hold reserved through the real Ledger at
  * the clock's time, then committed or released. The queue's own enqueue is not used so the test sets every outcome.
  */
-export async function job(db: Db, ledger: Ledger, teamId: string, clock: Clock, spec: JobSpec): Promise<{ id: string; holdId: string; estimateMc: number }> {
+export async function job(db: Db, ledger: Ledger, teamId: string, clock: Clock, spec: JobSpec): Promise<{ id: string; holdId: string; estimateMc: Millicredits }> {
   const endpoint = spec.endpoint ?? 'text2video';
   const quote = builtInCatalog.quote({ endpoint, body: { prompt: 'a fox running through snow', ...spec.body } });
   const id = randomUUID();
@@ -51,7 +52,7 @@ export async function job(db: Db, ledger: Ledger, teamId: string, clock: Clock, 
     values (${id}, ${teamId}, ${channelId}, ${spec.userId}, ${endpoint}, ${JSON.stringify(quote.request.body)}::jsonb,
             ${JSON.stringify([endpoint, quote.request.body])}, ${quote.priceMc}, ${holdId}, ${state}, ${actual},
             ${created.toISOString()}::timestamptz, ${spec.outcome === 'open' ? null : ended.toISOString()}::timestamptz)`);
-  if (spec.outcome === 'succeeded') await ledger.commit(holdId, actual!);
+  if (spec.outcome === 'succeeded') await ledger.commit(holdId, mc(actual!));
   if (spec.outcome === 'failed' || spec.outcome === 'cancelled') await ledger.release(holdId, spec.outcome);
   return { id, holdId, estimateMc: quote.priceMc };
 }

@@ -5,6 +5,7 @@ import { Ledger, checkInvariants } from '../../src/budget';
 import { insertRows, rows, schema, sql } from '../../src/db';
 import { Exporter, type ExportGrouping, type ExportRequest } from '../../src/export';
 import { createTestDatabase, type TestDatabase } from '../support/db';
+import { mc } from '../../src/money/credits';
 
 const TEAM = 'TEXP';
 const PRICE = 0.14;
@@ -36,7 +37,7 @@ afterAll(async () => {
  */
 async function seed() {
   const clock = { now: NOW };
-  const ledger = new Ledger(database.db, { now: () => clock.now, defaultTimezone: 'Europe/Berlin', defaultDailyLimitMc: 10_000_000 });
+  const ledger = new Ledger(database.db, { now: () => clock.now, defaultTimezone: 'Europe/Berlin', defaultDailyLimitMc: mc(10_000_000) });
   await ledger.ensureWorkspace(TEAM);
   const times = [
     '2026-10-31T22:30:00Z', '2026-10-31T23:30:00Z', '2026-11-03T08:00:00Z',
@@ -52,13 +53,13 @@ async function seed() {
       const id = `kbb_job_${i}`;
       const estimate = 1_000 + i * 350 + (i % 4) * 25; // down to 0.025 credits
       const tag = [undefined, 'launch', 'brand'][i % 3];
-      const request = { teamId: TEAM, channelId, userId, amountMc: estimate, generationId: id, tag };
+      const request = { teamId: TEAM, channelId, userId, amountMc: mc(estimate), generationId: id, tag };
       const reserved = await ledger.reserve(request);
       if (!reserved.ok) throw new Error('refused');
       const holdId = reserved.holds[0]!.id;
       const outcome = i % 5;
       await insertRows(database.db, schema.generations, [{
-        id, teamId: TEAM, channelId, userId, endpoint: 'text2video', requestKey: id, estimateMc: estimate, holdId,
+        id, teamId: TEAM, channelId, userId, endpoint: 'text2video', requestKey: id, estimateMc: mc(estimate), holdId,
         request: {
           model_name: models[i % 3], mode: i % 2 ? 'pro' : 'std', duration: String(5 + (i % 2) * 5),
           sound: i % 4 ? 'off' : 'on', prompt: 'x',
@@ -67,7 +68,7 @@ async function seed() {
         klingTaskId: `task-${i}`,
       }]);
       if (outcome === 0) await ledger.release(holdId, 'failed');
-      else if (outcome !== 1) await ledger.commit(holdId, estimate - (i % 3) * 50);
+      else if (outcome !== 1) await ledger.commit(holdId, mc(estimate - (i % 3) * 50));
     }
   }
 }
@@ -117,7 +118,7 @@ async function run(request: Partial<ExportRequest>) {
 }
 
 /** Exact millicredits from a decimal cell ("12.025"). */
-const mc = (cell: string) => Math.round(Number(cell) * 1000);
+const cellMc = (cell: string) => Math.round(Number(cell) * 1000);
 /** Exact 1e-7 dollars from a decimal cell, as a bigint. */
 const micro = (cell: string) => {
   const [whole, frac = ''] = cell.split('.');
@@ -144,8 +145,8 @@ describe('/kling export', () => {
     });
     expect(records.find((r) => r.job_id === 'kbb_job_7')).toMatchObject({ tag: 'launch' });
     expect(ledger!.jobs).toBe(24);
-    expect(records.reduce((s, r) => s + mc(r.estimate_credits!), 0)).toBe(ledger!.estimateMc);
-    expect(records.reduce((s, r) => s + mc(r.charged_credits!), 0)).toBe(ledger!.chargedMc);
+    expect(records.reduce((s, r) => s + cellMc(r.estimate_credits!), 0)).toBe(ledger!.estimateMc);
+    expect(records.reduce((s, r) => s + cellMc(r.charged_credits!), 0)).toBe(ledger!.chargedMc);
     expect(totals).toEqual({ jobs: 24, estimateMc: ledger!.estimateMc, chargedMc: ledger!.chargedMc, chargedUsd: expect.any(String) });
     // Dollars are exact: the rows' sum is the total's value at the price, to the last digit.
     expect(records.reduce((s, r) => s + micro(r.charged_usd!), 0n)).toBe(micro(totals.chargedUsd));
@@ -160,14 +161,14 @@ describe('/kling export', () => {
     expect(file.fileName).toBe(`kling-by-${by}-2026-11.csv`);
     const [ledger] = await ledgerSums(NOVEMBER, null);
     expect(totals).toMatchObject({ jobs: ledger!.jobs, estimateMc: ledger!.estimateMc, chargedMc: ledger!.chargedMc });
-    expect(records.reduce((s, r) => s + mc(r.charged_credits!), 0)).toBe(ledger!.chargedMc);
+    expect(records.reduce((s, r) => s + cellMc(r.charged_credits!), 0)).toBe(ledger!.chargedMc);
     expect(records.reduce((s, r) => s + Number(r.jobs), 0)).toBe(24);
     if (by === 'person' || by === 'channel' || by === 'tag') {
       const perKey = await ledgerSums(NOVEMBER, by === 'person' ? 'user_id' : by === 'channel' ? 'channel_id' : 'tag');
       const column = by === 'person' ? 'person_id' : by === 'channel' ? 'channel_id' : 'tag';
       const sums = records.map((r) => ({
         key: r[column] || null, jobs: Number(r.jobs),
-        estimateMc: mc(r.estimate_credits!), chargedMc: mc(r.charged_credits!),
+        estimateMc: cellMc(r.estimate_credits!), chargedMc: cellMc(r.charged_credits!),
       }));
       expect(sums).toEqual(perKey);
     }
@@ -218,7 +219,7 @@ describe('/kling export', () => {
     });
     expect(JSON.parse(first.Tags!)).toEqual({ slack_user: 'U1', slack_channel: 'C1' });
     for (const r of records) {
-      expect(micro(r.ListCost!)).toBe(BigInt(mc(r.PricingQuantity!)) * 1400n); // ListUnitPrice x PricingQuantity
+      expect(micro(r.ListCost!)).toBe(BigInt(cellMc(r.PricingQuantity!)) * 1400n); // ListUnitPrice x PricingQuantity
       expect(r.ChargePeriodEnd! > r.ChargePeriodStart!).toBe(true);
     }
   });

@@ -6,6 +6,7 @@ import { GroupCommit } from '../../src/db/group-commit';
 import { builtInCatalog } from '../../src/pricing';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { request } from './support';
+import { mc } from '../../src/money/credits';
 
 /** The same database, counting the transactions the queue opens (each one is one COMMIT). */
 function countingTransactions(db: Db): { db: Db; count: () => number } {
@@ -58,7 +59,7 @@ describe('GenerationQueue group commit', () => {
   const rig = async (teamId: string, limitMc: number) => {
     const ledger = new Ledger(database.db);
     await ledger.ensureWorkspace(teamId);
-    await ledger.setBudget({ teamId, scope: 'workspace', scopeId: teamId, period: 'day', limitMc, by: 'admin' });
+    await ledger.setBudget({ teamId, scope: 'workspace', scopeId: teamId, period: 'day', limitMc: mc(limitMc), by: 'admin' });
     const transactions = countingTransactions(database.db);
     const queue = new GenerationQueue(transactions.db, ledger, { maxQueuedPerUser: 5 });
     const enqueue = (userId: string) => queue.enqueue({ ...request(userId), teamId });
@@ -177,7 +178,7 @@ describe('GenerationQueue group commit', () => {
     // A refusal claims nothing: once the budget allows it, the same key queues.
     const setLimit = (limitMc: number) =>
       new Ledger(database.db).setBudget({
-        teamId: 'T-claim', scope: 'workspace', scopeId: 'T-claim', period: 'day', limitMc, by: 'admin',
+        teamId: 'T-claim', scope: 'workspace', scopeId: 'T-claim', period: 'day', limitMc: mc(limitMc), by: 'admin',
       });
     await setLimit(1);
     const refused = await queue.enqueue(asked('a wren'), { key: 'k3' });
@@ -215,7 +216,7 @@ describe('GenerationQueue group commit', () => {
     const queue = new GenerationQueue(flaky, new Ledger(flaky), { maxQueuedPerUser: 5 });
     await expect(queue.enqueue({ ...request('U-lost'), teamId: 'T-lost' })).rejects.toThrow('CONNECTION_CLOSED');
     lost = false;
-    await expect(new Ledger(flaky).reserve({ teamId: 'T-lost', channelId: 'C1', userId: 'U-lost', amountMc: 1_000 })).rejects.toThrow('CONNECTION_CLOSED');
+    await expect(new Ledger(flaky).reserve({ teamId: 'T-lost', channelId: 'C1', userId: 'U-lost', amountMc: mc(1_000) })).rejects.toThrow('CONNECTION_CLOSED');
     // Each was kept once (the COMMIT did happen), never twice.
     const [kept] = await rows<{ holds: number; jobs: number }>(database.db, sql`
       select (select count(*)::int from holds where team_id = 'T-lost') as holds, (select count(*)::int from generations where team_id = 'T-lost') as jobs`);

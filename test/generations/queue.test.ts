@@ -3,6 +3,7 @@ import { rows, sql } from '../../src/db';
 import { GenerationError } from '../../src/generations';
 import { builtInCatalog } from '../../src/pricing';
 import { TEAM, request, rig, settlementProblems, type Rig } from './support';
+import { mc } from '../../src/money/credits';
 
 /** The queue side: holds and rows in one transaction, the per-user cap, cancel, duplicates. */
 describe('GenerationQueue', () => {
@@ -29,7 +30,7 @@ describe('GenerationQueue', () => {
   });
 
   it('refuses a batch over budget whole: no hold, no queued job, the refusal recorded as refused', async () => {
-    await r.ledger.setBudget({ teamId: TEAM, scope: 'user', scopeId: 'U-poor', period: 'day', limitMc: 4_000, by: 'admin' });
+    await r.ledger.setBudget({ teamId: TEAM, scope: 'user', scopeId: 'U-poor', period: 'day', limitMc: mc(4_000), by: 'admin' });
     const res = await r.queue.enqueue([request('U-poor'), request('U-poor'), request('U-poor')]);
     expect(res.ok).toBe(false);
     if (res.ok) return;

@@ -6,6 +6,7 @@ import { builtInCatalog } from '../../src/pricing';
 import { rows, sql, type Db } from '../../src/db';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { FAST, SIM_KEY } from './timings';
+import { mc } from '../../src/money/credits';
 
 export { FAST, SIM_KEY };
 
@@ -68,7 +69,7 @@ export interface Rig {
 export async function rig(options: { sim?: KlingSimulatorOptions; maxQueuedPerUser?: number; max?: number } = {}): Promise<Rig> {
   const database = await createTestDatabase({ max: options.max ?? 10 });
   const sim = await startKlingSimulator({ apiKey: SIM_KEY, ...options.sim });
-  const ledger = new Ledger(database.db, { defaultDailyLimitMc: 10_000_000 });
+  const ledger = new Ledger(database.db, { defaultDailyLimitMc: mc(10_000_000) });
   const queue = new GenerationQueue(database.db, ledger, { maxQueuedPerUser: options.maxQueuedPerUser ?? 1_000 });
   const events: WorkerEvent[] = [];
   const workers: Worker[] = [];

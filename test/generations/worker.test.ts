@@ -7,6 +7,7 @@ import { Ledger } from '../../src/budget';
 import { startKlingSimulator } from '../../src/dev/kling-sim';
 import { GenerationQueue, Worker } from '../../src/generations';
 import { FAST, SIM_KEY, TEAM, allEnded, jobEvents, klingClient, request, rig, settlementProblems, states, waitFor, type Rig } from './support';
+import { mc } from '../../src/money/credits';
 
 /** External ids in the order the simulator received their create calls. */
 function createOrder(r: Rig): string[] {
@@ -247,7 +248,7 @@ describe('embedded database', () => {
     const database = await openDatabase({ dataDir: 'memory://' });
     const sim = await startKlingSimulator({ apiKey: SIM_KEY, timings: { queuedMs: 5, processingMs: 10 } });
     try {
-      const ledger = new Ledger(database.db, { defaultDailyLimitMc: 1_000_000 });
+      const ledger = new Ledger(database.db, { defaultDailyLimitMc: mc(1_000_000) });
       const queue = new GenerationQueue(database.db, ledger, { maxQueuedPerUser: 10 });
       const res = await queue.enqueue([request('U1'), request('U2'), request('U1'), request('U2'), request('U3')]);
       expect(res.ok).toBe(true);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AmountError, formatCredits, formatUsd, parseCredits, parseCreditsRounded } from '../../src/money/credits';
+import { AmountError, formatCredits, formatUsd, parseCredits, parseCreditsRounded, sumMc, mc } from '../../src/money/credits';
 
 describe('credits', () => {
   it('parses decimals exactly', () => {
@@ -11,9 +11,9 @@ describe('credits', () => {
   });
 
   it('sums without float drift', () => {
-    const total = Array.from({ length: 10 }, () => parseCredits('0.1')).reduce((a, b) => a + b, 0);
+    const total = sumMc(Array.from({ length: 10 }, () => parseCredits('0.1')));
     expect(formatCredits(total)).toBe('1');
-    expect(formatCredits(parseCredits('0.1') + parseCredits('0.2'))).toBe('0.3');
+    expect(formatCredits(sumMc([parseCredits('0.1'), parseCredits('0.2')]))).toBe('0.3');
   });
 
   it('refuses what is not an amount', () => {
@@ -28,9 +28,9 @@ describe('credits', () => {
   });
 
   it('formats credits and dollars', () => {
-    expect(formatCredits(1500)).toBe('1.5');
-    expect(formatCredits(1_234_000_000)).toBe('1,234,000');
-    expect(formatCredits(-50)).toBe('-0.05');
+    expect(formatCredits(mc(1500))).toBe('1.5');
+    expect(formatCredits(mc(1_234_000_000))).toBe('1,234,000');
+    expect(formatCredits(mc(-50))).toBe('-0.05');
     expect(formatUsd(parseCredits(10), 0.14)).toBe('$1.40');
     expect(formatUsd(parseCredits('0.025'), 0.14)).toBe('$0.00');
     expect(formatUsd(parseCredits(60000), 0.126)).toBe('$7,560.00');

@@ -5,6 +5,7 @@ import { rows, sql } from '../../src/db';
 import { builtInCatalog, type Quote } from '../../src/pricing';
 import { ApprovalRequests, Requests, Workspaces } from '../../src/requests';
 import { createTestDatabase, type TestDatabase } from '../support/db';
+import { mc } from '../../src/money/credits';
 
 /** The use cases on a real ledger and queue, with no Slack: what they answer, and what they tell the ports. */
 
@@ -21,7 +22,7 @@ describe('use cases', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    ledger = new Ledger(database.db, { defaultDailyLimitMc: 10_000_000 });
+    ledger = new Ledger(database.db, { defaultDailyLimitMc: mc(10_000_000) });
     const queue = new GenerationQueue(database.db, ledger, { maxQueuedPerUser: 50 });
     requests = new Requests({
       ledger,
@@ -53,7 +54,7 @@ describe('use cases', () => {
     const scope = { teamId: 'T-confirm', channelId: 'C1', userId: 'U1' };
     const quote = quoteOf('a heron');
     await requests.budgetsFor(scope); // the workspace's first command creates it
-    await requests.setConfirmThreshold(scope.teamId, quote.priceMc - 1, { by: 'admin' });
+    await requests.setConfirmThreshold(scope.teamId, mc(quote.priceMc - 1), { by: 'admin' });
     expect(await requests.video(scope, { quote })).toEqual({ kind: 'confirm', thresholdMc: quote.priceMc - 1 });
     expect((await ledger.usageFor(scope)).every((u) => u.heldMc === 0)).toBe(true);
     expect((await requests.video(scope, { quote, confirmed: true })).kind).toBe('queued');
@@ -63,8 +64,8 @@ describe('use cases', () => {
     const scope = { teamId: 'T-confirm-short', channelId: 'C1', userId: 'U-poor' };
     const quote = quoteOf('a lynx');
     const user = { teamId: scope.teamId, scope: 'user' as const, scopeId: 'U-poor', period: 'day' as const };
-    await requests.setBudget({ ...user, limitMc: quote.priceMc - 1, by: 'admin' });
-    await requests.setConfirmThreshold(scope.teamId, quote.priceMc - 1, { by: 'admin' });
+    await requests.setBudget({ ...user, limitMc: mc(quote.priceMc - 1), by: 'admin' });
+    await requests.setConfirmThreshold(scope.teamId, mc(quote.priceMc - 1), { by: 'admin' });
     const answer = await requests.video(scope, { quote });
     expect(answer).toMatchObject({ kind: 'refused', refusal: { budget: { scope: 'user' }, neededMc: quote.priceMc } });
     expect(refused.at(-1)).toBe('user');
@@ -79,7 +80,7 @@ describe('use cases', () => {
       scope: 'user',
       scopeId: 'U-poor',
       period: 'day',
-      limitMc: quote.priceMc - 1,
+      limitMc: mc(quote.priceMc - 1),
       by: 'admin',
     });
     const answer = await requests.video(scope, { quote });
@@ -96,7 +97,7 @@ describe('use cases', () => {
       scope: 'user',
       scopeId: 'U-short',
       period: 'day',
-      limitMc: 1_000,
+      limitMc: mc(1_000),
       by: 'admin',
     });
     const ask = { commandText: 'generate an otter', quote, claimKey: 'nonce-1' };
@@ -142,7 +143,7 @@ describe('use cases', () => {
       scope: 'channel',
       scopeId: 'C1',
       period: 'day',
-      limitMc: 4 * quotes[0]!.priceMc,
+      limitMc: mc(4 * quotes[0]!.priceMc),
       by: 'admin',
     });
     const tooMuch = await requests.batch(scope, { quotes, offPeak: false, now: new Date() }, { key: 'view:1' });

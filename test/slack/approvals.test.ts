@@ -6,6 +6,7 @@ import { builtInCatalog } from '../../src/pricing';
 import type { ApprovalRequest } from '../../src/requests';
 import { approvalAnswer, approvalDecided, approvalRequest } from '../../src/slack/blocks/approvals';
 import { BOT_TOKEN, startHarness, textOf, type Harness } from './harness';
+import { mc } from '../../src/money/credits';
 
 const ADA = 'U0ADA'; // a Slack admin
 const GRACE = 'U0GRACE';
@@ -14,13 +15,13 @@ const PRICE = builtInCatalog.quote({ endpoint: 'text2video', body: { model_name:
 
 const request: ApprovalRequest = {
   id: 'apr_1', teamId: 'T', channelId: 'C0VIDEO', userId: 'U0LINUS', commandText: 'generate x', description: 'kling-v2-6 pro · 5 s',
-  amountMc: 2500, state: 'pending', requestedAt: new Date('2026-03-10T12:00:00Z'),
+  amountMc: mc(2500), state: 'pending', requestedAt: new Date('2026-03-10T12:00:00Z'),
 };
 
 describe('approval blocks', () => {
   it('asks the admins with the figures, the escaped prompt and Approve/Deny carrying the request id', () => {
-    const budget = { id: 1, teamId: 'T', scope: 'user' as const, scopeId: 'U0LINUS', period: 'day' as const, limitMc: 2000, hard: true, thresholds: [80] };
-    const usage = { budget, periodStart: new Date(), periodEnd: new Date(), committedMc: 0, heldMc: 0, chargedMc: 0, remainingMc: 2000, limitMc: 2000, percent: 0 };
+    const budget = { id: 1, teamId: 'T', scope: 'user' as const, scopeId: 'U0LINUS', period: 'day' as const, limitMc: mc(2000), hard: true, thresholds: [80] };
+    const usage = { budget, periodStart: new Date(), periodEnd: new Date(), committedMc: mc(0), heldMc: mc(0), chargedMc: mc(0), remainingMc: mc(2000), limitMc: mc(2000), percent: 0 };
     const ask = approvalRequest(request, '<!channel> a city', [usage], { creditPriceUsd: 0.14 });
     expect(blockProblems(ask.blocks, 'message')).toEqual([]);
     const text = textOf(ask);
@@ -32,7 +33,7 @@ describe('approval blocks', () => {
 
   it('shows who decided and drops the buttons; tells the requester', () => {
     const decided = { ...request, state: 'approved' as const, decidedBy: 'U0ADA', decidedAt: new Date('2026-03-10T12:05:00Z') };
-    const shown = approvalDecided(decided, 'a city', { creditPriceUsd: 0.14, raised: [{ budget: { scope: 'user', scopeId: 'U0LINUS', period: 'day' }, amountMc: 500 }] });
+    const shown = approvalDecided(decided, 'a city', { creditPriceUsd: 0.14, raised: [{ budget: { scope: 'user', scopeId: 'U0LINUS', period: 'day' }, amountMc: mc(500) }] });
     expect(blockProblems(shown.blocks, 'message')).toEqual([]);
     expect(JSON.stringify(shown.blocks)).not.toContain('approval_approve');
     expect(textOf(shown)).toMatch(/Approved\* by <@U0ADA> <!date\^\d+\^.*\n<@U0LINUS>'s daily budget raised by 0\.5 for this period\./);

@@ -7,6 +7,7 @@ import { batchModal, batchQueued, batchTooExpensive } from '../../src/slack/bloc
 import { checkBatch, offPeakStart } from '../../src/requests';
 import { BatchField, quoteBatch, readBatchForm } from '../../src/slack/commands/batch';
 import { startHarness, textOf, type Harness } from './harness';
+import { mc } from '../../src/money/credits';
 
 const GRACE = 'U0GRACE';
 const LINUS = 'U0LINUS';
@@ -18,8 +19,8 @@ const PRO = quote({ model_name: 'kling-v2-6', mode: 'pro', duration: '5' });
 const STD = quote({ model_name: 'kling-v2-6', mode: 'std', duration: '5' });
 
 function usage(scope: 'user' | 'channel' | 'workspace', remainingMc: number, hard = true): Usage {
-  const budget = { id: 1, teamId: 'T', scope, scopeId: 'X', period: 'day' as const, limitMc: 100_000, hard, thresholds: [80, 100] };
-  return { budget, periodStart: new Date(0), periodEnd: new Date(0), committedMc: 0, heldMc: 0, chargedMc: 0, remainingMc, limitMc: 100_000, percent: 0 };
+  const budget = { id: 1, teamId: 'T', scope, scopeId: 'X', period: 'day' as const, limitMc: mc(100_000), hard, thresholds: [80, 100] };
+  return { budget, periodStart: new Date(0), periodEnd: new Date(0), committedMc: mc(0), heldMc: mc(0), chargedMc: mc(0), remainingMc: mc(remainingMc), limitMc: mc(100_000), percent: 0 };
 }
 
 describe('the pre-batch check', () => {

@@ -9,6 +9,7 @@ import { jobCard, resultReply } from '../../src/slack/blocks/job-card';
 import * as replies from '../../src/slack/blocks/replies';
 import { UsageError } from '../../src/slack/commands/parse';
 import { decodeSlackText, escape, truncate } from '../../src/slack/escape';
+import { mc } from '../../src/money/credits';
 
 const NOW = new Date('2026-11-25T12:00:00Z');
 const NASTY = `<!channel> <@U1> &amp; *bold* _it_ ~s~ \`code\` > quote 🦊👩‍👩‍👧‍👦 é ${'🏳️‍🌈'.repeat(3)}`;
@@ -18,11 +19,11 @@ function job(over: Partial<Generation> = {}): Generation {
   return {
     id: 'kbb_00000000-0000-0000-0000-000000000001', teamId: 'T1', channelId: 'C1', userId: 'U1', endpoint: 'text2video',
     request: { model_name: 'kling-v2-6', prompt: 'a fox', mode: 'pro', duration: '10', sound: 'on' },
-    estimateMc: 10_000, state: 'queued', attempts: 0, createdAt: new Date(NOW.getTime() - 75_000), ...over,
+    estimateMc: mc(10_000), state: 'queued', attempts: 0, createdAt: new Date(NOW.getTime() - 75_000), ...over,
   };
 }
 
-const budget: BudgetRef = { id: 1, teamId: 'T1', scope: 'channel', scopeId: 'C9', period: 'week', limitMc: 50_000, hard: true, thresholds: [80, 100] };
+const budget: BudgetRef = { id: 1, teamId: 'T1', scope: 'channel', scopeId: 'C9', period: 'week', limitMc: mc(50_000), hard: true, thresholds: [80, 100] };
 
 describe('escape and truncate', () => {
   it('turns Slack\'s control characters into entities, so nothing pings', () => {
@@ -72,7 +73,7 @@ describe('job card', () => {
   });
 
   it('a success shows what Kling charged; the thread reply links the video', () => {
-    const done = job({ state: 'succeeded', actualMc: 9_500, endedAt: NOW, result: { videos: [{ url: 'https://cdn.test/v.mp4?a=1|2', duration: '10.04' }], images: [] } });
+    const done = job({ state: 'succeeded', actualMc: mc(9_500), endedAt: NOW, result: { videos: [{ url: 'https://cdn.test/v.mp4?a=1|2', duration: '10.04' }], images: [] } });
     expect(JSON.stringify(jobCard(done, { now: NOW, creditPriceUsd: 0.14 }).blocks)).toContain('charged 9.5 credits ($1.33)');
     const reply = resultReply(done);
     expect(JSON.stringify(reply.blocks)).toContain('<https://cdn.test/v.mp4?a=1%7C2|Video> (10.04 s)');
@@ -91,13 +92,13 @@ describe('job card', () => {
 describe('replies', () => {
   const quote = builtInCatalog.quote({ endpoint: 'text2video', body: { model_name: 'kling-v2-6', prompt: 'x', mode: 'pro', duration: '10', sound: 'on' } });
   const usage = (remainingMc: number): Usage => ({
-    budget, periodStart: NOW, periodEnd: new Date(NOW.getTime() + 86_400_000), committedMc: 30_000, heldMc: 5_000,
-    chargedMc: 35_000, remainingMc, limitMc: 50_000, percent: 70,
+    budget, periodStart: NOW, periodEnd: new Date(NOW.getTime() + 86_400_000), committedMc: mc(30_000), heldMc: mc(5_000),
+    chargedMc: mc(35_000), remainingMc: mc(remainingMc), limitMc: mc(50_000), percent: 70,
   });
 
   it('a refusal names the budget, what is left, the alternative that fits, and offers approval for a channel budget', () => {
     const message = replies.refusal(
-      { budget, periodStart: NOW, periodEnd: NOW, remainingMc: 4_000, neededMc: 10_000, fittingAlternative: { label: 'std & 5 s', amountMc: 3_000 } },
+      { budget, periodStart: NOW, periodEnd: NOW, remainingMc: mc(4_000), neededMc: mc(10_000), fittingAlternative: { label: 'std & 5 s', amountMc: mc(3_000) } },
       quote, { creditPriceUsd: 0.14, approvalValue: 'v{}' },
     );
     const text = JSON.stringify(message.blocks);
@@ -105,7 +106,7 @@ describe('replies', () => {
     expect(text).toContain('*std &amp; 5 s* would cost 3 credits ($0.42) and fits');
     expect(text).toContain('"action_id":"approval_request"');
     expect(validateBlocks(message.blocks, 'message')).toBeUndefined();
-    const workspaceWide = replies.refusal({ budget: { ...budget, scope: 'workspace', scopeId: 'T1' }, periodStart: NOW, periodEnd: NOW, remainingMc: 0, neededMc: 10_000 }, quote, { creditPriceUsd: 0.14, approvalValue: 'v{}' });
+    const workspaceWide = replies.refusal({ budget: { ...budget, scope: 'workspace', scopeId: 'T1' }, periodStart: NOW, periodEnd: NOW, remainingMc: mc(0), neededMc: mc(10_000) }, quote, { creditPriceUsd: 0.14, approvalValue: 'v{}' });
     expect(JSON.stringify(workspaceWide.blocks)).not.toContain('approval_request');
   });
 
@@ -123,8 +124,8 @@ describe('replies', () => {
 
   it('budgets say where the period is heading at this pace', () => {
     const shown = (forecast: Forecast) => JSON.stringify(replies.budgets([{ ...usage(15_000), forecast }], { creditPriceUsd: 0.14, isAdmin: false }).blocks);
-    expect(shown({ kind: 'ends-at', projectedMc: 31_600 })).toContain('at this pace: ends the week at about 32 of 50');
-    expect(shown({ kind: 'runs-out', at: NOW, projectedMc: 80_000 })).toContain(`runs out <!date^${NOW.getTime() / 1000}^{date_short_pretty} about {time}|`);
+    expect(shown({ kind: 'ends-at', projectedMc: mc(31_600) })).toContain('at this pace: ends the week at about 32 of 50');
+    expect(shown({ kind: 'runs-out', at: NOW, projectedMc: mc(80_000) })).toContain(`runs out <!date^${NOW.getTime() / 1000}^{date_short_pretty} about {time}|`);
     expect(shown({ kind: 'too-early' })).toContain('too early to tell');
     expect(shown({ kind: 'used-up' })).not.toContain('at this pace');
   });
@@ -148,7 +149,7 @@ describe('replies', () => {
 
 describe('alerts', () => {
   it('a threshold alert names the budget, the figures and who triggered it', () => {
-    const event: LedgerEvent = { kind: 'threshold', budget, periodStart: NOW, threshold: 80, chargedMc: 40_000, limitMc: 50_000, triggeredBy: 'U7' };
+    const event: LedgerEvent = { kind: 'threshold', budget, periodStart: NOW, threshold: 80, chargedMc: mc(40_000), limitMc: mc(50_000), triggeredBy: 'U7' };
     const message = budgetAlert(event, { creditPriceUsd: 0.14 });
     expect(JSON.stringify(message.blocks)).toContain("*<#C9>'s weekly budget reached 80%*: 40 credits ($5.60) of 50 used or held");
     expect(JSON.stringify(message.blocks)).toContain('Triggered by <@U7>');
@@ -157,8 +158,8 @@ describe('alerts', () => {
 
   it('a forecast alert names the expected time and the three biggest spenders', () => {
     const event: LedgerEvent = {
-      kind: 'forecast', budget: { ...budget, period: 'day' }, periodStart: NOW, chargedMc: 20_000, limitMc: 50_000, triggeredBy: 'U7',
-      runsOutAt: NOW, projectedMc: 90_000, spenders: [{ userId: 'U7', chargedMc: 12_000 }, { userId: 'U8', chargedMc: 5_000 }, { userId: 'U9', chargedMc: 3_000 }],
+      kind: 'forecast', budget: { ...budget, period: 'day' }, periodStart: NOW, chargedMc: mc(20_000), limitMc: mc(50_000), triggeredBy: 'U7',
+      runsOutAt: NOW, projectedMc: mc(90_000), spenders: [{ userId: 'U7', chargedMc: mc(12_000) }, { userId: 'U8', chargedMc: mc(5_000) }, { userId: 'U9', chargedMc: mc(3_000) }],
     };
     const message = budgetAlert(event, { creditPriceUsd: 0.14 });
     const text = JSON.stringify(message.blocks);

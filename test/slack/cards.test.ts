@@ -12,6 +12,7 @@ import { JobCards, type JobCardsOptions } from '../../src/slack/job-cards';
 import { Notifier } from '../../src/slack/notifier';
 import { request, rig, TEAM, waitFor, type Rig } from '../generations/support';
 import { textOf } from './harness';
+import { mc } from '../../src/money/credits';
 
 /**
  * Job cards, result replies and budget alerts with several replicas on one database: each one message.
@@ -62,7 +63,7 @@ async function succeed(id: string, url = `https://cdn.example/${id}.mp4`): Promi
   await store.move(r.database.db, id, 'submitting');
   await store.move(r.database.db, id, 'submitted', { klingTaskId: `task-${id}` });
   const result = { videos: [{ url, duration: '5' }], images: [] };
-  await store.move(r.database.db, id, 'succeeded', { result, actualMc: 1_000, ended: true });
+  await store.move(r.database.db, id, 'succeeded', { result, actualMc: mc(1_000), ended: true });
 }
 
 /** The job's cards in the channel (top-level bot messages naming it) and the replies in each card's thread. */
@@ -285,7 +286,7 @@ function notifier(): Notifier {
 }
 
 const workspaceBudget = (limitMc: number, thresholds: number[]) =>
-  r.ledger.setBudget({ teamId: TEAM, scope: 'workspace', scopeId: TEAM, period: 'day', limitMc, thresholds, by: 'U0' });
+  r.ledger.setBudget({ teamId: TEAM, scope: 'workspace', scopeId: TEAM, period: 'day', limitMc: mc(limitMc), thresholds, by: 'U0' });
 
 describe('budget alerts with two replicas', () => {
   it('two notifiers draining the same outbox at once post each alert once', async () => {

@@ -2,16 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { validateBlocks } from '../../src/dev/slack-workspace';
 import type { DigestContent, DigestFigures } from '../../src/digest';
 import { digestMessage, estimatesLine } from '../../src/slack/blocks/digest';
+import { mc } from '../../src/money/credits';
 
 type Blocks = { type: string; text?: { text: string }; elements?: { text: string }[] }[];
 
 function content(figures: Partial<DigestFigures> = {}, over: Partial<DigestContent> = {}): DigestContent {
-  const trend = ['18', '19', '20', '21', '22', '23', '24'].map((d, i) => ({ date: `2026-11-${d}`, committedMc: i * 1000, refundedMc: 0 }));
+  const trend = ['18', '19', '20', '21', '22', '23', '24'].map((d, i) => ({ date: `2026-11-${d}`, committedMc: mc(i * 1000), refundedMc: mc(0) }));
   return {
     date: '2026-11-24', timezone: 'Europe/Berlin', creditPriceUsd: 0.14, catalogVersion: '2026-11', chart: false, trend, tips: [],
     figures: {
       budgets: [], people: [], tags: [], models: [], trend, jobs: [],
-      totals: { committedMc: 1000, committedCount: 1, refundedMc: 0, refundedCount: 0, heldMc: 0, heldCount: 0 },
+      totals: { committedMc: mc(1000), committedCount: 1, refundedMc: mc(0), refundedCount: 0, heldMc: mc(0), heldCount: 0 },
       videos: { succeeded: 1, failed: 0, cancelled: 0, refused: 0, unfinished: 0, medianSeconds: 42 },
       ...figures,
     },
@@ -19,12 +20,12 @@ function content(figures: Partial<DigestFigures> = {}, over: Partial<DigestConte
   };
 }
 
-const model = (name: string) => ({ endpoint: 'text2video', model: name, mode: 'pro', duration: '5', sound: false, configs: 1, videos: 1, committedMc: 1000 });
+const model = (name: string) => ({ endpoint: 'text2video', model: name, mode: 'pro', duration: '5', sound: false, configs: 1, videos: 1, committedMc: mc(1000) });
 const sectionText = (blocks: Blocks, heading: string) => blocks.find((b) => b.type === 'section' && b.text!.text.startsWith(heading))!.text!.text;
 
 describe('the digest message', () => {
   it('names people from the names given, escaped, and never @-mentions them', () => {
-    const people = [{ userId: 'U1', people: 1, committedMc: 1000, heldMc: 0, refundedMc: 0, videos: 1 }, { userId: 'U2', people: 1, committedMc: 500, heldMc: 0, refundedMc: 0, videos: 1 }];
+    const people = [{ userId: 'U1', people: 1, committedMc: mc(1000), heldMc: mc(0), refundedMc: mc(0), videos: 1 }, { userId: 'U2', people: 1, committedMc: mc(500), heldMc: mc(0), refundedMc: mc(0), videos: 1 }];
     const text = sectionText(digestMessage(content({ people }), new Map([['U1', 'Ada <3 & co']])).blocks as Blocks, '*Who spent*');
     expect(text).toContain('1. *Ada &lt;3 &amp; co* 1 credit ($0.14), 1 job');
     expect(text).toContain('2. *U2* 0.5 credits'); // no name known: the id, never a mention
@@ -33,7 +34,7 @@ describe('the digest message', () => {
 
   it('escapes the text that came from a request or a setting, so nothing pings', () => {
     const message = digestMessage(content(
-      { models: [model('<!channel> & co')], people: [{ userId: '<!here>', people: 1, committedMc: 1000, heldMc: 0, refundedMc: 0, videos: 1 }] },
+      { models: [model('<!channel> & co')], people: [{ userId: '<!here>', people: 1, committedMc: mc(1000), heldMc: mc(0), refundedMc: mc(0), videos: 1 }] },
       { timezone: 'Etc/<!everyone>&', catalogVersion: 'v<1>&2' },
     ));
     const blocks = message.blocks as Blocks;
@@ -61,12 +62,12 @@ describe('the digest message', () => {
   });
 
   it('draws each workspace budget as a bar of used to limit', () => {
-    const budget = { budgetId: 1, hard: true, heldMc: 0, closed: false };
+    const budget = { budgetId: 1, hard: true, heldMc: mc(0), closed: false };
     const message = digestMessage(content({
       budgets: [
-        { ...budget, period: 'day', limitMc: 10_000, committedMc: 4_000, heldMc: 1_200, closed: true },
-        { ...budget, period: 'week', limitMc: 3_000, committedMc: 9_000, hard: false },
-        { ...budget, period: 'month', limitMc: 0, committedMc: 0 },
+        { ...budget, period: 'day', limitMc: mc(10_000), committedMc: mc(4_000), heldMc: mc(1_200), closed: true },
+        { ...budget, period: 'week', limitMc: mc(3_000), committedMc: mc(9_000), hard: false },
+        { ...budget, period: 'month', limitMc: mc(0), committedMc: mc(0) },
       ],
     }));
     expect(sectionText(message.blocks as Blocks, '*Workspace')).toBe([
@@ -87,12 +88,12 @@ describe('the digest message', () => {
   });
 
   it("says how close the week's estimates were to Kling's charges, and nothing when no job was charged", () => {
-    expect(estimatesLine({ jobs: 12, chargedMc: 250_000, deviationMc: 1_000 })).toBe("Estimates within 0.4% of Kling's charges this week (12 jobs).");
-    expect(estimatesLine({ jobs: 1, chargedMc: 1_500, deviationMc: 0 })).toBe("Estimates matched Kling's charges exactly this week (1 job).");
-    expect(estimatesLine({ jobs: 3, chargedMc: 2_000_000, deviationMc: 1 })).toContain('within less than 0.1%');
-    expect(estimatesLine({ jobs: 3, chargedMc: 10_000, deviationMc: 2_500 })).toContain('within 25%');
+    expect(estimatesLine({ jobs: 12, chargedMc: mc(250_000), deviationMc: mc(1_000) })).toBe("Estimates within 0.4% of Kling's charges this week (12 jobs).");
+    expect(estimatesLine({ jobs: 1, chargedMc: mc(1_500), deviationMc: mc(0) })).toBe("Estimates matched Kling's charges exactly this week (1 job).");
+    expect(estimatesLine({ jobs: 3, chargedMc: mc(2_000_000), deviationMc: mc(1) })).toContain('within less than 0.1%');
+    expect(estimatesLine({ jobs: 3, chargedMc: mc(10_000), deviationMc: mc(2_500) })).toContain('within 25%');
     const shown = (figures: Partial<DigestFigures>) => JSON.stringify(digestMessage(content(figures)).blocks);
-    expect(shown({ estimates: { jobs: 12, chargedMc: 250_000, deviationMc: 1_000 } })).toContain('within 0.4%');
+    expect(shown({ estimates: { jobs: 12, chargedMc: mc(250_000), deviationMc: mc(1_000) } })).toContain('within 0.4%');
     expect(shown({})).not.toContain('Estimates');
   });
 });

@@ -5,6 +5,7 @@ import type { Generation } from '../../src/generations';
 import { budgetModal, homeTab } from '../../src/slack/blocks/home';
 import { BudgetField, readBudgetForm } from '../../src/slack/commands/budget-form';
 import { startHarness, textOf, type Harness } from './harness';
+import { mc } from '../../src/money/credits';
 
 const ADA = 'U0ADA'; // a Slack admin
 const GRACE = 'U0GRACE';
@@ -12,23 +13,23 @@ const LINUS = 'U0LINUS';
 
 function usageOf(budget: BudgetRef, committedMc: number, heldMc: number): Usage {
   const chargedMc = committedMc + heldMc;
-  return { budget, periodStart: new Date(), periodEnd: new Date(), committedMc, heldMc, chargedMc, remainingMc: budget.limitMc - chargedMc, limitMc: budget.limitMc, percent: (100 * chargedMc) / budget.limitMc };
+  return { budget, periodStart: new Date(), periodEnd: new Date(), committedMc: mc(committedMc), heldMc: mc(heldMc), chargedMc: mc(chargedMc), remainingMc: mc(budget.limitMc - chargedMc), limitMc: budget.limitMc, percent: (100 * chargedMc) / budget.limitMc };
 }
 
-const ref = (id: number, scope: BudgetRef['scope'], scopeId: string, hard = true): BudgetRef => ({ id, teamId: 'T', scope, scopeId, period: 'day', limitMc: 10_000, hard, thresholds: [80, 100] });
+const ref = (id: number, scope: BudgetRef['scope'], scopeId: string, hard = true): BudgetRef => ({ id, teamId: 'T', scope, scopeId, period: 'day', limitMc: mc(10_000), hard, thresholds: [80, 100] });
 
 function job(i: number): Generation {
   return {
     id: `kbb_${i}`, teamId: 'T', channelId: 'C1', userId: GRACE, endpoint: 'text2video', request: { prompt: `${'<!channel> *fox* '.repeat(150)}${i}`, model_name: 'kling-v2-6' },
-    estimateMc: 1500, actualMc: 1500, state: 'succeeded', attempts: 1, createdAt: new Date(), result: { videos: [{ url: `https://cdn.example/v${i}.mp4` }], images: [] },
+    estimateMc: mc(1500), actualMc: mc(1500), state: 'succeeded', attempts: 1, createdAt: new Date(), result: { videos: [{ url: `https://cdn.example/v${i}.mp4` }], images: [] },
   };
 }
 
   const account = {
-    readAt: new Date('2026-11-24T08:00:00Z'), committedSinceMc: 3_000, remainingMc: 6_000, paceMcPerDay: 3_000,
+    readAt: new Date('2026-11-24T08:00:00Z'), committedSinceMc: mc(3_000), remainingMc: mc(6_000), paceMcPerDay: 3_000,
     runsOutAt: new Date('2026-11-26T08:00:00Z'),
-    settings: { runoutDays: 3, expiryDays: 7, reconcileToleranceMc: 0 },
-    packs: [{ id: 'p', name: 'Trial <pack>', status: 'online', totalMc: 5_000, readMc: 5_000, remainingMc: 2_000, expiresAt: new Date('2026-11-29T00:00:00Z') }],
+    settings: { runoutDays: 3, expiryDays: 7, reconcileToleranceMc: mc(0) },
+    packs: [{ id: 'p', name: 'Trial <pack>', status: 'online', totalMc: mc(5_000), readMc: mc(5_000), remainingMc: mc(2_000), expiresAt: new Date('2026-11-29T00:00:00Z') }],
   };
 
 describe('home blocks', () => {
@@ -73,7 +74,7 @@ describe('home blocks', () => {
   });
 
   it('builds valid edit and add modals, the edit one prefilled', () => {
-    const edit = budgetModal({ ...ref(3, 'channel', 'C9', false), limitMc: 1_234_500, thresholds: [50, 90] });
+    const edit = budgetModal({ ...ref(3, 'channel', 'C9', false), limitMc: mc(1_234_500), thresholds: [50, 90] });
     expect(viewProblems(edit, 'modal')).toEqual([]);
     expect(JSON.parse(String(edit.private_metadata))).toEqual({ id: 3, scope: 'channel', scopeId: 'C9', period: 'day' });
     expect(JSON.stringify(edit)).toContain('"initial_value":"1234.5"');
@@ -211,7 +212,7 @@ describe('App Home end to end', () => {
     expect(saved).toEqual({ status: 200, body: '' });
     expect((await h.ledger.budgets('T0DEMO')).find((b) => b.scope === 'user' && b.scopeId === LINUS)).toMatchObject({ period: 'month', limitMc: 300_000, hard: true, thresholds: [80, 100] });
 
-    for (let i = 0; i < 80; i++) await h.ledger.setBudget({ teamId: 'T0DEMO', scope: 'channel', scopeId: `C${String(i).padStart(4, '0')}`, period: 'day', limitMc: 5_000, by: ADA });
+    for (let i = 0; i < 80; i++) await h.ledger.setBudget({ teamId: 'T0DEMO', scope: 'channel', scopeId: `C${String(i).padStart(4, '0')}`, period: 'day', limitMc: mc(5_000), by: ADA });
     const crowded = await openHome(LINUS, Date.now());
     expect(viewProblems(crowded.view, 'home')).toEqual([]);
     expect((crowded.view.blocks as unknown[]).length).toBeLessThanOrEqual(100);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseCommand, tokenize, UsageError, type Command } from '../../src/slack/commands/parse';
 import { quoteRequest, toPricedRequest } from '../../src/slack/commands/request';
 import { builtInCatalog } from '../../src/pricing';
+import { mc } from '../../src/money/credits';
 
 function mistake(text: string): UsageError {
   try {
@@ -100,7 +101,7 @@ describe('parseCommand: the other commands', () => {
     ['batch --tag spring-launch', { kind: 'batch', tag: 'spring-launch' }],
     ['batch —tag=q4', { kind: 'batch', tag: 'q4' }],
     ['budget set tag:spring-launch week 40',
-      { kind: 'budget-set', target: { scope: 'tag', id: 'spring-launch' }, period: 'week', limitMc: 40_000 }],
+      { kind: 'budget-set', target: { scope: 'tag', id: 'spring-launch' }, period: 'week', limitMc: mc(40_000) }],
     ['budget', { kind: 'budget' }],
     ['budget Yesterday', { kind: 'budget', period: { kind: 'yesterday' } }],
     ['budget last-week', { kind: 'budget', period: { kind: 'last-week' } }],
@@ -112,20 +113,20 @@ describe('parseCommand: the other commands', () => {
     ['cancel kbb_123', { kind: 'cancel', id: 'kbb_123' }],
     ['digest now', { kind: 'digest', action: 'now' }],
     ['digest preview', { kind: 'digest', action: 'preview' }],
-    ['budget set workspace day 200', { kind: 'budget-set', target: { scope: 'workspace' }, period: 'day', limitMc: 200_000 }],
-    ['budget set <#C0VIDEO|video> week 12.5', { kind: 'budget-set', target: { scope: 'channel', id: 'C0VIDEO' }, period: 'week', limitMc: 12_500 }],
-    ['budget set <@U0GRACE|grace> month 50', { kind: 'budget-set', target: { scope: 'user', id: 'U0GRACE' }, period: 'month', limitMc: 50_000 }],
-    ['budget set <@U0GRACE> day 0', { kind: 'budget-set', target: { scope: 'user', id: 'U0GRACE' }, period: 'day', limitMc: 0 }],
-    ['budget set workspace month 1,000', { kind: 'budget-set', target: { scope: 'workspace' }, period: 'month', limitMc: 1_000_000 }], // as the App Home modal reads it
+    ['budget set workspace day 200', { kind: 'budget-set', target: { scope: 'workspace' }, period: 'day', limitMc: mc(200_000) }],
+    ['budget set <#C0VIDEO|video> week 12.5', { kind: 'budget-set', target: { scope: 'channel', id: 'C0VIDEO' }, period: 'week', limitMc: mc(12_500) }],
+    ['budget set <@U0GRACE|grace> month 50', { kind: 'budget-set', target: { scope: 'user', id: 'U0GRACE' }, period: 'month', limitMc: mc(50_000) }],
+    ['budget set <@U0GRACE> day 0', { kind: 'budget-set', target: { scope: 'user', id: 'U0GRACE' }, period: 'day', limitMc: mc(0) }],
+    ['budget set workspace month 1,000', { kind: 'budget-set', target: { scope: 'workspace' }, period: 'month', limitMc: mc(1_000_000) }], // as the App Home modal reads it
     ['budget thresholds workspace day 80%,50,100', { kind: 'budget-thresholds', target: { scope: 'workspace' }, period: 'day', thresholds: [50, 80, 100] }],
     ['budget alerts <#C0ALERTS|kling-alerts>', { kind: 'budget-alerts', channelId: 'C0ALERTS' }],
-    ['budget confirm 20', { kind: 'budget-confirm', thresholdMc: 20_000 }],
-    ['budget confirm 0.5', { kind: 'budget-confirm', thresholdMc: 500 }],
+    ['budget confirm 20', { kind: 'budget-confirm', thresholdMc: mc(20_000) }],
+    ['budget confirm 0.5', { kind: 'budget-confirm', thresholdMc: mc(500) }],
     ['budget confirm OFF', { kind: 'budget-confirm', thresholdMc: null }],
     ['budget forecast off', { kind: 'budget-forecast', on: false }],
     ['budget forecast ON', { kind: 'budget-forecast', on: true }],
-    ['budget spikes 3 20', { kind: 'budget-spikes', spikes: { factor: 3, minMc: 20_000 } }],
-    ['budget spikes 2.5 12.5', { kind: 'budget-spikes', spikes: { factor: 2.5, minMc: 12_500 } }],
+    ['budget spikes 3 20', { kind: 'budget-spikes', spikes: { factor: 3, minMc: mc(20_000) } }],
+    ['budget spikes 2.5 12.5', { kind: 'budget-spikes', spikes: { factor: 2.5, minMc: mc(12_500) } }],
     ['budget spikes off', { kind: 'budget-spikes', spikes: null }],
     ['budget timezone America/New_York', { kind: 'budget-timezone', timezone: 'America/New_York' }],
     ['export', { kind: 'export', period: { kind: 'month' }, by: 'job', format: 'csv' }],
@@ -140,7 +141,7 @@ describe('parseCommand: the other commands', () => {
     ['account alerts 5', { kind: 'account-alerts', alert: 'runout', days: 5 }],
     ['account alerts off', { kind: 'account-alerts', alert: 'runout', days: 0 }],
     ['account expiry 14', { kind: 'account-alerts', alert: 'expiry', days: 14 }],
-    ['account reconcile 0.5', { kind: 'account-reconcile', toleranceMc: 500 }],
+    ['account reconcile 0.5', { kind: 'account-reconcile', toleranceMc: mc(500) }],
     ['account reconcile OFF', { kind: 'account-reconcile', toleranceMc: null }],
   ])('"%s"', (text, expected) => {
     expect(parseCommand(text)).toEqual(expected);

@@ -12,6 +12,7 @@ import { quoteRequest } from '../../src/slack/commands/request';
 import { settlementProblems, waitFor } from '../generations/support';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { BOT_TOKEN, SIGNING_SECRET, textOf } from './harness';
+import { mc } from '../../src/money/credits';
 
 const ENTRY = fileURLToPath(new URL('./replica-process.ts', import.meta.url));
 const KLING_KEY = 'replica-test-kling-key';
@@ -98,7 +99,7 @@ describe('two bot replicas on one database', () => {
     const thresholds = [10, 20, 30, 40, 50, 60, 70, 80, 90, 100];
     const limitMc = each * JOBS;
     const workspace = { teamId: TEAM, scope: 'workspace' as const, scopeId: TEAM, period: 'day' as const };
-    await ledger.setBudget({ ...workspace, limitMc, hard: false, thresholds, by: 'U0ADA' });
+    await ledger.setBudget({ ...workspace, limitMc: mc(limitMc), hard: false, thresholds, by: 'U0ADA' });
 
     const [a, b] = await Promise.all([startReplica('replica-a', env), startReplica('replica-b', env)]);
 

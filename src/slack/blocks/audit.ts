@@ -1,5 +1,5 @@
 import type { AuditEntry, AuditSubject } from '../../budget';
-import { formatCredits } from '../../money/credits';
+import { formatCredits, mc } from '../../money/credits';
 import { escape, truncate } from '../escape';
 import { budgetName, slackDate } from './format';
 import { context, message, section, type Block, type Message } from './kit';
@@ -21,7 +21,7 @@ function shown(subject: AuditSubject, value: unknown): string {
   if (value === null || value === undefined) return 'none';
   switch (subject) {
     case 'limit': case 'confirm-threshold': case 'spike-minimum': case 'adjustment':
-      return `${formatCredits(Number(value))} credits`;
+      return `${formatCredits(mc(Number(value)))} credits`;
     case 'alerts-channel': return `<#${escape(String(value))}>`;
     case 'thresholds': return (value as number[]).map((t) => `${t}%`).join(', ');
     case 'hardness': return value ? 'hard' : 'soft';
