@@ -1,4 +1,7 @@
-import { PricingError, type PriceCatalog, type PricedRequest, type Quote } from '../pricing';
+// Not '../pricing': its index reads the built-in catalog file, which the worker's bundle does not carry.
+import { PricingError } from '../pricing/errors';
+import type { PriceCatalog } from '../pricing/catalog';
+import type { PricedRequest, Quote } from '../pricing/types';
 import type { FollowUpKind, Generation } from './types';
 
 /** A follow-up a finished job offers, priced by the catalog. */

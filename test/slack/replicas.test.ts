@@ -151,8 +151,9 @@ describe('two bot replicas on one database', () => {
       expect(cards, job.id).toHaveLength(1);
       expect(cards[0]!.ts).toBe(job.card_ts);
       const replies = messages.filter((m) => m.threadTs === job.card_ts);
-      const video = job.state === 'succeeded' ? [expect.stringContaining('Video')] : [];
-      expect(replies.map((m) => textOf(m)), job.id).toEqual(video);
+      // A succeeded job has one reply in its thread, carrying its video file, uploaded once.
+      const video = job.state === 'succeeded' ? [[`kling-${job.id}.mp4`]] : [];
+      expect(replies.map((m) => (m.files ?? []).map((f) => f.name)), job.id).toEqual(video);
     }
     const [alerts] = await rows<{ n: number }>(database.db, sql`select count(*)::int as n from budget_alerts`);
     expect(alerts!.n).toBeGreaterThanOrEqual(5);

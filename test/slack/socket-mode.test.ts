@@ -75,7 +75,8 @@ describe('Socket Mode', () => {
     const done = await h.slack.waitFor(() => h.cards('C0VIDEO').find((m) => textOf(m).includes('a fox') && textOf(m).includes('Done')), 15_000);
     expect(h.slack.calls('chat.update').some((c) => c.ok && c.args.ts === done.ts)).toBe(true);
     const video = await h.slack.waitFor(() => h.slack.messages('C0VIDEO').find((m) => m.threadTs === done.ts));
-    expect(textOf(video)).toMatch(/\.mp4\|Video>/);
+    expect(textOf(video)).toContain('Your video');
+    expect(video.files?.map((f) => f.name)).toEqual([expect.stringMatching(/^kling-.+\.mp4$/)]);
   });
 
   it('delivers a button click over the socket', async () => {
