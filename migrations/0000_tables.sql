@@ -101,6 +101,7 @@ CREATE TABLE "spike_alerts" (
 	"median_mc" bigint NOT NULL,
 	"detail" jsonb NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"claimed_until" timestamp with time zone,
 	"delivered_at" timestamp with time zone,
 	CONSTRAINT "spike_alerts_team_id_subject_kind_subject_id_day_pk" PRIMARY KEY("team_id","subject_kind","subject_id","day")
 );

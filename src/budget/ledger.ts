@@ -243,7 +243,7 @@ export class Ledger {
     return store.spendingGenerations(tx ?? this.db, spike.teamId, spike.subject, spike.dayStart, spike.dayEnd);
   }
 
-  /** Spike alerts claimed but not yet posted, oldest first. */
+  /** Spike alerts found but not yet posted that no replica is posting now, oldest first. */
   async undeliveredSpikes(teamId?: string, tx?: Db): Promise<SpikeAlert[]> {
     return (await store.undeliveredSpikes(tx ?? this.db, teamId)).map((r) => {
       const detail = store.json<SpikeDrivers & { factor: number; dayStart: string; dayEnd: string }>(r.detail);
@@ -256,8 +256,13 @@ export class Ledger {
     });
   }
 
+  /** Claims a spike alert for `leaseMs` before it is posted, as claimAlert does for budget alerts. */
+  async claimSpikeAlert(spike: Spike, leaseMs: number, tx?: Db): Promise<boolean> {
+    return store.claimSpikeAlert(tx ?? this.db, spikeKey(spike), leaseMs);
+  }
+
   async markSpikeDelivered(spike: Spike, tx?: Db): Promise<void> {
-    await store.markSpikeDelivered(tx ?? this.db, spike.teamId, spike.subject.kind, spike.subject.id, spike.day);
+    await store.markSpikeDelivered(tx ?? this.db, spikeKey(spike));
   }
 
   /** Switches forecast alerts on or off, or sets the spike alerts' factor and minimum (null: off). */
@@ -401,6 +406,11 @@ function refusalOf(budgets: store.ReservedBudget[], refusedId: number, batch: Re
   const alternative = fitting && batch[0]!.alternatives!.find((a) => a.label === fitting);
   if (alternative) refusal.fittingAlternative = { label: alternative.label, amountMc: alternative.amountMc };
   return refusal;
+}
+
+/** The spike_alerts primary key of a spike. */
+function spikeKey(spike: Spike): store.SpikeKey {
+  return { teamId: spike.teamId, kind: spike.subject.kind, subjectId: spike.subject.id, day: spike.day };
 }
 
 /** The budget_alerts primary key of an alert event. */

@@ -19,13 +19,13 @@ export interface NotifierOptions {
   defaultAlertsChannel?: string;
   /** How often undelivered budget alerts are tried again. */
   retryMs?: number;
-  /** How long a claim to post a budget alert lasts: a replica that dies mid-post holds it no longer. */
+  /** How long a claim to post a budget or spike alert lasts: a replica that dies mid-post holds it no longer. */
   leaseMs?: number;
 }
 
 /**
  * Turns worker and ledger events into Slack: job card updates, budget alerts, admin alerts.
- * Budget alerts come from the ledger's outbox: each is claimed in the database, posted, then marked
+ * Budget and spike alerts come from the ledger's outbox: each is claimed in the database, posted, then marked
  * delivered, so one alert is one message whatever the number of replicas; an alert whose post failed
  * (or whose replica died) is tried again on a timer once its claim has run out.
  */
@@ -92,6 +92,7 @@ export class Notifier {
     for (const spike of await this.options.ledger.undeliveredSpikes(teamId)) {
       const channel = await this.alertsChannel(spike.teamId);
       if (!channel) continue; // kept, like a budget alert, until there is an alerts channel
+      if (!(await this.options.ledger.claimSpikeAlert(spike, this.options.leaseMs ?? 120_000))) continue;
       await this.post(channel, spikeAlert(spike, this.options));
       await this.options.ledger.markSpikeDelivered(spike);
     }

@@ -185,3 +185,20 @@ describe('budget alerts with two replicas', () => {
     expect(slack.messages('C0ALERTS').filter((m) => m.botId)).toHaveLength(1);
   });
 });
+
+describe('spike alerts with two replicas', () => {
+  it('two notifiers draining the same spikes at once post each spike alert once', async () => {
+    const day = new Date().toISOString().slice(0, 10);
+    const spikes = ['U0ADA', 'U0GRACE', 'U0LINUS'].map((id) => ({
+      teamId: TEAM, subject: { kind: 'user' as const, id }, day,
+      dayStart: new Date(`${day}T00:00:00Z`), dayEnd: new Date(`${day}T23:59:59Z`),
+      todayMc: 60_000, medianMc: 5_000, factor: 3,
+    }));
+    for (const spike of spikes) await r.ledger.claimSpike(spike, { mix: [], reruns: 0 });
+    await r.ledger.ensureWorkspace(TEAM);
+    const [a, b] = [notifier(), notifier()];
+    await Promise.all([a.deliverAlerts(), b.deliverAlerts(), b.deliverAlerts(TEAM), a.deliverAlerts(TEAM)]);
+    expect(slack.messages('C0ALERTS').filter((m) => m.botId)).toHaveLength(3);
+    expect(await r.ledger.undeliveredSpikes(TEAM)).toEqual([]);
+  });
+});
