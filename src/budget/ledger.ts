@@ -275,8 +275,21 @@ export class Ledger {
 
   /** Alerts not yet posted (the outbox) that no replica is posting now, oldest first. */
   async undeliveredAlerts(teamId?: string, tx?: Db): Promise<LedgerEvent[]> {
-    const alerts = await store.undeliveredAlerts(tx ?? this.db, teamId);
-    return alerts.map((a) => toEvent(a, toBudgetRef(store.json<store.BudgetRow>(a.budget), a.budget.teamId ?? '')));
+    return (await this.undeliveredAlertGroups(teamId, tx)).flat();
+  }
+
+  /**
+   * The same alerts, grouped by the request that raised them (one team, one person, one transaction): a
+   * refusal that touched three budgets is one story, told in one message.
+   */
+  async undeliveredAlertGroups(teamId?: string, tx?: Db): Promise<LedgerEvent[][]> {
+    const groups = new Map<string, LedgerEvent[]>();
+    for (const a of await store.undeliveredAlerts(tx ?? this.db, teamId)) {
+      const key = `${a.budget.teamId}|${a.triggeredBy}|${new Date(a.createdAt).getTime()}`;
+      const event = toEvent(a, toBudgetRef(store.json<store.BudgetRow>(a.budget), a.budget.teamId ?? ''));
+      groups.set(key, [...(groups.get(key) ?? []), event]);
+    }
+    return [...groups.values()];
   }
 
   /**
@@ -349,7 +362,8 @@ function toEvent(row: store.EventRow, budget: BudgetRef): LedgerEvent {
       spenders: detail.spenders.map((s) => ({ userId: s.userId, chargedMc: Number(s.chargedMc) })),
     };
   }
-  return row.kind === 'threshold' ? { kind: 'threshold', threshold: Number(row.threshold), ...common } : { kind: 'exhausted', ...common };
+  if (row.kind === 'threshold') return { kind: 'threshold', threshold: Number(row.threshold), ...common };
+  return { kind: 'exhausted', ...common, needMc: Number(store.json<store.RefusedDetail | null>(row.detail)?.needMc ?? 0) };
 }
 
 function toUsage(row: store.UsageRow): Usage {

@@ -34,9 +34,11 @@ export interface EventRow {
   chargedMc: number;
   limitMc: number;
   triggeredBy: string;
-  /** A forecast's figures (see claimForecast). */
-  detail?: ForecastDetail | string | null;
+  /** A forecast's figures (see claimForecast); for exhausted, what the refused request needed. */
+  detail?: ForecastDetail | RefusedDetail | string | null;
 }
+
+export interface RefusedDetail { needMc: number }
 
 export interface ForecastDetail {
   runsOutAt: string;
@@ -219,10 +221,12 @@ export function usageOfScope(db: Db, scope: RequestScope, at: Date): Promise<Usa
       or (b.scope = 'channel' and b.scope_id = ${scope.channelId}) or (b.scope = 'user' and b.scope_id = ${scope.userId}))`, at);
 }
 
-export function undeliveredAlerts(db: Db, teamId?: string): Promise<(EventRow & { budget: BudgetRow })[]> {
+export function undeliveredAlerts(
+  db: Db, teamId?: string,
+): Promise<(EventRow & { budget: BudgetRow; createdAt: string })[]> {
   return rows(db, sql`
     select a.kind, a.budget_id as "budgetId", a.period_start as "periodStart", a.threshold, a.charged_mc as "chargedMc",
-           a.limit_mc as "limitMc", a.triggered_by as "triggeredBy", a.detail,
+           a.limit_mc as "limitMc", a.triggered_by as "triggeredBy", a.detail, a.created_at as "createdAt",
            json_build_object('id', b.id, 'teamId', b.team_id, 'scope', b.scope, 'scopeId', b.scope_id, 'period', b.period,
                              'limitMc', b.limit_mc, 'hard', b.hard, 'thresholds', b.thresholds) as budget
     from budget_alerts a join budgets b on b.id = a.budget_id

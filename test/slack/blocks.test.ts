@@ -3,7 +3,7 @@ import { validateBlocks } from '../../src/dev/slack-workspace';
 import type { Generation } from '../../src/generations';
 import type { BudgetRef, Forecast, LedgerEvent, Usage } from '../../src/budget';
 import { builtInCatalog } from '../../src/pricing';
-import { budgetAlert, queuePaused } from '../../src/slack/blocks/alerts';
+import { budgetAlerts, queuePaused } from '../../src/slack/blocks/alerts';
 import { bar, elapsed } from '../../src/slack/blocks/format';
 import { jobCard, resultReply } from '../../src/slack/blocks/job-card';
 import * as replies from '../../src/slack/blocks/replies';
@@ -149,7 +149,7 @@ describe('replies', () => {
 describe('alerts', () => {
   it('a threshold alert names the budget, the figures and who triggered it', () => {
     const event: LedgerEvent = { kind: 'threshold', budget, periodStart: NOW, threshold: 80, chargedMc: 40_000, limitMc: 50_000, triggeredBy: 'U7' };
-    const message = budgetAlert(event, { creditPriceUsd: 0.14 });
+    const message = budgetAlerts([event], { creditPriceUsd: 0.14 });
     expect(JSON.stringify(message.blocks)).toContain("*<#C9>'s weekly budget reached 80%*: 40 credits ($5.60) of 50 used or held");
     expect(JSON.stringify(message.blocks)).toContain('Triggered by <@U7>');
     expect(message.text).toBe("C9's weekly budget reached 80%");
@@ -160,7 +160,7 @@ describe('alerts', () => {
       kind: 'forecast', budget: { ...budget, period: 'day' }, periodStart: NOW, chargedMc: 20_000, limitMc: 50_000, triggeredBy: 'U7',
       runsOutAt: NOW, projectedMc: 90_000, spenders: [{ userId: 'U7', chargedMc: 12_000 }, { userId: 'U8', chargedMc: 5_000 }, { userId: 'U9', chargedMc: 3_000 }],
     };
-    const message = budgetAlert(event, { creditPriceUsd: 0.14 });
+    const message = budgetAlerts([event], { creditPriceUsd: 0.14 });
     const text = JSON.stringify(message.blocks);
     expect(text).toContain(`*At this pace <#C9>'s daily budget runs out <!date^${NOW.getTime() / 1000}^today about {time}|`);
     expect(text).toContain('Biggest spenders this period: <@U7> 12, <@U8> 5, <@U9> 3.');
@@ -172,5 +172,26 @@ describe('alerts', () => {
     const message = queuePaused(longPrompt(3000), 1102, 'T1');
     expect(validateBlocks(message.blocks, 'message')).toBeUndefined();
     expect(JSON.stringify(message.blocks)).toContain('"action_id":"queue_resume"');
+  });
+});
+
+describe('refusal alerts', () => {
+  const refusal = (chargedMc: number): LedgerEvent => ({
+    kind: 'exhausted', budget, periodStart: NOW, chargedMc, limitMc: 50_000, triggeredBy: 'U7', needMc: 2_500,
+  });
+
+  it('say what was refused and what is left, and "exhausted" only when nothing is', () => {
+    const partly = budgetAlerts([refusal(49_000)], { creditPriceUsd: 0.14 });
+    expect(JSON.stringify(partly.blocks)).toContain("*<#C9>'s weekly budget refused a 2.5-credit request*: 1 of 50 credits left");
+    expect(JSON.stringify(partly)).not.toContain('exhausted');
+    const used = budgetAlerts([refusal(50_000)], { creditPriceUsd: 0.14 });
+    expect(used.text).toBe("C9's weekly budget is exhausted");
+  });
+
+  it('one request\'s alerts are one message with one note', () => {
+    const message = budgetAlerts([refusal(10_000), { ...refusal(0), budget: { ...budget, scope: 'workspace' } }], { creditPriceUsd: 0.14 });
+    expect(message.blocks.filter((b) => b.type === 'section')).toHaveLength(2);
+    expect(JSON.stringify(message.blocks).match(/Refused for <@U7>/g)).toHaveLength(1);
+    expect(validateBlocks(message.blocks, 'message')).toBeUndefined();
   });
 });

@@ -202,3 +202,22 @@ describe('spike alerts with two replicas', () => {
     expect(await r.ledger.undeliveredSpikes(TEAM)).toEqual([]);
   });
 });
+
+describe('the alerts of one refusal', () => {
+  it('are one message that says what was refused and what is left, "exhausted" only when nothing is', async () => {
+    await workspaceBudget(5_000, [80]);
+    await r.ledger.setBudget({
+      teamId: TEAM, scope: 'user', scopeId: 'U0GRACE', period: 'day', limitMc: 2_000, thresholds: [80], by: 'U0',
+    });
+    const spent = await r.ledger.reserve({ teamId: TEAM, userId: 'U0ADA', channelId: CHANNEL, amountMc: 3_000 });
+    expect(spent.ok).toBe(true);
+    const refused = await r.ledger.reserve({ teamId: TEAM, userId: 'U0GRACE', channelId: CHANNEL, amountMc: 2_500 });
+    expect(refused.ok).toBe(false);
+    await notifier().deliverAlerts(TEAM);
+    const posts = slack.messages('C0ALERTS').filter((m) => m.botId).map(textOf);
+    expect(posts).toHaveLength(1);
+    expect(posts[0]).toContain("<@U0GRACE>'s daily budget refused a 2.5-credit request*: 2 of 2 credits left");
+    expect(posts[0]).toContain('the workspace daily budget refused a 2.5-credit request*: 2 of 5 credits left');
+    expect(posts[0]).not.toContain('exhausted');
+  });
+});
