@@ -219,6 +219,16 @@ export class GenerationQueue {
     return store.get(this.db, id);
   }
 
+  /** A queued job's place in its workspace's queue (1: next), or undefined once it left the queue. */
+  placeInQueue(id: string): Promise<number | undefined> {
+    return store.placeInQueue(this.db, id);
+  }
+
+  /** The team's jobs a typed reference names (short id, full id or a prefix): one, none, or the candidates. */
+  find(teamId: string, ref: string): Promise<Generation[]> {
+    return store.findByRef(this.db, teamId, ref, 10);
+  }
+
   /** The model, mode and duration mix of these videos and their re-runs: what drove a spike in spending. */
   spendMix(teamId: string, ids: string[]) {
     return store.spendMix(this.db, teamId, ids);

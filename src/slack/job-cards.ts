@@ -3,6 +3,7 @@ import { WebAPIPlatformError, type WebClient } from '@slack/web-api';
 import type { Generation, GenerationQueue } from '../generations';
 import type { Logger } from '../log';
 import { jobCard, resultReply } from './blocks/job-card';
+import type { Message } from './blocks/kit';
 import { deliver } from './delivery';
 
 export interface JobCardsOptions {
@@ -160,7 +161,7 @@ export class JobCards {
 
   private async postCard(job: Generation, uncertain: boolean): Promise<void> {
     const { client, queue } = this.options;
-    const card = { ...jobCard(job, this.cardOptions()), metadata: metadata(CARD_EVENT, job), unfurl_links: false };
+    const card = { ...(await this.card(job)), metadata: metadata(CARD_EVENT, job), unfurl_links: false };
     let found = uncertain ? await this.find(CARD_EVENT, job, [job.channelId, () => this.dm(job)]) : undefined;
     if (!found) {
       try {
@@ -220,7 +221,7 @@ export class JobCards {
 
   private async update(job: Generation): Promise<void> {
     try {
-      const card = jobCard(job, this.cardOptions());
+      const card = await this.card(job);
       await this.options.client.chat.update({ channel: job.cardChannelId!, ts: job.cardTs!, ...card });
     } catch (error) {
       if (!(error instanceof WebAPIPlatformError)) throw error;
@@ -229,7 +230,11 @@ export class JobCards {
     }
   }
 
-  private cardOptions() {
-    return { now: this.options.now?.() ?? new Date(), creditPriceUsd: this.options.creditPriceUsd };
+  /** The job's card as of now: a queued job's place in the queue is read at render time. */
+  async card(job: Generation): Promise<Message> {
+    const place = job.state === 'queued' ? await this.options.queue.placeInQueue(job.id) : undefined;
+    return jobCard(job, {
+      now: this.options.now?.() ?? new Date(), creditPriceUsd: this.options.creditPriceUsd, ...(place && { place }),
+    });
   }
 }

@@ -169,7 +169,7 @@ describe('once per workspace and day', () => {
     expect(w.posts()).toHaveLength(1);
     expect(w.posts()[0]!.chart).toBeUndefined();
     expect(w.posts()[0]!.content.chart).toBe(false);
-    expect(textOf(w.posts()[0]!.message)).toMatch(/Last 7 days\* `[▁▂▃▄▅▆▇█]{7}`/);
+    expect(textOf(w.posts()[0]!.message)).toMatch(/Last 7 days\* [▁▂▃▄▅▆▇█]{7} /);
   });
 
   it('posts a real PNG chart with the digest', async () => {

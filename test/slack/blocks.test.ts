@@ -16,7 +16,7 @@ const longPrompt = (n: number) => [...NASTY.repeat(Math.ceil(n / 30))].slice(0, 
 
 function job(over: Partial<Generation> = {}): Generation {
   return {
-    id: 'kbb_00000000-0000-0000-0000-000000000001', teamId: 'T1', channelId: 'C1', userId: 'U1', endpoint: 'text2video',
+    id: 'kbb_00000000-0000-0000-0000-000000000001', shortId: '0000', teamId: 'T1', channelId: 'C1', userId: 'U1', endpoint: 'text2video',
     request: { model_name: 'kling-v2-6', prompt: 'a fox', mode: 'pro', duration: '10', sound: 'on' },
     estimateMc: 10_000, state: 'queued', attempts: 0, createdAt: new Date(NOW.getTime() - 75_000), ...over,
   };
@@ -48,7 +48,11 @@ describe('job card', () => {
   it('shows state, requester, elapsed time, settings, price and a Cancel button while queued', () => {
     const card = jobCard(job(), { now: NOW, creditPriceUsd: 0.14 });
     const text = JSON.stringify(card.blocks);
-    expect(text).toContain(':hourglass_flowing_sand: Queued · <@U1> · elapsed 1m 15s');
+    // Slack's {ago} keeps the time moving without an update; the fallback is the time at render.
+    expect(text).toContain(`:hourglass_flowing_sand: Queued · <@U1> · started <!date^${(NOW.getTime() - 75_000) / 1000}^{ago}|1m 15s ago>`);
+    expect(text).toContain('job #0000');
+    expect(card.blocks.filter((b) => b.type !== 'actions').map((b) => JSON.stringify(b)).join()).not.toContain('kbb_');
+    expect(JSON.stringify(jobCard(job(), { now: NOW, creditPriceUsd: 0.14, place: 3 }).blocks)).toContain('ago> · 3rd in line');
     expect(text).toContain('kling-v2-6 pro · 10 s · audio · holding 10 credits ($1.40)');
     expect(text).toContain('"action_id":"job_cancel"');
     expect(text).not.toContain('Off-peak');
@@ -118,7 +122,7 @@ describe('replies', () => {
   it('budgets draw a bar: █ committed, ▒ held, ░ free', () => {
     expect(bar(30_000, 5_000, 50_000)).toBe('██████▒░░░');
     expect(bar(0, 0, 0)).toBe('░░░░░░░░░░');
-    expect(JSON.stringify(replies.budgets([usage(15_000)], { creditPriceUsd: 0.14, isAdmin: false }).blocks)).toContain('`██████▒░░░` 70%');
+    expect(JSON.stringify(replies.budgets([usage(15_000)], { creditPriceUsd: 0.14, isAdmin: false }).blocks)).toContain('\\n██████▒░░░ 70%');
   });
 
   it('budgets say where the period is heading at this pace', () => {

@@ -19,8 +19,9 @@ beforeAll(async () => {
 });
 afterAll(async () => h?.close());
 
+/** Each job, with its id as cards show it ("#2FC2"). */
 async function generations(): Promise<{ id: string; state: string; user_id: string }[]> {
-  return rows(h.database.db, sql`select id, state::text as state, user_id from generations order by created_at`);
+  return rows(h.database.db, sql`select '#' || short_id as id, state::text as state, user_id from generations order by created_at`);
 }
 
 /** The card of a job, once its text satisfies `until`. */
@@ -28,8 +29,9 @@ function cardOf(jobId: string, until: (text: string) => boolean = () => true, ch
   return h.slack.waitFor(() => h.cards(channel).find((m) => textOf(m).includes(jobId) && until(textOf(m))), 10_000);
 }
 
+/** The job's short id as cards and history show it ("#2FC2"): unique in the workspace. */
 function jobIdIn(text: string): string {
-  const id = /kbb_[0-9a-f-]{36}/.exec(text)?.[0];
+  const id = /#[0-9A-F]{4,32}\b/.exec(text)?.[0];
   if (!id) throw new Error(`no job id in: ${text}`);
   return id;
 }
@@ -186,7 +188,7 @@ describe('/kling estimate, budget, history, status, help', () => {
 
   it('budget shows used, held and what is left; admins set budgets, thresholds and the alerts channel', async () => {
     const shown = await h.command(GRACE, 'budget');
-    expect(textOf(shown.ack)).toMatch(/\*the workspace daily budget\*\n`[█▒░]{10}` \d+%\nused [\d.,]+ · held [\d.,]+ · \*[\d.,]+ left\* of 1,000/);
+    expect(textOf(shown.ack)).toMatch(/\*the workspace daily budget\*\n[█▒░]{10} \d+%\nused [\d.,]+ · held [\d.,]+ · \*[\d.,]+ left\* of 1,000/);
 
     const set = await h.command(ADA, 'budget set <#C0VIDEO|video> week 300');
     expect(textOf(set.ack)).toContain("<#C0VIDEO>'s weekly budget is now 300 credits (alerts at 80%, 100%)");
@@ -218,10 +220,14 @@ describe('/kling estimate, budget, history, status, help', () => {
 
   it('history lists the person\'s jobs; status shows one; an unknown id is said plainly', async () => {
     const history = await h.command(GRACE, 'history');
-    expect(textOf(history.ack)).toMatch(/:white_check_mark: `kbb_[0-9a-f-]+` .* · 1\.5 cr · a fox running through snow/);
+    expect(textOf(history.ack)).toMatch(/:white_check_mark: \*#[0-9A-F]{4,}\* .* · 1\.5 cr · a fox running through snow/);
+    expect(textOf(history.ack)).not.toContain('kbb_');
+    expect(history.ack).toMatchObject({ unfurl_links: false, unfurl_media: false });
     const id = jobIdIn(textOf(history.ack));
-    const status = await h.command(GRACE, `status ${id}`);
-    expect(textOf(status.ack)).toContain(id);
+    for (const typed of [id, id.slice(1), id.slice(1).toLowerCase()]) {
+      const status = await h.command(GRACE, `status ${typed}`);
+      expect(textOf(status.ack)).toContain(`job ${id}`);
+    }
     const unknown = await h.command(GRACE, 'status kbb_nope');
     expect(textOf(unknown.ack)).toContain('There is no job `kbb_nope` in this workspace');
   });

@@ -40,7 +40,7 @@ export function digestMessage(content: DigestContent, names: ReadonlyMap<string,
   const budgetLines = figures.budgets.map((b) => {
     const used = b.committedMc + b.heldMc;
     const state = b.period === 'day' ? (b.closed ? ' · period closed' : '') : ` · this ${b.period} so far`;
-    return `*Workspace ${PERIOD_ADJECTIVE[b.period]} budget* \`${budgetBar(used, b.limitMc)}\`\n` +
+    return `*Workspace ${PERIOD_ADJECTIVE[b.period]} budget* ${budgetBar(used, b.limitMc)}\n` +
       `${formatCredits(b.committedMc)} spent${b.heldMc ? ` + ${formatCredits(b.heldMc)} held` : ''} of ${formatCredits(b.limitMc)} credits${b.hard ? '' : ' (soft)'}${state}`;
   });
   blocks.push(section(budgetLines.length ? budgetLines.join('\n') : '_No workspace budget is set._'));
@@ -66,7 +66,7 @@ export function digestMessage(content: DigestContent, names: ReadonlyMap<string,
   const week = content.trend.reduce((sum, p) => sum + p.committedMc, 0);
   const trendText = content.chart
     ? `*Last 7 days* ${credits(week)} in all: the chart is attached.`
-    : `*Last 7 days* \`${sparkline(content.trend.map((p) => p.committedMc))}\` ${dayLabel(content.trend[0]!.date, 'short')} – ${dayLabel(content.date, 'short')}: ` +
+    : `*Last 7 days* ${sparkline(content.trend.map((p) => p.committedMc))} ${dayLabel(content.trend[0]!.date, 'short')} – ${dayLabel(content.date, 'short')}: ` +
       `${credits(week)} in all, ${formatCredits(Math.max(0, ...content.trend.map((p) => p.committedMc)))} on the busiest day`;
   blocks.push(section(trendText));
 

@@ -2,11 +2,13 @@ import { ENDED, type Generation } from '../../generations';
 import { escape, truncate } from '../escape';
 import { ActionId } from '../ids';
 import { actions, button, context, message, section, type Message } from './kit';
-import { credits, describeRequest, elapsed, slackDate, STATE_LABEL } from './format';
+import { credits, describeRequest, elapsed, jobRef, slackDate, STATE_LABEL } from './format';
 
 export interface CardOptions {
   now: Date;
   creditPriceUsd: number;
+  /** A queued job's place among the workspace's queued jobs (1: next), read from the queue at render time. */
+  place?: number;
 }
 
 /** The job card: one channel message per generation, re-rendered from its row on every state change. */
@@ -14,18 +16,22 @@ export function jobCard(job: Generation, options: CardOptions): Message {
   const prompt = typeof job.request.prompt === 'string' ? job.request.prompt : '';
   const negative = typeof job.request.negative_prompt === 'string' ? job.request.negative_prompt : '';
   const ended = ENDED.includes(job.state);
-  const took = elapsed(job.createdAt, job.endedAt ?? options.now);
+  // While it runs, Slack's {ago} token keeps the time moving in every client without an update from the bot.
+  const time = ended
+    ? `took ${elapsed(job.createdAt, job.endedAt ?? options.now)}`
+    : `started ${slackDate(job.createdAt, '{ago}', `${elapsed(job.createdAt, options.now)} ago`)}`;
+  const place = job.state === 'queued' && options.place ? ` · ${ordinal(options.place)} in line` : '';
   const cost =
     job.state === 'succeeded'
       ? `charged ${credits(job.actualMc ?? job.estimateMc, options.creditPriceUsd)}`
       : `${ended ? 'estimate' : 'holding'} ${credits(job.estimateMc, options.creditPriceUsd)}`;
 
   const blocks = [
-    section(`${STATE_LABEL[job.state]} · <@${job.userId}> · ${ended ? 'took' : 'elapsed'} ${took}`),
+    section(`${STATE_LABEL[job.state]} · <@${job.userId}> · ${time}${place}`),
     section(prompt ? `>${truncate(prompt, 2600).replace(/\n/g, '\n>')}` : '_(no prompt: animating the image)_'),
   ];
   if (negative) blocks.push(context(`Avoid: ${truncate(negative, 1500)}`));
-  blocks.push(context(`${describeRequest(job.request)} · ${cost} · job \`${escape(job.id)}\``));
+  blocks.push(context(`${describeRequest(job.request)} · ${cost} · job ${jobRef(job)}`));
 
   if (job.state === 'failed') {
     const reason = job.errorMessage ? truncate(job.errorMessage, 1500) : 'no reason given';
@@ -47,6 +53,13 @@ export function jobCard(job: Generation, options: CardOptions): Message {
   }
   const summary = prompt ? truncate(prompt, 150) : 'image to video';
   return message(`${STATE_LABEL[job.state].replace(/^:[a-z_]+: /, '')}: ${summary}`, blocks);
+}
+
+/** "1st", "2nd", "23rd". */
+function ordinal(n: number): string {
+  const tens = n % 100;
+  const suffix = tens >= 11 && tens <= 13 ? 'th' : ['th', 'st', 'nd', 'rd'][n % 10] ?? 'th';
+  return `${n}${suffix}`;
 }
 
 /** The thread reply under a finished card: the video (or image) links. */

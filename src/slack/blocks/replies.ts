@@ -7,7 +7,7 @@ import { escape, truncate } from '../escape';
 import { ActionId } from '../ids';
 import { actions, button, context, message, section, type Block, type Message } from './kit';
 import {
-  bar, budgetName, credits, describeRequest, forecastLine, slackDate, STATE_LABEL, type ForecastUsage,
+  bar, budgetName, credits, describeRequest, forecastLine, jobRef, slackDate, STATE_LABEL, type ForecastUsage,
 } from './format';
 
 /** Ephemeral answers to /kling: what only the person who typed the command sees. */
@@ -140,7 +140,7 @@ export function budgets(usages: ForecastUsage[], options: PriceContext & { isAdm
     ? usages.slice(0, 20).map((u) => {
         const forecast = forecastLine(u);
         return section(
-          `*${budgetName(u.budget)}*${u.budget.hard ? '' : ' (soft)'}\n\`${bar(u.committedMc, u.heldMc, u.limitMc)}\` ${Math.round(u.percent)}%\n` +
+          `*${budgetName(u.budget)}*${u.budget.hard ? '' : ' (soft)'}\n${bar(u.committedMc, u.heldMc, u.limitMc)} ${Math.round(u.percent)}%\n` +
             `used ${formatCredits(u.committedMc)} · held ${formatCredits(u.heldMc)} · *${formatCredits(u.remainingMc)} left* of ${formatCredits(u.limitMc)} · resets ${slackDate(u.periodEnd)}` +
             (forecast ? `\n${forecast}` : ''),
         );
@@ -158,10 +158,23 @@ export function history(jobs: Generation[]): Message {
     const prompt = typeof job.request.prompt === 'string' && job.request.prompt ? truncate(job.request.prompt, 90) : 'image to video';
     const cost = formatCredits(job.state === 'succeeded' ? (job.actualMc ?? job.estimateMc) : job.estimateMc);
     const link = job.result?.videos[0]?.url;
-    return `${STATE_LABEL[job.state].split(' ')[0]} \`${escape(job.id)}\` ${slackDate(job.createdAt, '{date_short} {time}')} · ${cost} cr · ${prompt}${link ? ` · <${link.replace(/[|<>]/g, encodeURIComponent)}|video>` : ''}`;
+    return `${STATE_LABEL[job.state].split(' ')[0]} *${jobRef(job)}* ${slackDate(job.createdAt, '{date_short} {time}')} · ${cost} cr · ${prompt}${link ? ` · <${link.replace(/[|<>]/g, encodeURIComponent)}|video>` : ''}`;
   });
   const blocks: Block[] = [];
   for (let i = 0; i < lines.length; i += 10) blocks.push(section(lines.slice(i, i + 10).join('\n')));
-  blocks.push(context(`Your latest ${lines.length} · \`/kling status <id>\` shows one job`));
-  return message('Your recent videos', blocks);
+  blocks.push(context(`Your latest ${lines.length} · \`/kling status #id\` shows one job`));
+  // A list, not a wall of players: the video links stay links.
+  return { ...message('Your recent videos', blocks), unfurl_links: false, unfurl_media: false };
+}
+
+/** A typed job reference that matched no job, or several. */
+export function jobNotFound(ref: string, matches: Generation[]): Message {
+  if (!matches.length) {
+    return notice(`There is no job \`${escape(ref)}\` in this workspace. \`/kling history\` lists yours.`);
+  }
+  const lines = matches.map((job) => {
+    const prompt = typeof job.request.prompt === 'string' && job.request.prompt ? truncate(job.request.prompt, 60) : 'image to video';
+    return `• *${jobRef(job)}* <@${job.userId}> · ${prompt}`;
+  });
+  return notice(`\`${escape(ref)}\` could be any of these jobs; type more of its id:\n${lines.join('\n')}`);
 }

@@ -235,7 +235,7 @@ function expectEnd(tokens: Token[], from: number, usage: UsageKey): void {
   if (extra) throw new UsageError(`\`${excerpt(extra.value)}\` is more than this command takes.`, usage);
 }
 
-const ID = /^[A-Za-z0-9_-]{1,64}$/;
+const ID = /^#?[A-Za-z0-9_-]{1,64}$/; // a job's #short id, full id or a prefix
 
 export function parseCommand(text: string): Command {
   const tokens = tokenize(text);
