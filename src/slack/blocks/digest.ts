@@ -2,8 +2,8 @@ import { formatCredits, type Millicredits } from '../../money/credits';
 import { dayLabel, plural, type DigestContent, type ModelLine, type PersonLine } from '../../digest';
 import { escape } from '../escape';
 import { header } from './form';
-import { bar, creditCount, credits as creditsWithUsd, PERIOD_ADJECTIVE } from './format';
-import { context, divider, message, section, type Message } from './kit';
+import { bar, creditCount, credits as creditsWithUsd, PERIOD_ADJECTIVE, slackDate } from './format';
+import { context, divider, message, section, type Block, type Message } from './kit';
 
 /** The daily digest as a message (design §6): what the digest service hands over, in Slack's words. */
 
@@ -36,6 +36,7 @@ export function digestMessage(content: DigestContent, names: ReadonlyMap<string,
   const credits = (mc: Millicredits) => creditsWithUsd(mc, price);
   const { totals, videos } = figures;
   const blocks = [header(`Kling digest · ${dayLabel(content.date)}`)];
+  if (content.preview) blocks.push(previewNote(content.preview, content.date));
 
   const budgetLines = figures.budgets.map((b) => {
     const used = b.committedMc + b.heldMc;
@@ -78,6 +79,19 @@ export function digestMessage(content: DigestContent, names: ReadonlyMap<string,
   const text = `Kling digest for ${dayLabel(content.date)}: ${credits(totals.committedMc)} spent, ` +
     `${videos.succeeded} videos succeeded, ${videos.failed} failed.`;
   return message(text, blocks);
+}
+
+/** Which day a preview shows, and how to see the others: yesterday is what the next digest reports. */
+function previewNote(preview: NonNullable<DigestContent['preview']>, date: string): Block {
+  const which = {
+    yesterday: `*Preview of yesterday, ${dayLabel(date)}*: the day the next digest reports.`,
+    today: `*Preview of today so far, ${dayLabel(date)}*, until ${slackDate(preview.at, '{time}')}.`,
+    date: `*Preview of ${dayLabel(date)}*.`,
+  }[preview.of];
+  const others = preview.of === 'today'
+    ? '`/kling digest preview` shows yesterday'
+    : '`/kling digest preview today` shows today so far';
+  return context(`${which} ${others}; \`/kling digest preview 2026-03-29\` any earlier day.`);
 }
 
 function personLine(p: PersonLine, index: number, credits: (mc: Millicredits) => string, names: ReadonlyMap<string, string>): string {

@@ -28,7 +28,7 @@ export const USAGE = {
   status: '/kling status <id>',
   cancel: '/kling cancel <id>',
   help: '/kling help',
-  digest: '/kling digest now|preview',
+  digest: '/kling digest now|preview [today|YYYY-MM-DD]',
   audit: '/kling audit [today|yesterday|week|last-week|month|last-month|YYYY-MM|YYYY-MM-DD|YYYY-MM-DD..YYYY-MM-DD]',
   export:
     '/kling export [today|yesterday|week|last-week|month|last-month|YYYY-MM|YYYY-MM-DD|YYYY-MM-DD..YYYY-MM-DD] '
@@ -71,7 +71,9 @@ export type Command =
   /** null: no spike alerts. */
   | { kind: 'budget-spikes'; spikes: { factor: number; minMc: Millicredits } | null }
   | { kind: 'status' | 'cancel'; id: string }
-  | { kind: 'digest'; action: 'now' | 'preview' }
+  | { kind: 'digest'; action: 'now' }
+  /** `day`: 'today' (so far) or a YYYY-MM-DD date; without it, yesterday. */
+  | { kind: 'digest'; action: 'preview'; day?: string }
   | { kind: 'audit'; period: ReportPeriod }
   | { kind: 'export'; period: ReportPeriod; by: ExportGrouping; format: 'csv' | 'focus' };
 
@@ -265,6 +267,14 @@ export function parseCommand(text: string): Command {
       const action = rest[0]?.value.toLowerCase();
       if (action !== 'now' && action !== 'preview') {
         throw new UsageError(action ? `\`${excerpt(rest[0]!.value)}\` is not a digest action: use now or preview.` : 'Say now or preview.', 'digest');
+      }
+      if (action === 'preview' && rest[1]) {
+        const day = rest[1].value.toLowerCase();
+        if (day !== 'today' && !/^\d{4}-\d{2}-\d{2}$/.test(day)) {
+          throw new UsageError(`\`${excerpt(rest[1].value)}\` is not a day: use today or a date like 2026-03-29.`, 'digest');
+        }
+        expectEnd(rest, 2, 'digest');
+        return { kind: 'digest', action, day };
       }
       expectEnd(rest, 1, 'digest');
       return { kind: 'digest', action };
