@@ -38,6 +38,18 @@ interface Reserved {
   rows: store.NewGeneration[];
 }
 
+/** Why a job that left the queue cannot be cancelled, in words for the person who asked. */
+const CANCEL_TOO_LATE: Record<GenerationState, string> = {
+  queued: 'it is being taken from the queue right now',
+  submitting: 'Kling is already making it',
+  submitted: 'Kling is already making it',
+  processing: 'Kling is already making it',
+  succeeded: 'it is already done',
+  failed: 'it already failed (its credits went back)',
+  cancelled: 'it is already cancelled',
+  refused: 'a budget refused it, so it never queued',
+};
+
 /** Turns priced requests into held, queued jobs; the Worker takes them from there. */
 export class GenerationQueue {
   constructor(
@@ -201,14 +213,14 @@ export class GenerationQueue {
     }));
   }
 
-  /** Only before submission: the job ends `cancelled` and its hold is released, in one transaction. */
+    /** Only before submission: the job ends `cancelled` and its hold is released, in one transaction. */
   async cancel(id: string, by: string): Promise<Generation> {
     return this.db.transaction(async (tx) => {
       const cancelled = await store.move(tx, id, 'cancelled', { ended: true, errorMessage: `cancelled by ${by}` });
       if (!cancelled) {
         const job = await store.get(tx, id);
-        if (!job) throw new GenerationError('not_found', `There is no generation ${id}.`);
-        throw new GenerationError('not_cancellable', `Generation ${id} is ${job.state}; only a job still waiting in the queue can be cancelled.`);
+        if (!job) throw new GenerationError('not_found', 'there is no such job.');
+        throw new GenerationError('not_cancellable', `${CANCEL_TOO_LATE[job.state]}; only a video still waiting in the queue can be.`);
       }
       if (cancelled.holdId) await this.ledger.release(cancelled.holdId, `cancelled by ${by}`, tx);
       return cancelled;

@@ -82,7 +82,7 @@ describe('GenerationQueue', () => {
     const next = await r.queue.enqueue(request('U-cancel'));
     if (!next.ok) throw new Error('not queued');
     await r.database.db.execute(sql`update generations set state = 'submitted' where id = ${next.generations[0]!.id}`);
-    await expect(r.queue.cancel(next.generations[0]!.id, 'U-cancel')).rejects.toThrow(/is submitted; only a job still waiting/);
+    await expect(r.queue.cancel(next.generations[0]!.id, 'U-cancel')).rejects.toThrow(/Kling is already making it; only a video still waiting in the queue can be/);
     expect((await holdsOf([next.generations[0]!.id]))[0]!.status).toBe('open');
   });
 

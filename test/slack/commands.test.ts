@@ -228,6 +228,12 @@ describe('/kling estimate, budget, history, status, help', () => {
       const status = await h.command(GRACE, `status ${typed}`);
       expect(textOf(status.ack)).toContain(`job ${id}`);
     }
+    const late = await h.command(GRACE, `cancel ${id}`);
+    expect(textOf(late.ack)).toContain(`Job ${id} cannot be cancelled: it is already done; only a video still waiting`);
+    expect(textOf(late.ack)).not.toContain('kbb_');
+    const refusedEstimate = await h.command(GRACE, 'estimate a fox --model kling-v0-nope');
+    expect(textOf(refusedEstimate.ack)).toContain('Usage: `/kling estimate');
+    expect(textOf(refusedEstimate.ack)).not.toContain('/kling generate');
     const unknown = await h.command(GRACE, 'status kbb_nope');
     expect(textOf(unknown.ack)).toContain('There is no job `kbb_nope` in this workspace');
   });

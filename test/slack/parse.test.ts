@@ -136,7 +136,7 @@ describe('parseCommand: the other commands', () => {
     ['budget set #video day 10', /`#video` is not a budget/, 'budgetSet'],
     ['budget set workspace fortnight 10', /`fortnight` is not a period/, 'budgetSet'],
     ['budget set workspace day lots', /`lots` is not a number of credits/, 'budgetSet'],
-    ['budget set workspace day -5', /`-5` is not a number of credits/, 'budgetSet'],
+    ['budget set workspace day -5', /cannot be below 0: say 0 or more/, 'budgetSet'],
     ['budget set workspace day 10 now', /`now` is more than this command takes/, 'budgetSet'],
     ['budget thresholds workspace day 80,150', /between 1 and 100/, 'budgetThresholds'],
     ['budget alerts general', /#channel/, 'budgetAlerts'],

@@ -222,6 +222,9 @@ function parsePeriod(token: Token | undefined, usage: UsageKey): Period {
 function parseAmount(token: Token | undefined, usage: UsageKey, missing: string): Millicredits {
   if (!token) throw new UsageError(missing, usage);
   const amount = readCredits(token.value);
+  if (amount === undefined && /^\s*-/.test(token.value)) {
+    throw new UsageError('An amount of credits cannot be below 0: say 0 or more (for example 200 or 12.5).', usage);
+  }
   if (amount === undefined) throw new UsageError(`\`${excerpt(token.value)}\` is not a number of credits (for example 200 or 12.5).`, usage);
   return amount;
 }

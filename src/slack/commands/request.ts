@@ -1,9 +1,14 @@
 import { PricingError, type PriceCatalog, type PricedRequest, type Quote } from '../../pricing';
 import { UsageError, type GenerateFlags } from './parse';
 
-/** A parsed generate/estimate as the Kling request body the catalog prices (design §5 defaults). */
-export function toPricedRequest(prompt: string, flags: GenerateFlags, defaultModel: string): PricedRequest {
-  if (flags.image && flags.aspect) throw new UsageError('`--aspect` does not go with `--image`: the video takes the shape of the image.', 'generate');
+/** Which command a mistake is shown against: an estimate's problem shows the estimate's usage. */
+type RequestCommand = 'generate' | 'estimate';
+
+/** A parsed generate/estimate as the Kling request body the catalog prices. */
+export function toPricedRequest(
+  prompt: string, flags: GenerateFlags, defaultModel: string, usage: RequestCommand = 'generate',
+): PricedRequest {
+  if (flags.image && flags.aspect) throw new UsageError('`--aspect` does not go with `--image`: the video takes the shape of the image.', usage);
   const body: Record<string, unknown> = { model_name: flags.model ?? defaultModel };
   if (prompt) body.prompt = prompt;
   if (flags.negative) body.negative_prompt = flags.negative;
@@ -16,12 +21,14 @@ export function toPricedRequest(prompt: string, flags: GenerateFlags, defaultMod
 }
 
 /** Prices the request (the cheapest variant for --draft); what the catalog refuses becomes a usage error. */
-export function quoteRequest(catalog: PriceCatalog, prompt: string, flags: GenerateFlags, defaultModel: string): Quote {
-  const request = toPricedRequest(prompt, flags, defaultModel);
+export function quoteRequest(
+  catalog: PriceCatalog, prompt: string, flags: GenerateFlags, defaultModel: string, usage: RequestCommand = 'generate',
+): Quote {
+  const request = toPricedRequest(prompt, flags, defaultModel, usage);
   try {
     return flags.draft ? catalog.cheapest(request) : catalog.quote(request);
   } catch (error) {
-    if (error instanceof PricingError) throw new UsageError(error.message, 'generate');
+    if (error instanceof PricingError) throw new UsageError(error.message, usage);
     throw error;
   }
 }

@@ -114,7 +114,7 @@ export const generate: Feature = {
     async estimate(ctx, deps) {
       const { prompt, flags } = ctx.command;
       // The price does not depend on the words: an estimate without a prompt is priced with a stand-in.
-      const quote = quoteRequest(deps.catalog, prompt || 'estimate', flags, deps.config.DEFAULT_MODEL);
+      const quote = quoteRequest(deps.catalog, prompt || 'estimate', flags, deps.config.DEFAULT_MODEL, 'estimate');
       await deps.workspaces.settings(ctx.scope.teamId);
       const usages = await deps.ledger.usageFor(ctx.scope);
       await ctx.ack(replies.estimate(quote, usages, { creditPriceUsd: deps.config.CREDIT_PRICE_USD }));
