@@ -155,6 +155,7 @@ describe('/kling generate', () => {
     const expensive = (what: string) => h.command(GRACE, `generate ${what} --model kling-v2-6 --mode pro --duration 10 --audio`);
     const refused = await h.command(GRACE, 'budget confirm 1');
     expect(textOf(refused.ack)).toContain('Only workspace admins');
+    expect(textOf(refused.ack)).not.toContain('ADMIN_USER_IDS');
     expect(textOf((await h.command(ADA, 'budget confirm 100')).ack)).toContain('priced above 100 credits now asks for a confirmation first');
     expect((await expensive('a griffin')).ack).toBeUndefined(); // queued at once: 10 credits is below 100
     expect(textOf((await h.command(ADA, 'budget confirm 9.5')).ack)).toContain('above 9.5 credits');
@@ -248,6 +249,7 @@ describe('/kling estimate, budget, history, status, help', () => {
   it('digest preview and now are for admins', async () => {
     const refused = await h.command(GRACE, 'digest now');
     expect(textOf(refused.ack)).toContain('Only workspace admins');
+    expect(textOf(refused.ack)).not.toContain('ADMIN_USER_IDS');
     const preview = await h.command(ADA, 'digest preview');
     expect(textOf(preview.ack)).toContain('Building the preview');
     const shown = await h.slack.waitFor(() => lastEphemeral(ADA).via === 'response_url' && lastEphemeral(ADA));
