@@ -1,4 +1,4 @@
-CREATE TYPE "public"."budget_alert_kind" AS ENUM('threshold', 'exhausted', 'forecast');--> statement-breakpoint
+CREATE TYPE "public"."budget_alert_kind" AS ENUM('threshold', 'exhausted', 'forecast', 'overrun');--> statement-breakpoint
 CREATE TYPE "public"."budget_period" AS ENUM('day', 'week', 'month');--> statement-breakpoint
 CREATE TYPE "public"."budget_scope" AS ENUM('workspace', 'channel', 'user');--> statement-breakpoint
 CREATE TYPE "public"."ledger_entry_kind" AS ENUM('reserve', 'commit', 'release', 'adjust', 'limit');--> statement-breakpoint
@@ -29,6 +29,7 @@ CREATE TABLE "budget_alerts" (
 	"charged_mc" bigint NOT NULL,
 	"limit_mc" bigint NOT NULL,
 	"detail" jsonb,
+	"generation_ids" text[] DEFAULT '{}'::text[] NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"claimed_until" timestamp with time zone,
 	"delivered_at" timestamp with time zone,
@@ -125,6 +126,8 @@ CREATE TABLE "generations" (
 	"not_before" timestamp with time zone,
 	"next_attempt_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"leased_by" text,
+	"asked_at" timestamp with time zone,
+	"called_back_at" timestamp with time zone,
 	"card_channel_id" text,
 	"card_ts" text,
 	"card_claimed_by" text,
@@ -169,6 +172,14 @@ CREATE TABLE "approvals" (
 	"decided_by" text,
 	"decided_at" timestamp with time zone,
 	"claim_key" text
+);
+--> statement-breakpoint
+CREATE TABLE "batch_forms" (
+	"form_id" text PRIMARY KEY NOT NULL,
+	"team_id" text NOT NULL,
+	"user_id" text NOT NULL,
+	"channel_id" text NOT NULL,
+	"opened_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
 ALTER TABLE "budget_periods" ADD CONSTRAINT "budget_periods_budget_id_budgets_id_fk" FOREIGN KEY ("budget_id") REFERENCES "public"."budgets"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint

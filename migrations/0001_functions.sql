@@ -39,6 +39,30 @@ BEGIN
 END
 $$;
 --> statement-breakpoint
+-- Kling charged more than a hold and the hard budget's period went over its limit: claimed once per (budget,
+-- period), naming every job of the period charged above its hold so far. Returns the alert claimed now, if any.
+CREATE OR REPLACE FUNCTION budget_claim_overrun(
+  p_team text, p_budget bigint, p_period_start timestamptz, p_charged bigint, p_limit bigint, p_by text
+) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  v_jobs text[];
+BEGIN
+  SELECT coalesce(array_agg(h.generation_id ORDER BY e.id), '{}') INTO v_jobs
+  FROM ledger_entries e JOIN holds h ON h.id = e.hold_id
+  WHERE e.budget_id = p_budget AND e.period_start = p_period_start AND e.kind = 'commit'
+    AND e.charged_delta_mc > 0 AND h.generation_id IS NOT NULL;
+  INSERT INTO budget_alerts (budget_id, period_start, kind, threshold, team_id, triggered_by, charged_mc, limit_mc,
+                             generation_ids)
+  VALUES (p_budget, p_period_start, 'overrun', 0, p_team, p_by, p_charged, p_limit, v_jobs)
+  ON CONFLICT DO NOTHING;
+  IF NOT FOUND THEN
+    RETURN '[]'::jsonb;
+  END IF;
+  RETURN jsonb_build_array(jsonb_build_object('kind', 'overrun', 'budgetId', p_budget, 'periodStart', p_period_start,
+    'chargedMc', p_charged, 'limitMc', p_limit, 'triggeredBy', p_by, 'generationIds', to_jsonb(v_jobs)));
+END
+$$;
+--> statement-breakpoint
 -- The budgets a reservation touched, as the Ledger reports them: the budget, its period, what the
 -- reservation needed from it and how the period stands now.
 CREATE OR REPLACE FUNCTION ledger_budgets_json(p_ids bigint[], p_starts timestamptz[], p_needs bigint[], p_now timestamptz, p_tz text)
@@ -203,6 +227,7 @@ DECLARE
   v_entry record;
   v_charged bigint;
   v_limit bigint;
+  v_hard boolean;
   v_events jsonb := '[]'::jsonb;
 BEGIN
   UPDATE holds SET status = p_status, actual_mc = p_actual, reason = p_reason, settled_at = p_now
@@ -229,7 +254,7 @@ BEGIN
     IF v_delta <> 0 THEN
       UPDATE budget_periods SET charged_mc = charged_mc + v_delta
       WHERE budget_id = v_entry.budget_id AND period_start = v_entry.period_start
-      RETURNING charged_mc, limit_mc + allowance_mc INTO v_charged, v_limit;
+      RETURNING charged_mc, limit_mc + allowance_mc, hard INTO v_charged, v_limit, v_hard;
       IF v_delta > 0 THEN
         v_events := v_events || budget_claim_thresholds(v_hold.team_id, v_entry.budget_id, v_entry.period_start,
           (SELECT thresholds FROM budgets WHERE id = v_entry.budget_id), v_charged, v_limit, v_hold.user_id);
@@ -239,6 +264,11 @@ BEGIN
     VALUES (v_hold.team_id, v_entry.budget_id, v_entry.period_start, p_hold,
             CASE p_status WHEN 'committed' THEN 'commit'::ledger_entry_kind ELSE 'release'::ledger_entry_kind END,
             coalesce(p_actual, v_hold.amount_mc), v_delta, 'ledger', p_reason, p_now);
+    -- After the entry, so the alert names this job too.
+    IF v_delta > 0 AND v_hard AND v_charged > v_limit THEN
+      v_events := v_events || budget_claim_overrun(v_hold.team_id, v_entry.budget_id, v_entry.period_start,
+        v_charged, v_limit, v_hold.user_id);
+    END IF;
   END LOOP;
   RETURN jsonb_build_object('events', v_events, 'settled', true, 'status', p_status);
 END
@@ -285,6 +315,83 @@ DROP TRIGGER IF EXISTS ledger_entries_no_truncate ON ledger_entries;
 --> statement-breakpoint
 CREATE TRIGGER ledger_entries_no_truncate BEFORE TRUNCATE ON ledger_entries
 FOR EACH STATEMENT EXECUTE FUNCTION ledger_entries_append_only();
+
+--> statement-breakpoint
+-- The queue's claim, ONE statement: the account-wide claim lock is taken, the free Kling slots counted and the
+-- jobs picked and marked in the function, and the lock ends with the statement's own commit, so it is never
+-- held across a round trip to a client. Each statement in it takes a fresh snapshot (read committed, volatile
+-- function), so the count sees every claim committed before the lock was granted.
+-- In flight = submitting, submitted, processing (src/generations/states.ts). Lock class 4702001 is the claim's.
+--
+-- Workspaces share the account fairly: slots go to the workspace with the fewest tasks in flight (counting
+-- those just picked), then the one whose oldest job has waited longest. Within a workspace it is round-robin: every user's first
+-- job before anyone's second; among them the user with the fewest jobs in flight, then the one served longest
+-- ago, then the earliest job. Returns the claimed ids in pick order.
+CREATE OR REPLACE FUNCTION queue_claim_submissions(p_per_team int, p_account int, p_limit int, p_worker text, p_lease_ms bigint)
+RETURNS TABLE (generation_id text) LANGUAGE plpgsql AS $$
+DECLARE
+  v_ids text[];
+BEGIN
+  PERFORM pg_advisory_xact_lock(4702001, 0);
+  WITH flying AS MATERIALIZED (
+    SELECT g.team_id, count(*)::int AS n FROM generations g
+    WHERE g.state IN ('submitting', 'submitted', 'processing')
+    GROUP BY g.team_id
+  ), teams AS MATERIALIZED (
+    -- Only the first p_limit workspaces in the order below can be given a job now, whatever the rest hold.
+    SELECT d.team_id, coalesce(f.n, 0) AS team_n, d.oldest
+    FROM (SELECT g.team_id, min(g.seq) AS oldest FROM generations g
+          WHERE g.state = 'queued' AND g.next_attempt_at <= now() GROUP BY g.team_id) d
+    LEFT JOIN flying f USING (team_id)
+    WHERE coalesce(f.n, 0) < p_per_team
+      AND NOT EXISTS (SELECT 1 FROM workspaces w WHERE w.team_id = d.team_id AND w.queue_paused_at IS NOT NULL)
+    ORDER BY 2, 3
+    LIMIT p_limit
+  ), people AS MATERIALIZED (
+    SELECT t.team_id, p.user_id, t.team_n, t.oldest,
+           (SELECT count(*) FROM generations g WHERE g.team_id = t.team_id AND g.user_id = p.user_id
+              AND g.state IN ('submitting', 'submitted', 'processing')) AS flying,
+           (SELECT max(g.submitted_at) FROM generations g WHERE g.team_id = t.team_id AND g.user_id = p.user_id) AS last
+    FROM teams t CROSS JOIN LATERAL (
+      SELECT DISTINCT g.user_id FROM generations g
+      WHERE g.team_id = t.team_id AND g.state = 'queued' AND g.next_attempt_at <= now()
+    ) p
+  ), ranked AS (
+    SELECT q.id, q.seq, p.team_n, p.oldest,
+           row_number() OVER (PARTITION BY p.team_id ORDER BY q.turn, p.flying, p.last NULLS FIRST, q.seq) AS team_turn
+    FROM people p CROSS JOIN LATERAL (
+      -- Only each person's first few jobs can be picked, so no plan ranks the whole queue.
+      SELECT g.id, g.seq, row_number() OVER (ORDER BY g.seq) AS turn FROM generations g
+      WHERE g.team_id = p.team_id AND g.user_id = p.user_id AND g.state = 'queued' AND g.next_attempt_at <= now()
+      ORDER BY g.seq LIMIT least(p_per_team - p.team_n, p_limit)
+    ) q
+  ), picked AS (
+    SELECT r.id, row_number() OVER (ORDER BY r.team_n + r.team_turn, r.oldest, r.seq) AS pos
+    FROM ranked r
+    WHERE r.team_turn <= p_per_team - r.team_n
+    ORDER BY pos
+    LIMIT greatest(0, least(p_limit, p_account - (SELECT coalesce(sum(n), 0) FROM flying)))
+  )
+  SELECT array_agg(picked.id ORDER BY picked.pos) INTO v_ids FROM picked;
+  IF v_ids IS NULL THEN
+    RETURN;
+  END IF;
+  -- No row locks were needed to pick (the lock serializes claims); a concurrent cancel either committed first,
+  -- or this update waits for it and the state guard skips the row.
+  RETURN QUERY
+  UPDATE generations g SET
+    state = 'submitting',
+    attempts = g.attempts + 1,
+    -- Jobs claimed together get their pick order in microseconds, so "served longest ago" stays exact.
+    submitted_at = now() + array_position(v_ids, g.id) * interval '1 microsecond',
+    asked_at = now(),
+    next_attempt_at = now() + p_lease_ms * interval '1 millisecond',
+    leased_by = p_worker,
+    updated_at = now()
+  WHERE g.id = ANY (v_ids) AND g.state = 'queued'
+  RETURNING g.id;
+END
+$$;
 
 --> statement-breakpoint
 -- The digest reads a workspace's day by time range (holds and generations created in it). These tables belong to the

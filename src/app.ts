@@ -22,6 +22,7 @@ import type { SlackDeps } from './slack/deps';
 import { digestPoster } from './slack/digest-poster';
 import { AcksFirst } from './slack/acks-first';
 import { JobCards, type JobCardsOptions } from './slack/job-cards';
+import { guardPayloadShape, malformedPayloadHandler } from './slack/malformed';
 import { People } from './slack/people';
 import { registerListeners } from './slack/listeners';
 import { Notifier } from './slack/notifier';
@@ -126,6 +127,8 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
   const queue = new GenerationQueue(db, ledger, { maxQueuedPerUser: config.MAX_QUEUED_PER_USER });
   const worker = new Worker(background.db, backgroundLedger, kling, {
     maxConcurrency: config.KLING_MAX_CONCURRENCY,
+    accountConcurrency: config.KLING_ACCOUNT_CONCURRENCY ?? config.KLING_MAX_CONCURRENCY,
+    callbacks: Boolean(config.PUBLIC_URL),
     taskTimeoutMinutes: config.KLING_TASK_TIMEOUT_MINUTES,
     ...(config.WORKER_ID ? { workerId: config.WORKER_ID } : {}),
     logger,
@@ -134,7 +137,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
   const metrics = createMetrics(background.db);
 
   const clientOptions: WebClientOptions = { ...WEB_API, ...(config.SLACK_API_URL ? { slackApiUrl: config.SLACK_API_URL } : {}) };
-  const customRoutes = httpRoutes({ database, metrics, wake: (id) => worker.wake(id), webhookSecret: config.KLING_WEBHOOK_SECRET, logger });
+  const customRoutes = httpRoutes({ database, metrics, wake: (id, status) => worker.wake(id, status), webhookSecret: config.KLING_WEBHOOK_SECRET, logger });
   // Stamped when the receiver has read the request, so ack latency covers our whole handling.
   const customPropertiesExtractor = () => ({ receivedAt: performance.now() });
   const socketMode = config.SLACK_APP_TOKEN
@@ -146,16 +149,18 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
         logger: boltLogger(logger),
       })
     : undefined;
-  const receiver: Receiver =
-    socketMode ??
-    new HTTPReceiver({
+  const httpReceiver =
+    socketMode ? undefined : new HTTPReceiver({
       signingSecret: config.SLACK_SIGNING_SECRET,
       endpoints: '/slack/events',
       customRoutes,
       customPropertiesExtractor,
       unhandledRequestTimeoutMillis: overrides.ackTimeoutMs,
+      processEventErrorHandler: malformedPayloadHandler(logger),
       logger: boltLogger(logger),
     });
+  if (httpReceiver) guardPayloadShape(httpReceiver, logger);
+  const receiver: Receiver = socketMode ?? httpReceiver!;
   // In Socket Mode Bolt serves customRoutes on an HTTP server of its own (installerOptions.port), which it
   // neither exposes nor waits for: start() reads its port and catches its listen error (a port in use
   // would otherwise crash the process) through the private field. test/slack/socket-mode.test.ts guards it.

@@ -20,7 +20,8 @@ const optionalString = z
 
 const url = z.string().trim().url('must be a URL such as https://example.com');
 const optionalUrl = optionalString.pipe(url.optional());
-const positiveInt = (fallback: number) => z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').positive('must be at least 1').default(fallback);
+const wholeNumber = z.coerce.number<string | undefined>({ error: 'must be a whole number' }).int('must be a whole number').positive('must be at least 1');
+const positiveInt = (fallback: number) => wholeNumber.default(fallback);
 const decimal = (fallback: string) =>
   z
     .string()
@@ -68,6 +69,8 @@ const schema = z
     KLING_API_BASE_URL: url.default('https://api-singapore.klingai.com'),
     KLING_WEBHOOK_SECRET: optionalString,
     KLING_MAX_CONCURRENCY: positiveInt(3),
+    /** Kling limits concurrency per account (all its keys together); unset, it is KLING_MAX_CONCURRENCY. */
+    KLING_ACCOUNT_CONCURRENCY: optionalString.pipe(wholeNumber.optional()),
     KLING_TASK_TIMEOUT_MINUTES: positiveInt(30),
     MAX_QUEUED_PER_USER: positiveInt(10),
     /** Stable per replica (e.g. the pod name) so a restarted replica takes back its own jobs without waiting out their lease. */

@@ -12,3 +12,26 @@ const REDACT = [
 export function createLogger(level = 'info', name = 'kling-budget-bot'): Logger {
   return pino({ name, level, redact: { paths: REDACT, censor: '[redacted]' } });
 }
+
+/**
+ * A warning written at most once per `intervalMs`; the next one says how many were left out in between, so a
+ * flood of bad requests writes a line every few seconds, not a file.
+ */
+export function throttledWarn(
+  logger: Logger,
+  message: string,
+  intervalMs = 10_000,
+  now = Date.now,
+): (fields: Record<string, unknown>) => void {
+  let lastAt = -Infinity;
+  let suppressed = 0;
+  return (fields) => {
+    if (now() - lastAt < intervalMs) {
+      suppressed += 1;
+      return;
+    }
+    logger.warn({ ...fields, ...(suppressed > 0 && { suppressed }) }, message);
+    lastAt = now();
+    suppressed = 0;
+  };
+}

@@ -22,6 +22,11 @@ describe('loadConfig', () => {
     expect(klingAuth(config)).toEqual({ apiKey: 'kling-key-secret' });
   });
 
+  it('reads the account-wide Kling concurrency; unset, it is left to the per-workspace one', () => {
+    expect(loadConfig(base).KLING_ACCOUNT_CONCURRENCY).toBeUndefined();
+    expect(loadConfig({ ...base, KLING_ACCOUNT_CONCURRENCY: ' 20 ' }).KLING_ACCOUNT_CONCURRENCY).toBe(20);
+  });
+
   it('parses admin ids and the key pair', () => {
     const config = loadConfig({ ...base, KLING_API_KEY: '', KLING_ACCESS_KEY: 'ak', KLING_SECRET_KEY: 'sk', ADMIN_USER_IDS: 'U1, U2,,' });
     expect(config.ADMIN_USER_IDS).toEqual(['U1', 'U2']);
@@ -42,6 +47,7 @@ describe('loadConfig', () => {
     [{ ADMIN_USER_IDS: 'U0ADA,grace' }, 'ADMIN_USER_IDS must be member ids separated by commas'],
     [{ PORT: 'eighty' }, 'PORT must be a port number such as 3000'],
     [{ KLING_MAX_CONCURRENCY: '0' }, 'KLING_MAX_CONCURRENCY must be at least 1'],
+    [{ KLING_ACCOUNT_CONCURRENCY: 'ten' }, 'KLING_ACCOUNT_CONCURRENCY must be a whole number'],
     [{ TIMEZONE: 'Mars/Olympus' }, 'TIMEZONE must be an IANA time zone'],
     [{ DIGEST_CRON: 'every morning' }, 'DIGEST_CRON must be a cron expression'],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL must start with postgres://'],

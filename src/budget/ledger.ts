@@ -363,6 +363,9 @@ function toEvent(row: store.EventRow, budget: BudgetRef): LedgerEvent {
     };
   }
   if (row.kind === 'threshold') return { kind: 'threshold', threshold: Number(row.threshold), ...common };
+  if (row.kind === 'overrun') {
+    return { kind: 'overrun', jobIds: store.json<string[] | null>(row.generationIds) ?? [], ...common };
+  }
   return { kind: 'exhausted', ...common, needMc: Number(store.json<store.RefusedDetail | null>(row.detail)?.needMc ?? 0) };
 }
 

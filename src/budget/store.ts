@@ -27,10 +27,12 @@ export interface ReservedBudget extends BudgetRow {
 }
 
 export interface EventRow {
-  kind: 'threshold' | 'exhausted' | 'forecast';
+  kind: 'threshold' | 'exhausted' | 'forecast' | 'overrun';
   budgetId: number;
   periodStart: string;
   threshold?: number;
+  /** Overrun: the jobs charged above their hold. */
+  generationIds?: string[];
   chargedMc: number;
   limitMc: number;
   triggeredBy: string;
@@ -227,6 +229,7 @@ export function undeliveredAlerts(
   return rows(db, sql`
     select a.kind, a.budget_id as "budgetId", a.period_start as "periodStart", a.threshold, a.charged_mc as "chargedMc",
            a.limit_mc as "limitMc", a.triggered_by as "triggeredBy", a.detail, a.created_at as "createdAt",
+           to_json(a.generation_ids) as "generationIds",
            json_build_object('id', b.id, 'teamId', b.team_id, 'scope', b.scope, 'scopeId', b.scope_id, 'period', b.period,
                              'limitMc', b.limit_mc, 'hard', b.hard, 'thresholds', b.thresholds) as budget
     from budget_alerts a join budgets b on b.id = a.budget_id

@@ -59,6 +59,16 @@ export type LedgerEvent =
   | {
       kind: 'forecast'; budget: BudgetRef; periodStart: Date; chargedMc: Millicredits; limitMc: Millicredits;
       triggeredBy: string; runsOutAt: Date; projectedMc: Millicredits; spenders: { userId: string; chargedMc: Millicredits }[];
+    }
+  /** Kling charged above the estimate held and took a hard budget's period past its limit; `jobIds` are those jobs. */
+  | {
+      kind: 'overrun';
+      budget: BudgetRef;
+      periodStart: Date;
+      chargedMc: Millicredits;
+      limitMc: Millicredits;
+      triggeredBy: string;
+      jobIds: string[];
     };
 
 export type ReserveResult = { ok: true; holds: Hold[]; events: LedgerEvent[] } | { ok: false; refusal: Refusal; events: LedgerEvent[] };

@@ -58,7 +58,15 @@ export interface FaultSpec {
 }
 
 export interface RecordedRequest { method: string; path: string; headers: Record<string, string>; body: unknown; at: number }
-export interface SimulatedTask { taskId: string; externalTaskId?: string; status: KlingTaskStatus; endpoint: string; body: unknown }
+export interface SimulatedTask {
+  taskId: string;
+  externalTaskId?: string;
+  status: KlingTaskStatus;
+  endpoint: string;
+  body: unknown;
+  /** Status queries of this task so far (by task_id or external_task_id). */
+  queries: number;
+}
 export interface DeliveredCallback { url: string; taskId: string; status: KlingTaskStatus; httpStatus?: number; error?: string }
 
 export interface KlingSimulator {
@@ -71,6 +79,11 @@ export interface KlingSimulator {
   fault(spec: FaultSpec): void;
   clearFaults(): void;
   setBalance(units: number): void;
+  /**
+   * What final_unit_deduction says for tasks that succeed from now on, whatever they cost ("-1", "12.5", "n/a"):
+   * Kling charging above the quote, or an answer no charge can be read from. undefined: the real cost again.
+   */
+  setCharge(units: string | undefined): void;
   /** Ends a task now (through processing, as Kling would), whatever its timings say: for tests that hold tasks in flight. */
   endTask(taskId: string, outcome: 'succeed' | 'failed', message?: string): void;
   /** Units left in the pack. */
@@ -97,6 +110,7 @@ interface Task {
   images: { index: number; url: string }[];
   callbackUrl?: string;
   delivery: Promise<void>;
+  queries: number;
   /** The next step of its lifecycle. */
   timer?: NodeJS.Timeout;
 }
@@ -144,6 +158,7 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
   let tasksInFlight = 0;
   let peak = 0;
   let faults: (FaultSpec & { left: number })[] = [];
+  let chargeOverride: string | undefined;
   const tasks = new Map<string, Task>();
   const byExternal = new Map<string, Task>();
   const videos = new Map<string, { task: Task; duration: string; url: string }>();
@@ -197,7 +212,9 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
       task_info: { ...(task.externalTaskId !== undefined && { external_task_id: task.externalTaskId }), ...(task.parentVideo && { parent_video: task.parentVideo }) },
       task_result: task.status === 'succeed' ? (IMAGE_ENDPOINTS.has(task.endpoint) ? { images: task.images } : { videos: task.videos }) : {},
       watermark_info: { enabled: false },
-      ...(ended && { final_unit_deduction: task.status === 'succeed' ? formatUnits(task.costMc) : '0' }),
+      ...(ended && {
+        final_unit_deduction: task.status === 'succeed' ? (chargeOverride ?? formatUnits(task.costMc)) : '0',
+      }),
       created_at: task.createdAt,
       updated_at: task.updatedAt,
     };
@@ -339,6 +356,7 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
       images: [],
       callbackUrl: input.callback_url as string | undefined,
       delivery: Promise.resolve(),
+      queries: 0,
     };
     tasks.set(task.taskId, task);
     if (task.externalTaskId !== undefined) byExternal.set(task.externalTaskId, task);
@@ -356,6 +374,7 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
   function find(endpoint: KlingEndpoint, id: string, byExternalOnly: boolean): Task {
     const task = (byExternalOnly ? undefined : tasks.get(id)) ?? byExternal.get(id);
     if (!task || task.endpoint !== endpoint) throw new Refusal(1203, `task not found: ${id}`);
+    task.queries += 1;
     return task;
   }
 
@@ -512,7 +531,9 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
     url,
     requests,
     callbacks,
-    tasks: () => [...tasks.values()].map((t) => ({ taskId: t.taskId, externalTaskId: t.externalTaskId, status: t.status, endpoint: t.endpoint, body: t.body })),
+    tasks: () => [...tasks.values()].map((t) => ({
+      taskId: t.taskId, externalTaskId: t.externalTaskId, status: t.status, endpoint: t.endpoint, body: t.body, queries: t.queries,
+    })),
     inFlightPeak: () => peak,
     fault: (spec) => {
       faults.push({ ...spec, left: spec.times ?? 1 });
@@ -522,6 +543,9 @@ export async function startKlingSimulator(options: KlingSimulatorOptions = {}): 
     },
     setBalance: (units) => {
       balanceMc = Math.round(units * 1000);
+    },
+    setCharge: (units) => {
+      chargeOverride = units;
     },
     balance: () => balanceMc / 1000,
     endTask: (id, outcome, message) => {

@@ -5,5 +5,5 @@ export { GENERATION_STATES, IN_FLIGHT, ENDED, canMove, type GenerationState } fr
 export { requestKey } from './request-key';
 export {
   GenerationError, type Generation, type GenerationResult, type EnqueueRequest, type EnqueueResult, type DuplicateFound,
-  type AlreadyClaimed, type Claim, type QueueRefusal, type WorkerEvent,
+  type AlreadyClaimed, type Claim, type QueueRefusal, type QueuePause, type WorkerEvent,
 } from './types';

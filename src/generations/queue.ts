@@ -8,7 +8,7 @@ import { requestKey } from './request-key';
 import * as store from './store';
 import {
   GenerationError, type AlreadyClaimed, type Claim, type DuplicateFound, type EnqueueRequest, type EnqueueResult,
-  type Generation, type GenerationState,
+  type Generation, type GenerationState, type QueuePause,
 } from './types';
 
 /** Kling keeps results for 30 days (reference §3), so an older duplicate has nothing left to offer. */
@@ -244,6 +244,11 @@ export class GenerationQueue {
   /** The model, mode and duration mix of these videos and their re-runs: what drove a spike in spending. */
   spendMix(teamId: string, ids: string[]) {
     return store.spendMix(this.db, teamId, ids);
+  }
+
+  /** Whether Kling's refusal of the account paused this workspace's queue, since when and why. */
+  pause(teamId: string): Promise<QueuePause | undefined> {
+    return store.teamPause(this.db, teamId);
   }
 
   history(teamId: string, userId?: string, limit = 20): Promise<Generation[]> {

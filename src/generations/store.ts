@@ -4,15 +4,17 @@ import { insertRows, rows, type Db } from '../db';
 import { generations, holds, workspaces } from '../db/schema';
 import type { KlingEndpoint } from '../pricing';
 import { IN_FLIGHT, statesBefore, type GenerationState } from './states';
-import type { Generation, GenerationResult } from './types';
+import type { Generation, GenerationResult, QueuePause } from './types';
 
 /** All of the queue's SQL. Every function takes the Db (or a transaction, which is one too). */
 
 type Row = typeof generations.$inferSelect;
 export type NewGeneration = typeof generations.$inferInsert;
 
-/** Advisory lock classes (first key of the two-int form), so our locks never collide with another domain's. */
-const TEAM_CLAIM_LOCK = 4_702_001;
+/**
+ * Advisory lock classes (first key of the two-int form), so our locks never collide with another domain's.
+ * 4_702_001 is the claim's (queue_claim_submissions).
+ */
 const USER_ENQUEUE_LOCK = 4_702_002;
 
 const inFlight = inArray(generations.state, [...IN_FLIGHT]);
@@ -289,97 +291,76 @@ export async function markStuck(db: Db, id: string): Promise<boolean> {
 
 // ---- worker side: claims ----
 
-/** Teams with a queued job that is due, whose queue is not paused and that have a free Kling slot. */
-export async function teamsWithDueJobs(db: Db, maxConcurrency: number): Promise<string[]> {
-  const found = await rows<{ team_id: string }>(db, sql`
-    select g.team_id from generations g
-    left join workspaces w on w.team_id = g.team_id
-    where g.state = 'queued' and g.next_attempt_at <= now() and w.queue_paused_at is null
-    group by g.team_id
-    having (select count(*) from generations f
-            where f.team_id = g.team_id and f.state in (${IN_FLIGHT_LIST})) < ${maxConcurrency}`);
-  return found.map((r) => r.team_id);
+/** Kling's concurrency limits as the claim applies them. */
+export interface Caps {
+  /** Tasks in flight per workspace (KLING_MAX_CONCURRENCY). */
+  perTeam: number;
+  /** Tasks in flight for the whole Kling account, all workspaces together (KLING_ACCOUNT_CONCURRENCY). */
+  account: number;
 }
 
 /**
- * Claims up to the team's free Kling slots (and at most `limit`) and marks them `submitting`, in one transaction.
+ * Claims up to the free Kling slots (and at most `limit`) and marks them `submitting` (src/db/sql/20_queue.sql).
  *
- * Slots are counted in the database (submitting + submitted + processing rows), under a per-team advisory
- * lock, so replicas together never exceed `maxConcurrency`; a replica that finds the lock taken skips the
- * team this round rather than wait. Queued rows are locked FOR UPDATE SKIP LOCKED, so a concurrent cancel
- * either wins or waits. Order is round-robin: every user's first job before anyone's second; among them
- * the user with the fewest jobs in flight, then the one served longest ago, then the earliest job.
+ * Kling limits the account, so slots are counted in the database (submitting + submitted + processing rows)
+ * under one account-wide lock: replicas together never exceed `caps.account`, nor `caps.perTeam` in a
+ * workspace. A workspace below its fair share of the account always goes first; within a workspace, round-robin
+ * between its people. Returned in pick order.
  */
-export async function claimSubmissions(db: Db, teamId: string, maxConcurrency: number, limit: number, workerId: string, leaseMs: number): Promise<Generation[]> {
-  return db.transaction(async (tx) => {
-    const [lock] = await rows<{ ok: boolean }>(tx, sql`select pg_try_advisory_xact_lock(${TEAM_CLAIM_LOCK}, hashtext(${teamId})) as ok`);
-    if (!lock?.ok) return [];
-    const picked = await rows<{ id: string }>(tx, sql`
-      with flying as (
-        select user_id, count(*)::int as n from generations
-        where team_id = ${teamId} and state in (${IN_FLIGHT_LIST})
-        group by user_id
-      ), candidates as (
-        select id, user_id, seq from generations
-        where team_id = ${teamId} and state = 'queued' and next_attempt_at <= now()
-          and not exists (select 1 from workspaces w where w.team_id = ${teamId} and w.queue_paused_at is not null)
-        for update skip locked
-      ), served as (
-        select user_id, max(submitted_at) as last from generations
-        where team_id = ${teamId} and user_id in (select user_id from candidates)
-        group by user_id
-      ), ranked as (
-        select c.id, c.seq, coalesce(f.n, 0) as flying, s.last,
-               row_number() over (partition by c.user_id order by c.seq) as turn
-        from candidates c left join flying f using (user_id) left join served s using (user_id)
-      )
-      select id from ranked
-      order by turn, flying, last nulls first, seq
-      limit greatest(0, least(${limit}, ${maxConcurrency} - (select coalesce(sum(n), 0) from flying)))`);
-    if (picked.length === 0) return [];
-    const ids = picked.map((p) => p.id);
-    const pickOrder = sql`array[${sql.join(ids.map((id) => sql`${id}`), sql`, `)}]::text[]`;
-    const claimed = await tx
-      .update(generations)
-      .set({
-        state: 'submitting',
-        attempts: sql`${generations.attempts} + 1`,
-        // Jobs claimed together get their pick order in microseconds, so "served longest ago" stays exact.
-        submittedAt: sql`now() + array_position(${pickOrder}, ${generations.id}) * interval '1 microsecond'`,
-        nextAttemptAt: after(leaseMs),
-        leasedBy: workerId,
-        updatedAt: sql`now()`,
-      })
-      .where(and(inArray(generations.id, ids), eq(generations.state, 'queued')))
-      .returning();
-    const order = new Map(picked.map((p, i) => [p.id, i]));
-    return claimed.sort((a, b) => order.get(a.id)! - order.get(b.id)!).map(toGeneration);
-  });
+export async function claimSubmissions(db: Db, caps: Caps, limit: number, workerId: string, leaseMs: number): Promise<Generation[]> {
+  if (limit <= 0) return [];
+  const picked = await rows<{ id: string }>(db, sql`
+    select generation_id as id from queue_claim_submissions(${caps.perTeam}, ${caps.account}, ${limit}, ${workerId}, ${leaseMs})`);
+  if (picked.length === 0) return [];
+  // submitted_at carries the pick order (a microsecond apart).
+  const claimed = await db.select().from(generations).where(inArray(generations.id, picked.map((p) => p.id)))
+    .orderBy(generations.submittedAt);
+  return claimed.map(toGeneration);
 }
 
 /**
- * Claims in-flight jobs that are due: to poll, to retry, or whose worker died (its lease ran out). Claiming
- * pushes next_attempt_at forward by the lease, so no other worker takes the job while this one acts.
- * `ids` claims those jobs now whatever their schedule (a callback woke them), but only to poll them.
+ * Claims in-flight jobs that are due: to poll, to retry, or whose worker died (its lease ran out); and jobs a
+ * callback brought news of, once `gapMs` has passed since Kling was last asked about them and no worker is
+ * acting on them. Claiming pushes next_attempt_at forward by the lease, so no other worker takes the job
+ * while this one acts.
  */
-export async function claimDue(db: Db, workerId: string, leaseMs: number, limit: number, ids?: string[]): Promise<Generation[]> {
-  if (limit <= 0 || ids?.length === 0) return [];
-  const which = ids
-    ? and(inArray(generations.id, ids), inArray(generations.state, ['submitted', 'processing']))
-    : and(inFlight, lte(generations.nextAttemptAt, sql`now()`));
+export async function claimDue(db: Db, workerId: string, leaseMs: number, gapMs: number, limit: number): Promise<Generation[]> {
+  if (limit <= 0) return [];
   const due = db
     .select({ id: generations.id })
     .from(generations)
-    .where(which)
+    .where(and(inFlight, sql`(${generations.nextAttemptAt} <= now() or (${calledBackDue(gapMs)} and ${generations.leasedBy} is null))`))
     .orderBy(generations.nextAttemptAt)
     .limit(limit)
     .for('update', { skipLocked: true });
   const claimed = await db
     .update(generations)
-    .set({ nextAttemptAt: after(leaseMs), leasedBy: workerId, updatedAt: sql`now()` })
+    .set({ nextAttemptAt: after(leaseMs), askedAt: sql`now()`, leasedBy: workerId, updatedAt: sql`now()` })
     .where(inArray(generations.id, due))
     .returning();
   return claimed.map(toGeneration);
+}
+
+/** News from a callback that Kling has not been asked about since, and not within the last `gapMs`. */
+function calledBackDue(gapMs: number): SQL {
+  const asked = sql`coalesce(${generations.askedAt}, '-infinity')`;
+  return sql`${generations.calledBackAt} > ${asked} and ${asked} <= now() - ${gapMs} * interval '1 millisecond'`;
+}
+
+/**
+ * Records callbacks' news of in-flight jobs; a callback for a job not in flight, or that says only what the
+ * job already knows (`submitted`, or `processing` of a processing job), records nothing. True when one of
+ * them may be queried now (see claimDue).
+ */
+export async function markCalledBack(db: Db, callbacks: { id: string; status?: string }[], gapMs: number): Promise<boolean> {
+  if (callbacks.length === 0) return false;
+  const found = await rows<{ due: boolean }>(db, sql`
+    update generations g set called_back_at = now()
+    from jsonb_to_recordset(${JSON.stringify(callbacks)}::jsonb) as c(id text, status text)
+    where g.id = c.id and g.state in (${IN_FLIGHT_LIST})
+      and (c.status is null or c.status in ('succeed', 'failed') or (c.status = 'processing' and g.state <> 'processing'))
+    returning coalesce(g.asked_at, '-infinity') <= now() - ${gapMs} * interval '1 millisecond' and g.leased_by is null as due`);
+  return found.some((r) => r.due);
 }
 
 /** Keeps the lease of jobs this worker is still acting on (a long Kling call), so nobody takes them over. */
@@ -457,3 +438,13 @@ export async function spendMix(db: Db, teamId: string, ids: string[]): Promise<S
   const mix = (typeof row!.mix === 'string' ? JSON.parse(row!.mix) : row!.mix) as SpendMix['mix'];
   return { mix: mix.map((m) => ({ ...m, spentMc: Number(m.spentMc) })), reruns: Number(row!.reruns) };
 }
+
+/** The workspace's queue pause (Kling refused the account), or undefined while the queue runs. */
+export async function teamPause(db: Db, teamId: string): Promise<QueuePause | undefined> {
+  const [row] = await db
+    .select({ since: workspaces.queuePausedAt, reason: workspaces.queuePauseReason })
+    .from(workspaces)
+    .where(eq(workspaces.teamId, teamId));
+  return row?.since ? { since: row.since, reason: row.reason ?? '' } : undefined;
+}
+

@@ -84,6 +84,12 @@ export interface DuplicateFound {
   events: [];
 }
 
+/** A workspace queue Kling's refusal of the account (1100/1101/1102) stopped, until an admin resumes it. */
+export interface QueuePause {
+  since: Date;
+  reason: string;
+}
+
 export type WorkerEvent =
   | { kind: 'job'; generation: Generation } // every state change
   | { kind: 'ledger'; event: LedgerEvent } // threshold crossings from commits

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Ledger, LedgerEvent } from '../budget';
 import type { Db } from '../db';
-import { KlingApiError, KlingError, type KlingClient, type KlingTask } from '../kling';
-import type { Logger } from '../log';
+import { KlingApiError, KlingError, type KlingClient, type KlingTask, type KlingTaskStatus } from '../kling';
+import { throttledWarn, type Logger } from '../log';
 import { parseCreditsRounded, type Millicredits } from '../money/credits';
 import { canMove } from './states';
 import * as store from './store';
@@ -11,10 +11,23 @@ import type { Generation, GenerationResult, WorkerEvent } from './types';
 export interface WorkerOptions {
   /** Kling tasks in flight per workspace (KLING_MAX_CONCURRENCY), counted in the database across replicas. */
   maxConcurrency: number;
-  /** First poll interval, and how often an idle worker looks for work (default 2 s). */
+  /** Kling tasks in flight for the whole account, all workspaces together (default: maxConcurrency). */
+  accountConcurrency?: number;
+  /** How often an idle worker looks for work (default: pollMs, at most 2 s). */
+  idleMs?: number;
+  /** Without callbacks, a task is first queried after this (default 5 s), then every half its age... */
   pollMs?: number;
-  /** Polls back off as a task ages, up to this (default 60 s). */
+  /** ... but at most this far apart (default 30 s: after the first minute, one query per 30 s). */
   pollMaxMs?: number;
+  /** Kling calls back on each status change (PUBLIC_URL is set): callbacks replace polling. */
+  callbacks?: boolean;
+  /** With callbacks, a task is still queried this often, in case a callback was lost (default 3 min). */
+  safetyPollMs?: number;
+  /**
+   * A callback brings a task's next query forward, but never closer than this to the last one (default 5 s), so
+   * any number of callbacks (forged ones too, without a webhook secret) costs at most one query per task per gap.
+   */
+  callbackGapMs?: number;
   /** A task with no end after this long raises one 'stuck' event and keeps its hold. */
   taskTimeoutMinutes: number;
   /** Unique per live replica. A restart under the same id takes its unfinished jobs back at once. */
@@ -32,6 +45,9 @@ export interface WorkerOptions {
 }
 
 type Step = (job: Generation) => Promise<void>;
+
+/** Callbacks waiting to be recorded, at most; more are dropped until the batch is written. */
+const MAX_PENDING_CALLBACKS = 1_000;
 
 /** What Kling said, for a person: its own message when it gave one. */
 function reasonOf(error: unknown): { code?: number; message: string } {
@@ -56,8 +72,12 @@ function notFound(error: unknown): boolean {
  */
 export class Worker {
   private readonly id: string;
+  private readonly caps: store.Caps;
+  private readonly idleMs: number;
   private readonly pollMs: number;
   private readonly pollMaxMs: number;
+  private readonly safetyPollMs: number;
+  private readonly callbackGapMs: number;
   private readonly retryMs: number;
   private readonly retryMaxMs: number;
   private readonly maxAttempts: number;
@@ -66,7 +86,11 @@ export class Worker {
   private readonly listeners: ((event: WorkerEvent) => void)[] = [];
   /** Jobs this worker is acting on now. */
   private readonly ops = new Map<string, Promise<void>>();
-  private readonly woken = new Set<string>();
+  /** Callbacks not yet recorded in the database: job id → the status it reported. */
+  private readonly calledBack = new Map<string, KlingTaskStatus | undefined>();
+  private recording?: Promise<void>;
+  /** A database outage during a callback flood writes a line per 10 s, not one per batch. */
+  private readonly recordFailed?: (fields: Record<string, unknown>) => void;
   /** Teams told about a Kling auth failure, until a call succeeds again. */
   private readonly authAlerted = new Set<string>();
   private running = false;
@@ -82,8 +106,14 @@ export class Worker {
     private readonly options: WorkerOptions,
   ) {
     this.id = options.workerId ?? `worker-${randomUUID()}`;
-    this.pollMs = options.pollMs ?? 2_000;
-    this.pollMaxMs = Math.max(this.pollMs, options.pollMaxMs ?? 60_000);
+    this.caps = { perTeam: options.maxConcurrency, account: options.accountConcurrency ?? options.maxConcurrency };
+    this.pollMs = options.pollMs ?? 5_000;
+    this.idleMs = options.idleMs ?? Math.min(this.pollMs, 2_000);
+    this.pollMaxMs = Math.max(this.pollMs, options.pollMaxMs ?? 30_000);
+    this.safetyPollMs = options.safetyPollMs ?? 180_000;
+    this.callbackGapMs = options.callbackGapMs ?? 5_000;
+    const unrecorded = 'Kling callbacks could not be recorded; the safety poll will catch up';
+    this.recordFailed = options.logger && throttledWarn(options.logger, unrecorded);
     this.retryMs = options.retryMs ?? 1_000;
     this.retryMaxMs = Math.max(this.retryMs, options.retryMaxMs ?? 60_000);
     this.maxAttempts = options.maxAttempts ?? 8;
@@ -112,20 +142,40 @@ export class Worker {
     this.running = false;
     this.nudge();
     await this.loopDone;
-    await Promise.allSettled(this.ops.values());
+    await Promise.allSettled([...this.ops.values(), this.recording]);
     clearInterval(this.leaseTimer);
   }
 
-  /** Look for work now; with an id (a Kling callback), query that task now. */
-  wake(generationId?: string): void {
-    if (generationId) this.woken.add(generationId);
-    this.nudge();
+  /**
+   * Look for work now; with an id (a Kling callback, and the status it reported), query that task soon: once
+   * per callback gap however many callbacks come, and only if it is in flight and the status is news.
+   */
+  wake(generationId?: string, status?: KlingTaskStatus): void {
+    if (!generationId) return this.nudge();
+    // Bounded, so a flood of made-up ids cannot grow it; a callback left out is caught by the safety poll.
+    if (this.calledBack.size < MAX_PENDING_CALLBACKS) this.calledBack.set(generationId, status);
+    this.recording ??= this.recordCallbacks().finally(() => (this.recording = undefined));
   }
 
-  /** Un-pauses a workspace's queue after Kling refused the account (1100/1101/1102). */
-  async resume(teamId: string): Promise<void> {
-    if (await store.resumeTeam(this.db, teamId)) this.emit({ kind: 'queue-resumed', teamId });
+  /** Writes the pending callbacks, a batch per round trip; nudges the loop only when one may be queried now. */
+  private async recordCallbacks(): Promise<void> {
+    while (this.calledBack.size > 0) {
+      const batch = [...this.calledBack].map(([id, status]) => ({ id, status }));
+      this.calledBack.clear();
+      try {
+        if (await store.markCalledBack(this.db, batch, this.callbackGapMs)) this.nudge();
+      } catch (error) {
+        this.recordFailed?.({ reason: error instanceof Error ? error.message : String(error) });
+      }
+    }
+  }
+
+  /** Un-pauses a workspace's queue after Kling refused the account (1100/1101/1102); false when it was not paused. */
+  async resume(teamId: string): Promise<boolean> {
+    const resumed = await store.resumeTeam(this.db, teamId);
+    if (resumed) this.emit({ kind: 'queue-resumed', teamId });
     this.nudge();
+    return resumed;
   }
 
   // ---- the loop ----
@@ -138,7 +188,7 @@ export class Worker {
       } catch (error) {
         this.options.logger?.error({ err: error, worker: this.id }, 'queue claim failed');
       }
-      if (started === 0 && this.running) await this.idle(this.pollMs);
+      if (started === 0 && this.running) await this.idle(this.idleMs);
     }
   }
 
@@ -149,18 +199,9 @@ export class Worker {
     const begin = (jobs: Generation[], step: Step) => {
       for (const job of jobs) if (this.begin(job, step)) started += 1;
     };
-    if (this.woken.size > 0) {
-      // A job this worker is acting on (often: its create has not returned yet) keeps its wake for afterwards.
-      const ids = [...this.woken].filter((id) => !this.ops.has(id));
-      for (const id of ids) this.woken.delete(id);
-      begin(await store.claimDue(this.db, this.id, this.leaseMs, room(), ids), (job) => this.poll(job));
-    }
-    begin(await store.claimDue(this.db, this.id, this.leaseMs, room()), (job) => (job.state === 'submitting' ? this.resolve(job) : this.poll(job)));
-    for (const teamId of await store.teamsWithDueJobs(this.db, this.options.maxConcurrency)) {
-      if (room() <= 0 || !this.running) break;
-      const claimed = await store.claimSubmissions(this.db, teamId, this.options.maxConcurrency, room(), this.id, this.leaseMs);
-      begin(claimed, (job) => this.submit(job));
-    }
+    const due = await store.claimDue(this.db, this.id, this.leaseMs, this.callbackGapMs, room());
+    begin(due, (job) => (job.state === 'submitting' ? this.resolve(job) : this.poll(job)));
+    if (this.running) begin(await store.claimSubmissions(this.db, this.caps, room(), this.id, this.leaseMs), (job) => this.submit(job));
     return started;
   }
 
@@ -336,15 +377,19 @@ export class Worker {
     if (done) this.emitJob(done);
   }
 
-  /** Kling's final_unit_deduction when it gave a readable one, else the estimate that was held. */
+  /** Kling's final_unit_deduction when it gave a readable, non-negative one, else the estimate that was held. */
   private actualCost(job: Generation, task: KlingTask): Millicredits {
     if (task.finalUnitDeduction === undefined) return job.estimateMc;
     try {
-      return parseCreditsRounded(task.finalUnitDeduction);
+      const charged = parseCreditsRounded(task.finalUnitDeduction);
+      // A negative charge is no charge Kling can make; the ledger would refuse it and the job would never end.
+      if (charged >= 0) return charged;
     } catch {
-      this.options.logger?.warn({ generation: job.id, finalUnitDeduction: task.finalUnitDeduction }, 'unreadable final_unit_deduction; committing the estimate');
-      return job.estimateMc;
+      // Unreadable: the estimate, as below.
     }
+    const unreadable = { generation: job.id, finalUnitDeduction: task.finalUnitDeduction };
+    this.options.logger?.warn(unreadable, 'unreadable final_unit_deduction; committing the estimate');
+    return job.estimateMc;
   }
 
   /** Recovery: ended jobs whose hold is still open get the settlement their end implies (idempotent in the ledger). */
@@ -361,10 +406,15 @@ export class Worker {
 
   // ---- timing and events ----
 
-  /** Polls back off as the task ages: a quarter of its age, within [pollMs, pollMaxMs]. */
+  /**
+   * When to ask Kling about a running task again. With callbacks, only the safety poll. Without, polls back
+   * off as the task ages: half its age, within [pollMs, pollMaxMs] (by default 5 s, 5 s, 7.5 s, 11 s ... and
+   * from the first minute on every 30 s), since a video takes minutes and an early answer is rarely news.
+   */
   private pollDelay(job: Generation): number {
+    if (this.options.callbacks) return this.safetyPollMs;
     const age = job.submittedAt ? Date.now() - job.submittedAt.getTime() : 0;
-    return Math.min(this.pollMaxMs, Math.max(this.pollMs, Math.round(age / 4)));
+    return Math.min(this.pollMaxMs, Math.max(this.pollMs, Math.round(age / 2)));
   }
 
   /** Exponential with jitter (half to full), so replicas retrying together spread out. */

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Db } from '../db';
-import { creditTotals, jobsByState } from './store';
+import { creditTotals, jobsByState, pausedWorkspaces } from './store';
 
 /** Everything /metrics exposes. One registry per bot, so tests can run several bots in one process. */
 export function createMetrics(db: Db) {
@@ -27,6 +27,14 @@ export function createMetrics(db: Db) {
       async collect() {
         this.reset();
         for (const { state, count } of await jobsByState(db)) this.set({ state }, count);
+      },
+    }),
+    pausedQueues: new Gauge({
+      name: 'kling_bot_queues_paused',
+      help: 'Workspaces whose queue is paused because Kling refused the account; each waits for /kling queue resume',
+      registers,
+      async collect() {
+        this.set(await pausedWorkspaces(db));
       },
     }),
     credits: new Gauge({

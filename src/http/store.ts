@@ -13,3 +13,12 @@ export async function creditTotals(db: Db): Promise<{ heldMc: number; committedM
   );
   return { heldMc: row?.held ?? 0, committedMc: row?.committed ?? 0 };
 }
+
+/** Workspaces whose queue Kling's refusal of the account paused (each waits for an admin to resume it). */
+export async function pausedWorkspaces(db: Db): Promise<number> {
+  const [row] = await rows<{ n: number }>(
+    db,
+    sql`select count(*)::int as n from workspaces where queue_paused_at is not null`,
+  );
+  return row?.n ?? 0;
+}

@@ -26,6 +26,10 @@ function text(body: Record<string, unknown>, field: string, required?: string): 
     return undefined;
   }
   if (typeof value !== 'string') throw invalid(field, `${field} must be text.`);
+  // Postgres text cannot hold U+0000 and Kling has no use for it: say so rather than fail on the insert.
+  if (value.includes('\u0000')) {
+    throw invalid(field, `The ${field.replace('_', ' ')} contains a NUL character (U+0000): remove it and try again.`);
+  }
   const length = promptLength(value);
   if ((field === 'prompt' || field === 'negative_prompt') && length > MAX_PROMPT_CHARS) {
     const what = field === 'prompt' ? 'The prompt' : 'The negative prompt';

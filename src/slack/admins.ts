@@ -15,7 +15,7 @@ export class Admins {
     private readonly ttlMs = 60_000,
   ) {}
 
-  /** The ids to alert directly when there is no alerts channel. */
+  /** The ids to alert directly when there is no alerts channel or it cannot be reached. */
   get ids(): string[] {
     return this.configured;
   }

@@ -8,6 +8,12 @@ import type { Message } from './blocks/kit';
 import { budgetAlerts, klingAuthProblem, queuePaused, queueResumed, spikeAlert, stuckJob } from './blocks/alerts';
 import { deliver } from './delivery';
 
+/** Where an admin alert landed; `unreachableChannel` is the alerts channel that could not take it. */
+export type AdminAlertDelivery =
+  | { via: 'channel'; channel: string }
+  | { via: 'dm'; admins: string[]; unreachableChannel?: string }
+  | { via: 'none'; unreachableChannel?: string };
+
 export interface NotifierOptions {
   client: WebClient;
   ledger: Ledger;
@@ -107,20 +113,39 @@ export class Notifier {
     return workspace.alertsChannelId ?? this.options.defaultAlertsChannel;
   }
 
-  /** Queue pauses and Kling account problems: the alerts channel, else a DM to each configured admin. */
-  async alertAdmins(teamId: string, message: Message): Promise<void> {
+  /**
+   * Queue pauses, Kling account problems, approval requests: the alerts channel, else (no channel, or posting
+   * there failed: channel_not_found, not_in_channel, archived, …) a DM to each configured admin (ADMIN_USER_IDS;
+   * Slack's own admins are only known one by one, when they act). Says where the alert landed; one that
+   * reached nobody is logged as an error.
+   */
+  async alertAdmins(teamId: string, message: Message): Promise<AdminAlertDelivery> {
+    const { logger } = this.options;
+    let channel: string | undefined;
     try {
-      const channel = await this.alertsChannel(teamId);
-      const targets = channel ? [channel] : this.options.admins.ids;
-      if (!targets.length) this.options.logger.error({ teamId, text: message.text }, 'admin alert has nowhere to go: set ALERT_CHANNEL_ID or ADMIN_USER_IDS');
-      for (const target of targets) {
-        const dm = target.startsWith('U') || target.startsWith('W');
-        const destination = dm ? (await this.options.client.conversations.open({ users: target })).channel!.id! : target;
-        await this.post(destination, message);
+      channel = await this.alertsChannel(teamId);
+      if (channel) {
+        await this.post(channel, message);
+        return { via: 'channel', channel };
       }
     } catch (error) {
-      this.options.logger.error({ err: error, teamId, text: message.text }, 'admin alert could not be posted');
+      logger.warn({ err: error, teamId, channel }, 'admin alert: the alerts channel is unreachable; trying DMs');
     }
+    const unreachable = channel ? { unreachableChannel: channel } : {};
+    const reached: string[] = [];
+    for (const admin of this.options.admins.ids) {
+      try {
+        const dm = (await this.options.client.conversations.open({ users: admin })).channel!.id!;
+        await this.post(dm, message);
+        reached.push(admin);
+      } catch (error) {
+        logger.warn({ err: error, teamId, admin }, 'admin alert: a DM to an admin failed');
+      }
+    }
+    if (reached.length) return { via: 'dm', admins: reached, ...unreachable };
+    const fix = 'admin alert reached nobody: fix the alerts channel (/kling budget alerts) or set ADMIN_USER_IDS';
+    logger.error({ teamId, channel, text: message.text }, fix);
+    return { via: 'none', ...unreachable };
   }
 
   private post(channel: string, message: Message) {

@@ -1,5 +1,5 @@
-// Jobs claimed per second by two queue workers (separate pools, the real claim with its per-team slot count
-// and round-robin, Kling answered by the simulator with zero timings), beside a bare FOR UPDATE SKIP LOCKED
+// Jobs claimed per second by two queue workers (separate pools, the real claim with its account-wide lock, slot
+// counts, fair share and round-robin, Kling answered by the simulator with zero timings), beside a bare FOR UPDATE SKIP LOCKED
 // claim loop on the same database in the same run, with the same number of loops per worker; and the claim
 // statement alone in the bare loop's shape, to show what the SQL costs apart from the Kling round trips.
 import { Ledger } from '../../src/budget';
@@ -16,6 +16,7 @@ const TEAMS = 10;
 const USERS_PER_TEAM = 10;
 /** Jobs a worker acts on at once; also the bare loop's concurrent loops per worker. */
 const PARALLEL = 16;
+const UNCAPPED = { perTeam: 1_000_000, account: 1_000_000 };
 
 async function timeUntil(check: () => Promise<boolean>): Promise<number> {
   const started = performance.now();
@@ -36,7 +37,7 @@ async function enqueueJobs(pool: Database, prefix: string): Promise<void> {
   }
 }
 
-/** The claim statement alone (per-team lock, slot count, round-robin), one job per call, in the bare loop's shape. */
+/** The claim statement alone (account lock, slot counts, fair share and round-robin), one job per call, in the bare loop's shape. */
 async function claimOnly(pools: Database[]): Promise<number> {
   const [main] = pools as [Database];
   await enqueueJobs(main, 'C');
@@ -44,13 +45,10 @@ async function claimOnly(pools: Database[]): Promise<number> {
   const started = performance.now();
   await Promise.all(
     pools.flatMap((pool, w) =>
-      Array.from({ length: PARALLEL }, async (_, loop) => {
-        // Each loop starts at another team. A team whose claim lock is taken is skipped and, like the worker after
-        // a round without work, the loop pauses a moment: spinning on try-locks starves the lock holder.
-        for (let i = w * PARALLEL + loop; claimed < JOBS; i++) {
-          const n = (await claimSubmissions(pool.db, `C${i % TEAMS}`, 1_000_000, 1, `claim-only-${w}`, 3_600_000)).length;
-          claimed += n;
-          if (n === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+      Array.from({ length: PARALLEL }, async () => {
+        while (claimed < JOBS) {
+          const n = (await claimSubmissions(pool.db, UNCAPPED, 1, `claim-only-${w}`, 3_600_000)).length;
+          claimed += n; // not `claimed += await …`, which would add to the value read before the wait
         }
       }),
     ),
@@ -68,7 +66,7 @@ async function queueWorkers(pools: Database[]): Promise<{ claimed: number; ended
   const workers = pools.map(
     (pool, i) =>
       new Worker(pool.db, new Ledger(pool.db), new KlingClient({ baseUrl: sim.url, auth: { apiKey: 'bench' }, retries: 0 }), {
-        maxConcurrency: 1_000_000, taskTimeoutMinutes: 60, pollMs: 1, pollMaxMs: 1, parallel: PARALLEL, workerId: `bench-${i}`,
+        maxConcurrency: UNCAPPED.perTeam, accountConcurrency: UNCAPPED.account, taskTimeoutMinutes: 60, pollMs: 1, pollMaxMs: 1, parallel: PARALLEL, workerId: `bench-${i}`,
       }),
   );
   const count = async (states: string) =>

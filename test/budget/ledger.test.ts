@@ -281,6 +281,44 @@ describe('alerts', () => {
   });
 });
 
+describe('overrun: Kling charged above the estimate and a hard budget went past its limit', () => {
+  it('is claimed once per budget and period, naming the jobs charged above their hold, kept for delivery', async () => {
+    const { ledger, teamId, request, set } = await setup({ dailyLimit: 50_000 });
+    const a = await holdOf(ledger, request(20_000, { generationId: 'kbb_a' }));
+    const b = await holdOf(ledger, request(20_000, { generationId: 'kbb_b' }));
+    const c = await holdOf(ledger, request(5_000, { generationId: 'kbb_c' }));
+    // Above its hold but still within the limit (46 of 50): no overrun yet (80 % was claimed by the holds).
+    expect(summary((await ledger.commit(a.id, 21_000)).events)).toEqual([]);
+    // 52 of 50: over.
+    const over = (await ledger.commit(b.id, 26_000)).events;
+    expect(summary(over)).toEqual(['workspace:threshold100', 'workspace:overrun']);
+    expect(over[1]).toMatchObject({
+      kind: 'overrun', chargedMc: 52_000, limitMc: 50_000, triggeredBy: 'U1', jobIds: ['kbb_a', 'kbb_b'],
+    });
+    // Another overcharge in the same period: said already.
+    expect(summary((await ledger.commit(c.id, 9_000)).events)).toEqual([]);
+    const kept = (await ledger.undeliveredAlerts(teamId)).filter((e) => e.kind === 'overrun');
+    expect(kept).toEqual([expect.objectContaining({ kind: 'overrun', jobIds: ['kbb_a', 'kbb_b'] })]);
+    await ledger.markAlertDelivered(kept[0]!);
+    expect((await ledger.undeliveredAlerts(teamId)).some((e) => e.kind === 'overrun')).toBe(false);
+
+    // The next period has its own.
+    set('2026-11-26T12:00:00Z');
+    const d = await holdOf(ledger, request(45_000, { generationId: 'kbb_d' }));
+    expect(summary((await ledger.commit(d.id, 51_000)).events)).toContain('workspace:overrun');
+  });
+
+  it('is not raised by a soft budget, nor by a commit at or below its hold', async () => {
+    const { ledger, teamId, request } = await setup({ dailyLimit: 10_000 });
+    const soft = { teamId, scope: 'user' as const, scopeId: 'U1', period: 'day' as const, limitMc: 1_000, hard: false };
+    await ledger.setBudget({ ...soft, by: 'UADMIN' });
+    const a = await holdOf(ledger, request(9_000, { generationId: 'kbb_soft' }));
+    expect(summary((await ledger.commit(a.id, 9_500)).events)).not.toContain('user:overrun');
+    const b = await holdOf(ledger, request(500, { generationId: 'kbb_exact' }));
+    expect(summary((await ledger.commit(b.id, 500)).events).filter((e) => e.endsWith('overrun'))).toEqual([]);
+  });
+});
+
 describe('adjust', () => {
   it('raises the current period by an approved amount, recorded with who and why, and not the next period', async () => {
     const { ledger, request, workspaceBudget, set } = await setup();

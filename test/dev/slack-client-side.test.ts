@@ -219,7 +219,8 @@ describe("Slack's side of interactions", () => {
     const used = new Set<string>();
     for (const file of readdirSync(SRC, { recursive: true, encoding: 'utf8' })) {
       if (!file.endsWith('.ts') || file.startsWith('dev/')) continue;
-      for (const [, name] of readFileSync(join(SRC, file), 'utf8').matchAll(/:([a-z0-9_+-]+):/g)) used.add(name!);
+      // A shortcode has a letter in it: "09:15:00" in a comment is a time, not :15:.
+      for (const [, name] of readFileSync(join(SRC, file), 'utf8').matchAll(/:([a-z0-9_+-]*[a-z][a-z0-9_+-]*):/g)) used.add(name!);
     }
     expect(used.size).toBeGreaterThan(10);
     expect([...used].filter((name) => !emoji[name])).toEqual([]);

@@ -124,6 +124,19 @@ describe('Kling faults → design §4 actions', () => {
     });
   });
 
+  describe('an unreadable final_unit_deduction: the estimate is committed and the job ends', () => {
+    it.each(['-1', '-0.5', 'n/a'])('final_unit_deduction %s', async (charge) => {
+      r.sim.setCharge(charge);
+      try {
+        const [job] = await run(undefined);
+        expect(job).toMatchObject({ state: 'succeeded', actualMc: job!.estimateMc });
+        expect(await hold(job!.id)).toBe('committed');
+      } finally {
+        r.sim.setCharge(undefined);
+      }
+    });
+  });
+
   describe('reauth', () => {
     it.each([1000, 1001, 1002, 1003, 1004])('code %i that persists: the job fails and admins get one kling-auth alert', async (code) => {
       const [a, b] = await run({ kind: 'code', code, method: 'POST', times: 2 }, 2);

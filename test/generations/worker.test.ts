@@ -104,6 +104,60 @@ describe('Worker', () => {
     }
   });
 
+  it('an account cap over three workspaces and two workers: never more in flight, every workspace its share', async () => {
+    const r = await rig({ sim: { concurrency: 50, timings: { queuedMs: 5, processingMs: 40 } } });
+    const second = await openDatabase({ url: r.database.url, max: 5, migrate: false });
+    const teams = ['T-a', 'T-b', 'T-c'];
+    const samples: { team_id: string; flying: number; queued: number }[][] = [];
+    let sampling = true;
+    try {
+      // All of T-a's jobs first: first come, first served would give T-a the whole account.
+      for (const teamId of teams) {
+        for (const userId of ['U1', 'U2', 'U3']) {
+          const res = await r.queue.enqueue(Array.from({ length: 6 }, () => ({ ...request(userId), teamId })));
+          expect(res.ok).toBe(true);
+        }
+      }
+      const caps = { maxConcurrency: 3, accountConcurrency: 4 };
+      const a = r.worker({ ...caps, workerId: 'a' });
+      const b = r.worker({ ...caps, workerId: 'b' }, second.db);
+      const sampler = (async () => {
+        while (sampling) {
+          samples.push(await rows(r.database.db, sql`
+            select team_id, count(*) filter (where state in ('submitting', 'submitted', 'processing'))::int as flying,
+                   count(*) filter (where state = 'queued')::int as queued
+            from generations group by team_id`));
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+      })();
+      await Promise.all([a.start(), b.start()]);
+      await waitFor('every job to end', () => allEnded(r.database.db), 60_000);
+      sampling = false;
+      await sampler;
+      await Promise.all([a.stop(), b.stop()]);
+
+      expect(await states(r.database.db)).toEqual({ succeeded: 54 });
+      expect(duplicates(r)).toEqual([]);
+      expect(r.sim.inFlightPeak()).toBeLessThanOrEqual(4);
+      expect(r.sim.inFlightPeak()).toBe(4); // the cap was reached, so the bound means something
+      const total = (sample: { flying: number }[]) => sample.reduce((sum, t) => sum + t.flying, 0);
+      expect(Math.max(...samples.map(total))).toBeLessThanOrEqual(4);
+      expect(Math.max(...samples.flatMap((sample) => sample.map((t) => t.flying)))).toBeLessThanOrEqual(3);
+      // Whenever the account was full and every workspace still had jobs waiting, each had a task in flight.
+      const full = samples.filter((sample) => total(sample) === 4 && sample.length === 3 && sample.every((t) => t.queued > 0));
+      expect(full.length).toBeGreaterThan(0);
+      for (const sample of full) expect(sample.map((t) => t.flying).sort(), JSON.stringify(sample)).toEqual([1, 1, 2]);
+      // The first four claims served all three workspaces, though T-a's jobs were all queued first.
+      const firstClaims = r.events.flatMap((e) => (e.kind === 'job' && e.generation.state === 'submitting' ? [e.generation.teamId] : []));
+      expect(new Set(firstClaims.slice(0, 4))).toEqual(new Set(teams));
+      expect(await settlementProblems(r.database.db)).toEqual([]);
+    } finally {
+      sampling = false;
+      await second.close();
+      await r.close();
+    }
+  });
+
   it('waits for notBefore, and skips a paused workspace until resumed', async () => {
     const r = await rig();
     try {
@@ -140,13 +194,13 @@ describe('Worker', () => {
       for await (const chunk of req) body += chunk;
       const task = parseCallback(body, req.headers);
       res.end('ok');
-      if (task.status === 'succeed' && task.externalTaskId) worker.wake(task.externalTaskId);
+      if (task.externalTaskId) worker.wake(task.externalTaskId, task.status);
     });
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     try {
       const client = new KlingClient({ baseUrl: r.sim.url, auth: { apiKey: SIM_KEY }, retries: 0, callbackUrl: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/kling/callback` });
-      // Polling every 10 minutes: only the callback can bring the result in within the test.
-      worker = new Worker(r.database.db, r.ledger, client, { ...FAST, maxConcurrency: 3, taskTimeoutMinutes: 30, pollMs: 600_000, pollMaxMs: 600_000 });
+      // A safety poll every 10 minutes: only the callback can bring the result in within the test.
+      worker = new Worker(r.database.db, r.ledger, client, { ...FAST, maxConcurrency: 3, taskTimeoutMinutes: 30, callbacks: true, safetyPollMs: 600_000 });
       worker.on((e) => r.events.push(e));
       const res = await r.queue.enqueue(request('U1'));
       if (!res.ok) throw new Error('not queued');

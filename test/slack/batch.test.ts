@@ -84,9 +84,14 @@ describe('off-peak', () => {
 
 describe('batch blocks', () => {
   it('builds a modal Slack accepts, with every model of the catalog and the default chosen', () => {
-    const view = batchModal({ channelId: 'C1', models: builtInCatalog.models('text2video'), defaultModel: 'kling-v2-5-turbo', durations: [3, 5, 10, 15], maxPrompts: 20, timezone: 'Europe/Berlin' });
+    const models = builtInCatalog.models('text2video');
+    const view = batchModal({
+      formId: 'batch_1', models, defaultModel: 'kling-v2-5-turbo', durations: [3, 5, 10, 15], maxPrompts: 20,
+      timezone: 'Europe/Berlin',
+    });
     expect(viewProblems(view, 'modal')).toEqual([]);
-    expect(JSON.parse(String(view.private_metadata))).toEqual({ channelId: 'C1' });
+    expect(view).toMatchObject({ external_id: 'batch_1' }); // the channel stays with the bot (batch_forms)
+    expect(view.private_metadata).toBeUndefined();
     expect(JSON.stringify(view)).toContain('"initial_option":{"text":{"type":"plain_text","text":"kling-v2-5-turbo","emoji":true},"value":"kling-v2-5-turbo"}');
   });
 
@@ -177,6 +182,22 @@ describe('/kling batch end to end', () => {
     const queued = await jobsOf(LINUS);
     expect(queued).toHaveLength(4);
     expect(queued.every((j) => j.estimate_mc === STD.credits && j.state !== 'refused')).toBe(true);
+  });
+
+  it('queues in the channel of the command that opened the form; a forgotten form says so', async () => {
+    const view = await openModal(GRACE);
+    view.view.private_metadata = '{"channelId":"C0GENERAL"'; // not even JSON
+    const queued = await submit(GRACE, view, ['a heron at dusk'], { model: 'kling-v2-5-turbo' });
+    expect(queued).toEqual({ status: 200, body: '' });
+    await h.slack.waitFor(() => h.cards('C0VIDEO').find((m) => textOf(m).includes('a heron at dusk')), 10_000);
+    expect(h.cards('C0GENERAL').some((m) => textOf(m).includes('a heron'))).toBe(false);
+
+    const forgotten = await openModal(GRACE);
+    await h.database.db.execute(sql`delete from batch_forms where form_id = ${String(forgotten.view.external_id)}`);
+    const reply = await submit(GRACE, forgotten, ['a heron at dawn'], { model: 'kling-v2-5-turbo' });
+    const unknown = 'This form is no longer known to the bot. Close it and run `/kling batch` again.';
+    expect(JSON.parse(reply.body)).toEqual({ response_action: 'errors', errors: { [BatchField.prompts]: unknown } });
+    await h.slack.closeView({ userId: GRACE, viewId: forgotten.id });
   });
 
   it('shows a catalog refusal under the field at fault and a mistake under the prompts', async () => {

@@ -72,6 +72,11 @@ describe('/kling generate', () => {
     expect(textOf(unsupported.ack)).toMatch(/kling-v2-6 cannot add audio in std mode/);
     const tooLong = await h.command(GRACE, `generate ${'a'.repeat(2501)}`);
     expect(textOf(tooLong.ack)).toContain('The prompt is 2501 characters; Kling takes at most 2500.');
+    const nul = await h.command(GRACE, 'generate a fox\u0000 in snow');
+    expect(nul.status).toBe(200);
+    expect(textOf(nul.ack)).toContain('The prompt contains a NUL character (U+0000): remove it and try again.');
+    const nulNegative = await h.command(GRACE, 'estimate a fox --negative "blur\u0000"');
+    expect(textOf(nulNegative.ack)).toContain('The negative prompt contains a NUL character');
     expect((await generations()).length).toBe(before);
   });
 
@@ -270,6 +275,32 @@ describe('HTTP', () => {
     expect((await post(signSlackRequest(SIGNING_SECRET, body, Math.floor(Date.now() / 1000) - 600))).status).toBe(401);
     expect((await post({})).status).toBe(401);
     expect((await h.ledger.budgets('T0DEMO')).find((b) => b.scope === 'workspace')?.limitMc).not.toBe(1000);
+  });
+
+  it('answers a signed interaction lacking what Slack always sends with 400 saying what, never 500', async () => {
+    const send = (payload: unknown) => {
+      const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+      const signed = signSlackRequest(SIGNING_SECRET, body);
+      const headers = { 'content-type': 'application/x-www-form-urlencoded', ...signed };
+      return fetch(`${h.botUrl}/slack/events`, { method: 'POST', headers, body });
+    };
+    const team = { id: 'T0DEMO' };
+    const button = (actionId: string) => [{ action_id: actionId, type: 'button', value: 'x' }];
+    const cases: [unknown, string][] = [
+      [{ type: 'block_actions', team, actions: button('approval_approve') }, 'the interaction has no user'],
+      [{ type: 'block_actions', actions: button('queue_resume') }, 'the interaction has no user'],
+      [{ type: 'view_submission', team, user: { id: ADA, team_id: 'T0DEMO' } }, 'the view submission has no view'],
+      [null, 'the body is not a Slack payload'],
+      [[], 'the body is not a Slack payload'],
+      ['block_actions', 'the body is not a Slack payload'],
+    ];
+    for (const [payload, problem] of cases) {
+      const res = await send(payload);
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({ ok: false, error: `malformed payload: ${problem}` });
+    }
+    // Still serving: none of them took the process down.
+    expect((await fetch(`${h.botUrl}/healthz`)).status).toBe(200);
   });
 
   it('/healthz answers while the database does; /metrics counts commands and refusals', async () => {

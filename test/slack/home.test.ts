@@ -136,6 +136,20 @@ describe('App Home end to end', () => {
     const modal = await h.slack.waitFor(() => h.slack.views(ADA).find((v) => v.type === 'modal' && v.open && v.view.callback_id === 'budget_submit'));
     expect(textOf(modal.view as { blocks: unknown[] })).toContain("*<@U0GRACE>'s daily budget*");
 
+    // private_metadata that is not what the bot wrote: a clear error in the modal, not a timed-out submission.
+    const metadata = modal.view.private_metadata;
+    modal.view.private_metadata = '{"scope":';
+    const values = {
+      [BudgetField.limit]: { [BudgetField.limit]: '25' },
+      [BudgetField.enforcement]: { [BudgetField.enforcement]: 'hard' },
+    };
+    const garbled = await h.slack.submitView({ userId: ADA, viewId: modal.id, values });
+    const unreadable = 'This form could not be read. Close it and open it again from the Home tab.';
+    expect(JSON.parse(garbled.body)).toEqual({
+      response_action: 'errors', errors: { [BudgetField.limit]: unreadable },
+    });
+    modal.view.private_metadata = metadata;
+
     const wrong = await h.slack.submitView({ userId: ADA, viewId: modal.id, values: { [BudgetField.limit]: { [BudgetField.limit]: 'lots' }, [BudgetField.enforcement]: { [BudgetField.enforcement]: 'hard' } } });
     expect(JSON.parse(wrong.body)).toEqual({ response_action: 'errors', errors: { [BudgetField.limit]: 'A number of credits, such as 200 or 12.5.' } });
 

@@ -19,8 +19,8 @@ const TEAM = 'T0DEMO';
 const CHANNEL = 'C0VIDEO';
 const ALERTS = 'C0ALERTS';
 const JOBS = 12;
-/** KLING_MAX_CONCURRENCY: per workspace, and this test has one workspace, so it is the account's cap too. */
-const CAP = 3;
+/** KLING_ACCOUNT_CONCURRENCY, below the workspace's own cap so that the account's is the one that binds. */
+const CAP = 2;
 
 const live: ChildProcess[] = [];
 let database: TestDatabase | undefined;
@@ -83,7 +83,8 @@ describe('two bot replicas on one database', () => {
       SLACK_API_URL: `${slack.url}/api/`,
       KLING_API_KEY: KLING_KEY,
       KLING_API_BASE_URL: kling.url,
-      KLING_MAX_CONCURRENCY: String(CAP),
+      KLING_MAX_CONCURRENCY: String(CAP + 1),
+      KLING_ACCOUNT_CONCURRENCY: String(CAP),
       MAX_QUEUED_PER_USER: String(JOBS),
       PORT: '0',
       ALERT_CHANNEL_ID: ALERTS,
@@ -156,7 +157,6 @@ describe('two bot replicas on one database', () => {
     expect(alerts!.n).toBeGreaterThanOrEqual(5);
     expect(slack.messages(ALERTS).filter((m) => m.botId)).toHaveLength(alerts!.n);
 
-    // One workspace on the key: its cap is the account's (KLING_ACCOUNT_CONCURRENCY arrives separately).
     expect(peak).toBeLessThanOrEqual(CAP);
     expect(kling.inFlightPeak()).toBeLessThanOrEqual(CAP);
     expect(await checkInvariants(database.db)).toEqual([]);

@@ -8,7 +8,7 @@ export const budgetScope = pgEnum('budget_scope', ['workspace', 'channel', 'user
 export const budgetPeriod = pgEnum('budget_period', ['day', 'week', 'month']);
 export const holdStatus = pgEnum('hold_status', ['open', 'committed', 'released']);
 export const entryKind = pgEnum('ledger_entry_kind', ['reserve', 'commit', 'release', 'adjust', 'limit']);
-export const alertKind = pgEnum('budget_alert_kind', ['threshold', 'exhausted', 'forecast']);
+export const alertKind = pgEnum('budget_alert_kind', ['threshold', 'exhausted', 'forecast', 'overrun']);
 
 /** A budget: scope × period × limit. Amounts are millicredits (see src/money/credits.ts). */
 export const budgets = pgTable(
@@ -106,8 +106,8 @@ export const ledgerEntries = pgTable(
 );
 
 /**
- * Threshold, exhausted and forecast alerts: the primary key makes each one happen once per budget, period and
- * threshold (0 for exhausted and forecast).
+ * Threshold, exhausted, forecast and overrun alerts: the primary key makes each one happen once per budget,
+ * period, kind and threshold (0 for all but threshold alerts).
  */
 export const budgetAlerts = pgTable(
   'budget_alerts',
@@ -115,7 +115,7 @@ export const budgetAlerts = pgTable(
     budgetId: bigint('budget_id', { mode: 'number' }).notNull(),
     periodStart: timestamp('period_start', { withTimezone: true }).notNull(),
     kind: alertKind('kind').notNull(),
-    /** Percent for a threshold alert; 0 for exhausted. */
+    /** Percent for a threshold alert; 0 for exhausted and overrun. */
     threshold: integer('threshold').notNull(),
     teamId: text('team_id').notNull(),
     triggeredBy: text('triggered_by').notNull(),
@@ -123,6 +123,8 @@ export const budgetAlerts = pgTable(
     limitMc: bigint('limit_mc', { mode: 'number' }).notNull(),
     /** A forecast's expected run-out time, projection and biggest spenders; null for the other kinds. */
     detail: jsonb('detail'),
+    /** Overrun: the jobs of the period Kling charged above their hold, when the alert was claimed. */
+    generationIds: text('generation_ids').array().notNull().default(sql`'{}'::text[]`),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     /** Taken by the replica about to post it, so one alert is one message; a dead replica's claim runs out. */
     claimedUntil: timestamp('claimed_until', { withTimezone: true }),

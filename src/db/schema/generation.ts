@@ -42,6 +42,10 @@ export const generations = pgTable(
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
     /** The worker that last claimed it; a restarted worker with the same id takes its jobs back at once. */
     leasedBy: text('leased_by'),
+    /** When a worker last went to Kling about the task (its create, or a status query). */
+    askedAt: timestamp('asked_at', { withTimezone: true }),
+    /** When a Kling callback last brought news of the task: it is queried again, at most once per short gap. */
+    calledBackAt: timestamp('called_back_at', { withTimezone: true }),
     /** The job card in Slack. */
     cardChannelId: text('card_channel_id'),
     cardTs: text('card_ts'),

@@ -4,3 +4,4 @@ export * from './budget';
 export * from './generation';
 export * from './digest';
 export * from './approval';
+export * from './batch';

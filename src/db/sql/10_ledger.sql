@@ -39,6 +39,30 @@ BEGIN
 END
 $$;
 --> statement-breakpoint
+-- Kling charged more than a hold and the hard budget's period went over its limit: claimed once per (budget,
+-- period), naming every job of the period charged above its hold so far. Returns the alert claimed now, if any.
+CREATE OR REPLACE FUNCTION budget_claim_overrun(
+  p_team text, p_budget bigint, p_period_start timestamptz, p_charged bigint, p_limit bigint, p_by text
+) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  v_jobs text[];
+BEGIN
+  SELECT coalesce(array_agg(h.generation_id ORDER BY e.id), '{}') INTO v_jobs
+  FROM ledger_entries e JOIN holds h ON h.id = e.hold_id
+  WHERE e.budget_id = p_budget AND e.period_start = p_period_start AND e.kind = 'commit'
+    AND e.charged_delta_mc > 0 AND h.generation_id IS NOT NULL;
+  INSERT INTO budget_alerts (budget_id, period_start, kind, threshold, team_id, triggered_by, charged_mc, limit_mc,
+                             generation_ids)
+  VALUES (p_budget, p_period_start, 'overrun', 0, p_team, p_by, p_charged, p_limit, v_jobs)
+  ON CONFLICT DO NOTHING;
+  IF NOT FOUND THEN
+    RETURN '[]'::jsonb;
+  END IF;
+  RETURN jsonb_build_array(jsonb_build_object('kind', 'overrun', 'budgetId', p_budget, 'periodStart', p_period_start,
+    'chargedMc', p_charged, 'limitMc', p_limit, 'triggeredBy', p_by, 'generationIds', to_jsonb(v_jobs)));
+END
+$$;
+--> statement-breakpoint
 -- The budgets a reservation touched, as the Ledger reports them: the budget, its period, what the
 -- reservation needed from it and how the period stands now.
 CREATE OR REPLACE FUNCTION ledger_budgets_json(p_ids bigint[], p_starts timestamptz[], p_needs bigint[], p_now timestamptz, p_tz text)
@@ -203,6 +227,7 @@ DECLARE
   v_entry record;
   v_charged bigint;
   v_limit bigint;
+  v_hard boolean;
   v_events jsonb := '[]'::jsonb;
 BEGIN
   UPDATE holds SET status = p_status, actual_mc = p_actual, reason = p_reason, settled_at = p_now
@@ -229,7 +254,7 @@ BEGIN
     IF v_delta <> 0 THEN
       UPDATE budget_periods SET charged_mc = charged_mc + v_delta
       WHERE budget_id = v_entry.budget_id AND period_start = v_entry.period_start
-      RETURNING charged_mc, limit_mc + allowance_mc INTO v_charged, v_limit;
+      RETURNING charged_mc, limit_mc + allowance_mc, hard INTO v_charged, v_limit, v_hard;
       IF v_delta > 0 THEN
         v_events := v_events || budget_claim_thresholds(v_hold.team_id, v_entry.budget_id, v_entry.period_start,
           (SELECT thresholds FROM budgets WHERE id = v_entry.budget_id), v_charged, v_limit, v_hold.user_id);
@@ -239,6 +264,11 @@ BEGIN
     VALUES (v_hold.team_id, v_entry.budget_id, v_entry.period_start, p_hold,
             CASE p_status WHEN 'committed' THEN 'commit'::ledger_entry_kind ELSE 'release'::ledger_entry_kind END,
             coalesce(p_actual, v_hold.amount_mc), v_delta, 'ledger', p_reason, p_now);
+    -- After the entry, so the alert names this job too.
+    IF v_delta > 0 AND v_hard AND v_charged > v_limit THEN
+      v_events := v_events || budget_claim_overrun(v_hold.team_id, v_entry.budget_id, v_entry.period_start,
+        v_charged, v_limit, v_hold.user_id);
+    END IF;
   END LOOP;
   RETURN jsonb_build_object('events', v_events, 'settled', true, 'status', p_status);
 END

@@ -45,6 +45,16 @@ function alertPart(event: LedgerEvent, options: { creditPriceUsd: number }): Ale
       note: `Triggered by <@${escape(event.triggeredBy)}>.`,
     };
   }
+  if (event.kind === 'overrun') {
+    const jobs = event.jobIds.slice(0, 20).map((id) => `\`${escape(id)}\``).join(', ');
+    const more = event.jobIds.length > 20 ? ` and ${event.jobIds.length - 20} more` : '';
+    return {
+      text: `${stripMentions(name)} went over its limit: Kling charged more than the estimates`,
+      section: `:money_with_wings: *${name} went over its limit*: ${figures}. ` +
+        `Kling charged more than the estimate held for ${jobs}${more}; each fitted the budget when it was queued.`,
+      note: 'Check the Kling price catalog against what Kling charges. Said once per budget and period.',
+    };
+  }
   const request = `a ${formatCredits(event.needMc)}-credit request`;
   const note = `Refused for <@${escape(event.triggeredBy)}>. ${raise}`;
   // "Exhausted" only when nothing is left: a refusal with room to spare says what it refused and what is left.

@@ -1,6 +1,7 @@
 import type { BudgetRef, Usage } from '../../budget';
 import { formatCredits, type Millicredits } from '../../money/credits';
 import type { ApprovalRequest } from '../approval-requests';
+import type { AdminAlertDelivery } from '../notifier';
 import { escape, truncate } from '../escape';
 import { ActionId } from '../ids';
 import { actions, button, context, message, section, type Block, type Message } from './kit';
@@ -68,4 +69,21 @@ export function approvalAnswer(request: ApprovalRequest, outcome: 'queued' | 're
     denied: `:no_entry_sign: <@${request.decidedBy}> declined ${what}. Nothing was spent; \`/kling budget\` shows what you have left.`,
   }[outcome];
   return message(outcome === 'denied' ? 'Your request was declined' : 'Your request was approved', [section(text)]);
+}
+
+/** To the requester, once the request is out: where it went, or that no admin could be reached (it is kept). */
+export function approvalSent(delivery: AdminAlertDelivery, requestId: string): Message {
+  const unreachable = delivery.via === 'channel' ? undefined : delivery.unreachableChannel;
+  const channel = unreachable && `<#${unreachable}>`;
+  const decides = 'You will get a message when one of them decides.';
+  const text =
+    delivery.via === 'channel'
+      ? `:incoming_envelope: Sent to the admins in <#${delivery.channel}>. ${decides}`
+      : delivery.via === 'dm'
+        ? `:incoming_envelope: Sent to the admins by DM${channel ? ` because ${channel} is unreachable` : ''}. ` +
+          decides
+        : `:warning: Could not reach any admin: ${channel ? `${channel} is unreachable and ` : ''}` +
+          'no admin could get a DM. ' +
+          `Your request \`${requestId}\` is kept: ask an admin, or press Request approval again later.`;
+  return message(text, [section(text)]);
 }

@@ -11,8 +11,8 @@ import { credits, describeRequest, slackDate } from './format';
 /** `/kling batch`: the modal, the pre-batch check's answer, and the note once the batch is queued. */
 
 export interface BatchModalOptions {
-  /** Where the command was typed: the job cards go there. */
-  channelId: string;
+  /** The modal's external_id: the bot's key for the channel the batch belongs to (batch_forms). */
+  formId: string;
   models: string[];
   defaultModel: string;
   durations: number[];
@@ -20,20 +20,14 @@ export interface BatchModalOptions {
   timezone: string;
 }
 
-/** The channel the batch belongs to travels in private_metadata (a view submission carries no channel). */
-export interface BatchMetadata {
-  channelId: string;
-}
-
 const hour = (h: number) => `${String(h).padStart(2, '0')}:00`;
 
 export function batchModal(options: BatchModalOptions): View {
-  const metadata: BatchMetadata = { channelId: options.channelId };
   return modal({
     callbackId: ActionId.batchSubmit,
+    externalId: options.formId,
     title: 'Batch of videos',
     submit: 'Check and queue',
-    metadata,
     blocks: [
       input(
         BatchField.prompts,

@@ -80,11 +80,23 @@ export function channelSelect(initial?: string): Block {
   return { type: 'conversations_select', ...(initial ? { initial_conversation: initial } : {}), placeholder: plain('Pick a channel', VIEW_LIMITS.placeholder) };
 }
 
-/** A modal with at most 100 blocks; `metadata` comes back with the submission (private_metadata, ≤ 3000). */
-export function modal(input: { callbackId: string; title: string; submit?: string; close?: string; metadata?: unknown; blocks: Block[] }): View {
+/**
+ * A modal with at most 100 blocks; `metadata` comes back with the submission (private_metadata, ≤ 3000), and so
+ * does `externalId` (unique in the workspace, ≤ 255), which the bot can choose before Slack assigns the view's id.
+ */
+export function modal(input: {
+  callbackId: string;
+  title: string;
+  submit?: string;
+  close?: string;
+  metadata?: unknown;
+  externalId?: string;
+  blocks: Block[];
+}): View {
   return {
     type: 'modal',
     callback_id: input.callbackId,
+    ...(input.externalId ? { external_id: input.externalId } : {}),
     title: plain(input.title, VIEW_LIMITS.title),
     ...(input.submit ? { submit: plain(input.submit, VIEW_LIMITS.button) } : {}),
     close: plain(input.close ?? 'Cancel', VIEW_LIMITS.button),

@@ -1,6 +1,6 @@
 import type { Quote } from '../../pricing';
 import type { Refusal, Usage } from '../../budget';
-import type { Generation } from '../../generations';
+import type { Generation, QueuePause } from '../../generations';
 import { formatCredits } from '../../money/credits';
 import { PROMPT_LIMIT, USAGE, type UsageError } from '../commands/parse';
 import { escape, truncate } from '../escape';
@@ -31,13 +31,13 @@ export function help(): Message {
     ['batch', 'many prompts at once'],
     ['budget', 'what you, this channel and the workspace have left'],
     ['history', 'your recent videos'],
-    ['status', 'one job'],
+    ['status', 'one job, or without an id the queue: running, or paused and why'],
     ['cancel', 'a job that has not reached Kling yet'],
     ['export', 'your spending as a CSV file in a direct message (admins: the whole workspace)'],
   ] as const;
   const admin = [
     USAGE.budgetSet, USAGE.budgetThresholds, USAGE.budgetAlerts, USAGE.budgetConfirm, USAGE.budgetForecast, USAGE.budgetSpikes,
-    USAGE.digest, USAGE.audit,
+    USAGE.digest, USAGE.audit, USAGE.queue,
   ];
   return message('How to use /kling', [
     section(`*/kling* makes Kling AI videos within the team's budgets.\n${lines.map(([k, what]) => `\`${escape(USAGE[k])}\`\n      ${what}`).join('\n')}`),
@@ -178,3 +178,18 @@ export function jobNotFound(ref: string, matches: Generation[]): Message {
   });
   return notice(`\`${escape(ref)}\` could be any of these jobs; type more of its id:\n${lines.join('\n')}`);
 }
+
+/** `/kling status` without an id: the workspace's queue; when paused, since when, why and how to resume it. */
+export function queueStatus(pause: QueuePause | undefined): Message {
+  if (!pause) {
+    const running = ':arrow_forward: The video queue is running.';
+    return notice(`${running} \`/kling status <id>\` shows one job; \`/kling history\` lists yours.`);
+  }
+  const text =
+    `:double_vertical_bar: *The video queue is paused* since ${slackDate(pause.since)}: ` +
+    `Kling refused new work: ${escape(truncate(pause.reason, 500))}\n` +
+    'Queued videos wait with their credits held. Once the Kling resource pack is topped up or renewed, ' +
+    `an admin resumes it with \`${USAGE.queue}\`.`;
+  return notice(text);
+}
+

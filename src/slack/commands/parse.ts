@@ -25,7 +25,8 @@ export const USAGE = {
   budgetForecast: '/kling budget forecast on|off',
   budgetSpikes: '/kling budget spikes <factor> <min-credits>|off',
   history: '/kling history',
-  status: '/kling status <id>',
+  status: '/kling status [id]',
+  queue: '/kling queue resume',
   cancel: '/kling cancel <id>',
   help: '/kling help',
   digest: '/kling digest now|preview [today|YYYY-MM-DD]',
@@ -70,7 +71,10 @@ export type Command =
   | { kind: 'budget-forecast'; on: boolean }
   /** null: no spike alerts. */
   | { kind: 'budget-spikes'; spikes: { factor: number; minMc: Millicredits } | null }
-  | { kind: 'status' | 'cancel'; id: string }
+  /** Without an id: the workspace's queue (running, or paused and why). */
+  | { kind: 'status'; id?: string }
+  | { kind: 'cancel'; id: string }
+  | { kind: 'queue-resume' }
   | { kind: 'digest'; action: 'now' }
   /** `day`: 'today' (so far) or a YYYY-MM-DD date; without it, yesterday. */
   | { kind: 'digest'; action: 'preview'; day?: string }
@@ -261,6 +265,7 @@ export function parseCommand(text: string): Command {
     case 'status':
     case 'cancel': {
       const id = rest[0]?.value;
+      if (!id && sub === 'status') return { kind: 'status' };
       if (!id) throw new UsageError(`Say which job: \`${USAGE[sub]}\` (the id is on the job card).`, sub);
       if (!ID.test(id)) throw new UsageError(`\`${excerpt(id)}\` is not a job id (the id is on the job card).`, sub);
       expectEnd(rest, 1, sub);
@@ -289,6 +294,15 @@ export function parseCommand(text: string): Command {
     case 'audit':
       expectEnd(rest, 1, 'audit');
       return { kind: 'audit', period: rest[0] ? parseReportPeriod(rest[0].value, 'audit') : { kind: 'month' } };
+    case 'queue': {
+      const action = rest[0]?.value.toLowerCase();
+      if (action !== 'resume') {
+        const wrong = action ? `\`${excerpt(rest[0]!.value)}\` is not a queue action: use resume.` : 'Say resume.';
+        throw new UsageError(wrong, 'queue');
+      }
+      expectEnd(rest, 1, 'queue');
+      return { kind: 'queue-resume' };
+    }
   }
   throw new UsageError(`\`${excerpt(first!.value)}\` is not a /kling command.`);
 }

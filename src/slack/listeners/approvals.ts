@@ -4,7 +4,7 @@ import type { RequestScope, Usage } from '../../budget';
 import type { Db } from '../../db';
 import { formatCredits, type Millicredits } from '../../money/credits';
 import { ApprovalRequests, type ApprovalRequest } from '../approval-requests';
-import { approvalAnswer, approvalDecided, approvalRequest } from '../blocks/approvals';
+import { approvalAnswer, approvalDecided, approvalRequest, approvalSent } from '../blocks/approvals';
 import { slackDate } from '../blocks/format';
 import type { Message } from '../blocks/kit';
 import * as replies from '../blocks/replies';
@@ -101,8 +101,10 @@ export const approvals: Feature = {
         claimKey: request.claim,
       });
       if (!approval) return askedAlready((await store.byClaim(scope.teamId, request.claim!))!, respond);
-      await deps.notifier.alertAdmins(scope.teamId, approvalRequest(approval, command.prompt, short.raisable, price));
-      await respond({ replace_original: true, ...replies.notice(':incoming_envelope: Sent to the admins. You will get a message when one of them decides.') });
+      const ask = approvalRequest(approval, command.prompt, short.raisable, price);
+      const sent = await deps.notifier.alertAdmins(scope.teamId, ask);
+      // Reaching nobody keeps the button, so the requester can try again once the channel is fixed.
+      await respond({ replace_original: sent.via !== 'none', ...approvalSent(sent, approval.id) });
     });
 
     /**

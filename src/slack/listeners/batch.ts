@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { App, ViewSubmitAction } from '@slack/bolt';
-import { batchModal, batchQueued, batchRefused, batchTooExpensive, type BatchMetadata } from '../blocks/batch';
+import { BatchForms } from '../batch-forms';
+import { batchModal, batchQueued, batchRefused, batchTooExpensive } from '../blocks/batch';
 import * as replies from '../blocks/replies';
 import { BatchField, checkBatch, offPeakStart, quoteBatch, readBatchForm, type FormErrors } from '../commands/batch';
 import type { Feature, SlackDeps } from '../deps';
@@ -29,8 +31,9 @@ export const batch: Feature = {
     async batch(ctx, deps) {
       await deps.workspaces.settings(ctx.scope.teamId);
       const { timezone } = await deps.ledger.ensureWorkspace(ctx.scope.teamId);
+      const formId = `batch_${randomUUID()}`;
       const view = batchModal({
-        channelId: ctx.scope.channelId,
+        formId,
         models: deps.catalog.models('text2video'),
         defaultModel: deps.config.DEFAULT_MODEL,
         durations: durations(deps),
@@ -39,21 +42,30 @@ export const batch: Feature = {
       });
       await ctx.ack();
       try {
+        await new BatchForms(deps.db).opened(formId, ctx.scope);
         await ctx.client.views.open({ trigger_id: ctx.triggerId, view: view as never });
       } catch (error) {
-        deps.logger.warn({ err: error, scope: ctx.scope }, 'batch: views.open failed');
+        deps.logger.warn({ err: error, scope: ctx.scope }, 'batch: the form could not be opened');
         await ctx.respond({ response_type: 'ephemeral', ...replies.notice(':warning: The batch form could not be opened. Run `/kling batch` again.') });
       }
     },
   },
 
   register(app: App, deps: SlackDeps) {
+    const forms = new BatchForms(deps.db);
     app.view<ViewSubmitAction>(ActionId.batchSubmit, async ({ ack, body, view, client }) => {
       const refuse = (errors: FormErrors) => ack({ response_action: 'errors', errors: errors as Record<string, string> });
-      const { channelId } = JSON.parse(view.private_metadata) as BatchMetadata;
-      const scope = { teamId: teamOf(body), channelId, userId: body.user.id };
+      // The channel is the one Slack sent with the command that opened this modal, never what the view carries.
+      const teamId = teamOf(body);
+      const formId = view.external_id;
+      const channelId = formId ? await forms.channelOf(formId, teamId, body.user.id) : undefined;
+      if (!formId || !channelId) {
+        const unknown = 'This form is no longer known to the bot. Close it and run `/kling batch` again.';
+        return refuse({ [BatchField.prompts]: unknown });
+      }
+      const scope = { teamId, channelId, userId: body.user.id };
 
-      const read = readBatchForm(view.state.values as never, maxPrompts(deps));
+      const read = readBatchForm((view.state?.values ?? {}) as never, maxPrompts(deps));
       if ('errors' in read) return refuse(read.errors);
       const priced = quoteBatch(deps.catalog, read.form, deps.config.DEFAULT_MODEL);
       if ('errors' in priced) return refuse(priced.errors);
@@ -77,6 +89,9 @@ export const batch: Feature = {
         return refuse({ [BatchField.prompts]: batchRefused(result.refusal, quotes.length) });
       }
       await ack();
+      void forms.submitted(formId).catch((error: unknown) => {
+        deps.logger.warn({ err: error, scope }, 'batch: the form row could not be removed; it expires in a day');
+      });
 
       startJobs(result.generations.map((job) => job.id), deps);
       const note = batchQueued(quotes, { channelId, notBefore, creditPriceUsd: deps.config.CREDIT_PRICE_USD });

@@ -37,6 +37,17 @@ export async function publishHome(userId: string, teamId: string, client: WebCli
   await client.views.publish({ user_id: userId, view: view as never });
 }
 
+/** The budget an edit modal is about (none for a new one); undefined when private_metadata is not the bot's. */
+function readMetadata(metadata: string | undefined): Partial<BudgetTarget> | undefined {
+  try {
+    const target: unknown = JSON.parse(metadata || '{}');
+    const readable = typeof target === 'object' && target !== null && !Array.isArray(target);
+    return readable ? (target as Partial<BudgetTarget>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export const home: Feature = {
   register(app: App, deps: SlackDeps) {
     app.event('app_home_opened', async ({ event, body, client }) => {
@@ -73,9 +84,14 @@ export const home: Feature = {
         await ack({ response_action: 'errors', errors: { [BudgetField.limit]: 'Only workspace admins can change budgets.' } });
         return;
       }
-      const target = JSON.parse(view.private_metadata || '{}') as Partial<BudgetTarget>;
+      const target = readMetadata(view.private_metadata);
+      if (!target) {
+        const unreadable = 'This form could not be read. Close it and open it again from the Home tab.';
+        await ack({ response_action: 'errors', errors: { [BudgetField.limit]: unreadable } });
+        return;
+      }
       const fixed = target.scope && target.scopeId && target.period ? (target as BudgetTarget) : undefined;
-      const read = readBudgetForm(view.state.values as never, teamId, fixed);
+      const read = readBudgetForm((view.state?.values ?? {}) as never, teamId, fixed);
       if ('errors' in read) {
         await ack({ response_action: 'errors', errors: read.errors as Record<string, string> });
         return;

@@ -8,7 +8,7 @@ import { escape } from '../escape';
 import { ActionId } from '../ids';
 import { teamOf } from './payload';
 
-/** `/kling status`, `/kling history`, `/kling cancel` and the card's Cancel button. */
+/** `/kling status` (a job, or the queue), `/kling history`, `/kling cancel` and the card's Cancel button. */
 
 /** The one job a typed reference names, or what to tell the person (no such job, or which ones it could be). */
 async function findJob(ref: string, teamId: string, deps: SlackDeps): Promise<Generation | Message> {
@@ -36,7 +36,12 @@ async function cancelJob(ref: string, teamId: string, userId: string, deps: Slac
 export const jobs: Feature = {
   commands: {
     async status(ctx, deps) {
-      const job = await findJob(ctx.command.id, ctx.scope.teamId, deps);
+      const { id } = ctx.command;
+      if (id === undefined) {
+        await ctx.ack(replies.queueStatus(await deps.queue.pause(ctx.scope.teamId)));
+        return;
+      }
+      const job = await findJob(id, ctx.scope.teamId, deps);
       await ctx.ack('id' in job ? await deps.cards.card(job) : job);
     },
 

@@ -1,0 +1,13 @@
+import { pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+
+/**
+ * An open /kling batch modal and where its command was typed: a view submission carries no channel, so the
+ * bot keeps the one Slack sent with the command, under the external_id it gave the modal (random, its own).
+ */
+export const batchForms = pgTable('batch_forms', {
+  formId: text('form_id').primaryKey(),
+  teamId: text('team_id').notNull(),
+  userId: text('user_id').notNull(),
+  channelId: text('channel_id').notNull(),
+  openedAt: timestamp('opened_at', { withTimezone: true }).notNull().defaultNow(),
+});

@@ -1,0 +1,35 @@
+import { and, eq, lt, sql } from 'drizzle-orm';
+import { schema, type Db } from '../db';
+import type { RequestScope } from '../budget';
+
+/** A form left open longer than this is forgotten; submitting it asks for a new one. */
+const FORGOTTEN_AFTER = sql`interval '1 day'`;
+
+/** The batch_forms table: which channel each open /kling batch modal belongs to, on every replica. */
+export class BatchForms {
+  constructor(private readonly db: Db) {}
+
+  /** Recorded before the modal opens, so its submission always finds it. */
+  async opened(formId: string, scope: RequestScope): Promise<void> {
+    await this.db.delete(schema.batchForms).where(lt(schema.batchForms.openedAt, sql`now() - ${FORGOTTEN_AFTER}`));
+    await this.db.insert(schema.batchForms).values({ formId, ...scope }).onConflictDoNothing();
+  }
+
+  /** The channel of this person's open form; undefined for a form the bot did not open for them (or forgot). */
+  async channelOf(formId: string, teamId: string, userId: string): Promise<string | undefined> {
+    const [row] = await this.db
+      .select({ channelId: schema.batchForms.channelId })
+      .from(schema.batchForms)
+      .where(and(
+        eq(schema.batchForms.formId, formId),
+        eq(schema.batchForms.teamId, teamId),
+        eq(schema.batchForms.userId, userId),
+      ));
+    return row?.channelId;
+  }
+
+  /** The batch is queued: the modal closes and its row goes. */
+  async submitted(formId: string): Promise<void> {
+    await this.db.delete(schema.batchForms).where(eq(schema.batchForms.formId, formId));
+  }
+}
