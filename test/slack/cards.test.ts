@@ -63,10 +63,11 @@ async function succeed(id: string): Promise<void> {
   await store.move(r.database.db, id, 'succeeded', { result, actualMc: 1_000, ended: true });
 }
 
-/** The job's cards in the channel (top-level bot messages naming it) and the replies in each card's thread. */
+/** The job's cards in the channel (top-level bot messages about it) and the replies in each card's thread. */
 function cardsOf(id: string) {
   const all = slack.messages(CHANNEL);
-  const cards = all.filter((m) => m.botId && !m.threadTs && textOf(m).includes(id));
+  // The card names the job by its short id; the full id travels in the card's metadata.
+  const cards = all.filter((m) => m.botId && !m.threadTs && m.metadata?.event_payload.job_id === id);
   return { cards, replies: cards.flatMap((c) => all.filter((m) => m.threadTs === c.ts)) };
 }
 
