@@ -5,7 +5,7 @@ import { viewProblems, type StoredView } from '../../src/dev/slack-workspace';
 import { builtInCatalog, type Quote } from '../../src/pricing';
 import { batchModal, batchQueued, batchTooExpensive } from '../../src/slack/blocks/batch';
 import { BatchField, checkBatch, offPeakStart, quoteBatch, readBatchForm } from '../../src/slack/commands/batch';
-import { startHarness, textOf, type Harness } from './harness';
+import { cardJobId, startHarness, textOf, type Harness } from './harness';
 
 const GRACE = 'U0GRACE';
 const LINUS = 'U0LINUS';
@@ -148,7 +148,7 @@ describe('/kling batch end to end', () => {
     expect(jobs.every((j) => j.estimate_mc === PRO.credits)).toBe(true);
 
     const cards = await h.slack.waitFor(() => {
-      const found = h.cards('C0VIDEO').filter((m) => jobs.some((j) => textOf(m).includes(j.id)));
+      const found = h.cards('C0VIDEO').filter((m) => jobs.some((j) => cardJobId(m) === j.id));
       return found.length === 3 && found;
     }, 10_000);
     expect(cards.map(textOf).join('\n')).toContain('a fox &lt;!channel&gt; at dawn');
