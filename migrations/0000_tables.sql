@@ -117,12 +117,14 @@ CREATE TABLE "spike_alerts" (
 	"median_mc" bigint NOT NULL,
 	"detail" jsonb NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"claimed_until" timestamp with time zone,
 	"delivered_at" timestamp with time zone,
 	CONSTRAINT "spike_alerts_team_id_subject_kind_subject_id_day_pk" PRIMARY KEY("team_id","subject_kind","subject_id","day")
 );
 --> statement-breakpoint
 CREATE TABLE "generations" (
 	"id" text PRIMARY KEY NOT NULL,
+	"short_id" text,
 	"seq" bigserial NOT NULL,
 	"team_id" text NOT NULL,
 	"channel_id" text NOT NULL,
@@ -234,6 +236,7 @@ CREATE INDEX "generations_user" ON "generations" USING btree ("team_id","user_id
 CREATE INDEX "generations_card_due" ON "generations" USING btree ("seq") WHERE "generations"."state" <> 'refused' and ("generations"."card_ts" is null
       or "generations"."card_state" is distinct from "generations"."state" or ("generations"."state" = 'succeeded' and "generations"."result_posted_at" is null));--> statement-breakpoint
 CREATE UNIQUE INDEX "generations_claim" ON "generations" USING btree ("team_id","claim_key");--> statement-breakpoint
+CREATE UNIQUE INDEX "generations_short_id" ON "generations" USING btree ("team_id","short_id");--> statement-breakpoint
 CREATE INDEX "generations_request_key" ON "generations" USING btree ("team_id","request_key","ended_at") WHERE "generations"."state" = 'succeeded';--> statement-breakpoint
 CREATE INDEX "approvals_team_requested" ON "approvals" USING btree ("team_id","requested_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "approvals_claim" ON "approvals" USING btree ("team_id","claim_key");

@@ -190,13 +190,15 @@ BEGIN
       v_charged := NULL;
     END LOOP;
   EXCEPTION WHEN SQLSTATE 'LR001' THEN
-    -- Report every budget as it stands, and claim 'exhausted' for each hard one the batch cannot fit.
+    -- Report every budget as it stands, and claim 'exhausted' for each hard one the batch cannot fit, with what
+    -- the refused batch needed from it: the alert tells a refusal with room left from a budget used up.
     WITH touched AS (
       SELECT b FROM jsonb_array_elements(ledger_budgets_json(v_ids, v_starts, v_needs, p_now, v_tz)) AS b
     ), claimed AS (
-      INSERT INTO budget_alerts (budget_id, period_start, kind, threshold, team_id, triggered_by, charged_mc, limit_mc)
+      INSERT INTO budget_alerts (budget_id, period_start, kind, threshold, team_id, triggered_by, charged_mc, limit_mc,
+                                 detail)
       SELECT (b->>'id')::bigint, (b->>'periodStart')::timestamptz, 'exhausted', 0, p_team, v_by,
-             (b->>'chargedMc')::bigint, (b->>'periodLimitMc')::bigint
+             (b->>'chargedMc')::bigint, (b->>'periodLimitMc')::bigint, jsonb_build_object('needMc', b->'needMc')
       FROM touched
       WHERE (b->>'id')::bigint = v_refused
          OR ((b->>'periodHard')::boolean AND (b->>'chargedMc')::bigint + (b->>'needMc')::bigint > (b->>'periodLimitMc')::bigint)
@@ -206,7 +208,7 @@ BEGIN
     SELECT jsonb_build_object('ok', false, 'refusedBudgetId', v_refused,
              'budgets', (SELECT jsonb_agg(b) FROM touched),
              'events', (SELECT coalesce(jsonb_agg(jsonb_build_object('kind', 'exhausted', 'budgetId', budget_id,
-                          'periodStart', period_start, 'chargedMc', charged_mc, 'limitMc', limit_mc, 'triggeredBy', triggered_by)), '[]')
+                          'periodStart', period_start, 'chargedMc', charged_mc, 'limitMc', limit_mc, 'triggeredBy', triggered_by, 'detail', detail)), '[]')
                         FROM claimed))
     INTO v_events;
     RETURN v_events;
@@ -429,3 +431,31 @@ CREATE INDEX IF NOT EXISTS generations_team_created ON generations (team_id, cre
 --> statement-breakpoint
 -- The digest, the export and spike alerts read a workspace's holds by time range (those created in a day or period).
 CREATE INDEX IF NOT EXISTS holds_team_created ON holds (team_id, created_at);
+
+--> statement-breakpoint
+-- A job's short id: the shortest prefix (at least 4 characters) of its uuid that no other job of the workspace
+-- has, in capitals ("2FC2"), so people can type it. The full id stays Kling's external_task_id. Rows inserted
+-- earlier in the same statement are seen here, and a per-workspace lock until commit keeps two concurrent
+-- inserts from picking the same prefix. The look-ups must use the (team_id, short_id) index: a plan cached
+-- while the table looked empty would scan it for every row, quadratic in a large insert.
+CREATE OR REPLACE FUNCTION generations_short_id() RETURNS trigger LANGUAGE plpgsql SET enable_seqscan = off AS $$
+DECLARE
+  v_hex text := upper(replace(regexp_replace(NEW.id, '^kbb_', ''), '-', ''));
+BEGIN
+  IF NEW.id !~ '^kbb_[0-9a-f]{8}-' THEN   -- not a job the queue made (a test's or an import's own id): itself
+    NEW.short_id := NEW.id;
+    RETURN NEW;
+  END IF;
+  PERFORM pg_advisory_xact_lock(hashtext('generations_short_id'), hashtext(NEW.team_id));
+  FOR n IN 4 .. length(v_hex) LOOP
+    NEW.short_id := substr(v_hex, 1, n);
+    EXIT WHEN NOT EXISTS (SELECT 1 FROM generations WHERE team_id = NEW.team_id AND short_id = NEW.short_id);
+  END LOOP;
+  RETURN NEW;
+END
+$$;
+--> statement-breakpoint
+DROP TRIGGER IF EXISTS generations_short_id ON generations;
+--> statement-breakpoint
+CREATE TRIGGER generations_short_id BEFORE INSERT ON generations
+  FOR EACH ROW WHEN (NEW.short_id IS NULL) EXECUTE FUNCTION generations_short_id();

@@ -288,7 +288,7 @@ export class Ledger {
     return store.spendingGenerations(tx ?? this.db, spike.teamId, spike.subject, spike.dayStart, spike.dayEnd);
   }
 
-  /** Spike alerts claimed but not yet posted, oldest first. */
+  /** Spike alerts found but not yet posted that no replica is posting now, oldest first. */
   async undeliveredSpikes(teamId?: string, tx?: Db): Promise<SpikeAlert[]> {
     return (await store.undeliveredSpikes(tx ?? this.db, teamId)).map((r) => {
       const detail = store.json<SpikeDrivers & { factor: number; dayStart: string; dayEnd: string }>(r.detail);
@@ -301,8 +301,13 @@ export class Ledger {
     });
   }
 
+  /** Claims a spike alert for `leaseMs` before it is posted, as claimAlert does for budget alerts. */
+  async claimSpikeAlert(spike: Spike, leaseMs: number, tx?: Db): Promise<boolean> {
+    return store.claimSpikeAlert(tx ?? this.db, spikeKey(spike), leaseMs);
+  }
+
   async markSpikeDelivered(spike: Spike, tx?: Db): Promise<void> {
-    await store.markSpikeDelivered(tx ?? this.db, spike.teamId, spike.subject.kind, spike.subject.id, spike.day);
+    await store.markSpikeDelivered(tx ?? this.db, spikeKey(spike));
   }
 
   /** Switches forecast alerts on or off, or sets the spike alerts' factor and minimum (null: off). */
@@ -325,8 +330,21 @@ export class Ledger {
 
   /** Alerts not yet posted (the outbox) that no replica is posting now, oldest first. */
   async undeliveredAlerts(teamId?: string, tx?: Db): Promise<LedgerEvent[]> {
-    const alerts = await store.undeliveredAlerts(tx ?? this.db, teamId);
-    return alerts.map((a) => toEvent(a, toBudgetRef(store.json<store.BudgetRow>(a.budget), a.budget.teamId ?? '')));
+    return (await this.undeliveredAlertGroups(teamId, tx)).flat();
+  }
+
+  /**
+   * The same alerts, grouped by the request that raised them (one team, one person, one transaction): a
+   * refusal that touched three budgets is one story, told in one message.
+   */
+  async undeliveredAlertGroups(teamId?: string, tx?: Db): Promise<LedgerEvent[][]> {
+    const groups = new Map<string, LedgerEvent[]>();
+    for (const a of await store.undeliveredAlerts(tx ?? this.db, teamId)) {
+      const key = `${a.budget.teamId}|${a.triggeredBy}|${new Date(a.createdAt).getTime()}`;
+      const event = toEvent(a, toBudgetRef(store.json<store.BudgetRow>(a.budget), a.budget.teamId ?? ''));
+      groups.set(key, [...(groups.get(key) ?? []), event]);
+    }
+    return [...groups.values()];
   }
 
   /**
@@ -404,7 +422,7 @@ function toEvent(row: store.EventRow, budget: BudgetRef): LedgerEvent {
   if (row.kind === 'overrun') {
     return { kind: 'overrun', jobIds: store.json<string[] | null>(row.generationIds) ?? [], ...common };
   }
-  return { kind: 'exhausted', ...common };
+  return { kind: 'exhausted', ...common, needMc: mc(Number(store.json<store.RefusedDetail | null>(row.detail)?.needMc ?? 0)) };
 }
 
 function toUsage(row: store.UsageRow): Usage {
@@ -462,6 +480,11 @@ function refusalOf(budgets: store.ReservedBudget[], refusedId: number, batch: Re
   const alternative = fitting && batch[0]!.alternatives!.find((a) => a.label === fitting);
   if (alternative) refusal.fittingAlternative = { label: alternative.label, amountMc: alternative.amountMc };
   return refusal;
+}
+
+/** The spike_alerts primary key of a spike. */
+function spikeKey(spike: Spike): store.SpikeKey {
+  return { teamId: spike.teamId, kind: spike.subject.kind, subjectId: spike.subject.id, day: spike.day };
 }
 
 /** The budget_alerts primary key of an alert event. */

@@ -158,6 +158,8 @@ export const spikeAlerts = pgTable(
     /** What drove it: the model, mode and duration mix and the re-runs of one prompt. */
     detail: jsonb('detail').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Taken by the replica about to post it, as for budget alerts. */
+    claimedUntil: timestamp('claimed_until', { withTimezone: true }),
     deliveredAt: timestamp('delivered_at', { withTimezone: true }),
   },
   (t) => [

@@ -37,9 +37,11 @@ export interface EventRow {
   chargedMc: number;
   limitMc: number;
   triggeredBy: string;
-  /** A forecast's figures (see claimForecast). */
-  detail?: ForecastDetail | string | null;
+  /** A forecast's figures (see claimForecast); for exhausted, what the refused request needed. */
+  detail?: ForecastDetail | RefusedDetail | string | null;
 }
+
+export interface RefusedDetail { needMc: number }
 
 export interface ForecastDetail {
   runsOutAt: string;
@@ -264,10 +266,13 @@ export function usageOfScope(db: Db, scope: RequestScope, at: Date): Promise<Usa
       or (b.scope = 'channel' and b.scope_id = ${scope.channelId}) or (b.scope = 'user' and b.scope_id = ${scope.userId}))`, at);
 }
 
-export function undeliveredAlerts(db: Db, teamId?: string): Promise<(EventRow & { budget: BudgetRow })[]> {
+export function undeliveredAlerts(
+  db: Db, teamId?: string,
+): Promise<(EventRow & { budget: BudgetRow; createdAt: string })[]> {
   return rows(db, sql`
     select a.kind, a.budget_id as "budgetId", a.period_start as "periodStart", a.threshold, a.charged_mc as "chargedMc",
-           a.limit_mc as "limitMc", a.triggered_by as "triggeredBy", a.detail, to_json(a.generation_ids) as "generationIds",
+           a.limit_mc as "limitMc", a.triggered_by as "triggeredBy", a.detail, a.created_at as "createdAt",
+           to_json(a.generation_ids) as "generationIds",
            json_build_object('id', b.id, 'teamId', b.team_id, 'scope', b.scope, 'scopeId', b.scope_id, 'period', b.period,
                              'limitMc', b.limit_mc, 'hard', b.hard, 'thresholds', b.thresholds) as budget
     from budget_alerts a join budgets b on b.id = a.budget_id
@@ -461,17 +466,27 @@ export function undeliveredSpikes(db: Db, teamId?: string): Promise<SpikeAlertRo
   return rows(db, sql`
     select team_id as "teamId", subject_kind as kind, subject_id as "subjectId", day::text as day,
            today_mc as "todayMc", median_mc as "medianMc", detail
-    from spike_alerts where delivered_at is null ${teamId ? sql`and team_id = ${teamId}` : sql``}
+    from spike_alerts
+    where delivered_at is null and (claimed_until is null or claimed_until < now())
+      ${teamId ? sql`and team_id = ${teamId}` : sql``}
     order by created_at, team_id, subject_kind, subject_id`);
 }
 
-export async function markSpikeDelivered(
-  db: Db, teamId: string, kind: string, subjectId: string, day: string,
-): Promise<void> {
-  await db.execute(sql`
-    update spike_alerts set delivered_at = now()
-    where team_id = ${teamId} and subject_kind = ${kind} and subject_id = ${subjectId} and day = ${day}::date
-      and delivered_at is null`);
+export interface SpikeKey { teamId: string; kind: string; subjectId: string; day: string }
+
+const isSpike = (key: SpikeKey) => sql`team_id = ${key.teamId} and subject_kind = ${key.kind}
+  and subject_id = ${key.subjectId} and day = ${key.day}::date`;
+
+export async function claimSpikeAlert(db: Db, key: SpikeKey, leaseMs: number): Promise<boolean> {
+  const claimed = await rows(db, sql`
+    update spike_alerts set claimed_until = now() + ${leaseMs} * interval '1 millisecond'
+    where ${isSpike(key)} and delivered_at is null and (claimed_until is null or claimed_until < now())
+    returning 1`);
+  return claimed.length > 0;
+}
+
+export async function markSpikeDelivered(db: Db, key: SpikeKey): Promise<void> {
+  await db.execute(sql`update spike_alerts set delivered_at = now() where ${isSpike(key)} and delivered_at is null`);
 }
 
 /** The videos behind a subject's spending in [from, to): their holds' generations, released ones left out. */

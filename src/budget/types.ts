@@ -57,7 +57,11 @@ export interface Refusal {
 
 export type LedgerEvent =
   | { kind: 'threshold'; budget: BudgetRef; periodStart: Date; threshold: number; chargedMc: Millicredits; limitMc: Millicredits; triggeredBy: string }
-  | { kind: 'exhausted'; budget: BudgetRef; periodStart: Date; chargedMc: Millicredits; limitMc: Millicredits; triggeredBy: string }
+  /** A hard budget refused a request needing `needMc` of it: used up only when chargedMc reached limitMc. */
+  | {
+      kind: 'exhausted'; budget: BudgetRef; periodStart: Date; chargedMc: Millicredits; limitMc: Millicredits;
+      triggeredBy: string; needMc: Millicredits;
+    }
   /** At its recent pace the period runs out at `runsOutAt`; `spenders` are its three biggest, biggest first. */
   | {
       kind: 'forecast'; budget: BudgetRef; periodStart: Date; chargedMc: Millicredits; limitMc: Millicredits;

@@ -15,6 +15,8 @@ export interface DigestContent {
   catalogVersion: string;
   /** The trend goes as a chart image; otherwise it is drawn as text. */
   chart: boolean;
+  /** A preview says which day it shows: yesterday (what the digest posts), today so far (until `at`), or a date. */
+  preview?: { of: 'yesterday' | 'today' | 'date'; at: Date };
 }
 
 /** "Tue 24 Nov 2026" for a calendar date string. */

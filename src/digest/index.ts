@@ -1,5 +1,5 @@
 // The daily digest and period close (ARCHITECTURE.md, digest/). SLACK implements DigestPoster and calls postNow / preview.
-export { DigestService, NoDigestChannelError, type DigestPoster, type DigestServiceOptions } from './service';
+export { DigestService, DigestDayError, NoDigestChannelError, type DigestPoster, type DigestServiceOptions } from './service';
 export { dayLabel, type DigestContent } from './content';
 export { renderTrendChart, CHART_WIDTH, CHART_HEIGHT } from './chart';
 export { plural, savingsTips, type SavingsTip } from './savings';

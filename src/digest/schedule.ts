@@ -41,6 +41,13 @@ export function dayOf(at: Date, timezone: string): DigestDay {
   return { date: localDate(start, timezone), start, end };
 }
 
+/** The local day of a calendar date ("2026-03-29") in `timezone`. */
+export function dayOfDate(date: string, timezone: string): DigestDay {
+  // Noon UTC falls on that date, or (UTC+13 and beyond) the next one: step back when it does.
+  const day = dayOf(new Date(`${date}T12:00:00Z`), timezone);
+  return day.date > date ? dayBefore(day.start, timezone) : day;
+}
+
 /** The local day before the one containing `at`: the period a digest posted at `at` reports on. */
 export function dayBefore(at: Date, timezone: string): DigestDay {
   return dayOf(new Date(dayOf(at, timezone).start.getTime() - 1), timezone);

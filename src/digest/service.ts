@@ -8,7 +8,7 @@ import { builtInCatalog, type PriceCatalog } from '../pricing/index';
 import { renderTrendChart } from './chart';
 import { isEmptyDay, type DigestContent } from './content';
 import { savingsTips } from './savings';
-import { dayBefore, dayOf, daysEndingWith, dueDay, type DigestDay } from './schedule';
+import { dayBefore, dayOf, dayOfDate, daysEndingWith, dueDay, type DigestDay } from './schedule';
 import { DigestStore, type Workspace } from './store';
 
 /** The Slack layer implements it over the WebClient (chat.postMessage, files.uploadV2). */
@@ -52,6 +52,11 @@ function slackCode(error: unknown): string {
 
 export class NoDigestChannelError extends Error {
   override name = 'NoDigestChannelError';
+}
+
+/** A preview asked for a day there is no digest of: one still to come, or no calendar date. */
+export class DigestDayError extends Error {
+  override name = 'DigestDayError';
 }
 
 /**
@@ -130,11 +135,20 @@ export class DigestService {
     await this.deliver(workspace, dayBefore(this.now(), workspace.timezone), channel, true);
   }
 
-  /** `/kling digest preview`: the digest of the day containing `day` (default: yesterday), trend as text. */
-  async preview(teamId: string, day?: Date): Promise<DigestContent> {
+  /**
+   * `/kling digest preview [today|YYYY-MM-DD]`: the digest of yesterday (what the next post reports), of today
+   * so far, or of a past date, trend as text.
+   */
+  async preview(teamId: string, day?: string): Promise<DigestContent> {
     const workspace = await this.workspaceOf(teamId);
-    const target = day ? dayOf(day, workspace.timezone) : dayBefore(this.now(), workspace.timezone);
-    return this.content(workspace, target, false);
+    const now = this.now();
+    const today = dayOf(now, workspace.timezone);
+    const of = day === undefined ? 'yesterday' : day === 'today' ? 'today' : 'date';
+    const target = of === 'yesterday' ? dayBefore(now, workspace.timezone)
+      : of === 'today' ? today : dayOfDate(day!, workspace.timezone);
+    if (of === 'date' && target.date !== day) throw new DigestDayError(`${day} is not a date in the calendar.`);
+    if (target.date > today.date) throw new DigestDayError(`${day} has not happened yet: try today or an earlier date.`);
+    return { ...(await this.content(workspace, target, false)), preview: { of, at: now } };
   }
 
   private async schedule(): Promise<void> {

@@ -41,6 +41,18 @@ interface Reserved {
   rows: store.NewGeneration[];
 }
 
+/** Why a job that left the queue cannot be cancelled, in words for the person who asked. */
+const CANCEL_TOO_LATE: Record<GenerationState, string> = {
+  queued: 'it is being taken from the queue right now',
+  submitting: 'Kling is already making it',
+  submitted: 'Kling is already making it',
+  processing: 'Kling is already making it',
+  succeeded: 'it is already done',
+  failed: 'it already failed (its credits went back)',
+  cancelled: 'it is already cancelled',
+  refused: 'a budget refused it, so it never queued',
+};
+
 /** Turns priced requests into held, queued jobs; the Worker takes them from there. */
 export class GenerationQueue {
   private readonly now: Clock;
@@ -209,14 +221,14 @@ export class GenerationQueue {
     }));
   }
 
-  /** Only before submission: the job ends `cancelled` and its hold is released, in one transaction. */
+    /** Only before submission: the job ends `cancelled` and its hold is released, in one transaction. */
   async cancel(id: string, by: string): Promise<Generation> {
     return this.db.transaction(async (tx) => {
       const cancelled = await store.move(tx, id, 'cancelled', { ended: true, errorMessage: `cancelled by ${by}` });
       if (!cancelled) {
         const job = await store.get(tx, id);
-        if (!job) throw new GenerationError('not_found', `There is no generation ${id}.`);
-        throw new GenerationError('not_cancellable', `Generation ${id} is ${job.state}; only a job still waiting in the queue can be cancelled.`);
+        if (!job) throw new GenerationError('not_found', 'there is no such job.');
+        throw new GenerationError('not_cancellable', `${CANCEL_TOO_LATE[job.state]}; only a video still waiting in the queue can be.`);
       }
       // A queued job's hold is open (nothing settles it before submission). Had someone settled it by hand, the
       // release would answer 'already-…' and leave it as it is: the cancel stands either way.
@@ -227,6 +239,16 @@ export class GenerationQueue {
 
   get(id: string): Promise<Generation | undefined> {
     return store.get(this.db, id);
+  }
+
+  /** A queued job's place in its workspace's queue (1: next), or undefined once it left the queue. */
+  placeInQueue(id: string): Promise<number | undefined> {
+    return store.placeInQueue(this.db, id);
+  }
+
+  /** The team's jobs a typed reference names (short id, full id or a prefix): one, none, or the candidates. */
+  find(teamId: string, ref: string): Promise<Generation[]> {
+    return store.findByRef(this.db, teamId, ref, 10);
   }
 
   /** The model, mode and duration mix of these videos and their re-runs: what drove a spike in spending. */

@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, inArray, isNotNull, isNull, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, isNotNull, isNull, like, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import { insertRows, rows, type Db } from '../db';
 import { generations, workspaces } from '../db/schema';
@@ -27,6 +27,7 @@ function toGeneration(row: Row): Generation {
   const opt = <T>(value: T | null): T | undefined => value ?? undefined;
   return {
     id: row.id,
+    shortId: row.shortId ?? row.id, // always set by the insert trigger
     teamId: row.teamId,
     channelId: row.channelId,
     userId: row.userId,
@@ -117,6 +118,34 @@ export async function insert(db: Db, values: NewGeneration[]): Promise<Generatio
 export async function get(db: Db, id: string): Promise<Generation | undefined> {
   const [row] = await db.select().from(generations).where(eq(generations.id, id));
   return row && toGeneration(row);
+}
+
+/**
+ * The team's jobs a person's reference names: its short id ("#2FC2", "2fc2"), its full id, or a prefix of
+ * either. An exact short or full id wins over prefixes; more than one row means the reference is ambiguous.
+ */
+export async function findByRef(db: Db, teamId: string, ref: string, limit: number): Promise<Generation[]> {
+  const key = ref.trim().replace(/^#/, '');
+  if (!key) return [];
+  const upper = key.toUpperCase();
+  const exact = await db.select().from(generations)
+    .where(and(eq(generations.teamId, teamId), or(eq(generations.shortId, upper), eq(generations.id, key))));
+  if (exact.length) return exact.map(toGeneration);
+  const prefix = `${key.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const found = await db.select().from(generations)
+    .where(and(eq(generations.teamId, teamId), or(like(generations.id, prefix), like(generations.id, `kbb\\_${prefix}`))))
+    .orderBy(desc(generations.seq))
+    .limit(limit);
+  return found.map(toGeneration);
+}
+
+/** A queued job's place among its workspace's queued jobs, by arrival (1: next); undefined once it left. */
+export async function placeInQueue(db: Db, id: string): Promise<number | undefined> {
+  const [row] = await rows<{ place: number }>(db, sql`
+    select (select count(*)::int from generations g
+            where g.team_id = me.team_id and g.state = 'queued' and g.seq < me.seq) + 1 as place
+    from generations me where me.id = ${id} and me.state = 'queued'`);
+  return row?.place;
 }
 
 export async function history(db: Db, teamId: string, userId: string | undefined, limit: number): Promise<Generation[]> {

@@ -14,6 +14,8 @@ export interface GenerationResult {
 export interface Generation {
   /** Also the Kling external_task_id. */
   id: string;
+  /** Short, unique in the workspace: shown on cards and typed in commands ("2FC2", shown as #2FC2). */
+  shortId: string;
   teamId: string;
   channelId: string;
   userId: string;

@@ -5,6 +5,7 @@ import { followUps, type Generation, type GenerationQueue } from '../generations
 import type { PriceCatalog } from '../pricing';
 import type { Logger } from '../log';
 import { jobCard, resultReply, videoComment } from './blocks/job-card';
+import type { Message } from './blocks/kit';
 import { deliver } from './delivery';
 import type { PendingRequests } from './pending';
 import { NotUploaded, uploadVideo, type VideoUploadOptions } from './videos';
@@ -199,7 +200,7 @@ export class JobCards {
 
   private async postCard(job: Generation, uncertain: boolean): Promise<void> {
     const { client, queue } = this.options;
-    const card = { ...jobCard(job, this.cardOptions(job)), metadata: metadata(CARD_EVENT, job), unfurl_links: false };
+    const card = { ...await this.card(job), metadata: metadata(CARD_EVENT, job), unfurl_links: false };
     const channels = [job.channelId, () => this.dm(job)];
     let found = uncertain ? await this.find(tagged(CARD_EVENT, job), job, channels) : undefined;
     if (!found) {
@@ -292,13 +293,19 @@ export class JobCards {
 
   private async update(job: Generation): Promise<void> {
     try {
-      const card = jobCard(job, this.cardOptions(job));
+      const card = await this.card(job);
       await this.options.client.chat.update({ channel: job.cardChannelId!, ts: job.cardTs!, ...card });
     } catch (error) {
       if (!(error instanceof WebAPIPlatformError)) throw error;
       // Final (the card was deleted, the channel archived): nothing left to keep up to date.
       this.options.logger.warn({ err: error, generationId: job.id }, 'job card could not be updated');
     }
+  }
+
+  /** The job's card as of now: a queued job's place in the queue is read at render time. */
+  async card(job: Generation): Promise<Message> {
+    const place = job.state === 'queued' ? await this.options.queue.placeInQueue(job.id) : undefined;
+    return jobCard(job, { ...this.cardOptions(job), ...(place && { place }) });
   }
 
   /** A render gives each follow-up button a fresh claim: a click that queued a job re-renders the card. */

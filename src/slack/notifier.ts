@@ -5,7 +5,7 @@ import type { Logger } from '../log';
 import type { Admins } from './admins';
 import type { JobCards } from './job-cards';
 import type { Message } from './blocks/kit';
-import { budgetAlert, klingAuthProblem, queuePaused, queueResumed, spikeAlert, stuckJob } from './blocks/alerts';
+import { budgetAlerts, klingAuthProblem, queuePaused, queueResumed, spikeAlert, stuckJob } from './blocks/alerts';
 import { deliver } from './delivery';
 
 /** Where an admin alert landed; `unreachableChannel` is the alerts channel that could not take it. */
@@ -25,14 +25,15 @@ export interface NotifierOptions {
   defaultAlertsChannel?: string;
   /** How often undelivered budget alerts are tried again. */
   retryMs?: number;
-  /** How long a claim to post a budget alert lasts: a replica that dies mid-post holds it no longer. */
+  /** How long a claim to post a budget or spike alert lasts: a replica that dies mid-post holds it no longer. */
   leaseMs?: number;
 }
 
 /**
  * Turns worker and ledger events into Slack: job card updates, budget alerts, admin alerts.
- * Budget alerts come from the ledger's outbox: each is claimed in the database, posted, then marked
- * delivered, so one alert is one message whatever the number of replicas; an alert whose post failed
+ * Budget and spike alerts come from the ledger's outbox: each is claimed in the database, posted, then marked
+ * delivered, so one alert is one message whatever the number of replicas (the budget alerts one request raised
+ * share one message); an alert whose post failed
  * (or whose replica died) is tried again on a timer once its claim has run out.
  */
 export class Notifier {
@@ -84,20 +85,24 @@ export class Notifier {
 
   private async drain(teamId?: string): Promise<void> {
     if (this.stopped) return;
-    const pending = await this.options.ledger.undeliveredAlerts(teamId);
-    for (const event of pending) {
-      const channel = await this.alertsChannel(event.budget.teamId);
+    const leaseMs = this.options.leaseMs ?? 120_000;
+    for (const group of await this.options.ledger.undeliveredAlertGroups(teamId)) {
+      const team = group[0]!.budget.teamId;
+      const channel = await this.alertsChannel(team);
       if (!channel) {
-        this.options.logger.warn({ teamId: event.budget.teamId }, 'budget alert kept: no alerts channel (set ALERT_CHANNEL_ID or /kling budget alerts #channel)');
+        this.options.logger.warn({ teamId: team }, 'budget alert kept: no alerts channel (set ALERT_CHANNEL_ID or /kling budget alerts #channel)');
         continue;
       }
-      if (!(await this.options.ledger.claimAlert(event, this.options.leaseMs ?? 120_000))) continue;
-      await this.post(channel, budgetAlert(event, this.options));
-      await this.options.ledger.markAlertDelivered(event);
+      const claimed = [];
+      for (const event of group) if (await this.options.ledger.claimAlert(event, leaseMs)) claimed.push(event);
+      if (!claimed.length) continue;
+      await this.post(channel, budgetAlerts(claimed, this.options));
+      for (const event of claimed) await this.options.ledger.markAlertDelivered(event);
     }
     for (const spike of await this.options.ledger.undeliveredSpikes(teamId)) {
       const channel = await this.alertsChannel(spike.teamId);
       if (!channel) continue; // kept, like a budget alert, until there is an alerts channel
+      if (!(await this.options.ledger.claimSpikeAlert(spike, this.options.leaseMs ?? 120_000))) continue;
       await this.post(channel, spikeAlert(spike, this.options));
       await this.options.ledger.markSpikeDelivered(spike);
     }

@@ -108,7 +108,7 @@ export default async function digestBench(): Promise<void> {
 
     const bare = await time(() => rows(db, sql`
       select sum(actual_mc) from holds where team_id = ${TEAM} and created_at >= ${day.start.toISOString()}::timestamptz and created_at < ${day.end.toISOString()}::timestamptz`));
-    const build = await time(async () => digestMessage(await digest.preview(TEAM, day.start)));
+    const build = await time(async () => digestMessage(await digest.preview(TEAM, day.date)));
     let trend: Awaited<ReturnType<DigestStore['ledger']['trend']>> = [];
     const figures = await time(async () => {
       trend = (await store.figures(TEAM, day, { day: day.start, week: day.start, month: day.start }, daysEndingWith(day, TZ, 7))).trend;

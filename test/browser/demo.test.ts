@@ -77,8 +77,19 @@ describe.skipIf(!hasChromium)('the demo in a browser', () => {
     const card = page.locator('#messages .message', { hasText: 'a fox running through snow at dusk' }).first();
     await card.waitFor();
     await shot('01-job-card');
+    // While it runs the card's time moves on the page by itself, as Slack's {ago} token does: no update needed.
+    const started = card.locator('.live-date').first();
+    const first = await started.textContent({ timeout: 5_000 });
+    expect(first).toMatch(/\d+ seconds? ago/);
+    await expect.poll(() => started.textContent({ timeout: 1_000 }).catch(() => first), { timeout: 5_000 }).not.toBe(first);
     await explained(card.locator('.replies').waitFor());
     expect(await card.textContent()).toMatch(/Done/);
+    // The card names the job by its short id, and any prefix of it finds the job.
+    const shortId = /job #([0-9A-F]{4,})/.exec((await card.textContent())!)![1]!;
+    expect(await card.textContent()).not.toContain('kbb_');
+    await type(`/kling status ${shortId.slice(0, 4).toLowerCase()}`);
+    await page.locator('#messages .message.ephemeral', { hasText: `job #${shortId}` }).waitFor();
+    await shot('01b-status-by-short-id');
 
     // The video is in the card's thread.
     await card.locator('.replies').click();
@@ -122,12 +133,15 @@ describe.skipIf(!hasChromium)('the demo in a browser', () => {
     expect(await refusal.textContent()).toContain('Only visible to you');
     await shot('05-over-budget');
 
-    // The alerts channel has the "exhausted" alert, with an unread badge before it is opened.
+    // The alerts channel says what was refused and what is left (not "exhausted": 0.5 is left), with an unread
+    // badge before it is opened.
     await page.locator('#channel-list button[data-channel="kling-alerts"] .badge').waitFor();
     await openChannel('kling-alerts');
-    const alert = page.locator('#messages .message', { hasText: 'exhausted' });
+    const alert = page.locator('#messages .message', { hasText: 'refused a 1.5-credit request' });
     await alert.waitFor();
+    expect(await alert.textContent()).toContain('0.5 of 2 credits left');
     expect(await alert.textContent()).toContain('@Grace');
+    expect(await page.locator('#messages').textContent()).not.toContain('exhausted');
     await shot('06-alert');
 
     // Linus never saw Grace's refusal.
@@ -142,6 +156,15 @@ describe.skipIf(!hasChromium)('the demo in a browser', () => {
     await openChannel('video');
     await type('/kling budget set workspace day 20');
     await page.locator('#messages .message.ephemeral', { hasText: 'daily budget is now 20 credits' }).waitFor();
+
+    // The digest preview says which day it shows; today so far has the video made above.
+    await type('/kling digest preview');
+    await page.locator('#messages .message.ephemeral', { hasText: 'Preview of yesterday' }).waitFor();
+    await type('/kling digest preview today');
+    const today = page.locator('#messages .message.ephemeral', { hasText: 'Preview of today so far' });
+    await today.waitFor();
+    expect(await today.textContent()).toMatch(/Spent 1\.5 credits/);
+    await shot('06b-digest-preview-today');
 
     // manifest.yml makes the app's Messages tab read-only: Slack shows its messages and no composer there.
     await page.click('#app-list button[data-app="kling"]');

@@ -170,7 +170,7 @@ describe('once per workspace and day', () => {
     expect(w.posts()).toHaveLength(1);
     expect(w.posts()[0]!.chart).toBeUndefined();
     expect(w.posts()[0]!.content.chart).toBe(false);
-    expect(textOf(w.posts()[0]!.message)).toMatch(/Last 7 days\* `[▁▂▃▄▅▆▇█]{7}`/);
+    expect(textOf(w.posts()[0]!.message)).toMatch(/Last 7 days\* [▁▂▃▄▅▆▇█]{7} /);
   });
 
   it('posts a real PNG chart with the digest', async () => {
@@ -300,7 +300,7 @@ describe('what the digest says', () => {
     expect(preview.text).toContain('1,500.5 credits');
     // Preview never posts and draws the trend as text.
     expect(w.posts()).toHaveLength(0);
-    expect(people).toMatch(/`[▁▂▃▄▅▆▇█]{7}`/);
+    expect(people).toMatch(/ [▁▂▃▄▅▆▇█]{7} /);
   });
 
   it('postNow posts yesterday’s digest on demand, even when the daily one went out', async () => {
@@ -325,3 +325,27 @@ describe('what the digest says', () => {
     expect(JSON.stringify(preview.blocks)).toContain('&lt;!channel&gt;');
   });
 });
+
+describe('the preview', () => {
+  it('says which day it shows, and shows today so far, a past date, and no day to come', async () => {
+    const w = await workspace('2026-11-24T10:00:00Z'); // 11:00 in Berlin
+    await job(database.db, w.ledger, w.teamId, w.clock, { userId: 'U1', outcome: 'succeeded' });
+    const price = builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'x' } }).priceMc;
+    const d = w.digest();
+
+    const yesterday = textOf(digestMessage(await d.preview(w.teamId)));
+    expect(yesterday).toContain('Preview of yesterday, Mon 23 Nov 2026');
+    expect(yesterday).toContain('`/kling digest preview today` shows today so far');
+
+    const today = digestMessage(await d.preview(w.teamId, 'today'));
+    expect(textOf(today)).toContain('Preview of today so far, Tue 24 Nov 2026');
+    expect(today.text).toContain(`${creditCount(price)}`);
+    expect(validateBlocks(today.blocks, 'message')).toBeUndefined();
+
+    const dated = textOf(digestMessage(await d.preview(w.teamId, '2026-11-24')));
+    expect(dated).toContain('Preview of Tue 24 Nov 2026');
+    await expect(d.preview(w.teamId, '2026-11-25')).rejects.toThrow('2026-11-25 has not happened yet');
+    await expect(d.preview(w.teamId, '2026-02-31')).rejects.toThrow('2026-02-31 is not a date');
+  });
+});
+

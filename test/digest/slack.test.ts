@@ -60,6 +60,6 @@ describe('the digest in Slack', () => {
     const messages = slack.messages('CALERTS2');
     expect(messages).toHaveLength(1);
     expect(messages[0]!.files ?? []).toHaveLength(0);
-    expect(JSON.stringify(messages[0]!.blocks)).toMatch(/Last 7 days\* `[▁▂▃▄▅▆▇█]{7}`/);
+    expect(JSON.stringify(messages[0]!.blocks)).toMatch(/Last 7 days\* [▁▂▃▄▅▆▇█]{7} /);
   });
 });

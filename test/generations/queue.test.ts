@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rows, sql } from '../../src/db';
 import { GenerationError } from '../../src/generations';
+import * as store from '../../src/generations/store';
 import { builtInCatalog } from '../../src/pricing';
 import { TEAM, request, rig, settlementProblems, type Rig } from './support';
 import { mc } from '../../src/money/credits';
@@ -82,7 +83,7 @@ describe('GenerationQueue', () => {
     const next = await r.queue.enqueue(request('U-cancel'));
     if (!next.ok) throw new Error('not queued');
     await r.database.db.execute(sql`update generations set state = 'submitted' where id = ${next.generations[0]!.id}`);
-    await expect(r.queue.cancel(next.generations[0]!.id, 'U-cancel')).rejects.toThrow(/is submitted; only a job still waiting/);
+    await expect(r.queue.cancel(next.generations[0]!.id, 'U-cancel')).rejects.toThrow(/Kling is already making it; only a video still waiting in the queue can be/);
     expect((await holdsOf([next.generations[0]!.id]))[0]!.status).toBe('open');
   });
 
@@ -112,5 +113,39 @@ describe('GenerationQueue', () => {
     expect(history.map((g) => g.request.prompt)).toEqual(['second', 'first']);
     expect(history[1]).toMatchObject({ cardChannelId: 'C9', cardTs: '1700000000.000100' });
     await expect(r.queue.setCard('kbb_nope', 'C9', '1')).rejects.toMatchObject({ reason: 'not_found' });
+  });
+
+  describe('short ids', () => {
+    const row = (teamId: string, uuid: string) => ({
+      id: `kbb_${uuid}`, teamId, channelId: 'C1', userId: 'U-short', endpoint: 'text2video' as const,
+      request: { prompt: 'a fox' }, requestKey: `k-${uuid}`, estimateMc: mc(1_000),
+    });
+
+    it('each job gets the shortest unused prefix of its uuid, also within one insert', async () => {
+      const found = await store.insert(r.database.db, [
+        row('T-short', '2fc2eec4-4931-432f-9ff0-13bf1468c19d'),
+        row('T-short', '2fc2eec5-0000-432f-9ff0-13bf1468c19d'),
+        row('T-short', '2fc2aaaa-0000-432f-9ff0-13bf1468c19d'),
+        row('T-other', '2fc2eec4-4931-432f-9ff0-000000000000'),
+      ]);
+      expect(found.map((g) => g.shortId)).toEqual(['2FC2', '2FC2E', '2FC2A', '2FC2']);
+      const batch = await r.queue.enqueue(Array.from({ length: 12 }, (_, i) => request(`U-batch${i % 3}`)));
+      if (!batch.ok) throw new Error('not queued');
+      const ids = batch.generations.map((g) => g.shortId);
+      expect(new Set(ids).size).toBe(12);
+      for (const g of batch.generations) expect(g.id.replace(/-/g, '').toUpperCase()).toContain(g.shortId);
+    });
+
+    it('a job is found by #short id, short id, full id or any unambiguous prefix; an ambiguous one lists them', async () => {
+      const ids = async (ref: string) => (await r.queue.find('T-short', ref)).map((g) => g.shortId).sort();
+      expect(await ids('#2FC2')).toEqual(['2FC2']);
+      expect(await ids('2fc2e')).toEqual(['2FC2E']);
+      expect(await ids('kbb_2fc2aaaa-0000-432f-9ff0-13bf1468c19d')).toEqual(['2FC2A']);
+      expect(await ids('2FC2EEC5')).toEqual(['2FC2E']);
+      expect(await ids('kbb_2fc2a')).toEqual(['2FC2A']);
+      expect(await ids('2fc')).toEqual(['2FC2', '2FC2A', '2FC2E']);
+      expect(await ids('%')).toEqual([]);
+      expect(await ids('#')).toEqual([]);
+    });
   });
 });

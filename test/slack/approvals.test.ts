@@ -5,7 +5,7 @@ import { blockProblems } from '../../src/dev/slack-workspace';
 import { builtInCatalog } from '../../src/pricing';
 import type { ApprovalRequest } from '../../src/requests';
 import { approvalAnswer, approvalDecided, approvalRequest } from '../../src/slack/blocks/approvals';
-import { BOT_TOKEN, startHarness, textOf, type Harness } from './harness';
+import { BOT_TOKEN, cardJobId, startHarness, textOf, type Harness } from './harness';
 import { mc } from '../../src/money/credits';
 
 const ADA = 'U0ADA'; // a Slack admin
@@ -107,7 +107,7 @@ describe('approvals end to end', () => {
     expect(budget.limitMc).toBe(PRICE);
     expect(budget.chargedMc).toBe(PRICE);
 
-    const card = await h.slack.waitFor(() => h.cards('C0VIDEO').find((m) => textOf(m).includes(jobs[0]!.id)));
+    const card = await h.slack.waitFor(() => h.cards('C0VIDEO').find((m) => cardJobId(m) === jobs[0]!.id));
     expect(textOf(card)).toContain('a city at night');
     const dm = await h.slack.waitFor(() => h.slack.messages(linusDm).find((m) => textOf(m).includes('approved')));
     expect(textOf(dm)).toContain(`<@${ADA}> approved *kling-v2-6 pro · 5 s* (${PRICE / 1000} credits). It is queued; the job card is in <#C0VIDEO>.`);

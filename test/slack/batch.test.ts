@@ -6,7 +6,7 @@ import { builtInCatalog, type Quote } from '../../src/pricing';
 import { batchModal, batchQueued, batchTooExpensive } from '../../src/slack/blocks/batch';
 import { checkBatch, offPeakStart } from '../../src/requests';
 import { BatchField, quoteBatch, readBatchForm } from '../../src/slack/commands/batch';
-import { startHarness, textOf, type Harness } from './harness';
+import { cardJobId, startHarness, textOf, type Harness } from './harness';
 import { mc } from '../../src/money/credits';
 
 const GRACE = 'U0GRACE';
@@ -173,7 +173,7 @@ describe('/kling batch end to end', () => {
     expect(jobs.every((j) => j.estimate_mc === PRO.priceMc)).toBe(true);
 
     const cards = await h.slack.waitFor(() => {
-      const found = h.cards('C0VIDEO').filter((m) => jobs.some((j) => textOf(m).includes(j.id)));
+      const found = h.cards('C0VIDEO').filter((m) => jobs.some((j) => cardJobId(m) === j.id));
       return found.length === 3 && found;
     }, 10_000);
     expect(cards.map(textOf).join('\n')).toContain('a fox &lt;!channel&gt; at dawn');

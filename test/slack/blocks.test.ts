@@ -3,7 +3,7 @@ import { validateBlocks } from '../../src/dev/slack-workspace';
 import type { Generation } from '../../src/generations';
 import type { BudgetRef, Forecast, LedgerEvent, Usage } from '../../src/budget';
 import { builtInCatalog } from '../../src/pricing';
-import { budgetAlert, queuePaused } from '../../src/slack/blocks/alerts';
+import { budgetAlerts, queuePaused } from '../../src/slack/blocks/alerts';
 import { bar, elapsed } from '../../src/slack/blocks/format';
 import { jobCard, resultReply } from '../../src/slack/blocks/job-card';
 import * as replies from '../../src/slack/blocks/replies';
@@ -17,7 +17,7 @@ const longPrompt = (n: number) => [...NASTY.repeat(Math.ceil(n / 30))].slice(0, 
 
 function job(over: Partial<Generation> = {}): Generation {
   return {
-    id: 'kbb_00000000-0000-0000-0000-000000000001', teamId: 'T1', channelId: 'C1', userId: 'U1', endpoint: 'text2video',
+    id: 'kbb_00000000-0000-0000-0000-000000000001', shortId: '0000', teamId: 'T1', channelId: 'C1', userId: 'U1', endpoint: 'text2video',
     request: { model_name: 'kling-v2-6', prompt: 'a fox', mode: 'pro', duration: '10', sound: 'on' },
     estimateMc: mc(10_000), state: 'queued', attempts: 0, createdAt: new Date(NOW.getTime() - 75_000), ...over,
   };
@@ -49,7 +49,11 @@ describe('job card', () => {
   it('shows state, requester, elapsed time, settings, price and a Cancel button while queued', () => {
     const card = jobCard(job(), { now: NOW, creditPriceUsd: 0.14 });
     const text = JSON.stringify(card.blocks);
-    expect(text).toContain(':hourglass_flowing_sand: Queued · <@U1> · elapsed 1m 15s');
+    // Slack's {ago} keeps the time moving without an update; the fallback is the time at render.
+    expect(text).toContain(`:hourglass_flowing_sand: Queued · <@U1> · started <!date^${(NOW.getTime() - 75_000) / 1000}^{ago}|1m 15s ago>`);
+    expect(text).toContain('job #0000');
+    expect(card.blocks.filter((b) => b.type !== 'actions').map((b) => JSON.stringify(b)).join()).not.toContain('kbb_');
+    expect(JSON.stringify(jobCard(job(), { now: NOW, creditPriceUsd: 0.14, place: 3 }).blocks)).toContain('ago> · 3rd in line');
     expect(text).toContain('kling-v2-6 pro · 10 s · audio · holding 10 credits ($1.40)');
     expect(text).toContain('"action_id":"job_cancel"');
     expect(text).not.toContain('Off-peak');
@@ -119,7 +123,7 @@ describe('replies', () => {
   it('budgets draw a bar: █ committed, ▒ held, ░ free', () => {
     expect(bar(30_000, 5_000, 50_000)).toBe('██████▒░░░');
     expect(bar(0, 0, 0)).toBe('░░░░░░░░░░');
-    expect(JSON.stringify(replies.budgets([usage(15_000)], { creditPriceUsd: 0.14, isAdmin: false }).blocks)).toContain('`██████▒░░░` 70%');
+    expect(JSON.stringify(replies.budgets([usage(15_000)], { creditPriceUsd: 0.14, isAdmin: false }).blocks)).toContain('\\n██████▒░░░ 70%');
   });
 
   it('budgets say where the period is heading at this pace', () => {
@@ -150,7 +154,7 @@ describe('replies', () => {
 describe('alerts', () => {
   it('a threshold alert names the budget, the figures and who triggered it', () => {
     const event: LedgerEvent = { kind: 'threshold', budget, periodStart: NOW, threshold: 80, chargedMc: mc(40_000), limitMc: mc(50_000), triggeredBy: 'U7' };
-    const message = budgetAlert(event, { creditPriceUsd: 0.14 });
+    const message = budgetAlerts([event], { creditPriceUsd: 0.14 });
     expect(JSON.stringify(message.blocks)).toContain("*<#C9>'s weekly budget reached 80%*: 40 credits ($5.60) of 50 used or held");
     expect(JSON.stringify(message.blocks)).toContain('Triggered by <@U7>');
     expect(message.text).toBe("C9's weekly budget reached 80%");
@@ -161,7 +165,7 @@ describe('alerts', () => {
       kind: 'forecast', budget: { ...budget, period: 'day' }, periodStart: NOW, chargedMc: mc(20_000), limitMc: mc(50_000), triggeredBy: 'U7',
       runsOutAt: NOW, projectedMc: mc(90_000), spenders: [{ userId: 'U7', chargedMc: mc(12_000) }, { userId: 'U8', chargedMc: mc(5_000) }, { userId: 'U9', chargedMc: mc(3_000) }],
     };
-    const message = budgetAlert(event, { creditPriceUsd: 0.14 });
+    const message = budgetAlerts([event], { creditPriceUsd: 0.14 });
     const text = JSON.stringify(message.blocks);
     expect(text).toContain(`*At this pace <#C9>'s daily budget runs out <!date^${NOW.getTime() / 1000}^today about {time}|`);
     expect(text).toContain('Biggest spenders this period: <@U7> 12, <@U8> 5, <@U9> 3.');
@@ -173,5 +177,26 @@ describe('alerts', () => {
     const message = queuePaused(longPrompt(3000), 1102, 'T1');
     expect(validateBlocks(message.blocks, 'message')).toBeUndefined();
     expect(JSON.stringify(message.blocks)).toContain('"action_id":"queue_resume"');
+  });
+});
+
+describe('refusal alerts', () => {
+  const refusal = (chargedMc: number): LedgerEvent => ({
+    kind: 'exhausted', budget, periodStart: NOW, chargedMc: mc(chargedMc), limitMc: mc(50_000), triggeredBy: 'U7', needMc: mc(2_500),
+  });
+
+  it('say what was refused and what is left, and "exhausted" only when nothing is', () => {
+    const partly = budgetAlerts([refusal(49_000)], { creditPriceUsd: 0.14 });
+    expect(JSON.stringify(partly.blocks)).toContain("*<#C9>'s weekly budget refused a 2.5-credit request*: 1 of 50 credits left");
+    expect(JSON.stringify(partly)).not.toContain('exhausted');
+    const used = budgetAlerts([refusal(50_000)], { creditPriceUsd: 0.14 });
+    expect(used.text).toBe("C9's weekly budget is exhausted");
+  });
+
+  it('one request\'s alerts are one message with one note', () => {
+    const message = budgetAlerts([refusal(10_000), { ...refusal(0), budget: { ...budget, scope: 'workspace' } }], { creditPriceUsd: 0.14 });
+    expect(message.blocks.filter((b) => b.type === 'section')).toHaveLength(2);
+    expect(JSON.stringify(message.blocks).match(/Refused for <@U7>/g)).toHaveLength(1);
+    expect(validateBlocks(message.blocks, 'message')).toBeUndefined();
   });
 });

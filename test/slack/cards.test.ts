@@ -66,10 +66,11 @@ async function succeed(id: string, url = `https://cdn.example/${id}.mp4`): Promi
   await store.move(r.database.db, id, 'succeeded', { result, actualMc: mc(1_000), ended: true });
 }
 
-/** The job's cards in the channel (top-level bot messages naming it) and the replies in each card's thread. */
+/** The job's cards in the channel (top-level bot messages about it) and the replies in each card's thread. */
 function cardsOf(id: string) {
   const all = slack.messages(CHANNEL);
-  const cards = all.filter((m) => m.botId && !m.threadTs && textOf(m).includes(id));
+  // The card names the job by its short id; the full id travels in the card's metadata.
+  const cards = all.filter((m) => m.botId && !m.threadTs && m.metadata?.event_payload.job_id === id);
   return { cards, replies: cards.flatMap((c) => all.filter((m) => m.threadTs === c.ts)) };
 }
 
@@ -314,5 +315,41 @@ describe('budget alerts with two replicas', () => {
     await new Promise((resolve) => setTimeout(resolve, 400));
     await n.deliverAlerts();
     expect(slack.messages('C0ALERTS').filter((m) => m.botId)).toHaveLength(1);
+  });
+});
+
+describe('spike alerts with two replicas', () => {
+  it('two notifiers draining the same spikes at once post each spike alert once', async () => {
+    const day = new Date().toISOString().slice(0, 10);
+    const spikes = ['U0ADA', 'U0GRACE', 'U0LINUS'].map((id) => ({
+      teamId: TEAM, subject: { kind: 'user' as const, id }, day,
+      dayStart: new Date(`${day}T00:00:00Z`), dayEnd: new Date(`${day}T23:59:59Z`),
+      todayMc: mc(60_000), medianMc: mc(5_000), factor: 3,
+    }));
+    for (const spike of spikes) await r.ledger.claimSpike(spike, { mix: [], reruns: 0 });
+    await r.ledger.ensureWorkspace(TEAM);
+    const [a, b] = [notifier(), notifier()];
+    await Promise.all([a.deliverAlerts(), b.deliverAlerts(), b.deliverAlerts(TEAM), a.deliverAlerts(TEAM)]);
+    expect(slack.messages('C0ALERTS').filter((m) => m.botId)).toHaveLength(3);
+    expect(await r.ledger.undeliveredSpikes(TEAM)).toEqual([]);
+  });
+});
+
+describe('the alerts of one refusal', () => {
+  it('are one message that says what was refused and what is left, "exhausted" only when nothing is', async () => {
+    await workspaceBudget(5_000, [80]);
+    await r.ledger.setBudget({
+      teamId: TEAM, scope: 'user', scopeId: 'U0GRACE', period: 'day', limitMc: mc(2_000), thresholds: [80], by: 'U0',
+    });
+    const spent = await r.ledger.reserve({ teamId: TEAM, userId: 'U0ADA', channelId: CHANNEL, amountMc: mc(3_000) });
+    expect(spent.ok).toBe(true);
+    const refused = await r.ledger.reserve({ teamId: TEAM, userId: 'U0GRACE', channelId: CHANNEL, amountMc: mc(2_500) });
+    expect(refused.ok).toBe(false);
+    await notifier().deliverAlerts(TEAM);
+    const posts = slack.messages('C0ALERTS').filter((m) => m.botId).map(textOf);
+    expect(posts).toHaveLength(1);
+    expect(posts[0]).toContain("<@U0GRACE>'s daily budget refused a 2.5-credit request*: 2 of 2 credits left");
+    expect(posts[0]).toContain('the workspace daily budget refused a 2.5-credit request*: 2 of 5 credits left');
+    expect(posts[0]).not.toContain('exhausted');
   });
 });

@@ -19,8 +19,9 @@ beforeAll(async () => {
 });
 afterAll(async () => h?.close());
 
+/** Each job, with its id as cards show it ("#2FC2"). */
 async function generations(): Promise<{ id: string; state: string; user_id: string }[]> {
-  return rows(h.database.db, sql`select id, state::text as state, user_id from generations order by created_at`);
+  return rows(h.database.db, sql`select '#' || short_id as id, state::text as state, user_id from generations order by created_at`);
 }
 
 /** The card of a job, once its text satisfies `until`. */
@@ -28,8 +29,9 @@ function cardOf(jobId: string, until: (text: string) => boolean = () => true, ch
   return h.slack.waitFor(() => h.cards(channel).find((m) => textOf(m).includes(jobId) && until(textOf(m))), 10_000);
 }
 
+/** The job's short id as cards and history show it ("#2FC2"): unique in the workspace. */
 function jobIdIn(text: string): string {
-  const id = /kbb_[0-9a-f-]{36}/.exec(text)?.[0];
+  const id = /#[0-9A-F]{4,32}\b/.exec(text)?.[0];
   if (!id) throw new Error(`no job id in: ${text}`);
   return id;
 }
@@ -160,6 +162,7 @@ describe('/kling generate', () => {
     const expensive = (what: string) => h.command(GRACE, `generate ${what} --model kling-v2-6 --mode pro --duration 10 --audio`);
     const refused = await h.command(GRACE, 'budget confirm 1');
     expect(textOf(refused.ack)).toContain('Only workspace admins');
+    expect(textOf(refused.ack)).not.toContain('ADMIN_USER_IDS');
     expect(textOf((await h.command(ADA, 'budget confirm 100')).ack)).toContain('priced above 100 credits now asks for a confirmation first');
     expect((await expensive('a griffin')).ack).toBeUndefined(); // queued at once: 10 credits is below 100
     expect(textOf((await h.command(ADA, 'budget confirm 9.5')).ack)).toContain('above 9.5 credits');
@@ -194,7 +197,7 @@ describe('/kling estimate, budget, history, status, help', () => {
 
   it('budget shows used, held and what is left; admins set budgets, thresholds and the alerts channel', async () => {
     const shown = await h.command(GRACE, 'budget');
-    expect(textOf(shown.ack)).toMatch(/\*the workspace daily budget\*\n`[█▒░]{10}` \d+%\nused [\d.,]+ · held [\d.,]+ · \*[\d.,]+ left\* of 1,000/);
+    expect(textOf(shown.ack)).toMatch(/\*the workspace daily budget\*\n[█▒░]{10} \d+%\nused [\d.,]+ · held [\d.,]+ · \*[\d.,]+ left\* of 1,000/);
 
     const set = await h.command(ADA, 'budget set <#C0VIDEO|video> week 300');
     expect(textOf(set.ack)).toContain("<#C0VIDEO>'s weekly budget is now 300 credits (alerts at 80%, 100%)");
@@ -240,10 +243,20 @@ describe('/kling estimate, budget, history, status, help', () => {
 
   it('history lists the person\'s jobs; status shows one; an unknown id is said plainly', async () => {
     const history = await h.command(GRACE, 'history');
-    expect(textOf(history.ack)).toMatch(/:white_check_mark: `kbb_[0-9a-f-]+` .* · 1\.5 cr · a fox running through snow/);
+    expect(textOf(history.ack)).toMatch(/:white_check_mark: \*#[0-9A-F]{4,}\* .* · 1\.5 cr · a fox running through snow/);
+    expect(textOf(history.ack)).not.toContain('kbb_');
+    expect(history.ack).toMatchObject({ unfurl_links: false, unfurl_media: false });
     const id = jobIdIn(textOf(history.ack));
-    const status = await h.command(GRACE, `status ${id}`);
-    expect(textOf(status.ack)).toContain(id);
+    for (const typed of [id, id.slice(1), id.slice(1).toLowerCase()]) {
+      const status = await h.command(GRACE, `status ${typed}`);
+      expect(textOf(status.ack)).toContain(`job ${id}`);
+    }
+    const late = await h.command(GRACE, `cancel ${id}`);
+    expect(textOf(late.ack)).toContain(`Job ${id} cannot be cancelled: it is already done; only a video still waiting`);
+    expect(textOf(late.ack)).not.toContain('kbb_');
+    const refusedEstimate = await h.command(GRACE, 'estimate a fox --model kling-v0-nope');
+    expect(textOf(refusedEstimate.ack)).toContain('Usage: `/kling estimate');
+    expect(textOf(refusedEstimate.ack)).not.toContain('/kling generate');
     const unknown = await h.command(GRACE, 'status kbb_nope');
     expect(textOf(unknown.ack)).toContain('There is no job `kbb_nope` in this workspace');
   });
@@ -258,6 +271,7 @@ describe('/kling estimate, budget, history, status, help', () => {
   it('digest preview and now are for admins', async () => {
     const refused = await h.command(GRACE, 'digest now');
     expect(textOf(refused.ack)).toContain('Only workspace admins');
+    expect(textOf(refused.ack)).not.toContain('ADMIN_USER_IDS');
     const preview = await h.command(ADA, 'digest preview');
     expect(textOf(preview.ack)).toContain('Building the preview');
     const shown = await h.slack.waitFor(() => lastEphemeral(ADA).via === 'response_url' && lastEphemeral(ADA));

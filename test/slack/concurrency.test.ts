@@ -47,7 +47,7 @@ describe('a burst of /kling generate', () => {
     expect(alerts().filter((t) => t.includes('reached 100%')).length).toBeLessThanOrEqual(1);
     const exhausted = alerts().find((t) => t.includes('is exhausted'))!;
     expect(exhausted).toMatch(/\*the workspace daily budget is exhausted\*: 30 credits \(\$4\.20\) of 30 used or held/);
-    expect(exhausted).toMatch(/First refusal: <@U0P\d\d>/);
+    expect(exhausted).toMatch(/Refused for <@U0P\d\d>/);
     const eighty = alerts().find((t) => t.includes('reached 80%'))!;
     expect(eighty).toMatch(/Triggered by <@U0P\d\d>/);
 

@@ -71,18 +71,18 @@ describe('the digest message', () => {
       ],
     }));
     expect(sectionText(message.blocks as Blocks, '*Workspace')).toBe([
-      '*Workspace daily budget* `█████░░░░░ 52%`',
+      '*Workspace daily budget* █████░░░░░ 52%',
       '4 spent + 1.2 held of 10 credits · period closed',
-      '*Workspace weekly budget* `██████████ 300%`',
+      '*Workspace weekly budget* ██████████ 300%',
       '9 spent of 3 credits (soft) · this week so far',
-      '*Workspace monthly budget* `░░░░░░░░░░ 0%`',
+      '*Workspace monthly budget* ░░░░░░░░░░ 0%',
       '0 spent of 0 credits · this month so far',
     ].join('\n'));
   });
 
   it('draws the trend as text unless the chart goes with it', () => {
     const text = sectionText(digestMessage(content()).blocks as Blocks, '*Last 7 days*');
-    expect(text).toBe('*Last 7 days* `▁▂▃▅▆▇█` Wed 18 – Tue 24: 21 credits ($2.94) in all, 6 on the busiest day');
+    expect(text).toBe('*Last 7 days* ▁▂▃▅▆▇█ Wed 18 – Tue 24: 21 credits ($2.94) in all, 6 on the busiest day');
     const chart = sectionText(digestMessage(content({}, { chart: true })).blocks as Blocks, '*Last 7 days*');
     expect(chart).toBe('*Last 7 days* 21 credits ($2.94) in all: the chart is attached.');
   });

@@ -89,6 +89,11 @@ export async function startHarness(
   };
 }
 
+/** The job a card is about: cards name it by short id, and carry its full id in their metadata. */
+export function cardJobId(message: { metadata?: { event_payload: Record<string, unknown> } }): unknown {
+  return message.metadata?.event_payload.job_id;
+}
+
 /** Every piece of text in a message's blocks, joined: what a person reads. */
 export function textOf(message: { text?: string; blocks?: unknown[] } | undefined): string {
   if (!message) return '';

@@ -190,13 +190,15 @@ BEGIN
       v_charged := NULL;
     END LOOP;
   EXCEPTION WHEN SQLSTATE 'LR001' THEN
-    -- Report every budget as it stands, and claim 'exhausted' for each hard one the batch cannot fit.
+    -- Report every budget as it stands, and claim 'exhausted' for each hard one the batch cannot fit, with what
+    -- the refused batch needed from it: the alert tells a refusal with room left from a budget used up.
     WITH touched AS (
       SELECT b FROM jsonb_array_elements(ledger_budgets_json(v_ids, v_starts, v_needs, p_now, v_tz)) AS b
     ), claimed AS (
-      INSERT INTO budget_alerts (budget_id, period_start, kind, threshold, team_id, triggered_by, charged_mc, limit_mc)
+      INSERT INTO budget_alerts (budget_id, period_start, kind, threshold, team_id, triggered_by, charged_mc, limit_mc,
+                                 detail)
       SELECT (b->>'id')::bigint, (b->>'periodStart')::timestamptz, 'exhausted', 0, p_team, v_by,
-             (b->>'chargedMc')::bigint, (b->>'periodLimitMc')::bigint
+             (b->>'chargedMc')::bigint, (b->>'periodLimitMc')::bigint, jsonb_build_object('needMc', b->'needMc')
       FROM touched
       WHERE (b->>'id')::bigint = v_refused
          OR ((b->>'periodHard')::boolean AND (b->>'chargedMc')::bigint + (b->>'needMc')::bigint > (b->>'periodLimitMc')::bigint)
@@ -206,7 +208,7 @@ BEGIN
     SELECT jsonb_build_object('ok', false, 'refusedBudgetId', v_refused,
              'budgets', (SELECT jsonb_agg(b) FROM touched),
              'events', (SELECT coalesce(jsonb_agg(jsonb_build_object('kind', 'exhausted', 'budgetId', budget_id,
-                          'periodStart', period_start, 'chargedMc', charged_mc, 'limitMc', limit_mc, 'triggeredBy', triggered_by)), '[]')
+                          'periodStart', period_start, 'chargedMc', charged_mc, 'limitMc', limit_mc, 'triggeredBy', triggered_by, 'detail', detail)), '[]')
                         FROM claimed))
     INTO v_events;
     RETURN v_events;

@@ -13,6 +13,8 @@ export const generations = pgTable(
   'generations',
   {
     id: text('id').primaryKey(),
+    /** What people see and type ("2FC2"): unique in the workspace, set at insert by generations_short_id(). */
+    shortId: text('short_id'),
     /** Arrival order: first in, first out within a person's jobs (a batch shares one created_at). */
     seq: bigserial('seq', { mode: 'number' }).notNull(),
     teamId: text('team_id').notNull(),
@@ -92,6 +94,7 @@ export const generations = pgTable(
     index('generations_card_due').on(t.seq).where(sql`${t.state} <> 'refused' and (${t.cardTs} is null
       or ${t.cardState} is distinct from ${t.state} or (${t.state} = 'succeeded' and ${t.resultPostedAt} is null))`),
     uniqueIndex('generations_claim').on(t.teamId, t.claimKey),
+    uniqueIndex('generations_short_id').on(t.teamId, t.shortId),
     index('generations_request_key').on(t.teamId, t.requestKey, t.endedAt).where(sql`${t.state} = 'succeeded'`),
   ],
 );

@@ -1,6 +1,6 @@
 import type { LedgerEvent, SpikeAlert } from '../../budget';
 import type { Generation } from '../../generations';
-import { formatCredits } from '../../money/credits';
+import { formatCredits, subMc } from '../../money/credits';
 import { escape, truncate } from '../escape';
 import { ActionId } from '../ids';
 import { USAGE } from '../commands/parse';
@@ -9,39 +9,69 @@ import { aboutTime, budgetName, credits, slackDate } from './format';
 
 /** Messages for the alerts channel and the admins. */
 
-export function budgetAlert(event: LedgerEvent, options: { creditPriceUsd: number }): Message {
+/**
+ * The alerts one request raised, as one message: a refusal that touched three budgets reads as one story,
+ * not as three posts.
+ */
+export function budgetAlerts(events: LedgerEvent[], options: { creditPriceUsd: number }): Message {
+  const parts = events.map((e) => alertPart(e, options));
+  const notes = [...new Set(parts.map((p) => p.note))];
+  return message(parts.map((p) => p.text).join('; '), [
+    ...parts.map((p) => section(p.section)),
+    context(notes.join(' ')),
+  ]);
+}
+
+interface AlertPart { text: string; section: string; note: string }
+
+function alertPart(event: LedgerEvent, options: { creditPriceUsd: number }): AlertPart {
   const name = budgetName(event.budget);
-  const figures = `${credits(event.chargedMc, options.creditPriceUsd)} of ${formatCredits(event.limitMc)} used or held in the period that started ${slackDate(event.periodStart)}`;
+  const since = `in the period that started ${slackDate(event.periodStart)}`;
+  const figures = `${credits(event.chargedMc, options.creditPriceUsd)} of ${formatCredits(event.limitMc)} used or held ${since}`;
+  const raise = `An admin can raise it with \`${escape(USAGE.budgetSet)}\`.`;
   if (event.kind === 'forecast') {
     const spenders = event.spenders.map((s) => `<@${escape(s.userId)}> ${formatCredits(s.chargedMc)}`).join(', ');
     const when = slackDate(event.runsOutAt, aboutTime(event.budget.period));
-    return message(`At this pace ${stripMentions(name)} runs out before its period ends`, [
-      section(`:crystal_ball: *At this pace ${name} runs out ${when}*, before its period ends: ${figures}.`),
-      context(`Biggest spenders this period: ${spenders || 'nobody yet'}. ` +
-        `An admin can raise it with \`${escape(USAGE.budgetSet)}\`.`),
-    ]);
+    return {
+      text: `At this pace ${stripMentions(name)} runs out before its period ends`,
+      section: `:crystal_ball: *At this pace ${name} runs out ${when}*, before its period ends: ${figures}.`,
+      note: `Biggest spenders this period: ${spenders || 'nobody yet'}. ${raise}`,
+    };
   }
   if (event.kind === 'threshold') {
-    return message(`${stripMentions(name)} reached ${event.threshold}%`, [
-      section(`:warning: *${name} reached ${event.threshold}%*: ${figures}.`),
-      context(`Triggered by <@${escape(event.triggeredBy)}>.`),
-    ]);
+    return {
+      text: `${stripMentions(name)} reached ${event.threshold}%`,
+      section: `:warning: *${name} reached ${event.threshold}%*: ${figures}.`,
+      note: `Triggered by <@${escape(event.triggeredBy)}>.`,
+    };
   }
   if (event.kind === 'overrun') {
     const jobs = event.jobIds.slice(0, 20).map((id) => `\`${escape(id)}\``).join(', ');
     const more = event.jobIds.length > 20 ? ` and ${event.jobIds.length - 20} more` : '';
-    return message(`${stripMentions(name)} went over its limit: Kling charged more than the estimates`, [
-      section(
-        `:money_with_wings: *${name} went over its limit*: ${figures}. ` +
-          `Kling charged more than the estimate held for ${jobs}${more}; each fitted the budget when it was queued.`,
-      ),
-      context('Check the Kling price catalog against what Kling charges. Said once per budget and period.'),
-    ]);
+    return {
+      text: `${stripMentions(name)} went over its limit: Kling charged more than the estimates`,
+      section: `:money_with_wings: *${name} went over its limit*: ${figures}. ` +
+        `Kling charged more than the estimate held for ${jobs}${more}; each fitted the budget when it was queued.`,
+      note: 'Check the Kling price catalog against what Kling charges. Said once per budget and period.',
+    };
   }
-  return message(`${stripMentions(name)} is exhausted`, [
-    section(`:octagonal_sign: *${name} is exhausted*: ${figures}. Requests that need more are refused until the period ends.`),
-    context(`First refusal: <@${escape(event.triggeredBy)}>. An admin can raise it with \`${escape(USAGE.budgetSet)}\`.`),
-  ]);
+  const request = `a ${formatCredits(event.needMc)}-credit request`;
+  const note = `Refused for <@${escape(event.triggeredBy)}>. ${raise}`;
+  // "Exhausted" only when nothing is left: a refusal with room to spare says what it refused and what is left.
+  if (event.chargedMc >= event.limitMc) {
+    return {
+      text: `${stripMentions(name)} is exhausted`,
+      section: `:octagonal_sign: *${name} is exhausted*: ${figures}. It refused ${request}; ` +
+        'requests are refused until the period ends.',
+      note,
+    };
+  }
+  const left = `${formatCredits(subMc(event.limitMc, event.chargedMc))} of ${formatCredits(event.limitMc)}`;
+  return {
+    text: `${stripMentions(name)} refused ${request}: ${left} left`,
+    section: `:no_entry: *${name} refused ${request}*: ${left} credits left ${since}.`,
+    note,
+  };
 }
 
 export function spikeAlert(spike: SpikeAlert, options: { creditPriceUsd: number }): Message {

@@ -4,7 +4,7 @@ import {
 } from '../../digest';
 import { escape } from '../escape';
 import { header } from './form';
-import { bar, creditCount, credits as creditsWithUsd, PERIOD_ADJECTIVE } from './format';
+import { bar, creditCount, credits as creditsWithUsd, PERIOD_ADJECTIVE, slackDate } from './format';
 import { context, divider, message, section, type Block, type Message } from './kit';
 
 /** The daily digest as a message: what the digest service hands over, in Slack's words. */
@@ -38,11 +38,12 @@ export function digestMessage(content: DigestContent, names: ReadonlyMap<string,
   const credits = (mc: Millicredits) => creditsWithUsd(mc, price);
   const { totals, videos } = figures;
   const blocks: Block[] = [header(`Kling digest · ${dayLabel(content.date)}`)];
+  if (content.preview) blocks.push(previewNote(content.preview, content.date));
 
   const budgetLines = figures.budgets.map((b) => {
     const used = sumMc([b.committedMc, b.heldMc]);
     const state = b.period === 'day' ? (b.closed ? ' · period closed' : '') : ` · this ${b.period} so far`;
-    return `*Workspace ${PERIOD_ADJECTIVE[b.period]} budget* \`${budgetBar(used, b.limitMc)}\`\n` +
+    return `*Workspace ${PERIOD_ADJECTIVE[b.period]} budget* ${budgetBar(used, b.limitMc)}\n` +
       `${formatCredits(b.committedMc)} spent${b.heldMc ? ` + ${formatCredits(b.heldMc)} held` : ''} of ${formatCredits(b.limitMc)} credits${b.hard ? '' : ' (soft)'}${state}`;
   });
   blocks.push(section(budgetLines.length ? budgetLines.join('\n') : '_No workspace budget is set._'));
@@ -69,7 +70,7 @@ export function digestMessage(content: DigestContent, names: ReadonlyMap<string,
   const week = sumMc(content.trend.map((p) => p.committedMc));
   const trendText = content.chart
     ? `*Last 7 days* ${credits(week)} in all: the chart is attached.`
-    : `*Last 7 days* \`${sparkline(content.trend.map((p) => p.committedMc))}\` ${dayLabel(content.trend[0]!.date, 'short')} – ${dayLabel(content.date, 'short')}: ` +
+    : `*Last 7 days* ${sparkline(content.trend.map((p) => p.committedMc))} ${dayLabel(content.trend[0]!.date, 'short')} – ${dayLabel(content.date, 'short')}: ` +
       `${credits(week)} in all, ${formatCredits(mc(Math.max(0, ...content.trend.map((p) => p.committedMc))))} on the busiest day`;
   blocks.push(section(trendText));
   if (figures.estimates) blocks.push(context(estimatesLine(figures.estimates)));
@@ -82,6 +83,19 @@ export function digestMessage(content: DigestContent, names: ReadonlyMap<string,
   const text = `Kling digest for ${dayLabel(content.date)}: ${credits(totals.committedMc)} spent, ` +
     `${videos.succeeded} videos succeeded, ${videos.failed} failed.`;
   return message(text, blocks);
+}
+
+/** Which day a preview shows, and how to see the others: yesterday is what the next digest reports. */
+function previewNote(preview: NonNullable<DigestContent['preview']>, date: string): Block {
+  const which = {
+    yesterday: `*Preview of yesterday, ${dayLabel(date)}*: the day the next digest reports.`,
+    today: `*Preview of today so far, ${dayLabel(date)}*, until ${slackDate(preview.at, '{time}')}.`,
+    date: `*Preview of ${dayLabel(date)}*.`,
+  }[preview.of];
+  const others = preview.of === 'today'
+    ? '`/kling digest preview` shows yesterday'
+    : '`/kling digest preview today` shows today so far';
+  return context(`${which} ${others}; \`/kling digest preview 2026-03-29\` any earlier day.`);
 }
 
 function personLine(p: PersonLine, index: number, credits: (mc: Millicredits) => string, names: ReadonlyMap<string, string>): string {

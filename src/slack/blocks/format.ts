@@ -1,6 +1,6 @@
 import { formatCredits, formatUsd, MILLI, mc, type Millicredits } from '../../money/credits';
 import type { BudgetRef, Forecast, Usage } from '../../budget';
-import type { GenerationState } from '../../generations';
+import type { Generation, GenerationState } from '../../generations';
 import { escape } from '../escape';
 
 /** Wording shared by the builders: budgets, amounts, states and durations in the product's terms. */
@@ -62,6 +62,11 @@ export function elapsed(from: Date, to: Date): string {
   return `${Math.floor(minutes / 60)}h ${String(minutes % 60).padStart(2, '0')}m`;
 }
 
+/** "#2FC2": how a job is named to people; its full id is Kling's task id. */
+export function jobRef(job: Pick<Generation, 'shortId'>): string {
+  return `#${escape(job.shortId)}`;
+}
+
 /** A ten-cell bar: █ committed, ▒ held, ░ free. */
 export function bar(committedMc: number, heldMc: number, limitMc: number): string {
   if (limitMc <= 0) return '░'.repeat(10);
@@ -70,9 +75,11 @@ export function bar(committedMc: number, heldMc: number, limitMc: number): strin
   return `${'█'.repeat(committed)}${'▒'.repeat(held)}${'░'.repeat(10 - committed - held)}`;
 }
 
-/** Slack renders the date in each reader's own timezone. */
-export function slackDate(date: Date, format = '{date_short_pretty} {time}'): string {
-  return `<!date^${Math.floor(date.getTime() / 1000)}^${format}|${date.toISOString().replace('T', ' ').slice(0, 16)} UTC>`;
+/** Slack renders the date in each reader's own timezone; `fallback` is for clients that cannot. */
+export function slackDate(
+  date: Date, format = '{date_short_pretty} {time}', fallback = `${date.toISOString().replace('T', ' ').slice(0, 16)} UTC`,
+): string {
+  return `<!date^${Math.floor(date.getTime() / 1000)}^${format}|${fallback}>`;
 }
 
 /** A budget's usage with where its period is heading (none when nothing was forecast). */

@@ -33,7 +33,7 @@ function budgetLine(u: ForecastUsage): string {
   const forecast = forecastLine(u);
   return (
     `*${budgetName(u.budget)}*${u.budget.hard ? '' : ' (soft: alerts only)'}\n` +
-    `\`${bar(u.committedMc, u.heldMc, u.limitMc)}\` ${Math.round(u.percent)}% · ${formatCredits(u.chargedMc)} of ${formatCredits(u.limitMc)} · alerts at ${u.budget.thresholds.join('%, ')}%` +
+    `${bar(u.committedMc, u.heldMc, u.limitMc)} ${Math.round(u.percent)}% · ${formatCredits(u.chargedMc)} of ${formatCredits(u.limitMc)} · alerts at ${u.budget.thresholds.join('%, ')}%` +
     (forecast ? `\n${forecast}` : '')
   );
 }

@@ -3,13 +3,15 @@ import { escape, truncate } from '../escape';
 import { ActionId } from '../ids';
 import { actions, button, context, message, section, type Block, type Message } from './kit';
 import { formatCredits } from '../../money/credits';
-import { credits, describeRequest, elapsed, slackDate, STATE_LABEL } from './format';
+import { credits, describeRequest, elapsed, jobRef, slackDate, STATE_LABEL } from './format';
 
 export interface CardOptions {
   now: Date;
   creditPriceUsd: number;
   /** A finished card's follow-ups as the catalog prices them, each with its button's value. */
   followUps?: (FollowUp & { value: string })[];
+  /** A queued job's place among the workspace's queued jobs (1: next), read from the queue at render time. */
+  place?: number;
 }
 
 const FOLLOW_UP_NAME: Record<FollowUpKind, string> = { reroll: 're-roll', extend: 'extend', upgrade: 'upgrade' };
@@ -26,19 +28,23 @@ export function jobCard(job: Generation, options: CardOptions): Message {
   const prompt = typeof job.request.prompt === 'string' ? job.request.prompt : '';
   const negative = typeof job.request.negative_prompt === 'string' ? job.request.negative_prompt : '';
   const ended = ENDED.includes(job.state);
-  const took = elapsed(job.createdAt, job.endedAt ?? options.now);
+  // While it runs, Slack's {ago} token keeps the time moving in every client without an update from the bot.
+  const time = ended
+    ? `took ${elapsed(job.createdAt, job.endedAt ?? options.now)}`
+    : `started ${slackDate(job.createdAt, '{ago}', `${elapsed(job.createdAt, options.now)} ago`)}`;
+  const place = job.state === 'queued' && options.place ? ` · ${ordinal(options.place)} in line` : '';
   const cost =
     job.state === 'succeeded'
       ? `charged ${credits(job.actualMc ?? job.estimateMc, options.creditPriceUsd)}`
       : `${ended ? 'estimate' : 'holding'} ${credits(job.estimateMc, options.creditPriceUsd)}`;
 
   const blocks: Block[] = [
-    section(`${STATE_LABEL[job.state]} · <@${job.userId}> · ${ended ? 'took' : 'elapsed'} ${took}`),
+    section(`${STATE_LABEL[job.state]} · <@${job.userId}> · ${time}${place}`),
     section(prompt ? `>${truncate(prompt, 2600).replace(/\n/g, '\n>')}` : '_(no prompt: animating the image)_'),
   ];
   if (negative) blocks.push(context(`Avoid: ${truncate(negative, 1500)}`));
   const tag = job.tag ? ` · tag \`${job.tag}\`` : '';
-  blocks.push(context(`${describeRequest(job.request, job.endpoint)} · ${cost}${tag} · job \`${escape(job.id)}\``));
+  blocks.push(context(`${describeRequest(job.request, job.endpoint)} · ${cost}${tag} · job ${jobRef(job)}`));
   if (job.parentId && job.followUp) blocks.push(context(lineage(job.followUp, job.parentId)));
 
   if (job.state === 'failed') {
@@ -81,6 +87,13 @@ export function jobCard(job: Generation, options: CardOptions): Message {
   }
   const summary = prompt ? truncate(prompt, 150) : 'image to video';
   return message(`${STATE_LABEL[job.state].replace(/^:[a-z_]+: /, '')}: ${summary}`, blocks);
+}
+
+/** "1st", "2nd", "23rd". */
+function ordinal(n: number): string {
+  const tens = n % 100;
+  const suffix = tens >= 11 && tens <= 13 ? 'th' : ['th', 'st', 'nd', 'rd'][n % 10] ?? 'th';
+  return `${n}${suffix}`;
 }
 
 /** The words beside a video uploaded into the card's thread. */

@@ -13,6 +13,9 @@ export type Block = KnownBlock;
 export interface Message {
   text: string;
   blocks: Block[];
+  /** False for a message whose links are a list, not something to preview. */
+  unfurl_links?: boolean;
+  unfurl_media?: boolean;
 }
 
 export const LIMITS = { blocks: 50, section: 3000, context: 2000, buttonText: 75, buttonValue: 2000, fallback: 3000 } as const;

@@ -8,7 +8,7 @@ import { ActionId } from '../ids';
 import { lineage } from './job-card';
 import { actions, button, context, message, section, type Block, type Message } from './kit';
 import {
-  bar, budgetName, credits, describeRequest, forecastLine, slackDate, STATE_LABEL, type ForecastUsage,
+  bar, budgetName, credits, describeRequest, forecastLine, jobRef, slackDate, STATE_LABEL, type ForecastUsage,
 } from './format';
 
 /** Ephemeral answers to /kling: what only the person who typed the command sees. */
@@ -155,7 +155,7 @@ export function budgets(
         const ended = past && u.periodEnd <= new Date();
         const end = `${ended ? 'ended' : 'resets'} ${slackDate(u.periodEnd)}`;
         return section(
-          `*${budgetName(u.budget)}*${u.budget.hard ? '' : ' (soft)'}\n\`${bar(u.committedMc, u.heldMc, u.limitMc)}\` ${Math.round(u.percent)}%\n` +
+          `*${budgetName(u.budget)}*${u.budget.hard ? '' : ' (soft)'}\n${bar(u.committedMc, u.heldMc, u.limitMc)} ${Math.round(u.percent)}%\n` +
             `used ${formatCredits(u.committedMc)} · held ${formatCredits(u.heldMc)} · *${formatCredits(u.remainingMc)} left* of ${formatCredits(u.limitMc)} · ${end}` +
             (forecast ? `\n${forecast}` : ''),
         );
@@ -179,13 +179,26 @@ export function history(jobs: Generation[]): Message {
     const tag = job.tag ? ` · \`${job.tag}\`` : '';
     const when = slackDate(job.createdAt, '{date_short} {time}');
     const parent = job.parentId && job.followUp ? ` · ${lineage(job.followUp, job.parentId)}` : '';
-    return `${STATE_LABEL[job.state].split(' ')[0]} \`${escape(job.id)}\` ${when} · ${cost} cr${tag} · ${prompt}${link ? ` · <${link.replace(/[|<>]/g, encodeURIComponent)}|video>` : ''}` +
+    return `${STATE_LABEL[job.state].split(' ')[0]} *${jobRef(job)}* ${when} · ${cost} cr${tag} · ${prompt}${link ? ` · <${link.replace(/[|<>]/g, encodeURIComponent)}|video>` : ''}` +
       parent;
   });
   const blocks: Block[] = [];
   for (let i = 0; i < lines.length; i += 10) blocks.push(section(lines.slice(i, i + 10).join('\n')));
-  blocks.push(context(`Your latest ${lines.length} · \`/kling status <id>\` shows one job`));
-  return message('Your recent videos', blocks);
+  blocks.push(context(`Your latest ${lines.length} · \`/kling status #id\` shows one job`));
+  // A list, not a wall of players: the video links stay links.
+  return { ...message('Your recent videos', blocks), unfurl_links: false, unfurl_media: false };
+}
+
+/** A typed job reference that matched no job, or several. */
+export function jobNotFound(ref: string, matches: Generation[]): Message {
+  if (!matches.length) {
+    return notice(`There is no job \`${escape(ref)}\` in this workspace. \`/kling history\` lists yours.`);
+  }
+  const lines = matches.map((job) => {
+    const prompt = typeof job.request.prompt === 'string' && job.request.prompt ? truncate(job.request.prompt, 60) : 'image to video';
+    return `• *${jobRef(job)}* <@${job.userId}> · ${prompt}`;
+  });
+  return notice(`\`${escape(ref)}\` could be any of these jobs; type more of its id:\n${lines.join('\n')}`);
 }
 
 /** `/kling status` without an id: the workspace's queue; when paused, since when, why and how to resume it. */

@@ -33,7 +33,7 @@ export const USAGE = {
   queue: '/kling queue resume',
   cancel: '/kling cancel <id>',
   help: '/kling help',
-  digest: '/kling digest now|preview',
+  digest: '/kling digest now|preview [today|YYYY-MM-DD]',
   audit: '/kling audit [today|yesterday|week|last-week|month|last-month|YYYY-MM|YYYY-MM-DD|YYYY-MM-DD..YYYY-MM-DD]',
   export:
     '/kling export [today|yesterday|week|last-week|month|last-month|YYYY-MM|YYYY-MM-DD|YYYY-MM-DD..YYYY-MM-DD] '
@@ -104,7 +104,9 @@ export type Command =
   | { kind: 'status'; id?: string }
   | { kind: 'cancel'; id: string }
   | { kind: 'queue-resume' }
-  | { kind: 'digest'; action: 'now' | 'preview' }
+  | { kind: 'digest'; action: 'now' }
+  /** `day`: 'today' (so far) or a YYYY-MM-DD date; without it, yesterday. */
+  | { kind: 'digest'; action: 'preview'; day?: string }
   | { kind: 'audit'; period: ReportPeriod }
   | { kind: 'export'; period: ReportPeriod; by: ExportGrouping; format: 'csv' | 'focus' }
   | { kind: 'account' }
@@ -295,6 +297,9 @@ function parsePeriod(token: Token | undefined, usage: UsageKey): BudgetPeriodKin
 function parseAmount(token: Token | undefined, usage: UsageKey, missing: string): Millicredits {
   if (!token) throw new UsageError(missing, usage);
   const amount = readCredits(token.value);
+  if (amount === undefined && /^\s*-/.test(token.value)) {
+    throw new UsageError('An amount of credits cannot be below 0: say 0 or more (for example 200 or 12.5).', usage);
+  }
   if (amount === undefined) throw new UsageError(`\`${excerpt(token.value)}\` is not a number of credits (for example 200 or 12.5).`, usage);
   return amount;
 }
@@ -310,7 +315,7 @@ function expectEnd(tokens: Token[], from: number, usage: UsageKey): void {
   if (extra) throw new UsageError(`\`${excerpt(extra.value)}\` is more than this command takes.`, usage);
 }
 
-const ID = /^[A-Za-z0-9_-]{1,64}$/;
+const ID = /^#?[A-Za-z0-9_-]{1,64}$/; // a job's #short id, full id or a prefix
 
 export function parseCommand(text: string): Command {
   const tokens = tokenize(text);
@@ -343,6 +348,14 @@ export function parseCommand(text: string): Command {
       const action = rest[0]?.value.toLowerCase();
       if (action !== 'now' && action !== 'preview') {
         throw new UsageError(action ? `\`${excerpt(rest[0]!.value)}\` is not a digest action: use now or preview.` : 'Say now or preview.', 'digest');
+      }
+      if (action === 'preview' && rest[1]) {
+        const day = rest[1].value.toLowerCase();
+        if (day !== 'today' && !/^\d{4}-\d{2}-\d{2}$/.test(day)) {
+          throw new UsageError(`\`${excerpt(rest[1].value)}\` is not a day: use today or a date like 2026-03-29.`, 'digest');
+        }
+        expectEnd(rest, 2, 'digest');
+        return { kind: 'digest', action, day };
       }
       expectEnd(rest, 1, 'digest');
       return { kind: 'digest', action };

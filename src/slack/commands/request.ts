@@ -1,9 +1,14 @@
 import { PricingError, type PriceCatalog, type PricedRequest, type Quote } from '../../pricing';
 import { UsageError, type GenerateFlags, type ImageFlags } from './parse';
 
+/** Which command a mistake is shown against: an estimate's problem shows the estimate's usage. */
+type RequestCommand = 'generate' | 'estimate';
+
 /** A parsed generate/estimate as the Kling request body the catalog prices (defaults: DEFAULT_MODEL, std, 5 s, no audio). */
-export function toPricedRequest(prompt: string, flags: GenerateFlags, defaultModel: string): PricedRequest {
-  if (flags.image && flags.aspect) throw new UsageError('`--aspect` does not go with `--image`: the video takes the shape of the image.', 'generate');
+export function toPricedRequest(
+  prompt: string, flags: GenerateFlags, defaultModel: string, usage: RequestCommand = 'generate',
+): PricedRequest {
+  if (flags.image && flags.aspect) throw new UsageError('`--aspect` does not go with `--image`: the video takes the shape of the image.', usage);
   const body: Record<string, unknown> = { model_name: flags.model ?? defaultModel };
   if (prompt) body.prompt = prompt;
   if (flags.negative) body.negative_prompt = flags.negative;
@@ -18,9 +23,11 @@ export function toPricedRequest(prompt: string, flags: GenerateFlags, defaultMod
 }
 
 /** Prices the request (the cheapest variant for --draft); what the catalog refuses becomes a usage error. */
-export function quoteRequest(catalog: PriceCatalog, prompt: string, flags: GenerateFlags, defaultModel: string): Quote {
-  const request = toPricedRequest(prompt, flags, defaultModel);
-  return priced(() => (flags.draft ? catalog.cheapest(request) : catalog.quote(request)), 'generate');
+export function quoteRequest(
+  catalog: PriceCatalog, prompt: string, flags: GenerateFlags, defaultModel: string, usage: RequestCommand = 'generate',
+): Quote {
+  const request = toPricedRequest(prompt, flags, defaultModel, usage);
+  return priced(() => (flags.draft ? catalog.cheapest(request) : catalog.quote(request)), usage);
 }
 
 /** `/kling image` as Kling's images/generations body, priced in image units converted to credits by the catalog. */
@@ -32,7 +39,7 @@ export function quoteImages(catalog: PriceCatalog, prompt: string, flags: ImageF
   return priced(() => catalog.quote({ endpoint: 'images/generations', body }), 'image');
 }
 
-function priced(quote: () => Quote, usage: 'generate' | 'image'): Quote {
+function priced(quote: () => Quote, usage: RequestCommand | 'image'): Quote {
   try {
     return quote();
   } catch (error) {

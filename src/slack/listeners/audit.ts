@@ -10,7 +10,7 @@ export const auditCommand: Feature = {
   commands: {
     async audit(ctx, deps) {
       if (!(await deps.admins.isAdmin(ctx.scope.userId))) {
-        const lock = ':lock: Only workspace admins (or the people in ADMIN_USER_IDS) can read the audit trail.';
+        const lock = ':lock: Only workspace admins can read the audit trail.';
         await ctx.ack(replies.notice(lock));
         return;
       }

@@ -8,7 +8,7 @@ import type { CommandContext, Feature, SlackDeps } from '../deps';
 
 /** `/kling budget` for everyone; `set`, `thresholds`, `alerts`, `confirm`, `forecast` and `spikes` for admins only. */
 
-const NOT_ADMIN = replies.notice(':lock: Only workspace admins (or the people in ADMIN_USER_IDS) can change budgets. `/kling budget` shows what is left.');
+const NOT_ADMIN = replies.notice(':lock: Only workspace admins can change budgets. `/kling budget` shows what is left.');
 
 function scopeOf(target: BudgetOwner, teamId: string): { scope: BudgetScope; scopeId: string } {
   return target.scope === 'workspace' ? { scope: 'workspace', scopeId: teamId } : { scope: target.scope, scopeId: target.id };

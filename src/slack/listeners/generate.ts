@@ -181,7 +181,7 @@ export const generate: Feature = {
     async estimate(ctx, deps) {
       const { prompt, flags } = ctx.command;
       // The price does not depend on the words: an estimate without a prompt is priced with a stand-in.
-      const quote = quoteRequest(deps.catalog, prompt || 'estimate', flags, deps.config.DEFAULT_MODEL);
+      const quote = quoteRequest(deps.catalog, prompt || 'estimate', flags, deps.config.DEFAULT_MODEL, 'estimate');
       const usages = await deps.requests.usageFor(ctx.scope);
       await ctx.ack(replies.estimate(quote, usages, { creditPriceUsd: deps.config.CREDIT_PRICE_USD }));
     },

@@ -73,7 +73,7 @@ export const home: Feature = {
       const teamId = teamOf(body);
       const userId = body.user.id;
       if (!(await deps.admins.isAdmin(userId))) {
-        await ack({ response_action: 'errors', errors: { [BudgetField.limit]: 'Only workspace admins (or the people in ADMIN_USER_IDS) can change budgets.' } });
+        await ack({ response_action: 'errors', errors: { [BudgetField.limit]: 'Only workspace admins can change budgets.' } });
         return;
       }
       const target = readMetadata(view.private_metadata);

@@ -1,6 +1,7 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
 import { GenerationError, type Generation } from '../../generations';
-import { jobCard } from '../blocks/job-card';
+import { jobRef } from '../blocks/format';
+import type { Message } from '../blocks/kit';
 import * as replies from '../blocks/replies';
 import type { Feature, SlackDeps } from '../deps';
 import { escape } from '../escape';
@@ -9,26 +10,27 @@ import { teamOf } from './payload';
 
 /** `/kling status` (a job, or the queue), `/kling history`, `/kling cancel` and the card's Cancel button. */
 
-async function findJob(id: string, teamId: string, deps: SlackDeps): Promise<Generation | undefined> {
-  const job = await deps.queue.get(id);
-  return job && job.teamId === teamId ? job : undefined;
+/** The one job a typed reference names, or what to tell the person (no such job, or which ones it could be). */
+async function findJob(ref: string, teamId: string, deps: SlackDeps): Promise<Generation | Message> {
+  const found = await deps.queue.find(teamId, ref);
+  return found.length === 1 ? found[0]! : replies.jobNotFound(ref, found);
 }
 
 /** Only the requester or an admin cancels; the card is re-rendered from the row. Returns what to tell the person. */
-async function cancelJob(id: string, teamId: string, userId: string, deps: SlackDeps) {
-  const job = await findJob(id, teamId, deps);
-  if (!job) return replies.notice(`There is no job \`${escape(id)}\` in this workspace.`);
+async function cancelJob(ref: string, teamId: string, userId: string, deps: SlackDeps) {
+  const job = await findJob(ref, teamId, deps);
+  if (!('id' in job)) return job;
   if (job.userId !== userId && !(await deps.admins.isAdmin(userId))) {
-    return replies.notice(`Only <@${job.userId}> or an admin can cancel job \`${escape(id)}\`.`);
+    return replies.notice(`Only <@${job.userId}> or an admin can cancel job ${jobRef(job)}.`);
   }
   try {
-    await deps.queue.cancel(id, userId);
+    await deps.queue.cancel(job.id, userId);
   } catch (error) {
     if (!(error instanceof GenerationError)) throw error;
-    return replies.notice(`Job \`${escape(id)}\` cannot be cancelled: ${escape(error.message)}`);
+    return replies.notice(`Job ${jobRef(job)} cannot be cancelled: ${escape(error.message)}`);
   }
-  void deps.cards.sync(id);
-  return replies.notice(`Cancelled job \`${escape(id)}\`; its credits went back to the budget.`);
+  void deps.cards.sync(job.id);
+  return replies.notice(`Cancelled job ${jobRef(job)}; its credits went back to the budget.`);
 }
 
 export const jobs: Feature = {
@@ -40,11 +42,7 @@ export const jobs: Feature = {
         return;
       }
       const job = await findJob(id, ctx.scope.teamId, deps);
-      await ctx.ack(
-        job
-          ? jobCard(job, { now: deps.now(), creditPriceUsd: deps.config.CREDIT_PRICE_USD })
-          : replies.notice(`There is no job \`${escape(id)}\` in this workspace. \`/kling history\` lists yours.`),
-      );
+      await ctx.ack('id' in job ? await deps.cards.card(job) : job);
     },
 
     async history(ctx, deps) {

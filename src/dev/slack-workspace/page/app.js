@@ -84,7 +84,7 @@ function angle(inner) {
   if (target.startsWith('#')) return `<span class="mention user">#${escapeHtml(label || channelName(target.slice(1)))}</span>`;
   if (target.startsWith('!')) {
     const special = target.slice(1).split('^')[0] ?? '';
-    if (special === 'date') return escapeHtml(formatSlackDate(target, label));
+    if (special === 'date') return liveDate(target, label);
     if (['channel', 'here', 'everyone'].includes(special)) return `<span class="mention">@${special}</span>`;
     return escapeHtml(decodeSlack(label || special));
   }
@@ -124,9 +124,38 @@ function formatSlackDate(target, fallback) {
     date_long_pretty: () => pretty(long),
     time: () => date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }),
     time_secs: () => date.toLocaleTimeString(),
+    ago: () => ago(date),
   };
   return format.replace(/\{(\w+)\}/g, (whole, token) => (tokens[token] ? tokens[token]() : whole));
 }
+
+/**
+ * "3 minutes ago", as Slack's {ago} token reads.
+ * @param {Date} date
+ */
+function ago(date) {
+  const seconds = Math.max(0, Math.round((Date.now() - date.getTime()) / 1000));
+  const [n, unit] = seconds < 60 ? [seconds, 'second'] : seconds < 3600 ? [Math.floor(seconds / 60), 'minute']
+    : seconds < 86_400 ? [Math.floor(seconds / 3600), 'hour'] : [Math.floor(seconds / 86_400), 'day'];
+  return `${n} ${unit}${n === 1 ? '' : 's'} ago`;
+}
+
+/**
+ * A date token; one with {ago} keeps moving, as in Slack's clients, without a new render of its message.
+ * @param {string} target
+ * @param {string} fallback
+ */
+function liveDate(target, fallback) {
+  const text = escapeHtml(formatSlackDate(target, fallback));
+  if (!target.includes('{ago}')) return text;
+  return `<span class="live-date" data-target="${escapeHtml(target)}">${text}</span>`;
+}
+
+setInterval(() => {
+  for (const node of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('.live-date'))) {
+    node.textContent = formatSlackDate(node.dataset.target ?? '', '');
+  }
+}, 1000);
 
 /** @param {unknown} text */
 function mrkdwn(text) {
