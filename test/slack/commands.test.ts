@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rows, sql } from '../../src/db';
 import { signSlackRequest, validateBlocks } from '../../src/dev/slack-workspace';
-import { startHarness, textOf, SIGNING_SECRET, type Harness } from './harness';
+import { cardJobId, SIGNING_SECRET, startHarness, textOf, type Harness } from './harness';
 
 /**
  * /kling end to end: the real Bolt app over HTTP, requests signed by the offline workspace, its Web API
@@ -59,7 +59,7 @@ describe('/kling generate', () => {
     const thread = await h.slack.waitFor(() => h.slack.messages('C0VIDEO').find((m) => m.threadTs === done.ts));
     // The video itself is in the thread, uploaded from Kling's file, so it plays in Slack and outlives Kling's copy.
     expect(textOf(thread)).toContain('Your video (5 s), kept here in Slack.');
-    expect(thread.files?.map((f) => f.name)).toEqual([`kling-${id}.mp4`]);
+    expect(thread.files?.map((f) => f.name)).toEqual([`kling-${cardJobId(done)}.mp4`]);
     const updates = h.slack.calls('chat.update').filter((c) => c.args.ts === done.ts);
     expect(updates.length).toBeGreaterThanOrEqual(2);
     expect((await generations()).find((g) => g.id === id)?.state).toBe('succeeded');
@@ -214,12 +214,12 @@ describe('/kling estimate, budget, history, status, help', () => {
 
   it('budget <period> shows the usage of an earlier day, each budget\'s period that contained it', async () => {
     const today = textOf((await h.command(GRACE, 'budget')).ack);
-    const used = /\*the workspace daily budget\*\n`[^`]+` \d+%\nused ([\d.,]+) · held ([\d.,]+)/.exec(today)!;
+    const used = /\*the workspace daily budget\*\n\S+ \d+%\nused ([\d.,]+) · held ([\d.,]+)/.exec(today)!;
     expect(Number(used[1]!.replace(/,/g, '')) + Number(used[2]!.replace(/,/g, ''))).toBeGreaterThan(0);
     const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
     const shown = textOf((await h.command(GRACE, 'budget yesterday')).ack);
     expect(shown).toContain(`*Your budgets in ${yesterday}*`);
-    const workspace = /\*the workspace daily budget\*\n`[░]{10}` 0%\nused 0 · held 0 · \*1,000 left\* of 1,000 · ended/;
+    const workspace = /\*the workspace daily budget\*\n[░]{10} 0%\nused 0 · held 0 · \*1,000 left\* of 1,000 · ended/;
     expect(shown).toMatch(workspace);
     expect(textOf((await h.command(GRACE, `budget ${yesterday}`)).ack)).toContain(`*Your budgets in ${yesterday}*`);
   });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rows, sql } from '../../src/db';
-import { startHarness, textOf, type Harness } from './harness';
+import { cardJobId, startHarness, textOf, type Harness } from './harness';
 
 /**
  * A finished card's Re-roll, Extend and Upgrade, end to end through the offline workspace, the bot, the Kling
@@ -22,6 +22,7 @@ afterAll(async () => h?.close());
 interface Job {
   id: string;
   user_id: string;
+  short_id: string;
   state: string;
   endpoint: string;
   request: Record<string, unknown>;
@@ -36,12 +37,12 @@ const childrenOf = (parentId: string, kind: string) =>
   rows<Job>(
     h.database.db,
     sql`select g.id, g.user_id, g.state::text as state, g.endpoint, g.request, g.source, g.estimate_mc::int as estimate_mc,
-               g.parent_id, g.follow_up, h.amount_mc::int as hold_mc
+               g.parent_id, g.follow_up, g.short_id, h.amount_mc::int as hold_mc
           from generations g left join holds h on h.id = g.hold_id
          where g.parent_id = ${parentId} and g.follow_up = ${kind} order by g.seq`,
   );
 
-const cardOf = (id: string) => h.cards('C0VIDEO').find((m) => textOf(m).includes(id));
+const cardOf = (id: string) => h.cards('C0VIDEO').find((m) => cardJobId(m) === id);
 const buttonsOf = (id: string) => {
   const card = cardOf(id);
   const found: { action_id: string; text: string }[] = [];
@@ -62,7 +63,7 @@ async function finished(userId: string, text: string, prompt: string): Promise<s
   const reply = await h.command(userId, text);
   expect(reply.ack, textOf(reply.ack)).toBeUndefined();
   const posted = await h.slack.waitFor(() => h.cards('C0VIDEO').find((m) => textOf(m).includes(prompt)), 10_000);
-  const id = /kbb_[0-9a-f-]{36}/.exec(textOf(posted))![0];
+  const id = String(cardJobId(posted));
   await h.slack.waitFor(() => buttonsOf(id).some((b) => b.action_id === 'job_reroll'), 15_000);
   return id;
 }
@@ -151,7 +152,7 @@ describe('follow-ups on a finished card', () => {
       video_list: [{ video_url: video, refer_type: 'feature' }],
     });
     const history = await h.command(GRACE, 'history');
-    expect(textOf(history.ack)).toContain(`\`${child!.id}\``);
+    expect(textOf(history.ack)).toContain(`*#${child!.short_id}*`);
     expect(textOf(history.ack)).toContain(`↳ extend of \`${parent}\``);
   });
 
@@ -274,7 +275,7 @@ describe('/kling image', () => {
       () => h.cards('C0VIDEO').find((m) => textOf(m).includes('a red fox in fresh snow')),
       10_000,
     );
-    const id = /kbb_[0-9a-f-]{36}/.exec(textOf(posted))![0];
+    const id = String(cardJobId(posted));
     await h.slack.waitFor(() => buttonsOf(id).some((b) => b.action_id === 'job_reroll'), 15_000);
     // kling-v3: 8 image units an image at $0.0035, 0.2 of a $0.14 credit; three of them.
     const [job] = await rows<Job & { actual_mc: number }>(

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rows, sql } from '../../src/db';
-import { startHarness, textOf, type Harness } from './harness';
+import { cardJobId, startHarness, textOf, type Harness } from './harness';
 
 /**
  * The 2026 models end to end: /kling generate through the offline workspace, the bot and the Kling
@@ -74,9 +74,9 @@ async function generated(userId: string, text: string, prompt: string): Promise<
   const reply = await h.command(userId, text);
   expect(reply.ack, textOf(reply.ack)).toBeUndefined();
   const posted = await h.slack.waitFor(() => h.cards('C0VIDEO').find((m) => textOf(m).includes(prompt)), 10_000);
-  const id = /kbb_[0-9a-f-]{36}/.exec(textOf(posted))![0];
+  const id = String(cardJobId(posted));
   await h.slack.waitFor(
-    () => h.cards('C0VIDEO').find((m) => textOf(m).includes(id) && textOf(m).includes('Done')),
+    () => h.cards('C0VIDEO').find((m) => cardJobId(m) === id && textOf(m).includes('Done')),
     15_000,
   );
   return id;
@@ -119,7 +119,7 @@ describe("today's models through /kling generate", () => {
       actual_mc: 6400,
       hold_status: 'committed',
     });
-    const card = h.cards('C0VIDEO').find((m) => textOf(m).includes(id))!;
+    const card = h.cards('C0VIDEO').find((m) => cardJobId(m) === id)!;
     expect(textOf(card)).toContain('kling-v3-omni pro · 8 s · silent · multi-shot · 16:9');
   });
 
@@ -166,7 +166,7 @@ describe("today's models through /kling generate", () => {
       hold_mc: 5500,
       hold_actual_mc: 4000,
     });
-    const card = h.cards('C0VIDEO').find((m) => textOf(m).includes(id))!;
+    const card = h.cards('C0VIDEO').find((m) => cardJobId(m) === id)!;
     expect(textOf(card)).toMatch(/kling-3\.0-turbo 720p · 5 s · audio · 16:9 · charged 4 credits/);
   });
 

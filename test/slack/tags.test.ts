@@ -19,8 +19,9 @@ beforeAll(async () => {
 });
 afterAll(async () => h?.close());
 
+/** The job's short id as cards show it ("#2FC2"). */
 function jobIdIn(text: string): string {
-  const id = /kbb_[0-9a-f-]{36}/.exec(text)?.[0];
+  const id = /#[0-9A-F]{4,32}\b/.exec(text)?.[0];
   if (!id) throw new Error(`no job id in: ${text}`);
   return id;
 }
