@@ -31,8 +31,8 @@ export type Forecast =
   | { kind: 'ends-at'; projectedMc: Millicredits };
 
 /** The minimum of evidence: this share of the period elapsed and this share of the limit charged. */
-export const MIN_ELAPSED = 0.1;
-export const MIN_CHARGED = 0.05;
+const MIN_ELAPSED = 0.1;
+const MIN_CHARGED = 0.05;
 const WINDOW_SHARE = 1 / 8;
 
 /** Where the pace's window starts; the charge since then is `PaceInput.recentMc`. */

@@ -139,7 +139,7 @@ export class LedgerError extends Error {
 }
 
 /** Whose day spiked: a person or a channel. */
-export interface SpikeSubject {
+interface SpikeSubject {
   kind: 'user' | 'channel';
   id: string;
 }

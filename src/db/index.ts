@@ -23,7 +23,7 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export const migrationsFolder = fileURLToPath(new URL('../../migrations', import.meta.url));
+const migrationsFolder = fileURLToPath(new URL('../../migrations', import.meta.url));
 
 /** int8 and numeric come back as JS numbers from both drivers; amounts are integer millicredits, far below 2^53. */
 const INT8 = 20;

@@ -3,8 +3,8 @@ import { formatCredits, type Millicredits } from '../money/credits';
 import { dayLabel } from './content';
 import type { TrendPoint } from '../budget/reports';
 
-export const CHART_WIDTH = 800;
-export const CHART_HEIGHT = 400;
+const CHART_WIDTH = 800;
+const CHART_HEIGHT = 400;
 
 const MARGIN = { top: 60, right: 30, bottom: 50, left: 30 };
 
@@ -18,7 +18,7 @@ function xmlText(text: string): string {
  * daily limit as a dashed line when the workspace has one. Text is set in DejaVu Sans, which resvg finds among
  * the system fonts (without it the bars and lines still render).
  */
-export function trendSvg(points: TrendPoint[], dailyLimitMc?: Millicredits): string {
+function trendSvg(points: TrendPoint[], dailyLimitMc?: Millicredits): string {
   const plotW = CHART_WIDTH - MARGIN.left - MARGIN.right;
   const plotH = CHART_HEIGHT - MARGIN.top - MARGIN.bottom;
   const top = Math.max(1, dailyLimitMc ?? 0, ...points.map((p) => p.committedMc + p.refundedMc)) * 1.1;

@@ -31,7 +31,7 @@ export interface DigestDay {
 }
 
 /** "2026-03-29": the calendar date of `at` in `timezone`. */
-export function localDate(at: Date, timezone: string): string {
+function localDate(at: Date, timezone: string): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
 }
 

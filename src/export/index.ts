@@ -8,7 +8,7 @@ import { creditsDecimal, mc, sumMc, usdDecimal, type Millicredits } from '../mon
 import * as store from '../budget/jobs';
 
 export type ExportGrouping = 'job' | store.Grouping;
-export type ExportFormat = 'csv' | 'focus';
+type ExportFormat = 'csv' | 'focus';
 
 export interface ExportRequest {
   teamId: string;
@@ -19,7 +19,7 @@ export interface ExportRequest {
   format: ExportFormat;
 }
 
-export interface ExportTotals {
+interface ExportTotals {
   jobs: number;
   estimateMc: Millicredits;
   chargedMc: Millicredits;

@@ -1,10 +1,10 @@
 /** Generations: the queue of held requests and the worker that takes them to Kling and settles them (ARCHITECTURE.md). */
-export { GenerationQueue, type GenerationQueueOptions } from './queue';
+export { GenerationQueue,  } from './queue';
 export { Worker, type WorkerOptions } from './worker';
-export { GENERATION_STATES, IN_FLIGHT, ENDED, canMove, type GenerationState } from './states';
-export { requestKey } from './request-key';
+export {   ENDED,  type GenerationState } from './states';
+;
 export { FOLLOW_UP_KINDS, followUpQuote, followUps, type FollowUp } from './follow-ups';
 export {
-  GenerationError, type Generation, type GenerationResult, type EnqueueRequest, type EnqueueResult, type DuplicateFound,
-  type AlreadyClaimed, type Claim, type FollowUpKind, type QueueRefusal, type QueuePause, type WorkerEvent,
+  GenerationError, type Generation,  type EnqueueRequest, type EnqueueResult, 
+   type Claim, type FollowUpKind, type QueueRefusal, type QueuePause, type WorkerEvent,
 } from './types';

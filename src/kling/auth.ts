@@ -2,10 +2,10 @@ import jwt from 'jsonwebtoken';
 import type { KlingAuth } from '../config';
 
 /** Kling's official sample: valid for 30 minutes, effective 5 s in the past to absorb clock skew. */
-export const TOKEN_TTL_SEC = 1800;
-export const TOKEN_NBF_SKEW_SEC = 5;
+const TOKEN_TTL_SEC = 1800;
+const TOKEN_NBF_SKEW_SEC = 5;
 /** A cached token is re-signed this long before it expires, so a slow request never carries a dying token. */
-export const TOKEN_REFRESH_MARGIN_SEC = 300;
+const TOKEN_REFRESH_MARGIN_SEC = 300;
 
 /** Signs the JWT Kling expects for an AccessKey/SecretKey pair (HS256, iss = access key). */
 export function signKlingToken(accessKey: string, secretKey: string, nowSec: number): string {

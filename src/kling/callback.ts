@@ -4,7 +4,7 @@ import { envelopeSchema, taskDataSchema, toKlingTask, type KlingTask } from './s
 import { standardTaskSchema, standardToKlingTask } from './standard';
 
 /** Kling's webhook signature is the Standard Webhooks scheme: reject anything older or newer than 5 minutes. */
-export const WEBHOOK_TOLERANCE_SEC = 5 * 60;
+const WEBHOOK_TOLERANCE_SEC = 5 * 60;
 
 function webhookKey(secret: string): Buffer {
   return Buffer.from(secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret, 'base64');
@@ -25,7 +25,7 @@ function header(headers: Headers, name: string): string | undefined {
 }
 
 /** Throws KlingCallbackError unless one of the (space-separated, during rotation) signatures matches and the timestamp is fresh. */
-export function verifyWebhook(rawBody: string, headers: Headers, secret: string, nowMs = Date.now()): void {
+function verifyWebhook(rawBody: string, headers: Headers, secret: string, nowMs = Date.now()): void {
   const id = header(headers, 'webhook-id');
   const timestamp = header(headers, 'webhook-timestamp');
   const signatures = header(headers, 'webhook-signature');

@@ -31,7 +31,7 @@ export const KLING_CODES: Readonly<Record<number, CodeInfo>> = {
 };
 
 /** Unknown codes: server-side families (5xxx) are worth another try, anything else is not. */
-export function actionFor(code: number): KlingAction {
+function actionFor(code: number): KlingAction {
   return KLING_CODES[code]?.action ?? (code >= 5000 ? 'retry' : 'fail');
 }
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /** Kling's legacy task shapes ({code, message, data} envelopes). Unknown fields pass through untouched; what we read is checked. */
 
-export const taskStatusSchema = z.enum(['submitted', 'processing', 'succeed', 'failed']);
+const taskStatusSchema = z.enum(['submitted', 'processing', 'succeed', 'failed']);
 export type KlingTaskStatus = z.infer<typeof taskStatusSchema>;
 
 const videoSchema = z.object({ id: z.string(), url: z.string(), duration: z.string().optional(), watermark_url: z.string().optional() });

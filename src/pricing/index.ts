@@ -3,12 +3,12 @@ import { fileURLToPath } from 'node:url';
 import { PriceCatalog } from './catalog';
 import { CatalogFileError, parseCatalogFile } from './schema';
 
-export { PriceCatalog, type Capabilities } from './catalog';
+export { PriceCatalog,  } from './catalog';
 export { PricingError } from './errors';
 export { MAX_PROMPT_CHARS, promptLength } from './request';
-export { CatalogFileError, catalogFileSchema, type CatalogFile } from './schema';
+export { CatalogFileError, catalogFileSchema,  } from './schema';
 export {
-  isStandardEndpoint, type Alternative, type KlingEndpoint, type LegacyEndpoint, type PricedRequest, type Quote,
+  isStandardEndpoint,  type KlingEndpoint, type LegacyEndpoint, type PricedRequest, type Quote,
   type StandardEndpoint,
 } from './types';
 

@@ -11,7 +11,7 @@ export function promptLength(text: string): number {
   for (const _ of text) n++;
   return n;
 }
-export const MAX_IMAGES_PER_REQUEST = 9;
+const MAX_IMAGES_PER_REQUEST = 9;
 const MODES: readonly string[] = ['std', 'pro', '4k'];
 const RESOLUTIONS: readonly string[] = ['1k', '2k', '4k'];
 const DEFAULT_RESOLUTION = '1k';

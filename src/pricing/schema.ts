@@ -183,11 +183,11 @@ export const catalogFileSchema = z
   });
 
 /** The file as written. */
-export type CatalogFile = z.input<typeof catalogFileSchema>;
+type CatalogFile = z.input<typeof catalogFileSchema>;
 /** The parsed catalog: amounts in millicredits, defaults filled in. */
 export type CatalogData = z.output<typeof catalogFileSchema>;
 export type VideoModelData = CatalogData['video'][number];
-export type ImageModelData = CatalogData['images'][number];
+type ImageModelData = CatalogData['images'][number];
 
 /** A PRICING_FILE (or the built-in catalog) that cannot be used; the message is one line naming the file and the field. */
 export class CatalogFileError extends Error {

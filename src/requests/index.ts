@@ -7,10 +7,10 @@ import { queueBatch } from './batch';
 import * as budgets from './budgets';
 import { requestVideo, type RequestPorts, type VideoAsk } from './video';
 
-export { ApprovalRequests, type ApprovalRequest, type ApprovalState } from './approval-store';
-export type { AskOutcome, ApproveOutcome, DenyOutcome } from './approvals';
-export { checkBatch, offPeakStart, OFF_PEAK, type BatchCheck, type BatchOutcome } from './batch';
-export type { WithForecast } from './budgets';
+export { ApprovalRequests, type ApprovalRequest,  } from './approval-store';
+export type {  ApproveOutcome,  } from './approvals';
+export { checkBatch, offPeakStart, OFF_PEAK, type BatchCheck,  } from './batch';
+;
 export type { RequestPorts, VideoAsk, VideoOutcome } from './video';
 export { Workspaces } from './workspaces';
 

@@ -13,7 +13,7 @@ const hasId = (value: unknown) => isObject(value) && typeof value.id === 'string
  * What a signed body lacks that Slack always sends, and Bolt reads before any listener runs (the user, the
  * team, a block action's actions, a submission's view); undefined when nothing is missing.
  */
-export function payloadProblem(body: unknown): string | undefined {
+function payloadProblem(body: unknown): string | undefined {
   if (!isObject(body)) return 'the body is not a Slack payload';
   if (typeof body.command === 'string') {
     const known = typeof body.user_id === 'string' && typeof body.team_id === 'string';

@@ -19,10 +19,10 @@ import { Tasks, type SimulatedTask } from './tasks';
  */
 
 export { DEMO_KLING_KEYS } from './auth';
-export type { DeliveredCallback } from './callbacks';
-export type { FaultKind, FaultSpec } from './faults';
-export type { RecordedRequest } from './routes';
-export type { SimulatedTask } from './tasks';
+;
+export type {  FaultSpec } from './faults';
+;
+;
 
 export interface KlingSimulatorOptions {
   port?: number;

@@ -14,10 +14,10 @@ import { parseArgs, WebApi, type ApiCall, type FaultSpec } from './web-api';
 
 export { signSlackRequest } from './signing';
 export { validateBlocks, blockProblems, viewProblems } from './blocks';
-export type { StoredMessage, StoredView, StoredFile } from './state';
-export type { ApiCall, FaultSpec } from './web-api';
-export type { BotReply } from './interactions';
-export type { EnvelopeType, SocketEnvelope } from './socket-mode';
+export type { StoredMessage, StoredView,  } from './state';
+;
+;
+;
 
 export interface SlackWorkspaceOptions {
   port?: number;                      // web page + Web API; 0 = any

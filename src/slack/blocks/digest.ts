@@ -18,7 +18,7 @@ function budgetBar(usedMc: Millicredits, limitMc: Millicredits): string {
 }
 
 /** "▁▂▃▅▇": one character per value, scaled to the largest. */
-export function sparkline(values: number[]): string {
+function sparkline(values: number[]): string {
   const max = Math.max(0, ...values);
   return values.map((v) => (max === 0 ? SPARKS[0] : SPARKS[Math.round((v / max) * (SPARKS.length - 1))])).join('');
 }

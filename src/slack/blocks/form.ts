@@ -10,11 +10,11 @@ import type { Block } from './kit';
  * its text to Slack's limit. Plain text is escaped here, like the rest of the bot's text.
  */
 
-export const VIEW_LIMITS = { blocks: 100, title: 24, button: 24, label: 2000, placeholder: 150, optionText: 75, optionValue: 150, header: 150, options: 100, choices: 10 } as const;
+const VIEW_LIMITS = { blocks: 100, title: 24, button: 24, label: 2000, placeholder: 150, optionText: 75, optionValue: 150, header: 150, options: 100, choices: 10 } as const;
 
 export type View = ModalView | HomeView;
 
-export function plain(text: string, max: number): PlainTextElement {
+function plain(text: string, max: number): PlainTextElement {
   return { type: 'plain_text', text: truncate(text, max) || ' ', emoji: true };
 }
 

@@ -18,7 +18,7 @@ export interface Message {
   unfurl_media?: boolean;
 }
 
-export const LIMITS = { blocks: 50, section: 3000, context: 2000, buttonText: 75, buttonValue: 2000, fallback: 3000 } as const;
+const LIMITS = { blocks: 50, section: 3000, context: 2000, buttonText: 75, buttonValue: 2000, fallback: 3000 } as const;
 
 const clip = (text: string, max: number) => (text.length <= max ? text : truncate(text, max, { escaped: false }));
 

@@ -9,7 +9,7 @@ import { toPricedRequest } from './request';
 
 /** The modal's inputs; each block_id equals its element's action_id. */
 export const BatchField = { prompts: 'batch_prompts', model: 'batch_model', mode: 'batch_mode', duration: 'batch_duration', options: 'batch_options' } as const;
-export type BatchFieldId = (typeof BatchField)[keyof typeof BatchField];
+type BatchFieldId = (typeof BatchField)[keyof typeof BatchField];
 
 export interface BatchForm {
   prompts: string[];

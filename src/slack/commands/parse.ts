@@ -71,7 +71,7 @@ export interface GenerateFlags {
 }
 
 /** Kling's image shapes. */
-export const IMAGE_ASPECTS = ['16:9', '9:16', '1:1', '4:3', '3:4', '3:2', '2:3', '21:9'] as const;
+const IMAGE_ASPECTS = ['16:9', '9:16', '1:1', '4:3', '3:4', '3:2', '2:3', '21:9'] as const;
 
 export interface ImageFlags {
   model?: string;

@@ -14,7 +14,7 @@ import { teamOf } from './payload';
 
 const RECENT_JOBS = 10;
 
-export async function publishHome(userId: string, teamId: string, client: WebClient, deps: SlackDeps): Promise<void> {
+async function publishHome(userId: string, teamId: string, client: WebClient, deps: SlackDeps): Promise<void> {
   const admin = deps.admins.isAdmin(userId);
   const [home, isAdmin, account] = await Promise.all([
     deps.requests.homeOf(teamId, userId, { shown: HOME_BUDGETS_SHOWN, jobs: RECENT_JOBS }),

@@ -16,7 +16,7 @@ import { queue } from './queue';
 import { registerSlashCommand } from './slash';
 
 /** Every feature of the app. A new one (batch, App Home, approvals) is a file here and a line in this list. */
-export const features: Feature[] = [
+const features: Feature[] = [
   generate, jobs, budget, digest, help, queue, approvals, batch, animate, home, exportFile, auditCommand, account,
 ];
 
