@@ -3,7 +3,13 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { App, HTTPReceiver, SocketModeReceiver, type Receiver } from '@slack/bolt';
-import { WebAPIHTTPError, WebAPIPlatformError, WebAPIRequestError, WebClient, type WebClientOptions } from '@slack/web-api';
+import {
+  WebAPIHTTPError,
+  WebAPIPlatformError,
+  WebAPIRequestError,
+  WebClient,
+  type WebClientOptions,
+} from '@slack/web-api';
 import { KlingAccount } from './account';
 import { AlertWatch, Ledger } from './budget';
 import { systemClock, type Clock } from './clock';
@@ -119,7 +125,9 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
     now,
     defaultTimezone: config.TIMEZONE,
     defaultDailyLimitMc: parseCredits(config.DEFAULT_DAILY_LIMIT),
-    ...(config.CONFIRM_THRESHOLD !== undefined && { defaultConfirmThresholdMc: parseCredits(config.CONFIRM_THRESHOLD) }),
+    ...(config.CONFIRM_THRESHOLD !== undefined && {
+      defaultConfirmThresholdMc: parseCredits(config.CONFIRM_THRESHOLD),
+    }),
   };
   const ledger = new Ledger(db, ledgerOptions);
   const backgroundLedger = background === database ? ledger : new Ledger(background.db, ledgerOptions);
@@ -145,8 +153,18 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
   });
   const metrics = createMetrics(background.db);
 
-  const clientOptions: WebClientOptions = { ...WEB_API, ...(config.SLACK_API_URL ? { slackApiUrl: config.SLACK_API_URL } : {}) };
-  const customRoutes = httpRoutes({ database, metrics, wake: (id, status) => worker.wake(id, status), webhookSecret: config.KLING_WEBHOOK_SECRET, logger, now });
+  const clientOptions: WebClientOptions = {
+    ...WEB_API,
+    ...(config.SLACK_API_URL ? { slackApiUrl: config.SLACK_API_URL } : {}),
+  };
+  const customRoutes = httpRoutes({
+    database,
+    metrics,
+    wake: (id, status) => worker.wake(id, status),
+    webhookSecret: config.KLING_WEBHOOK_SECRET,
+    logger,
+    now,
+  });
   // Stamped when the receiver has read the request, so ack latency covers our whole handling.
   const customPropertiesExtractor = () => ({ receivedAt: performance.now() });
   const socketMode = config.SLACK_APP_TOKEN
@@ -158,16 +176,17 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
         logger: boltLogger(logger),
       })
     : undefined;
-  const httpReceiver =
-    socketMode ? undefined : new HTTPReceiver({
-      signingSecret: config.SLACK_SIGNING_SECRET,
-      endpoints: '/slack/events',
-      customRoutes,
-      customPropertiesExtractor,
-      unhandledRequestTimeoutMillis: overrides.ackTimeoutMs,
-      processEventErrorHandler: malformedPayloadHandler(logger),
-      logger: boltLogger(logger),
-    });
+  const httpReceiver = socketMode
+    ? undefined
+    : new HTTPReceiver({
+        signingSecret: config.SLACK_SIGNING_SECRET,
+        endpoints: '/slack/events',
+        customRoutes,
+        customPropertiesExtractor,
+        unhandledRequestTimeoutMillis: overrides.ackTimeoutMs,
+        processEventErrorHandler: malformedPayloadHandler(logger),
+        logger: boltLogger(logger),
+      });
   if (httpReceiver) guardPayloadShape(httpReceiver, logger);
   const receiver: Receiver = socketMode ?? httpReceiver!;
   // In Socket Mode Bolt serves customRoutes on an HTTP server of its own (installerOptions.port), which it
@@ -177,35 +196,60 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
   // No botId/authorize: Bolt verifies the token with auth.test in init(), so a bad token stops start-up.
   // No conversation store: nothing here uses it, and its per-request lookup throws (and builds) an Error
   // for every new conversation, which showed up in the ack-latency profile.
-  const app = new App({ token: config.SLACK_BOT_TOKEN, receiver, clientOptions, deferInitialization: true, convoStore: false, logger: boltLogger(logger) });
+  const app = new App({
+    token: config.SLACK_BOT_TOKEN,
+    receiver,
+    clientOptions,
+    deferInitialization: true,
+    convoStore: false,
+    logger: boltLogger(logger),
+  });
   const client = app.client;
 
   const admins = new Admins(client, config.ADMIN_USER_IDS, logger);
-  const backgroundQueue = background === database ? queue : new GenerationQueue(background.db, backgroundLedger, {
-    maxQueuedPerUser: config.MAX_QUEUED_PER_USER, now,
-  });
+  const backgroundQueue =
+    background === database
+      ? queue
+      : new GenerationQueue(background.db, backgroundLedger, {
+          maxQueuedPerUser: config.MAX_QUEUED_PER_USER,
+          now,
+        });
   const acksFirst = new AcksFirst();
   // Cards are posted by a client that does not retry on its own: after a lost answer, JobCards looks for the
   // card before posting it again, where a blind retry would leave a second one.
   const cardClient = new WebClient(config.SLACK_BOT_TOKEN, {
-    ...clientOptions, retryConfig: { retries: 0 }, logger: boltLogger(logger),
+    ...clientOptions,
+    retryConfig: { retries: 0 },
+    logger: boltLogger(logger),
   });
   const pending = new PendingRequests();
   const cards = new JobCards({
-    client: cardClient, queue: backgroundQueue, logger, creditPriceUsd: config.CREDIT_PRICE_USD, now, catalog, pending,
+    client: cardClient,
+    queue: backgroundQueue,
+    logger,
+    creditPriceUsd: config.CREDIT_PRICE_USD,
+    now,
+    catalog,
+    pending,
     acksFirst: () => acksFirst.settled(),
     videos: { maxMb: config.SLACK_UPLOAD_MAX_MB },
     ...overrides.cards,
   });
   const notifier = new Notifier({
-    client, ledger: backgroundLedger, cards, admins, logger,
+    client,
+    ledger: backgroundLedger,
+    cards,
+    admins,
+    logger,
     creditPriceUsd: config.CREDIT_PRICE_USD,
     defaultAlertsChannel: config.ALERT_CHANNEL_ID,
     retryMs: overrides.alertRetryMs,
     leaseMs: overrides.alertLeaseMs,
   });
   const watch = new AlertWatch({
-    ledger: backgroundLedger, logger, everyMs: overrides.watchMs,
+    ledger: backgroundLedger,
+    logger,
+    everyMs: overrides.watchMs,
     onClaimed: (teamId) => void notifier.deliverAlerts(teamId),
     spikes: {
       defaults: { factor: config.SPIKE_FACTOR, minMc: parseCredits(config.SPIKE_MIN_CREDITS) },
@@ -228,11 +272,19 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
     now,
   });
   const workspaces = new Workspaces(ledger, { alertsChannelId: config.ALERT_CHANNEL_ID });
-  const account = new KlingAccount(background.db, backgroundLedger, kling, { now, logger, runoutDays: config.PACK_ALERT_DAYS });
+  const account = new KlingAccount(background.db, backgroundLedger, kling, {
+    now,
+    logger,
+    runoutDays: config.PACK_ALERT_DAYS,
+  });
   registerAccountGauges(metrics, account, now);
   const accountAlerts = new AccountAlerts({
-    client, account, logger, defaultAlertsChannel: config.ALERT_CHANNEL_ID,
-    everyMs: overrides.accountCheckMs, leaseMs: overrides.alertLeaseMs,
+    client,
+    account,
+    logger,
+    defaultAlertsChannel: config.ALERT_CHANNEL_ID,
+    everyMs: overrides.accountCheckMs,
+    leaseMs: overrides.alertLeaseMs,
   });
 
   worker.on((event: WorkerEvent) => {
@@ -245,7 +297,11 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
   });
 
   const requests = new Requests({
-    ledger, queue, workspaces, approvals: new ApprovalRequests(db, now), db,
+    ledger,
+    queue,
+    workspaces,
+    approvals: new ApprovalRequests(db, now),
+    db,
     // Cards go up and the worker wakes once the acks in flight are out (a card has no deadline; an ack has 3 s).
     onQueued: (jobIds) => {
       for (const id of jobIds) void cards.sync(id);
@@ -255,8 +311,25 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
     onRefused: (reason) => metrics.refusals.inc({ reason }),
   });
   const deps: SlackDeps = {
-    config, catalog, ledger, queue, worker, digest, exporter, account, cards, notifier, admins, people,
-    pending, batchForms: new BatchForms(db), requests, metrics, logger, now, acksFirst,
+    config,
+    catalog,
+    ledger,
+    queue,
+    worker,
+    digest,
+    exporter,
+    account,
+    cards,
+    notifier,
+    admins,
+    people,
+    pending,
+    batchForms: new BatchForms(db),
+    requests,
+    metrics,
+    logger,
+    now,
+    acksFirst,
     images: new SlackImages(client, config.SLACK_BOT_TOKEN, config.SLACK_API_URL),
     ackWithinMs: overrides.ackWithinMs ?? 2_500,
   };
@@ -277,7 +350,14 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
       await app.init().catch(startupFailure('SLACK_BOT_TOKEN', botToken, slackUrl));
       if (routesServer) {
         // Both settle before start() fails, so stop() then finds the socket connected or given up, not connecting.
-        const [listening, connected] = await Promise.allSettled([once(routesServer, 'listening'), app.start().catch(startupFailure('SLACK_APP_TOKEN', 'use an app-level token with the connections:write scope', slackUrl))]);
+        const [listening, connected] = await Promise.allSettled([
+          once(routesServer, 'listening'),
+          app
+            .start()
+            .catch(
+              startupFailure('SLACK_APP_TOKEN', 'use an app-level token with the connections:write scope', slackUrl),
+            ),
+        ]);
         if (listening.status === 'rejected') throw listening.reason;
         if (connected.status === 'rejected') throw connected.reason;
         port = (routesServer.address() as AddressInfo).port;

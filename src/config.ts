@@ -20,7 +20,10 @@ const optionalString = z
 
 const url = z.string().trim().url('must be a URL such as https://example.com');
 const optionalUrl = optionalString.pipe(url.optional());
-const wholeNumber = z.coerce.number<string | undefined>({ error: 'must be a whole number' }).int('must be a whole number').positive('must be at least 1');
+const wholeNumber = z.coerce
+  .number<string | undefined>({ error: 'must be a whole number' })
+  .int('must be a whole number')
+  .positive('must be at least 1');
 const positiveInt = (fallback: number) => wholeNumber.default(fallback);
 const decimal = (fallback: string) =>
   z
@@ -41,73 +44,95 @@ const channelId = optionalString.pipe(
 
 const timezone = z.string().trim().refine(isTimezone, 'must be an IANA time zone such as Europe/Berlin');
 
-const schema = z
-  .object({
-    DATABASE_URL: optionalString.pipe(z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres://').optional()),
-    DATA_DIR: z.string().default('./data'),
-    SLACK_BOT_TOKEN: z
-      .string({ error: 'is required: the Bot User OAuth Token from OAuth & Permissions, such as xoxb-1234-5678-AbCd' })
-      .trim()
-      .regex(
-        /^xoxb-[0-9A-Za-z-]+$/,
-        'must be the Bot User OAuth Token from OAuth & Permissions, such as xoxb-1234-5678-AbCd',
-      ),
-    SLACK_SIGNING_SECRET: z
-      .string({ error: 'is required: the Signing Secret from Basic Information, 32 hexadecimal characters' })
-      .trim()
-      .regex(/^[0-9a-f]{16,}$/i, 'must be the Signing Secret from Basic Information, 32 hexadecimal characters'),
-    SLACK_APP_TOKEN: optionalString.pipe(
-      z
-        .string()
-        .regex(/^xapp-[0-9A-Za-z-]+$/, 'must be an app-level token such as xapp-1-A0123-4567-abcd (Basic Information)')
-        .optional(),
+const schema = z.object({
+  DATABASE_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must start with postgres://')
+      .optional(),
+  ),
+  DATA_DIR: z.string().default('./data'),
+  SLACK_BOT_TOKEN: z
+    .string({ error: 'is required: the Bot User OAuth Token from OAuth & Permissions, such as xoxb-1234-5678-AbCd' })
+    .trim()
+    .regex(
+      /^xoxb-[0-9A-Za-z-]+$/,
+      'must be the Bot User OAuth Token from OAuth & Permissions, such as xoxb-1234-5678-AbCd',
     ),
-    SLACK_API_URL: optionalUrl,
-    /** Finished videos up to this size are uploaded into the job card's thread; larger ones are linked. */
-    SLACK_UPLOAD_MAX_MB: positiveInt(100),
-    KLING_API_KEY: optionalString,
-    KLING_ACCESS_KEY: optionalString,
-    KLING_SECRET_KEY: optionalString,
-    KLING_API_BASE_URL: url.default('https://api-singapore.klingai.com'),
-    KLING_WEBHOOK_SECRET: optionalString,
-    KLING_MAX_CONCURRENCY: positiveInt(3),
-    /** Kling limits concurrency per account (all its keys together); unset, it is KLING_MAX_CONCURRENCY. */
-    KLING_ACCOUNT_CONCURRENCY: optionalString.pipe(wholeNumber.optional()),
-    KLING_TASK_TIMEOUT_MINUTES: positiveInt(30),
-    MAX_QUEUED_PER_USER: positiveInt(10),
-    /** Stable per replica (e.g. the pod name) so a restarted replica takes back its own jobs without waiting out their lease. */
-    WORKER_ID: optionalString,
-    PORT: z.coerce.number({ error: 'must be a port number such as 3000' }).int('must be a whole number').min(0).max(65535, 'must be a port number such as 3000').default(3000),
-    ADMIN_USER_IDS: z
+  SLACK_SIGNING_SECRET: z
+    .string({ error: 'is required: the Signing Secret from Basic Information, 32 hexadecimal characters' })
+    .trim()
+    .regex(/^[0-9a-f]{16,}$/i, 'must be the Signing Secret from Basic Information, 32 hexadecimal characters'),
+  SLACK_APP_TOKEN: optionalString.pipe(
+    z
       .string()
-      .default('')
-      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
-      .refine(
-        (ids) => ids.every((id) => USER_ID.test(id)),
-        'must be member ids separated by commas, such as U0123ABC,U0456DEF',
-      ),
-    ALERT_CHANNEL_ID: channelId,
-    DIGEST_CHANNEL_ID: channelId,
-    DEFAULT_DAILY_LIMIT: decimal('100'),
-    DEFAULT_MODEL: z.string().trim().min(1).default('kling-v2-5-turbo'),
-    CONFIRM_THRESHOLD: optionalString.pipe(decimal('0').optional()),
-    /** A person's or channel's day is a spike above this many times their usual day (a workspace can change it). */
-    SPIKE_FACTOR: z.coerce.number({ error: 'must be a number such as 3' }).gt(1, 'must be more than 1').default(3),
-    /** …and above this many credits. */
-    SPIKE_MIN_CREDITS: decimal('20'),
-    TIMEZONE: timezone.default('UTC'),
-    DIGEST_CRON: z
-      .string()
-      .trim()
-      .default('0 9 * * *')
-      .refine((expr) => cron.validate(expr), 'must be a cron expression such as "0 9 * * *"'),
-    PUBLIC_URL: optionalUrl,
-    PRICING_FILE: optionalString,
-    /** Alert when the Kling packs run out within this many days at the current pace (admins change it in Slack). */
-    PACK_ALERT_DAYS: z.coerce.number({ error: 'must be a whole number of days' }).int('must be a whole number of days').min(0).max(365).default(3),
-    CREDIT_PRICE_USD: z.coerce.number({ error: 'must be a dollar amount such as 0.14' }).positive('must be a positive dollar amount').default(0.14),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  });
+      .regex(/^xapp-[0-9A-Za-z-]+$/, 'must be an app-level token such as xapp-1-A0123-4567-abcd (Basic Information)')
+      .optional(),
+  ),
+  SLACK_API_URL: optionalUrl,
+  /** Finished videos up to this size are uploaded into the job card's thread; larger ones are linked. */
+  SLACK_UPLOAD_MAX_MB: positiveInt(100),
+  KLING_API_KEY: optionalString,
+  KLING_ACCESS_KEY: optionalString,
+  KLING_SECRET_KEY: optionalString,
+  KLING_API_BASE_URL: url.default('https://api-singapore.klingai.com'),
+  KLING_WEBHOOK_SECRET: optionalString,
+  KLING_MAX_CONCURRENCY: positiveInt(3),
+  /** Kling limits concurrency per account (all its keys together); unset, it is KLING_MAX_CONCURRENCY. */
+  KLING_ACCOUNT_CONCURRENCY: optionalString.pipe(wholeNumber.optional()),
+  KLING_TASK_TIMEOUT_MINUTES: positiveInt(30),
+  MAX_QUEUED_PER_USER: positiveInt(10),
+  /** Stable per replica (e.g. the pod name) so a restarted replica takes back its own jobs without waiting out their lease. */
+  WORKER_ID: optionalString,
+  PORT: z.coerce
+    .number({ error: 'must be a port number such as 3000' })
+    .int('must be a whole number')
+    .min(0)
+    .max(65535, 'must be a port number such as 3000')
+    .default(3000),
+  ADMIN_USER_IDS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (ids) => ids.every((id) => USER_ID.test(id)),
+      'must be member ids separated by commas, such as U0123ABC,U0456DEF',
+    ),
+  ALERT_CHANNEL_ID: channelId,
+  DIGEST_CHANNEL_ID: channelId,
+  DEFAULT_DAILY_LIMIT: decimal('100'),
+  DEFAULT_MODEL: z.string().trim().min(1).default('kling-v2-5-turbo'),
+  CONFIRM_THRESHOLD: optionalString.pipe(decimal('0').optional()),
+  /** A person's or channel's day is a spike above this many times their usual day (a workspace can change it). */
+  SPIKE_FACTOR: z.coerce.number({ error: 'must be a number such as 3' }).gt(1, 'must be more than 1').default(3),
+  /** …and above this many credits. */
+  SPIKE_MIN_CREDITS: decimal('20'),
+  TIMEZONE: timezone.default('UTC'),
+  DIGEST_CRON: z
+    .string()
+    .trim()
+    .default('0 9 * * *')
+    .refine((expr) => cron.validate(expr), 'must be a cron expression such as "0 9 * * *"'),
+  PUBLIC_URL: optionalUrl,
+  PRICING_FILE: optionalString,
+  /** Alert when the Kling packs run out within this many days at the current pace (admins change it in Slack). */
+  PACK_ALERT_DAYS: z.coerce
+    .number({ error: 'must be a whole number of days' })
+    .int('must be a whole number of days')
+    .min(0)
+    .max(365)
+    .default(3),
+  CREDIT_PRICE_USD: z.coerce
+    .number({ error: 'must be a dollar amount such as 0.14' })
+    .positive('must be a positive dollar amount')
+    .default(0.14),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
 
 export type Config = z.infer<typeof schema>;
 

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, klingAuth, loadConfig } from '../src/config';
 
-const base = { SLACK_BOT_TOKEN: 'xoxb-7777-base', SLACK_SIGNING_SECRET: '8f742231b10e8888abcd99eeeeee85a5', KLING_API_KEY: 'kling-key-secret' };
+const base = {
+  SLACK_BOT_TOKEN: 'xoxb-7777-base',
+  SLACK_SIGNING_SECRET: '8f742231b10e8888abcd99eeeeee85a5',
+  KLING_API_KEY: 'kling-key-secret',
+};
 const SECRETS = Object.values(base);
 
 function refusal(env: Record<string, string | undefined>): string {
@@ -17,7 +21,14 @@ function refusal(env: Record<string, string | undefined>): string {
 describe('loadConfig', () => {
   it('applies the design defaults', () => {
     const config = loadConfig(base);
-    expect(config).toMatchObject({ PORT: 3000, KLING_MAX_CONCURRENCY: 3, DEFAULT_MODEL: 'kling-v2-5-turbo', TIMEZONE: 'UTC', DIGEST_CRON: '0 9 * * *', CREDIT_PRICE_USD: 0.14 });
+    expect(config).toMatchObject({
+      PORT: 3000,
+      KLING_MAX_CONCURRENCY: 3,
+      DEFAULT_MODEL: 'kling-v2-5-turbo',
+      TIMEZONE: 'UTC',
+      DIGEST_CRON: '0 9 * * *',
+      CREDIT_PRICE_USD: 0.14,
+    });
     expect(config.KLING_API_BASE_URL).toBe('https://api-singapore.klingai.com');
     expect(klingAuth(config)).toEqual({ apiKey: 'kling-key-secret' });
   });
@@ -28,7 +39,13 @@ describe('loadConfig', () => {
   });
 
   it('parses admin ids and the key pair', () => {
-    const config = loadConfig({ ...base, KLING_API_KEY: '', KLING_ACCESS_KEY: 'ak', KLING_SECRET_KEY: 'sk', ADMIN_USER_IDS: 'U1, U2,,' });
+    const config = loadConfig({
+      ...base,
+      KLING_API_KEY: '',
+      KLING_ACCESS_KEY: 'ak',
+      KLING_SECRET_KEY: 'sk',
+      ADMIN_USER_IDS: 'U1, U2,,',
+    });
     expect(config.ADMIN_USER_IDS).toEqual(['U1', 'U2']);
     expect(klingAuth(config)).toEqual({ accessKey: 'ak', secretKey: 'sk' });
   });
@@ -38,10 +55,16 @@ describe('loadConfig', () => {
     [{ SLACK_SIGNING_SECRET: undefined }, 'SLACK_SIGNING_SECRET is required'],
     [{ KLING_API_KEY: undefined, KLING_ACCESS_KEY: 'ak' }, 'KLING_SECRET_KEY is required'],
     [{ KLING_ACCESS_KEY: 'ak' }, 'KLING_SECRET_KEY is required with its pair'],
-    [{ SLACK_BOT_TOKEN: 'abc123' }, 'SLACK_BOT_TOKEN must be the Bot User OAuth Token from OAuth & Permissions, such as xoxb-'],
+    [
+      { SLACK_BOT_TOKEN: 'abc123' },
+      'SLACK_BOT_TOKEN must be the Bot User OAuth Token from OAuth & Permissions, such as xoxb-',
+    ],
     [{ SLACK_BOT_TOKEN: 'xoxp-1234-5678-abcd' }, 'SLACK_BOT_TOKEN must be the Bot User OAuth Token'],
     [{ SLACK_BOT_TOKEN: 'xoxb-1-2 3' }, 'SLACK_BOT_TOKEN must be the Bot User OAuth Token'],
-    [{ SLACK_SIGNING_SECRET: 'shh-signing' }, 'SLACK_SIGNING_SECRET must be the Signing Secret from Basic Information, 32 hex'],
+    [
+      { SLACK_SIGNING_SECRET: 'shh-signing' },
+      'SLACK_SIGNING_SECRET must be the Signing Secret from Basic Information, 32 hex',
+    ],
     [{ ALERT_CHANNEL_ID: 'kling-alerts' }, 'ALERT_CHANNEL_ID must be a channel id such as C0123ABCDEF, not its name'],
     [{ DIGEST_CHANNEL_ID: '#general' }, 'DIGEST_CHANNEL_ID must be a channel id'],
     [{ ADMIN_USER_IDS: 'U0ADA,grace' }, 'ADMIN_USER_IDS must be member ids separated by commas'],
@@ -61,20 +84,37 @@ describe('loadConfig', () => {
   });
 
   it('accepts Slack ids and keeps a key pair whole', () => {
-    const config = loadConfig({ ...base, ALERT_CHANNEL_ID: 'C0ALERTS', DIGEST_CHANNEL_ID: 'G0PRIVATE', ADMIN_USER_IDS: 'U0ADA,W0GRACE' });
-    expect([config.ALERT_CHANNEL_ID, config.DIGEST_CHANNEL_ID, config.ADMIN_USER_IDS]).toEqual(['C0ALERTS', 'G0PRIVATE', ['U0ADA', 'W0GRACE']]);
+    const config = loadConfig({
+      ...base,
+      ALERT_CHANNEL_ID: 'C0ALERTS',
+      DIGEST_CHANNEL_ID: 'G0PRIVATE',
+      ADMIN_USER_IDS: 'U0ADA,W0GRACE',
+    });
+    expect([config.ALERT_CHANNEL_ID, config.DIGEST_CHANNEL_ID, config.ADMIN_USER_IDS]).toEqual([
+      'C0ALERTS',
+      'G0PRIVATE',
+      ['U0ADA', 'W0GRACE'],
+    ]);
   });
 
   it('names every missing and malformed variable at once, one a line, without their values', () => {
     const message = refusal({
-      SLACK_BOT_TOKEN: 'xoxp-9999-secret-user-token', ALERT_CHANNEL_ID: 'kling-alerts', KLING_ACCESS_KEY: 'ak-secret', PORT: 'eighty',
+      SLACK_BOT_TOKEN: 'xoxp-9999-secret-user-token',
+      ALERT_CHANNEL_ID: 'kling-alerts',
+      KLING_ACCESS_KEY: 'ak-secret',
+      PORT: 'eighty',
     });
     const lines = message.split('\n');
     expect(lines[0]).toBe('Configuration error: 5 variables need fixing');
     expect(lines.slice(1).map((line) => line.trim().split(' ')[0])).toEqual([
-      'SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'PORT', 'ALERT_CHANNEL_ID', 'KLING_SECRET_KEY',
+      'SLACK_BOT_TOKEN',
+      'SLACK_SIGNING_SECRET',
+      'PORT',
+      'ALERT_CHANNEL_ID',
+      'KLING_SECRET_KEY',
     ]);
     expect(lines[2]).toContain('SLACK_SIGNING_SECRET is required: the Signing Secret from Basic Information');
-    for (const value of ['xoxp-9999', 'secret-user-token', 'kling-alerts', 'ak-secret', 'eighty']) expect(message).not.toContain(value);
+    for (const value of ['xoxp-9999', 'secret-user-token', 'kling-alerts', 'ak-secret', 'eighty'])
+      expect(message).not.toContain(value);
   });
 });

@@ -49,7 +49,10 @@ describe('npm start', { timeout: 120_000 }, () => {
     const lines = stderr.trimEnd().split('\n');
     expect(lines[0]).toBe('Configuration error: 4 variables need fixing');
     expect(lines.slice(1).map((line) => line.trim().split(' ')[0])).toEqual([
-      'SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'ALERT_CHANNEL_ID', 'KLING_API_KEY',
+      'SLACK_BOT_TOKEN',
+      'SLACK_SIGNING_SECRET',
+      'ALERT_CHANNEL_ID',
+      'KLING_API_KEY',
     ]);
     expect(stderr).not.toContain('user-secret');
     expect(stderr).not.toContain(' at ');

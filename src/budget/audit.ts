@@ -7,9 +7,19 @@ import type { BudgetPeriodKind, BudgetScope, BudgetTarget, ChangeAuthor } from '
  * written by the setter in the change's own transaction (table audit_events, append-only).
  */
 export type AuditSubject =
-  | 'limit' | 'hardness' | 'thresholds'
-  | 'confirm-threshold' | 'alerts-channel' | 'forecast-alerts' | 'spike-alerts' | 'spike-factor' | 'spike-minimum'
-  | 'timezone' | 'adjustment' | 'approval' | 'denial';
+  | 'limit'
+  | 'hardness'
+  | 'thresholds'
+  | 'confirm-threshold'
+  | 'alerts-channel'
+  | 'forecast-alerts'
+  | 'spike-alerts'
+  | 'spike-factor'
+  | 'spike-minimum'
+  | 'timezone'
+  | 'adjustment'
+  | 'approval'
+  | 'denial';
 
 export interface AuditEntry {
   at: Date;
@@ -38,7 +48,10 @@ export interface AuditRecord {
 export async function recordChanges(db: Db, changes: AuditRecord[], author: ChangeAuthor, at: Date): Promise<void> {
   if (!changes.length) return;
   const values = changes.map((c) => ({
-    team_id: c.teamId, subject: c.subject, budget_id: c.budgetId ?? null, old_value: c.oldValue ?? null,
+    team_id: c.teamId,
+    subject: c.subject,
+    budget_id: c.budgetId ?? null,
+    old_value: c.oldValue ?? null,
     new_value: c.newValue ?? null,
   }));
   await db.execute(sql`
@@ -64,12 +77,19 @@ const SETTINGS: Record<string, AuditSubject> = {
  * old and new, in the same transaction.
  */
 export async function auditedSettings(
-  db: Db, teamId: string, author: ChangeAuthor, at: Date, change: (tx: Db) => Promise<void>,
+  db: Db,
+  teamId: string,
+  author: ChangeAuthor,
+  at: Date,
+  change: (tx: Db) => Promise<void>,
 ): Promise<void> {
   await db.transaction(async (tx) => {
     const read = async (lock: boolean) => {
-      const [found] = await rows<{ row: Record<string, unknown> }>(tx, sql`
-        select to_jsonb(w) as row from workspaces w where team_id = ${teamId} ${lock ? sql`for update` : sql``}`);
+      const [found] = await rows<{ row: Record<string, unknown> }>(
+        tx,
+        sql`
+        select to_jsonb(w) as row from workspaces w where team_id = ${teamId} ${lock ? sql`for update` : sql``}`,
+      );
       return found?.row ?? {};
     };
     const before = await read(true);
@@ -85,7 +105,8 @@ export async function auditedSettings(
 
 /** A budget's audited fields, before and after a change (before is undefined for a new budget). */
 export function budgetChanges(
-  teamId: string, budgetId: number,
+  teamId: string,
+  budgetId: number,
   before: { limitMc: number; hard: boolean; thresholds: number[] } | undefined,
   after: { limitMc: number; hard: boolean; thresholds: number[] },
 ): AuditRecord[] {
@@ -94,17 +115,24 @@ export function budgetChanges(
     ['hardness', before?.hard ?? null, after.hard],
     ['thresholds', before?.thresholds.map(Number) ?? null, after.thresholds.map(Number)],
   ];
-  return fields
-    // A new budget's defaults (hard, 80/100) are not changes of their own: only its limit is recorded.
-    .filter(([subject, from, to]) => (before ? !isDeepStrictEqual(from, to) : subject === 'limit'))
-    .map(([subject, from, to]) => ({ teamId, subject, budgetId, oldValue: from, newValue: to }));
+  return (
+    fields
+      // A new budget's defaults (hard, 80/100) are not changes of their own: only its limit is recorded.
+      .filter(([subject, from, to]) => (before ? !isDeepStrictEqual(from, to) : subject === 'limit'))
+      .map(([subject, from, to]) => ({ teamId, subject, budgetId, oldValue: from, newValue: to }))
+  );
 }
 
 /** At most `limit` changes of the team in [start, end), newest first, and how many there are in all. */
 export async function auditTrail(
-  db: Db, teamId: string, span: { start: Date; end: Date }, limit: number,
+  db: Db,
+  teamId: string,
+  span: { start: Date; end: Date },
+  limit: number,
 ): Promise<{ entries: AuditEntry[]; total: number }> {
-  const found = await rows<Record<string, unknown>>(db, sql`
+  const found = await rows<Record<string, unknown>>(
+    db,
+    sql`
     select a.at, a.actor, a.subject, a.old_value, a.new_value, a.why,
            b.scope::text as scope, b.scope_id, b.period::text as period,
            count(*) over () as total
@@ -112,17 +140,26 @@ export async function auditTrail(
     where a.team_id = ${teamId}
       and a.at >= ${span.start.toISOString()}::timestamptz and a.at < ${span.end.toISOString()}::timestamptz
     order by a.at desc, a.id desc
-    limit ${limit}`);
-  const entries = found.map((r): AuditEntry => ({
-    at: new Date(r.at as string | Date),
-    actor: String(r.actor),
-    subject: r.subject as AuditSubject,
-    ...(r.scope ? {
-      budget: { scope: r.scope as BudgetScope, scopeId: String(r.scope_id), period: r.period as BudgetPeriodKind },
-    } : {}),
-    oldValue: r.old_value ?? null,
-    newValue: r.new_value ?? null,
-    why: (r.why as string | null) ?? null,
-  }));
+    limit ${limit}`,
+  );
+  const entries = found.map(
+    (r): AuditEntry => ({
+      at: new Date(r.at as string | Date),
+      actor: String(r.actor),
+      subject: r.subject as AuditSubject,
+      ...(r.scope
+        ? {
+            budget: {
+              scope: r.scope as BudgetScope,
+              scopeId: String(r.scope_id),
+              period: r.period as BudgetPeriodKind,
+            },
+          }
+        : {}),
+      oldValue: r.old_value ?? null,
+      newValue: r.new_value ?? null,
+      why: (r.why as string | null) ?? null,
+    }),
+  );
   return { entries, total: Number(found[0]?.total ?? 0) };
 }

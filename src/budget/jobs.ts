@@ -81,13 +81,19 @@ export async function workspaceTimezone(db: Db, teamId: string): Promise<string 
  * starts each page's index range at the previous page's end.
  */
 export async function jobPage(
-  db: Db, audience: Audience, span: Span, after: { at: string; holdId: string } | null, limit: number,
+  db: Db,
+  audience: Audience,
+  span: Span,
+  after: { at: string; holdId: string } | null,
+  limit: number,
 ): Promise<JobRow[]> {
   const afterLast = after
     ? sql`and h.created_at >= ${after.at}::timestamptz
           and (h.created_at, h.id) > (${after.at}::timestamptz, ${after.holdId}::uuid)`
     : sql``;
-  const result = await rows<Record<string, unknown>>(db, sql`
+  const result = await rows<Record<string, unknown>>(
+    db,
+    sql`
     select h.id::text as hold_id, h.created_at::text as cursor_at, h.created_at, h.settled_at,
            h.user_id, h.channel_id, h.tag,
            h.amount_mc, ${CHARGED} as charged_mc, h.status::text as hold_status,
@@ -99,7 +105,8 @@ export async function jobPage(
     where ${scope(audience, span)}
       ${afterLast}
     order by h.created_at, h.id
-    limit ${limit}`);
+    limit ${limit}`,
+  );
   return result.map((r) => ({
     holdId: String(r.hold_id),
     cursorAt: String(r.cursor_at),
@@ -125,14 +132,20 @@ export async function jobPage(
 
 /** The period's jobs summed per person, channel, tag or model: one row per value, which stays small. */
 export async function groups(db: Db, audience: Audience, span: Span, by: Grouping): Promise<GroupRow[]> {
-  const result = await rows<Record<string, unknown>>(db, sql`
+  const result = await rows<Record<string, unknown>>(
+    db,
+    sql`
     select ${KEYS[by]} as key, count(*) as jobs, sum(h.amount_mc) as estimate_mc, sum(${CHARGED}) as charged_mc
     from holds h
     left join generations g on g.id = h.generation_id
     where ${scope(audience, span)}
     group by 1
-    order by 1 nulls first`);
+    order by 1 nulls first`,
+  );
   return result.map((r) => ({
-    key: (r.key as string | null) ?? null, jobs: n(r.jobs), estimateMc: amount(r.estimate_mc), chargedMc: amount(r.charged_mc),
+    key: (r.key as string | null) ?? null,
+    jobs: n(r.jobs),
+    estimateMc: amount(r.estimate_mc),
+    chargedMc: amount(r.charged_mc),
   }));
 }

@@ -9,9 +9,23 @@ import { auditedSettings, recordChanges } from './audit';
 import { LedgerReports } from './reports';
 import * as store from './store';
 import {
-  LedgerError, type BudgetInput, type BudgetRef, type ChangeAuthor, type CommitOutcome, type Hold, type LedgerEvent,
-  type Refusal, type ReleaseOutcome, type RequestScope, type ReserveRequest, type ReserveResult, type Spike,
-  type SpikeAlert, type SpikeDrivers, type Usage, type WorkspaceSettings,
+  LedgerError,
+  type BudgetInput,
+  type BudgetRef,
+  type ChangeAuthor,
+  type CommitOutcome,
+  type Hold,
+  type LedgerEvent,
+  type Refusal,
+  type ReleaseOutcome,
+  type RequestScope,
+  type ReserveRequest,
+  type ReserveResult,
+  type Spike,
+  type SpikeAlert,
+  type SpikeDrivers,
+  type Usage,
+  type WorkspaceSettings,
 } from './types';
 
 export interface LedgerOptions {
@@ -42,7 +56,10 @@ export class Ledger {
   /** What the digest, /metrics and the worker's recovery read of the ledger. */
   readonly reports: LedgerReports;
 
-  constructor(private readonly db: Db, options: LedgerOptions = {}) {
+  constructor(
+    private readonly db: Db,
+    options: LedgerOptions = {},
+  ) {
     this.reports = new LedgerReports(db);
     this.now = options.now ?? systemClock;
     this.defaultTimezone = options.defaultTimezone ?? 'UTC';
@@ -52,9 +69,16 @@ export class Ledger {
   }
 
   async ensureWorkspace(teamId: string, tx?: Db): Promise<WorkspaceSettings> {
-    const { workspace, created } = await store.ensureWorkspace(tx ?? this.db, teamId, {
-      timezone: this.defaultTimezone, dailyLimitMc: this.defaultDailyLimitMc, confirmThresholdMc: this.defaultConfirmThresholdMc,
-    }, this.now());
+    const { workspace, created } = await store.ensureWorkspace(
+      tx ?? this.db,
+      teamId,
+      {
+        timezone: this.defaultTimezone,
+        dailyLimitMc: this.defaultDailyLimitMc,
+        confirmThresholdMc: this.defaultConfirmThresholdMc,
+      },
+      this.now(),
+    );
     // A row created inside a caller's transaction exists only if that transaction commits: not cached then.
     // One that was already there is committed, so the queue's group transactions stop asking again.
     if (!tx || !created) this.knownTeams.add(teamId);
@@ -89,11 +113,18 @@ export class Ledger {
     const [teamId] = teamIds as Set<string>;
     if (!this.knownTeams.has(teamId!)) await this.ensureWorkspace(teamId!, tx);
     const outcomes = await store.reserveEach(
-      tx ?? this.db, teamId!,
-      batches.map((batch) => batch.map((r) => ({
-        channelId: r.channelId, userId: r.userId, tag: r.tag, amountMc: r.amountMc, generationId: r.generationId,
-        memo: r.memo,
-      }))),
+      tx ?? this.db,
+      teamId!,
+      batches.map((batch) =>
+        batch.map((r) => ({
+          channelId: r.channelId,
+          userId: r.userId,
+          tag: r.tag,
+          amountMc: r.amountMc,
+          generationId: r.generationId,
+          memo: r.memo,
+        })),
+      ),
       this.now(),
     );
     return outcomes.map((outcome, i) => toReserveResult(outcome, batches[i]!, teamId!));
@@ -104,11 +135,19 @@ export class Ledger {
    * 'already-committed'. A released hold cannot be committed (LedgerError).
    */
   async commit(
-    holdId: string, actualMc: Millicredits, tx?: Db,
+    holdId: string,
+    actualMc: Millicredits,
+    tx?: Db,
   ): Promise<{ outcome: CommitOutcome; events: LedgerEvent[] }> {
     checkHoldId(holdId);
     checkAmount(actualMc, 'actual cost');
-    const result = await store.settle(tx ?? this.db, { holdId, status: 'committed', actualMc, reason: null, now: this.now() });
+    const result = await store.settle(tx ?? this.db, {
+      holdId,
+      status: 'committed',
+      actualMc,
+      reason: null,
+      now: this.now(),
+    });
     if (!result.settled) return { outcome: 'already-committed', events: [] };
     return { outcome: 'committed', events: await this.withBudgets(result.events, tx) };
   }
@@ -119,7 +158,13 @@ export class Ledger {
    */
   async release(holdId: string, reason: string, tx?: Db): Promise<ReleaseOutcome> {
     checkHoldId(holdId);
-    const result = await store.settle(tx ?? this.db, { holdId, status: 'released', actualMc: null, reason, now: this.now() });
+    const result = await store.settle(tx ?? this.db, {
+      holdId,
+      status: 'released',
+      actualMc: null,
+      reason,
+      now: this.now(),
+    });
     if (result.settled) return 'released';
     return result.status === 'committed' ? 'already-committed' : 'already-released';
   }
@@ -135,7 +180,8 @@ export class Ledger {
     checkAmount(input.limitMc, 'limit');
     if (input.thresholds) {
       for (const t of input.thresholds) {
-        if (!Number.isInteger(t) || t <= 0 || t > 1000) throw new LedgerError(`threshold ${t} must be a whole percent between 1 and 1000`);
+        if (!Number.isInteger(t) || t <= 0 || t > 1000)
+          throw new LedgerError(`threshold ${t} must be a whole percent between 1 and 1000`);
       }
     }
     if (input.scope === 'tag' && !isTag(input.scopeId)) throw new LedgerError(`"${input.scopeId}" is not a tag`);
@@ -148,7 +194,10 @@ export class Ledger {
 
   /** Above this price a person confirms first; null: nobody is asked. */
   async setConfirmThreshold(
-    teamId: string, thresholdMc: Millicredits | null, author: ChangeAuthor, tx?: Db,
+    teamId: string,
+    thresholdMc: Millicredits | null,
+    author: ChangeAuthor,
+    tx?: Db,
   ): Promise<void> {
     if (thresholdMc !== null) checkAmount(thresholdMc, 'confirmation threshold');
     await this.ensureWorkspace(teamId, tx);
@@ -180,7 +229,11 @@ export class Ledger {
 
   /** An admin's decision on a request for approval, for the audit trail (an approval's raise is its adjustment). */
   async recordDecision(
-    teamId: string, decision: 'approval' | 'denial', request: string, author: ChangeAuthor, tx?: Db,
+    teamId: string,
+    decision: 'approval' | 'denial',
+    request: string,
+    author: ChangeAuthor,
+    tx?: Db,
   ): Promise<void> {
     const change = { teamId, subject: decision, oldValue: null, newValue: request };
     await recordChanges(tx ?? this.db, [change], author, this.now());
@@ -204,7 +257,9 @@ export class Ledger {
   /** Several budgets' usage in one query, in the order asked. */
   async usages(budgetIds: number[], at: Date = this.now(), tx?: Db): Promise<Usage[]> {
     if (!budgetIds.length) return [];
-    const byId = new Map((await store.usageOfBudgets(tx ?? this.db, budgetIds, at)).map((row) => [row.id, toUsage(row)]));
+    const byId = new Map(
+      (await store.usageOfBudgets(tx ?? this.db, budgetIds, at)).map((row) => [row.id, toUsage(row)]),
+    );
     return budgetIds.map((id) => {
       const usage = byId.get(id);
       if (!usage) throw new LedgerError(`there is no budget ${id}`);
@@ -231,17 +286,25 @@ export class Ledger {
     const db = tx ?? this.db;
     // One snapshot for the charge and its pace: a reservation landing between two reads would otherwise
     // pair a pace that includes it with a charge that does not.
-    const { candidates, paceOf } = await db.transaction(async (snapshot) => {
-      const periods = (await store.forecastCandidates(snapshot, at)).map(toUsage);
-      return { candidates: periods, paceOf: await this.paces(periods, at, snapshot) };
-    }, { isolationLevel: 'repeatable read', accessMode: 'read only' });
+    const { candidates, paceOf } = await db.transaction(
+      async (snapshot) => {
+        const periods = (await store.forecastCandidates(snapshot, at)).map(toUsage);
+        return { candidates: periods, paceOf: await this.paces(periods, at, snapshot) };
+      },
+      { isolationLevel: 'repeatable read', accessMode: 'read only' },
+    );
     const teams = new Set<string>();
     for (const u of candidates) {
       const expected = forecast({ ...u, now: at, ...paceOf(u) });
       if (expected.kind !== 'runs-out') continue;
       const claimed = await store.claimForecast(db, {
-        teamId: u.budget.teamId, budgetId: u.budget.id, periodStart: u.periodStart, chargedMc: u.chargedMc,
-        limitMc: u.limitMc, runsOutAt: expected.at, projectedMc: expected.projectedMc,
+        teamId: u.budget.teamId,
+        budgetId: u.budget.id,
+        periodStart: u.periodStart,
+        chargedMc: u.chargedMc,
+        limitMc: u.limitMc,
+        runsOutAt: expected.at,
+        projectedMc: expected.projectedMc,
       });
       if (claimed) teams.add(u.budget.teamId);
     }
@@ -249,9 +312,17 @@ export class Ledger {
   }
 
   /** One query for the pace of every period given; returns each one's first charge and recent charge. */
-  private async paces(usages: Usage[], at: Date, tx?: Db): Promise<(u: Usage) => Pick<PaceInput, 'recentMc' | 'firstChargeAt'>> {
+  private async paces(
+    usages: Usage[],
+    at: Date,
+    tx?: Db,
+  ): Promise<(u: Usage) => Pick<PaceInput, 'recentMc' | 'firstChargeAt'>> {
     if (!usages.length) return () => ({ recentMc: mc(0) });
-    const periods = usages.map((u) => ({ budgetId: u.budget.id, periodStart: u.periodStart, since: paceWindowStart(u, at) }));
+    const periods = usages.map((u) => ({
+      budgetId: u.budget.id,
+      periodStart: u.periodStart,
+      since: paceWindowStart(u, at),
+    }));
     const rows = await store.paces(tx ?? this.db, periods);
     const byPeriod = new Map(rows.map((r) => [key(Number(r.budgetId), new Date(r.periodStart)), r]));
     return (u) => {
@@ -267,18 +338,29 @@ export class Ledger {
    */
   async spikes(defaults: { factor: number; minMc: Millicredits }, at: Date = this.now(), tx?: Db): Promise<Spike[]> {
     return (await store.spikeCandidates(tx ?? this.db, at, defaults)).map((r) => ({
-      teamId: r.teamId, subject: { kind: r.kind, id: r.subjectId }, day: r.day,
-      dayStart: new Date(r.dayStart), dayEnd: new Date(r.dayEnd),
-      todayMc: mc(r.todayMc), medianMc: mc(r.medianMc), factor: Number(r.factor),
+      teamId: r.teamId,
+      subject: { kind: r.kind, id: r.subjectId },
+      day: r.day,
+      dayStart: new Date(r.dayStart),
+      dayEnd: new Date(r.dayEnd),
+      todayMc: mc(r.todayMc),
+      medianMc: mc(r.medianMc),
+      factor: Number(r.factor),
     }));
   }
 
   /** Claims the spike's alert once per subject and day, with what drove it; false when another got there first. */
   async claimSpike(spike: Spike, drivers: SpikeDrivers, tx?: Db): Promise<boolean> {
     const row = {
-      teamId: spike.teamId, kind: spike.subject.kind, subjectId: spike.subject.id, day: spike.day,
-      todayMc: spike.todayMc, medianMc: spike.medianMc, factor: spike.factor,
-      dayStart: spike.dayStart.toISOString(), dayEnd: spike.dayEnd.toISOString(),
+      teamId: spike.teamId,
+      kind: spike.subject.kind,
+      subjectId: spike.subject.id,
+      day: spike.day,
+      todayMc: spike.todayMc,
+      medianMc: spike.medianMc,
+      factor: spike.factor,
+      dayStart: spike.dayStart.toISOString(),
+      dayEnd: spike.dayEnd.toISOString(),
     };
     return store.claimSpike(tx ?? this.db, row, drivers);
   }
@@ -293,9 +375,14 @@ export class Ledger {
     return (await store.undeliveredSpikes(tx ?? this.db, teamId)).map((r) => {
       const detail = store.json<SpikeDrivers & { factor: number; dayStart: string; dayEnd: string }>(r.detail);
       return {
-        teamId: r.teamId, subject: { kind: r.kind, id: r.subjectId }, day: r.day,
-        dayStart: new Date(detail.dayStart), dayEnd: new Date(detail.dayEnd),
-        todayMc: mc(r.todayMc), medianMc: mc(r.medianMc), factor: Number(detail.factor),
+        teamId: r.teamId,
+        subject: { kind: r.kind, id: r.subjectId },
+        day: r.day,
+        dayStart: new Date(detail.dayStart),
+        dayEnd: new Date(detail.dayEnd),
+        todayMc: mc(r.todayMc),
+        medianMc: mc(r.medianMc),
+        factor: Number(detail.factor),
         drivers: { mix: detail.mix, reruns: detail.reruns },
       };
     });
@@ -312,7 +399,10 @@ export class Ledger {
 
   /** Switches forecast alerts on or off, or sets the spike alerts' factor and minimum (null: off). */
   async setAlertSettings(
-    teamId: string, change: store.AlertSettingsChange, author: ChangeAuthor, tx?: Db,
+    teamId: string,
+    change: store.AlertSettingsChange,
+    author: ChangeAuthor,
+    tx?: Db,
   ): Promise<void> {
     if (change.spikes && !(change.spikes.factor > 1)) throw new LedgerError('the spike factor must be more than 1');
     if (change.spikes) checkAmount(change.spikes.minMc, 'spike minimum');
@@ -324,7 +414,11 @@ export class Ledger {
    * What every workspace committed in [from, to) (default: until now), and when the first of it was: what the
    * Kling account's packs paid, as far as the ledger knows.
    */
-  async committedBetween(from: Date, to: Date = this.now(), tx?: Db): Promise<{ mc: Millicredits; firstAt: Date | null }> {
+  async committedBetween(
+    from: Date,
+    to: Date = this.now(),
+    tx?: Db,
+  ): Promise<{ mc: Millicredits; firstAt: Date | null }> {
     return store.committedBetween(tx ?? this.db, from, to);
   }
 
@@ -372,7 +466,12 @@ function toReserveResult(outcome: store.ReserveOutcome, batch: ReserveRequest[],
   const refs = new Map(outcome.budgets.map((b) => [b.id, toBudgetRef(b, teamId)]));
   const events = outcome.events.map((e) => toEvent(e, refs.get(e.budgetId)!));
   if (outcome.ok) {
-    const holds = outcome.holds.map((h): Hold => (h.generationId == null ? { id: h.id, amountMc: h.amountMc } : { id: h.id, amountMc: h.amountMc, generationId: h.generationId }));
+    const holds = outcome.holds.map(
+      (h): Hold =>
+        h.generationId == null
+          ? { id: h.id, amountMc: h.amountMc }
+          : { id: h.id, amountMc: h.amountMc, generationId: h.generationId },
+    );
     return { ok: true, holds, events };
   }
   return { ok: false, refusal: refusalOf(outcome.budgets, outcome.refusedBudgetId, batch, refs), events };
@@ -391,7 +490,8 @@ function validateBatch(batch: ReserveRequest[]): string {
 }
 
 function checkAmount(amount: number, what: string): void {
-  if (!Number.isSafeInteger(amount) || amount < 0) throw new LedgerError(`the ${what} must be a whole, non-negative number of millicredits (got ${amount})`);
+  if (!Number.isSafeInteger(amount) || amount < 0)
+    throw new LedgerError(`the ${what} must be a whole, non-negative number of millicredits (got ${amount})`);
 }
 
 function checkHoldId(holdId: string): void {
@@ -400,8 +500,14 @@ function checkHoldId(holdId: string): void {
 
 function toBudgetRef(row: store.BudgetRow, teamId: string): BudgetRef {
   return {
-    id: Number(row.id), teamId: row.teamId ?? teamId, scope: row.scope, scopeId: row.scopeId, period: row.period,
-    limitMc: mc(row.limitMc), hard: row.hard, thresholds: store.json<number[]>(row.thresholds).map(Number),
+    id: Number(row.id),
+    teamId: row.teamId ?? teamId,
+    scope: row.scope,
+    scopeId: row.scopeId,
+    period: row.period,
+    limitMc: mc(row.limitMc),
+    hard: row.hard,
+    thresholds: store.json<number[]>(row.thresholds).map(Number),
   };
 }
 
@@ -410,11 +516,20 @@ function key(budgetId: number, periodStart: Date): string {
 }
 
 function toEvent(row: store.EventRow, budget: BudgetRef): LedgerEvent {
-  const common = { budget, periodStart: new Date(row.periodStart), chargedMc: mc(row.chargedMc), limitMc: mc(row.limitMc), triggeredBy: row.triggeredBy };
+  const common = {
+    budget,
+    periodStart: new Date(row.periodStart),
+    chargedMc: mc(row.chargedMc),
+    limitMc: mc(row.limitMc),
+    triggeredBy: row.triggeredBy,
+  };
   if (row.kind === 'forecast') {
     const detail = store.json<store.ForecastDetail>(row.detail);
     return {
-      kind: 'forecast', ...common, runsOutAt: new Date(detail.runsOutAt), projectedMc: mc(detail.projectedMc),
+      kind: 'forecast',
+      ...common,
+      runsOutAt: new Date(detail.runsOutAt),
+      projectedMc: mc(detail.projectedMc),
       spenders: detail.spenders.map((s) => ({ userId: s.userId, chargedMc: mc(s.chargedMc) })),
     };
   }
@@ -422,7 +537,11 @@ function toEvent(row: store.EventRow, budget: BudgetRef): LedgerEvent {
   if (row.kind === 'overrun') {
     return { kind: 'overrun', jobIds: store.json<string[] | null>(row.generationIds) ?? [], ...common };
   }
-  return { kind: 'exhausted', ...common, needMc: mc(Number(store.json<store.RefusedDetail | null>(row.detail)?.needMc ?? 0)) };
+  return {
+    kind: 'exhausted',
+    ...common,
+    needMc: mc(Number(store.json<store.RefusedDetail | null>(row.detail)?.needMc ?? 0)),
+  };
 }
 
 function toUsage(row: store.UsageRow): Usage {
@@ -452,7 +571,12 @@ function applies(budget: BudgetRef, request: ReserveRequest): boolean {
  * specific, whose owner can act on it), and the first alternative every hard budget could take, each
  * request of a batch swapped for its own alternative of that label (the first request's is reported).
  */
-function refusalOf(budgets: store.ReservedBudget[], refusedId: number, batch: ReserveRequest[], refs: Map<number, BudgetRef>): Refusal {
+function refusalOf(
+  budgets: store.ReservedBudget[],
+  refusedId: number,
+  batch: ReserveRequest[],
+  refs: Map<number, BudgetRef>,
+): Refusal {
   const hard = budgets.filter((b) => b.periodHard);
   const room = (b: store.ReservedBudget) => mc(Math.max(0, Number(b.periodLimitMc) - Number(b.chargedMc)));
   const shortfall = (b: store.ReservedBudget) => Number(b.needMc) - room(b);
@@ -466,7 +590,9 @@ function refusalOf(budgets: store.ReservedBudget[], refusedId: number, batch: Re
   const fitting = labels.find((label) =>
     hard.every((b) => {
       const ref = refs.get(b.id)!;
-      const need = batch.filter((r) => applies(ref, r)).reduce((sum, r) => sum + (r.alternatives?.find((a) => a.label === label)?.amountMc ?? r.amountMc), 0);
+      const need = batch
+        .filter((r) => applies(ref, r))
+        .reduce((sum, r) => sum + (r.alternatives?.find((a) => a.label === label)?.amountMc ?? r.amountMc), 0);
       return need <= room(b);
     }),
   );

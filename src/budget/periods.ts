@@ -6,8 +6,14 @@ function formatter(timezone: string): Intl.DateTimeFormat {
   let f = formatters.get(timezone);
   if (!f) {
     f = new Intl.DateTimeFormat('en-US', {
-      timeZone: timezone, hourCycle: 'h23',
-      year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
+      timeZone: timezone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
     });
     formatters.set(timezone, f);
   }
@@ -95,7 +101,9 @@ function localDate(at: Date, timezone: string): LocalDate {
  * local days ("2026-12", "2026-12-05", "2026-11-30..2026-12-06").
  */
 export function resolveReportPeriod(
-  period: ReportPeriod, now: Date, timezone: string,
+  period: ReportPeriod,
+  now: Date,
+  timezone: string,
 ): { start: Date; end: Date; label: string } {
   const span = (start: Date, end: Date) => {
     const first = localDate(start, timezone);

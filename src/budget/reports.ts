@@ -79,17 +79,22 @@ export class LedgerReports {
    * as they are; a hold still open stays in its period and is reported there as held.
    */
   async closePeriods(teamId: string, now: Date): Promise<number> {
-    const closed = await rows(this.db, sql`
+    const closed = await rows(
+      this.db,
+      sql`
       update budget_periods bp set closed_at = ${ts(now)}
       from budgets b
       where b.id = bp.budget_id and b.team_id = ${teamId} and bp.closed_at is null and bp.period_end <= ${ts(now)}
-      returning bp.budget_id`);
+      returning bp.budget_id`,
+    );
     return closed.length;
   }
 
   /** The workspace budgets in the periods containing the day: committed and held from each period's ledger entries. */
   async budgetLines(teamId: string, periods: PeriodStarts): Promise<BudgetLine[]> {
-    const result = await rows<Record<string, unknown>>(this.db, sql`
+    const result = await rows<Record<string, unknown>>(
+      this.db,
+      sql`
       with b as (
         select b.*, case b.period when 'day' then ${ts(periods.day)} when 'week' then ${ts(periods.week)}
                                   else ${ts(periods.month)} end as ps
@@ -108,7 +113,8 @@ export class LedgerReports {
         from ledger_entries e
         where e.budget_id = b.id and e.period_start = b.ps
       ) u on true
-      order by array_position(array['day','week','month'], b.period::text), b.id`);
+      order by array_position(array['day','week','month'], b.period::text), b.id`,
+    );
     return result.map((r) => ({
       budgetId: n(r.id),
       period: r.period as BudgetPeriodKind,
@@ -121,7 +127,9 @@ export class LedgerReports {
   }
 
   async totals(teamId: string, day: Span): Promise<DayTotals> {
-    const [r] = await rows<Record<string, unknown>>(this.db, sql`
+    const [r] = await rows<Record<string, unknown>>(
+      this.db,
+      sql`
       select coalesce(sum(h.actual_mc) filter (where h.status = 'committed'), 0) as committed_mc,
              count(*) filter (where h.status = 'committed') as committed_count,
              coalesce(sum(h.amount_mc) filter (where h.status = 'released'), 0) as refunded_mc,
@@ -129,7 +137,8 @@ export class LedgerReports {
              coalesce(sum(h.amount_mc) filter (where h.status = 'open'), 0) as held_mc,
              count(*) filter (where h.status = 'open') as held_count
       from holds h
-      where h.team_id = ${teamId} and h.created_at >= ${ts(day.start)} and h.created_at < ${ts(day.end)}`);
+      where h.team_id = ${teamId} and h.created_at >= ${ts(day.start)} and h.created_at < ${ts(day.end)}`,
+    );
     return {
       committedMc: amount(r!.committed_mc),
       committedCount: n(r!.committed_count),
@@ -142,7 +151,9 @@ export class LedgerReports {
 
   /** The ten biggest spenders (committed + held) and one line for everyone else. */
   async people(teamId: string, day: Span): Promise<PersonLine[]> {
-    const result = await rows<Record<string, unknown>>(this.db, sql`
+    const result = await rows<Record<string, unknown>>(
+      this.db,
+      sql`
       with per_user as (
         select h.user_id,
                coalesce(sum(h.actual_mc) filter (where h.status = 'committed'), 0) as committed_mc,
@@ -158,7 +169,8 @@ export class LedgerReports {
       select least(rank, ${TOP + 1}) as slot, min(user_id) as user_id, count(*) as people,
              sum(committed_mc) as committed_mc, sum(held_mc) as held_mc, sum(refunded_mc) as refunded_mc,
              sum(videos) as videos
-      from ranked group by 1 order by 1`);
+      from ranked group by 1 order by 1`,
+    );
     return result.map((r) => ({
       userId: n(r.slot) > TOP ? null : String(r.user_id),
       people: n(r.people),
@@ -171,7 +183,9 @@ export class LedgerReports {
 
   /** Spending per project tag (committed + held), biggest first; untagged jobs are left out. */
   async tags(teamId: string, day: Span): Promise<TagLine[]> {
-    const result = await rows<Record<string, unknown>>(this.db, sql`
+    const result = await rows<Record<string, unknown>>(
+      this.db,
+      sql`
       select h.tag,
              coalesce(sum(h.actual_mc) filter (where h.status = 'committed'), 0) as committed_mc,
              coalesce(sum(h.amount_mc) filter (where h.status = 'open'), 0) as held_mc,
@@ -181,16 +195,25 @@ export class LedgerReports {
         and h.tag is not null
       group by h.tag
       having count(*) filter (where h.status <> 'released') > 0
-      order by 2 + 3 desc, h.tag`);
+      order by 2 + 3 desc, h.tag`,
+    );
     return result.map((r) => ({
-      tag: String(r.tag), committedMc: amount(r.committed_mc), heldMc: amount(r.held_mc), videos: n(r.videos),
+      tag: String(r.tag),
+      committedMc: amount(r.committed_mc),
+      heldMc: amount(r.held_mc),
+      videos: n(r.videos),
     }));
   }
 
   /** Committed and refunded on each of the given local days: one indexed range per day, so DST-long days are exact. */
   async trend(teamId: string, days: (Span & { date: string })[]): Promise<TrendPoint[]> {
-    const values = sql.join(days.map((d) => sql`(${d.date}, ${ts(d.start)}, ${ts(d.end)})`), sql`, `);
-    const result = await rows<Record<string, unknown>>(this.db, sql`
+    const values = sql.join(
+      days.map((d) => sql`(${d.date}, ${ts(d.start)}, ${ts(d.end)})`),
+      sql`, `,
+    );
+    const result = await rows<Record<string, unknown>>(
+      this.db,
+      sql`
       select d.date, t.committed_mc, t.refunded_mc
       from (values ${values}) as d(date, start_at, end_at)
       cross join lateral (
@@ -198,16 +221,24 @@ export class LedgerReports {
                coalesce(sum(amount_mc) filter (where status = 'released'), 0) as refunded_mc
         from holds where team_id = ${teamId} and created_at >= d.start_at and created_at < d.end_at
       ) t
-      order by d.start_at`);
-    return result.map((r) => ({ date: String(r.date), committedMc: amount(r.committed_mc), refundedMc: amount(r.refunded_mc) }));
+      order by d.start_at`,
+    );
+    return result.map((r) => ({
+      date: String(r.date),
+      committedMc: amount(r.committed_mc),
+      refundedMc: amount(r.refunded_mc),
+    }));
   }
 
   /** Credits held by open holds and committed, over every workspace (for /metrics). */
   async creditTotals(): Promise<{ heldMc: Millicredits; committedMc: Millicredits }> {
-    const [row] = await rows<{ held: number | null; committed: number | null }>(this.db, sql`
+    const [row] = await rows<{ held: number | null; committed: number | null }>(
+      this.db,
+      sql`
       select sum(amount_mc) filter (where status = 'open')::int8 as held,
              sum(actual_mc) filter (where status = 'committed')::int8 as committed
-      from holds`);
+      from holds`,
+    );
     return { heldMc: amount(row?.held), committedMc: amount(row?.committed) };
   }
 

@@ -1,6 +1,20 @@
 import { sql } from 'drizzle-orm';
 import {
-  bigint, bigserial, boolean, check, date, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, unique, uuid,
+  bigint,
+  bigserial,
+  boolean,
+  check,
+  date,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  unique,
+  uuid,
 } from 'drizzle-orm/pg-core';
 import { workspaces } from '../db/schema/workspace';
 
@@ -15,7 +29,9 @@ export const budgets = pgTable(
   'budgets',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    teamId: text('team_id').notNull().references(() => workspaces.teamId),
+    teamId: text('team_id')
+      .notNull()
+      .references(() => workspaces.teamId),
     scope: budgetScope('scope').notNull(),
     /** team id for a workspace budget, channel id, user id, or the project tag's name. */
     scopeId: text('scope_id').notNull(),
@@ -42,7 +58,9 @@ export const budgets = pgTable(
 export const budgetPeriods = pgTable(
   'budget_periods',
   {
-    budgetId: bigint('budget_id', { mode: 'number' }).notNull().references(() => budgets.id),
+    budgetId: bigint('budget_id', { mode: 'number' })
+      .notNull()
+      .references(() => budgets.id),
     periodStart: timestamp('period_start', { withTimezone: true }).notNull(),
     periodEnd: timestamp('period_end', { withTimezone: true }).notNull(),
     /** The budget's limit while this period is current; frozen when it closes. */

@@ -3,7 +3,14 @@
 import { rows, sql, type Db } from '../db';
 import { mc, type Millicredits } from '../money/credits';
 import { budgetChanges, recordChanges } from './audit';
-import { LedgerError, type BudgetInput, type BudgetPeriodKind, type BudgetScope, type RequestScope, type WorkspaceSettings } from './types';
+import {
+  LedgerError,
+  type BudgetInput,
+  type BudgetPeriodKind,
+  type BudgetScope,
+  type RequestScope,
+  type WorkspaceSettings,
+} from './types';
 
 /** A budget as the SQL functions and queries below return it (camelCase json or aliased columns). */
 export interface BudgetRow {
@@ -41,7 +48,9 @@ export interface EventRow {
   detail?: ForecastDetail | RefusedDetail | string | null;
 }
 
-export interface RefusedDetail { needMc: number }
+export interface RefusedDetail {
+  needMc: number;
+}
 
 export interface ForecastDetail {
   runsOutAt: string;
@@ -50,7 +59,12 @@ export interface ForecastDetail {
 }
 
 export type ReserveOutcome =
-  | { ok: true; holds: { id: string; amountMc: Millicredits; generationId: string | null }[]; budgets: ReservedBudget[]; events: EventRow[] }
+  | {
+      ok: true;
+      holds: { id: string; amountMc: Millicredits; generationId: string | null }[];
+      budgets: ReservedBudget[];
+      events: EventRow[];
+    }
   | { ok: false; refusedBudgetId: number; budgets: ReservedBudget[]; events: EventRow[] };
 
 export interface UsageRow extends BudgetRow {
@@ -84,7 +98,10 @@ async function callFunction<T>(db: Db, query: ReturnType<typeof sql>): Promise<T
 
 /** Each batch through ledger_reserve, in order, in one statement. */
 export function reserveEach(db: Db, teamId: string, batches: object[][], now: Date): Promise<ReserveOutcome[]> {
-  return callFunction(db, sql`select ledger_reserve_each(${teamId}, ${JSON.stringify(batches)}::jsonb, ${now.toISOString()}::timestamptz) as r`);
+  return callFunction(
+    db,
+    sql`select ledger_reserve_each(${teamId}, ${JSON.stringify(batches)}::jsonb, ${now.toISOString()}::timestamptz) as r`,
+  );
 }
 
 export interface Settlement {
@@ -99,16 +116,32 @@ export interface Settlement {
 export type SettleOutcome = { events: EventRow[]; settled: boolean; status: 'committed' | 'released' };
 
 export function settle(db: Db, { holdId, status, actualMc, reason, now }: Settlement): Promise<SettleOutcome> {
-  return callFunction(db, sql`select ledger_settle(${holdId}::uuid, ${status}::hold_status, ${actualMc}::bigint, ${reason}::text, ${now.toISOString()}::timestamptz) as r`);
+  return callFunction(
+    db,
+    sql`select ledger_settle(${holdId}::uuid, ${status}::hold_status, ${actualMc}::bigint, ${reason}::text, ${now.toISOString()}::timestamptz) as r`,
+  );
 }
 
-export async function adjust(db: Db, budgetId: number, amountMc: Millicredits, by: string, why: string, now: Date): Promise<void> {
+export async function adjust(
+  db: Db,
+  budgetId: number,
+  amountMc: Millicredits,
+  by: string,
+  why: string,
+  now: Date,
+): Promise<void> {
   await db.transaction(async (tx) => {
     const at = now.toISOString();
-    await callFunction(tx, sql`
-      select ledger_adjust(${budgetId}::bigint, ${amountMc}::bigint, ${by}, ${why}, ${at}::timestamptz) as r`);
-    const [budget] = await rows<{ teamId: string }>(tx, sql`
-      select team_id as "teamId" from budgets where id = ${budgetId}`);
+    await callFunction(
+      tx,
+      sql`
+      select ledger_adjust(${budgetId}::bigint, ${amountMc}::bigint, ${by}, ${why}, ${at}::timestamptz) as r`,
+    );
+    const [budget] = await rows<{ teamId: string }>(
+      tx,
+      sql`
+      select team_id as "teamId" from budgets where id = ${budgetId}`,
+    );
     const teamId = budget!.teamId;
     const change = { teamId, subject: 'adjustment' as const, budgetId, oldValue: null, newValue: amountMc };
     await recordChanges(tx, [change], { by, why }, now);
@@ -121,11 +154,15 @@ const workspaceColumns = sql`team_id as "teamId", timezone, alerts_channel_id as
 
 /** Creates the workspace and its default daily budget once; returns it either way, and whether this call created it. */
 export async function ensureWorkspace(
-  db: Db, teamId: string, defaults: { timezone: string; dailyLimitMc: Millicredits; confirmThresholdMc: Millicredits | null },
+  db: Db,
+  teamId: string,
+  defaults: { timezone: string; dailyLimitMc: Millicredits; confirmThresholdMc: Millicredits | null },
   now: Date,
 ): Promise<{ workspace: WorkspaceSettings; created: boolean }> {
   const { timezone, dailyLimitMc, confirmThresholdMc } = defaults;
-  const [created] = await rows<WorkspaceSettings>(db, sql`
+  const [created] = await rows<WorkspaceSettings>(
+    db,
+    sql`
     with ws as (
       insert into workspaces (team_id, timezone, confirm_threshold_mc) values (${teamId}, ${timezone}, ${confirmThresholdMc}::bigint)
       on conflict do nothing returning *
@@ -133,12 +170,16 @@ export async function ensureWorkspace(
       insert into budgets (team_id, scope, scope_id, period, limit_mc, updated_by)
       select team_id, 'workspace', team_id, 'day', ${dailyLimitMc}, 'default' from ws
     )
-    select ${workspaceColumns} from ws`);
+    select ${workspaceColumns} from ws`,
+  );
   if (created) return { workspace: created, created: true };
   // It existed (or a concurrent call created it first, committed by now: ON CONFLICT waited for it). A timezone
   // change whose time has come is applied first.
   await db.execute(sql`select workspace_timezone(${teamId}, ${now.toISOString()}::timestamptz)`);
-  const [existing] = await rows<WorkspaceSettings>(db, sql`select ${workspaceColumns} from workspaces where team_id = ${teamId}`);
+  const [existing] = await rows<WorkspaceSettings>(
+    db,
+    sql`select ${workspaceColumns} from workspaces where team_id = ${teamId}`,
+  );
   return { workspace: existing!, created: false };
 }
 
@@ -158,10 +199,15 @@ export async function updateWorkspace(db: Db, teamId: string, change: { alertsCh
  * Returns the zone in force now and when the new one applies.
  */
 export async function scheduleTimezone(
-  db: Db, teamId: string, timezone: string, now: Date,
+  db: Db,
+  teamId: string,
+  timezone: string,
+  now: Date,
 ): Promise<{ from: string; effectiveAt: Date }> {
   const at = sql`${now.toISOString()}::timestamptz`;
-  const [row] = await rows<{ from: string; effectiveAt: string | Date }>(db, sql`
+  const [row] = await rows<{ from: string; effectiveAt: string | Date }>(
+    db,
+    sql`
     update workspaces w set
       pending_timezone = nullif(${timezone}, w.timezone),
       timezone_effective_at = case when ${timezone} = w.timezone then null else
@@ -169,7 +215,8 @@ export async function scheduleTimezone(
           coalesce((select max(b.period) from budgets b where b.team_id = w.team_id), 'day'), ${at}, w.timezone)
       end
     where team_id = ${teamId}
-    returning w.timezone as "from", coalesce(w.timezone_effective_at, ${at}) as "effectiveAt"`);
+    returning w.timezone as "from", coalesce(w.timezone_effective_at, ${at}) as "effectiveAt"`,
+  );
   return { from: row!.from, effectiveAt: new Date(row!.effectiveAt) };
 }
 
@@ -185,12 +232,17 @@ export async function upsertBudget(db: Db, input: BudgetInput, now: Date): Promi
   const thresholds = input.thresholds ? `{${input.thresholds.join(',')}}` : null;
   return db.transaction(async (tx) => {
     // What it was, for the audit trail (locked: a concurrent change is recorded from what this one left).
-    const [before] = await rows<BudgetRow>(tx, sql`
+    const [before] = await rows<BudgetRow>(
+      tx,
+      sql`
       select ${budgetColumns} from budgets b
       where b.team_id = ${input.teamId} and b.scope = ${input.scope} and b.scope_id = ${input.scopeId}
         and b.period = ${input.period}
-      for update`);
-    const [budget] = await rows<BudgetRow>(tx, sql`
+      for update`,
+    );
+    const [budget] = await rows<BudgetRow>(
+      tx,
+      sql`
       insert into budgets as b (team_id, scope, scope_id, period, limit_mc, thresholds, hard, updated_by)
       values (${input.teamId}, ${input.scope}, ${input.scopeId}, ${input.period}, ${input.limitMc},
               coalesce(${thresholds}::integer[], '{80,100}'), coalesce(${input.hard ?? null}::boolean, true), ${input.by})
@@ -200,7 +252,8 @@ export async function upsertBudget(db: Db, input: BudgetInput, now: Date): Promi
         hard = coalesce(${input.hard ?? null}::boolean, b.hard),
         updated_by = excluded.updated_by,
         updated_at = now()
-      returning ${budgetColumns}`);
+      returning ${budgetColumns}`,
+    );
     const { id, limitMc, hard } = budget!;
     await tx.execute(sql`
       with current_period as (
@@ -230,18 +283,26 @@ export async function upsertBudget(db: Db, input: BudgetInput, now: Date): Promi
 }
 
 export function budgetsOf(db: Db, teamId: string): Promise<BudgetRow[]> {
-  return rows<BudgetRow>(db, sql`
+  return rows<BudgetRow>(
+    db,
+    sql`
     select ${budgetColumns} from budgets b where b.team_id = ${teamId}
-    order by b.scope, b.scope_id, b.period`);
+    order by b.scope, b.scope_id, b.period`,
+  );
 }
 
 export function budgetsById(db: Db, ids: number[]): Promise<BudgetRow[]> {
-  return rows<BudgetRow>(db, sql`select ${budgetColumns} from budgets b where b.id = any(${`{${ids.join(',')}}`}::bigint[])`);
+  return rows<BudgetRow>(
+    db,
+    sql`select ${budgetColumns} from budgets b where b.id = any(${`{${ids.join(',')}}`}::bigint[])`,
+  );
 }
 
 /** Usage of each matching budget in the period containing `at`; held is the sum of its open holds. */
 async function usageWhere(db: Db, where: ReturnType<typeof sql>, at: Date): Promise<UsageRow[]> {
-  return rows<UsageRow>(db, sql`
+  return rows<UsageRow>(
+    db,
+    sql`
     select ${budgetColumns}, pb.start as "periodStart", pb.end as "periodEnd",
            coalesce(p.limit_mc, b.limit_mc) + coalesce(p.allowance_mc, 0) as "limitWithAllowanceMc",
            coalesce(p.charged_mc, 0) as "chargedMc",
@@ -253,7 +314,8 @@ async function usageWhere(db: Db, where: ReturnType<typeof sql>, at: Date): Prom
                                budget_period_end(b.period, ${at.toISOString()}::timestamptz, w.timezone) as end) pb
     left join budget_periods p on p.budget_id = b.id and p.period_start = pb.start
     where ${where}
-    order by b.scope desc, b.period, b.scope_id`);
+    order by b.scope desc, b.period, b.scope_id`,
+  );
 }
 
 export function usageOfBudgets(db: Db, budgetIds: number[], at: Date): Promise<UsageRow[]> {
@@ -262,14 +324,21 @@ export function usageOfBudgets(db: Db, budgetIds: number[], at: Date): Promise<U
 
 /** Every budget that applies to this user in this channel: the workspace's, the channel's, the user's. */
 export function usageOfScope(db: Db, scope: RequestScope, at: Date): Promise<UsageRow[]> {
-  return usageWhere(db, sql`b.team_id = ${scope.teamId} and (b.scope = 'workspace'
-      or (b.scope = 'channel' and b.scope_id = ${scope.channelId}) or (b.scope = 'user' and b.scope_id = ${scope.userId}))`, at);
+  return usageWhere(
+    db,
+    sql`b.team_id = ${scope.teamId} and (b.scope = 'workspace'
+      or (b.scope = 'channel' and b.scope_id = ${scope.channelId}) or (b.scope = 'user' and b.scope_id = ${scope.userId}))`,
+    at,
+  );
 }
 
 export function undeliveredAlerts(
-  db: Db, teamId?: string,
+  db: Db,
+  teamId?: string,
 ): Promise<(EventRow & { budget: BudgetRow; createdAt: string })[]> {
-  return rows(db, sql`
+  return rows(
+    db,
+    sql`
     select a.kind, a.budget_id as "budgetId", a.period_start as "periodStart", a.threshold, a.charged_mc as "chargedMc",
            a.limit_mc as "limitMc", a.triggered_by as "triggeredBy", a.detail, a.created_at as "createdAt",
            to_json(a.generation_ids) as "generationIds",
@@ -278,27 +347,35 @@ export function undeliveredAlerts(
     from budget_alerts a join budgets b on b.id = a.budget_id
     where a.delivered_at is null and (a.claimed_until is null or a.claimed_until < now())
       ${teamId ? sql`and a.team_id = ${teamId}` : sql``}
-    order by a.created_at, a.budget_id, a.threshold`);
+    order by a.created_at, a.budget_id, a.threshold`,
+  );
 }
 
-export interface AlertKey { budgetId: number; periodStart: Date; kind: string; threshold: number }
+export interface AlertKey {
+  budgetId: number;
+  periodStart: Date;
+  kind: string;
+  threshold: number;
+}
 
 const isAlert = (key: AlertKey) => sql`budget_id = ${key.budgetId}
   and period_start = ${key.periodStart.toISOString()}::timestamptz
   and kind = ${key.kind}::budget_alert_kind and threshold = ${key.threshold}`;
 
 export async function claimAlert(db: Db, key: AlertKey, leaseMs: number): Promise<boolean> {
-  const claimed = await rows(db, sql`
+  const claimed = await rows(
+    db,
+    sql`
     update budget_alerts set claimed_until = now() + ${leaseMs} * interval '1 millisecond'
     where ${isAlert(key)} and delivered_at is null and (claimed_until is null or claimed_until < now())
-    returning 1`);
+    returning 1`,
+  );
   return claimed.length > 0;
 }
 
 export async function markAlertDelivered(db: Db, key: AlertKey): Promise<void> {
   await db.execute(sql`update budget_alerts set delivered_at = now() where ${isAlert(key)} and delivered_at is null`);
 }
-
 
 export interface PaceRow {
   budgetId: number;
@@ -313,7 +390,9 @@ export interface PaceRow {
  */
 export function paces(db: Db, periods: { budgetId: number; periodStart: Date; since: Date }[]): Promise<PaceRow[]> {
   const array = (values: (number | string)[]) => `{${values.join(',')}}`;
-  return rows<PaceRow>(db, sql`
+  return rows<PaceRow>(
+    db,
+    sql`
     select x.budget_id as "budgetId", x.period_start as "periodStart",
            min(e.created_at) filter (where e.charged_delta_mc > 0) as "firstChargeAt",
            coalesce(sum(e.charged_delta_mc) filter (where e.created_at > x.since), 0) as "recentMc"
@@ -321,7 +400,8 @@ export function paces(db: Db, periods: { budgetId: number; periodStart: Date; si
                 ${array(periods.map((p) => p.periodStart.toISOString()))}::timestamptz[],
                 ${array(periods.map((p) => p.since.toISOString()))}::timestamptz[]) as x(budget_id, period_start, since)
     left join ledger_entries e on e.budget_id = x.budget_id and e.period_start = x.period_start
-    group by x.budget_id, x.period_start`);
+    group by x.budget_id, x.period_start`,
+  );
 }
 
 /**
@@ -329,7 +409,9 @@ export function paces(db: Db, periods: { budgetId: number; periodStart: Date; si
  * wants forecasts, and without a forecast, exhausted or 100% alert yet.
  */
 export function forecastCandidates(db: Db, now: Date): Promise<UsageRow[]> {
-  return rows<UsageRow>(db, sql`
+  return rows<UsageRow>(
+    db,
+    sql`
     select ${budgetColumns}, p.period_start as "periodStart", p.period_end as "periodEnd",
            p.limit_mc + p.allowance_mc as "limitWithAllowanceMc", p.charged_mc as "chargedMc", 0 as "heldMc"
     from budgets b
@@ -339,7 +421,8 @@ export function forecastCandidates(db: Db, now: Date): Promise<UsageRow[]> {
      and p.period_start = budget_period_start(b.period, ${now.toISOString()}::timestamptz, w.timezone)
     where w.forecast_alerts and p.charged_mc > 0 and p.limit_mc + p.allowance_mc > 0
       and not exists (select 1 from budget_alerts a where a.budget_id = p.budget_id and a.period_start = p.period_start
-                      and (a.kind in ('forecast', 'exhausted') or (a.kind = 'threshold' and a.threshold >= 100)))`);
+                      and (a.kind in ('forecast', 'exhausted') or (a.kind = 'threshold' and a.threshold >= 100)))`,
+  );
 }
 
 /**
@@ -349,13 +432,21 @@ export function forecastCandidates(db: Db, now: Date): Promise<UsageRow[]> {
 export async function claimForecast(
   db: Db,
   claim: {
-    teamId: string; budgetId: number; periodStart: Date; chargedMc: number; limitMc: number; runsOutAt: Date; projectedMc: number;
+    teamId: string;
+    budgetId: number;
+    periodStart: Date;
+    chargedMc: number;
+    limitMc: number;
+    runsOutAt: Date;
+    projectedMc: number;
   },
 ): Promise<boolean> {
   const start = claim.periodStart.toISOString();
   const sameOrLater = sql`select 1 from budget_alerts a where a.budget_id = ${claim.budgetId} and a.period_start = ${start}::timestamptz
                           and (a.kind = 'exhausted' or (a.kind = 'threshold' and a.threshold >= 100))`;
-  const claimed = await rows(db, sql`
+  const claimed = await rows(
+    db,
+    sql`
     with spenders as (
       select h.user_id, sum(e.charged_delta_mc) as charged
       from ledger_entries e join holds h on h.id = e.hold_id
@@ -374,7 +465,8 @@ export async function claimForecast(
                                                     order by charged desc, user_id), '[]') from spenders))
     where not exists (${sameOrLater})
     on conflict do nothing
-    returning 1`);
+    returning 1`,
+  );
   return claimed.length > 0;
 }
 
@@ -412,10 +504,14 @@ export interface SpikeRow {
  * above the factor times the median of their 14 days before and above the minimum, not yet alerted today.
  */
 export function spikeCandidates(
-  db: Db, now: Date, defaults: { factor: number; minMc: Millicredits },
+  db: Db,
+  now: Date,
+  defaults: { factor: number; minMc: Millicredits },
 ): Promise<SpikeRow[]> {
   const at = now.toISOString();
-  return rows<SpikeRow>(db, sql`
+  return rows<SpikeRow>(
+    db,
+    sql`
     with ws as (
       select team_id, timezone as tz, coalesce(spike_factor, ${defaults.factor})::float8 as factor,
              coalesce(spike_min_mc, ${defaults.minMc}) as min_mc,
@@ -446,42 +542,57 @@ export function spikeCandidates(
     where t.mc > t.factor * m.median
       and not exists (select 1 from spike_alerts a where a.team_id = t.team_id and a.subject_kind = t.kind
                       and a.subject_id = t.id and a.day = t.day)
-    order by t.team_id, t.kind, t.id`);
+    order by t.team_id, t.kind, t.id`,
+  );
 }
 
 /** Claims the subject's spike alert for its day, once; false when it already had one. */
 export async function claimSpike(db: Db, spike: SpikeRow, detail: object): Promise<boolean> {
-  const claimed = await rows(db, sql`
+  const claimed = await rows(
+    db,
+    sql`
     insert into spike_alerts (team_id, subject_kind, subject_id, day, today_mc, median_mc, detail)
     values (${spike.teamId}, ${spike.kind}, ${spike.subjectId}, ${spike.day}::date, ${spike.todayMc}, ${spike.medianMc},
             ${JSON.stringify({ ...detail, factor: spike.factor, dayStart: spike.dayStart, dayEnd: spike.dayEnd })}::jsonb)
     on conflict do nothing
-    returning 1`);
+    returning 1`,
+  );
   return claimed.length > 0;
 }
 
 export type SpikeAlertRow = Omit<SpikeRow, 'dayStart' | 'dayEnd' | 'factor'> & { detail: unknown };
 
 export function undeliveredSpikes(db: Db, teamId?: string): Promise<SpikeAlertRow[]> {
-  return rows(db, sql`
+  return rows(
+    db,
+    sql`
     select team_id as "teamId", subject_kind as kind, subject_id as "subjectId", day::text as day,
            today_mc as "todayMc", median_mc as "medianMc", detail
     from spike_alerts
     where delivered_at is null and (claimed_until is null or claimed_until < now())
       ${teamId ? sql`and team_id = ${teamId}` : sql``}
-    order by created_at, team_id, subject_kind, subject_id`);
+    order by created_at, team_id, subject_kind, subject_id`,
+  );
 }
 
-export interface SpikeKey { teamId: string; kind: string; subjectId: string; day: string }
+export interface SpikeKey {
+  teamId: string;
+  kind: string;
+  subjectId: string;
+  day: string;
+}
 
 const isSpike = (key: SpikeKey) => sql`team_id = ${key.teamId} and subject_kind = ${key.kind}
   and subject_id = ${key.subjectId} and day = ${key.day}::date`;
 
 export async function claimSpikeAlert(db: Db, key: SpikeKey, leaseMs: number): Promise<boolean> {
-  const claimed = await rows(db, sql`
+  const claimed = await rows(
+    db,
+    sql`
     update spike_alerts set claimed_until = now() + ${leaseMs} * interval '1 millisecond'
     where ${isSpike(key)} and delivered_at is null and (claimed_until is null or claimed_until < now())
-    returning 1`);
+    returning 1`,
+  );
   return claimed.length > 0;
 }
 
@@ -491,20 +602,34 @@ export async function markSpikeDelivered(db: Db, key: SpikeKey): Promise<void> {
 
 /** The videos behind a subject's spending in [from, to): their holds' generations, released ones left out. */
 export async function spendingGenerations(
-  db: Db, teamId: string, subject: { kind: 'user' | 'channel'; id: string }, from: Date, to: Date,
+  db: Db,
+  teamId: string,
+  subject: { kind: 'user' | 'channel'; id: string },
+  from: Date,
+  to: Date,
 ): Promise<string[]> {
   const who = subject.kind === 'user' ? sql`user_id = ${subject.id}` : sql`channel_id = ${subject.id}`;
-  const found = await rows<{ id: string }>(db, sql`
+  const found = await rows<{ id: string }>(
+    db,
+    sql`
     select generation_id as id from holds
     where team_id = ${teamId} and ${who} and status <> 'released' and generation_id is not null
-      and created_at >= ${from.toISOString()}::timestamptz and created_at < ${to.toISOString()}::timestamptz`);
+      and created_at >= ${from.toISOString()}::timestamptz and created_at < ${to.toISOString()}::timestamptz`,
+  );
   return found.map((r) => r.id);
 }
 
 /** Actual costs committed in [from, to) across every workspace, and when the first of them was committed. */
-export async function committedBetween(db: Db, from: Date, to: Date): Promise<{ mc: Millicredits; firstAt: Date | null }> {
-  const [row] = await rows<{ mc: number | null; firstAt: string | null }>(db, sql`
+export async function committedBetween(
+  db: Db,
+  from: Date,
+  to: Date,
+): Promise<{ mc: Millicredits; firstAt: Date | null }> {
+  const [row] = await rows<{ mc: number | null; firstAt: string | null }>(
+    db,
+    sql`
     select sum(actual_mc) as mc, min(settled_at) as "firstAt" from holds
-    where status = 'committed' and settled_at >= ${from.toISOString()}::timestamptz and settled_at < ${to.toISOString()}::timestamptz`);
+    where status = 'committed' and settled_at >= ${from.toISOString()}::timestamptz and settled_at < ${to.toISOString()}::timestamptz`,
+  );
   return { mc: mc(row?.mc ?? 0), firstAt: row?.firstAt ? new Date(row.firstAt) : null };
 }

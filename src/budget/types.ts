@@ -56,16 +56,36 @@ export interface Refusal {
 }
 
 export type LedgerEvent =
-  | { kind: 'threshold'; budget: BudgetRef; periodStart: Date; threshold: number; chargedMc: Millicredits; limitMc: Millicredits; triggeredBy: string }
+  | {
+      kind: 'threshold';
+      budget: BudgetRef;
+      periodStart: Date;
+      threshold: number;
+      chargedMc: Millicredits;
+      limitMc: Millicredits;
+      triggeredBy: string;
+    }
   /** A hard budget refused a request needing `needMc` of it: used up only when chargedMc reached limitMc. */
   | {
-      kind: 'exhausted'; budget: BudgetRef; periodStart: Date; chargedMc: Millicredits; limitMc: Millicredits;
-      triggeredBy: string; needMc: Millicredits;
+      kind: 'exhausted';
+      budget: BudgetRef;
+      periodStart: Date;
+      chargedMc: Millicredits;
+      limitMc: Millicredits;
+      triggeredBy: string;
+      needMc: Millicredits;
     }
   /** At its recent pace the period runs out at `runsOutAt`; `spenders` are its three biggest, biggest first. */
   | {
-      kind: 'forecast'; budget: BudgetRef; periodStart: Date; chargedMc: Millicredits; limitMc: Millicredits;
-      triggeredBy: string; runsOutAt: Date; projectedMc: Millicredits; spenders: { userId: string; chargedMc: Millicredits }[];
+      kind: 'forecast';
+      budget: BudgetRef;
+      periodStart: Date;
+      chargedMc: Millicredits;
+      limitMc: Millicredits;
+      triggeredBy: string;
+      runsOutAt: Date;
+      projectedMc: Millicredits;
+      spenders: { userId: string; chargedMc: Millicredits }[];
     }
   /** Kling charged above the estimate held and took a hard budget's period past its limit; `jobIds` are those jobs. */
   | {
@@ -78,7 +98,9 @@ export type LedgerEvent =
       jobIds: string[];
     };
 
-export type ReserveResult = { ok: true; holds: Hold[]; events: LedgerEvent[] } | { ok: false; refusal: Refusal; events: LedgerEvent[] };
+export type ReserveResult =
+  | { ok: true; holds: Hold[]; events: LedgerEvent[] }
+  | { ok: false; refusal: Refusal; events: LedgerEvent[] };
 
 /**
  * What a commit did: charged the hold's actual cost, or found the hold committed already (nothing changes: the

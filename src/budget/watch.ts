@@ -43,7 +43,9 @@ export class AlertWatch {
   tick(): Promise<void> {
     this.running = this.running
       .then(() => this.check())
-      .catch((error: unknown) => this.options.logger.error({ err: error }, 'forecast and spike alerts could not be checked'));
+      .catch((error: unknown) =>
+        this.options.logger.error({ err: error }, 'forecast and spike alerts could not be checked'),
+      );
     return this.running;
   }
 

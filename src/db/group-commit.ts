@@ -43,7 +43,10 @@ export class GroupCommit<I, T> {
     while (queue.length > 0) {
       const group = queue.splice(0, this.maxGroup);
       try {
-        const outcomes = await this.run(group.map((p) => p.item), key);
+        const outcomes = await this.run(
+          group.map((p) => p.item),
+          key,
+        );
         group.forEach((p, i) => {
           const outcome = outcomes[i]!;
           if (outcome.ok) p.resolve(outcome.value);
@@ -64,7 +67,11 @@ export class GroupCommit<I, T> {
  * COMMIT failed (a dropped connection), the group may have been kept: running the items again could hold
  * twice, so every item gets the error instead, and the caller says the outcome is unknown.
  */
-export async function transactionPerGroup<I, T>(db: Db, items: I[], work: (tx: Db, items: I[]) => Promise<T[]>): Promise<Outcome<T>[]> {
+export async function transactionPerGroup<I, T>(
+  db: Db,
+  items: I[],
+  work: (tx: Db, items: I[]) => Promise<T[]>,
+): Promise<Outcome<T>[]> {
   let worked = false;
   try {
     const values = await db.transaction(async (tx) => {

@@ -39,7 +39,9 @@ export interface OpenOptions {
 }
 
 export async function openDatabase(options: OpenOptions): Promise<Database> {
-  const database = options.url ? openPostgres(options.url, options.max ?? 10) : await openPglite(options.dataDir ?? './data');
+  const database = options.url
+    ? openPostgres(options.url, options.max ?? 10)
+    : await openPglite(options.dataDir ?? './data');
   if (options.migrate !== false) await migrateDatabase(database, options.url);
   return database;
 }
@@ -60,7 +62,10 @@ function openPostgres(url: string, max: number): Database {
 
 async function openPglite(dataDir: string): Promise<Database> {
   if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
-  const client = await PGlite.create(dataDir, { parsers: { [INT8]: (v: string) => Number(v) }, serializers: { [INT8]: (v: unknown) => String(v) } });
+  const client = await PGlite.create(dataDir, {
+    parsers: { [INT8]: (v: string) => Number(v) },
+    serializers: { [INT8]: (v: unknown) => String(v) },
+  });
   return {
     db: drizzlePglite({ client, schema }) as unknown as Db,
     kind: 'pglite',
@@ -99,13 +104,18 @@ export { sql };
  * default and an explicit null is NULL (a key missing from a row's object, or present as null). Rows
  * are inserted, and returned, in array order.
  */
-export async function insertRows<T extends PgTable>(db: Db, table: T, values: T['$inferInsert'][]): Promise<T['$inferSelect'][]> {
+export async function insertRows<T extends PgTable>(
+  db: Db,
+  table: T,
+  values: T['$inferInsert'][],
+): Promise<T['$inferSelect'][]> {
   if (!values.length) return [];
   const all = Object.entries(getTableColumns(table));
   const field = (v: T['$inferInsert'], key: string) => (v as Record<string, unknown>)[key];
   const columns = all.filter(([key]) => values.some((v) => field(v, key) !== undefined));
   for (const [key, column] of all) {
-    if (column.defaultFn && values.some((v) => field(v, key) === undefined)) throw new Error(`insertRows does not run the JS default of ${key}`);
+    if (column.defaultFn && values.some((v) => field(v, key) === undefined))
+      throw new Error(`insertRows does not run the JS default of ${key}`);
   }
   // JSON.stringify leaves undefined out, so the key's presence tells a default from an explicit null.
   const json = values.map((v) => Object.fromEntries(columns.map(([key, column]) => [column.name, field(v, key)])));
@@ -115,12 +125,32 @@ export async function insertRows<T extends PgTable>(db: Db, table: T, values: T[
     const fallback = is(column.default, SQL) ? column.default : sql`${column.default}`;
     return sql`case when j.doc ? ${column.name} then r.${name(column)} else ${fallback} end`;
   };
-  const inserted = await rows<Record<string, unknown>>(db, sql`
-    insert into ${table} (${sql.join(columns.map(([, c]) => name(c)), sql`, `)})
-    select ${sql.join(columns.map(([, c]) => valueOf(c)), sql`, `)}
+  const inserted = await rows<Record<string, unknown>>(
+    db,
+    sql`
+    insert into ${table} (${sql.join(
+      columns.map(([, c]) => name(c)),
+      sql`, `,
+    )})
+    select ${sql.join(
+      columns.map(([, c]) => valueOf(c)),
+      sql`, `,
+    )}
     from jsonb_array_elements(${JSON.stringify(json)}::jsonb) with ordinality as j(doc, ord)
-    cross join lateral jsonb_to_record(j.doc) as r(${sql.join(columns.map(([, c]) => sql`${name(c)} ${sql.raw(c.getSQLType())}`), sql`, `)})
+    cross join lateral jsonb_to_record(j.doc) as r(${sql.join(
+      columns.map(([, c]) => sql`${name(c)} ${sql.raw(c.getSQLType())}`),
+      sql`, `,
+    )})
     order by j.ord
-    returning *`);
-  return inserted.map((raw) => Object.fromEntries(all.map(([key, column]) => [key, raw[column.name] == null ? null : column.mapFromDriverValue(raw[column.name])])) as T['$inferSelect']);
+    returning *`,
+  );
+  return inserted.map(
+    (raw) =>
+      Object.fromEntries(
+        all.map(([key, column]) => [
+          key,
+          raw[column.name] == null ? null : column.mapFromDriverValue(raw[column.name]),
+        ]),
+      ) as T['$inferSelect'],
+  );
 }

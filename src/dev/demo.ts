@@ -4,8 +4,14 @@ import { pathToFileURL } from 'node:url';
 import { createBot, type Bot } from '../app';
 import { loadConfig } from '../config';
 import { startKlingSimulator, type KlingSimulator } from './kling-sim';
-import { DEFAULT_CHANNELS, DEFAULT_USERS, startSlackWorkspace, type SlackWorkspace, type SlackWorkspaceOptions,
-  type SlashCommandInfo } from './slack-workspace';
+import {
+  DEFAULT_CHANNELS,
+  DEFAULT_USERS,
+  startSlackWorkspace,
+  type SlackWorkspace,
+  type SlackWorkspaceOptions,
+  type SlashCommandInfo,
+} from './slack-workspace';
 
 /**
  * `npm run demo`: the whole bot on one machine with nothing to sign up for — the embedded database
@@ -70,8 +76,9 @@ function fromManifest(): Pick<SlackWorkspaceOptions, 'commands' | 'messagesTabRe
     if (field && current) current[field[1] === 'usage_hint' ? 'usageHint' : 'description'] = unquote(field[2]!);
   }
   // Each message shortcut: its name, then its callback_id, in the shortcuts list.
-  const shortcuts = [...text.matchAll(/-\s*name:\s*(.+)\n\s+type:\s*message\n\s+callback_id:\s*(\S+)/g)]
-    .map(([, name, callbackId]) => ({ name: unquote(name!), callbackId: callbackId! }));
+  const shortcuts = [...text.matchAll(/-\s*name:\s*(.+)\n\s+type:\s*message\n\s+callback_id:\s*(\S+)/g)].map(
+    ([, name, callbackId]) => ({ name: unquote(name!), callbackId: callbackId! }),
+  );
   return { commands, shortcuts, messagesTabReadOnly: /^\s*messages_tab_read_only_enabled:\s*true\s*$/m.test(text) };
 }
 
@@ -117,7 +124,12 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     });
     const pollMs = options.pollMs ?? 1_000;
     const bot = await createBot(config, {
-      worker: { maxConcurrency: config.KLING_MAX_CONCURRENCY, taskTimeoutMinutes: config.KLING_TASK_TIMEOUT_MINUTES, pollMs, pollMaxMs: pollMs * 3 },
+      worker: {
+        maxConcurrency: config.KLING_MAX_CONCURRENCY,
+        taskTimeoutMinutes: config.KLING_TASK_TIMEOUT_MINUTES,
+        pollMs,
+        pollMaxMs: pollMs * 3,
+      },
     });
     await bot.start();
     started.push({ close: () => bot.stop() });
@@ -138,13 +150,24 @@ function flag(args: string[], name: string): string | undefined {
 
 async function main(args: string[]): Promise<void> {
   if (args.includes('--help')) {
-    console.log('npm run demo [-- --reset] [-- --port 3000] [-- --verbose]\n  --reset    start from an empty workspace and database (wipes ./data)\n  --port N   serve the page on port N (the bot takes N+1, the Kling simulator N+2)\n  --verbose  show the bot\'s logs');
+    console.log(
+      "npm run demo [-- --reset] [-- --port 3000] [-- --verbose]\n  --reset    start from an empty workspace and database (wipes ./data)\n  --port N   serve the page on port N (the bot takes N+1, the Kling simulator N+2)\n  --verbose  show the bot's logs",
+    );
     return;
   }
   const port = Number(flag(args, '--port') ?? 3000);
   console.log('  Starting… (the very first start creates the database and takes about half a minute)');
-  const demo = await startDemo({ port, botPort: port + 1, klingPort: port + 2, reset: args.includes('--reset'), logLevel: args.includes('--verbose') ? 'info' : 'warn' }).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'EADDRINUSE') console.error(`Port ${port}, ${port + 1} or ${port + 2} is already in use; try npm run demo -- --port ${port + 10}`);
+  const demo = await startDemo({
+    port,
+    botPort: port + 1,
+    klingPort: port + 2,
+    reset: args.includes('--reset'),
+    logLevel: args.includes('--verbose') ? 'info' : 'warn',
+  }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'EADDRINUSE')
+      console.error(
+        `Port ${port}, ${port + 1} or ${port + 2} is already in use; try npm run demo -- --port ${port + 10}`,
+      );
     else {
       console.error(`The demo could not start: ${error.message.split('\n')[0]}`);
       console.error('If ./data was made by an older version of the bot, npm run demo -- --reset starts fresh.');

@@ -33,22 +33,38 @@ function trendSvg(points: TrendPoint[], dailyLimitMc?: Millicredits): string {
   points.forEach((p, i) => {
     const x = MARGIN.left + i * slot + (slot - barW) / 2;
     const cx = x + barW / 2;
-    parts.push(`<rect x="${x}" y="${y(p.committedMc)}" width="${barW}" height="${y(0) - y(p.committedMc)}" fill="#4a154b"/>`);
+    parts.push(
+      `<rect x="${x}" y="${y(p.committedMc)}" width="${barW}" height="${y(0) - y(p.committedMc)}" fill="#4a154b"/>`,
+    );
     if (p.refundedMc > 0) {
-      parts.push(`<rect x="${x}" y="${y(p.committedMc + p.refundedMc)}" width="${barW}" height="${y(p.committedMc) - y(p.committedMc + p.refundedMc)}" fill="#c9a5ca"/>`);
+      parts.push(
+        `<rect x="${x}" y="${y(p.committedMc + p.refundedMc)}" width="${barW}" height="${y(p.committedMc) - y(p.committedMc + p.refundedMc)}" fill="#c9a5ca"/>`,
+      );
     }
-    parts.push(`<text x="${cx}" y="${y(p.committedMc + p.refundedMc) - 8}" font-size="15" text-anchor="middle" fill="#1d1c1d">${xmlText(formatCredits(p.committedMc))}</text>`);
-    parts.push(`<text x="${cx}" y="${CHART_HEIGHT - MARGIN.bottom + 24}" font-size="15" text-anchor="middle" fill="#616061">${xmlText(dayLabel(p.date, 'short'))}</text>`);
+    parts.push(
+      `<text x="${cx}" y="${y(p.committedMc + p.refundedMc) - 8}" font-size="15" text-anchor="middle" fill="#1d1c1d">${xmlText(formatCredits(p.committedMc))}</text>`,
+    );
+    parts.push(
+      `<text x="${cx}" y="${CHART_HEIGHT - MARGIN.bottom + 24}" font-size="15" text-anchor="middle" fill="#616061">${xmlText(dayLabel(p.date, 'short'))}</text>`,
+    );
   });
   if (dailyLimitMc) {
-    parts.push(`<line x1="${MARGIN.left}" x2="${CHART_WIDTH - MARGIN.right}" y1="${y(dailyLimitMc)}" y2="${y(dailyLimitMc)}" stroke="#e01e5a" stroke-width="2" stroke-dasharray="8 6"/>`);
+    parts.push(
+      `<line x1="${MARGIN.left}" x2="${CHART_WIDTH - MARGIN.right}" y1="${y(dailyLimitMc)}" y2="${y(dailyLimitMc)}" stroke="#e01e5a" stroke-width="2" stroke-dasharray="8 6"/>`,
+    );
   }
-  const limit = dailyLimitMc ? `  <tspan fill="#e01e5a">- - daily limit ${xmlText(formatCredits(dailyLimitMc))}</tspan>` : '';
-  parts.push(`<text x="${CHART_WIDTH - MARGIN.right}" y="32" font-size="13" text-anchor="end" fill="#616061"><tspan fill="#4a154b">■</tspan> spent  <tspan fill="#c9a5ca">■</tspan> refunded${limit}</text>`);
+  const limit = dailyLimitMc
+    ? `  <tspan fill="#e01e5a">- - daily limit ${xmlText(formatCredits(dailyLimitMc))}</tspan>`
+    : '';
+  parts.push(
+    `<text x="${CHART_WIDTH - MARGIN.right}" y="32" font-size="13" text-anchor="end" fill="#616061"><tspan fill="#4a154b">■</tspan> spent  <tspan fill="#c9a5ca">■</tspan> refunded${limit}</text>`,
+  );
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${CHART_WIDTH}" height="${CHART_HEIGHT}" font-family="DejaVu Sans, sans-serif">${parts.join('')}</svg>`;
 }
 
 export function renderTrendChart(points: TrendPoint[], dailyLimitMc?: Millicredits): Buffer {
-  const resvg = new Resvg(trendSvg(points, dailyLimitMc), { font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' } });
+  const resvg = new Resvg(trendSvg(points, dailyLimitMc), {
+    font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' },
+  });
   return resvg.render().asPng();
 }

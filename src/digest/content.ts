@@ -22,14 +22,25 @@ export interface DigestContent {
 /** "Tue 24 Nov 2026" for a calendar date string. */
 export function dayLabel(date: string, style: 'long' | 'short' = 'long'): string {
   const [y, m, d] = date.split('-').map(Number);
-  const options: Intl.DateTimeFormatOptions = style === 'long'
-    ? { timeZone: 'UTC', weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' }
-    : { timeZone: 'UTC', weekday: 'short', day: 'numeric' };
+  const options: Intl.DateTimeFormatOptions =
+    style === 'long'
+      ? { timeZone: 'UTC', weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' }
+      : { timeZone: 'UTC', weekday: 'short', day: 'numeric' };
   return new Intl.DateTimeFormat('en-GB', options).format(new Date(Date.UTC(y!, m! - 1, d!))).replace(',', '');
 }
 
 /** True when the day had nothing to report: no hold taken and no job asked for. */
 export function isEmptyDay(figures: DigestFigures): boolean {
   const { totals: t, videos: v } = figures;
-  return t.committedCount + t.refundedCount + t.heldCount + v.succeeded + v.failed + v.cancelled + v.refused + v.unfinished === 0;
+  return (
+    t.committedCount +
+      t.refundedCount +
+      t.heldCount +
+      v.succeeded +
+      v.failed +
+      v.cancelled +
+      v.refused +
+      v.unfinished ===
+    0
+  );
 }

@@ -12,12 +12,18 @@ export interface SavingsTip {
 }
 
 /** What a job would have cost with one priced field changed; undefined when the catalog cannot price that variant. */
-function variantSaving(catalog: PriceCatalog, group: JobGroup, change: Record<string, unknown>): Millicredits | undefined {
+function variantSaving(
+  catalog: PriceCatalog,
+  group: JobGroup,
+  change: Record<string, unknown>,
+): Millicredits | undefined {
   const request: PricedRequest = { endpoint: group.endpoint as KlingEndpoint, body: group.params };
   try {
     const actual = catalog.quote(request);
     // A change to undefined drops the field (no audio also means no voice list).
-    const body = Object.fromEntries(Object.entries({ ...actual.request.body, ...change }).filter(([, v]) => v !== undefined));
+    const body = Object.fromEntries(
+      Object.entries({ ...actual.request.body, ...change }).filter(([, v]) => v !== undefined),
+    );
     const variant = catalog.quote({ ...actual.request, body });
     const saved = subMc(actual.priceMc, variant.priceMc);
     return saved > 0 ? timesMc(saved, group.count) : undefined;
@@ -62,22 +68,26 @@ export function savingsTips(catalog: PriceCatalog, jobs: JobGroup[]): SavingsTip
   for (const group of jobs) {
     if (isVideo(group)) {
       const mode = String(group.params.mode ?? '');
-      if (group.redone && (mode === 'pro' || mode === '4k')) add('std-drafts', group.count, variantSaving(catalog, group, { mode: 'std' }));
+      if (group.redone && (mode === 'pro' || mode === '4k'))
+        add('std-drafts', group.count, variantSaving(catalog, group, { mode: 'std' }));
       if (group.redone && Number(group.params.duration ?? 5) > 5) {
         const kind = extendable(catalog, group) ? 'short-drafts' : 'short-drafts-no-extend';
         add(kind, group.count, variantSaving(catalog, group, { duration: '5' }));
       }
-      if (group.params.sound === 'on') add('audio', group.count, variantSaving(catalog, group, { sound: 'off', voice_list: undefined }));
+      if (group.params.sound === 'on')
+        add('audio', group.count, variantSaving(catalog, group, { sound: 'off', voice_list: undefined }));
     }
     if (group.duplicate) add('duplicates', group.count, group.actualMc);
   }
   const text: Record<SavingsTip['kind'], (jobs: number) => string> = {
     'std-drafts': (n) => `${plural(n, 'draft')} made in pro/4k and redone later: drafting in std would have saved`,
-    'short-drafts': (n) => `${plural(n, 'draft')} of 10 s redone later: a 5 s draft, extended once it is the keeper, would have saved`,
+    'short-drafts': (n) =>
+      `${plural(n, 'draft')} of 10 s redone later: a 5 s draft, extended once it is the keeper, would have saved`,
     'short-drafts-no-extend': (n) =>
       `${plural(n, 'draft')} of 10 s redone later (Kling does not extend this model): 5 s drafts before the 10 s keeper would have saved`,
     audio: (n) => `${plural(n, 'video')} with audio: leaving it off where the clip needs no sound saves up to`,
-    duplicates: (n) => `${plural(n, 'video')} repeated a request that had already succeeded: reusing the earlier video would have saved`,
+    duplicates: (n) =>
+      `${plural(n, 'video')} repeated a request that had already succeeded: reusing the earlier video would have saved`,
   };
   return [...tips.entries()]
     .map(([kind, t]) => ({ kind, jobs: t.jobs, savedMc: t.savedMc, text: text[kind](t.jobs) }))

@@ -10,7 +10,12 @@ const CATCH_UP_WINDOW_MS = 25 * 60 * MINUTE;
  * node-cron 4 has no "previous run", so this walks back a minute at a time through its own matcher
  * (the digest cron has minute resolution; a seconds field other than 0 is not looked for).
  */
-export function latestFire(expression: string, timezone: string, now: Date, windowMs = CATCH_UP_WINDOW_MS): Date | undefined {
+export function latestFire(
+  expression: string,
+  timezone: string,
+  now: Date,
+  windowMs = CATCH_UP_WINDOW_MS,
+): Date | undefined {
   const task = cron.createTask(expression, () => {}, { timezone });
   try {
     const start = Math.floor(now.getTime() / MINUTE) * MINUTE;
@@ -32,7 +37,12 @@ export interface DigestDay {
 
 /** "2026-03-29": the calendar date of `at` in `timezone`. */
 function localDate(at: Date, timezone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
+  return new Intl.DateTimeFormat('en-CA', {
+    timeZone: timezone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(at);
 }
 
 /** The local day containing `at`. */

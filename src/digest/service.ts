@@ -19,7 +19,11 @@ export interface DigestPoster {
    * … before anything is posted, and the digest is posted again without the chart, `content.chart` false: the trend
    * drawn as text.
    */
-  post(channelId: string, content: DigestContent, chart?: { png: Buffer; filename: string; title: string }): Promise<void>;
+  post(
+    channelId: string,
+    content: DigestContent,
+    chart?: { png: Buffer; filename: string; title: string },
+  ): Promise<void>;
 }
 
 export interface DigestServiceOptions {
@@ -42,7 +46,8 @@ export interface DigestServiceOptions {
 const TREND_DAYS = 7;
 /** Catches up, retries failed posts and picks up new timezones between the cron's own runs. */
 const SWEEP_CRON = '*/15 * * * *';
-const UPLOAD_REFUSED = /not_allowed|missing_scope|no_permission|file_uploads?_(disabled|not_allowed)|not_allowed_token_type|restricted_action/;
+const UPLOAD_REFUSED =
+  /not_allowed|missing_scope|no_permission|file_uploads?_(disabled|not_allowed)|not_allowed_token_type|restricted_action/;
 
 /** The Slack error code of a failed Web API call, wherever the client put it. */
 function slackCode(error: unknown): string {
@@ -99,7 +104,10 @@ export class DigestService {
     this.stopped = false;
     await this.tick();
     await this.schedule();
-    this.sweeper = cron.schedule(SWEEP_CRON, () => this.logged(this.schedule().then(() => this.tick())), { name: 'digest-sweep', noOverlap: true });
+    this.sweeper = cron.schedule(SWEEP_CRON, () => this.logged(this.schedule().then(() => this.tick())), {
+      name: 'digest-sweep',
+      noOverlap: true,
+    });
   }
 
   async stop(): Promise<void> {
@@ -131,7 +139,8 @@ export class DigestService {
   async postNow(teamId: string): Promise<void> {
     const workspace = await this.workspaceOf(teamId);
     const channel = this.channelFor(workspace);
-    if (!channel) throw new NoDigestChannelError('No channel for the digest: set the alerts channel (or DIGEST_CHANNEL_ID) first.');
+    if (!channel)
+      throw new NoDigestChannelError('No channel for the digest: set the alerts channel (or DIGEST_CHANNEL_ID) first.');
     await this.deliver(workspace, dayBefore(this.now(), workspace.timezone), channel, true);
   }
 
@@ -144,10 +153,15 @@ export class DigestService {
     const now = this.now();
     const today = dayOf(now, workspace.timezone);
     const of = day === undefined ? 'yesterday' : day === 'today' ? 'today' : 'date';
-    const target = of === 'yesterday' ? dayBefore(now, workspace.timezone)
-      : of === 'today' ? today : dayOfDate(day!, workspace.timezone);
+    const target =
+      of === 'yesterday'
+        ? dayBefore(now, workspace.timezone)
+        : of === 'today'
+          ? today
+          : dayOfDate(day!, workspace.timezone);
     if (of === 'date' && target.date !== day) throw new DigestDayError(`${day} is not a date in the calendar.`);
-    if (target.date > today.date) throw new DigestDayError(`${day} has not happened yet: try today or an earlier date.`);
+    if (target.date > today.date)
+      throw new DigestDayError(`${day} has not happened yet: try today or an earlier date.`);
     return { ...(await this.content(workspace, target, false)), preview: { of, at: now } };
   }
 
@@ -156,15 +170,23 @@ export class DigestService {
     for (const timezone of timezones) {
       if (this.tasks.has(timezone)) continue;
       this.tasks.set(timezone, [
-        cron.schedule(this.options.cron, () => this.logged(this.tick(timezone)), { timezone, name: `digest:${timezone}`, noOverlap: true }),
-        cron.schedule('0 0 * * *', () => this.logged(this.closePeriods(timezone)), { timezone, name: `period-close:${timezone}` }),
+        cron.schedule(this.options.cron, () => this.logged(this.tick(timezone)), {
+          timezone,
+          name: `digest:${timezone}`,
+          noOverlap: true,
+        }),
+        cron.schedule('0 0 * * *', () => this.logged(this.closePeriods(timezone)), {
+          timezone,
+          name: `period-close:${timezone}`,
+        }),
       ]);
     }
   }
 
   private async closePeriods(timezone?: string): Promise<void> {
     for (const workspace of await this.store.workspaces()) {
-      if (!timezone || workspace.timezone === timezone) await this.store.ledger.closePeriods(workspace.teamId, this.now());
+      if (!timezone || workspace.timezone === timezone)
+        await this.store.ledger.closePeriods(workspace.teamId, this.now());
     }
   }
 
@@ -174,7 +196,8 @@ export class DigestService {
     let failed = false;
     for (const workspace of await this.store.workspaces()) {
       if (timezone && workspace.timezone !== timezone) continue;
-      if (!due.has(workspace.timezone)) due.set(workspace.timezone, dueDay(this.options.cron, workspace.timezone, this.now()));
+      if (!due.has(workspace.timezone))
+        due.set(workspace.timezone, dueDay(this.options.cron, workspace.timezone, this.now()));
       const day = due.get(workspace.timezone);
       if (day && !(await this.runOnce(workspace, day))) failed = true;
     }
@@ -190,7 +213,9 @@ export class DigestService {
       return true;
     }
     const claimed = await this.store.claim(workspace.teamId, day.date, this.replicaId, this.now(), {
-      leaseMs: this.leaseMs, retryMs: this.retryMs, maxAttempts: this.maxAttempts,
+      leaseMs: this.leaseMs,
+      retryMs: this.retryMs,
+      maxAttempts: this.maxAttempts,
     });
     if (!claimed) return true;
     try {
@@ -223,7 +248,12 @@ export class DigestService {
   }
 
   /** Posts the digest with its chart, or with the text trend when the upload is refused. An empty day posts nothing unless asked for. */
-  private async deliver(workspace: Workspace, day: DigestDay, channel: string, evenIfEmpty: boolean): Promise<'posted' | 'empty'> {
+  private async deliver(
+    workspace: Workspace,
+    day: DigestDay,
+    channel: string,
+    evenIfEmpty: boolean,
+  ): Promise<'posted' | 'empty'> {
     const content = await this.content(workspace, day, true);
     if (!evenIfEmpty && isEmptyDay(content.figures)) return 'empty';
     const dailyLimit = content.figures.budgets.find((b) => b.period === 'day')?.limitMc;
@@ -233,7 +263,10 @@ export class DigestService {
       await this.slack.post(channel, content, { png, filename: `kling-digest-${day.date}.png`, title });
     } catch (error) {
       if (!UPLOAD_REFUSED.test(slackCode(error))) throw error;
-      this.options.logger?.info({ teamId: workspace.teamId, reason: slackCode(error) }, 'chart upload refused; posting the trend as text');
+      this.options.logger?.info(
+        { teamId: workspace.teamId, reason: slackCode(error) },
+        'chart upload refused; posting the trend as text',
+      );
       await this.slack.post(channel, { ...content, chart: false });
     }
     return 'posted';

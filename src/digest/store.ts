@@ -1,5 +1,11 @@
 import {
-  LedgerReports, type BudgetLine, type DayTotals, type PeriodStarts, type PersonLine, type TagLine, type TrendPoint,
+  LedgerReports,
+  type BudgetLine,
+  type DayTotals,
+  type PeriodStarts,
+  type PersonLine,
+  type TagLine,
+  type TrendPoint,
 } from '../budget/reports';
 import { rows, sql, type Db } from '../db/index';
 import { mc, type Millicredits } from '../money/credits';
@@ -89,13 +95,19 @@ export class DigestStore {
   }
 
   async workspaces(): Promise<Workspace[]> {
-    return rows<Workspace>(this.db, sql`
-      select team_id as "teamId", timezone, alerts_channel_id as "alertsChannelId" from workspaces order by team_id`);
+    return rows<Workspace>(
+      this.db,
+      sql`
+      select team_id as "teamId", timezone, alerts_channel_id as "alertsChannelId" from workspaces order by team_id`,
+    );
   }
 
   async workspace(teamId: string): Promise<Workspace | undefined> {
-    const [found] = await rows<Workspace>(this.db, sql`
-      select team_id as "teamId", timezone, alerts_channel_id as "alertsChannelId" from workspaces where team_id = ${teamId}`);
+    const [found] = await rows<Workspace>(
+      this.db,
+      sql`
+      select team_id as "teamId", timezone, alerts_channel_id as "alertsChannelId" from workspaces where team_id = ${teamId}`,
+    );
     return found;
   }
 
@@ -117,7 +129,9 @@ export class DigestStore {
 
   /** Spending per endpoint × model × mode × duration × audio, the ten biggest and the rest. */
   async models(teamId: string, day: DigestDay): Promise<ModelLine[]> {
-    const result = await rows<Record<string, unknown>>(this.db, sql`
+    const result = await rows<Record<string, unknown>>(
+      this.db,
+      sql`
       with per_config as (
         select g.endpoint, g.request->>'model_name' as model, g.request->>'mode' as mode, g.request->>'duration' as duration,
                coalesce(g.request->>'sound', 'off') = 'on' as sound,
@@ -131,7 +145,8 @@ export class DigestStore {
       )
       select least(rank, ${TOP + 1}) as slot, min(endpoint) as endpoint, min(model) as model, min(mode) as mode,
              min(duration) as duration, bool_or(sound) as sound, count(*) as configs, sum(videos) as videos, sum(committed_mc) as committed_mc
-      from ranked group by 1 order by 1`);
+      from ranked group by 1 order by 1`,
+    );
     return result.map((r) => {
       const rest = n(r.slot) > TOP;
       return {
@@ -148,7 +163,9 @@ export class DigestStore {
   }
 
   async videos(teamId: string, day: DigestDay): Promise<VideoCounts> {
-    const [r] = await rows<Record<string, unknown>>(this.db, sql`
+    const [r] = await rows<Record<string, unknown>>(
+      this.db,
+      sql`
       select count(*) filter (where state = 'succeeded') as succeeded,
              count(*) filter (where state = 'failed') as failed,
              count(*) filter (where state = 'cancelled') as cancelled,
@@ -157,7 +174,8 @@ export class DigestStore {
              percentile_cont(0.5) within group (order by extract(epoch from ended_at - created_at))
                filter (where state = 'succeeded' and ended_at is not null) as median_seconds
       from generations
-      where team_id = ${teamId} and created_at >= ${ts(day.start)} and created_at < ${ts(day.end)}`);
+      where team_id = ${teamId} and created_at >= ${ts(day.start)} and created_at < ${ts(day.end)}`,
+    );
     return {
       succeeded: n(r!.succeeded),
       failed: n(r!.failed),
@@ -170,17 +188,22 @@ export class DigestStore {
 
   /** Estimates against Kling's charges for the jobs that succeeded in [from, to). */
   async estimates(teamId: string, from: Date, to: Date): Promise<EstimateAccuracy | undefined> {
-    const [r] = await rows<Record<string, unknown>>(this.db, sql`
+    const [r] = await rows<Record<string, unknown>>(
+      this.db,
+      sql`
       select count(*) as jobs, sum(actual_mc) as charged_mc, sum(abs(actual_mc - estimate_mc)) as deviation_mc
       from generations
       where team_id = ${teamId} and state = 'succeeded' and actual_mc is not null
-        and ended_at >= ${ts(from)} and ended_at < ${ts(to)}`);
+        and ended_at >= ${ts(from)} and ended_at < ${ts(to)}`,
+    );
     const jobs = n(r?.jobs);
     return jobs ? { jobs, chargedMc: amount(r!.charged_mc), deviationMc: amount(r!.deviation_mc) } : undefined;
   }
 
   async jobGroups(teamId: string, day: DigestDay): Promise<JobGroup[]> {
-    const result = await rows<Record<string, unknown>>(this.db, sql`
+    const result = await rows<Record<string, unknown>>(
+      this.db,
+      sql`
       with day_jobs as (
         select g.endpoint, g.request, g.actual_mc,
                lead(g.id) over (partition by g.user_id, g.request->>'prompt' order by g.created_at, g.id) is not null as redone,
@@ -195,7 +218,8 @@ export class DigestStore {
       -- The prompt does not change the price but a request needs one to be priced: any of the group's stands in.
       select endpoint, (request - 'prompt' - 'negative_prompt') || jsonb_build_object('prompt', min(request->>'prompt')) as params,
              redone, duplicate, count(*) as count, sum(actual_mc) as actual_mc
-      from day_jobs group by endpoint, request - 'prompt' - 'negative_prompt', redone, duplicate`);
+      from day_jobs group by endpoint, request - 'prompt' - 'negative_prompt', redone, duplicate`,
+    );
     return result.map((r) => ({
       endpoint: String(r.endpoint),
       params: (typeof r.params === 'string' ? JSON.parse(r.params) : r.params) as Record<string, unknown>,
@@ -211,29 +235,50 @@ export class DigestStore {
    * replicas exactly one gets it. A row whose post failed (last_error), or whose claimer vanished mid-post (lease
    * expired), can be claimed again; a posted row never.
    */
-  async claim(teamId: string, date: string, replicaId: string, now: Date, options: { leaseMs: number; retryMs: number; maxAttempts: number }): Promise<boolean> {
+  async claim(
+    teamId: string,
+    date: string,
+    replicaId: string,
+    now: Date,
+    options: { leaseMs: number; retryMs: number; maxAttempts: number },
+  ): Promise<boolean> {
     const lease = new Date(now.getTime() - options.leaseMs);
     const retry = new Date(now.getTime() - options.retryMs);
-    const claimed = await rows(this.db, sql`
+    const claimed = await rows(
+      this.db,
+      sql`
       insert into digest_runs (team_id, digest_date, claimed_by, claimed_at, attempts)
       values (${teamId}, ${date}::date, ${replicaId}, ${ts(now)}, 1)
       on conflict (team_id, digest_date) do update
         set claimed_by = excluded.claimed_by, claimed_at = excluded.claimed_at, attempts = digest_runs.attempts + 1
       where digest_runs.posted_at is null and digest_runs.attempts < ${options.maxAttempts}
         and ((digest_runs.last_error is not null and digest_runs.claimed_at <= ${ts(retry)}) or digest_runs.claimed_at <= ${ts(lease)})
-      returning attempts`);
+      returning attempts`,
+    );
     return claimed.length === 1;
   }
 
-  async markPosted(teamId: string, date: string, replicaId: string, now: Date, outcome: 'posted' | 'empty'): Promise<void> {
-    await rows(this.db, sql`
+  async markPosted(
+    teamId: string,
+    date: string,
+    replicaId: string,
+    now: Date,
+    outcome: 'posted' | 'empty',
+  ): Promise<void> {
+    await rows(
+      this.db,
+      sql`
       update digest_runs set posted_at = ${ts(now)}, outcome = ${outcome}, last_error = null
-      where team_id = ${teamId} and digest_date = ${date}::date and claimed_by = ${replicaId}`);
+      where team_id = ${teamId} and digest_date = ${date}::date and claimed_by = ${replicaId}`,
+    );
   }
 
   async markFailed(teamId: string, date: string, replicaId: string, error: string): Promise<void> {
-    await rows(this.db, sql`
+    await rows(
+      this.db,
+      sql`
       update digest_runs set last_error = ${error.slice(0, 500)}
-      where team_id = ${teamId} and digest_date = ${date}::date and claimed_by = ${replicaId} and posted_at is null`);
+      where team_id = ${teamId} and digest_date = ${date}::date and claimed_by = ${replicaId} and posted_at is null`,
+    );
   }
 }

@@ -50,18 +50,60 @@ type Cell = string | null;
 
 const PROVIDER = 'Kling AI';
 const JOB_COLUMNS = [
-  'job_id', 'time', 'person_id', 'person_name', 'channel_id', 'tag', 'model', 'mode', 'duration_s', 'audio',
-  'estimate_credits', 'charged_credits', 'charged_usd', 'state', 'kling_task_id',
+  'job_id',
+  'time',
+  'person_id',
+  'person_name',
+  'channel_id',
+  'tag',
+  'model',
+  'mode',
+  'duration_s',
+  'audio',
+  'estimate_credits',
+  'charged_credits',
+  'charged_usd',
+  'state',
+  'kling_task_id',
 ];
 /** FOCUS 1.2 columns, then this product's own (x_), as the specification orders them. */
 const FOCUS_COLUMNS = [
-  'BilledCost', 'EffectiveCost', 'ListCost', 'ContractedCost', 'BillingCurrency', 'BillingAccountId',
+  'BilledCost',
+  'EffectiveCost',
+  'ListCost',
+  'ContractedCost',
+  'BillingCurrency',
+  'BillingAccountId',
   'BillingAccountName',
-  'BillingPeriodStart', 'BillingPeriodEnd', 'ChargePeriodStart', 'ChargePeriodEnd', 'ChargeCategory', 'ChargeClass',
-  'ChargeDescription', 'ChargeFrequency', 'ServiceName', 'ServiceCategory', 'ServiceSubcategory', 'ProviderName',
-  'PublisherName', 'InvoiceIssuerName', 'ResourceId', 'ResourceName', 'ResourceType', 'SkuId', 'PricingQuantity',
-  'PricingUnit', 'ListUnitPrice', 'ContractedUnitPrice', 'ConsumedQuantity', 'ConsumedUnit', 'Tags',
-  'x_SlackUserName', 'x_EstimatedCredits', 'x_State', 'x_KlingTaskId',
+  'BillingPeriodStart',
+  'BillingPeriodEnd',
+  'ChargePeriodStart',
+  'ChargePeriodEnd',
+  'ChargeCategory',
+  'ChargeClass',
+  'ChargeDescription',
+  'ChargeFrequency',
+  'ServiceName',
+  'ServiceCategory',
+  'ServiceSubcategory',
+  'ProviderName',
+  'PublisherName',
+  'InvoiceIssuerName',
+  'ResourceId',
+  'ResourceName',
+  'ResourceType',
+  'SkuId',
+  'PricingQuantity',
+  'PricingUnit',
+  'ListUnitPrice',
+  'ContractedUnitPrice',
+  'ConsumedQuantity',
+  'ConsumedUnit',
+  'Tags',
+  'x_SlackUserName',
+  'x_EstimatedCredits',
+  'x_State',
+  'x_KlingTaskId',
 ];
 
 const AUDIT_COLUMNS = ['time', 'person_id', 'person_name', 'change', 'budget', 'old_value', 'new_value', 'why'];
@@ -95,7 +137,10 @@ export class Exporter {
   private readonly now: () => Date;
   private readonly pageSize: number;
 
-  constructor(private readonly db: Db, private readonly options: ExporterOptions) {
+  constructor(
+    private readonly db: Db,
+    private readonly options: ExporterOptions,
+  ) {
     this.now = options.now ?? systemClock;
     this.pageSize = options.pageSize ?? 2_000;
     usdDecimal(mc(0), options.creditPriceUsd); // refuses a price it cannot write exactly, at start-up
@@ -109,7 +154,10 @@ export class Exporter {
     const sums = { jobs: 0, estimateMc: mc(0), chargedMc: mc(0) };
     let finish!: (totals: ExportTotals) => void;
     let fail!: (error: unknown) => void;
-    const totals = new Promise<ExportTotals>((resolve, reject) => ((finish = resolve), (fail = reject)));
+    const totals = new Promise<ExportTotals>((resolve, reject) => {
+      finish = resolve;
+      fail = reject;
+    });
     totals.catch(() => undefined); // the stream reports the same error to its reader
     const count = (jobs: number, estimateMc: Millicredits, chargedMc: Millicredits) => {
       sums.jobs += jobs;
@@ -130,9 +178,8 @@ export class Exporter {
         }
       } else {
         const rows = await store.groups(this.db, audience, span, request.by);
-        const names = request.by === 'person'
-          ? await this.options.names(rows.map((r) => r.key!))
-          : new Map<string, string>();
+        const names =
+          request.by === 'person' ? await this.options.names(rows.map((r) => r.key!)) : new Map<string, string>();
         for (const row of rows) {
           count(row.jobs, row.estimateMc, row.chargedMc);
           const named = request.by === 'person' ? [row.key, names.get(row.key!) ?? row.key] : [row.key];
@@ -154,7 +201,8 @@ export class Exporter {
    * to money or rules, oldest first, amounts in credits. A period's changes are few: read at once.
    */
   async auditFile(
-    teamId: string, period: ReportPeriod,
+    teamId: string,
+    period: ReportPeriod,
   ): Promise<{ fileName: string; stream: Readable; changes: number }> {
     const timezone = (await store.workspaceTimezone(this.db, teamId)) ?? 'UTC';
     const span = resolveReportPeriod(period, this.now(), timezone);
@@ -165,11 +213,18 @@ export class Exporter {
       if (MONEY_SUBJECTS.has(subject)) return creditsDecimal(mc(Number(v)));
       return typeof v === 'string' ? v : JSON.stringify(v);
     };
-    const rows = entries.reverse().map((e): Cell[] => [
-      utc(e.at), e.actor, names.get(e.actor) ?? e.actor, e.subject,
-      e.budget ? `${e.budget.scope}:${e.budget.scopeId}:${e.budget.period}` : null,
-      value(e.subject, e.oldValue), value(e.subject, e.newValue), e.why,
-    ]);
+    const rows = entries
+      .reverse()
+      .map((e): Cell[] => [
+        utc(e.at),
+        e.actor,
+        names.get(e.actor) ?? e.actor,
+        e.subject,
+        e.budget ? `${e.budget.scope}:${e.budget.scopeId}:${e.budget.period}` : null,
+        value(e.subject, e.oldValue),
+        value(e.subject, e.newValue),
+        e.why,
+      ]);
     const stream = csvOf(rows, AUDIT_COLUMNS, () => undefined);
     return { fileName: `kling-audit-${span.label}.csv`, stream, changes: rows.length };
   }
@@ -188,8 +243,8 @@ export class Exporter {
   private columns(request: ExportRequest): string[] {
     if (request.format === 'focus') return FOCUS_COLUMNS;
     if (request.by === 'job') return JOB_COLUMNS;
-    const key = request.by === 'person' ? ['person_id', 'person_name']
-      : [request.by === 'channel' ? 'channel_id' : request.by];
+    const key =
+      request.by === 'person' ? ['person_id', 'person_name'] : [request.by === 'channel' ? 'channel_id' : request.by];
     return [...key, 'jobs', 'estimate_credits', 'charged_credits', 'charged_usd'];
   }
 
@@ -199,10 +254,21 @@ export class Exporter {
 
   private jobRow(job: store.JobRow, names: Map<string, string>): Cell[] {
     return [
-      job.jobId, utc(job.createdAt), job.userId, names.get(job.userId) ?? job.userId, job.channelId, job.tag,
-      job.model, job.mode, job.duration, job.audio ? 'yes' : 'no',
-      creditsDecimal(job.estimateMc), creditsDecimal(job.chargedMc), this.usd(job.chargedMc),
-      job.state, job.klingTaskId,
+      job.jobId,
+      utc(job.createdAt),
+      job.userId,
+      names.get(job.userId) ?? job.userId,
+      job.channelId,
+      job.tag,
+      job.model,
+      job.mode,
+      job.duration,
+      job.audio ? 'yes' : 'no',
+      creditsDecimal(job.estimateMc),
+      creditsDecimal(job.chargedMc),
+      this.usd(job.chargedMc),
+      job.state,
+      job.klingTaskId,
     ];
   }
 
@@ -222,13 +288,42 @@ export class Exporter {
     if (job.tag) tags.tag = job.tag;
     const price = String(this.options.creditPriceUsd);
     return [
-      cost, cost, cost, cost, 'USD', teamId, null,
-      utc(billing.start), utc(billing.end), utc(new Date(start)), utc(new Date(end)),
-      'Usage', null, job.description, 'Usage-Based',
-      PROVIDER, 'AI and Machine Learning', 'Generative AI', PROVIDER, PROVIDER, PROVIDER,
-      job.jobId, job.description, job.endpoint, job.model,
-      credits, 'Credits', price, price, credits, 'Credits', JSON.stringify(tags),
-      names.get(job.userId) ?? job.userId, creditsDecimal(job.estimateMc), job.state, job.klingTaskId,
+      cost,
+      cost,
+      cost,
+      cost,
+      'USD',
+      teamId,
+      null,
+      utc(billing.start),
+      utc(billing.end),
+      utc(new Date(start)),
+      utc(new Date(end)),
+      'Usage',
+      null,
+      job.description,
+      'Usage-Based',
+      PROVIDER,
+      'AI and Machine Learning',
+      'Generative AI',
+      PROVIDER,
+      PROVIDER,
+      PROVIDER,
+      job.jobId,
+      job.description,
+      job.endpoint,
+      job.model,
+      credits,
+      'Credits',
+      price,
+      price,
+      credits,
+      'Credits',
+      JSON.stringify(tags),
+      names.get(job.userId) ?? job.userId,
+      creditsDecimal(job.estimateMc),
+      job.state,
+      job.klingTaskId,
     ];
   }
 }

@@ -8,8 +8,15 @@ import { GroupCommit, transactionPerGroup } from '../db/group-commit';
 import { requestKey } from './request-key';
 import * as store from './store';
 import {
-  GenerationError, type AlreadyClaimed, type Claim, type DuplicateFound, type EnqueueRequest, type EnqueueResult,
-  type Generation, type GenerationState, type QueuePause,
+  GenerationError,
+  type AlreadyClaimed,
+  type Claim,
+  type DuplicateFound,
+  type EnqueueRequest,
+  type EnqueueResult,
+  type Generation,
+  type GenerationState,
+  type QueuePause,
 } from './types';
 
 /** Kling keeps results for 30 days, so an older duplicate has nothing left to offer. */
@@ -134,7 +141,10 @@ export class GenerationQueue {
     const fits = (i: number) => [...adding[i]!].every(([person, n]) => (counted.get(person) ?? 0) + n <= cap);
     let planned: number[] = [];
     const reservePlanned = async () => {
-      const reserved = await this.reserveEach(tx, planned.map((i) => group[i]!));
+      const reserved = await this.reserveEach(
+        tx,
+        planned.map((i) => group[i]!),
+      );
       planned.forEach((i, k) => (answers[i] = reserved[k]!));
       planned = [];
     };
@@ -221,14 +231,17 @@ export class GenerationQueue {
     }));
   }
 
-    /** Only before submission: the job ends `cancelled` and its hold is released, in one transaction. */
+  /** Only before submission: the job ends `cancelled` and its hold is released, in one transaction. */
   async cancel(id: string, by: string): Promise<Generation> {
     return this.db.transaction(async (tx) => {
       const cancelled = await store.move(tx, id, 'cancelled', { ended: true, errorMessage: `cancelled by ${by}` });
       if (!cancelled) {
         const job = await store.get(tx, id);
         if (!job) throw new GenerationError('not_found', 'there is no such job.');
-        throw new GenerationError('not_cancellable', `${CANCEL_TOO_LATE[job.state]}; only a video still waiting in the queue can be.`);
+        throw new GenerationError(
+          'not_cancellable',
+          `${CANCEL_TOO_LATE[job.state]}; only a video still waiting in the queue can be.`,
+        );
       }
       // A queued job's hold is open (nothing settles it before submission). Had someone settled it by hand, the
       // release would answer 'already-…' and leave it as it is: the cancel stands either way.
@@ -272,7 +285,8 @@ export class GenerationQueue {
   }
 
   async setCard(id: string, channelId: string, ts: string): Promise<void> {
-    if (!(await store.setCard(this.db, id, channelId, ts))) throw new GenerationError('not_found', `There is no generation ${id}.`);
+    if (!(await store.setCard(this.db, id, channelId, ts)))
+      throw new GenerationError('not_found', `There is no generation ${id}.`);
   }
 
   /** Claims the job's next Slack post (card or result reply) for `by`; see store.claimPost. */
@@ -299,11 +313,16 @@ export class GenerationQueue {
  * queued job carries the claim key; a refusal claims nothing, so the same button can be tried again.
  */
 function plannedRows(
-  requests: EnqueueRequest[], ids: string[], result: ReserveResult, now: Date, claimKey?: string,
+  requests: EnqueueRequest[],
+  ids: string[],
+  result: ReserveResult,
+  now: Date,
+  claimKey?: string,
 ): store.NewGeneration[] {
   const batchId = requests.length > 1 ? `batch_${randomUUID()}` : undefined;
   const holdOf = new Map(result.ok ? result.holds.map((h, i) => [h.generationId ?? ids[i]!, h.id]) : []);
-  if (result.ok && ids.some((id) => !holdOf.has(id))) throw new Error('ledger.reserve returned fewer holds than requests');
+  if (result.ok && ids.some((id) => !holdOf.has(id)))
+    throw new Error('ledger.reserve returned fewer holds than requests');
   return requests.map((r, i): store.NewGeneration => {
     const id = ids[i]!;
     return {

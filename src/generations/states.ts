@@ -7,7 +7,16 @@
  * `submitting` is committed before the Kling create call, so after a crash it means "a create may have
  * been sent": it is resolved by looking the task up by its external_task_id, never by creating blindly.
  */
-const GENERATION_STATES = ['queued', 'submitting', 'submitted', 'processing', 'succeeded', 'failed', 'cancelled', 'refused'] as const;
+const GENERATION_STATES = [
+  'queued',
+  'submitting',
+  'submitted',
+  'processing',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'refused',
+] as const;
 export type GenerationState = (typeof GENERATION_STATES)[number];
 
 /** States that hold a Kling concurrency slot (or may: a submitting job's create may have landed). */

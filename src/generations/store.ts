@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, inArray, isNotNull, isNull, like, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, isNotNull, isNull, like, or, sql, type SQL } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import { insertRows, rows, type Db } from '../db';
 import { generations, workspaces } from '../db/schema';
@@ -65,7 +65,10 @@ function toGeneration(row: Row): Generation {
  * each one's queued jobs. The locks are taken in hash order, so two enqueues can never deadlock on them.
  * Keys are "team/user".
  */
-export async function lockAndCountQueued(tx: Db, people: { teamId: string; userId: string }[]): Promise<Map<string, number>> {
+export async function lockAndCountQueued(
+  tx: Db,
+  people: { teamId: string; userId: string }[],
+): Promise<Map<string, number>> {
   const byKey = new Map(people.map((p) => [`${p.teamId}/${p.userId}`, { team: p.teamId, user: p.userId }]));
   const pairs = JSON.stringify([...byKey.values()]);
   // Two statements, so the count's snapshot is taken after the locks are held; sent together (postgres.js
@@ -74,10 +77,13 @@ export async function lockAndCountQueued(tx: Db, people: { teamId: string; userI
     tx.execute(sql`
       select pg_advisory_xact_lock(${USER_ENQUEUE_LOCK}, h)
       from (select distinct hashtext(team || '/' || "user") as h from jsonb_to_recordset(${pairs}::jsonb) as p(team text, "user" text) order by 1) as locks`),
-    rows<{ key: string; n: number }>(tx, sql`
+    rows<{ key: string; n: number }>(
+      tx,
+      sql`
       select team || '/' || "user" as key,
         (select count(*)::int from generations g where g.team_id = p.team and g.user_id = p."user" and g.state = 'queued') as n
-      from jsonb_to_recordset(${pairs}::jsonb) as p(team text, "user" text)`),
+      from jsonb_to_recordset(${pairs}::jsonb) as p(team text, "user" text)`,
+    ),
   ]);
   return new Map(counted.map((c) => [c.key, c.n]));
 }
@@ -95,10 +101,12 @@ export async function claimed(db: Db, teamId: string, keys: string[]): Promise<M
   const found = await db
     .select()
     .from(generations)
-    .where(and(
-      eq(generations.teamId, teamId),
-      or(inArray(generations.claimKey, keys), inArray(generations.batchId, batches)),
-    ))
+    .where(
+      and(
+        eq(generations.teamId, teamId),
+        or(inArray(generations.claimKey, keys), inArray(generations.batchId, batches)),
+      ),
+    )
     .orderBy(generations.seq);
   const byKey = new Map<string, Generation[]>();
   for (const first of found.filter((row) => row.claimKey !== null)) {
@@ -128,12 +136,18 @@ export async function findByRef(db: Db, teamId: string, ref: string, limit: numb
   const key = ref.trim().replace(/^#/, '');
   if (!key) return [];
   const upper = key.toUpperCase();
-  const exact = await db.select().from(generations)
+  const exact = await db
+    .select()
+    .from(generations)
     .where(and(eq(generations.teamId, teamId), or(eq(generations.shortId, upper), eq(generations.id, key))));
   if (exact.length) return exact.map(toGeneration);
   const prefix = `${key.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-  const found = await db.select().from(generations)
-    .where(and(eq(generations.teamId, teamId), or(like(generations.id, prefix), like(generations.id, `kbb\\_${prefix}`))))
+  const found = await db
+    .select()
+    .from(generations)
+    .where(
+      and(eq(generations.teamId, teamId), or(like(generations.id, prefix), like(generations.id, `kbb\\_${prefix}`))),
+    )
     .orderBy(desc(generations.seq))
     .limit(limit);
   return found.map(toGeneration);
@@ -141,14 +155,22 @@ export async function findByRef(db: Db, teamId: string, ref: string, limit: numb
 
 /** A queued job's place among its workspace's queued jobs, by arrival (1: next); undefined once it left. */
 export async function placeInQueue(db: Db, id: string): Promise<number | undefined> {
-  const [row] = await rows<{ place: number }>(db, sql`
+  const [row] = await rows<{ place: number }>(
+    db,
+    sql`
     select (select count(*)::int from generations g
             where g.team_id = me.team_id and g.state = 'queued' and g.seq < me.seq) + 1 as place
-    from generations me where me.id = ${id} and me.state = 'queued'`);
+    from generations me where me.id = ${id} and me.state = 'queued'`,
+  );
   return row?.place;
 }
 
-export async function history(db: Db, teamId: string, userId: string | undefined, limit: number): Promise<Generation[]> {
+export async function history(
+  db: Db,
+  teamId: string,
+  userId: string | undefined,
+  limit: number,
+): Promise<Generation[]> {
   const found = await db
     .select()
     .from(generations)
@@ -159,7 +181,12 @@ export async function history(db: Db, teamId: string, userId: string | undefined
 }
 
 /** The latest success of each request key (a team's, ended within `sinceDays`), in one query. */
-export async function latestSucceeded(db: Db, teamId: string, keys: string[], sinceDays: number): Promise<Map<string, Generation>> {
+export async function latestSucceeded(
+  db: Db,
+  teamId: string,
+  keys: string[],
+  sinceDays: number,
+): Promise<Map<string, Generation>> {
   const found = await db
     .selectDistinctOn([generations.requestKey])
     .from(generations)
@@ -193,16 +220,22 @@ export async function setCard(db: Db, id: string, channelId: string, ts: string)
  * released: that post may have landed, so the claimant looks for it before posting again.
  */
 export async function claimPost(
-  db: Db, id: string, by: string, leaseMs: number,
+  db: Db,
+  id: string,
+  by: string,
+  leaseMs: number,
 ): Promise<{ job: Generation; uncertain: boolean } | undefined> {
-  const [row] = await rows<{ id: string; uncertain: boolean }>(db, sql`
+  const [row] = await rows<{ id: string; uncertain: boolean }>(
+    db,
+    sql`
     with old as (select id, card_claimed_until from generations where id = ${id} for update)
     update generations g set card_claimed_by = ${by}, card_claimed_until = ${after(leaseMs)}
     from old
     where g.id = old.id
       and (g.card_ts is null or (g.state = 'succeeded' and g.result_posted_at is null))
       and (g.card_claimed_until is null or g.card_claimed_until < now() or g.card_claimed_by = ${by})
-    returning g.id, old.card_claimed_until is not null as uncertain`);
+    returning g.id, old.card_claimed_until is not null as uncertain`,
+  );
   if (!row) return undefined;
   const job = await get(db, id);
   return job && { job, uncertain: row.uncertain };
@@ -230,20 +263,24 @@ export async function setCardState(db: Db, id: string, state: GenerationState, b
  * (the replica at work on it had its chance) and that nobody holds a live claim on: any replica takes them.
  */
 export async function cardsDue(db: Db, graceMs: number, limit: number): Promise<string[]> {
-  const found = await rows<{ id: string }>(db, sql`
+  const found = await rows<{ id: string }>(
+    db,
+    sql`
     select id from generations
     where state <> 'refused' and (card_ts is null
       or card_state is distinct from state or (state = 'succeeded' and result_posted_at is null))
       and coalesce(ended_at, created_at) < now() - ${graceMs} * interval '1 millisecond'
       and (card_claimed_until is null or card_claimed_until < now())
-    order by seq limit ${limit}`);
+    order by seq limit ${limit}`,
+  );
   return found.map((r) => r.id);
 }
 
 // ---- state changes ----
 
-export type Patch = Partial<Pick<NewGeneration,
-  'klingTaskId' | 'result' | 'errorCode' | 'errorMessage' | 'actualMc' | 'attempts' | 'leasedBy'>> & {
+export type Patch = Partial<
+  Pick<NewGeneration, 'klingTaskId' | 'result' | 'errorCode' | 'errorMessage' | 'actualMc' | 'attempts' | 'leasedBy'>
+> & {
   /** When a worker should next look at it, in ms from now (database clock). */
   nextInMs?: number;
   ended?: boolean;
@@ -265,7 +302,12 @@ function patchValues(patch: Patch): PgUpdateSetSource<typeof generations> {
  * Moves a job to `to` if it is in a state that may move there (src/generations/states.ts); undefined when it
  * is not, e.g. another worker settled it first. This guard is what makes each transition happen once.
  */
-export async function move(db: Db, id: string, to: GenerationState, patch: Patch = {}): Promise<Generation | undefined> {
+export async function move(
+  db: Db,
+  id: string,
+  to: GenerationState,
+  patch: Patch = {},
+): Promise<Generation | undefined> {
   const [row] = await db
     .update(generations)
     .set({ ...patchValues(patch), state: to })
@@ -312,13 +354,30 @@ export interface Caps {
  * workspace. A workspace below its fair share of the account always goes first; within a workspace, round-robin
  * between its people. Returned in pick order.
  */
-export async function claimSubmissions(db: Db, caps: Caps, limit: number, workerId: string, leaseMs: number): Promise<Generation[]> {
+export async function claimSubmissions(
+  db: Db,
+  caps: Caps,
+  limit: number,
+  workerId: string,
+  leaseMs: number,
+): Promise<Generation[]> {
   if (limit <= 0) return [];
-  const picked = await rows<{ id: string }>(db, sql`
-    select generation_id as id from queue_claim_submissions(${caps.perTeam}, ${caps.account}, ${limit}, ${workerId}, ${leaseMs})`);
+  const picked = await rows<{ id: string }>(
+    db,
+    sql`
+    select generation_id as id from queue_claim_submissions(${caps.perTeam}, ${caps.account}, ${limit}, ${workerId}, ${leaseMs})`,
+  );
   if (picked.length === 0) return [];
   // submitted_at carries the pick order (a microsecond apart).
-  const claimed = await db.select().from(generations).where(inArray(generations.id, picked.map((p) => p.id)))
+  const claimed = await db
+    .select()
+    .from(generations)
+    .where(
+      inArray(
+        generations.id,
+        picked.map((p) => p.id),
+      ),
+    )
     .orderBy(generations.submittedAt);
   return claimed.map(toGeneration);
 }
@@ -329,12 +388,23 @@ export async function claimSubmissions(db: Db, caps: Caps, limit: number, worker
  * acting on them. Claiming pushes next_attempt_at forward by the lease, so no other worker takes the job
  * while this one acts.
  */
-export async function claimDue(db: Db, workerId: string, leaseMs: number, gapMs: number, limit: number): Promise<Generation[]> {
+export async function claimDue(
+  db: Db,
+  workerId: string,
+  leaseMs: number,
+  gapMs: number,
+  limit: number,
+): Promise<Generation[]> {
   if (limit <= 0) return [];
   const due = db
     .select({ id: generations.id })
     .from(generations)
-    .where(and(inFlight, sql`(${generations.nextAttemptAt} <= now() or (${calledBackDue(gapMs)} and ${generations.leasedBy} is null))`))
+    .where(
+      and(
+        inFlight,
+        sql`(${generations.nextAttemptAt} <= now() or (${calledBackDue(gapMs)} and ${generations.leasedBy} is null))`,
+      ),
+    )
     .orderBy(generations.nextAttemptAt)
     .limit(limit)
     .for('update', { skipLocked: true });
@@ -357,14 +427,21 @@ function calledBackDue(gapMs: number): SQL {
  * job already knows (`submitted`, or `processing` of a processing job), records nothing. True when one of
  * them may be queried now (see claimDue).
  */
-export async function markCalledBack(db: Db, callbacks: { id: string; status?: string }[], gapMs: number): Promise<boolean> {
+export async function markCalledBack(
+  db: Db,
+  callbacks: { id: string; status?: string }[],
+  gapMs: number,
+): Promise<boolean> {
   if (callbacks.length === 0) return false;
-  const found = await rows<{ due: boolean }>(db, sql`
+  const found = await rows<{ due: boolean }>(
+    db,
+    sql`
     update generations g set called_back_at = now()
     from jsonb_to_recordset(${JSON.stringify(callbacks)}::jsonb) as c(id text, status text)
     where g.id = c.id and g.state in (${IN_FLIGHT_LIST})
       and (c.status is null or c.status in ('succeed', 'failed') or (c.status = 'processing' and g.state <> 'processing'))
-    returning coalesce(g.asked_at, '-infinity') <= now() - ${gapMs} * interval '1 millisecond' and g.leased_by is null as due`);
+    returning coalesce(g.asked_at, '-infinity') <= now() - ${gapMs} * interval '1 millisecond' and g.leased_by is null as due`,
+  );
   return found.some((r) => r.due);
 }
 
@@ -428,7 +505,9 @@ export interface SpendMix {
 }
 
 export async function spendMix(db: Db, teamId: string, ids: string[]): Promise<SpendMix> {
-  const [row] = await rows<{ mix: unknown; reruns: number }>(db, sql`
+  const [row] = await rows<{ mix: unknown; reruns: number }>(
+    db,
+    sql`
     with today as (
       select request, coalesce(actual_mc, estimate_mc) as spent from generations
       where id = any(${`{${ids.join(',')}}`}::text[]) and team_id = ${teamId}
@@ -439,7 +518,8 @@ export async function spendMix(db: Db, teamId: string, ids: string[]): Promise<S
       from today group by 1, 2, 3
     )
     select (select coalesce(jsonb_agg(to_jsonb(mix) order by "spentMc" desc, videos desc), '[]') from mix) as mix,
-           (select count(request->>'prompt') - count(distinct request->>'prompt') from today)::int as reruns`);
+           (select count(request->>'prompt') - count(distinct request->>'prompt') from today)::int as reruns`,
+  );
   const mix = (typeof row!.mix === 'string' ? JSON.parse(row!.mix) : row!.mix) as SpendMix['mix'];
   return { mix: mix.map((m) => ({ ...m, spentMc: mc(m.spentMc) })), reruns: Number(row!.reruns) };
 }
@@ -452,4 +532,3 @@ export async function teamPause(db: Db, teamId: string): Promise<QueuePause | un
     .where(eq(workspaces.teamId, teamId));
   return row?.since ? { since: row.since, reason: row.reason ?? '' } : undefined;
 }
-

@@ -135,7 +135,8 @@ export class Worker {
     if (this.running) return;
     this.running = true;
     const reclaimed = await store.reclaim(this.db, this.id);
-    if (reclaimed) this.options.logger?.info({ worker: this.id, jobs: reclaimed }, 'taking back jobs from before a restart');
+    if (reclaimed)
+      this.options.logger?.info({ worker: this.id, jobs: reclaimed }, 'taking back jobs from before a restart');
     await this.settleUnsettled();
     this.leaseTimer = setInterval(() => void this.renewLeases(), Math.max(50, Math.floor(this.leaseMs / 3)));
     this.loopDone = this.loop();
@@ -206,14 +207,20 @@ export class Worker {
     };
     const due = await store.claimDue(this.db, this.id, this.leaseMs, this.callbackGapMs, room());
     begin(due, (job) => (job.state === 'submitting' ? this.resolve(job) : this.poll(job)));
-    if (this.running) begin(await store.claimSubmissions(this.db, this.caps, room(), this.id, this.leaseMs), (job) => this.submit(job));
+    if (this.running)
+      begin(await store.claimSubmissions(this.db, this.caps, room(), this.id, this.leaseMs), (job) => this.submit(job));
     return started;
   }
 
   private begin(job: Generation, step: Step): boolean {
     if (this.ops.has(job.id)) return false;
     const op = step(job)
-      .catch((error) => this.options.logger?.error({ err: error, generation: job.id }, 'generation step failed; it will be retried when its lease ends'))
+      .catch((error) =>
+        this.options.logger?.error(
+          { err: error, generation: job.id },
+          'generation step failed; it will be retried when its lease ends',
+        ),
+      )
       .finally(() => {
         this.ops.delete(job.id);
         this.nudge();
@@ -279,14 +286,23 @@ export class Worker {
       task = await this.kling.query(job.endpoint, { externalTaskId: job.id });
     } catch (error) {
       if (!notFound(error)) {
-        if (error instanceof KlingError && error.action === 'reauth') this.alertAuth(job.teamId, reasonOf(error).message);
+        if (error instanceof KlingError && error.action === 'reauth')
+          this.alertAuth(job.teamId, reasonOf(error).message);
         return this.later(job, error, this.backoff(job.attempts));
       }
       // Kling has no such task, so the earlier create never landed: creating now makes the only one.
       if (job.attempts >= this.maxAttempts) {
-        return this.fail(job, job.errorCode, `Kling did not take the task after ${job.attempts} tries${job.errorMessage ? `: ${job.errorMessage}` : ''}`);
+        return this.fail(
+          job,
+          job.errorCode,
+          `Kling did not take the task after ${job.attempts} tries${job.errorMessage ? `: ${job.errorMessage}` : ''}`,
+        );
       }
-      const retried = await store.touch(this.db, job.id, 'submitting', { attempts: job.attempts + 1, leasedBy: this.id, nextInMs: this.leaseMs });
+      const retried = await store.touch(this.db, job.id, 'submitting', {
+        attempts: job.attempts + 1,
+        leasedBy: this.id,
+        nextInMs: this.leaseMs,
+      });
       if (retried) await this.create(retried);
       return;
     }
@@ -310,10 +326,12 @@ export class Worker {
   /** Records what Kling says about the task: its progress, or its end (settled). */
   private async apply(job: Generation, task: KlingTask): Promise<void> {
     if (task.status === 'succeed') return this.succeed(job, task);
-    if (task.status === 'failed') return this.fail(job, undefined, task.statusMessage || 'Kling reported the task as failed', task.taskId);
+    if (task.status === 'failed')
+      return this.fail(job, undefined, task.statusMessage || 'Kling reported the task as failed', task.taskId);
     const next = { klingTaskId: task.taskId, nextInMs: this.pollDelay(job), errorCode: null, errorMessage: null };
     const to = canMove(job.state, task.status) ? task.status : job.state;
-    const updated = to === job.state ? await store.touch(this.db, job.id, to, next) : await store.move(this.db, job.id, to, next);
+    const updated =
+      to === job.state ? await store.touch(this.db, job.id, to, next) : await store.move(this.db, job.id, to, next);
     if (!updated) return;
     if (to !== job.state) this.emitJob(updated);
     await this.checkStuck(updated);
@@ -331,7 +349,10 @@ export class Worker {
     }
     if (action === 'retry' && createMayHaveLanded(error)) {
       // It stays `submitting` (it may hold a slot at Kling); the next look is a query by external_task_id.
-      this.options.logger?.warn({ generation: job.id, attempt: job.attempts, error: message }, 'Kling create got no clear answer; will look it up');
+      this.options.logger?.warn(
+        { generation: job.id, attempt: job.attempts, error: message },
+        'Kling create got no clear answer; will look it up',
+      );
       await store.touch(this.db, job.id, 'submitting', { ...reason, nextInMs: this.backoff(job.attempts) });
       return;
     }
@@ -341,7 +362,11 @@ export class Worker {
     const paused = action === 'pause' && (await store.pauseTeam(this.db, job.teamId, message));
     // A busy account is not the request's fault, so the try does not count toward maxAttempts.
     const delay = action === 'pause' ? 0 : this.backoff(job.attempts);
-    const requeued = await store.move(this.db, job.id, 'queued', { ...reason, attempts: job.attempts - 1, nextInMs: delay });
+    const requeued = await store.move(this.db, job.id, 'queued', {
+      ...reason,
+      attempts: job.attempts - 1,
+      nextInMs: delay,
+    });
     if (requeued) this.emitJob(requeued);
     if (paused) this.emit({ kind: 'queue-paused', teamId: job.teamId, reason: message, code: code ?? 0 });
   }
@@ -349,8 +374,14 @@ export class Worker {
   /** Keeps the job's state and looks again after `delayMs`. */
   private async later(job: Generation, error: unknown, delayMs: number): Promise<void> {
     const { code, message } = reasonOf(error);
-    this.options.logger?.warn({ generation: job.id, state: job.state, error: message }, 'Kling call failed; will try again');
-    const updated = await store.touch(this.db, job.id, job.state, { nextInMs: delayMs, ...(job.state === 'submitting' && { errorCode: code ?? null, errorMessage: message }) });
+    this.options.logger?.warn(
+      { generation: job.id, state: job.state, error: message },
+      'Kling call failed; will try again',
+    );
+    const updated = await store.touch(this.db, job.id, job.state, {
+      nextInMs: delayMs,
+      ...(job.state === 'submitting' && { errorCode: code ?? null, errorMessage: message }),
+    });
     if (updated) await this.checkStuck(updated);
   }
 
@@ -364,7 +395,14 @@ export class Worker {
     };
     let events: LedgerEvent[] = [];
     const done = await this.db.transaction(async (tx) => {
-      const row = await store.move(tx, job.id, 'succeeded', { ended: true, klingTaskId: task.taskId, result, actualMc, errorCode: null, errorMessage: null });
+      const row = await store.move(tx, job.id, 'succeeded', {
+        ended: true,
+        klingTaskId: task.taskId,
+        result,
+        actualMc,
+        errorCode: null,
+        errorMessage: null,
+      });
       if (row?.holdId) {
         const committed = await this.ledger.commit(row.holdId, actualMc, tx);
         if (committed.outcome === 'already-committed') this.settledBefore(row, committed.outcome);
@@ -379,7 +417,12 @@ export class Worker {
 
   private async fail(job: Generation, code: number | undefined, message: string, klingTaskId?: string): Promise<void> {
     const done = await this.db.transaction(async (tx) => {
-      const row = await store.move(tx, job.id, 'failed', { ended: true, errorCode: code ?? null, errorMessage: message, ...(klingTaskId && { klingTaskId }) });
+      const row = await store.move(tx, job.id, 'failed', {
+        ended: true,
+        errorCode: code ?? null,
+        errorMessage: message,
+        ...(klingTaskId && { klingTaskId }),
+      });
       if (row?.holdId) {
         const outcome = await this.ledger.release(row.holdId, `generation failed: ${message}`, tx);
         if (outcome !== 'released') this.settledBefore(row, outcome);
@@ -446,7 +489,8 @@ export class Worker {
     if (!job.submittedAt) return;
     const ageMs = this.now().getTime() - job.submittedAt.getTime();
     if (ageMs < this.options.taskTimeoutMinutes * 60_000) return;
-    if (await store.markStuck(this.db, job.id)) this.emit({ kind: 'stuck', generation: job, minutes: Math.floor(ageMs / 60_000) });
+    if (await store.markStuck(this.db, job.id))
+      this.emit({ kind: 'stuck', generation: job, minutes: Math.floor(ageMs / 60_000) });
   }
 
   private alertAuth(teamId: string, message: string): void {

@@ -13,9 +13,24 @@ export function createMetrics(db: Db) {
   const registers = [registry];
   return {
     registry,
-    commands: new Counter({ name: 'kling_bot_commands_total', help: '/kling commands by subcommand', labelNames: ['command'], registers }),
-    refusals: new Counter({ name: 'kling_bot_refusals_total', help: 'Requests refused, by the budget scope that refused them', labelNames: ['reason'], registers }),
-    klingErrors: new Counter({ name: 'kling_bot_kling_errors_total', help: 'Jobs failed or queues paused by a Kling error code', labelNames: ['code'], registers }),
+    commands: new Counter({
+      name: 'kling_bot_commands_total',
+      help: '/kling commands by subcommand',
+      labelNames: ['command'],
+      registers,
+    }),
+    refusals: new Counter({
+      name: 'kling_bot_refusals_total',
+      help: 'Requests refused, by the budget scope that refused them',
+      labelNames: ['reason'],
+      registers,
+    }),
+    klingErrors: new Counter({
+      name: 'kling_bot_kling_errors_total',
+      help: 'Jobs failed or queues paused by a Kling error code',
+      labelNames: ['code'],
+      registers,
+    }),
     ackSeconds: new Histogram({
       name: 'kling_bot_ack_seconds',
       help: 'Time from receiving a Slack request to acknowledging it',
@@ -75,7 +90,8 @@ export function registerAccountGauges(metrics: BotMetrics, account: Pick<KlingAc
       registers,
       async collect() {
         this.reset();
-        for (const p of (await status()).packs) this.set({ pack: p.name, status: p.status }, Math.max(0, p.remainingMc) / 1000);
+        for (const p of (await status()).packs)
+          this.set({ pack: p.name, status: p.status }, Math.max(0, p.remainingMc) / 1000);
       },
     }),
     packExpiry: new Gauge({
@@ -85,7 +101,8 @@ export function registerAccountGauges(metrics: BotMetrics, account: Pick<KlingAc
       registers,
       async collect() {
         this.reset();
-        for (const p of (await status()).packs) this.set({ pack: p.name }, (p.expiresAt.getTime() - now().getTime()) / 1000);
+        for (const p of (await status()).packs)
+          this.set({ pack: p.name }, (p.expiresAt.getTime() - now().getTime()) / 1000);
       },
     }),
   };

@@ -116,7 +116,11 @@ export function httpRoutes(deps: RouteDeps): CustomRoute[] {
           .catch((error: unknown) => {
             const forged = error instanceof KlingCallbackError && error.reason === 'signature';
             refused({ reason: error instanceof Error ? error.message : String(error) });
-            send(res, forged ? 401 : 400, JSON.stringify({ ok: false, error: forged ? 'invalid signature' : 'invalid body' }));
+            send(
+              res,
+              forged ? 401 : 400,
+              JSON.stringify({ ok: false, error: forged ? 'invalid signature' : 'invalid body' }),
+            );
           });
       },
     },

@@ -37,7 +37,10 @@ export class KlingCredentials {
     if ('apiKey' in this.auth) return this.auth.apiKey;
     const nowSec = Math.floor(this.now() / 1000);
     if (!this.cached || nowSec >= this.cached.exp - TOKEN_REFRESH_MARGIN_SEC) {
-      this.cached = { token: signKlingToken(this.auth.accessKey, this.auth.secretKey, nowSec), exp: nowSec + TOKEN_TTL_SEC };
+      this.cached = {
+        token: signKlingToken(this.auth.accessKey, this.auth.secretKey, nowSec),
+        exp: nowSec + TOKEN_TTL_SEC,
+      };
     }
     return this.cached.token;
   }

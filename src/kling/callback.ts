@@ -29,7 +29,8 @@ function verifyWebhook(rawBody: string, headers: Headers, secret: string, nowMs 
   const id = header(headers, 'webhook-id');
   const timestamp = header(headers, 'webhook-timestamp');
   const signatures = header(headers, 'webhook-signature');
-  if (!id || !timestamp || !signatures) throw new KlingCallbackError('Kling callback is missing its webhook signature headers', 'signature');
+  if (!id || !timestamp || !signatures)
+    throw new KlingCallbackError('Kling callback is missing its webhook signature headers', 'signature');
   const seconds = Number(timestamp);
   if (!/^\d+$/.test(timestamp) || Math.abs(nowMs / 1000 - seconds) > WEBHOOK_TOLERANCE_SEC) {
     throw new KlingCallbackError('Kling callback timestamp is outside the 5-minute window', 'signature');
@@ -48,7 +49,12 @@ function verifyWebhook(rawBody: string, headers: Headers, secret: string, nowMs 
  * A callback body as a task. Official docs send the bare task object; one third-party copy shows it inside
  * the usual envelope, so that form is accepted too. With a webhook secret the signature is checked first.
  */
-export function parseCallback(rawBody: string, headers: Headers, webhookSecret?: string, options: { nowMs?: number } = {}): KlingTask {
+export function parseCallback(
+  rawBody: string,
+  headers: Headers,
+  webhookSecret?: string,
+  options: { nowMs?: number } = {},
+): KlingTask {
   if (webhookSecret) verifyWebhook(rawBody, headers, webhookSecret, options.nowMs);
   let json: unknown;
   try {
@@ -64,7 +70,10 @@ export function parseCallback(rawBody: string, headers: Headers, webhookSecret?:
   if (standard?.success) return standardToKlingTask(standard.data);
   if (!task.success) {
     const issue = task.error.issues[0];
-    throw new KlingCallbackError(`Kling callback is not a task: ${issue?.path.join('.') || 'body'} ${issue?.message ?? ''}`.trim(), 'body');
+    throw new KlingCallbackError(
+      `Kling callback is not a task: ${issue?.path.join('.') || 'body'} ${issue?.message ?? ''}`.trim(),
+      'body',
+    );
   }
   return toKlingTask(task.data);
 }

@@ -4,7 +4,14 @@ import type { Logger } from '../log';
 import { isStandardEndpoint, type KlingEndpoint, type LegacyEndpoint } from '../pricing/types';
 import { KlingCredentials } from './auth';
 import { KlingApiError, KlingError, KlingTimeoutError, KlingTransportError } from './errors';
-import { accountCostsSchema, billingPackageSchema, envelopeSchema, taskDataSchema, toKlingTask, type KlingTask } from './schema';
+import {
+  accountCostsSchema,
+  billingPackageSchema,
+  envelopeSchema,
+  taskDataSchema,
+  toKlingTask,
+  type KlingTask,
+} from './schema';
 import { standardCreateBody, standardQueryPath, standardTaskSchema, standardToKlingTask } from './standard';
 
 /** Legacy (model_name in the body) paths. */
@@ -34,10 +41,23 @@ export interface KlingClientOptions {
   maxRetryDelayMs?: number;
 }
 
-export interface ResourcePack { id: string; name: string; remaining: number; total: number; status: string; expiresAt: number }
+export interface ResourcePack {
+  id: string;
+  name: string;
+  remaining: number;
+  total: number;
+  status: string;
+  expiresAt: number;
+}
 
 /** One unit deduction of POST /account/billing/package. */
-export interface PackDeduction { taskId: string; packId?: string; model?: string; at: number; units: number }
+export interface PackDeduction {
+  taskId: string;
+  packId?: string;
+  model?: string;
+  at: number;
+  units: number;
+}
 
 /** Exponential from `baseMs` (Kling: ≥ 1 s on 1303) up to `maxMs`, plus up to half again of jitter so replicas do not retry in step. */
 export function retryDelay(retry: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
@@ -81,12 +101,18 @@ export class KlingClient {
    * Creates the task. When an attempt ends without a clear answer (timeout, dropped connection, 5xxx), the
    * external_task_id is looked up before anything is sent again, so Kling never runs the job twice.
    */
-  async create(endpoint: KlingEndpoint, body: Record<string, unknown> & { external_task_id: string }): Promise<KlingTask> {
+  async create(
+    endpoint: KlingEndpoint,
+    body: Record<string, unknown> & { external_task_id: string },
+  ): Promise<KlingTask> {
     const externalTaskId = body.external_task_id;
     if (typeof externalTaskId !== 'string' || externalTaskId === '') {
       throw new TypeError('KlingClient.create needs an external_task_id: it is what makes a retried create safe');
     }
-    const payload = this.options.callbackUrl && body.callback_url === undefined ? { ...body, callback_url: this.options.callbackUrl } : body;
+    const payload =
+      this.options.callbackUrl && body.callback_url === undefined
+        ? { ...body, callback_url: this.options.callbackUrl }
+        : body;
     let unsure = false;
     return this.withRetries(`create ${endpoint}`, async () => {
       if (unsure) {
@@ -113,8 +139,8 @@ export class KlingClient {
       isStandardEndpoint(endpoint)
         ? this.standardTask(id)
         : 'taskId' in id
-        ? this.task(await this.call('GET', `${ENDPOINT_PATHS[endpoint]}/${encodeURIComponent(id.taskId)}`))
-        : this.byExternalId(endpoint, id.externalTaskId),
+          ? this.task(await this.call('GET', `${ENDPOINT_PATHS[endpoint]}/${encodeURIComponent(id.taskId)}`))
+          : this.byExternalId(endpoint, id.externalTaskId),
     );
   }
 
@@ -125,8 +151,12 @@ export class KlingClient {
     return this.withRetries('account costs', async () => {
       const { data, requestId } = await this.call('GET', `/account/costs?start_time=${startTime}&end_time=${endTime}`);
       const parsed = accountCostsSchema.safeParse(data);
-      if (!parsed.success) throw new KlingTransportError(`Kling /account/costs answer is not the documented shape (request ${requestId ?? '?'})`);
-      if (parsed.data.code !== 0) throw new KlingApiError(parsed.data.code, 200, this.scrub(parsed.data.msg ?? ''), requestId);
+      if (!parsed.success)
+        throw new KlingTransportError(
+          `Kling /account/costs answer is not the documented shape (request ${requestId ?? '?'})`,
+        );
+      if (parsed.data.code !== 0)
+        throw new KlingApiError(parsed.data.code, 200, this.scrub(parsed.data.msg ?? ''), requestId);
       return parsed.data.resource_pack_subscribe_infos.map((p) => ({
         id: p.resource_pack_id ?? p.resource_pack_name,
         name: p.resource_pack_name,
@@ -147,13 +177,19 @@ export class KlingClient {
       const page = await this.withRetries('billing package', async () => {
         const { data, requestId } = await this.call('POST', '/account/billing/package', body);
         const parsed = billingPackageSchema.safeParse(data);
-        if (!parsed.success) throw new KlingTransportError(`Kling /account/billing/package answer is not the documented shape (request ${requestId ?? '?'})`);
+        if (!parsed.success)
+          throw new KlingTransportError(
+            `Kling /account/billing/package answer is not the documented shape (request ${requestId ?? '?'})`,
+          );
         return parsed.data;
       });
       for (const d of page.result.detail) {
         out.push({
-          taskId: d.task_id, at: d.deduction_time, units: d.deduction_amount,
-          ...(d.package_id && { packId: d.package_id }), ...(d.model_name && { model: d.model_name }),
+          taskId: d.task_id,
+          at: d.deduction_time,
+          units: d.deduction_amount,
+          ...(d.package_id && { packId: d.package_id }),
+          ...(d.model_name && { model: d.model_name }),
         });
       }
       cursor = page.has_more && page.next_cursor ? page.next_cursor : undefined;
@@ -167,9 +203,15 @@ export class KlingClient {
    */
   private async byExternalId(endpoint: KlingEndpoint, externalTaskId: string): Promise<KlingTask> {
     if (isStandardEndpoint(endpoint)) return this.standardTask({ externalTaskId });
-    const { data, requestId } = await this.call('GET', `${ENDPOINT_PATHS[endpoint]}?external_task_id=${encodeURIComponent(externalTaskId)}`);
+    const { data, requestId } = await this.call(
+      'GET',
+      `${ENDPOINT_PATHS[endpoint]}?external_task_id=${encodeURIComponent(externalTaskId)}`,
+    );
     if (!Array.isArray(data)) return this.task({ data, requestId });
-    const match = data.find((item) => (item as { task_info?: { external_task_id?: string } } | null)?.task_info?.external_task_id === externalTaskId);
+    const match = data.find(
+      (item) =>
+        (item as { task_info?: { external_task_id?: string } } | null)?.task_info?.external_task_id === externalTaskId,
+    );
     if (!match) throw new KlingApiError(1203, 404, `no task with external_task_id ${externalTaskId}`, requestId);
     return this.task({ data: match, requestId });
   }
@@ -227,7 +269,9 @@ export class KlingClient {
     const parsed = taskDataSchema.safeParse(data);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new KlingTransportError(`Kling answered without a readable task (${issue?.path.join('.') || 'data'}: ${issue?.message}; request ${requestId ?? '?'})`);
+      throw new KlingTransportError(
+        `Kling answered without a readable task (${issue?.path.join('.') || 'data'}: ${issue?.message}; request ${requestId ?? '?'})`,
+      );
     }
     return toKlingTask(parsed.data);
   }
@@ -242,20 +286,30 @@ export class KlingClient {
         if (error instanceof KlingError && error.action === 'reauth' && this.credentials.canRefresh && !refreshed) {
           refreshed = true;
           this.credentials.invalidate();
-          this.options.logger?.warn({ operation, code: (error as KlingApiError).code }, 'Kling refused the token; signing a new one');
+          this.options.logger?.warn(
+            { operation, code: (error as KlingApiError).code },
+            'Kling refused the token; signing a new one',
+          );
           continue;
         }
         if (!(error instanceof KlingError) || error.action !== 'retry' || retry >= this.retries) throw error;
         const delayMs = retryDelay(retry, this.retryDelayMs, this.maxRetryDelayMs);
         retry += 1;
-        this.options.logger?.warn({ operation, attempt: retry, error: error.message, delayMs }, 'Kling call failed; retrying');
+        this.options.logger?.warn(
+          { operation, attempt: retry, error: error.message, delayMs },
+          'Kling call failed; retrying',
+        );
         await sleep(delayMs);
       }
     }
   }
 
   /** One HTTP exchange: the envelope's data on code 0, a typed error otherwise. */
-  private async call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ data: unknown; requestId?: string }> {
+  private async call(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+  ): Promise<{ data: unknown; requestId?: string }> {
     const started = performance.now();
     let response: Response;
     let text: string;
@@ -277,7 +331,11 @@ export class KlingClient {
         throw new KlingTimeoutError(`Kling did not answer ${method} ${path} within ${this.timeoutMs} ms`);
       }
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      throw new KlingTransportError(this.scrub(`Kling connection failed on ${method} ${path}: ${cause?.code ?? cause?.message ?? (error as Error).message}`));
+      throw new KlingTransportError(
+        this.scrub(
+          `Kling connection failed on ${method} ${path}: ${cause?.code ?? cause?.message ?? (error as Error).message}`,
+        ),
+      );
     }
     const log = { method, path, httpStatus: response.status, ms: Math.round(performance.now() - started) };
     let json: unknown;
@@ -285,11 +343,17 @@ export class KlingClient {
       json = JSON.parse(text);
     } catch {
       this.options.logger?.debug(log, 'Kling answer is not JSON');
-      throw new KlingTransportError(`Kling answered ${method} ${path} with HTTP ${response.status} and a body that is not JSON`, response.status);
+      throw new KlingTransportError(
+        `Kling answered ${method} ${path} with HTTP ${response.status} and a body that is not JSON`,
+        response.status,
+      );
     }
     const envelope = envelopeSchema.safeParse(json);
     if (!envelope.success) {
-      throw new KlingTransportError(`Kling answered ${method} ${path} with HTTP ${response.status} outside its {code, message, data} envelope`, response.status);
+      throw new KlingTransportError(
+        `Kling answered ${method} ${path} with HTTP ${response.status} outside its {code, message, data} envelope`,
+        response.status,
+      );
     }
     const { code, message, request_id: requestId } = envelope.data;
     this.options.logger?.debug({ ...log, code, requestId }, 'Kling call');

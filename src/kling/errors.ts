@@ -4,7 +4,11 @@
  */
 export type KlingAction = 'retry' | 'pause' | 'fail' | 'reauth';
 
-interface CodeInfo { httpStatus: number; action: KlingAction; meaning: string }
+interface CodeInfo {
+  httpStatus: number;
+  action: KlingAction;
+  meaning: string;
+}
 
 export const KLING_CODES: Readonly<Record<number, CodeInfo>> = {
   1000: { httpStatus: 401, action: 'reauth', meaning: 'Authentication failed' },
@@ -50,7 +54,9 @@ export class KlingApiError extends KlingError {
     readonly klingMessage: string,
     readonly requestId?: string,
   ) {
-    super(`Kling error ${code}: ${klingMessage || KLING_CODES[code]?.meaning || 'unknown error'}${requestId ? ` (request ${requestId})` : ''}`);
+    super(
+      `Kling error ${code}: ${klingMessage || KLING_CODES[code]?.meaning || 'unknown error'}${requestId ? ` (request ${requestId})` : ''}`,
+    );
     this.action = actionFor(code);
   }
 }
@@ -63,9 +69,13 @@ export class KlingApiError extends KlingError {
 export class KlingTransportError extends KlingError {
   override name = 'KlingTransportError';
   readonly action: KlingAction;
-  constructor(message: string, readonly httpStatus?: number) {
+  constructor(
+    message: string,
+    readonly httpStatus?: number,
+  ) {
     super(message);
-    const clientError = httpStatus !== undefined && httpStatus >= 400 && httpStatus < 500 && httpStatus !== 408 && httpStatus !== 429;
+    const clientError =
+      httpStatus !== undefined && httpStatus >= 400 && httpStatus < 500 && httpStatus !== 408 && httpStatus !== 429;
     this.action = clientError ? 'fail' : 'retry';
   }
 }
@@ -78,7 +88,10 @@ export class KlingTimeoutError extends KlingTransportError {
 /** A callback that cannot be trusted (`signature`: missing, stale or wrong) or read (`body`). */
 export class KlingCallbackError extends Error {
   override name = 'KlingCallbackError';
-  constructor(message: string, readonly reason: 'signature' | 'body') {
+  constructor(
+    message: string,
+    readonly reason: 'signature' | 'body',
+  ) {
     super(message);
   }
 }

@@ -5,7 +5,12 @@ import { z } from 'zod';
 const taskStatusSchema = z.enum(['submitted', 'processing', 'succeed', 'failed']);
 export type KlingTaskStatus = z.infer<typeof taskStatusSchema>;
 
-const videoSchema = z.object({ id: z.string(), url: z.string(), duration: z.string().optional(), watermark_url: z.string().optional() });
+const videoSchema = z.object({
+  id: z.string(),
+  url: z.string(),
+  duration: z.string().optional(),
+  watermark_url: z.string().optional(),
+});
 const imageSchema = z.object({ index: z.number().int(), url: z.string(), watermark_url: z.string().optional() });
 
 /** `data` of a create or query answer, and the whole body of a legacy callback. */
@@ -19,9 +24,7 @@ export const taskDataSchema = z.object({
       parent_video: z.object({ id: z.string(), url: z.string(), duration: z.string().optional() }).nullish(),
     })
     .nullish(),
-  task_result: z
-    .object({ videos: z.array(videoSchema).nullish(), images: z.array(imageSchema).nullish() })
-    .nullish(),
+  task_result: z.object({ videos: z.array(videoSchema).nullish(), images: z.array(imageSchema).nullish() }).nullish(),
   final_unit_deduction: z.string().nullish(),
   created_at: z.number().nullish(),
   updated_at: z.number().nullish(),
@@ -58,7 +61,13 @@ export const accountCostsSchema = z.object({
 });
 
 /** POST /account/billing/package: one page of per-task unit deductions. Amounts may be strings. */
-const units = z.union([z.number(), z.string().regex(/^-?\d+(\.\d+)?$/).transform(Number)]);
+const units = z.union([
+  z.number(),
+  z
+    .string()
+    .regex(/^-?\d+(\.\d+)?$/)
+    .transform(Number),
+]);
 export const billingPackageSchema = z.object({
   result: z.object({
     detail: z
@@ -99,7 +108,11 @@ export function toKlingTask(data: KlingTaskData): KlingTask {
     externalTaskId: data.task_info?.external_task_id ?? undefined,
     status: data.task_status,
     statusMessage: data.task_status_msg || undefined,
-    videos: (data.task_result?.videos ?? []).map(({ id, url, duration }) => ({ id, url, ...(duration !== undefined && { duration }) })),
+    videos: (data.task_result?.videos ?? []).map(({ id, url, duration }) => ({
+      id,
+      url,
+      ...(duration !== undefined && { duration }),
+    })),
     images: (data.task_result?.images ?? []).map(({ index, url }) => ({ index, url })),
     finalUnitDeduction: data.final_unit_deduction ?? undefined,
     createdAt: data.created_at ?? undefined,

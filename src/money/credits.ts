@@ -69,7 +69,9 @@ export function formatCredits(amount: Millicredits): string {
   const sign = amount < 0 ? '-' : '';
   const abs = Math.abs(amount);
   const whole = Math.floor(abs / MILLI);
-  const frac = String(abs % MILLI).padStart(3, '0').replace(/0+$/, '');
+  const frac = String(abs % MILLI)
+    .padStart(3, '0')
+    .replace(/0+$/, '');
   return `${sign}${whole.toLocaleString('en-US')}${frac ? `.${frac}` : ''}`;
 }
 

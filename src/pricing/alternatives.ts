@@ -13,7 +13,9 @@ export function singleChanges(data: CatalogData, config: Configuration): Configu
     const out: Configuration[] = [];
     for (const mode of model.modes) if (config.mode && mode !== config.mode) out.push({ ...config, mode });
     // The usual clip lengths only, not every second of a 3–15 s model.
-    const shorter = [...new Set([Math.min(...model.durations), 5, 10])].filter((s) => s < config.seconds && model.durations.includes(s));
+    const shorter = [...new Set([Math.min(...model.durations), 5, 10])].filter(
+      (s) => s < config.seconds && model.durations.includes(s),
+    );
     for (const seconds of shorter) out.push({ ...config, seconds });
     if (config.voice) out.push({ ...config, voice: false });
     if (config.sound) out.push({ ...config, sound: false, voice: false });
@@ -26,7 +28,9 @@ export function singleChanges(data: CatalogData, config: Configuration): Configu
   }
   if (config.kind === 'image') {
     const model = data.images.find((m) => m.model === config.model);
-    const out: Configuration[] = (model?.resolutions ?? []).filter((resolution) => resolution !== config.resolution).map((resolution) => ({ ...config, resolution }));
+    const out: Configuration[] = (model?.resolutions ?? [])
+      .filter((resolution) => resolution !== config.resolution)
+      .map((resolution) => ({ ...config, resolution }));
     if (config.n > 1) out.push({ ...config, n: 1 });
     return out;
   }

@@ -125,8 +125,11 @@ export class PriceCatalog {
 
   capabilities(model: string): Capabilities {
     const video = this.data.video.find((m) => m.model === model);
-    const endpoints = (['text2video', 'image2video', 'video-extend', 'images/generations', 'kolors-virtual-try-on'] as const).filter((e) => this.models(e).includes(model));
-    if (endpoints.length === 0) throw new PricingError('unknown_model', `"${model}" is not a model the price list knows.`, 'model_name');
+    const endpoints = (
+      ['text2video', 'image2video', 'video-extend', 'images/generations', 'kolors-virtual-try-on'] as const
+    ).filter((e) => this.models(e).includes(model));
+    if (endpoints.length === 0)
+      throw new PricingError('unknown_model', `"${model}" is not a model the price list knows.`, 'model_name');
     return {
       modes: [...(video?.modes ?? [])],
       durations: [...(video?.durations ?? [])],
@@ -153,7 +156,10 @@ export class PriceCatalog {
   /** Single changes plus the cheapest draft, each only if supported, priced and cheaper; cheapest first. */
   private alternatives(request: PricedRequest, config: Configuration, credits: Millicredits): Alternative[] {
     return this.cheaperThan(config, credits).map((c) => ({
-      label: c.label, request: writeRequest(this.data, request, c.config), priceMc: c.credits, savesMc: subMc(credits, c.credits),
+      label: c.label,
+      request: writeRequest(this.data, request, c.config),
+      priceMc: c.credits,
+      savesMc: subMc(credits, c.credits),
     }));
   }
 
@@ -164,7 +170,10 @@ export class PriceCatalog {
    */
   private readonly cheaper = new Map<string, { config: Configuration; credits: Millicredits; label: string }[]>();
 
-  private cheaperThan(config: Configuration, credits: Millicredits): { config: Configuration; credits: Millicredits; label: string }[] {
+  private cheaperThan(
+    config: Configuration,
+    credits: Millicredits,
+  ): { config: Configuration; credits: Millicredits; label: string }[] {
     const key = JSON.stringify(config);
     const known = this.cheaper.get(key);
     if (known) return known;

@@ -3,12 +3,16 @@ import { fileURLToPath } from 'node:url';
 import { PriceCatalog } from './catalog';
 import { CatalogFileError, parseCatalogFile } from './schema';
 
-export { PriceCatalog,  } from './catalog';
+export { PriceCatalog } from './catalog';
 export { PricingError } from './errors';
 export { MAX_PROMPT_CHARS, promptLength } from './request';
-export { CatalogFileError, catalogFileSchema,  } from './schema';
+export { CatalogFileError, catalogFileSchema } from './schema';
 export {
-  isStandardEndpoint,  type KlingEndpoint, type LegacyEndpoint, type PricedRequest, type Quote,
+  isStandardEndpoint,
+  type KlingEndpoint,
+  type LegacyEndpoint,
+  type PricedRequest,
+  type Quote,
   type StandardEndpoint,
 } from './types';
 
@@ -19,7 +23,9 @@ function readCatalogFile(file: string): PriceCatalog {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new CatalogFileError(`Pricing file ${file}: cannot be read (${code === 'ENOENT' ? 'no such file' : (code ?? 'read error')}).`);
+    throw new CatalogFileError(
+      `Pricing file ${file}: cannot be read (${code === 'ENOENT' ? 'no such file' : (code ?? 'read error')}).`,
+    );
   }
   let json: unknown;
   try {

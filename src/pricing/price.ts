@@ -31,7 +31,12 @@ export function describe(config: Configuration): string {
     case 'extend':
       return `extend a ${config.mode ? `${config.model} ${config.mode}` : config.model} video · +4–5 s`;
     case 'image':
-      return [config.model, `${config.n} image${config.n === 1 ? '' : 's'}`, config.resolution, ...(config.input === 'image' ? ['from image'] : [])].join(' · ');
+      return [
+        config.model,
+        `${config.n} image${config.n === 1 ? '' : 's'}`,
+        config.resolution,
+        ...(config.input === 'image' ? ['from image'] : []),
+      ].join(' · ');
     case 'try-on':
       return `virtual try-on · ${config.model}`;
   }
@@ -55,22 +60,39 @@ function checkVideo(data: CatalogData, model: VideoModelData, config: Extract<Co
   }
   if (model.modes.length === 0 && mode) throw unsupported('mode', `${model.model} takes no mode; drop --mode.`);
   if (model.modes.length > 0 && (!mode || !model.modes.includes(mode))) {
-    const having = data.video.filter((m) => m.endpoints.includes(endpoint) && mode && m.modes.includes(mode)).map((m) => m.model);
+    const having = data.video
+      .filter((m) => m.endpoints.includes(endpoint) && mode && m.modes.includes(mode))
+      .map((m) => m.model);
     const where = having.length > 0 ? ` (${mode} is only on ${orList(having)})` : '';
     throw unsupported('mode', `${model.model} has no ${mode} mode${where}; use --mode ${orList(model.modes)}.`);
   }
   if (!model.durations.includes(seconds)) {
-    throw unsupported('duration', `${model.model} makes ${durationWords(model.durations)} s videos, not ${seconds} s; use --duration ${durationWords(model.durations)}.`);
+    throw unsupported(
+      'duration',
+      `${model.model} makes ${durationWords(model.durations)} s videos, not ${seconds} s; use --duration ${durationWords(model.durations)}.`,
+    );
   }
-  if (config.voice && !config.sound) throw new PricingError('invalid_request', 'A voice list speaks in the soundtrack, so it needs sound "on"; add --audio or drop the voices.', 'voice_list');
+  if (config.voice && !config.sound)
+    throw new PricingError(
+      'invalid_request',
+      'A voice list speaks in the soundtrack, so it needs sound "on"; add --audio or drop the voices.',
+      'voice_list',
+    );
   if (config.sound && !model.audio) {
     const withAudio = data.video.filter((m) => m.audio && m.endpoints.includes(endpoint)).map((m) => m.model);
-    throw unsupported('sound', `${model.model} cannot generate audio; drop --audio${withAudio.length ? ` or use ${orList(withAudio)}` : ''}.`);
+    throw unsupported(
+      'sound',
+      `${model.model} cannot generate audio; drop --audio${withAudio.length ? ` or use ${orList(withAudio)}` : ''}.`,
+    );
   }
   if (config.sound && model.audio && mode && !model.audio.modes.includes(mode)) {
-    throw unsupported('sound', `${model.model} cannot add audio in ${mode} mode; use --mode ${orList(model.audio.modes)} or drop --audio.`);
+    throw unsupported(
+      'sound',
+      `${model.model} cannot add audio in ${mode} mode; use --mode ${orList(model.audio.modes)} or drop --audio.`,
+    );
   }
-  if (config.voice && !model.audio?.voice) throw unsupported('voice_list', `${model.model} has no voice control; drop the voice list.`);
+  if (config.voice && !model.audio?.voice)
+    throw unsupported('voice_list', `${model.model} has no voice control; drop the voice list.`);
   if (!config.sound && model.audio?.always) {
     throw unsupported('sound', `${model.model} always makes its video with audio; it cannot be silent.`);
   }
@@ -91,7 +113,8 @@ export function priceOf(data: CatalogData, config: Configuration): Millicredits 
   switch (config.kind) {
     case 'video': {
       const model = data.video.find((m) => m.model === config.model);
-      if (!model) throw new PricingError('unknown_model', `"${config.model}" is not a model the price list knows.`, 'model_name');
+      if (!model)
+        throw new PricingError('unknown_model', `"${config.model}" is not a model the price list knows.`, 'model_name');
       checkVideo(data, model, config);
       const row = model.prices.find(
         (p) =>
@@ -111,19 +134,39 @@ export function priceOf(data: CatalogData, config: Configuration): Millicredits 
       const rows = data.extend.filter((row) => row.source === config.model);
       const sources = [...new Set(data.extend.map((row) => row.source))];
       if (sources.length === 0) throw unpriced(data, config, 'source');
-      if (rows.length === 0) throw new PricingError('unsupported', `Kling can only extend videos made by ${orList(sources)}; this one was made by ${config.model}.`, 'source');
+      if (rows.length === 0)
+        throw new PricingError(
+          'unsupported',
+          `Kling can only extend videos made by ${orList(sources)}; this one was made by ${config.model}.`,
+          'source',
+        );
       const row = rows.find((r) => r.mode === config.mode);
       if (!row) throw unpriced(data, config, 'source');
       return row.credits;
     }
     case 'image': {
       const model = data.images.find((m) => m.model === config.model);
-      if (!model) throw new PricingError('unknown_model', `"${config.model}" is not an image model the price list knows.`, 'model_name');
+      if (!model)
+        throw new PricingError(
+          'unknown_model',
+          `"${config.model}" is not an image model the price list knows.`,
+          'model_name',
+        );
       if (!model.inputs.includes(config.input)) {
-        throw new PricingError('unsupported', config.input === 'text' ? `${model.model} only restyles an image; add an image.` : `${model.model} cannot start from an image; drop the image.`, 'image');
+        throw new PricingError(
+          'unsupported',
+          config.input === 'text'
+            ? `${model.model} only restyles an image; add an image.`
+            : `${model.model} cannot start from an image; drop the image.`,
+          'image',
+        );
       }
       if (!model.resolutions.includes(config.resolution)) {
-        throw new PricingError('unsupported', `${model.model} makes ${orList(model.resolutions)} images, not ${config.resolution}.`, 'resolution');
+        throw new PricingError(
+          'unsupported',
+          `${model.model} makes ${orList(model.resolutions)} images, not ${config.resolution}.`,
+          'resolution',
+        );
       }
       const row = model.prices.find((p) => p.input === config.input && p.resolution === config.resolution);
       if (!row) throw unpriced(data, config, 'resolution');
@@ -131,7 +174,12 @@ export function priceOf(data: CatalogData, config: Configuration): Millicredits 
     }
     case 'try-on': {
       const model = data.tryOn.find((m) => m.model === config.model);
-      if (!model) throw new PricingError('unknown_model', `"${config.model}" is not a try-on model the price list knows.`, 'model_name');
+      if (!model)
+        throw new PricingError(
+          'unknown_model',
+          `"${config.model}" is not a try-on model the price list knows.`,
+          'model_name',
+        );
       return model.credits;
     }
   }

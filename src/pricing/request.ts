@@ -33,14 +33,18 @@ function text(body: Record<string, unknown>, field: string, required?: string): 
   const length = promptLength(value);
   if ((field === 'prompt' || field === 'negative_prompt') && length > MAX_PROMPT_CHARS) {
     const what = field === 'prompt' ? 'The prompt' : 'The negative prompt';
-    throw invalid(field, `${what} is ${length.toLocaleString('en-US')} characters; Kling accepts at most ${MAX_PROMPT_CHARS.toLocaleString('en-US')}.`);
+    throw invalid(
+      field,
+      `${what} is ${length.toLocaleString('en-US')} characters; Kling accepts at most ${MAX_PROMPT_CHARS.toLocaleString('en-US')}.`,
+    );
   }
   return value;
 }
 
 function mode(value: unknown, field: string): Mode | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string' || !MODES.includes(value)) throw invalid(field, `The mode must be std, pro or 4k, not ${JSON.stringify(value)}.`);
+  if (typeof value !== 'string' || !MODES.includes(value))
+    throw invalid(field, `The mode must be std, pro or 4k, not ${JSON.stringify(value)}.`);
   return value as Mode;
 }
 
@@ -48,7 +52,10 @@ function seconds(value: unknown): number {
   if (value === undefined || value === null) return DEFAULT_SECONDS;
   const digits = typeof value === 'number' ? String(value) : value;
   if (typeof digits !== 'string' || !/^\d+$/.test(digits.trim())) {
-    throw invalid('duration', `The duration must be a whole number of seconds such as "5", not ${JSON.stringify(value)}.`);
+    throw invalid(
+      'duration',
+      `The duration must be a whole number of seconds such as "5", not ${JSON.stringify(value)}.`,
+    );
   }
   return Number(digits);
 }
@@ -61,7 +68,12 @@ function sound(value: unknown): boolean {
 
 function voice(value: unknown): boolean {
   if (value === undefined || value === null) return false;
-  const valid = Array.isArray(value) && value.length <= 2 && value.every((v) => typeof v === 'object' && v !== null && typeof (v as { voice_id?: unknown }).voice_id === 'string');
+  const valid =
+    Array.isArray(value) &&
+    value.length <= 2 &&
+    value.every(
+      (v) => typeof v === 'object' && v !== null && typeof (v as { voice_id?: unknown }).voice_id === 'string',
+    );
   if (!valid) throw invalid('voice_list', 'voice_list must be up to two {"voice_id": "..."} entries.');
   return value.length > 0;
 }
@@ -69,25 +81,34 @@ function voice(value: unknown): boolean {
 function imageCount(value: unknown): number {
   if (value === undefined || value === null) return 1;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_IMAGES_PER_REQUEST) {
-    throw invalid('n', `Kling makes 1 to ${MAX_IMAGES_PER_REQUEST} images per request; ${JSON.stringify(value)} is not possible.`);
+    throw invalid(
+      'n',
+      `Kling makes 1 to ${MAX_IMAGES_PER_REQUEST} images per request; ${JSON.stringify(value)} is not possible.`,
+    );
   }
   return value;
 }
 
 function resolution(value: unknown): '1k' | '2k' | '4k' {
   if (value === undefined || value === null) return DEFAULT_RESOLUTION;
-  if (typeof value !== 'string' || !RESOLUTIONS.includes(value)) throw invalid('resolution', `The resolution must be 1k or 2k, not ${JSON.stringify(value)}.`);
+  if (typeof value !== 'string' || !RESOLUTIONS.includes(value))
+    throw invalid('resolution', `The resolution must be 1k or 2k, not ${JSON.stringify(value)}.`);
   return value as '1k' | '2k' | '4k';
 }
 
 function unknownModel(model: string, field: string, known: string[]): PricingError {
-  return new PricingError('unknown_model', `"${model}" is not a model the price list knows; use one of ${known.join(', ')}.`, field);
+  return new PricingError(
+    'unknown_model',
+    `"${model}" is not a model the price list knows; use one of ${known.join(', ')}.`,
+    field,
+  );
 }
 
 /** Validates a Kling request body and reads its priced parameters, filling in Kling's defaults. */
 export function readRequest(data: CatalogData, request: PricedRequest): Configuration {
   const body = request.body;
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('body', 'The request body must be a JSON object.');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw invalid('body', 'The request body must be a JSON object.');
   const model = text(body, 'model_name');
   text(body, 'negative_prompt');
 
@@ -101,32 +122,61 @@ export function readRequest(data: CatalogData, request: PricedRequest): Configur
       text(body, 'prompt');
       const source = request.source;
       if (!source || typeof source.model_name !== 'string' || source.model_name === '') {
-        throw invalid('source', 'Extending a video needs the model (and mode) of the source video, because the extension inherits them.');
+        throw invalid(
+          'source',
+          'Extending a video needs the model (and mode) of the source video, because the extension inherits them.',
+        );
       }
       const video = data.video.find((m) => m.model === source.model_name);
-      if (!video) throw unknownModel(source.model_name, 'source', data.extend.map((row) => row.source).filter((m, i, all) => all.indexOf(m) === i));
-      return { kind: 'extend', model: video.model, mode: mode(source.mode, 'source') ?? (video.modes.length > 0 ? 'std' : undefined) };
+      if (!video)
+        throw unknownModel(
+          source.model_name,
+          'source',
+          data.extend.map((row) => row.source).filter((m, i, all) => all.indexOf(m) === i),
+        );
+      return {
+        kind: 'extend',
+        model: video.model,
+        mode: mode(source.mode, 'source') ?? (video.modes.length > 0 ? 'std' : undefined),
+      };
     }
     case 'images/generations': {
       text(body, 'prompt', 'Image generation needs a prompt describing the image.');
       const name = model ?? data.defaults['images/generations'];
-      if (!data.images.some((m) => m.model === name)) throw unknownModel(name, 'model_name', data.images.map((m) => m.model));
+      if (!data.images.some((m) => m.model === name))
+        throw unknownModel(
+          name,
+          'model_name',
+          data.images.map((m) => m.model),
+        );
       const input = text(body, 'image') ? 'image' : 'text';
-      if (input === 'image' && text(body, 'negative_prompt')) throw invalid('negative_prompt', 'Kling takes no negative prompt when generating from an image; drop it or the image.');
+      if (input === 'image' && text(body, 'negative_prompt'))
+        throw invalid(
+          'negative_prompt',
+          'Kling takes no negative prompt when generating from an image; drop it or the image.',
+        );
       return { kind: 'image', model: name, input, resolution: resolution(body.resolution), n: imageCount(body.n) };
     }
     case 'kolors-virtual-try-on': {
       text(body, 'human_image', 'Virtual try-on needs a photo of the person (human_image).');
       text(body, 'cloth_image', 'Virtual try-on needs a photo of the garment (cloth_image).');
       const name = model ?? data.defaults['kolors-virtual-try-on'];
-      if (!data.tryOn.some((m) => m.model === name)) throw unknownModel(name, 'model_name', data.tryOn.map((m) => m.model));
+      if (!data.tryOn.some((m) => m.model === name))
+        throw unknownModel(
+          name,
+          'model_name',
+          data.tryOn.map((m) => m.model),
+        );
       return { kind: 'try-on', model: name };
     }
     default:
       if (isStandardEndpoint(request.endpoint)) {
         return readVideo(data, request.endpoint, flatten(body), request.endpoint.slice('text-to-video/'.length));
       }
-      throw invalid('endpoint', `The price list does not cover the Kling endpoint ${JSON.stringify((request as { endpoint: unknown }).endpoint)}.`);
+      throw invalid(
+        'endpoint',
+        `The price list does not cover the Kling endpoint ${JSON.stringify((request as { endpoint: unknown }).endpoint)}.`,
+      );
   }
 }
 
@@ -137,11 +187,16 @@ export function writeRequest(data: CatalogData, request: PricedRequest, config: 
     case 'video':
       return writeVideo(data, request, config);
     case 'extend':
-      return { endpoint: 'video-extend', body, source: config.mode ? { model_name: config.model, mode: config.mode } : { model_name: config.model } };
+      return {
+        endpoint: 'video-extend',
+        body,
+        source: config.mode ? { model_name: config.model, mode: config.mode } : { model_name: config.model },
+      };
     case 'image':
       body.model_name = config.model;
       body.n = config.n;
-      if (config.resolution !== DEFAULT_RESOLUTION || body.resolution !== undefined) body.resolution = config.resolution;
+      if (config.resolution !== DEFAULT_RESOLUTION || body.resolution !== undefined)
+        body.resolution = config.resolution;
       return { endpoint: 'images/generations', body };
     case 'try-on':
       body.model_name = config.model;

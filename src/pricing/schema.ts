@@ -37,7 +37,10 @@ const note = z.string().optional();
 const credits = z.union([z.string(), z.number()]).transform((value, ctx): Millicredits => {
   const text = String(value).trim();
   if (!/^\d+(\.\d{1,3})?$/.test(text)) {
-    ctx.addIssue({ code: 'custom', message: `must be an amount of credits with at most 3 decimals, such as 0.3 (got ${JSON.stringify(value)})` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be an amount of credits with at most 3 decimals, such as 0.3 (got ${JSON.stringify(value)})`,
+    });
     return z.NEVER;
   }
   return parseCredits(text);
@@ -45,7 +48,10 @@ const credits = z.union([z.string(), z.number()]).transform((value, ctx): Millic
 
 const name = z.string().trim().min(1, 'must be a non-empty name');
 const mode = z.enum(['std', 'pro', '4k'], { error: 'must be "std", "pro" or "4k"' });
-const seconds = z.int('must be a whole number of seconds').min(1, 'must be at least 1 second').max(600, 'must be at most 600 seconds');
+const seconds = z
+  .int('must be a whole number of seconds')
+  .min(1, 'must be at least 1 second')
+  .max(600, 'must be at most 600 seconds');
 
 const videoPrice = z
   .strictObject({
@@ -57,11 +63,16 @@ const videoPrice = z
     perClip: z.record(z.string().regex(/^\d+$/, 'must be a duration in whole seconds such as "5"'), credits).optional(),
     note,
   })
-  .refine((row) => (row.perSecond === undefined) !== (row.perClip === undefined), 'needs exactly one of perSecond or perClip');
+  .refine(
+    (row) => (row.perSecond === undefined) !== (row.perClip === undefined),
+    'needs exactly one of perSecond or perClip',
+  );
 
 const videoModel = z.strictObject({
   model: name,
-  endpoints: z.array(z.enum(['text2video', 'image2video'], { error: 'must be "text2video" or "image2video"' })).min(1, 'must list at least one endpoint'),
+  endpoints: z
+    .array(z.enum(['text2video', 'image2video'], { error: 'must be "text2video" or "image2video"' }))
+    .min(1, 'must list at least one endpoint'),
   /** How Kling is called: `/v1/videos/<endpoint>`, `/v1/videos/omni-video`, or the new standard (model in the path). */
   api: z
     .enum(['legacy', 'omni-video', 'new-standard'], { error: 'must be "legacy", "omni-video" or "new-standard"' })
@@ -91,7 +102,14 @@ const imageModel = z.strictObject({
   resolutions: z.array(resolution).min(1, 'must list at least one resolution'),
   inputs: z.array(imageInput).min(1).default(['text', 'image']),
   prices: z
-    .array(z.strictObject({ input: imageInput, resolution, imageUnits: z.int('must be a whole number of image units').min(0), note }))
+    .array(
+      z.strictObject({
+        input: imageInput,
+        resolution,
+        imageUnits: z.int('must be a whole number of image units').min(0),
+        note,
+      }),
+    )
     .min(1, 'must price at least one configuration'),
   note,
 });
@@ -117,7 +135,8 @@ export const catalogFileSchema = z
     const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
     const duplicates = (list: { model: string }[], key: string) =>
       list.forEach((entry, i) => {
-        if (list.findIndex((other) => other.model === entry.model) !== i) issue([key, i, 'model'], `repeats model "${entry.model}"`);
+        if (list.findIndex((other) => other.model === entry.model) !== i)
+          issue([key, i, 'model'], `repeats model "${entry.model}"`);
       });
     duplicates(file.video, 'video');
     duplicates(file.images, 'images');
@@ -128,21 +147,28 @@ export const catalogFileSchema = z
         if (model.durations.indexOf(s) !== j) issue(['video', i, 'durations', j], `repeats ${s} s`);
       });
       model.audio?.modes.forEach((m, j) => {
-        if (!model.modes.includes(m)) issue(['video', i, 'audio', 'modes', j], `"${m}" is not one of the model's modes`);
+        if (!model.modes.includes(m))
+          issue(['video', i, 'audio', 'modes', j], `"${m}" is not one of the model's modes`);
       });
       model.prices.forEach((row, j) => {
         const at = ['video', i, 'prices', j];
-        if (model.modes.length === 0 && row.mode) issue([...at, 'mode'], `must be left out: ${model.model} takes no mode`);
-        if (model.modes.length > 0 && (!row.mode || !model.modes.includes(row.mode))) issue([...at, 'mode'], `must be one of ${model.modes.join(', ')}`);
+        if (model.modes.length === 0 && row.mode)
+          issue([...at, 'mode'], `must be left out: ${model.model} takes no mode`);
+        if (model.modes.length > 0 && (!row.mode || !model.modes.includes(row.mode)))
+          issue([...at, 'mode'], `must be one of ${model.modes.join(', ')}`);
         if (row.sound && !model.audio) issue([...at, 'sound'], `cannot be true: ${model.model} has no "audio"`);
-        if (row.sound && model.audio && row.mode && !model.audio.modes.includes(row.mode)) issue([...at, 'sound'], `cannot be true in ${row.mode} mode (not in audio.modes)`);
-        if (row.voice && !row.sound) issue([...at, 'voice'], 'needs "sound": true (voice control speaks in the soundtrack)');
-        if (row.voice && model.audio && !model.audio.voice) issue([...at, 'voice'], 'cannot be true: audio.voice is false');
+        if (row.sound && model.audio && row.mode && !model.audio.modes.includes(row.mode))
+          issue([...at, 'sound'], `cannot be true in ${row.mode} mode (not in audio.modes)`);
+        if (row.voice && !row.sound)
+          issue([...at, 'voice'], 'needs "sound": true (voice control speaks in the soundtrack)');
+        if (row.voice && model.audio && !model.audio.voice)
+          issue([...at, 'voice'], 'cannot be true: audio.voice is false');
         if (row.videoInput && model.api !== 'omni-video') {
           issue([...at, 'videoInput'], 'cannot be true: only omni-video models take a reference video');
         }
         for (const key of Object.keys(row.perClip ?? {})) {
-          if (!model.durations.includes(Number(key))) issue([...at, 'perClip', key], `is not one of the model's durations (${model.durations.join(', ')})`);
+          if (!model.durations.includes(Number(key)))
+            issue([...at, 'perClip', key], `is not one of the model's durations (${model.durations.join(', ')})`);
         }
         const same = model.prices.findIndex(
           (other) =>
@@ -159,35 +185,48 @@ export const catalogFileSchema = z
       const source = file.video.find((m) => m.model === row.source);
       if (!source) issue(['extend', i, 'source'], `"${row.source}" is not a model in "video"`);
       else if (source.modes.length === 0 ? row.mode !== undefined : !row.mode || !source.modes.includes(row.mode)) {
-        issue(['extend', i, 'mode'], source.modes.length === 0 ? `must be left out: ${row.source} takes no mode` : `must be one of ${source.modes.join(', ')}`);
+        issue(
+          ['extend', i, 'mode'],
+          source.modes.length === 0
+            ? `must be left out: ${row.source} takes no mode`
+            : `must be one of ${source.modes.join(', ')}`,
+        );
       }
     });
 
     file.images.forEach((model, i) =>
       model.prices.forEach((row, j) => {
-        if (!model.resolutions.includes(row.resolution)) issue(['images', i, 'prices', j, 'resolution'], `is not one of the model's resolutions (${model.resolutions.join(', ')})`);
-        if (!model.inputs.includes(row.input)) issue(['images', i, 'prices', j, 'input'], `is not one of the model's inputs (${model.inputs.join(', ')})`);
+        if (!model.resolutions.includes(row.resolution))
+          issue(
+            ['images', i, 'prices', j, 'resolution'],
+            `is not one of the model's resolutions (${model.resolutions.join(', ')})`,
+          );
+        if (!model.inputs.includes(row.input))
+          issue(['images', i, 'prices', j, 'input'], `is not one of the model's inputs (${model.inputs.join(', ')})`);
       }),
     );
 
     for (const endpoint of ['text2video', 'image2video'] as const) {
       const model = file.defaults[endpoint];
-      if (!file.video.some((m) => m.model === model && m.endpoints.includes(endpoint))) issue(['defaults', endpoint], `"${model}" is not a ${endpoint} model in "video"`);
+      if (!file.video.some((m) => m.model === model && m.endpoints.includes(endpoint)))
+        issue(['defaults', endpoint], `"${model}" is not a ${endpoint} model in "video"`);
       // The model names the request's path in the new standard, and the legacy defaults apply only to legacy bodies.
       if (file.video.some((m) => m.model === model && m.api !== 'legacy')) {
         issue(['defaults', endpoint], `"${model}" is not a legacy-API model`);
       }
     }
-    if (!file.images.some((m) => m.model === file.defaults['images/generations'])) issue(['defaults', 'images/generations'], `"${file.defaults['images/generations']}" is not a model in "images"`);
-    if (!file.tryOn.some((m) => m.model === file.defaults['kolors-virtual-try-on'])) issue(['defaults', 'kolors-virtual-try-on'], `"${file.defaults['kolors-virtual-try-on']}" is not a model in "tryOn"`);
+    if (!file.images.some((m) => m.model === file.defaults['images/generations']))
+      issue(['defaults', 'images/generations'], `"${file.defaults['images/generations']}" is not a model in "images"`);
+    if (!file.tryOn.some((m) => m.model === file.defaults['kolors-virtual-try-on']))
+      issue(
+        ['defaults', 'kolors-virtual-try-on'],
+        `"${file.defaults['kolors-virtual-try-on']}" is not a model in "tryOn"`,
+      );
   });
 
-/** The file as written. */
-type CatalogFile = z.input<typeof catalogFileSchema>;
 /** The parsed catalog: amounts in millicredits, defaults filled in. */
 export type CatalogData = z.output<typeof catalogFileSchema>;
 export type VideoModelData = CatalogData['video'][number];
-type ImageModelData = CatalogData['images'][number];
 
 /** A PRICING_FILE (or the built-in catalog) that cannot be used; the message is one line naming the file and the field. */
 export class CatalogFileError extends Error {
@@ -196,11 +235,18 @@ export class CatalogFileError extends Error {
 
 /** "video[3].prices[1].perSecond" */
 function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '');
+  return path.reduce<string>(
+    (out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)),
+    '',
+  );
 }
 
 function valueAt(json: unknown, path: readonly PropertyKey[]): unknown {
-  return path.reduce<unknown>((value, key) => (typeof value === 'object' && value !== null ? (value as Record<PropertyKey, unknown>)[key] : undefined), json);
+  return path.reduce<unknown>(
+    (value, key) =>
+      typeof value === 'object' && value !== null ? (value as Record<PropertyKey, unknown>)[key] : undefined,
+    json,
+  );
 }
 
 function kindOf(value: unknown): string {
@@ -212,12 +258,14 @@ function kindOf(value: unknown): string {
 /** One line: the path of the first problem and what is wrong there, in words rather than zod's defaults. */
 function explain(issue: z.core.$ZodIssue, json: unknown): string {
   const where = formatPath(issue.path);
-  if (issue.code === 'unrecognized_keys') return `${where ? `${where}.` : ''}${issue.keys[0]} is not a field of the pricing format (check its spelling)`;
+  if (issue.code === 'unrecognized_keys')
+    return `${where ? `${where}.` : ''}${issue.keys[0]} is not a field of the pricing format (check its spelling)`;
   const subject = where || 'the file';
   if (issue.code === 'invalid_type' && issue.message.startsWith('Invalid input')) {
     const value = valueAt(json, issue.path);
     if (value === undefined) return `${subject} is missing`;
-    const expected = issue.expected === 'array' ? 'a list' : issue.expected === 'object' ? 'an object' : `a ${issue.expected}`;
+    const expected =
+      issue.expected === 'array' ? 'a list' : issue.expected === 'object' ? 'an object' : `a ${issue.expected}`;
     return `${subject} must be ${expected} (got ${kindOf(value)})`;
   }
   return `${subject} ${issue.message.replace(/\s+/g, ' ')}`;

@@ -1,5 +1,11 @@
 import {
-  auditTrail, type BudgetInput, type BudgetRef, type ChangeAuthor, type Forecast, type RequestScope, type Usage,
+  auditTrail,
+  type BudgetInput,
+  type BudgetRef,
+  type ChangeAuthor,
+  type Forecast,
+  type RequestScope,
+  type Usage,
 } from '../budget';
 import { resolveReportPeriod, type ReportPeriod } from '../budget/periods';
 import type { Generation } from '../generations';
@@ -63,7 +69,10 @@ export async function setBudget(ports: RequestPorts, input: BudgetInput): Promis
 
 /** Where the workspace's budget alerts go. */
 export async function setAlertsChannel(
-  ports: RequestPorts, teamId: string, channelId: string, author: ChangeAuthor,
+  ports: RequestPorts,
+  teamId: string,
+  channelId: string,
+  author: ChangeAuthor,
 ): Promise<void> {
   await ports.workspaces.settings(teamId);
   await ports.ledger.setAlertsChannel(teamId, channelId, author);

@@ -7,10 +7,9 @@ import { queueBatch } from './batch';
 import * as budgets from './budgets';
 import { requestVideo, type RequestPorts, type VideoAsk } from './video';
 
-export { ApprovalRequests, type ApprovalRequest,  } from './approval-store';
-export type {  ApproveOutcome,  } from './approvals';
-export { checkBatch, offPeakStart, OFF_PEAK, type BatchCheck,  } from './batch';
-;
+export { ApprovalRequests, type ApprovalRequest } from './approval-store';
+export type { ApproveOutcome } from './approvals';
+export { checkBatch, offPeakStart, OFF_PEAK, type BatchCheck } from './batch';
 export type { RequestPorts, VideoAsk, VideoOutcome } from './video';
 export { Workspaces } from './workspaces';
 
@@ -71,7 +70,9 @@ export class Requests {
   }
 
   setConfirmThreshold(
-    teamId: string, thresholdMc: Parameters<typeof budgets.setConfirmThreshold>[2], author: ChangeAuthor,
+    teamId: string,
+    thresholdMc: Parameters<typeof budgets.setConfirmThreshold>[2],
+    author: ChangeAuthor,
   ) {
     return budgets.setConfirmThreshold(this.ports, teamId, thresholdMc, author);
   }

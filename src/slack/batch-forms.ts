@@ -12,7 +12,10 @@ export class BatchForms {
   /** Recorded before the modal opens, so its submission always finds it. */
   async opened(formId: string, scope: RequestScope, tag?: string): Promise<void> {
     await this.db.delete(schema.batchForms).where(lt(schema.batchForms.openedAt, sql`now() - ${FORGOTTEN_AFTER}`));
-    await this.db.insert(schema.batchForms).values({ formId, ...scope, tag }).onConflictDoNothing();
+    await this.db
+      .insert(schema.batchForms)
+      .values({ formId, ...scope, tag })
+      .onConflictDoNothing();
   }
 
   /** The channel and tag of this person's open form; undefined for a form the bot did not open for them (or forgot). */
@@ -20,11 +23,13 @@ export class BatchForms {
     const [row] = await this.db
       .select({ channelId: schema.batchForms.channelId, tag: schema.batchForms.tag })
       .from(schema.batchForms)
-      .where(and(
-        eq(schema.batchForms.formId, formId),
-        eq(schema.batchForms.teamId, teamId),
-        eq(schema.batchForms.userId, userId),
-      ));
+      .where(
+        and(
+          eq(schema.batchForms.formId, formId),
+          eq(schema.batchForms.teamId, teamId),
+          eq(schema.batchForms.userId, userId),
+        ),
+      );
     return row && { channelId: row.channelId, tag: row.tag ?? undefined };
   }
 

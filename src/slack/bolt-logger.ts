@@ -16,9 +16,11 @@ export function boltLogger(logger: Logger): BoltLogger {
       .join(' ')
       .replace(SECRET_FIELDS, '"$1":"[redacted]"');
   // Bolt logs at debug on every request; a level that is off must cost nothing (no flattening, no masking).
-  const at = (level: 'debug' | 'info' | 'warn' | 'error') => (...msg: unknown[]) => {
-    if (child.isLevelEnabled(level)) child[level](text(msg));
-  };
+  const at =
+    (level: 'debug' | 'info' | 'warn' | 'error') =>
+    (...msg: unknown[]) => {
+      if (child.isLevelEnabled(level)) child[level](text(msg));
+    };
   return {
     debug: at('debug'),
     info: at('info'),
@@ -26,7 +28,14 @@ export function boltLogger(logger: Logger): BoltLogger {
     error: at('error'),
     // The level is pino's (LOG_LEVEL); Bolt's own setting is ignored.
     setLevel: () => {},
-    getLevel: () => (['debug', 'trace'].includes(child.level) ? LogLevel.DEBUG : child.level === 'info' ? LogLevel.INFO : child.level === 'warn' ? LogLevel.WARN : LogLevel.ERROR),
+    getLevel: () =>
+      ['debug', 'trace'].includes(child.level)
+        ? LogLevel.DEBUG
+        : child.level === 'info'
+          ? LogLevel.INFO
+          : child.level === 'warn'
+            ? LogLevel.WARN
+            : LogLevel.ERROR,
     setName: () => {},
   };
 }

@@ -16,7 +16,9 @@ export interface DeliveryOptions {
 }
 
 function isTransient(error: unknown): boolean {
-  return error instanceof WebAPIRateLimitedError || error instanceof WebAPIRequestError || error instanceof WebAPIHTTPError;
+  return (
+    error instanceof WebAPIRateLimitedError || error instanceof WebAPIRequestError || error instanceof WebAPIHTTPError
+  );
 }
 
 export async function deliver<T>(what: string, call: () => Promise<T>, options: DeliveryOptions): Promise<T> {
@@ -26,7 +28,8 @@ export async function deliver<T>(what: string, call: () => Promise<T>, options: 
       return await call();
     } catch (error) {
       if (!isTransient(error) || attempt >= attempts || options.stopped?.()) throw error;
-      const waitMs = error instanceof WebAPIRateLimitedError ? error.retryAfter * 1000 + 100 : Math.min(30_000, 500 * 2 ** attempt);
+      const waitMs =
+        error instanceof WebAPIRateLimitedError ? error.retryAfter * 1000 + 100 : Math.min(30_000, 500 * 2 ** attempt);
       options.logger.warn({ what, attempt, waitMs, err: error }, 'Slack call failed; retrying');
       await sleep(waitMs);
     }

@@ -5,7 +5,10 @@ import type { People } from './people';
 
 /** The digest as a message, its people named. */
 export async function renderDigest(content: DigestContent, people: People) {
-  return digestMessage(content, await people.names(content.figures.people.flatMap((p) => (p.userId ? [p.userId] : []))));
+  return digestMessage(
+    content,
+    await people.names(content.figures.people.flatMap((p) => (p.userId ? [p.userId] : []))),
+  );
 }
 
 /**
@@ -15,9 +18,20 @@ export async function renderDigest(content: DigestContent, people: People) {
 export function digestPoster(client: WebClient, people: People): DigestPoster {
   return {
     async post(channelId, content, chart) {
-      if (chart) await client.filesUploadV2({ channel_id: channelId, file: chart.png, filename: chart.filename, title: chart.title });
+      if (chart)
+        await client.filesUploadV2({
+          channel_id: channelId,
+          file: chart.png,
+          filename: chart.filename,
+          title: chart.title,
+        });
       const message = await renderDigest(content, people);
-      await client.chat.postMessage({ channel: channelId, text: message.text, blocks: message.blocks, unfurl_links: false });
+      await client.chat.postMessage({
+        channel: channelId,
+        text: message.text,
+        blocks: message.blocks,
+        unfurl_links: false,
+      });
     },
   };
 }

@@ -21,4 +21,3 @@ export const ActionId = {
   newBudget: 'home_budget_new',
   budgetSubmit: 'budget_submit',
 } as const;
-

@@ -200,7 +200,7 @@ export class JobCards {
 
   private async postCard(job: Generation, uncertain: boolean): Promise<void> {
     const { client, queue } = this.options;
-    const card = { ...await this.card(job), metadata: metadata(CARD_EVENT, job), unfurl_links: false };
+    const card = { ...(await this.card(job)), metadata: metadata(CARD_EVENT, job), unfurl_links: false };
     const channels = [job.channelId, () => this.dm(job)];
     let found = uncertain ? await this.find(tagged(CARD_EVENT, job), job, channels) : undefined;
     if (!found) {

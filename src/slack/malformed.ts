@@ -62,7 +62,10 @@ export function malformedPayloadHandler(logger: Logger) {
 export function guardPayloadShape(receiver: HTTPReceiver, logger: Logger): void {
   const bolt: RequestListener = receiver.requestListener;
   receiver.requestListener = (request, response) => {
-    if (request.method !== 'POST' || !request.headers['content-type']?.startsWith('application/x-www-form-urlencoded')) {
+    if (
+      request.method !== 'POST' ||
+      !request.headers['content-type']?.startsWith('application/x-www-form-urlencoded')
+    ) {
       bolt(request, response);
       return;
     }

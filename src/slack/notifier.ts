@@ -79,7 +79,9 @@ export class Notifier {
 
   /** Posts every undelivered budget alert (of one team, or all). Resolves when this drain is done. */
   deliverAlerts(teamId?: string): Promise<void> {
-    this.draining = this.draining.then(() => this.drain(teamId)).catch((error: unknown) => this.options.logger.error({ err: error }, 'budget alerts could not be delivered'));
+    this.draining = this.draining
+      .then(() => this.drain(teamId))
+      .catch((error: unknown) => this.options.logger.error({ err: error }, 'budget alerts could not be delivered'));
     return this.draining;
   }
 
@@ -90,7 +92,10 @@ export class Notifier {
       const team = group[0]!.budget.teamId;
       const channel = await this.alertsChannel(team);
       if (!channel) {
-        this.options.logger.warn({ teamId: team }, 'budget alert kept: no alerts channel (set ALERT_CHANNEL_ID or /kling budget alerts #channel)');
+        this.options.logger.warn(
+          { teamId: team },
+          'budget alert kept: no alerts channel (set ALERT_CHANNEL_ID or /kling budget alerts #channel)',
+        );
         continue;
       }
       const claimed = [];

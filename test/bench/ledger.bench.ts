@@ -12,7 +12,11 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const AMOUNT = mc(1_000);
 const TEAM = 'TBENCH';
 
-interface Figures { ops: number; seconds: number; latencies: number[] }
+interface Figures {
+  ops: number;
+  seconds: number;
+  latencies: number[];
+}
 
 /** Runs `op` in CLIENTS loops for `seconds`; returns completed ops and each op's latency (ms). */
 async function drive(seconds: number, op: (client: number, i: number) => Promise<void>): Promise<Figures> {
@@ -54,9 +58,17 @@ export default async function ledgerBench(): Promise<void> {
     await ledger.ensureWorkspace(TEAM);
     await db.execute(sql`create table bench_counter (id int primary key, used bigint not null, lim bigint not null)`);
     await db.execute(sql`insert into bench_counter values (1, 0, ${1e15})`);
-    const request = (client: number) => ({ teamId: TEAM, channelId: `C${client % 4}`, userId: `U${client}`, amountMc: AMOUNT });
+    const request = (client: number) => ({
+      teamId: TEAM,
+      channelId: `C${client % 4}`,
+      userId: `U${client}`,
+      amountMc: AMOUNT,
+    });
 
-    const bare = () => db.execute(sql`update bench_counter set used = used + ${AMOUNT} where id = 1 and used + ${AMOUNT} <= lim`).then(() => undefined);
+    const bare = () =>
+      db
+        .execute(sql`update bench_counter set used = used + ${AMOUNT} where id = 1 and used + ${AMOUNT} <= lim`)
+        .then(() => undefined);
     const reserveOnly = async (client: number) => {
       if (!(await ledger.reserve(request(client))).ok) throw new Error('the bench budget refused a reservation');
     };
@@ -78,20 +90,33 @@ export default async function ledgerBench(): Promise<void> {
       reserveRuns.push(await drive(SECONDS, reserveOnly));
     }
     const merge = (runs: Figures[]): Figures => ({
-      ops: runs.reduce((s, r) => s + r.ops, 0), seconds: runs.reduce((s, r) => s + r.seconds, 0), latencies: runs.flatMap((r) => r.latencies),
+      ops: runs.reduce((s, r) => s + r.ops, 0),
+      seconds: runs.reduce((s, r) => s + r.seconds, 0),
+      latencies: runs.flatMap((r) => r.latencies),
     });
     const bareSummary = summary(merge(bareRuns));
     const ledgerSummary = summary(merge(ledgerRuns));
-    console.log(`one hot budget, ${CLIENTS} concurrent clients, ${ROUNDS} × ${SECONDS} s each, Postgres with fsync + synchronous_commit`);
+    console.log(
+      `one hot budget, ${CLIENTS} concurrent clients, ${ROUNDS} × ${SECONDS} s each, Postgres with fsync + synchronous_commit`,
+    );
     console.log(line('bare SQL loop (1 UPDATE per op)', bareSummary));
     console.log(line('ledger reserve + commit', ledgerSummary));
     console.log(line('(ledger reserve alone)', summary(merge(reserveRuns))));
     const perRound = ledgerRuns.map((run, i) => (summary(run).perSecond / summary(bareRuns[i]!).perSecond).toFixed(2));
-    console.log(`ratio ledger / bare: ${(ledgerSummary.perSecond / bareSummary.perSecond).toFixed(2)} (rounds: ${perRound.join(', ')})`);
+    console.log(
+      `ratio ledger / bare: ${(ledgerSummary.perSecond / bareSummary.perSecond).toFixed(2)} (rounds: ${perRound.join(', ')})`,
+    );
 
     // Race for the last credits: exactly LIMIT / AMOUNT reservations may succeed, the rest are refused.
     const fits = 500;
-    const tight = await ledger.setBudget({ teamId: TEAM, scope: 'channel', scopeId: 'CTIGHT', period: 'day', limitMc: mc(fits * AMOUNT), by: 'bench' });
+    const tight = await ledger.setBudget({
+      teamId: TEAM,
+      scope: 'channel',
+      scopeId: 'CTIGHT',
+      period: 'day',
+      limitMc: mc(fits * AMOUNT),
+      by: 'bench',
+    });
     let granted = 0;
     let refused = 0;
     await Promise.all(

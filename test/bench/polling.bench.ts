@@ -33,32 +33,51 @@ interface Result {
 async function run(schedule: Partial<WorkerOptions>, callbacks: boolean): Promise<Result> {
   const test = await createTestDatabase({ max: 2 });
   const pool = await openDatabase({ url: test.url, max: 5, migrate: false });
-  const sim = await startKlingSimulator({ apiKey: 'bench', timings: { queuedMs: scaled(QUEUED_S), processingMs: scaled(PROCESSING_S) } });
+  const sim = await startKlingSimulator({
+    apiKey: 'bench',
+    timings: { queuedMs: scaled(QUEUED_S), processingMs: scaled(PROCESSING_S) },
+  });
   let worker!: Worker;
   const routes = httpRoutes({
-    database: pool, metrics: createMetrics(pool.db), wake: (id, status) => worker.wake(id, status), logger: createLogger('silent'),
+    database: pool,
+    metrics: createMetrics(pool.db),
+    wake: (id, status) => worker.wake(id, status),
+    logger: createLogger('silent'),
   });
   const callback = routes.find((route) => route.path === '/kling/callback')!;
   const server = createServer((req, res) => callback.handler(req as never, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
-    const callbackUrl = callbacks ? `http://127.0.0.1:${(server.address() as AddressInfo).port}/kling/callback` : undefined;
+    const callbackUrl = callbacks
+      ? `http://127.0.0.1:${(server.address() as AddressInfo).port}/kling/callback`
+      : undefined;
     const kling = new KlingClient({ baseUrl: sim.url, auth: { apiKey: 'bench' }, retries: 0, callbackUrl });
     const ledger = new Ledger(pool.db, { defaultDailyLimitMc: mc(1e12) });
     worker = new Worker(pool.db, ledger, kling, {
-      maxConcurrency: TASKS, taskTimeoutMinutes: 60, idleMs: scaled(2), callbacks, ...schedule,
+      maxConcurrency: TASKS,
+      taskTimeoutMinutes: 60,
+      idleMs: scaled(2),
+      callbacks,
+      ...schedule,
     });
-    const quote = builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'bench', model_name: 'kling-v2-5-turbo' } });
+    const quote = builtInCatalog.quote({
+      endpoint: 'text2video',
+      body: { prompt: 'bench', model_name: 'kling-v2-5-turbo' },
+    });
     const queue = new GenerationQueue(pool.db, ledger, { maxQueuedPerUser: TASKS });
     await queue.enqueue(Array.from({ length: TASKS }, () => ({ teamId: 'T1', channelId: 'C1', userId: 'U1', quote })));
     await worker.start();
     const left = async () =>
-      (await rows<{ n: number }>(pool.db, sql`select count(*)::int as n from generations where ended_at is null`))[0]!.n;
+      (await rows<{ n: number }>(pool.db, sql`select count(*)::int as n from generations where ended_at is null`))[0]!
+        .n;
     while ((await left()) > 0) await new Promise((resolve) => setTimeout(resolve, 10));
     await worker.stop();
     // The job's whole run in the bot, less the task's run at Kling: how late its end was seen.
-    const [lag] = await rows<{ ms: number }>(pool.db, sql`
-      select avg(extract(epoch from ended_at - submitted_at) * 1000)::float8 as ms from generations`);
+    const [lag] = await rows<{ ms: number }>(
+      pool.db,
+      sql`
+      select avg(extract(epoch from ended_at - submitted_at) * 1000)::float8 as ms from generations`,
+    );
     const queries = sim.tasks().reduce((sum, t) => sum + t.queries, 0) / TASKS;
     return { queries, lagS: ((lag!.ms - scaled(QUEUED_S + PROCESSING_S)) * SCALE) / 1000 };
   } finally {
@@ -73,12 +92,17 @@ export default async function pollingBench(): Promise<void> {
   // Fixed polling every 10 s is what the worker did before (one query per 10 s whatever the task's age).
   const fixed = await run({ pollMs: scaled(10), pollMaxMs: scaled(10) }, false);
   const backoff = await run({ pollMs: scaled(5), pollMaxMs: scaled(30) }, false);
-  const called = await run({ pollMs: scaled(5), pollMaxMs: scaled(30), safetyPollMs: scaled(180), callbackGapMs: scaled(5) }, true);
+  const called = await run(
+    { pollMs: scaled(5), pollMaxMs: scaled(30), safetyPollMs: scaled(180), callbackGapMs: scaled(5) },
+    true,
+  );
   const line = (name: string, r: Result) => {
     const ratio = r === fixed ? '' : `(${((r.queries / fixed.queries) * 100).toFixed(0)}% of fixed)`;
     return `${name.padEnd(36)} ${r.queries.toFixed(1).padStart(5)} queries/task  ${ratio.padEnd(16)} end seen ${r.lagS.toFixed(1)} s after it happened`;
   };
-  console.log(`${TASKS} tasks of ${QUEUED_S + PROCESSING_S} s at the Kling simulator, time scaled down ×${SCALE}; figures in real seconds`);
+  console.log(
+    `${TASKS} tasks of ${QUEUED_S + PROCESSING_S} s at the Kling simulator, time scaled down ×${SCALE}; figures in real seconds`,
+  );
   console.log(line('fixed 10-s polling (baseline)', fixed));
   console.log(line('polling: 5 s, half the age, ≤ 30 s', backoff));
   console.log(line('callbacks + 3-min safety poll', called));

@@ -27,12 +27,19 @@ async function timeUntil(check: () => Promise<boolean>): Promise<number> {
 
 /** JOBS queued jobs over TEAMS workspaces (team ids `${prefix}0`…) of USERS_PER_TEAM people each. */
 async function enqueueJobs(pool: Database, prefix: string): Promise<void> {
-  const queue = new GenerationQueue(pool.db, new Ledger(pool.db, { defaultDailyLimitMc: mc(1e15) }), { maxQueuedPerUser: JOBS });
-  const quote = builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'bench', model_name: 'kling-v2-5-turbo' } });
+  const queue = new GenerationQueue(pool.db, new Ledger(pool.db, { defaultDailyLimitMc: mc(1e15) }), {
+    maxQueuedPerUser: JOBS,
+  });
+  const quote = builtInCatalog.quote({
+    endpoint: 'text2video',
+    body: { prompt: 'bench', model_name: 'kling-v2-5-turbo' },
+  });
   const per = JOBS / (TEAMS * USERS_PER_TEAM);
   for (let t = 0; t < TEAMS; t++) {
     for (let u = 0; u < USERS_PER_TEAM; u++) {
-      const res = await queue.enqueue(Array.from({ length: per }, () => ({ teamId: `${prefix}${t}`, channelId: 'C1', userId: `U${u}`, quote })));
+      const res = await queue.enqueue(
+        Array.from({ length: per }, () => ({ teamId: `${prefix}${t}`, channelId: 'C1', userId: `U${u}`, quote })),
+      );
       if (!res.ok) throw new Error('bench enqueue refused');
     }
   }
@@ -61,20 +68,41 @@ async function claimOnly(pools: Database[]): Promise<number> {
 }
 
 async function queueWorkers(pools: Database[]): Promise<{ claimed: number; ended: number }> {
-  const sim = await startKlingSimulator({ apiKey: 'bench', concurrency: 1e9, timings: { queuedMs: 0, processingMs: 0 } });
+  const sim = await startKlingSimulator({
+    apiKey: 'bench',
+    concurrency: 1e9,
+    timings: { queuedMs: 0, processingMs: 0 },
+  });
   const [main] = pools as [Database];
   await enqueueJobs(main, 'T');
   const workers = pools.map(
     (pool, i) =>
-      new Worker(pool.db, new Ledger(pool.db), new KlingClient({ baseUrl: sim.url, auth: { apiKey: 'bench' }, retries: 0 }), {
-        maxConcurrency: UNCAPPED.perTeam, accountConcurrency: UNCAPPED.account, taskTimeoutMinutes: 60, pollMs: 1, pollMaxMs: 1, parallel: PARALLEL, workerId: `bench-${i}`,
-      }),
+      new Worker(
+        pool.db,
+        new Ledger(pool.db),
+        new KlingClient({ baseUrl: sim.url, auth: { apiKey: 'bench' }, retries: 0 }),
+        {
+          maxConcurrency: UNCAPPED.perTeam,
+          accountConcurrency: UNCAPPED.account,
+          taskTimeoutMinutes: 60,
+          pollMs: 1,
+          pollMaxMs: 1,
+          parallel: PARALLEL,
+          workerId: `bench-${i}`,
+        },
+      ),
   );
   const count = async (states: string) =>
-    (await rows<{ n: number }>(main.db, sql.raw(`select count(*)::int as n from generations where state in (${states})`)))[0]!.n;
+    (
+      await rows<{ n: number }>(
+        main.db,
+        sql.raw(`select count(*)::int as n from generations where state in (${states})`),
+      )
+    )[0]!.n;
   await Promise.all(workers.map((w) => w.start()));
   const claimedIn = await timeUntil(async () => (await count(`'queued'`)) === 0);
-  const endedIn = claimedIn + (await timeUntil(async () => (await count(`'submitting','submitted','processing'`)) === 0));
+  const endedIn =
+    claimedIn + (await timeUntil(async () => (await count(`'submitting','submitted','processing'`)) === 0));
   await Promise.all(workers.map((w) => w.stop()));
   await sim.close();
   if (sim.tasks().length !== JOBS) throw new Error(`expected ${JOBS} Kling tasks, got ${sim.tasks().length}`);
@@ -90,10 +118,13 @@ async function bareLoop(pools: Database[]): Promise<number> {
     pools.flatMap((pool) =>
       Array.from({ length: PARALLEL }, async () => {
         for (;;) {
-          const claimed = await rows(pool.db, sql`
+          const claimed = await rows(
+            pool.db,
+            sql`
             update bare_jobs set state = 'claimed'
             where id = (select id from bare_jobs where state = 'queued' order by id limit 1 for update skip locked)
-            returning id`);
+            returning id`,
+          );
           if (claimed.length === 0) return;
         }
       }),
@@ -104,16 +135,27 @@ async function bareLoop(pools: Database[]): Promise<number> {
 
 export default async function queueBench(): Promise<void> {
   const test = await createTestDatabase({ max: 2 });
-  const pools = [await openDatabase({ url: test.url, max: PARALLEL, migrate: false }), await openDatabase({ url: test.url, max: PARALLEL, migrate: false })];
+  const pools = [
+    await openDatabase({ url: test.url, max: PARALLEL, migrate: false }),
+    await openDatabase({ url: test.url, max: PARALLEL, migrate: false }),
+  ];
   try {
     const bare = await bareLoop(pools);
     const claims = await claimOnly(pools);
     const ours = await queueWorkers(pools);
-    console.log(`${JOBS} jobs, ${TEAMS} workspaces × ${USERS_PER_TEAM} users, 2 workers × ${PARALLEL} in parallel, separate pools`);
+    console.log(
+      `${JOBS} jobs, ${TEAMS} workspaces × ${USERS_PER_TEAM} users, 2 workers × ${PARALLEL} in parallel, separate pools`,
+    );
     console.log(`bare SKIP LOCKED claim loop          ${bare.toFixed(0).padStart(7)} jobs/s`);
-    console.log(`queue claim statement alone          ${claims.toFixed(0).padStart(7)} jobs/s   (${((claims / bare) * 100).toFixed(1)}% of bare)`);
-    console.log(`queue workers: claimed               ${ours.claimed.toFixed(0).padStart(7)} jobs/s   (${((ours.claimed / bare) * 100).toFixed(1)}% of bare)`);
-    console.log(`queue workers: claimed → settled     ${ours.ended.toFixed(0).padStart(7)} jobs/s   (create + poll at the simulator + ledger commit)`);
+    console.log(
+      `queue claim statement alone          ${claims.toFixed(0).padStart(7)} jobs/s   (${((claims / bare) * 100).toFixed(1)}% of bare)`,
+    );
+    console.log(
+      `queue workers: claimed               ${ours.claimed.toFixed(0).padStart(7)} jobs/s   (${((ours.claimed / bare) * 100).toFixed(1)}% of bare)`,
+    );
+    console.log(
+      `queue workers: claimed → settled     ${ours.ended.toFixed(0).padStart(7)} jobs/s   (create + poll at the simulator + ledger commit)`,
+    );
   } finally {
     await Promise.all(pools.map((p) => p.close()));
     await test.drop();

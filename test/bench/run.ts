@@ -12,7 +12,11 @@ const benches = readdirSync(dir)
   .sort();
 
 if (!benches.length) {
-  console.error(`no benchmark matches ${filters.join(', ')} (have: ${readdirSync(dir).filter((f) => f.endsWith('.bench.ts')).join(', ')})`);
+  console.error(
+    `no benchmark matches ${filters.join(', ')} (have: ${readdirSync(dir)
+      .filter((f) => f.endsWith('.bench.ts'))
+      .join(', ')})`,
+  );
   process.exit(1);
 }
 

@@ -35,8 +35,12 @@ describe.skipIf(!hasChromium)('the demo in a browser', () => {
       await wait;
     } catch (error) {
       const tasks = demo.kling.tasks().map((t) => `${t.externalTaskId ?? t.taskId} ${t.status}`);
-      const video = demo.workspace.messages('C0VIDEO').map((m) => `${m.threadTs ? '  reply' : 'message'} ${m.ts}: ${m.text.slice(0, 80)}`);
-      throw new Error(`${(error as Error).message}\nKling tasks: ${tasks.join(', ') || 'none'}\n#video holds:\n${video.join('\n')}`);
+      const video = demo.workspace
+        .messages('C0VIDEO')
+        .map((m) => `${m.threadTs ? '  reply' : 'message'} ${m.ts}: ${m.text.slice(0, 80)}`);
+      throw new Error(
+        `${(error as Error).message}\nKling tasks: ${tasks.join(', ') || 'none'}\n#video holds:\n${video.join('\n')}`,
+      );
     }
   };
   const type = async (text: string) => {
@@ -48,11 +52,27 @@ describe.skipIf(!hasChromium)('the demo in a browser', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     dataDir = mkdtempSync(join(tmpdir(), 'kling-demo-'));
     profileDir = mkdtempSync(join(tmpdir(), 'kling-chromium-'));
-    demo = await startDemo({ port: 0, botPort: 0, dataDir, klingTimings: { queuedMs: 600, processingMs: 2_500 }, pollMs: 250, logLevel: 'warn' });
+    demo = await startDemo({
+      port: 0,
+      botPort: 0,
+      dataDir,
+      klingTimings: { queuedMs: 600, processingMs: 2_500 },
+      pollMs: 250,
+      logLevel: 'warn',
+    });
     // A fresh profile directory each run, so nothing from an earlier run (localStorage) leaks in.
     browser = await chromium.launchPersistentContext(profileDir, {
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       viewport: { width: 1360, height: 860 },
     });
     page = browser.pages()[0] ?? (await browser.newPage());
@@ -81,7 +101,9 @@ describe.skipIf(!hasChromium)('the demo in a browser', () => {
     const started = card.locator('.live-date').first();
     const first = await started.textContent({ timeout: 5_000 });
     expect(first).toMatch(/\d+ seconds? ago/);
-    await expect.poll(() => started.textContent({ timeout: 1_000 }).catch(() => first), { timeout: 5_000 }).not.toBe(first);
+    await expect
+      .poll(() => started.textContent({ timeout: 1_000 }).catch(() => first), { timeout: 5_000 })
+      .not.toBe(first);
     await explained(card.locator('.replies').waitFor());
     expect(await card.textContent()).toMatch(/Done/);
     // The card names the job by its short id, and any prefix of it finds the job.
@@ -213,7 +235,7 @@ describe.skipIf(!hasChromium)('the demo in a browser', () => {
       // Nothing wider than the window: the conversations sit in a strip across the top.
       expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
       expect((await page.locator('#channel-list').boundingBox())!.y).toBeLessThan((await card.boundingBox())!.y);
-      expect(await page.locator('#messages').innerText()).not.toMatch(/:[a-z0-9_+-]+:/);
+      expect(await page.locator('#messages').textContent()).not.toMatch(/:[a-z0-9_+-]+:/);
       await shot('09-phone-width');
     } finally {
       await page.setViewportSize({ width: 1360, height: 860 });

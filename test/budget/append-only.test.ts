@@ -16,8 +16,12 @@ afterAll(async () => {
 
 /** The database's message when it refuses the statement. */
 const refusal = (query: SQL) =>
-  database.db.execute(query).then(() => 'allowed', (error: Error & { cause?: Error }) => (error.cause ?? error).message);
-const count = async () => (await rows<{ n: number }>(database.db, sql`select count(*)::int as n from ledger_entries`))[0]!.n;
+  database.db.execute(query).then(
+    () => 'allowed',
+    (error: Error & { cause?: Error }) => (error.cause ?? error).message,
+  );
+const count = async () =>
+  (await rows<{ n: number }>(database.db, sql`select count(*)::int as n from ledger_entries`))[0]!.n;
 
 describe('ledger entries', () => {
   it('are append-only in the database: UPDATE, DELETE and TRUNCATE are refused, INSERT is not', async () => {
@@ -28,12 +32,19 @@ describe('ledger entries', () => {
     const before = await count();
     expect(before).toBeGreaterThan(0);
 
-    expect(await refusal(sql`update ledger_entries set amount_mc = 0`)).toBe('ledger_entries is append-only: UPDATE refused');
-    expect(await refusal(sql`delete from ledger_entries where kind = 'commit'`)).toBe('ledger_entries is append-only: DELETE refused');
+    expect(await refusal(sql`update ledger_entries set amount_mc = 0`)).toBe(
+      'ledger_entries is append-only: UPDATE refused',
+    );
+    expect(await refusal(sql`delete from ledger_entries where kind = 'commit'`)).toBe(
+      'ledger_entries is append-only: DELETE refused',
+    );
     expect(await refusal(sql`truncate ledger_entries`)).toBe('ledger_entries is append-only: TRUNCATE refused');
 
     expect(await count()).toBe(before);
-    const [entry] = await rows<{ amount_mc: number }>(database.db, sql`select amount_mc from ledger_entries where kind = 'commit'`);
+    const [entry] = await rows<{ amount_mc: number }>(
+      database.db,
+      sql`select amount_mc from ledger_entries where kind = 'commit'`,
+    );
     expect(entry!.amount_mc).toBe(4_000);
     // The ledger's own writes are inserts and keep working.
     const again = await ledger.reserve({ teamId: 'T1', channelId: 'C1', userId: 'U1', amountMc: mc(1_000) });

@@ -28,15 +28,27 @@ describe('the audit trail', () => {
     if (!workspace) throw new Error('no workspace budget');
 
     tick();
-    await ledger.setBudget({ ...workspace, limitMc: mc(50_000), by: 'UADMIN', why: '/kling budget set workspace day 50' });
+    await ledger.setBudget({
+      ...workspace,
+      limitMc: mc(50_000),
+      by: 'UADMIN',
+      why: '/kling budget set workspace day 50',
+    });
     tick();
     await ledger.setBudget({ ...workspace, limitMc: mc(50_000), thresholds: [50, 90], hard: false, by: 'UADMIN' });
     tick();
-    await ledger.setBudget({ teamId, scope: 'tag', scopeId: 'launch', period: 'week', limitMc: mc(9_000), by: 'UADMIN' });
+    await ledger.setBudget({
+      teamId,
+      scope: 'tag',
+      scopeId: 'launch',
+      period: 'week',
+      limitMc: mc(9_000),
+      by: 'UADMIN',
+    });
     tick();
     await ledger.setConfirmThreshold(teamId, mc(8_000), admin);
     tick();
-    await ledger.setConfirmThreshold(teamId, mc(8_000), admin);   // no change: nothing recorded
+    await ledger.setConfirmThreshold(teamId, mc(8_000), admin); // no change: nothing recorded
     tick();
     await ledger.setAlertsChannel(teamId, 'CALERTS', admin);
     tick();
@@ -65,7 +77,8 @@ describe('the audit trail', () => {
     expect(total).toBe(entries.length);
     const limit = entries.at(-1)!;
     expect(limit).toMatchObject({
-      at: new Date('2026-11-25T09:01:00Z'), why: '/kling budget set workspace day 50',
+      at: new Date('2026-11-25T09:01:00Z'),
+      why: '/kling budget set workspace day 50',
       budget: { scope: 'workspace', scopeId: teamId, period: 'day' },
     });
     expect(entries.find((e) => e.subject === 'adjustment')).toMatchObject({ why: 'approved apr_1: a fox' });
@@ -76,9 +89,14 @@ describe('the audit trail', () => {
   });
 
   it('is append-only in the database', async () => {
-    const refusal = (query: SQL) => database.db.execute(query)
-      .then(() => 'allowed', (error: Error & { cause?: Error }) => (error.cause ?? error).message);
-    expect(await refusal(sql`update audit_events set actor = 'UOTHER'`)).toBe('audit_events is append-only: UPDATE refused');
+    const refusal = (query: SQL) =>
+      database.db.execute(query).then(
+        () => 'allowed',
+        (error: Error & { cause?: Error }) => (error.cause ?? error).message,
+      );
+    expect(await refusal(sql`update audit_events set actor = 'UOTHER'`)).toBe(
+      'audit_events is append-only: UPDATE refused',
+    );
     expect(await refusal(sql`delete from audit_events`)).toBe('audit_events is append-only: DELETE refused');
   });
 });

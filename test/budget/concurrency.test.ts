@@ -6,7 +6,7 @@ import { openDatabase, rows, sql, type Database } from '../../src/db';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { mc } from '../../src/money/credits';
 
-const CLIENTS = 24;          // + the test database's own pool: 28 connections, under the 40 a file may hold
+const CLIENTS = 24; // + the test database's own pool: 28 connections, under the 40 a file may hold
 const NOW = new Date('2026-11-25T12:00:00Z');
 
 let database: TestDatabase;
@@ -42,12 +42,17 @@ async function race<T>(loop: (ledger: Ledger, client: number) => Promise<T>): Pr
 
 const events = (results: ReserveResult[]) => results.flatMap((r) => r.events);
 const count = (all: LedgerEvent[], kind: string, threshold?: number) =>
-  all.filter((e) => e.kind === kind && (threshold === undefined || (e.kind === 'threshold' && e.threshold === threshold))).length;
+  all.filter(
+    (e) => e.kind === kind && (threshold === undefined || (e.kind === 'threshold' && e.threshold === threshold)),
+  ).length;
 
 async function periods(teamId: string) {
-  return rows<{ scope: string; scope_id: string; charged: number; room: number }>(database.db, sql`
+  return rows<{ scope: string; scope_id: string; charged: number; room: number }>(
+    database.db,
+    sql`
     select b.scope, b.scope_id, p.charged_mc as charged, p.limit_mc + p.allowance_mc as room
-    from budget_periods p join budgets b on b.id = p.budget_id where b.team_id = ${teamId} and p.hard`);
+    from budget_periods p join budgets b on b.id = p.budget_id where b.team_id = ${teamId} and p.hard`,
+  );
 }
 
 describe('racing reservations', () => {
@@ -57,11 +62,16 @@ describe('racing reservations', () => {
     const [budget] = await admin.budgets(teamId);
     await admin.setBudget({ ...budget!, limitMc: mc(100_000), by: 'UADMIN' });
 
-    const results = (await race(async (ledger, client) => {
-      const mine: ReserveResult[] = [];
-      for (let i = 0; i < 10; i++) mine.push(await ledger.reserve({ teamId, channelId: `C${client % 3}`, userId: `U${client}`, amountMc: mc(1_000) }));
-      return mine;
-    })).flat();
+    const results = (
+      await race(async (ledger, client) => {
+        const mine: ReserveResult[] = [];
+        for (let i = 0; i < 10; i++)
+          mine.push(
+            await ledger.reserve({ teamId, channelId: `C${client % 3}`, userId: `U${client}`, amountMc: mc(1_000) }),
+          );
+        return mine;
+      })
+    ).flat();
 
     expect(results).toHaveLength(240);
     expect(results.filter((r) => r.ok)).toHaveLength(100);
@@ -69,7 +79,12 @@ describe('racing reservations', () => {
     const all = events(results);
     expect([count(all, 'threshold', 80), count(all, 'threshold', 100), count(all, 'exhausted')]).toEqual([1, 1, 1]);
     // Only granted reservations carry threshold events; the exhausted one comes with a refusal.
-    expect(results.filter((r) => !r.ok).flatMap((r) => r.events).every((e) => e.kind === 'exhausted')).toBe(true);
+    expect(
+      results
+        .filter((r) => !r.ok)
+        .flatMap((r) => r.events)
+        .every((e) => e.kind === 'exhausted'),
+    ).toBe(true);
     expect(await checkInvariants(database.db)).toEqual([]);
   });
 
@@ -78,23 +93,53 @@ describe('racing reservations', () => {
     await admin.ensureWorkspace(teamId);
     const [workspace] = await admin.budgets(teamId);
     await admin.setBudget({ ...workspace!, limitMc: mc(150_000), by: 'UADMIN' });
-    for (let c = 0; c < 3; c++) await admin.setBudget({ teamId, scope: 'channel', scopeId: `C${c}`, period: 'week', limitMc: mc(60_000), by: 'UADMIN' });
-    for (let u = 0; u < 8; u++) await admin.setBudget({ teamId, scope: 'user', scopeId: `U${u}`, period: 'month', limitMc: mc(25_000), by: 'UADMIN' });
-    await admin.setBudget({ teamId, scope: 'user', scopeId: 'U0', period: 'day', limitMc: mc(9_000), hard: false, by: 'UADMIN' });
+    for (let c = 0; c < 3; c++)
+      await admin.setBudget({
+        teamId,
+        scope: 'channel',
+        scopeId: `C${c}`,
+        period: 'week',
+        limitMc: mc(60_000),
+        by: 'UADMIN',
+      });
+    for (let u = 0; u < 8; u++)
+      await admin.setBudget({
+        teamId,
+        scope: 'user',
+        scopeId: `U${u}`,
+        period: 'month',
+        limitMc: mc(25_000),
+        by: 'UADMIN',
+      });
+    await admin.setBudget({
+      teamId,
+      scope: 'user',
+      scopeId: 'U0',
+      period: 'day',
+      limitMc: mc(9_000),
+      hard: false,
+      by: 'UADMIN',
+    });
 
     // 24 clients, 3 per user; users spread over the channels; every third attempt is a batch across two channels.
-    const attempts = (await race(async (ledger, client) => {
-      const made: { requests: ReserveRequest[]; result: ReserveResult }[] = [];
-      const userId = `U${client % 8}`;
-      for (let i = 0; i < 10; i++) {
-        const amount = 1_000 * (1 + ((client + i) % 4));
-        const requests: ReserveRequest[] = i % 3 === 2
-          ? [{ teamId, channelId: `C${i % 3}`, userId, amountMc: mc(amount) }, { teamId, channelId: `C${(i + 1) % 3}`, userId, amountMc: mc(1_000) }]
-          : [{ teamId, channelId: `C${(client + i) % 3}`, userId, amountMc: mc(amount) }];
-        made.push({ requests, result: await ledger.reserve(requests) });
-      }
-      return made;
-    })).flat();
+    const attempts = (
+      await race(async (ledger, client) => {
+        const made: { requests: ReserveRequest[]; result: ReserveResult }[] = [];
+        const userId = `U${client % 8}`;
+        for (let i = 0; i < 10; i++) {
+          const amount = 1_000 * (1 + ((client + i) % 4));
+          const requests: ReserveRequest[] =
+            i % 3 === 2
+              ? [
+                  { teamId, channelId: `C${i % 3}`, userId, amountMc: mc(amount) },
+                  { teamId, channelId: `C${(i + 1) % 3}`, userId, amountMc: mc(1_000) },
+                ]
+              : [{ teamId, channelId: `C${(client + i) % 3}`, userId, amountMc: mc(amount) }];
+          made.push({ requests, result: await ledger.reserve(requests) });
+        }
+        return made;
+      })
+    ).flat();
 
     expect(attempts.length).toBeGreaterThanOrEqual(240);
     const granted = attempts.filter((a) => a.result.ok);
@@ -105,9 +150,11 @@ describe('racing reservations', () => {
     const rowsNow = await periods(teamId);
     for (const p of rowsNow) expect(p.charged, `${p.scope} ${p.scope_id}`).toBeLessThanOrEqual(p.room);
     // Each period's charge is exactly what was granted against it.
-    const grantedOn = (scope: string, id: string) => granted.flatMap((a) => a.requests)
-      .filter((r) => scope === 'workspace' || (scope === 'channel' ? r.channelId === id : r.userId === id))
-      .reduce((sum, r) => sum + r.amountMc, 0);
+    const grantedOn = (scope: string, id: string) =>
+      granted
+        .flatMap((a) => a.requests)
+        .filter((r) => scope === 'workspace' || (scope === 'channel' ? r.channelId === id : r.userId === id))
+        .reduce((sum, r) => sum + r.amountMc, 0);
     for (const p of rowsNow) expect(p.charged, `${p.scope} ${p.scope_id}`).toBe(grantedOn(p.scope, p.scope_id));
     // Charges only grew during the race, so a refused request must still not fit one of its hard budgets now.
     const room = (scope: string, id: string) => {
@@ -115,14 +162,27 @@ describe('racing reservations', () => {
       return row ? row.room - row.charged : Infinity;
     };
     for (const a of attempts.filter((x) => !x.result.ok)) {
-      const need = (scope: string, id: string) => a.requests
-        .filter((r) => scope === 'workspace' || (scope === 'channel' ? r.channelId === id : r.userId === id))
-        .reduce((sum, r) => sum + r.amountMc, 0);
-      const budgetsHit: [string, string][] = [['workspace', teamId], ...a.requests.map((r): [string, string] => ['channel', r.channelId]), ['user', a.requests[0]!.userId]];
-      expect(budgetsHit.some(([scope, id]) => need(scope, id) > room(scope, id)), JSON.stringify(a.requests)).toBe(true);
+      const need = (scope: string, id: string) =>
+        a.requests
+          .filter((r) => scope === 'workspace' || (scope === 'channel' ? r.channelId === id : r.userId === id))
+          .reduce((sum, r) => sum + r.amountMc, 0);
+      const budgetsHit: [string, string][] = [
+        ['workspace', teamId],
+        ...a.requests.map((r): [string, string] => ['channel', r.channelId]),
+        ['user', a.requests[0]!.userId],
+      ];
+      expect(
+        budgetsHit.some(([scope, id]) => need(scope, id) > room(scope, id)),
+        JSON.stringify(a.requests),
+      ).toBe(true);
     }
     // The soft daily budget of U0 alerted without refusing anything.
-    expect(count(events(attempts.map((a) => a.result)).filter((e) => !e.budget.hard), 'exhausted')).toBe(0);
+    expect(
+      count(
+        events(attempts.map((a) => a.result)).filter((e) => !e.budget.hard),
+        'exhausted',
+      ),
+    ).toBe(0);
     expect(await checkInvariants(database.db)).toEqual([]);
   });
 
@@ -131,18 +191,27 @@ describe('racing reservations', () => {
     await admin.ensureWorkspace(teamId);
     const [workspace] = await admin.budgets(teamId);
     await admin.setBudget({ ...workspace!, limitMc: mc(1_000_000), by: 'UADMIN' });
-    await admin.setBudget({ teamId, scope: 'tag', scopeId: 'launch', period: 'day', limitMc: mc(50_000), by: 'UADMIN' });
+    await admin.setBudget({
+      teamId,
+      scope: 'tag',
+      scopeId: 'launch',
+      period: 'day',
+      limitMc: mc(50_000),
+      by: 'UADMIN',
+    });
 
     // Even clients tag every request 'launch', odd ones alternate between another tag and none.
-    const attempts = (await race(async (ledger, client) => {
-      const made: { tag?: string; result: ReserveResult }[] = [];
-      for (let i = 0; i < 10; i++) {
-        const tag = client % 2 === 0 ? 'launch' : i % 2 ? 'other' : undefined;
-        const request = { teamId, channelId: `C${client % 3}`, userId: `U${client}`, amountMc: mc(1_000), tag };
-        made.push({ tag, result: await ledger.reserve(request) });
-      }
-      return made;
-    })).flat();
+    const attempts = (
+      await race(async (ledger, client) => {
+        const made: { tag?: string; result: ReserveResult }[] = [];
+        for (let i = 0; i < 10; i++) {
+          const tag = client % 2 === 0 ? 'launch' : i % 2 ? 'other' : undefined;
+          const request = { teamId, channelId: `C${client % 3}`, userId: `U${client}`, amountMc: mc(1_000), tag };
+          made.push({ tag, result: await ledger.reserve(request) });
+        }
+        return made;
+      })
+    ).flat();
 
     const tagged = attempts.filter((a) => a.tag === 'launch');
     expect(tagged).toHaveLength(120);
@@ -161,8 +230,24 @@ describe('racing reservations', () => {
     await admin.ensureWorkspace(teamId);
     const [workspace] = await admin.budgets(teamId);
     await admin.setBudget({ ...workspace!, limitMc: mc(60_000), by: 'UADMIN' });
-    for (let c = 0; c < 2; c++) await admin.setBudget({ teamId, scope: 'channel', scopeId: `C${c}`, period: 'day', limitMc: mc(35_000), by: 'UADMIN' });
-    for (let u = 0; u < 6; u++) await admin.setBudget({ teamId, scope: 'user', scopeId: `U${u}`, period: 'day', limitMc: mc(12_000), by: 'UADMIN' });
+    for (let c = 0; c < 2; c++)
+      await admin.setBudget({
+        teamId,
+        scope: 'channel',
+        scopeId: `C${c}`,
+        period: 'day',
+        limitMc: mc(35_000),
+        by: 'UADMIN',
+      });
+    for (let u = 0; u < 6; u++)
+      await admin.setBudget({
+        teamId,
+        scope: 'user',
+        scopeId: `U${u}`,
+        period: 'day',
+        limitMc: mc(12_000),
+        by: 'UADMIN',
+      });
 
     // A watcher samples every hard period while the race runs.
     let racing = true;
@@ -170,31 +255,48 @@ describe('racing reservations', () => {
     const over: string[] = [];
     const watcher = (async () => {
       while (racing) {
-        for (const p of await periods(teamId)) if (p.charged > p.room) over.push(`${p.scope} ${p.scope_id}: ${p.charged} > ${p.room}`);
+        for (const p of await periods(teamId))
+          if (p.charged > p.room) over.push(`${p.scope} ${p.scope_id}: ${p.charged} > ${p.room}`);
         samples++;
         await new Promise((r) => setTimeout(r, 2));
       }
     })();
 
-    const outcomes = (await race(async (ledger, client) => {
+    const outcomes = await race(async (ledger, client) => {
       let committed = 0;
       let grants = 0;
       const userId = `U${client % 6}`;
       for (let i = 0; i < 12; i++) {
         const amount = 1_000 * (1 + ((client * 7 + i) % 3));
-        const result = await ledger.reserve({ teamId, channelId: `C${(client + i) % 2}`, userId, amountMc: mc(amount) });
+        const result = await ledger.reserve({
+          teamId,
+          channelId: `C${(client + i) % 2}`,
+          userId,
+          amountMc: mc(amount),
+        });
         if (!result.ok) continue;
         grants++;
         const hold = result.holds[0]!;
         switch ((client + i) % 4) {
-          case 0: await ledger.release(hold.id, 'failed'); break;
-          case 1: await ledger.commit(hold.id, mc(amount)); committed += amount; break;
-          case 2: await ledger.commit(hold.id, mc(amount - 500)); committed += amount - 500; break;
-          default: await ledger.commit(hold.id, mc(amount)); await ledger.commit(hold.id, mc(amount)); committed += amount;   // a retried commit
+          case 0:
+            await ledger.release(hold.id, 'failed');
+            break;
+          case 1:
+            await ledger.commit(hold.id, mc(amount));
+            committed += amount;
+            break;
+          case 2:
+            await ledger.commit(hold.id, mc(amount - 500));
+            committed += amount - 500;
+            break;
+          default:
+            await ledger.commit(hold.id, mc(amount));
+            await ledger.commit(hold.id, mc(amount));
+            committed += amount; // a retried commit
         }
       }
       return { committed, grants };
-    }));
+    });
     racing = false;
     await watcher;
 

@@ -29,16 +29,28 @@ async function setup() {
   const [budget] = await ledger.budgets(teamId);
   const reserve = async (userId: string, amountMc: number, more: Partial<ReserveRequest> = {}) =>
     ledger.reserve({ teamId, channelId: 'C1', userId, amountMc: mc(amountMc), ...more });
-  const at = (iso: string) => void (clock.now = new Date(iso));
+  const at = (iso: string) => {
+    clock.now = new Date(iso);
+  };
   return { ledger, other, teamId, budget: budget!, reserve, at };
 }
 
 describe('forecast alerts', () => {
   it('a morning burst claims one forecast alert across two replicas, with the run-out time and top three spenders', async () => {
     const { ledger, other, teamId, budget, reserve, at } = await setup();
-    for (const [user, credits] of [['U1', 15], ['U2', 10], ['U3', 5], ['U4', 2]] as const) await reserve(user, credits * 1000);
+    for (const [user, credits] of [
+      ['U1', 15],
+      ['U2', 10],
+      ['U3', 5],
+      ['U4', 2],
+    ] as const)
+      await reserve(user, credits * 1000);
     at('2026-03-10T08:30:00Z');
-    const claims = await Promise.all([ledger.claimForecastAlerts(), other.claimForecastAlerts(), ledger.claimForecastAlerts()]);
+    const claims = await Promise.all([
+      ledger.claimForecastAlerts(),
+      other.claimForecastAlerts(),
+      ledger.claimForecastAlerts(),
+    ]);
     expect(claims.flat()).toEqual([teamId]);
     expect(await other.claimForecastAlerts()).toEqual([]);
 
@@ -48,13 +60,21 @@ describe('forecast alerts', () => {
     if (alert.kind !== 'forecast') throw new Error('not a forecast');
     expect(alert.budget.id).toBe(budget.id);
     // 32 credits in the half hour since the first one, read over at least an hour: 32 an hour; 68 left.
-    expect(alert.runsOutAt.toISOString()).toBe(new Date(Date.parse('2026-03-10T08:30:00Z') + (68 / 32) * 3_600_000).toISOString());
-    expect(alert.spenders).toEqual([{ userId: 'U1', chargedMc: 15_000 }, { userId: 'U2', chargedMc: 10_000 }, { userId: 'U3', chargedMc: 5_000 }]);
+    expect(alert.runsOutAt.toISOString()).toBe(
+      new Date(Date.parse('2026-03-10T08:30:00Z') + (68 / 32) * 3_600_000).toISOString(),
+    );
+    expect(alert.spenders).toEqual([
+      { userId: 'U1', chargedMc: 15_000 },
+      { userId: 'U2', chargedMc: 10_000 },
+      { userId: 'U3', chargedMc: 5_000 },
+    ]);
     expect(alert.chargedMc).toBe(32_000);
 
     // The display agrees
     const [usage] = await ledger.usages([budget.id]);
-    expect(await ledger.forecasts([usage!])).toEqual([{ kind: 'runs-out', at: alert.runsOutAt, projectedMc: expect.any(Number) }]);
+    expect(await ledger.forecasts([usage!])).toEqual([
+      { kind: 'runs-out', at: alert.runsOutAt, projectedMc: expect.any(Number) },
+    ]);
     await ledger.markAlertDelivered(alert);
     at('2026-03-10T09:00:00Z');
     await reserve('U1', 10_000);
@@ -78,7 +98,7 @@ describe('forecast alerts', () => {
     expect((await reserve('U1', 90_000)).ok).toBe(false);
     at('2026-03-10T08:30:00Z');
     expect(await ledger.claimForecastAlerts()).toEqual([]);
-    const [workspace] = (await ledger.usageFor({ teamId, channelId: 'C1', userId: 'U2' }));
+    const [workspace] = await ledger.usageFor({ teamId, channelId: 'C1', userId: 'U2' });
     expect(await ledger.forecasts([workspace!])).toEqual([{ kind: 'ends-at', projectedMc: 93_000 }]);
   });
 

@@ -34,7 +34,9 @@ describe('opening a period under concurrency', () => {
     for (let day = 0; day < DAYS; day++) {
       now = new Date(Date.UTC(2026, 0, 1 + day, 12));
       const results = await Promise.all(
-        clients.map(({ ledger }, i) => ledger.reserve({ teamId: 'TOPEN', channelId: `C${i % 3}`, userId: `U${i}`, amountMc: mc(1000) })),
+        clients.map(({ ledger }, i) =>
+          ledger.reserve({ teamId: 'TOPEN', channelId: `C${i % 3}`, userId: `U${i}`, amountMc: mc(1000) }),
+        ),
       );
       refused += results.filter((r) => !r.ok).length;
     }

@@ -9,10 +9,22 @@ describe('periodBounds', () => {
   it('starts a day at local midnight and a week on Monday', () => {
     // Wednesday 25 Nov 2026, 14:30 UTC = 15:30 in Berlin
     const at = new Date('2026-11-25T14:30:00Z');
-    expect(periodBounds('day', at, 'UTC')).toEqual({ start: new Date('2026-11-25T00:00:00Z'), end: new Date('2026-11-26T00:00:00Z') });
-    expect(periodBounds('day', at, 'Europe/Berlin')).toEqual({ start: new Date('2026-11-24T23:00:00Z'), end: new Date('2026-11-25T23:00:00Z') });
-    expect(periodBounds('week', at, 'UTC')).toEqual({ start: new Date('2026-11-23T00:00:00Z'), end: new Date('2026-11-30T00:00:00Z') });
-    expect(periodBounds('month', at, 'Europe/Berlin')).toEqual({ start: new Date('2026-10-31T23:00:00Z'), end: new Date('2026-11-30T23:00:00Z') });
+    expect(periodBounds('day', at, 'UTC')).toEqual({
+      start: new Date('2026-11-25T00:00:00Z'),
+      end: new Date('2026-11-26T00:00:00Z'),
+    });
+    expect(periodBounds('day', at, 'Europe/Berlin')).toEqual({
+      start: new Date('2026-11-24T23:00:00Z'),
+      end: new Date('2026-11-25T23:00:00Z'),
+    });
+    expect(periodBounds('week', at, 'UTC')).toEqual({
+      start: new Date('2026-11-23T00:00:00Z'),
+      end: new Date('2026-11-30T00:00:00Z'),
+    });
+    expect(periodBounds('month', at, 'Europe/Berlin')).toEqual({
+      start: new Date('2026-10-31T23:00:00Z'),
+      end: new Date('2026-11-30T23:00:00Z'),
+    });
   });
 
   it('puts a Sunday night in the week that began the Monday before', () => {
@@ -54,21 +66,32 @@ describe('periodBounds agrees with the SQL the ledger uses', () => {
   });
   afterAll(() => db.drop());
 
-  it.each(['UTC', 'Europe/Berlin', 'America/New_York', 'Asia/Kolkata', 'Australia/Lord_Howe', 'America/Santiago', 'Pacific/Chatham'])(
-    'for every 5 h 17 min through 2026 in %s',
-    async (timezone) => {
-      const instants: Date[] = [];
-      for (let t = Date.UTC(2026, 0, 1); t < Date.UTC(2027, 0, 5); t += (5 * 60 + 17) * 60_000) instants.push(new Date(t));
-      const fromSql = await rows<{ at: string; kind: 'day' | 'week' | 'month'; start: string; end: string }>(db.db, sql`
+  it.each([
+    'UTC',
+    'Europe/Berlin',
+    'America/New_York',
+    'Asia/Kolkata',
+    'Australia/Lord_Howe',
+    'America/Santiago',
+    'Pacific/Chatham',
+  ])('for every 5 h 17 min through 2026 in %s', async (timezone) => {
+    const instants: Date[] = [];
+    for (let t = Date.UTC(2026, 0, 1); t < Date.UTC(2027, 0, 5); t += (5 * 60 + 17) * 60_000)
+      instants.push(new Date(t));
+    const fromSql = await rows<{ at: string; kind: 'day' | 'week' | 'month'; start: string; end: string }>(
+      db.db,
+      sql`
         select at, kind, budget_period_start(kind, at, ${timezone}) as start, budget_period_end(kind, at, ${timezone}) as end
         from unnest(${`{${instants.map(iso).join(',')}}`}::timestamptz[]) at
-        cross join unnest('{day,week,month}'::budget_period[]) kind`);
-      expect(fromSql.length).toBe(instants.length * 3);
-      const mismatches = fromSql.filter((r) => {
-        const bounds = periodBounds(r.kind, new Date(r.at), timezone);
-        return bounds.start.getTime() !== new Date(r.start).getTime() || bounds.end.getTime() !== new Date(r.end).getTime();
-      });
-      expect(mismatches.slice(0, 3)).toEqual([]);
-    },
-  );
+        cross join unnest('{day,week,month}'::budget_period[]) kind`,
+    );
+    expect(fromSql.length).toBe(instants.length * 3);
+    const mismatches = fromSql.filter((r) => {
+      const bounds = periodBounds(r.kind, new Date(r.at), timezone);
+      return (
+        bounds.start.getTime() !== new Date(r.start).getTime() || bounds.end.getTime() !== new Date(r.end).getTime()
+      );
+    });
+    expect(mismatches.slice(0, 3)).toEqual([]);
+  });
 });

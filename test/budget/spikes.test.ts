@@ -32,7 +32,12 @@ async function setup() {
   const ledger = new Ledger(database.db, options);
   const other = new Ledger(replica.db, options);
   const teamId = `TS${++teams}`;
-  const spend = async (userId: string, channelId: string, amountMc: number, settle: 'commit' | 'release' | 'hold' = 'commit') => {
+  const spend = async (
+    userId: string,
+    channelId: string,
+    amountMc: number,
+    settle: 'commit' | 'release' | 'hold' = 'commit',
+  ) => {
     const result = await ledger.reserve({ teamId, userId, channelId, amountMc: mc(amountMc) });
     if (!result.ok) throw new Error('refused');
     if (settle === 'commit') await ledger.commit(result.holds[0]!.id, mc(amountMc));
@@ -47,7 +52,8 @@ async function setup() {
   return { ledger, other, teamId, spend };
 }
 
-const subjects = (spikes: { subject: { kind: string; id: string } }[]) => spikes.map((s) => `${s.subject.kind}:${s.subject.id}`).sort();
+const subjects = (spikes: { subject: { kind: string; id: string } }[]) =>
+  spikes.map((s) => `${s.subject.kind}:${s.subject.id}`).sort();
 
 describe('spikes', () => {
   it('today against the median of the 14 days before, per person and channel, claimed once across two replicas', async () => {
@@ -66,8 +72,14 @@ describe('spikes', () => {
     expect(found.find((s) => s.subject.id === 'U3')).toMatchObject({ todayMc: 21_000, medianMc: 0 });
 
     // Both replicas find and claim them at once: each claimed exactly once
-    const claims = await Promise.all([...found, ...(await other.spikes(DEFAULTS))].map((s, i) =>
-      (i % 2 ? other : ledger).claimSpike(s, { mix: [{ model: 'kling-v2-6', mode: 'pro', durationS: 10, videos: 2, spentMc: mc(24_000) }], reruns: 1 })));
+    const claims = await Promise.all(
+      [...found, ...(await other.spikes(DEFAULTS))].map((s, i) =>
+        (i % 2 ? other : ledger).claimSpike(s, {
+          mix: [{ model: 'kling-v2-6', mode: 'pro', durationS: 10, videos: 2, spentMc: mc(24_000) }],
+          reruns: 1,
+        }),
+      ),
+    );
     expect(claims.filter(Boolean)).toHaveLength(4);
     expect(await ledger.spikes(DEFAULTS)).toEqual([]);
 
@@ -96,7 +108,8 @@ describe('spikes', () => {
     expect(subjects(await ledger.spikes(DEFAULTS))).toEqual(['channel:C1', 'user:U1']);
     await ledger.setAlertSettings(teamId, { spikes: null }, { by: 'UADMIN' });
     expect(await ledger.spikes(DEFAULTS)).toEqual([]);
-    await expect(ledger.setAlertSettings(teamId, { spikes: { factor: 1, minMc: mc(0) } }, { by: 'UADMIN' }))
-      .rejects.toThrow(/more than 1/);
+    await expect(
+      ledger.setAlertSettings(teamId, { spikes: { factor: 1, minMc: mc(0) } }, { by: 'UADMIN' }),
+    ).rejects.toThrow(/more than 1/);
   });
 });

@@ -13,9 +13,12 @@ describe('openDatabase', () => {
     try {
       for (const { db } of [embedded, server]) {
         await db.insert(workspaces).values({ teamId: 'T1', timezone: 'Europe/Berlin' });
-        const [row] = await rows<{ n: number; tables: number }>(db, sql`
+        const [row] = await rows<{ n: number; tables: number }>(
+          db,
+          sql`
           select 9007199254740::bigint as n,
-                 (select count(*) from information_schema.tables where table_schema = 'public')::int as tables`);
+                 (select count(*) from information_schema.tables where table_schema = 'public')::int as tables`,
+        );
         expect(row).toEqual({ n: 9007199254740, tables: expect.any(Number) });
         expect(row!.tables).toBeGreaterThanOrEqual(7);
       }
@@ -28,7 +31,10 @@ describe('openDatabase', () => {
 
   it('migrates once when several replicas start together', async () => {
     const replicas = await Promise.all([1, 2, 3].map(() => openDatabase({ url: server!.url, max: 1 })));
-    const [journal] = await rows<{ n: number }>(replicas[0]!.db, sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
+    const [journal] = await rows<{ n: number }>(
+      replicas[0]!.db,
+      sql`select count(*)::int as n from drizzle.__drizzle_migrations`,
+    );
     await Promise.all(replicas.map((r) => r.close()));
     expect(journal!.n).toBeGreaterThanOrEqual(1);
   });

@@ -23,7 +23,9 @@ function scriptedBot() {
     req.on('data', (c) => (raw += c));
     req.on('end', () => {
       const contentType = String(req.headers['content-type']);
-      const form = contentType.startsWith('application/x-www-form-urlencoded') ? Object.fromEntries(new URLSearchParams(raw)) : undefined;
+      const form = contentType.startsWith('application/x-www-form-urlencoded')
+        ? Object.fromEntries(new URLSearchParams(raw))
+        : undefined;
       const body = form ? (form.payload ? JSON.parse(form.payload) : form) : JSON.parse(raw);
       received.push({ contentType, body });
       const ack = acks.shift() ?? {};
@@ -41,7 +43,14 @@ const modal = (title: string, extra: Record<string, unknown> = {}) => ({
   callback_id: 'cb',
   title: { type: 'plain_text', text: title },
   submit: { type: 'plain_text', text: 'Go' },
-  blocks: [{ type: 'input', block_id: 'name', label: { type: 'plain_text', text: 'Name' }, element: { type: 'plain_text_input', action_id: 'v' } }],
+  blocks: [
+    {
+      type: 'input',
+      block_id: 'name',
+      label: { type: 'plain_text', text: 'Name' },
+      element: { type: 'plain_text_input', action_id: 'v' },
+    },
+  ],
   ...extra,
 });
 
@@ -52,7 +61,12 @@ describe("Slack's side of interactions", () => {
 
   beforeAll(async () => {
     await new Promise<void>((r) => bot.server.listen(0, '127.0.0.1', r));
-    ws = await startSlackWorkspace({ signingSecret: SECRET, botToken: TOKEN, botUrl: `http://127.0.0.1:${(bot.server.address() as AddressInfo).port}/`, ackTimeoutMs: 1_500 });
+    ws = await startSlackWorkspace({
+      signingSecret: SECRET,
+      botToken: TOKEN,
+      botUrl: `http://127.0.0.1:${(bot.server.address() as AddressInfo).port}/`,
+      ackTimeoutMs: 1_500,
+    });
     web = new WebClient(TOKEN, { slackApiUrl: `${ws.url}/api/`, retryConfig: { retries: 0 } });
   });
   afterAll(async () => {
@@ -76,7 +90,16 @@ describe("Slack's side of interactions", () => {
     await ws.slashCommand({ userId: 'U0GRACE', channelId: 'C0VIDEO', text: 'generate a fox' });
     const { contentType, body } = bot.received[0]!;
     expect(contentType).toBe('application/x-www-form-urlencoded');
-    expect(body).toMatchObject({ command: '/kling', text: 'generate a fox', user_id: 'U0GRACE', user_name: 'grace', channel_id: 'C0VIDEO', channel_name: 'video', team_id: 'T0DEMO', api_app_id: expect.any(String) });
+    expect(body).toMatchObject({
+      command: '/kling',
+      text: 'generate a fox',
+      user_id: 'U0GRACE',
+      user_name: 'grace',
+      channel_id: 'C0VIDEO',
+      channel_name: 'video',
+      team_id: 'T0DEMO',
+      api_app_id: expect.any(String),
+    });
     expect(body.response_url).toMatch(new RegExp(`^${ws.url}/response/`));
     expect(body.trigger_id).toMatch(/^\d+\.\w+$/);
   });
@@ -86,7 +109,10 @@ describe("Slack's side of interactions", () => {
 
     bot.acks.push({ body: { response_action: 'update', view: modal('Updated') } });
     await ws.submitView({ userId: 'U0ADA', viewId, values: { name: { v: 'a' } } });
-    expect(ws.views('U0ADA').find((v) => v.id === viewId)).toMatchObject({ open: true, view: { title: { text: 'Updated' } } });
+    expect(ws.views('U0ADA').find((v) => v.id === viewId)).toMatchObject({
+      open: true,
+      view: { title: { text: 'Updated' } },
+    });
 
     bot.acks.push({ body: { response_action: 'push', view: modal('Pushed') } });
     await ws.submitView({ userId: 'U0ADA', viewId, values: { name: { v: 'b' } } });
@@ -96,40 +122,68 @@ describe("Slack's side of interactions", () => {
     bot.acks.push({ body: { response_action: 'clear' } });
     await ws.submitView({ userId: 'U0ADA', viewId: pushed.id, values: { name: { v: 'c' } } });
     expect(ws.views('U0ADA').filter((v) => v.type === 'modal' && v.open)).toEqual([]);
-    await expect(web.views.update({ view_id: viewId, view: modal('Too late') as never })).rejects.toMatchObject({ data: { error: 'not_found' } });
+    await expect(web.views.update({ view_id: viewId, view: modal('Too late') as never })).rejects.toMatchObject({
+      data: { error: 'not_found' },
+    });
   });
 
   it('sends the state values in the shapes Slack uses, and refuses an empty required input', async () => {
     const view = modal('Shapes', {
       blocks: [
-        { type: 'input', block_id: 'prompt', label: { type: 'plain_text', text: 'Prompt' }, element: { type: 'plain_text_input', action_id: 'p', multiline: true } },
+        {
+          type: 'input',
+          block_id: 'prompt',
+          label: { type: 'plain_text', text: 'Prompt' },
+          element: { type: 'plain_text_input', action_id: 'p', multiline: true },
+        },
         {
           type: 'input',
           block_id: 'mode',
           label: { type: 'plain_text', text: 'Mode' },
-          element: { type: 'static_select', action_id: 'm', options: ['std', 'pro'].map((v) => ({ text: { type: 'plain_text', text: v }, value: v })) },
+          element: {
+            type: 'static_select',
+            action_id: 'm',
+            options: ['std', 'pro'].map((v) => ({ text: { type: 'plain_text', text: v }, value: v })),
+          },
         },
         {
           type: 'input',
           block_id: 'opts',
           optional: true,
           label: { type: 'plain_text', text: 'Options' },
-          element: { type: 'checkboxes', action_id: 'o', options: ['audio', 'offpeak'].map((v) => ({ text: { type: 'plain_text', text: v }, value: v })) },
+          element: {
+            type: 'checkboxes',
+            action_id: 'o',
+            options: ['audio', 'offpeak'].map((v) => ({ text: { type: 'plain_text', text: v }, value: v })),
+          },
         },
       ],
     });
     const viewId = await openModal(view);
-    await expect(ws.submitView({ userId: 'U0ADA', viewId, values: { prompt: { p: '' }, mode: { m: 'pro' } } })).rejects.toThrow(/required input prompt/);
+    await expect(
+      ws.submitView({ userId: 'U0ADA', viewId, values: { prompt: { p: '' }, mode: { m: 'pro' } } }),
+    ).rejects.toThrow(/required input prompt/);
 
     bot.acks.push({});
-    await ws.submitView({ userId: 'U0ADA', viewId, values: { prompt: { p: 'a fox\na cat' }, mode: { m: 'pro' }, opts: { o: ['audio'] } } });
-    const payload = bot.received.at(-1)!.body as { type: string; view: { id: string; callback_id: string; state: { values: Record<string, unknown> } } };
+    await ws.submitView({
+      userId: 'U0ADA',
+      viewId,
+      values: { prompt: { p: 'a fox\na cat' }, mode: { m: 'pro' }, opts: { o: ['audio'] } },
+    });
+    const payload = bot.received.at(-1)!.body as {
+      type: string;
+      view: { id: string; callback_id: string; state: { values: Record<string, unknown> } };
+    };
     expect(payload.type).toBe('view_submission');
     expect(payload.view).toMatchObject({ id: viewId, callback_id: 'cb' });
     expect(payload.view.state.values).toEqual({
       prompt: { p: { type: 'plain_text_input', value: 'a fox\na cat' } },
-      mode: { m: { type: 'static_select', selected_option: { text: { type: 'plain_text', text: 'pro' }, value: 'pro' } } },
-      opts: { o: { type: 'checkboxes', selected_options: [{ text: { type: 'plain_text', text: 'audio' }, value: 'audio' }] } },
+      mode: {
+        m: { type: 'static_select', selected_option: { text: { type: 'plain_text', text: 'pro' }, value: 'pro' } },
+      },
+      opts: {
+        o: { type: 'checkboxes', selected_options: [{ text: { type: 'plain_text', text: 'audio' }, value: 'audio' }] },
+      },
     });
   });
 
@@ -149,22 +203,54 @@ describe("Slack's side of interactions", () => {
       channel: 'C0VIDEO',
       user: 'U0GRACE',
       text: 'Over budget',
-      blocks: [{ type: 'actions', block_id: 'b', elements: [{ type: 'button', action_id: 'approve', text: { type: 'plain_text', text: 'Ask an admin' }, value: 'req-1' }] }],
+      blocks: [
+        {
+          type: 'actions',
+          block_id: 'b',
+          elements: [
+            {
+              type: 'button',
+              action_id: 'approve',
+              text: { type: 'plain_text', text: 'Ask an admin' },
+              value: 'req-1',
+            },
+          ],
+        },
+      ],
     });
-    await expect(ws.clickButton({ userId: 'U0LINUS', channelId: 'C0VIDEO', messageTs: message_ts!, actionId: 'approve' })).rejects.toThrow(/No message/);
+    await expect(
+      ws.clickButton({ userId: 'U0LINUS', channelId: 'C0VIDEO', messageTs: message_ts!, actionId: 'approve' }),
+    ).rejects.toThrow(/No message/);
     await ws.clickButton({ userId: 'U0GRACE', channelId: 'C0VIDEO', messageTs: message_ts!, actionId: 'approve' });
     const payload = bot.received.at(-1)!.body;
-    expect(payload).toMatchObject({ type: 'block_actions', container: { type: 'message', is_ephemeral: true, message_ts }, actions: [{ action_id: 'approve', value: 'req-1', block_id: 'b' }] });
+    expect(payload).toMatchObject({
+      type: 'block_actions',
+      container: { type: 'message', is_ephemeral: true, message_ts },
+      actions: [{ action_id: 'approve', value: 'req-1', block_id: 'b' }],
+    });
     expect(payload.message).toBeUndefined();
   });
 
   it("deletes or replaces the clicked message through the click's response_url", async () => {
-    const post = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    const blocks = [{ type: 'actions', block_id: 'b', elements: [{ type: 'button', action_id: 'go', text: { type: 'plain_text', text: 'Go' } }] }];
+    const post = (url: string, body: unknown) =>
+      fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const blocks = [
+      {
+        type: 'actions',
+        block_id: 'b',
+        elements: [{ type: 'button', action_id: 'go', text: { type: 'plain_text', text: 'Go' } }],
+      },
+    ];
     const first = await web.chat.postMessage({ channel: 'C0VIDEO', text: 'card one', blocks });
     await ws.clickButton({ userId: 'U0GRACE', channelId: 'C0VIDEO', messageTs: first.ts!, actionId: 'go' });
-    expect((await post(bot.received.at(-1)!.body.response_url as string, { replace_original: true, text: 'replaced' })).status).toBe(200);
-    expect(ws.messages('C0VIDEO').find((m) => m.ts === first.ts)).toMatchObject({ text: 'replaced', blocks: undefined });
+    expect(
+      (await post(bot.received.at(-1)!.body.response_url as string, { replace_original: true, text: 'replaced' }))
+        .status,
+    ).toBe(200);
+    expect(ws.messages('C0VIDEO').find((m) => m.ts === first.ts)).toMatchObject({
+      text: 'replaced',
+      blocks: undefined,
+    });
 
     const second = await web.chat.postMessage({ channel: 'C0VIDEO', text: 'card two', blocks });
     await ws.clickButton({ userId: 'U0GRACE', channelId: 'C0VIDEO', messageTs: second.ts!, actionId: 'go' });
@@ -180,7 +266,11 @@ describe("Slack's side of interactions", () => {
   });
 
   it('reports owners as admins in users.info, as Slack does', async () => {
-    const owned = await startSlackWorkspace({ signingSecret: SECRET, botToken: TOKEN, users: [{ id: 'U0OWNER', name: 'Olive', isOwner: true }] });
+    const owned = await startSlackWorkspace({
+      signingSecret: SECRET,
+      botToken: TOKEN,
+      users: [{ id: 'U0OWNER', name: 'Olive', isOwner: true }],
+    });
     try {
       const info = await new WebClient(TOKEN, { slackApiUrl: `${owned.url}/api/` }).users.info({ user: 'U0OWNER' });
       expect(info.user).toMatchObject({ is_owner: true, is_admin: true });
@@ -195,12 +285,21 @@ describe("Slack's side of interactions", () => {
     expect(await page.text()).toContain('<script src="/app.js">');
 
     bot.acks.push({ body: { text: 'only for Grace' } });
-    const sent = await fetch(`${ws.url}/ui/command`, { method: 'POST', body: JSON.stringify({ user: 'U0GRACE', channel: 'C0GENERAL', text: '/kling budget set #video day 5' }) });
+    const sent = await fetch(`${ws.url}/ui/command`, {
+      method: 'POST',
+      body: JSON.stringify({ user: 'U0GRACE', channel: 'C0GENERAL', text: '/kling budget set #video day 5' }),
+    });
     expect(await sent.json()).toEqual({ status: 200 });
-    expect(bot.received.at(-1)!.body).toMatchObject({ command: '/kling', text: 'budget set <#C0VIDEO|video> day 5', user_id: 'U0GRACE' });
+    expect(bot.received.at(-1)!.body).toMatchObject({
+      command: '/kling',
+      text: 'budget set <#C0VIDEO|video> day 5',
+      user_id: 'U0GRACE',
+    });
 
     const seenBy = async (user: string) => {
-      const state = (await (await fetch(`${ws.url}/ui/state?user=${user}`)).json()) as { messages: Record<string, { text: string }[]> };
+      const state = (await (await fetch(`${ws.url}/ui/state?user=${user}`)).json()) as {
+        messages: Record<string, { text: string }[]>;
+      };
       return state.messages.C0GENERAL!.map((m) => m.text);
     };
     expect(await seenBy('U0GRACE')).toContain('only for Grace');
@@ -220,7 +319,8 @@ describe("Slack's side of interactions", () => {
     for (const file of readdirSync(SRC, { recursive: true, encoding: 'utf8' })) {
       if (!file.endsWith('.ts') || file.startsWith('dev/')) continue;
       // A shortcode has a letter in it: "09:15:00" in a comment is a time, not :15:.
-      for (const [, name] of readFileSync(join(SRC, file), 'utf8').matchAll(/:([a-z0-9_+-]*[a-z][a-z0-9_+-]*):/g)) used.add(name!);
+      for (const [, name] of readFileSync(join(SRC, file), 'utf8').matchAll(/:([a-z0-9_+-]*[a-z][a-z0-9_+-]*):/g))
+        used.add(name!);
     }
     expect(used.size).toBeGreaterThan(10);
     expect([...used].filter((name) => !emoji[name])).toEqual([]);
@@ -228,14 +328,21 @@ describe("Slack's side of interactions", () => {
 
   it('keeps a read-only Messages tab read-only, as the manifest asks', async () => {
     const botUrl = `http://127.0.0.1:${(bot.server.address() as AddressInfo).port}/`;
-    const readOnly = await startSlackWorkspace({ signingSecret: SECRET, botToken: TOKEN, botUrl,
-      messagesTabReadOnly: true });
+    const readOnly = await startSlackWorkspace({
+      signingSecret: SECRET,
+      botToken: TOKEN,
+      botUrl,
+      messagesTabReadOnly: true,
+    });
     try {
       const state = (await (await fetch(`${readOnly.url}/ui/state?user=U0GRACE`)).json()) as Record<string, unknown>;
       expect(state.messagesTabReadOnly).toBe(true);
       const send = (path: string, channel: string, text: string) =>
         fetch(`${readOnly.url}${path}`, { method: 'POST', body: JSON.stringify({ user: 'U0GRACE', channel, text }) });
-      for (const [path, text] of [['/ui/message', 'hello'], ['/ui/command', '/kling help']] as const) {
+      for (const [path, text] of [
+        ['/ui/message', 'hello'],
+        ['/ui/command', '/kling help'],
+      ] as const) {
         const refused = await send(path, 'D0GRACE', text);
         expect(refused.status).toBe(400);
         expect(await refused.json()).toEqual({ error: 'Sending messages to this app has been turned off.' });
@@ -254,7 +361,11 @@ describe("Slack's side of interactions", () => {
     await ws.openHome('U0LINUS');
     const { contentType, body } = bot.received.at(-1)!;
     expect(contentType).toBe('application/json');
-    expect(body).toMatchObject({ type: 'event_callback', team_id: 'T0DEMO', event: { type: 'app_home_opened', user: 'U0LINUS', tab: 'home' } });
+    expect(body).toMatchObject({
+      type: 'event_callback',
+      team_id: 'T0DEMO',
+      event: { type: 'app_home_opened', user: 'U0LINUS', tab: 'home' },
+    });
   });
 
   it('shows a timeout instead of a late ack', async () => {
@@ -298,7 +409,9 @@ describe('encodeTyped', () => {
   it('escapes what a person types and links known channels, people and URLs, as Slack does for an escaping command', () => {
     expect(encodeTyped(state, 'budget set #video day 5')).toBe('budget set <#C0VIDEO|video> day 5');
     expect(encodeTyped(state, 'budget set @ada week 2')).toBe('budget set <@U0ADA|ada> week 2');
-    expect(encodeTyped(state, 'generate a <b> & c --image https://x.test/a.png')).toBe('generate a &lt;b&gt; &amp; c --image <https://x.test/a.png>');
+    expect(encodeTyped(state, 'generate a <b> & c --image https://x.test/a.png')).toBe(
+      'generate a &lt;b&gt; &amp; c --image <https://x.test/a.png>',
+    );
     expect(encodeTyped(state, 'ping #nowhere @nobody <!channel>')).toBe('ping #nowhere @nobody &lt;!channel&gt;');
   });
 });

@@ -13,7 +13,14 @@ describe('signSlackRequest', () => {
     const body = 'command=%2Fkling&text=help';
     const headers = signSlackRequest(SECRET, body);
     expect(() =>
-      verifySlackRequest({ signingSecret: SECRET, body, headers: { 'x-slack-signature': headers['x-slack-signature']!, 'x-slack-request-timestamp': Number(headers['x-slack-request-timestamp']) } }),
+      verifySlackRequest({
+        signingSecret: SECRET,
+        body,
+        headers: {
+          'x-slack-signature': headers['x-slack-signature']!,
+          'x-slack-request-timestamp': Number(headers['x-slack-request-timestamp']),
+        },
+      }),
     ).not.toThrow();
   });
 
@@ -21,7 +28,15 @@ describe('signSlackRequest', () => {
     const body = 'text=hi';
     const verify = (secret: string, b: string, ts?: number) => {
       const h = signSlackRequest(secret, body, ts);
-      return () => verifySlackRequest({ signingSecret: SECRET, body: b, headers: { 'x-slack-signature': h['x-slack-signature']!, 'x-slack-request-timestamp': Number(h['x-slack-request-timestamp']) } });
+      return () =>
+        verifySlackRequest({
+          signingSecret: SECRET,
+          body: b,
+          headers: {
+            'x-slack-signature': h['x-slack-signature']!,
+            'x-slack-request-timestamp': Number(h['x-slack-request-timestamp']),
+          },
+        });
     };
     expect(verify('other', body)).toThrow();
     expect(verify(SECRET, 'text=bye')).toThrow();
@@ -31,7 +46,8 @@ describe('signSlackRequest', () => {
 
 describe('the Web API', () => {
   let ws: SlackWorkspace;
-  const client = (token = TOKEN) => new WebClient(token, { slackApiUrl: `${ws.url}/api/`, retryConfig: { retries: 0 } });
+  const client = (token = TOKEN) =>
+    new WebClient(token, { slackApiUrl: `${ws.url}/api/`, retryConfig: { retries: 0 } });
 
   beforeAll(async () => {
     ws = await startSlackWorkspace({ signingSecret: SECRET, botToken: TOKEN });
@@ -39,7 +55,9 @@ describe('the Web API', () => {
   afterAll(() => ws.close());
 
   it('rejects a wrong token with invalid_auth and a missing one with not_authed', async () => {
-    await expect(client('xoxb-wrong').auth.test()).rejects.toMatchObject({ data: { ok: false, error: 'invalid_auth' } });
+    await expect(client('xoxb-wrong').auth.test()).rejects.toMatchObject({
+      data: { ok: false, error: 'invalid_auth' },
+    });
     const res = await fetch(`${ws.url}/api/auth.test`, { method: 'POST' });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ ok: false, error: 'not_authed' });
@@ -48,25 +66,50 @@ describe('the Web API', () => {
 
   it('posts, threads, updates and deletes messages', async () => {
     const web = client();
-    const card = await web.chat.postMessage({ channel: 'C0VIDEO', text: 'queued', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: '*queued*' } }] });
+    const card = await web.chat.postMessage({
+      channel: 'C0VIDEO',
+      text: 'queued',
+      blocks: [{ type: 'section', text: { type: 'mrkdwn', text: '*queued*' } }],
+    });
     expect(card).toMatchObject({ ok: true, channel: 'C0VIDEO' });
     const reply = await web.chat.postMessage({ channel: 'C0VIDEO', thread_ts: card.ts!, text: 'the video' });
-    await web.chat.update({ channel: 'C0VIDEO', ts: card.ts!, text: 'done', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: '*done*' } }] });
+    await web.chat.update({
+      channel: 'C0VIDEO',
+      ts: card.ts!,
+      text: 'done',
+      blocks: [{ type: 'section', text: { type: 'mrkdwn', text: '*done*' } }],
+    });
     const stored = ws.messages('C0VIDEO');
     expect(stored.find((m) => m.ts === reply.ts)?.threadTs).toBe(card.ts);
-    expect(stored.find((m) => m.ts === card.ts)).toMatchObject({ text: 'done', blocks: [{ text: { text: '*done*' } }] });
+    expect(stored.find((m) => m.ts === card.ts)).toMatchObject({
+      text: 'done',
+      blocks: [{ text: { text: '*done*' } }],
+    });
     await web.chat.delete({ channel: 'C0VIDEO', ts: reply.ts! });
     expect(ws.messages('C0VIDEO').some((m) => m.ts === reply.ts)).toBe(false);
-    await expect(web.chat.update({ channel: 'C0VIDEO', ts: '1.000001', text: 'x' })).rejects.toMatchObject({ data: { error: 'message_not_found' } });
+    await expect(web.chat.update({ channel: 'C0VIDEO', ts: '1.000001', text: 'x' })).rejects.toMatchObject({
+      data: { error: 'message_not_found' },
+    });
   });
 
   it('answers channel_not_found and invalid_blocks with the reason', async () => {
-    await expect(client().chat.postMessage({ channel: 'C0NOPE', text: 'hi' })).rejects.toMatchObject({ data: { error: 'channel_not_found' } });
+    await expect(client().chat.postMessage({ channel: 'C0NOPE', text: 'hi' })).rejects.toMatchObject({
+      data: { error: 'channel_not_found' },
+    });
     const error = await client()
-      .chat.postMessage({ channel: 'C0GENERAL', text: 'x', blocks: [{ type: 'header', text: { type: 'plain_text', text: 'h'.repeat(151) } }] })
+      .chat.postMessage({
+        channel: 'C0GENERAL',
+        text: 'x',
+        blocks: [{ type: 'header', text: { type: 'plain_text', text: 'h'.repeat(151) } }],
+      })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WebAPIPlatformError);
-    expect((error as WebAPIPlatformError).data).toMatchObject({ error: 'invalid_blocks', response_metadata: { messages: ['[ERROR] must be no more than 150 characters [json-pointer:/blocks/0/text/text]'] } });
+    expect((error as WebAPIPlatformError).data).toMatchObject({
+      error: 'invalid_blocks',
+      response_metadata: {
+        messages: ['[ERROR] must be no more than 150 characters [json-pointer:/blocks/0/text/text]'],
+      },
+    });
     expect(ws.calls('chat.postMessage').at(-1)).toMatchObject({ ok: false, error: 'invalid_blocks' });
   });
 
@@ -82,12 +125,20 @@ describe('the Web API', () => {
 
   it('answers an injected rate limit with HTTP 429 and Retry-After, then recovers', async () => {
     ws.injectFault({ method: 'chat.postMessage', httpStatus: 429, retryAfterSec: 7 });
-    const raw = await fetch(`${ws.url}/api/chat.postMessage`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: 'channel=C0GENERAL&text=a' });
+    const raw = await fetch(`${ws.url}/api/chat.postMessage`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
+      body: 'channel=C0GENERAL&text=a',
+    });
     expect(raw.status).toBe(429);
     expect(raw.headers.get('retry-after')).toBe('7');
 
     ws.injectFault({ method: 'chat.postMessage', httpStatus: 429, retryAfterSec: 3 });
-    const web = new WebClient(TOKEN, { slackApiUrl: `${ws.url}/api/`, rejectRateLimitedCalls: true, retryConfig: { retries: 0 } });
+    const web = new WebClient(TOKEN, {
+      slackApiUrl: `${ws.url}/api/`,
+      rejectRateLimitedCalls: true,
+      retryConfig: { retries: 0 },
+    });
     const error = await web.chat.postMessage({ channel: 'C0GENERAL', text: 'b' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WebAPIRateLimitedError);
     expect((error as WebAPIRateLimitedError).retryAfter).toBe(3);
@@ -104,7 +155,10 @@ describe('the Web API', () => {
     const since = { channel: 'C0GENERAL', oldest: String(Number(card.ts) - 0.000001) };
     const history = await web.conversations.history({ ...since, include_all_metadata: true });
     // Newest first, without the thread's replies.
-    expect(history.messages!.map((m) => [m.ts, m.metadata])).toEqual([[later.ts, undefined], [card.ts, metadata]]);
+    expect(history.messages!.map((m) => [m.ts, m.metadata])).toEqual([
+      [later.ts, undefined],
+      [card.ts, metadata],
+    ]);
     const plain = await web.conversations.history(since);
     expect(plain.messages!.some((m) => m.metadata)).toBe(false);
     const paged = await web.conversations.history({ ...since, limit: 1 });
@@ -113,25 +167,39 @@ describe('the Web API', () => {
     expect(next).toMatchObject({ has_more: false, messages: [{ ts: card.ts }] });
 
     const thread = await web.conversations.replies({ channel: 'C0GENERAL', ts: card.ts!, include_all_metadata: true });
-    expect(thread.messages!.map((m) => [m.ts, m.metadata])).toEqual([[card.ts, metadata], [reply.ts, metadata]]);
-    await expect(web.conversations.replies({ channel: 'C0GENERAL', ts: '1.000001' }))
-      .rejects.toMatchObject({ data: { error: 'thread_not_found' } });
+    expect(thread.messages!.map((m) => [m.ts, m.metadata])).toEqual([
+      [card.ts, metadata],
+      [reply.ts, metadata],
+    ]);
+    await expect(web.conversations.replies({ channel: 'C0GENERAL', ts: '1.000001' })).rejects.toMatchObject({
+      data: { error: 'thread_not_found' },
+    });
   });
 
   it('can lose the answer of a call that took effect', async () => {
     ws.injectFault({ method: 'chat.postMessage', httpStatus: 500, afterEffect: true });
     const before = ws.messages('C0GENERAL').length;
-    await expect(client().chat.postMessage({ channel: 'C0GENERAL', text: 'landed' }))
-      .rejects.toMatchObject({ code: 'slack_webapi_http_error' });
-    expect(ws.messages('C0GENERAL').slice(before).map((m) => m.text)).toEqual(['landed']);
+    await expect(client().chat.postMessage({ channel: 'C0GENERAL', text: 'landed' })).rejects.toMatchObject({
+      code: 'slack_webapi_http_error',
+    });
+    expect(
+      ws
+        .messages('C0GENERAL')
+        .slice(before)
+        .map((m) => m.text),
+    ).toEqual(['landed']);
   });
 
   it('injects platform errors a given number of times', async () => {
     ws.injectFault({ method: 'chat.update', error: 'ratelimited', times: 2 });
     const web = client();
     const { ts } = await web.chat.postMessage({ channel: 'C0GENERAL', text: 'x' });
-    await expect(web.chat.update({ channel: 'C0GENERAL', ts: ts!, text: 'y' })).rejects.toMatchObject({ data: { error: 'ratelimited' } });
-    await expect(web.chat.update({ channel: 'C0GENERAL', ts: ts!, text: 'y' })).rejects.toMatchObject({ data: { error: 'ratelimited' } });
+    await expect(web.chat.update({ channel: 'C0GENERAL', ts: ts!, text: 'y' })).rejects.toMatchObject({
+      data: { error: 'ratelimited' },
+    });
+    await expect(web.chat.update({ channel: 'C0GENERAL', ts: ts!, text: 'y' })).rejects.toMatchObject({
+      data: { error: 'ratelimited' },
+    });
     await expect(web.chat.update({ channel: 'C0GENERAL', ts: ts!, text: 'y' })).resolves.toMatchObject({ ok: true });
   });
 
@@ -143,15 +211,27 @@ describe('the Web API', () => {
     const dm = await web.conversations.open({ users: 'U0GRACE' });
     await web.chat.postMessage({ channel: dm.channel!.id!, text: 'hello Grace' });
     expect(ws.messages(dm.channel!.id!).at(-1)?.text).toBe('hello Grace');
-    expect((await web.conversations.info({ channel: dm.channel!.id! })).channel).toMatchObject({ is_im: true, user: 'U0GRACE' });
+    expect((await web.conversations.info({ channel: dm.channel!.id! })).channel).toMatchObject({
+      is_im: true,
+      user: 'U0GRACE',
+    });
   });
 
   it('takes a file through files.uploadV2', async () => {
     const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]);
-    const result = await client().filesUploadV2({ channel_id: 'C0ALERTS', file: png, filename: 'chart.png', title: 'Last 7 days', initial_comment: 'Digest chart' });
+    const result = await client().filesUploadV2({
+      channel_id: 'C0ALERTS',
+      file: png,
+      filename: 'chart.png',
+      title: 'Last 7 days',
+      initial_comment: 'Digest chart',
+    });
     expect(result.ok).toBe(true);
     const message = ws.messages('C0ALERTS').at(-1)!;
-    expect(message).toMatchObject({ text: 'Digest chart', files: [{ name: 'chart.png', title: 'Last 7 days', mimetype: 'image/png', size: png.length }] });
+    expect(message).toMatchObject({
+      text: 'Digest chart',
+      files: [{ name: 'chart.png', title: 'Last 7 days', mimetype: 'image/png', size: png.length }],
+    });
     const served = await fetch(message.files![0]!.url, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(Buffer.from(await served.arrayBuffer())).toEqual(png);
     // As Slack: without the bot's token, its sign-in page instead of the file.
@@ -161,11 +241,22 @@ describe('the Web API', () => {
 
   it('publishes a home view and updates it with the same id', async () => {
     const web = client();
-    const first = await web.views.publish({ user_id: 'U0LINUS', view: { type: 'home', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'one' } }] } });
-    const second = await web.views.publish({ user_id: 'U0LINUS', view: { type: 'home', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'two' } }] } });
+    const first = await web.views.publish({
+      user_id: 'U0LINUS',
+      view: { type: 'home', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'one' } }] },
+    });
+    const second = await web.views.publish({
+      user_id: 'U0LINUS',
+      view: { type: 'home', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'two' } }] },
+    });
     expect(second.view!.id).toBe(first.view!.id);
     expect(ws.views('U0LINUS')[0]).toMatchObject({ type: 'home', view: { blocks: [{ text: { text: 'two' } }] } });
-    await expect(web.views.publish({ user_id: 'U0LINUS', view: { type: 'home', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: '' } }] } })).rejects.toMatchObject({
+    await expect(
+      web.views.publish({
+        user_id: 'U0LINUS',
+        view: { type: 'home', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: '' } }] },
+      }),
+    ).rejects.toMatchObject({
       data: { error: 'invalid_arguments' },
     });
   });
@@ -180,7 +271,11 @@ describe('talking to a real Bolt app', () => {
   beforeAll(async () => {
     ws = await startSlackWorkspace({ signingSecret: SECRET, botToken: TOKEN });
     const receiver = new HTTPReceiver({ signingSecret: SECRET, processBeforeResponse: true });
-    app = new App({ receiver, token: TOKEN, clientOptions: { slackApiUrl: `${ws.url}/api/`, retryConfig: { retries: 0 } } });
+    app = new App({
+      receiver,
+      token: TOKEN,
+      clientOptions: { slackApiUrl: `${ws.url}/api/`, retryConfig: { retries: 0 } },
+    });
     app.command('/kling', async ({ command, ack, respond, client }) => {
       seen.push(command as unknown as Record<string, unknown>);
       if (command.text === 'modal') {
@@ -193,12 +288,21 @@ describe('talking to a real Bolt app', () => {
             title: { type: 'plain_text', text: 'Set a budget' },
             submit: { type: 'plain_text', text: 'Save' },
             blocks: [
-              { type: 'input', block_id: 'limit', label: { type: 'plain_text', text: 'Credits' }, element: { type: 'plain_text_input', action_id: 'value' } },
+              {
+                type: 'input',
+                block_id: 'limit',
+                label: { type: 'plain_text', text: 'Credits' },
+                element: { type: 'plain_text_input', action_id: 'value' },
+              },
               {
                 type: 'input',
                 block_id: 'period',
                 label: { type: 'plain_text', text: 'Period' },
-                element: { type: 'static_select', action_id: 'choice', options: ['day', 'week'].map((p) => ({ text: { type: 'plain_text', text: p }, value: p })) },
+                element: {
+                  type: 'static_select',
+                  action_id: 'choice',
+                  options: ['day', 'week'].map((p) => ({ text: { type: 'plain_text', text: p }, value: p })),
+                },
               },
             ],
           },
@@ -210,7 +314,15 @@ describe('talking to a real Bolt app', () => {
         await client.chat.postMessage({
           channel: command.channel_id,
           text: 'job card',
-          blocks: [{ type: 'actions', block_id: 'card', elements: [{ type: 'button', action_id: 'cancel', text: { type: 'plain_text', text: 'Cancel' }, value: 'job-1' }] }],
+          blocks: [
+            {
+              type: 'actions',
+              block_id: 'card',
+              elements: [
+                { type: 'button', action_id: 'cancel', text: { type: 'plain_text', text: 'Cancel' }, value: 'job-1' },
+              ],
+            },
+          ],
         });
         return;
       }
@@ -229,7 +341,10 @@ describe('talking to a real Bolt app', () => {
       else await ack();
     });
     app.event('app_home_opened', async ({ event, client }) => {
-      await client.views.publish({ user_id: event.user, view: { type: 'home', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `Hello <@${event.user}>` } }] } });
+      await client.views.publish({
+        user_id: event.user,
+        view: { type: 'home', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `Hello <@${event.user}>` } }] },
+      });
     });
     server = (await app.start(0)) as Server;
     ws.setBotUrl(`http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`);
@@ -242,9 +357,18 @@ describe('talking to a real Bolt app', () => {
   it('delivers a slash command Bolt accepts, shows the ack ephemerally and the response in the channel', async () => {
     const reply = await ws.slashCommand({ userId: 'U0GRACE', channelId: 'C0GENERAL', text: 'hello <world>' });
     expect(reply.status).toBe(200);
-    expect(seen.at(-1)).toMatchObject({ command: '/kling', text: 'hello <world>', user_id: 'U0GRACE', channel_id: 'C0GENERAL', team_id: 'T0DEMO' });
+    expect(seen.at(-1)).toMatchObject({
+      command: '/kling',
+      text: 'hello <world>',
+      user_id: 'U0GRACE',
+      channel_id: 'C0GENERAL',
+      team_id: 'T0DEMO',
+    });
     const messages = ws.messages('C0GENERAL');
-    expect(messages.find((m) => m.text === 'You said hello <world>')).toMatchObject({ ephemeralTo: 'U0GRACE', via: 'ack' });
+    expect(messages.find((m) => m.text === 'You said hello <world>')).toMatchObject({
+      ephemeralTo: 'U0GRACE',
+      via: 'ack',
+    });
     expect(messages.find((m) => m.text === 'Posted for everyone')).toMatchObject({ via: 'response_url' });
     expect(messages.find((m) => m.text === 'Posted for everyone')?.ephemeralTo).toBeUndefined();
   });
@@ -252,11 +376,22 @@ describe('talking to a real Bolt app', () => {
   it('sends a button click Bolt routes by action_id, and response_url replaces the original', async () => {
     await ws.slashCommand({ userId: 'U0ADA', channelId: 'C0VIDEO', text: 'card' });
     const card = await ws.waitFor(() => ws.messages('C0VIDEO').find((m) => m.text === 'job card'));
-    const reply = await ws.clickButton({ userId: 'U0ADA', channelId: 'C0VIDEO', messageTs: card.ts, actionId: 'cancel' });
+    const reply = await ws.clickButton({
+      userId: 'U0ADA',
+      channelId: 'C0VIDEO',
+      messageTs: card.ts,
+      actionId: 'cancel',
+    });
     expect(reply.status).toBe(200);
     const { body, action } = seen.at(-1) as { body: Record<string, unknown>; action: Record<string, unknown> };
     expect(action).toMatchObject({ action_id: 'cancel', block_id: 'card', value: 'job-1', type: 'button' });
-    expect(body).toMatchObject({ type: 'block_actions', user: { id: 'U0ADA' }, channel: { id: 'C0VIDEO' }, container: { type: 'message', message_ts: card.ts }, message: { ts: card.ts } });
+    expect(body).toMatchObject({
+      type: 'block_actions',
+      user: { id: 'U0ADA' },
+      channel: { id: 'C0VIDEO' },
+      container: { type: 'message', message_ts: card.ts },
+      message: { ts: card.ts },
+    });
     expect(ws.messages('C0VIDEO').find((m) => m.ts === card.ts)?.text).toBe('cancelled');
   });
 
@@ -265,11 +400,26 @@ describe('talking to a real Bolt app', () => {
     const modal = ws.views('U0ADA').find((v) => v.type === 'modal' && v.open)!;
     expect(modal.view).toMatchObject({ callback_id: 'budget', title: { text: 'Set a budget' } });
 
-    await ws.submitView({ userId: 'U0ADA', viewId: modal.id, values: { limit: { value: 'lots' }, period: { choice: 'week' } } });
-    expect(ws.views('U0ADA').find((v) => v.id === modal.id)).toMatchObject({ open: true, errors: { limit: 'Credits must be a number' } });
+    await ws.submitView({
+      userId: 'U0ADA',
+      viewId: modal.id,
+      values: { limit: { value: 'lots' }, period: { choice: 'week' } },
+    });
+    expect(ws.views('U0ADA').find((v) => v.id === modal.id)).toMatchObject({
+      open: true,
+      errors: { limit: 'Credits must be a number' },
+    });
 
-    await ws.submitView({ userId: 'U0ADA', viewId: modal.id, values: { limit: { value: '250' }, period: { choice: 'day' } } });
-    expect(seen.at(-1)).toMatchObject({ limit: '250', period: 'day', body: { type: 'view_submission', user: { id: 'U0ADA' } } });
+    await ws.submitView({
+      userId: 'U0ADA',
+      viewId: modal.id,
+      values: { limit: { value: '250' }, period: { choice: 'day' } },
+    });
+    expect(seen.at(-1)).toMatchObject({
+      limit: '250',
+      period: 'day',
+      body: { type: 'view_submission', user: { id: 'U0ADA' } },
+    });
     expect(ws.views('U0ADA').find((v) => v.id === modal.id)?.open).toBe(false);
   });
 
@@ -277,8 +427,12 @@ describe('talking to a real Bolt app', () => {
     const web = new WebClient(TOKEN, { slackApiUrl: `${ws.url}/api/`, retryConfig: { retries: 0 } });
     const view = { type: 'modal' as const, title: { type: 'plain_text' as const, text: 'x' }, blocks: [] };
     const used = seen.find((s) => s.text === 'modal')!.trigger_id as string;
-    await expect(web.views.open({ trigger_id: used, view })).rejects.toMatchObject({ data: { error: 'expired_trigger_id' } });
-    await expect(web.views.open({ trigger_id: 'made-up', view })).rejects.toMatchObject({ data: { error: 'invalid_trigger_id' } });
+    await expect(web.views.open({ trigger_id: used, view })).rejects.toMatchObject({
+      data: { error: 'expired_trigger_id' },
+    });
+    await expect(web.views.open({ trigger_id: 'made-up', view })).rejects.toMatchObject({
+      data: { error: 'invalid_trigger_id' },
+    });
   });
 
   it('sends app_home_opened as an event and shows the published home', async () => {
@@ -289,11 +443,19 @@ describe('talking to a real Bolt app', () => {
   });
 
   it('shows a dispatch failure when the bot refuses the signature', async () => {
-    const forged = await startSlackWorkspace({ signingSecret: 'not-the-secret', botToken: TOKEN, botUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events` });
+    const forged = await startSlackWorkspace({
+      signingSecret: 'not-the-secret',
+      botToken: TOKEN,
+      botUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`,
+    });
     try {
       const reply = await forged.slashCommand({ userId: 'U0GRACE', channelId: 'C0GENERAL', text: 'hello' });
       expect(reply.status).toBe(401);
-      expect(forged.messages('C0GENERAL').at(-1)).toMatchObject({ user: 'USLACKBOT', ephemeralTo: 'U0GRACE', text: '/kling failed with the error "dispatch_failed"' });
+      expect(forged.messages('C0GENERAL').at(-1)).toMatchObject({
+        user: 'USLACKBOT',
+        ephemeralTo: 'U0GRACE',
+        text: '/kling failed with the error "dispatch_failed"',
+      });
     } finally {
       await forged.close();
     }
@@ -317,14 +479,19 @@ describe('response_url', () => {
       });
     });
     await new Promise<void>((r) => bot.listen(0, '127.0.0.1', r));
-    ws = await startSlackWorkspace({ signingSecret: SECRET, botToken: TOKEN, botUrl: `http://127.0.0.1:${(bot.address() as AddressInfo).port}/` });
+    ws = await startSlackWorkspace({
+      signingSecret: SECRET,
+      botToken: TOKEN,
+      botUrl: `http://127.0.0.1:${(bot.address() as AddressInfo).port}/`,
+    });
   });
   afterAll(async () => {
     await ws.close();
     await new Promise((r) => bot.close(r));
   });
 
-  const post = (body: unknown) => fetch(responseUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const post = (body: unknown) =>
+    fetch(responseUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
   it('posts ephemeral by default and in the channel when asked, up to 5 times', async () => {
     await ws.slashCommand({ userId: 'U0GRACE', channelId: 'C0VIDEO', text: 'status' });
@@ -344,12 +511,19 @@ describe('response_url', () => {
     await ws.slashCommand({ userId: 'U0GRACE', channelId: 'C0VIDEO', text: 'status' });
     const res = await post({ text: 'x', blocks: [{ type: 'image', image_url: 'https://x/y.png' }] });
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ error: 'invalid_blocks', response_metadata: { messages: ['[ERROR] must provide a string [json-pointer:/blocks/0/alt_text]'] } });
+    expect(await res.json()).toMatchObject({
+      error: 'invalid_blocks',
+      response_metadata: { messages: ['[ERROR] must provide a string [json-pointer:/blocks/0/alt_text]'] },
+    });
     expect(ws.calls('response_url').at(-1)).toMatchObject({ ok: false, error: 'invalid_blocks' });
   });
 
   it('answers an unknown url with 404', async () => {
-    const res = await fetch(`${ws.url}/response/nothing`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"x"}' });
+    const res = await fetch(`${ws.url}/response/nothing`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"text":"x"}',
+    });
     expect(res.status).toBe(404);
   });
 });

@@ -32,7 +32,14 @@ async function workspace(clockAt: string, options: Partial<DigestServiceOptions>
   const poster = new RecordingPoster(channelId);
   const posts = () => poster.posts;
   const digest = (replicaId = 'r1', db = database.db) =>
-    new DigestService(db, ledger, poster, { cron: '0 9 * * *', creditPriceUsd: 0.14, replicaId, now: clock.now, catalog: builtInCatalog, ...options });
+    new DigestService(db, ledger, poster, {
+      cron: '0 9 * * *',
+      creditPriceUsd: 0.14,
+      replicaId,
+      now: clock.now,
+      catalog: builtInCatalog,
+      ...options,
+    });
   return { teamId, clock, ledger, poster, posts, digest, channelId };
 }
 
@@ -51,8 +58,15 @@ describe('the day a digest reports on', () => {
     const totals = await store().ledger.totals(w.teamId, day);
     expect(totals.committedCount).toBe(2);
     expect(totals.committedMc).toBe(2 * price);
-    const trend = await store().ledger.trend(w.teamId, daysEndingWith(dayOf(new Date('2026-03-30T12:00:00Z'), TZ), TZ, 3));
-    expect(trend.map((p) => [p.date, p.committedMc])).toEqual([['2026-03-28', price], ['2026-03-29', 2 * price], ['2026-03-30', price]]);
+    const trend = await store().ledger.trend(
+      w.teamId,
+      daysEndingWith(dayOf(new Date('2026-03-30T12:00:00Z'), TZ), TZ, 3),
+    );
+    expect(trend.map((p) => [p.date, p.committedMc])).toEqual([
+      ['2026-03-28', price],
+      ['2026-03-29', 2 * price],
+      ['2026-03-30', price],
+    ]);
 
     // Posted at 09:00 CEST on the 30th (07:00 UTC), the digest is the 29th's.
     w.clock.set('2026-03-30T07:00:05Z');
@@ -71,8 +85,11 @@ describe('the day a digest reports on', () => {
 
     w.clock.set('2026-11-24T08:00:10Z');
     await w.digest().tick();
-    const periods = await rows<{ period_start: string; closed_at: string | null; charged_mc: number }>(database.db, sql`
-      select period_start, closed_at, charged_mc from budget_periods where budget_id = ${budget!.id} order by period_start`);
+    const periods = await rows<{ period_start: string; closed_at: string | null; charged_mc: number }>(
+      database.db,
+      sql`
+      select period_start, closed_at, charged_mc from budget_periods where budget_id = ${budget!.id} order by period_start`,
+    );
     expect(periods).toHaveLength(1);
     expect(periods[0]!.closed_at).not.toBeNull();
     expect(periods[0]!.charged_mc).toBe(before.chargedMc);
@@ -92,13 +109,18 @@ describe('once per workspace and day', () => {
     await job(database.db, w.ledger, w.teamId, w.clock, { userId: 'U1', outcome: 'succeeded' });
     w.clock.set('2026-11-24T08:00:00Z');
     // Each replica with its own pool, like separate processes.
-    const pools: Database[] = await Promise.all([1, 2, 3, 4, 5].map(() => openDatabase({ url: database.url, max: 2, migrate: false })));
+    const pools: Database[] = await Promise.all(
+      [1, 2, 3, 4, 5].map(() => openDatabase({ url: database.url, max: 2, migrate: false })),
+    );
     try {
       const replicas = pools.map((p, i) => w.digest(`replica-${i}`, p.db));
       for (let round = 0; round < 3; round++) await Promise.all(replicas.map((r) => r.tick()));
       expect(w.posts()).toHaveLength(1);
-      const [run] = await rows<{ attempts: number; posted_at: string | null; outcome: string }>(database.db, sql`
-        select attempts, posted_at, outcome from digest_runs where team_id = ${w.teamId}`);
+      const [run] = await rows<{ attempts: number; posted_at: string | null; outcome: string }>(
+        database.db,
+        sql`
+        select attempts, posted_at, outcome from digest_runs where team_id = ${w.teamId}`,
+      );
       expect(run).toMatchObject({ attempts: 1, outcome: 'posted' });
     } finally {
       await Promise.all(pools.map((p) => p.close()));
@@ -135,7 +157,10 @@ describe('once per workspace and day', () => {
     const b = w.digest('b');
     await a.tick();
     expect(w.posts()).toHaveLength(0);
-    const [failed] = await rows<{ last_error: string }>(database.db, sql`select last_error from digest_runs where team_id = ${w.teamId}`);
+    const [failed] = await rows<{ last_error: string }>(
+      database.db,
+      sql`select last_error from digest_runs where team_id = ${w.teamId}`,
+    );
     expect(failed!.last_error).toContain('internal_error');
     await b.tick(); // too early for the retry
     expect(w.posts()).toHaveLength(0);
@@ -195,7 +220,10 @@ describe('once per workspace and day', () => {
     await d.tick();
     await d.tick();
     expect(w.posts()).toHaveLength(0);
-    const [run] = await rows<{ outcome: string }>(database.db, sql`select outcome from digest_runs where team_id = ${w.teamId}`);
+    const [run] = await rows<{ outcome: string }>(
+      database.db,
+      sql`select outcome from digest_runs where team_id = ${w.teamId}`,
+    );
     expect(run!.outcome).toBe('empty');
   });
 });
@@ -209,7 +237,11 @@ describe('what the digest says', () => {
     for (let i = 0; i < 18; i++) {
       w.clock.advance(60_000);
       await job(database.db, w.ledger, w.teamId, w.clock, {
-        userId: users[i % 3]!, outcome: outcomes[i % 6]!, body: i % 2 ? pro10 : {}, actualMc: i % 6 === 5 ? 1234 : undefined, tookSeconds: 60 + i,
+        userId: users[i % 3]!,
+        outcome: outcomes[i % 6]!,
+        body: i % 2 ? pro10 : {},
+        actualMc: i % 6 === 5 ? 1234 : undefined,
+        tookSeconds: 60 + i,
       });
     }
     const [budget] = await w.ledger.budgets(w.teamId);
@@ -217,13 +249,25 @@ describe('what the digest says', () => {
     w.clock.set('2026-11-24T08:00:00Z');
     const day = dayOf(new Date('2026-11-23T12:00:00Z'), TZ);
     const s = store();
-    const [line] = await s.ledger.budgetLines(w.teamId, { day: day.start, week: new Date('2026-11-22T23:00:00Z'), month: new Date('2026-10-31T23:00:00Z') });
-    expect(line).toMatchObject({ budgetId: budget!.id, committedMc: usage.committedMc, heldMc: usage.heldMc, limitMc: usage.limitMc });
+    const [line] = await s.ledger.budgetLines(w.teamId, {
+      day: day.start,
+      week: new Date('2026-11-22T23:00:00Z'),
+      month: new Date('2026-10-31T23:00:00Z'),
+    });
+    expect(line).toMatchObject({
+      budgetId: budget!.id,
+      committedMc: usage.committedMc,
+      heldMc: usage.heldMc,
+      limitMc: usage.limitMc,
+    });
     const totals = await s.ledger.totals(w.teamId, day);
     expect(totals.committedMc).toBe(usage.committedMc);
     expect(totals.heldMc).toBe(usage.heldMc);
-    const released = await rows<{ sum: number }>(database.db, sql`
-      select coalesce(sum(amount_mc), 0) as sum from ledger_entries where budget_id = ${budget!.id} and kind = 'release'`);
+    const released = await rows<{ sum: number }>(
+      database.db,
+      sql`
+      select coalesce(sum(amount_mc), 0) as sum from ledger_entries where budget_id = ${budget!.id} and kind = 'release'`,
+    );
     expect(totals.refundedMc).toBe(Number(released[0]!.sum));
     const people = await s.ledger.people(w.teamId, day);
     expect(people.reduce((sum, p) => sum + p.committedMc, 0)).toBe(usage.committedMc);
@@ -249,13 +293,24 @@ describe('what the digest says', () => {
     // U1 drafts the same prompt three times in pro 10 s with audio; U2 drafts twice in pro 10 s.
     for (let i = 0; i < 3; i++) {
       w.clock.advance(60_000);
-      await job(database.db, w.ledger, w.teamId, w.clock, { userId: 'U1', outcome: 'succeeded', tookSeconds: 30, body: { ...pro10audio, prompt: 'cat' } });
+      await job(database.db, w.ledger, w.teamId, w.clock, {
+        userId: 'U1',
+        outcome: 'succeeded',
+        tookSeconds: 30,
+        body: { ...pro10audio, prompt: 'cat' },
+      });
     }
     for (let i = 0; i < 2; i++) {
       w.clock.advance(60_000);
-      await job(database.db, w.ledger, w.teamId, w.clock, { userId: 'U2', outcome: 'succeeded', tookSeconds: 30, body: { ...pro10, prompt: 'dog' } });
+      await job(database.db, w.ledger, w.teamId, w.clock, {
+        userId: 'U2',
+        outcome: 'succeeded',
+        tookSeconds: 30,
+        body: { ...pro10, prompt: 'dog' },
+      });
     }
-    const quote = (body: Record<string, unknown>) => builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'p', ...body } }).priceMc;
+    const quote = (body: Record<string, unknown>) =>
+      builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'p', ...body } }).priceMc;
     w.clock.set('2026-11-24T08:00:00Z');
     const d = w.digest();
     await d.tick();
@@ -264,25 +319,38 @@ describe('what the digest says', () => {
     // Drafts = all but the last of each prompt: two of U1's, one of U2's.
     // kling-v2-6 pro with audio has no std variant (Kling does not offer std audio), so only U2's draft counts for std.
     const std = quote(pro10) - quote({ ...pro10, mode: 'std' });
-    expect(text).toContain(`1 draft made in pro/4k and redone later: drafting in std would have saved *${std / 1000} credits`);
-    const short = 2 * (quote(pro10audio) - quote({ ...pro10audio, duration: '5' })) + (quote(pro10) - quote({ ...pro10, duration: '5' }));
+    expect(text).toContain(
+      `1 draft made in pro/4k and redone later: drafting in std would have saved *${std / 1000} credits`,
+    );
+    const short =
+      2 * (quote(pro10audio) - quote({ ...pro10audio, duration: '5' })) +
+      (quote(pro10) - quote({ ...pro10, duration: '5' }));
     // Kling extends neither kling-v2-6 nor kling-v2-5-turbo: no "then extend" for them.
-    expect(text).toContain(`3 drafts of 10 s redone later (Kling does not extend this model): 5 s drafts before the 10 s keeper would have saved *${short / 1000} credits`);
+    expect(text).toContain(
+      `3 drafts of 10 s redone later (Kling does not extend this model): 5 s drafts before the 10 s keeper would have saved *${short / 1000} credits`,
+    );
     expect(text).not.toContain('extended once it is the keeper');
     const audio = 3 * (quote(pro10audio) - quote({ ...pro10audio, sound: 'off' }));
-    expect(text).toContain(`3 videos with audio: leaving it off where the clip needs no sound saves up to *${audio / 1000} credits`);
+    expect(text).toContain(
+      `3 videos with audio: leaving it off where the clip needs no sound saves up to *${audio / 1000} credits`,
+    );
     // Each person's jobs share one request: every one after the first repeats one that had already succeeded.
-    expect(text).toContain(`3 videos repeated a request that had already succeeded: reusing the earlier video would have saved *${(2 * quote(pro10audio) + quote(pro10)) / 1000} credits`);
+    expect(text).toContain(
+      `3 videos repeated a request that had already succeeded: reusing the earlier video would have saved *${(2 * quote(pro10audio) + quote(pro10)) / 1000} credits`,
+    );
     await d.stop();
   });
 
   it('stays within Block Kit limits with 1,000 people', async () => {
     const w = await workspace('2026-11-23T09:00:00Z');
     // 1,000 people's jobs straight through SQL (the ledger's own path is measured in the bench).
-    await rows(database.db, sql`
+    await rows(
+      database.db,
+      sql`
       insert into holds (team_id, user_id, channel_id, amount_mc, status, actual_mc, created_at)
       select ${w.teamId}, 'U' || lpad(i::text, 5, '0'), 'C1', 1500, 'committed', 1000 + i, '2026-11-23T09:00:00Z'::timestamptz + i * interval '1 second'
-      from generate_series(1, 1000) i`);
+      from generate_series(1, 1000) i`,
+    );
     w.clock.set('2026-11-24T08:00:00Z');
     const d = w.digest();
     const preview = digestMessage(await d.preview(w.teamId));
@@ -316,9 +384,12 @@ describe('what the digest says', () => {
 
   it('escapes text that came from a request', async () => {
     const w = await workspace('2026-11-23T09:00:00Z');
-    await rows(database.db, sql`
+    await rows(
+      database.db,
+      sql`
       insert into generations (id, team_id, channel_id, user_id, endpoint, request, request_key, estimate_mc, state, created_at)
-      values ('g-esc', ${w.teamId}, 'C1', 'U1', 'text2video', '{"model_name": "<!channel>", "prompt": "x"}'::jsonb, 'k', 1000, 'failed', '2026-11-23T10:00:00Z')`);
+      values ('g-esc', ${w.teamId}, 'C1', 'U1', 'text2video', '{"model_name": "<!channel>", "prompt": "x"}'::jsonb, 'k', 1000, 'failed', '2026-11-23T10:00:00Z')`,
+    );
     w.clock.set('2026-11-24T08:00:00Z');
     const preview = digestMessage(await w.digest().preview(w.teamId));
     expect(JSON.stringify(preview.blocks)).not.toContain('<!channel>');
@@ -348,4 +419,3 @@ describe('the preview', () => {
     await expect(d.preview(w.teamId, '2026-02-31')).rejects.toThrow('2026-02-31 is not a date');
   });
 });
-

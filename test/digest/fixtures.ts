@@ -35,23 +35,38 @@ export interface JobSpec {
  * One job the way the queue and the ledger leave it: a generations row, a hold reserved through the real Ledger at
  * the clock's time, then committed or released. The queue's own enqueue is not used so the test sets every outcome.
  */
-export async function job(db: Db, ledger: Ledger, teamId: string, clock: Clock, spec: JobSpec): Promise<{ id: string; holdId: string; estimateMc: Millicredits }> {
+export async function job(
+  db: Db,
+  ledger: Ledger,
+  teamId: string,
+  clock: Clock,
+  spec: JobSpec,
+): Promise<{ id: string; holdId: string; estimateMc: Millicredits }> {
   const endpoint = spec.endpoint ?? 'text2video';
   const quote = builtInCatalog.quote({ endpoint, body: { prompt: 'a fox running through snow', ...spec.body } });
   const id = randomUUID();
   const channelId = spec.channelId ?? 'C1';
   const created = clock.at;
   const ended = new Date(created.getTime() + (spec.tookSeconds ?? 90) * 1000);
-  const reserved = await ledger.reserve({ teamId, channelId, userId: spec.userId, amountMc: quote.priceMc, generationId: id });
+  const reserved = await ledger.reserve({
+    teamId,
+    channelId,
+    userId: spec.userId,
+    amountMc: quote.priceMc,
+    generationId: id,
+  });
   if (!reserved.ok) throw new Error(`fixture reservation refused: ${JSON.stringify(reserved.refusal.budget)}`);
   const holdId = reserved.holds[0]!.id;
   const state = spec.outcome === 'open' ? 'processing' : spec.outcome;
   const actual = spec.outcome === 'succeeded' ? (spec.actualMc ?? quote.priceMc) : null;
-  await rows(db, sql`
+  await rows(
+    db,
+    sql`
     insert into generations (id, team_id, channel_id, user_id, endpoint, request, request_key, estimate_mc, hold_id, state, actual_mc, created_at, ended_at)
     values (${id}, ${teamId}, ${channelId}, ${spec.userId}, ${endpoint}, ${JSON.stringify(quote.request.body)}::jsonb,
             ${JSON.stringify([endpoint, quote.request.body])}, ${quote.priceMc}, ${holdId}, ${state}, ${actual},
-            ${created.toISOString()}::timestamptz, ${spec.outcome === 'open' ? null : ended.toISOString()}::timestamptz)`);
+            ${created.toISOString()}::timestamptz, ${spec.outcome === 'open' ? null : ended.toISOString()}::timestamptz)`,
+  );
   if (spec.outcome === 'succeeded') await ledger.commit(holdId, mc(actual!));
   if (spec.outcome === 'failed' || spec.outcome === 'cancelled') await ledger.release(holdId, spec.outcome);
   return { id, holdId, estimateMc: quote.priceMc };
@@ -80,10 +95,16 @@ export class RecordingPoster implements DigestPoster {
     if (channelId !== this.channel) return;
     if (this.failNext > 0) {
       this.failNext--;
-      throw Object.assign(new Error('An API error occurred: internal_error'), { code: 'slack_webapi_platform_error', data: { ok: false, error: 'internal_error' } });
+      throw Object.assign(new Error('An API error occurred: internal_error'), {
+        code: 'slack_webapi_platform_error',
+        data: { ok: false, error: 'internal_error' },
+      });
     }
     if (chart && this.refuseUploads) {
-      throw Object.assign(new Error('An API error occurred: missing_scope'), { code: 'slack_webapi_platform_error', data: { ok: false, error: 'missing_scope' } });
+      throw Object.assign(new Error('An API error occurred: missing_scope'), {
+        code: 'slack_webapi_platform_error',
+        data: { ok: false, error: 'missing_scope' },
+      });
     }
     // Every replica in a race awaits here, so a double post would show.
     await new Promise((resolve) => setTimeout(resolve, 5));

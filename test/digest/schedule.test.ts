@@ -8,7 +8,9 @@ describe('digest schedule', () => {
     expect(due?.date).toBe('2026-11-23');
     expect(due?.start.toISOString()).toBe('2026-11-22T23:00:00.000Z');
     expect(due?.end.toISOString()).toBe('2026-11-23T23:00:00.000Z');
-    expect(latestFire('0 9 * * *', 'Europe/Berlin', new Date('2026-11-24T08:30:00Z'))?.toISOString()).toBe('2026-11-24T08:00:00.000Z');
+    expect(latestFire('0 9 * * *', 'Europe/Berlin', new Date('2026-11-24T08:30:00Z'))?.toISOString()).toBe(
+      '2026-11-24T08:00:00.000Z',
+    );
   });
 
   it('before 09:00 the due digest is still the one that fired yesterday', () => {

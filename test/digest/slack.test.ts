@@ -16,8 +16,13 @@ let slack: SlackWorkspace;
 beforeAll(async () => {
   database = await createTestDatabase({ max: 4 });
   slack = await startSlackWorkspace({
-    signingSecret: 'test-secret', botToken: 'xoxb-test', teamId: 'TSLACK',
-    channels: [{ id: 'CALERTS', name: 'kling-alerts' }, { id: 'CALERTS2', name: 'kling-alerts-2' }],
+    signingSecret: 'test-secret',
+    botToken: 'xoxb-test',
+    teamId: 'TSLACK',
+    channels: [
+      { id: 'CALERTS', name: 'kling-alerts' },
+      { id: 'CALERTS2', name: 'kling-alerts-2' },
+    ],
   });
 });
 afterAll(async () => {
@@ -34,7 +39,11 @@ async function digestFor(teamId: string, channelId: string) {
   await job(database.db, ledger, teamId, clock, { userId: 'U0GRACE', outcome: 'failed' });
   clock.set('2026-11-24T08:00:00Z');
   const client = new WebClient('xoxb-test', { slackApiUrl: `${slack.url}/api/`, retryConfig: { retries: 0 } });
-  return new DigestService(database.db, ledger, digestPoster(client, new People(client, createLogger('silent'))), { cron: '0 9 * * *', creditPriceUsd: 0.14, now: clock.now });
+  return new DigestService(database.db, ledger, digestPoster(client, new People(client, createLogger('silent'))), {
+    cron: '0 9 * * *',
+    creditPriceUsd: 0.14,
+    now: clock.now,
+  });
 }
 
 describe('the digest in Slack', () => {

@@ -23,7 +23,12 @@ async function withCallbacks(r: Rig, gapMs: number): Promise<{ worker: Worker; u
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/kling/callback`;
   const kling = new KlingClient({ baseUrl: r.sim.url, auth: { apiKey: SIM_KEY }, retries: 0, callbackUrl: url });
   worker = new Worker(r.database.db, r.ledger, kling, {
-    ...FAST, maxConcurrency: 10, taskTimeoutMinutes: 30, callbacks: true, safetyPollMs: 600_000, callbackGapMs: gapMs,
+    ...FAST,
+    maxConcurrency: 10,
+    taskTimeoutMinutes: 30,
+    callbacks: true,
+    safetyPollMs: 600_000,
+    callbackGapMs: gapMs,
   });
   worker.on((e) => r.events.push(e));
   return { worker, url, server };
@@ -66,14 +71,20 @@ describe('Kling callbacks', () => {
       // 1,000 forged "succeed" callbacks, for the real jobs and for made-up ones, 20 at a time.
       const started = Date.now();
       let sent = 0;
-      await Promise.all(Array.from({ length: 20 }, async () => {
-        while (sent < 1_000) {
-          const id = sent % 2 ? ids[sent % 3]! : `kbb_forged-${sent}`;
-          sent += 1;
-          const body = JSON.stringify({ task_id: `t-${sent}`, task_status: 'succeed', task_info: { external_task_id: id } });
-          await (await fetch(url, { method: 'POST', body })).arrayBuffer();
-        }
-      }));
+      await Promise.all(
+        Array.from({ length: 20 }, async () => {
+          while (sent < 1_000) {
+            const id = sent % 2 ? ids[sent % 3]! : `kbb_forged-${sent}`;
+            sent += 1;
+            const body = JSON.stringify({
+              task_id: `t-${sent}`,
+              task_status: 'succeed',
+              task_info: { external_task_id: id },
+            });
+            await (await fetch(url, { method: 'POST', body })).arrayBuffer();
+          }
+        }),
+      );
       const elapsed = Date.now() - started;
       await new Promise((resolve) => setTimeout(resolve, gapMs * 2)); // the last coalesced queries
       const during = queries(r) - before;

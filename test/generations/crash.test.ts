@@ -41,7 +41,9 @@ function untilLine(child: ChildProcess, line: string): Promise<ChildProcess> {
   child.stderr!.on('data', (d) => (err += d));
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (d) => String(d).includes(line) && resolve(child));
-    child.on('exit', (code, signal) => reject(new Error(`worker process exited (${code ?? signal}) before "${line}": ${err.slice(-500)}`)));
+    child.on('exit', (code, signal) =>
+      reject(new Error(`worker process exited (${code ?? signal}) before "${line}": ${err.slice(-500)}`)),
+    );
   });
 }
 
@@ -65,7 +67,15 @@ describe('kill -9', () => {
       enqueued += n;
     };
     try {
-      await build({ entryPoints: [ENTRY], outfile: BUNDLE, bundle: true, platform: 'node', format: 'esm', packages: 'external', logLevel: 'warning' });
+      await build({
+        entryPoints: [ENTRY],
+        outfile: BUNDLE,
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        packages: 'external',
+        logLevel: 'warning',
+      });
       await enqueue(30);
       workers = processes(r);
       live.push(await workers.start('a'), await workers.start('b'));
@@ -75,7 +85,15 @@ describe('kill -9', () => {
         await enqueue(5);
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 400));
         const victim = Math.floor(Math.random() * live.length);
-        if ((await rows(r.database.db, sql`select 1 from generations where state in ('submitting', 'submitted', 'processing') limit 1`)).length) midFlight += 1;
+        if (
+          (
+            await rows(
+              r.database.db,
+              sql`select 1 from generations where state in ('submitting', 'submitted', 'processing') limit 1`,
+            )
+          ).length
+        )
+          midFlight += 1;
         await kill(live[victim]!);
         // Half the restarts come back under the same id (takes its jobs back at once), half as a new replica
         // (the dead one's jobs wait out their lease and are recovered by whichever worker claims them).
@@ -98,7 +116,8 @@ describe('kill -9', () => {
       // Each job's end matches its task's end at Kling.
       const ended = await rows<{ id: string; state: string }>(r.database.db, sql`select id, state from generations`);
       const kling = new Map(tasks.map((t) => [t.externalTaskId!, t.status]));
-      for (const job of ended) expect(`${job.id} ${job.state}`).toBe(`${job.id} ${kling.get(job.id) === 'succeed' ? 'succeeded' : 'failed'}`);
+      for (const job of ended)
+        expect(`${job.id} ${job.state}`).toBe(`${job.id} ${kling.get(job.id) === 'succeed' ? 'succeeded' : 'failed'}`);
       // Every hold settled exactly once, the way its job ended.
       expect(await settlementProblems(r.database.db)).toEqual([]);
     } finally {

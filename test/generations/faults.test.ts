@@ -34,10 +34,16 @@ describe('Kling faults → their actions', () => {
       return announced && jobs.every((j) => j && ended(j.state)) && (jobs as Generation[]);
     });
   }
-  const creates = (id: string) => r.sim.requests.filter((q) => q.method === 'POST' && (q.body as { external_task_id?: string })?.external_task_id === id).length;
+  const creates = (id: string) =>
+    r.sim.requests.filter(
+      (q) => q.method === 'POST' && (q.body as { external_task_id?: string })?.external_task_id === id,
+    ).length;
   const tasks = (id: string) => r.sim.tasks().filter((t) => t.externalTaskId === id).length;
-  const lookups = (id: string) => r.sim.requests.filter((q) => q.method === 'GET' && q.path.includes(`external_task_id=${id}`)).length;
-  const hold = async (id: string) => (await rows<{ status: string }>(r.database.db, sql`select status from holds where generation_id = ${id}`))[0]!.status;
+  const lookups = (id: string) =>
+    r.sim.requests.filter((q) => q.method === 'GET' && q.path.includes(`external_task_id=${id}`)).length;
+  const hold = async (id: string) =>
+    (await rows<{ status: string }>(r.database.db, sql`select status from holds where generation_id = ${id}`))[0]!
+      .status;
 
   describe('retry: an unclear create is looked up by external_task_id before anything is sent again', () => {
     it.each<[string, FaultSpec]>([
@@ -71,14 +77,17 @@ describe('Kling faults → their actions', () => {
       expect(await hold(job!.id)).toBe('committed');
     });
 
-    it.each([1302, 1303])('code %i (busy): back to the queue with its hold, retried, and the try does not count', async (code) => {
-      const [job] = await run({ kind: 'code', code, method: 'POST', times: 2 });
-      expect(job!.state).toBe('succeeded');
-      expect(job!.attempts).toBe(1);
-      const seen = jobEvents(r.events, job!.id).map((g) => `${g.state}${g.errorCode ? `:${g.errorCode}` : ''}`);
-      expect(seen).toEqual(expect.arrayContaining(['submitting', `queued:${code}`, 'succeeded']));
-      expect(await hold(job!.id)).toBe('committed');
-    });
+    it.each([1302, 1303])(
+      'code %i (busy): back to the queue with its hold, retried, and the try does not count',
+      async (code) => {
+        const [job] = await run({ kind: 'code', code, method: 'POST', times: 2 });
+        expect(job!.state).toBe('succeeded');
+        expect(job!.attempts).toBe(1);
+        const seen = jobEvents(r.events, job!.id).map((g) => `${g.state}${g.errorCode ? `:${g.errorCode}` : ''}`);
+        expect(seen).toEqual(expect.arrayContaining(['submitting', `queued:${code}`, 'succeeded']));
+        expect(await hold(job!.id)).toBe('committed');
+      },
+    );
 
     it.each<[string, FaultSpec]>([
       ['slow answers to polls (client timeout)', { kind: 'slow', method: 'GET', delayMs: 2_000, times: 2 }],
@@ -100,7 +109,7 @@ describe('Kling faults → their actions', () => {
     });
   });
 
-  describe('fail: the job fails, its hold is released, Kling\'s reason is kept', () => {
+  describe("fail: the job fails, its hold is released, Kling's reason is kept", () => {
     it.each([1103, 1200, 1201, 1202, 1203, 1300, 1301, 1304])('code %i', async (code) => {
       const [job] = await run({ kind: 'code', code, method: 'POST' });
       expect(job).toMatchObject({ state: 'failed', errorCode: code, errorMessage: KLING_CODES[code]!.meaning });
@@ -110,7 +119,11 @@ describe('Kling faults → their actions', () => {
 
     it('content policy on create', async () => {
       const [job] = await run({ kind: 'policy' });
-      expect(job).toMatchObject({ state: 'failed', errorCode: 1301, errorMessage: 'Failure to pass the risk control system' });
+      expect(job).toMatchObject({
+        state: 'failed',
+        errorCode: 1301,
+        errorMessage: 'Failure to pass the risk control system',
+      });
       expect(await hold(job!.id)).toBe('released');
     });
 
@@ -138,18 +151,21 @@ describe('Kling faults → their actions', () => {
   });
 
   describe('reauth', () => {
-    it.each([1000, 1001, 1002, 1003, 1004])('code %i that persists: the job fails and admins get one kling-auth alert', async (code) => {
-      const [a, b] = await run({ kind: 'code', code, method: 'POST', times: 2 }, 2);
-      for (const job of [a!, b!]) {
-        expect(job).toMatchObject({ state: 'failed', errorCode: code });
-        expect(await hold(job.id)).toBe('released');
-      }
-      const alerts = r.events.filter((e) => e.kind === 'kling-auth');
-      expect(alerts).toEqual([{ kind: 'kling-auth', teamId: TEAM, message: KLING_CODES[code]!.meaning }]);
-      expect(JSON.stringify(alerts)).not.toContain('queue-test-key');
-      // A call that works again re-arms the alert.
-      expect((await run(undefined))[0]!.state).toBe('succeeded');
-    });
+    it.each([1000, 1001, 1002, 1003, 1004])(
+      'code %i that persists: the job fails and admins get one kling-auth alert',
+      async (code) => {
+        const [a, b] = await run({ kind: 'code', code, method: 'POST', times: 2 }, 2);
+        for (const job of [a!, b!]) {
+          expect(job).toMatchObject({ state: 'failed', errorCode: code });
+          expect(await hold(job.id)).toBe('released');
+        }
+        const alerts = r.events.filter((e) => e.kind === 'kling-auth');
+        expect(alerts).toEqual([{ kind: 'kling-auth', teamId: TEAM, message: KLING_CODES[code]!.meaning }]);
+        expect(JSON.stringify(alerts)).not.toContain('queue-test-key');
+        // A call that works again re-arms the alert.
+        expect((await run(undefined))[0]!.state).toBe('succeeded');
+      },
+    );
   });
 
   describe('pause: the workspace queue stops, admins are told once, jobs stay queued with their holds', () => {
@@ -204,7 +220,9 @@ describe('Kling account concurrency below ours', () => {
       if (!res.ok) throw new Error('not queued');
       const worker = r.worker({ maxConcurrency: 3 });
       await worker.start();
-      await waitFor('every job', async () => (await Promise.all(res.generations.map((g) => r.queue.get(g.id)))).every((j) => j?.state === 'succeeded'));
+      await waitFor('every job', async () =>
+        (await Promise.all(res.generations.map((g) => r.queue.get(g.id)))).every((j) => j?.state === 'succeeded'),
+      );
       expect(r.events.some((e) => e.kind === 'job' && e.generation.errorCode === 1303)).toBe(true);
       expect(r.sim.inFlightPeak()).toBe(1);
       expect(await settlementProblems(r.database.db)).toEqual([]);

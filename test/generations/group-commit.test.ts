@@ -59,14 +59,24 @@ describe('GenerationQueue group commit', () => {
   const rig = async (teamId: string, limitMc: number) => {
     const ledger = new Ledger(database.db);
     await ledger.ensureWorkspace(teamId);
-    await ledger.setBudget({ teamId, scope: 'workspace', scopeId: teamId, period: 'day', limitMc: mc(limitMc), by: 'admin' });
+    await ledger.setBudget({
+      teamId,
+      scope: 'workspace',
+      scopeId: teamId,
+      period: 'day',
+      limitMc: mc(limitMc),
+      by: 'admin',
+    });
     const transactions = countingTransactions(database.db);
     const queue = new GenerationQueue(transactions.db, ledger, { maxQueuedPerUser: 5 });
     const enqueue = (userId: string) => queue.enqueue({ ...request(userId), teamId });
     return { queue, enqueue, transactions: transactions.count };
   };
   const queuedOf = async (teamId: string) =>
-    rows<{ user_id: string; n: number }>(database.db, sql`select user_id, count(*)::int as n from generations where team_id = ${teamId} and state = 'queued' group by user_id order by user_id`);
+    rows<{ user_id: string; n: number }>(
+      database.db,
+      sql`select user_id, count(*)::int as n from generations where team_id = ${teamId} and state = 'queued' group by user_id order by user_id`,
+    );
 
   it('commits many concurrent enqueues of one workspace in fewer transactions', async () => {
     const { enqueue, transactions } = await rig('T-burst', 10_000_000);
@@ -78,18 +88,24 @@ describe('GenerationQueue group commit', () => {
     expect(await checkInvariants(database.db)).toEqual([]);
   });
 
-  it("fails only the entry whose rows cannot be written; the rest of its group commits on their own", async () => {
+  it('fails only the entry whose rows cannot be written; the rest of its group commits on their own', async () => {
     const { queue, transactions } = await rig('T-bad', 10_000_000);
     const bad = { ...request('U-bad'), teamId: 'T-bad' };
     // A NUL byte in jsonb text makes the generations insert fail after the entry's reservation.
-    bad.quote = { ...bad.quote, request: { ...bad.quote.request, body: { ...bad.quote.request.body, prompt: 'nul \u0000 byte' } } };
+    bad.quote = {
+      ...bad.quote,
+      request: { ...bad.quote.request, body: { ...bad.quote.request.body, prompt: 'nul \u0000 byte' } },
+    };
     const good = (u: string) => queue.enqueue({ ...request(u), teamId: 'T-bad' });
     const results = await settled([good('U1'), queue.enqueue(bad), good('U2'), good('U3')]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
     expect(results.every((r) => r.status === 'rejected' || r.value.ok)).toBe(true);
     // The group's transaction failed whole; then each of its four calls ran alone.
     expect(transactions()).toBe(1 + 4);
-    const holds = await rows<{ user_id: string }>(database.db, sql`select user_id from holds where team_id = 'T-bad' order by user_id`);
+    const holds = await rows<{ user_id: string }>(
+      database.db,
+      sql`select user_id from holds where team_id = 'T-bad' order by user_id`,
+    );
     expect(holds.map((h) => h.user_id)).toEqual(['U1', 'U2', 'U3']);
     expect(await checkInvariants(database.db)).toEqual([]);
   });
@@ -102,10 +118,17 @@ describe('GenerationQueue group commit', () => {
     expect(results.filter((r) => r.ok)).toHaveLength(7);
     // The first seven in arrival order fit; every later one is a budget refusal recorded as a refused row.
     expect(results.map((r) => r.ok)).toEqual([...Array(7).fill(true), ...Array(5).fill(false)]);
-    for (const r of results.slice(7)) expect(!r.ok && 'budget' in r.refusal && r.refusal.budget.scope).toBe('workspace');
-    const [refused] = await rows<{ n: number }>(database.db, sql`select count(*)::int as n from generations where team_id = 'T-mix' and state = 'refused'`);
+    for (const r of results.slice(7))
+      expect(!r.ok && 'budget' in r.refusal && r.refusal.budget.scope).toBe('workspace');
+    const [refused] = await rows<{ n: number }>(
+      database.db,
+      sql`select count(*)::int as n from generations where team_id = 'T-mix' and state = 'refused'`,
+    );
     expect(refused!.n).toBe(5);
-    const [charged] = await rows<{ mc: number }>(database.db, sql`select sum(p.charged_mc)::int as mc from budget_periods p join budgets b on b.id = p.budget_id where b.team_id = 'T-mix' and b.scope = 'workspace'`);
+    const [charged] = await rows<{ mc: number }>(
+      database.db,
+      sql`select sum(p.charged_mc)::int as mc from budget_periods p join budgets b on b.id = p.budget_id where b.team_id = 'T-mix' and b.scope = 'workspace'`,
+    );
     expect(charged!.mc).toBe(7 * each);
     expect(await checkInvariants(database.db)).toEqual([]);
   });
@@ -116,14 +139,20 @@ describe('GenerationQueue group commit', () => {
     expect(transactions()).toBe(1);
     const full = results.filter((r) => !r.ok && 'kind' in r.refusal && r.refusal.kind === 'user-queue-full');
     expect(full).toHaveLength(6);
-    expect(await queuedOf('T-cap')).toEqual([{ user_id: 'U-even', n: 5 }, { user_id: 'U-odd', n: 5 }]);
+    expect(await queuedOf('T-cap')).toEqual([
+      { user_id: 'U-even', n: 5 },
+      { user_id: 'U-odd', n: 5 },
+    ]);
   });
 
   it("does not count a person's refused reservation toward their cap later in the same group", async () => {
     const { queue, enqueue, transactions } = await rig('T-exact', 5 * request('U').quote.priceMc);
     for (let i = 0; i < 4; i++) expect((await enqueue('U-near')).ok).toBe(true); // one under the cap of 5
     const expensive = { ...request('U-near'), teamId: 'T-exact' };
-    expensive.quote = builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'a long fox', model_name: 'kling-v2-5-turbo', mode: 'pro', duration: '10' } });
+    expensive.quote = builtInCatalog.quote({
+      endpoint: 'text2video',
+      body: { prompt: 'a long fox', model_name: 'kling-v2-5-turbo', mode: 'pro', duration: '10' },
+    });
     const before = transactions();
     const [big, small] = await Promise.all([queue.enqueue(expensive), enqueue('U-near')]);
     expect(transactions() - before).toBe(1); // one group
@@ -137,7 +166,9 @@ describe('GenerationQueue group commit', () => {
     const asked = (prompt: string) => ({ ...request('U', prompt), teamId: 'T-dup' });
     const done = await queue.enqueue(asked('a fox'));
     if (!done.ok) throw new Error('not queued');
-    await database.db.execute(sql`update generations set state = 'succeeded', ended_at = now() where id = ${done.generations[0]!.id}`);
+    await database.db.execute(
+      sql`update generations set state = 'succeeded', ended_at = now() where id = ${done.generations[0]!.id}`,
+    );
     const before = transactions();
     const answers = await Promise.all([
       queue.enqueueUnlessDuplicate(asked('a fox')),
@@ -146,10 +177,20 @@ describe('GenerationQueue group commit', () => {
       queue.enqueue(asked('a fox')), // a plain enqueue ("generate anyway") is not looked up
     ]);
     expect(transactions() - before).toBe(1);
-    expect(answers.map((a) => ('duplicate' in a ? a.duplicate.id : a.ok))).toEqual([done.generations[0]!.id, true, done.generations[0]!.id, true]);
-    const [holds] = await rows<{ n: number }>(database.db, sql`select count(*)::int as n from holds where team_id = 'T-dup'`);
+    expect(answers.map((a) => ('duplicate' in a ? a.duplicate.id : a.ok))).toEqual([
+      done.generations[0]!.id,
+      true,
+      done.generations[0]!.id,
+      true,
+    ]);
+    const [holds] = await rows<{ n: number }>(
+      database.db,
+      sql`select count(*)::int as n from holds where team_id = 'T-dup'`,
+    );
     expect(holds!.n).toBe(3);
-    expect(await queue.findSucceededDuplicate('T-dup', asked('a fox').quote.request)).toMatchObject({ id: done.generations[0]!.id });
+    expect(await queue.findSucceededDuplicate('T-dup', asked('a fox').quote.request)).toMatchObject({
+      id: done.generations[0]!.id,
+    });
     expect(await queue.findSucceededDuplicate('T-elsewhere', asked('a fox').quote.request)).toBeUndefined();
   });
 
@@ -178,7 +219,12 @@ describe('GenerationQueue group commit', () => {
     // A refusal claims nothing: once the budget allows it, the same key queues.
     const setLimit = (limitMc: number) =>
       new Ledger(database.db).setBudget({
-        teamId: 'T-claim', scope: 'workspace', scopeId: 'T-claim', period: 'day', limitMc: mc(limitMc), by: 'admin',
+        teamId: 'T-claim',
+        scope: 'workspace',
+        scopeId: 'T-claim',
+        period: 'day',
+        limitMc: mc(limitMc),
+        by: 'admin',
       });
     await setLimit(1);
     const refused = await queue.enqueue(asked('a wren'), { key: 'k3' });
@@ -188,9 +234,12 @@ describe('GenerationQueue group commit', () => {
     // A claim's first step says no: nothing is held or queued.
     const declined = await queue.enqueue(asked('a lark'), { key: 'k4', first: async () => false });
     expect(declined).toEqual({ ok: false, claimed: [], events: [] });
-    const [counts] = await rows<{ jobs: number; holds: number }>(database.db, sql`
+    const [counts] = await rows<{ jobs: number; holds: number }>(
+      database.db,
+      sql`
       select (select count(*)::int from generations where team_id = 'T-claim' and state = 'queued') as jobs,
-             (select count(*)::int from holds where team_id = 'T-claim') as holds`);
+             (select count(*)::int from holds where team_id = 'T-claim') as holds`,
+    );
     expect(counts).toEqual({ jobs: 4, holds: 4 });
     expect(await checkInvariants(database.db)).toEqual([]);
   });
@@ -216,10 +265,15 @@ describe('GenerationQueue group commit', () => {
     const queue = new GenerationQueue(flaky, new Ledger(flaky), { maxQueuedPerUser: 5 });
     await expect(queue.enqueue({ ...request('U-lost'), teamId: 'T-lost' })).rejects.toThrow('CONNECTION_CLOSED');
     lost = false;
-    await expect(new Ledger(flaky).reserve({ teamId: 'T-lost', channelId: 'C1', userId: 'U-lost', amountMc: mc(1_000) })).rejects.toThrow('CONNECTION_CLOSED');
+    await expect(
+      new Ledger(flaky).reserve({ teamId: 'T-lost', channelId: 'C1', userId: 'U-lost', amountMc: mc(1_000) }),
+    ).rejects.toThrow('CONNECTION_CLOSED');
     // Each was kept once (the COMMIT did happen), never twice.
-    const [kept] = await rows<{ holds: number; jobs: number }>(database.db, sql`
-      select (select count(*)::int from holds where team_id = 'T-lost') as holds, (select count(*)::int from generations where team_id = 'T-lost') as jobs`);
+    const [kept] = await rows<{ holds: number; jobs: number }>(
+      database.db,
+      sql`
+      select (select count(*)::int from holds where team_id = 'T-lost') as holds, (select count(*)::int from generations where team_id = 'T-lost') as jobs`,
+    );
     expect(kept).toEqual({ holds: 2, jobs: 1 });
     expect(await checkInvariants(database.db)).toEqual([]);
   });

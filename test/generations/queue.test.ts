@@ -15,7 +15,10 @@ describe('GenerationQueue', () => {
   afterAll(async () => r?.close());
 
   const holdsOf = async (ids: string[]) =>
-    rows<{ generation_id: string; status: string; amount_mc: number }>(r.database.db, sql`select generation_id, status, amount_mc from holds where generation_id = any(${`{${ids.join(',')}}`}::text[])`);
+    rows<{ generation_id: string; status: string; amount_mc: number }>(
+      r.database.db,
+      sql`select generation_id, status, amount_mc from holds where generation_id = any(${`{${ids.join(',')}}`}::text[])`,
+    );
 
   it('queues a job with its hold in one go; the id is a kbb_ external_task_id', async () => {
     const res = await r.queue.enqueue(request('U-one'));
@@ -31,7 +34,14 @@ describe('GenerationQueue', () => {
   });
 
   it('refuses a batch over budget whole: no hold, no queued job, the refusal recorded as refused', async () => {
-    await r.ledger.setBudget({ teamId: TEAM, scope: 'user', scopeId: 'U-poor', period: 'day', limitMc: mc(4_000), by: 'admin' });
+    await r.ledger.setBudget({
+      teamId: TEAM,
+      scope: 'user',
+      scopeId: 'U-poor',
+      period: 'day',
+      limitMc: mc(4_000),
+      by: 'admin',
+    });
     const res = await r.queue.enqueue([request('U-poor'), request('U-poor'), request('U-poor')]);
     expect(res.ok).toBe(false);
     if (res.ok) return;
@@ -49,9 +59,15 @@ describe('GenerationQueue', () => {
   it('rolls the holds back when the rows cannot be written (no hold without a job)', async () => {
     const bad = request('U-rollback');
     // A request the database refuses (a NUL byte in jsonb text) makes the insert fail after the reserve.
-    bad.quote = { ...bad.quote, request: { ...bad.quote.request, body: { ...bad.quote.request.body, prompt: 'nul \u0000 byte' } } };
+    bad.quote = {
+      ...bad.quote,
+      request: { ...bad.quote.request, body: { ...bad.quote.request.body, prompt: 'nul \u0000 byte' } },
+    };
     await expect(r.queue.enqueue([request('U-rollback'), bad])).rejects.toThrow();
-    const [open] = await rows<{ n: number }>(r.database.db, sql`select count(*)::int as n from holds where user_id = 'U-rollback'`);
+    const [open] = await rows<{ n: number }>(
+      r.database.db,
+      sql`select count(*)::int as n from holds where user_id = 'U-rollback'`,
+    );
     expect(open!.n).toBe(0);
     expect(await r.queue.history(TEAM, 'U-rollback')).toEqual([]);
   });
@@ -63,7 +79,14 @@ describe('GenerationQueue', () => {
     const refused = results.find((x) => !x.ok);
     expect(refused && !refused.ok && refused.refusal).toEqual({ kind: 'user-queue-full', limit: 5 });
     // A batch that would cross the cap is refused whole.
-    const batch = await r.queue.enqueue([request('U-batch'), request('U-batch'), request('U-batch'), request('U-batch'), request('U-batch'), request('U-batch')]);
+    const batch = await r.queue.enqueue([
+      request('U-batch'),
+      request('U-batch'),
+      request('U-batch'),
+      request('U-batch'),
+      request('U-batch'),
+      request('U-batch'),
+    ]);
     expect(batch.ok).toBe(false);
     expect(await r.queue.history(TEAM, 'U-batch')).toEqual([]);
     expect(await settlementProblems(r.database.db)).toEqual([]);
@@ -83,7 +106,9 @@ describe('GenerationQueue', () => {
     const next = await r.queue.enqueue(request('U-cancel'));
     if (!next.ok) throw new Error('not queued');
     await r.database.db.execute(sql`update generations set state = 'submitted' where id = ${next.generations[0]!.id}`);
-    await expect(r.queue.cancel(next.generations[0]!.id, 'U-cancel')).rejects.toThrow(/Kling is already making it; only a video still waiting in the queue can be/);
+    await expect(r.queue.cancel(next.generations[0]!.id, 'U-cancel')).rejects.toThrow(
+      /Kling is already making it; only a video still waiting in the queue can be/,
+    );
     expect((await holdsOf([next.generations[0]!.id]))[0]!.status).toBe('open');
   });
 
@@ -91,12 +116,18 @@ describe('GenerationQueue', () => {
     const res = await r.queue.enqueue(request('U-dup', 'a red  fox\tin snow '));
     if (!res.ok) throw new Error('not queued');
     const id = res.generations[0]!.id;
-    const same = builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'a red fox in snow', model_name: 'kling-v2-5-turbo', mode: 'std' } }).request;
+    const same = builtInCatalog.quote({
+      endpoint: 'text2video',
+      body: { prompt: 'a red fox in snow', model_name: 'kling-v2-5-turbo', mode: 'std' },
+    }).request;
     expect(await r.queue.findSucceededDuplicate(TEAM, same)).toBeUndefined(); // not succeeded yet
     await r.database.db.execute(sql`update generations set state = 'succeeded', ended_at = now() where id = ${id}`);
     expect((await r.queue.findSucceededDuplicate(TEAM, same))?.id).toBe(id);
     // Any priced parameter differing makes it another request; so does another team.
-    const pro = builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'a red fox in snow', model_name: 'kling-v2-5-turbo', mode: 'pro' } }).request;
+    const pro = builtInCatalog.quote({
+      endpoint: 'text2video',
+      body: { prompt: 'a red fox in snow', model_name: 'kling-v2-5-turbo', mode: 'pro' },
+    }).request;
     expect(await r.queue.findSucceededDuplicate(TEAM, pro)).toBeUndefined();
     expect(await r.queue.findSucceededDuplicate('T-other', same)).toBeUndefined();
     // Past Kling's 30-day retention it no longer counts.
@@ -117,8 +148,14 @@ describe('GenerationQueue', () => {
 
   describe('short ids', () => {
     const row = (teamId: string, uuid: string) => ({
-      id: `kbb_${uuid}`, teamId, channelId: 'C1', userId: 'U-short', endpoint: 'text2video' as const,
-      request: { prompt: 'a fox' }, requestKey: `k-${uuid}`, estimateMc: mc(1_000),
+      id: `kbb_${uuid}`,
+      teamId,
+      channelId: 'C1',
+      userId: 'U-short',
+      endpoint: 'text2video' as const,
+      request: { prompt: 'a fox' },
+      requestKey: `k-${uuid}`,
+      estimateMc: mc(1_000),
     });
 
     it('each job gets the shortest unused prefix of its uuid, also within one insert', async () => {

@@ -1,6 +1,13 @@
 import { Ledger, checkInvariants } from '../../src/budget';
 import { startKlingSimulator, type KlingSimulator, type KlingSimulatorOptions } from '../../src/dev/kling-sim';
-import { GenerationQueue, Worker, type EnqueueRequest, type Generation, type WorkerEvent, type WorkerOptions } from '../../src/generations';
+import {
+  GenerationQueue,
+  Worker,
+  type EnqueueRequest,
+  type Generation,
+  type WorkerEvent,
+  type WorkerOptions,
+} from '../../src/generations';
 import { KlingClient } from '../../src/kling';
 import { builtInCatalog } from '../../src/pricing';
 import { rows, sql, type Db } from '../../src/db';
@@ -22,7 +29,11 @@ export function request(userId: string, prompt = `a fox ${Math.random()}`, chann
 }
 
 /** Resolves when `check` returns something truthy; fails with `what` after `timeoutMs`. Not a timed assertion: only a bound on waiting. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 30_000,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -33,24 +44,33 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
 }
 
 export async function states(db: Db): Promise<Record<string, number>> {
-  const found = await rows<{ state: string; n: number }>(db, sql`select state, count(*)::int as n from generations group by state`);
+  const found = await rows<{ state: string; n: number }>(
+    db,
+    sql`select state, count(*)::int as n from generations group by state`,
+  );
   return Object.fromEntries(found.map((r) => [r.state, r.n]));
 }
 
 export async function allEnded(db: Db): Promise<boolean> {
-  const [r] = await rows<{ n: number }>(db, sql`select count(*)::int as n from generations where state in ('queued','submitting','submitted','processing')`);
+  const [r] = await rows<{ n: number }>(
+    db,
+    sql`select count(*)::int as n from generations where state in ('queued','submitting','submitted','processing')`,
+  );
   return r!.n === 0;
 }
 
 /** Every ended job's hold settled the way its end says, and the ledger's own invariants. */
 export async function settlementProblems(db: Db): Promise<string[]> {
   const problems = await checkInvariants(db);
-  for (const r of await rows<{ id: string; state: string; status: string | null }>(db, sql`
+  for (const r of await rows<{ id: string; state: string; status: string | null }>(
+    db,
+    sql`
     select g.id, g.state, h.status from generations g left join holds h on h.id = g.hold_id
     where g.state <> 'refused' and (h.status is null
        or (g.state = 'succeeded' and (h.status <> 'committed' or h.actual_mc <> g.actual_mc))
        or (g.state in ('failed', 'cancelled') and h.status <> 'released')
-       or (g.state in ('queued','submitting','submitted','processing') and h.status <> 'open'))`)) {
+       or (g.state in ('queued','submitting','submitted','processing') and h.status <> 'open'))`,
+  )) {
     problems.push(`generation ${r.id} is ${r.state} but its hold is ${r.status ?? 'missing'}`);
   }
   return problems;
@@ -66,7 +86,9 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-export async function rig(options: { sim?: KlingSimulatorOptions; maxQueuedPerUser?: number; max?: number } = {}): Promise<Rig> {
+export async function rig(
+  options: { sim?: KlingSimulatorOptions; maxQueuedPerUser?: number; max?: number } = {},
+): Promise<Rig> {
   const database = await createTestDatabase({ max: options.max ?? 10 });
   const sim = await startKlingSimulator({ apiKey: SIM_KEY, ...options.sim });
   const ledger = new Ledger(database.db, { defaultDailyLimitMc: mc(10_000_000) });
@@ -74,9 +96,18 @@ export async function rig(options: { sim?: KlingSimulatorOptions; maxQueuedPerUs
   const events: WorkerEvent[] = [];
   const workers: Worker[] = [];
   return {
-    database, sim, ledger, queue, events,
+    database,
+    sim,
+    ledger,
+    queue,
+    events,
     worker(workerOptions = {}, db = database.db) {
-      const worker = new Worker(db, new Ledger(db), klingClient(sim), { maxConcurrency: 3, taskTimeoutMinutes: 10, ...FAST, ...workerOptions });
+      const worker = new Worker(db, new Ledger(db), klingClient(sim), {
+        maxConcurrency: 3,
+        taskTimeoutMinutes: 10,
+        ...FAST,
+        ...workerOptions,
+      });
       worker.on((e) => events.push(e));
       workers.push(worker);
       return worker;

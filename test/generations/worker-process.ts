@@ -16,6 +16,11 @@ lines.on('close', () => process.exit(1));
 const workerId = await new Promise<string>((resolve) => lines.once('line', resolve));
 const database = await openDatabase({ url: DATABASE_URL!, max: 4, migrate: false });
 const kling = new KlingClient({ baseUrl: KLING_URL!, auth: { apiKey: SIM_KEY }, retries: 0, timeoutMs: 1_000 });
-const worker = new Worker(database.db, new Ledger(database.db), kling, { ...FAST, maxConcurrency: 3, taskTimeoutMinutes: 10, workerId });
+const worker = new Worker(database.db, new Ledger(database.db), kling, {
+  ...FAST,
+  maxConcurrency: 3,
+  taskTimeoutMinutes: 10,
+  workerId,
+});
 await worker.start();
 process.stdout.write('ready\n');

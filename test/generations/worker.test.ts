@@ -6,12 +6,27 @@ import { KlingClient, parseCallback } from '../../src/kling';
 import { Ledger } from '../../src/budget';
 import { startKlingSimulator } from '../../src/dev/kling-sim';
 import { GenerationQueue, Worker } from '../../src/generations';
-import { FAST, SIM_KEY, TEAM, allEnded, jobEvents, klingClient, request, rig, settlementProblems, states, waitFor, type Rig } from './support';
+import {
+  FAST,
+  SIM_KEY,
+  TEAM,
+  allEnded,
+  jobEvents,
+  klingClient,
+  request,
+  rig,
+  settlementProblems,
+  states,
+  waitFor,
+  type Rig,
+} from './support';
 import { mc } from '../../src/money/credits';
 
 /** External ids in the order the simulator received their create calls. */
 function createOrder(r: Rig): string[] {
-  return r.sim.requests.filter((q) => q.method === 'POST' && q.path === '/v1/videos/text2video').map((q) => (q.body as { external_task_id: string }).external_task_id);
+  return r.sim.requests
+    .filter((q) => q.method === 'POST' && q.path === '/v1/videos/text2video')
+    .map((q) => (q.body as { external_task_id: string }).external_task_id);
 }
 
 function duplicates(r: Rig): string[] {
@@ -54,7 +69,8 @@ describe('Worker', () => {
           claims += 1;
           for (const [other, n] of served) {
             const waiting = n < 10 && (flying.get(other) ?? 0) === 0;
-            if (other !== userId && waiting) expect(n, `${userId} served before ${other}`).toBeGreaterThanOrEqual(served.get(userId) ?? 0);
+            if (other !== userId && waiting)
+              expect(n, `${userId} served before ${other}`).toBeGreaterThanOrEqual(served.get(userId) ?? 0);
           }
           served.set(userId, (served.get(userId) ?? 0) + 1);
           flying.set(userId, (flying.get(userId) ?? 0) + 1);
@@ -63,7 +79,9 @@ describe('Worker', () => {
       }
       expect(claims).toBe(100);
       // The first ten went to ten different people although U1 queued first.
-      const firstTen = r.events.flatMap((e) => (e.kind === 'job' && e.generation.state === 'submitting' ? [e.generation.userId] : [])).slice(0, 10);
+      const firstTen = r.events
+        .flatMap((e) => (e.kind === 'job' && e.generation.state === 'submitting' ? [e.generation.userId] : []))
+        .slice(0, 10);
       expect(new Set(firstTen).size).toBe(10);
       expect(createOrder(r)).toHaveLength(100);
 
@@ -71,7 +89,9 @@ describe('Worker', () => {
       const job = (await r.queue.history(TEAM, 'U1', 1))[0]!;
       expect(job.actualMc).toBe(1500);
       expect(job.result?.videos[0]?.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/media\/.+\.mp4$/);
-      expect(jobEvents(r.events, job.id).map((g) => g.state)).toEqual(expect.arrayContaining(['submitting', 'succeeded']));
+      expect(jobEvents(r.events, job.id).map((g) => g.state)).toEqual(
+        expect.arrayContaining(['submitting', 'succeeded']),
+      );
       expect(await settlementProblems(r.database.db)).toEqual([]);
     } finally {
       await r.close();
@@ -124,10 +144,15 @@ describe('Worker', () => {
       const b = r.worker({ ...caps, workerId: 'b' }, second.db);
       const sampler = (async () => {
         while (sampling) {
-          samples.push(await rows(r.database.db, sql`
+          samples.push(
+            await rows(
+              r.database.db,
+              sql`
             select team_id, count(*) filter (where state in ('submitting', 'submitted', 'processing'))::int as flying,
                    count(*) filter (where state = 'queued')::int as queued
-            from generations group by team_id`));
+            from generations group by team_id`,
+            ),
+          );
           await new Promise((resolve) => setTimeout(resolve, 5));
         }
       })();
@@ -145,11 +170,15 @@ describe('Worker', () => {
       expect(Math.max(...samples.map(total))).toBeLessThanOrEqual(4);
       expect(Math.max(...samples.flatMap((sample) => sample.map((t) => t.flying)))).toBeLessThanOrEqual(3);
       // Whenever the account was full and every workspace still had jobs waiting, each had a task in flight.
-      const full = samples.filter((sample) => total(sample) === 4 && sample.length === 3 && sample.every((t) => t.queued > 0));
+      const full = samples.filter(
+        (sample) => total(sample) === 4 && sample.length === 3 && sample.every((t) => t.queued > 0),
+      );
       expect(full.length).toBeGreaterThan(0);
       for (const sample of full) expect(sample.map((t) => t.flying).sort(), JSON.stringify(sample)).toEqual([1, 1, 2]);
       // The first four claims served all three workspaces, though T-a's jobs were all queued first.
-      const firstClaims = r.events.flatMap((e) => (e.kind === 'job' && e.generation.state === 'submitting' ? [e.generation.teamId] : []));
+      const firstClaims = r.events.flatMap((e) =>
+        e.kind === 'job' && e.generation.state === 'submitting' ? [e.generation.teamId] : [],
+      );
       expect(new Set(firstClaims.slice(0, 4))).toEqual(new Set(teams));
       expect(await settlementProblems(r.database.db)).toEqual([]);
     } finally {
@@ -164,7 +193,9 @@ describe('Worker', () => {
     try {
       const later = await r.queue.enqueue({ ...request('U1'), notBefore: new Date(Date.now() + 60 * 60_000) });
       await r.ledger.ensureWorkspace('T-paused');
-      await r.database.db.execute(sql`update workspaces set queue_paused_at = now(), queue_pause_reason = 'test' where team_id = 'T-paused'`);
+      await r.database.db.execute(
+        sql`update workspaces set queue_paused_at = now(), queue_pause_reason = 'test' where team_id = 'T-paused'`,
+      );
       const paused = await r.queue.enqueue({ ...request('U2'), teamId: 'T-paused' });
       const now = await r.queue.enqueue(request('U3'));
       if (!later.ok || !paused.ok || !now.ok) throw new Error('not queued');
@@ -178,9 +209,17 @@ describe('Worker', () => {
 
       await worker.resume('T-paused');
       expect(r.events).toContainEqual({ kind: 'queue-resumed', teamId: 'T-paused' });
-      await waitFor('the resumed job', async () => (await r.queue.get(paused.generations[0]!.id))?.state === 'succeeded');
-      await r.database.db.execute(sql`update generations set next_attempt_at = now() where id = ${later.generations[0]!.id}`);
-      await waitFor('the off-peak job once due', async () => (await r.queue.get(later.generations[0]!.id))?.state === 'succeeded');
+      await waitFor(
+        'the resumed job',
+        async () => (await r.queue.get(paused.generations[0]!.id))?.state === 'succeeded',
+      );
+      await r.database.db.execute(
+        sql`update generations set next_attempt_at = now() where id = ${later.generations[0]!.id}`,
+      );
+      await waitFor(
+        'the off-peak job once due',
+        async () => (await r.queue.get(later.generations[0]!.id))?.state === 'succeeded',
+      );
       expect(await settlementProblems(r.database.db)).toEqual([]);
     } finally {
       await r.close();
@@ -199,9 +238,20 @@ describe('Worker', () => {
     });
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     try {
-      const client = new KlingClient({ baseUrl: r.sim.url, auth: { apiKey: SIM_KEY }, retries: 0, callbackUrl: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/kling/callback` });
+      const client = new KlingClient({
+        baseUrl: r.sim.url,
+        auth: { apiKey: SIM_KEY },
+        retries: 0,
+        callbackUrl: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/kling/callback`,
+      });
       // A safety poll every 10 minutes: only the callback can bring the result in within the test.
-      worker = new Worker(r.database.db, r.ledger, client, { ...FAST, maxConcurrency: 3, taskTimeoutMinutes: 30, callbacks: true, safetyPollMs: 600_000 });
+      worker = new Worker(r.database.db, r.ledger, client, {
+        ...FAST,
+        maxConcurrency: 3,
+        taskTimeoutMinutes: 30,
+        callbacks: true,
+        safetyPollMs: 600_000,
+      });
       worker.on((e) => r.events.push(e));
       const res = await r.queue.enqueue(request('U1'));
       if (!res.ok) throw new Error('not queued');
@@ -232,7 +282,10 @@ describe('Worker', () => {
       await worker.start();
       const stuck = await waitFor('a stuck event', () => r.events.find((e) => e.kind === 'stuck'));
       expect(stuck).toMatchObject({ kind: 'stuck', generation: { id } });
-      const [hold] = await rows<{ status: string }>(r.database.db, sql`select status from holds where generation_id = ${id}`);
+      const [hold] = await rows<{ status: string }>(
+        r.database.db,
+        sql`select status from holds where generation_id = ${id}`,
+      );
       expect(hold!.status).toBe('open');
       await waitFor('the slow job to end', async () => (await r.queue.get(id))?.state === 'succeeded');
       expect(r.events.filter((e) => e.kind === 'stuck')).toHaveLength(1);
@@ -252,7 +305,11 @@ describe('embedded database', () => {
       const queue = new GenerationQueue(database.db, ledger, { maxQueuedPerUser: 10 });
       const res = await queue.enqueue([request('U1'), request('U2'), request('U1'), request('U2'), request('U3')]);
       expect(res.ok).toBe(true);
-      const worker = new Worker(database.db, ledger, klingClient(sim), { ...FAST, maxConcurrency: 2, taskTimeoutMinutes: 10 });
+      const worker = new Worker(database.db, ledger, klingClient(sim), {
+        ...FAST,
+        maxConcurrency: 2,
+        taskTimeoutMinutes: 10,
+      });
       await worker.start();
       await waitFor('every job to end', () => allEnded(database.db));
       await worker.stop();
@@ -270,7 +327,12 @@ describe('Worker recovery at start', () => {
   it('resolves submitting jobs by external_task_id, resumes polling, settles ended jobs with open holds', async () => {
     const r = await rig({ sim: { timings: { queuedMs: 5, processingMs: 10 } } });
     try {
-      const res = await r.queue.enqueue([request('U1', 'landed'), request('U1', 'lost'), request('U1', 'polling'), request('U1', 'ended')]);
+      const res = await r.queue.enqueue([
+        request('U1', 'landed'),
+        request('U1', 'lost'),
+        request('U1', 'polling'),
+        request('U1', 'ended'),
+      ]);
       if (!res.ok) throw new Error('not queued');
       const [landed, lost, polling, ended] = res.generations.map((g) => g.id) as [string, string, string, string];
       const kling = new KlingClient({ baseUrl: r.sim.url, auth: { apiKey: SIM_KEY }, retries: 0 });
@@ -279,11 +341,20 @@ describe('Worker recovery at start', () => {
       await kling.create('text2video', { ...body, external_task_id: landed });
       // ... another died after marking `submitting`, before its create left the process:
       // ... a third was polling a task it had recorded (leased by the worker that now restarts):
-      const task = await kling.create('text2video', { ...(await r.queue.get(polling))!.request, external_task_id: polling });
-      await r.database.db.execute(sql`update generations set state = 'submitting', attempts = 1, submitted_at = now(), leased_by = 'w1', next_attempt_at = now() + interval '1 hour' where id in (${landed}, ${lost})`);
-      await r.database.db.execute(sql`update generations set state = 'submitted', kling_task_id = ${task.taskId}, attempts = 1, submitted_at = now(), leased_by = 'w1', next_attempt_at = now() + interval '1 hour' where id = ${polling}`);
+      const task = await kling.create('text2video', {
+        ...(await r.queue.get(polling))!.request,
+        external_task_id: polling,
+      });
+      await r.database.db.execute(
+        sql`update generations set state = 'submitting', attempts = 1, submitted_at = now(), leased_by = 'w1', next_attempt_at = now() + interval '1 hour' where id in (${landed}, ${lost})`,
+      );
+      await r.database.db.execute(
+        sql`update generations set state = 'submitted', kling_task_id = ${task.taskId}, attempts = 1, submitted_at = now(), leased_by = 'w1', next_attempt_at = now() + interval '1 hour' where id = ${polling}`,
+      );
       // ... and one ended as succeeded by a version that did not settle.
-      await r.database.db.execute(sql`update generations set state = 'succeeded', actual_mc = 1400, ended_at = now() where id = ${ended}`);
+      await r.database.db.execute(
+        sql`update generations set state = 'succeeded', actual_mc = 1400, ended_at = now() where id = ${ended}`,
+      );
 
       const worker = r.worker({ workerId: 'w1' }); // same id: its previous life's leases are taken back at once
       await worker.start();
@@ -296,7 +367,10 @@ describe('Worker recovery at start', () => {
       expect(creates.filter((id) => id === landed)).toHaveLength(1); // looked up, not created again
       expect(creates.filter((id) => id === lost)).toHaveLength(1); // not found at Kling, so created once
       expect((await r.queue.get(lost))?.attempts).toBe(2);
-      const [settled] = await rows<{ status: string; actual_mc: number }>(r.database.db, sql`select status, actual_mc from holds where generation_id = ${ended}`);
+      const [settled] = await rows<{ status: string; actual_mc: number }>(
+        r.database.db,
+        sql`select status, actual_mc from holds where generation_id = ${ended}`,
+      );
       expect(settled).toEqual({ status: 'committed', actual_mc: 1400 });
       expect(await settlementProblems(r.database.db)).toEqual([]);
     } finally {
@@ -304,13 +378,15 @@ describe('Worker recovery at start', () => {
     }
   });
 
-  it('another worker takes over a dead worker\'s jobs once its lease runs out', async () => {
+  it("another worker takes over a dead worker's jobs once its lease runs out", async () => {
     const r = await rig();
     try {
       const res = await r.queue.enqueue(request('U1'));
       if (!res.ok) throw new Error('not queued');
       const id = res.generations[0]!.id;
-      await r.database.db.execute(sql`update generations set state = 'submitting', attempts = 1, submitted_at = now(), leased_by = 'dead', next_attempt_at = now() + interval '300 milliseconds' where id = ${id}`);
+      await r.database.db.execute(
+        sql`update generations set state = 'submitting', attempts = 1, submitted_at = now(), leased_by = 'dead', next_attempt_at = now() + interval '300 milliseconds' where id = ${id}`,
+      );
       const worker = r.worker({ workerId: 'alive' });
       await worker.start();
       await waitFor('the job', async () => (await r.queue.get(id))?.state === 'succeeded');

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { KlingApiError, signKlingToken } from '../../src/kling';
 import { client, externalId, KEYS, simulator } from './support';
 
-const claimsOf = (authorization: string) => jwt.decode(authorization.slice('Bearer '.length)) as { iss: string; exp: number; nbf: number };
+const claimsOf = (authorization: string) =>
+  jwt.decode(authorization.slice('Bearer '.length)) as { iss: string; exp: number; nbf: number };
 
 describe('the simulator checks auth as Kling does (401 + 1000–1004)', () => {
   const nowSec = () => Math.floor(Date.now() / 1000);
@@ -11,12 +12,34 @@ describe('the simulator checks auth as Kling does (401 + 1000–1004)', () => {
     ['no Authorization header', () => ({}), 1001],
     ['an empty Authorization header', () => ({ authorization: ' ' }), 1001],
     ['a header without the Bearer scheme', () => ({ authorization: `Token ${KEYS.apiKey}` }), 1002],
-    ['a JWT signed with another secret', () => ({ authorization: `Bearer ${signKlingToken(KEYS.accessKey, 'not-the-secret', nowSec())}` }), 1002],
-    ['a JWT for another access key', () => ({ authorization: `Bearer ${signKlingToken('someone-else', KEYS.secretKey, nowSec())}` }), 1000],
-    ['a JWT that is not yet valid', () => ({ authorization: `Bearer ${signKlingToken(KEYS.accessKey, KEYS.secretKey, nowSec() + 600)}` }), 1003],
-    ['an expired JWT', () => ({ authorization: `Bearer ${signKlingToken(KEYS.accessKey, KEYS.secretKey, nowSec() - 3600)}` }), 1004],
+    [
+      'a JWT signed with another secret',
+      () => ({ authorization: `Bearer ${signKlingToken(KEYS.accessKey, 'not-the-secret', nowSec())}` }),
+      1002,
+    ],
+    [
+      'a JWT for another access key',
+      () => ({ authorization: `Bearer ${signKlingToken('someone-else', KEYS.secretKey, nowSec())}` }),
+      1000,
+    ],
+    [
+      'a JWT that is not yet valid',
+      () => ({ authorization: `Bearer ${signKlingToken(KEYS.accessKey, KEYS.secretKey, nowSec() + 600)}` }),
+      1003,
+    ],
+    [
+      'an expired JWT',
+      () => ({ authorization: `Bearer ${signKlingToken(KEYS.accessKey, KEYS.secretKey, nowSec() - 3600)}` }),
+      1004,
+    ],
     ['a wrong API key', () => ({ authorization: 'Bearer not-the-key' }), 1000],
-    ['an unsigned JWT (alg none)', () => ({ authorization: `Bearer ${jwt.sign({ iss: KEYS.accessKey, exp: nowSec() + 1800, nbf: nowSec() - 5 }, '', { algorithm: 'none', noTimestamp: true })}` }), 1002],
+    [
+      'an unsigned JWT (alg none)',
+      () => ({
+        authorization: `Bearer ${jwt.sign({ iss: KEYS.accessKey, exp: nowSec() + 1800, nbf: nowSec() - 5 }, '', { algorithm: 'none', noTimestamp: true })}`,
+      }),
+      1002,
+    ],
   ];
 
   it.each(cases)('refuses %s', async (_name, headers, code) => {
@@ -29,7 +52,9 @@ describe('the simulator checks auth as Kling does (401 + 1000–1004)', () => {
   it('accepts a fresh JWT and the API key', async () => {
     const sim = await simulator();
     for (const token of [signKlingToken(KEYS.accessKey, KEYS.secretKey, nowSec()), KEYS.apiKey]) {
-      const response = await fetch(`${sim.url}/v1/videos/text2video`, { headers: { authorization: `Bearer ${token}` } });
+      const response = await fetch(`${sim.url}/v1/videos/text2video`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
       expect(response.status).toBe(200);
       expect(await response.json()).toMatchObject({ code: 0, data: [] });
     }
@@ -78,7 +103,9 @@ describe('the client token', () => {
   it('gives up after one refresh when Kling keeps refusing, with action reauth', async () => {
     const sim = await simulator();
     sim.fault({ kind: 'code', code: 1004, times: Infinity });
-    const error = await client(sim).accountCosts().catch((e) => e);
+    const error = await client(sim)
+      .accountCosts()
+      .catch((e) => e);
     expect(error).toBeInstanceOf(KlingApiError);
     expect(error).toMatchObject({ code: 1004, action: 'reauth' });
     expect(sim.requests).toHaveLength(2);
@@ -86,7 +113,9 @@ describe('the client token', () => {
 
   it('is not refreshed when it is an API key: one request, then reauth', async () => {
     const sim = await simulator();
-    const error = await client(sim, { auth: { apiKey: 'revoked-key' } }).accountCosts().catch((e) => e);
+    const error = await client(sim, { auth: { apiKey: 'revoked-key' } })
+      .accountCosts()
+      .catch((e) => e);
     expect(error).toMatchObject({ code: 1000, action: 'reauth', httpStatus: 401 });
     expect(sim.requests).toHaveLength(1);
   });

@@ -7,7 +7,10 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 
 describe('npm run kling-sim', () => {
   it('prints its URL and the demo keys, and answers Kling requests signed with them', async () => {
-    const child = spawn(`${root}node_modules/.bin/tsx`, ['src/dev/kling-sim-cli.ts', '--port', '0'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(`${root}node_modules/.bin/tsx`, ['src/dev/kling-sim-cli.ts', '--port', '0'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     try {
       let out = '';
       const url = await new Promise<string>((resolve, reject) => {
@@ -26,7 +29,10 @@ describe('npm run kling-sim', () => {
         headers: { authorization: `Bearer ${DEMO_KLING_KEYS.apiKey}`, 'content-type': 'application/json' },
         body: JSON.stringify({ prompt: 'hello', external_task_id: 'cli-1' }),
       });
-      expect(await response.json()).toMatchObject({ code: 0, data: { task_status: 'submitted', task_info: { external_task_id: 'cli-1' } } });
+      expect(await response.json()).toMatchObject({
+        code: 0,
+        data: { task_status: 'submitted', task_info: { external_task_id: 'cli-1' } },
+      });
     } finally {
       child.kill('SIGTERM');
     }

@@ -6,11 +6,27 @@ import { client, externalId, KEYS, simulator, warm } from './support';
 
 /** Reference §4.1 and the brief: what each code means for the bot, and the HTTP status Kling sends it with. */
 const EXPECTED: [code: number, http: number, action: KlingAction][] = [
-  [1000, 401, 'reauth'], [1001, 401, 'reauth'], [1002, 401, 'reauth'], [1003, 401, 'reauth'], [1004, 401, 'reauth'],
-  [1100, 429, 'pause'], [1101, 429, 'pause'], [1102, 429, 'pause'],
-  [1103, 403, 'fail'], [1200, 400, 'fail'], [1201, 400, 'fail'], [1202, 404, 'fail'], [1203, 404, 'fail'],
-  [1300, 400, 'fail'], [1301, 400, 'fail'], [1302, 429, 'retry'], [1303, 429, 'retry'], [1304, 429, 'fail'],
-  [5000, 500, 'retry'], [5001, 503, 'retry'], [5002, 504, 'retry'],
+  [1000, 401, 'reauth'],
+  [1001, 401, 'reauth'],
+  [1002, 401, 'reauth'],
+  [1003, 401, 'reauth'],
+  [1004, 401, 'reauth'],
+  [1100, 429, 'pause'],
+  [1101, 429, 'pause'],
+  [1102, 429, 'pause'],
+  [1103, 403, 'fail'],
+  [1200, 400, 'fail'],
+  [1201, 400, 'fail'],
+  [1202, 404, 'fail'],
+  [1203, 404, 'fail'],
+  [1300, 400, 'fail'],
+  [1301, 400, 'fail'],
+  [1302, 429, 'retry'],
+  [1303, 429, 'retry'],
+  [1304, 429, 'fail'],
+  [5000, 500, 'retry'],
+  [5001, 503, 'retry'],
+  [5002, 504, 'retry'],
 ];
 
 /** How many times a create is sent for each action, with retries: 2 and the key pair (which can be re-signed once). */
@@ -58,7 +74,10 @@ describe('every Kling code becomes a typed error with its action', () => {
     expect((await kling.query('text2video', { taskId: task.taskId })).taskId).toBe(task.taskId);
     expect(sim.requests.filter((r) => r.method === 'GET')).toHaveLength(2);
     sim.fault({ endpoint: 'text2video', method: 'GET', kind: 'code', code: 1103, times: Infinity });
-    await expect(kling.query('text2video', { taskId: task.taskId })).rejects.toMatchObject({ code: 1103, action: 'fail' });
+    await expect(kling.query('text2video', { taskId: task.taskId })).rejects.toMatchObject({
+      code: 1103,
+      action: 'fail',
+    });
     expect(sim.requests.filter((r) => r.method === 'GET')).toHaveLength(3);
   });
 
@@ -66,7 +85,11 @@ describe('every Kling code becomes a typed error with its action', () => {
     const sim = await simulator();
     const kling = client(sim, { retries: 0 });
     sim.fault({ endpoint: 'account/costs', kind: 'http5xx', code: 503 });
-    await expect(kling.accountCosts()).rejects.toMatchObject({ name: 'KlingTransportError', action: 'retry', httpStatus: 503 });
+    await expect(kling.accountCosts()).rejects.toMatchObject({
+      name: 'KlingTransportError',
+      action: 'retry',
+      httpStatus: 503,
+    });
     sim.fault({ endpoint: 'account/costs', kind: 'malformed' });
     await expect(kling.accountCosts()).rejects.toThrow(/not JSON/);
     sim.fault({ endpoint: 'account/costs', kind: 'drop' });
@@ -93,13 +116,20 @@ describe('every Kling code becomes a typed error with its action', () => {
 
   it('never puts a key, the secret or a token in an error message or a log line', async () => {
     const lines: string[] = [];
-    const logger = pino({ level: 'trace' }, new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }));
+    const logger = pino(
+      { level: 'trace' },
+      new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }),
+    );
     const sim = await simulator();
     const pair = client(sim, { logger, timeoutMs: 100 });
     const keyed = client(sim, { logger, timeoutMs: 100, auth: { apiKey: KEYS.apiKey } });
     const wrong = client(sim, { logger, auth: { apiKey: `${KEYS.apiKey}-wrong` } });
     const errors: unknown[] = [];
-    const attempt = (p: Promise<unknown>) => p.then(() => undefined, (e) => errors.push(e));
+    const attempt = (p: Promise<unknown>) =>
+      p.then(
+        () => undefined,
+        (e) => errors.push(e),
+      );
 
     await attempt(pair.create('text2video', { prompt: 'ok', external_task_id: externalId() }));
     for (const kind of ['hang', 'drop', 'malformed', 'http5xx'] as const) {
@@ -117,7 +147,10 @@ describe('every Kling code becomes a typed error with its action', () => {
     expect(errors.length).toBeGreaterThanOrEqual(10);
     const sentTokens = sim.requests.map((r) => r.headers.authorization!.slice('Bearer '.length));
     expect(sentTokens.some((t) => t.startsWith('eyJ'))).toBe(true); // the test sees real tokens on the wire…
-    const text = [...errors.map((e) => `${(e as Error).message} ${JSON.stringify(e)} ${(e as Error).stack}`), ...lines].join('\n');
+    const text = [
+      ...errors.map((e) => `${(e as Error).message} ${JSON.stringify(e)} ${(e as Error).stack}`),
+      ...lines,
+    ].join('\n');
     expect(lines.length).toBeGreaterThan(0);
     for (const secret of [KEYS.secretKey, KEYS.apiKey, ...new Set(sentTokens)]) expect(text).not.toContain(secret); // …and nowhere else
   });

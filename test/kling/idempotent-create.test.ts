@@ -26,7 +26,10 @@ describe('a create that Kling accepted but did not answer makes exactly one task
   it('a dropped connection after the task was made is resolved the same way', async () => {
     const sim = await simulator();
     sim.fault({ endpoint: 'image2video', method: 'POST', kind: 'drop' });
-    const task = await client(sim).create('image2video', { image: 'https://example.com/i.png', external_task_id: externalId() });
+    const task = await client(sim).create('image2video', {
+      image: 'https://example.com/i.png',
+      external_task_id: externalId(),
+    });
     expect(sim.tasks()).toEqual([expect.objectContaining({ taskId: task.taskId })]);
     expect(sim.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
   });
@@ -68,7 +71,10 @@ describe('a create that Kling accepted but did not answer makes exactly one task
     const kling = client(sim);
     const id = externalId();
     await kling.create('text2video', { prompt: 'p', external_task_id: id });
-    await expect(kling.create('text2video', { prompt: 'p', external_task_id: id })).rejects.toMatchObject({ code: 1201, klingMessage: expect.stringContaining('external_task_id') });
+    await expect(kling.create('text2video', { prompt: 'p', external_task_id: id })).rejects.toMatchObject({
+      code: 1201,
+      klingMessage: expect.stringContaining('external_task_id'),
+    });
     expect(sim.tasks()).toHaveLength(1);
   });
 });

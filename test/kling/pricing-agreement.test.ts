@@ -12,7 +12,10 @@ function configurations(): PricedRequest[] {
       const caps = builtInCatalog.capabilities(model);
       for (const mode of caps.modes.length > 0 ? caps.modes : [undefined]) {
         for (const duration of caps.durations) {
-          const sounds = caps.audioModes.includes(mode ?? '') || (caps.sound && caps.audioModes.length === 0) ? ['off', 'on'] : ['off'];
+          const sounds =
+            caps.audioModes.includes(mode ?? '') || (caps.sound && caps.audioModes.length === 0)
+              ? ['off', 'on']
+              : ['off'];
           for (const sound of sounds) {
             const voices = sound === 'on' && caps.voiceControl ? [false, true] : [false];
             const videos = caps.videoInput ? [false, true] : [false];
@@ -40,12 +43,19 @@ function configurations(): PricedRequest[] {
   for (const model of builtInCatalog.models('images/generations')) {
     for (const input of [{}, { image: 'https://example.com/ref.png' }]) {
       for (const resolution of ['1k', '2k']) {
-        for (const n of [1, 3]) out.push({ endpoint: 'images/generations', body: { model_name: model, prompt: 'a kite', resolution, n, ...input } });
+        for (const n of [1, 3])
+          out.push({
+            endpoint: 'images/generations',
+            body: { model_name: model, prompt: 'a kite', resolution, n, ...input },
+          });
       }
     }
   }
   for (const model of builtInCatalog.models('kolors-virtual-try-on')) {
-    out.push({ endpoint: 'kolors-virtual-try-on', body: { model_name: model, human_image: 'https://example.com/h.png', cloth_image: 'https://example.com/c.png' } });
+    out.push({
+      endpoint: 'kolors-virtual-try-on',
+      body: { model_name: model, human_image: 'https://example.com/h.png', cloth_image: 'https://example.com/c.png' },
+    });
   }
   return out;
 }
@@ -79,9 +89,12 @@ describe('the simulator charges exactly what the pricing catalog quotes', () => 
           const expected = sent(request);
           const target = expected instanceof PricingError ? request : expected.request;
           const label = `${target.endpoint} ${JSON.stringify(target.body)}`;
-          const created = await kling.create(target.endpoint, { ...target.body, external_task_id: externalId() }).catch((e: unknown) => e);
+          const created = await kling
+            .create(target.endpoint, { ...target.body, external_task_id: externalId() })
+            .catch((e: unknown) => e);
           if (expected instanceof PricingError) {
-            if (!(created instanceof KlingApiError) || ![1201, 1203].includes(created.code)) mismatches.push(`${label}: catalog refuses (${expected.reason}), simulator did not`);
+            if (!(created instanceof KlingApiError) || ![1201, 1203].includes(created.code))
+              mismatches.push(`${label}: catalog refuses (${expected.reason}), simulator did not`);
             return;
           }
           if (created instanceof Error) return mismatches.push(`${label}: simulator refused: ${created.message}`);
@@ -108,11 +121,28 @@ describe('the simulator charges exactly what the pricing catalog quotes', () => 
       const caps = builtInCatalog.capabilities(model);
       const endpoint = caps.endpoints.includes('text2video') ? 'text2video' : 'image2video';
       for (const mode of caps.modes.length > 0 ? caps.modes : [undefined]) {
-        const body = { model_name: model, prompt: 'p', image: 'https://example.com/a.png', duration: '5', ...(mode && { mode }) };
-        const expected = quoted({ endpoint: 'video-extend', body: { video_id: 'v' }, source: { model_name: model, ...(mode && { mode }) } });
+        const body = {
+          model_name: model,
+          prompt: 'p',
+          image: 'https://example.com/a.png',
+          duration: '5',
+          ...(mode && { mode }),
+        };
+        const expected = quoted({
+          endpoint: 'video-extend',
+          body: { video_id: 'v' },
+          source: { model_name: model, ...(mode && { mode }) },
+        });
         if (expected instanceof PricingError) continue;
-        const source = await settle(kling, endpoint, (await kling.create(endpoint, { ...body, external_task_id: externalId() })).taskId);
-        const extend = await kling.create('video-extend', { video_id: source.videos[0]!.id, external_task_id: externalId() });
+        const source = await settle(
+          kling,
+          endpoint,
+          (await kling.create(endpoint, { ...body, external_task_id: externalId() })).taskId,
+        );
+        const extend = await kling.create('video-extend', {
+          video_id: source.videos[0]!.id,
+          external_task_id: externalId(),
+        });
         const done = await settle(kling, 'video-extend', extend.taskId);
         expect(parseCreditsRounded(done.finalUnitDeduction!), `${model} ${mode}`).toBe(expected);
         checked += 1;

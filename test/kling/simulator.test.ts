@@ -3,10 +3,11 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { KlingApiError } from '../../src/kling';
+import type { KlingApiError } from '../../src/kling';
 import { client, externalId, settle, simulator, waitFor } from './support';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: the test reads whatever shape the simulator answered with.
 const json = (response: Response) => response.json() as Promise<any>;
 
 /** A GET on a fresh connection: the pooled one may still point at the server that just closed. */
@@ -16,7 +17,9 @@ function get(url: string): Promise<{ status: number; type?: string; body: Buffer
       .get(url, { agent: false }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], body: Buffer.concat(chunks) }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], body: Buffer.concat(chunks) }),
+        );
       })
       .on('error', reject);
   });
@@ -43,23 +46,53 @@ describe('Kling simulator', () => {
     const sim = await simulator();
     const kling = client(sim);
     const refuse = (endpoint: Parameters<typeof kling.create>[0], body: Record<string, unknown>) =>
-      kling.create(endpoint, { ...body, external_task_id: externalId() }).catch((e: KlingApiError) => [e.code, e.httpStatus, e.klingMessage]);
+      kling
+        .create(endpoint, { ...body, external_task_id: externalId() })
+        .catch((e: KlingApiError) => [e.code, e.httpStatus, e.klingMessage]);
 
     expect(await refuse('text2video', {})).toEqual([1201, 400, 'prompt is required']);
-    expect(await refuse('text2video', { prompt: 'x'.repeat(2501) })).toEqual([1201, 400, 'prompt size must be between 0 and 2500']);
-    expect(await refuse('text2video', { prompt: 'p', negative_prompt: 'x'.repeat(2501) })).toEqual([1201, 400, 'negative_prompt size must be between 0 and 2500']);
+    expect(await refuse('text2video', { prompt: 'x'.repeat(2501) })).toEqual([
+      1201,
+      400,
+      'prompt size must be between 0 and 2500',
+    ]);
+    expect(await refuse('text2video', { prompt: 'p', negative_prompt: 'x'.repeat(2501) })).toEqual([
+      1201,
+      400,
+      'negative_prompt size must be between 0 and 2500',
+    ]);
     expect(await refuse('text2video', { prompt: 'p', duration: 5 })).toEqual([1201, 400, 'duration must be a string']);
-    expect(await refuse('text2video', { prompt: 'p', model_name: 'kling-v9' })).toEqual([1203, 404, expect.stringContaining('kling-v9')]);
+    expect(await refuse('text2video', { prompt: 'p', model_name: 'kling-v9' })).toEqual([
+      1203,
+      404,
+      expect.stringContaining('kling-v9'),
+    ]);
     expect(await refuse('image2video', { prompt: 'p' })).toEqual([1201, 400, 'image or image_tail is required']);
-    expect(await refuse('video-extend', { video_id: 'nope' })).toEqual([1201, 400, expect.stringContaining('video_id')]);
+    expect(await refuse('video-extend', { video_id: 'nope' })).toEqual([
+      1201,
+      400,
+      expect.stringContaining('video_id'),
+    ]);
     expect(await refuse('kolors-virtual-try-on', { human_image: 'h' })).toEqual([1201, 400, 'cloth_image is required']);
-    expect(await refuse('images/generations', { prompt: 'p', n: 10 })).toEqual([1201, 400, expect.stringContaining('n must')]);
+    expect(await refuse('images/generations', { prompt: 'p', n: 10 })).toEqual([
+      1201,
+      400,
+      expect.stringContaining('n must'),
+    ]);
     const unsupported = await refuse('text2video', { prompt: 'p', model_name: 'kling-v2-6', mode: 'std', sound: 'on' });
     expect(unsupported).toEqual([1201, 400, expect.stringMatching(/sound|mode/)]);
-    expect(await refuse('text2video', { prompt: 'x'.repeat(2500) })).toEqual(expect.objectContaining({ status: 'submitted' }));
+    expect(await refuse('text2video', { prompt: 'x'.repeat(2500) })).toEqual(
+      expect.objectContaining({ status: 'submitted' }),
+    );
     // Characters as the bot counts them (code points): 2500 emoji are 5000 UTF-16 units and still fit.
-    expect(await refuse('text2video', { prompt: '🦊'.repeat(2500) })).toEqual(expect.objectContaining({ status: 'submitted' }));
-    expect(await refuse('text2video', { prompt: '🦊'.repeat(2501) })).toEqual([1201, 400, 'prompt size must be between 0 and 2500']);
+    expect(await refuse('text2video', { prompt: '🦊'.repeat(2500) })).toEqual(
+      expect.objectContaining({ status: 'submitted' }),
+    );
+    expect(await refuse('text2video', { prompt: '🦊'.repeat(2501) })).toEqual([
+      1201,
+      400,
+      'prompt size must be between 0 and 2500',
+    ]);
     expect(sim.tasks()).toHaveLength(2);
   });
 
@@ -85,8 +118,15 @@ describe('Kling simulator', () => {
     expect(statuses(ok.taskId)).toEqual(['submitted', 'processing', 'succeed']);
 
     const failed = await kling.query('text2video', { taskId: failing.taskId });
-    expect(failed).toMatchObject({ status: 'failed', statusMessage: expect.stringContaining('risk control'), finalUnitDeduction: '0', videos: [] });
-    const raw = await fetch(`${sim.url}/v1/videos/text2video/${failing.taskId}`, { headers: { authorization: sim.requests[0]!.headers.authorization! } });
+    expect(failed).toMatchObject({
+      status: 'failed',
+      statusMessage: expect.stringContaining('risk control'),
+      finalUnitDeduction: '0',
+      videos: [],
+    });
+    const raw = await fetch(`${sim.url}/v1/videos/text2video/${failing.taskId}`, {
+      headers: { authorization: sim.requests[0]!.headers.authorization! },
+    });
     expect((await json(raw)).message).toBe('SUCCEED'); // the envelope's message says nothing about the failure
     expect((await kling.query('text2video', { taskId: ok.taskId })).status).toBe('succeed');
   });
@@ -97,7 +137,9 @@ describe('Kling simulator', () => {
       const first = await simulator({ mediaDir });
       const kling = client(first);
       const made = (endpoint: 'text2video' | 'images/generations') =>
-        kling.create(endpoint, { prompt: 'p', external_task_id: externalId() }).then((t) => settle(kling, endpoint, t.taskId));
+        kling
+          .create(endpoint, { prompt: 'p', external_task_id: externalId() })
+          .then((t) => settle(kling, endpoint, t.taskId));
       const [video, image] = [await made('text2video'), await made('images/generations')];
       const port = Number(new URL(first.url).port);
       await first.close();
@@ -123,7 +165,9 @@ describe('Kling simulator', () => {
   it('refuses a content-policy violation at create with 1301 and makes no task', async () => {
     const sim = await simulator();
     sim.fault({ endpoint: 'text2video', kind: 'policy' });
-    await expect(client(sim).create('text2video', { prompt: 'p', external_task_id: externalId() })).rejects.toMatchObject({ code: 1301, httpStatus: 400, action: 'fail' });
+    await expect(
+      client(sim).create('text2video', { prompt: 'p', external_task_id: externalId() }),
+    ).rejects.toMatchObject({ code: 1301, httpStatus: 400, action: 'fail' });
     expect(sim.tasks()).toHaveLength(0);
   });
 
@@ -131,7 +175,8 @@ describe('Kling simulator', () => {
     const sim = await simulator({ failRate: 0.25 });
     const kling = client(sim);
     const created = [];
-    for (let i = 0; i < 8; i++) created.push(await kling.create('text2video', { prompt: `p${i}`, external_task_id: externalId() }));
+    for (let i = 0; i < 8; i++)
+      created.push(await kling.create('text2video', { prompt: `p${i}`, external_task_id: externalId() }));
     const ended = await Promise.all(created.map((t) => settle(kling, 'text2video', t.taskId)));
     expect(ended.filter((t) => t.status === 'failed')).toHaveLength(2);
   });
@@ -144,7 +189,12 @@ describe('Kling simulator', () => {
     const failed = await kling.create('text2video', { ...body, external_task_id: externalId() });
     expect((await settle(kling, 'text2video', failed.taskId)).status).toBe('failed');
     expect(sim.balance()).toBe(4);
-    for (let i = 0; i < 2; i++) await settle(kling, 'text2video', (await kling.create('text2video', { ...body, external_task_id: externalId() })).taskId);
+    for (let i = 0; i < 2; i++)
+      await settle(
+        kling,
+        'text2video',
+        (await kling.create('text2video', { ...body, external_task_id: externalId() })).taskId,
+      );
     expect(sim.balance()).toBe(1);
 
     const refused = await kling.create('text2video', { ...body, external_task_id: externalId() }).catch((e) => e);
@@ -159,22 +209,39 @@ describe('Kling simulator', () => {
     const kling = client(sim, { retries: 0 });
     const a = await kling.create('text2video', { prompt: 'a', external_task_id: externalId() });
     await kling.create('text2video', { prompt: 'b', external_task_id: externalId() });
-    await expect(kling.create('text2video', { prompt: 'c', external_task_id: externalId() })).rejects.toMatchObject({ code: 1303, action: 'retry', klingMessage: 'parallel task over resource pack limit' });
-    await expect(kling.create('images/generations', { prompt: 'i', n: 1, external_task_id: externalId() })).rejects.toMatchObject({ code: 1303 });
+    await expect(kling.create('text2video', { prompt: 'c', external_task_id: externalId() })).rejects.toMatchObject({
+      code: 1303,
+      action: 'retry',
+      klingMessage: 'parallel task over resource pack limit',
+    });
+    await expect(
+      kling.create('images/generations', { prompt: 'i', n: 1, external_task_id: externalId() }),
+    ).rejects.toMatchObject({ code: 1303 });
 
     sim.endTask(a.taskId, 'failed', 'Image pixel is invalid');
-    expect(await kling.query('text2video', { taskId: a.taskId })).toMatchObject({ status: 'failed', statusMessage: 'Image pixel is invalid' });
-    expect((await kling.create('text2video', { prompt: 'd', external_task_id: externalId() })).status).toBe('submitted');
-    await expect(kling.create('text2video', { prompt: 'e', external_task_id: externalId() })).rejects.toMatchObject({ code: 1303 });
+    expect(await kling.query('text2video', { taskId: a.taskId })).toMatchObject({
+      status: 'failed',
+      statusMessage: 'Image pixel is invalid',
+    });
+    expect((await kling.create('text2video', { prompt: 'd', external_task_id: externalId() })).status).toBe(
+      'submitted',
+    );
+    await expect(kling.create('text2video', { prompt: 'e', external_task_id: externalId() })).rejects.toMatchObject({
+      code: 1303,
+    });
     expect(sim.inFlightPeak()).toBe(2);
   });
 
   it('counts an image task as n slots', async () => {
     const sim = await simulator({ concurrency: 3, timings: { queuedMs: 60_000 } });
     const kling = client(sim, { retries: 0 });
-    await expect(kling.create('images/generations', { prompt: 'i', n: 4, external_task_id: externalId() })).rejects.toMatchObject({ code: 1303 });
+    await expect(
+      kling.create('images/generations', { prompt: 'i', n: 4, external_task_id: externalId() }),
+    ).rejects.toMatchObject({ code: 1303 });
     const three = await kling.create('images/generations', { prompt: 'i', n: 3, external_task_id: externalId() });
-    await expect(kling.create('kolors-virtual-try-on', { human_image: 'h', cloth_image: 'c', external_task_id: externalId() })).rejects.toMatchObject({ code: 1303 });
+    await expect(
+      kling.create('kolors-virtual-try-on', { human_image: 'h', cloth_image: 'c', external_task_id: externalId() }),
+    ).rejects.toMatchObject({ code: 1303 });
     expect(sim.inFlightPeak()).toBe(1); // one task, three slots
     sim.endTask(three.taskId, 'succeed');
     expect((await kling.query('images/generations', { taskId: three.taskId })).images).toHaveLength(3);
@@ -186,10 +253,16 @@ describe('Kling simulator', () => {
     const kling = client(sim);
     const first = await kling.create('text2video', { prompt: 'first', external_task_id: externalId() });
     const second = await kling.create('text2video', { prompt: 'second', external_task_id: externalId() });
-    const response = await fetch(`${sim.url}/v1/videos/text2video?pageNum=1&pageSize=1`, { headers: { authorization: sim.requests[0]!.headers.authorization! } });
+    const response = await fetch(`${sim.url}/v1/videos/text2video?pageNum=1&pageSize=1`, {
+      headers: { authorization: sim.requests[0]!.headers.authorization! },
+    });
     expect((await json(response)).data.map((t: { task_id: string }) => t.task_id)).toEqual([second.taskId]);
     expect(sim.requests.map((r) => r.method)).toEqual(['POST', 'POST', 'GET']);
-    expect(sim.requests[1]).toMatchObject({ path: '/v1/videos/text2video', body: expect.objectContaining({ prompt: 'second' }), headers: expect.objectContaining({ authorization: expect.stringMatching(/^Bearer /) }) });
+    expect(sim.requests[1]).toMatchObject({
+      path: '/v1/videos/text2video',
+      body: expect.objectContaining({ prompt: 'second' }),
+      headers: expect.objectContaining({ authorization: expect.stringMatching(/^Bearer /) }),
+    });
     expect(first.taskId).not.toBe(second.taskId);
   });
 
@@ -198,7 +271,9 @@ describe('Kling simulator', () => {
     const kling = client(sim);
     const id = externalId();
     const task = await kling.create('text2video', { prompt: 'p', external_task_id: id });
-    const response = await fetch(`${sim.url}/v1/videos/text2video/${id}`, { headers: { authorization: sim.requests[0]!.headers.authorization! } });
+    const response = await fetch(`${sim.url}/v1/videos/text2video/${id}`, {
+      headers: { authorization: sim.requests[0]!.headers.authorization! },
+    });
     expect((await json(response)).data.task_id).toBe(task.taskId);
   });
 });

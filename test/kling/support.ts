@@ -4,7 +4,11 @@ import { startKlingSimulator, type KlingSimulator, type KlingSimulatorOptions } 
 import { KlingClient, type KlingClientOptions, type KlingTask } from '../../src/kling';
 import type { KlingEndpoint } from '../../src/pricing';
 
-export const KEYS = { accessKey: 'ak-test-0123456789', secretKey: 'sk-test-SECRET-abcdef', apiKey: 'api-test-KEY-987654' };
+export const KEYS = {
+  accessKey: 'ak-test-0123456789',
+  secretKey: 'sk-test-SECRET-abcdef',
+  apiKey: 'api-test-KEY-987654',
+};
 
 const open: KlingSimulator[] = [];
 afterEach(async () => {

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { AmountError, formatCredits, formatUsd, parseCredits, parseCreditsRounded, sumMc, mc } from '../../src/money/credits';
+import {
+  AmountError,
+  formatCredits,
+  formatUsd,
+  parseCredits,
+  parseCreditsRounded,
+  sumMc,
+  mc,
+} from '../../src/money/credits';
 
 describe('credits', () => {
   it('parses decimals exactly', () => {

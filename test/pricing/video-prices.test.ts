@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { parseCredits } from '../../src/money/credits';
 import { builtInCatalog, type KlingEndpoint } from '../../src/pricing';
 
-type Row = { models: string[]; mode?: string; sound?: boolean; voice?: boolean; video?: boolean; seconds: Record<string, string> };
+type Row = {
+  models: string[];
+  mode?: string;
+  sound?: boolean;
+  voice?: boolean;
+  video?: boolean;
+  seconds: Record<string, string>;
+};
 
 /**
  * Kling's per-clip price table (2026), row by row (5 s and 10 s columns), plus kling-v3 at 3 and 15 s (rate × seconds),
@@ -49,8 +56,19 @@ const TEXT_TO_VIDEO_ONLY = new Set(['kling-3.0-turbo']);
 
 const cases = TABLE.flatMap((row) =>
   row.models.flatMap((model) =>
-    (IMAGE_TO_VIDEO_ONLY.has(model) ? ['image2video'] : TEXT_TO_VIDEO_ONLY.has(model) ? ['text2video'] : ['text2video', 'image2video']).flatMap((endpoint) =>
-      Object.entries(row.seconds).map(([seconds, credits]) => ({ endpoint: endpoint as KlingEndpoint, model, ...row, seconds, credits })),
+    (IMAGE_TO_VIDEO_ONLY.has(model)
+      ? ['image2video']
+      : TEXT_TO_VIDEO_ONLY.has(model)
+        ? ['text2video']
+        : ['text2video', 'image2video']
+    ).flatMap((endpoint) =>
+      Object.entries(row.seconds).map(([seconds, credits]) => ({
+        endpoint: endpoint as KlingEndpoint,
+        model,
+        ...row,
+        seconds,
+        credits,
+      })),
     ),
   ),
 );
@@ -69,14 +87,19 @@ function body(c: (typeof cases)[number]): Record<string, unknown> {
 }
 
 describe("Kling's per-clip prices", () => {
-  it.each(cases.map((c) => [`${c.endpoint} ${c.model} ${c.mode ?? '(no mode)'}${c.sound ? ' audio' : ''}${c.voice ? ' voice' : ''} ${c.seconds} s = ${c.credits}`, c] as const))(
-    '%s',
-    (_, c) => {
-      const quote = builtInCatalog.quote({ endpoint: c.endpoint, body: body(c) });
-      expect(quote.priceMc).toBe(parseCredits(c.credits));
-      expect(quote.catalogVersion).toBe('2026-12');
-    },
-  );
+  it.each(
+    cases.map(
+      (c) =>
+        [
+          `${c.endpoint} ${c.model} ${c.mode ?? '(no mode)'}${c.sound ? ' audio' : ''}${c.voice ? ' voice' : ''} ${c.seconds} s = ${c.credits}`,
+          c,
+        ] as const,
+    ),
+  )('%s', (_, c) => {
+    const quote = builtInCatalog.quote({ endpoint: c.endpoint, body: body(c) });
+    expect(quote.priceMc).toBe(parseCredits(c.credits));
+    expect(quote.catalogVersion).toBe('2026-12');
+  });
 
   it('covers every video model of the catalog on every endpoint it supports', () => {
     for (const endpoint of ['text2video', 'image2video'] as const) {
@@ -87,7 +110,10 @@ describe("Kling's per-clip prices", () => {
 
   it('prices kling-v3 at every second from 3 to 15 as rate × seconds', () => {
     for (let s = 3; s <= 15; s++) {
-      const quote = builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'x', model_name: 'kling-v3', mode: 'pro', duration: String(s), sound: 'on' } });
+      const quote = builtInCatalog.quote({
+        endpoint: 'text2video',
+        body: { prompt: 'x', model_name: 'kling-v3', mode: 'pro', duration: String(s), sound: 'on' },
+      });
       expect(quote.priceMc).toBe(1200 * s);
     }
   });
@@ -97,23 +123,45 @@ describe('normalized request', () => {
   it('fills Kling defaults: kling-v1, std, 5 s, and no sound field on a model without audio', () => {
     const original = { prompt: 'a fox' };
     const quote = builtInCatalog.quote({ endpoint: 'text2video', body: original });
-    expect(quote.request).toEqual({ endpoint: 'text2video', body: { prompt: 'a fox', model_name: 'kling-v1', mode: 'std', duration: '5' } });
+    expect(quote.request).toEqual({
+      endpoint: 'text2video',
+      body: { prompt: 'a fox', model_name: 'kling-v1', mode: 'std', duration: '5' },
+    });
     expect(quote.priceMc).toBe(1000);
     expect(quote.description).toBe('kling-v1 std · 5 s');
     expect(original).toEqual({ prompt: 'a fox' });
   });
 
   it('writes sound "off" for a model that can make sound, and the duration as a string', () => {
-    const quote = builtInCatalog.quote({ endpoint: 'image2video', body: { image: 'img', model_name: 'kling-v2-6', duration: 10 } });
-    expect(quote.request.body).toEqual({ image: 'img', model_name: 'kling-v2-6', mode: 'std', duration: '10', sound: 'off' });
+    const quote = builtInCatalog.quote({
+      endpoint: 'image2video',
+      body: { image: 'img', model_name: 'kling-v2-6', duration: 10 },
+    });
+    expect(quote.request.body).toEqual({
+      image: 'img',
+      model_name: 'kling-v2-6',
+      mode: 'std',
+      duration: '10',
+      sound: 'off',
+    });
     expect(quote.description).toBe('kling-v2-6 std · 10 s · from image');
   });
 
   it('gives master models no mode and describes audio and voice control', () => {
-    expect(builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'x', model_name: 'kling-v2-1-master' } }).request.body).not.toHaveProperty('mode');
+    expect(
+      builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'x', model_name: 'kling-v2-1-master' } }).request
+        .body,
+    ).not.toHaveProperty('mode');
     const quote = builtInCatalog.quote({
       endpoint: 'text2video',
-      body: { prompt: 'x', model_name: 'kling-v2-6', mode: 'pro', duration: '10', sound: 'on', voice_list: [{ voice_id: 'v' }] },
+      body: {
+        prompt: 'x',
+        model_name: 'kling-v2-6',
+        mode: 'pro',
+        duration: '10',
+        sound: 'on',
+        voice_list: [{ voice_id: 'v' }],
+      },
     });
     expect(quote.description).toBe('kling-v2-6 pro · 10 s · audio · voice control');
   });
@@ -121,20 +169,43 @@ describe('normalized request', () => {
   it('writes kling-v3-omni and kling-video-o1 as omni-video bodies, the reference video and first frame included', () => {
     const omni = builtInCatalog.quote({
       endpoint: 'text2video',
-      body: { prompt: 'x', model_name: 'kling-v3-omni', mode: 'pro', duration: '8', multi_shot: true, video_list: [{ video_url: 'https://v', refer_type: 'feature' }] },
+      body: {
+        prompt: 'x',
+        model_name: 'kling-v3-omni',
+        mode: 'pro',
+        duration: '8',
+        multi_shot: true,
+        video_list: [{ video_url: 'https://v', refer_type: 'feature' }],
+      },
     });
     expect(omni.request).toEqual({
       endpoint: 'omni-video',
       body: {
-        prompt: 'x', model_name: 'kling-v3-omni', mode: 'pro', duration: '8', sound: 'off', aspect_ratio: '16:9',
-        video_list: [{ video_url: 'https://v', refer_type: 'feature' }], multi_shot: true, shot_type: 'intelligence',
+        prompt: 'x',
+        model_name: 'kling-v3-omni',
+        mode: 'pro',
+        duration: '8',
+        sound: 'off',
+        aspect_ratio: '16:9',
+        video_list: [{ video_url: 'https://v', refer_type: 'feature' }],
+        multi_shot: true,
+        shot_type: 'intelligence',
       },
     });
     expect(omni.description).toBe('kling-v3-omni pro · 8 s · multi-shot · with reference video');
-    const o1 = builtInCatalog.quote({ endpoint: 'image2video', body: { prompt: 'x', image: 'https://i', model_name: 'kling-video-o1' } });
+    const o1 = builtInCatalog.quote({
+      endpoint: 'image2video',
+      body: { prompt: 'x', image: 'https://i', model_name: 'kling-video-o1' },
+    });
     expect(o1.request).toEqual({
       endpoint: 'omni-video',
-      body: { prompt: 'x', model_name: 'kling-video-o1', mode: 'std', duration: '5', image_list: [{ image_url: 'https://i', type: 'first_frame' }] },
+      body: {
+        prompt: 'x',
+        model_name: 'kling-video-o1',
+        mode: 'std',
+        duration: '5',
+        image_list: [{ image_url: 'https://i', type: 'first_frame' }],
+      },
     });
     // What the bot sends prices the same when read back, as the simulator reads it.
     expect(builtInCatalog.quote(omni.request).priceMc).toBe(omni.priceMc);
@@ -142,27 +213,51 @@ describe('normalized request', () => {
   });
 
   it('writes kling-3.0-turbo as a new-standard body, always with native audio and an explicit multi_shot', () => {
-    const single = builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'x', model_name: 'kling-3.0-turbo', mode: 'pro', duration: '12', aspect_ratio: '9:16' } });
+    const single = builtInCatalog.quote({
+      endpoint: 'text2video',
+      body: { prompt: 'x', model_name: 'kling-3.0-turbo', mode: 'pro', duration: '12', aspect_ratio: '9:16' },
+    });
     expect(single.request).toEqual({
       endpoint: 'text-to-video/kling-3.0-turbo',
-      body: { prompt: 'x', settings: { resolution: '1080p', duration: 12, audio: 'native', aspect_ratio: '9:16', multi_shot: false } },
+      body: {
+        prompt: 'x',
+        settings: { resolution: '1080p', duration: 12, audio: 'native', aspect_ratio: '9:16', multi_shot: false },
+      },
     });
     expect(single.priceMc).toBe(12_000);
-    const shots = builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'x', model_name: 'kling-3.0-turbo', multi_shot: true, shot_type: 'intelligence' } });
-    expect(shots.request.body.settings).toEqual({ resolution: '720p', duration: 5, audio: 'native', aspect_ratio: '16:9', multi_shot: true, shot_type: 'intelligence' });
+    const shots = builtInCatalog.quote({
+      endpoint: 'text2video',
+      body: { prompt: 'x', model_name: 'kling-3.0-turbo', multi_shot: true, shot_type: 'intelligence' },
+    });
+    expect(shots.request.body.settings).toEqual({
+      resolution: '720p',
+      duration: 5,
+      audio: 'native',
+      aspect_ratio: '16:9',
+      multi_shot: true,
+      shot_type: 'intelligence',
+    });
     // Kling's own default on the new standard is multi-shot: a body without multi_shot is read as one.
-    expect(builtInCatalog.quote({ endpoint: 'text-to-video/kling-3.0-turbo', body: { prompt: 'x' } }).description).toBe('kling-3.0-turbo std · 5 s · audio · multi-shot');
+    expect(builtInCatalog.quote({ endpoint: 'text-to-video/kling-3.0-turbo', body: { prompt: 'x' } }).description).toBe(
+      'kling-3.0-turbo std · 5 s · audio · multi-shot',
+    );
     expect(builtInCatalog.quote(single.request).request).toEqual(single.request);
   });
 
   it('offers kling-3.0-turbo as the cheaper model for kling-v3 with audio', () => {
-    const quote = builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'x', model_name: 'kling-v3', mode: 'pro', sound: 'on' } });
+    const quote = builtInCatalog.quote({
+      endpoint: 'text2video',
+      body: { prompt: 'x', model_name: 'kling-v3', mode: 'pro', sound: 'on' },
+    });
     const turbo = quote.alternatives.find((a) => a.label === 'kling-3.0-turbo instead of kling-v3');
     expect(turbo).toMatchObject({ priceMc: 5000, request: { endpoint: 'text-to-video/kling-3.0-turbo' } });
   });
 
   it('treats an empty voice_list as no voice control', () => {
-    const quote = builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'x', model_name: 'kling-v2-6', mode: 'pro', sound: 'on', voice_list: [] } });
+    const quote = builtInCatalog.quote({
+      endpoint: 'text2video',
+      body: { prompt: 'x', model_name: 'kling-v2-6', mode: 'pro', sound: 'on', voice_list: [] },
+    });
     expect(quote.priceMc).toBe(5000);
     expect(quote.request.body).not.toHaveProperty('voice_list');
   });
@@ -174,8 +269,14 @@ describe('exact sums', () => {
     let total = 0;
     let floatTotal = 0;
     for (let i = 0; i < 1000; i++) {
-      const video = builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'x', model_name: 'kling-v3', duration: '7' } });
-      const image = builtInCatalog.quote({ endpoint: 'images/generations', body: { prompt: 'x', model_name: 'kling-v1', n: 3 } });
+      const video = builtInCatalog.quote({
+        endpoint: 'text2video',
+        body: { prompt: 'x', model_name: 'kling-v3', duration: '7' },
+      });
+      const image = builtInCatalog.quote({
+        endpoint: 'images/generations',
+        body: { prompt: 'x', model_name: 'kling-v1', n: 3 },
+      });
       expect(Number.isInteger(video.priceMc) && Number.isInteger(image.priceMc)).toBe(true);
       total += video.priceMc + image.priceMc;
       floatTotal += 0.6 * 7 + 0.025 * 3;

@@ -11,33 +11,78 @@ import { mc } from '../../src/money/credits';
 const ADA = 'U0ADA'; // a Slack admin
 const GRACE = 'U0GRACE';
 const LINUS = 'U0LINUS';
-const PRICE = builtInCatalog.quote({ endpoint: 'text2video', body: { model_name: 'kling-v2-6', mode: 'pro', prompt: 'p' } }).priceMc;
+const PRICE = builtInCatalog.quote({
+  endpoint: 'text2video',
+  body: { model_name: 'kling-v2-6', mode: 'pro', prompt: 'p' },
+}).priceMc;
 
 const request: ApprovalRequest = {
-  id: 'apr_1', teamId: 'T', channelId: 'C0VIDEO', userId: 'U0LINUS', commandText: 'generate x', description: 'kling-v2-6 pro · 5 s',
-  amountMc: mc(2500), state: 'pending', requestedAt: new Date('2026-03-10T12:00:00Z'),
+  id: 'apr_1',
+  teamId: 'T',
+  channelId: 'C0VIDEO',
+  userId: 'U0LINUS',
+  commandText: 'generate x',
+  description: 'kling-v2-6 pro · 5 s',
+  amountMc: mc(2500),
+  state: 'pending',
+  requestedAt: new Date('2026-03-10T12:00:00Z'),
 };
 
 describe('approval blocks', () => {
   it('asks the admins with the figures, the escaped prompt and Approve/Deny carrying the request id', () => {
-    const budget = { id: 1, teamId: 'T', scope: 'user' as const, scopeId: 'U0LINUS', period: 'day' as const, limitMc: mc(2000), hard: true, thresholds: [80] };
-    const usage = { budget, periodStart: new Date(), periodEnd: new Date(), committedMc: mc(0), heldMc: mc(0), chargedMc: mc(0), remainingMc: mc(2000), limitMc: mc(2000), percent: 0 };
+    const budget = {
+      id: 1,
+      teamId: 'T',
+      scope: 'user' as const,
+      scopeId: 'U0LINUS',
+      period: 'day' as const,
+      limitMc: mc(2000),
+      hard: true,
+      thresholds: [80],
+    };
+    const usage = {
+      budget,
+      periodStart: new Date(),
+      periodEnd: new Date(),
+      committedMc: mc(0),
+      heldMc: mc(0),
+      chargedMc: mc(0),
+      remainingMc: mc(2000),
+      limitMc: mc(2000),
+      percent: 0,
+    };
     const ask = approvalRequest(request, '<!channel> a city', [usage], { creditPriceUsd: 0.14 });
     expect(blockProblems(ask.blocks, 'message')).toEqual([]);
     const text = textOf(ask);
-    expect(text).toContain('<@U0LINUS> asks to go over budget in <#C0VIDEO>: *kling-v2-6 pro · 5 s*, 2.5 credits ($0.35)');
+    expect(text).toContain(
+      '<@U0LINUS> asks to go over budget in <#C0VIDEO>: *kling-v2-6 pro · 5 s*, 2.5 credits ($0.35)',
+    );
     expect(text).toContain('>&lt;!channel&gt; a city');
     expect(text).toContain("• <@U0LINUS>'s daily budget: 2 of 2 left, short by *0.5*");
-    expect(JSON.stringify(ask.blocks)).toMatch(/"action_id":"approval_approve","value":"apr_1".*"action_id":"approval_deny","value":"apr_1"/);
+    expect(JSON.stringify(ask.blocks)).toMatch(
+      /"action_id":"approval_approve","value":"apr_1".*"action_id":"approval_deny","value":"apr_1"/,
+    );
   });
 
   it('shows who decided and drops the buttons; tells the requester', () => {
-    const decided = { ...request, state: 'approved' as const, decidedBy: 'U0ADA', decidedAt: new Date('2026-03-10T12:05:00Z') };
-    const shown = approvalDecided(decided, 'a city', { creditPriceUsd: 0.14, raised: [{ budget: { scope: 'user', scopeId: 'U0LINUS', period: 'day' }, amountMc: mc(500) }] });
+    const decided = {
+      ...request,
+      state: 'approved' as const,
+      decidedBy: 'U0ADA',
+      decidedAt: new Date('2026-03-10T12:05:00Z'),
+    };
+    const shown = approvalDecided(decided, 'a city', {
+      creditPriceUsd: 0.14,
+      raised: [{ budget: { scope: 'user', scopeId: 'U0LINUS', period: 'day' }, amountMc: mc(500) }],
+    });
     expect(blockProblems(shown.blocks, 'message')).toEqual([]);
     expect(JSON.stringify(shown.blocks)).not.toContain('approval_approve');
-    expect(textOf(shown)).toMatch(/Approved\* by <@U0ADA> <!date\^\d+\^.*\n<@U0LINUS>'s daily budget raised by 0\.5 for this period\./);
-    expect(textOf(approvalAnswer(decided, 'queued'))).toContain('<@U0ADA> approved *kling-v2-6 pro · 5 s* (2.5 credits). It is queued');
+    expect(textOf(shown)).toMatch(
+      /Approved\* by <@U0ADA> <!date\^\d+\^.*\n<@U0LINUS>'s daily budget raised by 0\.5 for this period\./,
+    );
+    expect(textOf(approvalAnswer(decided, 'queued'))).toContain(
+      '<@U0ADA> approved *kling-v2-6 pro · 5 s* (2.5 credits). It is queued',
+    );
     expect(textOf(approvalAnswer({ ...decided, state: 'denied' }, 'denied'))).toContain('<@U0ADA> declined');
   });
 });
@@ -53,34 +98,71 @@ describe('approvals end to end', () => {
   });
   afterAll(async () => h?.close());
 
-  const lastEphemeral = (userId: string, channel: string) => h.slack.messages(channel).filter((m) => m.ephemeralTo === userId).at(-1)!;
-  const linusBudget = async () => (await h.ledger.usageFor({ teamId: 'T0DEMO', channelId: 'C0VIDEO', userId: LINUS })).find((u) => u.budget.scope === 'user')!;
-  const adjustments = () => rows<{ amount_mc: number; actor: string; memo: string }>(h.database.db, sql`select amount_mc, actor, memo from ledger_entries where kind = 'adjust' order by id`);
-  const jobsOf = (prompt: string) => rows<{ id: string; state: string }>(h.database.db, sql`select id, state::text as state from generations where request->>'prompt' = ${prompt} and state <> 'refused'`);
-  const approvalsRows = () => rows<{ id: string; state: string; decided_by: string | null }>(h.database.db, sql`select id, state::text as state, decided_by from approvals order by requested_at`);
+  const lastEphemeral = (userId: string, channel: string) =>
+    h.slack
+      .messages(channel)
+      .filter((m) => m.ephemeralTo === userId)
+      .at(-1)!;
+  const linusBudget = async () =>
+    (await h.ledger.usageFor({ teamId: 'T0DEMO', channelId: 'C0VIDEO', userId: LINUS })).find(
+      (u) => u.budget.scope === 'user',
+    )!;
+  const adjustments = () =>
+    rows<{ amount_mc: number; actor: string; memo: string }>(
+      h.database.db,
+      sql`select amount_mc, actor, memo from ledger_entries where kind = 'adjust' order by id`,
+    );
+  const jobsOf = (prompt: string) =>
+    rows<{ id: string; state: string }>(
+      h.database.db,
+      sql`select id, state::text as state from generations where request->>'prompt' = ${prompt} and state <> 'refused'`,
+    );
+  const approvalsRows = () =>
+    rows<{ id: string; state: string; decided_by: string | null }>(
+      h.database.db,
+      sql`select id, state::text as state, decided_by from approvals order by requested_at`,
+    );
 
   /** Linus is refused over his daily budget and presses "Request approval"; resolves with the admins' message. */
   async function askForApproval(prompt: string) {
     const refused = await h.command(LINUS, `generate ${prompt} --model kling-v2-6 --mode pro`);
     expect(JSON.stringify(refused.ack)).toContain('approval_request');
-    await h.slack.clickButton({ userId: LINUS, channelId: 'C0VIDEO', messageTs: lastEphemeral(LINUS, 'C0VIDEO').ts, actionId: 'approval_request' });
+    await h.slack.clickButton({
+      userId: LINUS,
+      channelId: 'C0VIDEO',
+      messageTs: lastEphemeral(LINUS, 'C0VIDEO').ts,
+      actionId: 'approval_request',
+    });
     await h.slack.waitFor(() => textOf(lastEphemeral(LINUS, 'C0VIDEO')).includes('Sent to the admins'));
-    return h.slack.waitFor(() => h.slack.messages('C0ALERTS').find((m) => textOf(m).includes(prompt) && JSON.stringify(m.blocks).includes('approval_approve')));
+    return h.slack.waitFor(() =>
+      h.slack
+        .messages('C0ALERTS')
+        .find((m) => textOf(m).includes(prompt) && JSON.stringify(m.blocks).includes('approval_approve')),
+    );
   }
 
   it('a refused request goes to the admins; a non-admin cannot decide; an admin approves once, even clicking twice', async () => {
     await h.command(ADA, `budget set <@${LINUS}|linus> day ${(PRICE - 500) / 1000}`);
     const ask = await askForApproval('a city at night');
     expect(textOf(ask)).toContain(`<@${LINUS}> asks to go over budget in <#C0VIDEO>`);
-    expect(textOf(ask)).toContain(`<@${LINUS}>'s daily budget: ${(PRICE - 500) / 1000} of ${(PRICE - 500) / 1000} left, short by *0.5*`);
+    expect(textOf(ask)).toContain(
+      `<@${LINUS}>'s daily budget: ${(PRICE - 500) / 1000} of ${(PRICE - 500) / 1000} left, short by *0.5*`,
+    );
 
     // Grace is not an admin: a polite refusal only she sees, and nothing changes.
-    await h.slack.clickButton({ userId: GRACE, channelId: 'C0ALERTS', messageTs: ask.ts, actionId: 'approval_approve' });
+    await h.slack.clickButton({
+      userId: GRACE,
+      channelId: 'C0ALERTS',
+      messageTs: ask.ts,
+      actionId: 'approval_approve',
+    });
     const refusal = await h.slack.waitFor(() => h.slack.messages('C0ALERTS').find((m) => m.ephemeralTo === GRACE));
     expect(textOf(refusal)).toContain('only admins can approve or deny');
     expect((await approvalsRows()).map((r) => r.state)).toEqual(['pending']);
     expect(await adjustments()).toEqual([]);
-    expect(JSON.stringify(h.slack.messages('C0ALERTS').find((m) => m.ts === ask.ts)!.blocks)).toContain('approval_approve');
+    expect(JSON.stringify(h.slack.messages('C0ALERTS').find((m) => m.ts === ask.ts)!.blocks)).toContain(
+      'approval_approve',
+    );
 
     // Ada double-clicks Approve: both clicks arrive before the message changes.
     await Promise.all([
@@ -95,12 +177,16 @@ describe('approvals end to end', () => {
     expect(textOf(decided)).toContain(`<@${LINUS}>'s daily budget raised by 0.5 for this period.`);
     expect(JSON.stringify(decided.blocks)).not.toContain('approval_approve');
     // The other click only tells Ada it was already decided.
-    const note = await h.slack.waitFor(() => h.slack.messages('C0ALERTS').find((m) => m.ephemeralTo === ADA && textOf(m).includes('already approved')));
+    const note = await h.slack.waitFor(() =>
+      h.slack.messages('C0ALERTS').find((m) => m.ephemeralTo === ADA && textOf(m).includes('already approved')),
+    );
     expect(textOf(note)).toMatch(/<@U0ADA> already approved this request <!date/);
 
     const [approval] = await approvalsRows();
     expect(approval).toMatchObject({ state: 'approved', decided_by: ADA });
-    expect(await adjustments()).toEqual([{ amount_mc: 500, actor: ADA, memo: expect.stringContaining(`approved ${approval!.id}`) }]);
+    expect(await adjustments()).toEqual([
+      { amount_mc: 500, actor: ADA, memo: expect.stringContaining(`approved ${approval!.id}`) },
+    ]);
     const jobs = await jobsOf('a city at night');
     expect(jobs).toHaveLength(1);
     const budget = await linusBudget();
@@ -110,7 +196,9 @@ describe('approvals end to end', () => {
     const card = await h.slack.waitFor(() => h.cards('C0VIDEO').find((m) => cardJobId(m) === jobs[0]!.id));
     expect(textOf(card)).toContain('a city at night');
     const dm = await h.slack.waitFor(() => h.slack.messages(linusDm).find((m) => textOf(m).includes('approved')));
-    expect(textOf(dm)).toContain(`<@${ADA}> approved *kling-v2-6 pro · 5 s* (${PRICE / 1000} credits). It is queued; the job card is in <#C0VIDEO>.`);
+    expect(textOf(dm)).toContain(
+      `<@${ADA}> approved *kling-v2-6 pro · 5 s* (${PRICE / 1000} credits). It is queued; the job card is in <#C0VIDEO>.`,
+    );
     expect(h.slack.messages(linusDm).filter((m) => textOf(m).includes('approved'))).toHaveLength(1);
   });
 
@@ -126,7 +214,9 @@ describe('approvals end to end', () => {
       return textOf(m).includes('*Denied*') && m;
     });
     expect(textOf(decided)).toMatch(/Denied\* by <@U0ADA>/);
-    await h.slack.waitFor(() => h.slack.messages('C0ALERTS').find((m) => m.ephemeralTo === ADA && textOf(m).includes('already denied')));
+    await h.slack.waitFor(() =>
+      h.slack.messages('C0ALERTS').find((m) => m.ephemeralTo === ADA && textOf(m).includes('already denied')),
+    );
     const dm = await h.slack.waitFor(() => h.slack.messages(linusDm).find((m) => textOf(m).includes('declined')));
     expect(textOf(dm)).toContain('Nothing was spent');
     expect(h.slack.messages(linusDm).filter((m) => textOf(m).includes('declined'))).toHaveLength(1);
@@ -135,6 +225,9 @@ describe('approvals end to end', () => {
     expect(await jobsOf('a second city')).toEqual([]);
     const after = await linusBudget();
     // (The approved video may have moved from held to committed meanwhile; the total and the room did not change.)
-    expect({ limit: after.limitMc, charged: after.chargedMc }).toEqual({ limit: before.limitMc, charged: before.chargedMc });
+    expect({ limit: after.limitMc, charged: after.chargedMc }).toEqual({
+      limit: before.limitMc,
+      charged: before.chargedMc,
+    });
   });
 });

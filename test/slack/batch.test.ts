@@ -13,30 +13,62 @@ const GRACE = 'U0GRACE';
 const LINUS = 'U0LINUS';
 const ADA = 'U0ADA';
 
-const quote = (body: Record<string, unknown>): Quote => builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'p', ...body } });
+const quote = (body: Record<string, unknown>): Quote =>
+  builtInCatalog.quote({ endpoint: 'text2video', body: { prompt: 'p', ...body } });
 /** kling-v2-6 pro 5 s and its std alternative, straight from the catalog. */
 const PRO = quote({ model_name: 'kling-v2-6', mode: 'pro', duration: '5' });
 const STD = quote({ model_name: 'kling-v2-6', mode: 'std', duration: '5' });
 
 function usage(scope: 'user' | 'channel' | 'workspace', remainingMc: number, hard = true): Usage {
-  const budget = { id: 1, teamId: 'T', scope, scopeId: 'X', period: 'day' as const, limitMc: mc(100_000), hard, thresholds: [80, 100] };
-  return { budget, periodStart: new Date(0), periodEnd: new Date(0), committedMc: mc(0), heldMc: mc(0), chargedMc: mc(0), remainingMc: mc(remainingMc), limitMc: mc(100_000), percent: 0 };
+  const budget = {
+    id: 1,
+    teamId: 'T',
+    scope,
+    scopeId: 'X',
+    period: 'day' as const,
+    limitMc: mc(100_000),
+    hard,
+    thresholds: [80, 100],
+  };
+  return {
+    budget,
+    periodStart: new Date(0),
+    periodEnd: new Date(0),
+    committedMc: mc(0),
+    heldMc: mc(0),
+    chargedMc: mc(0),
+    remainingMc: mc(remainingMc),
+    limitMc: mc(100_000),
+    percent: 0,
+  };
 }
 
 describe('the pre-batch check', () => {
   it('passes a batch that every hard budget can take, whatever the soft ones say', () => {
-    expect(checkBatch([PRO, PRO], [usage('user', 2 * PRO.priceMc), usage('workspace', 0, false)])).toEqual({ fits: true, totalMc: 2 * PRO.priceMc });
+    expect(checkBatch([PRO, PRO], [usage('user', 2 * PRO.priceMc), usage('workspace', 0, false)])).toEqual({
+      fits: true,
+      totalMc: 2 * PRO.priceMc,
+    });
   });
 
   it('names the tightest budget, how many fit and the closest cheaper mode that fits all', () => {
     const quotes = Array.from({ length: 5 }, () => PRO);
     const room = 5 * STD.priceMc;
     const check = checkBatch(quotes, [usage('workspace', 100 * PRO.priceMc), usage('channel', room)]);
-    expect(check).toMatchObject({ fits: false, totalMc: 5 * PRO.priceMc, fitCount: Math.floor(room / PRO.priceMc), budget: { budget: { scope: 'channel' } } });
-    expect(check.fits === false && check.cheaper).toEqual({ label: 'std instead of pro', eachMc: STD.priceMc, totalMc: 5 * STD.priceMc });
+    expect(check).toMatchObject({
+      fits: false,
+      totalMc: 5 * PRO.priceMc,
+      fitCount: Math.floor(room / PRO.priceMc),
+      budget: { budget: { scope: 'channel' } },
+    });
+    expect(check.fits === false && check.cheaper).toEqual({
+      label: 'std instead of pro',
+      eachMc: STD.priceMc,
+      totalMc: 5 * STD.priceMc,
+    });
     const text = batchTooExpensive(check as Extract<typeof check, { fits: false }>, 5, { creditPriceUsd: 0.14 });
     expect(text).toBe(
-      `These 5 videos need ${5 * PRO.priceMc / 1000} credits ($${((5 * PRO.priceMc * 0.14) / 1000).toFixed(2)}), but this channel's daily budget has ${room / 1000} left. ` +
+      `These 5 videos need ${(5 * PRO.priceMc) / 1000} credits ($${((5 * PRO.priceMc * 0.14) / 1000).toFixed(2)}), but this channel's daily budget has ${room / 1000} left. ` +
         `Reduce to ${Math.floor(room / PRO.priceMc)} videos or use std instead of pro (${room / 1000} credits for all 5).`,
     );
   });
@@ -44,13 +76,17 @@ describe('the pre-batch check', () => {
   it('says so when not even one video fits', () => {
     const check = checkBatch([STD], [usage('user', STD.priceMc - 1)]);
     expect(check).toMatchObject({ fits: false, fitCount: 0 });
-    expect(batchTooExpensive(check as Extract<typeof check, { fits: false }>, 1, { creditPriceUsd: 0.14 })).toMatch(/your daily budget has [\d.]+ left\. Not even one video fits/);
+    expect(batchTooExpensive(check as Extract<typeof check, { fits: false }>, 1, { creditPriceUsd: 0.14 })).toMatch(
+      /your daily budget has [\d.]+ left\. Not even one video fits/,
+    );
   });
 });
 
 describe('reading and pricing the form', () => {
   const values = (v: Record<string, unknown>) =>
-    Object.fromEntries(Object.entries(v).map(([id, value]) => [id, { [id]: value }])) as Parameters<typeof readBatchForm>[0];
+    Object.fromEntries(Object.entries(v).map(([id, value]) => [id, { [id]: value }])) as Parameters<
+      typeof readBatchForm
+    >[0];
 
   it('takes one prompt per non-empty line and the shared settings', () => {
     const read = readBatchForm(
@@ -64,7 +100,11 @@ describe('reading and pricing the form', () => {
       20,
     );
     expect(read).toEqual({
-      form: { prompts: ['a fox', '<!channel> a cat'], flags: { model: 'kling-v2-6', mode: 'pro', duration: 10, audio: true, multishot: false, draft: false }, offPeak: true },
+      form: {
+        prompts: ['a fox', '<!channel> a cat'],
+        flags: { model: 'kling-v2-6', mode: 'pro', duration: 10, audio: true, multishot: false, draft: false },
+        offPeak: true,
+      },
     });
   });
 
@@ -81,19 +121,46 @@ describe('reading and pricing the form', () => {
     if (!('form' in read)) throw new Error('the form should read');
     expect(read.form.flags.multishot).toBe(true);
     expect(quoteBatch(builtInCatalog, read.form, 'kling-v2-5-turbo')).toEqual({
-      errors: { [BatchField.options]: 'kling-v2-6 cannot cut a prompt into shots; drop --multishot or use kling-v3, kling-v3-omni or kling-3.0-turbo.' },
+      errors: {
+        [BatchField.options]:
+          'kling-v2-6 cannot cut a prompt into shots; drop --multishot or use kling-v3, kling-v3-omni or kling-3.0-turbo.',
+      },
     });
-    const turbo = quoteBatch(builtInCatalog, { ...read.form, flags: { ...read.form.flags, model: 'kling-3.0-turbo' } }, 'kling-v2-5-turbo');
-    expect(turbo).toMatchObject({ quotes: [{ priceMc: 4000, request: { endpoint: 'text-to-video/kling-3.0-turbo' } }] });
-    const modal = JSON.stringify(batchModal({ formId: 'F1', models: builtInCatalog.models('text2video'), defaultModel: 'kling-v2-5-turbo', durations: [5], maxPrompts: 20, timezone: 'UTC' }));
-    for (const model of ['kling-v3-omni', 'kling-video-o1', 'kling-3.0-turbo', 'multishot']) expect(modal).toContain(model);
+    const turbo = quoteBatch(
+      builtInCatalog,
+      { ...read.form, flags: { ...read.form.flags, model: 'kling-3.0-turbo' } },
+      'kling-v2-5-turbo',
+    );
+    expect(turbo).toMatchObject({
+      quotes: [{ priceMc: 4000, request: { endpoint: 'text-to-video/kling-3.0-turbo' } }],
+    });
+    const modal = JSON.stringify(
+      batchModal({
+        formId: 'F1',
+        models: builtInCatalog.models('text2video'),
+        defaultModel: 'kling-v2-5-turbo',
+        durations: [5],
+        maxPrompts: 20,
+        timezone: 'UTC',
+      }),
+    );
+    for (const model of ['kling-v3-omni', 'kling-video-o1', 'kling-3.0-turbo', 'multishot'])
+      expect(modal).toContain(model);
   });
 
   it('refuses too many prompts and puts a pricing refusal under the field at fault', () => {
-    expect(readBatchForm(values({ [BatchField.prompts]: { value: 'a\nb\nc' } }), 2)).toEqual({ errors: { [BatchField.prompts]: 'A batch takes up to 2 prompts; this has 3.' } });
-    const form = { prompts: ['a'], flags: { model: 'kling-v2-6', mode: 'std' as const, duration: 5, audio: true, draft: false }, offPeak: false };
+    expect(readBatchForm(values({ [BatchField.prompts]: { value: 'a\nb\nc' } }), 2)).toEqual({
+      errors: { [BatchField.prompts]: 'A batch takes up to 2 prompts; this has 3.' },
+    });
+    const form = {
+      prompts: ['a'],
+      flags: { model: 'kling-v2-6', mode: 'std' as const, duration: 5, audio: true, draft: false },
+      offPeak: false,
+    };
     const priced = quoteBatch(builtInCatalog, form, 'kling-v2-5-turbo');
-    expect(priced).toEqual({ errors: { [BatchField.options]: expect.stringContaining('kling-v2-6 cannot add audio in std mode') } });
+    expect(priced).toEqual({
+      errors: { [BatchField.options]: expect.stringContaining('kling-v2-6 cannot add audio in std mode') },
+    });
   });
 });
 
@@ -111,18 +178,30 @@ describe('batch blocks', () => {
   it('builds a modal Slack accepts, with every model of the catalog and the default chosen', () => {
     const models = builtInCatalog.models('text2video');
     const view = batchModal({
-      formId: 'batch_1', models, defaultModel: 'kling-v2-5-turbo', durations: [3, 5, 10, 15], maxPrompts: 20,
+      formId: 'batch_1',
+      models,
+      defaultModel: 'kling-v2-5-turbo',
+      durations: [3, 5, 10, 15],
+      maxPrompts: 20,
       timezone: 'Europe/Berlin',
     });
     expect(viewProblems(view, 'modal')).toEqual([]);
     expect(view).toMatchObject({ external_id: 'batch_1' }); // the channel stays with the bot (batch_forms)
     expect(view.private_metadata).toBeUndefined();
-    expect(JSON.stringify(view)).toContain('"initial_option":{"text":{"type":"plain_text","text":"kling-v2-5-turbo","emoji":true},"value":"kling-v2-5-turbo"}');
+    expect(JSON.stringify(view)).toContain(
+      '"initial_option":{"text":{"type":"plain_text","text":"kling-v2-5-turbo","emoji":true},"value":"kling-v2-5-turbo"}',
+    );
   });
 
   it('says what was queued, what is held and when an off-peak batch starts', () => {
-    const note = batchQueued([PRO, PRO], { channelId: 'C1', notBefore: new Date('2026-03-10T21:00:00Z'), creditPriceUsd: 0.14 });
-    expect(textOf(note)).toMatch(/Queued 2 videos, \*kling-v2-6 pro · 5 s · silent\*, holding [\d.]+ credits .* in <#C1>\. They wait for the off-peak hours and start <!date\^1773176400\^/);
+    const note = batchQueued([PRO, PRO], {
+      channelId: 'C1',
+      notBefore: new Date('2026-03-10T21:00:00Z'),
+      creditPriceUsd: 0.14,
+    });
+    expect(textOf(note)).toMatch(
+      /Queued 2 videos, \*kling-v2-6 pro · 5 s · silent\*, holding [\d.]+ credits .* in <#C1>\. They wait for the off-peak hours and start <!date\^1773176400\^/,
+    );
   });
 });
 
@@ -137,10 +216,17 @@ describe('/kling batch end to end', () => {
   async function openModal(userId: string): Promise<StoredView> {
     const reply = await h.command(userId, 'batch');
     expect(reply).toEqual({ status: 200, ack: undefined });
-    return h.slack.waitFor(() => h.slack.views(userId).find((v) => v.type === 'modal' && v.open && v.view.callback_id === 'batch_submit'));
+    return h.slack.waitFor(() =>
+      h.slack.views(userId).find((v) => v.type === 'modal' && v.open && v.view.callback_id === 'batch_submit'),
+    );
   }
 
-  function submit(userId: string, view: StoredView, prompts: string[], settings: { model: string; mode?: string; duration?: string; options?: string[] }) {
+  function submit(
+    userId: string,
+    view: StoredView,
+    prompts: string[],
+    settings: { model: string; mode?: string; duration?: string; options?: string[] },
+  ) {
     return h.slack.submitView({
       userId,
       viewId: view.id,
@@ -162,7 +248,10 @@ describe('/kling batch end to end', () => {
 
   it('holds and queues a batch that fits, all in one batch, with a job card per video', async () => {
     const view = await openModal(GRACE);
-    const reply = await submit(GRACE, view, ['a fox in snow', 'a fox asleep', 'a fox <!channel> at dawn'], { model: 'kling-v2-6', mode: 'pro' });
+    const reply = await submit(GRACE, view, ['a fox in snow', 'a fox asleep', 'a fox <!channel> at dawn'], {
+      model: 'kling-v2-6',
+      mode: 'pro',
+    });
     expect(reply).toEqual({ status: 200, body: '' });
     expect(h.slack.views(GRACE).find((v) => v.id === view.id)?.open).toBe(false);
 
@@ -177,10 +266,15 @@ describe('/kling batch end to end', () => {
       return found.length === 3 && found;
     }, 10_000);
     expect(cards.map(textOf).join('\n')).toContain('a fox &lt;!channel&gt; at dawn');
-    const note = await h.slack.waitFor(() => h.slack.messages('C0VIDEO').find((m) => m.ephemeralTo === GRACE && textOf(m).includes('Queued 3 videos')));
+    const note = await h.slack.waitFor(() =>
+      h.slack.messages('C0VIDEO').find((m) => m.ephemeralTo === GRACE && textOf(m).includes('Queued 3 videos')),
+    );
     expect(textOf(note)).toContain('kling-v2-6 pro · 5 s · silent');
     // The worker takes them to Kling.
-    await h.slack.waitFor(() => h.kling.tasks().filter((t) => jobs.some((j) => j.id === t.externalTaskId)).length === 3, 10_000);
+    await h.slack.waitFor(
+      () => h.kling.tasks().filter((t) => jobs.some((j) => j.id === t.externalTaskId)).length === 3,
+      10_000,
+    );
   });
 
   it('answers a batch that does not fit with "reduce to N or a cheaper mode", and holds nothing', async () => {
@@ -198,7 +292,9 @@ describe('/kling batch end to end', () => {
     // The modal stays open with the error under the prompts; nothing was held or queued.
     expect(h.slack.views(LINUS).find((v) => v.id === view.id)).toMatchObject({ open: true, errors: ack.errors });
     expect(await jobsOf(LINUS)).toEqual([]);
-    const mine = (await h.ledger.usageFor({ teamId: 'T0DEMO', channelId: 'C0VIDEO', userId: LINUS })).find((u) => u.budget.scope === 'user')!;
+    const mine = (await h.ledger.usageFor({ teamId: 'T0DEMO', channelId: 'C0VIDEO', userId: LINUS })).find(
+      (u) => u.budget.scope === 'user',
+    )!;
     expect(mine.heldMc).toBe(0);
 
     // The advice works: the same four in std fit exactly.
@@ -228,8 +324,16 @@ describe('/kling batch end to end', () => {
   it('shows a catalog refusal under the field at fault and a mistake under the prompts', async () => {
     const view = await openModal(GRACE);
     const audio = await submit(GRACE, view, ['a fox'], { model: 'kling-v2-6', mode: 'std', options: ['audio'] });
-    expect(JSON.parse(audio.body)).toEqual({ response_action: 'errors', errors: { [BatchField.options]: expect.stringContaining('cannot add audio in std mode') } });
-    const many = await submit(GRACE, view, Array.from({ length: 11 }, (_, i) => `fox ${i}`), { model: 'kling-v2-5-turbo' });
+    expect(JSON.parse(audio.body)).toEqual({
+      response_action: 'errors',
+      errors: { [BatchField.options]: expect.stringContaining('cannot add audio in std mode') },
+    });
+    const many = await submit(
+      GRACE,
+      view,
+      Array.from({ length: 11 }, (_, i) => `fox ${i}`),
+      { model: 'kling-v2-5-turbo' },
+    );
     expect(JSON.parse(many.body).errors[BatchField.prompts]).toBe('A batch takes up to 10 prompts; this has 11.');
   });
 
@@ -241,19 +345,28 @@ describe('/kling batch end to end', () => {
     await h.database.db.execute(sql`update workspaces set timezone = ${timezone} where team_id = 'T0DEMO'`);
     const view = await openModal(ADA);
     const before = new Date();
-    expect(await submit(ADA, view, ['night fox', 'night owl'], { model: 'kling-v2-5-turbo', options: ['off-peak'] })).toEqual({ status: 200, body: '' });
+    expect(
+      await submit(ADA, view, ['night fox', 'night owl'], { model: 'kling-v2-5-turbo', options: ['off-peak'] }),
+    ).toEqual({ status: 200, body: '' });
     const jobs = await jobsOf(ADA);
     const expected = offPeakStart(before, timezone)!;
     expect(expected.getTime()).toBeGreaterThan(before.getTime());
     expect(jobs.map((j) => new Date(j.not_before!).getTime())).toEqual([expected.getTime(), expected.getTime()]);
-    const note = await h.slack.waitFor(() => h.slack.messages('C0VIDEO').find((m) => m.ephemeralTo === ADA && textOf(m).includes('Queued 2 videos')));
+    const note = await h.slack.waitFor(() =>
+      h.slack.messages('C0VIDEO').find((m) => m.ephemeralTo === ADA && textOf(m).includes('Queued 2 videos')),
+    );
     expect(textOf(note)).toContain(`start <!date^${expected.getTime() / 1000}^`);
     // Held and waiting: a video asked for afterwards reaches Kling while the off-peak ones stay queued.
     await h.command(ADA, 'generate a daytime fox');
-    await h.slack.waitFor(() => h.kling.tasks().some((t) => (t.body as { prompt?: string }).prompt === 'a daytime fox'), 10_000);
+    await h.slack.waitFor(
+      () => h.kling.tasks().some((t) => (t.body as { prompt?: string }).prompt === 'a daytime fox'),
+      10_000,
+    );
     expect((await jobsOf(ADA)).slice(0, 2).map((j) => j.state)).toEqual(['queued', 'queued']);
     expect(h.kling.tasks().some((t) => jobs.some((j) => j.id === t.externalTaskId))).toBe(false);
-    const held = (await h.ledger.usageFor({ teamId: 'T0DEMO', channelId: 'C0VIDEO', userId: ADA })).find((u) => u.budget.scope === 'workspace')!;
+    const held = (await h.ledger.usageFor({ teamId: 'T0DEMO', channelId: 'C0VIDEO', userId: ADA })).find(
+      (u) => u.budget.scope === 'workspace',
+    )!;
     expect(held.heldMc).toBeGreaterThanOrEqual(jobs.reduce((sum, j) => sum + j.estimate_mc, 0));
   });
 });

@@ -8,7 +8,11 @@ describe('boltLogger', () => {
     const lines: string[] = [];
     const sink = new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) });
     const logger = boltLogger(pino({ level: 'debug' }, sink));
-    logger.debug('received', { token: 'verif-123', response_url: 'https://hooks.slack.com/commands/T/1/secret', text: 'a fox' });
+    logger.debug('received', {
+      token: 'verif-123',
+      response_url: 'https://hooks.slack.com/commands/T/1/secret',
+      text: 'a fox',
+    });
     const out = lines.join('');
     expect(out).toContain('a fox');
     expect(out).not.toContain('verif-123');

@@ -30,7 +30,10 @@ const replicas: { stop(): Promise<void> }[] = [];
 beforeEach(async () => {
   r = await rig();
   slack = await startSlackWorkspace({
-    signingSecret: 'unused', botToken: BOT_TOKEN, users: DEFAULT_USERS, channels: DEFAULT_CHANNELS,
+    signingSecret: 'unused',
+    botToken: BOT_TOKEN,
+    users: DEFAULT_USERS,
+    channels: DEFAULT_CHANNELS,
   });
 });
 
@@ -43,7 +46,9 @@ afterEach(async () => {
 /** As the bot builds it for cards: no retries of its own. */
 const client = () =>
   new WebClient(BOT_TOKEN, {
-    slackApiUrl: `${slack.url}/api/`, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true,
+    slackApiUrl: `${slack.url}/api/`,
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
   });
 
 function replica(options: Partial<JobCardsOptions> = {}): JobCards {
@@ -82,8 +87,11 @@ async function diedHolding(id: string): Promise<void> {
 }
 
 async function recorded(id: string) {
-  const [row] = await rows<{ card_ts: string | null; result_posted_at: Date | null }>(r.database.db, sql`
-    select card_ts, result_posted_at from generations where id = ${id}`);
+  const [row] = await rows<{ card_ts: string | null; result_posted_at: Date | null }>(
+    r.database.db,
+    sql`
+    select card_ts, result_posted_at from generations where id = ${id}`,
+  );
   return row!;
 }
 
@@ -99,7 +107,10 @@ describe('job cards with two replicas', () => {
       const { cards, replies } = cardsOf(id);
       expect(cards, id).toHaveLength(1);
       expect(textOf(cards[0]), id).toContain('The video is in the thread');
-      expect(replies.map((m) => textOf(m)), id).toEqual([expect.stringContaining(`${id}.mp4`)]);
+      expect(
+        replies.map((m) => textOf(m)),
+        id,
+      ).toEqual([expect.stringContaining(`${id}.mp4`)]);
       expect((await recorded(id)).card_ts).toBe(cards[0]!.ts);
     }
   });
@@ -111,7 +122,7 @@ describe('job cards with two replicas', () => {
     replica({ sweepMs: 100, graceMs: 200 }).start();
     for (const id of [never!, claimedThenDied!]) {
       await waitFor(`the card of ${id}`, () => cardsOf(id).cards.length > 0, 20_000);
-      await succeed(id);   // ended on a replica that then died too: nobody told the cards
+      await succeed(id); // ended on a replica that then died too: nobody told the cards
       await waitFor(`the video of ${id}`, async () => (await recorded(id)).result_posted_at, 20_000);
       expect(cardsOf(id).cards).toHaveLength(1);
       expect(cardsOf(id).replies).toHaveLength(1);
@@ -126,7 +137,7 @@ describe('job cards with two replicas', () => {
     await replica().sync(id!);
     expect((await recorded(id!)).card_ts).toBe(landed.ts);
     expect(cardsOf(id!).cards).toHaveLength(1);
-    expect(textOf(cardsOf(id!).cards[0])).toContain('Queued');   // and it was brought up to date
+    expect(textOf(cardsOf(id!).cards[0])).toContain('Queued'); // and it was brought up to date
   });
 
   it('a post whose answer was lost leaves one card and one video reply', async () => {
@@ -182,7 +193,9 @@ describe('finished videos uploaded into the thread', () => {
     expect(replies[0]!.threadTs).toBe(cards[0]!.ts);
     expect(textOf(replies[0])).toContain('Your video (5 s), kept here in Slack');
     const [file] = replies[0]!.files!;
-    const served = await fetch(`${slack.url}/files/${file!.id}/${file!.name}`, { headers: { authorization: `Bearer ${BOT_TOKEN}` } });
+    const served = await fetch(`${slack.url}/files/${file!.id}/${file!.name}`, {
+      headers: { authorization: `Bearer ${BOT_TOKEN}` },
+    });
     expect(Buffer.from(await served.arrayBuffer()).equals(kling.bytes)).toBe(true);
     expect(slack.calls('files.getUploadURLExternal')).toHaveLength(1);
     expect((await recorded(id!)).result_posted_at).toBeTruthy();
@@ -204,17 +217,29 @@ describe('finished videos uploaded into the thread', () => {
       get: (queue, key) => (dead ? () => Promise.reject(new Error('killed')) : Reflect.get(queue, key).bind(queue)),
     });
     const a = new JobCards({
-      client: aClient, queue: aQueue, logger, creditPriceUsd: 0.1, leaseMs: 300, videos: { maxMb: 1 },
+      client: aClient,
+      queue: aQueue,
+      logger,
+      creditPriceUsd: 0.1,
+      leaseMs: 300,
+      videos: { maxMb: 1 },
     });
     const aDone = a.sync(id!);
     await waitFor('replica A to have downloaded the video', () => dead, 10_000);
     expect(uploads(id!)).toHaveLength(0);
     // B waits out A's claim, finds no video in the thread, and uploads it.
-    await waitFor('A\'s claim to run out', async () => {
-      const [row] = await rows<{ over: boolean }>(r.database.db, sql`
-        select card_claimed_until < now() as over from generations where id = ${id!}`);
-      return row!.over;
-    }, 10_000);
+    await waitFor(
+      "A's claim to run out",
+      async () => {
+        const [row] = await rows<{ over: boolean }>(
+          r.database.db,
+          sql`
+        select card_claimed_until < now() as over from generations where id = ${id!}`,
+        );
+        return row!.over;
+      },
+      10_000,
+    );
     const b = uploading();
     await b.sync(id!);
     await b.sync(id!);
@@ -260,7 +285,7 @@ describe('finished videos uploaded into the thread', () => {
     expect(slack.calls('files.getUploadURLExternal')).toHaveLength(0);
   });
 
-  it('an upload Slack refuses is linked instead, with Slack\'s reason', async () => {
+  it("an upload Slack refuses is linked instead, with Slack's reason", async () => {
     const [id] = await enqueue(1);
     const cards = uploading();
     await cards.sync(id!);
@@ -269,7 +294,9 @@ describe('finished videos uploaded into the thread', () => {
     await cards.sync(id!);
     const { replies } = cardsOf(id!);
     expect(replies).toHaveLength(1);
-    expect(textOf(replies[0])).toContain('Not uploaded to Slack: Slack did not take the upload (file_uploads_disabled)');
+    expect(textOf(replies[0])).toContain(
+      'Not uploaded to Slack: Slack did not take the upload (file_uploads_disabled)',
+    );
     expect(uploads(id!)).toHaveLength(0);
   });
 });
@@ -279,15 +306,28 @@ function notifier(): Notifier {
   const slackClient = client();
   const admins = new Admins(slackClient, [], logger);
   const n = new Notifier({
-    client: slackClient, ledger: r.ledger, cards: replica(), admins, logger,
-    creditPriceUsd: 0.1, defaultAlertsChannel: 'C0ALERTS',
+    client: slackClient,
+    ledger: r.ledger,
+    cards: replica(),
+    admins,
+    logger,
+    creditPriceUsd: 0.1,
+    defaultAlertsChannel: 'C0ALERTS',
   });
   replicas.push(n);
   return n;
 }
 
 const workspaceBudget = (limitMc: number, thresholds: number[]) =>
-  r.ledger.setBudget({ teamId: TEAM, scope: 'workspace', scopeId: TEAM, period: 'day', limitMc: mc(limitMc), thresholds, by: 'U0' });
+  r.ledger.setBudget({
+    teamId: TEAM,
+    scope: 'workspace',
+    scopeId: TEAM,
+    period: 'day',
+    limitMc: mc(limitMc),
+    thresholds,
+    by: 'U0',
+  });
 
 describe('budget alerts with two replicas', () => {
   it('two notifiers draining the same outbox at once post each alert once', async () => {
@@ -307,7 +347,7 @@ describe('budget alerts with two replicas', () => {
     await workspaceBudget(1_000, [100]);
     await r.queue.enqueue([request('U0GRACE', 'a fox', CHANNEL)]);
     const [event] = await r.ledger.undeliveredAlerts(TEAM);
-    expect(await r.ledger.claimAlert(event!, 300)).toBe(true);   // the replica that died
+    expect(await r.ledger.claimAlert(event!, 300)).toBe(true); // the replica that died
     expect(await r.ledger.claimAlert(event!, 300)).toBe(false);
     const n = notifier();
     await n.deliverAlerts();
@@ -322,9 +362,14 @@ describe('spike alerts with two replicas', () => {
   it('two notifiers draining the same spikes at once post each spike alert once', async () => {
     const day = new Date().toISOString().slice(0, 10);
     const spikes = ['U0ADA', 'U0GRACE', 'U0LINUS'].map((id) => ({
-      teamId: TEAM, subject: { kind: 'user' as const, id }, day,
-      dayStart: new Date(`${day}T00:00:00Z`), dayEnd: new Date(`${day}T23:59:59Z`),
-      todayMc: mc(60_000), medianMc: mc(5_000), factor: 3,
+      teamId: TEAM,
+      subject: { kind: 'user' as const, id },
+      day,
+      dayStart: new Date(`${day}T00:00:00Z`),
+      dayEnd: new Date(`${day}T23:59:59Z`),
+      todayMc: mc(60_000),
+      medianMc: mc(5_000),
+      factor: 3,
     }));
     for (const spike of spikes) await r.ledger.claimSpike(spike, { mix: [], reruns: 0 });
     await r.ledger.ensureWorkspace(TEAM);
@@ -339,14 +384,28 @@ describe('the alerts of one refusal', () => {
   it('are one message that says what was refused and what is left, "exhausted" only when nothing is', async () => {
     await workspaceBudget(5_000, [80]);
     await r.ledger.setBudget({
-      teamId: TEAM, scope: 'user', scopeId: 'U0GRACE', period: 'day', limitMc: mc(2_000), thresholds: [80], by: 'U0',
+      teamId: TEAM,
+      scope: 'user',
+      scopeId: 'U0GRACE',
+      period: 'day',
+      limitMc: mc(2_000),
+      thresholds: [80],
+      by: 'U0',
     });
     const spent = await r.ledger.reserve({ teamId: TEAM, userId: 'U0ADA', channelId: CHANNEL, amountMc: mc(3_000) });
     expect(spent.ok).toBe(true);
-    const refused = await r.ledger.reserve({ teamId: TEAM, userId: 'U0GRACE', channelId: CHANNEL, amountMc: mc(2_500) });
+    const refused = await r.ledger.reserve({
+      teamId: TEAM,
+      userId: 'U0GRACE',
+      channelId: CHANNEL,
+      amountMc: mc(2_500),
+    });
     expect(refused.ok).toBe(false);
     await notifier().deliverAlerts(TEAM);
-    const posts = slack.messages('C0ALERTS').filter((m) => m.botId).map(textOf);
+    const posts = slack
+      .messages('C0ALERTS')
+      .filter((m) => m.botId)
+      .map(textOf);
     expect(posts).toHaveLength(1);
     expect(posts[0]).toContain("<@U0GRACE>'s daily budget refused a 2.5-credit request*: 2 of 2 credits left");
     expect(posts[0]).toContain('the workspace daily budget refused a 2.5-credit request*: 2 of 5 credits left');

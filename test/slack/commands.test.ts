@@ -21,7 +21,10 @@ afterAll(async () => h?.close());
 
 /** Each job, with its id as cards show it ("#2FC2"). */
 async function generations(): Promise<{ id: string; state: string; user_id: string }[]> {
-  return rows(h.database.db, sql`select '#' || short_id as id, state::text as state, user_id from generations order by created_at`);
+  return rows(
+    h.database.db,
+    sql`select '#' || short_id as id, state::text as state, user_id from generations order by created_at`,
+  );
 }
 
 /** The card of a job, once its text satisfies `until`. */
@@ -38,7 +41,10 @@ function jobIdIn(text: string): string {
 
 /** The ephemeral message an ack left for `userId`, latest first. */
 function lastEphemeral(userId: string, channel = 'C0VIDEO') {
-  return h.slack.messages(channel).filter((m) => m.ephemeralTo === userId).at(-1)!;
+  return h.slack
+    .messages(channel)
+    .filter((m) => m.ephemeralTo === userId)
+    .at(-1)!;
 }
 
 /** Calls Slack refused, apart from the faults the tests inject on purpose. */
@@ -51,7 +57,9 @@ describe('/kling generate', () => {
     const reply = await h.command(GRACE, 'generate a fox running through snow --aspect 9:16');
     expect(reply.status).toBe(200);
     expect(reply.ack).toBeUndefined();
-    const posted = await h.slack.waitFor(() => h.cards('C0VIDEO').find((m) => textOf(m).includes('a fox running through snow')));
+    const posted = await h.slack.waitFor(() =>
+      h.cards('C0VIDEO').find((m) => textOf(m).includes('a fox running through snow')),
+    );
     const id = jobIdIn(textOf(posted));
     const done = await cardOf(id, (t) => t.includes('Done'));
     expect(textOf(done)).toMatch(/kling-v2-5-turbo std · 5 s · silent · 9:16 · charged 1\.5 credits \(\$0\.21\)/);
@@ -82,12 +90,14 @@ describe('/kling generate', () => {
     expect((await generations()).length).toBe(before);
   });
 
-  it('shows Kling\'s reason on a failed job and says the credits went back', async () => {
+  it("shows Kling's reason on a failed job and says the credits went back", async () => {
     h.kling.fault({ kind: 'fail-task', times: 1 });
     await h.command(LINUS, 'generate a risky scene');
     const posted = await h.slack.waitFor(() => h.cards('C0VIDEO').find((m) => textOf(m).includes('a risky scene')));
     const failed = await cardOf(jobIdIn(textOf(posted)), (t) => t.includes('Failed'));
-    expect(textOf(failed)).toMatch(/Kling could not make this video: .+\nThe 1\.5 credits \(\$0\.21\) held for it went back to the budget\./);
+    expect(textOf(failed)).toMatch(
+      /Kling could not make this video: .+\nThe 1\.5 credits \(\$0\.21\) held for it went back to the budget\./,
+    );
   });
 
   it('escapes a prompt with <!channel> and 2500 characters of emoji and mrkdwn into valid blocks that ping nobody', async () => {
@@ -112,18 +122,24 @@ describe('/kling generate', () => {
   it('keeps the card when chat.update answers 429: the update is retried after Retry-After', async () => {
     h.slack.injectFault({ method: 'chat.update', httpStatus: 429, retryAfterSec: 1, times: 1 });
     await h.command(LINUS, 'generate a lighthouse in a storm');
-    const posted = await h.slack.waitFor(() => h.cards('C0VIDEO').find((m) => textOf(m).includes('a lighthouse in a storm')));
+    const posted = await h.slack.waitFor(() =>
+      h.cards('C0VIDEO').find((m) => textOf(m).includes('a lighthouse in a storm')),
+    );
     const done = await cardOf(jobIdIn(textOf(posted)), (t) => t.includes('Done'));
     expect(h.slack.calls('chat.update').some((c) => c.error === 'ratelimited')).toBe(true);
     await h.slack.waitFor(() => h.slack.messages('C0VIDEO').find((m) => m.threadTs === done.ts));
   });
 
-  it('puts the card in the requester\'s DM when the bot cannot post in the channel', async () => {
+  it("puts the card in the requester's DM when the bot cannot post in the channel", async () => {
     h.slack.injectFault({ method: 'chat.postMessage', error: 'not_in_channel', times: 1 });
     await h.command(GRACE, 'generate a secret project teaser');
-    const opened = await h.slack.waitFor(() => h.slack.calls('conversations.open').find((c) => c.ok && c.args.users === GRACE));
+    const opened = await h.slack.waitFor(() =>
+      h.slack.calls('conversations.open').find((c) => c.ok && c.args.users === GRACE),
+    );
     const dm = await h.slack.waitFor(() => {
-      const posted = h.slack.calls('chat.postMessage').find((c) => c.ok && String(c.args.text).includes('a secret project teaser'));
+      const posted = h.slack
+        .calls('chat.postMessage')
+        .find((c) => c.ok && String(c.args.text).includes('a secret project teaser'));
       return posted && String(posted.args.channel);
     });
     expect(dm).not.toBe('C0VIDEO');
@@ -134,22 +150,38 @@ describe('/kling generate', () => {
   it('offers an identical earlier video at no cost, and "Generate anyway" queues a new one', async () => {
     const first = await h.command(ADA, 'generate a paper boat on a river');
     expect(first.ack).toBeUndefined();
-    const card = await h.slack.waitFor(() => h.cards('C0VIDEO').find((m) => textOf(m).includes('a paper boat on a river')));
+    const card = await h.slack.waitFor(() =>
+      h.cards('C0VIDEO').find((m) => textOf(m).includes('a paper boat on a river')),
+    );
     await cardOf(jobIdIn(textOf(card)), (t) => t.includes('Done'));
     const again = await h.command(GRACE, 'generate a paper boat on a river');
-    expect(textOf(again.ack)).toMatch(/<@U0ADA> made exactly this video .*<http[^|]+\|watch it>\. Reusing it costs nothing\./);
+    expect(textOf(again.ack)).toMatch(
+      /<@U0ADA> made exactly this video .*<http[^|]+\|watch it>\. Reusing it costs nothing\./,
+    );
     const count = h.cards('C0VIDEO').length;
     const offer = lastEphemeral(GRACE);
-    await h.slack.clickButton({ userId: GRACE, channelId: 'C0VIDEO', messageTs: offer.ts, actionId: 'generate_anyway' });
+    await h.slack.clickButton({
+      userId: GRACE,
+      channelId: 'C0VIDEO',
+      messageTs: offer.ts,
+      actionId: 'generate_anyway',
+    });
     await h.slack.waitFor(() => h.cards('C0VIDEO').length > count);
     expect(textOf(lastEphemeral(GRACE))).toContain('Queued');
   });
 
   it('asks for a confirmation above the workspace threshold, then queues on the button', async () => {
     const reply = await h.command(GRACE, 'generate a dragon --model kling-v2-6 --mode pro --duration 10 --audio');
-    expect(textOf(reply.ack)).toMatch(/costs \*10 credits \(\$1\.40\)\*, above this workspace's confirmation threshold of 8 credits/);
+    expect(textOf(reply.ack)).toMatch(
+      /costs \*10 credits \(\$1\.40\)\*, above this workspace's confirmation threshold of 8 credits/,
+    );
     const count = h.cards('C0VIDEO').length;
-    await h.slack.clickButton({ userId: GRACE, channelId: 'C0VIDEO', messageTs: lastEphemeral(GRACE).ts, actionId: 'generate_confirm' });
+    await h.slack.clickButton({
+      userId: GRACE,
+      channelId: 'C0VIDEO',
+      messageTs: lastEphemeral(GRACE).ts,
+      actionId: 'generate_confirm',
+    });
     const card = await h.slack.waitFor(() => h.cards('C0VIDEO').length > count && h.cards('C0VIDEO').at(-1));
     expect(textOf(card)).toContain('kling-v2-6 pro · 10 s · audio');
     // Once it exists, the same request is offered at no cost before any price is confirmed.
@@ -159,14 +191,19 @@ describe('/kling generate', () => {
   });
 
   it('lets an admin move the confirmation threshold or turn it off, and nobody else', async () => {
-    const expensive = (what: string) => h.command(GRACE, `generate ${what} --model kling-v2-6 --mode pro --duration 10 --audio`);
+    const expensive = (what: string) =>
+      h.command(GRACE, `generate ${what} --model kling-v2-6 --mode pro --duration 10 --audio`);
     const refused = await h.command(GRACE, 'budget confirm 1');
     expect(textOf(refused.ack)).toContain('Only workspace admins');
     expect(textOf(refused.ack)).not.toContain('ADMIN_USER_IDS');
-    expect(textOf((await h.command(ADA, 'budget confirm 100')).ack)).toContain('priced above 100 credits now asks for a confirmation first');
+    expect(textOf((await h.command(ADA, 'budget confirm 100')).ack)).toContain(
+      'priced above 100 credits now asks for a confirmation first',
+    );
     expect((await expensive('a griffin')).ack).toBeUndefined(); // queued at once: 10 credits is below 100
     expect(textOf((await h.command(ADA, 'budget confirm 9.5')).ack)).toContain('above 9.5 credits');
-    expect(textOf((await expensive('a kraken')).ack)).toMatch(/above this workspace's confirmation threshold of 9\.5 credits/);
+    expect(textOf((await expensive('a kraken')).ack)).toMatch(
+      /above this workspace's confirmation threshold of 9\.5 credits/,
+    );
     expect(textOf((await h.command(ADA, 'budget confirm off')).ack)).toContain('Nobody is asked to confirm');
     expect((await expensive('a phoenix')).ack).toBeUndefined();
     await h.command(ADA, 'budget confirm 8');
@@ -177,12 +214,13 @@ describe('/kling generate', () => {
     expect(textOf(set.ack)).toContain("<@U0LINUS>'s daily budget is now 2 credits");
     const refused = await h.command(LINUS, 'generate a city at night --model kling-v2-6 --mode pro');
     const text = textOf(refused.ack);
-    expect(text).toMatch(/Not queued: this needs \*\d+(\.\d+)? credits .*\* but <@U0LINUS>'s daily budget has \*[\d.]+\* left until/);
+    expect(text).toMatch(
+      /Not queued: this needs \*\d+(\.\d+)? credits .*\* but <@U0LINUS>'s daily budget has \*[\d.]+\* left until/,
+    );
     expect(text).toMatch(/\*.+\* would cost [\d.]+ credits \(\$[\d.]+\) and fits/);
     expect(JSON.stringify(refused.ack)).toContain('approval_request');
     // What the button does is the approvals feature's (test/slack/approvals.test.ts).
   });
-
 });
 
 describe('/kling estimate, budget, history, status, help', () => {
@@ -197,7 +235,9 @@ describe('/kling estimate, budget, history, status, help', () => {
 
   it('budget shows used, held and what is left; admins set budgets, thresholds and the alerts channel', async () => {
     const shown = await h.command(GRACE, 'budget');
-    expect(textOf(shown.ack)).toMatch(/\*the workspace daily budget\*\n[█▒░]{10} \d+%\nused [\d.,]+ · held [\d.,]+ · \*[\d.,]+ left\* of 1,000/);
+    expect(textOf(shown.ack)).toMatch(
+      /\*the workspace daily budget\*\n[█▒░]{10} \d+%\nused [\d.,]+ · held [\d.,]+ · \*[\d.,]+ left\* of 1,000/,
+    );
 
     const set = await h.command(ADA, 'budget set <#C0VIDEO|video> week 300');
     expect(textOf(set.ack)).toContain("<#C0VIDEO>'s weekly budget is now 300 credits (alerts at 80%, 100%)");
@@ -212,7 +252,7 @@ describe('/kling estimate, budget, history, status, help', () => {
     expect(textOf(missing.ack)).toContain("There is no such budget yet: <@U0GRACE>'s monthly budget");
   });
 
-  it('budget <period> shows the usage of an earlier day, each budget\'s period that contained it', async () => {
+  it("budget <period> shows the usage of an earlier day, each budget's period that contained it", async () => {
     const today = textOf((await h.command(GRACE, 'budget')).ack);
     const used = /\*the workspace daily budget\*\n\S+ \d+%\nused ([\d.,]+) · held ([\d.,]+)/.exec(today)!;
     expect(Number(used[1]!.replace(/,/g, '')) + Number(used[2]!.replace(/,/g, ''))).toBeGreaterThan(0);
@@ -241,9 +281,11 @@ describe('/kling estimate, budget, history, status, help', () => {
     );
   });
 
-  it('history lists the person\'s jobs; status shows one; an unknown id is said plainly', async () => {
+  it("history lists the person's jobs; status shows one; an unknown id is said plainly", async () => {
     const history = await h.command(GRACE, 'history');
-    expect(textOf(history.ack)).toMatch(/:white_check_mark: \*#[0-9A-F]{4,}\* .* · 1\.5 cr · a fox running through snow/);
+    expect(textOf(history.ack)).toMatch(
+      /:white_check_mark: \*#[0-9A-F]{4,}\* .* · 1\.5 cr · a fox running through snow/,
+    );
     expect(textOf(history.ack)).not.toContain('kbb_');
     expect(history.ack).toMatchObject({ unfurl_links: false, unfurl_media: false });
     const id = jobIdIn(textOf(history.ack));
@@ -285,9 +327,19 @@ describe('/kling estimate, budget, history, status, help', () => {
 
 describe('HTTP', () => {
   it('refuses a forged signature and a stale timestamp with 401', async () => {
-    const body = new URLSearchParams({ command: '/kling', text: 'budget set workspace day 1', user_id: ADA, team_id: 'T0DEMO', channel_id: 'C0VIDEO' }).toString();
+    const body = new URLSearchParams({
+      command: '/kling',
+      text: 'budget set workspace day 1',
+      user_id: ADA,
+      team_id: 'T0DEMO',
+      channel_id: 'C0VIDEO',
+    }).toString();
     const post = (headers: Record<string, string>) =>
-      fetch(`${h.botUrl}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body });
+      fetch(`${h.botUrl}/slack/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        body,
+      });
     expect((await post(signSlackRequest('not-the-secret', body))).status).toBe(401);
     expect((await post(signSlackRequest(SIGNING_SECRET, body, Math.floor(Date.now() / 1000) - 600))).status).toBe(401);
     expect((await post({})).status).toBe(401);
@@ -342,7 +394,11 @@ describe('/kling generate above the confirmation threshold', () => {
   it('refuses a price above the threshold that the budgets cannot take at once, instead of asking to confirm it', async () => {
     await h.command(ADA, 'budget set <#C0GENERAL|general> day 9');
     const before = (await generations()).length;
-    const reply = await h.command(GRACE, 'generate a comet --model kling-v2-6 --mode pro --duration 10 --audio', 'C0GENERAL');
+    const reply = await h.command(
+      GRACE,
+      'generate a comet --model kling-v2-6 --mode pro --duration 10 --audio',
+      'C0GENERAL',
+    );
     const text = textOf(reply.ack);
     expect(text).toMatch(/Not queued: this needs \*10 credits .*\* but <#C0GENERAL>'s daily budget has \*9\* left/);
     expect(text).not.toContain('confirmation threshold');

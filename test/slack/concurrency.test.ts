@@ -25,7 +25,9 @@ describe('a burst of /kling generate', () => {
     expect(accepted).toHaveLength(20);
     expect(refused).toHaveLength(30);
     for (const r of refused) {
-      expect(textOf(r.ack)).toMatch(/^:no_entry: Not queued: this needs \*1\.5 credits \(\$0\.21\)\* but the workspace daily budget has \*0\* left until/);
+      expect(textOf(r.ack)).toMatch(
+        /^:no_entry: Not queued: this needs \*1\.5 credits \(\$0\.21\)\* but the workspace daily budget has \*0\* left until/,
+      );
     }
 
     const [counts] = await rows<{ held_or_done: number; refused: number }>(
@@ -35,7 +37,10 @@ describe('a burst of /kling generate', () => {
     expect(counts).toEqual({ held_or_done: 20, refused: 30 });
 
     // Every accepted job gets its card, and they all finish.
-    await h.slack.waitFor(() => h.cards('C0VIDEO').filter((m) => textOf(m).includes('Done')).length === 20 || undefined, 30_000);
+    await h.slack.waitFor(
+      () => h.cards('C0VIDEO').filter((m) => textOf(m).includes('Done')).length === 20 || undefined,
+      30_000,
+    );
 
     const alerts = () => h.slack.messages('C0ALERTS').map(textOf);
     await h.slack.waitFor(() => alerts().some((t) => t.includes('is exhausted')) || undefined);

@@ -16,21 +16,37 @@ afterAll(async () => h?.close());
 /** The `seen`-th file the bot shared in this person's DM (the workspace names it D + the user id without U), read back. */
 async function exportedFile(userId: string, seen: number) {
   const dm = `D${userId.slice(1)}`;
-  const message = await h.slack.waitFor(() => h.slack.messages(dm).filter((m) => m.files?.length).at(seen), 30_000);
+  const message = await h.slack.waitFor(
+    () =>
+      h.slack
+        .messages(dm)
+        .filter((m) => m.files?.length)
+        .at(seen),
+    30_000,
+  );
   const file = message.files![0]!;
   // As the person's Slack would: the file is private, so it takes a token.
   const text = await (await fetch(file.url, { headers: { authorization: `Bearer ${BOT_TOKEN}` } })).text();
   // The names and ids here hold no comma or quote: a split reads them.
-  const [header, ...lines] = text.trimEnd().split('\n').map((line) => line.split(','));
+  const [header, ...lines] = text
+    .trimEnd()
+    .split('\n')
+    .map((line) => line.split(','));
   return { message, file, records: lines.map((l) => Object.fromEntries(header!.map((k, i) => [k, l[i]!]))) };
 }
 
 const ephemeral = (userId: string, part: string) =>
-  h.slack.waitFor(() => h.slack.messages('C0VIDEO').find((m) => m.ephemeralTo === userId && textOf(m).includes(part)), 20_000);
+  h.slack.waitFor(
+    () => h.slack.messages('C0VIDEO').find((m) => m.ephemeralTo === userId && textOf(m).includes(part)),
+    20_000,
+  );
 
 async function finished(n: number) {
   for (let i = 0; i < 600; i++) {
-    const [r] = await rows<{ n: number }>(h.database.db, sql`select count(*)::int as n from generations where state = 'succeeded'`);
+    const [r] = await rows<{ n: number }>(
+      h.database.db,
+      sql`select count(*)::int as n from generations where state = 'succeeded'`,
+    );
     if (r!.n >= n) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -38,7 +54,7 @@ async function finished(n: number) {
 }
 
 describe('/kling export', () => {
-  it('sends an admin the workspace\'s jobs and a member only their own, as a CSV in their DM', async () => {
+  it("sends an admin the workspace's jobs and a member only their own, as a CSV in their DM", async () => {
     await h.command(ADA, 'generate a red fox');
     await h.command(GRACE, 'generate a blue whale');
     await h.command(GRACE, 'generate a green owl --duration 10');
@@ -51,7 +67,9 @@ describe('/kling export', () => {
     expect(admin.file.name).toMatch(/^kling-jobs-\d{4}-\d{2}\.csv$/);
     expect(admin.records.map((r) => r.person_name).sort()).toEqual(['Ada', 'Grace', 'Grace']);
     expect(admin.records.every((r) => r.state === 'succeeded' && /^kbb_/.test(r.job_id!))).toBe(true);
-    expect(admin.message.text).toMatch(/^The workspace's spending for \d{4}-\d{2}: 3 jobs, [\d.]+ credits charged \(\$[\d.]+\)/);
+    expect(admin.message.text).toMatch(
+      /^The workspace's spending for \d{4}-\d{2}: 3 jobs, [\d.]+ credits charged \(\$[\d.]+\)/,
+    );
 
     const memberAck = await h.command(GRACE, 'export month --by job');
     expect(textOf(memberAck.ack)).toContain('Preparing your export');
@@ -92,10 +110,14 @@ describe('/kling audit', () => {
     const audit = await exportedFile(ADA, filesBefore + 1);
     expect(audit.file.name).toMatch(/^kling-audit-\d{4}-\d{2}-\d{2}\.csv$/);
     const limits = audit.records.filter((r) => r.change === 'limit');
-    expect(limits.map((r) => [r.person_name, r.old_value, r.new_value]))
-      .toEqual([['Ada', '100', '50'], ['Ada', '50', '80']]);
+    expect(limits.map((r) => [r.person_name, r.old_value, r.new_value])).toEqual([
+      ['Ada', '100', '50'],
+      ['Ada', '50', '80'],
+    ]);
     expect(limits[1]!.why).toBe('/kling budget set workspace day 80');
-    expect(audit.records.find((r) => r.change === 'alerts-channel'))
-      .toMatchObject({ person_id: 'default', new_value: 'C0ALERTS' });
+    expect(audit.records.find((r) => r.change === 'alerts-channel')).toMatchObject({
+      person_id: 'default',
+      new_value: 'C0ALERTS',
+    });
   });
 });

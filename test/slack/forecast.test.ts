@@ -29,7 +29,12 @@ describe('forecast', () => {
 
     // 20 credits within seconds (four 10 s pro videos at 5 credits). The alert comes once the pace says so:
     // with c credits charged so far, c an hour, so the other 100 − c last (100 − c) / c hours.
-    for (const [user, prompt] of [[GRACE, 'a red fox'], [GRACE, 'a blue fox'], [LINUS, 'a green fox'], [GRACE, 'a grey fox']] as const) {
+    for (const [user, prompt] of [
+      [GRACE, 'a red fox'],
+      [GRACE, 'a blue fox'],
+      [LINUS, 'a green fox'],
+      [GRACE, 'a grey fox'],
+    ] as const) {
       const reply = await h.command(user, `generate ${prompt} --mode pro --duration 10`);
       expect(reply.status).toBe(200);
     }
@@ -76,7 +81,11 @@ describe('forecast', () => {
   it('only an admin switches forecast and spike alerts', async () => {
     expect(textOf((await h.command(GRACE, 'budget forecast off')).ack!)).toContain('Only workspace admins');
     expect(textOf((await h.command('U0ADA', 'budget forecast off')).ack!)).toContain('No more forecast alerts');
-    expect(textOf((await h.command('U0ADA', 'budget spikes 4 30')).ack!)).toContain('more than 4 times their usual day and more than 30 credits');
-    expect(textOf((await h.command('U0ADA', 'help')).ack!)).toContain('/kling budget spikes &lt;factor&gt; &lt;min-credits&gt;|off');
+    expect(textOf((await h.command('U0ADA', 'budget spikes 4 30')).ack!)).toContain(
+      'more than 4 times their usual day and more than 30 credits',
+    );
+    expect(textOf((await h.command('U0ADA', 'help')).ack!)).toContain(
+      '/kling budget spikes &lt;factor&gt; &lt;min-credits&gt;|off',
+    );
   });
 });

@@ -2,7 +2,13 @@ import { createBot, type Bot, type BotOverrides } from '../../src/app';
 import { Ledger } from '../../src/budget';
 import { loadConfig } from '../../src/config';
 import { startKlingSimulator, type KlingSimulator, type KlingSimulatorOptions } from '../../src/dev/kling-sim';
-import { startSlackWorkspace, DEFAULT_USERS, DEFAULT_CHANNELS, type SlackWorkspace, type StoredMessage } from '../../src/dev/slack-workspace';
+import {
+  startSlackWorkspace,
+  DEFAULT_USERS,
+  DEFAULT_CHANNELS,
+  type SlackWorkspace,
+  type StoredMessage,
+} from '../../src/dev/slack-workspace';
 import { createLogger } from '../../src/log';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 
@@ -22,7 +28,11 @@ export interface Harness {
   /** http://127.0.0.1:PORT, the bot's own server. */
   botUrl: string;
   /** The ack body of a command, parsed (undefined when the ack was empty). */
-  command(userId: string, text: string, channelId?: string): Promise<{ status: number; ack?: { text: string; blocks?: unknown[] } }>;
+  command(
+    userId: string,
+    text: string,
+    channelId?: string,
+  ): Promise<{ status: number; ack?: { text: string; blocks?: unknown[] } }>;
   /** Bot messages in a channel that everyone sees (not ephemerals, not thread replies). */
   cards(channelId: string): StoredMessage[];
   close(): Promise<void>;
@@ -33,10 +43,21 @@ export interface Harness {
  * token): a fresh Postgres database, the offline Slack workspace and the Kling simulator.
  */
 export async function startHarness(
-  options: { env?: Record<string, string>; users?: { id: string; name: string; isAdmin?: boolean }[]; kling?: KlingSimulatorOptions; overrides?: BotOverrides; dbMax?: number; socketMode?: boolean } = {},
+  options: {
+    env?: Record<string, string>;
+    users?: { id: string; name: string; isAdmin?: boolean }[];
+    kling?: KlingSimulatorOptions;
+    overrides?: BotOverrides;
+    dbMax?: number;
+    socketMode?: boolean;
+  } = {},
 ): Promise<Harness> {
   const database = await createTestDatabase({ max: 2 });
-  const kling = await startKlingSimulator({ apiKey: KLING_KEY, timings: { queuedMs: 20, processingMs: 40 }, ...options.kling });
+  const kling = await startKlingSimulator({
+    apiKey: KLING_KEY,
+    timings: { queuedMs: 20, processingMs: 40 },
+    ...options.kling,
+  });
   const slack = await startSlackWorkspace({
     signingSecret: SIGNING_SECRET,
     botToken: BOT_TOKEN,
@@ -73,7 +94,11 @@ export async function startHarness(
   slack.setBotUrl(`${botUrl}/slack/events`);
 
   return {
-    bot, slack, kling, database, botUrl,
+    bot,
+    slack,
+    kling,
+    database,
+    botUrl,
     ledger: new Ledger(database.db),
     async command(userId, text, channelId = 'C0VIDEO') {
       const reply = await slack.slashCommand({ userId, channelId, text });

@@ -13,35 +13,95 @@ const LINUS = 'U0LINUS';
 
 function usageOf(budget: BudgetRef, committedMc: number, heldMc: number): Usage {
   const chargedMc = committedMc + heldMc;
-  return { budget, periodStart: new Date(), periodEnd: new Date(), committedMc: mc(committedMc), heldMc: mc(heldMc), chargedMc: mc(chargedMc), remainingMc: mc(budget.limitMc - chargedMc), limitMc: budget.limitMc, percent: (100 * chargedMc) / budget.limitMc };
+  return {
+    budget,
+    periodStart: new Date(),
+    periodEnd: new Date(),
+    committedMc: mc(committedMc),
+    heldMc: mc(heldMc),
+    chargedMc: mc(chargedMc),
+    remainingMc: mc(budget.limitMc - chargedMc),
+    limitMc: budget.limitMc,
+    percent: (100 * chargedMc) / budget.limitMc,
+  };
 }
 
-const ref = (id: number, scope: BudgetRef['scope'], scopeId: string, hard = true): BudgetRef => ({ id, teamId: 'T', scope, scopeId, period: 'day', limitMc: mc(10_000), hard, thresholds: [80, 100] });
+const ref = (id: number, scope: BudgetRef['scope'], scopeId: string, hard = true): BudgetRef => ({
+  id,
+  teamId: 'T',
+  scope,
+  scopeId,
+  period: 'day',
+  limitMc: mc(10_000),
+  hard,
+  thresholds: [80, 100],
+});
 
 function job(i: number): Generation {
   return {
-    id: `kbb_${i}`, shortId: `${i}`, teamId: 'T', channelId: 'C1', userId: GRACE, endpoint: 'text2video', request: { prompt: `${'<!channel> *fox* '.repeat(150)}${i}`, model_name: 'kling-v2-6' },
-    estimateMc: mc(1500), actualMc: mc(1500), state: 'succeeded', attempts: 1, createdAt: new Date(), result: { videos: [{ url: `https://cdn.example/v${i}.mp4` }], images: [] },
+    id: `kbb_${i}`,
+    shortId: `${i}`,
+    teamId: 'T',
+    channelId: 'C1',
+    userId: GRACE,
+    endpoint: 'text2video',
+    request: { prompt: `${'<!channel> *fox* '.repeat(150)}${i}`, model_name: 'kling-v2-6' },
+    estimateMc: mc(1500),
+    actualMc: mc(1500),
+    state: 'succeeded',
+    attempts: 1,
+    createdAt: new Date(),
+    result: { videos: [{ url: `https://cdn.example/v${i}.mp4` }], images: [] },
   };
 }
 
-  const account = {
-    readAt: new Date('2026-11-24T08:00:00Z'), committedSinceMc: mc(3_000), remainingMc: mc(6_000), paceMcPerDay: 3_000,
-    runsOutAt: new Date('2026-11-26T08:00:00Z'),
-    settings: { runoutDays: 3, expiryDays: 7, reconcileToleranceMc: mc(0) },
-    packs: [{ id: 'p', name: 'Trial <pack>', status: 'online', totalMc: mc(5_000), readMc: mc(5_000), remainingMc: mc(2_000), expiresAt: new Date('2026-11-29T00:00:00Z') }],
-  };
+const account = {
+  readAt: new Date('2026-11-24T08:00:00Z'),
+  committedSinceMc: mc(3_000),
+  remainingMc: mc(6_000),
+  paceMcPerDay: 3_000,
+  runsOutAt: new Date('2026-11-26T08:00:00Z'),
+  settings: { runoutDays: 3, expiryDays: 7, reconcileToleranceMc: mc(0) },
+  packs: [
+    {
+      id: 'p',
+      name: 'Trial <pack>',
+      status: 'online',
+      totalMc: mc(5_000),
+      readMc: mc(5_000),
+      remainingMc: mc(2_000),
+      expiresAt: new Date('2026-11-29T00:00:00Z'),
+    },
+  ],
+};
 
 describe('home blocks', () => {
   it('stays a valid home tab within 100 blocks for any number of budgets and jobs', () => {
-    const budgets = Array.from({ length: 1000 }, (_, i) => usageOf(ref(i + 1, 'user', `U${i}`, i % 2 === 0), 6_200, 500));
-    const view = homeTab({ mine: budgets.slice(0, 6), budgets, moreBudgets: 0, jobs: Array.from({ length: 50 }, (_, i) => job(i)), isAdmin: true, creditPriceUsd: 0.14 });
+    const budgets = Array.from({ length: 1000 }, (_, i) =>
+      usageOf(ref(i + 1, 'user', `U${i}`, i % 2 === 0), 6_200, 500),
+    );
+    const view = homeTab({
+      mine: budgets.slice(0, 6),
+      budgets,
+      moreBudgets: 0,
+      jobs: Array.from({ length: 50 }, (_, i) => job(i)),
+      isAdmin: true,
+      creditPriceUsd: 0.14,
+    });
     expect(viewProblems(view, 'home')).toEqual([]);
     expect(view.blocks.length).toBeLessThanOrEqual(100);
     // And with the Kling account of an operator who bought many packs.
     const packs = Array.from({ length: 30 }, (_, i) => ({ ...account.packs[0]!, id: `p${i}` }));
     const jobs = Array.from({ length: 50 }, (_, i) => job(i));
-    const withAccount = homeTab({ mine: budgets.slice(0, 6), budgets, moreBudgets: 0, jobs, isAdmin: true, creditPriceUsd: 0.14, account: { ...account, packs } });
+    const withAccount = homeTab({
+      mine: budgets.slice(0, 6),
+      budgets,
+      moreBudgets: 0,
+      jobs,
+      isAdmin: true,
+      creditPriceUsd: 0.14,
+      account: { ...account, packs },
+    });
     expect(viewProblems(withAccount, 'home')).toEqual([]);
     expect(withAccount.blocks.length).toBeLessThanOrEqual(100);
     expect(JSON.stringify(withAccount)).toContain('…and 25 more packs');
@@ -58,7 +118,13 @@ describe('home blocks', () => {
   });
 
   it('shows Edit and Add only to admins', () => {
-    const input = { mine: [], budgets: [usageOf(ref(7, 'workspace', 'T'), 0, 0)], moreBudgets: 0, jobs: [], creditPriceUsd: 0.14 };
+    const input = {
+      mine: [],
+      budgets: [usageOf(ref(7, 'workspace', 'T'), 0, 0)],
+      moreBudgets: 0,
+      jobs: [],
+      creditPriceUsd: 0.14,
+    };
     expect(JSON.stringify(homeTab({ ...input, isAdmin: false }))).not.toMatch(/home_budget_(edit|new)/);
     const admin = JSON.stringify(homeTab({ ...input, isAdmin: true }));
     expect(admin).toContain('"action_id":"home_budget_edit","value":"7"');
@@ -76,16 +142,26 @@ describe('home blocks', () => {
   it('builds valid edit and add modals, the edit one prefilled', () => {
     const edit = budgetModal({ ...ref(3, 'channel', 'C9', false), limitMc: mc(1_234_500), thresholds: [50, 90] });
     expect(viewProblems(edit, 'modal')).toEqual([]);
-    expect(JSON.parse(String(edit.private_metadata))).toEqual({ id: 3, scope: 'channel', scopeId: 'C9', period: 'day' });
+    expect(JSON.parse(String(edit.private_metadata))).toEqual({
+      id: 3,
+      scope: 'channel',
+      scopeId: 'C9',
+      period: 'day',
+    });
     expect(JSON.stringify(edit)).toContain('"initial_value":"1234.5"');
     expect(JSON.stringify(edit)).toContain('"initial_value":"50, 90"');
-    expect(JSON.stringify(edit)).toContain('"initial_option":{"text":{"type":"plain_text","text":"Soft: alert only","emoji":true},"value":"soft"}');
+    expect(JSON.stringify(edit)).toContain(
+      '"initial_option":{"text":{"type":"plain_text","text":"Soft: alert only","emoji":true},"value":"soft"}',
+    );
     expect(viewProblems(budgetModal(), 'modal')).toEqual([]);
   });
 });
 
 describe('reading the budget form', () => {
-  const values = (v: Record<string, unknown>) => Object.fromEntries(Object.entries(v).map(([id, value]) => [id, { [id]: value }])) as Parameters<typeof readBudgetForm>[0];
+  const values = (v: Record<string, unknown>) =>
+    Object.fromEntries(Object.entries(v).map(([id, value]) => [id, { [id]: value }])) as Parameters<
+      typeof readBudgetForm
+    >[0];
 
   it('reads a new channel budget, and an edit keeps its scope and period', () => {
     const read = readBudgetForm(
@@ -99,14 +175,42 @@ describe('reading the budget form', () => {
       }),
       'T1',
     );
-    expect(read).toEqual({ budget: { scope: 'channel', scopeId: 'C0VIDEO', period: 'week', limitMc: 1_250_500, thresholds: [50, 90], hard: false } });
-    const edit = readBudgetForm(values({ [BudgetField.limit]: { value: '20' }, [BudgetField.thresholds]: { value: '' } }), 'T1', { id: 4, scope: 'workspace', scopeId: 'T1', period: 'day' });
-    expect(edit).toEqual({ budget: { id: 4, scope: 'workspace', scopeId: 'T1', period: 'day', limitMc: 20_000, thresholds: [80, 100], hard: true } });
+    expect(read).toEqual({
+      budget: {
+        scope: 'channel',
+        scopeId: 'C0VIDEO',
+        period: 'week',
+        limitMc: 1_250_500,
+        thresholds: [50, 90],
+        hard: false,
+      },
+    });
+    const edit = readBudgetForm(
+      values({ [BudgetField.limit]: { value: '20' }, [BudgetField.thresholds]: { value: '' } }),
+      'T1',
+      { id: 4, scope: 'workspace', scopeId: 'T1', period: 'day' },
+    );
+    expect(edit).toEqual({
+      budget: {
+        id: 4,
+        scope: 'workspace',
+        scopeId: 'T1',
+        period: 'day',
+        limitMc: 20_000,
+        thresholds: [80, 100],
+        hard: true,
+      },
+    });
   });
 
   it('names every mistake under its field', () => {
     const read = readBudgetForm(
-      values({ [BudgetField.scope]: { selected_option: { value: 'user' } }, [BudgetField.period]: { selected_option: { value: 'day' } }, [BudgetField.limit]: { value: 'lots' }, [BudgetField.thresholds]: { value: '80, 150' } }),
+      values({
+        [BudgetField.scope]: { selected_option: { value: 'user' } },
+        [BudgetField.period]: { selected_option: { value: 'day' } },
+        [BudgetField.limit]: { value: 'lots' },
+        [BudgetField.thresholds]: { value: '80, 150' },
+      }),
       'T1',
     );
     expect(read).toEqual({
@@ -136,7 +240,10 @@ describe('App Home end to end', () => {
     await h.command(ADA, `budget set <@${GRACE}|grace> day 10`);
     await h.command(ADA, 'budget set <#C0VIDEO|video> week 50');
     await h.command(GRACE, 'generate a heron over a lake');
-    const card = await h.slack.waitFor(() => h.cards('C0VIDEO').find((m) => textOf(m).includes('a heron over a lake') && textOf(m).includes('Done')), 10_000);
+    const card = await h.slack.waitFor(
+      () => h.cards('C0VIDEO').find((m) => textOf(m).includes('a heron over a lake') && textOf(m).includes('Done')),
+      10_000,
+    );
     const jobId = /#[0-9A-F]{4,}/.exec(textOf(card))![0];
 
     const home = await openHome(GRACE);
@@ -156,8 +263,15 @@ describe('App Home end to end', () => {
     const graceBudget = (await h.ledger.budgets('T0DEMO')).find((b) => b.scope === 'user' && b.scopeId === GRACE)!;
     expect(JSON.stringify(home.view.blocks)).toContain(`"action_id":"home_budget_edit","value":"${graceBudget.id}"`);
 
-    await h.slack.clickViewButton({ userId: ADA, viewId: home.id, actionId: 'home_budget_edit', value: String(graceBudget.id) });
-    const modal = await h.slack.waitFor(() => h.slack.views(ADA).find((v) => v.type === 'modal' && v.open && v.view.callback_id === 'budget_submit'));
+    await h.slack.clickViewButton({
+      userId: ADA,
+      viewId: home.id,
+      actionId: 'home_budget_edit',
+      value: String(graceBudget.id),
+    });
+    const modal = await h.slack.waitFor(() =>
+      h.slack.views(ADA).find((v) => v.type === 'modal' && v.open && v.view.callback_id === 'budget_submit'),
+    );
     expect(textOf(modal.view as { blocks: unknown[] })).toContain("*<@U0GRACE>'s daily budget*");
 
     // private_metadata that is not what the bot wrote: a clear error in the modal, not a timed-out submission.
@@ -170,12 +284,23 @@ describe('App Home end to end', () => {
     const garbled = await h.slack.submitView({ userId: ADA, viewId: modal.id, values });
     const unreadable = 'This form could not be read. Close it and open it again from the Home tab.';
     expect(JSON.parse(garbled.body)).toEqual({
-      response_action: 'errors', errors: { [BudgetField.limit]: unreadable },
+      response_action: 'errors',
+      errors: { [BudgetField.limit]: unreadable },
     });
     modal.view.private_metadata = metadata;
 
-    const wrong = await h.slack.submitView({ userId: ADA, viewId: modal.id, values: { [BudgetField.limit]: { [BudgetField.limit]: 'lots' }, [BudgetField.enforcement]: { [BudgetField.enforcement]: 'hard' } } });
-    expect(JSON.parse(wrong.body)).toEqual({ response_action: 'errors', errors: { [BudgetField.limit]: 'A number of credits, such as 200 or 12.5.' } });
+    const wrong = await h.slack.submitView({
+      userId: ADA,
+      viewId: modal.id,
+      values: {
+        [BudgetField.limit]: { [BudgetField.limit]: 'lots' },
+        [BudgetField.enforcement]: { [BudgetField.enforcement]: 'hard' },
+      },
+    });
+    expect(JSON.parse(wrong.body)).toEqual({
+      response_action: 'errors',
+      errors: { [BudgetField.limit]: 'A number of credits, such as 200 or 12.5.' },
+    });
 
     const before = home.updatedAt;
     const saved = await h.slack.submitView({
@@ -189,15 +314,28 @@ describe('App Home end to end', () => {
     });
     expect(saved).toEqual({ status: 200, body: '' });
     const changed = (await h.ledger.budgets('T0DEMO')).find((b) => b.id === graceBudget.id)!;
-    expect(changed).toMatchObject({ scope: 'user', scopeId: GRACE, period: 'day', limitMc: 25_000, thresholds: [50, 90], hard: false });
-    const republished = await h.slack.waitFor(() => h.slack.views(ADA).find((v) => v.type === 'home' && v.updatedAt > before));
-    expect(textOf(republished.view as { blocks: unknown[] })).toMatch(/\*<@U0GRACE>'s daily budget\* \(soft: alerts only\)\n[█▒░]{10} 6% · 1\.5 of 25 · alerts at 50%, 90%/);
+    expect(changed).toMatchObject({
+      scope: 'user',
+      scopeId: GRACE,
+      period: 'day',
+      limitMc: 25_000,
+      thresholds: [50, 90],
+      hard: false,
+    });
+    const republished = await h.slack.waitFor(() =>
+      h.slack.views(ADA).find((v) => v.type === 'home' && v.updatedAt > before),
+    );
+    expect(textOf(republished.view as { blocks: unknown[] })).toMatch(
+      /\*<@U0GRACE>'s daily budget\* \(soft: alerts only\)\n[█▒░]{10} 6% · 1\.5 of 25 · alerts at 50%, 90%/,
+    );
   });
 
   it('lets an admin add a budget, and lists any number of budgets within the block limit', async () => {
     const home = await openHome(ADA);
     await h.slack.clickViewButton({ userId: ADA, viewId: home.id, actionId: 'home_budget_new' });
-    const modal = await h.slack.waitFor(() => h.slack.views(ADA).find((v) => v.type === 'modal' && v.open && v.view.callback_id === 'budget_submit'));
+    const modal = await h.slack.waitFor(() =>
+      h.slack.views(ADA).find((v) => v.type === 'modal' && v.open && v.view.callback_id === 'budget_submit'),
+    );
     const saved = await h.slack.submitView({
       userId: ADA,
       viewId: modal.id,
@@ -210,9 +348,22 @@ describe('App Home end to end', () => {
       },
     });
     expect(saved).toEqual({ status: 200, body: '' });
-    expect((await h.ledger.budgets('T0DEMO')).find((b) => b.scope === 'user' && b.scopeId === LINUS)).toMatchObject({ period: 'month', limitMc: 300_000, hard: true, thresholds: [80, 100] });
+    expect((await h.ledger.budgets('T0DEMO')).find((b) => b.scope === 'user' && b.scopeId === LINUS)).toMatchObject({
+      period: 'month',
+      limitMc: 300_000,
+      hard: true,
+      thresholds: [80, 100],
+    });
 
-    for (let i = 0; i < 80; i++) await h.ledger.setBudget({ teamId: 'T0DEMO', scope: 'channel', scopeId: `C${String(i).padStart(4, '0')}`, period: 'day', limitMc: mc(5_000), by: ADA });
+    for (let i = 0; i < 80; i++)
+      await h.ledger.setBudget({
+        teamId: 'T0DEMO',
+        scope: 'channel',
+        scopeId: `C${String(i).padStart(4, '0')}`,
+        period: 'day',
+        limitMc: mc(5_000),
+        by: ADA,
+      });
     const crowded = await openHome(LINUS, Date.now());
     expect(viewProblems(crowded.view, 'home')).toEqual([]);
     expect((crowded.view.blocks as unknown[]).length).toBeLessThanOrEqual(100);

@@ -24,9 +24,16 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function serve(deps: Partial<RouteDeps> & Pick<RouteDeps, 'database'>): Promise<{ url: string; woken: (string | undefined)[][] }> {
+async function serve(
+  deps: Partial<RouteDeps> & Pick<RouteDeps, 'database'>,
+): Promise<{ url: string; woken: (string | undefined)[][] }> {
   const woken: (string | undefined)[][] = [];
-  const routes = httpRoutes({ metrics: createMetrics(database.db), wake: (...args) => woken.push(args), logger: createLogger('silent'), ...deps });
+  const routes = httpRoutes({
+    metrics: createMetrics(database.db),
+    wake: (...args) => woken.push(args),
+    logger: createLogger('silent'),
+    ...deps,
+  });
   server = createServer((req, res) => {
     const route = routes.find((r) => r.path === req.url && r.method === req.method);
     if (route) route.handler(req as never, res);
@@ -39,7 +46,13 @@ async function serve(deps: Partial<RouteDeps> & Pick<RouteDeps, 'database'>): Pr
 describe('GET /healthz', () => {
   it('is 200 while the database answers and 503 when it does not', async () => {
     let up = true;
-    const { url } = await serve({ database: { ping: async () => { if (!up) throw new Error('connection refused'); } } });
+    const { url } = await serve({
+      database: {
+        ping: async () => {
+          if (!up) throw new Error('connection refused');
+        },
+      },
+    });
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     up = false;
     const down = await fetch(`${url}/healthz`);
@@ -73,14 +86,25 @@ describe('GET /healthz', () => {
 });
 
 describe('POST /kling/callback', () => {
-  const body = JSON.stringify({ task_id: 't1', task_status: 'succeed', task_info: { external_task_id: 'kbb_1' }, task_result: { videos: [{ id: 'v', url: 'https://x/v.mp4', duration: '5' }] } });
+  const body = JSON.stringify({
+    task_id: 't1',
+    task_status: 'succeed',
+    task_info: { external_task_id: 'kbb_1' },
+    task_result: { videos: [{ id: 'v', url: 'https://x/v.mp4', duration: '5' }] },
+  });
 
   it('wakes the worker for the task a signed callback names', async () => {
     const { url, woken } = await serve({ database: { ping: async () => {} }, webhookSecret: SECRET });
     const ts = Math.floor(Date.now() / 1000);
     const res = await fetch(`${url}/kling/callback`, {
-      method: 'POST', body,
-      headers: { 'content-type': 'application/json', 'webhook-id': 'msg_1', 'webhook-timestamp': String(ts), 'webhook-signature': signWebhook(SECRET, 'msg_1', ts, body) },
+      method: 'POST',
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'webhook-id': 'msg_1',
+        'webhook-timestamp': String(ts),
+        'webhook-signature': signWebhook(SECRET, 'msg_1', ts, body),
+      },
     });
     expect(res.status).toBe(200);
     expect(woken).toEqual([['kbb_1', 'succeed']]);
@@ -88,7 +112,10 @@ describe('POST /kling/callback', () => {
 
   it('wakes nothing for a task that is not one of ours (no external_task_id)', async () => {
     const { url, woken } = await serve({ database: { ping: async () => {} } });
-    const res = await fetch(`${url}/kling/callback`, { method: 'POST', body: JSON.stringify({ task_id: 't2', task_status: 'succeed' }) });
+    const res = await fetch(`${url}/kling/callback`, {
+      method: 'POST',
+      body: JSON.stringify({ task_id: 't2', task_status: 'succeed' }),
+    });
     expect(res.status).toBe(200);
     expect(woken).toEqual([]);
   });
@@ -97,16 +124,31 @@ describe('POST /kling/callback', () => {
     const lines: string[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
     const { url, woken } = await serve({ database: { ping: async () => {} }, webhookSecret: SECRET, logger });
-    const forged = { 'webhook-id': 'msg_1', 'webhook-timestamp': String(Math.floor(Date.now() / 1000)), 'webhook-signature': 'v1,bm9wZQ==' };
+    const forged = {
+      'webhook-id': 'msg_1',
+      'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+      'webhook-signature': 'v1,bm9wZQ==',
+    };
     const started = Date.now();
-    const answers = await Promise.all(Array.from({ length: 200 }, (_, i) =>
-      fetch(`${url}/kling/callback`, { method: 'POST', body: i % 2 ? body : 'not json', headers: i % 2 ? forged : {} }).then((r) => r.status)));
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        fetch(`${url}/kling/callback`, {
+          method: 'POST',
+          body: i % 2 ? body : 'not json',
+          headers: i % 2 ? forged : {},
+        }).then((r) => r.status),
+      ),
+    );
     expect(new Set(answers)).toEqual(new Set([401]));
     expect(woken).toEqual([]);
     // One line per 10 s at most, however long the flood took on a loaded machine.
     expect(lines.length).toBeLessThanOrEqual(1 + Math.floor((Date.now() - started) / 10_000));
     const line = JSON.parse(lines[0]!) as Record<string, unknown>;
-    expect(line).toMatchObject({ level: 40, msg: 'Kling callback refused', reason: expect.stringMatching(/signature/) });
+    expect(line).toMatchObject({
+      level: 40,
+      msg: 'Kling callback refused',
+      reason: expect.stringMatching(/signature/),
+    });
     expect(line.err).toBeUndefined();
     expect(lines[0]!.length).toBeLessThan(300);
   });
@@ -115,8 +157,13 @@ describe('POST /kling/callback', () => {
     const { url, woken } = await serve({ database: { ping: async () => {} }, webhookSecret: SECRET });
     const ts = Math.floor(Date.now() / 1000);
     const res = await fetch(`${url}/kling/callback`, {
-      method: 'POST', body,
-      headers: { 'webhook-id': 'msg_1', 'webhook-timestamp': String(ts), 'webhook-signature': signWebhook(Buffer.from('other').toString('base64'), 'msg_1', ts, body) },
+      method: 'POST',
+      body,
+      headers: {
+        'webhook-id': 'msg_1',
+        'webhook-timestamp': String(ts),
+        'webhook-signature': signWebhook(Buffer.from('other').toString('base64'), 'msg_1', ts, body),
+      },
     });
     expect(res.status).toBe(401);
     expect(woken).toEqual([]);

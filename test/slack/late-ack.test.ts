@@ -13,7 +13,11 @@ beforeAll(async () => {
 afterAll(async () => h?.close());
 
 const followUp = (userId: string, part: string) =>
-  h.slack.waitFor(() => h.slack.messages('C0VIDEO').find((m) => m.ephemeralTo === userId && m.via === 'response_url' && textOf(m).includes(part)));
+  h.slack.waitFor(() =>
+    h.slack
+      .messages('C0VIDEO')
+      .find((m) => m.ephemeralTo === userId && m.via === 'response_url' && textOf(m).includes(part)),
+  );
 
 describe('a slow hold', () => {
   it('acks at once, then says it is queued and posts the card', async () => {

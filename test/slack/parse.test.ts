@@ -23,7 +23,11 @@ function generate(text: string) {
 describe('tokenize', () => {
   it('keeps quoted strings (straight and curly) and Slack entities whole', () => {
     expect(tokenize('a "b c" “d e” <@U1|ann lee> f').map((t) => [t.value, t.quoted])).toEqual([
-      ['a', false], ['b c', true], ['d e', true], ['<@U1|ann lee>', false], ['f', false],
+      ['a', false],
+      ['b c', true],
+      ['d e', true],
+      ['<@U1|ann lee>', false],
+      ['f', false],
     ]);
   });
 
@@ -52,21 +56,29 @@ describe('parseCommand: generate and estimate', () => {
     expect(command.flags.mode).toBeUndefined();
   });
 
-  it('accepts --flag=value and a phone\'s em dash', () => {
+  it("accepts --flag=value and a phone's em dash", () => {
     expect(generate('generate a fox --mode=pro —duration 10').flags).toMatchObject({ mode: 'pro', duration: 10 });
   });
 
   it('decodes Slack escaping in the prompt so Kling sees what was typed', () => {
-    expect(generate('generate cats &amp; dogs &lt;3 <@U123|ann> <!channel> <https://x.test/a.png>').prompt).toBe('cats & dogs <3 @ann @channel https://x.test/a.png');
+    expect(generate('generate cats &amp; dogs &lt;3 <@U123|ann> <!channel> <https://x.test/a.png>').prompt).toBe(
+      'cats & dogs <3 @ann @channel https://x.test/a.png',
+    );
   });
 
-  it('reads --image from Slack\'s link form', () => {
-    expect(generate('generate make it move --image <https://example.com/cat.png>').flags.image).toBe('https://example.com/cat.png');
+  it("reads --image from Slack's link form", () => {
+    expect(generate('generate make it move --image <https://example.com/cat.png>').flags.image).toBe(
+      'https://example.com/cat.png',
+    );
   });
 
   it('estimate takes the same flags and an optional prompt', () => {
     const command = parseCommand('estimate --model kling-v2-6 --mode pro --audio');
-    expect(command).toMatchObject({ kind: 'estimate', prompt: '', flags: { model: 'kling-v2-6', mode: 'pro', audio: true } });
+    expect(command).toMatchObject({
+      kind: 'estimate',
+      prompt: '',
+      flags: { model: 'kling-v2-6', mode: 'pro', audio: true },
+    });
   });
 
   it.each([
@@ -100,13 +112,20 @@ describe('parseCommand: the other commands', () => {
     ['batch', { kind: 'batch' }],
     ['batch --tag spring-launch', { kind: 'batch', tag: 'spring-launch' }],
     ['batch —tag=q4', { kind: 'batch', tag: 'q4' }],
-    ['budget set tag:spring-launch week 40',
-      { kind: 'budget-set', target: { scope: 'tag', id: 'spring-launch' }, period: 'week', limitMc: mc(40_000) }],
+    [
+      'budget set tag:spring-launch week 40',
+      { kind: 'budget-set', target: { scope: 'tag', id: 'spring-launch' }, period: 'week', limitMc: mc(40_000) },
+    ],
     ['budget', { kind: 'budget' }],
     ['budget Yesterday', { kind: 'budget', period: { kind: 'yesterday' } }],
     ['budget last-week', { kind: 'budget', period: { kind: 'last-week' } }],
-    ['budget 2026-11-30',
-      { kind: 'budget', period: { kind: 'days', from: { year: 2026, month: 11, day: 30 }, to: { year: 2026, month: 11, day: 30 } } }],
+    [
+      'budget 2026-11-30',
+      {
+        kind: 'budget',
+        period: { kind: 'days', from: { year: 2026, month: 11, day: 30 }, to: { year: 2026, month: 11, day: 30 } },
+      },
+    ],
     ['status kbb_123', { kind: 'status', id: 'kbb_123' }],
     ['status', { kind: 'status' }],
     ['queue resume', { kind: 'queue-resume' }],
@@ -115,12 +134,30 @@ describe('parseCommand: the other commands', () => {
     ['digest preview', { kind: 'digest', action: 'preview' }],
     ['digest preview today', { kind: 'digest', action: 'preview', day: 'today' }],
     ['digest preview 2026-03-29', { kind: 'digest', action: 'preview', day: '2026-03-29' }],
-    ['budget set workspace day 200', { kind: 'budget-set', target: { scope: 'workspace' }, period: 'day', limitMc: mc(200_000) }],
-    ['budget set <#C0VIDEO|video> week 12.5', { kind: 'budget-set', target: { scope: 'channel', id: 'C0VIDEO' }, period: 'week', limitMc: mc(12_500) }],
-    ['budget set <@U0GRACE|grace> month 50', { kind: 'budget-set', target: { scope: 'user', id: 'U0GRACE' }, period: 'month', limitMc: mc(50_000) }],
-    ['budget set <@U0GRACE> day 0', { kind: 'budget-set', target: { scope: 'user', id: 'U0GRACE' }, period: 'day', limitMc: mc(0) }],
-    ['budget set workspace month 1,000', { kind: 'budget-set', target: { scope: 'workspace' }, period: 'month', limitMc: mc(1_000_000) }], // as the App Home modal reads it
-    ['budget thresholds workspace day 80%,50,100', { kind: 'budget-thresholds', target: { scope: 'workspace' }, period: 'day', thresholds: [50, 80, 100] }],
+    [
+      'budget set workspace day 200',
+      { kind: 'budget-set', target: { scope: 'workspace' }, period: 'day', limitMc: mc(200_000) },
+    ],
+    [
+      'budget set <#C0VIDEO|video> week 12.5',
+      { kind: 'budget-set', target: { scope: 'channel', id: 'C0VIDEO' }, period: 'week', limitMc: mc(12_500) },
+    ],
+    [
+      'budget set <@U0GRACE|grace> month 50',
+      { kind: 'budget-set', target: { scope: 'user', id: 'U0GRACE' }, period: 'month', limitMc: mc(50_000) },
+    ],
+    [
+      'budget set <@U0GRACE> day 0',
+      { kind: 'budget-set', target: { scope: 'user', id: 'U0GRACE' }, period: 'day', limitMc: mc(0) },
+    ],
+    [
+      'budget set workspace month 1,000',
+      { kind: 'budget-set', target: { scope: 'workspace' }, period: 'month', limitMc: mc(1_000_000) },
+    ], // as the App Home modal reads it
+    [
+      'budget thresholds workspace day 80%,50,100',
+      { kind: 'budget-thresholds', target: { scope: 'workspace' }, period: 'day', thresholds: [50, 80, 100] },
+    ],
     ['budget alerts <#C0ALERTS|kling-alerts>', { kind: 'budget-alerts', channelId: 'C0ALERTS' }],
     ['budget confirm 20', { kind: 'budget-confirm', thresholdMc: mc(20_000) }],
     ['budget confirm 0.5', { kind: 'budget-confirm', thresholdMc: mc(500) }],
@@ -136,9 +173,28 @@ describe('parseCommand: the other commands', () => {
     ['audit LAST-WEEK', { kind: 'audit', period: { kind: 'last-week' } }],
     ['export last-week --by person', { kind: 'export', period: { kind: 'last-week' }, by: 'person', format: 'csv' }],
     ['export --by=Model yesterday', { kind: 'export', period: { kind: 'yesterday' }, by: 'model', format: 'csv' }],
-    ['export 2026-11 --format focus', { kind: 'export', period: { kind: 'calendar-month', year: 2026, month: 11 }, by: 'job', format: 'focus' }],
-    ['export 2026-02-28', { kind: 'export', period: { kind: 'days', from: { year: 2026, month: 2, day: 28 }, to: { year: 2026, month: 2, day: 28 } }, by: 'job', format: 'csv' }],
-    ['export 2026-11-01..2026-11-15 —by tag', { kind: 'export', period: { kind: 'days', from: { year: 2026, month: 11, day: 1 }, to: { year: 2026, month: 11, day: 15 } }, by: 'tag', format: 'csv' }],
+    [
+      'export 2026-11 --format focus',
+      { kind: 'export', period: { kind: 'calendar-month', year: 2026, month: 11 }, by: 'job', format: 'focus' },
+    ],
+    [
+      'export 2026-02-28',
+      {
+        kind: 'export',
+        period: { kind: 'days', from: { year: 2026, month: 2, day: 28 }, to: { year: 2026, month: 2, day: 28 } },
+        by: 'job',
+        format: 'csv',
+      },
+    ],
+    [
+      'export 2026-11-01..2026-11-15 —by tag',
+      {
+        kind: 'export',
+        period: { kind: 'days', from: { year: 2026, month: 11, day: 1 }, to: { year: 2026, month: 11, day: 15 } },
+        by: 'tag',
+        format: 'csv',
+      },
+    ],
     ['account', { kind: 'account' }],
     ['account alerts 5', { kind: 'account-alerts', alert: 'runout', days: 5 }],
     ['account alerts off', { kind: 'account-alerts', alert: 'runout', days: 0 }],
@@ -191,8 +247,11 @@ describe('parseCommand: the other commands', () => {
     ['export --format focus --by person', /one row per job/, 'export'],
     ['export --tag x', /`--tag` is not an option of export/, 'export'],
     ['generate a fox --tag Spring', /`--tag` must be lowercase letters, digits and dashes, at most 32/, 'generate'],
-    [`generate a fox --tag ${'a'.repeat(33)}`, /`--tag` must be lowercase letters, digits and dashes, at most 32/,
-      'generate'],
+    [
+      `generate a fox --tag ${'a'.repeat(33)}`,
+      /`--tag` must be lowercase letters, digits and dashes, at most 32/,
+      'generate',
+    ],
     ['generate a fox --tag', /`--tag` needs a value/, 'generate'],
     ['batch --tag', /`--tag` needs a value/, 'batch'],
     ['batch --tag a_b', /`--tag` must be lowercase/, 'batch'],
@@ -224,7 +283,15 @@ describe('toPricedRequest / quoteRequest', () => {
     const { flags, prompt } = generate('generate a fox --mode pro --duration 10 --audio --aspect 1:1 --negative blur');
     expect(toPricedRequest(prompt, flags, 'kling-v2-6')).toEqual({
       endpoint: 'text2video',
-      body: { model_name: 'kling-v2-6', prompt: 'a fox', negative_prompt: 'blur', mode: 'pro', duration: '10', sound: 'on', aspect_ratio: '1:1' },
+      body: {
+        model_name: 'kling-v2-6',
+        prompt: 'a fox',
+        negative_prompt: 'blur',
+        mode: 'pro',
+        duration: '10',
+        sound: 'on',
+        aspect_ratio: '1:1',
+      },
     });
   });
 
@@ -232,16 +299,22 @@ describe('toPricedRequest / quoteRequest', () => {
     const { flags, prompt } = generate('generate move --image https://x.test/a.png');
     expect(toPricedRequest(prompt, flags, 'kling-v2-5-turbo').endpoint).toBe('image2video');
     const both = generate('generate move --image https://x.test/a.png --aspect 1:1');
-    expect(() => toPricedRequest(both.prompt, both.flags, 'kling-v2-5-turbo')).toThrow(/`--aspect` does not go with `--image`/);
+    expect(() => toPricedRequest(both.prompt, both.flags, 'kling-v2-5-turbo')).toThrow(
+      /`--aspect` does not go with `--image`/,
+    );
   });
 
   it('prices through the catalog and turns its refusals into usage mistakes', () => {
     const ok = generate('generate a fox --model kling-v2-6 --mode pro --duration 10 --audio');
     expect(quoteRequest(builtInCatalog, ok.prompt, ok.flags, 'kling-v2-5-turbo').priceMc).toBe(10_000);
     const silentOnly = generate('generate a fox --model kling-v2-6 --mode std --audio');
-    expect(() => quoteRequest(builtInCatalog, silentOnly.prompt, silentOnly.flags, 'kling-v2-5-turbo')).toThrow(UsageError);
+    expect(() => quoteRequest(builtInCatalog, silentOnly.prompt, silentOnly.flags, 'kling-v2-5-turbo')).toThrow(
+      UsageError,
+    );
     const badDuration = generate('generate a fox --model kling-v2-6 --duration 7');
-    expect(() => quoteRequest(builtInCatalog, badDuration.prompt, badDuration.flags, 'kling-v2-5-turbo')).toThrow(/--duration/);
+    expect(() => quoteRequest(builtInCatalog, badDuration.prompt, badDuration.flags, 'kling-v2-5-turbo')).toThrow(
+      /--duration/,
+    );
     const unknown = generate('generate a fox --model kling-v9');
     expect(() => quoteRequest(builtInCatalog, unknown.prompt, unknown.flags, 'kling-v2-5-turbo')).toThrow(/kling-v9/);
   });

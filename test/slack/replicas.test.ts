@@ -11,7 +11,7 @@ import { parseCommand } from '../../src/slack/commands/parse';
 import { quoteRequest } from '../../src/slack/commands/request';
 import { settlementProblems, waitFor } from '../generations/support';
 import { createTestDatabase, type TestDatabase } from '../support/db';
-import { BOT_TOKEN, cardJobId, SIGNING_SECRET, textOf } from './harness';
+import { BOT_TOKEN, cardJobId, SIGNING_SECRET } from './harness';
 import { mc } from '../../src/money/credits';
 
 const ENTRY = fileURLToPath(new URL('./replica-process.ts', import.meta.url));
@@ -67,14 +67,18 @@ function kill(child: ChildProcess): Promise<void> {
 }
 
 describe('two bot replicas on one database', () => {
-  const title = 'one killed right after its acks: every job has one card and its video, every alert one message, '
-    + 'the cap and the ledger hold';
+  const title =
+    'one killed right after its acks: every job has one card and its video, every alert one message, ' +
+    'the cap and the ledger hold';
   it(title, { timeout: 240_000 }, async () => {
     database = await createTestDatabase({ max: 2 });
     const timings = { queuedMs: 300, processingMs: 600 };
     kling = await startKlingSimulator({ apiKey: KLING_KEY, concurrency: 20, timings });
     slack = await startSlackWorkspace({
-      signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN, users: DEFAULT_USERS, channels: DEFAULT_CHANNELS,
+      signingSecret: SIGNING_SECRET,
+      botToken: BOT_TOKEN,
+      users: DEFAULT_USERS,
+      channels: DEFAULT_CHANNELS,
       ackTimeoutMs: 60_000,
     });
     const env = {
@@ -108,8 +112,11 @@ describe('two bot replicas on one database', () => {
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        const [row] = await rows<{ n: number }>(database!.db, sql`
-          select count(*)::int as n from generations where state in ('submitting', 'submitted', 'processing')`);
+        const [row] = await rows<{ n: number }>(
+          database!.db,
+          sql`
+          select count(*)::int as n from generations where state in ('submitting', 'submitted', 'processing')`,
+        );
         peak = Math.max(peak, row!.n);
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
@@ -120,7 +127,7 @@ describe('two bot replicas on one database', () => {
     const acksOf = { a: [] as Ack[], b: [] as Ack[] };
     for (let i = 0; i < JOBS; i++) {
       const to = i % 2 === 0 ? 'a' : 'b';
-      slack.setBotUrl(to === 'a' ? a.url : b.url);   // read as the command is sent
+      slack.setBotUrl(to === 'a' ? a.url : b.url); // read as the command is sent
       const userId = DEFAULT_USERS[i % 3]!.id;
       acksOf[to].push(slack.slashCommand({ userId, channelId: CHANNEL, text: `generate a fox number ${i}` }));
     }
@@ -130,18 +137,29 @@ describe('two bot replicas on one database', () => {
     slack.setBotUrl(b.url);
     for (const ack of [...ackedByA, ...ackedByB]) expect(ack.status).toBe(200);
 
-    const jobs = () => rows<{ id: string; state: string; card_ts: string | null }>(database!.db, sql`
-      select id, state, card_ts from generations order by seq`);
+    const jobs = () =>
+      rows<{ id: string; state: string; card_ts: string | null }>(
+        database!.db,
+        sql`
+      select id, state, card_ts from generations order by seq`,
+      );
     expect((await jobs()).map((j) => j.state).filter((s) => s === 'refused')).toEqual([]);
     expect(await jobs()).toHaveLength(JOBS);
-    await waitFor('every job ended, its card up to date and its video posted, every alert delivered', async () => {
-      const [pending] = await rows<{ jobs: number; alerts: number }>(database!.db, sql`
+    await waitFor(
+      'every job ended, its card up to date and its video posted, every alert delivered',
+      async () => {
+        const [pending] = await rows<{ jobs: number; alerts: number }>(
+          database!.db,
+          sql`
         select (select count(*)::int from generations where state in ('queued', 'submitting', 'submitted', 'processing')
                   or card_ts is null or card_state is distinct from state
                   or (state = 'succeeded' and result_posted_at is null)) as jobs,
-               (select count(*)::int from budget_alerts where delivered_at is null) as alerts`);
-      return pending!.jobs === 0 && pending!.alerts === 0;
-    }, 150_000);
+               (select count(*)::int from budget_alerts where delivered_at is null) as alerts`,
+        );
+        return pending!.jobs === 0 && pending!.alerts === 0;
+      },
+      150_000,
+    );
     sampling = false;
     await sampler;
 
@@ -153,11 +171,17 @@ describe('two bot replicas on one database', () => {
       const replies = messages.filter((m) => m.threadTs === job.card_ts);
       // A succeeded job has one reply in its thread, carrying its video file, uploaded once.
       const video = job.state === 'succeeded' ? [[`kling-${job.id}.mp4`]] : [];
-      expect(replies.map((m) => (m.files ?? []).map((f) => f.name)), job.id).toEqual(video);
+      expect(
+        replies.map((m) => (m.files ?? []).map((f) => f.name)),
+        job.id,
+      ).toEqual(video);
     }
     // The alerts one request raised share a message: one message per request that raised any.
-    const [alerts] = await rows<{ n: number; requests: number }>(database.db, sql`
-      select count(*)::int as n, count(distinct (team_id, triggered_by, created_at))::int as requests from budget_alerts`);
+    const [alerts] = await rows<{ n: number; requests: number }>(
+      database.db,
+      sql`
+      select count(*)::int as n, count(distinct (team_id, triggered_by, created_at))::int as requests from budget_alerts`,
+    );
     expect(alerts!.n).toBeGreaterThanOrEqual(5);
     expect(slack.messages(ALERTS).filter((m) => m.botId)).toHaveLength(alerts!.requests);
 

@@ -57,7 +57,10 @@ afterAll(async () => {
 });
 
 const lastEphemeral = (userId: string, channel = 'C0VIDEO') =>
-  h.slack.messages(channel).filter((m) => m.ephemeralTo === userId).at(-1)!;
+  h.slack
+    .messages(channel)
+    .filter((m) => m.ephemeralTo === userId)
+    .at(-1)!;
 const jobsOf = (prompt: string) =>
   rows<{ id: string; state: string; hold_id: string | null }>(
     h.database.db,
@@ -65,9 +68,14 @@ const jobsOf = (prompt: string) =>
         where request->>'prompt' = ${prompt} and state <> 'refused' order by seq`,
   );
 const holdsOf = async (prompt: string) =>
-  (await rows<{ n: number }>(h.database.db, sql`
+  (
+    await rows<{ n: number }>(
+      h.database.db,
+      sql`
     select count(*)::int as n from holds
-    where generation_id in (select id from generations where request->>'prompt' = ${prompt})`))[0]!.n;
+    where generation_id in (select id from generations where request->>'prompt' = ${prompt})`,
+    )
+  )[0]!.n;
 const tasksOf = (prompt: string) => h.kling.tasks().filter((t) => (t.body as { prompt?: string }).prompt === prompt);
 /** What the clicks were answered with, through their response_url. */
 const answers = () => h.slack.calls('response_url').map((c) => textOf(c.args as { text?: string; blocks?: unknown[] }));
@@ -93,7 +101,9 @@ async function expectOneJob(prompt: string) {
 
 /** Clicks sent in the same tick, so none sees another's answer first; `urls` spreads them over the replicas. */
 function clickTogether(
-  clicks: number, input: { userId: string; channelId?: string; messageTs: string; actionId: string }, urls = [botUrl()],
+  clicks: number,
+  input: { userId: string; channelId?: string; messageTs: string; actionId: string },
+  urls = [botUrl()],
 ) {
   const { channelId = 'C0VIDEO', ...rest } = input;
   const sent = Array.from({ length: clicks }, (_, i) => {
@@ -106,7 +116,10 @@ function clickTogether(
 
 describe('spending buttons act once', () => {
   it('"Generate for N credits" clicked twice, then three times: one job, one hold, one Kling task', async () => {
-    for (const [clicks, prompt] of [[2, 'a dragon over a lake'], [3, 'a dragon over a castle']] as const) {
+    for (const [clicks, prompt] of [
+      [2, 'a dragon over a lake'],
+      [3, 'a dragon over a castle'],
+    ] as const) {
       const before = answers().length;
       await h.command(GRACE, `generate ${prompt} ${EXPENSIVE}`);
       const confirm = lastEphemeral(GRACE);
@@ -152,7 +165,8 @@ describe('spending buttons act once', () => {
   it('a double submit of the batch modal queues the batch once', async () => {
     await h.command(GRACE, 'batch');
     const view = await h.slack.waitFor(() =>
-      h.slack.views(GRACE).find((v) => v.type === 'modal' && v.open && v.view.callback_id === 'batch_submit'));
+      h.slack.views(GRACE).find((v) => v.type === 'modal' && v.open && v.view.callback_id === 'batch_submit'),
+    );
     const values = {
       [BatchField.prompts]: { [BatchField.prompts]: 'an owl in a batch\nan otter in a batch' },
       [BatchField.model]: { [BatchField.model]: 'kling-v2-6' },
@@ -164,7 +178,10 @@ describe('spending buttons act once', () => {
     const second = h.slack.submitView({ userId: GRACE, viewId: view.id, values });
     h.slack.setBotUrl(botUrl());
     const replies = await Promise.all([h.slack.submitView({ userId: GRACE, viewId: view.id, values }), second]);
-    expect(replies).toEqual([{ status: 200, body: '' }, { status: 200, body: '' }]);
+    expect(replies).toEqual([
+      { status: 200, body: '' },
+      { status: 200, body: '' },
+    ]);
     expect(await jobsOf('an owl in a batch')).toHaveLength(1);
     expect(await jobsOf('an otter in a batch')).toHaveLength(1);
   });
@@ -174,15 +191,26 @@ describe('a replayed /kling generate queues once', () => {
   /** The command as Slack signs and sends it, with a fixed trigger_id, so it can be sent again byte for byte. */
   function signedCommand(text: string, triggerId: string) {
     const body = new URLSearchParams({
-      token: 'offline-verification-token', team_id: 'T0DEMO', team_domain: 'kling-demo',
-      channel_id: 'C0VIDEO', channel_name: 'video', user_id: GRACE, user_name: 'grace',
-      command: '/kling', text, api_app_id: 'A0KLINGAPP', is_enterprise_install: 'false',
-      response_url: `${h.slack.url}/response/unused`, trigger_id: triggerId,
+      token: 'offline-verification-token',
+      team_id: 'T0DEMO',
+      team_domain: 'kling-demo',
+      channel_id: 'C0VIDEO',
+      channel_name: 'video',
+      user_id: GRACE,
+      user_name: 'grace',
+      command: '/kling',
+      text,
+      api_app_id: 'A0KLINGAPP',
+      is_enterprise_install: 'false',
+      response_url: `${h.slack.url}/response/unused`,
+      trigger_id: triggerId,
     }).toString();
     const headers = { 'content-type': 'application/x-www-form-urlencoded', ...signSlackRequest(SIGNING_SECRET, body) };
     return (url: string, extra: Record<string, string> = {}) =>
-      fetch(url, { method: 'POST', headers: { ...headers, ...extra }, body })
-        .then(async (r) => ({ status: r.status, body: await r.text() }));
+      fetch(url, { method: 'POST', headers: { ...headers, ...extra }, body }).then(async (r) => ({
+        status: r.status,
+        body: await r.text(),
+      }));
   }
 
   it('the same signed request sent again, here and on another replica: one job, and the replay says so', async () => {
@@ -211,7 +239,7 @@ describe('a replayed /kling generate queues once', () => {
   });
 });
 
-describe('approvals are asked and decided once, by the request\'s own workspace', () => {
+describe("approvals are asked and decided once, by the request's own workspace", () => {
   let other: Server;
   const otherAnswers: string[] = [];
 
@@ -230,8 +258,11 @@ describe('approvals are asked and decided once, by the request\'s own workspace'
   afterAll(() => new Promise<void>((resolve) => other.close(() => resolve())));
 
   const approvals = () =>
-    rows<{ id: string; state: string }>(h.database.db, sql`
-      select id, state::text as state from approvals order by requested_at`);
+    rows<{ id: string; state: string }>(
+      h.database.db,
+      sql`
+      select id, state::text as state from approvals order by requested_at`,
+    );
   const asksFor = (prompt: string) =>
     h.slack
       .messages('C0ALERTS')
@@ -265,8 +296,11 @@ describe('approvals are asked and decided once, by the request\'s own workspace'
       return textOf(shown).includes('Approved');
     });
     await expectOneJob(prompt);
-    const adjusts = await rows<{ n: number }>(h.database.db, sql`
-      select count(*)::int as n from ledger_entries where kind = 'adjust'`);
+    const adjusts = await rows<{ n: number }>(
+      h.database.db,
+      sql`
+      select count(*)::int as n from ledger_entries where kind = 'adjust'`,
+    );
     expect(adjusts[0]!.n).toBe(1);
   });
 
@@ -275,7 +309,10 @@ describe('approvals are asked and decided once, by the request\'s own workspace'
     const refused = await h.command(LINUS, `generate ${prompt} --model kling-v2-6 --mode std`);
     expect(JSON.stringify(refused.ack)).toContain('approval_request');
     await h.slack.clickButton({
-      userId: LINUS, channelId: 'C0VIDEO', messageTs: lastEphemeral(LINUS).ts, actionId: 'approval_request',
+      userId: LINUS,
+      channelId: 'C0VIDEO',
+      messageTs: lastEphemeral(LINUS).ts,
+      actionId: 'approval_request',
     });
     await h.slack.waitFor(() => asksFor(prompt)[0]);
     const request = (await approvals()).at(-1)!;
@@ -285,8 +322,12 @@ describe('approvals are asked and decided once, by the request\'s own workspace'
     const payload = {
       type: 'block_actions',
       user: { id: ADA, username: 'ada', name: 'ada', team_id: 'T0OTHER' },
-      api_app_id: 'A0KLINGAPP', token: 'offline-verification-token', trigger_id: '1003.other',
-      team: { id: 'T0OTHER', domain: 'elsewhere' }, enterprise: null, is_enterprise_install: false,
+      api_app_id: 'A0KLINGAPP',
+      token: 'offline-verification-token',
+      trigger_id: '1003.other',
+      team: { id: 'T0OTHER', domain: 'elsewhere' },
+      enterprise: null,
+      is_enterprise_install: false,
       container: { type: 'message', message_ts: '1.000001', channel_id: 'C0ALERTS', is_ephemeral: false },
       channel: { id: 'C0ALERTS', name: 'alerts' },
       response_url: `http://127.0.0.1:${(other.address() as AddressInfo).port}/response`,

@@ -40,16 +40,20 @@ describe('an image kept in Slack', () => {
 
   it('the same picture posted again is the same request: the duplicate check keys on its content', async () => {
     const image = png(1280, 720, 4096);
-    await waitFor('the first video', async () => {
-      const [job] = await rows<{ state: string }>(h.database.db, sql`select state::text from generations`);
-      return job?.state === 'succeeded';
-    }, 20_000);
+    await waitFor(
+      'the first video',
+      async () => {
+        const [job] = await rows<{ state: string }>(h.database.db, sql`select state::text from generations`);
+        return job?.state === 'succeeded';
+      },
+      20_000,
+    );
     const again = await h.command(GRACE, `generate the cat waves --image ${posted('cat-copy.png', image)}`);
     expect(textOf(again.ack)).toContain('made exactly this video');
     expect(creates()).toHaveLength(1);
   });
 
-  it('an image that breaks one of Kling\'s rules is refused with the rule named, and nothing is held', async () => {
+  it("an image that breaks one of Kling's rules is refused with the rule named, and nothing is held", async () => {
     const before = await jobs();
     const small = await h.command(GRACE, `generate a tiny cat --image ${posted('tiny.png', png(200, 200))}`);
     expect(textOf(small.ack)).toContain('Each side of the image must be at least 300 px; this image is 200×200 px.');
@@ -82,14 +86,16 @@ describe('the message shortcut Animate with Kling', () => {
     const model = blocks.find((b) => b.block_id === 'animate_model')!.element.initial_option!.value;
     const mode = blocks.find((b) => b.block_id === 'animate_mode')?.element.initial_option?.value;
     return {
-      animate_prompt: { animate_prompt: prompt }, animate_model: { animate_model: model },
-      ...(mode && { animate_mode: { animate_mode: mode } }), animate_duration: { animate_duration: duration },
+      animate_prompt: { animate_prompt: prompt },
+      animate_model: { animate_model: model },
+      ...(mode && { animate_mode: { animate_mode: mode } }),
+      animate_duration: { animate_duration: duration },
     };
   };
   const ephemeral = (part: string) =>
     h.slack.waitFor(() => h.slack.messages('C0VIDEO').find((m) => m.ephemeralTo === GRACE && textOf(m).includes(part)));
 
-  it('opens a modal priced as the person chooses, and queues the image\'s bytes', async () => {
+  it("opens a modal priced as the person chooses, and queues the image's bytes", async () => {
     const image = png(720, 1280, 8192);
     const message = h.slack.postFile({ userId: GRACE, channelId: 'C0VIDEO', filename: 'dog.png', data: image });
     await shortcut(message.ts);
@@ -98,7 +104,13 @@ describe('the message shortcut Animate with Kling', () => {
     expect(first).toMatch(/credits/);
     // A longer video costs more: the price in the modal follows the choice.
     const values = { animate_duration: { animate_duration: '10' } };
-    await h.slack.clickViewButton({ userId: GRACE, viewId: opened.id, actionId: 'animate_duration', value: '10', values });
+    await h.slack.clickViewButton({
+      userId: GRACE,
+      viewId: opened.id,
+      actionId: 'animate_duration',
+      value: '10',
+      values,
+    });
     await h.slack.waitFor(() => priceOf(h.slack.views(GRACE).find((v) => v.id === opened.id)!) !== first, 10_000);
     const before = creates().length;
     await h.slack.submitView({ userId: GRACE, viewId: opened.id, values: filled(opened, 'the dog jumps', '10') });
@@ -109,7 +121,12 @@ describe('the message shortcut Animate with Kling', () => {
   });
 
   it('says so on a message without an image, and refuses an image that breaks a rule, holding nothing', async () => {
-    const plain = h.slack.postFile({ userId: GRACE, channelId: 'C0VIDEO', filename: 'notes.txt', data: Buffer.from('hi') });
+    const plain = h.slack.postFile({
+      userId: GRACE,
+      channelId: 'C0VIDEO',
+      filename: 'notes.txt',
+      data: Buffer.from('hi'),
+    });
     await shortcut(plain.ts);
     await ephemeral('That message carries no image to animate.');
 

@@ -8,7 +8,7 @@ import { startHarness, textOf, type Harness } from './harness';
 let h: Harness;
 /** The bot's clock: moved a day on once the jobs are done, so the digest preview (the day before) is their day. */
 let shiftMs = 0;
-const ADA = 'U0ADA';      // a Slack admin
+const ADA = 'U0ADA'; // a Slack admin
 const GRACE = 'U0GRACE';
 
 beforeAll(async () => {
@@ -27,7 +27,7 @@ function jobIdIn(text: string): string {
 }
 
 describe('--tag', () => {
-  it('charges the tag\'s budget, shows on the card and in history, and the digest sums spending by tag', async () => {
+  it("charges the tag's budget, shows on the card and in history, and the digest sums spending by tag", async () => {
     const set = await h.command(ADA, 'budget set tag:launch day 3');
     expect(textOf(set.ack)).toContain("the tag `launch`'s daily budget is now 3 credits");
     const refusedTag = await h.command(GRACE, 'budget set tag:Launch! day 3');
@@ -43,7 +43,10 @@ describe('--tag', () => {
       ids.push(jobIdIn(textOf(card)));
     }
     for (const id of ids) {
-      await h.slack.waitFor(() => h.cards('C0VIDEO').find((m) => textOf(m).includes(id) && textOf(m).includes('Done')), 10_000);
+      await h.slack.waitFor(
+        () => h.cards('C0VIDEO').find((m) => textOf(m).includes(id) && textOf(m).includes('Done')),
+        10_000,
+      );
     }
     const refused = await h.command(GRACE, 'generate a fox in fog --tag launch');
     expect(textOf(refused.ack)).toMatch(/the tag `launch`'s daily budget has \*0\* left/);
@@ -56,13 +59,18 @@ describe('--tag', () => {
     const history = await h.command(GRACE, 'history');
     expect(textOf(history.ack)).toContain('cr · `launch` · a fox in snow');
 
-    const tagged = await rows<{ tag: string | null }>(h.database.db, sql`select tag from generations order by created_at`);
+    const tagged = await rows<{ tag: string | null }>(
+      h.database.db,
+      sql`select tag from generations order by created_at`,
+    );
     expect(tagged.map((r) => r.tag)).toEqual(['launch', 'launch', 'launch', null]);
 
     shiftMs = 24 * 3600_000;
     await h.command(ADA, 'digest preview');
-    const preview = await h.slack.waitFor(() => h.slack.messages('C0VIDEO')
-      .find((m) => m.ephemeralTo === ADA && textOf(m).includes('Kling digest')), 10_000);
+    const preview = await h.slack.waitFor(
+      () => h.slack.messages('C0VIDEO').find((m) => m.ephemeralTo === ADA && textOf(m).includes('Kling digest')),
+      10_000,
+    );
     expect(textOf(preview)).toMatch(/\*By tag\*\n• `launch` 3 credits \(\$[\d.]+\), 2 jobs/);
     expect(await checkInvariants(h.database.db)).toEqual([]);
   });

@@ -39,7 +39,13 @@ async function requestApproval(prompt: string): Promise<string> {
   const click = { userId: LINUS, channelId: 'C0VIDEO', messageTs: refusal.ts, actionId: 'approval_request' };
   await h.slack.clickButton(click);
   const answered = (t: string) => !seen.has(t) && /Sent to the admins|Could not reach any admin/.test(t);
-  return h.slack.waitFor(() => ephemerals(LINUS).map((m) => textOf(m)).find(answered), 15_000);
+  return h.slack.waitFor(
+    () =>
+      ephemerals(LINUS)
+        .map((m) => textOf(m))
+        .find(answered),
+    15_000,
+  );
 }
 
 describe('approval requests', () => {

@@ -1,11 +1,28 @@
 import { sql } from 'drizzle-orm';
 import {
-  bigint, bigserial, index, integer, jsonb, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid,
+  bigint,
+  bigserial,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
 } from 'drizzle-orm/pg-core';
 import type { Millicredits } from '../../money/credits';
 
 export const generationState = pgEnum('generation_state', [
-  'queued', 'submitting', 'submitted', 'processing', 'succeeded', 'failed', 'cancelled', 'refused',
+  'queued',
+  'submitting',
+  'submitted',
+  'processing',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'refused',
 ]);
 
 /** One row per generation; its id is the Kling external_task_id. Design §4, src/generations/states.ts. */
@@ -87,11 +104,17 @@ export const generations = pgTable(
   },
   (t) => [
     index('generations_due_queued').on(t.teamId, t.nextAttemptAt).where(sql`${t.state} = 'queued'`),
-    index('generations_due_active').on(t.nextAttemptAt).where(sql`${t.state} in ('submitting','submitted','processing')`),
-    index('generations_in_flight').on(t.teamId, t.userId).where(sql`${t.state} in ('submitting','submitted','processing')`),
+    index('generations_due_active')
+      .on(t.nextAttemptAt)
+      .where(sql`${t.state} in ('submitting','submitted','processing')`),
+    index('generations_in_flight')
+      .on(t.teamId, t.userId)
+      .where(sql`${t.state} in ('submitting','submitted','processing')`),
     index('generations_user').on(t.teamId, t.userId, t.createdAt),
     // What the card sweeper looks for: a job whose card, its latest state or its result reply is missing.
-    index('generations_card_due').on(t.seq).where(sql`${t.state} <> 'refused' and (${t.cardTs} is null
+    index('generations_card_due')
+      .on(t.seq)
+      .where(sql`${t.state} <> 'refused' and (${t.cardTs} is null
       or ${t.cardState} is distinct from ${t.state} or (${t.state} = 'succeeded' and ${t.resultPostedAt} is null))`),
     uniqueIndex('generations_claim').on(t.teamId, t.claimKey),
     uniqueIndex('generations_short_id').on(t.teamId, t.shortId),

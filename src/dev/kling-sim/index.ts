@@ -19,10 +19,7 @@ import { Tasks, type SimulatedTask } from './tasks';
  */
 
 export { DEMO_KLING_KEYS } from './auth';
-;
-export type {  FaultSpec } from './faults';
-;
-;
+export type { FaultSpec } from './faults';
 
 export interface KlingSimulatorOptions {
   port?: number;

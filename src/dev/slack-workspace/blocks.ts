@@ -36,7 +36,13 @@ const ELEMENTS: Record<string, { actions?: boolean; accessory?: boolean; input?:
   rich_text_input: { input: true },
 };
 
-const SELECTS_WITH_OPTIONS = new Set(['static_select', 'multi_static_select', 'checkboxes', 'radio_buttons', 'overflow']);
+const SELECTS_WITH_OPTIONS = new Set([
+  'static_select',
+  'multi_static_select',
+  'checkboxes',
+  'radio_buttons',
+  'overflow',
+]);
 
 class Problems {
   readonly list: string[] = [];
@@ -55,7 +61,8 @@ function maxLength(p: Problems, pointer: string, value: unknown, max: number): v
 function text(p: Problems, pointer: string, value: unknown, max: number, plainOnly = false): void {
   if (!isObject(value)) return p.add(pointer, 'must provide an object');
   const type = value.type;
-  if (type !== 'plain_text' && type !== 'mrkdwn') return p.add(`${pointer}/type`, 'must be either "plain_text" or "mrkdwn"');
+  if (type !== 'plain_text' && type !== 'mrkdwn')
+    return p.add(`${pointer}/type`, 'must be either "plain_text" or "mrkdwn"');
   if (plainOnly && type !== 'plain_text') return p.add(`${pointer}/type`, 'must be "plain_text"');
   if (typeof value.text !== 'string') return p.add(`${pointer}/text`, 'must provide a string');
   if (value.text.length === 0) return p.add(`${pointer}/text`, 'must be more than 0 characters');
@@ -78,19 +85,27 @@ function confirm(p: Problems, pointer: string, value: unknown): void {
   text(p, `${pointer}/deny`, value.deny, 30, true);
 }
 
-function element(p: Problems, pointer: string, value: unknown, where: 'actions' | 'accessory' | 'input', actionIds: Set<string>): void {
+function element(
+  p: Problems,
+  pointer: string,
+  value: unknown,
+  where: 'actions' | 'accessory' | 'input',
+  actionIds: Set<string>,
+): void {
   if (!isObject(value)) return p.add(pointer, 'must provide an object');
   const type = String(value.type ?? '');
   const spec = ELEMENTS[type];
   if (!spec) return p.add(`${pointer}/type`, `unsupported type: ${type || '(none)'}`);
   if (!spec[where]) return p.add(`${pointer}/type`, `${type} is not allowed in this block`);
   if (type === 'image') {
-    if (typeof value.image_url !== 'string' && !isObject(value.slack_file)) p.add(`${pointer}/image_url`, 'must provide a string');
+    if (typeof value.image_url !== 'string' && !isObject(value.slack_file))
+      p.add(`${pointer}/image_url`, 'must provide a string');
     if (typeof value.alt_text !== 'string') p.add(`${pointer}/alt_text`, 'must provide a string');
     return;
   }
   if (value.action_id !== undefined) {
-    if (typeof value.action_id !== 'string' || value.action_id.length === 0) p.add(`${pointer}/action_id`, 'must provide a non-empty string');
+    if (typeof value.action_id !== 'string' || value.action_id.length === 0)
+      p.add(`${pointer}/action_id`, 'must provide a non-empty string');
     else {
       maxLength(p, `${pointer}/action_id`, value.action_id, 255);
       if (actionIds.has(value.action_id)) p.add(`${pointer}/action_id`, `duplicate action_id: ${value.action_id}`);
@@ -103,7 +118,8 @@ function element(p: Problems, pointer: string, value: unknown, where: 'actions' 
     text(p, `${pointer}/text`, value.text, 75, true);
     if (value.value !== undefined) maxLength(p, `${pointer}/value`, value.value, 2000);
     if (value.url !== undefined) maxLength(p, `${pointer}/url`, value.url, 3000);
-    if (value.style !== undefined && value.style !== 'primary' && value.style !== 'danger') p.add(`${pointer}/style`, 'must be either "primary" or "danger"');
+    if (value.style !== undefined && value.style !== 'primary' && value.style !== 'danger')
+      p.add(`${pointer}/style`, 'must be either "primary" or "danger"');
   }
   if (SELECTS_WITH_OPTIONS.has(type)) {
     const options = value.options;
@@ -125,7 +141,8 @@ function element(p: Problems, pointer: string, value: unknown, where: 'actions' 
 function block(p: Problems, pointer: string, value: unknown, blockIds: Set<string>): void {
   if (!isObject(value)) return p.add(pointer, 'must provide an object');
   if (value.block_id !== undefined) {
-    if (typeof value.block_id !== 'string' || value.block_id.length === 0) p.add(`${pointer}/block_id`, 'must provide a non-empty string');
+    if (typeof value.block_id !== 'string' || value.block_id.length === 0)
+      p.add(`${pointer}/block_id`, 'must provide a non-empty string');
     else {
       maxLength(p, `${pointer}/block_id`, value.block_id, 255);
       if (blockIds.has(value.block_id)) p.add(`${pointer}/block_id`, `duplicate block_id: ${value.block_id}`);
@@ -135,7 +152,8 @@ function block(p: Problems, pointer: string, value: unknown, blockIds: Set<strin
   const actionIds = new Set<string>();
   switch (value.type) {
     case 'section': {
-      if (value.text === undefined && value.fields === undefined) return p.add(pointer, 'must provide either text or fields');
+      if (value.text === undefined && value.fields === undefined)
+        return p.add(pointer, 'must provide either text or fields');
       if (value.text !== undefined) text(p, `${pointer}/text`, value.text, 3000);
       if (value.fields !== undefined) {
         if (!Array.isArray(value.fields)) return p.add(`${pointer}/fields`, 'must provide an array');
@@ -150,26 +168,30 @@ function block(p: Problems, pointer: string, value: unknown, blockIds: Set<strin
     case 'divider':
       return;
     case 'image':
-      if (typeof value.image_url !== 'string' && !isObject(value.slack_file)) p.add(`${pointer}/image_url`, 'must provide a string');
+      if (typeof value.image_url !== 'string' && !isObject(value.slack_file))
+        p.add(`${pointer}/image_url`, 'must provide a string');
       else maxLength(p, `${pointer}/image_url`, value.image_url, 3000);
       if (typeof value.alt_text !== 'string') p.add(`${pointer}/alt_text`, 'must provide a string');
       else maxLength(p, `${pointer}/alt_text`, value.alt_text, 2000);
       if (value.title !== undefined) text(p, `${pointer}/title`, value.title, 2000, true);
       return;
     case 'context': {
-      if (!Array.isArray(value.elements) || value.elements.length === 0) return p.add(`${pointer}/elements`, 'must provide at least 1 item');
+      if (!Array.isArray(value.elements) || value.elements.length === 0)
+        return p.add(`${pointer}/elements`, 'must provide at least 1 item');
       if (value.elements.length > 10) p.add(`${pointer}/elements`, 'must be no more than 10 items');
       value.elements.forEach((e, i) => {
         const at = `${pointer}/elements/${i}`;
         if (isObject(e) && e.type === 'image') {
-          if (typeof e.image_url !== 'string' && !isObject(e.slack_file)) p.add(`${at}/image_url`, 'must provide a string');
+          if (typeof e.image_url !== 'string' && !isObject(e.slack_file))
+            p.add(`${at}/image_url`, 'must provide a string');
           if (typeof e.alt_text !== 'string') p.add(`${at}/alt_text`, 'must provide a string');
         } else text(p, at, e, 3000);
       });
       return;
     }
     case 'actions': {
-      if (!Array.isArray(value.elements) || value.elements.length === 0) return p.add(`${pointer}/elements`, 'must provide at least 1 item');
+      if (!Array.isArray(value.elements) || value.elements.length === 0)
+        return p.add(`${pointer}/elements`, 'must provide at least 1 item');
       if (value.elements.length > 25) p.add(`${pointer}/elements`, 'must be no more than 25 items');
       value.elements.forEach((e, i) => element(p, `${pointer}/elements/${i}`, e, 'actions', actionIds));
       return;
@@ -180,7 +202,8 @@ function block(p: Problems, pointer: string, value: unknown, blockIds: Set<strin
       if (value.element === undefined) return p.add(`${pointer}/element`, 'must provide an object');
       return element(p, `${pointer}/element`, value.element, 'input', actionIds);
     case 'markdown':
-      if (typeof value.text !== 'string' || value.text.length === 0) p.add(`${pointer}/text`, 'must provide a non-empty string');
+      if (typeof value.text !== 'string' || value.text.length === 0)
+        p.add(`${pointer}/text`, 'must provide a non-empty string');
       return;
     case 'rich_text':
       if (!Array.isArray(value.elements)) p.add(`${pointer}/elements`, 'must provide an array');
@@ -232,7 +255,8 @@ export function viewProblems(view: unknown, expected?: 'modal' | 'home'): string
     if (view.submit !== undefined) text(p, '/view/submit', view.submit, 24, true);
     if (view.close !== undefined) text(p, '/view/close', view.close, 24, true);
     const hasInput = Array.isArray(view.blocks) && view.blocks.some((b) => isObject(b) && b.type === 'input');
-    if (hasInput && view.submit === undefined) p.add('/view/submit', 'must provide submit when the view has input blocks');
+    if (hasInput && view.submit === undefined)
+      p.add('/view/submit', 'must provide submit when the view has input blocks');
   }
   maxLength(p, '/view/callback_id', view.callback_id, 255);
   maxLength(p, '/view/private_metadata', view.private_metadata, 3000);

@@ -14,24 +14,21 @@ import { parseArgs, WebApi, type ApiCall, type FaultSpec } from './web-api';
 
 export { signSlackRequest } from './signing';
 export { validateBlocks, blockProblems, viewProblems } from './blocks';
-export type { StoredMessage, StoredView,  } from './state';
-;
-;
-;
+export type { StoredMessage, StoredView } from './state';
 
 export interface SlackWorkspaceOptions {
-  port?: number;                      // web page + Web API; 0 = any
+  port?: number; // web page + Web API; 0 = any
   /** Loopback only by default. */
   host?: string;
-  botUrl?: string;                    // where slash commands / interactions / events are POSTed (http://127.0.0.1:PORT/slack/events)
+  botUrl?: string; // where slash commands / interactions / events are POSTed (http://127.0.0.1:PORT/slack/events)
   signingSecret: string;
   botToken: string;
   /** The app-level token (xapp-…): the app is in Socket Mode, and commands, clicks and events reach it over the WebSocket it opens with this token instead of at botUrl. */
   appToken?: string;
-  teamId?: string;                    // default T0DEMO
+  teamId?: string; // default T0DEMO
   users?: { id: string; name: string; isAdmin?: boolean; isOwner?: boolean }[];
   channels?: { id: string; name: string }[];
-  dataFile?: string;                  // persist between runs (demo); none in tests
+  dataFile?: string; // persist between runs (demo); none in tests
   /** How long Slack waits for an ack before it shows a timeout (default 3000 ms, as Slack). */
   ackTimeoutMs?: number;
   /** Slash commands the app declares (its manifest), suggested in the page's composer as Slack does. */
@@ -42,34 +39,65 @@ export interface SlackWorkspaceOptions {
   messagesTabReadOnly?: boolean;
 }
 
-export interface SlashCommandInfo { command: string; description?: string; usageHint?: string }
-export interface ShortcutInfo { name: string; callbackId: string }
+export interface SlashCommandInfo {
+  command: string;
+  description?: string;
+  usageHint?: string;
+}
+export interface ShortcutInfo {
+  name: string;
+  callbackId: string;
+}
 
 export interface SlackWorkspace {
-  url: string;                        // base; Web API at `${url}/api/` (use as SLACK_API_URL)
+  url: string; // base; Web API at `${url}/api/` (use as SLACK_API_URL)
   /**
    * Signed exactly as Slack signs: form-encoded slash command with response_url pointing back here. Resolves with the HTTP status and the ack body;
    * in Socket Mode (as every method below) with 200 and the ack's payload, or 408 when no ack came in time.
    */
-  slashCommand(input: { userId: string; channelId: string; text: string; command?: string }): Promise<{ status: number; body: string }>;
-  clickButton(input: { userId: string; channelId: string; messageTs: string; actionId: string; value?: string }): Promise<{ status: number; body: string }>;
+  slashCommand(input: {
+    userId: string;
+    channelId: string;
+    text: string;
+    command?: string;
+  }): Promise<{ status: number; body: string }>;
+  clickButton(input: {
+    userId: string;
+    channelId: string;
+    messageTs: string;
+    actionId: string;
+    value?: string;
+  }): Promise<{ status: number; body: string }>;
   /** A click on an element in a modal or App Home view. */
   /** `values`: what the person has entered in the view's inputs by then (a modal re-priced on a change). */
   clickViewButton(input: {
-    userId: string; viewId: string; actionId: string; value?: string; values?: Record<string, Record<string, unknown>>;
+    userId: string;
+    viewId: string;
+    actionId: string;
+    value?: string;
+    values?: Record<string, Record<string, unknown>>;
   }): Promise<{ status: number; body: string }>;
-  submitView(input: { userId: string; viewId: string; values: Record<string, Record<string, unknown>> }): Promise<{ status: number; body: string }>;
+  submitView(input: {
+    userId: string;
+    viewId: string;
+    values: Record<string, Record<string, unknown>>;
+  }): Promise<{ status: number; body: string }>;
   /** The person closes a modal; view_closed is sent only when the view has notify_on_close. */
   closeView(input: { userId: string; viewId: string }): Promise<BotReply | undefined>;
   openHome(userId: string): Promise<{ status: number }>;
   /** A message shortcut chosen on a message, as Slack sends it (type message_action). */
-  messageShortcut(input: { userId: string; channelId: string; messageTs: string; callbackId: string }): Promise<{ status: number; body: string }>;
+  messageShortcut(input: {
+    userId: string;
+    channelId: string;
+    messageTs: string;
+    callbackId: string;
+  }): Promise<{ status: number; body: string }>;
   /** A person posts a file (an image) in a channel: their message, carrying it. */
   postFile(input: { userId: string; channelId: string; filename: string; data: Buffer; text?: string }): StoredMessage;
-  messages(channelId: string): StoredMessage[];       // incl. thread replies (threadTs) and ephemerals (ephemeralTo)
+  messages(channelId: string): StoredMessage[]; // incl. thread replies (threadTs) and ephemerals (ephemeralTo)
   /** Web API calls in order, plus "response_url" POSTs and command "ack" bodies (token left out). */
   calls(method?: string): { method: string; args: Record<string, unknown>; ok: boolean; error?: string }[];
-  views(userId?: string): StoredView[];               // modals and home tabs, latest first
+  views(userId?: string): StoredView[]; // modals and home tabs, latest first
   injectFault(spec: FaultSpec): void;
   /** Socket Mode: the app's open connections. */
   socketConnections(): number;
@@ -107,11 +135,21 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
 }
 
 export async function startSlackWorkspace(options: SlackWorkspaceOptions): Promise<SlackWorkspace> {
-  const state = new WorkspaceState(options.teamId ?? 'T0DEMO', options.users ?? DEFAULT_USERS, options.channels ?? DEFAULT_CHANNELS, options.dataFile);
+  const state = new WorkspaceState(
+    options.teamId ?? 'T0DEMO',
+    options.users ?? DEFAULT_USERS,
+    options.channels ?? DEFAULT_CHANNELS,
+    options.dataFile,
+  );
   let baseUrl = '';
   let botUrl = options.botUrl;
   const socketMode = options.appToken ? new SocketMode(() => baseUrl) : undefined;
-  const api = new WebApi(state, options.botToken, () => baseUrl, socketMode && { appToken: options.appToken!, open: () => socketMode.open() });
+  const api = new WebApi(
+    state,
+    options.botToken,
+    () => baseUrl,
+    socketMode && { appToken: options.appToken!, open: () => socketMode.open() },
+  );
   const interactions = new Interactions(state, api, {
     signingSecret: options.signingSecret,
     baseUrl: () => baseUrl,
@@ -122,7 +160,8 @@ export async function startSlackWorkspace(options: SlackWorkspaceOptions): Promi
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent) sendJson(res, 500, { ok: false, error: 'internal_error', detail: (error as Error).message });
+      if (!res.headersSent)
+        sendJson(res, 500, { ok: false, error: 'internal_error', detail: (error as Error).message });
       else res.end();
     });
   });
@@ -145,7 +184,11 @@ export async function startSlackWorkspace(options: SlackWorkspaceOptions): Promi
         return sendJson(res, answer.status, answer.body, answer.headers);
       }
       if (path.startsWith('/upload/')) {
-        const ok = await api.receiveUpload(decodeURIComponent(path.slice('/upload/'.length)), req.headers['content-type'], raw);
+        const ok = await api.receiveUpload(
+          decodeURIComponent(path.slice('/upload/'.length)),
+          req.headers['content-type'],
+          raw,
+        );
         res.writeHead(ok ? 200 : 404, { 'content-type': 'text/plain' });
         return void res.end(ok ? `OK - ${raw.length}` : 'file_not_found');
       }
@@ -174,9 +217,10 @@ export async function startSlackWorkspace(options: SlackWorkspaceOptions): Promi
       return void res.end(file.data);
     }
     const appInfo = {
-    commands: options.commands ?? [], messagesTabReadOnly: options.messagesTabReadOnly ?? false,
-    shortcuts: options.shortcuts ?? [],
-  };
+      commands: options.commands ?? [],
+      messagesTabReadOnly: options.messagesTabReadOnly ?? false,
+      shortcuts: options.shortcuts ?? [],
+    };
     if (await servePage(req, res, url, state, interactions, appInfo)) return;
     sendJson(res, 404, { ok: false, error: 'not_found' });
   }
@@ -200,7 +244,8 @@ export async function startSlackWorkspace(options: SlackWorkspaceOptions): Promi
     openHome: (userId) => interactions.openHome(userId),
     messages: (channelId) => state.messages.filter((m) => m.channel === channelId),
     calls: (method?: string): ApiCall[] => api.calls.filter((c) => !method || c.method === method),
-    views: (userId) => [...state.views.values()].filter((v) => !userId || v.userId === userId).sort((a, b) => b.updatedAt - a.updatedAt),
+    views: (userId) =>
+      [...state.views.values()].filter((v) => !userId || v.userId === userId).sort((a, b) => b.updatedAt - a.updatedAt),
     injectFault: (spec: FaultSpec) => api.injectFault(spec),
     socketConnections: () => socketMode?.connections ?? 0,
     envelopes: (type) => (socketMode?.envelopes ?? []).filter((e) => !type || e.type === type),

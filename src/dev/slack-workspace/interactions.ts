@@ -11,10 +11,21 @@ import { assignIds, type WebApi } from './web-api';
  * response_url endpoint the app answers through.
  */
 
-export interface BotReply { status: number; body: string }
+export interface BotReply {
+  status: number;
+  body: string;
+}
 
 type Json = Record<string, unknown>;
-type Block = { type?: string; block_id?: string; element?: Json; elements?: Json[]; accessory?: Json; optional?: boolean; label?: { text?: string } };
+type Block = {
+  type?: string;
+  block_id?: string;
+  element?: Json;
+  elements?: Json[];
+  accessory?: Json;
+  optional?: boolean;
+  label?: { text?: string };
+};
 
 /** The verification token Slack still puts in payloads (deprecated; apps must check the signature instead). */
 const VERIFICATION_TOKEN = 'offline-verification-token';
@@ -83,7 +94,13 @@ export class Interactions {
    * A click (or a choice in a select, overflow, radio or checkbox group) on a message's element.
    * `value` overrides a button's value; for the other elements it is the chosen option's value (an array for checkboxes).
    */
-  async clickButton(input: { userId: string; channelId: string; messageTs: string; actionId: string; value?: string | string[] }): Promise<BotReply> {
+  async clickButton(input: {
+    userId: string;
+    channelId: string;
+    messageTs: string;
+    actionId: string;
+    value?: string | string[];
+  }): Promise<BotReply> {
     const user = this.person(input.userId);
     const channel = this.api.channel(input.channelId);
     const message = this.state.findMessage(channel.id, input.messageTs);
@@ -94,10 +111,21 @@ export class Interactions {
     const payload: Json = {
       type: 'block_actions',
       ...this.envelope(user.id),
-      container: { type: 'message', message_ts: message.ts, channel_id: channel.id, is_ephemeral: Boolean(message.ephemeralTo), ...(message.threadTs ? { thread_ts: message.threadTs } : {}) },
+      container: {
+        type: 'message',
+        message_ts: message.ts,
+        channel_id: channel.id,
+        is_ephemeral: Boolean(message.ephemeralTo),
+        ...(message.threadTs ? { thread_ts: message.threadTs } : {}),
+      },
       channel: { id: channel.id, name: channel.kind === 'im' ? 'directmessage' : channel.name },
       state: { values: {} },
-      response_url: this.responseUrl({ channel: channel.id, userId: user.id, messageTs: message.ts, ephemeral: Boolean(message.ephemeralTo) }),
+      response_url: this.responseUrl({
+        channel: channel.id,
+        userId: user.id,
+        messageTs: message.ts,
+        ephemeral: Boolean(message.ephemeralTo),
+      }),
       actions: [action],
     };
     // Slack leaves the message out of the payload when it is ephemeral.
@@ -111,7 +139,12 @@ export class Interactions {
   }
 
   /** A message shortcut ("Animate with Kling") chosen on a message: Slack sends the whole message. */
-  async messageShortcut(input: { userId: string; channelId: string; messageTs: string; callbackId: string }): Promise<BotReply> {
+  async messageShortcut(input: {
+    userId: string;
+    channelId: string;
+    messageTs: string;
+    callbackId: string;
+  }): Promise<BotReply> {
     const user = this.person(input.userId);
     const channel = this.api.channel(input.channelId);
     const message = this.state.findMessage(channel.id, input.messageTs);
@@ -130,11 +163,22 @@ export class Interactions {
   }
 
   /** The same, on an element in a modal or the App Home. */
-  async clickViewButton(input: { userId: string; viewId: string; actionId: string; value?: string | string[]; values?: Record<string, Record<string, unknown>> }): Promise<BotReply> {
+  async clickViewButton(input: {
+    userId: string;
+    viewId: string;
+    actionId: string;
+    value?: string | string[];
+    values?: Record<string, Record<string, unknown>>;
+  }): Promise<BotReply> {
     const user = this.person(input.userId);
     const view = this.ownView(user.id, input.viewId);
     if (input.values) this.setValues(view, input.values);
-    const action = this.action((view.view.blocks as Block[] | undefined) ?? [], input.actionId, input.value, `view ${view.id}`);
+    const action = this.action(
+      (view.view.blocks as Block[] | undefined) ?? [],
+      input.actionId,
+      input.value,
+      `view ${view.id}`,
+    );
     return this.sendPayload({
       type: 'block_actions',
       ...this.envelope(user.id),
@@ -149,16 +193,26 @@ export class Interactions {
    * array for checkboxes) is turned into the element's value object. Like Slack's client, it refuses to
    * send when a required input is empty.
    */
-  async submitView(input: { userId: string; viewId: string; values: Record<string, Record<string, unknown>> }): Promise<BotReply> {
+  async submitView(input: {
+    userId: string;
+    viewId: string;
+    values: Record<string, Record<string, unknown>>;
+  }): Promise<BotReply> {
     const user = this.person(input.userId);
     const view = this.ownView(user.id, input.viewId);
     if (view.type !== 'modal' || !view.open) throw new Error(`View ${view.id} is not an open modal`);
     this.setValues(view, input.values);
     const missing = this.missingInputs(view);
-    if (missing.length) throw new Error(`Slack would not submit view ${view.id}: required input ${missing.join(', ')} is empty`);
+    if (missing.length)
+      throw new Error(`Slack would not submit view ${view.id}: required input ${missing.join(', ')} is empty`);
     view.errors = undefined;
     const started = Date.now();
-    const reply = await this.sendPayload({ type: 'view_submission', ...this.envelope(user.id), view: view.view, response_urls: [] });
+    const reply = await this.sendPayload({
+      type: 'view_submission',
+      ...this.envelope(user.id),
+      view: view.view,
+      response_urls: [],
+    });
     if (reply.status !== 200 || Date.now() - started > this.options.ackTimeoutMs) {
       view.errors = { _: 'We had some trouble connecting. Try again?' };
       this.state.changed();
@@ -183,7 +237,13 @@ export class Interactions {
     const user = this.person(userId);
     const home = [...this.state.views.values()].find((v) => v.type === 'home' && v.userId === user.id);
     const now = Date.now();
-    const event: Json = { type: 'app_home_opened', user: user.id, channel: this.state.openDm([user.id]).id, tab: 'home', event_ts: (now / 1000).toFixed(6) };
+    const event: Json = {
+      type: 'app_home_opened',
+      user: user.id,
+      channel: this.state.openDm([user.id]).id,
+      tab: 'home',
+      event_ts: (now / 1000).toFixed(6),
+    };
     if (home) event.view = home.view;
     const reply = await this.send('events_api', {
       token: VERIFICATION_TOKEN,
@@ -193,7 +253,15 @@ export class Interactions {
       type: 'event_callback',
       event_id: `Ev${randomHex(5).toUpperCase()}`,
       event_time: Math.floor(now / 1000),
-      authorizations: [{ enterprise_id: null, team_id: this.state.teamId, user_id: BOT_USER_ID, is_bot: true, is_enterprise_install: false }],
+      authorizations: [
+        {
+          enterprise_id: null,
+          team_id: this.state.teamId,
+          user_id: BOT_USER_ID,
+          is_bot: true,
+          is_enterprise_install: false,
+        },
+      ],
       is_ext_shared_channel: false,
     });
     return { status: reply.status };
@@ -204,7 +272,8 @@ export class Interactions {
   /** POST /response/<token>: what `respond()` does. 404 when the url is unknown, used 5 times or older than 30 minutes. */
   handleResponseUrl(token: string, args: Json): { status: number; body: Json } {
     const target = this.state.responseTargets.get(token);
-    const record = (ok: boolean, error?: string) => this.api.calls.push({ method: 'response_url', args, ok, ...(error ? { error } : {}) });
+    const record = (ok: boolean, error?: string) =>
+      this.api.calls.push({ method: 'response_url', args, ok, ...(error ? { error } : {}) });
     const fault = this.api.takeFault('response_url');
     if (fault) {
       record(false, fault.error ?? `http_${fault.httpStatus ?? 500}`);
@@ -260,7 +329,12 @@ export class Interactions {
   private envelope(userId: string): Json {
     const user = this.state.users.get(userId)!;
     return {
-      user: { id: user.id, username: user.name.toLowerCase(), name: user.name.toLowerCase(), team_id: this.state.teamId },
+      user: {
+        id: user.id,
+        username: user.name.toLowerCase(),
+        name: user.name.toLowerCase(),
+        team_id: this.state.teamId,
+      },
       api_app_id: APP_ID,
       token: VERIFICATION_TOKEN,
       trigger_id: this.trigger(userId),
@@ -275,14 +349,20 @@ export class Interactions {
     if (this.options.socketMode) return this.options.socketMode.deliver(type, payload, this.options.ackTimeoutMs);
     const form = 'application/x-www-form-urlencoded';
     const [body, contentType] =
-      type === 'events_api' ? [JSON.stringify(payload), 'application/json']
-      : type === 'slash_commands' ? [new URLSearchParams(payload as Record<string, string>).toString(), form]
-      : [new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), form];
+      type === 'events_api'
+        ? [JSON.stringify(payload), 'application/json']
+        : type === 'slash_commands'
+          ? [new URLSearchParams(payload as Record<string, string>).toString(), form]
+          : [new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), form];
     const url = this.options.botUrl();
     if (!url) throw new Error('The offline workspace has no botUrl to send to');
     let response: Response;
     try {
-      response = await fetch(url, { method: 'POST', headers: { 'content-type': contentType, ...signSlackRequest(this.options.signingSecret, body) }, body });
+      response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': contentType, ...signSlackRequest(this.options.signingSecret, body) },
+        body,
+      });
     } catch (error) {
       throw new Error(`The bot at ${url} is not reachable: ${(error as Error).cause ?? (error as Error).message}`);
     }
@@ -294,7 +374,14 @@ export class Interactions {
   }
 
   private slackbotSays(channel: string, userId: string, text: string): void {
-    this.state.addMessage({ channel, ts: this.state.nextTs(), user: SLACKBOT_ID, text, ephemeralTo: userId, via: 'ack' });
+    this.state.addMessage({
+      channel,
+      ts: this.state.nextTs(),
+      user: SLACKBOT_ID,
+      text,
+      ephemeralTo: userId,
+      via: 'ack',
+    });
   }
 
   /** A command's ack body is a message: ephemeral by default, in the channel with response_type in_channel. */
@@ -307,8 +394,14 @@ export class Interactions {
       args = { text: body };
     }
     const problems = args.blocks === undefined ? [] : blockProblems(args.blocks, 'message');
-    this.api.calls.push({ method: 'ack', args, ok: problems.length === 0, ...(problems.length ? { error: 'invalid_blocks' } : {}) });
-    if (problems.length) return this.slackbotSays(channel, userId, `${invocation.split(' ')[0]} failed with the error "invalid_blocks"`);
+    this.api.calls.push({
+      method: 'ack',
+      args,
+      ok: problems.length === 0,
+      ...(problems.length ? { error: 'invalid_blocks' } : {}),
+    });
+    if (problems.length)
+      return this.slackbotSays(channel, userId, `${invocation.split(' ')[0]} failed with the error "invalid_blocks"`);
     if (args.response_type === 'in_channel') {
       // Slack shows the person's command above an in-channel answer.
       this.state.addMessage({ channel, ts: this.state.nextTs(), user: userId, text: invocation, via: 'person' });
@@ -317,7 +410,13 @@ export class Interactions {
   }
 
   /** Posts, replaces or deletes as a response_url (or command ack) asks. */
-  private deliverResponse(channel: string, userId: string, args: Json, originalTs: string | undefined, via: StoredMessage['via'] = 'response_url'): void {
+  private deliverResponse(
+    channel: string,
+    userId: string,
+    args: Json,
+    originalTs: string | undefined,
+    via: StoredMessage['via'] = 'response_url',
+  ): void {
     const original = originalTs ? this.state.findMessage(channel, originalTs) : undefined;
     if (args.delete_original === true || args.delete_original === 'true') {
       if (original) this.state.removeMessage(original);
@@ -331,7 +430,11 @@ export class Interactions {
       return;
     }
     // respond() reportedly ignores thread_ts, so a response is never threaded.
-    this.api.postAsBot(channel, { ...args, thread_ts: undefined }, { via, ...(args.response_type === 'in_channel' ? {} : { ephemeralTo: userId }) });
+    this.api.postAsBot(
+      channel,
+      { ...args, thread_ts: undefined },
+      { via, ...(args.response_type === 'in_channel' ? {} : { ephemeralTo: userId }) },
+    );
   }
 
   private applyViewAck(view: StoredView, body: string): void {
@@ -357,7 +460,10 @@ export class Interactions {
         }
         if (ack.response_action === 'update') this.api.saveView(view.userId, ack.view as Json, view);
         else {
-          const pushed = this.api.saveView(view.userId, ack.view as Json, undefined, { rootViewId: stack[0], previousViewId: view.id });
+          const pushed = this.api.saveView(view.userId, ack.view as Json, undefined, {
+            rootViewId: stack[0],
+            previousViewId: view.id,
+          });
           this.state.stacks.set(view.userId, [...stack, pushed.id]);
         }
         return;
@@ -374,17 +480,29 @@ export class Interactions {
       const v = this.state.views.get(id);
       if (v) v.open = false;
     }
-    this.state.stacks.set(userId, (this.state.stacks.get(userId) ?? []).filter((id) => !ids.includes(id)));
+    this.state.stacks.set(
+      userId,
+      (this.state.stacks.get(userId) ?? []).filter((id) => !ids.includes(id)),
+    );
     this.state.changed();
   }
 
   /** Finds the interactive element by action_id and builds the action Slack reports for it. */
   private action(blocks: Block[], actionId: string, value: string | string[] | undefined, where: string): Json {
     for (const block of blocks) {
-      const elements = [...(block.elements ?? []), ...(block.accessory ? [block.accessory] : []), ...(block.element ? [block.element] : [])];
+      const elements = [
+        ...(block.elements ?? []),
+        ...(block.accessory ? [block.accessory] : []),
+        ...(block.element ? [block.element] : []),
+      ];
       const element = elements.find((e) => e.action_id === actionId);
       if (!element) continue;
-      const base: Json = { action_id: actionId, block_id: block.block_id ?? '', type: element.type, action_ts: (Date.now() / 1000).toFixed(6) };
+      const base: Json = {
+        action_id: actionId,
+        block_id: block.block_id ?? '',
+        type: element.type,
+        action_ts: (Date.now() / 1000).toFixed(6),
+      };
       const options = (element.options as { value: string }[] | undefined) ?? [];
       const pick = (v: string) => {
         const option = options.find((o) => o.value === v);
@@ -393,7 +511,12 @@ export class Interactions {
       };
       switch (element.type) {
         case 'button':
-          return { ...base, text: element.text, value: typeof value === 'string' ? value : element.value, ...(element.style ? { style: element.style } : {}) };
+          return {
+            ...base,
+            text: element.text,
+            value: typeof value === 'string' ? value : element.value,
+            ...(element.style ? { style: element.style } : {}),
+          };
         case 'static_select':
         case 'overflow':
         case 'radio_buttons':
@@ -411,7 +534,8 @@ export class Interactions {
   /** Writes submitted values into the view's state, in the value objects Slack uses for each element type. */
   private setValues(view: StoredView, values: Record<string, Record<string, unknown>>): void {
     const blocks = (view.view.blocks as Block[] | undefined) ?? [];
-    const state = (view.view.state ??= { values: {} }) as { values: Record<string, Record<string, unknown>> };
+    view.view.state ??= { values: {} };
+    const state = view.view.state as { values: Record<string, Record<string, unknown>> };
     for (const block of blocks) {
       if (block.type !== 'input' || !block.element || !block.block_id) continue;
       const actionId = String(block.element.action_id ?? '');
@@ -432,7 +556,10 @@ export class Interactions {
         return { type, selected_option: given === undefined || given === '' ? null : option(given) };
       case 'checkboxes':
       case 'multi_static_select':
-        return { type, selected_options: (Array.isArray(given) ? given : given ? [given] : []).map(option).filter(Boolean) };
+        return {
+          type,
+          selected_options: (Array.isArray(given) ? given : given ? [given] : []).map(option).filter(Boolean),
+        };
       case 'datepicker':
         return { type, selected_date: given ?? null };
       case 'timepicker':
@@ -455,9 +582,16 @@ export class Interactions {
       .filter((b) => {
         const v = Object.values(values[b.block_id!] ?? {})[0];
         if (!v) return true;
-        const filled = v.value ?? v.selected_option ?? v.selected_date ?? v.selected_time ?? v.selected_user ?? v.selected_conversation ?? v.selected_channel;
+        const filled =
+          v.value ??
+          v.selected_option ??
+          v.selected_date ??
+          v.selected_time ??
+          v.selected_user ??
+          v.selected_conversation ??
+          v.selected_channel;
         const many = v.selected_options as unknown[] | undefined;
-        return !(filled || (many && many.length));
+        return !(filled || many?.length);
       })
       .map((b) => b.block_id!);
   }

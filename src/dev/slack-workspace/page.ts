@@ -60,7 +60,9 @@ export function encodeTyped(state: WorkspaceState, text: string): string {
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
     .replace(/(^|\s)#([\w-]+)/g, (whole, before: string, name: string) => {
-      const channel = [...state.conversations.values()].find((c) => c.kind === 'channel' && c.name === name.toLowerCase());
+      const channel = [...state.conversations.values()].find(
+        (c) => c.kind === 'channel' && c.name === name.toLowerCase(),
+      );
       return channel ? `${before}<#${channel.id}|${channel.name}>` : whole;
     })
     .replace(/(^|\s)@([\w.-]+)/g, (whole, before: string, name: string) => {
@@ -132,7 +134,8 @@ export async function servePage(
     res.end(await loadEmojiScript());
     return true;
   }
-  if (req.method === 'GET' && path === '/ui/state') return json(res, 200, snapshot(state, url.searchParams.get('user') ?? '', appInfo));
+  if (req.method === 'GET' && path === '/ui/state')
+    return json(res, 200, snapshot(state, url.searchParams.get('user') ?? '', appInfo));
   if (req.method === 'GET' && path === '/ui/events') {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
     res.write(`data: ${state.currentVersion}\n\n`);
@@ -164,40 +167,81 @@ export async function servePage(
         const match = /^(\/\S+)\s*([\s\S]*)$/.exec(String(body.text ?? '').trim());
         if (!match) return json(res, 400, { error: 'A command starts with /, e.g. /kling help' });
         const text = encodeTyped(state, match[2]!.trim());
-        const reply = await interactions.slashCommand({ userId: user, channelId: String(body.channel), command: match[1], text });
+        const reply = await interactions.slashCommand({
+          userId: user,
+          channelId: String(body.channel),
+          command: match[1],
+          text,
+        });
         return json(res, 200, { status: reply.status });
       }
       case '/ui/message': {
         const text = String(body.text ?? '').trim();
         if (!text) return json(res, 400, { error: 'Nothing to send' });
         const channel = String(body.channel);
-        if (!state.conversations.get(channel)?.members.includes(user)) return json(res, 400, { error: 'Not in that conversation' });
+        if (!state.conversations.get(channel)?.members.includes(user))
+          return json(res, 400, { error: 'Not in that conversation' });
         const threadTs = typeof body.threadTs === 'string' ? body.threadTs : undefined;
-        state.addMessage({ channel, ts: state.nextTs(), threadTs, user, text: encodeTyped(state, text), via: 'person' });
+        state.addMessage({
+          channel,
+          ts: state.nextTs(),
+          threadTs,
+          user,
+          text: encodeTyped(state, text),
+          via: 'person',
+        });
         return json(res, 200, {});
       }
       case '/ui/file': {
         // A person attaches a file (an image to animate) to a message of their own.
         const channel = String(body.channel);
-        if (!state.conversations.get(channel)?.members.includes(user)) return json(res, 400, { error: 'Not in that conversation' });
+        if (!state.conversations.get(channel)?.members.includes(user))
+          return json(res, 400, { error: 'Not in that conversation' });
         const data = Buffer.from(String(body.data ?? ''), 'base64');
-        interactions.postFile({ userId: user, channelId: channel, filename: String(body.filename || 'image.png'), data });
+        interactions.postFile({
+          userId: user,
+          channelId: channel,
+          filename: String(body.filename || 'image.png'),
+          data,
+        });
         return json(res, 200, {});
       }
       case '/ui/shortcut': {
-        const input = { userId: user, channelId: String(body.channel), messageTs: String(body.ts), callbackId: String(body.callbackId) };
+        const input = {
+          userId: user,
+          channelId: String(body.channel),
+          messageTs: String(body.ts),
+          callbackId: String(body.callbackId),
+        };
         const reply = await interactions.messageShortcut(input);
         return json(res, 200, { status: reply.status });
       }
       case '/ui/action': {
-        const common = { userId: user, actionId: String(body.actionId), value: body.value as string | string[] | undefined };
-        const reply = typeof body.viewId === 'string'
-          ? await interactions.clickViewButton({ ...common, viewId: body.viewId, values: body.values as Record<string, Record<string, unknown>> | undefined })
-          : await interactions.clickButton({ ...common, channelId: String(body.channel), messageTs: String(body.ts) });
+        const common = {
+          userId: user,
+          actionId: String(body.actionId),
+          value: body.value as string | string[] | undefined,
+        };
+        const reply =
+          typeof body.viewId === 'string'
+            ? await interactions.clickViewButton({
+                ...common,
+                viewId: body.viewId,
+                values: body.values as Record<string, Record<string, unknown>> | undefined,
+              })
+            : await interactions.clickButton({
+                ...common,
+                channelId: String(body.channel),
+                messageTs: String(body.ts),
+              });
         return json(res, 200, { status: reply.status });
       }
       case '/ui/submit': {
-        const reply = await interactions.submitView({ userId: user, viewId: String(body.viewId), values: (body.values ?? {}) as Record<string, Record<string, unknown>> });
+        const reply = await interactions.submitView({
+          userId: user,
+          viewId: String(body.viewId),
+          values: (body.values ?? {}) as Record<string, Record<string, unknown>>,
+        });
         return json(res, 200, { status: reply.status });
       }
       case '/ui/close':

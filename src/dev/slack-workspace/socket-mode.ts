@@ -71,7 +71,8 @@ export class SocketMode {
       type,
       payload,
       // Slack takes a response in the ack only where an HTTP ack body means something.
-      accepts_response_payload: type === 'slash_commands' || (type === 'interactive' && payload.type === 'view_submission'),
+      accepts_response_payload:
+        type === 'slash_commands' || (type === 'interactive' && payload.type === 'view_submission'),
     };
     this.envelopes.push(envelope);
     return new Promise((resolve) => {
@@ -84,7 +85,9 @@ export class SocketMode {
         resolve({ status: 200, body: answered ? JSON.stringify(ack.payload) : '' });
       };
       this.waiting.set(envelope.envelope_id, { socket, settle });
-      socket.send(JSON.stringify(type === 'events_api' ? { ...envelope, retry_attempt: 0, retry_reason: '' } : envelope));
+      socket.send(
+        JSON.stringify(type === 'events_api' ? { ...envelope, retry_attempt: 0, retry_reason: '' } : envelope),
+      );
     });
   }
 

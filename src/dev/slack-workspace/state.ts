@@ -4,10 +4,28 @@ import { dirname } from 'node:path';
 
 /** What the workspace holds: people, conversations, messages, views and files, optionally kept in a JSON file. */
 
-export interface WorkspaceUser { id: string; name: string; isAdmin: boolean; isOwner: boolean; isBot: boolean }
-export interface WorkspaceChannel { id: string; name: string; kind: 'channel' | 'im' | 'mpim'; members: string[] }
+export interface WorkspaceUser {
+  id: string;
+  name: string;
+  isAdmin: boolean;
+  isOwner: boolean;
+  isBot: boolean;
+}
+export interface WorkspaceChannel {
+  id: string;
+  name: string;
+  kind: 'channel' | 'im' | 'mpim';
+  members: string[];
+}
 
-export interface StoredFile { id: string; name: string; title: string; mimetype: string; size: number; url: string }
+export interface StoredFile {
+  id: string;
+  name: string;
+  title: string;
+  mimetype: string;
+  size: number;
+  url: string;
+}
 
 export interface StoredMessage {
   channel: string;
@@ -53,7 +71,14 @@ interface Persisted {
 }
 
 /** Where a response_url posts: the conversation and person it came from, and the message an action was on. */
-export interface ResponseTarget { channel: string; userId: string; messageTs?: string; ephemeral?: boolean; issuedAt: number; uses: number }
+export interface ResponseTarget {
+  channel: string;
+  userId: string;
+  messageTs?: string;
+  ephemeral?: boolean;
+  issuedAt: number;
+  uses: number;
+}
 
 export const BOT_USER_ID = 'U0KLINGBOT';
 export const BOT_ID = 'B0KLINGBOT';
@@ -93,9 +118,17 @@ export class WorkspaceState {
   ) {
     this.users.set(BOT_USER_ID, { id: BOT_USER_ID, name: 'Kling', isAdmin: false, isOwner: false, isBot: true });
     this.users.set(SLACKBOT_ID, { id: SLACKBOT_ID, name: 'Slackbot', isAdmin: false, isOwner: false, isBot: true });
-    for (const u of users) this.users.set(u.id, { id: u.id, name: u.name, isAdmin: Boolean(u.isAdmin || u.isOwner), isOwner: Boolean(u.isOwner), isBot: false });
+    for (const u of users)
+      this.users.set(u.id, {
+        id: u.id,
+        name: u.name,
+        isAdmin: Boolean(u.isAdmin || u.isOwner),
+        isOwner: Boolean(u.isOwner),
+        isBot: false,
+      });
     const people = users.map((u) => u.id);
-    for (const c of channels) this.conversations.set(c.id, { id: c.id, name: c.name, kind: 'channel', members: [...people, BOT_USER_ID] });
+    for (const c of channels)
+      this.conversations.set(c.id, { id: c.id, name: c.name, kind: 'channel', members: [...people, BOT_USER_ID] });
     if (dataFile) this.load(dataFile);
   }
 
@@ -120,10 +153,21 @@ export class WorkspaceState {
   /** The app's DM with one person (D…), or a group DM (G…) with several. */
   openDm(userIds: string[]): WorkspaceChannel {
     const sorted = [...new Set(userIds)].sort();
-    const id = sorted.length === 1 ? `D${sorted[0]!.replace(/^U/, '')}` : `G${sorted.map((u) => u.replace(/^U/, '')).join('').slice(0, 20)}`;
+    const id =
+      sorted.length === 1
+        ? `D${sorted[0]!.replace(/^U/, '')}`
+        : `G${sorted
+            .map((u) => u.replace(/^U/, ''))
+            .join('')
+            .slice(0, 20)}`;
     let channel = this.conversations.get(id);
     if (!channel) {
-      channel = { id, name: sorted.join(','), kind: sorted.length === 1 ? 'im' : 'mpim', members: [...sorted, BOT_USER_ID] };
+      channel = {
+        id,
+        name: sorted.join(','),
+        kind: sorted.length === 1 ? 'im' : 'mpim',
+        members: [...sorted, BOT_USER_ID],
+      };
       this.conversations.set(id, channel);
       this.changed();
     }
@@ -184,7 +228,9 @@ export class WorkspaceState {
       data = JSON.parse(readFileSync(file, 'utf8')) as Persisted;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw new Error(`The offline workspace data file ${file} is unreadable (${(error as Error).message}); delete it or start with --reset`);
+      throw new Error(
+        `The offline workspace data file ${file} is unreadable (${(error as Error).message}); delete it or start with --reset`,
+      );
     }
     this.messages = data.messages ?? [];
     // A modal belongs to the session that opened it: after a restart none is open.

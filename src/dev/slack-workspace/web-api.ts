@@ -1,10 +1,24 @@
 import { createHash } from 'node:crypto';
 import { blockProblems, viewProblems } from './blocks';
-import { APP_ID, BOT_ID, BOT_USER_ID, randomId, type StoredFile, type StoredMessage, type StoredView, type WorkspaceState } from './state';
+import {
+  APP_ID,
+  BOT_ID,
+  BOT_USER_ID,
+  randomId,
+  type StoredFile,
+  type StoredMessage,
+  type StoredView,
+  type WorkspaceState,
+} from './state';
 
 /** The Slack Web API methods the bot uses, answering like Slack: HTTP 200 with {ok:false,error} for every platform error, 429 + Retry-After when rate limited. */
 
-export interface ApiCall { method: string; args: Record<string, unknown>; ok: boolean; error?: string }
+export interface ApiCall {
+  method: string;
+  args: Record<string, unknown>;
+  ok: boolean;
+  error?: string;
+}
 export interface FaultSpec {
   method: string;
   error?: string;
@@ -14,12 +28,19 @@ export interface FaultSpec {
   /** The call takes effect, then its answer is lost: the caller gets the fault (an answer lost on its way back). */
   afterEffect?: boolean;
 }
-export interface ApiAnswer { status: number; headers: Record<string, string>; body: Record<string, unknown> }
+export interface ApiAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: Record<string, unknown>;
+}
 
 type Args = Record<string, unknown>;
 
 class ApiError extends Error {
-  constructor(readonly error: string, readonly messages?: string[]) {
+  constructor(
+    readonly error: string,
+    readonly messages?: string[],
+  ) {
     super(error);
   }
 }
@@ -29,7 +50,8 @@ const JSON_FIELDS = ['blocks', 'attachments', 'view', 'files', 'metadata'];
 const TRIGGER_TTL_MS = 3000;
 const MAX_TEXT = 40_000;
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined);
+const str = (v: unknown): string | undefined =>
+  typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined;
 const bool = (v: unknown): boolean => v === true || v === 'true' || v === '1' || v === 1;
 
 /** Parses a request body as Slack does: form-encoded, JSON or multipart; JSON-valued fields decoded. */
@@ -40,7 +62,8 @@ export async function parseArgs(contentType: string | undefined, raw: Buffer, qu
     Object.assign(args, raw.length ? (JSON.parse(raw.toString('utf8')) as Args) : {});
   } else if (type === 'multipart/form-data') {
     const form = await new Response(raw, { headers: { 'content-type': contentType! } }).formData();
-    for (const [key, value] of form) args[key] = typeof value === 'string' ? value : Buffer.from(await value.arrayBuffer());
+    for (const [key, value] of form)
+      args[key] = typeof value === 'string' ? value : Buffer.from(await value.arrayBuffer());
   } else {
     Object.assign(args, Object.fromEntries(new URLSearchParams(raw.toString('utf8'))));
   }
@@ -54,14 +77,27 @@ function decodeJsonFields(args: Args): void {
     try {
       args[field] = JSON.parse(value);
     } catch {
-      throw new ApiError(field === 'blocks' ? 'invalid_blocks_format' : 'invalid_arguments', [`[ERROR] ${field} is not valid JSON`]);
+      throw new ApiError(field === 'blocks' ? 'invalid_blocks_format' : 'invalid_arguments', [
+        `[ERROR] ${field} is not valid JSON`,
+      ]);
     }
   }
 }
 
 function mimetypeOf(filename: string): string {
   const ext = filename.toLowerCase().split('.').pop() ?? '';
-  const known: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', svg: 'image/svg+xml', mp4: 'video/mp4', csv: 'text/csv', txt: 'text/plain', json: 'application/json', pdf: 'application/pdf' };
+  const known: Record<string, string> = {
+    png: 'image/png',
+    jpg: 'image/jpeg',
+    jpeg: 'image/jpeg',
+    gif: 'image/gif',
+    svg: 'image/svg+xml',
+    mp4: 'video/mp4',
+    csv: 'text/csv',
+    txt: 'text/plain',
+    json: 'application/json',
+    pdf: 'application/pdf',
+  };
   return known[ext] ?? 'application/octet-stream';
 }
 
@@ -82,7 +118,9 @@ export function assignIds(blocks: unknown): unknown[] | undefined {
       if (el && el.type !== 'image' && el.action_id === undefined) withId[key] = { ...el, action_id: randomId('', 5) };
     }
     if (block.type === 'actions' && Array.isArray(block.elements)) {
-      withId.elements = block.elements.map((el: Record<string, unknown>) => (el.action_id === undefined ? { ...el, action_id: randomId('', 5) } : el));
+      withId.elements = block.elements.map((el: Record<string, unknown>) =>
+        el.action_id === undefined ? { ...el, action_id: randomId('', 5) } : el,
+      );
     }
     return withId;
   });
@@ -137,7 +175,8 @@ export class WebApi {
       if (!presented) throw new ApiError('not_authed');
       if (presented !== this.botToken && presented !== this.socketMode?.appToken) throw new ApiError('invalid_auth');
       // The app-level token opens Socket Mode connections and nothing else; the bot token cannot open them.
-      if ((presented === this.botToken) === (method === 'apps.connections.open')) throw new ApiError('not_allowed_token_type');
+      if ((presented === this.botToken) === (method === 'apps.connections.open'))
+        throw new ApiError('not_allowed_token_type');
       if (fault) throw new ApiError(fault.error ?? 'fatal_error');
       decodeJsonFields(recorded);
       const handler = this.methods[method];
@@ -195,7 +234,8 @@ export class WebApi {
 
   private checkMessageContent(args: Args, requireContent: boolean): void {
     const text = typeof args.text === 'string' ? args.text : undefined;
-    if (requireContent && !text && args.blocks === undefined && args.attachments === undefined) throw new ApiError('no_text');
+    if (requireContent && !text && args.blocks === undefined && args.attachments === undefined)
+      throw new ApiError('no_text');
     if (text && text.length > MAX_TEXT) throw new ApiError('msg_too_long');
     if (args.blocks !== undefined) {
       const problems = blockProblems(args.blocks, 'message');
@@ -205,7 +245,13 @@ export class WebApi {
 
   /** A message as the Web API returns it. */
   wireMessage(m: StoredMessage, withMetadata = false): Record<string, unknown> {
-    const wire: Record<string, unknown> = { type: 'message', user: m.user, text: m.text, ts: m.ts, team: this.state.teamId };
+    const wire: Record<string, unknown> = {
+      type: 'message',
+      user: m.user,
+      text: m.text,
+      ts: m.ts,
+      team: this.state.teamId,
+    };
     if (m.botId) Object.assign(wire, { bot_id: m.botId, app_id: APP_ID });
     if (m.blocks) wire.blocks = m.blocks;
     if (m.attachments) wire.attachments = m.attachments;
@@ -217,7 +263,17 @@ export class WebApi {
   }
 
   private wireFile(f: StoredFile): Record<string, unknown> {
-    return { id: f.id, name: f.name, title: f.title, mimetype: f.mimetype, filetype: f.name.split('.').pop(), size: f.size, url_private: f.url, url_private_download: f.url, permalink: f.url };
+    return {
+      id: f.id,
+      name: f.name,
+      title: f.title,
+      mimetype: f.mimetype,
+      filetype: f.name.split('.').pop(),
+      size: f.size,
+      url_private: f.url,
+      url_private_download: f.url,
+      permalink: f.url,
+    };
   }
 
   /** Stores a message the bot sends through chat.postMessage or a response_url. */
@@ -261,14 +317,23 @@ export class WebApi {
   }
 
   /** Stores a new or replaced view with the fields Slack adds; input values survive where the block and action stay. */
-  saveView(userId: string, view: Record<string, unknown>, previous?: StoredView, placement: { rootViewId?: string; previousViewId?: string } = {}): StoredView {
+  saveView(
+    userId: string,
+    view: Record<string, unknown>,
+    previous?: StoredView,
+    placement: { rootViewId?: string; previousViewId?: string } = {},
+  ): StoredView {
     const id = previous?.id ?? randomId('V');
-    const oldValues = ((previous?.view.state as { values?: Record<string, Record<string, unknown>> } | undefined)?.values) ?? {};
+    const oldValues =
+      (previous?.view.state as { values?: Record<string, Record<string, unknown>> } | undefined)?.values ?? {};
     const values: Record<string, Record<string, unknown>> = {};
     for (const block of (view.blocks as { block_id?: string; type?: string }[] | undefined) ?? []) {
       if (block.block_id && oldValues[block.block_id]) values[block.block_id] = oldValues[block.block_id]!;
     }
-    const hash = `${Math.floor(Date.now() / 1000)}.${createHash('sha1').update(JSON.stringify(view) + Math.random()).digest('hex').slice(0, 8)}`;
+    const hash = `${Math.floor(Date.now() / 1000)}.${createHash('sha1')
+      .update(JSON.stringify(view) + Math.random())
+      .digest('hex')
+      .slice(0, 8)}`;
     const wire: Record<string, unknown> = {
       ...view,
       blocks: assignIds(view.blocks) ?? [],
@@ -282,12 +347,20 @@ export class WebApi {
       clear_on_close: Boolean(view.clear_on_close),
       notify_on_close: Boolean(view.notify_on_close),
       root_view_id: placement.rootViewId ?? (previous?.view.root_view_id as string | undefined) ?? id,
-      previous_view_id: placement.previousViewId ?? (previous?.view.previous_view_id as string | null | undefined) ?? null,
+      previous_view_id:
+        placement.previousViewId ?? (previous?.view.previous_view_id as string | null | undefined) ?? null,
       app_id: APP_ID,
       app_installed_team_id: this.state.teamId,
       bot_id: BOT_ID,
     };
-    const stored: StoredView = { id, userId, type: view.type as 'modal' | 'home', view: wire, open: previous?.open ?? true, updatedAt: Date.now() };
+    const stored: StoredView = {
+      id,
+      userId,
+      type: view.type as 'modal' | 'home',
+      view: wire,
+      open: previous?.open ?? true,
+      updatedAt: Date.now(),
+    };
     this.state.views.set(id, stored);
     this.state.changed();
     return stored;
@@ -296,7 +369,9 @@ export class WebApi {
   private findView(args: Args): StoredView {
     const id = str(args.view_id);
     const external = str(args.external_id);
-    const view = id ? this.state.views.get(id) : [...this.state.views.values()].find((v) => external && v.view.external_id === external);
+    const view = id
+      ? this.state.views.get(id)
+      : [...this.state.views.values()].find((v) => external && v.view.external_id === external);
     // A closed modal is gone in Slack: updating it fails the same way as an unknown id.
     if (!view || (view.type === 'modal' && !view.open)) throw new ApiError('not_found');
     const hash = str(args.hash);
@@ -322,7 +397,15 @@ export class WebApi {
   private readonly methods: Record<string, (args: Args) => Record<string, unknown>> = {
     'apps.connections.open': () => ({ url: this.socketMode!.open() }),
 
-    'auth.test': () => ({ url: `${this.baseUrl()}/`, team: 'Kling Demo', user: 'kling', team_id: this.state.teamId, user_id: BOT_USER_ID, bot_id: BOT_ID, is_enterprise_install: false }),
+    'auth.test': () => ({
+      url: `${this.baseUrl()}/`,
+      team: 'Kling Demo',
+      user: 'kling',
+      team_id: this.state.teamId,
+      user_id: BOT_USER_ID,
+      bot_id: BOT_ID,
+      is_enterprise_install: false,
+    }),
 
     'chat.postMessage': (args) => {
       const channel = this.channel(args.channel);
@@ -385,7 +468,10 @@ export class WebApi {
       const stack = this.state.stacks.get(userId) ?? [];
       if (stack.length === 0) throw new ApiError('not_found');
       if (stack.length >= 3) throw new ApiError('push_limit_reached');
-      const stored = this.saveView(userId, view, undefined, { rootViewId: stack[0], previousViewId: stack[stack.length - 1] });
+      const stored = this.saveView(userId, view, undefined, {
+        rootViewId: stack[0],
+        previousViewId: stack[stack.length - 1],
+      });
       this.state.stacks.set(userId, [...stack, stored.id]);
       return { view: stored.view };
     },
@@ -431,7 +517,10 @@ export class WebApi {
     },
 
     'conversations.open': (args) => {
-      const users = (str(args.users) ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+      const users = (str(args.users) ?? '')
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean);
       if (users.length === 0) {
         const channel = this.channel(args.channel);
         return { channel: { id: channel.id } };
@@ -486,7 +575,9 @@ export class WebApi {
 
     'conversations.join': (args) => {
       const channel = this.channel(args.channel);
-      return { channel: { id: channel.id, name: channel.name, is_channel: channel.kind === 'channel', is_member: true } };
+      return {
+        channel: { id: channel.id, name: channel.name, is_channel: channel.kind === 'channel', is_member: true },
+      };
     },
 
     'files.info': (args) => {
@@ -498,16 +589,26 @@ export class WebApi {
     'files.getUploadURLExternal': (args) => {
       const filename = str(args.filename);
       const length = Number(args.length);
-      if (!filename || !Number.isInteger(length) || length < 0) throw new ApiError('invalid_arguments', ['[ERROR] filename and length are required']);
+      if (!filename || !Number.isInteger(length) || length < 0)
+        throw new ApiError('invalid_arguments', ['[ERROR] filename and length are required']);
       const id = randomId('F');
       const url = `${this.baseUrl()}/files/${id}/${encodeURIComponent(filename)}`;
-      this.state.files.set(id, { id, name: filename, title: filename, mimetype: mimetypeOf(filename), size: length, url, data: Buffer.alloc(0) });
+      this.state.files.set(id, {
+        id,
+        name: filename,
+        title: filename,
+        mimetype: mimetypeOf(filename),
+        size: length,
+        url,
+        data: Buffer.alloc(0),
+      });
       return { upload_url: `${this.baseUrl()}/upload/${id}`, file_id: id };
     },
 
     'files.completeUploadExternal': (args) => {
       const list = args.files;
-      if (!Array.isArray(list) || list.length === 0) throw new ApiError('invalid_arguments', ['[ERROR] files must be a non-empty array']);
+      if (!Array.isArray(list) || list.length === 0)
+        throw new ApiError('invalid_arguments', ['[ERROR] files must be a non-empty array']);
       const files = list.map((entry: { id?: string; title?: string }) => {
         const file = entry.id ? this.state.files.get(entry.id) : undefined;
         if (!file || file.data.length === 0) throw new ApiError('file_not_found');

@@ -22,7 +22,11 @@ export function budgetAlerts(events: LedgerEvent[], options: { creditPriceUsd: n
   ]);
 }
 
-interface AlertPart { text: string; section: string; note: string }
+interface AlertPart {
+  text: string;
+  section: string;
+  note: string;
+}
 
 function alertPart(event: LedgerEvent, options: { creditPriceUsd: number }): AlertPart {
   const name = budgetName(event.budget);
@@ -46,11 +50,15 @@ function alertPart(event: LedgerEvent, options: { creditPriceUsd: number }): Ale
     };
   }
   if (event.kind === 'overrun') {
-    const jobs = event.jobIds.slice(0, 20).map((id) => `\`${escape(id)}\``).join(', ');
+    const jobs = event.jobIds
+      .slice(0, 20)
+      .map((id) => `\`${escape(id)}\``)
+      .join(', ');
     const more = event.jobIds.length > 20 ? ` and ${event.jobIds.length - 20} more` : '';
     return {
       text: `${stripMentions(name)} went over its limit: Kling charged more than the estimates`,
-      section: `:money_with_wings: *${name} went over its limit*: ${figures}. ` +
+      section:
+        `:money_with_wings: *${name} went over its limit*: ${figures}. ` +
         `Kling charged more than the estimate held for ${jobs}${more}; each fitted the budget when it was queued.`,
       note: 'Check the Kling price catalog against what Kling charges. Said once per budget and period.',
     };
@@ -61,7 +69,8 @@ function alertPart(event: LedgerEvent, options: { creditPriceUsd: number }): Ale
   if (event.chargedMc >= event.limitMc) {
     return {
       text: `${stripMentions(name)} is exhausted`,
-      section: `:octagonal_sign: *${name} is exhausted*: ${figures}. It refused ${request}; ` +
+      section:
+        `:octagonal_sign: *${name} is exhausted*: ${figures}. It refused ${request}; ` +
         'requests are refused until the period ends.',
       note,
     };
@@ -76,22 +85,29 @@ function alertPart(event: LedgerEvent, options: { creditPriceUsd: number }): Ale
 
 export function spikeAlert(spike: SpikeAlert, options: { creditPriceUsd: number }): Message {
   const who = spike.subject.kind === 'user' ? `<@${escape(spike.subject.id)}>` : `<#${escape(spike.subject.id)}>`;
-  const usual = spike.medianMc > 0
-    ? `${Math.round((spike.todayMc / spike.medianMc) * 10) / 10}× a usual day ` +
-      `(the median of the 14 days before is ${formatCredits(spike.medianMc)})`
-    : 'on a usual day of nothing (the median of the 14 days before is 0)';
+  const usual =
+    spike.medianMc > 0
+      ? `${Math.round((spike.todayMc / spike.medianMc) * 10) / 10}× a usual day ` +
+        `(the median of the 14 days before is ${formatCredits(spike.medianMc)})`
+      : 'on a usual day of nothing (the median of the 14 days before is 0)';
   const mix = spike.drivers.mix.slice(0, 5).map((m) => {
     const kind = [m.model, m.mode, m.durationS ? `${m.durationS} s` : undefined].filter(Boolean).join(' · ');
     return `• ${escape(kind)}: ${m.videos} video${m.videos === 1 ? '' : 's'}, ${formatCredits(m.spentMc)} credits`;
   });
   const { reruns: count } = spike.drivers;
-  const reruns = count ? `${count} re-run${count === 1 ? '' : 's'} of the same prompt` : 'no re-runs of the same prompt';
+  const reruns = count
+    ? `${count} re-run${count === 1 ? '' : 's'} of the same prompt`
+    : 'no re-runs of the same prompt';
   return message(`${stripMentions(who)} spent ${formatCredits(spike.todayMc)} credits today, well above a usual day`, [
-    section(`:chart_with_upwards_trend: *${who} spent ${credits(spike.todayMc, options.creditPriceUsd)} today*, ` +
-      `${usual}.`),
+    section(
+      `:chart_with_upwards_trend: *${who} spent ${credits(spike.todayMc, options.creditPriceUsd)} today*, ` +
+        `${usual}.`,
+    ),
     section(`*What drove it*\n${mix.length ? mix.join('\n') : '• no videos recorded'}\n${reruns}.`),
-    context(`Alerts above ${spike.factor}× a usual day, once a day. ` +
-      `An admin can change it with \`${escape(USAGE.budgetSpikes)}\`.`),
+    context(
+      `Alerts above ${spike.factor}× a usual day, once a day. ` +
+        `An admin can change it with \`${escape(USAGE.budgetSpikes)}\`.`,
+    ),
   ]);
 }
 
@@ -109,14 +125,18 @@ export function queueResumed(): Message {
 }
 
 export function klingAuthProblem(text: string): Message {
-  return message('Kling rejected the bot\'s credentials', [
-    section(`:key: *Kling rejected the bot's credentials*: ${truncate(text, 1000)}\nCheck KLING_API_KEY (or KLING_ACCESS_KEY and KLING_SECRET_KEY) and restart the bot. Jobs that failed for this reason returned their credits.`),
+  return message("Kling rejected the bot's credentials", [
+    section(
+      `:key: *Kling rejected the bot's credentials*: ${truncate(text, 1000)}\nCheck KLING_API_KEY (or KLING_ACCESS_KEY and KLING_SECRET_KEY) and restart the bot. Jobs that failed for this reason returned their credits.`,
+    ),
   ]);
 }
 
 export function stuckJob(job: Generation, minutes: number): Message {
   return message('A video is taking unusually long', [
-    section(`:hourglass: Job \`${escape(job.id)}\` for <@${job.userId}> has been at Kling for ${minutes} minutes (state ${job.state}). Its credits stay held until Kling answers.`),
+    section(
+      `:hourglass: Job \`${escape(job.id)}\` for <@${job.userId}> has been at Kling for ${minutes} minutes (state ${job.state}). Its credits stay held until Kling answers.`,
+    ),
   ]);
 }
 

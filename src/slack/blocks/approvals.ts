@@ -21,38 +21,66 @@ export interface Raise {
 
 function about(request: ApprovalRequest, prompt: string, options: PriceContext): Block[] {
   const blocks: Block[] = [
-    section(`:raised_hand: <@${request.userId}> asks to go over budget in <#${request.channelId}>: *${escape(request.description)}*, ${credits(request.amountMc, options.creditPriceUsd)}.`),
+    section(
+      `:raised_hand: <@${request.userId}> asks to go over budget in <#${request.channelId}>: *${escape(request.description)}*, ${credits(request.amountMc, options.creditPriceUsd)}.`,
+    ),
   ];
   if (prompt) blocks.push(section(`>${truncate(prompt, 1500).replace(/\n/g, '\n>')}`));
   return blocks;
 }
 
 /** To the admins: what is asked, which budgets lack room and by how much, and the two buttons. */
-export function approvalRequest(request: ApprovalRequest, prompt: string, short: Usage[], options: PriceContext): Message {
-  const lines = short.map((u) => `• ${budgetName(u.budget)}: ${formatCredits(u.remainingMc)} of ${formatCredits(u.limitMc)} left, short by *${formatCredits(subMc(request.amountMc, u.remainingMc))}*`);
+export function approvalRequest(
+  request: ApprovalRequest,
+  prompt: string,
+  short: Usage[],
+  options: PriceContext,
+): Message {
+  const lines = short.map(
+    (u) =>
+      `• ${budgetName(u.budget)}: ${formatCredits(u.remainingMc)} of ${formatCredits(u.limitMc)} left, short by *${formatCredits(subMc(request.amountMc, u.remainingMc))}*`,
+  );
   return message(`A video needs approval: ${formatCredits(request.amountMc)} credits`, [
     ...about(request, prompt, options),
     ...(lines.length ? [section(lines.join('\n'))] : []),
     actions(
       button('Approve', ActionId.approve, request.id, {
         style: 'primary',
-        confirm: { title: 'Approve this video?', text: 'The budgets above are raised by what it lacks, for this period only, and the video is queued.', confirm: 'Approve', deny: 'Not yet' },
+        confirm: {
+          title: 'Approve this video?',
+          text: 'The budgets above are raised by what it lacks, for this period only, and the video is queued.',
+          confirm: 'Approve',
+          deny: 'Not yet',
+        },
       }),
       button('Deny', ActionId.deny, request.id, { style: 'danger' }),
     ),
-    context('Only admins can decide. Approving raises those budgets by what this video lacks, for this period only, and queues it.'),
+    context(
+      'Only admins can decide. Approving raises those budgets by what this video lacks, for this period only, and queues it.',
+    ),
   ]);
 }
 
 /** The admins' message once someone decided: who, when, and what it did. No buttons left. */
-export function approvalDecided(request: ApprovalRequest, prompt: string, options: PriceContext & { raised?: Raise[]; refusedAgain?: boolean }): Message {
+export function approvalDecided(
+  request: ApprovalRequest,
+  prompt: string,
+  options: PriceContext & { raised?: Raise[]; refusedAgain?: boolean },
+): Message {
   const who = `<@${request.decidedBy ?? 'unknown'}>`;
   const when = request.decidedAt ? ` ${slackDate(request.decidedAt)}` : '';
   const lines = [
-    request.state === 'approved' ? `:white_check_mark: *Approved* by ${who}${when}.` : `:no_entry_sign: *Denied* by ${who}${when}.`,
-    ...(options.raised ?? []).map((r) => `${budgetName(r.budget)} raised by ${formatCredits(r.amountMc)} for this period.`),
+    request.state === 'approved'
+      ? `:white_check_mark: *Approved* by ${who}${when}.`
+      : `:no_entry_sign: *Denied* by ${who}${when}.`,
+    ...(options.raised ?? []).map(
+      (r) => `${budgetName(r.budget)} raised by ${formatCredits(r.amountMc)} for this period.`,
+    ),
   ];
-  if (options.refusedAgain) lines.push(':warning: When it was reserved, a budget had no room left again (someone spent in between); the requester was told.');
+  if (options.refusedAgain)
+    lines.push(
+      ':warning: When it was reserved, a budget had no room left again (someone spent in between); the requester was told.',
+    );
   const verdict = request.state === 'approved' ? 'Approved' : 'Denied';
   return message(`${verdict}: a video over budget (${formatCredits(request.amountMc)} credits)`, [
     ...about(request, prompt, options),

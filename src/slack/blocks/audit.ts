@@ -20,13 +20,22 @@ const SETTING_NAMES: Partial<Record<AuditSubject, string>> = {
 function shown(subject: AuditSubject, value: unknown): string {
   if (value === null || value === undefined) return 'none';
   switch (subject) {
-    case 'limit': case 'confirm-threshold': case 'spike-minimum': case 'adjustment':
+    case 'limit':
+    case 'confirm-threshold':
+    case 'spike-minimum':
+    case 'adjustment':
       return `${formatCredits(mc(Number(value)))} credits`;
-    case 'alerts-channel': return `<#${escape(String(value))}>`;
-    case 'thresholds': return (value as number[]).map((t) => `${t}%`).join(', ');
-    case 'hardness': return value ? 'hard' : 'soft';
-    case 'forecast-alerts': case 'spike-alerts': return value ? 'on' : 'off';
-    default: return escape(String(value));
+    case 'alerts-channel':
+      return `<#${escape(String(value))}>`;
+    case 'thresholds':
+      return (value as number[]).map((t) => `${t}%`).join(', ');
+    case 'hardness':
+      return value ? 'hard' : 'soft';
+    case 'forecast-alerts':
+    case 'spike-alerts':
+      return value ? 'on' : 'off';
+    default:
+      return escape(String(value));
   }
 }
 
@@ -56,11 +65,18 @@ export function auditTrail(entries: AuditEntry[], total: number, label: string):
   }
   const blocks: Block[] = [section(`*${title}* (newest first)`)];
   for (let i = 0; i < entries.length; i += PER_SECTION) {
-    blocks.push(section(entries.slice(i, i + PER_SECTION).map(line).join('\n')));
+    blocks.push(
+      section(
+        entries
+          .slice(i, i + PER_SECTION)
+          .map(line)
+          .join('\n'),
+      ),
+    );
   }
   const notes = [
-    'Recorded: limits, hardness, thresholds, the confirmation threshold, alert settings, the timezone, '
-      + 'approvals, denials and credits added.',
+    'Recorded: limits, hardness, thresholds, the confirmation threshold, alert settings, the timezone, ' +
+      'approvals, denials and credits added.',
   ];
   const hidden = total - entries.length;
   if (hidden > 0) {

@@ -33,17 +33,38 @@ export function batchModal(options: BatchModalOptions): View {
       input(
         BatchField.prompts,
         `Prompts, one per line (up to ${options.maxPrompts})`,
-        textInput({ multiline: true, maxLength: 3000, placeholder: 'A fox running through snow\nThe same fox asleep by a fire' }),
+        textInput({
+          multiline: true,
+          maxLength: 3000,
+          placeholder: 'A fox running through snow\nThe same fox asleep by a fire',
+        }),
         { hint: 'Each line becomes one video with the settings below.' },
       ),
-      input(BatchField.model, 'Model', select(options.models.map((m) => ({ text: m, value: m })), { initial: options.defaultModel })),
+      input(
+        BatchField.model,
+        'Model',
+        select(
+          options.models.map((m) => ({ text: m, value: m })),
+          { initial: options.defaultModel },
+        ),
+      ),
       input(
         BatchField.mode,
         'Mode',
-        select(['std', 'pro', '4k'].map((m) => ({ text: m, value: m })), { placeholder: "The model's default" }),
+        select(
+          ['std', 'pro', '4k'].map((m) => ({ text: m, value: m })),
+          { placeholder: "The model's default" },
+        ),
         { optional: true, hint: 'Left empty: std where the model has modes (the master models have none).' },
       ),
-      input(BatchField.duration, 'Length', select(options.durations.map((d) => ({ text: `${d} s`, value: String(d) })), { initial: '5' })),
+      input(
+        BatchField.duration,
+        'Length',
+        select(
+          options.durations.map((d) => ({ text: `${d} s`, value: String(d) })),
+          { initial: '5' },
+        ),
+      ),
       input(
         BatchField.options,
         'Options',
@@ -54,7 +75,9 @@ export function batchModal(options: BatchModalOptions): View {
         ]),
         { optional: true },
       ),
-      context('Every prompt is priced and checked against your budgets before anything is held. All the videos are queued, or none.'),
+      context(
+        'Every prompt is priced and checked against your budgets before anything is held. All the videos are queued, or none.',
+      ),
     ],
   });
 }
@@ -63,7 +86,9 @@ export function batchModal(options: BatchModalOptions): View {
 function plainBudgetName(budget: Pick<BudgetRef, 'scope' | 'period'>): string {
   const period = { day: 'daily', week: 'weekly', month: 'monthly' }[budget.period];
   const names = {
-    workspace: `the workspace ${period} budget`, channel: `this channel's ${period} budget`, user: `your ${period} budget`,
+    workspace: `the workspace ${period} budget`,
+    channel: `this channel's ${period} budget`,
+    user: `your ${period} budget`,
     tag: `the tag's ${period} budget`,
   };
   return names[budget.scope];
@@ -72,12 +97,18 @@ function plainBudgetName(budget: Pick<BudgetRef, 'scope' | 'period'>): string {
 const videos = (n: number) => `${n} video${n === 1 ? '' : 's'}`;
 
 /** The pre-batch check said no: the figures, and what would fit (shown under the prompts). */
-export function batchTooExpensive(check: Extract<BatchCheck, { fits: false }>, count: number, options: { creditPriceUsd: number }): string {
+export function batchTooExpensive(
+  check: Extract<BatchCheck, { fits: false }>,
+  count: number,
+  options: { creditPriceUsd: number },
+): string {
   const room = check.budget.remainingMc;
   const needs = `These ${videos(count)} need ${formatCredits(check.totalMc)} credits (${formatUsd(check.totalMc, options.creditPriceUsd)}), but ${plainBudgetName(check.budget.budget)} has ${formatCredits(room)} left.`;
   const ways = [
     check.fitCount > 0 ? `reduce to ${videos(check.fitCount)}` : undefined,
-    check.cheaper ? `use ${check.cheaper.label} (${formatCredits(check.cheaper.totalMc)} credits for all ${count})` : undefined,
+    check.cheaper
+      ? `use ${check.cheaper.label} (${formatCredits(check.cheaper.totalMc)} credits for all ${count})`
+      : undefined,
   ].filter(Boolean);
   if (!ways.length) return `${needs} Not even one video fits until the period ends; an admin can raise the budget.`;
   const advice = ways.join(' or ');
@@ -86,12 +117,16 @@ export function batchTooExpensive(check: Extract<BatchCheck, { fits: false }>, c
 
 /** The queue refused at the reservation (someone spent in between, or too many waiting jobs). */
 export function batchRefused(refusal: QueueRefusal, count: number): string {
-  if ('kind' in refusal) return `You can have ${refusal.limit} videos waiting in the queue; these ${videos(count)} would go over. Wait for some to start, or send fewer.`;
+  if ('kind' in refusal)
+    return `You can have ${refusal.limit} videos waiting in the queue; these ${videos(count)} would go over. Wait for some to start, or send fewer.`;
   return `Not queued: this batch needs ${formatCredits(refusal.neededMc)} credits and ${plainBudgetName(refusal.budget)} has ${formatCredits(refusal.remainingMc)} left. Nothing was held.`;
 }
 
 /** To the person, once the whole batch is held and queued. */
-export function batchQueued(quotes: Quote[], options: { channelId: string; notBefore?: Date; creditPriceUsd: number }): Message {
+export function batchQueued(
+  quotes: Quote[],
+  options: { channelId: string; notBefore?: Date; creditPriceUsd: number },
+): Message {
   const total = sumMc(quotes.map((q) => q.priceMc));
   const when = options.notBefore ? ` They wait for the off-peak hours and start ${slackDate(options.notBefore)}.` : '';
   return message(`Queued ${videos(quotes.length)}`, [

@@ -1,6 +1,12 @@
 import { formatCredits, mc, sumMc, type Millicredits } from '../../money/credits';
 import {
-  dayLabel, plural, type DigestContent, type EstimateAccuracy, type ModelLine, type PersonLine, type TagLine,
+  dayLabel,
+  plural,
+  type DigestContent,
+  type EstimateAccuracy,
+  type ModelLine,
+  type PersonLine,
+  type TagLine,
 } from '../../digest';
 import { escape } from '../escape';
 import { header } from './form';
@@ -43,18 +49,26 @@ export function digestMessage(content: DigestContent, names: ReadonlyMap<string,
   const budgetLines = figures.budgets.map((b) => {
     const used = sumMc([b.committedMc, b.heldMc]);
     const state = b.period === 'day' ? (b.closed ? ' · period closed' : '') : ` · this ${b.period} so far`;
-    return `*Workspace ${PERIOD_ADJECTIVE[b.period]} budget* ${budgetBar(used, b.limitMc)}\n` +
-      `${formatCredits(b.committedMc)} spent${b.heldMc ? ` + ${formatCredits(b.heldMc)} held` : ''} of ${formatCredits(b.limitMc)} credits${b.hard ? '' : ' (soft)'}${state}`;
+    return (
+      `*Workspace ${PERIOD_ADJECTIVE[b.period]} budget* ${budgetBar(used, b.limitMc)}\n` +
+      `${formatCredits(b.committedMc)} spent${b.heldMc ? ` + ${formatCredits(b.heldMc)} held` : ''} of ${formatCredits(b.limitMc)} credits${b.hard ? '' : ' (soft)'}${state}`
+    );
   });
   blocks.push(section(budgetLines.length ? budgetLines.join('\n') : '_No workspace budget is set._'));
 
-  blocks.push(section([
-    `*Spent* ${credits(totals.committedMc)} on ${plural(totals.committedCount, 'job')}`,
-    totals.refundedCount
-      ? `*Refunded* ${credits(totals.refundedMc)} for ${plural(totals.refundedCount, 'job')} that failed or were cancelled`
-      : '*Refunded* nothing: no job failed or was cancelled',
-    totals.heldCount ? `*Held* ${credits(totals.heldMc)} for ${plural(totals.heldCount, 'job')} not finished yet` : '*Held* nothing',
-  ].join('\n')));
+  blocks.push(
+    section(
+      [
+        `*Spent* ${credits(totals.committedMc)} on ${plural(totals.committedCount, 'job')}`,
+        totals.refundedCount
+          ? `*Refunded* ${credits(totals.refundedMc)} for ${plural(totals.refundedCount, 'job')} that failed or were cancelled`
+          : '*Refunded* nothing: no job failed or was cancelled',
+        totals.heldCount
+          ? `*Held* ${credits(totals.heldMc)} for ${plural(totals.heldCount, 'job')} not finished yet`
+          : '*Held* nothing',
+      ].join('\n'),
+    ),
+  );
 
   const outcome = [`${videos.succeeded} succeeded`, `${videos.failed} failed`, `${videos.cancelled} cancelled`];
   if (videos.refused) outcome.push(`${videos.refused} refused by a budget`);
@@ -63,9 +77,15 @@ export function digestMessage(content: DigestContent, names: ReadonlyMap<string,
   blocks.push(section(`*Jobs* ${outcome.join(' · ')}${median}`));
 
   blocks.push(divider());
-  blocks.push(section(`*Who spent*\n${figures.people.length ? figures.people.map((p, i) => personLine(p, i, credits, names)).join('\n') : '_Nobody._'}`));
+  blocks.push(
+    section(
+      `*Who spent*\n${figures.people.length ? figures.people.map((p, i) => personLine(p, i, credits, names)).join('\n') : '_Nobody._'}`,
+    ),
+  );
   if (figures.tags.length) blocks.push(section(`*By tag*\n${figures.tags.map((t) => tagLine(t, credits)).join('\n')}`));
-  blocks.push(section(`*On what*\n${figures.models.length ? figures.models.map((m) => modelLine(m)).join('\n') : '_Nothing._'}`));
+  blocks.push(
+    section(`*On what*\n${figures.models.length ? figures.models.map((m) => modelLine(m)).join('\n') : '_Nothing._'}`),
+  );
 
   const week = sumMc(content.trend.map((p) => p.committedMc));
   const trendText = content.chart
@@ -76,11 +96,18 @@ export function digestMessage(content: DigestContent, names: ReadonlyMap<string,
   if (figures.estimates) blocks.push(context(estimatesLine(figures.estimates)));
 
   const tips = content.tips.map((t) => `• ${t.text} *${credits(t.savedMc)}*`);
-  blocks.push(section(`*How to spend less*\n${tips.length ? tips.join('\n') : '_Nothing to improve in the day’s jobs._'}`));
+  blocks.push(
+    section(`*How to spend less*\n${tips.length ? tips.join('\n') : '_Nothing to improve in the day’s jobs._'}`),
+  );
 
-  blocks.push(context(`Times in ${escape(content.timezone)} · $${price} a credit · prices from catalog ${escape(content.catalogVersion)}`));
+  blocks.push(
+    context(
+      `Times in ${escape(content.timezone)} · $${price} a credit · prices from catalog ${escape(content.catalogVersion)}`,
+    ),
+  );
 
-  const text = `Kling digest for ${dayLabel(content.date)}: ${credits(totals.committedMc)} spent, ` +
+  const text =
+    `Kling digest for ${dayLabel(content.date)}: ${credits(totals.committedMc)} spent, ` +
     `${videos.succeeded} videos succeeded, ${videos.failed} failed.`;
   return message(text, blocks);
 }
@@ -92,15 +119,22 @@ function previewNote(preview: NonNullable<DigestContent['preview']>, date: strin
     today: `*Preview of today so far, ${dayLabel(date)}*, until ${slackDate(preview.at, '{time}')}.`,
     date: `*Preview of ${dayLabel(date)}*.`,
   }[preview.of];
-  const others = preview.of === 'today'
-    ? '`/kling digest preview` shows yesterday'
-    : '`/kling digest preview today` shows today so far';
+  const others =
+    preview.of === 'today'
+      ? '`/kling digest preview` shows yesterday'
+      : '`/kling digest preview today` shows today so far';
   return context(`${which} ${others}; \`/kling digest preview 2026-03-29\` any earlier day.`);
 }
 
-function personLine(p: PersonLine, index: number, credits: (mc: Millicredits) => string, names: ReadonlyMap<string, string>): string {
+function personLine(
+  p: PersonLine,
+  index: number,
+  credits: (mc: Millicredits) => string,
+  names: ReadonlyMap<string, string>,
+): string {
   const held = p.heldMc ? ` + ${formatCredits(p.heldMc)} held` : '';
-  if (p.userId === null) return `…and ${plural(p.people, 'other person').replace('persons', 'people')}: ${credits(p.committedMc)}${held}, ${plural(p.videos, 'job')}`;
+  if (p.userId === null)
+    return `…and ${plural(p.people, 'other person').replace('persons', 'people')}: ${credits(p.committedMc)}${held}, ${plural(p.videos, 'job')}`;
   return `${index + 1}. *${escape(names.get(p.userId) ?? p.userId)}* ${credits(p.committedMc)}${held}, ${plural(p.videos, 'job')}`;
 }
 
@@ -122,6 +156,7 @@ export function estimatesLine(e: EstimateAccuracy): string {
   const jobs = plural(e.jobs, 'job');
   if (e.deviationMc === 0) return `Estimates matched Kling's charges exactly this week (${jobs}).`;
   const percent = e.chargedMc > 0 ? (e.deviationMc * 100) / e.chargedMc : 100;
-  const shown = percent < 0.1 ? '0.1' : percent < 10 ? percent.toFixed(1).replace(/\.0$/, '') : String(Math.round(percent));
+  const shown =
+    percent < 0.1 ? '0.1' : percent < 10 ? percent.toFixed(1).replace(/\.0$/, '') : String(Math.round(percent));
   return `Estimates within ${percent < 0.1 ? 'less than ' : ''}${shown}% of Kling's charges this week (${jobs}).`;
 }

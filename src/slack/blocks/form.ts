@@ -1,6 +1,16 @@
 import type {
-  Checkboxes, ConversationsSelect, HeaderBlock, HomeView, InputBlock, InputBlockElement, ModalView, PlainTextElement,
-  PlainTextInput, RadioButtons, StaticSelect, UsersSelect,
+  Checkboxes,
+  ConversationsSelect,
+  HeaderBlock,
+  HomeView,
+  InputBlock,
+  InputBlockElement,
+  ModalView,
+  PlainTextElement,
+  PlainTextInput,
+  RadioButtons,
+  StaticSelect,
+  UsersSelect,
 } from '@slack/types';
 import { truncate } from '../escape';
 import type { Block } from './kit';
@@ -10,7 +20,18 @@ import type { Block } from './kit';
  * its text to Slack's limit. Plain text is escaped here, like the rest of the bot's text.
  */
 
-const VIEW_LIMITS = { blocks: 100, title: 24, button: 24, label: 2000, placeholder: 150, optionText: 75, optionValue: 150, header: 150, options: 100, choices: 10 } as const;
+const VIEW_LIMITS = {
+  blocks: 100,
+  title: 24,
+  button: 24,
+  label: 2000,
+  placeholder: 150,
+  optionText: 75,
+  optionValue: 150,
+  header: 150,
+  options: 100,
+  choices: 10,
+} as const;
 
 export type View = ModalView | HomeView;
 
@@ -33,7 +54,10 @@ function option(choice: Choice) {
 
 /** An input block whose block_id and element action_id are both `id`, so a submission reads values[id][id]. */
 export function input(
-  id: string, label: string, element: InputBlockElement, options: { optional?: boolean; hint?: string; dispatch?: boolean } = {},
+  id: string,
+  label: string,
+  element: InputBlockElement,
+  options: { optional?: boolean; hint?: string; dispatch?: boolean } = {},
 ): InputBlock {
   return {
     type: 'input',
@@ -79,15 +103,27 @@ export function radios(choices: Choice[], initial?: string): RadioButtons {
 export function checkboxes(choices: Choice[], initial: string[] = []): Checkboxes {
   const shown = choices.slice(0, VIEW_LIMITS.choices);
   const picked = shown.filter((c) => initial.includes(c.value));
-  return { type: 'checkboxes', options: shown.map(option), ...(picked.length ? { initial_options: picked.map(option) } : {}) };
+  return {
+    type: 'checkboxes',
+    options: shown.map(option),
+    ...(picked.length ? { initial_options: picked.map(option) } : {}),
+  };
 }
 
 export function userSelect(initial?: string): UsersSelect {
-  return { type: 'users_select', ...(initial ? { initial_user: initial } : {}), placeholder: plain('Pick a person', VIEW_LIMITS.placeholder) };
+  return {
+    type: 'users_select',
+    ...(initial ? { initial_user: initial } : {}),
+    placeholder: plain('Pick a person', VIEW_LIMITS.placeholder),
+  };
 }
 
 export function channelSelect(initial?: string): ConversationsSelect {
-  return { type: 'conversations_select', ...(initial ? { initial_conversation: initial } : {}), placeholder: plain('Pick a channel', VIEW_LIMITS.placeholder) };
+  return {
+    type: 'conversations_select',
+    ...(initial ? { initial_conversation: initial } : {}),
+    placeholder: plain('Pick a channel', VIEW_LIMITS.placeholder),
+  };
 }
 
 /**

@@ -77,7 +77,9 @@ export function bar(committedMc: number, heldMc: number, limitMc: number): strin
 
 /** Slack renders the date in each reader's own timezone; `fallback` is for clients that cannot. */
 export function slackDate(
-  date: Date, format = '{date_short_pretty} {time}', fallback = `${date.toISOString().replace('T', ' ').slice(0, 16)} UTC`,
+  date: Date,
+  format = '{date_short_pretty} {time}',
+  fallback = `${date.toISOString().replace('T', ' ').slice(0, 16)} UTC`,
 ): string {
   return `<!date^${Math.floor(date.getTime() / 1000)}^${format}|${fallback}>`;
 }
@@ -95,7 +97,8 @@ export function forecastLine(u: ForecastUsage): string | undefined {
   const f = u.forecast;
   if (!f || f.kind === 'used-up') return undefined;
   if (f.kind === 'too-early') return '_at this pace: too early to tell_';
-  if (f.kind === 'runs-out') return `:crystal_ball: at this pace: *runs out ${slackDate(f.at, aboutTime(u.budget.period))}*`;
+  if (f.kind === 'runs-out')
+    return `:crystal_ball: at this pace: *runs out ${slackDate(f.at, aboutTime(u.budget.period))}*`;
   const projected = formatCredits(mc(Math.round(f.projectedMc / MILLI) * MILLI));
   return `at this pace: ends the ${u.budget.period} at about ${projected} of ${formatCredits(u.limitMc)}`;
 }

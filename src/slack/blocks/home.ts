@@ -1,5 +1,5 @@
 import type { AccountStatus } from '../../account';
-import type { BudgetRef, Usage } from '../../budget';
+import type { BudgetRef } from '../../budget';
 import type { Generation } from '../../generations';
 import { formatCredits } from '../../money/credits';
 import { BudgetField, type EditedBudget } from '../commands/budget-form';
@@ -7,7 +7,18 @@ import { ActionId } from '../ids';
 import { actions, button, context, divider, section, type Block } from './kit';
 import { accountBlocks } from './account';
 import { bar, budgetName, forecastLine, type ForecastUsage } from './format';
-import { channelSelect, header, homeView, input, modal, radios, select, textInput, userSelect, type View } from './form';
+import {
+  channelSelect,
+  header,
+  homeView,
+  input,
+  modal,
+  radios,
+  select,
+  textInput,
+  userSelect,
+  type View,
+} from './form';
 import * as replies from './replies';
 
 /** The App Home tab (one per person) and the admins' budget modal opened from it. */
@@ -51,7 +62,10 @@ export function homeTab(home: HomeInput): View {
   const listed = home.budgets.slice(0, HOME_BUDGETS_SHOWN);
   const more = home.moreBudgets + home.budgets.length - listed.length;
   if (!listed.length) blocks.push(section('No budgets yet.'));
-  for (const u of listed) blocks.push(section(budgetLine(u), home.isAdmin ? button('Edit', ActionId.editBudget, String(u.budget.id)) : undefined));
+  for (const u of listed)
+    blocks.push(
+      section(budgetLine(u), home.isAdmin ? button('Edit', ActionId.editBudget, String(u.budget.id)) : undefined),
+    );
   if (more > 0) blocks.push(context(`…and ${more} more. \`/kling budget\` in a channel shows those that apply there.`));
   blocks.push(context('`█` used · `▒` held for videos in progress · `░` free'));
   if (home.isAdmin) blocks.push(actions(button('Add a budget', ActionId.newBudget, 'new', { style: 'primary' })));
@@ -72,11 +86,27 @@ const ENFORCEMENT = [
 
 /** The admin's modal: edit one budget (its scope and period fixed), or add one (`existing` undefined). */
 export function budgetModal(existing?: BudgetRef): View {
-  const target: EditedBudget | undefined = existing && { id: existing.id, scope: existing.scope, scopeId: existing.scopeId, period: existing.period };
+  const target: EditedBudget | undefined = existing && {
+    id: existing.id,
+    scope: existing.scope,
+    scopeId: existing.scopeId,
+    period: existing.period,
+  };
   const choose: Block[] = existing
     ? [section(`*${budgetName(existing)}*`)]
     : [
-        input(BudgetField.scope, 'Whose budget', select([{ text: 'The workspace', value: 'workspace' }, { text: 'A channel', value: 'channel' }, { text: 'A person', value: 'user' }], { initial: 'workspace' })),
+        input(
+          BudgetField.scope,
+          'Whose budget',
+          select(
+            [
+              { text: 'The workspace', value: 'workspace' },
+              { text: 'A channel', value: 'channel' },
+              { text: 'A person', value: 'user' },
+            ],
+            { initial: 'workspace' },
+          ),
+        ),
         input(BudgetField.channel, 'Channel (for a channel budget)', channelSelect(), { optional: true }),
         input(BudgetField.person, 'Person (for a personal budget)', userSelect(), { optional: true }),
         input(BudgetField.period, 'Period', select(PERIODS, { initial: 'day' })),
@@ -88,10 +118,28 @@ export function budgetModal(existing?: BudgetRef): View {
     metadata: target ?? {},
     blocks: [
       ...choose,
-      input(BudgetField.limit, 'Limit in credits', textInput({ initial: existing ? formatCredits(existing.limitMc).replace(/,/g, '') : undefined, placeholder: 'e.g. 200' })),
-      input(BudgetField.thresholds, 'Alert at (percent of the limit)', textInput({ initial: (existing?.thresholds ?? [80, 100]).join(', ') }), { optional: true }),
-      input(BudgetField.enforcement, 'When it runs out', radios(ENFORCEMENT, existing && !existing.hard ? 'soft' : 'hard')),
-      context(`${existing ? 'Changes apply to the current period at once. ' : ''}Periods start at midnight in the workspace's timezone.`),
+      input(
+        BudgetField.limit,
+        'Limit in credits',
+        textInput({
+          initial: existing ? formatCredits(existing.limitMc).replace(/,/g, '') : undefined,
+          placeholder: 'e.g. 200',
+        }),
+      ),
+      input(
+        BudgetField.thresholds,
+        'Alert at (percent of the limit)',
+        textInput({ initial: (existing?.thresholds ?? [80, 100]).join(', ') }),
+        { optional: true },
+      ),
+      input(
+        BudgetField.enforcement,
+        'When it runs out',
+        radios(ENFORCEMENT, existing && !existing.hard ? 'soft' : 'hard'),
+      ),
+      context(
+        `${existing ? 'Changes apply to the current period at once. ' : ''}Periods start at midnight in the workspace's timezone.`,
+      ),
     ],
   });
 }

@@ -49,7 +49,11 @@ export function jobCard(job: Generation, options: CardOptions): Message {
 
   if (job.state === 'failed') {
     const reason = job.errorMessage ? truncate(job.errorMessage, 1500) : 'no reason given';
-    blocks.push(section(`Kling could not make this video: ${reason}\nThe ${credits(job.estimateMc, options.creditPriceUsd)} held for it went back to the budget.`));
+    blocks.push(
+      section(
+        `Kling could not make this video: ${reason}\nThe ${credits(job.estimateMc, options.creditPriceUsd)} held for it went back to the budget.`,
+      ),
+    );
   } else if (job.state === 'cancelled') {
     blocks.push(context(`Cancelled before it reached Kling; the credits held went back to the budget.`));
   } else if (job.state === 'succeeded') {
@@ -75,12 +79,18 @@ export function jobCard(job: Generation, options: CardOptions): Message {
       );
     }
   } else if (job.state === 'queued') {
-    if (job.notBefore && job.notBefore > options.now) blocks.push(context(`:crescent_moon: Off-peak: waits until ${slackDate(job.notBefore)}, holding its credits.`));
+    if (job.notBefore && job.notBefore > options.now)
+      blocks.push(context(`:crescent_moon: Off-peak: waits until ${slackDate(job.notBefore)}, holding its credits.`));
     blocks.push(
       actions(
         button('Cancel', ActionId.cancelJob, job.id, {
           style: 'danger',
-          confirm: { title: 'Cancel this video?', text: 'The credits held for it go back to the budget.', confirm: 'Cancel it', deny: 'Keep it' },
+          confirm: {
+            title: 'Cancel this video?',
+            text: 'The credits held for it go back to the budget.',
+            confirm: 'Cancel it',
+            deny: 'Keep it',
+          },
         }),
       ),
     );
@@ -92,7 +102,7 @@ export function jobCard(job: Generation, options: CardOptions): Message {
 /** "1st", "2nd", "23rd". */
 function ordinal(n: number): string {
   const tens = n % 100;
-  const suffix = tens >= 11 && tens <= 13 ? 'th' : ['th', 'st', 'nd', 'rd'][n % 10] ?? 'th';
+  const suffix = tens >= 11 && tens <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th');
   return `${n}${suffix}`;
 }
 
@@ -107,10 +117,15 @@ export function resultReply(job: Generation, notUploaded?: string): Message {
   const videos = job.result?.videos ?? [];
   const images = job.result?.images ?? [];
   const links = [
-    ...videos.map((v, i) => `<${linkTarget(v.url)}|Video${videos.length > 1 ? ` ${i + 1}` : ''}>${v.duration ? ` (${escape(v.duration)} s)` : ''}`),
+    ...videos.map(
+      (v, i) =>
+        `<${linkTarget(v.url)}|Video${videos.length > 1 ? ` ${i + 1}` : ''}>${v.duration ? ` (${escape(v.duration)} s)` : ''}`,
+    ),
     ...images.map((img, i) => `<${linkTarget(img.url)}|Image ${i + 1}>`),
   ];
-  const text = links.length ? `:movie_camera: ${links.join(' · ')}\nKling keeps the file for 30 days; download it to keep it.` : 'Kling reported success but returned no file.';
+  const text = links.length
+    ? `:movie_camera: ${links.join(' · ')}\nKling keeps the file for 30 days; download it to keep it.`
+    : 'Kling reported success but returned no file.';
   const why = notUploaded ? `\nNot uploaded to Slack: ${escape(notUploaded)}.` : '';
   return message(links.length ? 'Your video is ready' : 'No file returned', [section(text + why)]);
 }

@@ -1,5 +1,12 @@
 import type {
-  ActionsBlock, ActionsBlockElement, Button, ContextBlock, DividerBlock, KnownBlock, SectionBlock, SectionBlockAccessory,
+  ActionsBlock,
+  ActionsBlockElement,
+  Button,
+  ContextBlock,
+  DividerBlock,
+  KnownBlock,
+  SectionBlock,
+  SectionBlockAccessory,
 } from '@slack/types';
 import { truncate } from '../escape';
 
@@ -23,11 +30,18 @@ const LIMITS = { blocks: 50, section: 3000, context: 2000, buttonText: 75, butto
 const clip = (text: string, max: number) => (text.length <= max ? text : truncate(text, max, { escaped: false }));
 
 export function section(mrkdwn: string, accessory?: SectionBlockAccessory): SectionBlock {
-  return { type: 'section', text: { type: 'mrkdwn', text: clip(mrkdwn, LIMITS.section), verbatim: true }, ...(accessory ? { accessory } : {}) };
+  return {
+    type: 'section',
+    text: { type: 'mrkdwn', text: clip(mrkdwn, LIMITS.section), verbatim: true },
+    ...(accessory ? { accessory } : {}),
+  };
 }
 
 export function context(...mrkdwn: string[]): ContextBlock {
-  return { type: 'context', elements: mrkdwn.slice(0, 10).map((text) => ({ type: 'mrkdwn', text: clip(text, LIMITS.context), verbatim: true })) };
+  return {
+    type: 'context',
+    elements: mrkdwn.slice(0, 10).map((text) => ({ type: 'mrkdwn', text: clip(text, LIMITS.context), verbatim: true })),
+  };
 }
 
 export function divider(): DividerBlock {
@@ -42,7 +56,10 @@ export function button(
   text: string,
   actionId: string,
   value: string,
-  options: { style?: 'primary' | 'danger'; confirm?: { title: string; text: string; confirm: string; deny: string } } = {},
+  options: {
+    style?: 'primary' | 'danger';
+    confirm?: { title: string; text: string; confirm: string; deny: string };
+  } = {},
 ): Button {
   const dialog = options.confirm && {
     title: { type: 'plain_text' as const, text: clip(options.confirm.title, 100) },

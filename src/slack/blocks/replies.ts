@@ -8,7 +8,15 @@ import { ActionId } from '../ids';
 import { lineage } from './job-card';
 import { actions, button, context, message, section, type Block, type Message } from './kit';
 import {
-  bar, budgetName, credits, describeRequest, forecastLine, jobRef, slackDate, STATE_LABEL, type ForecastUsage,
+  bar,
+  budgetName,
+  credits,
+  describeRequest,
+  forecastLine,
+  jobRef,
+  slackDate,
+  STATE_LABEL,
+  type ForecastUsage,
 } from './format';
 
 /** Ephemeral answers to /kling: what only the person who typed the command sees. */
@@ -41,11 +49,23 @@ export function help(models: { name: string; offers: string }[] = []): Message {
     ['export', 'your spending as a CSV file in a direct message (admins: the whole workspace)'],
   ] as const;
   const admin = [
-    USAGE.budgetSet, USAGE.budgetThresholds, USAGE.budgetAlerts, USAGE.budgetConfirm, USAGE.budgetForecast, USAGE.budgetSpikes,
-    USAGE.digest, USAGE.audit, USAGE.queue, USAGE.account, USAGE.accountAlerts, USAGE.accountReconcile,
+    USAGE.budgetSet,
+    USAGE.budgetThresholds,
+    USAGE.budgetAlerts,
+    USAGE.budgetConfirm,
+    USAGE.budgetForecast,
+    USAGE.budgetSpikes,
+    USAGE.digest,
+    USAGE.audit,
+    USAGE.queue,
+    USAGE.account,
+    USAGE.accountAlerts,
+    USAGE.accountReconcile,
   ];
   return message('How to use /kling', [
-    section(`*/kling* makes Kling AI videos within the team's budgets.\n${lines.map(([k, what]) => `\`${escape(USAGE[k])}\`\n      ${what}`).join('\n')}`),
+    section(
+      `*/kling* makes Kling AI videos within the team's budgets.\n${lines.map(([k, what]) => `\`${escape(USAGE[k])}\`\n      ${what}`).join('\n')}`,
+    ),
     ...(models.length > 0 ? [section(`*Models* (\`--model\`)\n${models.map(modelLine).join('\n')}`)] : []),
     section(`*Admins*\n${admin.map((u) => `\`${escape(u)}\``).join('\n')}`),
     context(
@@ -66,7 +86,11 @@ export interface PriceContext {
 
 function alternativesText(quote: Quote, options: PriceContext): string | undefined {
   if (!quote.alternatives.length) return undefined;
-  const shown = quote.alternatives.slice(0, 6).map((a) => `• ${escape(a.label)}: ${credits(a.priceMc, options.creditPriceUsd)}, saves ${formatCredits(a.savesMc)}`);
+  const shown = quote.alternatives
+    .slice(0, 6)
+    .map(
+      (a) => `• ${escape(a.label)}: ${credits(a.priceMc, options.creditPriceUsd)}, saves ${formatCredits(a.savesMc)}`,
+    );
   return `*Cheaper options*\n${shown.join('\n')}`;
 }
 
@@ -74,12 +98,18 @@ export function estimate(quote: Quote, usages: Usage[], options: PriceContext): 
   const price = credits(quote.priceMc, options.creditPriceUsd);
   const budgetLines = usages.map((u) => {
     const fits = u.remainingMc >= quote.priceMc;
-    const verdict = !u.budget.hard ? 'soft limit, alerts only' : fits ? 'fits' : `*would not fit*, short by ${formatCredits(subMc(quote.priceMc, u.remainingMc))}`;
+    const verdict = !u.budget.hard
+      ? 'soft limit, alerts only'
+      : fits
+        ? 'fits'
+        : `*would not fit*, short by ${formatCredits(subMc(quote.priceMc, u.remainingMc))}`;
     return `• ${budgetName(u.budget)}: ${formatCredits(u.remainingMc)} of ${formatCredits(u.limitMc)} left, ${verdict}`;
   });
   const blocks: Block[] = [
     section(`*${describeRequest(quote.request.body, quote.request.endpoint)}* costs *${price}*.`),
-    section(budgetLines.length ? `*Budgets it would use*\n${budgetLines.join('\n')}` : 'No budget applies to this request.'),
+    section(
+      budgetLines.length ? `*Budgets it would use*\n${budgetLines.join('\n')}` : 'No budget applies to this request.',
+    ),
   ];
   const alternatives = alternativesText(quote, options);
   if (alternatives) blocks.push(section(alternatives));
@@ -89,9 +119,15 @@ export function estimate(quote: Quote, usages: Usage[], options: PriceContext): 
 
 export type QueueRefusal = Refusal | { kind: 'user-queue-full'; limit: number };
 
-export function refusal(refused: QueueRefusal, quote: Quote, options: PriceContext & { approvalValue?: string }): Message {
+export function refusal(
+  refused: QueueRefusal,
+  _quote: Quote,
+  options: PriceContext & { approvalValue?: string },
+): Message {
   if ('kind' in refused) {
-    return notice(`:no_entry: You already have ${refused.limit} videos waiting in the queue. Wait for one to start, or cancel one with \`/kling cancel <id>\`.`);
+    return notice(
+      `:no_entry: You already have ${refused.limit} videos waiting in the queue. Wait for one to start, or cancel one with \`/kling cancel <id>\`.`,
+    );
   }
   const name = budgetName(refused.budget);
   const blocks: Block[] = [
@@ -100,10 +136,20 @@ export function refusal(refused: QueueRefusal, quote: Quote, options: PriceConte
     ),
   ];
   const fit = refused.fittingAlternative;
-  if (fit) blocks.push(section(`*${escape(fit.label)}* would cost ${credits(fit.amountMc, options.creditPriceUsd)} and fits. Try \`--draft\` for the cheapest version.`));
+  if (fit)
+    blocks.push(
+      section(
+        `*${escape(fit.label)}* would cost ${credits(fit.amountMc, options.creditPriceUsd)} and fits. Try \`--draft\` for the cheapest version.`,
+      ),
+    );
   else blocks.push(context('No cheaper version of this request fits what is left.'));
   if (options.approvalValue && refused.budget.scope !== 'workspace') {
-    blocks.push(section(`An admin can approve this one request beyond ${name}.`, button('Request approval', ActionId.requestApproval, options.approvalValue)));
+    blocks.push(
+      section(
+        `An admin can approve this one request beyond ${name}.`,
+        button('Request approval', ActionId.requestApproval, options.approvalValue),
+      ),
+    );
   }
   return message(`Over budget: ${formatCredits(refused.remainingMc)} credits left`, blocks);
 }
@@ -125,7 +171,9 @@ export function confirmPrice(quote: Quote, thresholdMc: Millicredits, value: str
       `*${describeRequest(quote.request.body, quote.request.endpoint)}* costs *${credits(quote.priceMc, options.creditPriceUsd)}*, above this workspace's confirmation threshold of ${formatCredits(thresholdMc)} credits.`,
     ),
     actions(
-      button(`Generate for ${formatCredits(quote.priceMc)} credits`, ActionId.confirmGenerate, value, { style: 'primary' }),
+      button(`Generate for ${formatCredits(quote.priceMc)} credits`, ActionId.confirmGenerate, value, {
+        style: 'primary',
+      }),
       button('Never mind', ActionId.dismiss, 'dismiss'),
     ),
   ]);
@@ -135,7 +183,9 @@ export function duplicateOffer(earlier: Generation, quote: Quote, value: string,
   const url = earlier.result?.videos[0]?.url ?? earlier.result?.images[0]?.url;
   const link = url ? `<${url.replace(/[|<>]/g, encodeURIComponent)}|watch it>` : `job \`${escape(earlier.id)}\``;
   return message('This video already exists', [
-    section(`:recycle: <@${earlier.userId}> made exactly this video ${slackDate(earlier.endedAt ?? earlier.createdAt)}: ${link}. Reusing it costs nothing.`),
+    section(
+      `:recycle: <@${earlier.userId}> made exactly this video ${slackDate(earlier.endedAt ?? earlier.createdAt)}: ${link}. Reusing it costs nothing.`,
+    ),
     actions(
       button(`Generate anyway (${formatCredits(quote.priceMc)} credits)`, ActionId.generateAnyway, value),
       button('Never mind', ActionId.dismiss, 'dismiss'),
@@ -146,7 +196,8 @@ export function duplicateOffer(earlier: Generation, quote: Quote, value: string,
 
 /** `past`: the periods of an earlier day, week or month (`label`): they ended, nothing can be spent in them. */
 export function budgets(
-  usages: ForecastUsage[], options: PriceContext & { isAdmin: boolean; past?: { label: string } },
+  usages: ForecastUsage[],
+  options: PriceContext & { isAdmin: boolean; past?: { label: string } },
 ): Message {
   const { past } = options;
   const blocks: Block[] = usages.length
@@ -166,21 +217,32 @@ export function budgets(
   if (tightest && !past) {
     blocks.push(context(`You can spend up to ${credits(tightest.remainingMc, options.creditPriceUsd)} right now.`));
   }
-  if (options.isAdmin) blocks.push(context(`Admin: \`${escape(USAGE.budgetSet)}\` · \`${escape(USAGE.budgetThresholds)}\` · \`${escape(USAGE.budgetAlerts)}\` · \`${escape(USAGE.budgetConfirm)}\``));
+  if (options.isAdmin)
+    blocks.push(
+      context(
+        `Admin: \`${escape(USAGE.budgetSet)}\` · \`${escape(USAGE.budgetThresholds)}\` · \`${escape(USAGE.budgetAlerts)}\` · \`${escape(USAGE.budgetConfirm)}\``,
+      ),
+    );
   return message('Your budgets', blocks);
 }
 
 export function history(jobs: Generation[]): Message {
-  if (!jobs.length) return notice('You have not made any videos yet. Try `/kling generate a fox running through snow`.');
+  if (!jobs.length)
+    return notice('You have not made any videos yet. Try `/kling generate a fox running through snow`.');
   const lines = jobs.slice(0, 20).map((job) => {
-    const prompt = typeof job.request.prompt === 'string' && job.request.prompt ? truncate(job.request.prompt, 90) : 'image to video';
+    const prompt =
+      typeof job.request.prompt === 'string' && job.request.prompt
+        ? truncate(job.request.prompt, 90)
+        : 'image to video';
     const cost = formatCredits(job.state === 'succeeded' ? (job.actualMc ?? job.estimateMc) : job.estimateMc);
     const link = job.result?.videos[0]?.url;
     const tag = job.tag ? ` · \`${job.tag}\`` : '';
     const when = slackDate(job.createdAt, '{date_short} {time}');
     const parent = job.parentId && job.followUp ? ` · ${lineage(job.followUp, job.parentId)}` : '';
-    return `${STATE_LABEL[job.state].split(' ')[0]} *${jobRef(job)}* ${when} · ${cost} cr${tag} · ${prompt}${link ? ` · <${link.replace(/[|<>]/g, encodeURIComponent)}|video>` : ''}` +
-      parent;
+    return (
+      `${STATE_LABEL[job.state].split(' ')[0]} *${jobRef(job)}* ${when} · ${cost} cr${tag} · ${prompt}${link ? ` · <${link.replace(/[|<>]/g, encodeURIComponent)}|video>` : ''}` +
+      parent
+    );
   });
   const blocks: Block[] = [];
   for (let i = 0; i < lines.length; i += 10) blocks.push(section(lines.slice(i, i + 10).join('\n')));
@@ -195,7 +257,10 @@ export function jobNotFound(ref: string, matches: Generation[]): Message {
     return notice(`There is no job \`${escape(ref)}\` in this workspace. \`/kling history\` lists yours.`);
   }
   const lines = matches.map((job) => {
-    const prompt = typeof job.request.prompt === 'string' && job.request.prompt ? truncate(job.request.prompt, 60) : 'image to video';
+    const prompt =
+      typeof job.request.prompt === 'string' && job.request.prompt
+        ? truncate(job.request.prompt, 60)
+        : 'image to video';
     return `• *${jobRef(job)}* <@${job.userId}> · ${prompt}`;
   });
   return notice(`\`${escape(ref)}\` could be any of these jobs; type more of its id:\n${lines.join('\n')}`);
@@ -214,4 +279,3 @@ export function queueStatus(pause: QueuePause | undefined): Message {
     `an admin resumes it with \`${USAGE.queue}\`.`;
   return notice(text);
 }
-

@@ -15,7 +15,10 @@ export function readCredits(text: string): Millicredits | undefined {
 
 /** "80,100", "80, 100" or "50% 80%": whole percents from 1 to 100, sorted, each once; undefined otherwise. */
 export function readThresholds(text: string): number[] | undefined {
-  const parts = text.split(/[\s,;]+/).filter(Boolean).map((p) => p.replace(/%$/, ''));
+  const parts = text
+    .split(/[\s,;]+/)
+    .filter(Boolean)
+    .map((p) => p.replace(/%$/, ''));
   if (!parts.length || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) >= 1 && Number(p) <= 100)) return undefined;
   return [...new Set(parts.map(Number))].sort((a, b) => a - b);
 }

@@ -8,7 +8,13 @@ import { toPricedRequest } from './request';
  */
 
 /** The modal's inputs; each block_id equals its element's action_id. */
-export const BatchField = { prompts: 'batch_prompts', model: 'batch_model', mode: 'batch_mode', duration: 'batch_duration', options: 'batch_options' } as const;
+export const BatchField = {
+  prompts: 'batch_prompts',
+  model: 'batch_model',
+  mode: 'batch_mode',
+  duration: 'batch_duration',
+  options: 'batch_options',
+} as const;
 type BatchFieldId = (typeof BatchField)[keyof typeof BatchField];
 
 export interface BatchForm {
@@ -19,16 +25,29 @@ export interface BatchForm {
 
 export type FormErrors = Partial<Record<BatchFieldId, string>>;
 
-type StateValues = Record<string, Record<string, { value?: string | null; selected_option?: { value: string } | null; selected_options?: { value: string }[] }>>;
+type StateValues = Record<
+  string,
+  Record<
+    string,
+    { value?: string | null; selected_option?: { value: string } | null; selected_options?: { value: string }[] }
+  >
+>;
 
 /** The submitted modal as prompts and shared flags, or the mistakes by input block. */
 export function readBatchForm(values: StateValues, maxPrompts: number): { form: BatchForm } | { errors: FormErrors } {
   const field = (id: BatchFieldId) => values[id]?.[id];
-  const prompts = (field(BatchField.prompts)?.value ?? '').split('\n').map((line) => line.trim()).filter(Boolean);
+  const prompts = (field(BatchField.prompts)?.value ?? '')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
   const tooLong = prompts.findIndex((p) => promptLength(p) > PROMPT_LIMIT);
   if (prompts.length === 0) return { errors: { [BatchField.prompts]: 'Write at least one prompt, one per line.' } };
-  if (prompts.length > maxPrompts) return { errors: { [BatchField.prompts]: `A batch takes up to ${maxPrompts} prompts; this has ${prompts.length}.` } };
-  if (tooLong >= 0) return { errors: { [BatchField.prompts]: `Prompt ${tooLong + 1} is over Kling's ${PROMPT_LIMIT} characters.` } };
+  if (prompts.length > maxPrompts)
+    return {
+      errors: { [BatchField.prompts]: `A batch takes up to ${maxPrompts} prompts; this has ${prompts.length}.` },
+    };
+  if (tooLong >= 0)
+    return { errors: { [BatchField.prompts]: `Prompt ${tooLong + 1} is over Kling's ${PROMPT_LIMIT} characters.` } };
 
   const mode = field(BatchField.mode)?.selected_option?.value;
   const duration = Number(field(BatchField.duration)?.selected_option?.value ?? NaN);
@@ -62,7 +81,11 @@ function fieldOf(error: PricingError): BatchFieldId {
 }
 
 /** One quote per prompt, in order; a configuration the catalog refuses is a form error, never a guess. */
-export function quoteBatch(catalog: PriceCatalog, form: BatchForm, defaultModel: string): { quotes: Quote[] } | { errors: FormErrors } {
+export function quoteBatch(
+  catalog: PriceCatalog,
+  form: BatchForm,
+  defaultModel: string,
+): { quotes: Quote[] } | { errors: FormErrors } {
   try {
     return { quotes: form.prompts.map((prompt) => catalog.quote(toPricedRequest(prompt, form.flags, defaultModel))) };
   } catch (error) {

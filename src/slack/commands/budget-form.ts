@@ -27,7 +27,15 @@ export interface BudgetForm extends BudgetTarget {
 
 type StateValues = Record<
   string,
-  Record<string, { value?: string | null; selected_option?: { value: string } | null; selected_user?: string | null; selected_conversation?: string | null }>
+  Record<
+    string,
+    {
+      value?: string | null;
+      selected_option?: { value: string } | null;
+      selected_user?: string | null;
+      selected_conversation?: string | null;
+    }
+  >
 >;
 
 const SCOPES: BudgetScope[] = ['workspace', 'channel', 'user'];
@@ -37,7 +45,11 @@ const PERIODS: BudgetPeriodKind[] = ['day', 'week', 'month'];
  * The submitted modal as a budget for `ledger.setBudget`, or the mistakes by input block. Editing an
  * existing budget fixes its scope and period (`fixed`); a new one reads them from the form.
  */
-export function readBudgetForm(values: StateValues, teamId: string, fixed?: EditedBudget): { budget: BudgetForm } | { errors: Partial<Record<BudgetFieldId, string>> } {
+export function readBudgetForm(
+  values: StateValues,
+  teamId: string,
+  fixed?: EditedBudget,
+): { budget: BudgetForm } | { errors: Partial<Record<BudgetFieldId, string>> } {
   const field = (id: BudgetFieldId) => values[id]?.[id];
   const errors: Partial<Record<BudgetFieldId, string>> = {};
 

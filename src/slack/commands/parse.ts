@@ -36,8 +36,8 @@ export const USAGE = {
   digest: '/kling digest now|preview [today|YYYY-MM-DD]',
   audit: '/kling audit [today|yesterday|week|last-week|month|last-month|YYYY-MM|YYYY-MM-DD|YYYY-MM-DD..YYYY-MM-DD]',
   export:
-    '/kling export [today|yesterday|week|last-week|month|last-month|YYYY-MM|YYYY-MM-DD|YYYY-MM-DD..YYYY-MM-DD] '
-    + '[--by job|person|channel|tag|model] [--format csv|focus]',
+    '/kling export [today|yesterday|week|last-week|month|last-month|YYYY-MM|YYYY-MM-DD|YYYY-MM-DD..YYYY-MM-DD] ' +
+    '[--by job|person|channel|tag|model] [--format csv|focus]',
   account: '/kling account',
   accountAlerts: '/kling account alerts <days>|off · /kling account expiry <days>|off',
   accountReconcile: '/kling account reconcile <credits>|off',
@@ -48,7 +48,10 @@ export type UsageKey = keyof typeof USAGE;
 /** A mistake in what the person typed: `message` names the wrong part, `usage` shows the right form. */
 export class UsageError extends Error {
   override name = 'UsageError';
-  constructor(message: string, readonly usage: UsageKey | 'all' = 'all') {
+  constructor(
+    message: string,
+    readonly usage: UsageKey | 'all' = 'all',
+  ) {
     super(message);
   }
 }
@@ -139,8 +142,12 @@ export function tokenize(text: string): Token[] {
     const start = i;
     const close = CLOSING[text[i]!];
     if (close) {
-      const end = [close, '"', '”'].map((q) => text.indexOf(q, i + 1)).filter((n) => n >= 0).sort((a, b) => a - b)[0];
-      if (end === undefined) throw new UsageError(`The quote before \`${excerpt(text.slice(i + 1))}\` is never closed.`);
+      const end = [close, '"', '”']
+        .map((q) => text.indexOf(q, i + 1))
+        .filter((n) => n >= 0)
+        .sort((a, b) => a - b)[0];
+      if (end === undefined)
+        throw new UsageError(`The quote before \`${excerpt(text.slice(i + 1))}\` is never closed.`);
       tokens.push({ value: text.slice(i + 1, end), quoted: true, start, end: end + 1 });
       i = end + 1;
       continue;
@@ -169,17 +176,28 @@ const VALUE_FLAGS = ['model', 'mode', 'duration', 'aspect', 'negative', 'image',
 const TAG_RULE = 'must be lowercase letters, digits and dashes, at most 32, such as spring-launch';
 const IMAGE_FLAGS = ['model', 'n', 'aspect'] as const;
 
-const modelFlag = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'is not a model name such as kling-v2-6').optional();
+const modelFlag = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]*$/i, 'is not a model name such as kling-v2-6')
+  .optional();
 const imageFlagSchema = z.object({
   model: modelFlag,
-  n: z.string().regex(/^[1-9]$/, 'must be a number of images from 1 to 9').transform(Number).optional(),
+  n: z
+    .string()
+    .regex(/^[1-9]$/, 'must be a number of images from 1 to 9')
+    .transform(Number)
+    .optional(),
   aspect: z.enum(IMAGE_ASPECTS, `must be ${IMAGE_ASPECTS.join(', ')}`).optional(),
 });
 
 const flagSchema = z.object({
   model: modelFlag,
   mode: z.enum(['std', 'pro', '4k'], 'must be std, pro or 4k').optional(),
-  duration: z.string().regex(/^\d{1,3}$/, 'must be a whole number of seconds such as 5 or 10').transform(Number).optional(),
+  duration: z
+    .string()
+    .regex(/^\d{1,3}$/, 'must be a whole number of seconds such as 5 or 10')
+    .transform(Number)
+    .optional(),
   aspect: z.enum(['16:9', '9:16', '1:1'], 'must be 16:9, 9:16 or 1:1').optional(),
   negative: z
     .string()
@@ -220,7 +238,8 @@ function parseRequest(kind: 'generate' | 'estimate' | 'image', text: string, tok
       let value = match[2];
       if (value === undefined) {
         const next = tokens[i + 1];
-        if (!next || (!next.quoted && FLAG.test(next.value))) throw new UsageError(`\`--${name}\` needs a value.`, kind);
+        if (!next || (!next.quoted && FLAG.test(next.value)))
+          throw new UsageError(`\`--${name}\` needs a value.`, kind);
         value = next.value;
         i++;
       }
@@ -244,7 +263,8 @@ function parseRequest(kind: 'generate' | 'estimate' | 'image', text: string, tok
     throw new UsageError(`Say what the ${image ? 'image' : 'video'} should show: the prompt is missing.`, kind);
   }
   const length = promptLength(decoded);
-  if (length > PROMPT_LIMIT) throw new UsageError(`The prompt is ${length} characters; Kling takes at most ${PROMPT_LIMIT}.`, kind);
+  if (length > PROMPT_LIMIT)
+    throw new UsageError(`The prompt is ${length} characters; Kling takes at most ${PROMPT_LIMIT}.`, kind);
   if (image) return { kind, prompt: decoded, flags: parsed.data as ImageFlags };
   return { kind, prompt: decoded, flags: parsed.data as GenerateFlags };
 }
@@ -280,8 +300,8 @@ function parseTarget(token: Token | undefined, usage: UsageKey): BudgetOwner {
   if (channel) return { scope: 'channel', id: channel[1]! };
   throw new UsageError(
     value
-      ? `\`${excerpt(value)}\` is not a budget: use workspace, a #channel, an @person `
-        + "(pick them from Slack's suggestions) or tag:name."
+      ? `\`${excerpt(value)}\` is not a budget: use workspace, a #channel, an @person ` +
+          "(pick them from Slack's suggestions) or tag:name."
       : 'Say which budget: workspace, a #channel, an @person or tag:name.',
     usage,
   );
@@ -290,7 +310,12 @@ function parseTarget(token: Token | undefined, usage: UsageKey): BudgetOwner {
 function parsePeriod(token: Token | undefined, usage: UsageKey): BudgetPeriodKind {
   const value = token?.value.toLowerCase();
   if (value === 'day' || value === 'week' || value === 'month') return value;
-  throw new UsageError(value ? `\`${excerpt(token!.value)}\` is not a period: use day, week or month.` : 'Say which period: day, week or month.', usage);
+  throw new UsageError(
+    value
+      ? `\`${excerpt(token!.value)}\` is not a period: use day, week or month.`
+      : 'Say which period: day, week or month.',
+    usage,
+  );
 }
 
 /** A non-negative number of credits, or a usage error saying `missing` when there is none. */
@@ -300,13 +325,18 @@ function parseAmount(token: Token | undefined, usage: UsageKey, missing: string)
   if (amount === undefined && /^\s*-/.test(token.value)) {
     throw new UsageError('An amount of credits cannot be below 0: say 0 or more (for example 200 or 12.5).', usage);
   }
-  if (amount === undefined) throw new UsageError(`\`${excerpt(token.value)}\` is not a number of credits (for example 200 or 12.5).`, usage);
+  if (amount === undefined)
+    throw new UsageError(`\`${excerpt(token.value)}\` is not a number of credits (for example 200 or 12.5).`, usage);
   return amount;
 }
 
 function parseThresholds(token: Token | undefined): number[] {
   const thresholds = token && readThresholds(token.value);
-  if (!thresholds) throw new UsageError('Thresholds are percents of the limit between 1 and 100, comma-separated, for example 50,80,100.', 'budgetThresholds');
+  if (!thresholds)
+    throw new UsageError(
+      'Thresholds are percents of the limit between 1 and 100, comma-separated, for example 50,80,100.',
+      'budgetThresholds',
+    );
   return thresholds;
 }
 
@@ -347,12 +377,18 @@ export function parseCommand(text: string): Command {
     case 'digest': {
       const action = rest[0]?.value.toLowerCase();
       if (action !== 'now' && action !== 'preview') {
-        throw new UsageError(action ? `\`${excerpt(rest[0]!.value)}\` is not a digest action: use now or preview.` : 'Say now or preview.', 'digest');
+        throw new UsageError(
+          action ? `\`${excerpt(rest[0]!.value)}\` is not a digest action: use now or preview.` : 'Say now or preview.',
+          'digest',
+        );
       }
       if (action === 'preview' && rest[1]) {
         const day = rest[1].value.toLowerCase();
         if (day !== 'today' && !/^\d{4}-\d{2}-\d{2}$/.test(day)) {
-          throw new UsageError(`\`${excerpt(rest[1].value)}\` is not a day: use today or a date like 2026-03-29.`, 'digest');
+          throw new UsageError(
+            `\`${excerpt(rest[1].value)}\` is not a day: use today or a date like 2026-03-29.`,
+            'digest',
+          );
         }
         expectEnd(rest, 2, 'digest');
         return { kind: 'digest', action, day };
@@ -397,7 +433,11 @@ function parseBudget(tokens: Token[]): Command {
     case 'set': {
       const target = parseTarget(tokens[1], 'budgetSet');
       const period = parsePeriod(tokens[2], 'budgetSet');
-      const limitMc = parseAmount(tokens[3], 'budgetSet', 'Say how many credits the budget allows, for example 200 or 12.5.');
+      const limitMc = parseAmount(
+        tokens[3],
+        'budgetSet',
+        'Say how many credits the budget allows, for example 200 or 12.5.',
+      );
       expectEnd(tokens, 4, 'budgetSet');
       return { kind: 'budget-set', target, period, limitMc };
     }
@@ -410,14 +450,25 @@ function parseBudget(tokens: Token[]): Command {
     }
     case 'alerts': {
       const channel = CHANNEL.exec(tokens[1]?.value ?? '');
-      if (!channel) throw new UsageError('Name the alerts channel as a #channel (pick it from Slack\'s suggestions).', 'budgetAlerts');
+      if (!channel)
+        throw new UsageError(
+          "Name the alerts channel as a #channel (pick it from Slack's suggestions).",
+          'budgetAlerts',
+        );
       expectEnd(tokens, 2, 'budgetAlerts');
       return { kind: 'budget-alerts', channelId: channel[1]! };
     }
     case 'confirm': {
       expectEnd(tokens, 2, 'budgetConfirm');
       if (tokens[1]?.value.toLowerCase() === 'off') return { kind: 'budget-confirm', thresholdMc: null };
-      return { kind: 'budget-confirm', thresholdMc: parseAmount(tokens[1], 'budgetConfirm', 'Say the price in credits above which people confirm first, for example 20, or off.') };
+      return {
+        kind: 'budget-confirm',
+        thresholdMc: parseAmount(
+          tokens[1],
+          'budgetConfirm',
+          'Say the price in credits above which people confirm first, for example 20, or off.',
+        ),
+      };
     }
     case 'forecast': {
       const value = tokens[1]?.value.toLowerCase();
@@ -440,16 +491,21 @@ function parseBudget(tokens: Token[]): Command {
       }
       const factor = Number(tokens[1]?.value ?? '');
       if (!/^\d{1,3}(\.\d{1,2})?$/.test(tokens[1]?.value ?? '') || factor <= 1) {
-        const what = 'Say how many times the usual day counts as a spike, a number above 1 such as 3, then the minimum in credits; or off.';
+        const what =
+          'Say how many times the usual day counts as a spike, a number above 1 such as 3, then the minimum in credits; or off.';
         throw new UsageError(what, 'budgetSpikes');
       }
-      const minMc = parseAmount(tokens[2], 'budgetSpikes', 'Say the least spending in credits that counts as a spike, e.g. 20.');
+      const minMc = parseAmount(
+        tokens[2],
+        'budgetSpikes',
+        'Say the least spending in credits that counts as a spike, e.g. 20.',
+      );
       expectEnd(tokens, 3, 'budgetSpikes');
       return { kind: 'budget-spikes', spikes: { factor, minMc } };
     }
   }
-  const actions = 'a period (today, last-week, 2026-11-30…), set, thresholds, alerts, confirm, forecast, spikes '
-    + 'or timezone';
+  const actions =
+    'a period (today, last-week, 2026-11-30…), set, thresholds, alerts, confirm, forecast, spikes ' + 'or timezone';
   throw new UsageError(`\`${excerpt(tokens[0]!.value)}\` is not a budget action: use ${actions}.`, 'budget');
 }
 
@@ -525,11 +581,15 @@ function parseAccount(tokens: Token[]): Command {
   if (action === 'reconcile') {
     expectEnd(tokens, 2, 'accountReconcile');
     if (tokens[1]?.value.toLowerCase() === 'off') return { kind: 'account-reconcile', toleranceMc: null };
-    const missing = 'Say how many credits a task may differ from what Kling charged before an alert (0: any difference), or off.';
+    const missing =
+      'Say how many credits a task may differ from what Kling charged before an alert (0: any difference), or off.';
     return { kind: 'account-reconcile', toleranceMc: parseAmount(tokens[1], 'accountReconcile', missing) };
   }
   if (action !== 'alerts' && action !== 'expiry') {
-    throw new UsageError(`\`${excerpt(tokens[0]!.value)}\` is not an account action: use alerts, expiry or reconcile.`, 'accountAlerts');
+    throw new UsageError(
+      `\`${excerpt(tokens[0]!.value)}\` is not an account action: use alerts, expiry or reconcile.`,
+      'accountAlerts',
+    );
   }
   const value = tokens[1]?.value.toLowerCase();
   expectEnd(tokens, 2, 'accountAlerts');
@@ -537,7 +597,9 @@ function parseAccount(tokens: Token[]): Command {
   if (value === 'off') return { kind: 'account-alerts', alert, days: 0 };
   if (!value || !/^\d{1,3}$/.test(value) || Number(value) < 1 || Number(value) > 365) {
     throw new UsageError(
-      value ? `\`${excerpt(tokens[1]!.value)}\` is not a number of days between 1 and 365 (or off).` : 'Say a number of days, or off.',
+      value
+        ? `\`${excerpt(tokens[1]!.value)}\` is not a number of days between 1 and 365 (or off).`
+        : 'Say a number of days, or off.',
       'accountAlerts',
     );
   }

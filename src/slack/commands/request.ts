@@ -6,9 +6,13 @@ type RequestCommand = 'generate' | 'estimate';
 
 /** A parsed generate/estimate as the Kling request body the catalog prices (defaults: DEFAULT_MODEL, std, 5 s, no audio). */
 export function toPricedRequest(
-  prompt: string, flags: GenerateFlags, defaultModel: string, usage: RequestCommand = 'generate',
+  prompt: string,
+  flags: GenerateFlags,
+  defaultModel: string,
+  usage: RequestCommand = 'generate',
 ): PricedRequest {
-  if (flags.image && flags.aspect) throw new UsageError('`--aspect` does not go with `--image`: the video takes the shape of the image.', usage);
+  if (flags.image && flags.aspect)
+    throw new UsageError('`--aspect` does not go with `--image`: the video takes the shape of the image.', usage);
   const body: Record<string, unknown> = { model_name: flags.model ?? defaultModel };
   if (prompt) body.prompt = prompt;
   if (flags.negative) body.negative_prompt = flags.negative;
@@ -24,7 +28,11 @@ export function toPricedRequest(
 
 /** Prices the request (the cheapest variant for --draft); what the catalog refuses becomes a usage error. */
 export function quoteRequest(
-  catalog: PriceCatalog, prompt: string, flags: GenerateFlags, defaultModel: string, usage: RequestCommand = 'generate',
+  catalog: PriceCatalog,
+  prompt: string,
+  flags: GenerateFlags,
+  defaultModel: string,
+  usage: RequestCommand = 'generate',
 ): Quote {
   const request = toPricedRequest(prompt, flags, defaultModel, usage);
   return priced(() => (flags.draft ? catalog.cheapest(request) : catalog.quote(request)), usage);

@@ -106,7 +106,7 @@ export const approvals: Feature = {
       await ack();
       const request = deps.pending.decode(body.actions[0]!.value ?? '');
       const command = request && parseCommand(request.text);
-      if (!command || command.kind !== 'generate') {
+      if (!request || command?.kind !== 'generate') {
         await respond({
           replace_original: true,
           ...replies.notice('This button has expired. Run the /kling command again.'),

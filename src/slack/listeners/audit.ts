@@ -14,7 +14,12 @@ export const auditCommand: Feature = {
         await ctx.ack(replies.notice(lock));
         return;
       }
-      const { entries, total, label } = await deps.requests.auditOf(ctx.scope.teamId, ctx.command.period, SHOWN, deps.now());
+      const { entries, total, label } = await deps.requests.auditOf(
+        ctx.scope.teamId,
+        ctx.command.period,
+        SHOWN,
+        deps.now(),
+      );
       await ctx.ack(audit.auditTrail(entries, total, label));
     },
   },

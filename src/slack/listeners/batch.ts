@@ -43,7 +43,10 @@ export const batch: Feature = {
         await ctx.client.views.open({ trigger_id: ctx.triggerId, view });
       } catch (error) {
         deps.logger.warn({ err: error, scope: ctx.scope }, 'batch: the form could not be opened');
-        await ctx.respond({ response_type: 'ephemeral', ...replies.notice(':warning: The batch form could not be opened. Run `/kling batch` again.') });
+        await ctx.respond({
+          response_type: 'ephemeral',
+          ...replies.notice(':warning: The batch form could not be opened. Run `/kling batch` again.'),
+        });
       }
     },
   },
@@ -51,7 +54,8 @@ export const batch: Feature = {
   register(app: App, deps: SlackDeps) {
     const forms = deps.batchForms;
     app.view<ViewSubmitAction>(ActionId.batchSubmit, async ({ ack, body, view, client }) => {
-      const refuse = (errors: FormErrors) => ack({ response_action: 'errors', errors: errors as Record<string, string> });
+      const refuse = (errors: FormErrors) =>
+        ack({ response_action: 'errors', errors: errors as Record<string, string> });
       // The channel is the one Slack sent with the command that opened this modal, never what the view carries.
       const teamId = teamOf(body);
       const formId = view.external_id;
@@ -73,8 +77,10 @@ export const batch: Feature = {
       const batch = { quotes, offPeak: read.form.offPeak, now: deps.now(), tag: form?.tag };
       const outcome = await deps.requests.batch(scope, batch, { key: `view:${view.id}` });
       const price = { creditPriceUsd: deps.config.CREDIT_PRICE_USD };
-      if (outcome.kind === 'too-expensive') return refuse({ [BatchField.prompts]: batchTooExpensive(outcome.check, quotes.length, price) });
-      if (outcome.kind === 'refused') return refuse({ [BatchField.prompts]: batchRefused(outcome.refusal, quotes.length) });
+      if (outcome.kind === 'too-expensive')
+        return refuse({ [BatchField.prompts]: batchTooExpensive(outcome.check, quotes.length, price) });
+      if (outcome.kind === 'refused')
+        return refuse({ [BatchField.prompts]: batchRefused(outcome.refusal, quotes.length) });
       await ack();
       if (outcome.kind === 'claimed') return;
       void forms.submitted(formId).catch((error: unknown) => {

@@ -15,18 +15,34 @@ export const digest: Feature = {
       try {
         if (ctx.command.action === 'preview') {
           const preview = await deps.digest.preview(ctx.scope.teamId, ctx.command.day);
-          await ctx.respond({ response_type: 'ephemeral', replace_original: true, ...(await renderDigest(preview, deps.people)) });
+          await ctx.respond({
+            response_type: 'ephemeral',
+            replace_original: true,
+            ...(await renderDigest(preview, deps.people)),
+          });
         } else {
           await deps.digest.postNow(ctx.scope.teamId);
-          await ctx.respond({ response_type: 'ephemeral', replace_original: true, ...replies.notice(':white_check_mark: The digest is posted.') });
+          await ctx.respond({
+            response_type: 'ephemeral',
+            replace_original: true,
+            ...replies.notice(':white_check_mark: The digest is posted.'),
+          });
         }
       } catch (error) {
         if (error instanceof DigestDayError) {
-          await ctx.respond({ response_type: 'ephemeral', replace_original: true, ...replies.notice(`:warning: ${error.message}`) });
+          await ctx.respond({
+            response_type: 'ephemeral',
+            replace_original: true,
+            ...replies.notice(`:warning: ${error.message}`),
+          });
           return;
         }
         if (!(error instanceof NoDigestChannelError)) throw error;
-        await ctx.respond({ response_type: 'ephemeral', replace_original: true, ...replies.notice(`:warning: ${error.message} (\`/kling budget alerts #channel\`)`) });
+        await ctx.respond({
+          response_type: 'ephemeral',
+          replace_original: true,
+          ...replies.notice(`:warning: ${error.message} (\`/kling budget alerts #channel\`)`),
+        });
       }
     },
   },

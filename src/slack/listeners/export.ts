@@ -33,9 +33,10 @@ export const exportFile: Feature = {
         const { channel } = await ctx.client.conversations.open({ users: userId });
         const jobs = `${totals.jobs.toLocaleString('en-US')} ${totals.jobs === 1 ? 'job' : 'jobs'}`;
         const usd = formatUsd(totals.chargedMc, deps.config.CREDIT_PRICE_USD);
-        const comment = `${admin ? "The workspace's" : 'Your'} spending for ${file.label}: ${jobs}, `
-          + `${formatCredits(totals.chargedMc)} credits charged (${usd}). `
-          + 'Charged is the actual cost of finished jobs plus what is still held for running ones.';
+        const comment =
+          `${admin ? "The workspace's" : 'Your'} spending for ${file.label}: ${jobs}, ` +
+          `${formatCredits(totals.chargedMc)} credits charged (${usd}). ` +
+          'Charged is the actual cost of finished jobs plus what is still held for running ones.';
         await shareFile(ctx.client, { path, filename: file.fileName, channelId: channel!.id!, comment });
         // Admins get the period's audit trail beside it, as a file of its own (its columns are not a job's).
         const audit = admin ? await deps.exporter.auditFile(teamId, period) : undefined;
@@ -50,8 +51,9 @@ export const exportFile: Feature = {
       } catch (error) {
         if (!(error instanceof WebAPIPlatformError)) throw error;
         deps.logger.warn({ err: error, scope: ctx.scope }, 'the export could not be delivered');
-        const sorry = `:warning: The export could not be delivered: Slack answered \`${escape(error.data.error)}\`. `
-          + 'Nothing changed; try again later.';
+        const sorry =
+          `:warning: The export could not be delivered: Slack answered \`${escape(error.data.error)}\`. ` +
+          'Nothing changed; try again later.';
         await ctx.respond({ response_type: 'ephemeral', replace_original: true, ...replies.notice(sorry) });
         return;
       } finally {

@@ -23,7 +23,9 @@ async function publishHome(userId: string, teamId: string, client: WebClient, de
     admin.then((yes) => (yes ? deps.account.status() : undefined)),
   ]);
   const view = homeTab({
-    ...home, isAdmin, creditPriceUsd: deps.config.CREDIT_PRICE_USD,
+    ...home,
+    isAdmin,
+    creditPriceUsd: deps.config.CREDIT_PRICE_USD,
     ...(account && { account }),
   });
   await client.views.publish({ user_id: userId, view });
@@ -51,7 +53,8 @@ export const home: Feature = {
     /** Edit and Add: admins get the modal; anyone else (rights taken away since) gets a home without the buttons. */
     async function openBudgetModal(body: BlockButtonAction, client: WebClient, budgetId?: number): Promise<void> {
       const teamId = teamOf(body);
-      const existing = budgetId === undefined ? undefined : (await deps.ledger.budgets(teamId)).find((b) => b.id === budgetId);
+      const existing =
+        budgetId === undefined ? undefined : (await deps.ledger.budgets(teamId)).find((b) => b.id === budgetId);
       if (!(await deps.admins.isAdmin(body.user.id)) || (budgetId !== undefined && !existing)) {
         await publishHome(body.user.id, teamId, client, deps);
         return;
@@ -73,7 +76,10 @@ export const home: Feature = {
       const teamId = teamOf(body);
       const userId = body.user.id;
       if (!(await deps.admins.isAdmin(userId))) {
-        await ack({ response_action: 'errors', errors: { [BudgetField.limit]: 'Only workspace admins can change budgets.' } });
+        await ack({
+          response_action: 'errors',
+          errors: { [BudgetField.limit]: 'Only workspace admins can change budgets.' },
+        });
         return;
       }
       const target = readMetadata(view.private_metadata);

@@ -17,7 +17,19 @@ import { registerSlashCommand } from './slash';
 
 /** Every feature of the app. A new one (batch, App Home, approvals) is a file here and a line in this list. */
 const features: Feature[] = [
-  generate, jobs, budget, digest, help, queue, approvals, batch, animate, home, exportFile, auditCommand, account,
+  generate,
+  jobs,
+  budget,
+  digest,
+  help,
+  queue,
+  approvals,
+  batch,
+  animate,
+  home,
+  exportFile,
+  auditCommand,
+  account,
 ];
 
 export function registerListeners(app: App, deps: SlackDeps, list: Feature[] = features): void {

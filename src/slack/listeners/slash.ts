@@ -30,7 +30,19 @@ export function registerSlashCommand(app: App, deps: SlackDeps, handlers: Comman
         await timedAck(replies.notice(`\`/kling ${parsed.kind}\` is not available in this installation yet.`));
         return;
       }
-      await handler({ command: parsed, text: command.text, scope, triggerId: command.trigger_id, ackDeadline: receivedAt + deps.ackWithinMs, ack: timedAck, respond, client }, deps);
+      await handler(
+        {
+          command: parsed,
+          text: command.text,
+          scope,
+          triggerId: command.trigger_id,
+          ackDeadline: receivedAt + deps.ackWithinMs,
+          ack: timedAck,
+          respond,
+          client,
+        },
+        deps,
+      );
     } catch (error) {
       if (error instanceof UsageError) {
         deps.metrics.commands.inc({ command: 'mistake' });
@@ -39,7 +51,9 @@ export function registerSlashCommand(app: App, deps: SlackDeps, handlers: Comman
         return;
       }
       deps.logger.error({ err: error, scope }, '/kling failed');
-      const sorry = replies.notice(':warning: Something went wrong on our side. `/kling history` shows whether your request was queued.');
+      const sorry = replies.notice(
+        ':warning: Something went wrong on our side. `/kling history` shows whether your request was queued.',
+      );
       if (!acked) await timedAck(sorry);
       else await respond({ response_type: 'ephemeral', ...sorry }).catch(() => undefined);
     } finally {

@@ -1,7 +1,6 @@
 // @ts-check
 // The offline Slack workspace page: plain DOM, one snapshot of what the signed-in person sees,
 // refreshed whenever the server says something changed (server-sent events).
-'use strict';
 
 /** @typedef {import('./types').Snapshot} Snapshot */
 /** @typedef {import('./types').Message} Message */
@@ -23,14 +22,22 @@ const $ = (selector) => /** @type {HTMLElement} */ (document.querySelector(selec
 const $input = (selector) => /** @type {HTMLInputElement} */ (document.querySelector(selector));
 const store = {
   /** @template T @param {string} key @param {T} fallback @returns {T} */
-  get: (key, fallback) => { try { return JSON.parse(localStorage.getItem(key) ?? 'null') ?? fallback; } catch { return fallback; } },
+  get: (key, fallback) => {
+    try {
+      return JSON.parse(localStorage.getItem(key) ?? 'null') ?? fallback;
+    } catch {
+      return fallback;
+    }
+  },
   /** @param {string} key @param {unknown} value */
   set: (key, value) => localStorage.setItem(key, JSON.stringify(value)),
 };
 
 const app = {
   /** @type {string | null} */
-  userId: new URLSearchParams(location.search).get('user') || store.get('kling-demo-user', /** @type {string | null} */ (null)),
+  userId:
+    new URLSearchParams(location.search).get('user') ||
+    store.get('kling-demo-user', /** @type {string | null} */ (null)),
   /** @type {Snapshot | null} */
   snap: null,
   place: store.get('kling-demo-place', /** @type {Place | null} */ (null)),
@@ -59,7 +66,8 @@ const myId = () => /** @type {string} */ (app.userId);
 const EMOJI = window.SLACK_EMOJI ?? {};
 
 /** @param {unknown} s */
-const escapeHtml = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const escapeHtml = (s) =>
+  String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 /** @param {unknown} s */
 const decodeSlack = (s) => String(s).replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 /** @param {string} html */
@@ -80,8 +88,10 @@ function channelName(id) {
  */
 function angle(inner) {
   const [target, label] = [inner.split('|')[0] ?? '', inner.split('|').slice(1).join('|')];
-  if (target.startsWith('@')) return `<span class="mention user">@${escapeHtml(label || userName(target.slice(1)))}</span>`;
-  if (target.startsWith('#')) return `<span class="mention user">#${escapeHtml(label || channelName(target.slice(1)))}</span>`;
+  if (target.startsWith('@'))
+    return `<span class="mention user">@${escapeHtml(label || userName(target.slice(1)))}</span>`;
+  if (target.startsWith('#'))
+    return `<span class="mention user">#${escapeHtml(label || channelName(target.slice(1)))}</span>`;
   if (target.startsWith('!')) {
     const special = target.slice(1).split('^')[0] ?? '';
     if (special === 'date') return liveDate(target, label);
@@ -135,8 +145,14 @@ function formatSlackDate(target, fallback) {
  */
 function ago(date) {
   const seconds = Math.max(0, Math.round((Date.now() - date.getTime()) / 1000));
-  const [n, unit] = seconds < 60 ? [seconds, 'second'] : seconds < 3600 ? [Math.floor(seconds / 60), 'minute']
-    : seconds < 86_400 ? [Math.floor(seconds / 3600), 'hour'] : [Math.floor(seconds / 86_400), 'day'];
+  const [n, unit] =
+    seconds < 60
+      ? [seconds, 'second']
+      : seconds < 3600
+        ? [Math.floor(seconds / 60), 'minute']
+        : seconds < 86_400
+          ? [Math.floor(seconds / 3600), 'hour']
+          : [Math.floor(seconds / 86_400), 'day'];
   return `${n} ${unit}${n === 1 ? '' : 's'} ago`;
 }
 
@@ -169,11 +185,19 @@ function mrkdwn(text) {
   s = s.replace(/<([^<>\s][^<>]*)>/g, (_, inner) => hold(angle(inner)));
   s = escapeHtml(decodeSlack(s));
   const edge = '[\\s\\u0000().,!?:;"\'~_*]';
-  for (const [mark, tag] of [['\\*', 'strong'], ['_', 'em'], ['~', 's']]) {
-    s = s.replace(new RegExp(`(^|${edge})${mark}(?=\\S)([^\\n]*?\\S)${mark}(?=$|${edge})`, 'g'), `$1<${tag}>$2</${tag}>`);
+  for (const [mark, tag] of [
+    ['\\*', 'strong'],
+    ['_', 'em'],
+    ['~', 's'],
+  ]) {
+    s = s.replace(
+      new RegExp(`(^|${edge})${mark}(?=\\S)([^\\n]*?\\S)${mark}(?=$|${edge})`, 'g'),
+      `$1<${tag}>$2</${tag}>`,
+    );
   }
   s = s.replace(/^&gt; ?(.*)$/gm, '<span class="quote">$1</span>');
   s = emojify(s).replace(/\n/g, '<br>');
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: U+0000 marks the spans held aside; no typed text has it.
   return s.replace(/\u0000(\d+)\u0000/g, (_, i) => held[Number(i)] ?? '');
 }
 
@@ -228,10 +252,15 @@ function toast(message) {
  */
 async function post(path, body) {
   try {
-    const res = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: app.userId, ...body }) });
+    const res = await fetch(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user: app.userId, ...body }),
+    });
     const data = await res.json().catch(() => ({}));
     if (!res.ok) toast(data.error || `Something went wrong (${res.status})`);
-    else if (data.status !== undefined && data.status !== 200) toast(`The app did not respond properly (HTTP ${data.status}).`);
+    else if (data.status !== undefined && data.status !== 200)
+      toast(`The app did not respond properly (HTTP ${data.status}).`);
     return data;
   } catch {
     toast('The workspace is not reachable. Is `npm run demo` still running?');
@@ -243,7 +272,10 @@ let fetching = false;
 let again = false;
 /** Fetches what the person sees and renders it; calls during a fetch collapse into one more. */
 async function refresh() {
-  if (fetching) { again = true; return; }
+  if (fetching) {
+    again = true;
+    return;
+  }
   fetching = true;
   try {
     const res = await fetch(`/ui/state?user=${encodeURIComponent(app.userId ?? '')}`);
@@ -258,7 +290,10 @@ async function refresh() {
     fetching = false;
   }
   render();
-  if (again) { again = false; refresh(); }
+  if (again) {
+    again = false;
+    refresh();
+  }
 }
 
 function listen() {
@@ -269,7 +304,7 @@ function listen() {
 // ---------------------------------------------------------------------------------------------
 // where we are
 
-const me = () => snap().me;
+const _me = () => snap().me;
 const appDm = () => snap().conversations.find((c) => c.kind === 'im');
 const currentChannelId = () => (app.place?.kind === 'app' ? appDm()?.id : app.place?.id);
 // The manifest can make the app's Messages tab read-only: its messages show, with no composer, as in Slack.
@@ -317,7 +352,9 @@ function rememberFirstLook() {
 /** @param {string} channelId */
 function unread(channelId) {
   const seen = lastSeen()[channelId] ?? '0';
-  return (snap().messages[channelId] ?? []).filter((m) => !m.threadTs && m.user !== app.userId && Number(m.ts) > Number(seen)).length;
+  return (snap().messages[channelId] ?? []).filter(
+    (m) => !m.threadTs && m.user !== app.userId && Number(m.ts) > Number(seen),
+  ).length;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -329,9 +366,12 @@ function unread(channelId) {
  */
 function avatar(userId, small) {
   const user = snap().users.find((u) => u.id === userId);
-  const cls = ['avatar', small && 'small', userId === snap().botUserId && 'bot', userId === 'USLACKBOT' && 'slackbot'].filter(Boolean).join(' ');
+  const cls = ['avatar', small && 'small', userId === snap().botUserId && 'bot', userId === 'USLACKBOT' && 'slackbot']
+    .filter(Boolean)
+    .join(' ');
   const node = el('span', { class: cls }, escapeHtml((user?.name ?? '?').slice(0, 1).toUpperCase()));
-  if (!user?.isBot) node.style.background = `hsl(${[...userId].reduce((h, c) => h + c.charCodeAt(0) * 37, 0) % 360} 55% 45%)`;
+  if (!user?.isBot)
+    node.style.background = `hsl(${[...userId].reduce((h, c) => h + c.charCodeAt(0) * 37, 0) % 360} 55% 45%)`;
   return node;
 }
 
@@ -348,7 +388,8 @@ function renderChrome() {
   const signature = people.map((p) => p.id).join();
   if (select.dataset.signature !== signature) {
     select.innerHTML = '';
-    for (const p of people) select.append(el('option', { value: p.id }, escapeHtml(p.isAdmin ? `${p.name} (admin)` : p.name)));
+    for (const p of people)
+      select.append(el('option', { value: p.id }, escapeHtml(p.isAdmin ? `${p.name} (admin)` : p.name)));
     select.dataset.signature = signature;
   }
   select.value = myId();
@@ -359,7 +400,11 @@ function renderChrome() {
   for (const c of snap().conversations.filter((c) => c.kind === 'channel')) {
     const active = app.place?.kind === 'channel' && app.place.id === c.id;
     const count = active ? 0 : unread(c.id);
-    const button = el('button', { class: [active && 'active', count && 'unread'].filter(Boolean).join(' '), 'data-channel': c.name, onclick: () => go({ kind: 'channel', id: c.id }) });
+    const button = el('button', {
+      class: [active && 'active', count && 'unread'].filter(Boolean).join(' '),
+      'data-channel': c.name,
+      onclick: () => go({ kind: 'channel', id: c.id }),
+    });
     button.append(el('span', { class: 'hash' }, '#'), el('span', {}, escapeHtml(c.name)));
     if (count) button.append(el('span', { class: 'badge' }, String(count)));
     channelList.append(listItem(button));
@@ -370,7 +415,11 @@ function renderChrome() {
   const dm = appDm();
   const appActive = app.place?.kind === 'app';
   const appCount = appActive || !dm ? 0 : unread(dm.id);
-  const appButton = el('button', { class: [appActive && 'active', appCount && 'unread'].filter(Boolean).join(' '), 'data-app': 'kling', onclick: () => go({ kind: 'app', tab: 'home' }) });
+  const appButton = el('button', {
+    class: [appActive && 'active', appCount && 'unread'].filter(Boolean).join(' '),
+    'data-app': 'kling',
+    onclick: () => go({ kind: 'app', tab: 'home' }),
+  });
   appButton.append(avatar(snap().botUserId, true), el('span', {}, 'Kling'));
   if (appCount) appButton.append(el('span', { class: 'badge' }, String(appCount)));
   appList.append(listItem(appButton));
@@ -381,8 +430,20 @@ function renderChrome() {
   /** @type {HTMLElement} */ (dmList.previousElementSibling).hidden = groups.length === 0;
   for (const g of groups) {
     const active = app.place?.kind === 'channel' && app.place.id === g.id;
-    const names = g.name.split(',').filter((id) => id !== app.userId).map(userName).join(', ');
-    dmList.append(listItem(el('button', { class: active ? 'active' : '', onclick: () => go({ kind: 'channel', id: g.id }) }, `<span class="hash">👥</span><span>${escapeHtml(names)} + Kling</span>`)));
+    const names = g.name
+      .split(',')
+      .filter((id) => id !== app.userId)
+      .map(userName)
+      .join(', ');
+    dmList.append(
+      listItem(
+        el(
+          'button',
+          { class: active ? 'active' : '', onclick: () => go({ kind: 'channel', id: g.id }) },
+          `<span class="hash">👥</span><span>${escapeHtml(names)} + Kling</span>`,
+        ),
+      ),
+    );
   }
 }
 
@@ -401,7 +462,11 @@ function renderHeader() {
     const c = snap().conversations.find((c) => c.id === currentChannelId());
     $('#conversation-title').textContent = c?.kind === 'channel' ? `# ${c.name}` : 'Group message';
     /** @type {Record<string, string>} */
-    const topics = { general: 'Company-wide announcements and work chatter', video: 'Video generation with /kling', 'kling-alerts': 'Budget alerts from Kling' };
+    const topics = {
+      general: 'Company-wide announcements and work chatter',
+      video: 'Video generation with /kling',
+      'kling-alerts': 'Budget alerts from Kling',
+    };
     $('#conversation-topic').textContent = (c && topics[c.name]) ?? '';
     tabs.hidden = true;
   }
@@ -477,7 +542,11 @@ function renderBlock(input, ctx) {
     case 'rich_text':
       return el('div', { class: 'b-rich text' }, escapeHtml(richText(block)).replace(/\n/g, '<br>'));
     case 'video':
-      return fileChip({ name: block.title?.text ?? 'Video', url: block.title_url ?? block.video_url, mimetype: 'video/mp4' });
+      return fileChip({
+        name: block.title?.text ?? 'Video',
+        url: block.title_url ?? block.video_url,
+        mimetype: 'video/mp4',
+      });
     default:
       return null;
   }
@@ -525,9 +594,11 @@ function optionLabel(o) {
  */
 function selectFor(element, options, selected, multiple) {
   const select = el('select', { class: 'select', multiple, 'data-action-id': element.action_id });
-  if (!multiple) select.append(el('option', { value: '' }, escapeHtml(element.placeholder?.text ?? 'Select an option')));
+  if (!multiple)
+    select.append(el('option', { value: '' }, escapeHtml(element.placeholder?.text ?? 'Select an option')));
   /** @type {(parent: HTMLElement, o: Option) => void} */
-  const add = (parent, o) => parent.append(el('option', { value: o.value, selected: selected.includes(o.value) }, optionLabel(o)));
+  const add = (parent, o) =>
+    parent.append(el('option', { value: o.value, selected: selected.includes(o.value) }, optionLabel(o)));
   for (const o of options ?? []) add(select, o);
   for (const g of element.option_groups ?? []) {
     const group = el('optgroup', { label: g.label?.text ?? '' });
@@ -546,7 +617,11 @@ function selectFor(element, options, selected, multiple) {
 function renderElement(e, block, ctx) {
   switch (e.type) {
     case 'button': {
-      const button = el('button', { type: 'button', class: ['btn', e.style].filter(Boolean).join(' '), 'data-action-id': e.action_id }, textHtml(e.text));
+      const button = el(
+        'button',
+        { type: 'button', class: ['btn', e.style].filter(Boolean).join(' '), 'data-action-id': e.action_id },
+        textHtml(e.text),
+      );
       button.addEventListener('click', () => {
         if (e.url) window.open(e.url, '_blank', 'noopener');
         act(e, e.value, ctx, button);
@@ -564,7 +639,12 @@ function renderElement(e, block, ctx) {
     case 'users_select':
     case 'conversations_select':
     case 'channels_select': {
-      const select = selectFor(e, optionsOf(e), [e.initial_option?.value ?? e.initial_user ?? e.initial_conversation ?? e.initial_channel].filter(Boolean), false);
+      const select = selectFor(
+        e,
+        optionsOf(e),
+        [e.initial_option?.value ?? e.initial_user ?? e.initial_conversation ?? e.initial_channel].filter(Boolean),
+        false,
+      );
       select.addEventListener('change', () => act(e, select.value, ctx));
       return select;
     }
@@ -596,7 +676,9 @@ function renderElement(e, block, ctx) {
 function optionsOf(e) {
   if (e.type === 'users_select') return snap().people.map((id) => ({ value: id, text: { text: userName(id) } }));
   if (e.type === 'conversations_select' || e.type === 'channels_select') {
-    return snap().conversations.filter((c) => c.kind === 'channel').map((c) => ({ value: c.id, text: { text: `#${c.name}` } }));
+    return snap()
+      .conversations.filter((c) => c.kind === 'channel')
+      .map((c) => ({ value: c.id, text: { text: `#${c.name}` } }));
   }
   return e.options;
 }
@@ -610,8 +692,21 @@ function choiceGroup(e, name, selected) {
   const group = el('div', { class: 'choices', 'data-action-id': e.action_id });
   for (const o of e.options ?? []) {
     const label = el('label');
-    label.append(el('input', { type: e.type === 'checkboxes' ? 'checkbox' : 'radio', name, value: o.value, checked: selected.includes(o.value) }));
-    label.append(el('span', {}, `${textHtml(o.text)}${o.description ? `<span class="desc">${textHtml(o.description)}</span>` : ''}`));
+    label.append(
+      el('input', {
+        type: e.type === 'checkboxes' ? 'checkbox' : 'radio',
+        name,
+        value: o.value,
+        checked: selected.includes(o.value),
+      }),
+    );
+    label.append(
+      el(
+        'span',
+        {},
+        `${textHtml(o.text)}${o.description ? `<span class="desc">${textHtml(o.description)}</span>` : ''}`,
+      ),
+    );
     group.append(label);
   }
   return group;
@@ -627,9 +722,20 @@ function renderInput(block, ctx) {
   const view = ctx.kind === 'view' ? ctx : undefined;
   const current = view?.state?.[block.block_id ?? '']?.[e.action_id ?? ''];
   const error = view?.errors?.[block.block_id ?? ''];
-  const node = el('div', { class: `b-input${error ? ' invalid' : ''}`, 'data-block-id': block.block_id, 'data-type': e.type, 'data-optional': block.optional ? 'true' : undefined });
+  const node = el('div', {
+    class: `b-input${error ? ' invalid' : ''}`,
+    'data-block-id': block.block_id,
+    'data-type': e.type,
+    'data-optional': block.optional ? 'true' : undefined,
+  });
   const id = `in-${block.block_id}`;
-  node.append(el('label', { class: 'label', for: id }, `${textHtml(block.label)}${block.optional ? ' <span class="optional">(optional)</span>' : ''}`));
+  node.append(
+    el(
+      'label',
+      { class: 'label', for: id },
+      `${textHtml(block.label)}${block.optional ? ' <span class="optional">(optional)</span>' : ''}`,
+    ),
+  );
   const placeholder = e.placeholder?.text;
   /** @type {HTMLElement} */
   let field;
@@ -646,7 +752,15 @@ function renderInput(block, ctx) {
       break;
     }
     case 'number_input': {
-      const number = el('input', { id, type: 'number', step: e.is_decimal_allowed ? 'any' : '1', min: e.min_value, max: e.max_value, placeholder, 'data-action-id': e.action_id });
+      const number = el('input', {
+        id,
+        type: 'number',
+        step: e.is_decimal_allowed ? 'any' : '1',
+        min: e.min_value,
+        max: e.max_value,
+        placeholder,
+        'data-action-id': e.action_id,
+      });
       number.value = current?.value ?? e.initial_value ?? '';
       field = number;
       break;
@@ -657,23 +771,51 @@ function renderInput(block, ctx) {
     case 'conversations_select':
     case 'channels_select': {
       const chosen = current
-        ? [current.selected_option?.value, ...(current.selected_options ?? []).map((o) => o.value), current.selected_user, current.selected_conversation, current.selected_channel]
-        : [e.initial_option?.value, ...(e.initial_options ?? []).map((o) => o.value), e.initial_user, e.initial_conversation, e.initial_channel];
+        ? [
+            current.selected_option?.value,
+            ...(current.selected_options ?? []).map((o) => o.value),
+            current.selected_user,
+            current.selected_conversation,
+            current.selected_channel,
+          ]
+        : [
+            e.initial_option?.value,
+            ...(e.initial_options ?? []).map((o) => o.value),
+            e.initial_user,
+            e.initial_conversation,
+            e.initial_channel,
+          ];
       field = selectFor(e, optionsOf(e), chosen.filter(Boolean), e.type === 'multi_static_select');
       field.id = id;
       break;
     }
     case 'checkboxes':
     case 'radio_buttons': {
-      const chosen = current ? [current.selected_option, ...(current.selected_options ?? [])] : [e.initial_option, ...(e.initial_options ?? [])];
-      field = choiceGroup(e, id, chosen.flatMap((o) => (o ? [o.value] : [])));
+      const chosen = current
+        ? [current.selected_option, ...(current.selected_options ?? [])]
+        : [e.initial_option, ...(e.initial_options ?? [])];
+      field = choiceGroup(
+        e,
+        id,
+        chosen.flatMap((o) => (o ? [o.value] : [])),
+      );
       break;
     }
     case 'datepicker':
-      field = el('input', { id, type: 'date', 'data-action-id': e.action_id, value: current?.selected_date ?? e.initial_date });
+      field = el('input', {
+        id,
+        type: 'date',
+        'data-action-id': e.action_id,
+        value: current?.selected_date ?? e.initial_date,
+      });
       break;
     case 'timepicker':
-      field = el('input', { id, type: 'time', 'data-action-id': e.action_id, value: current?.selected_time ?? e.initial_time });
+      field = el('input', {
+        id,
+        type: 'time',
+        'data-action-id': e.action_id,
+        value: current?.selected_time ?? e.initial_time,
+      });
       break;
     default:
       field = el('div', { class: 'hint' }, `Unsupported input: ${escapeHtml(e.type)}`);
@@ -702,8 +844,10 @@ function collectInputs(container) {
     /** @type {string | string[]} */
     let value;
     if (holder.classList.contains('choices')) {
-      const chosen = [...holder.querySelectorAll('input:checked')].map((i) => /** @type {HTMLInputElement} */ (i).value);
-      value = node.dataset.type === 'checkboxes' ? chosen : chosen[0] ?? '';
+      const chosen = [...holder.querySelectorAll('input:checked')].map(
+        (i) => /** @type {HTMLInputElement} */ (i).value,
+      );
+      value = node.dataset.type === 'checkboxes' ? chosen : (chosen[0] ?? '');
     } else if (holder.multiple) {
       value = [...holder.selectedOptions].map((o) => o.value);
     } else {
@@ -718,11 +862,20 @@ function collectInputs(container) {
 function fileChip(file) {
   const isVideo = /^video\//.test(file.mimetype ?? '') || /\.mp4($|\?)/i.test(file.url ?? '');
   // A video plays in a new tab; any other file (an export's CSV) is saved under its own name.
-  const link = el('a', { class: 'file', href: file.url, target: '_blank', rel: 'noopener', download: !isVideo && file.name });
+  const link = el('a', {
+    class: 'file',
+    href: file.url,
+    target: '_blank',
+    rel: 'noopener',
+    download: !isVideo && file.name,
+  });
   link.append(el('span', { class: 'icon' }, isVideo ? '▶' : '📄'));
   const label = el('span');
-  const kind = isVideo ? 'MP4 video' : file.mimetype ?? 'File';
-  label.append(el('div', { class: 'name' }, escapeHtml(file.title || file.name)), el('div', { class: 'kind' }, escapeHtml(kind)));
+  const kind = isVideo ? 'MP4 video' : (file.mimetype ?? 'File');
+  label.append(
+    el('div', { class: 'name' }, escapeHtml(file.title || file.name)),
+    el('div', { class: 'kind' }, escapeHtml(kind)),
+  );
   link.append(label);
   return link;
 }
@@ -754,8 +907,17 @@ const formatTime = (ts) => new Date(Number(ts) * 1000).toLocaleTimeString([], { 
  * @param {ListOptions & { flash?: boolean; replies?: Message[] }} opts
  */
 function renderMessage(m, previous, opts) {
-  const compact = previous && previous.user === m.user && !previous.ephemeralTo && !m.ephemeralTo && Number(m.ts) - Number(previous.ts) < 300 && !opts.thread;
-  const node = el('div', { class: ['message', compact && 'compact', m.ephemeralTo && 'ephemeral'].filter(Boolean).join(' '), 'data-ts': m.ts });
+  const compact =
+    previous &&
+    previous.user === m.user &&
+    !previous.ephemeralTo &&
+    !m.ephemeralTo &&
+    Number(m.ts) - Number(previous.ts) < 300 &&
+    !opts.thread;
+  const node = el('div', {
+    class: ['message', compact && 'compact', m.ephemeralTo && 'ephemeral'].filter(Boolean).join(' '),
+    'data-ts': m.ts,
+  });
   const before = app.known.get(m.ts);
   if (opts.flash && (before === undefined || before !== (m.editedTs ?? ''))) node.classList.add('flash');
   app.known.set(m.ts, m.editedTs ?? '');
@@ -803,9 +965,29 @@ function shortcutMenu(m) {
   const menu = el('div', { class: 'more-menu', hidden: true });
   for (const s of snap().shortcuts) {
     const send = () => post('/ui/shortcut', { channel: m.channel, ts: m.ts, callbackId: s.callbackId });
-    menu.append(el('button', { type: 'button', 'data-callback-id': s.callbackId, onclick: () => { menu.hidden = true; send(); } }, escapeHtml(s.name)));
+    menu.append(
+      el(
+        'button',
+        {
+          type: 'button',
+          'data-callback-id': s.callbackId,
+          onclick: () => {
+            menu.hidden = true;
+            send();
+          },
+        },
+        escapeHtml(s.name),
+      ),
+    );
   }
-  holder.append(el('button', { type: 'button', class: 'more', title: 'More actions', onclick: () => (menu.hidden = !menu.hidden) }, '⋯'), menu);
+  holder.append(
+    el(
+      'button',
+      { type: 'button', class: 'more', title: 'More actions', onclick: () => (menu.hidden = !menu.hidden) },
+      '⋯',
+    ),
+    menu,
+  );
   return holder;
 }
 
@@ -852,8 +1034,11 @@ function renderList(container, list, key, opts) {
   for (const m of list) {
     const day = dayLabel(m.ts);
     const newDay = !previous || day !== dayLabel(previous.ts);
-    if (newDay && !opts.thread) container.append(el('div', { class: 'day-divider' }, `<span>${escapeHtml(day)}</span>`));
-    container.append(renderMessage(m, newDay ? undefined : previous, { ...opts, flash: !firstRender, replies: opts.repliesOf?.(m) }));
+    if (newDay && !opts.thread)
+      container.append(el('div', { class: 'day-divider' }, `<span>${escapeHtml(day)}</span>`));
+    container.append(
+      renderMessage(m, newDay ? undefined : previous, { ...opts, flash: !firstRender, replies: opts.repliesOf?.(m) }),
+    );
     previous = m;
   }
   container.scrollTop = firstRender || atBottom ? container.scrollHeight : scrollTop;
@@ -870,14 +1055,22 @@ function renderConversation() {
   const all = snap().messages[channelId ?? ''] ?? [];
   const top = all.filter((m) => !m.threadTs || m.replyBroadcast);
   const c = snap().conversations.find((x) => x.id === channelId);
-  const empty = el('div', { class: 'empty' }, c?.kind === 'channel'
-    ? `<strong>This is the very beginning of #${escapeHtml(c.name)}</strong>Type <code>/kling help</code> below to see what the bot can do.`
-    : readOnlyHere() ? '<strong>Kling</strong>Messages from the app appear here.'
-      : '<strong>Kling</strong>Commands you type here stay between you and the app.');
-  renderList($('#messages'), top, `main-${channelId}`, { empty, repliesOf: (m) => {
-    const replies = all.filter((r) => r.threadTs === m.ts);
-    return replies.length ? replies : undefined;
-  } });
+  const empty = el(
+    'div',
+    { class: 'empty' },
+    c?.kind === 'channel'
+      ? `<strong>This is the very beginning of #${escapeHtml(c.name)}</strong>Type <code>/kling help</code> below to see what the bot can do.`
+      : readOnlyHere()
+        ? '<strong>Kling</strong>Messages from the app appear here.'
+        : '<strong>Kling</strong>Commands you type here stay between you and the app.',
+  );
+  renderList($('#messages'), top, `main-${channelId}`, {
+    empty,
+    repliesOf: (m) => {
+      const replies = all.filter((r) => r.threadTs === m.ts);
+      return replies.length ? replies : undefined;
+    },
+  });
   $input('#composer-input').placeholder = c?.kind === 'channel' ? `Message #${c.name}` : 'Message Kling';
   if (channelId) markSeen(channelId);
 }
@@ -890,11 +1083,22 @@ function renderHome() {
   container.dataset.key = key;
   container.innerHTML = '';
   if (!home) {
-    container.append(el('div', { class: 'empty' }, '<strong>Opening Home…</strong>The app publishes this tab when you open it; if nothing appears, it has no Home tab yet.'));
+    container.append(
+      el(
+        'div',
+        { class: 'empty' },
+        '<strong>Opening Home…</strong>The app publishes this tab when you open it; if nothing appears, it has no Home tab yet.',
+      ),
+    );
     return;
   }
   /** @type {RenderContext} */
-  const ctx = { kind: 'view', viewId: home.id, state: home.view.state?.values, collect: () => collectInputs(container) };
+  const ctx = {
+    kind: 'view',
+    viewId: home.id,
+    state: home.view.state?.values,
+    collect: () => collectInputs(container),
+  };
   container.append(renderBlocks(home.view.blocks, ctx));
 }
 
@@ -920,7 +1124,9 @@ function renderThread() {
   renderList(container, [parent, ...replies], `thread-${parent.ts}`, { thread: true });
   const first = container.querySelector('.message');
   if (first && !container.querySelector('.thread-divider')) {
-    first.after(el('div', { class: 'thread-divider' }, `${replies.length} ${replies.length === 1 ? 'reply' : 'replies'}`));
+    first.after(
+      el('div', { class: 'thread-divider' }, `${replies.length} ${replies.length === 1 ? 'reply' : 'replies'}`),
+    );
   }
 }
 
@@ -932,22 +1138,44 @@ function renderModal() {
   if (key === app.modalKey) return;
   app.modalKey = key;
   backdrop.hidden = !modal;
-  if (!modal) { form.innerHTML = ''; return; }
+  if (!modal) {
+    form.innerHTML = '';
+    return;
+  }
   const view = modal.view;
   form.innerHTML = '';
   form.dataset.viewId = modal.id;
   form.dataset.callbackId = view.callback_id;
   const head = el('div', { class: 'modal-head' });
   head.append(avatar(snap().botUserId), el('h2', {}, textHtml(view.title)));
-  head.append(el('button', { type: 'button', class: 'icon-button', 'aria-label': 'Close', onclick: () => closeModal(modal.id) }, '✕'));
+  head.append(
+    el(
+      'button',
+      { type: 'button', class: 'icon-button', 'aria-label': 'Close', onclick: () => closeModal(modal.id) },
+      '✕',
+    ),
+  );
   const body = el('div', { class: 'modal-body' });
   if (modal.errors._) body.append(el('div', { class: 'modal-error' }, escapeHtml(modal.errors._)));
   /** @type {RenderContext} */
-  const ctx = { kind: 'view', viewId: modal.id, state: view.state?.values, errors: modal.errors, collect: () => collectInputs(body) };
+  const ctx = {
+    kind: 'view',
+    viewId: modal.id,
+    state: view.state?.values,
+    errors: modal.errors,
+    collect: () => collectInputs(body),
+  };
   body.append(renderBlocks(view.blocks, ctx));
   const foot = el('div', { class: 'modal-foot' });
-  foot.append(el('button', { type: 'button', class: 'btn', onclick: () => closeModal(modal.id) }, textHtml(view.close ?? { type: 'plain_text', text: 'Cancel' })));
-  if (view.submit) foot.append(el('button', { type: 'submit', class: 'btn primary', 'data-submit': 'true' }, textHtml(view.submit)));
+  foot.append(
+    el(
+      'button',
+      { type: 'button', class: 'btn', onclick: () => closeModal(modal.id) },
+      textHtml(view.close ?? { type: 'plain_text', text: 'Cancel' }),
+    ),
+  );
+  if (view.submit)
+    foot.append(el('button', { type: 'submit', class: 'btn primary', 'data-submit': 'true' }, textHtml(view.submit)));
   form.append(head, body, foot);
   form.onsubmit = async (event) => {
     event.preventDefault();
@@ -993,10 +1221,26 @@ function confirmDialog(confirm) {
     const body = el('div', { class: 'modal-body' }, `<div class="text">${textHtml(confirm.text)}</div>`);
     const foot = el('div', { class: 'modal-foot' });
     /** @param {boolean} answer */
-    const done = (answer) => { backdrop.remove(); resolve(answer); };
+    const done = (answer) => {
+      backdrop.remove();
+      resolve(answer);
+    };
     foot.append(
-      el('button', { type: 'button', class: 'btn', onclick: () => done(false) }, textHtml(confirm.deny ?? { type: 'plain_text', text: 'Cancel' })),
-      el('button', { type: 'button', class: `btn ${confirm.style === 'danger' ? 'danger' : 'primary'}`, 'data-confirm': 'true', onclick: () => done(true) }, textHtml(confirm.confirm ?? { type: 'plain_text', text: 'Yes' })),
+      el(
+        'button',
+        { type: 'button', class: 'btn', onclick: () => done(false) },
+        textHtml(confirm.deny ?? { type: 'plain_text', text: 'Cancel' }),
+      ),
+      el(
+        'button',
+        {
+          type: 'button',
+          class: `btn ${confirm.style === 'danger' ? 'danger' : 'primary'}`,
+          'data-confirm': 'true',
+          onclick: () => done(true),
+        },
+        textHtml(confirm.confirm ?? { type: 'plain_text', text: 'Yes' }),
+      ),
     );
     box.append(head, body, foot);
     backdrop.append(box);
@@ -1056,8 +1300,11 @@ function suggestCommands() {
   if (!list.length) return;
   box.append(el('div', { class: 'heading' }, 'Commands from Kling'));
   list.forEach((c, i) => {
-    const item = el('button', { type: 'button', class: `suggestion${i === 0 ? ' selected' : ''}` },
-      `<strong>${escapeHtml(c.command)}</strong><span class="usage">${escapeHtml(c.usageHint ?? '')}</span>${c.description ? `<div class="desc">${escapeHtml(c.description)}</div>` : ''}`);
+    const item = el(
+      'button',
+      { type: 'button', class: `suggestion${i === 0 ? ' selected' : ''}` },
+      `<strong>${escapeHtml(c.command)}</strong><span class="usage">${escapeHtml(c.usageHint ?? '')}</span>${c.description ? `<div class="desc">${escapeHtml(c.description)}</div>` : ''}`,
+    );
     item.addEventListener('mousedown', (event) => {
       event.preventDefault();
       $input('#composer-input').value = `${c.command} `;
@@ -1078,8 +1325,15 @@ $input('#composer-input').addEventListener('keydown', (event) => {
     suggestCommands();
   }
 });
-$('#composer').addEventListener('submit', (event) => { event.preventDefault(); $('#command-suggestions').hidden = true; sendFrom($input('#composer-input')); });
-$('#thread-composer').addEventListener('submit', (event) => { event.preventDefault(); sendFrom($input('#thread-input'), app.threadTs); });
+$('#composer').addEventListener('submit', (event) => {
+  event.preventDefault();
+  $('#command-suggestions').hidden = true;
+  sendFrom($input('#composer-input'));
+});
+$('#thread-composer').addEventListener('submit', (event) => {
+  event.preventDefault();
+  sendFrom($input('#thread-input'), app.threadTs);
+});
 // An attached image is posted as the person's own message, as Slack does with a file.
 $input('#composer-file').addEventListener('change', async () => {
   const picker = $input('#composer-file');
@@ -1101,7 +1355,10 @@ $input('#composer-input').addEventListener('keydown', (event) => {
   $input('#composer-input').value = (next === -1 ? '' : app.history[next]) ?? '';
   event.preventDefault();
 });
-$('#thread-close').addEventListener('click', () => { app.threadTs = null; render(); });
+$('#thread-close').addEventListener('click', () => {
+  app.threadTs = null;
+  render();
+});
 $('#user-select').addEventListener('change', (event) => {
   app.userId = /** @type {HTMLSelectElement} */ (event.target).value;
   store.set('kling-demo-user', app.userId);

@@ -8,8 +8,16 @@ declare global {
   }
 }
 
-export interface TextObject { type?: string; text?: string; emoji?: boolean }
-export interface Option { text?: TextObject; value: string; description?: TextObject }
+export interface TextObject {
+  type?: string;
+  text?: string;
+  emoji?: boolean;
+}
+export interface Option {
+  text?: TextObject;
+  value: string;
+  description?: TextObject;
+}
 export interface Confirm {
   title?: TextObject;
   text?: TextObject;
@@ -88,7 +96,12 @@ export interface View {
   state?: { values?: StateValues };
 }
 
-export interface SharedFile { name?: string; title?: string; mimetype?: string; url?: string }
+export interface SharedFile {
+  name?: string;
+  title?: string;
+  mimetype?: string;
+  url?: string;
+}
 
 export interface Message {
   channel: string;
@@ -103,8 +116,17 @@ export interface Message {
   replyBroadcast?: boolean;
 }
 
-export interface Person { id: string; name: string; isAdmin: boolean; isBot: boolean }
-export interface Conversation { id: string; name: string; kind: 'channel' | 'im' | 'mpim' }
+export interface Person {
+  id: string;
+  name: string;
+  isAdmin: boolean;
+  isBot: boolean;
+}
+export interface Conversation {
+  id: string;
+  name: string;
+  kind: 'channel' | 'im' | 'mpim';
+}
 
 /** Everything one person sees. */
 export interface Snapshot {
