@@ -19,9 +19,11 @@ function get(url: string): Promise<{ status: number; type?: string; bytes: numbe
 }
 
 /** The first .mp4 link in what the demo posted to #video. */
-function videoLink(demo: Demo): string | undefined {
-  const posted = demo.workspace.messages('C0VIDEO').map((m) => `${m.text} ${JSON.stringify(m.blocks ?? [])}`);
-  return /<(https?:\/\/[^|>\s"]+\.mp4)[|>]/.exec(posted.join('\n'))?.[1];
+/** Kling's link to the video, as /kling history shows it once the video is uploaded into the card's thread. */
+async function videoLink(demo: Demo): Promise<string | undefined> {
+  await demo.workspace.waitFor(() => demo.workspace.messages('C0VIDEO').some((m) => m.files?.length), 60_000);
+  const history = await demo.workspace.slashCommand({ userId: 'U0ADA', channelId: 'C0VIDEO', text: 'history' });
+  return /<(https?:\/\/[^|>\s"]+\.mp4)\|video>/.exec(history.body)?.[1];
 }
 
 describe('the demo across a restart', () => {
@@ -39,7 +41,7 @@ describe('the demo across a restart', () => {
     let demo = await startDemo(options);
     try {
       await demo.workspace.slashCommand({ userId: 'U0ADA', channelId: 'C0VIDEO', text: prompt });
-      const link = await demo.workspace.waitFor(() => videoLink(demo), 60_000);
+      const link = (await videoLink(demo))!;
       expect(link.startsWith(`${demo.kling.url}/media/`)).toBe(true);
       const klingPort = Number(new URL(demo.kling.url).port);
       await demo.close();
