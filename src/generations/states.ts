@@ -7,7 +7,7 @@
  * `submitting` is committed before the Kling create call, so after a crash it means "a create may have
  * been sent": it is resolved by looking the task up by its external_task_id, never by creating blindly.
  */
-const GENERATION_STATES = [
+export const GENERATION_STATES = [
   'queued',
   'submitting',
   'submitted',

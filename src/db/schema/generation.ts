@@ -13,17 +13,10 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import type { Millicredits } from '../../money/credits';
+import { GENERATION_STATES } from '../../generations/states';
 
-export const generationState = pgEnum('generation_state', [
-  'queued',
-  'submitting',
-  'submitted',
-  'processing',
-  'succeeded',
-  'failed',
-  'cancelled',
-  'refused',
-]);
+// The states are the state machine's own list, so the enum cannot drift from it.
+export const generationState = pgEnum('generation_state', GENERATION_STATES);
 
 /** One row per generation; its id is the Kling external_task_id. Design §4, src/generations/states.ts. */
 export const generations = pgTable(
