@@ -11,6 +11,7 @@ import * as store from './store';
 import {
   LedgerError,
   type BudgetInput,
+  type BudgetRaise,
   type BudgetRef,
   type ChangeAuthor,
   type CommitOutcome,
@@ -174,6 +175,21 @@ export class Ledger {
     checkAmount(amountMc, 'adjustment');
     if (amountMc === 0) throw new LedgerError('an adjustment must raise the budget by more than 0');
     await store.adjust(tx ?? this.db, budgetId, amountMc, by, why, this.now());
+  }
+
+  /**
+   * A temporary raise of a person's or channel's budget by `amountMc` in every period, for reservations made from
+   * now until `endsAt` (README.md: raises); recorded in the audit trail with who and why.
+   */
+  async raise(
+    input: { budgetId: number; amountMc: Millicredits; endsAt: Date; by: string; why: string; approvalId?: string },
+    tx?: Db,
+  ): Promise<BudgetRaise> {
+    checkAmount(input.amountMc, 'raise');
+    if (input.amountMc === 0) throw new LedgerError('a raise must add more than 0');
+    const now = this.now();
+    if (input.endsAt <= now) throw new LedgerError('a raise must end in the future');
+    return toRaise(await store.raise(tx ?? this.db, input, now));
   }
 
   async setBudget(input: BudgetInput, tx?: Db): Promise<BudgetRef> {
@@ -558,6 +574,19 @@ function toUsage(row: store.UsageRow): Usage {
     remainingMc: mc(Math.max(0, limitMc - chargedMc)),
     limitMc,
     percent: limitMc > 0 ? Math.round((chargedMc * 1000) / limitMc) / 10 : chargedMc > 0 ? 100 : 0,
+    raises: store.json<store.RaiseRow[] | undefined>(row.raises)?.map(toRaise) ?? [],
+  };
+}
+
+function toRaise(row: store.RaiseRow): BudgetRaise {
+  return {
+    id: Number(row.id),
+    budgetId: Number(row.budgetId),
+    amountMc: mc(Number(row.amountMc)),
+    startsAt: new Date(row.startsAt),
+    endsAt: new Date(row.endsAt),
+    grantedBy: row.grantedBy,
+    ...(row.approvalId ? { approvalId: row.approvalId } : {}),
   };
 }
 

@@ -50,6 +50,7 @@ describe('approval blocks', () => {
       remainingMc: mc(2000),
       limitMc: mc(2000),
       percent: 0,
+      raises: [],
     };
     const ask = approvalRequest(request, '<!channel> a city', [usage], { creditPriceUsd: 0.14 });
     expect(blockProblems(ask.blocks, 'message')).toEqual([]);
