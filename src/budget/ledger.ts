@@ -283,8 +283,11 @@ export class Ledger {
     });
   }
 
-  /** Every budget that applies to this user in this channel: user first, then channel, then workspace. */
-  async usageFor(scope: RequestScope, at: Date = this.now(), tx?: Db): Promise<Usage[]> {
+  /**
+   * Every budget that applies to this user in this channel, and to the request's project tag when it carries
+   * one: the tag's first, then the user's, the channel's and the workspace's.
+   */
+  async usageFor(scope: RequestScope & { tag?: string }, at: Date = this.now(), tx?: Db): Promise<Usage[]> {
     return (await store.usageOfScope(tx ?? this.db, scope, at)).map(toUsage);
   }
 

@@ -30,6 +30,7 @@ describe('use cases', () => {
       workspaces: new Workspaces(ledger, {}),
       approvals: new ApprovalRequests(database.db),
       db: database.db,
+      now: () => new Date(),
       onQueued: (ids) => queued.push(ids),
       onAlerts: (teamId) => alerted.push(teamId),
       onRefused: (reason) => refused.push(reason),
