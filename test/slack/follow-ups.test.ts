@@ -233,7 +233,7 @@ describe('follow-ups on a finished card', () => {
     const [told] = await h.slack.waitFor(() => answers().length > before && answers().slice(before), 15_000);
     expect(told).toContain('Not queued: this needs *2.5 credits');
     expect(told).toContain('*std instead of pro* would cost 1.5 credits');
-    expect(told).not.toContain('Request approval');
+    expect(told).not.toContain('Request a raise');
     // The refusal is kept as a row, as for a command; it holds nothing.
     expect((await childrenOf(mine, 'upgrade')).map((j) => [j.state, j.hold_mc])).toEqual([['refused', null]]);
     expect(await rows<{ n: number }>(h.database.db, sql`select count(*)::int as n from holds`)).toEqual(held);

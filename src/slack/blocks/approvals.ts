@@ -103,7 +103,7 @@ export function raiseModal(form: Extract<RaiseForm, { kind: 'raise' }>, metadata
       input(
         RaiseField.amount,
         'Credits to add to each budget, in every period',
-        { type: 'number_input', is_decimal_allowed: false, initial_value: least, min_value: least },
+        { type: 'number_input', is_decimal_allowed: false, initial_value: least },
         { hint: `At least ${least}: what this video lacks.` },
       ),
       input(
