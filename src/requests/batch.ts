@@ -88,7 +88,7 @@ export async function queueBatch(
 ): Promise<BatchOutcome> {
   const { quotes } = batch;
   const [usages, workspace] = await Promise.all([
-    ports.ledger.usageFor(scope),
+    ports.ledger.usageFor({ ...scope, tag: batch.tag }),
     ports.ledger.ensureWorkspace(scope.teamId),
   ]);
   const check = checkBatch(quotes, usages);

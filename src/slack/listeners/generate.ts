@@ -182,7 +182,8 @@ export const generate: Feature = {
       const { prompt, flags } = ctx.command;
       // The price does not depend on the words: an estimate without a prompt is priced with a stand-in.
       const quote = quoteRequest(deps.catalog, prompt || 'estimate', flags, deps.config.DEFAULT_MODEL, 'estimate');
-      const usages = await deps.requests.usageFor(ctx.scope);
+      // The project tag's budget, if the request carries one, must take it too.
+      const usages = await deps.requests.usageFor({ ...ctx.scope, tag: flags.tag });
       await ctx.ack(replies.estimate(quote, usages, { creditPriceUsd: deps.config.CREDIT_PRICE_USD }));
     },
   },
