@@ -73,7 +73,7 @@ type Undecidable =
   | { kind: 'decided-already'; request: ApprovalRequest };
 
 /** What an approval gave a short budget: +amountMc for this period, or until `endsAt` when it is a raise. */
-export interface Granted {
+interface Granted {
   budget: BudgetRef;
   amountMc: Millicredits;
   endsAt?: Date;
