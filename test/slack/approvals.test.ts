@@ -290,4 +290,29 @@ describe('approvals end to end', () => {
     expect(textOf(budget.ack)).toMatch(/:arrow_up: \+20 credits until <!date\^\d+\^[^>]+> \(raised by <@U0ADA>\)/);
     expect((await linusBudget()).limitMc).toBe(before.limitMc + 20_000);
   });
+  it('/kling image offers Request a raise too, and an approval queues the images', async () => {
+    await h.command(ADA, `budget set <@${GRACE}|grace> day 0`);
+    const refused = await h.command(GRACE, 'image a lighthouse in watercolour');
+    expect(JSON.stringify(refused.ack)).toMatch(/"text":"Request a raise".*"action_id":"approval_request"/);
+    const mine = () => h.slack.messages('C0VIDEO').filter((m) => m.ephemeralTo === GRACE);
+    await h.slack.clickButton({
+      userId: GRACE,
+      channelId: 'C0VIDEO',
+      messageTs: mine().at(-1)!.ts,
+      actionId: 'approval_request',
+    });
+    const ask = await h.slack.waitFor(() =>
+      h.slack
+        .messages('C0ALERTS')
+        .find(
+          (m) =>
+            textOf(m).includes('a lighthouse in watercolour') && JSON.stringify(m.blocks).includes('approval_raise'),
+        ),
+    );
+    await h.slack.clickButton({ userId: ADA, channelId: 'C0ALERTS', messageTs: ask.ts, actionId: 'approval_approve' });
+    await h.slack.waitFor(() =>
+      textOf(h.slack.messages('C0ALERTS').find((m) => m.ts === ask.ts)).includes('*Approved*'),
+    );
+    expect(await jobsOf('a lighthouse in watercolour')).toHaveLength(1);
+  });
 });

@@ -3,6 +3,7 @@ import type { WebClient } from '@slack/web-api';
 import type { BudgetRef } from '../../budget';
 import { isoDate } from '../../budget/periods';
 import type { Clock } from '../../clock';
+import type { Quote } from '../../pricing';
 import { formatCredits, MILLI, type Millicredits } from '../../money/credits';
 import type { ApprovalRequest, ApproveOutcome, RaiseProblem } from '../../requests';
 import {
@@ -18,7 +19,7 @@ import type { Message } from '../blocks/kit';
 import * as replies from '../blocks/replies';
 import { parseCommand, UsageError } from '../commands/parse';
 import { RaiseField, readRaiseForm } from '../commands/raise-form';
-import { quoteRequest } from '../commands/request';
+import { quoteImages, quoteRequest } from '../commands/request';
 import type { Feature, SlackDeps } from '../deps';
 import { deliver } from '../delivery';
 import { ActionId } from '../ids';
@@ -47,16 +48,20 @@ function unraisable(budget: BudgetRef, remainingMc?: Millicredits, amountMc?: Mi
 function promptOf(commandText: string): string {
   try {
     const command = parseCommand(commandText);
-    return command.kind === 'generate' ? command.prompt : '';
+    return command.kind === 'generate' || command.kind === 'image' ? command.prompt : '';
   } catch {
     return '';
   }
 }
 
-/** Prices a `/kling generate …` text as the command would, with its tag; a mistake in it is a UsageError. */
-function priceOf(commandText: string, deps: SlackDeps) {
+/**
+ * Prices a `/kling generate …` or `/kling image …` text as the command would, with its tag; a mistake in it
+ * is a UsageError.
+ */
+function priceOf(commandText: string, deps: SlackDeps): { quote: Quote; tag?: string } {
   const command = parseCommand(commandText);
-  if (command.kind !== 'generate') throw new UsageError('This request is not a /kling generate command.');
+  if (command.kind === 'image') return { quote: quoteImages(deps.catalog, command.prompt, command.flags) };
+  if (command.kind !== 'generate') throw new UsageError('This request is not a /kling generate or image command.');
   const quote = quoteRequest(deps.catalog, command.prompt, command.flags, deps.config.DEFAULT_MODEL);
   return { quote, tag: command.flags.tag };
 }
@@ -143,8 +148,13 @@ export const approvals: Feature = {
     app.action<BlockButtonAction>(ActionId.requestApproval, async ({ ack, body, respond }) => {
       await ack();
       const request = deps.pending.decode(body.actions[0]!.value ?? '');
-      const command = request && parseCommand(request.text);
-      if (!request || command?.kind !== 'generate') {
+      let priced: ReturnType<typeof priceOf> | undefined;
+      try {
+        priced = request && priceOf(request.text, deps);
+      } catch (error) {
+        if (!(error instanceof UsageError)) throw error;
+      }
+      if (!request || !priced) {
         await respond({
           replace_original: true,
           ...replies.notice('This button has expired. Run the /kling command again.'),
@@ -152,11 +162,9 @@ export const approvals: Feature = {
         return;
       }
       const scope = { teamId: teamOf(body), channelId: body.channel?.id ?? '', userId: body.user.id };
-      const quote = quoteRequest(deps.catalog, command.prompt, command.flags, deps.config.DEFAULT_MODEL);
       const asked = await deps.requests.askApproval(scope, {
         commandText: request.text,
-        quote,
-        tag: command.flags.tag,
+        ...priced,
         claimKey: request.claim,
       });
       switch (asked.kind) {
@@ -179,7 +187,7 @@ export const approvals: Feature = {
           });
           return;
         case 'sent': {
-          const ask = approvalRequest(asked.approval, command.prompt, asked.raisable, price);
+          const ask = approvalRequest(asked.approval, promptOf(request.text), asked.raisable, price);
           const sent = await deps.notifier.alertAdmins(scope.teamId, ask);
           // Reaching nobody keeps the button, so the requester can try again once the channel is fixed.
           await respond({ replace_original: sent.via !== 'none', ...approvalSent(sent, asked.approval.id) });

@@ -64,7 +64,7 @@ export async function requestVideo(
 
 /**
  * What a request costs: a command priced from its text, or a card's follow-up priced from the job it follows.
- * Approvals carry a /kling generate command's text: only those can be sent to the admins.
+ * Approvals carry a /kling generate or image command's text: only those can be sent to the admins.
  */
 async function quoteOf(
   request: PendingRequest,
@@ -86,7 +86,7 @@ async function quoteOf(
   }
   const command = parseCommand(request.text);
   if (command.kind === 'image') {
-    return { quote: quoteImages(catalog, command.prompt, command.flags), approvable: false };
+    return { quote: quoteImages(catalog, command.prompt, command.flags), approvable: true };
   }
   if (command.kind !== 'generate') {
     throw new UsageError('This button belongs to a /kling generate command.', 'generate');
