@@ -199,6 +199,7 @@ CREATE TABLE "approvals" (
 	"channel_id" text NOT NULL,
 	"user_id" text NOT NULL,
 	"command_text" text NOT NULL,
+	"follow_up" jsonb,
 	"description" text NOT NULL,
 	"amount_mc" bigint NOT NULL,
 	"state" "approval_state" DEFAULT 'pending' NOT NULL,

@@ -4,7 +4,7 @@ import type { Db } from '../db';
 import { mc, subMc, type Millicredits } from '../money/credits';
 import type { Quote } from '../pricing';
 import type { ApprovalRequest } from './approval-store';
-import { requestVideo, type RequestPorts } from './video';
+import { requestVideo, type RequestPorts, type VideoAsk } from './video';
 
 /**
  * Approvals: a request refused by a user or channel budget goes to the admins, once per button. Only an admin
@@ -40,7 +40,13 @@ export type AskOutcome =
 export async function requestApproval(
   ports: RequestPorts,
   scope: RequestScope,
-  ask: { commandText: string; quote: Quote; tag?: string; claimKey?: string },
+  ask: {
+    commandText: string;
+    quote: Quote;
+    tag?: string;
+    followUp?: ApprovalRequest['followUp'];
+    claimKey?: string;
+  },
 ): Promise<AskOutcome> {
   const store = ports.approvals;
   // A second click on the same button asks nothing more (the create below settles a race of two).
@@ -52,6 +58,7 @@ export async function requestApproval(
   const approval = await store.create({
     ...scope,
     commandText: ask.commandText,
+    ...(ask.followUp && { followUp: ask.followUp }),
     description: ask.quote.description,
     amountMc: ask.quote.priceMc,
     claimKey: ask.claimKey,
@@ -108,14 +115,20 @@ async function pending(ports: RequestPorts, decision: Decision): Promise<Approva
 
 const scopeOf = (r: ApprovalRequest): RequestScope => ({ teamId: r.teamId, channelId: r.channelId, userId: r.userId });
 
-/** The request's price now, and its project tag: `price` prices its command again (today's figures count). */
-type Pricer = (commandText: string) => { quote: Quote; tag?: string };
-
-/** A pending request, priced now, with the budgets it is short in. */
-interface Assessed {
-  request: ApprovalRequest;
+/**
+ * The request's price now, its project tag and, for a follow-up, the job it follows: `price` prices its command
+ * (or the job it follows) again, since today's figures count.
+ */
+type Pricer = (request: ApprovalRequest) => Promise<Priced> | Priced;
+interface Priced {
   quote: Quote;
   tag?: string;
+  parent?: VideoAsk['parent'];
+}
+
+/** A pending request, priced now, with the budgets it is short in. */
+interface Assessed extends Priced {
+  request: ApprovalRequest;
   raisable: Usage[];
   /** The most the request lacks in any one of them: a raise must add at least this. */
   lacksMc: Millicredits;
@@ -128,7 +141,7 @@ async function assess(
 ): Promise<Assessed | Undecidable | Extract<ApproveOutcome, { kind: 'unraisable' }>> {
   const request = await pending(ports, decision);
   if ('kind' in request) return request;
-  const { quote, tag } = price(request.commandText);
+  const { quote, tag, parent } = await price(request);
   const amountMc = quote.priceMc;
   const short = shortBudgets(await ports.ledger.usageFor({ ...scopeOf(request), tag }), amountMc);
   if (short.unraisable) {
@@ -136,7 +149,7 @@ async function assess(
     return { kind: 'unraisable', budget, remainingMc, amountMc };
   }
   const lacks = short.raisable.map((u) => subMc(amountMc, u.remainingMc));
-  return { request, quote, tag, raisable: short.raisable, lacksMc: mc(Math.max(0, ...lacks)) };
+  return { request, quote, tag, parent, raisable: short.raisable, lacksMc: mc(Math.max(0, ...lacks)) };
 }
 
 /** What the admins' Raise… form proposes: at least what the request lacks, until the short budgets' period ends. */
@@ -189,7 +202,7 @@ export async function approve(
 ): Promise<ApproveOutcome | RaiseProblem> {
   const assessed = await assess(ports, decision, price);
   if ('kind' in assessed) return assessed;
-  const { request, quote, tag, raisable, lacksMc } = assessed;
+  const { request, quote, tag, parent, raisable, lacksMc } = assessed;
   let endsAt: Date | undefined;
   if (raise) {
     if (raise.amountMc < lacksMc) return { kind: 'raise-too-small', lacksMc };
@@ -227,7 +240,8 @@ export async function approve(
       return decided !== undefined;
     },
   };
-  const outcome = await requestVideo(ports, scope, { quote, confirmed: true, skipDuplicate: true, tag }, claim);
+  const ask = { quote, confirmed: true, skipDuplicate: true, tag, ...(parent && { parent }) };
+  const outcome = await requestVideo(ports, scope, ask, claim);
   // Someone decided between our read and our claim (a double click): the first decision stands.
   if (!decided || outcome.kind === 'claimed')
     return { kind: 'decided-already', request: (await ports.approvals.get(request.id))! };

@@ -3,7 +3,6 @@ import type { WebClient } from '@slack/web-api';
 import type { BudgetRef } from '../../budget';
 import { isoDate } from '../../budget/periods';
 import type { Clock } from '../../clock';
-import type { Quote } from '../../pricing';
 import { formatCredits, MILLI, type Millicredits } from '../../money/credits';
 import type { ApprovalRequest, ApproveOutcome, RaiseProblem } from '../../requests';
 import {
@@ -19,10 +18,10 @@ import type { Message } from '../blocks/kit';
 import * as replies from '../blocks/replies';
 import { parseCommand, UsageError } from '../commands/parse';
 import { RaiseField, readRaiseForm } from '../commands/raise-form';
-import { quoteImages, quoteRequest } from '../commands/request';
 import type { Feature, SlackDeps } from '../deps';
 import { deliver } from '../delivery';
 import { ActionId } from '../ids';
+import { quoteOf } from './generate';
 import { teamOf } from './payload';
 
 /**
@@ -55,15 +54,13 @@ function promptOf(commandText: string): string {
 }
 
 /**
- * Prices a `/kling generate …` or `/kling image …` text as the command would, with its tag; a mistake in it
- * is a UsageError.
+ * Prices an approval's request as its command (or its card's follow-up) would be priced now, with its tag and the
+ * job it follows; a mistake in it is a UsageError.
  */
-function priceOf(commandText: string, deps: SlackDeps): { quote: Quote; tag?: string } {
-  const command = parseCommand(commandText);
-  if (command.kind === 'image') return { quote: quoteImages(deps.catalog, command.prompt, command.flags) };
-  if (command.kind !== 'generate') throw new UsageError('This request is not a /kling generate or image command.');
-  const quote = quoteRequest(deps.catalog, command.prompt, command.flags, deps.config.DEFAULT_MODEL);
-  return { quote, tag: command.flags.tag };
+async function priceOf(request: ApprovalRequest, deps: SlackDeps) {
+  const pending = { text: request.commandText, ...(request.followUp && { followUp: request.followUp }) };
+  const { quote, tag, parent } = await quoteOf(pending, request.teamId, deps);
+  return { quote, tag, parent };
 }
 
 async function tellRequester(
@@ -148,23 +145,27 @@ export const approvals: Feature = {
     app.action<BlockButtonAction>(ActionId.requestApproval, async ({ ack, body, respond }) => {
       await ack();
       const request = deps.pending.decode(body.actions[0]!.value ?? '');
-      let priced: ReturnType<typeof priceOf> | undefined;
+      const scope = { teamId: teamOf(body), channelId: body.channel?.id ?? '', userId: body.user.id };
+      let priced: Awaited<ReturnType<typeof quoteOf>> | undefined;
       try {
-        priced = request && priceOf(request.text, deps);
+        priced = request && (await quoteOf(request, scope.teamId, deps));
       } catch (error) {
         if (!(error instanceof UsageError)) throw error;
       }
-      if (!request || !priced) {
+      if (!request || !priced?.approvable) {
         await respond({
           replace_original: true,
           ...replies.notice('This button has expired. Run the /kling command again.'),
         });
         return;
       }
-      const scope = { teamId: teamOf(body), channelId: body.channel?.id ?? '', userId: body.user.id };
+      const { followUp } = request;
       const asked = await deps.requests.askApproval(scope, {
-        commandText: request.text,
-        ...priced,
+        // A follow-up is priced from its job again; its text is for people (and the audit trail).
+        commandText: followUp ? `${followUp.kind} ${followUp.of}` : request.text,
+        ...(followUp && { followUp }),
+        quote: priced.quote,
+        tag: priced.tag,
         claimKey: request.claim,
       });
       switch (asked.kind) {
@@ -200,7 +201,7 @@ export const approvals: Feature = {
       if (!(await requireAdmin(body.user.id, respond, deps))) return;
       let outcome: ApproveOutcome | RaiseProblem;
       try {
-        outcome = await deps.requests.approve(decision(body), (text) => priceOf(text, deps));
+        outcome = await deps.requests.approve(decision(body), (request) => priceOf(request, deps));
       } catch (error) {
         if (!(error instanceof UsageError)) throw error;
         await ephemeral(respond, unpriceable(error));
@@ -226,7 +227,7 @@ export const approvals: Feature = {
       if (!(await requireAdmin(body.user.id, respond, deps))) return;
       let form: Awaited<ReturnType<typeof deps.requests.raiseForm>>;
       try {
-        form = await deps.requests.raiseForm(decision(body), (text) => priceOf(text, deps));
+        form = await deps.requests.raiseForm(decision(body), (request) => priceOf(request, deps));
       } catch (error) {
         if (!(error instanceof UsageError)) throw error;
         await ephemeral(respond, unpriceable(error));
@@ -257,7 +258,7 @@ export const approvals: Feature = {
       const asked = { approvalId: where.approvalId, teamId: teamOf(body), adminId };
       let outcome: ApproveOutcome | RaiseProblem;
       try {
-        outcome = await deps.requests.approve(asked, (text) => priceOf(text, deps), read);
+        outcome = await deps.requests.approve(asked, (request) => priceOf(request, deps), read);
       } catch (error) {
         if (!(error instanceof UsageError)) throw error;
         return refuse(RaiseField.amount, unpriceable(error));

@@ -64,9 +64,9 @@ export async function requestVideo(
 
 /**
  * What a request costs: a command priced from its text, or a card's follow-up priced from the job it follows.
- * Approvals carry a /kling generate or image command's text: only those can be sent to the admins.
+ * A /kling generate or image command and a follow-up can be sent to the admins (approvals price them again here).
  */
-async function quoteOf(
+export async function quoteOf(
   request: PendingRequest,
   teamId: string,
   deps: SlackDeps,
@@ -82,7 +82,7 @@ async function quoteOf(
       throw new UsageError(`Job \`${escape(of)}\` has no ${what} to offer here: nothing was held.`);
     }
     // A follow-up is charged to the parent's project, as the parent was.
-    return { quote, parent: { id: of, followUp: kind }, approvable: false, tag: job!.tag };
+    return { quote, parent: { id: of, followUp: kind }, approvable: true, tag: job!.tag };
   }
   const command = parseCommand(request.text);
   if (command.kind === 'image') {
