@@ -289,6 +289,11 @@ describe('approvals end to end', () => {
     const budget = await h.command(LINUS, 'budget');
     expect(textOf(budget.ack)).toMatch(/:arrow_up: \+20 credits until <!date\^\d+\^[^>]+> \(raised by <@U0ADA>\)/);
     expect((await linusBudget()).limitMc).toBe(before.limitMc + 20_000);
+    const audit = await h.command(ADA, 'audit');
+    expect(textOf(audit.ack)).toContain(`<@${ADA}> raised <@${LINUS}>'s daily budget by 20 credits until <!date^`);
+    expect(textOf(audit.ack)).toContain(
+      `(from ${before.limitMc / 1000} credits to ${before.limitMc / 1000 + 20} credits)`,
+    );
   });
   it('/kling image offers Request a raise too, and an approval queues the images', async () => {
     await h.command(ADA, `budget set <@${GRACE}|grace> day 0`);

@@ -14,6 +14,7 @@ import {
   describeRequest,
   forecastLine,
   jobRef,
+  raiseLines,
   slackDate,
   STATE_LABEL,
   type ForecastUsage,
@@ -213,14 +214,10 @@ export function budgets(
         const forecast = forecastLine(u);
         const ended = past && u.periodEnd <= new Date();
         const end = `${ended ? 'ended' : 'resets'} ${slackDate(u.periodEnd)}`;
-        const raises = u.raises.map(
-          (r) =>
-            `\n:arrow_up: +${formatCredits(r.amountMc)} credits until ${slackDate(r.endsAt)} (raised by <@${r.grantedBy}>)`,
-        );
         return section(
           `*${budgetName(u.budget)}*${u.budget.hard ? '' : ' (soft)'}\n${bar(u.committedMc, u.heldMc, u.limitMc)} ${Math.round(u.percent)}%\n` +
             `used ${formatCredits(u.committedMc)} · held ${formatCredits(u.heldMc)} · *${formatCredits(u.remainingMc)} left* of ${formatCredits(u.limitMc)} · ${end}` +
-            raises.join('') +
+            raiseLines(u) +
             (forecast ? `\n${forecast}` : ''),
         );
       })
