@@ -320,4 +320,45 @@ describe('approvals end to end', () => {
     );
     expect(await jobsOf('a lighthouse in watercolour')).toHaveLength(1);
   });
+  it('a raise submitted after the request was decided writes nothing more and tells the admin who decided', async () => {
+    const refused = await h.command(GRACE, 'generate a quiet pier --model kling-v2-6 --mode pro');
+    expect(JSON.stringify(refused.ack)).toContain('approval_request');
+    const mine = h.slack.messages('C0VIDEO').filter((m) => m.ephemeralTo === GRACE);
+    await h.slack.clickButton({
+      userId: GRACE,
+      channelId: 'C0VIDEO',
+      messageTs: mine.at(-1)!.ts,
+      actionId: 'approval_request',
+    });
+    const ask = await h.slack.waitFor(() =>
+      h.slack
+        .messages('C0ALERTS')
+        .find((m) => textOf(m).includes('a quiet pier') && JSON.stringify(m.blocks).includes('approval_raise')),
+    );
+    await h.slack.clickButton({ userId: ADA, channelId: 'C0ALERTS', messageTs: ask.ts, actionId: 'approval_raise' });
+    const modal = await h.slack.waitFor(() =>
+      h.slack.views(ADA).find((v) => v.open && v.view.callback_id === 'approval_raise_submit'),
+    );
+    // Meanwhile the request is approved from the message (another admin, or the same one on another device).
+    await h.slack.clickButton({ userId: ADA, channelId: 'C0ALERTS', messageTs: ask.ts, actionId: 'approval_approve' });
+    await h.slack.waitFor(() =>
+      textOf(h.slack.messages('C0ALERTS').find((m) => m.ts === ask.ts)).includes('*Approved*'),
+    );
+    const raisesBefore = await rows<{ n: number }>(h.database.db, sql`select count(*)::int as n from budget_raises`);
+
+    const until = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10);
+    await h.slack.submitView({
+      userId: ADA,
+      viewId: modal.id,
+      values: { raise_amount: { raise_amount: '50' }, raise_until: { raise_until: until } },
+    });
+    const told = await h.slack.waitFor(() =>
+      h.slack.messages('C0ALERTS').find((m) => m.ephemeralTo === ADA && textOf(m).includes('Nothing more was raised')),
+    );
+    expect(textOf(told)).toMatch(/<@U0ADA> already approved this request <!date/);
+    expect(await rows<{ n: number }>(h.database.db, sql`select count(*)::int as n from budget_raises`)).toEqual(
+      raisesBefore,
+    );
+    expect(await jobsOf('a quiet pier')).toHaveLength(1);
+  });
 });

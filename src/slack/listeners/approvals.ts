@@ -250,7 +250,9 @@ export const approvals: Feature = {
       const refuse = (field: string, text: string) => ack({ response_action: 'errors', errors: { [field]: text } });
       const adminId = body.user.id;
       if (!(await deps.admins.isAdmin(adminId))) return refuse(RaiseField.amount, 'Only admins can raise a budget.');
-      // The metadata only says which request and where its message is; everything else is checked again here.
+      // The metadata only says which request and where its message is (Slack returns it as the bot set it); the
+      // admin, the request's workspace and state, and the figures are all checked again here. The message's place
+      // is used only to show the decision in it.
       const where = readMetadata(view.private_metadata);
       if (!where) return refuse(RaiseField.amount, 'This form could not be read. Close it and press Raise… again.');
       const read = readRaiseForm(view.state?.values ?? {});
@@ -276,8 +278,13 @@ export const approvals: Feature = {
             RaiseField.until,
             `A raise lasts at most until ${isoDate(outcome.last)}; for longer, set a new limit.`,
           );
-        case 'unraisable':
-          return refuse(RaiseField.amount, unraisable(outcome.budget, outcome.remainingMc, outcome.amountMc));
+        case 'unraisable': {
+          // An error in a modal is plain text: no mentions or code spans.
+          const what =
+            outcome.budget.scope === 'tag' ? `The tag ${outcome.budget.scopeId}'s budget` : 'The workspace budget';
+          const why = "is short too, and a raise only covers a person's or a channel's budget: set a new limit first.";
+          return refuse(RaiseField.amount, `${what} ${why}`);
+        }
       }
       await ack();
       const tell = (text: string) =>
