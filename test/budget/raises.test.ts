@@ -76,6 +76,16 @@ describe('a temporary raise', () => {
     expect(await checkInvariants(database.db)).toEqual([]);
   });
 
+  it('refuses exactly at the raised limit when 24 requests arrive at once', async () => {
+    const { ledger, budget, request, usage } = await setup();
+    const endsAt = new Date('2026-11-26T00:00:00Z');
+    await ledger.raise({ budgetId: budget.id, amountMc: mc(500), endsAt, by: 'U-admin', why: 'test' });
+    const results = await Promise.all(Array.from({ length: 24 }, () => ledger.reserve(request(100))));
+    expect(results.filter((r) => r.ok)).toHaveLength(15);
+    expect((await usage()).chargedMc).toBe(1_500);
+    expect(await checkInvariants(database.db)).toEqual([]);
+  });
+
   it('what was charged under a raise stays after its end: the period takes nothing more past its base limit', async () => {
     const { ledger, budget, request, set, usage } = await setup();
     const endsAt = new Date('2026-11-25T18:00:00Z');
