@@ -4,6 +4,7 @@ import { systemClock, type Clock } from '../clock';
 import { followUps, type Generation, type GenerationQueue } from '../generations';
 import type { PriceCatalog } from '../pricing';
 import type { Logger } from '../log';
+import { Ticker } from '../ticker';
 import { jobCard, resultReply, videoComment } from './blocks/job-card';
 import type { Message } from './blocks/kit';
 import { deliver } from './delivery';
@@ -100,17 +101,21 @@ export class JobCards {
   /** Who claims posts in the database: this process, whatever its worker id. */
   private readonly me = `cards-${randomUUID()}`;
   private stopped = false;
-  private sweeping = false;
-  private timer?: NodeJS.Timeout;
+  private readonly sweeper: Ticker;
   private rendering = 0;
   private readonly turns: (() => void)[] = [];
 
-  constructor(private readonly options: JobCardsOptions) {}
+  constructor(private readonly options: JobCardsOptions) {
+    this.sweeper = new Ticker(() => this.sweep(), {
+      everyMs: options.sweepMs ?? 10_000,
+      logger: options.logger,
+      failure: 'job cards could not be swept',
+    });
+  }
 
   /** Starts the sweeper. */
   start(): void {
-    this.timer = setInterval(() => void this.sweep(), this.options.sweepMs ?? 10_000);
-    this.timer.unref();
+    this.sweeper.start();
   }
 
   /** Renders the job into its card, posting the card (or the result reply) if nobody has. */
@@ -135,22 +140,14 @@ export class JobCards {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.timer);
+    await this.sweeper.stop();
     await Promise.allSettled([...this.chains.values()]);
   }
 
   /** One round of the sweeper: syncs the jobs whose card is missing or behind (see GenerationQueue.cardsDue). */
-  async sweep(): Promise<void> {
-    if (this.stopped || this.sweeping) return;
-    this.sweeping = true;
-    try {
-      const due = await this.options.queue.cardsDue(this.options.graceMs ?? 10_000, SWEEP_BATCH);
-      await Promise.all(due.map((id) => this.sync(id)));
-    } catch (error) {
-      this.options.logger.error({ err: error }, 'job cards could not be swept');
-    } finally {
-      this.sweeping = false;
-    }
+  private async sweep(): Promise<void> {
+    const due = await this.options.queue.cardsDue(this.options.graceMs ?? 10_000, SWEEP_BATCH);
+    await Promise.all(due.map((id) => this.sync(id)));
   }
 
   /** Runs `task` when fewer than RENDERS_AT_ONCE renders are in flight (a retry's wait happens outside). */

@@ -2,6 +2,7 @@ import type { WebClient } from '@slack/web-api';
 import type { Ledger } from '../budget';
 import type { WorkerEvent } from '../generations';
 import type { Logger } from '../log';
+import { Ticker } from '../ticker';
 import type { Admins } from './admins';
 import type { JobCards } from './job-cards';
 import type { Message } from './blocks/kit';
@@ -37,22 +38,24 @@ export interface NotifierOptions {
  * (or whose replica died) is tried again on a timer once its claim has run out.
  */
 export class Notifier {
-  private draining: Promise<void> = Promise.resolve();
-  private timer?: NodeJS.Timeout;
-  private stopped = false;
+  /** Drains the outbox: on a timer, and when a request or the alert watch says there are new alerts. */
+  private readonly drains: Ticker<string>;
 
-  constructor(private readonly options: NotifierOptions) {}
-
-  start(): void {
-    this.timer = setInterval(() => void this.deliverAlerts(), this.options.retryMs ?? 60_000);
-    this.timer.unref();
-    void this.deliverAlerts();
+  constructor(private readonly options: NotifierOptions) {
+    this.drains = new Ticker((teamId) => this.drain(teamId), {
+      everyMs: options.retryMs ?? 60_000,
+      atStart: true,
+      logger: options.logger,
+      failure: 'budget alerts could not be delivered',
+    });
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    await this.draining;
+  start(): void {
+    this.drains.start();
+  }
+
+  stop(): Promise<void> {
+    return this.drains.stop();
   }
 
   handle(event: WorkerEvent): void {
@@ -79,14 +82,10 @@ export class Notifier {
 
   /** Posts every undelivered budget alert (of one team, or all). Resolves when this drain is done. */
   deliverAlerts(teamId?: string): Promise<void> {
-    this.draining = this.draining
-      .then(() => this.drain(teamId))
-      .catch((error: unknown) => this.options.logger.error({ err: error }, 'budget alerts could not be delivered'));
-    return this.draining;
+    return this.drains.tick(teamId);
   }
 
   private async drain(teamId?: string): Promise<void> {
-    if (this.stopped) return;
     const leaseMs = this.options.leaseMs ?? 120_000;
     for (const group of await this.options.ledger.undeliveredAlertGroups(teamId)) {
       const team = group[0]!.budget.teamId;
@@ -156,7 +155,7 @@ export class Notifier {
   private post(channel: string, message: Message) {
     return deliver(`alert to ${channel}`, () => this.options.client.chat.postMessage({ channel, ...message }), {
       logger: this.options.logger,
-      stopped: () => this.stopped,
+      stopped: () => this.drains.stopped,
     });
   }
 }
