@@ -7,7 +7,7 @@ import type { Logger } from '../log';
 import { Ticker } from '../ticker';
 import { jobCard, resultReply, videoComment } from './blocks/job-card';
 import type { Message } from './blocks/kit';
-import { deliver } from './delivery';
+import { channelClosed as closed, deliver } from './delivery';
 import type { PendingRequests } from './pending';
 import { NotUploaded, uploadVideo, type VideoUploadOptions } from './videos';
 
@@ -44,9 +44,6 @@ const SWEEP_BATCH = 50;
 /** History pages read when looking for a post whose answer was lost. */
 const LOOKUP_PAGES = 20;
 
-/** Errors that mean the bot cannot post in the channel: the card goes to the requester's DM instead. */
-const CHANNEL_CLOSED = new Set(['not_in_channel', 'channel_not_found', 'is_archived', 'restricted_action']);
-
 /** The message metadata that marks a post as this job's card or result reply. */
 const CARD_EVENT = 'kling_job_card';
 const RESULT_EVENT = 'kling_job_result';
@@ -82,8 +79,6 @@ const tagged = (event: string, job: Generation) => (m: Posted) => {
   const meta = m.metadata as { event_type?: string; event_payload?: { job_id?: unknown } } | undefined;
   return meta?.event_type === event && meta.event_payload?.job_id === job.id;
 };
-
-const closed = (error: unknown) => error instanceof WebAPIPlatformError && CHANNEL_CLOSED.has(error.data.error);
 
 /**
  * Keeps each job card equal to its generation row. A sync reads the row and renders it, so a sync that
