@@ -48,20 +48,11 @@ export function help(models: { name: string; offers: string }[] = []): Message {
     ['cancel', 'a job that has not reached Kling yet'],
     ['export', 'your spending as a CSV file in a direct message (admins: the whole workspace)'],
   ] as const;
-  const admin = [
-    USAGE.budgetSet,
-    USAGE.budgetThresholds,
-    USAGE.budgetAlerts,
-    USAGE.budgetConfirm,
-    USAGE.budgetForecast,
-    USAGE.budgetSpikes,
-    USAGE.digest,
-    USAGE.audit,
-    USAGE.queue,
-    USAGE.account,
-    USAGE.accountAlerts,
-    USAGE.accountReconcile,
-  ];
+  // Every other form is an admin's: derived, so a new subcommand cannot be left out of the help.
+  const forEveryone = new Set<string>([...lines.map(([k]) => k), 'help']);
+  const admin = Object.entries(USAGE)
+    .filter(([k]) => !forEveryone.has(k))
+    .map(([, usage]) => usage);
   return message('How to use /kling', [
     section(
       `*/kling* makes Kling AI videos within the team's budgets.\n${lines.map(([k, what]) => `\`${escape(USAGE[k])}\`\n      ${what}`).join('\n')}`,
