@@ -25,6 +25,19 @@ export function notice(text: string): Message {
   return message(text, [section(text)]);
 }
 
+const THIS_PERIOD = { day: 'today', week: 'this week', month: 'this month' } as const;
+
+/** An admin set a budget: its limit, and how the current period stands (what was spent before it counts). */
+export function budgetSet(usage: Usage): Message {
+  const { budget } = usage;
+  const spent = usage.chargedMc
+    ? ` ${formatCredits(usage.chargedMc)} already spent ${THIS_PERIOD[budget.period]}: ${formatCredits(usage.remainingMc)} left.`
+    : '';
+  return notice(
+    `:white_check_mark: ${budgetName(budget)} is now ${formatCredits(budget.limitMc)} credits (alerts at ${budget.thresholds.join('%, ')}%).${spent}`,
+  );
+}
+
 export function usageError(error: UsageError): Message {
   const usages = error.usage === 'all' ? Object.values(USAGE) : [USAGE[error.usage]];
   return message(escape(error.message), [
