@@ -413,8 +413,8 @@ describe('alerts', () => {
       'workspace:threshold80',
     ]);
     expect(outbox[0]!.budget).toEqual(workspaceBudget);
-    await ledger.markAlertDelivered(outbox[0]!);
-    await ledger.markAlertDelivered(outbox[1]!);
+    await ledger.markAlertDelivered(outbox[0]!, ['C0ALERTS']);
+    await ledger.markAlertDelivered(outbox[1]!, ['C0ALERTS']);
     expect(summary(await ledger.undeliveredAlerts(teamId))).toEqual([
       'workspace:threshold100',
       'workspace:threshold80',
@@ -468,7 +468,7 @@ describe('overrun: Kling charged above the estimate and a hard budget went past 
     expect(summary((await ledger.commit(c.id, mc(9_000))).events)).toEqual([]);
     const kept = (await ledger.undeliveredAlerts(teamId)).filter((e) => e.kind === 'overrun');
     expect(kept).toEqual([expect.objectContaining({ kind: 'overrun', jobIds: ['kbb_a', 'kbb_b'] })]);
-    await ledger.markAlertDelivered(kept[0]!);
+    await ledger.markAlertDelivered(kept[0]!, ['C0ALERTS']);
     expect((await ledger.undeliveredAlerts(teamId)).some((e) => e.kind === 'overrun')).toBe(false);
 
     // The next period has its own.
