@@ -47,6 +47,7 @@ CREATE TABLE "budget_alerts" (
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"claimed_until" timestamp with time zone,
 	"delivered_at" timestamp with time zone,
+	"delivered_to" text[],
 	CONSTRAINT "budget_alerts_budget_id_period_start_kind_threshold_pk" PRIMARY KEY("budget_id","period_start","kind","threshold")
 );
 --> statement-breakpoint
@@ -134,6 +135,7 @@ CREATE TABLE "spike_alerts" (
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"claimed_until" timestamp with time zone,
 	"delivered_at" timestamp with time zone,
+	"delivered_to" text[],
 	CONSTRAINT "spike_alerts_team_id_subject_kind_subject_id_day_pk" PRIMARY KEY("team_id","subject_kind","subject_id","day")
 );
 --> statement-breakpoint

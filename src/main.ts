@@ -1,5 +1,6 @@
 import { createBot } from './app';
 import { loadConfig, StartupError } from './config';
+import { DatabaseUnreachableError } from './db';
 import { CatalogFileError } from './pricing';
 
 /** Entry point: parse the environment once, build the bot, stop it cleanly on SIGINT/SIGTERM. */
@@ -25,7 +26,8 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   // What the person starting the bot can fix is said in a few lines without a stack; anything else is a crash.
-  if (error instanceof StartupError || error instanceof CatalogFileError) console.error(error.message);
+  const told = [StartupError, CatalogFileError, DatabaseUnreachableError].some((known) => error instanceof known);
+  if (told) console.error((error as Error).message);
   else console.error(error);
   process.exit(1);
 });

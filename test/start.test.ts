@@ -74,4 +74,38 @@ describe('npm start', { timeout: 120_000 }, () => {
     const line = `Cannot reach Slack at ${slackApiUrl} (ECONNREFUSED): check the network, or SLACK_API_URL`;
     expect(stderr.trimEnd()).toBe(line);
   });
+
+  const env = {
+    SLACK_BOT_TOKEN: 'xoxb-1234-5678-bot-secret',
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    KLING_API_KEY: 'kling-secret',
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+  };
+
+  it('says in one line that the database cannot be reached, never its password', async () => {
+    const port = await closedPort();
+    const { code, stderr } = await start({
+      ...env,
+      DATABASE_URL: `postgres://kling:pg-pass-4471@127.0.0.1:${port}/kling`,
+    });
+    expect(code).toBe(1);
+    const line = `Cannot reach the database at 127.0.0.1:${port} (ECONNREFUSED): check DATABASE_URL, or that Postgres is running there`;
+    expect(stderr.trimEnd()).toBe(line);
+    expect(stderr).not.toContain('pg-pass-4471');
+  });
+
+  it('says in one line that the database refused the bot, never its password', async () => {
+    database ??= await createTestDatabase({ max: 1 });
+    const url = new URL(database.url);
+    url.password = 'pg-pass-4471';
+    url.pathname = '/kling_no_such_database';
+    const { code, stderr } = await start({ ...env, DATABASE_URL: url.toString() });
+    expect(code).toBe(1);
+    const line =
+      `The database at ${url.hostname}:${url.port || 5432} refused the bot ` +
+      '(3D000: database "kling_no_such_database" does not exist): check DATABASE_URL';
+    expect(stderr.trimEnd()).toBe(line);
+    expect(stderr).not.toContain('pg-pass-4471');
+  });
 });

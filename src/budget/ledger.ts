@@ -412,8 +412,9 @@ export class Ledger {
     return store.claimSpikeAlert(tx ?? this.db, spikeKey(spike), leaseMs);
   }
 
-  async markSpikeDelivered(spike: Spike, tx?: Db): Promise<void> {
-    await store.markSpikeDelivered(tx ?? this.db, spikeKey(spike));
+  /** `to`: where it was posted (the alerts channel, or the admins it was sent to by DM). */
+  async markSpikeDelivered(spike: Spike, to: string[], tx?: Db): Promise<void> {
+    await store.markSpikeDelivered(tx ?? this.db, spikeKey(spike), to);
   }
 
   /** Switches forecast alerts on or off, or sets the spike alerts' factor and minimum (null: off). */
@@ -468,8 +469,9 @@ export class Ledger {
     return store.claimAlert(tx ?? this.db, alertKey(event), leaseMs);
   }
 
-  async markAlertDelivered(event: LedgerEvent, tx?: Db): Promise<void> {
-    await store.markAlertDelivered(tx ?? this.db, alertKey(event));
+  /** `to`: where it was posted (the alerts channel, or the admins it was sent to by DM). */
+  async markAlertDelivered(event: LedgerEvent, to: string[], tx?: Db): Promise<void> {
+    await store.markAlertDelivered(tx ?? this.db, alertKey(event), to);
   }
 
   /** Commit events carry only budget ids; they are rare, so the budgets are read only when there are some. */

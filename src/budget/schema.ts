@@ -179,6 +179,8 @@ export const budgetAlerts = pgTable(
     claimedUntil: timestamp('claimed_until', { withTimezone: true }),
     /** Set once the Slack layer has posted it; undelivered alerts are retried. */
     deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+    /** Where it was posted: the alerts channel, or the admins (user ids) it was sent to by DM instead. */
+    deliveredTo: text('delivered_to').array(),
   },
   (t) => [
     primaryKey({ columns: [t.budgetId, t.periodStart, t.kind, t.threshold] }),
@@ -208,6 +210,8 @@ export const spikeAlerts = pgTable(
     /** Taken by the replica about to post it, as for budget alerts. */
     claimedUntil: timestamp('claimed_until', { withTimezone: true }),
     deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+    /** Where it was posted, as for budget alerts. */
+    deliveredTo: text('delivered_to').array(),
   },
   (t) => [
     primaryKey({ columns: [t.teamId, t.subjectKind, t.subjectId, t.day] }),

@@ -305,6 +305,9 @@ export async function upsertBudget(db: Db, input: BudgetInput, now: Date): Promi
       returning ${budgetColumns}`,
     );
     const { id, limitMc, hard } = budget!;
+    // A new budget counts what its scope already spent in the current period (sql/12_budget_opening.sql).
+    if (!before)
+      await tx.execute(sql`select ledger_open_budget(${id}, ${input.by}, ${now.toISOString()}::timestamptz)`);
     await tx.execute(sql`
       with current_period as (
         select p.budget_id, p.period_start, p.limit_mc, p.hard, p.charged_mc
@@ -438,8 +441,14 @@ export async function claimAlert(db: Db, key: AlertKey, leaseMs: number): Promis
   return claimed.length > 0;
 }
 
-export async function markAlertDelivered(db: Db, key: AlertKey): Promise<void> {
-  await db.execute(sql`update budget_alerts set delivered_at = now() where ${isAlert(key)} and delivered_at is null`);
+/** Slack ids never hold a comma: the list travels as one parameter (drizzle would spread an array into many). */
+const idArray = (ids: string[]) => sql`string_to_array(${ids.join(',')}, ',')`;
+
+export async function markAlertDelivered(db: Db, key: AlertKey, to: string[]): Promise<void> {
+  await db.execute(
+    sql`update budget_alerts set delivered_at = now(), delivered_to = ${idArray(to)}
+    where ${isAlert(key)} and delivered_at is null`,
+  );
 }
 
 export interface PaceRow {
@@ -662,8 +671,11 @@ export async function claimSpikeAlert(db: Db, key: SpikeKey, leaseMs: number): P
   return claimed.length > 0;
 }
 
-export async function markSpikeDelivered(db: Db, key: SpikeKey): Promise<void> {
-  await db.execute(sql`update spike_alerts set delivered_at = now() where ${isSpike(key)} and delivered_at is null`);
+export async function markSpikeDelivered(db: Db, key: SpikeKey, to: string[]): Promise<void> {
+  await db.execute(
+    sql`update spike_alerts set delivered_at = now(), delivered_to = ${idArray(to)}
+    where ${isSpike(key)} and delivered_at is null`,
+  );
 }
 
 /** The videos behind a subject's spending in [from, to): their holds' generations, released ones left out. */

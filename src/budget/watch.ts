@@ -1,5 +1,6 @@
 import type { Logger } from '../log';
 import type { Millicredits } from '../money/credits';
+import { Ticker } from '../ticker';
 import type { Ledger } from './ledger';
 import type { SpikeDrivers } from './types';
 
@@ -24,29 +25,22 @@ export interface AlertWatchOptions {
  * number of replicas may tick at once. A refused request leaves no hold nor entry, so it counts for neither.
  */
 export class AlertWatch {
-  private timer?: NodeJS.Timeout;
-  private running: Promise<void> = Promise.resolve();
+  private readonly ticker: Ticker;
 
-  constructor(private readonly options: AlertWatchOptions) {}
+  constructor(private readonly options: AlertWatchOptions) {
+    this.ticker = new Ticker(() => this.check(), {
+      everyMs: options.everyMs ?? 60_000,
+      logger: options.logger,
+      failure: 'forecast and spike alerts could not be checked',
+    });
+  }
 
   start(): void {
-    this.timer = setInterval(() => void this.tick(), this.options.everyMs ?? 60_000);
-    this.timer.unref();
+    this.ticker.start();
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
-  }
-
-  /** One look; a tick still running is waited for rather than overlapped. */
-  tick(): Promise<void> {
-    this.running = this.running
-      .then(() => this.check())
-      .catch((error: unknown) =>
-        this.options.logger.error({ err: error }, 'forecast and spike alerts could not be checked'),
-      );
-    return this.running;
+  stop(): Promise<void> {
+    return this.ticker.stop();
   }
 
   private async check(): Promise<void> {

@@ -38,26 +38,62 @@ export interface OpenOptions {
   migrate?: boolean;
 }
 
+/**
+ * Postgres could not be reached, or refused the bot, when it opened the database: the message names the host and
+ * port and the driver's code, never the URL's password, and is shown alone (start-up ends there).
+ */
+export class DatabaseUnreachableError extends Error {
+  override name = 'DatabaseUnreachableError';
+}
+
 export async function openDatabase(options: OpenOptions): Promise<Database> {
   const database = options.url
-    ? openPostgres(options.url, options.max ?? 10)
+    ? await openPostgres(options.url, options.max ?? 10)
     : await openPglite(options.dataDir ?? './data');
   if (options.migrate !== false) await migrateDatabase(database, options.url);
   return database;
 }
 
-function openPostgres(url: string, max: number): Database {
+async function openPostgres(url: string, max: number): Promise<Database> {
   const client = postgres(url, {
     max,
     onnotice: () => {},
     types: { bigint: { to: INT8, from: [INT8], serialize: (v: number) => String(v), parse: (v: string) => Number(v) } },
   });
-  return {
+  const database: Database = {
     db: drizzlePostgres({ client, schema }) as unknown as Db,
     kind: 'postgres',
     ping: async () => void (await client`select 1`),
     close: () => client.end({ timeout: 5 }),
   };
+  // The driver connects on the first query: one now, so a wrong URL stops start-up with one line, not a stack.
+  try {
+    await database.ping();
+  } catch (error) {
+    await client.end({ timeout: 0 });
+    throw unreachable(error, client.options, client.options.pass);
+  }
+  return database;
+}
+
+/** `select 1` failed on a fresh pool, so it is the connection or the login: where, and the driver's code. */
+function unreachable(
+  error: unknown,
+  { host, port }: { host: string[]; port: number[] },
+  password: string | null,
+): DatabaseUnreachableError {
+  const where = host.map((h, i) => `${h}:${port[i] ?? port[0]}`).join(',');
+  const { code = 'no code', message = String(error) } = error as { code?: string; message?: string };
+  if (!(error instanceof postgres.PostgresError)) {
+    return new DatabaseUnreachableError(
+      `Cannot reach the database at ${where} (${code}): check DATABASE_URL, or that Postgres is running there`,
+    );
+  }
+  // The server's message names the user or the database, never the password; scrubbed all the same.
+  const said = password ? message.split(password).join('[redacted]') : message;
+  return new DatabaseUnreachableError(
+    `The database at ${where} refused the bot (${code}: ${said}): check DATABASE_URL`,
+  );
 }
 
 async function openPglite(dataDir: string): Promise<Database> {

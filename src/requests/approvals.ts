@@ -1,7 +1,7 @@
 import type { BudgetRef, RequestScope, Usage } from '../budget';
 import { endOfLocalDay, localDate, type LocalDate } from '../budget/periods';
 import type { Db } from '../db';
-import { mc, subMc, type Millicredits } from '../money/credits';
+import { mc, subMc, sumMc, type Millicredits } from '../money/credits';
 import type { Quote } from '../pricing';
 import type { ApprovalRequest } from './approval-store';
 import { requestVideo, type RequestPorts, type VideoAsk } from './video';
@@ -126,6 +126,12 @@ interface Priced {
   parent?: VideoAsk['parent'];
 }
 
+/**
+ * What a budget lacks for `amountMc`, measured from its charge, not from what is left: a period may already be
+ * past its limit (a limit lowered below the charge, or spending from before the budget was set).
+ */
+export const lacking = (u: Usage, amountMc: Millicredits) => subMc(sumMc([amountMc, u.chargedMc]), u.limitMc);
+
 /** A pending request, priced now, with the budgets it is short in. */
 interface Assessed extends Priced {
   request: ApprovalRequest;
@@ -148,7 +154,7 @@ async function assess(
     const { budget, remainingMc } = short.unraisable;
     return { kind: 'unraisable', budget, remainingMc, amountMc };
   }
-  const lacks = short.raisable.map((u) => subMc(amountMc, u.remainingMc));
+  const lacks = short.raisable.map((u) => lacking(u, amountMc));
   return { request, quote, tag, parent, raisable: short.raisable, lacksMc: mc(Math.max(0, ...lacks)) };
 }
 
@@ -216,7 +222,7 @@ export async function approve(
   const raised: Granted[] = raisable.map((u) =>
     raise && endsAt
       ? { budget: u.budget, amountMc: raise.amountMc, endsAt }
-      : { budget: u.budget, amountMc: subMc(quote.priceMc, u.remainingMc) },
+      : { budget: u.budget, amountMc: lacking(u, quote.priceMc) },
   );
   const scope = scopeOf(request);
   // The decision, the raise and the queued job are one transaction (the enqueue's): a crash or a second

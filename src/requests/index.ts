@@ -8,7 +8,7 @@ import * as budgets from './budgets';
 import { requestVideo, type RequestPorts, type VideoAsk } from './video';
 
 export { ApprovalRequests, type ApprovalRequest } from './approval-store';
-export { RAISE_MAX_DAYS, type ApproveOutcome, type RaiseForm, type RaiseProblem } from './approvals';
+export { lacking, RAISE_MAX_DAYS, type ApproveOutcome, type RaiseForm, type RaiseProblem } from './approvals';
 export { checkBatch, offPeakStart, OFF_PEAK, type BatchCheck } from './batch';
 export type { RequestPorts, VideoAsk, VideoOutcome } from './video';
 export { Workspaces } from './workspaces';

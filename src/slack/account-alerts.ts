@@ -1,6 +1,7 @@
 import type { WebClient } from '@slack/web-api';
 import type { AccountAlert, KlingAccount } from '../account';
 import type { Logger } from '../log';
+import { Ticker } from '../ticker';
 import { accountAlert } from './blocks/account';
 import { deliver } from './delivery';
 
@@ -23,36 +24,26 @@ export interface AccountAlertsOptions {
  * account_alerts row is claimed before the post and marked delivered after it.
  */
 export class AccountAlerts {
-  private timer?: NodeJS.Timeout;
-  private running: Promise<void> = Promise.resolve();
-  private stopped = false;
+  private readonly ticker: Ticker;
 
-  constructor(private readonly options: AccountAlertsOptions) {}
+  constructor(private readonly options: AccountAlertsOptions) {
+    this.ticker = new Ticker(() => this.check(), {
+      everyMs: options.everyMs ?? 60_000,
+      atStart: true,
+      logger: options.logger,
+      failure: 'Kling account alerts could not be checked',
+    });
+  }
 
   start(): void {
-    this.timer = setInterval(() => void this.tick(), this.options.everyMs ?? 60_000);
-    this.timer.unref();
-    void this.tick();
+    this.ticker.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    await this.running;
-  }
-
-  /** One look at the account; resolves when its alerts are posted. */
-  tick(): Promise<void> {
-    this.running = this.running
-      .then(() => this.check())
-      .catch((error: unknown) =>
-        this.options.logger.error({ err: error }, 'Kling account alerts could not be checked'),
-      );
-    return this.running;
+  stop(): Promise<void> {
+    return this.ticker.stop();
   }
 
   private async check(): Promise<void> {
-    if (this.stopped) return;
     const { account } = this.options;
     await account.refresh();
     const alerts = account.alerts(await account.status());
@@ -83,7 +74,7 @@ export class AccountAlerts {
       () => this.options.client.chat.postMessage({ channel, ...accountAlert(alert) }),
       {
         logger: this.options.logger,
-        stopped: () => this.stopped,
+        stopped: () => this.ticker.stopped,
       },
     );
     await account.markAlertDelivered(alert, channel);

@@ -1,4 +1,4 @@
-import { WebAPIHTTPError, WebAPIRateLimitedError, WebAPIRequestError } from '@slack/web-api';
+import { WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError, WebAPIRequestError } from '@slack/web-api';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log';
 
@@ -13,6 +13,14 @@ export interface DeliveryOptions {
   attempts?: number;
   /** Checked before each wait, so shutdown does not sit out a long Retry-After. */
   stopped?: () => boolean;
+}
+
+/** Errors that mean the bot cannot post in the channel until someone fixes it (a retry would not help). */
+const CHANNEL_CLOSED = new Set(['not_in_channel', 'channel_not_found', 'is_archived', 'restricted_action']);
+
+/** The Slack error that closes the channel to the bot, if `error` is one. */
+export function channelClosed(error: unknown): string | undefined {
+  return error instanceof WebAPIPlatformError && CHANNEL_CLOSED.has(error.data.error) ? error.data.error : undefined;
 }
 
 function isTransient(error: unknown): boolean {

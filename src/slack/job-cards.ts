@@ -4,9 +4,10 @@ import { systemClock, type Clock } from '../clock';
 import { followUps, type Generation, type GenerationQueue } from '../generations';
 import type { PriceCatalog } from '../pricing';
 import type { Logger } from '../log';
+import { Ticker } from '../ticker';
 import { jobCard, resultReply, videoComment } from './blocks/job-card';
 import type { Message } from './blocks/kit';
-import { deliver } from './delivery';
+import { channelClosed as closed, deliver } from './delivery';
 import type { PendingRequests } from './pending';
 import { NotUploaded, uploadVideo, type VideoUploadOptions } from './videos';
 
@@ -42,9 +43,6 @@ const RENDERS_AT_ONCE = 4;
 const SWEEP_BATCH = 50;
 /** History pages read when looking for a post whose answer was lost. */
 const LOOKUP_PAGES = 20;
-
-/** Errors that mean the bot cannot post in the channel: the card goes to the requester's DM instead. */
-const CHANNEL_CLOSED = new Set(['not_in_channel', 'channel_not_found', 'is_archived', 'restricted_action']);
 
 /** The message metadata that marks a post as this job's card or result reply. */
 const CARD_EVENT = 'kling_job_card';
@@ -82,8 +80,6 @@ const tagged = (event: string, job: Generation) => (m: Posted) => {
   return meta?.event_type === event && meta.event_payload?.job_id === job.id;
 };
 
-const closed = (error: unknown) => error instanceof WebAPIPlatformError && CHANNEL_CLOSED.has(error.data.error);
-
 /**
  * Keeps each job card equal to its generation row. A sync reads the row and renders it, so a sync that
  * is retried after a 429, or runs late, still shows the latest state; syncs of one job run one at a
@@ -100,17 +96,21 @@ export class JobCards {
   /** Who claims posts in the database: this process, whatever its worker id. */
   private readonly me = `cards-${randomUUID()}`;
   private stopped = false;
-  private sweeping = false;
-  private timer?: NodeJS.Timeout;
+  private readonly sweeper: Ticker;
   private rendering = 0;
   private readonly turns: (() => void)[] = [];
 
-  constructor(private readonly options: JobCardsOptions) {}
+  constructor(private readonly options: JobCardsOptions) {
+    this.sweeper = new Ticker(() => this.sweep(), {
+      everyMs: options.sweepMs ?? 10_000,
+      logger: options.logger,
+      failure: 'job cards could not be swept',
+    });
+  }
 
   /** Starts the sweeper. */
   start(): void {
-    this.timer = setInterval(() => void this.sweep(), this.options.sweepMs ?? 10_000);
-    this.timer.unref();
+    this.sweeper.start();
   }
 
   /** Renders the job into its card, posting the card (or the result reply) if nobody has. */
@@ -135,22 +135,14 @@ export class JobCards {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.timer);
+    await this.sweeper.stop();
     await Promise.allSettled([...this.chains.values()]);
   }
 
   /** One round of the sweeper: syncs the jobs whose card is missing or behind (see GenerationQueue.cardsDue). */
-  async sweep(): Promise<void> {
-    if (this.stopped || this.sweeping) return;
-    this.sweeping = true;
-    try {
-      const due = await this.options.queue.cardsDue(this.options.graceMs ?? 10_000, SWEEP_BATCH);
-      await Promise.all(due.map((id) => this.sync(id)));
-    } catch (error) {
-      this.options.logger.error({ err: error }, 'job cards could not be swept');
-    } finally {
-      this.sweeping = false;
-    }
+  private async sweep(): Promise<void> {
+    const due = await this.options.queue.cardsDue(this.options.graceMs ?? 10_000, SWEEP_BATCH);
+    await Promise.all(due.map((id) => this.sync(id)));
   }
 
   /** Runs `task` when fewer than RENDERS_AT_ONCE renders are in flight (a retry's wait happens outside). */

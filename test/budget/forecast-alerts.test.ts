@@ -75,7 +75,7 @@ describe('forecast alerts', () => {
     expect(await ledger.forecasts([usage!])).toEqual([
       { kind: 'runs-out', at: alert.runsOutAt, projectedMc: expect.any(Number) },
     ]);
-    await ledger.markAlertDelivered(alert);
+    await ledger.markAlertDelivered(alert, ['C0ALERTS']);
     at('2026-03-10T09:00:00Z');
     await reserve('U1', 10_000);
     expect(await ledger.claimForecastAlerts()).toEqual([]); // once per budget and period

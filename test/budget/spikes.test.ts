@@ -86,7 +86,7 @@ describe('spikes', () => {
     const alerts = await ledger.undeliveredSpikes(teamId);
     expect(subjects(alerts)).toEqual(['channel:C1', 'channel:C3', 'user:U1', 'user:U3']);
     expect(alerts.find((s) => s.subject.id === 'U1')!.drivers.reruns).toBe(1);
-    for (const alert of alerts) await ledger.markSpikeDelivered(alert);
+    for (const alert of alerts) await ledger.markSpikeDelivered(alert, ['C0ALERTS']);
     expect(await ledger.undeliveredSpikes(teamId)).toEqual([]);
 
     // Still spending later today: no second alert the same day

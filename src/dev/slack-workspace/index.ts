@@ -99,6 +99,8 @@ export interface SlackWorkspace {
   calls(method?: string): { method: string; args: Record<string, unknown>; ok: boolean; error?: string }[];
   views(userId?: string): StoredView[]; // modals and home tabs, latest first
   injectFault(spec: FaultSpec): void;
+  /** A channel is archived (its posts answer is_archived), or the bot is removed from it (not_in_channel). */
+  closeChannel(channelId: string, how: 'archive' | 'remove-bot'): void;
   /** Socket Mode: the app's open connections. */
   socketConnections(): number;
   /** Socket Mode: the envelopes sent to the app in order, each with its ack once it came. */
@@ -247,6 +249,7 @@ export async function startSlackWorkspace(options: SlackWorkspaceOptions): Promi
     views: (userId) =>
       [...state.views.values()].filter((v) => !userId || v.userId === userId).sort((a, b) => b.updatedAt - a.updatedAt),
     injectFault: (spec: FaultSpec) => api.injectFault(spec),
+    closeChannel: (channelId, how) => state.closeChannel(channelId, how),
     socketConnections: () => socketMode?.connections ?? 0,
     envelopes: (type) => (socketMode?.envelopes ?? []).filter((e) => !type || e.type === type),
     waitFor: async <T>(predicate: () => T | undefined | false, timeoutMs = 5000): Promise<T> => {

@@ -16,6 +16,8 @@ export interface WorkspaceChannel {
   name: string;
   kind: 'channel' | 'im' | 'mpim';
   members: string[];
+  /** Archived: nothing can be posted in it. */
+  archived?: boolean;
 }
 
 export interface StoredFile {
@@ -130,6 +132,15 @@ export class WorkspaceState {
     for (const c of channels)
       this.conversations.set(c.id, { id: c.id, name: c.name, kind: 'channel', members: [...people, BOT_USER_ID] });
     if (dataFile) this.load(dataFile);
+  }
+
+  /** Archives a channel, or takes the bot out of it (as /remove @kling does): its posts there are refused. */
+  closeChannel(channelId: string, how: 'archive' | 'remove-bot'): void {
+    const channel = this.conversations.get(channelId);
+    if (!channel) throw new Error(`no channel ${channelId}`);
+    if (how === 'archive') channel.archived = true;
+    else channel.members = channel.members.filter((m) => m !== BOT_USER_ID);
+    this.changed();
   }
 
   /** Slack timestamps: "seconds.micros", unique and increasing within the workspace. */

@@ -409,6 +409,9 @@ export class WebApi {
 
     'chat.postMessage': (args) => {
       const channel = this.channel(args.channel);
+      if (channel.archived) throw new ApiError('is_archived');
+      // The workspace's channels are ones the bot posts in as a member (as in a private channel).
+      if (!channel.members.includes(BOT_USER_ID)) throw new ApiError('not_in_channel');
       this.checkMessageContent(args, true);
       const message = this.postAsBot(channel.id, args, {});
       return { channel: channel.id, ts: message.ts, message: this.wireMessage(message) };
@@ -540,8 +543,8 @@ export class WebApi {
         is_im: channel.kind === 'im',
         is_mpim: channel.kind === 'mpim',
         is_private: channel.kind !== 'channel',
-        is_archived: false,
-        is_member: true,
+        is_archived: Boolean(channel.archived),
+        is_member: channel.members.includes(BOT_USER_ID),
         created: 1_700_000_000,
       };
       if (channel.kind === 'im') info.user = channel.members.find((m) => m !== BOT_USER_ID);

@@ -140,6 +140,31 @@ export function stuckJob(job: Generation, minutes: number): Message {
   ]);
 }
 
+/** What an admin can do about an alerts channel Slack refuses, by Slack's error. */
+const CHANNEL_FIXES: Record<string, string> = {
+  not_in_channel: 'invite the bot there',
+  is_archived: 'unarchive it',
+  channel_not_found: 'invite the bot there if it is private',
+  restricted_action: 'let the bot post there',
+};
+
+/**
+ * An alert sent to an admin by DM because the alerts channel could not take it: the alert, then why it came by
+ * DM and how to bring alerts back to the channel. `unreachable` is the channel and Slack's error; without it the
+ * workspace has no alerts channel.
+ */
+export function alertByDm(alert: Message, unreachable?: { channel: string; error: string }): Message {
+  const change = `\`${escape(USAGE.budgetAlerts)}\``;
+  const why = unreachable
+    ? `the alerts channel <#${escape(unreachable.channel)}> could not be reached: ${escape(unreachable.error)}; ` +
+      `${CHANNEL_FIXES[unreachable.error] ?? 'check it'}, or change it with ${change}.`
+    : `this workspace has no alerts channel: set one with ${change}.`;
+  return message(alert.text, [
+    ...alert.blocks.slice(0, 49),
+    context(`:incoming_envelope: Sent to you by DM because ${why}`),
+  ]);
+}
+
 /** Notification text is plain: a mention there would render as its raw id. */
 function stripMentions(text: string): string {
   return text.replace(/<[#@]([A-Z0-9]+)>/g, '$1');

@@ -1,7 +1,7 @@
 import type { BudgetRef, Usage } from '../../budget';
 import { isoDate } from '../../budget/periods';
-import { formatCredits, MILLI, subMc, type Millicredits } from '../../money/credits';
-import { RAISE_MAX_DAYS, type ApprovalRequest, type RaiseForm } from '../../requests';
+import { formatCredits, MILLI, type Millicredits } from '../../money/credits';
+import { lacking, RAISE_MAX_DAYS, type ApprovalRequest, type RaiseForm } from '../../requests';
 import type { AdminAlertDelivery } from '../notifier';
 import { RaiseField } from '../commands/raise-form';
 import { escape, truncate } from '../escape';
@@ -48,7 +48,7 @@ export function approvalRequest(
 ): Message {
   const lines = short.map(
     (u) =>
-      `• ${budgetName(u.budget)}: ${formatCredits(u.remainingMc)} of ${formatCredits(u.limitMc)} left, short by *${formatCredits(subMc(request.amountMc, u.remainingMc))}*`,
+      `• ${budgetName(u.budget)}: ${formatCredits(u.remainingMc)} of ${formatCredits(u.limitMc)} left, short by *${formatCredits(lacking(u, request.amountMc))}*`,
   );
   return message(`A video needs approval: ${formatCredits(request.amountMc)} credits`, [
     ...about(request, prompt, options),
@@ -89,7 +89,7 @@ export function raiseModal(form: Extract<RaiseForm, { kind: 'raise' }>, metadata
   const least = String(Math.ceil(lacksMc / MILLI));
   const budgets = raisable.map(
     (u) =>
-      `• ${budgetName(u.budget)}: ${formatCredits(u.remainingMc)} of ${formatCredits(u.limitMc)} left, short by ${formatCredits(subMc(request.amountMc, u.remainingMc))}`,
+      `• ${budgetName(u.budget)}: ${formatCredits(u.remainingMc)} of ${formatCredits(u.limitMc)} left, short by ${formatCredits(lacking(u, request.amountMc))}`,
   );
   return modal({
     callbackId: ActionId.raiseSubmit,
