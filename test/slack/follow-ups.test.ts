@@ -253,6 +253,7 @@ describe('follow-ups on a finished card', () => {
       h.slack.messages('C0ALERTS').find((m) => JSON.stringify(m.blocks).includes('approval_raise')),
     );
     expect(textOf(ask)).toContain('kling-v2-6 pro');
+    expect(textOf(ask)).toContain(`↳ upgrade of \`${mine}\``);
     await h.slack.clickButton({ userId: ADA, channelId: 'C0ALERTS', messageTs: ask.ts, actionId: 'approval_raise' });
     const modal = await h.slack.waitFor(() =>
       h.slack.views(ADA).find((v) => v.open && v.view.callback_id === 'approval_raise_submit'),

@@ -8,6 +8,7 @@ import { escape, truncate } from '../escape';
 import { ActionId } from '../ids';
 import { actions, button, context, message, section, type Block, type Message } from './kit';
 import { input, modal, type View } from './form';
+import { lineage } from './job-card';
 import { budgetName, credits, slackDate } from './format';
 
 /** Approvals: the request the admins see, the same message once decided, and what the requester is told. */
@@ -36,6 +37,7 @@ function about(request: ApprovalRequest, prompt: string, options: PriceContext):
     ),
   ];
   if (prompt) blocks.push(section(`>${truncate(prompt, 1500).replace(/\n/g, '\n>')}`));
+  if (request.followUp) blocks.push(context(lineage(request.followUp.kind, request.followUp.of)));
   return blocks;
 }
 
