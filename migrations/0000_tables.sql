@@ -199,7 +199,8 @@ CREATE TABLE "batch_forms" (
 	"user_id" text NOT NULL,
 	"channel_id" text NOT NULL,
 	"tag" text,
-	"opened_at" timestamp with time zone DEFAULT now() NOT NULL
+	"opened_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"changed_ts" numeric
 );
 --> statement-breakpoint
 CREATE TABLE "account_alerts" (
