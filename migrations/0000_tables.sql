@@ -150,6 +150,7 @@ CREATE TABLE "generations" (
 	"card_claimed_by" text,
 	"card_claimed_until" timestamp with time zone,
 	"card_state" "generation_state",
+	"card_place" integer,
 	"result_posted_at" timestamp with time zone,
 	"batch_id" text,
 	"claim_key" text,
