@@ -317,6 +317,66 @@ END
 $$;
 
 --> statement-breakpoint
+-- A budget created mid-period counts what its scope already spent in that period (src/budget/README.md, "A new
+-- budget"): its first period opens with a reserve entry, and the commit for a settled hold, for every hold of the
+-- period it would have applied to. "2 credits a day" set at noon leaves 2 less the morning's spending, as a
+-- budget set on the 20th of a month counts the month so far.
+-- The holds are locked first: a settle running meanwhile waits, then finds these reserve entries and settles them
+-- too (ledger_settle reads the entries after its UPDATE, in a fresh snapshot).
+-- What was spent before the budget existed may exceed its limit; a 'limit' entry records it as honoured.
+CREATE OR REPLACE FUNCTION ledger_open_budget(p_budget bigint, p_by text, p_now timestamptz)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+  v_budget budgets%ROWTYPE;
+  v_tz text;
+  v_start timestamptz;
+  v_end timestamptz;
+  v_charged bigint;
+  v_memo text := 'spent in this period before the budget was set';
+BEGIN
+  SELECT * INTO v_budget FROM budgets WHERE id = p_budget;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'unknown budget %', p_budget USING ERRCODE = 'no_data_found';
+  END IF;
+  v_tz := workspace_timezone(v_budget.team_id, p_now);
+  v_start := budget_period_start(v_budget.period, p_now, v_tz);
+  v_end := budget_period_end(v_budget.period, p_now, v_tz);
+  INSERT INTO budget_periods (budget_id, period_start, period_end, limit_mc, hard)
+  VALUES (p_budget, v_start, v_end, v_budget.limit_mc, v_budget.hard)
+  ON CONFLICT DO NOTHING;
+  IF NOT FOUND THEN
+    RETURN NULL;   -- the period exists: it has counted from its start
+  END IF;
+
+  WITH spent AS (
+    SELECT h.id, h.team_id, h.status, h.amount_mc, h.actual_mc FROM holds h
+    WHERE h.team_id = v_budget.team_id AND h.created_at >= v_start AND h.created_at < v_end AND h.status <> 'released'
+      AND (v_budget.scope = 'workspace' OR (v_budget.scope = 'channel' AND h.channel_id = v_budget.scope_id)
+        OR (v_budget.scope = 'user' AND h.user_id = v_budget.scope_id)
+        OR (v_budget.scope = 'tag' AND h.tag = v_budget.scope_id))
+    ORDER BY h.id
+    FOR UPDATE
+  ), reserved AS (
+    INSERT INTO ledger_entries (team_id, budget_id, period_start, hold_id, kind, amount_mc, charged_delta_mc, actor, memo, created_at)
+    SELECT team_id, p_budget, v_start, id, 'reserve', amount_mc, amount_mc, p_by, v_memo, p_now FROM spent
+  ), committed AS (
+    INSERT INTO ledger_entries (team_id, budget_id, period_start, hold_id, kind, amount_mc, charged_delta_mc, actor, memo, created_at)
+    SELECT team_id, p_budget, v_start, id, 'commit', actual_mc, actual_mc - amount_mc, 'ledger', v_memo, p_now
+    FROM spent WHERE status = 'committed'
+  )
+  SELECT coalesce(sum(CASE status WHEN 'committed' THEN actual_mc ELSE amount_mc END), 0) INTO v_charged FROM spent;
+
+  UPDATE budget_periods SET charged_mc = v_charged WHERE budget_id = p_budget AND period_start = v_start;
+  IF v_budget.hard AND v_charged > v_budget.limit_mc THEN
+    INSERT INTO ledger_entries (team_id, budget_id, period_start, kind, amount_mc, charged_delta_mc, actor, memo, created_at)
+    VALUES (v_budget.team_id, p_budget, v_start, 'limit', v_charged, 0, p_by,
+            format('set at %s mc with %s mc already spent in this period', v_budget.limit_mc, v_charged), p_now);
+  END IF;
+  RETURN v_charged;
+END
+$$;
+
+--> statement-breakpoint
 -- The ledger's entries are its history: every counter is their sum, so none may change or disappear. The database
 -- itself refuses it, whoever asks; a mistake is corrected by a new entry that compensates it.
 CREATE OR REPLACE FUNCTION ledger_entries_append_only() RETURNS trigger LANGUAGE plpgsql AS $$

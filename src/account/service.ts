@@ -4,6 +4,7 @@ import type { Db } from '../db';
 import type { KlingClient } from '../kling';
 import type { Logger } from '../log';
 import { creditsToMc, mc, subMc, sumMc, type Millicredits } from '../money/credits';
+import { drawDown } from './draw-down';
 import * as store from './store';
 import type { AccountAlert, AccountSettings, AccountStatus, PackView } from './types';
 
@@ -110,9 +111,10 @@ export class KlingAccount {
       pack.remainingMc = subMc(pack.remainingMc, taken);
       owed = subMc(owed, taken);
     }
-    const remainingMc = sumMc(packs.filter((p) => isOnline(p, now)).map((p) => p.remainingMc));
-    const runsOutAt = paceMcPerDay > 0 ? new Date(now.getTime() + (remainingMc / paceMcPerDay) * DAY_MS) : null;
-    return { readAt, packs, committedSinceMc: since.mc, remainingMc, paceMcPerDay, runsOutAt, settings };
+    const online = packs.filter((p) => isOnline(p, now));
+    const remainingMc = sumMc(online.map((p) => p.remainingMc));
+    const { runsOutAt, expiresUnused } = drawDown(online, now, paceMcPerDay);
+    return { readAt, packs, committedSinceMc: since.mc, remainingMc, paceMcPerDay, runsOutAt, expiresUnused, settings };
   }
 
   /** The pack alerts this status calls for, each with the key it is posted once under. */

@@ -33,8 +33,10 @@ export interface AccountStatus {
   remainingMc: Millicredits;
   /** Committed per day over the last days. */
   paceMcPerDay: number;
-  /** When the online packs run dry at that pace; null without spending. */
+  /** When the online packs run dry at that pace, spent or expired; null without spending. */
   runsOutAt: Date | null;
+  /** What each online pack still holds when it expires at that pace (see drawDown). */
+  expiresUnused: { pack: PackView; amountMc: Millicredits }[];
   settings: AccountSettings;
 }
 

@@ -255,6 +255,9 @@ export async function upsertBudget(db: Db, input: BudgetInput, now: Date): Promi
       returning ${budgetColumns}`,
     );
     const { id, limitMc, hard } = budget!;
+    // A new budget counts what its scope already spent in the current period (sql/12_budget_opening.sql).
+    if (!before)
+      await tx.execute(sql`select ledger_open_budget(${id}, ${input.by}, ${now.toISOString()}::timestamptz)`);
     await tx.execute(sql`
       with current_period as (
         select p.budget_id, p.period_start, p.limit_mc, p.hard, p.charged_mc

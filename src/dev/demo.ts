@@ -53,6 +53,7 @@ export interface Demo {
 const DEMO_SIGNING_SECRET = '0000000000000000000000000000de70';
 const DEMO_BOT_TOKEN = 'xoxb-demo-offline-token';
 const DEMO_KLING_KEY = 'demo-kling-key';
+const DAY_MS = 24 * 3600 * 1000;
 const ALERTS_CHANNEL = DEFAULT_CHANNELS.find((c) => c.name === 'kling-alerts')!.id;
 
 /**
@@ -97,6 +98,13 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       port: options.klingPort ?? (port === 0 ? 0 : port + 2),
       mediaDir: `${dataDir}/kling-media`,
       timings: options.klingTimings ?? { queuedMs: 2_000, processingMs: 6_000 },
+      // An account with packs, so /kling account, its alerts and the daily reconciliation have something to read.
+      account: {
+        packs: [
+          { id: 'demo-trial', name: 'Trial pack', units: 100, expiresAt: Date.now() + 10 * DAY_MS },
+          { id: 'demo-standard', name: 'Standard pack', units: 3_000, expiresAt: Date.now() + 90 * DAY_MS },
+        ],
+      },
     });
     started.push(kling);
     const workspace = await startSlackWorkspace({

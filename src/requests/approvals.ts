@@ -1,6 +1,6 @@
 import type { BudgetRef, RequestScope, Usage } from '../budget';
 import type { Db } from '../db';
-import { subMc, type Millicredits } from '../money/credits';
+import { subMc, sumMc, type Millicredits } from '../money/credits';
 import type { Quote } from '../pricing';
 import type { ApprovalRequest } from './approval-store';
 import { requestVideo, type RequestPorts } from './video';
@@ -103,7 +103,12 @@ export async function approve(
   const scope = scopeOf(request);
   const short = shortBudgets(await ports.ledger.usageFor(scope), amountMc);
   if (short.workspace) return { kind: 'workspace-short', remainingMc: short.workspace.remainingMc, amountMc };
-  const raised = short.raisable.map((u) => ({ budget: u.budget, amountMc: subMc(amountMc, u.remainingMc) }));
+  // What each lacks is measured from its charge, not from what is left: a period may already be past its limit
+  // (a limit lowered below the charge, or spending from before the budget was set).
+  const raised = short.raisable.map((u) => ({
+    budget: u.budget,
+    amountMc: subMc(sumMc([amountMc, u.chargedMc]), u.limitMc),
+  }));
   // The decision, the raise and the queued job are one transaction (the enqueue's): a crash or a second
   // click, on any replica, can give neither no job nor two.
   let decided: ApprovalRequest | undefined;

@@ -1,7 +1,6 @@
 import {
   auditTrail,
   type BudgetInput,
-  type BudgetRef,
   type ChangeAuthor,
   type Forecast,
   type RequestScope,
@@ -62,9 +61,11 @@ export async function homeOf(
 }
 
 /** Set (create or change) a budget. */
-export async function setBudget(ports: RequestPorts, input: BudgetInput): Promise<BudgetRef> {
+/** Sets a budget; returns how its current period stands (a new budget counts the period's spending so far). */
+export async function setBudget(ports: RequestPorts, input: BudgetInput): Promise<Usage> {
   await ports.workspaces.settings(input.teamId);
-  return ports.ledger.setBudget(input);
+  const ref = await ports.ledger.setBudget(input);
+  return ports.ledger.usage(ref.id);
 }
 
 /** Where the workspace's budget alerts go. */

@@ -713,6 +713,95 @@ describe('periods', () => {
   });
 });
 
+describe('a budget set mid-period', () => {
+  it('counts what its scope already spent in the period: open and committed holds, not released ones', async () => {
+    const { ledger, teamId, request, set } = await setup({ at: '2026-11-25T09:00:00Z' });
+    await holdOf(ledger, request(9_000, { userId: 'U2' })); // another person's
+    set('2026-11-25T09:30:00Z');
+    const committed = await holdOf(ledger, request(1_500));
+    await ledger.commit(committed.id, mc(2_000)); // Kling charged more than the estimate
+    const open = await holdOf(ledger, request(2_500, { tag: 'launch' }));
+    const released = await holdOf(ledger, request(5_000));
+    await ledger.release(released.id, 'task failed');
+    set('2026-11-24T23:00:00Z'); // yesterday's spending is not this period's
+    await holdOf(ledger, request(7_000));
+
+    set('2026-11-25T12:00:00Z');
+    const user = (limit: number) =>
+      ledger.setBudget({ teamId, scope: 'user', scopeId: 'U1', period: 'day', limitMc: mc(limit), by: 'UADMIN' });
+    const budget = await user(10_000);
+    const tag = await ledger.setBudget({
+      teamId,
+      scope: 'tag',
+      scopeId: 'launch',
+      period: 'week',
+      limitMc: mc(3_000),
+      by: 'UADMIN',
+    });
+    expect(await ledger.usage(budget.id)).toMatchObject({ chargedMc: 4_500, heldMc: 2_500, remainingMc: 5_500 });
+    expect(await ledger.usage(tag.id)).toMatchObject({ chargedMc: 2_500, remainingMc: 500 });
+    // Changing the limit later does not count the spending twice.
+    await user(5_000);
+    expect(await ledger.usage(budget.id)).toMatchObject({ chargedMc: 4_500, remainingMc: 500 });
+    expect((await ledger.reserve(request(1_000))).ok).toBe(false);
+
+    // The open hold settles on the new budget's period too.
+    await ledger.commit(open.id, mc(2_000));
+    expect(await ledger.usage(budget.id)).toMatchObject({ chargedMc: 4_000, heldMc: 0, remainingMc: 1_000 });
+    expect(await ledger.usage(tag.id)).toMatchObject({ chargedMc: 2_000 });
+    expect(await checkInvariants(database.db)).toEqual([]);
+  });
+
+  it('may start beyond its limit: nothing more fits, and the invariants hold', async () => {
+    const { ledger, teamId, request } = await setup();
+    const spent = await holdOf(ledger, request(8_000, { channelId: 'C7' }));
+    await ledger.commit(spent.id, mc(8_000));
+    const channel = await ledger.setBudget({
+      teamId,
+      scope: 'channel',
+      scopeId: 'C7',
+      period: 'month',
+      limitMc: mc(5_000),
+      by: 'UADMIN',
+    });
+    expect(await ledger.usage(channel.id)).toMatchObject({ chargedMc: 8_000, remainingMc: 0 });
+    expect((await ledger.reserve(request(500, { channelId: 'C7' }))).ok).toBe(false);
+    expect((await ledger.reserve(request(500, { channelId: 'C8' }))).ok).toBe(true);
+    expect(await checkInvariants(database.db)).toEqual([]);
+  });
+
+  it('a hold settled while the budget is being set is settled on the new period too', async () => {
+    const { ledger, teamId, request } = await setup();
+    const hold = await holdOf(ledger, request(3_000));
+    const other = await openDatabase({ url: database.url, max: 1 });
+    try {
+      const settling = new Ledger(other.db, { now: () => new Date('2026-11-25T12:00:00Z') });
+      let settled: Promise<unknown> | undefined;
+      await database.db.transaction(async (tx) => {
+        await new Ledger(tx, { now: () => new Date('2026-11-25T12:00:00Z') }).setBudget({
+          teamId,
+          scope: 'user',
+          scopeId: 'U1',
+          period: 'day',
+          limitMc: mc(10_000),
+          by: 'UADMIN',
+        });
+        // The hold is locked by the budget's opening: the commit waits for it, then finds its new entry.
+        settled = settling.commit(hold.id, mc(1_000));
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      });
+      await settled;
+    } finally {
+      await other.close();
+    }
+    const [user] = (await ledger.usageFor({ teamId, channelId: 'C1', userId: 'U1' })).filter(
+      (u) => u.budget.scope === 'user',
+    );
+    expect(user).toMatchObject({ chargedMc: 1_000, heldMc: 0 });
+    expect(await checkInvariants(database.db)).toEqual([]);
+  });
+});
+
 describe('usageFor', () => {
   it('lists every budget that applies to the person in the channel, user first', async () => {
     const { ledger, teamId, request } = await setup();

@@ -135,6 +135,28 @@ describe('use cases', () => {
     });
   });
 
+  it('an approval raises a budget already past its limit by all the request lacks, and queues it', async () => {
+    const scope = { teamId: 'T-approve-over', channelId: 'C1', userId: 'U-over' };
+    const quote = quoteOf('a walrus');
+    const user = { teamId: scope.teamId, scope: 'user' as const, scopeId: 'U-over', period: 'day' as const };
+    await requests.setBudget({ ...user, limitMc: mc(10_000), by: 'admin' });
+    expect((await requests.video(scope, { quote: quoteOf('a seal') })).kind).toBe('queued');
+    // The admin lowers the limit below what the day has already charged.
+    const spent = (await requests.setBudget({ ...user, limitMc: mc(500), by: 'admin' })).chargedMc;
+    expect(spent).toBeGreaterThan(500);
+    const sent = await requests.askApproval(scope, { commandText: 'generate a walrus', quote, claimKey: 'over-1' });
+    if (sent.kind !== 'sent') throw new Error(sent.kind);
+    const approved = await requests.approve(
+      { approvalId: sent.approval.id, teamId: scope.teamId, adminId: 'U-admin' },
+      () => ({ quote }),
+    );
+    expect(approved).toMatchObject({
+      kind: 'approved',
+      queued: true,
+      raised: [{ budget: expect.objectContaining({ scope: 'user' }), amountMc: spent + quote.priceMc - 500 }],
+    });
+  });
+
   it('a batch that does not fit is answered before anything is held; one that fits is queued whole, once', async () => {
     const scope = { teamId: 'T-batch', channelId: 'C1', userId: 'U1' };
     const quotes = ['one', 'two', 'three', 'four', 'five'].map(quoteOf);

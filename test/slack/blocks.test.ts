@@ -7,7 +7,7 @@ import { budgetAlerts, queuePaused } from '../../src/slack/blocks/alerts';
 import { bar, elapsed } from '../../src/slack/blocks/format';
 import { jobCard, resultReply } from '../../src/slack/blocks/job-card';
 import * as replies from '../../src/slack/blocks/replies';
-import { UsageError } from '../../src/slack/commands/parse';
+import { USAGE, UsageError } from '../../src/slack/commands/parse';
 import { decodeSlackText, escape, truncate } from '../../src/slack/escape';
 import { mc } from '../../src/money/credits';
 
@@ -223,6 +223,14 @@ describe('replies', () => {
     );
     expect(shown({ kind: 'too-early' })).toContain('too early to tell');
     expect(shown({ kind: 'used-up' })).not.toContain('at this pace');
+  });
+
+  it('the help shows every form of the command, each once', () => {
+    const text = JSON.stringify(replies.help());
+    for (const usage of Object.values(USAGE)) {
+      if (usage === USAGE.help) continue;
+      expect(text.split(JSON.stringify(`\`${escape(usage)}\``).slice(1, -1)).length - 1, usage).toBe(1);
+    }
   });
 
   it('a usage mistake is escaped and shows the usage', () => {

@@ -210,8 +210,10 @@ describe('/kling generate', () => {
   });
 
   it('refuses over a user budget with what is left, the cheaper option that fits and a request-approval button', async () => {
-    const set = await h.command(ADA, 'budget set <@U0LINUS|linus> day 2');
-    expect(textOf(set.ack)).toContain("<@U0LINUS>'s daily budget is now 2 credits");
+    // Linus's 1.5 credits of earlier today count against the budget set now.
+    const set = await h.command(ADA, 'budget set <@U0LINUS|linus> day 3.5');
+    expect(textOf(set.ack)).toContain("<@U0LINUS>'s daily budget is now 3.5 credits");
+    expect(textOf(set.ack)).toContain('1.5 already spent today: 2 left.');
     const refused = await h.command(LINUS, 'generate a city at night --model kling-v2-6 --mode pro');
     const text = textOf(refused.ack);
     expect(text).toMatch(

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rows, sql } from '../../src/db';
-import { cardJobId, startHarness, textOf, type Harness } from './harness';
+import { cardJobId, leaveToday, startHarness, textOf, type Harness } from './harness';
 
 /**
  * A finished card's Re-roll, Extend and Upgrade, end to end through the offline workspace, the bot, the Kling
@@ -223,8 +223,8 @@ describe('follow-ups on a finished card', () => {
 
   it('over budget: the click is refused with the cheaper version that fits, and nothing is held', async () => {
     const mine = await finished(LINUS, 'generate a barn at dawn --model kling-v2-6', 'a barn at dawn');
-    // A budget of its own for Linus, from now: 2 credits, so the upgrade to pro (2.5) does not fit and std (1.5) does.
-    await h.command(ADA, `budget set <@${LINUS}|linus> day 2`);
+    // A budget of its own for Linus with 2 credits left, so the upgrade to pro (2.5) does not fit and std (1.5) does.
+    await leaveToday(h, ADA, LINUS, 2);
     const left = await h.ledger.usageFor({ teamId: 'T0DEMO', channelId: 'C0VIDEO', userId: LINUS });
     expect(left.find((u) => u.budget.scope === 'user')?.remainingMc).toBe(2000);
     const held = await rows<{ n: number }>(h.database.db, sql`select count(*)::int as n from holds`);
@@ -310,8 +310,8 @@ describe('/kling image', () => {
   });
 
   it('over budget: refused with the cheaper version that fits, nothing held', async () => {
-    // A day of 1 credit for Linus: 9 images cost 1.8, one costs 0.2.
-    await h.command(ADA, `budget set <@${LINUS}|linus> day 1`);
+    // 1 credit left today for Linus: 9 images cost 1.8, one costs 0.2.
+    await leaveToday(h, ADA, LINUS, 1);
     const reply = await h.command(LINUS, 'image a lantern festival --model kling-v3 --n 9');
     expect(textOf(reply.ack)).toContain('Not queued: this needs *1.8 credits');
     expect(textOf(reply.ack)).toContain('*1 image instead of 9* would cost 0.2 credits');

@@ -115,6 +115,18 @@ export async function startHarness(
 }
 
 /** The job a card is about: cards name it by short id, and carry its full id in their metadata. */
+/**
+ * Gives a person a daily budget with exactly `credits` left today, through `/kling budget set` as an admin. A new
+ * budget counts what they spent earlier today, so its limit is that spending plus `credits`.
+ */
+export async function leaveToday(h: Harness, adminId: string, userId: string, credits: number): Promise<void> {
+  const set = (limit: number) => h.command(adminId, `budget set <@${userId}|person> day ${limit}`);
+  await set(1_000_000);
+  const usages = await h.ledger.usageFor({ teamId: 'T0DEMO', channelId: 'C0VIDEO', userId });
+  const spentMc = usages.find((u) => u.budget.scope === 'user')!.chargedMc;
+  await set((spentMc + credits * 1000) / 1000);
+}
+
 export function cardJobId(message: { metadata?: { event_payload: Record<string, unknown> } }): unknown {
   return message.metadata?.event_payload.job_id;
 }

@@ -61,6 +61,7 @@ const account = {
   remainingMc: mc(6_000),
   paceMcPerDay: 3_000,
   runsOutAt: new Date('2026-11-26T08:00:00Z'),
+  expiresUnused: [],
   settings: { runoutDays: 3, expiryDays: 7, reconcileToleranceMc: mc(0) },
   packs: [
     {
@@ -137,6 +138,10 @@ describe('home blocks', () => {
     expect(viewProblems(admin, 'home')).toEqual([]);
     expect(JSON.stringify(admin)).toContain('*Trial &lt;pack&gt;* (online)\\n2 units left of 5 units');
     expect(JSON.stringify(homeTab({ ...input, isAdmin: false }))).not.toContain('Trial');
+    const unused = { ...account, expiresUnused: [{ pack: account.packs[0]!, amountMc: mc(1_500) }] };
+    expect(textOf(homeTab({ ...input, account: unused, isAdmin: true }))).toContain(
+      ':hourglass: At this pace about 1.5 units of *Trial &lt;pack&gt;* expire unused',
+    );
   });
 
   it('builds valid edit and add modals, the edit one prefilled', () => {

@@ -7,7 +7,7 @@ import { rows, sql } from '../../src/db';
 import { signSlackRequest } from '../../src/dev/slack-workspace';
 import { createLogger } from '../../src/log';
 import { BatchField } from '../../src/slack/commands/batch';
-import { BOT_TOKEN, SIGNING_SECRET, startHarness, textOf, type Harness } from './harness';
+import { BOT_TOKEN, leaveToday, SIGNING_SECRET, startHarness, textOf, type Harness } from './harness';
 
 /**
  * Every button that spends or decides acts once, whatever the clicks: double and triple clicks, clicks
@@ -270,7 +270,7 @@ describe("approvals are asked and decided once, by the request's own workspace",
 
   it('"Request approval" clicked twice sends one request; Approve clicked on two replicas queues one job', async () => {
     const prompt = 'a lighthouse over budget';
-    await h.command(ADA, `budget set <@${LINUS}|linus> day 0.5`);
+    await leaveToday(h, ADA, LINUS, 0.5);
     const refused = await h.command(LINUS, `generate ${prompt} --model kling-v2-6 --mode std`);
     expect(JSON.stringify(refused.ack)).toContain('approval_request');
     const before = answers().length;

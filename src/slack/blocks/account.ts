@@ -43,6 +43,14 @@ export function accountBlocks(status: AccountStatus): Block[] {
       ? `${units(status.paceMcPerDay)} a day at the current pace` +
         (status.runsOutAt ? `, running out about ${slackDate(status.runsOutAt)}` : '')
       : 'no spending in the last days';
+  // Units that expire before this pace reaches them are money lost: said beside the packs, not only in an alert.
+  for (const { pack, amountMc } of status.expiresUnused.slice(0, PACKS_SHOWN)) {
+    blocks.push(
+      context(
+        `:hourglass: At this pace about ${units(amountMc)} of *${escape(pack.name)}* expire unused ${slackDate(pack.expiresAt)}.`,
+      ),
+    );
+  }
   blocks.push(
     context(
       `Read from Kling ${slackDate(status.readAt)} (Kling's figure lags by up to 12 hours); ` +

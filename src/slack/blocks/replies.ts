@@ -25,6 +25,19 @@ export function notice(text: string): Message {
   return message(text, [section(text)]);
 }
 
+const THIS_PERIOD = { day: 'today', week: 'this week', month: 'this month' } as const;
+
+/** An admin set a budget: its limit, and how the current period stands (what was spent before it counts). */
+export function budgetSet(usage: Usage): Message {
+  const { budget } = usage;
+  const spent = usage.chargedMc
+    ? ` ${formatCredits(usage.chargedMc)} already spent ${THIS_PERIOD[budget.period]}: ${formatCredits(usage.remainingMc)} left.`
+    : '';
+  return notice(
+    `:white_check_mark: ${budgetName(budget)} is now ${formatCredits(budget.limitMc)} credits (alerts at ${budget.thresholds.join('%, ')}%).${spent}`,
+  );
+}
+
 export function usageError(error: UsageError): Message {
   const usages = error.usage === 'all' ? Object.values(USAGE) : [USAGE[error.usage]];
   return message(escape(error.message), [
@@ -48,20 +61,11 @@ export function help(models: { name: string; offers: string }[] = []): Message {
     ['cancel', 'a job that has not reached Kling yet'],
     ['export', 'your spending as a CSV file in a direct message (admins: the whole workspace)'],
   ] as const;
-  const admin = [
-    USAGE.budgetSet,
-    USAGE.budgetThresholds,
-    USAGE.budgetAlerts,
-    USAGE.budgetConfirm,
-    USAGE.budgetForecast,
-    USAGE.budgetSpikes,
-    USAGE.digest,
-    USAGE.audit,
-    USAGE.queue,
-    USAGE.account,
-    USAGE.accountAlerts,
-    USAGE.accountReconcile,
-  ];
+  // Every other form is an admin's: derived, so a new subcommand cannot be left out of the help.
+  const forEveryone = new Set<string>([...lines.map(([k]) => k), 'help']);
+  const admin = Object.entries(USAGE)
+    .filter(([k]) => !forEveryone.has(k))
+    .map(([, usage]) => usage);
   return message('How to use /kling', [
     section(
       `*/kling* makes Kling AI videos within the team's budgets.\n${lines.map(([k, what]) => `\`${escape(USAGE[k])}\`\n      ${what}`).join('\n')}`,

@@ -60,12 +60,7 @@ export const budget: Feature = {
         limitMc,
         ...authorOf(ctx),
       };
-      const ref = await deps.requests.setBudget(input);
-      await ctx.ack(
-        replies.notice(
-          `:white_check_mark: ${budgetName(ref)} is now ${formatCredits(ref.limitMc)} credits (alerts at ${ref.thresholds.join('%, ')}%).`,
-        ),
-      );
+      await ctx.ack(replies.budgetSet(await deps.requests.setBudget(input)));
     },
 
     async 'budget-thresholds'(ctx, deps) {
@@ -83,7 +78,7 @@ export const budget: Feature = {
         );
         return;
       }
-      const ref = await deps.requests.setBudget({ ...existing, thresholds, ...authorOf(ctx) });
+      const { budget: ref } = await deps.requests.setBudget({ ...existing, thresholds, ...authorOf(ctx) });
       await ctx.ack(replies.notice(`:white_check_mark: ${budgetName(ref)} alerts at ${ref.thresholds.join('%, ')}%.`));
     },
 
