@@ -267,8 +267,8 @@ export class Ledger {
     });
   }
 
-  /** Every budget that applies to this user in this channel: user first, then channel, then workspace. */
-  async usageFor(scope: RequestScope, at: Date = this.now(), tx?: Db): Promise<Usage[]> {
+  /** Every budget that applies to this user in this channel (and to the tag, when given): tag, user, channel, workspace. */
+  async usageFor(scope: RequestScope & { tag?: string }, at: Date = this.now(), tx?: Db): Promise<Usage[]> {
     return (await store.usageOfScope(tx ?? this.db, scope, at)).map(toUsage);
   }
 

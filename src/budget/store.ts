@@ -327,11 +327,12 @@ export function usageOfBudgets(db: Db, budgetIds: number[], at: Date): Promise<U
 }
 
 /** Every budget that applies to this user in this channel: the workspace's, the channel's, the user's. */
-export function usageOfScope(db: Db, scope: RequestScope, at: Date): Promise<UsageRow[]> {
+export function usageOfScope(db: Db, scope: RequestScope & { tag?: string }, at: Date): Promise<UsageRow[]> {
+  const tag = scope.tag ? sql` or (b.scope = 'tag' and b.scope_id = ${scope.tag})` : sql``;
   return usageWhere(
     db,
     sql`b.team_id = ${scope.teamId} and (b.scope = 'workspace'
-      or (b.scope = 'channel' and b.scope_id = ${scope.channelId}) or (b.scope = 'user' and b.scope_id = ${scope.userId}))`,
+      or (b.scope = 'channel' and b.scope_id = ${scope.channelId}) or (b.scope = 'user' and b.scope_id = ${scope.userId})${tag})`,
     at,
   );
 }

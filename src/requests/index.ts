@@ -3,7 +3,7 @@ import type { ReportPeriod } from '../budget/periods';
 import type { Claim } from '../generations';
 import type { Quote } from '../pricing';
 import { approve, deny, requestApproval, type Decision } from './approvals';
-import { queueBatch } from './batch';
+import { checkBatchForm, queueBatch } from './batch';
 import * as budgets from './budgets';
 import { requestVideo, type RequestPorts, type VideoAsk } from './video';
 
@@ -27,6 +27,10 @@ export class Requests {
 
   batch(scope: RequestScope, batch: Parameters<typeof queueBatch>[2], claim: Claim) {
     return queueBatch(this.ports, scope, batch, claim);
+  }
+
+  checkBatchForm(scope: RequestScope, form: Parameters<typeof checkBatchForm>[2]) {
+    return checkBatchForm(this.ports, scope, form);
   }
 
   askApproval(scope: RequestScope, ask: { commandText: string; quote: Quote; claimKey?: string }) {

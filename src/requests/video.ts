@@ -90,7 +90,7 @@ export async function requestVideo(
     // take is refused at once rather than after the person confirmed it. Both are reads: nothing is held yet.
     const [earlier, usages] = await Promise.all([
       ask.skipDuplicate ? undefined : queue.findSucceededDuplicate(scope.teamId, quote.request),
-      ports.ledger.usageFor(scope),
+      ports.ledger.usageFor({ ...scope, tag: ask.tag }),
     ]);
     if (earlier) return { kind: 'duplicate', earlier };
     const refusal = refusalNow(usages, quote);

@@ -136,6 +136,18 @@ function element(
   if (type === 'plain_text_input' && typeof value.max_length === 'number' && value.max_length > 3000) {
     p.add(`${pointer}/max_length`, 'must be no more than 3000');
   }
+  if (value.dispatch_action_config !== undefined) {
+    const on = isObject(value.dispatch_action_config) ? value.dispatch_action_config.trigger_actions_on : undefined;
+    if (
+      !Array.isArray(on) ||
+      on.length === 0 ||
+      on.some((t) => t !== 'on_enter_pressed' && t !== 'on_character_entered')
+    )
+      p.add(
+        `${pointer}/dispatch_action_config/trigger_actions_on`,
+        'must provide a non-empty array of on_enter_pressed or on_character_entered',
+      );
+  }
 }
 
 function block(p: Problems, pointer: string, value: unknown, blockIds: Set<string>): void {
