@@ -167,6 +167,7 @@ CREATE TABLE "generations" (
 	"card_claimed_by" text,
 	"card_claimed_until" timestamp with time zone,
 	"card_state" "generation_state",
+	"card_place" integer,
 	"result_posted_at" timestamp with time zone,
 	"batch_id" text,
 	"claim_key" text,
@@ -217,7 +218,8 @@ CREATE TABLE "batch_forms" (
 	"user_id" text NOT NULL,
 	"channel_id" text NOT NULL,
 	"tag" text,
-	"opened_at" timestamp with time zone DEFAULT now() NOT NULL
+	"opened_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"changed_ts" numeric
 );
 --> statement-breakpoint
 CREATE TABLE "account_alerts" (

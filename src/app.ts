@@ -51,7 +51,7 @@ export interface BotOverrides {
   /** How long a replica's claim to post a budget alert lasts (default 2 min). */
   alertLeaseMs?: number;
   /** The job cards' sweeper and claims (defaults in src/slack/job-cards.ts). */
-  cards?: Pick<JobCardsOptions, 'sweepMs' | 'graceMs' | 'leaseMs'>;
+  cards?: Pick<JobCardsOptions, 'sweepMs' | 'graceMs' | 'leaseMs' | 'placesShown'>;
   /** How often forecast alerts are looked for (default 60 s). */
   watchMs?: number;
   /** How often the Kling account's packs are looked at (default 60 s; Kling is read at most once a minute). */

@@ -95,6 +95,16 @@ describe('npm start', { timeout: 120_000 }, () => {
     expect(stderr).not.toContain('pg-pass-4471');
   });
 
+  it('says in one line that the embedded database cannot be opened where DATA_DIR points', async () => {
+    // A folder inside a regular file can never be made, whoever runs the test.
+    const dataDir = path.join(root, 'package.json', 'data');
+    const { code, stderr } = await start({ ...env, DATA_DIR: dataDir });
+    expect(code).toBe(1);
+    expect(stderr.trimEnd()).toBe(
+      `Cannot open the embedded database in ${dataDir} (ENOTDIR): set DATA_DIR to a folder the bot can write, or DATABASE_URL to a Postgres`,
+    );
+  });
+
   it('says in one line that the database refused the bot, never its password', async () => {
     database ??= await createTestDatabase({ max: 1 });
     const url = new URL(database.url);

@@ -1,5 +1,6 @@
 // The ledger's SQL layer. Write paths are the plpgsql functions of src/budget/sql/10_ledger.sql (one
 // statement, one round trip each); the rest are plain queries.
+import type { SQL } from 'drizzle-orm';
 import { rows, sql, type Db } from '../db';
 import { mc, type Millicredits } from '../money/credits';
 import { budgetChanges, recordChanges } from './audit';
@@ -430,12 +431,18 @@ const isAlert = (key: AlertKey) => sql`budget_id = ${key.budgetId}
   and period_start = ${key.periodStart.toISOString()}::timestamptz
   and kind = ${key.kind}::budget_alert_kind and threshold = ${key.threshold}`;
 
-export async function claimAlert(db: Db, key: AlertKey, leaseMs: number): Promise<boolean> {
+/**
+ * The alert outboxes (budget_alerts, spike_alerts): a row is claimed for a lease before it is posted, then marked
+ * delivered with where it landed, so a replica that dies mid-post leaves it to another once the lease runs out.
+ */
+type Outbox = 'budget_alerts' | 'spike_alerts';
+
+async function claimOutboxRow(db: Db, table: Outbox, where: SQL, leaseMs: number): Promise<boolean> {
   const claimed = await rows(
     db,
     sql`
-    update budget_alerts set claimed_until = now() + ${leaseMs} * interval '1 millisecond'
-    where ${isAlert(key)} and delivered_at is null and (claimed_until is null or claimed_until < now())
+    update ${sql.identifier(table)} set claimed_until = now() + ${leaseMs} * interval '1 millisecond'
+    where ${where} and delivered_at is null and (claimed_until is null or claimed_until < now())
     returning 1`,
   );
   return claimed.length > 0;
@@ -444,12 +451,18 @@ export async function claimAlert(db: Db, key: AlertKey, leaseMs: number): Promis
 /** Slack ids never hold a comma: the list travels as one parameter (drizzle would spread an array into many). */
 const idArray = (ids: string[]) => sql`string_to_array(${ids.join(',')}, ',')`;
 
-export async function markAlertDelivered(db: Db, key: AlertKey, to: string[]): Promise<void> {
+async function markOutboxDelivered(db: Db, table: Outbox, where: SQL, to: string[]): Promise<void> {
   await db.execute(
-    sql`update budget_alerts set delivered_at = now(), delivered_to = ${idArray(to)}
-    where ${isAlert(key)} and delivered_at is null`,
+    sql`update ${sql.identifier(table)} set delivered_at = now(), delivered_to = ${idArray(to)}
+    where ${where} and delivered_at is null`,
   );
 }
+
+export const claimAlert = (db: Db, key: AlertKey, leaseMs: number) =>
+  claimOutboxRow(db, 'budget_alerts', isAlert(key), leaseMs);
+
+export const markAlertDelivered = (db: Db, key: AlertKey, to: string[]) =>
+  markOutboxDelivered(db, 'budget_alerts', isAlert(key), to);
 
 export interface PaceRow {
   budgetId: number;
@@ -660,23 +673,11 @@ export interface SpikeKey {
 const isSpike = (key: SpikeKey) => sql`team_id = ${key.teamId} and subject_kind = ${key.kind}
   and subject_id = ${key.subjectId} and day = ${key.day}::date`;
 
-export async function claimSpikeAlert(db: Db, key: SpikeKey, leaseMs: number): Promise<boolean> {
-  const claimed = await rows(
-    db,
-    sql`
-    update spike_alerts set claimed_until = now() + ${leaseMs} * interval '1 millisecond'
-    where ${isSpike(key)} and delivered_at is null and (claimed_until is null or claimed_until < now())
-    returning 1`,
-  );
-  return claimed.length > 0;
-}
+export const claimSpikeAlert = (db: Db, key: SpikeKey, leaseMs: number) =>
+  claimOutboxRow(db, 'spike_alerts', isSpike(key), leaseMs);
 
-export async function markSpikeDelivered(db: Db, key: SpikeKey, to: string[]): Promise<void> {
-  await db.execute(
-    sql`update spike_alerts set delivered_at = now(), delivered_to = ${idArray(to)}
-    where ${isSpike(key)} and delivered_at is null`,
-  );
-}
+export const markSpikeDelivered = (db: Db, key: SpikeKey, to: string[]) =>
+  markOutboxDelivered(db, 'spike_alerts', isSpike(key), to);
 
 /** The videos behind a subject's spending in [from, to): their holds' generations, released ones left out. */
 export async function spendingGenerations(

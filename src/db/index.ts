@@ -97,11 +97,19 @@ function unreachable(
 }
 
 async function openPglite(dataDir: string): Promise<Database> {
-  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
-  const client = await PGlite.create(dataDir, {
-    parsers: { [INT8]: (v: string) => Number(v) },
-    serializers: { [INT8]: (v: unknown) => String(v) },
-  });
+  let client: PGlite;
+  try {
+    if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
+    client = await PGlite.create(dataDir, {
+      parsers: { [INT8]: (v: string) => Number(v) },
+      serializers: { [INT8]: (v: unknown) => String(v) },
+    });
+  } catch (error) {
+    const { code = 'no code' } = error as { code?: string };
+    throw new DatabaseUnreachableError(
+      `Cannot open the embedded database in ${dataDir} (${code}): set DATA_DIR to a folder the bot can write, or DATABASE_URL to a Postgres`,
+    );
+  }
   return {
     db: drizzlePglite({ client, schema }) as unknown as Db,
     kind: 'pglite',

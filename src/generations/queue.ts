@@ -298,8 +298,13 @@ export class GenerationQueue {
     return store.setResultPosted(this.db, id);
   }
 
-  setCardState(id: string, state: GenerationState, by: string): Promise<void> {
-    return store.setCardState(this.db, id, state, by);
+  setCardState(id: string, state: GenerationState, by: string, place?: number): Promise<void> {
+    return store.setCardState(this.db, id, state, by, place);
+  }
+
+  /** The first `limit` queued jobs of a workspace with a card: their place in the queue and the place shown. */
+  queuedCards(teamId: string, limit: number) {
+    return store.queuedCards(this.db, teamId, limit);
   }
 
   /** Jobs whose card needs posting, updating or its result reply, that no replica is at work on. */

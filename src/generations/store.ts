@@ -44,6 +44,7 @@ function toGeneration(row: Row): Generation {
     attempts: row.attempts,
     cardChannelId: opt(row.cardChannelId),
     cardTs: opt(row.cardTs),
+    cardState: opt(row.cardState),
     resultPostedAt: opt(row.resultPostedAt),
     batchId: opt(row.batchId),
     parentId: opt(row.parentId),
@@ -249,13 +250,38 @@ export async function setResultPosted(db: Db, id: string): Promise<void> {
     .where(and(eq(generations.id, id), isNull(generations.resultPostedAt)));
 }
 
-/** The card shows `state` now; a claim `by` held is released (its post is done). */
-export async function setCardState(db: Db, id: string, state: GenerationState, by: string): Promise<void> {
+/** The card shows `state` (and a queued job's `place`) now; a claim `by` held is released (its post is done). */
+export async function setCardState(
+  db: Db,
+  id: string,
+  state: GenerationState,
+  by: string,
+  place?: number,
+): Promise<void> {
   await db.execute(sql`
-    update generations set card_state = ${state}::generation_state,
+    update generations set card_state = ${state}::generation_state, card_place = ${place ?? null}::int,
       card_claimed_by = case when card_claimed_by = ${by} then null else card_claimed_by end,
       card_claimed_until = case when card_claimed_by = ${by} then null else card_claimed_until end
     where id = ${id}`);
+}
+
+/**
+ * The first `limit` queued jobs of a workspace that have a card, with their place in its queue (as placeInQueue
+ * counts it) and the place their card shows.
+ */
+export async function queuedCards(
+  db: Db,
+  teamId: string,
+  limit: number,
+): Promise<{ id: string; place: number; shown: number | null }[]> {
+  return rows(
+    db,
+    sql`
+    select id, place, shown from (
+      select id, card_ts, card_place as shown, (row_number() over (order by seq))::int as place
+      from generations where team_id = ${teamId} and state = 'queued' order by seq limit ${limit}
+    ) first where card_ts is not null`,
+  );
 }
 
 /**

@@ -35,6 +35,8 @@ export interface Generation {
   attempts: number;
   cardChannelId?: string;
   cardTs?: string;
+  /** The state the card last showed. */
+  cardState?: GenerationState;
   /** When the result reply went into the card's thread. */
   resultPostedAt?: Date;
   batchId?: string;

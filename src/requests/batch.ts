@@ -8,7 +8,12 @@ import type { Claim, Generation, QueueRefusal } from '../generations';
 export const OFF_PEAK = { fromHour: 22, untilHour: 6 } as const;
 
 export type BatchCheck =
-  | { fits: true; totalMc: Millicredits }
+  | {
+      fits: true;
+      totalMc: Millicredits;
+      /** The hard budget with the least room, if any applies. */
+      budget?: Usage;
+    }
   | {
       fits: false;
       totalMc: Millicredits;
@@ -27,7 +32,8 @@ export type BatchCheck =
 export function checkBatch(quotes: Quote[], usages: Usage[]): BatchCheck {
   const totalMc = sumMc(quotes.map((q) => q.priceMc));
   const tightest = usages.filter((u) => u.budget.hard).sort((a, b) => a.remainingMc - b.remainingMc)[0];
-  if (!tightest || totalMc <= tightest.remainingMc) return { fits: true, totalMc };
+  if (!tightest || totalMc <= tightest.remainingMc)
+    return { fits: true, totalMc, ...(tightest && { budget: tightest }) };
 
   let fitCount = 0;
   for (let used = 0; fitCount < quotes.length && used + quotes[fitCount]!.priceMc <= tightest.remainingMc; fitCount++)
@@ -109,4 +115,21 @@ export async function queueBatch(
   }
   ports.onQueued(result.generations.map((job) => job.id));
   return { kind: 'queued', jobs: result.generations, notBefore };
+}
+
+/**
+ * The batch form as the person fills it: the workspace's timezone (for the off-peak choice) and, once the
+ * prompts are priced, whether every hard budget (the tag's too) can take the total. A read: nothing is held.
+ */
+export async function checkBatchForm(
+  ports: RequestPorts,
+  scope: RequestScope,
+  form: { quotes?: Quote[]; tag?: string },
+): Promise<{ timezone: string; check?: BatchCheck }> {
+  const { quotes, tag } = form;
+  const [workspace, usages] = await Promise.all([
+    ports.ledger.ensureWorkspace(scope.teamId),
+    quotes ? ports.ledger.usageFor({ ...scope, tag }) : undefined,
+  ]);
+  return { timezone: workspace.timezone, ...(quotes && usages && { check: checkBatch(quotes, usages) }) };
 }

@@ -3,7 +3,7 @@ import type { ReportPeriod } from '../budget/periods';
 import type { Claim } from '../generations';
 import type { Quote } from '../pricing';
 import { approve, deny, raiseForm, requestApproval, type Decision, type RaiseAsk } from './approvals';
-import { queueBatch } from './batch';
+import { checkBatchForm, queueBatch } from './batch';
 import * as budgets from './budgets';
 import { requestVideo, type RequestPorts, type VideoAsk } from './video';
 
@@ -29,7 +29,11 @@ export class Requests {
     return queueBatch(this.ports, scope, batch, claim);
   }
 
-  askApproval(scope: RequestScope, ask: { commandText: string; quote: Quote; tag?: string; claimKey?: string }) {
+  checkBatchForm(scope: RequestScope, form: Parameters<typeof checkBatchForm>[2]) {
+    return checkBatchForm(this.ports, scope, form);
+  }
+
+  askApproval(scope: RequestScope, ask: Parameters<typeof requestApproval>[2]) {
     return requestApproval(this.ports, scope, ask);
   }
 

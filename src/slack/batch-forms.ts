@@ -33,6 +33,35 @@ export class BatchForms {
     return row && { channelId: row.channelId, tag: row.tag ?? undefined };
   }
 
+  /**
+   * The person changed the form at `actionTs`: its channel and tag, and whether this is the newest change seen so
+   * far (only that one's total is shown). Undefined for a form the bot did not open for them (or forgot).
+   */
+  async changed(
+    formId: string,
+    teamId: string,
+    userId: string,
+    actionTs: string,
+  ): Promise<{ channelId: string; tag?: string; newest: boolean } | undefined> {
+    const f = schema.batchForms;
+    const [row] = await this.db
+      .update(f)
+      .set({ changedTs: sql`greatest(${f.changedTs}, ${actionTs}::numeric)` })
+      .where(and(eq(f.formId, formId), eq(f.teamId, teamId), eq(f.userId, userId)))
+      .returning({ channelId: f.channelId, tag: f.tag, newest: sql<boolean>`${f.changedTs} = ${actionTs}::numeric` });
+    return row && { channelId: row.channelId, tag: row.tag ?? undefined, newest: row.newest };
+  }
+
+  /** Whether no change newer than `actionTs` has come in meanwhile. */
+  async stillNewest(formId: string, actionTs: string): Promise<boolean> {
+    const f = schema.batchForms;
+    const [row] = await this.db
+      .select({ newest: sql<boolean>`coalesce(${f.changedTs} <= ${actionTs}::numeric, false)` })
+      .from(f)
+      .where(eq(f.formId, formId));
+    return row?.newest ?? false;
+  }
+
   /** The batch is queued: the modal closes and its row goes. */
   async submitted(formId: string): Promise<void> {
     await this.db.delete(schema.batchForms).where(eq(schema.batchForms.formId, formId));

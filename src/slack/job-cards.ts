@@ -32,6 +32,8 @@ export interface JobCardsOptions {
   leaseMs?: number;
   /** Upload finished videos into the card's thread; without it the result reply links to Kling's copy. */
   videos?: VideoUploadOptions;
+  /** How many of a workspace's first queued cards follow their place as jobs ahead leave (default 10). */
+  placesShown?: number;
 }
 
 /**
@@ -41,6 +43,11 @@ export interface JobCardsOptions {
 const RENDERS_AT_ONCE = 4;
 /** Jobs the sweeper takes per round. */
 const SWEEP_BATCH = 50;
+/**
+ * When a job leaves the queue, the places of the cards behind it are brought up to date this long after: the
+ * jobs that leave meanwhile (a worker claims several at once) cost one look, and a card is updated once.
+ */
+const PLACES_TICK_MS = 1_000;
 /** History pages read when looking for a post whose answer was lost. */
 const LOOKUP_PAGES = 20;
 
@@ -99,6 +106,8 @@ export class JobCards {
   private readonly sweeper: Ticker;
   private rendering = 0;
   private readonly turns: (() => void)[] = [];
+  /** Workspaces whose queued cards' places are to be looked at on the next tick. */
+  private readonly placesDue = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly options: JobCardsOptions) {
     this.sweeper = new Ticker(() => this.sweep(), {
@@ -136,6 +145,7 @@ export class JobCards {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.sweeper.stop();
+    for (const timer of this.placesDue.values()) clearTimeout(timer);
     await Promise.allSettled([...this.chains.values()]);
   }
 
@@ -159,22 +169,48 @@ export class JobCards {
     }
   }
 
+  /**
+   * Brings the places shown on a workspace's first queued cards up to date, on the next tick: only the cards
+   * whose place moved are rendered again, so a tick in which no place changed costs Slack nothing.
+   */
+  private refreshPlaces(teamId: string): void {
+    if (this.stopped || this.placesDue.has(teamId)) return;
+    const timer = setTimeout(async () => {
+      this.placesDue.delete(teamId);
+      if (this.stopped) return;
+      try {
+        const cards = await this.options.queue.queuedCards(teamId, this.options.placesShown ?? 10);
+        for (const card of cards) if (card.shown !== card.place) void this.sync(card.id);
+      } catch (error) {
+        this.options.logger.warn({ err: error, teamId }, 'the places in the queue could not be refreshed');
+      }
+    }, PLACES_TICK_MS);
+    timer.unref();
+    this.placesDue.set(teamId, timer);
+  }
+
   private async render(id: string): Promise<void> {
     const { queue } = this.options;
     let job = await queue.get(id);
     if (!job || job.state === 'refused') return;
+    // The job left the queue since its card last showed it there: the cards behind it moved up.
+    if (job.state !== 'queued' && (job.cardState ?? 'queued') === 'queued') this.refreshPlaces(job.teamId);
+    let place: number | undefined;
     if (!job.cardTs || (job.state === 'succeeded' && !job.resultPostedAt)) {
       const claim = await queue.claimPost(id, this.me, this.options.leaseMs ?? 30_000);
       // Another replica is posting; it renders the latest state once its post is recorded.
-      if (!claim) return job.cardTs ? this.update(job) : undefined;
+      if (!claim) {
+        if (job.cardTs) await this.update(job);
+        return;
+      }
       job = claim.job;
       if (!job.cardTs) {
         const shown = job.state;
-        await this.postCard(job, claim.uncertain);
+        place = await this.postCard(job, claim.uncertain);
         job = (await queue.get(id))!;
-        if (job.state !== shown) await this.update(job);
+        if (job.state !== shown) place = await this.update(job);
       } else {
-        await this.update(job);
+        place = await this.update(job);
       }
       if (job.state === 'succeeded' && !job.resultPostedAt) {
         // The result is the link reply or the uploaded video, whichever an earlier claimant got to post.
@@ -185,14 +221,16 @@ export class JobCards {
         await queue.setResultPosted(id);
       }
     } else {
-      await this.update(job);
+      place = await this.update(job);
     }
-    await queue.setCardState(id, job.state, this.me);
+    await queue.setCardState(id, job.state, this.me, place);
   }
 
-  private async postCard(job: Generation, uncertain: boolean): Promise<void> {
+  /** Posts the job's card; the place in the queue it shows, if any. */
+  private async postCard(job: Generation, uncertain: boolean): Promise<number | undefined> {
     const { client, queue } = this.options;
-    const card = { ...(await this.card(job)), metadata: metadata(CARD_EVENT, job), unfurl_links: false };
+    const { message, place } = await this.rendered(job);
+    const card = { ...message, metadata: metadata(CARD_EVENT, job), unfurl_links: false };
     const channels = [job.channelId, () => this.dm(job)];
     let found = uncertain ? await this.find(tagged(CARD_EVENT, job), job, channels) : undefined;
     if (!found) {
@@ -209,6 +247,7 @@ export class JobCards {
     await queue.setCard(job.id, found.channel, found.ts);
     job.cardChannelId = found.channel;
     job.cardTs = found.ts;
+    return place;
   }
 
   /**
@@ -283,21 +322,28 @@ export class JobCards {
     return undefined;
   }
 
-  private async update(job: Generation): Promise<void> {
+  /** Renders the job into its card; the place in the queue it shows, if any. */
+  private async update(job: Generation): Promise<number | undefined> {
     try {
-      const card = await this.card(job);
-      await this.options.client.chat.update({ channel: job.cardChannelId!, ts: job.cardTs!, ...card });
+      const { message, place } = await this.rendered(job);
+      await this.options.client.chat.update({ channel: job.cardChannelId!, ts: job.cardTs!, ...message });
+      return place;
     } catch (error) {
       if (!(error instanceof WebAPIPlatformError)) throw error;
       // Final (the card was deleted, the channel archived): nothing left to keep up to date.
       this.options.logger.warn({ err: error, generationId: job.id }, 'job card could not be updated');
+      return undefined;
     }
   }
 
   /** The job's card as of now: a queued job's place in the queue is read at render time. */
   async card(job: Generation): Promise<Message> {
+    return (await this.rendered(job)).message;
+  }
+
+  private async rendered(job: Generation): Promise<{ message: Message; place?: number }> {
     const place = job.state === 'queued' ? await this.options.queue.placeInQueue(job.id) : undefined;
-    return jobCard(job, { ...this.cardOptions(job), ...(place && { place }) });
+    return { message: jobCard(job, { ...this.cardOptions(job), ...(place && { place }) }), place };
   }
 
   /** A render gives each follow-up button a fresh claim: a click that queued a job re-renders the card. */

@@ -198,6 +198,13 @@ describe.skipIf(!hasChromium)('the demo in a browser', () => {
     await type('/kling batch');
     const modal = page.locator('#modal');
     await modal.locator('textarea').waitFor();
+    // The total follows the typing (dispatch_action on every character); what was typed stays through the update.
+    await modal.locator('textarea').pressSequentially('a fox\na cat', { delay: 20 });
+    await modal.locator('.b-section[data-block-id="batch_total"]', { hasText: '2 videos: 3 credits' }).waitFor();
+    expect(await modal.locator('textarea').inputValue()).toBe('a fox\na cat');
+    await modal.locator('select[data-action-id="batch_duration"]').selectOption('10');
+    await modal.locator('.b-section[data-block-id="batch_total"]', { hasText: '2 videos: 6 credits' }).waitFor();
+    expect(await modal.locator('textarea').inputValue()).toBe('a fox\na cat');
     await shot('07-batch-modal');
     await modal.locator('.icon-button[aria-label="Close"]').click();
     await page.locator('#modal-backdrop').waitFor({ state: 'hidden' });

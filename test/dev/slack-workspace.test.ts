@@ -3,7 +3,12 @@ import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { App, HTTPReceiver, verifySlackRequest } from '@slack/bolt';
 import { WebClient, WebAPIPlatformError, WebAPIRateLimitedError } from '@slack/web-api';
-import { signSlackRequest, startSlackWorkspace, type SlackWorkspace } from '../../src/dev/slack-workspace';
+import {
+  signSlackRequest,
+  startSlackWorkspace,
+  viewProblems,
+  type SlackWorkspace,
+} from '../../src/dev/slack-workspace';
 
 const SECRET = 'test-signing-secret';
 const TOKEN = 'xoxb-test-token';
@@ -309,6 +314,46 @@ describe('talking to a real Bolt app', () => {
         });
         return;
       }
+      if (command.text === 'live') {
+        await ack();
+        const text = (id: string, dispatch?: boolean, on?: ('on_enter_pressed' | 'on_character_entered')[]) => ({
+          type: 'input' as const,
+          block_id: id,
+          ...(dispatch && { dispatch_action: true }),
+          label: { type: 'plain_text' as const, text: id },
+          element: {
+            type: 'plain_text_input' as const,
+            action_id: id,
+            ...(on && { dispatch_action_config: { trigger_actions_on: on } }),
+          },
+        });
+        await client.views.open({
+          trigger_id: command.trigger_id,
+          view: {
+            type: 'modal',
+            callback_id: 'live',
+            title: { type: 'plain_text', text: 'Live' },
+            submit: { type: 'plain_text', text: 'Save' },
+            blocks: [
+              text('note'),
+              text('count', true),
+              text('search', true, ['on_character_entered']),
+              {
+                type: 'input',
+                block_id: 'period',
+                dispatch_action: true,
+                label: { type: 'plain_text', text: 'Period' },
+                element: {
+                  type: 'static_select',
+                  action_id: 'period',
+                  options: ['day', 'week'].map((p) => ({ text: { type: 'plain_text', text: p }, value: p })),
+                },
+              },
+            ],
+          },
+        });
+        return;
+      }
       if (command.text === 'card') {
         await ack();
         await client.chat.postMessage({
@@ -333,6 +378,10 @@ describe('talking to a real Bolt app', () => {
       await ack();
       seen.push({ body, action });
       await respond({ replace_original: true, text: 'cancelled' });
+    });
+    app.action(/^(count|search|period)$/, async ({ ack, body, action }) => {
+      await ack();
+      seen.push({ body, action });
     });
     app.view('budget', async ({ ack, view, body }) => {
       const limit = view.state.values.limit!.value!.value;
@@ -421,6 +470,63 @@ describe('talking to a real Bolt app', () => {
       body: { type: 'view_submission', user: { id: 'U0ADA' } },
     });
     expect(ws.views('U0ADA').find((v) => v.id === modal.id)?.open).toBe(false);
+  });
+
+  it('tells the app of a change to an input only with dispatch_action: text on Enter or on every character', async () => {
+    await ws.slashCommand({ userId: 'U0ADA', channelId: 'C0GENERAL', text: 'live' });
+    const modal = ws.views('U0ADA').find((v) => v.type === 'modal' && v.open && v.view.callback_id === 'live')!;
+    const change = (blockId: string, value: string, enter?: boolean) =>
+      ws.changeViewInput({ userId: 'U0ADA', viewId: modal.id, blockId, value, enter });
+    const heard = seen.length;
+    expect(await change('note', 'kept, not sent')).toBeUndefined();
+    expect(await change('count', '12')).toBeUndefined(); // a text input's default: Enter
+    expect(await change('count', '12', true)).toMatchObject({ status: 200 });
+    expect(await change('search', 'fo')).toMatchObject({ status: 200 });
+    expect(await change('period', 'week')).toMatchObject({ status: 200 });
+    const sent = seen.slice(heard) as { body: Record<string, unknown>; action: Record<string, unknown> }[];
+    expect(sent.map((s) => s.action)).toMatchObject([
+      { type: 'plain_text_input', action_id: 'count', block_id: 'count', value: '12' },
+      { type: 'plain_text_input', action_id: 'search', value: 'fo' },
+      { type: 'static_select', action_id: 'period', selected_option: { value: 'week' } },
+    ]);
+    // Each payload carries the view as it stood: what was entered so far, and the hash views.update must name.
+    expect(sent.at(-1)!.body).toMatchObject({
+      type: 'block_actions',
+      container: { type: 'view', view_id: modal.id },
+      view: {
+        id: modal.id,
+        hash: modal.view.hash,
+        state: {
+          values: {
+            note: { note: { type: 'plain_text_input', value: 'kept, not sent' } },
+            search: { search: { value: 'fo' } },
+            period: { period: { selected_option: { value: 'week' } } },
+          },
+        },
+      },
+    });
+    const stamps = sent.map((s) => Number(s.action.action_ts));
+    expect(stamps).toEqual([...stamps].sort((a, b) => a - b));
+    expect(new Set(stamps).size).toBe(stamps.length);
+  });
+
+  it('refuses a dispatch_action_config Slack would refuse', () => {
+    const view = (on: unknown) => ({
+      type: 'modal',
+      title: { type: 'plain_text', text: 'x' },
+      submit: { type: 'plain_text', text: 'Save' },
+      blocks: [
+        {
+          type: 'input',
+          dispatch_action: true,
+          label: { type: 'plain_text', text: 'x' },
+          element: { type: 'plain_text_input', action_id: 'x', dispatch_action_config: { trigger_actions_on: on } },
+        },
+      ],
+    });
+    expect(viewProblems(view(['on_character_entered']), 'modal')).toEqual([]);
+    expect(viewProblems(view([]), 'modal')).toHaveLength(1);
+    expect(viewProblems(view(['on_blur']), 'modal')).toHaveLength(1);
   });
 
   it('refuses a trigger_id used twice, or one it never issued', async () => {

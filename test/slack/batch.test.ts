@@ -3,7 +3,14 @@ import type { Usage } from '../../src/budget';
 import { rows, sql } from '../../src/db';
 import { viewProblems, type StoredView } from '../../src/dev/slack-workspace';
 import { builtInCatalog, type Quote } from '../../src/pricing';
-import { batchModal, batchQueued, batchTooExpensive } from '../../src/slack/blocks/batch';
+import {
+  BATCH_TOTAL_BLOCK,
+  batchModal,
+  batchQueued,
+  batchTooExpensive,
+  batchTotalText,
+  type BatchTotal,
+} from '../../src/slack/blocks/batch';
 import { checkBatch, offPeakStart } from '../../src/requests';
 import { BatchField, quoteBatch, readBatchForm } from '../../src/slack/commands/batch';
 import { cardJobId, startHarness, textOf, type Harness } from './harness';
@@ -49,6 +56,7 @@ describe('the pre-batch check', () => {
     expect(checkBatch([PRO, PRO], [usage('user', 2 * PRO.priceMc), usage('workspace', 0, false)])).toEqual({
       fits: true,
       totalMc: 2 * PRO.priceMc,
+      budget: expect.objectContaining({ budget: expect.objectContaining({ scope: 'user' }) }),
     });
   });
 
@@ -143,6 +151,8 @@ describe('reading and pricing the form', () => {
         durations: [5],
         maxPrompts: 20,
         timezone: 'UTC',
+        total: { kind: 'empty' },
+        creditPriceUsd: 0.14,
       }),
     );
     for (const model of ['kling-v3-omni', 'kling-video-o1', 'kling-3.0-turbo', 'multishot'])
@@ -185,6 +195,8 @@ describe('batch blocks', () => {
       durations: [3, 5, 10, 15],
       maxPrompts: 20,
       timezone: 'Europe/Berlin',
+      total: { kind: 'empty' },
+      creditPriceUsd: 0.14,
     });
     expect(viewProblems(view, 'modal')).toEqual([]);
     expect(view).toMatchObject({ external_id: 'batch_1' }); // the channel stays with the bot (batch_forms)
@@ -203,6 +215,65 @@ describe('batch blocks', () => {
     expect(textOf(note)).toMatch(
       /Queued 2 videos, \*kling-v2-6 pro · 5 s · silent\*, holding [\d.]+ credits .* in <#C1>\. They wait for the off-peak hours and start <!date\^1773176400\^/,
     );
+  });
+});
+
+describe('the live total (pure builders)', () => {
+  const modalWith = (total: BatchTotal) =>
+    batchModal({
+      formId: 'batch_1',
+      models: builtInCatalog.models('text2video'),
+      defaultModel: 'kling-v2-5-turbo',
+      durations: [5, 10],
+      maxPrompts: 20,
+      timezone: 'UTC',
+      total,
+      creditPriceUsd: 0.14,
+    });
+  type Blocks = { type: string; block_id?: string; dispatch_action?: boolean; element?: Record<string, unknown> }[];
+
+  it('every input tells the bot of a change, and only the total differs between updates', () => {
+    const empty = modalWith({ kind: 'empty' });
+    const priced = modalWith({ kind: 'priced', count: 1, check: checkBatch([PRO], []) });
+    expect(viewProblems(empty, 'modal')).toEqual([]);
+    expect(viewProblems(priced, 'modal')).toEqual([]);
+    const inputs = (empty.blocks as Blocks).filter((b) => b.type === 'input');
+    expect(inputs.map((b) => b.block_id)).toEqual(Object.values(BatchField));
+    expect(inputs.every((b) => b.dispatch_action === true)).toBe(true);
+    expect(inputs[0]!.element).toMatchObject({
+      dispatch_action_config: { trigger_actions_on: ['on_character_entered'] },
+    });
+    // Slack keeps what the person entered in a block whose ids stay: the inputs are the same in every update.
+    const without = (blocks: Blocks) => blocks.filter((b) => b.block_id !== BATCH_TOTAL_BLOCK);
+    expect(without(priced.blocks as Blocks)).toEqual(without(empty.blocks as Blocks));
+    expect(JSON.stringify(priced)).not.toEqual(JSON.stringify(empty));
+  });
+
+  it('says how many videos, what they cost and whether the budgets take it; or why there is no total', () => {
+    const price = { creditPriceUsd: 0.14 };
+    const usd = (m: number) => `$${((m * 0.14) / 1000).toFixed(2)}`;
+    expect(batchTotalText({ kind: 'empty' }, price)).toBe('The total shows here as you write prompts.');
+    const fits = checkBatch([PRO, PRO], [usage('user', 5 * PRO.priceMc), usage('workspace', 100 * PRO.priceMc)]);
+    expect(batchTotalText({ kind: 'priced', count: 2, check: fits }, price)).toBe(
+      `:white_check_mark: *2 videos: ${(2 * PRO.priceMc) / 1000} credits (${usd(2 * PRO.priceMc)})*. ` +
+        `Your budgets can take it; your daily budget keeps ${(3 * PRO.priceMc) / 1000} credits.`,
+    );
+    const over = checkBatch([PRO, PRO], [usage('channel', 2 * STD.priceMc)]);
+    expect(batchTotalText({ kind: 'priced', count: 2, check: over }, price)).toBe(
+      `:no_entry: These 2 videos need ${(2 * PRO.priceMc) / 1000} credits (${usd(2 * PRO.priceMc)}), but this channel's daily budget has ${(2 * STD.priceMc) / 1000} left. ` +
+        `Reduce to 1 video or use std instead of pro (${(2 * STD.priceMc) / 1000} credits for all 2).`,
+    );
+    expect(batchTotalText({ kind: 'unpriced', reason: 'Line 2: a <b> & c' }, price)).toBe(
+      ':warning: No total: Line 2: a &lt;b&gt; &amp; c',
+    );
+  });
+
+  it('names the line the catalog cannot price', () => {
+    const flags = { model: 'kling-v2-6', mode: 'std' as const, duration: 5, audio: false, draft: false };
+    const priced = quoteBatch(builtInCatalog, { prompts: ['a fox', 'a \u0000 cat'], flags, offPeak: false }, 'x');
+    expect(priced).toEqual({
+      errors: { [BatchField.prompts]: expect.stringMatching(/^Line 2: The prompt contains a NUL/) },
+    });
   });
 });
 
@@ -369,5 +440,162 @@ describe('/kling batch end to end', () => {
       (u) => u.budget.scope === 'workspace',
     )!;
     expect(held.heldMc).toBeGreaterThanOrEqual(jobs.reduce((sum, j) => sum + j.estimate_mc, 0));
+  });
+});
+
+describe('the batch form shows its total as the person fills it', () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness({ env: { DEFAULT_DAILY_LIMIT: '1000' } });
+  });
+  afterAll(async () => h?.close());
+
+  const totalOf = (viewId: string) => {
+    const view = h.slack.views(GRACE).find((v) => v.id === viewId)!;
+    const block = (view.view.blocks as { block_id?: string; text?: { text: string } }[]).find(
+      (b) => b.block_id === BATCH_TOTAL_BLOCK,
+    );
+    return block?.text?.text ?? '';
+  };
+  /** The person changes one input; the bot hears of it (dispatch_action) and the total becomes `expected`. */
+  async function change(viewId: string, blockId: string, value: string | string[], expected: string | RegExp) {
+    const reply = await h.slack.changeViewInput({ userId: GRACE, viewId, blockId, value });
+    expect(reply?.status).toBe(200);
+    const matches = () => {
+      const text = totalOf(viewId);
+      return typeof expected === 'string' ? text === expected : expected.test(text);
+    };
+    await h.slack.waitFor(matches, 10_000).catch(() => expect(totalOf(viewId)).toMatch(expected));
+  }
+  const credits = (m: number) => `${m / 1000} credits ($${((m * 0.14) / 1000).toFixed(2)})`;
+
+  it('types lines, changes settings, and sees the total, a line it cannot price and a total over budget', async () => {
+    await h.command(ADA, `budget set <@${GRACE}|grace> day ${(3 * STD.priceMc) / 1000}`);
+    await h.command(GRACE, 'batch');
+    const view = await h.slack.waitFor(() =>
+      h.slack.views(GRACE).find((v) => v.open && v.view.callback_id === 'batch_submit'),
+    );
+    expect(totalOf(view.id)).toBe('The total shows here as you write prompts.');
+
+    await change(view.id, BatchField.model, 'kling-v2-6', 'The total shows here as you write prompts.');
+    await change(view.id, BatchField.mode, 'std', 'The total shows here as you write prompts.');
+    await change(
+      view.id,
+      BatchField.prompts,
+      'a fox\na cat',
+      `:white_check_mark: *2 videos: ${credits(2 * STD.priceMc)}*. Your budgets can take it; your daily budget keeps ${STD.priceMc / 1000} credits.`,
+    );
+    // A setting the catalog does not price: no total, never a guess.
+    await change(
+      view.id,
+      BatchField.options,
+      ['audio'],
+      /^:warning: No total: kling-v2-6 cannot add audio in std mode/,
+    );
+    await change(view.id, BatchField.options, [], /^:white_check_mark: \*2 videos/);
+    // A line Kling would refuse.
+    await change(
+      view.id,
+      BatchField.prompts,
+      `a fox\n${'long '.repeat(520)}\na cat`,
+      ":warning: No total: Prompt 2 is over Kling's 2500 characters.",
+    );
+    await change(
+      view.id,
+      BatchField.prompts,
+      'one\ntwo\nthree\nfour',
+      `:no_entry: These 4 videos need ${credits(4 * STD.priceMc)}, but your daily budget has ${(3 * STD.priceMc) / 1000} left. Reduce to 3 videos.`,
+    );
+
+    // What the person entered survived every update, and each update named the view's hash.
+    const shown = h.slack.views(GRACE).find((v) => v.id === view.id)!;
+    const values = (shown.view.state as { values: Record<string, Record<string, Record<string, unknown>>> }).values;
+    expect(values[BatchField.prompts]![BatchField.prompts]!.value).toBe('one\ntwo\nthree\nfour');
+    expect(values[BatchField.model]![BatchField.model]!.selected_option).toMatchObject({ value: 'kling-v2-6' });
+    const updates = h.slack.calls('views.update');
+    expect(updates.filter((c) => c.ok && typeof c.args.hash === 'string').length).toBeGreaterThanOrEqual(5);
+    expect(updates.every((c) => c.ok || c.error === 'hash_conflict')).toBe(true);
+
+    // Changes in a burst overtake each other on the way: the total that stays is the newest change's.
+    const burst = ['one', 'one\ntwo', 'one\ntwo\nthree', 'one\ntwo'];
+    await Promise.all(
+      burst.map((value) =>
+        h.slack.changeViewInput({ userId: GRACE, viewId: view.id, blockId: BatchField.prompts, value }),
+      ),
+    );
+    const two = `:white_check_mark: *2 videos: ${credits(2 * STD.priceMc)}*. Your budgets can take it; your daily budget keeps ${STD.priceMc / 1000} credits.`;
+    await h.slack.waitFor(() => totalOf(view.id) === two, 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(totalOf(view.id)).toBe(two);
+
+    // Three fit: the total says so, and "Check and queue" queues them.
+    await change(
+      view.id,
+      BatchField.prompts,
+      'one\ntwo\nthree',
+      /^:white_check_mark: \*3 videos: .*keeps 0 credits\.$/,
+    );
+    const submitted = await h.slack.submitView({
+      userId: GRACE,
+      viewId: view.id,
+      values: {
+        [BatchField.prompts]: { [BatchField.prompts]: 'one\ntwo\nthree' },
+        [BatchField.model]: { [BatchField.model]: 'kling-v2-6' },
+        [BatchField.mode]: { [BatchField.mode]: 'std' },
+        [BatchField.duration]: { [BatchField.duration]: '5' },
+        [BatchField.options]: { [BatchField.options]: [] },
+      },
+    });
+    expect(submitted).toEqual({ status: 200, body: '' });
+  });
+
+  it("counts the tag's budget, and a forgotten form says so rather than guessing the channel", async () => {
+    await h.command(ADA, `budget set tag:launch day ${STD.priceMc / 1000}`);
+    await h.command(LINUS, 'batch --tag launch');
+    const view = await h.slack.waitFor(() =>
+      h.slack.views(LINUS).find((v) => v.open && v.view.callback_id === 'batch_submit'),
+    );
+    const total = () =>
+      (
+        h.slack.views(LINUS).find((v) => v.id === view.id)!.view.blocks as {
+          block_id?: string;
+          text?: { text: string };
+        }[]
+      ).find((b) => b.block_id === BATCH_TOTAL_BLOCK)?.text?.text ?? '';
+    await h.slack.changeViewInput({ userId: LINUS, viewId: view.id, blockId: BatchField.model, value: 'kling-v2-6' });
+    await h.slack.changeViewInput({ userId: LINUS, viewId: view.id, blockId: BatchField.mode, value: 'std' });
+    await h.slack.changeViewInput({ userId: LINUS, viewId: view.id, blockId: BatchField.prompts, value: 'a\nb' });
+    await h.slack.waitFor(() => total().includes("the tag's daily budget has"), 10_000);
+    expect(total()).toContain(
+      `These 2 videos need ${credits(2 * STD.priceMc)}, but the tag's daily budget has ${STD.priceMc / 1000} left. Reduce to 1 video.`,
+    );
+
+    await h.database.db.execute(sql`delete from batch_forms where form_id = ${String(view.view.external_id)}`);
+    await h.slack.changeViewInput({ userId: LINUS, viewId: view.id, blockId: BatchField.prompts, value: 'a' });
+    await h.slack.waitFor(() => total().includes('no longer known'), 10_000);
+    expect(total()).toBe(
+      ':warning: No total: This form is no longer known to the bot. Close it and run `/kling batch` again.',
+    );
+  });
+
+  it('the workspace refuses a views.update with a stale hash', async () => {
+    await h.command(GRACE, 'batch');
+    const view = await h.slack.waitFor(() =>
+      h.slack.views(GRACE).find((v) => v.open && v.view.callback_id === 'batch_submit' && v.view.hash),
+    );
+    const stale = String(view.view.hash);
+    await h.slack.changeViewInput({ userId: GRACE, viewId: view.id, blockId: BatchField.prompts, value: 'a fox' });
+    await h.slack.waitFor(() => h.slack.views(GRACE).find((v) => v.id === view.id)!.view.hash !== stale, 10_000);
+    const answer = await fetch(`${h.slack.url}/api/views.update`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer xoxb-test-token', 'content-type': 'application/json' },
+      body: JSON.stringify({
+        view_id: view.id,
+        hash: stale,
+        view: { type: 'modal', title: { type: 'plain_text', text: 'x' }, blocks: [] },
+      }),
+    });
+    expect(await answer.json()).toMatchObject({ ok: false, error: 'hash_conflict' });
   });
 });

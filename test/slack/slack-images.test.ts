@@ -120,6 +120,72 @@ describe('the message shortcut Animate with Kling', () => {
     await h.slack.waitFor(() => h.cards('C0VIDEO').find((m) => textOf(m).includes('the dog jumps')), 10_000);
   });
 
+  it('carries a project tag to the job like --tag: a bad one is a field error, a tag budget refuses', async () => {
+    const message = h.slack.postFile({ userId: GRACE, channelId: 'C0VIDEO', filename: 'owl.png', data: png(720, 720) });
+    await shortcut(message.ts);
+    const opened = await modal();
+    const tagBlock = (opened.view.blocks as { block_id: string; optional?: boolean }[]).find(
+      (b) => b.block_id === 'animate_tag',
+    );
+    expect(tagBlock).toMatchObject({ optional: true });
+    const before = await jobs();
+    const bad = await h.slack.submitView({
+      userId: GRACE,
+      viewId: opened.id,
+      values: { ...filled(opened, 'the owl blinks'), animate_tag: { animate_tag: 'Night_Owls' } },
+    });
+    expect(JSON.parse(bad.body)).toEqual({
+      response_action: 'errors',
+      errors: {
+        animate_tag: 'A tag must be lowercase letters, digits and dashes, at most 32, such as spring-launch.',
+      },
+    });
+    expect(h.slack.views(GRACE).find((v) => v.id === opened.id)).toMatchObject({ open: true });
+    expect(await jobs()).toBe(before);
+
+    // The same modal, with a good tag: the job carries it to the ledger's hold, the card and history.
+    const good = await h.slack.submitView({
+      userId: GRACE,
+      viewId: opened.id,
+      values: { ...filled(opened, 'the owl blinks'), animate_tag: { animate_tag: 'night-owls' } },
+    });
+    expect(good).toEqual({ status: 200, body: '' });
+    const card = await h.slack.waitFor(
+      () => h.cards('C0VIDEO').find((m) => textOf(m).includes('the owl blinks')),
+      10_000,
+    );
+    expect(textOf(card)).toContain('tag `night-owls`');
+    const [job] = await rows<{ tag: string | null; hold_tag: string | null }>(
+      h.database.db,
+      sql`select g.tag, h.tag as hold_tag from generations g left join holds h on h.id = g.hold_id
+          where g.request->>'prompt' = 'the owl blinks'`,
+    );
+    expect(job).toEqual({ tag: 'night-owls', hold_tag: 'night-owls' });
+    const history = await h.command(GRACE, 'history');
+    expect(textOf(history.ack)).toMatch(/`night-owls` · the owl blinks/);
+
+    // The tag's budget must take it too: with none left, the shortcut's video is refused by it alone.
+    await h.command('U0ADA', 'budget set tag:night-owls day 0');
+    const again = h.slack.postFile({ userId: GRACE, channelId: 'C0VIDEO', filename: 'owl2.png', data: png(720, 720) });
+    await shortcut(again.ts);
+    const second = await h.slack.waitFor(
+      () => h.slack.views(GRACE).find((v) => v.open && v.view.callback_id === 'animate' && v.id !== opened.id),
+      10_000,
+    );
+    await h.slack.submitView({
+      userId: GRACE,
+      viewId: second.id,
+      values: { ...filled(second, 'the owl sleeps'), animate_tag: { animate_tag: 'night-owls' } },
+    });
+    await ephemeral("the tag `night-owls`'s daily budget has *0* left");
+    expect(
+      await rows(
+        h.database.db,
+        sql`select 1 from generations where request->>'prompt' = 'the owl sleeps' and state <> 'refused'`,
+      ),
+    ).toEqual([]);
+  });
+
   it('says so on a message without an image, and refuses an image that breaks a rule, holding nothing', async () => {
     const plain = h.slack.postFile({
       userId: GRACE,

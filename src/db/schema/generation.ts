@@ -72,6 +72,8 @@ export const generations = pgTable(
     cardClaimedUntil: timestamp('card_claimed_until', { withTimezone: true }),
     /** The state the card last showed: a card behind its job is re-rendered by any replica. */
     cardState: generationState('card_state'),
+    /** The place in the queue the card last showed (while queued): it is refreshed only when the place moved. */
+    cardPlace: integer('card_place'),
     /** When the video (or the failure to return one) was posted in the card's thread. */
     resultPostedAt: timestamp('result_posted_at', { withTimezone: true }),
     batchId: text('batch_id'),

@@ -136,6 +136,18 @@ function element(
   if (type === 'plain_text_input' && typeof value.max_length === 'number' && value.max_length > 3000) {
     p.add(`${pointer}/max_length`, 'must be no more than 3000');
   }
+  if (value.dispatch_action_config !== undefined) {
+    const on = isObject(value.dispatch_action_config) ? value.dispatch_action_config.trigger_actions_on : undefined;
+    if (
+      !Array.isArray(on) ||
+      on.length === 0 ||
+      on.some((t) => t !== 'on_enter_pressed' && t !== 'on_character_entered')
+    )
+      p.add(
+        `${pointer}/dispatch_action_config/trigger_actions_on`,
+        'must provide a non-empty array of on_enter_pressed or on_character_entered',
+      );
+  }
   if (type === 'number_input') numberInput(p, pointer, value);
   if (type === 'datepicker' && value.initial_date !== undefined) {
     const valid = typeof value.initial_date === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value.initial_date);

@@ -77,6 +77,17 @@ export interface SlackWorkspace {
     value?: string;
     values?: Record<string, Record<string, unknown>>;
   }): Promise<{ status: number; body: string }>;
+  /**
+   * The person changes one input of a view; the app hears of it, as in Slack, only when the input block has
+   * dispatch_action (a text input on Enter, or on every character with dispatch_action_config). Undefined when not sent.
+   */
+  changeViewInput(input: {
+    userId: string;
+    viewId: string;
+    blockId: string;
+    value: string | string[];
+    enter?: boolean;
+  }): Promise<BotReply | undefined>;
   submitView(input: {
     userId: string;
     viewId: string;
@@ -241,6 +252,7 @@ export async function startSlackWorkspace(options: SlackWorkspaceOptions): Promi
     postFile: (input) => interactions.postFile(input),
     clickButton: (input) => interactions.clickButton(input),
     clickViewButton: (input) => interactions.clickViewButton(input),
+    changeViewInput: (input) => interactions.changeViewInput(input),
     submitView: (input) => interactions.submitView(input),
     closeView: (input) => interactions.closeView(input),
     openHome: (userId) => interactions.openHome(userId),

@@ -32,6 +32,9 @@ const VERIFICATION_TOKEN = 'offline-verification-token';
 const RESPONSE_URL_USES = 5;
 const RESPONSE_URL_TTL_MS = 30 * 60 * 1000;
 
+/** Inputs whose dispatch_action waits for Enter, or for every character with dispatch_action_config. */
+const TEXT_INPUTS = new Set(['plain_text_input', 'email_text_input', 'url_text_input', 'number_input']);
+
 const randomHex = (bytes: number) => randomBytes(bytes).toString('hex');
 
 export interface InteractionOptions {
@@ -154,7 +157,7 @@ export class Interactions {
       type: 'message_action',
       callback_id: input.callbackId,
       ...this.envelope(user.id),
-      action_ts: (Date.now() / 1000).toFixed(6),
+      action_ts: this.actionTs(),
       message_ts: message.ts,
       channel: { id: channel.id, name: channel.kind === 'im' ? 'directmessage' : channel.name },
       message: this.api.wireMessage(message),
@@ -179,6 +182,47 @@ export class Interactions {
       input.value,
       `view ${view.id}`,
     );
+    return this.sendPayload({
+      type: 'block_actions',
+      ...this.envelope(user.id),
+      container: { type: 'view', view_id: view.id },
+      view: view.view,
+      actions: [action],
+    });
+  }
+
+  /**
+   * The person changes one input of a view: types into a text input (`enter` when they end with Enter), picks an
+   * option or ticks a box. As in Slack, the value stays in the view's state, and the app hears of the change
+   * (block_actions with the view, its state and hash) only when the input block has `dispatch_action`: a select
+   * or a choice at once, a text input on Enter unless its `dispatch_action_config` asks for every character.
+   * Resolves with the app's reply, or undefined when nothing was sent.
+   */
+  async changeViewInput(input: {
+    userId: string;
+    viewId: string;
+    blockId: string;
+    value: string | string[];
+    enter?: boolean;
+  }): Promise<BotReply | undefined> {
+    const user = this.person(input.userId);
+    const view = this.ownView(user.id, input.viewId);
+    if (view.type === 'modal' && !view.open) throw new Error(`View ${view.id} is not open`);
+    const blocks = (view.view.blocks as Block[] | undefined) ?? [];
+    const block = blocks.find((b) => b.type === 'input' && b.block_id === input.blockId);
+    if (!block?.element) throw new Error(`No input block ${input.blockId} in view ${view.id}`);
+    const actionId = String(block.element.action_id ?? '');
+    view.view.state ??= { values: {} };
+    const state = view.view.state as { values: Record<string, Record<string, unknown>> };
+    state.values[input.blockId] = { [actionId]: this.valueObject(block.element, input.value) };
+    this.state.changed();
+    if (!(block as { dispatch_action?: boolean }).dispatch_action) return undefined;
+    if (TEXT_INPUTS.has(String(block.element.type))) {
+      const config = block.element.dispatch_action_config as { trigger_actions_on?: string[] } | undefined;
+      const on = config?.trigger_actions_on ?? ['on_enter_pressed'];
+      if (!(on.includes('on_character_entered') || (input.enter && on.includes('on_enter_pressed')))) return undefined;
+    }
+    const action = this.action(blocks, actionId, input.value, `view ${view.id}`);
     return this.sendPayload({
       type: 'block_actions',
       ...this.envelope(user.id),
@@ -312,6 +356,14 @@ export class Interactions {
     const view = this.state.views.get(viewId);
     if (!view || view.userId !== userId) throw new Error(`No view ${viewId} for ${userId}`);
     return view;
+  }
+
+  private lastActionMicros = 0;
+
+  /** When the person acted, in seconds to the microsecond; two actions never share one, as in Slack. */
+  private actionTs(): string {
+    this.lastActionMicros = Math.max(this.lastActionMicros + 1, Date.now() * 1000);
+    return (this.lastActionMicros / 1e6).toFixed(6);
   }
 
   private trigger(userId: string): string {
@@ -501,7 +553,7 @@ export class Interactions {
         action_id: actionId,
         block_id: block.block_id ?? '',
         type: element.type,
-        action_ts: (Date.now() / 1000).toFixed(6),
+        action_ts: this.actionTs(),
       };
       const options = (element.options as { value: string }[] | undefined) ?? [];
       const pick = (v: string) => {

@@ -10,6 +10,7 @@ export const AnimateField = {
   mode: 'animate_mode',
   duration: 'animate_duration',
   audio: 'animate_audio',
+  tag: 'animate_tag',
 } as const;
 
 /** What the person chose so far. */
@@ -19,6 +20,8 @@ export interface AnimateChoice {
   mode?: string;
   duration: number;
   audio: boolean;
+  /** The project tag (as `--tag`), or empty. */
+  tag: string;
 }
 
 /** Carried by the modal: where the job card goes and which Slack file to animate. */
@@ -65,6 +68,14 @@ export function animateModal(options: AnimateModalOptions): View {
     const audio = checkboxes([{ text: 'Add audio', value: 'audio' }], choice.audio ? ['audio'] : []);
     blocks.push(input(AnimateField.audio, 'Audio', audio, { optional: true, dispatch: true }));
   }
+  blocks.push(
+    input(
+      AnimateField.tag,
+      'Project tag',
+      textInput({ maxLength: 32, initial: choice.tag, placeholder: 'spring-launch' }),
+      { optional: true, hint: "Lowercase letters, digits and dashes. The tag's budget must take the video too." },
+    ),
+  );
   blocks.push(context(options.price));
   return modal({
     callbackId: ActionId.animate,

@@ -1,15 +1,27 @@
 import type { BudgetRef } from '../../budget';
 import type { QueueRefusal } from '../../generations';
-import { formatCredits, formatUsd, sumMc } from '../../money/credits';
+import { formatCredits, formatUsd, subMc, sumMc } from '../../money/credits';
 import type { Quote } from '../../pricing';
 import { OFF_PEAK, type BatchCheck } from '../../requests';
 import { BatchField } from '../commands/batch';
 import { ActionId } from '../ids';
+import { escape } from '../escape';
 import { context, message, section, type Message } from './kit';
 import { checkboxes, input, modal, select, textInput, type View } from './form';
 import { credits, describeRequest, slackDate } from './format';
 
 /** `/kling batch`: the modal, the pre-batch check's answer, and the note once the batch is queued. */
+
+/** What the modal shows under the inputs as the person fills it. */
+export type BatchTotal =
+  /** No prompt yet. */
+  | { kind: 'empty' }
+  /** A line or a setting the catalog does not price, or a mistake in the form: never a guessed total. */
+  | { kind: 'unpriced'; reason: string }
+  | { kind: 'priced'; count: number; check: BatchCheck };
+
+/** The total's block keeps its id across updates, like every input, so Slack keeps what the person entered. */
+export const BATCH_TOTAL_BLOCK = 'batch_total';
 
 export interface BatchModalOptions {
   /** The modal's external_id: the bot's key for the channel the batch belongs to (batch_forms). */
@@ -19,6 +31,8 @@ export interface BatchModalOptions {
   durations: number[];
   maxPrompts: number;
   timezone: string;
+  total: BatchTotal;
+  creditPriceUsd: number;
 }
 
 const hour = (h: number) => `${String(h).padStart(2, '0')}:00`;
@@ -37,8 +51,10 @@ export function batchModal(options: BatchModalOptions): View {
           multiline: true,
           maxLength: 3000,
           placeholder: 'A fox running through snow\nThe same fox asleep by a fire',
+          // The total follows the typing, not only Enter (which starts a new line here).
+          dispatchOn: ['on_character_entered'],
         }),
-        { hint: 'Each line becomes one video with the settings below.' },
+        { hint: 'Each line becomes one video with the settings below.', dispatch: true },
       ),
       input(
         BatchField.model,
@@ -47,6 +63,7 @@ export function batchModal(options: BatchModalOptions): View {
           options.models.map((m) => ({ text: m, value: m })),
           { initial: options.defaultModel },
         ),
+        { dispatch: true },
       ),
       input(
         BatchField.mode,
@@ -55,7 +72,11 @@ export function batchModal(options: BatchModalOptions): View {
           ['std', 'pro', '4k'].map((m) => ({ text: m, value: m })),
           { placeholder: "The model's default" },
         ),
-        { optional: true, hint: 'Left empty: std where the model has modes (the master models have none).' },
+        {
+          optional: true,
+          hint: 'Left empty: std where the model has modes (the master models have none).',
+          dispatch: true,
+        },
       ),
       input(
         BatchField.duration,
@@ -64,6 +85,7 @@ export function batchModal(options: BatchModalOptions): View {
           options.durations.map((d) => ({ text: `${d} s`, value: String(d) })),
           { initial: '5' },
         ),
+        { dispatch: true },
       ),
       input(
         BatchField.options,
@@ -73,8 +95,9 @@ export function batchModal(options: BatchModalOptions): View {
           { text: 'Cut into shots (3.x models)', value: 'multishot' },
           { text: `Off-peak: start after ${hour(OFF_PEAK.fromHour)} tonight (${options.timezone})`, value: 'off-peak' },
         ]),
-        { optional: true },
+        { optional: true, dispatch: true },
       ),
+      { ...section(batchTotalText(options.total, options)), block_id: BATCH_TOTAL_BLOCK },
       context(
         'Every prompt is priced and checked against your budgets before anything is held. All the videos are queued, or none.',
       ),
@@ -113,6 +136,24 @@ export function batchTooExpensive(
   if (!ways.length) return `${needs} Not even one video fits until the period ends; an admin can raise the budget.`;
   const advice = ways.join(' or ');
   return `${needs} ${advice[0]!.toUpperCase()}${advice.slice(1)}.`;
+}
+
+/** The live total: how many videos, what they cost and whether the budgets can take it; or why there is none. */
+export function batchTotalText(total: BatchTotal, options: { creditPriceUsd: number }): string {
+  switch (total.kind) {
+    case 'empty':
+      return 'The total shows here as you write prompts.';
+    case 'unpriced':
+      return `:warning: No total: ${escape(total.reason)}`;
+    case 'priced': {
+      const { check, count } = total;
+      if (!check.fits) return `:no_entry: ${escape(batchTooExpensive(check, count, options))}`;
+      const sum = `*${videos(count)}: ${credits(check.totalMc, options.creditPriceUsd)}*`;
+      if (!check.budget) return `:white_check_mark: ${sum}. No hard budget applies.`;
+      const left = subMc(check.budget.remainingMc, check.totalMc);
+      return `:white_check_mark: ${sum}. Your budgets can take it; ${plainBudgetName(check.budget.budget)} keeps ${formatCredits(left)} credits.`;
+    }
+  }
 }
 
 /** The queue refused at the reservation (someone spent in between, or too many waiting jobs). */

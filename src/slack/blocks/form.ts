@@ -61,7 +61,7 @@ export function input(
 ): InputBlock {
   return {
     type: 'input',
-    // A change is sent to the app at once (the animate modal re-prices as the person chooses).
+    // A change is sent to the app at once (the animate and batch modals re-price as the person chooses).
     ...(options.dispatch ? { dispatch_action: true } : {}),
     block_id: id,
     label: plain(label, VIEW_LIMITS.label),
@@ -72,10 +72,18 @@ export function input(
 }
 
 export function textInput(
-  options: { multiline?: boolean; maxLength?: number; placeholder?: string; initial?: string } = {},
+  options: {
+    multiline?: boolean;
+    maxLength?: number;
+    placeholder?: string;
+    initial?: string;
+    /** With the input block's dispatch: when Slack tells the app (its default is Enter). */
+    dispatchOn?: ('on_enter_pressed' | 'on_character_entered')[];
+  } = {},
 ): PlainTextInput {
   return {
     type: 'plain_text_input',
+    ...(options.dispatchOn ? { dispatch_action_config: { trigger_actions_on: options.dispatchOn } } : {}),
     ...(options.multiline ? { multiline: true } : {}),
     ...(options.maxLength ? { max_length: Math.min(options.maxLength, 3000) } : {}),
     ...(options.placeholder ? { placeholder: plain(options.placeholder, VIEW_LIMITS.placeholder) } : {}),

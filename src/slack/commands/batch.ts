@@ -86,10 +86,17 @@ export function quoteBatch(
   form: BatchForm,
   defaultModel: string,
 ): { quotes: Quote[] } | { errors: FormErrors } {
-  try {
-    return { quotes: form.prompts.map((prompt) => catalog.quote(toPricedRequest(prompt, form.flags, defaultModel))) };
-  } catch (error) {
-    if (!(error instanceof PricingError)) throw error;
-    return { errors: { [fieldOf(error)]: error.message } };
+  const quotes: Quote[] = [];
+  for (const [i, prompt] of form.prompts.entries()) {
+    try {
+      quotes.push(catalog.quote(toPricedRequest(prompt, form.flags, defaultModel)));
+    } catch (error) {
+      if (!(error instanceof PricingError)) throw error;
+      const field = fieldOf(error);
+      // A mistake in one line names it; one in the shared settings is the same for every line.
+      const line = field === BatchField.prompts && form.prompts.length > 1 ? `Line ${i + 1}: ` : '';
+      return { errors: { [field]: `${line}${error.message}` } };
+    }
   }
+  return { quotes };
 }

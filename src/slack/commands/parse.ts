@@ -173,7 +173,7 @@ function excerpt(text: string): string {
 const FLAG = /^(?:--|—|–)([a-z][a-z-]*)(?:=(.*))?$/is;
 const BOOLEAN_FLAGS = ['audio', 'draft', 'multishot'] as const;
 const VALUE_FLAGS = ['model', 'mode', 'duration', 'aspect', 'negative', 'image', 'video', 'tag'] as const;
-const TAG_RULE = 'must be lowercase letters, digits and dashes, at most 32, such as spring-launch';
+export const TAG_RULE = 'must be lowercase letters, digits and dashes, at most 32, such as spring-launch';
 const IMAGE_FLAGS = ['model', 'n', 'aspect'] as const;
 
 const modelFlag = z

@@ -2,7 +2,8 @@ import type { App, BlockAction, MessageShortcut, ViewSubmitAction } from '@slack
 import { AnimateField, animateModal, type AnimateChoice, type AnimateTarget } from '../blocks/animate';
 import { credits } from '../blocks/format';
 import * as replies from '../blocks/replies';
-import { parseCommand, UsageError } from '../commands/parse';
+import { isTag } from '../../budget/tags';
+import { parseCommand, TAG_RULE, UsageError } from '../commands/parse';
 import { quoteRequest } from '../commands/request';
 import type { Feature, SlackDeps } from '../deps';
 import { ActionId } from '../ids';
@@ -11,7 +12,7 @@ import { teamOf } from './payload';
 
 /**
  * The message shortcut "Animate with Kling": on a message carrying an image, a modal (prompt, model, mode,
- * length, audio) priced as the person chooses; on submit, the same path as `/kling generate --image`.
+ * length, audio, project tag) priced as the person chooses; on submit, the same path as `/kling generate --image`.
  */
 
 type Values = Record<
@@ -32,6 +33,7 @@ const defaultChoice = (deps: SlackDeps): AnimateChoice => {
     mode: can.modes[0],
     duration: can.durations.includes(5) ? 5 : can.durations[0]!,
     audio: false,
+    tag: '',
   };
 };
 
@@ -48,6 +50,7 @@ function readChoice(values: Values, deps: SlackDeps): AnimateChoice {
     mode: can.modes.length ? (mode && can.modes.includes(mode) ? mode : can.modes[0]) : undefined,
     duration: can.durations.includes(duration) ? duration : can.durations[0]!,
     audio: can.sound && Boolean(read(AnimateField.audio)?.selected_options?.length),
+    tag: read(AnimateField.tag)?.value?.trim() ?? '',
   };
 }
 
@@ -59,6 +62,7 @@ function commandText(choice: AnimateChoice, image: string): string {
     `--duration ${choice.duration}`,
     choice.audio && '--audio',
     `--image ${image}`,
+    choice.tag && `--tag ${choice.tag}`,
   ];
   return ['generate', choice.prompt.replace(/\s+/g, ' ').trim(), ...flags].filter(Boolean).join(' ');
 }
@@ -68,7 +72,8 @@ function view(deps: SlackDeps, choice: AnimateChoice, target: AnimateTarget) {
   let price: string;
   try {
     // The price does not depend on the picture (fetched and checked on submit): a stand-in link prices it.
-    const command = parseCommand(commandText(choice, 'https://example.com/image.png'));
+    // Nor on the tag, which is checked on submit under its own field.
+    const command = parseCommand(commandText({ ...choice, tag: '' }, 'https://example.com/image.png'));
     if (command.kind !== 'generate') throw new UsageError('Not a generate command.', 'generate');
     const quote = quoteRequest(deps.catalog, command.prompt, command.flags, deps.config.DEFAULT_MODEL);
     price = `*${credits(quote.priceMc, deps.config.CREDIT_PRICE_USD)}* · ${quote.description}`;
@@ -141,9 +146,11 @@ export const animate: Feature = {
       const target = targetOf(submitted.private_metadata);
       if (!target)
         return ack({ response_action: 'errors', errors: { [AnimateField.prompt]: 'This form is no longer known.' } });
+      const choice = readChoice((submitted.state?.values ?? {}) as Values, deps);
+      if (choice.tag && !isTag(choice.tag))
+        return ack({ response_action: 'errors', errors: { [AnimateField.tag]: `A tag ${TAG_RULE}.` } });
       await ack();
       const scope = { teamId: teamOf(body), channelId: target.channelId, userId: body.user.id };
-      const choice = readChoice((submitted.state?.values ?? {}) as Values, deps);
       const tell = (message: object) =>
         client.chat
           .postEphemeral({ channel: scope.channelId, user: scope.userId, ...message } as never)

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { App, ViewSubmitAction } from '@slack/bolt';
-import { batchModal, batchQueued, batchRefused, batchTooExpensive } from '../blocks/batch';
+import type { App, BlockAction, ViewSubmitAction } from '@slack/bolt';
+import { batchModal, batchQueued, batchRefused, batchTooExpensive, type BatchTotal } from '../blocks/batch';
 import * as replies from '../blocks/replies';
 import { BatchField, quoteBatch, readBatchForm, type FormErrors } from '../commands/batch';
 import type { Feature, SlackDeps } from '../deps';
@@ -24,19 +24,34 @@ function durations(deps: SlackDeps): number[] {
   return [...new Set(all)].sort((a, b) => a - b);
 }
 
+function modalFor(deps: SlackDeps, formId: string, timezone: string, total: BatchTotal) {
+  return batchModal({
+    formId,
+    models: deps.catalog.models('text2video'),
+    defaultModel: deps.config.DEFAULT_MODEL,
+    durations: durations(deps),
+    maxPrompts: maxPrompts(deps),
+    timezone,
+    total,
+    creditPriceUsd: deps.config.CREDIT_PRICE_USD,
+  });
+}
+
+const FORGOTTEN = 'This form is no longer known to the bot. Close it and run `/kling batch` again.';
+
+/** The form's state as the total shows it: priced only when every line and setting is. */
+function priceForm(deps: SlackDeps, values: Parameters<typeof readBatchForm>[0]) {
+  const read = readBatchForm(values, maxPrompts(deps));
+  if ('errors' in read) return read;
+  return quoteBatch(deps.catalog, read.form, deps.config.DEFAULT_MODEL);
+}
+
 export const batch: Feature = {
   commands: {
     async batch(ctx, deps) {
       const timezone = await deps.requests.timezoneOf(ctx.scope.teamId);
       const formId = `batch_${randomUUID()}`;
-      const view = batchModal({
-        formId,
-        models: deps.catalog.models('text2video'),
-        defaultModel: deps.config.DEFAULT_MODEL,
-        durations: durations(deps),
-        maxPrompts: maxPrompts(deps),
-        timezone,
-      });
+      const view = modalFor(deps, formId, timezone, { kind: 'empty' });
       await ctx.ack();
       try {
         await deps.batchForms.opened(formId, ctx.scope, ctx.command.tag);
@@ -53,6 +68,49 @@ export const batch: Feature = {
 
   register(app: App, deps: SlackDeps) {
     const forms = deps.batchForms;
+
+    // Each change to the form re-prices it: the total under the inputs follows what the person enters.
+    for (const field of Object.values(BatchField)) {
+      app.action<BlockAction>(field, async ({ ack, body, client }) => {
+        await ack();
+        const view = body.view;
+        if (!view?.external_id) return;
+        // The channel (and so the budgets) is the one of the command that opened the form, never the view's word.
+        const teamId = teamOf(body);
+        const actionTs = body.actions[0]?.action_ts ?? '0';
+        const form = await forms.changed(view.external_id, teamId, body.user.id, actionTs);
+        // Changes can overtake each other on the way: only the newest one's total is worth showing.
+        if (form && !form.newest) return;
+        const priced = form && priceForm(deps, view.state?.values ?? {});
+        const quotes = priced && 'quotes' in priced ? priced.quotes : undefined;
+        const scope = { teamId, channelId: form?.channelId ?? '', userId: body.user.id };
+        const { timezone, check } = await deps.requests.checkBatchForm(scope, { quotes, tag: form?.tag });
+        let total: BatchTotal;
+        if (!priced) total = { kind: 'unpriced', reason: FORGOTTEN };
+        else if ('errors' in priced) {
+          const typed = view.state?.values?.[BatchField.prompts]?.[BatchField.prompts]?.value?.trim();
+          const [reason] = Object.values(priced.errors);
+          total = typed && reason ? { kind: 'unpriced', reason } : { kind: 'empty' };
+        } else total = { kind: 'priced', count: priced.quotes.length, check: check! };
+
+        const updated = modalFor(deps, view.external_id, timezone, total) as never;
+        try {
+          // The hash: a view updated meanwhile (for an older change that arrived late) is not overwritten blindly.
+          await client.views.update({ view_id: view.id, hash: view.hash, view: updated });
+        } catch (error) {
+          try {
+            if ((error as { data?: { error?: string } }).data?.error !== 'hash_conflict') throw error;
+            // The inputs keep what the person entered either way (their ids never change): only the total is at
+            // stake, and this change's is the one to show when no newer change has come in since.
+            if (await forms.stillNewest(view.external_id, actionTs))
+              await client.views.update({ view_id: view.id, view: updated });
+          } catch (failed) {
+            deps.logger.warn({ err: failed, scope }, 'batch: the total could not be shown');
+          }
+        }
+      });
+    }
+
     app.view<ViewSubmitAction>(ActionId.batchSubmit, async ({ ack, body, view, client }) => {
       const refuse = (errors: FormErrors) =>
         ack({ response_action: 'errors', errors: errors as Record<string, string> });
@@ -61,10 +119,7 @@ export const batch: Feature = {
       const formId = view.external_id;
       const form = formId ? await forms.find(formId, teamId, body.user.id) : undefined;
       const channelId = form?.channelId;
-      if (!formId || !channelId) {
-        const unknown = 'This form is no longer known to the bot. Close it and run `/kling batch` again.';
-        return refuse({ [BatchField.prompts]: unknown });
-      }
+      if (!formId || !channelId) return refuse({ [BatchField.prompts]: FORGOTTEN });
       const scope = { teamId, channelId, userId: body.user.id };
 
       const read = readBatchForm(view.state?.values ?? {}, maxPrompts(deps));

@@ -821,9 +821,69 @@ function renderInput(block, ctx) {
       field = el('div', { class: 'hint' }, `Unsupported input: ${escapeHtml(e.type)}`);
   }
   node.append(field);
+  if (block.dispatch_action && view) dispatchChanges(field, e, view);
   if (block.hint) node.append(el('div', { class: 'hint' }, textHtml(block.hint)));
   if (error) node.append(el('div', { class: 'error' }, mrkdwn(error)));
   return node;
+}
+
+/** How long typing pauses before an on_character_entered input tells the app (Slack, too, does not send every key). */
+const TYPING_PAUSE_MS = 400;
+
+/**
+ * An input block with dispatch_action sends block_actions as Slack's client does: a select or a choice when it
+ * changes; a text input on Enter, or after a pause in typing when its dispatch_action_config asks for every character.
+ * @param {HTMLElement} field
+ * @param {BlockNode} e
+ * @param {Extract<RenderContext, { kind: 'view' }>} ctx
+ */
+function dispatchChanges(field, e, ctx) {
+  const text = /** @type {HTMLInputElement | HTMLTextAreaElement} */ (field);
+  if (!['plain_text_input', 'email_text_input', 'url_text_input', 'number_input'].includes(e.type)) {
+    field.addEventListener('change', () => {
+      const value =
+        ctx.collect?.()[field.closest('.b-input')?.getAttribute('data-block-id') ?? '']?.[e.action_id ?? ''];
+      act(e, /** @type {string | string[] | undefined} */ (value), ctx);
+    });
+    return;
+  }
+  const on = e.dispatch_action_config?.trigger_actions_on ?? ['on_enter_pressed'];
+  if (on.includes('on_character_entered')) {
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    let pause;
+    text.addEventListener('input', () => {
+      clearTimeout(pause);
+      pause = setTimeout(() => act(e, text.value, ctx), TYPING_PAUSE_MS);
+    });
+  }
+  if (on.includes('on_enter_pressed') && !e.multiline) {
+    text.addEventListener('keydown', (event) => {
+      if (!(event instanceof KeyboardEvent) || event.key !== 'Enter') return;
+      event.preventDefault(); // Enter tells the app; it does not submit the modal
+      act(e, text.value, ctx);
+    });
+  }
+}
+
+/**
+ * After views.update, Slack keeps what the person entered in every input whose block_id and action_id stayed,
+ * including what they typed since the app last heard of it; and the focus stays where it was.
+ * @param {HTMLElement} container
+ * @param {Record<string, Record<string, string | string[]>>} entered
+ */
+function keepEntered(container, entered) {
+  for (const node of container.querySelectorAll('.b-input')) {
+    if (!(node instanceof HTMLElement)) continue;
+    const holder = /** @type {HTMLSelectElement | HTMLInputElement | null} */ (node.querySelector('[data-action-id]'));
+    const value = entered[node.dataset.blockId ?? '']?.[holder?.dataset.actionId ?? ''];
+    if (!holder || value === undefined) continue;
+    const values = Array.isArray(value) ? value : [value];
+    if (holder.classList.contains('choices')) {
+      for (const box of holder.querySelectorAll('input')) box.checked = values.includes(box.value);
+    } else if (holder instanceof HTMLSelectElement && holder.multiple) {
+      for (const o of holder.options) o.selected = values.includes(o.value);
+    } else holder.value = values[0] ?? '';
+  }
 }
 
 /**
@@ -1143,6 +1203,17 @@ function renderModal() {
     return;
   }
   const view = modal.view;
+  // The same modal, updated by the app: what the person entered, and where they were typing, stay.
+  const sameModal = form.dataset.viewId === modal.id;
+  const oldBody = /** @type {HTMLElement | null} */ (form.querySelector('.modal-body'));
+  const entered = sameModal && oldBody ? collectInputs(oldBody) : undefined;
+  const focused =
+    document.activeElement instanceof HTMLElement && form.contains(document.activeElement)
+      ? document.activeElement
+      : undefined;
+  const focusedBlock = focused?.closest('.b-input')?.getAttribute('data-block-id');
+  const caret =
+    focused instanceof HTMLInputElement || focused instanceof HTMLTextAreaElement ? focused.selectionStart : null;
   form.innerHTML = '';
   form.dataset.viewId = modal.id;
   form.dataset.callbackId = view.callback_id;
@@ -1199,7 +1270,16 @@ function renderModal() {
     await post('/ui/submit', { viewId: modal.id, values });
     if (submit) submit.disabled = false;
   };
-  setTimeout(() => /** @type {HTMLElement | null} */ (body.querySelector('input, textarea, select'))?.focus(), 0);
+  if (entered) keepEntered(body, entered);
+  const refocus = /** @type {HTMLElement | null} */ (
+    (focusedBlock && body.querySelector(`.b-input[data-block-id="${CSS.escape(focusedBlock)}"] [data-action-id]`)) ||
+      body.querySelector('input, textarea, select')
+  );
+  setTimeout(() => {
+    refocus?.focus();
+    if (caret !== null && (refocus instanceof HTMLInputElement || refocus instanceof HTMLTextAreaElement))
+      refocus.setSelectionRange(caret, caret);
+  }, 0);
 }
 
 /** @param {string} viewId */

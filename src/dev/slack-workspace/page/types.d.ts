@@ -43,6 +43,9 @@ export interface BlockNode {
   hint?: TextObject;
   title?: TextObject;
   optional?: boolean;
+  /** An input block whose element tells the app of each change (block_actions). */
+  dispatch_action?: boolean;
+  dispatch_action_config?: { trigger_actions_on?: ('on_enter_pressed' | 'on_character_entered')[] };
   style?: string;
   url?: string;
   value?: string;
