@@ -1,7 +1,6 @@
 import type { ChangeAuthor, RequestScope } from '../budget';
 import type { ReportPeriod } from '../budget/periods';
 import type { Claim } from '../generations';
-import type { Quote } from '../pricing';
 import { approve, deny, raiseForm, requestApproval, type Decision, type RaiseAsk } from './approvals';
 import { checkBatchForm, queueBatch } from './batch';
 import * as budgets from './budgets';
