@@ -63,6 +63,21 @@ CREATE TABLE "budget_periods" (
 	CONSTRAINT "budget_periods_budget_id_period_start_pk" PRIMARY KEY("budget_id","period_start")
 );
 --> statement-breakpoint
+CREATE TABLE "budget_raises" (
+	"id" bigserial PRIMARY KEY NOT NULL,
+	"team_id" text NOT NULL,
+	"budget_id" bigint NOT NULL,
+	"amount_mc" bigint NOT NULL,
+	"starts_at" timestamp with time zone NOT NULL,
+	"ends_at" timestamp with time zone NOT NULL,
+	"granted_by" text NOT NULL,
+	"approval_id" text,
+	"reason" text,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "budget_raises_amount_positive" CHECK ("budget_raises"."amount_mc" > 0),
+	CONSTRAINT "budget_raises_span" CHECK ("budget_raises"."ends_at" > "budget_raises"."starts_at")
+);
+--> statement-breakpoint
 CREATE TABLE "budgets" (
 	"id" bigserial PRIMARY KEY NOT NULL,
 	"team_id" text NOT NULL,
@@ -187,6 +202,7 @@ CREATE TABLE "approvals" (
 	"channel_id" text NOT NULL,
 	"user_id" text NOT NULL,
 	"command_text" text NOT NULL,
+	"follow_up" jsonb,
 	"description" text NOT NULL,
 	"amount_mc" bigint NOT NULL,
 	"state" "approval_state" DEFAULT 'pending' NOT NULL,
@@ -227,9 +243,11 @@ CREATE TABLE "kling_account" (
 );
 --> statement-breakpoint
 ALTER TABLE "budget_periods" ADD CONSTRAINT "budget_periods_budget_id_budgets_id_fk" FOREIGN KEY ("budget_id") REFERENCES "public"."budgets"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "budget_raises" ADD CONSTRAINT "budget_raises_budget_id_budgets_id_fk" FOREIGN KEY ("budget_id") REFERENCES "public"."budgets"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "budgets" ADD CONSTRAINT "budgets_team_id_workspaces_team_id_fk" FOREIGN KEY ("team_id") REFERENCES "public"."workspaces"("team_id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "audit_events_team_at" ON "audit_events" USING btree ("team_id","at");--> statement-breakpoint
 CREATE INDEX "budget_alerts_undelivered" ON "budget_alerts" USING btree ("team_id") WHERE "budget_alerts"."delivered_at" is null;--> statement-breakpoint
+CREATE INDEX "budget_raises_budget" ON "budget_raises" USING btree ("budget_id","ends_at");--> statement-breakpoint
 CREATE INDEX "ledger_entries_period" ON "ledger_entries" USING btree ("budget_id","period_start");--> statement-breakpoint
 CREATE INDEX "ledger_entries_hold" ON "ledger_entries" USING btree ("hold_id");--> statement-breakpoint
 CREATE INDEX "spike_alerts_undelivered" ON "spike_alerts" USING btree ("team_id") WHERE "spike_alerts"."delivered_at" is null;--> statement-breakpoint

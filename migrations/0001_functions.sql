@@ -77,6 +77,14 @@ BEGIN
 END
 $$;
 --> statement-breakpoint
+-- What the temporary raises active at p_at add to the budget's limit, in whichever period p_at falls
+-- (src/budget/README.md: raises). Inlined by the planner into the queries that call it.
+CREATE OR REPLACE FUNCTION budget_raised(p_budget bigint, p_at timestamptz)
+RETURNS bigint LANGUAGE sql STABLE AS $$
+  SELECT coalesce(sum(amount_mc), 0)::bigint FROM budget_raises
+  WHERE budget_id = p_budget AND starts_at <= p_at AND ends_at > p_at
+$$;
+--> statement-breakpoint
 -- The budgets a reservation touched, as the Ledger reports them: the budget, its period, what the
 -- reservation needed from it and how the period stands now.
 CREATE OR REPLACE FUNCTION ledger_budgets_json(p_ids bigint[], p_starts timestamptz[], p_needs bigint[], p_now timestamptz, p_tz text)
@@ -84,7 +92,7 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
   SELECT coalesce(jsonb_agg(jsonb_build_object(
            'id', b.id, 'scope', b.scope, 'scopeId', b.scope_id, 'period', b.period, 'limitMc', b.limit_mc, 'hard', b.hard,
            'thresholds', b.thresholds, 'periodStart', x.start, 'periodEnd', budget_period_end(b.period, p_now, p_tz),
-           'needMc', x.need, 'chargedMc', coalesce(p.charged_mc, 0), 'periodLimitMc', coalesce(p.limit_mc + p.allowance_mc, b.limit_mc),
+           'needMc', x.need, 'chargedMc', coalesce(p.charged_mc, 0), 'periodLimitMc', coalesce(p.limit_mc + p.allowance_mc, b.limit_mc) + budget_raised(b.id, p_now),
            'periodHard', coalesce(p.hard, b.hard)) ORDER BY b.id), '[]')
   FROM unnest(p_ids, p_starts, p_needs) AS x(id, start, need)
   JOIN budgets b ON b.id = x.id
@@ -115,6 +123,7 @@ DECLARE
   v_starts timestamptz[];
   v_needs bigint[];
   v_lowest integer[];   -- each budget's lowest threshold: below it there is nothing to claim
+  v_raised bigint[];    -- what each budget's raises active now add to its limit
   v_charged bigint;
   v_limit bigint;
   v_refused bigint;
@@ -136,8 +145,9 @@ BEGIN
   -- ordered by budget id: rows are locked in that order, so two reservations never deadlock.
   SELECT array_agg(b.id ORDER BY b.id), array_agg(b.scope ORDER BY b.id), array_agg(b.scope_id ORDER BY b.id),
          array_agg(budget_period_start(b.period, p_now, v_tz) ORDER BY b.id), array_agg(n.need ORDER BY b.id),
-         array_agg(coalesce((SELECT min(t) FROM unnest(b.thresholds) t), 0) ORDER BY b.id)
-  INTO v_ids, v_scopes, v_scope_ids, v_starts, v_needs, v_lowest
+         array_agg(coalesce((SELECT min(t) FROM unnest(b.thresholds) t), 0) ORDER BY b.id),
+         array_agg(budget_raised(b.id, p_now) ORDER BY b.id)
+  INTO v_ids, v_scopes, v_scope_ids, v_starts, v_needs, v_lowest, v_raised
   FROM budgets b
   CROSS JOIN LATERAL (
     SELECT sum(a) AS need FROM unnest(v_amounts, v_channels, v_users, v_tags) AS r(a, c, u, t)
@@ -168,8 +178,9 @@ BEGIN
     FOR i IN 1 .. coalesce(array_length(v_ids, 1), 0) LOOP
       FOR attempt IN 1 .. 2 LOOP
         UPDATE budget_periods SET charged_mc = charged_mc + v_needs[i]
-        WHERE budget_id = v_ids[i] AND period_start = v_starts[i] AND (NOT hard OR charged_mc + v_needs[i] <= limit_mc + allowance_mc)
-        RETURNING charged_mc, limit_mc + allowance_mc INTO v_charged, v_limit;
+        WHERE budget_id = v_ids[i] AND period_start = v_starts[i]
+          AND (NOT hard OR charged_mc + v_needs[i] <= limit_mc + allowance_mc + v_raised[i])
+        RETURNING charged_mc, limit_mc + allowance_mc + v_raised[i] INTO v_charged, v_limit;
         EXIT WHEN FOUND OR attempt = 2;
         -- No room, or no row yet: the period's first reservation opens it with the budget's current limit (or
         -- waits for whoever is opening it concurrently), then tries again. The second UPDATE reads a fresh
@@ -274,7 +285,9 @@ BEGIN
     IF v_delta <> 0 THEN
       UPDATE budget_periods SET charged_mc = charged_mc + v_delta
       WHERE budget_id = v_entry.budget_id AND period_start = v_entry.period_start
-      RETURNING charged_mc, limit_mc + allowance_mc, hard INTO v_charged, v_limit, v_hard;
+      -- The room the hold was granted in: the raises active when it was reserved count.
+      RETURNING charged_mc, limit_mc + allowance_mc + budget_raised(budget_id, v_hold.created_at), hard
+      INTO v_charged, v_limit, v_hard;
       IF v_delta > 0 THEN
         v_events := v_events || budget_claim_thresholds(v_hold.team_id, v_entry.budget_id, v_entry.period_start,
           (SELECT thresholds FROM budgets WHERE id = v_entry.budget_id), v_charged, v_limit, v_hold.user_id);
@@ -406,6 +419,12 @@ DROP TRIGGER IF EXISTS audit_events_no_truncate ON audit_events;
 --> statement-breakpoint
 CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
 FOR EACH STATEMENT EXECUTE FUNCTION ledger_entries_append_only();
+--> statement-breakpoint
+-- A temporary raise is history too: it ends by its date, never by being rewritten or removed.
+DROP TRIGGER IF EXISTS budget_raises_append_only ON budget_raises;
+--> statement-breakpoint
+CREATE TRIGGER budget_raises_append_only BEFORE UPDATE OR DELETE ON budget_raises
+FOR EACH ROW EXECUTE FUNCTION ledger_entries_append_only();
 
 --> statement-breakpoint
 -- The queue's claim, ONE statement: the account-wide claim lock is taken, the free Kling slots counted and the

@@ -302,6 +302,7 @@ export async function createBot(config: Config, overrides: BotOverrides = {}): P
     workspaces,
     approvals: new ApprovalRequests(db, now),
     db,
+    now,
     // Cards go up and the worker wakes once the acks in flight are out (a card has no deadline; an ack has 3 s).
     onQueued: (jobIds) => {
       for (const id of jobIds) void cards.sync(id);

@@ -16,7 +16,7 @@ const SRC = join(root, 'src');
 const MAY_IMPORT_SLACK = ['src/slack/', 'src/app.ts', 'src/main.ts', 'src/dev/'];
 
 /** The ledger's tables: their SQL names and the drizzle objects src/budget/schema.ts defines for them. */
-const LEDGER_TABLES = ['budgets', 'budget_periods', 'holds', 'ledger_entries', 'budget_alerts'];
+const LEDGER_TABLES = ['budgets', 'budget_periods', 'holds', 'ledger_entries', 'budget_alerts', 'budget_raises'];
 const LEDGER_SCHEMA_OBJECTS = new Set(['budgets', 'budgetPeriods', 'holds', 'ledgerEntries', 'budgetAlerts']);
 /** Where those tables may be named: the ledger alone (its table definitions and plpgsql included). */
 const MAY_TOUCH_LEDGER = ['src/budget/'];

@@ -18,6 +18,7 @@ export type AuditSubject =
   | 'spike-minimum'
   | 'timezone'
   | 'adjustment'
+  | 'raise'
   | 'approval'
   | 'denial';
 
@@ -29,7 +30,8 @@ export interface AuditEntry {
   budget?: BudgetTarget;
   /**
    * As stored: millicredits for limit, confirm-threshold, spike-minimum and adjustment; percents for
-   * thresholds; a channel id, a zone, a boolean or a factor for the others; null when there was none.
+   * thresholds; a channel id, a zone, a boolean or a factor for the others; null when there was none. A raise's
+   * old value is the limit in force when it was granted, its new value `{limitMc, amountMc, endsAt}`.
    */
   oldValue: unknown;
   newValue: unknown;

@@ -83,9 +83,10 @@ export async function checkInvariants(db: Db): Promise<string[]> {
     problems.push(`hold ${r.hold_id} was reserved on ${r.scope} budget ${r.budget_id}, which does not apply to it`);
   }
 
-  // No hard budget is charged beyond its limit + allowance, apart from what Kling charged above an estimate.
-  // The limit is the most the period ever honoured: an admin may lower it below what was already charged
-  // (the 'limit' entries record what applied before each change).
+  // No hard budget is charged beyond its limit + allowance + the raises that overlapped the period, apart from
+  // what Kling charged above an estimate. The limit is the most the period ever honoured: an admin may lower it
+  // below what was already charged (the 'limit' entries record what applied before each change). Each
+  // reservation fitted the raises active at its own time, a part of those that overlapped the period.
   for (const r of await rows<{
     budget_id: number;
     period_start: string;
@@ -95,14 +96,19 @@ export async function checkInvariants(db: Db): Promise<string[]> {
   }>(
     db,
     sql`
-    select p.budget_id, p.period_start, p.charged_mc as charged, greatest(p.limit_mc, o.honoured) + p.allowance_mc as room, coalesce(o.overrun, 0) as overrun
+    select p.budget_id, p.period_start, p.charged_mc as charged, x.room, coalesce(o.overrun, 0) as overrun
     from budget_periods p
     left join (select budget_id, period_start,
                       sum(charged_delta_mc) filter (where kind = 'commit' and charged_delta_mc > 0) as overrun,
                       max(amount_mc) filter (where kind = 'limit') as honoured
                from ledger_entries group by budget_id, period_start) o
       on o.budget_id = p.budget_id and o.period_start = p.period_start
-    where p.hard and p.charged_mc - coalesce(o.overrun, 0) > greatest(p.limit_mc, o.honoured) + p.allowance_mc`,
+    cross join lateral (
+      select greatest(p.limit_mc, o.honoured) + p.allowance_mc + coalesce(sum(r.amount_mc), 0) as room
+      from budget_raises r
+      where r.budget_id = p.budget_id and r.starts_at < p.period_end and r.ends_at > p.period_start
+    ) x
+    where p.hard and p.charged_mc - coalesce(o.overrun, 0) > x.room`,
   )) {
     problems.push(
       `hard budget ${r.budget_id} period ${r.period_start}: charged ${r.charged} exceeds its limit ${r.room}`,

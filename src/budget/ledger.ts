@@ -11,6 +11,7 @@ import * as store from './store';
 import {
   LedgerError,
   type BudgetInput,
+  type BudgetRaise,
   type BudgetRef,
   type ChangeAuthor,
   type CommitOutcome,
@@ -176,6 +177,21 @@ export class Ledger {
     await store.adjust(tx ?? this.db, budgetId, amountMc, by, why, this.now());
   }
 
+  /**
+   * A temporary raise of a person's or channel's budget by `amountMc` in every period, for reservations made from
+   * now until `endsAt` (README.md: raises); recorded in the audit trail with who and why.
+   */
+  async raise(
+    input: { budgetId: number; amountMc: Millicredits; endsAt: Date; by: string; why: string; approvalId?: string },
+    tx?: Db,
+  ): Promise<BudgetRaise> {
+    checkAmount(input.amountMc, 'raise');
+    if (input.amountMc === 0) throw new LedgerError('a raise must add more than 0');
+    const now = this.now();
+    if (input.endsAt <= now) throw new LedgerError('a raise must end in the future');
+    return toRaise(await store.raise(tx ?? this.db, input, now));
+  }
+
   async setBudget(input: BudgetInput, tx?: Db): Promise<BudgetRef> {
     checkAmount(input.limitMc, 'limit');
     if (input.thresholds) {
@@ -267,7 +283,10 @@ export class Ledger {
     });
   }
 
-  /** Every budget that applies to this user in this channel (and to the tag, when given): tag, user, channel, workspace. */
+  /**
+   * Every budget that applies to this user in this channel, and to the request's project tag when it carries
+   * one: the tag's first, then the user's, the channel's and the workspace's.
+   */
   async usageFor(scope: RequestScope & { tag?: string }, at: Date = this.now(), tx?: Db): Promise<Usage[]> {
     return (await store.usageOfScope(tx ?? this.db, scope, at)).map(toUsage);
   }
@@ -560,6 +579,19 @@ function toUsage(row: store.UsageRow): Usage {
     remainingMc: mc(Math.max(0, limitMc - chargedMc)),
     limitMc,
     percent: limitMc > 0 ? Math.round((chargedMc * 1000) / limitMc) / 10 : chargedMc > 0 ? 100 : 0,
+    raises: store.json<store.RaiseRow[] | undefined>(row.raises)?.map(toRaise) ?? [],
+  };
+}
+
+function toRaise(row: store.RaiseRow): BudgetRaise {
+  return {
+    id: Number(row.id),
+    budgetId: Number(row.budgetId),
+    amountMc: mc(Number(row.amountMc)),
+    startsAt: new Date(row.startsAt),
+    endsAt: new Date(row.endsAt),
+    grantedBy: row.grantedBy,
+    ...(row.approvalId ? { approvalId: row.approvalId } : {}),
   };
 }
 

@@ -88,10 +88,11 @@ export function isLocalDate(date: LocalDate): boolean {
 }
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
-const isoDate = (d: LocalDate) => `${pad(d.year, 4)}-${pad(d.month)}-${pad(d.day)}`;
+/** YYYY-MM-DD. */
+export const isoDate = (d: LocalDate) => `${pad(d.year, 4)}-${pad(d.month)}-${pad(d.day)}`;
 
 /** The local date the wall clock in `timezone` shows at `at`. */
-function localDate(at: Date, timezone: string): LocalDate {
+export function localDate(at: Date, timezone: string): LocalDate {
   const wall = new Date(wallClock(at.getTime(), timezone));
   return { year: wall.getUTCFullYear(), month: wall.getUTCMonth() + 1, day: wall.getUTCDate() };
 }
@@ -145,4 +146,9 @@ export function resolveReportPeriod(
       );
     }
   }
+}
+
+/** When a local date ends in `timezone` (its next midnight there): "until 2026-12-05" is through that whole day. */
+export function endOfLocalDay(date: LocalDate, timezone: string): Date {
+  return localMidnight(date.year, date.month - 1, date.day + 1, timezone);
 }

@@ -74,6 +74,35 @@ export const budgetPeriods = pgTable(
   (t) => [primaryKey({ columns: [t.budgetId, t.periodStart] })],
 );
 
+/**
+ * A temporary raise: +amount on a person's or channel's budget, in every period, for reservations made in
+ * [starts_at, ends_at). It ends by itself: the reservation's check reads the raises active at its own time, so
+ * nothing sweeps them. Append-only (a raise is history, like the ledger's entries).
+ */
+export const budgetRaises = pgTable(
+  'budget_raises',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    teamId: text('team_id').notNull(),
+    budgetId: bigint('budget_id', { mode: 'number' })
+      .notNull()
+      .references(() => budgets.id),
+    amountMc: bigint('amount_mc', { mode: 'number' }).notNull(),
+    startsAt: timestamp('starts_at', { withTimezone: true }).notNull(),
+    endsAt: timestamp('ends_at', { withTimezone: true }).notNull(),
+    grantedBy: text('granted_by').notNull(),
+    /** The approval it answered, if any. */
+    approvalId: text('approval_id'),
+    reason: text('reason'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('budget_raises_budget').on(t.budgetId, t.endsAt),
+    check('budget_raises_amount_positive', sql`${t.amountMc} > 0`),
+    check('budget_raises_span', sql`${t.endsAt} > ${t.startsAt}`),
+  ],
+);
+
 /** Credits held for a request until it is committed (actual cost) or released. */
 export const holds = pgTable(
   'holds',

@@ -72,9 +72,23 @@ export interface UsageRow extends BudgetRow {
   teamId: string;
   periodStart: string;
   periodEnd: string;
+  /** The period's limit, its allowance and the raises active at the time read. */
   limitWithAllowanceMc: number;
   chargedMc: number;
   heldMc: number;
+  /** Those raises (json), soonest end first; absent where a query does not list them. */
+  raises?: RaiseRow[] | string;
+}
+
+/** A temporary raise as stored (budget_raises). */
+export interface RaiseRow {
+  id: number;
+  budgetId: number;
+  amountMc: number;
+  startsAt: string;
+  endsAt: string;
+  grantedBy: string;
+  approvalId: string | null;
 }
 
 /** jsonb arrives parsed from postgres.js and as text from some paths; accept both. */
@@ -146,6 +160,42 @@ export async function adjust(
     const teamId = budget!.teamId;
     const change = { teamId, subject: 'adjustment' as const, budgetId, oldValue: null, newValue: amountMc };
     await recordChanges(tx, [change], { by, why }, now);
+  });
+}
+
+/**
+ * Grants a temporary raise on a person's or channel's budget from `now` until `endsAt`, with its audit record
+ * (the limit in force now, and the limit with the raise), in one transaction.
+ */
+export async function raise(
+  db: Db,
+  input: { budgetId: number; amountMc: Millicredits; endsAt: Date; by: string; why: string; approvalId?: string },
+  now: Date,
+): Promise<RaiseRow> {
+  return db.transaction(async (tx) => {
+    const [before] = await usageWhere(tx, sql`b.id = ${input.budgetId}`, now);
+    if (!before) throw new LedgerError(`there is no budget ${input.budgetId}`);
+    if (before.scope !== 'user' && before.scope !== 'channel')
+      throw new LedgerError(`only a person's or a channel's budget can be raised, not a ${before.scope} budget`);
+    const [raised] = await rows<RaiseRow>(
+      tx,
+      sql`
+      insert into budget_raises as r (team_id, budget_id, amount_mc, starts_at, ends_at, granted_by, approval_id, reason, created_at)
+      values (${before.teamId}, ${input.budgetId}, ${input.amountMc}, ${now.toISOString()}::timestamptz,
+              ${input.endsAt.toISOString()}::timestamptz, ${input.by}, ${input.approvalId ?? null}, ${input.why},
+              ${now.toISOString()}::timestamptz)
+      returning ${raiseColumns}`,
+    );
+    const limitMc = Number(before.limitWithAllowanceMc);
+    const change = {
+      teamId: before.teamId,
+      subject: 'raise' as const,
+      budgetId: input.budgetId,
+      oldValue: limitMc,
+      newValue: { limitMc: limitMc + input.amountMc, amountMc: input.amountMc, endsAt: input.endsAt.toISOString() },
+    };
+    await recordChanges(tx, [change], { by: input.by, why: input.why }, now);
+    return raised!;
   });
 }
 
@@ -302,13 +352,23 @@ export function budgetsById(db: Db, ids: number[]): Promise<BudgetRow[]> {
   );
 }
 
-/** Usage of each matching budget in the period containing `at`; held is the sum of its open holds. */
+const raiseColumns = sql`r.id, r.budget_id as "budgetId", r.amount_mc as "amountMc", r.starts_at as "startsAt",
+  r.ends_at as "endsAt", r.granted_by as "grantedBy", r.approval_id as "approvalId"`;
+
+/**
+ * Usage of each matching budget in the period containing `at`; held is the sum of its open holds. The limit
+ * counts the raises active at `at`, which are listed too.
+ */
 async function usageWhere(db: Db, where: ReturnType<typeof sql>, at: Date): Promise<UsageRow[]> {
+  const when = sql`${at.toISOString()}::timestamptz`;
   return rows<UsageRow>(
     db,
     sql`
     select ${budgetColumns}, pb.start as "periodStart", pb.end as "periodEnd",
-           coalesce(p.limit_mc, b.limit_mc) + coalesce(p.allowance_mc, 0) as "limitWithAllowanceMc",
+           coalesce(p.limit_mc, b.limit_mc) + coalesce(p.allowance_mc, 0) + budget_raised(b.id, ${when}) as "limitWithAllowanceMc",
+           (select coalesce(json_agg(x order by x."endsAt", x.id), '[]') from (
+              select ${raiseColumns} from budget_raises r
+              where r.budget_id = b.id and r.starts_at <= ${when} and r.ends_at > ${when}) x) as raises,
            coalesce(p.charged_mc, 0) as "chargedMc",
            (select coalesce(sum(e.amount_mc), 0) from ledger_entries e join holds h on h.id = e.hold_id
             where e.budget_id = b.id and e.period_start = pb.start and e.kind = 'reserve' and h.status = 'open') as "heldMc"
@@ -326,13 +386,17 @@ export function usageOfBudgets(db: Db, budgetIds: number[], at: Date): Promise<U
   return usageWhere(db, sql`b.id in ${budgetIds}`, at); // drizzle expands the array into ($1, $2, …)
 }
 
-/** Every budget that applies to this user in this channel: the workspace's, the channel's, the user's. */
+/**
+ * Every budget that applies to this user in this channel: the workspace's, the channel's, the user's, and the
+ * project tag's when the request carries one.
+ */
 export function usageOfScope(db: Db, scope: RequestScope & { tag?: string }, at: Date): Promise<UsageRow[]> {
-  const tag = scope.tag ? sql` or (b.scope = 'tag' and b.scope_id = ${scope.tag})` : sql``;
+  const tag = scope.tag ? sql`or (b.scope = 'tag' and b.scope_id = ${scope.tag})` : sql``;
   return usageWhere(
     db,
     sql`b.team_id = ${scope.teamId} and (b.scope = 'workspace'
-      or (b.scope = 'channel' and b.scope_id = ${scope.channelId}) or (b.scope = 'user' and b.scope_id = ${scope.userId})${tag})`,
+      or (b.scope = 'channel' and b.scope_id = ${scope.channelId}) or (b.scope = 'user' and b.scope_id = ${scope.userId})
+      ${tag})`,
     at,
   );
 }
@@ -436,7 +500,8 @@ export function forecastCandidates(db: Db, now: Date): Promise<UsageRow[]> {
     db,
     sql`
     select ${budgetColumns}, p.period_start as "periodStart", p.period_end as "periodEnd",
-           p.limit_mc + p.allowance_mc as "limitWithAllowanceMc", p.charged_mc as "chargedMc", 0 as "heldMc"
+           p.limit_mc + p.allowance_mc + budget_raised(b.id, ${now.toISOString()}::timestamptz) as "limitWithAllowanceMc",
+           p.charged_mc as "chargedMc", 0 as "heldMc"
     from budgets b
     join workspaces w on w.team_id = b.team_id
     -- from the budgets, each current period by its key: closed periods pile up, budgets do not

@@ -114,6 +114,17 @@ export type CommitOutcome = 'committed' | 'already-committed';
  */
 export type ReleaseOutcome = 'released' | 'already-released' | 'already-committed';
 
+/** A temporary raise: +amountMc on the budget in every period, for reservations made before `endsAt`. */
+export interface BudgetRaise {
+  id: number;
+  budgetId: number;
+  amountMc: Millicredits;
+  startsAt: Date;
+  endsAt: Date;
+  grantedBy: string;
+  approvalId?: string;
+}
+
 export interface Usage {
   budget: BudgetRef;
   periodStart: Date;
@@ -123,9 +134,11 @@ export interface Usage {
   /** committed + held */
   chargedMc: Millicredits;
   remainingMc: Millicredits;
-  /** The period's limit including adjustments. */
+  /** The period's limit including adjustments and the raises active at the time read. */
   limitMc: Millicredits;
   percent: number;
+  /** Those raises, soonest end first. */
+  raises: BudgetRaise[];
 }
 
 export interface WorkspaceSettings {

@@ -210,7 +210,12 @@ export class Exporter {
     const names = await this.options.names([...new Set(entries.map((e) => e.actor))]);
     const value = (subject: AuditSubject, v: unknown): Cell => {
       if (v === null || v === undefined) return null;
-      if (MONEY_SUBJECTS.has(subject)) return creditsDecimal(mc(Number(v)));
+      // A raise: the limit in force before (a number), then what it became, by how much and until when.
+      if (subject === 'raise' && typeof v === 'object') {
+        const raised = v as { limitMc: number; amountMc: number; endsAt: string };
+        return `${creditsDecimal(mc(raised.limitMc))} (+${creditsDecimal(mc(raised.amountMc))} until ${raised.endsAt})`;
+      }
+      if (MONEY_SUBJECTS.has(subject) || subject === 'raise') return creditsDecimal(mc(Number(v)));
       return typeof v === 'string' ? v : JSON.stringify(v);
     };
     const rows = entries

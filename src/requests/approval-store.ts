@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import { schema, type Db } from '../db';
 import type { RequestScope } from '../budget';
+import type { FollowUpKind } from '../generations';
 import type { Millicredits } from '../money/credits';
 import { systemClock, type Clock } from '../clock';
 
@@ -9,8 +10,10 @@ export type ApprovalState = 'pending' | 'approved' | 'denied';
 
 export interface ApprovalRequest extends RequestScope {
   id: string;
-  /** The `/kling generate …` text; an approval runs it again. */
+  /** The `/kling generate …` or `/kling image …` text; an approval runs it again. */
   commandText: string;
+  /** A job card's follow-up instead: the job it follows, and how. */
+  followUp?: { of: string; kind: FollowUpKind };
   description: string;
   amountMc: Millicredits;
   state: ApprovalState;
@@ -22,8 +25,13 @@ export interface ApprovalRequest extends RequestScope {
 type Row = typeof schema.approvals.$inferSelect;
 
 function toRequest(row: Row): ApprovalRequest {
-  const { decidedBy, decidedAt, claimKey: _, ...rest } = row;
-  return { ...rest, ...(decidedBy ? { decidedBy } : {}), ...(decidedAt ? { decidedAt } : {}) };
+  const { decidedBy, decidedAt, followUp, claimKey: _, ...rest } = row;
+  return {
+    ...rest,
+    ...(followUp ? { followUp } : {}),
+    ...(decidedBy ? { decidedBy } : {}),
+    ...(decidedAt ? { decidedAt } : {}),
+  };
 }
 
 /** The approvals table: requests sent to the admins and the one decision each gets. */
@@ -35,7 +43,13 @@ export class ApprovalRequests {
 
   /** Undefined when a request with the same claim key (a second click on one button) exists already. */
   async create(
-    input: RequestScope & { commandText: string; description: string; amountMc: Millicredits; claimKey?: string },
+    input: RequestScope & {
+      commandText: string;
+      followUp?: ApprovalRequest['followUp'];
+      description: string;
+      amountMc: Millicredits;
+      claimKey?: string;
+    },
   ): Promise<ApprovalRequest | undefined> {
     const [row] = await this.db
       .insert(schema.approvals)

@@ -25,8 +25,8 @@ export async function budgetsFor(ports: RequestPorts, scope: RequestScope): Prom
   return usages.map((u, i) => ({ ...u, forecast: forecasts[i] }));
 }
 
-/** The budgets that apply to a person in a channel, as they stand (no forecast: an estimate's answer). */
-export async function usageFor(ports: RequestPorts, scope: RequestScope): Promise<Usage[]> {
+/** The budgets that apply to a request (with its project tag, if any), as they stand (an estimate's answer). */
+export async function usageFor(ports: RequestPorts, scope: RequestScope & { tag?: string }): Promise<Usage[]> {
   await ports.workspaces.settings(scope.teamId);
   return ports.ledger.usageFor(scope);
 }

@@ -1,14 +1,13 @@
 import type { ChangeAuthor, RequestScope } from '../budget';
 import type { ReportPeriod } from '../budget/periods';
 import type { Claim } from '../generations';
-import type { Quote } from '../pricing';
-import { approve, deny, requestApproval, type Decision } from './approvals';
+import { approve, deny, raiseForm, requestApproval, type Decision, type RaiseAsk } from './approvals';
 import { checkBatchForm, queueBatch } from './batch';
 import * as budgets from './budgets';
 import { requestVideo, type RequestPorts, type VideoAsk } from './video';
 
 export { ApprovalRequests, type ApprovalRequest } from './approval-store';
-export type { ApproveOutcome } from './approvals';
+export { lacking, RAISE_MAX_DAYS, type ApproveOutcome, type RaiseForm, type RaiseProblem } from './approvals';
 export { checkBatch, offPeakStart, OFF_PEAK, type BatchCheck } from './batch';
 export type { RequestPorts, VideoAsk, VideoOutcome } from './video';
 export { Workspaces } from './workspaces';
@@ -33,12 +32,18 @@ export class Requests {
     return checkBatchForm(this.ports, scope, form);
   }
 
-  askApproval(scope: RequestScope, ask: { commandText: string; quote: Quote; claimKey?: string }) {
+  askApproval(scope: RequestScope, ask: Parameters<typeof requestApproval>[2]) {
     return requestApproval(this.ports, scope, ask);
   }
 
-  approve(decision: Decision, price: Parameters<typeof approve>[2]) {
-    return approve(this.ports, decision, price);
+  /** `raise`: a temporary raise until a date instead of this request's shortfall for this period. */
+  approve(decision: Decision, price: Parameters<typeof approve>[2], raise?: RaiseAsk) {
+    return approve(this.ports, decision, price, raise);
+  }
+
+  /** What the admins' Raise… form proposes for a request. */
+  raiseForm(decision: Decision, price: Parameters<typeof raiseForm>[2]) {
+    return raiseForm(this.ports, decision, price);
   }
 
   deny(decision: Decision) {
@@ -49,7 +54,7 @@ export class Requests {
     return budgets.budgetsFor(this.ports, scope);
   }
 
-  usageFor(scope: RequestScope) {
+  usageFor(scope: RequestScope & { tag?: string }) {
     return budgets.usageFor(this.ports, scope);
   }
 

@@ -1,4 +1,5 @@
 import type { Ledger, Refusal, RequestScope, Usage } from '../budget';
+import type { Clock } from '../clock';
 import type { Db } from '../db';
 import type { Claim, EnqueueRequest, Generation, GenerationQueue, QueueRefusal } from '../generations';
 import type { Millicredits } from '../money/credits';
@@ -14,6 +15,8 @@ export interface RequestPorts {
   approvals: ApprovalRequests;
   /** For the reads no other module offers yet (the audit trail). */
   db: Db;
+  /** The clock (a raise's end is checked against it). */
+  now: Clock;
   /** Jobs were queued: their cards go up and the worker is told there is work (after the acks in flight). */
   onQueued(jobIds: string[]): void;
   /** The ledger raised alerts (thresholds, exhausted): deliver them. */

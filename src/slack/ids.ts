@@ -8,9 +8,13 @@ export const ActionId = {
   confirmGenerate: 'generate_confirm',
   generateAnyway: 'generate_anyway',
   dismiss: 'dismiss',
+  /** "Request a raise" on a refusal (the id of the older "Request approval", so old buttons still work). */
   requestApproval: 'approval_request',
   resumeQueue: 'queue_resume',
   approve: 'approval_approve',
+  /** The admins' Raise… button, and its modal (callback_id raiseSubmit). */
+  raise: 'approval_raise',
+  raiseSubmit: 'approval_raise_submit',
   deny: 'approval_deny',
   /** The /kling batch modal (callback_id). */
   batchSubmit: 'batch_submit',

@@ -158,6 +158,35 @@ describe('viewProblems', () => {
     expect(viewProblems(view, 'modal')).toEqual([]);
   });
 
+  it('checks a number input and a datepicker as Slack does', () => {
+    const modal = (element: Record<string, unknown>) => ({
+      type: 'modal',
+      title: { type: 'plain_text', text: 'Raise' },
+      submit: { type: 'plain_text', text: 'Raise' },
+      blocks: [{ type: 'input', block_id: 'b', label: { type: 'plain_text', text: 'x' }, element }],
+    });
+    const good = [
+      modal({ type: 'number_input', action_id: 'n', is_decimal_allowed: false, initial_value: '3', min_value: '1' }),
+      modal({ type: 'datepicker', action_id: 'd', initial_date: '2026-12-05' }),
+    ];
+    for (const view of good) expect(viewProblems(view, 'modal')).toEqual([]);
+    expect(viewProblems(modal({ type: 'number_input', action_id: 'n' }), 'modal')).toEqual([
+      '[ERROR] must provide a boolean [json-pointer:/view/blocks/0/element/is_decimal_allowed]',
+    ]);
+    expect(
+      viewProblems(modal({ type: 'number_input', is_decimal_allowed: false, initial_value: '2.5' }), 'modal'),
+    ).toEqual(['[ERROR] must be a whole number [json-pointer:/view/blocks/0/element/initial_value]']);
+    expect(
+      viewProblems(
+        modal({ type: 'number_input', is_decimal_allowed: true, initial_value: '1', min_value: '2' }),
+        'modal',
+      ),
+    ).toEqual(['[ERROR] must be between min_value and max_value [json-pointer:/view/blocks/0/element/initial_value]']);
+    expect(viewProblems(modal({ type: 'datepicker', initial_date: '5/12/2026' }), 'modal')).toEqual([
+      '[ERROR] must match the format YYYY-MM-DD [json-pointer:/view/blocks/0/element/initial_date]',
+    ]);
+  });
+
   it('limits title, submit and close to 24 characters', () => {
     expect(viewProblems(modal({ title: { type: 'plain_text', text: 't'.repeat(25) } }))).toEqual([
       '[ERROR] must be no more than 24 characters [json-pointer:/view/title/text]',

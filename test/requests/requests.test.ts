@@ -30,6 +30,7 @@ describe('use cases', () => {
       workspaces: new Workspaces(ledger, {}),
       approvals: new ApprovalRequests(database.db),
       db: database.db,
+      now: () => new Date(),
       onQueued: (ids) => queued.push(ids),
       onAlerts: (teamId) => alerted.push(teamId),
       onRefused: (reason) => refused.push(reason),
@@ -179,5 +180,29 @@ describe('use cases', () => {
     expect(await requests.batch(scope, { quotes: two, offPeak: false, now: new Date() }, { key: 'view:2' })).toEqual({
       kind: 'claimed',
     });
+  });
+  it("the quick checks read the project tag's budget: confirm, batch and approvals say it is short before anything is held", async () => {
+    const scope = { teamId: 'T-tag-short', channelId: 'C1', userId: 'U1' };
+    const quote = quoteOf('a launch teaser');
+    const tag = { teamId: scope.teamId, scope: 'tag' as const, scopeId: 'launch', period: 'day' as const };
+    await requests.setBudget({ ...tag, limitMc: mc(quote.priceMc - 1), by: 'admin' });
+    await requests.setConfirmThreshold(scope.teamId, mc(quote.priceMc - 1), { by: 'admin' });
+    // Above the confirmation threshold: refused at once by the tag's budget, not offered for confirmation.
+    expect(await requests.video(scope, { quote, tag: 'launch' })).toMatchObject({
+      kind: 'refused',
+      refusal: { budget: { scope: 'tag', scopeId: 'launch' }, neededMc: quote.priceMc },
+    });
+    // Untagged, the same request asks for a confirmation: the tag's budget does not apply.
+    expect((await requests.video(scope, { quote })).kind).toBe('confirm');
+    const batch = { quotes: [quote], offPeak: false, now: new Date(), tag: 'launch' };
+    const tooMuch = await requests.batch(scope, batch, { key: 'view:tag-1' });
+    expect(tooMuch.kind === 'too-expensive' && tooMuch.check.budget.budget).toMatchObject({ scope: 'tag' });
+    expect(await requests.usageFor({ ...scope, tag: 'launch' })).toEqual(
+      expect.arrayContaining([expect.objectContaining({ budget: expect.objectContaining({ scope: 'tag' }) })]),
+    );
+    // Approvals and raises cover a person's or a channel's budget: a short tag budget is an admin's new limit.
+    const asked = await requests.askApproval(scope, { commandText: 'generate x --tag launch', quote, tag: 'launch' });
+    expect(asked).toMatchObject({ kind: 'unraisable', budget: { scope: 'tag', scopeId: 'launch' } });
+    expect((await ledger.usageFor(scope)).every((u) => u.heldMc === 0)).toBe(true);
   });
 });

@@ -50,6 +50,7 @@ describe('approval blocks', () => {
       remainingMc: mc(2000),
       limitMc: mc(2000),
       percent: 0,
+      raises: [],
     };
     const ask = approvalRequest(request, '<!channel> a city', [usage], { creditPriceUsd: 0.14 });
     expect(blockProblems(ask.blocks, 'message')).toEqual([]);
@@ -123,10 +124,10 @@ describe('approvals end to end', () => {
       sql`select id, state::text as state, decided_by from approvals order by requested_at`,
     );
 
-  /** Linus is refused over his daily budget and presses "Request approval"; resolves with the admins' message. */
+  /** Linus is refused over his daily budget and presses "Request a raise"; resolves with the admins' message. */
   async function askForApproval(prompt: string) {
     const refused = await h.command(LINUS, `generate ${prompt} --model kling-v2-6 --mode pro`);
-    expect(JSON.stringify(refused.ack)).toContain('approval_request');
+    expect(JSON.stringify(refused.ack)).toMatch(/"text":"Request a raise".*"action_id":"approval_request"/);
     await h.slack.clickButton({
       userId: LINUS,
       channelId: 'C0VIDEO',
@@ -229,5 +230,135 @@ describe('approvals end to end', () => {
       limit: before.limitMc,
       charged: before.chargedMc,
     });
+  });
+  it('Request a raise → an admin raises by +N until a date from the modal → queued, and /kling budget shows the raise', async () => {
+    const ask = await askForApproval('a harbour at dawn');
+    expect(JSON.stringify(ask.blocks)).toMatch(/"Approve this request".*"Raise…".*"Deny"/);
+    // Grace is no admin: no modal for her.
+    const toGrace = () => h.slack.messages('C0ALERTS').filter((m) => m.ephemeralTo === GRACE);
+    const told = toGrace().length;
+    await h.slack.clickButton({ userId: GRACE, channelId: 'C0ALERTS', messageTs: ask.ts, actionId: 'approval_raise' });
+    const refused = await h.slack.waitFor(() => toGrace().length > told && toGrace().at(-1));
+    expect(textOf(refused)).toContain('only admins');
+    expect(h.slack.views(GRACE).filter((v) => v.view.callback_id === 'approval_raise_submit')).toEqual([]);
+
+    await h.slack.clickButton({ userId: ADA, channelId: 'C0ALERTS', messageTs: ask.ts, actionId: 'approval_raise' });
+    const modal = await h.slack.waitFor(() =>
+      h.slack.views(ADA).find((v) => v.open && v.view.callback_id === 'approval_raise_submit'),
+    );
+    const before = await linusBudget();
+    const lacks = PRICE - before.remainingMc;
+    const blocks = JSON.stringify(modal.view.blocks);
+    expect(blocks).toContain(`"initial_value":"${Math.ceil(lacks / 1000)}"`);
+    expect(blocks).toMatch(/"type":"datepicker","initial_date":"\d{4}-\d{2}-\d{2}"/);
+
+    const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+    const submit = (credits: string, until: string) =>
+      h.slack.submitView({
+        userId: ADA,
+        viewId: modal.id,
+        values: { raise_amount: { raise_amount: credits }, raise_until: { raise_until: until } },
+      });
+    // Too little, or too far ahead: the modal says which field, and nothing is written.
+    await submit(String(Math.floor(lacks / 1000) - 1), day(3));
+    expect(h.slack.views(ADA).find((v) => v.id === modal.id)).toMatchObject({
+      open: true,
+      errors: { raise_amount: expect.stringContaining('this video lacks') },
+    });
+    await submit('20', day(120));
+    expect(h.slack.views(ADA).find((v) => v.id === modal.id)?.errors).toEqual({
+      raise_until: expect.stringContaining('at most until'),
+    });
+    expect((await approvalsRows()).at(-1)!.state).toBe('pending');
+
+    await submit('20', day(3));
+    expect(h.slack.views(ADA).find((v) => v.id === modal.id)?.open).toBe(false);
+    const decided = await h.slack.waitFor(() => {
+      const m = h.slack.messages('C0ALERTS').find((x) => x.ts === ask.ts)!;
+      return textOf(m).includes('*Approved*') && m;
+    });
+    expect(textOf(decided)).toMatch(new RegExp(`<@${LINUS}>'s daily budget raised by 20 credits until <!date`));
+    expect(JSON.stringify(decided.blocks)).not.toContain('approval_raise');
+    expect(await jobsOf('a harbour at dawn')).toHaveLength(1);
+    const dm = await h.slack.waitFor(() =>
+      h.slack.messages(linusDm).find((m) => textOf(m).includes('a harbour') || textOf(m).includes('raised by 20')),
+    );
+    expect(textOf(dm)).toContain('It is queued');
+    expect(textOf(dm)).toMatch(/Your budgets were raised:\n• <@U0LINUS>'s daily budget raised by 20 credits until/);
+
+    const budget = await h.command(LINUS, 'budget');
+    expect(textOf(budget.ack)).toMatch(/:arrow_up: \+20 credits until <!date\^\d+\^[^>]+> \(raised by <@U0ADA>\)/);
+    expect((await linusBudget()).limitMc).toBe(before.limitMc + 20_000);
+    const audit = await h.command(ADA, 'audit');
+    expect(textOf(audit.ack)).toContain(`<@${ADA}> raised <@${LINUS}>'s daily budget by 20 credits until <!date^`);
+    expect(textOf(audit.ack)).toContain(
+      `(from ${before.limitMc / 1000} credits to ${before.limitMc / 1000 + 20} credits)`,
+    );
+  });
+  it('/kling image offers Request a raise too, and an approval queues the images', async () => {
+    await h.command(ADA, `budget set <@${GRACE}|grace> day 0`);
+    const refused = await h.command(GRACE, 'image a lighthouse in watercolour');
+    expect(JSON.stringify(refused.ack)).toMatch(/"text":"Request a raise".*"action_id":"approval_request"/);
+    const mine = () => h.slack.messages('C0VIDEO').filter((m) => m.ephemeralTo === GRACE);
+    await h.slack.clickButton({
+      userId: GRACE,
+      channelId: 'C0VIDEO',
+      messageTs: mine().at(-1)!.ts,
+      actionId: 'approval_request',
+    });
+    const ask = await h.slack.waitFor(() =>
+      h.slack
+        .messages('C0ALERTS')
+        .find(
+          (m) =>
+            textOf(m).includes('a lighthouse in watercolour') && JSON.stringify(m.blocks).includes('approval_raise'),
+        ),
+    );
+    await h.slack.clickButton({ userId: ADA, channelId: 'C0ALERTS', messageTs: ask.ts, actionId: 'approval_approve' });
+    await h.slack.waitFor(() =>
+      textOf(h.slack.messages('C0ALERTS').find((m) => m.ts === ask.ts)).includes('*Approved*'),
+    );
+    expect(await jobsOf('a lighthouse in watercolour')).toHaveLength(1);
+  });
+  it('a raise submitted after the request was decided writes nothing more and tells the admin who decided', async () => {
+    const refused = await h.command(GRACE, 'generate a quiet pier --model kling-v2-6 --mode pro');
+    expect(JSON.stringify(refused.ack)).toContain('approval_request');
+    const mine = h.slack.messages('C0VIDEO').filter((m) => m.ephemeralTo === GRACE);
+    await h.slack.clickButton({
+      userId: GRACE,
+      channelId: 'C0VIDEO',
+      messageTs: mine.at(-1)!.ts,
+      actionId: 'approval_request',
+    });
+    const ask = await h.slack.waitFor(() =>
+      h.slack
+        .messages('C0ALERTS')
+        .find((m) => textOf(m).includes('a quiet pier') && JSON.stringify(m.blocks).includes('approval_raise')),
+    );
+    await h.slack.clickButton({ userId: ADA, channelId: 'C0ALERTS', messageTs: ask.ts, actionId: 'approval_raise' });
+    const modal = await h.slack.waitFor(() =>
+      h.slack.views(ADA).find((v) => v.open && v.view.callback_id === 'approval_raise_submit'),
+    );
+    // Meanwhile the request is approved from the message (another admin, or the same one on another device).
+    await h.slack.clickButton({ userId: ADA, channelId: 'C0ALERTS', messageTs: ask.ts, actionId: 'approval_approve' });
+    await h.slack.waitFor(() =>
+      textOf(h.slack.messages('C0ALERTS').find((m) => m.ts === ask.ts)).includes('*Approved*'),
+    );
+    const raisesBefore = await rows<{ n: number }>(h.database.db, sql`select count(*)::int as n from budget_raises`);
+
+    const until = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10);
+    await h.slack.submitView({
+      userId: ADA,
+      viewId: modal.id,
+      values: { raise_amount: { raise_amount: '50' }, raise_until: { raise_until: until } },
+    });
+    const told = await h.slack.waitFor(() =>
+      h.slack.messages('C0ALERTS').find((m) => m.ephemeralTo === ADA && textOf(m).includes('Nothing more was raised')),
+    );
+    expect(textOf(told)).toMatch(/<@U0ADA> already approved this request <!date/);
+    expect(await rows<{ n: number }>(h.database.db, sql`select count(*)::int as n from budget_raises`)).toEqual(
+      raisesBefore,
+    );
+    expect(await jobsOf('a quiet pier')).toHaveLength(1);
   });
 });

@@ -47,6 +47,7 @@ function usage(scope: 'user' | 'channel' | 'workspace', remainingMc: number, har
     remainingMc: mc(remainingMc),
     limitMc: mc(100_000),
     percent: 0,
+    raises: [],
   };
 }
 

@@ -160,6 +160,7 @@ describe('replies', () => {
     remainingMc: mc(remainingMc),
     limitMc: mc(50_000),
     percent: 70,
+    raises: [],
   });
 
   it('a refusal names the budget, what is left, the alternative that fits, and offers approval for a channel budget', () => {

@@ -233,10 +233,40 @@ describe('follow-ups on a finished card', () => {
     const [told] = await h.slack.waitFor(() => answers().length > before && answers().slice(before), 15_000);
     expect(told).toContain('Not queued: this needs *2.5 credits');
     expect(told).toContain('*std instead of pro* would cost 1.5 credits');
-    expect(told).not.toContain('Request approval');
+    expect(told).toContain('An admin can raise <@U0LINUS>');
     // The refusal is kept as a row, as for a command; it holds nothing.
     expect((await childrenOf(mine, 'upgrade')).map((j) => [j.state, j.hold_mc])).toEqual([['refused', null]]);
     expect(await rows<{ n: number }>(h.database.db, sql`select count(*)::int as n from holds`)).toEqual(held);
+
+    // Request a raise carries the follow-up: an admin's raise queues the upgrade of this very job.
+    const refusal = h.slack
+      .messages('C0VIDEO')
+      .filter((m) => m.ephemeralTo === LINUS && JSON.stringify(m.blocks).includes('approval_request'))
+      .at(-1)!;
+    await h.slack.clickButton({
+      userId: LINUS,
+      channelId: 'C0VIDEO',
+      messageTs: refusal.ts,
+      actionId: 'approval_request',
+    });
+    const ask = await h.slack.waitFor(() =>
+      h.slack.messages('C0ALERTS').find((m) => JSON.stringify(m.blocks).includes('approval_raise')),
+    );
+    expect(textOf(ask)).toContain('kling-v2-6 pro');
+    expect(textOf(ask)).toContain(`↳ upgrade of \`${mine}\``);
+    await h.slack.clickButton({ userId: ADA, channelId: 'C0ALERTS', messageTs: ask.ts, actionId: 'approval_raise' });
+    const modal = await h.slack.waitFor(() =>
+      h.slack.views(ADA).find((v) => v.open && v.view.callback_id === 'approval_raise_submit'),
+    );
+    const until = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10);
+    await h.slack.submitView({
+      userId: ADA,
+      viewId: modal.id,
+      values: { raise_amount: { raise_amount: '1' }, raise_until: { raise_until: until } },
+    });
+    const [, upgrade] = await queued(mine, 'upgrade', 2);
+    expect(upgrade).toMatchObject({ user_id: LINUS });
+    expect(upgrade!.state).not.toBe('refused');
   });
 });
 
@@ -310,9 +340,9 @@ describe('/kling image', () => {
   });
 
   it('over budget: refused with the cheaper version that fits, nothing held', async () => {
-    // 1 credit left today for Linus: 9 images cost 1.8, one costs 0.2.
-    await leaveToday(h, ADA, LINUS, 1);
-    const reply = await h.command(LINUS, 'image a lantern festival --model kling-v3 --n 9');
+    // 1 credit left today for Grace (Linus's day went to a raised upgrade): 9 images cost 1.8, one costs 0.2.
+    await leaveToday(h, ADA, GRACE, 1);
+    const reply = await h.command(GRACE, 'image a lantern festival --model kling-v3 --n 9');
     expect(textOf(reply.ack)).toContain('Not queued: this needs *1.8 credits');
     expect(textOf(reply.ack)).toContain('*1 image instead of 9* would cost 0.2 credits');
     const [row] = await rows<{ n: number }>(

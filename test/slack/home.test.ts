@@ -23,6 +23,7 @@ function usageOf(budget: BudgetRef, committedMc: number, heldMc: number): Usage 
     remainingMc: mc(budget.limitMc - chargedMc),
     limitMc: budget.limitMc,
     percent: (100 * chargedMc) / budget.limitMc,
+    raises: [],
   };
 }
 

@@ -268,7 +268,7 @@ describe("approvals are asked and decided once, by the request's own workspace",
       .messages('C0ALERTS')
       .filter((m) => textOf(m).includes(prompt) && JSON.stringify(m.blocks).includes('approval_approve'));
 
-  it('"Request approval" clicked twice sends one request; Approve clicked on two replicas queues one job', async () => {
+  it('"Request a raise" clicked twice sends one request; Approve clicked on two replicas queues one job', async () => {
     const prompt = 'a lighthouse over budget';
     await leaveToday(h, ADA, LINUS, 0.5);
     const refused = await h.command(LINUS, `generate ${prompt} --model kling-v2-6 --mode std`);

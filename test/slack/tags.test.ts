@@ -50,6 +50,13 @@ describe('--tag', () => {
     }
     const refused = await h.command(GRACE, 'generate a fox in fog --tag launch');
     expect(textOf(refused.ack)).toMatch(/the tag `launch`'s daily budget has \*0\* left/);
+    // A project's budget is not raised for one person: the refusal says who can change it, and how.
+    expect(textOf(refused.ack)).toContain('An admin can raise it with `/kling budget set tag:launch day <credits>`');
+    expect(JSON.stringify(refused.ack)).not.toContain('approval_request');
+    // The estimate reads the tag's budget too, before anything is asked.
+    const estimate = await h.command(GRACE, 'estimate a fox in fog --tag launch');
+    expect(textOf(estimate.ack)).toMatch(/the tag `launch`'s daily budget: 0 of 3 left, \*would not fit\*/);
+    expect(textOf((await h.command(GRACE, 'estimate a fox in fog')).ack)).not.toContain('tag `launch`');
     const untagged = await h.command(GRACE, 'generate a fox in fog');
     expect(untagged.ack).toBeUndefined();
 

@@ -30,7 +30,7 @@ const ephemerals = (userId: string) => h.slack.messages('C0VIDEO').filter((m) =>
 const approvalsRows = () =>
   rows<{ id: string; state: string }>(h.database.db, sql`select id, state from approvals order by requested_at`);
 
-/** Linus is refused over his daily budget and presses "Request approval"; resolves with what he is told next. */
+/** Linus is refused over his daily budget and presses "Request a raise"; resolves with what he is told next. */
 async function requestApproval(prompt: string): Promise<string> {
   const refused = await h.command(LINUS, `generate ${prompt} --model kling-v2-6 --mode pro`);
   expect(JSON.stringify(refused.ack)).toContain('approval_request');

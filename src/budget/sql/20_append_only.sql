@@ -27,3 +27,9 @@ DROP TRIGGER IF EXISTS audit_events_no_truncate ON audit_events;
 --> statement-breakpoint
 CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
 FOR EACH STATEMENT EXECUTE FUNCTION ledger_entries_append_only();
+--> statement-breakpoint
+-- A temporary raise is history too: it ends by its date, never by being rewritten or removed.
+DROP TRIGGER IF EXISTS budget_raises_append_only ON budget_raises;
+--> statement-breakpoint
+CREATE TRIGGER budget_raises_append_only BEFORE UPDATE OR DELETE ON budget_raises
+FOR EACH ROW EXECUTE FUNCTION ledger_entries_append_only();

@@ -1,4 +1,5 @@
-import { bigint, index, pgEnum, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, index, jsonb, pgEnum, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import type { FollowUpKind } from '../../generations/types';
 import type { Millicredits } from '../../money/credits';
 
 export const approvalState = pgEnum('approval_state', ['pending', 'approved', 'denied']);
@@ -14,8 +15,13 @@ export const approvals = pgTable(
     teamId: text('team_id').notNull(),
     channelId: text('channel_id').notNull(),
     userId: text('user_id').notNull(),
-    /** The `/kling generate …` text as Slack sent it; an approval runs it again. */
+    /**
+     * The `/kling generate …` or `/kling image …` text as Slack sent it; an approval runs it again. For a job
+     * card's follow-up, "<kind> <job id>" (for people: `followUp` is what counts).
+     */
     commandText: text('command_text').notNull(),
+    /** A job card's Re-roll, Extend or Upgrade: the job it follows; an approval prices it from that job again. */
+    followUp: jsonb('follow_up').$type<{ of: string; kind: FollowUpKind }>(),
     /** What the catalog said when it was asked ("kling-v2-6 pro · 10 s · audio") and its price. */
     description: text('description').notNull(),
     amountMc: bigint('amount_mc', { mode: 'number' }).$type<Millicredits>().notNull(),

@@ -148,6 +148,31 @@ function element(
         'must provide a non-empty array of on_enter_pressed or on_character_entered',
       );
   }
+  if (type === 'number_input') numberInput(p, pointer, value);
+  if (type === 'datepicker' && value.initial_date !== undefined) {
+    const valid = typeof value.initial_date === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value.initial_date);
+    if (!valid) p.add(`${pointer}/initial_date`, 'must match the format YYYY-MM-DD');
+  }
+}
+
+/** A number input: is_decimal_allowed is required; its figures are strings of numbers, whole unless decimals are allowed. */
+function numberInput(p: Problems, pointer: string, value: Json): void {
+  if (typeof value.is_decimal_allowed !== 'boolean')
+    return p.add(`${pointer}/is_decimal_allowed`, 'must provide a boolean');
+  const figures: Record<string, number> = {};
+  for (const key of ['initial_value', 'min_value', 'max_value']) {
+    const figure = value[key];
+    if (figure === undefined) continue;
+    const pattern = value.is_decimal_allowed ? /^-?\d+(\.\d+)?$/ : /^-?\d+$/;
+    if (typeof figure !== 'string' || !pattern.test(figure))
+      p.add(`${pointer}/${key}`, value.is_decimal_allowed ? 'must be a number' : 'must be a whole number');
+    else figures[key] = Number(figure);
+  }
+  const { initial_value: initial, min_value: min, max_value: max } = figures;
+  if (min !== undefined && max !== undefined && min > max)
+    p.add(`${pointer}/min_value`, 'must be no more than max_value');
+  if (initial !== undefined && ((min !== undefined && initial < min) || (max !== undefined && initial > max)))
+    p.add(`${pointer}/initial_value`, 'must be between min_value and max_value');
 }
 
 function block(p: Problems, pointer: string, value: unknown, blockIds: Set<string>): void {

@@ -44,7 +44,13 @@ function line(entry: AuditEntry): string {
   const budget = entry.budget ? budgetName(entry.budget) : 'a budget';
   let what: string;
   if (subject === 'adjustment') what = `added ${shown(subject, entry.newValue)} to this period of ${budget}`;
-  else if (subject === 'approval' || subject === 'denial') {
+  else if (subject === 'raise') {
+    const raised = entry.newValue as { limitMc: number; amountMc: number; endsAt: string };
+    const limit = (v: number) => `${formatCredits(mc(Number(v)))} credits`;
+    what =
+      `raised ${budget} by ${limit(raised.amountMc)} until ${slackDate(new Date(raised.endsAt))} ` +
+      `(from ${limit(Number(entry.oldValue))} to ${limit(raised.limitMc)})`;
+  } else if (subject === 'approval' || subject === 'denial') {
     what = `${subject === 'approval' ? 'approved' : 'denied'} \`${escape(truncate(String(entry.newValue), 200))}\``;
   } else {
     const change = `from ${shown(subject, entry.oldValue)} to ${shown(subject, entry.newValue)}`;
@@ -76,7 +82,7 @@ export function auditTrail(entries: AuditEntry[], total: number, label: string):
   }
   const notes = [
     'Recorded: limits, hardness, thresholds, the confirmation threshold, alert settings, the timezone, ' +
-      'approvals, denials and credits added.',
+      'approvals, denials, credits added and raises.',
   ];
   const hidden = total - entries.length;
   if (hidden > 0) {

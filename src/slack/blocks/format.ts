@@ -102,3 +102,13 @@ export function forecastLine(u: ForecastUsage): string | undefined {
   const projected = formatCredits(mc(Math.round(f.projectedMc / MILLI) * MILLI));
   return `at this pace: ends the ${u.budget.period} at about ${projected} of ${formatCredits(u.limitMc)}`;
 }
+
+/** A budget's active raises, one line each ("+20 credits until … (raised by @admin)"), each starting a new line. */
+export function raiseLines(u: Pick<Usage, 'raises'>): string {
+  return u.raises
+    .map(
+      (r) =>
+        `\n:arrow_up: +${formatCredits(r.amountMc)} credits until ${slackDate(r.endsAt)} (raised by <@${r.grantedBy}>)`,
+    )
+    .join('');
+}

@@ -6,7 +6,7 @@ import { BudgetField, type EditedBudget } from '../commands/budget-form';
 import { ActionId } from '../ids';
 import { actions, button, context, divider, section, type Block } from './kit';
 import { accountBlocks } from './account';
-import { bar, budgetName, forecastLine, type ForecastUsage } from './format';
+import { bar, budgetName, forecastLine, raiseLines, type ForecastUsage } from './format';
 import {
   channelSelect,
   header,
@@ -45,6 +45,7 @@ function budgetLine(u: ForecastUsage): string {
   return (
     `*${budgetName(u.budget)}*${u.budget.hard ? '' : ' (soft: alerts only)'}\n` +
     `${bar(u.committedMc, u.heldMc, u.limitMc)} ${Math.round(u.percent)}% · ${formatCredits(u.chargedMc)} of ${formatCredits(u.limitMc)} · alerts at ${u.budget.thresholds.join('%, ')}%` +
+    raiseLines(u) +
     (forecast ? `\n${forecast}` : '')
   );
 }

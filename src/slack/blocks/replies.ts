@@ -14,6 +14,7 @@ import {
   describeRequest,
   forecastLine,
   jobRef,
+  raiseLines,
   slackDate,
   STATE_LABEL,
   type ForecastUsage,
@@ -147,11 +148,19 @@ export function refusal(
       ),
     );
   else blocks.push(context('No cheaper version of this request fits what is left.'));
-  if (options.approvalValue && refused.budget.scope !== 'workspace') {
+  const { scope, scopeId, period } = refused.budget;
+  if (scope === 'tag') {
+    // A project's budget is the project's: no raise for one person's request, only a new limit.
+    blocks.push(
+      context(
+        `This request carries the project tag \`${scopeId}\`, and ${name} is what stops it. An admin can raise it with \`/kling budget set tag:${scopeId} ${period} <credits>\`.`,
+      ),
+    );
+  } else if (options.approvalValue && scope !== 'workspace') {
     blocks.push(
       section(
-        `An admin can approve this one request beyond ${name}.`,
-        button('Request approval', ActionId.requestApproval, options.approvalValue),
+        `An admin can raise ${name} for a while, or approve this one request.`,
+        button('Request a raise', ActionId.requestApproval, options.approvalValue),
       ),
     );
   }
@@ -212,6 +221,7 @@ export function budgets(
         return section(
           `*${budgetName(u.budget)}*${u.budget.hard ? '' : ' (soft)'}\n${bar(u.committedMc, u.heldMc, u.limitMc)} ${Math.round(u.percent)}%\n` +
             `used ${formatCredits(u.committedMc)} · held ${formatCredits(u.heldMc)} · *${formatCredits(u.remainingMc)} left* of ${formatCredits(u.limitMc)} · ${end}` +
+            raiseLines(u) +
             (forecast ? `\n${forecast}` : ''),
         );
       })

@@ -1,40 +1,66 @@
-import type { App, BlockButtonAction, RespondFn } from '@slack/bolt';
+import type { App, BlockButtonAction, RespondFn, ViewSubmitAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
+import type { BudgetRef } from '../../budget';
+import { isoDate } from '../../budget/periods';
 import type { Clock } from '../../clock';
-import { formatCredits } from '../../money/credits';
-import type { ApprovalRequest, ApproveOutcome } from '../../requests';
-import { approvalAnswer, approvalDecided, approvalRequest, approvalSent } from '../blocks/approvals';
-import { slackDate } from '../blocks/format';
+import { formatCredits, MILLI, type Millicredits } from '../../money/credits';
+import type { ApprovalRequest, ApproveOutcome, RaiseProblem } from '../../requests';
+import {
+  approvalAnswer,
+  approvalDecided,
+  approvalRequest,
+  approvalSent,
+  raiseModal,
+  type RaiseMetadata,
+} from '../blocks/approvals';
+import { budgetName, slackDate } from '../blocks/format';
 import type { Message } from '../blocks/kit';
 import * as replies from '../blocks/replies';
 import { parseCommand, UsageError } from '../commands/parse';
-import { quoteRequest } from '../commands/request';
+import { RaiseField, readRaiseForm } from '../commands/raise-form';
 import type { Feature, SlackDeps } from '../deps';
 import { deliver } from '../delivery';
 import { ActionId } from '../ids';
+import { quoteOf } from './generate';
 import { teamOf } from './payload';
 
 /**
- * Approvals: "Request approval" on a refusal by a user or channel budget posts the request to the admins
- * (alerts channel, else their DMs) with Approve and Deny. Only an admin decides; the requester hears the
- * outcome in a DM. The rules (once per button, once per request, what an approval raises) are the use cases'.
+ * Approvals: "Request a raise" on a refusal by a user or channel budget posts the request to the admins
+ * (alerts channel, else their DMs) with Approve this request, Raise… and Deny. Raise… opens a modal for +N
+ * credits until a date. Only an admin decides; the requester hears the outcome in a DM. The rules (once per
+ * button, once per request, what an approval or a raise gives) are the use cases'.
  */
+
+/** Why a workspace or tag budget stops a request, which neither an approval nor a raise covers. */
+function unraisable(budget: BudgetRef, remainingMc?: Millicredits, amountMc?: Millicredits): string {
+  const figures =
+    remainingMc === undefined || amountMc === undefined
+      ? ''
+      : ` It has ${formatCredits(remainingMc)} credits left and this needs ${formatCredits(amountMc)}.`;
+  const how =
+    budget.scope === 'tag'
+      ? `\`/kling budget set tag:${budget.scopeId} ${budget.period} <credits>\``
+      : '`/kling budget set workspace …`';
+  return `:no_entry: ${budgetName(budget)} is short too, and approvals and raises only cover a person's or a channel's budget.${figures} An admin can raise it with ${how}.`;
+}
 
 function promptOf(commandText: string): string {
   try {
     const command = parseCommand(commandText);
-    return command.kind === 'generate' ? command.prompt : '';
+    return command.kind === 'generate' || command.kind === 'image' ? command.prompt : '';
   } catch {
     return '';
   }
 }
 
-/** Prices a `/kling generate …` text as the command would, with its tag; a mistake in it is a UsageError. */
-function priceOf(commandText: string, deps: SlackDeps) {
-  const command = parseCommand(commandText);
-  if (command.kind !== 'generate') throw new UsageError('This request is not a /kling generate command.');
-  const quote = quoteRequest(deps.catalog, command.prompt, command.flags, deps.config.DEFAULT_MODEL);
-  return { quote, tag: command.flags.tag };
+/**
+ * Prices an approval's request as its command (or its card's follow-up) would be priced now, with its tag and the
+ * job it follows; a mistake in it is a UsageError.
+ */
+async function priceOf(request: ApprovalRequest, deps: SlackDeps) {
+  const pending = { text: request.commandText, ...(request.followUp && { followUp: request.followUp }) };
+  const { quote, tag, parent } = await quoteOf(pending, request.teamId, deps);
+  return { quote, tag, parent };
 }
 
 async function tellRequester(
@@ -52,6 +78,20 @@ async function tellRequester(
     );
   } catch (error) {
     deps.logger.error({ err: error, approvalId: request.id }, 'approval: the requester could not be told');
+  }
+}
+
+const unpriceable = (error: UsageError) =>
+  `This request can no longer be priced: ${error.message} Deny it, and ask for a new one.`;
+
+/** The Raise… modal's private_metadata; undefined when it is not the bot's. */
+function readMetadata(metadata: string | undefined): RaiseMetadata | undefined {
+  try {
+    const read = JSON.parse(metadata || '{}') as Partial<RaiseMetadata>;
+    const ok = [read.approvalId, read.channel, read.ts].every((v) => typeof v === 'string' && v);
+    return ok ? (read as RaiseMetadata) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -105,19 +145,27 @@ export const approvals: Feature = {
     app.action<BlockButtonAction>(ActionId.requestApproval, async ({ ack, body, respond }) => {
       await ack();
       const request = deps.pending.decode(body.actions[0]!.value ?? '');
-      const command = request && parseCommand(request.text);
-      if (!request || command?.kind !== 'generate') {
+      const scope = { teamId: teamOf(body), channelId: body.channel?.id ?? '', userId: body.user.id };
+      let priced: Awaited<ReturnType<typeof quoteOf>> | undefined;
+      try {
+        priced = request && (await quoteOf(request, scope.teamId, deps));
+      } catch (error) {
+        if (!(error instanceof UsageError)) throw error;
+      }
+      if (!request || !priced?.approvable) {
         await respond({
           replace_original: true,
           ...replies.notice('This button has expired. Run the /kling command again.'),
         });
         return;
       }
-      const scope = { teamId: teamOf(body), channelId: body.channel?.id ?? '', userId: body.user.id };
-      const quote = quoteRequest(deps.catalog, command.prompt, command.flags, deps.config.DEFAULT_MODEL);
+      const { followUp } = request;
       const asked = await deps.requests.askApproval(scope, {
-        commandText: request.text,
-        quote,
+        // A follow-up is priced from its job again; its text is for people (and the audit trail).
+        commandText: followUp ? `${followUp.kind} ${followUp.of}` : request.text,
+        ...(followUp && { followUp }),
+        quote: priced.quote,
+        tag: priced.tag,
         claimKey: request.claim,
       });
       switch (asked.kind) {
@@ -130,13 +178,8 @@ export const approvals: Feature = {
             ),
           });
           return;
-        case 'workspace-short':
-          await respond({
-            replace_original: true,
-            ...replies.notice(
-              ':no_entry: The workspace budget is short too, and approvals only cover user and channel budgets. An admin can raise it with `/kling budget set workspace …`.',
-            ),
-          });
+        case 'unraisable':
+          await respond({ replace_original: true, ...replies.notice(unraisable(asked.budget)) });
           return;
         case 'fits':
           await respond({
@@ -145,7 +188,7 @@ export const approvals: Feature = {
           });
           return;
         case 'sent': {
-          const ask = approvalRequest(asked.approval, command.prompt, asked.raisable, price);
+          const ask = approvalRequest(asked.approval, promptOf(request.text), asked.raisable, price);
           const sent = await deps.notifier.alertAdmins(scope.teamId, ask);
           // Reaching nobody keeps the button, so the requester can try again once the channel is fixed.
           await respond({ replace_original: sent.via !== 'none', ...approvalSent(sent, asked.approval.id) });
@@ -156,22 +199,17 @@ export const approvals: Feature = {
     app.action<BlockButtonAction>(ActionId.approve, async ({ ack, body, respond, client }) => {
       await ack();
       if (!(await requireAdmin(body.user.id, respond, deps))) return;
-      let outcome: ApproveOutcome;
+      let outcome: ApproveOutcome | RaiseProblem;
       try {
-        outcome = await deps.requests.approve(decision(body), (text) => priceOf(text, deps));
+        outcome = await deps.requests.approve(decision(body), (request) => priceOf(request, deps));
       } catch (error) {
         if (!(error instanceof UsageError)) throw error;
-        await ephemeral(
-          respond,
-          `This request can no longer be priced: ${error.message} Deny it, and ask for a new one.`,
-        );
+        await ephemeral(respond, unpriceable(error));
         return;
       }
-      if (outcome.kind === 'workspace-short') {
-        await ephemeral(
-          respond,
-          `Not approved yet: the workspace budget has ${formatCredits(outcome.remainingMc)} credits left and this needs ${formatCredits(outcome.amountMc)}. Raise it with \`/kling budget set workspace …\` first, then approve.`,
-        );
+      if (outcome.kind === 'unraisable') {
+        const why = unraisable(outcome.budget, outcome.remainingMc, outcome.amountMc);
+        await ephemeral(respond, `Not approved yet: ${why} Then approve.`);
         return;
       }
       if (outcome.kind !== 'approved') return undecided(outcome, respond, deps.now);
@@ -181,6 +219,97 @@ export const approvals: Feature = {
         ...approvalDecided(request, promptOf(request.commandText), { ...price, raised, refusedAgain: !queued }),
       });
       await tellRequester(request, approvalAnswer(request, queued ? 'queued' : 'refused'), deps, client);
+    });
+
+    // Raise…: the modal proposes at least what the video lacks, until the short budgets' period ends.
+    app.action<BlockButtonAction>(ActionId.raise, async ({ ack, body, respond, client }) => {
+      await ack();
+      if (!(await requireAdmin(body.user.id, respond, deps))) return;
+      let form: Awaited<ReturnType<typeof deps.requests.raiseForm>>;
+      try {
+        form = await deps.requests.raiseForm(decision(body), (request) => priceOf(request, deps));
+      } catch (error) {
+        if (!(error instanceof UsageError)) throw error;
+        await ephemeral(respond, unpriceable(error));
+        return;
+      }
+      if (form.kind === 'unraisable')
+        return ephemeral(respond, unraisable(form.budget, form.remainingMc, form.amountMc));
+      if (form.kind === 'fits') {
+        return ephemeral(
+          respond,
+          'This request fits its budgets now: *Approve this request* queues it, no raise needed.',
+        );
+      }
+      if (form.kind !== 'raise') return undecided(form, respond, deps.now);
+      const where = { approvalId: form.request.id, channel: body.channel?.id ?? '', ts: body.message?.ts ?? '' };
+      await client.views.open({ trigger_id: body.trigger_id, view: raiseModal(form, where) });
+    });
+
+    app.view<ViewSubmitAction>(ActionId.raiseSubmit, async ({ ack, body, view, client }) => {
+      const refuse = (field: string, text: string) => ack({ response_action: 'errors', errors: { [field]: text } });
+      const adminId = body.user.id;
+      if (!(await deps.admins.isAdmin(adminId))) return refuse(RaiseField.amount, 'Only admins can raise a budget.');
+      // The metadata only says which request and where its message is (Slack returns it as the bot set it); the
+      // admin, the request's workspace and state, and the figures are all checked again here. The message's place
+      // is used only to show the decision in it.
+      const where = readMetadata(view.private_metadata);
+      if (!where) return refuse(RaiseField.amount, 'This form could not be read. Close it and press Raise… again.');
+      const read = readRaiseForm(view.state?.values ?? {});
+      if ('errors' in read) return ack({ response_action: 'errors', errors: read.errors as Record<string, string> });
+      const asked = { approvalId: where.approvalId, teamId: teamOf(body), adminId };
+      let outcome: ApproveOutcome | RaiseProblem;
+      try {
+        outcome = await deps.requests.approve(asked, (request) => priceOf(request, deps), read);
+      } catch (error) {
+        if (!(error instanceof UsageError)) throw error;
+        return refuse(RaiseField.amount, unpriceable(error));
+      }
+      switch (outcome.kind) {
+        case 'raise-too-small':
+          return refuse(
+            RaiseField.amount,
+            `At least ${Math.ceil(outcome.lacksMc / MILLI)}: this video lacks ${formatCredits(outcome.lacksMc)} credits.`,
+          );
+        case 'raise-ends-too-soon':
+          return refuse(RaiseField.until, `Pick today (${isoDate(outcome.first)}) or a later day.`);
+        case 'raise-ends-too-late':
+          return refuse(
+            RaiseField.until,
+            `A raise lasts at most until ${isoDate(outcome.last)}; for longer, set a new limit.`,
+          );
+        case 'unraisable': {
+          // An error in a modal is plain text: no mentions or code spans.
+          const what =
+            outcome.budget.scope === 'tag' ? `The tag ${outcome.budget.scopeId}'s budget` : 'The workspace budget';
+          const why = "is short too, and a raise only covers a person's or a channel's budget: set a new limit first.";
+          return refuse(RaiseField.amount, `${what} ${why}`);
+        }
+      }
+      await ack();
+      const tell = (text: string) =>
+        client.chat.postEphemeral({ channel: where.channel, user: adminId, ...replies.notice(text) }).catch((error) => {
+          deps.logger.warn({ err: error, approvalId: where.approvalId }, 'raise: the admin could not be told');
+        });
+      if (outcome.kind !== 'approved') {
+        const decided = outcome.kind === 'decided-already' && outcome.request;
+        await tell(
+          decided
+            ? `<@${decided.decidedBy}> already ${decided.state} this request ${slackDate(decided.decidedAt ?? deps.now())}. Nothing more was raised.`
+            : 'This request is no longer known here. Nothing was raised.',
+        );
+        return;
+      }
+      const { request, raised, queued } = outcome;
+      const shown = approvalDecided(request, promptOf(request.commandText), {
+        ...price,
+        raised,
+        refusedAgain: !queued,
+      });
+      await client.chat.update({ channel: where.channel, ts: where.ts, ...shown }).catch((error) => {
+        deps.logger.warn({ err: error, approvalId: request.id }, "raise: the admins' message could not be updated");
+      });
+      await tellRequester(request, approvalAnswer(request, queued ? 'queued' : 'refused', raised), deps, client);
     });
 
     app.action<BlockButtonAction>(ActionId.deny, async ({ ack, body, respond, client }) => {

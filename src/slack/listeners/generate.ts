@@ -64,9 +64,9 @@ export async function requestVideo(
 
 /**
  * What a request costs: a command priced from its text, or a card's follow-up priced from the job it follows.
- * Approvals carry a /kling generate command's text: only those can be sent to the admins.
+ * A /kling generate or image command and a follow-up can be sent to the admins (approvals price them again here).
  */
-async function quoteOf(
+export async function quoteOf(
   request: PendingRequest,
   teamId: string,
   deps: SlackDeps,
@@ -82,11 +82,11 @@ async function quoteOf(
       throw new UsageError(`Job \`${escape(of)}\` has no ${what} to offer here: nothing was held.`);
     }
     // A follow-up is charged to the parent's project, as the parent was.
-    return { quote, parent: { id: of, followUp: kind }, approvable: false, tag: job!.tag };
+    return { quote, parent: { id: of, followUp: kind }, approvable: true, tag: job!.tag };
   }
   const command = parseCommand(request.text);
   if (command.kind === 'image') {
-    return { quote: quoteImages(catalog, command.prompt, command.flags), approvable: false };
+    return { quote: quoteImages(catalog, command.prompt, command.flags), approvable: true };
   }
   if (command.kind !== 'generate') {
     throw new UsageError('This button belongs to a /kling generate command.', 'generate');
@@ -182,7 +182,8 @@ export const generate: Feature = {
       const { prompt, flags } = ctx.command;
       // The price does not depend on the words: an estimate without a prompt is priced with a stand-in.
       const quote = quoteRequest(deps.catalog, prompt || 'estimate', flags, deps.config.DEFAULT_MODEL, 'estimate');
-      const usages = await deps.requests.usageFor(ctx.scope);
+      // The project tag's budget, if the request carries one, must take it too.
+      const usages = await deps.requests.usageFor({ ...ctx.scope, tag: flags.tag });
       await ctx.ack(replies.estimate(quote, usages, { creditPriceUsd: deps.config.CREDIT_PRICE_USD }));
     },
   },
