@@ -47,14 +47,16 @@ export class DatabaseUnreachableError extends Error {
 }
 
 export async function openDatabase(options: OpenOptions): Promise<Database> {
+  const migrate = options.migrate !== false;
   const database = options.url
-    ? await openPostgres(options.url, options.max ?? 10)
+    ? await openPostgres(options.url, options.max ?? 10, migrate)
     : await openPglite(options.dataDir ?? './data');
-  if (options.migrate !== false) await migrateDatabase(database, options.url);
+  if (migrate) await migrateDatabase(database, options.url);
   return database;
 }
 
-async function openPostgres(url: string, max: number): Promise<Database> {
+/** `check`: query once now, so a wrong URL stops start-up with one line (see below) before any migration runs. */
+async function openPostgres(url: string, max: number, check: boolean): Promise<Database> {
   const client = postgres(url, {
     max,
     onnotice: () => {},
@@ -67,6 +69,7 @@ async function openPostgres(url: string, max: number): Promise<Database> {
     close: () => client.end({ timeout: 5 }),
   };
   // The driver connects on the first query: one now, so a wrong URL stops start-up with one line, not a stack.
+  if (!check) return database;
   try {
     await database.ping();
   } catch (error) {
