@@ -7,7 +7,7 @@ import { parseCommand, TAG_RULE, UsageError } from '../commands/parse';
 import { quoteRequest } from '../commands/request';
 import type { Feature, SlackDeps } from '../deps';
 import { ActionId } from '../ids';
-import { requestVideo } from './generate';
+import { requestVideo } from '../video-request';
 import { teamOf } from './payload';
 
 /**

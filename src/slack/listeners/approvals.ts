@@ -21,7 +21,7 @@ import { RaiseField, readRaiseForm } from '../commands/raise-form';
 import type { Feature, SlackDeps } from '../deps';
 import { deliver } from '../delivery';
 import { ActionId } from '../ids';
-import { quoteOf } from './generate';
+import { quoteOf } from '../video-request';
 import { teamOf } from './payload';
 
 /**
@@ -152,7 +152,7 @@ export const approvals: Feature = {
       } catch (error) {
         if (!(error instanceof UsageError)) throw error;
       }
-      if (!request || !priced?.approvable) {
+      if (!request || !priced) {
         await respond({
           replace_original: true,
           ...replies.notice('This button has expired. Run the /kling command again.'),

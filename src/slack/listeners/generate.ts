@@ -1,17 +1,14 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
-import type { RequestScope } from '../../budget';
-import { FOLLOW_UP_KINDS, followUpQuote, type FollowUpKind } from '../../generations';
-import type { Quote } from '../../pricing';
-import type { VideoAsk, VideoOutcome } from '../../requests';
+import { FOLLOW_UP_KINDS, type FollowUpKind } from '../../generations';
 import type { Message } from '../blocks/kit';
 import * as replies from '../blocks/replies';
-import { parseCommand, UsageError } from '../commands/parse';
-import { quoteImages, quoteRequest } from '../commands/request';
+import { UsageError } from '../commands/parse';
+import { quoteRequest } from '../commands/request';
 import type { CommandContext, Feature, SlackDeps } from '../deps';
-import { escape } from '../escape';
 import { ActionId } from '../ids';
 import type { PendingRequest } from '../pending';
 import { teamOf } from './payload';
+import { requestVideo } from '../video-request';
 
 /**
  * `/kling generate`, `/kling image` and `/kling estimate`, the buttons that carry a request on (confirm the
@@ -20,83 +17,6 @@ import { teamOf } from './payload';
  */
 
 const QUEUED = ':white_check_mark: Queued. The job card is in the channel.';
-
-/**
- * Prices the request a command or button carries and asks for the video; the answer as a message, none when
- * the job was queued (its card says so in the channel).
- */
-export async function requestVideo(
-  request: PendingRequest,
-  scope: RequestScope,
-  deps: SlackDeps,
-  claimKey?: string,
-): Promise<Message | undefined> {
-  const { quote, parent, approvable, tag } = await quoteOf(request, scope.teamId, deps);
-  const claim = claimKey ? { key: claimKey } : undefined;
-  // A re-roll asks for a new take of the same request: an identical earlier result is not what was asked.
-  const skipDuplicate = request.skipDuplicate || parent?.followUp === 'reroll';
-  const ask = { quote, confirmed: request.confirmed, skipDuplicate, parent, tag };
-  const outcome = await deps.requests.video(scope, ask, claim);
-  return render(outcome);
-
-  function render(answer: VideoOutcome): Message | undefined {
-    const price = { creditPriceUsd: deps.config.CREDIT_PRICE_USD };
-    // Each button carries the request on; none asks again about a duplicate already offered.
-    const carried = (change: Partial<PendingRequest>) =>
-      deps.pending.encode({ ...request, skipDuplicate: true, ...change });
-    switch (answer.kind) {
-      case 'queued':
-        return undefined;
-      case 'claimed':
-        return replies.alreadyQueued(answer.jobs);
-      case 'duplicate':
-        return replies.duplicateOffer(answer.earlier, quote, carried({}), price);
-      case 'confirm':
-        return replies.confirmPrice(quote, answer.thresholdMc, carried({ confirmed: true }), price);
-      case 'refused':
-        return replies.refusal(answer.refusal, quote, {
-          ...price,
-          approvalValue: approvable ? carried({ confirmed: true }) : undefined,
-        });
-    }
-  }
-}
-
-/**
- * What a request costs: a command priced from its text, or a card's follow-up priced from the job it follows.
- * A /kling generate or image command and a follow-up can be sent to the admins (approvals price them again here).
- */
-export async function quoteOf(
-  request: PendingRequest,
-  teamId: string,
-  deps: SlackDeps,
-): Promise<{ quote: Quote; parent?: VideoAsk['parent']; approvable: boolean; tag?: string }> {
-  const { catalog, config, queue } = deps;
-  if (request.followUp) {
-    const { of, kind } = request.followUp;
-    const job = await queue.get(of);
-    // A card seen from another workspace (a shared channel) follows up nothing there.
-    const quote = job?.teamId === teamId ? followUpQuote(job, kind, catalog) : undefined;
-    if (!quote) {
-      const what = kind === 'reroll' ? 're-roll' : kind;
-      throw new UsageError(`Job \`${escape(of)}\` has no ${what} to offer here: nothing was held.`);
-    }
-    // A follow-up is charged to the parent's project, as the parent was.
-    return { quote, parent: { id: of, followUp: kind }, approvable: true, tag: job!.tag };
-  }
-  const command = parseCommand(request.text);
-  if (command.kind === 'image') {
-    return { quote: quoteImages(catalog, command.prompt, command.flags), approvable: true };
-  }
-  if (command.kind !== 'generate') {
-    throw new UsageError('This button belongs to a /kling generate command.', 'generate');
-  }
-  // An image kept in Slack goes to Kling as its bytes, checked first; a public URL goes as it is.
-  const image = command.flags.image && (await deps.images.forKling(command.flags.image));
-  const flags = { ...command.flags, ...(image && { image }) };
-  const quote = quoteRequest(catalog, command.prompt, flags, config.DEFAULT_MODEL);
-  return { quote, approvable: true, tag: command.flags.tag };
-}
 
 type ButtonArgs = { ack: () => Promise<void>; body: BlockButtonAction; respond: (m: object) => Promise<unknown> };
 
