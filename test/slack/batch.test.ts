@@ -570,6 +570,9 @@ describe('the batch form shows its total as the person fills it', () => {
     expect(total()).toContain(
       `These 2 videos need ${credits(2 * STD.priceMc)}, but the tag's daily budget has ${STD.priceMc / 1000} left. Reduce to 1 video.`,
     );
+    // The form says which project its videos go to, when opened and after each update.
+    for (const shown of [view.view, h.slack.views(LINUS).find((v) => v.id === view.id)!.view])
+      expect(JSON.stringify(shown.blocks)).toContain('Every video is tagged `launch`.');
 
     await h.database.db.execute(sql`delete from batch_forms where form_id = ${String(view.view.external_id)}`);
     await h.slack.changeViewInput({ userId: LINUS, viewId: view.id, blockId: BatchField.prompts, value: 'a' });

@@ -33,6 +33,8 @@ export interface BatchModalOptions {
   timezone: string;
   total: BatchTotal;
   creditPriceUsd: number;
+  /** The project tag of `/kling batch --tag`, which every video of the batch carries. */
+  tag?: string;
 }
 
 const hour = (h: number) => `${String(h).padStart(2, '0')}:00`;
@@ -99,7 +101,9 @@ export function batchModal(options: BatchModalOptions): View {
       ),
       { ...section(batchTotalText(options.total, options)), block_id: BATCH_TOTAL_BLOCK },
       context(
-        'Every prompt is priced and checked against your budgets before anything is held. All the videos are queued, or none.',
+        // A tag is lowercase letters, digits and dashes only: nothing in it needs escaping.
+        (options.tag ? `Every video is tagged \`${options.tag}\`. ` : '') +
+          'Every prompt is priced and checked against your budgets before anything is held. All the videos are queued, or none.',
       ),
     ],
   });

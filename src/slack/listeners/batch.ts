@@ -24,7 +24,7 @@ function durations(deps: SlackDeps): number[] {
   return [...new Set(all)].sort((a, b) => a - b);
 }
 
-function modalFor(deps: SlackDeps, formId: string, timezone: string, total: BatchTotal) {
+function modalFor(deps: SlackDeps, formId: string, timezone: string, total: BatchTotal, tag?: string) {
   return batchModal({
     formId,
     models: deps.catalog.models('text2video'),
@@ -34,6 +34,7 @@ function modalFor(deps: SlackDeps, formId: string, timezone: string, total: Batc
     timezone,
     total,
     creditPriceUsd: deps.config.CREDIT_PRICE_USD,
+    tag,
   });
 }
 
@@ -51,7 +52,7 @@ export const batch: Feature = {
     async batch(ctx, deps) {
       const timezone = await deps.requests.timezoneOf(ctx.scope.teamId);
       const formId = `batch_${randomUUID()}`;
-      const view = modalFor(deps, formId, timezone, { kind: 'empty' });
+      const view = modalFor(deps, formId, timezone, { kind: 'empty' }, ctx.command.tag);
       await ctx.ack();
       try {
         await deps.batchForms.opened(formId, ctx.scope, ctx.command.tag);
@@ -93,7 +94,7 @@ export const batch: Feature = {
           total = typed && reason ? { kind: 'unpriced', reason } : { kind: 'empty' };
         } else total = { kind: 'priced', count: priced.quotes.length, check: check! };
 
-        const updated = modalFor(deps, view.external_id, timezone, total) as never;
+        const updated = modalFor(deps, view.external_id, timezone, total, form?.tag ?? undefined) as never;
         try {
           // The hash: a view updated meanwhile (for an older change that arrived late) is not overwritten blindly.
           await client.views.update({ view_id: view.id, hash: view.hash, view: updated });
