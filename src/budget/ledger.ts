@@ -462,11 +462,14 @@ export class Ledger {
   }
 
   /**
-   * Claims an undelivered alert for `leaseMs`, before it is posted: true for one caller across replicas. A
-   * claim whose replica died before marking it delivered runs out, and the alert is posted again then.
+   * Claims the undelivered alerts of one message for `leaseMs`, before it is posted: across replicas, one caller
+   * gets the whole group and the others none; returns what this caller claimed. A claim whose replica died before
+   * marking it delivered runs out, and the alerts are posted again then.
    */
-  async claimAlert(event: LedgerEvent, leaseMs: number, tx?: Db): Promise<boolean> {
-    return store.claimAlert(tx ?? this.db, alertKey(event), leaseMs);
+  async claimAlerts(events: LedgerEvent[], leaseMs: number, tx?: Db): Promise<LedgerEvent[]> {
+    const id = (k: store.AlertKey) => `${k.budgetId}|${k.periodStart.getTime()}|${k.kind}|${k.threshold}`;
+    const claimed = new Set((await store.claimAlerts(tx ?? this.db, events.map(alertKey), leaseMs)).map(id));
+    return events.filter((e) => claimed.has(id(alertKey(e))));
   }
 
   /** `to`: where it was posted (the alerts channel, or the admins it was sent to by DM). */

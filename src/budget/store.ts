@@ -458,8 +458,33 @@ async function markOutboxDelivered(db: Db, table: Outbox, where: SQL, to: string
   );
 }
 
-export const claimAlert = (db: Db, key: AlertKey, leaseMs: number) =>
-  claimOutboxRow(db, 'budget_alerts', isAlert(key), leaseMs);
+/**
+ * Claims the alerts of one message together: locked in key order in one statement, so of two replicas draining the
+ * same group one claims it whole and the other none (claimed one by one, each could post a part). Returns the
+ * keys claimed now.
+ */
+export async function claimAlerts(db: Db, keys: AlertKey[], leaseMs: number): Promise<AlertKey[]> {
+  const claimed = await rows<{ budgetId: number; periodStart: string; kind: string; threshold: number }>(
+    db,
+    sql`
+    with wanted as (
+      select * from jsonb_to_recordset(${JSON.stringify(keys)}::jsonb)
+        as k("budgetId" bigint, "periodStart" timestamptz, kind budget_alert_kind, threshold integer)
+    ), locked as (
+      select a.budget_id, a.period_start, a.kind, a.threshold from budget_alerts a
+      join wanted k on a.budget_id = k."budgetId" and a.period_start = k."periodStart" and a.kind = k.kind
+        and a.threshold = k.threshold
+      where a.delivered_at is null and (a.claimed_until is null or a.claimed_until < now())
+      order by a.budget_id, a.period_start, a.kind, a.threshold
+      for update of a
+    )
+    update budget_alerts a set claimed_until = now() + ${leaseMs} * interval '1 millisecond'
+    from locked l
+    where a.budget_id = l.budget_id and a.period_start = l.period_start and a.kind = l.kind and a.threshold = l.threshold
+    returning a.budget_id as "budgetId", a.period_start as "periodStart", a.kind::text as kind, a.threshold`,
+  );
+  return claimed.map((c) => ({ ...c, periodStart: new Date(c.periodStart) }));
+}
 
 export const markAlertDelivered = (db: Db, key: AlertKey, to: string[]) =>
   markOutboxDelivered(db, 'budget_alerts', isAlert(key), to);

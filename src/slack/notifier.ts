@@ -121,8 +121,7 @@ export class Notifier {
         );
         continue;
       }
-      const claimed = [];
-      for (const event of group) if (await ledger.claimAlert(event, leaseMs)) claimed.push(event);
+      const claimed = await ledger.claimAlerts(group, leaseMs);
       if (!claimed.length) continue;
       const to = landedAt(await this.reach(team, channel, budgetAlerts(claimed, this.options), true));
       // Reached nobody: the claim runs out and a later drain tries again.

@@ -446,6 +446,44 @@ describe('alerts', () => {
   });
 });
 
+describe('the alert outbox', () => {
+  it("gives each message's alerts to one of two racing replicas whole, never a part to each", async () => {
+    const groups = [];
+    for (let i = 0; i < 12; i++) {
+      // One request crossing 80% of its person's budget and of the workspace's: two alerts, one message.
+      const { ledger, teamId, request } = await setup({ dailyLimit: 10_000 });
+      await ledger.setBudget({
+        teamId,
+        scope: 'user',
+        scopeId: 'U1',
+        period: 'day',
+        limitMc: mc(10_000),
+        by: 'UADMIN',
+      });
+      await holdOf(ledger, request(8_500));
+      const [group] = await ledger.undeliveredAlertGroups(teamId);
+      expect(group).toHaveLength(2);
+      groups.push(group!);
+    }
+    const other = await openDatabase({ url: database.url, max: 1, migrate: false });
+    try {
+      const a = new Ledger(database.db);
+      const b = new Ledger(other.db);
+      // The two drain the same groups at once, from opposite ends and with the alerts in opposite orders.
+      const [byA, byB] = await Promise.all([
+        Promise.all(groups.map((g) => a.claimAlerts(g, 60_000))),
+        Promise.all([...groups].reverse().map((g) => b.claimAlerts([...g].reverse(), 60_000))),
+      ]);
+      byB.reverse();
+      for (const [i, group] of groups.entries()) {
+        expect([byA[i]!.length, byB[i]!.length].sort(), `group ${i}`).toEqual([0, group.length]);
+      }
+    } finally {
+      await other.close();
+    }
+  });
+});
+
 describe('overrun: Kling charged above the estimate and a hard budget went past its limit', () => {
   it('is claimed once per budget and period, naming the jobs charged above their hold, kept for delivery', async () => {
     const { ledger, teamId, request, set } = await setup({ dailyLimit: 50_000 });

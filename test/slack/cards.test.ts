@@ -347,8 +347,8 @@ describe('budget alerts with two replicas', () => {
     await workspaceBudget(1_000, [100]);
     await r.queue.enqueue([request('U0GRACE', 'a fox', CHANNEL)]);
     const [event] = await r.ledger.undeliveredAlerts(TEAM);
-    expect(await r.ledger.claimAlert(event!, 300)).toBe(true); // the replica that died
-    expect(await r.ledger.claimAlert(event!, 300)).toBe(false);
+    expect(await r.ledger.claimAlerts([event!], 300)).toEqual([event]); // the replica that died
+    expect(await r.ledger.claimAlerts([event!], 300)).toEqual([]);
     const n = notifier();
     await n.deliverAlerts();
     expect(slack.messages('C0ALERTS')).toHaveLength(0);
