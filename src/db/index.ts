@@ -57,11 +57,21 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
 
 /** `check`: query once now, so a wrong URL stops start-up with one line (see below) before any migration runs. */
 async function openPostgres(url: string, max: number, check: boolean): Promise<Database> {
-  const client = postgres(url, {
-    max,
-    onnotice: () => {},
-    types: { bigint: { to: INT8, from: [INT8], serialize: (v: number) => String(v), parse: (v: string) => Number(v) } },
-  });
+  let client: postgres.Sql;
+  try {
+    client = postgres(url, {
+      max,
+      onnotice: () => {},
+      types: {
+        bigint: { to: INT8, from: [INT8], serialize: (v: number) => String(v), parse: (v: string) => Number(v) },
+      },
+    });
+  } catch {
+    // The driver's TypeError quotes the whole URL, password and all: none of it is passed on.
+    throw new DatabaseUnreachableError(
+      'DATABASE_URL is not a valid URL: percent-encode special characters in the password (/ as %2F, @ as %40)',
+    );
+  }
   const database: Database = {
     db: drizzlePostgres({ client, schema }) as unknown as Db,
     kind: 'postgres',
@@ -108,9 +118,10 @@ async function openPglite(dataDir: string): Promise<Database> {
       serializers: { [INT8]: (v: unknown) => String(v) },
     });
   } catch (error) {
-    const { code = 'no code' } = error as { code?: string };
+    // A folder it cannot write, or one an incompatible version made: the message says which (it holds no secret).
+    const { code = 'no code', message = String(error) } = error as { code?: string; message?: string };
     throw new DatabaseUnreachableError(
-      `Cannot open the embedded database in ${dataDir} (${code}): set DATA_DIR to a folder the bot can write, or DATABASE_URL to a Postgres`,
+      `Cannot open the embedded database in ${dataDir} (${code}: ${message}): set DATA_DIR to a folder the bot can write, or DATABASE_URL to a Postgres`,
     );
   }
   return {
