@@ -808,6 +808,35 @@ describe('a budget set mid-period', () => {
     expect(await checkInvariants(database.db)).toEqual([]);
   });
 
+  it('counts a reservation still in flight when the budget is set', async () => {
+    const { ledger, teamId, request } = await setup();
+    const other = await openDatabase({ url: database.url, max: 1, migrate: false });
+    try {
+      let set: Promise<unknown> | undefined;
+      await database.db.transaction(async (tx) => {
+        // The reservation is made, not yet committed, when the admin sets the person's first budget.
+        await ledger.reserve(request(3_000), tx);
+        set = new Ledger(other.db, { now: () => new Date('2026-11-25T12:00:00Z') }).setBudget({
+          teamId,
+          scope: 'user',
+          scopeId: 'U1',
+          period: 'day',
+          limitMc: mc(10_000),
+          by: 'UADMIN',
+        });
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      });
+      await set;
+    } finally {
+      await other.close();
+    }
+    const [user] = (await ledger.usageFor({ teamId, channelId: 'C1', userId: 'U1' })).filter(
+      (u) => u.budget.scope === 'user',
+    );
+    expect(user).toMatchObject({ chargedMc: 3_000, heldMc: 3_000, remainingMc: 7_000 });
+    expect(await checkInvariants(database.db)).toEqual([]);
+  });
+
   it('a hold settled while the budget is being set is settled on the new period too', async () => {
     const { ledger, teamId, request } = await setup();
     const hold = await holdOf(ledger, request(3_000));

@@ -130,6 +130,9 @@ DECLARE
   v_granted jsonb;
   v_events jsonb := '[]';
 BEGIN
+  -- Shared with every other reservation of the team, exclusive for a budget being created (ledger_open_budget):
+  -- a new budget then counts every hold, none of which is still in flight (sql/12_budget_opening.sql).
+  PERFORM pg_advisory_xact_lock_shared(1701, hashtext(p_team));
   v_tz := workspace_timezone(p_team, p_now);
   IF v_tz IS NULL THEN
     RAISE EXCEPTION 'unknown workspace %', p_team USING ERRCODE = 'no_data_found';

@@ -2,8 +2,11 @@
 -- budget"): its first period opens with a reserve entry, and the commit for a settled hold, for every hold of the
 -- period it would have applied to. "2 credits a day" set at noon leaves 2 less the morning's spending, as a
 -- budget set on the 20th of a month counts the month so far.
--- The holds are locked first: a settle running meanwhile waits, then finds these reserve entries and settles them
--- too (ledger_settle reads the entries after its UPDATE, in a fresh snapshot).
+-- A reservation still in flight would be missed (its hold not yet visible here, the new budget not yet visible to
+-- it): the team's reservation lock is taken exclusively first, so they finish before the holds are read, and the
+-- ones that start after wait for this budget to be committed and then see it. The holds are locked next: a
+-- settle running meanwhile waits, then finds these reserve entries and settles them too (ledger_settle reads the
+-- entries after its UPDATE, in a fresh snapshot).
 -- What was spent before the budget existed may exceed its limit; a 'limit' entry records it as honoured.
 CREATE OR REPLACE FUNCTION ledger_open_budget(p_budget bigint, p_by text, p_now timestamptz)
 RETURNS bigint LANGUAGE plpgsql AS $$
@@ -19,6 +22,7 @@ BEGIN
   IF NOT FOUND THEN
     RAISE EXCEPTION 'unknown budget %', p_budget USING ERRCODE = 'no_data_found';
   END IF;
+  PERFORM pg_advisory_xact_lock(1701, hashtext(v_budget.team_id));
   v_tz := workspace_timezone(v_budget.team_id, p_now);
   v_start := budget_period_start(v_budget.period, p_now, v_tz);
   v_end := budget_period_end(v_budget.period, p_now, v_tz);
