@@ -85,6 +85,15 @@ RETURNS bigint LANGUAGE sql STABLE AS $$
   WHERE budget_id = p_budget AND starts_at <= p_at AND ends_at > p_at
 $$;
 --> statement-breakpoint
+-- What the raises that overlapped a period add to it: the most any reservation of the period can have been granted
+-- beyond the limit. A settle measures an overrun against it (a raise given after a hold was taken still let the
+-- holds after it in), and checkInvariants bounds the period's charge by it.
+CREATE OR REPLACE FUNCTION budget_raised_in(p_budget bigint, p_start timestamptz, p_end timestamptz)
+RETURNS bigint LANGUAGE sql STABLE AS $$
+  SELECT coalesce(sum(amount_mc), 0)::bigint FROM budget_raises
+  WHERE budget_id = p_budget AND starts_at < p_end AND ends_at > p_start
+$$;
+--> statement-breakpoint
 -- The budgets a reservation touched, as the Ledger reports them: the budget, its period, what the
 -- reservation needed from it and how the period stands now.
 CREATE OR REPLACE FUNCTION ledger_budgets_json(p_ids bigint[], p_starts timestamptz[], p_needs bigint[], p_now timestamptz, p_tz text)
@@ -288,8 +297,7 @@ BEGIN
     IF v_delta <> 0 THEN
       UPDATE budget_periods SET charged_mc = charged_mc + v_delta
       WHERE budget_id = v_entry.budget_id AND period_start = v_entry.period_start
-      -- The room the hold was granted in: the raises active when it was reserved count.
-      RETURNING charged_mc, limit_mc + allowance_mc + budget_raised(budget_id, v_hold.created_at), hard
+      RETURNING charged_mc, limit_mc + allowance_mc + budget_raised_in(budget_id, period_start, period_end), hard
       INTO v_charged, v_limit, v_hard;
       IF v_delta > 0 THEN
         v_events := v_events || budget_claim_thresholds(v_hold.team_id, v_entry.budget_id, v_entry.period_start,

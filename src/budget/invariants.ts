@@ -104,9 +104,8 @@ export async function checkInvariants(db: Db): Promise<string[]> {
                from ledger_entries group by budget_id, period_start) o
       on o.budget_id = p.budget_id and o.period_start = p.period_start
     cross join lateral (
-      select greatest(p.limit_mc, o.honoured) + p.allowance_mc + coalesce(sum(r.amount_mc), 0) as room
-      from budget_raises r
-      where r.budget_id = p.budget_id and r.starts_at < p.period_end and r.ends_at > p.period_start
+      select greatest(p.limit_mc, o.honoured) + p.allowance_mc + budget_raised_in(p.budget_id, p.period_start, p.period_end)
+        as room
     ) x
     where p.hard and p.charged_mc - coalesce(o.overrun, 0) > x.room`,
   )) {

@@ -122,6 +122,22 @@ describe('a temporary raise', () => {
     expect(await checkInvariants(database.db)).toEqual([]);
   });
 
+  it('a hold taken before a raise, settled after others used the raise, is no overrun', async () => {
+    const { ledger, budget, request, set } = await setup(10_000);
+    set('2026-11-25T09:00:00Z');
+    const early = await ledger.reserve(request(5_000));
+    if (!early.ok) throw new Error('refused');
+    set('2026-11-25T10:00:00Z');
+    const endsAt = new Date('2026-11-26T00:00:00Z');
+    await ledger.raise({ budgetId: budget.id, amountMc: mc(10_000), endsAt, by: 'U-admin', why: 'test' });
+    expect((await ledger.reserve(request(5_000))).ok).toBe(true);
+    expect((await ledger.reserve(request(5_000))).ok).toBe(true);
+    // 16 of the raised 20 once it commits 1 above its hold: within the room the period had.
+    const settled = await ledger.commit(early.holds[0]!.id, mc(6_000));
+    expect(settled.events.filter((e) => e.budget.id === budget.id).map((e) => e.kind)).not.toContain('overrun');
+    expect(await checkInvariants(database.db)).toEqual([]);
+  });
+
   it('is only for a person or a channel, adds more than 0 and ends in the future; each one is in the audit trail', async () => {
     const { ledger, teamId, budget } = await setup();
     const [workspace] = (await ledger.budgets(teamId)).filter((b) => b.scope === 'workspace');
