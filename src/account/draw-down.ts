@@ -21,8 +21,9 @@ export function drawDown(packs: PackView[], now: Date, paceMcPerDay: number): Dr
   let at = now.getTime();
   for (const pack of byExpiry) {
     const expires = pack.expiresAt.getTime();
-    if (expires <= at || pack.remainingMc <= 0) continue;
-    if (paceMcPerDay <= 0) {
+    if (expires <= now.getTime() || pack.remainingMc <= 0) continue;
+    // Not reached before it expires (no spending, or the packs before it last as long): all of it is lost.
+    if (paceMcPerDay <= 0 || expires <= at) {
       expiresUnused.push({ pack, amountMc: pack.remainingMc });
       continue;
     }

@@ -40,6 +40,15 @@ describe('drawDown: how long the packs last at a pace, with expiry', () => {
     expect(expiresUnused.map((u) => u.amountMc)).toEqual([800_000, 800_000]);
   });
 
+  it('counts a pack the pace does not reach before it expires as wholly unused, even on the same day', () => {
+    const { runsOutAt, expiresUnused } = drawDown([pack('a', 1000, 3), pack('b', 1000, 3)], now, 100_000);
+    expect(runsOutAt).toEqual(days(3));
+    expect(expiresUnused.map((u) => [u.pack.id, u.amountMc])).toEqual([
+      ['a', 700_000],
+      ['b', 1_000_000],
+    ]);
+  });
+
   it('has no run-out without spending, and then every unit left expires unused', () => {
     const { runsOutAt, expiresUnused } = drawDown([pack('a', 10, 2)], now, 0);
     expect(runsOutAt).toBeNull();
