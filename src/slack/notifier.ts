@@ -123,16 +123,26 @@ export class Notifier {
       }
       const claimed = await ledger.claimAlerts(group, leaseMs);
       if (!claimed.length) continue;
-      const to = landedAt(await this.reach(team, channel, budgetAlerts(claimed, this.options), true));
-      // Reached nobody: the claim runs out and a later drain tries again.
+      // Reached nobody, or failed: the claim runs out and a later drain tries again.
+      const to = await this.tryReach(team, channel, budgetAlerts(claimed, this.options));
       if (to) for (const event of claimed) await ledger.markAlertDelivered(event, to);
     }
     for (const spike of await ledger.undeliveredSpikes(teamId)) {
       const channel = await this.alertsChannel(spike.teamId);
       if (!channel) continue; // kept, like a budget alert, until there is an alerts channel
       if (!(await ledger.claimSpikeAlert(spike, leaseMs))) continue;
-      const to = landedAt(await this.reach(spike.teamId, channel, spikeAlert(spike, this.options), true));
+      const to = await this.tryReach(spike.teamId, channel, spikeAlert(spike, this.options));
       if (to) await ledger.markSpikeDelivered(spike, to);
+    }
+  }
+
+  /** An outbox alert posted where it can be; a failure is logged and kept, so one alert never holds up the rest. */
+  private async tryReach(teamId: string, channel: string, message: Message): Promise<string[] | undefined> {
+    try {
+      return landedAt(await this.reach(teamId, channel, message, true));
+    } catch (error) {
+      this.options.logger.warn({ err: error, teamId, channel }, 'alert kept for a later try: Slack did not take it');
+      return undefined;
     }
   }
 
