@@ -194,6 +194,40 @@ export async function raiseForm(ports: RequestPorts, decision: Decision, price: 
   };
 }
 
+/** A raise's end (the end of its last day, in the workspace's timezone), or why it cannot be granted. */
+async function boundRaise(
+  ports: RequestPorts,
+  request: ApprovalRequest,
+  lacksMc: Millicredits,
+  raise: RaiseAsk,
+): Promise<{ endsAt: Date } | RaiseProblem> {
+  if (raise.amountMc < lacksMc) return { kind: 'raise-too-small', lacksMc };
+  const now = ports.now();
+  const { timezone } = await ports.ledger.ensureWorkspace(request.teamId);
+  const endsAt = endOfLocalDay(raise.until, timezone);
+  if (endsAt <= now) return { kind: 'raise-ends-too-soon', first: localDate(now, timezone) };
+  const last = localDate(new Date(now.getTime() + RAISE_MAX_DAYS * DAY_MS), timezone);
+  if (endsAt > endOfLocalDay(last, timezone)) return { kind: 'raise-ends-too-late', last };
+  return { endsAt };
+}
+
+/**
+ * What would refuse this raise, found without writing anything, so the admin's form can say it at once (Slack
+ * wants the form's answer within 3 s; the approval itself may take longer). `price` may price without fetching
+ * images: the price does not depend on their bytes. Undefined: nothing, as far as can be told now.
+ */
+export async function checkRaise(
+  ports: RequestPorts,
+  decision: Decision,
+  price: Pricer,
+  raise: RaiseAsk,
+): Promise<RaiseProblem | Extract<ApproveOutcome, { kind: 'unraisable' }> | undefined> {
+  const assessed = await assess(ports, decision, price);
+  if ('kind' in assessed) return assessed.kind === 'unraisable' ? assessed : undefined;
+  const bounded = await boundRaise(ports, assessed.request, assessed.lacksMc, raise);
+  return 'kind' in bounded ? bounded : undefined;
+}
+
 /**
  * Approve the request: with no `raise`, each short budget's current period is raised by what the request lacks;
  * with one, each short budget gets +raise.amountMc in every period until the end of `raise.until` (in the
@@ -211,13 +245,9 @@ export async function approve(
   const { request, quote, tag, parent, raisable, lacksMc } = assessed;
   let endsAt: Date | undefined;
   if (raise) {
-    if (raise.amountMc < lacksMc) return { kind: 'raise-too-small', lacksMc };
-    const now = ports.now();
-    const { timezone } = await ports.ledger.ensureWorkspace(request.teamId);
-    endsAt = endOfLocalDay(raise.until, timezone);
-    if (endsAt <= now) return { kind: 'raise-ends-too-soon', first: localDate(now, timezone) };
-    const last = localDate(new Date(now.getTime() + RAISE_MAX_DAYS * DAY_MS), timezone);
-    if (endsAt > endOfLocalDay(last, timezone)) return { kind: 'raise-ends-too-late', last };
+    const bounded = await boundRaise(ports, request, lacksMc, raise);
+    if ('kind' in bounded) return bounded;
+    endsAt = bounded.endsAt;
   }
   const raised: Granted[] = raisable.map((u) =>
     raise && endsAt

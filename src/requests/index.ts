@@ -1,7 +1,7 @@
 import type { ChangeAuthor, RequestScope } from '../budget';
 import type { ReportPeriod } from '../budget/periods';
 import type { Claim } from '../generations';
-import { approve, deny, raiseForm, requestApproval, type Decision, type RaiseAsk } from './approvals';
+import { approve, checkRaise, deny, raiseForm, requestApproval, type Decision, type RaiseAsk } from './approvals';
 import { checkBatchForm, queueBatch } from './batch';
 import * as budgets from './budgets';
 import { requestVideo, type RequestPorts, type VideoAsk } from './video';
@@ -42,6 +42,10 @@ export class Requests {
   }
 
   /** What the admins' Raise… form proposes for a request. */
+  checkRaise(decision: Decision, price: Parameters<typeof checkRaise>[2], raise: RaiseAsk) {
+    return checkRaise(this.ports, decision, price, raise);
+  }
+
   raiseForm(decision: Decision, price: Parameters<typeof raiseForm>[2]) {
     return raiseForm(this.ports, decision, price);
   }

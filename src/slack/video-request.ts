@@ -64,6 +64,8 @@ export async function quoteOf(
   request: PendingRequest,
   teamId: string,
   deps: SlackDeps,
+  /** 'as-given': price a Slack image link without fetching it (the price does not depend on its bytes). */
+  images: 'fetch' | 'as-given' = 'fetch',
 ): Promise<{ quote: Quote; parent?: VideoAsk['parent']; tag?: string }> {
   const { catalog, config, queue } = deps;
   if (request.followUp) {
@@ -86,7 +88,7 @@ export async function quoteOf(
     throw new UsageError('This button belongs to a /kling generate command.', 'generate');
   }
   // An image kept in Slack goes to Kling as its bytes, checked first; a public URL goes as it is.
-  const image = command.flags.image && (await deps.images.forKling(command.flags.image));
+  const image = images === 'fetch' && command.flags.image && (await deps.images.forKling(command.flags.image));
   const flags = { ...command.flags, ...(image && { image }) };
   const quote = quoteRequest(catalog, command.prompt, flags, config.DEFAULT_MODEL);
   return { quote, tag: command.flags.tag };

@@ -86,6 +86,16 @@ describe('a raise granted on an approval', () => {
     ).toEqual({ kind: 'raise-ends-too-late', last: form.last });
     expect(await raisesOf(decision.approvalId)).toEqual([]);
     expect((await requests.raiseForm(decision, price)).kind).toBe('raise'); // still pending
+
+    // The admin's form is checked the same way before the approval runs, and the check writes nothing either.
+    const tooSmall = { amountMc: mc(form.lacksMc - 1), until };
+    expect(await requests.checkRaise(decision, price, tooSmall)).toEqual({
+      kind: 'raise-too-small',
+      lacksMc: form.lacksMc,
+    });
+    expect(await requests.checkRaise(decision, price, { amountMc: form.lacksMc, until })).toBeUndefined();
+    expect(await raisesOf(decision.approvalId)).toEqual([]);
+    expect((await requests.raiseForm(decision, price)).kind).toBe('raise');
   });
 
   it('queues the request, lets a request that fits only with it through, shows in the budgets, and ends at its date', async () => {

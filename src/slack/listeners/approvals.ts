@@ -44,6 +44,29 @@ function unraisable(budget: BudgetRef, remainingMc?: Millicredits, amountMc?: Mi
   return `:no_entry: ${budgetName(budget)} is short too, and approvals and raises only cover a person's or a channel's budget.${figures} An admin can raise it with ${how}.`;
 }
 
+/** Why a raise is refused, as the form says it: the field it belongs under, in plain text (no mentions or code). */
+function raiseRefusal(problem: RaiseProblem | Extract<ApproveOutcome, { kind: 'unraisable' }>): [string, string] {
+  switch (problem.kind) {
+    case 'raise-too-small':
+      return [
+        RaiseField.amount,
+        `At least ${Math.ceil(problem.lacksMc / MILLI)}: this video lacks ${formatCredits(problem.lacksMc)} credits.`,
+      ];
+    case 'raise-ends-too-soon':
+      return [RaiseField.until, `Pick today (${isoDate(problem.first)}) or a later day.`];
+    case 'raise-ends-too-late':
+      return [RaiseField.until, `A raise lasts at most until ${isoDate(problem.last)}; for longer, set a new limit.`];
+    case 'unraisable': {
+      const what =
+        problem.budget.scope === 'tag' ? `The tag ${problem.budget.scopeId}'s budget` : 'The workspace budget';
+      return [
+        RaiseField.amount,
+        `${what} is short too, and a raise only covers a person's or a channel's budget: set a new limit first.`,
+      ];
+    }
+  }
+}
+
 function promptOf(commandText: string): string {
   try {
     const command = parseCommand(commandText);
@@ -57,9 +80,9 @@ function promptOf(commandText: string): string {
  * Prices an approval's request as its command (or its card's follow-up) would be priced now, with its tag and the
  * job it follows; a mistake in it is a UsageError.
  */
-async function priceOf(request: ApprovalRequest, deps: SlackDeps) {
+async function priceOf(request: ApprovalRequest, deps: SlackDeps, images: 'fetch' | 'as-given' = 'fetch') {
   const pending = { text: request.commandText, ...(request.followUp && { followUp: request.followUp }) };
-  const { quote, tag, parent } = await quoteOf(pending, request.teamId, deps);
+  const { quote, tag, parent } = await quoteOf(pending, request.teamId, deps, images);
   return { quote, tag, parent };
 }
 
@@ -227,7 +250,8 @@ export const approvals: Feature = {
       if (!(await requireAdmin(body.user.id, respond, deps))) return;
       let form: Awaited<ReturnType<typeof deps.requests.raiseForm>>;
       try {
-        form = await deps.requests.raiseForm(decision(body), (request) => priceOf(request, deps));
+        // No image is fetched: the modal must open within the click's 3 s, and the price does not depend on it.
+        form = await deps.requests.raiseForm(decision(body), (request) => priceOf(request, deps, 'as-given'));
       } catch (error) {
         if (!(error instanceof UsageError)) throw error;
         await ephemeral(respond, unpriceable(error));
@@ -258,47 +282,46 @@ export const approvals: Feature = {
       const read = readRaiseForm(view.state?.values ?? {});
       if ('errors' in read) return ack({ response_action: 'errors', errors: read.errors as Record<string, string> });
       const asked = { approvalId: where.approvalId, teamId: teamOf(body), adminId };
-      let outcome: ApproveOutcome | RaiseProblem;
+      // What refuses the form is said in it, checked without fetching images; the approval itself (an image
+      // fetched, the hold) may outlast Slack's 3 s, so it runs once the form is closed.
+      let problem: Awaited<ReturnType<typeof deps.requests.checkRaise>>;
       try {
-        outcome = await deps.requests.approve(asked, (request) => priceOf(request, deps), read);
+        problem = await deps.requests.checkRaise(asked, (request) => priceOf(request, deps, 'as-given'), read);
       } catch (error) {
         if (!(error instanceof UsageError)) throw error;
         return refuse(RaiseField.amount, unpriceable(error));
       }
-      switch (outcome.kind) {
-        case 'raise-too-small':
-          return refuse(
-            RaiseField.amount,
-            `At least ${Math.ceil(outcome.lacksMc / MILLI)}: this video lacks ${formatCredits(outcome.lacksMc)} credits.`,
-          );
-        case 'raise-ends-too-soon':
-          return refuse(RaiseField.until, `Pick today (${isoDate(outcome.first)}) or a later day.`);
-        case 'raise-ends-too-late':
-          return refuse(
-            RaiseField.until,
-            `A raise lasts at most until ${isoDate(outcome.last)}; for longer, set a new limit.`,
-          );
-        case 'unraisable': {
-          // An error in a modal is plain text: no mentions or code spans.
-          const what =
-            outcome.budget.scope === 'tag' ? `The tag ${outcome.budget.scopeId}'s budget` : 'The workspace budget';
-          const why = "is short too, and a raise only covers a person's or a channel's budget: set a new limit first.";
-          return refuse(RaiseField.amount, `${what} ${why}`);
-        }
-      }
+      if (problem) return refuse(...raiseRefusal(problem));
       await ack();
       const tell = (text: string) =>
         client.chat.postEphemeral({ channel: where.channel, user: adminId, ...replies.notice(text) }).catch((error) => {
           deps.logger.warn({ err: error, approvalId: where.approvalId }, 'raise: the admin could not be told');
         });
-      if (outcome.kind !== 'approved') {
-        const decided = outcome.kind === 'decided-already' && outcome.request;
-        await tell(
-          decided
-            ? `<@${decided.decidedBy}> already ${decided.state} this request ${slackDate(decided.decidedAt ?? deps.now())}. Nothing more was raised.`
-            : 'This request is no longer known here. Nothing was raised.',
-        );
+      let outcome: ApproveOutcome | RaiseProblem;
+      try {
+        outcome = await deps.requests.approve(asked, (request) => priceOf(request, deps), read);
+      } catch (error) {
+        if (!(error instanceof UsageError)) throw error;
+        await tell(`Nothing was raised: ${unpriceable(error)}`);
         return;
+      }
+      switch (outcome.kind) {
+        case 'approved':
+          break;
+        case 'decided-already': {
+          const { decidedBy, state, decidedAt } = outcome.request;
+          const when = slackDate(decidedAt ?? deps.now());
+          await tell(`<@${decidedBy}> already ${state} this request ${when}. Nothing more was raised.`);
+          return;
+        }
+        case 'unknown':
+        case 'other-workspace':
+          await tell('This request is no longer known here. Nothing was raised.');
+          return;
+        default:
+          // The figures moved between the check and the approval: rare, and said as the form would have.
+          await tell(`Nothing was raised: ${raiseRefusal(outcome)[1]}`);
+          return;
       }
       const { request, raised, queued } = outcome;
       const shown = approvalDecided(request, promptOf(request.commandText), {
