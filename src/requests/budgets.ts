@@ -60,8 +60,7 @@ export async function homeOf(
   };
 }
 
-/** Set (create or change) a budget. */
-/** Sets a budget; returns how its current period stands (a new budget counts the period's spending so far). */
+/** Sets (creates or changes) a budget; returns how its current period stands (a new budget counts the period's spending so far). */
 export async function setBudget(ports: RequestPorts, input: BudgetInput): Promise<Usage> {
   await ports.workspaces.settings(input.teamId);
   const ref = await ports.ledger.setBudget(input);

@@ -108,6 +108,8 @@ export class JobCards {
   private readonly turns: (() => void)[] = [];
   /** Workspaces whose queued cards' places are to be looked at on the next tick. */
   private readonly placesDue = new Map<string, NodeJS.Timeout>();
+  /** The places refreshes running now: stop() waits for them, as for the sweeper's tick. */
+  private readonly refreshing = new Set<Promise<void>>();
 
   constructor(private readonly options: JobCardsOptions) {
     this.sweeper = new Ticker(() => this.sweep(), {
@@ -146,6 +148,7 @@ export class JobCards {
     this.stopped = true;
     await this.sweeper.stop();
     for (const timer of this.placesDue.values()) clearTimeout(timer);
+    await Promise.allSettled([...this.refreshing]);
     await Promise.allSettled([...this.chains.values()]);
   }
 
@@ -175,15 +178,19 @@ export class JobCards {
    */
   private refreshPlaces(teamId: string): void {
     if (this.stopped || this.placesDue.has(teamId)) return;
-    const timer = setTimeout(async () => {
-      this.placesDue.delete(teamId);
-      if (this.stopped) return;
+    const refresh = async () => {
       try {
         const cards = await this.options.queue.queuedCards(teamId, this.options.placesShown ?? 10);
         for (const card of cards) if (card.shown !== card.place) void this.sync(card.id);
       } catch (error) {
         this.options.logger.warn({ err: error, teamId }, 'the places in the queue could not be refreshed');
       }
+    };
+    const timer = setTimeout(() => {
+      this.placesDue.delete(teamId);
+      if (this.stopped) return;
+      const running = refresh().finally(() => this.refreshing.delete(running));
+      this.refreshing.add(running);
     }, PLACES_TICK_MS);
     timer.unref();
     this.placesDue.set(teamId, timer);
