@@ -29,7 +29,7 @@ export const approvals = pgTable(
     requestedAt: timestamp('requested_at', { withTimezone: true }).notNull().defaultNow(),
     decidedBy: text('decided_by'),
     decidedAt: timestamp('decided_at', { withTimezone: true }),
-    /** The nonce of the "Request approval" button that asked: a second click sends nothing more. */
+    /** The nonce of the "Request a raise" button that asked: a second click sends nothing more. */
     claimKey: text('claim_key'),
   },
   (t) => [
