@@ -183,7 +183,9 @@ describe('two bot replicas on one database', () => {
       select count(*)::int as n, count(distinct (team_id, triggered_by, created_at))::int as requests from budget_alerts`,
     );
     expect(alerts!.n).toBeGreaterThanOrEqual(5);
-    expect(slack.messages(ALERTS).filter((m) => m.botId)).toHaveLength(alerts!.requests);
+    const posted = slack.messages(ALERTS).filter((m) => m.botId);
+    // On a mismatch, the messages themselves say which one was not expected.
+    expect(posted, JSON.stringify(posted.map((m) => m.text))).toHaveLength(alerts!.requests);
 
     expect(peak).toBeLessThanOrEqual(CAP);
     expect(kling.inFlightPeak()).toBeLessThanOrEqual(CAP);
