@@ -454,7 +454,9 @@ export class Ledger {
   async undeliveredAlertGroups(teamId?: string, tx?: Db): Promise<LedgerEvent[][]> {
     const groups = new Map<string, LedgerEvent[]>();
     for (const a of await store.undeliveredAlerts(tx ?? this.db, teamId)) {
-      const key = `${a.budget.teamId}|${a.triggeredBy}|${new Date(a.createdAt).getTime()}`;
+      // The transaction's own time, to the microsecond: two requests of one person in two transactions (two
+      // replicas) within one millisecond are two messages, as they are two stories.
+      const key = `${a.budget.teamId}|${a.triggeredBy}|${a.raisedIn}`;
       const event = toEvent(a, toBudgetRef(store.json<store.BudgetRow>(a.budget), a.budget.teamId ?? ''));
       groups.set(key, [...(groups.get(key) ?? []), event]);
     }

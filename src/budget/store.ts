@@ -404,12 +404,12 @@ export function usageOfScope(db: Db, scope: RequestScope & { tag?: string }, at:
 export function undeliveredAlerts(
   db: Db,
   teamId?: string,
-): Promise<(EventRow & { budget: BudgetRow; createdAt: string })[]> {
+): Promise<(EventRow & { budget: BudgetRow; raisedIn: string })[]> {
   return rows(
     db,
     sql`
     select a.kind, a.budget_id as "budgetId", a.period_start as "periodStart", a.threshold, a.charged_mc as "chargedMc",
-           a.limit_mc as "limitMc", a.triggered_by as "triggeredBy", a.detail, a.created_at as "createdAt",
+           a.limit_mc as "limitMc", a.triggered_by as "triggeredBy", a.detail, a.created_at::text as "raisedIn",
            to_json(a.generation_ids) as "generationIds",
            json_build_object('id', b.id, 'teamId', b.team_id, 'scope', b.scope, 'scopeId', b.scope_id, 'period', b.period,
                              'limitMc', b.limit_mc, 'hard', b.hard, 'thresholds', b.thresholds) as budget

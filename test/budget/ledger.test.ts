@@ -447,6 +447,20 @@ describe('alerts', () => {
 });
 
 describe('the alert outbox', () => {
+  it('tells two transactions of one person apart even within one millisecond: two messages', async () => {
+    const { ledger, teamId, workspaceBudget } = await setup();
+    for (const [threshold, at] of [
+      [50, '2026-11-25T12:00:00.000100Z'],
+      [80, '2026-11-25T12:00:00.000900Z'],
+    ] as const) {
+      await database.db.execute(sql`
+        insert into budget_alerts (budget_id, period_start, kind, threshold, team_id, triggered_by, charged_mc, limit_mc, created_at)
+        values (${workspaceBudget.id}, '2026-11-25T00:00:00Z', 'threshold', ${threshold}, ${teamId}, 'U1', 1, 1, ${at}::timestamptz)`);
+    }
+    const groups = await ledger.undeliveredAlertGroups(teamId);
+    expect(groups.map((g) => g.map((e) => (e.kind === 'threshold' ? e.threshold : 0)))).toEqual([[50], [80]]);
+  });
+
   it("gives each message's alerts to one of two racing replicas whole, never a part to each", async () => {
     const groups = [];
     for (let i = 0; i < 12; i++) {
