@@ -241,7 +241,13 @@ describe.skipIf(!hasChromium)('the demo in a browser', () => {
       await card.waitFor();
       // Nothing wider than the window: the conversations sit in a strip across the top.
       expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
-      expect((await page.locator('#channel-list').boundingBox())!.y).toBeLessThan((await card.boundingBox())!.y);
+      // Polled: the page redraws its messages as they change, and a box read mid-redraw is null.
+      await expect
+        .poll(async () => {
+          const [list, at] = await Promise.all([page.locator('#channel-list').boundingBox(), card.boundingBox()]);
+          return list && at ? list.y < at.y : undefined;
+        })
+        .toBe(true);
       expect(await page.locator('#messages').textContent()).not.toMatch(/:[a-z0-9_+-]+:/);
       await shot('09-phone-width');
     } finally {
