@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger, LedgerError, checkInvariants, type LedgerEvent, type ReserveRequest } from '../../src/budget';
-import { openDatabase, rows, sql } from '../../src/db';
+import { openDatabase, rows, sql, type Db } from '../../src/db';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { mc } from '../../src/money/credits';
 
@@ -822,63 +822,59 @@ describe('a budget set mid-period', () => {
     expect(await checkInvariants(database.db)).toEqual([]);
   });
 
-  it('counts a reservation still in flight when the budget is set', async () => {
-    const { ledger, teamId, request } = await setup();
+  /** U1's first daily budget, 10 credits, set through `db` (a transaction's, to keep it open). */
+  const setFirstBudget = (db: Db, teamId: string) =>
+    new Ledger(db, { now: () => new Date('2026-11-25T12:00:00Z') }).setBudget({
+      teamId,
+      scope: 'user',
+      scopeId: 'U1',
+      period: 'day',
+      limitMc: mc(10_000),
+      by: 'UADMIN',
+    });
+
+  /**
+   * Runs `open` in a transaction held open for 200 ms while `meanwhile` starts on a second connection, as another
+   * replica would; resolves once both are done.
+   */
+  async function overlapping(open: (tx: Db) => Promise<unknown>, meanwhile: (other: Db) => Promise<unknown>) {
     const other = await openDatabase({ url: database.url, max: 1, migrate: false });
     try {
-      let set: Promise<unknown> | undefined;
+      let second: Promise<unknown> | undefined;
       await database.db.transaction(async (tx) => {
-        // The reservation is made, not yet committed, when the admin sets the person's first budget.
-        await ledger.reserve(request(3_000), tx);
-        set = new Ledger(other.db, { now: () => new Date('2026-11-25T12:00:00Z') }).setBudget({
-          teamId,
-          scope: 'user',
-          scopeId: 'U1',
-          period: 'day',
-          limitMc: mc(10_000),
-          by: 'UADMIN',
-        });
+        await open(tx);
+        second = meanwhile(other.db);
         await new Promise((resolve) => setTimeout(resolve, 200));
       });
-      await set;
+      await second;
     } finally {
       await other.close();
     }
-    const [user] = (await ledger.usageFor({ teamId, channelId: 'C1', userId: 'U1' })).filter(
-      (u) => u.budget.scope === 'user',
+  }
+
+  const userUsage = async (ledger: Ledger, teamId: string) =>
+    (await ledger.usageFor({ teamId, channelId: 'C1', userId: 'U1' })).find((u) => u.budget.scope === 'user');
+
+  it('counts a reservation still in flight when the budget is set', async () => {
+    const { ledger, teamId, request } = await setup();
+    // The reservation is made, not yet committed, when the admin sets the person's first budget.
+    await overlapping(
+      (tx) => ledger.reserve(request(3_000), tx),
+      (other) => setFirstBudget(other, teamId),
     );
-    expect(user).toMatchObject({ chargedMc: 3_000, heldMc: 3_000, remainingMc: 7_000 });
+    expect(await userUsage(ledger, teamId)).toMatchObject({ chargedMc: 3_000, heldMc: 3_000, remainingMc: 7_000 });
     expect(await checkInvariants(database.db)).toEqual([]);
   });
 
   it('a hold settled while the budget is being set is settled on the new period too', async () => {
     const { ledger, teamId, request } = await setup();
     const hold = await holdOf(ledger, request(3_000));
-    const other = await openDatabase({ url: database.url, max: 1 });
-    try {
-      const settling = new Ledger(other.db, { now: () => new Date('2026-11-25T12:00:00Z') });
-      let settled: Promise<unknown> | undefined;
-      await database.db.transaction(async (tx) => {
-        await new Ledger(tx, { now: () => new Date('2026-11-25T12:00:00Z') }).setBudget({
-          teamId,
-          scope: 'user',
-          scopeId: 'U1',
-          period: 'day',
-          limitMc: mc(10_000),
-          by: 'UADMIN',
-        });
-        // The hold is locked by the budget's opening: the commit waits for it, then finds its new entry.
-        settled = settling.commit(hold.id, mc(1_000));
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      });
-      await settled;
-    } finally {
-      await other.close();
-    }
-    const [user] = (await ledger.usageFor({ teamId, channelId: 'C1', userId: 'U1' })).filter(
-      (u) => u.budget.scope === 'user',
+    // The hold is locked by the budget's opening: the commit waits for it, then finds its new entry.
+    await overlapping(
+      (tx) => setFirstBudget(tx, teamId),
+      (other) => new Ledger(other, { now: () => new Date('2026-11-25T12:00:00Z') }).commit(hold.id, mc(1_000)),
     );
-    expect(user).toMatchObject({ chargedMc: 1_000, heldMc: 0 });
+    expect(await userUsage(ledger, teamId)).toMatchObject({ chargedMc: 1_000, heldMc: 0 });
     expect(await checkInvariants(database.db)).toEqual([]);
   });
 });
