@@ -182,9 +182,14 @@ export class Interactions {
       input.value,
       `view ${view.id}`,
     );
+    return this.sendViewAction(user.id, view, action);
+  }
+
+  /** block_actions from a view, as Slack sends it: the view with its state and hash, and the one action. */
+  private sendViewAction(userId: string, view: StoredView, action: unknown): Promise<BotReply> {
     return this.sendPayload({
       type: 'block_actions',
-      ...this.envelope(user.id),
+      ...this.envelope(userId),
       container: { type: 'view', view_id: view.id },
       view: view.view,
       actions: [action],
@@ -223,13 +228,7 @@ export class Interactions {
       if (!(on.includes('on_character_entered') || (input.enter && on.includes('on_enter_pressed')))) return undefined;
     }
     const action = this.action(blocks, actionId, input.value, `view ${view.id}`);
-    return this.sendPayload({
-      type: 'block_actions',
-      ...this.envelope(user.id),
-      container: { type: 'view', view_id: view.id },
-      view: view.view,
-      actions: [action],
-    });
+    return this.sendViewAction(user.id, view, action);
   }
 
   /**
