@@ -154,6 +154,17 @@ export const ledgerEntries = pgTable(
   (t) => [index('ledger_entries_period').on(t.budgetId, t.periodStart), index('ledger_entries_hold').on(t.holdId)],
 );
 
+/** The columns of an alert outbox (budget_alerts, spike_alerts): claimed before it is posted, then delivered. */
+const outbox = () => ({
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  /** Taken by the replica about to post it, so one alert is one message; a dead replica's claim runs out. */
+  claimedUntil: timestamp('claimed_until', { withTimezone: true }),
+  /** Set once the Slack layer has posted it; undelivered alerts are retried. */
+  deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+  /** Where it was posted: the alerts channel, or the admins (user ids) it was sent to by DM instead. */
+  deliveredTo: text('delivered_to').array(),
+});
+
 /**
  * Threshold, exhausted, forecast and overrun alerts: the primary key makes each one happen once per budget,
  * period, kind and threshold (0 for all but threshold alerts).
@@ -174,13 +185,7 @@ export const budgetAlerts = pgTable(
     detail: jsonb('detail'),
     /** Overrun: the jobs of the period Kling charged above their hold, when the alert was claimed. */
     generationIds: text('generation_ids').array().notNull().default(sql`'{}'::text[]`),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-    /** Taken by the replica about to post it, so one alert is one message; a dead replica's claim runs out. */
-    claimedUntil: timestamp('claimed_until', { withTimezone: true }),
-    /** Set once the Slack layer has posted it; undelivered alerts are retried. */
-    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
-    /** Where it was posted: the alerts channel, or the admins (user ids) it was sent to by DM instead. */
-    deliveredTo: text('delivered_to').array(),
+    ...outbox(),
   },
   (t) => [
     primaryKey({ columns: [t.budgetId, t.periodStart, t.kind, t.threshold] }),
@@ -206,12 +211,7 @@ export const spikeAlerts = pgTable(
     medianMc: bigint('median_mc', { mode: 'number' }).notNull(),
     /** What drove it: the model, mode and duration mix and the re-runs of one prompt. */
     detail: jsonb('detail').notNull(),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-    /** Taken by the replica about to post it, as for budget alerts. */
-    claimedUntil: timestamp('claimed_until', { withTimezone: true }),
-    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
-    /** Where it was posted, as for budget alerts. */
-    deliveredTo: text('delivered_to').array(),
+    ...outbox(),
   },
   (t) => [
     primaryKey({ columns: [t.teamId, t.subjectKind, t.subjectId, t.day] }),
